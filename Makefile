@@ -1,0 +1,129 @@
+# alichain — build, test, lint, demo.
+#   make            the six programs (+ alichain-sim) at the repository root
+#   make test       install deps, lint, build, run every test on an instrumented build,
+#                   print coverage (fails below COVERAGE_MIN % of core/ lines)
+#   make asan       the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo       the worked example of SPEC.md on loopback
+# Objects live under build/<variant>/; the variant's programs under build/<variant>/bin/.
+
+CC       ?= gcc
+PYTHON   ?= /usr/bin/python3
+VARIANT  ?= release
+OUT      := build/$(VARIANT)
+BIN      := $(OUT)/bin
+
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(CI),true)
+WARN     += -Werror
+endif
+ifneq ($(WERROR),)
+WARN     += -Werror
+endif
+CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icore
+CFLAGS   := -std=c11 -O2 -g $(WARN) $(EXTRA_CFLAGS)
+LDFLAGS  := $(EXTRA_LDFLAGS)
+
+CORE_SRC := $(sort $(wildcard core/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/%.o)
+NET_LIB_SRC := $(filter-out net/main_%.c,$(sort $(wildcard net/*.c)))
+NET_LIB_OBJ := $(NET_LIB_SRC:%.c=$(OUT)/%.o)
+
+PROGRAMS := serverM serverA serverB serverC clientA clientB
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+
+.PHONY: all programs unit test test-run lint asan demo clean coverage deps sim fuzz
+.DEFAULT_GOAL := all
+
+all: programs
+	@for p in $(PROGRAMS); do cp -f $(BIN)/$$p ./$$p; done
+
+programs: $(PROGRAMS:%=$(BIN)/%)
+
+unit: $(UNIT_BIN)
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUT)/core.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OUT)/net.a: $(NET_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# serverA/B/C share one main, compiled once per letter; so do clientA/B.
+$(OUT)/net/main_backend_%.o: net/main_backend.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -DBACKEND_INDEX=$(BACKEND_INDEX_$*) -c $< -o $@
+$(OUT)/net/main_client_%.o: net/main_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -DCLIENT_INDEX=$(CLIENT_INDEX_$*) -c $< -o $@
+BACKEND_INDEX_A := 0
+BACKEND_INDEX_B := 1
+BACKEND_INDEX_C := 2
+CLIENT_INDEX_A := 0
+CLIENT_INDEX_B := 1
+
+$(BIN)/serverM: $(OUT)/net/main_serverM.o $(OUT)/net.a $(OUT)/core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
+$(BIN)/server%: $(OUT)/net/main_backend_%.o $(OUT)/net.a $(OUT)/core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
+$(BIN)/client%: $(OUT)/net/main_client_%.o $(OUT)/net.a $(OUT)/core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
+
+$(OUT)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(OUT)/core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $< $(OUT)/core.a $(LDFLAGS) -o $@
+
+# Optional parts, each in its own fragment (sim/, fuzz/).
+-include sim/sim.mk
+-include fuzz/fuzz.mk
+
+# ---- checks ---------------------------------------------------------------------------
+# core/ is pure: no sockets, clocks, randomness, printing, exiting or process control.
+LINT_BANNED := \<(socket|bind|listen|accept|connect|send|sendto|recv|recvfrom|poll|select|epoll_[a-z]+|read|write|open|fopen|fclose|fread|fwrite|fsync|fdatasync|time|clock_gettime|gettimeofday|clock|sleep|usleep|nanosleep|rand|srand|random|getrandom|printf|fprintf|puts|fputs|putchar|perror|exit|_exit|abort|getenv|signal|kill|fork)[[:space:]]*\(
+LINT_HEADERS := <(sys/socket|sys/time|sys/stat|sys/types|netinet/[a-z]+|arpa/inet|poll|time|unistd|fcntl|signal|stdio|netdb)\.h>
+lint:
+	@bad=0; \
+	if grep -nE '$(LINT_BANNED)' core/*.c core/*.h | grep -vE '^\S+:[0-9]+:\s*(/\*|\*|//)'; then \
+	  echo "lint: core/ calls a forbidden function (see above)"; bad=1; fi; \
+	if grep -nE '#\s*include\s*$(LINT_HEADERS)' core/*.c core/*.h; then \
+	  echo "lint: core/ includes an I/O, time or process header (see above)"; bad=1; fi; \
+	if [ $$bad -ne 0 ]; then exit 1; fi; \
+	echo "lint: core/ is pure ($(words $(wildcard core/*.c core/*.h)) files checked)"
+
+deps:
+	@bash ci/install-deps.sh
+
+# The whole suite against the variant's programs (used by test, asan and coverage).
+test-run: programs unit $(TEST_RUN_EXTRA)
+	ALICHAIN_BIN=$(abspath $(BIN)) ALICHAIN_BUILD=$(abspath $(OUT)) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
+
+test: deps
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory WERROR=1 all
+	bash ci/test.sh
+
+asan:
+	$(MAKE) --no-print-directory VARIANT=asan WERROR=1 \
+	  EXTRA_CFLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test-run
+
+coverage:
+	$(MAKE) --no-print-directory VARIANT=cov WERROR=1 \
+	  EXTRA_CFLAGS="-O0 --coverage -DAC_COVERAGE" EXTRA_LDFLAGS="--coverage" test-run
+
+demo: all
+	bash ci/demo.sh
+
+clean:
+	rm -rf build $(PROGRAMS) alichain-sim alichain-sim-mutants
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,44 @@
+/* client.h — clientA/clientB as a sans-I/O state machine: argv -> request, reply lines ->
+ * the exact screen lines of SPEC.md and an exit code (FX_DONE). The real client and the
+ * simulator's clients run this same code, so their output is byte-identical. */
+#ifndef ALICHAIN_CLIENT_H
+#define ALICHAIN_CLIENT_H
+
+#include "outbox.h"
+#include "wire.h"
+
+/* exit codes (SPEC.md) */
+enum { CLIENT_EXIT_OK = 0, CLIENT_EXIT_REFUSED = 1, CLIENT_EXIT_USAGE = 2, CLIENT_EXIT_FAILED = 3 };
+
+typedef struct client client_t;
+
+/* Parses argv[1..argc) (argv[0] is the program). Returns 0, or AC_EINVAL with a one-line
+ * reason in err (the caller prints it and the usage, exits CLIENT_EXIT_USAGE). */
+int client_parse_argv(int argc, const char *const *argv, wire_creq_t *req, char *err,
+                      size_t err_cap);
+/* The usage text for client j (0 = A, 1 = B), several lines, each ending in '\n'. */
+const char *client_usage(int client_index);
+
+/* Returns NULL when memory runs out. */
+client_t *client_new(int client_index, const wire_creq_t *req, uint32_t timeout_ms);
+void client_free(client_t *c);
+
+/* Prints "The client <j> is up and running." and arms the deadline; the driver connects. */
+void client_start(client_t *c, uint64_t now_us, outbox_t *out);
+/* Connected: sends the request (FX_CONN_SEND, target 0) and prints its "sent" line. */
+void client_on_connected(client_t *c, uint64_t now_us, outbox_t *out);
+/* Could not connect: serverM unreachable, exit 3. */
+void client_on_connect_failed(client_t *c, uint64_t now_us, outbox_t *out);
+void client_on_data(client_t *c, uint64_t now_us, const uint8_t *data, size_t len,
+                    outbox_t *out);
+/* serverM closed or reset the connection. Before a complete reply: exit 3 (for a transfer,
+ * "outcome unknown"). */
+void client_on_closed(client_t *c, uint64_t now_us, outbox_t *out);
+void client_on_timer(client_t *c, uint64_t now_us, outbox_t *out);
+uint64_t client_deadline_us(const client_t *c);
+
+/* After FX_DONE: the exit code and, when a reply head arrived, that reply (for checkers).
+ * Returns 1 when done, 0 before. */
+int client_result(const client_t *c, int *exit_code, wire_crep_t *reply);
+
+#endif

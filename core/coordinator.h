@@ -1,0 +1,70 @@
+/* coordinator.h — serverM as a sans-I/O state machine.
+ * Client connections and backend datagrams in; replies, datagrams, the TXLIST file and
+ * screen lines out (outbox.h). Requests that wait at the same moment are served together
+ * as one batch: one QUERY per backend for all their users, transfers validated in arrival
+ * order against that one fetch, one WRITE per chosen backend, then the paged operations
+ * (TXLIST, stats). Only one batch is in flight, so no two transfers are ever validated
+ * against the same balance, and serials (max over all backends + 1) never repeat.
+ * docs/PROTOCOL.md describes the retries, deadlines and fencing. */
+#ifndef ALICHAIN_COORDINATOR_H
+#define ALICHAIN_COORDINATOR_H
+
+#include "outbox.h"
+#include "wire.h"
+
+typedef struct coord coord_t;
+
+typedef struct {
+    uint64_t incarnation;                 /* grows across restarts (driver's job) */
+    uint64_t seed;                        /* random backend choice */
+    uint32_t timeout_ms;                  /* per backend request, all retries together */
+    uint16_t backend_port[BACKEND_COUNT]; /* for screen messages only */
+    uint16_t client_port[2];              /* TCP ports of client A and B, for messages */
+    const char *txlist_path;              /* as shown to clients (copied) */
+} coord_config_t;
+
+/* Returns NULL when memory runs out or the config is invalid. */
+coord_t *coord_new(const coord_config_t *cfg);
+void coord_free(coord_t *c);
+
+/* Prints "The main server is up and running." */
+void coord_start(coord_t *c, uint64_t now_us, outbox_t *out);
+
+/* A client connection was accepted on client j's port (0 = A, 1 = B). conn_id is the
+ * driver's, unique among open connections. Returns 0, or AC_EFULL when CONNECTIONS_MAX are
+ * open (an FX_CONN_SEND of a BUSY reply and an FX_CONN_CLOSE are queued). */
+int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client_index,
+                       outbox_t *out);
+/* Bytes arrived on a connection. */
+void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uint8_t *data,
+                        size_t len, outbox_t *out);
+/* The peer closed or reset the connection; the driver has released it. An operation
+ * already started (a transfer) still completes; only its reply is dropped. */
+void coord_on_conn_closed(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out);
+/* A datagram from backend `backend` (0..2); the driver has checked its source address. */
+void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *data,
+                       size_t len, outbox_t *out);
+/* The FX_FILE_WRITE with this token finished (ok = 1) or failed (ok = 0). */
+void coord_on_file_written(coord_t *c, uint64_t now_us, uint64_t token, int ok,
+                           outbox_t *out);
+/* Time passed: retransmissions, deadlines, idle connections. Call at coord_deadline_us()
+ * or later; calling early is harmless. */
+void coord_on_timer(coord_t *c, uint64_t now_us, outbox_t *out);
+/* The earliest time coord_on_timer has work to do, or UINT64_MAX. */
+uint64_t coord_deadline_us(const coord_t *c);
+
+/* 1 when nothing is in flight (no batch, no pending write, no queued request): a stopping
+ * driver may exit once this holds or its grace period is over. */
+int coord_idle(const coord_t *c);
+
+typedef struct {
+    uint64_t batches;
+    uint64_t requests;
+    uint64_t transfers_ok;
+    uint64_t retransmits;
+    uint64_t datagrams_dropped;   /* malformed, stale or unexpected */
+    uint64_t in_doubt;            /* writes whose outcome was reported unknown */
+} coord_stats_t;
+void coord_get_stats(const coord_t *c, coord_stats_t *s);
+
+#endif

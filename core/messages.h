@@ -1,0 +1,47 @@
+/* messages.h — every on-screen line of SPEC.md, in one place, as printf formats.
+ * <i> backend letter, <j> client letter; names go inside the quotes. Nothing else in the
+ * project spells these sentences. */
+#ifndef ALICHAIN_MESSAGES_H
+#define ALICHAIN_MESSAGES_H
+
+/* backend <i> */
+#define MSG_BACKEND_UP "The Server%c is up and running using UDP on port %u."
+#define MSG_BACKEND_RECEIVED "The Server%c received a request from the Main Server."
+#define MSG_BACKEND_SENT "The Server%c finished sending the response to the Main Server."
+
+/* serverM */
+#define MSG_M_UP "The main server is up and running."
+#define MSG_M_RECV_BALANCE "The main server received input=\"%s\" from the client using TCP over port %u."
+#define MSG_M_RECV_TRANSFER "The main server received from \"%s\" to transfer %lld coins to \"%s\" using TCP over port %u."
+#define MSG_M_SENT_BACKEND "The main server sent a request to server %c."
+#define MSG_M_RECV_TXS "The main server received transactions from Server %c using UDP over port %u."
+#define MSG_M_RECV_FEEDBACK "The main server received the feedback from server %c using UDP over port %u."
+#define MSG_M_SENT_BALANCE "The main server sent the current balance to client %c."
+#define MSG_M_SENT_RESULT "The main server sent the result of the transaction to client %c."
+#define MSG_M_RECV_TXLIST "The main server received a sorted list request from client %c using TCP over port %u."
+#define MSG_M_WROTE_TXLIST "The main server wrote the sorted list to %s."
+#define MSG_M_RECV_STATS "The main server received a statistics request for \"%s\" from client %c using TCP over port %u."
+#define MSG_M_SENT_STATS "The main server sent the statistics to client %c."
+
+/* client <j> */
+#define MSG_C_UP "The client %c is up and running."
+#define MSG_C_BALANCE_SENT "\"%s\" sent a balance enquiry request to the main server."
+#define MSG_C_BALANCE "The current balance of \"%s\" is : %lld alicoins."
+#define MSG_C_NOUSER_REQUEST "Unable to proceed with the request as \"%s\" is not part of the network."
+#define MSG_C_TRANSFER_SENT "\"%s\" has requested to transfer %lld coins to \"%s\"."
+#define MSG_C_TRANSFER_OK "\"%s\" successfully transferred %lld alicoins to \"%s\"."
+#define MSG_C_INSUFFICIENT "\"%s\" was unable to transfer %lld alicoins to \"%s\" because of insufficient balance."
+#define MSG_C_NOUSER_TX "Unable to proceed with the transaction as \"%s\" is not part of the network."
+#define MSG_C_NOUSERS_TX "Unable to proceed with the transaction as \"%s\" and \"%s\" are not part of the network."
+#define MSG_C_TXLIST_SENT "Client %c sent a sorted list request to the main server."
+#define MSG_C_TXLIST_OK "The sorted list of %llu transactions is ready in %s on the main server."
+#define MSG_C_STATS_SENT "\"%s\" sent a statistics enquiry request to the main server."
+#define MSG_C_STATS_HEAD "\"%s\" statistics are the following.:"
+#define MSG_C_STATS_COLUMNS "Rank--Username--NumofTransactions--Total"
+/* one stats row: rank, name, count, total, aligned in columns */
+#define MSG_C_STATS_ROW "%-5llu %-19s %-10llu %lld"
+
+/* Not in SPEC.md (it lists no sentence for these cases); documented in README.md. */
+#define MSG_C_SAME_TX "Unable to proceed with the transaction as \"%s\" cannot transfer coins to itself."
+
+#endif

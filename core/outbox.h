@@ -1,0 +1,62 @@
+/* outbox.h — the effects a core state machine asks its driver to carry out.
+ * Every core entry point appends effects here; the real poll() loop and the simulator
+ * both drain the same list in order, then call outbox_clear(). The payload bytes live
+ * in one arena owned by the outbox, so an effect is just (kind, target, token, slice). */
+#ifndef ALICHAIN_OUTBOX_H
+#define ALICHAIN_OUTBOX_H
+
+#include "common.h"
+
+typedef enum {
+    FX_DGRAM = 1,    /* send data as one datagram to peer `target`:
+                        from serverM: backend index 0..2; from a backend: 0 (serverM) */
+    FX_CONN_SEND,    /* queue data on TCP connection `target` */
+    FX_CONN_CLOSE,   /* close connection `target` once its queued bytes are sent */
+    FX_APPEND_SYNC,  /* backend: append data to the block file, fdatasync, then call
+                        backend_on_durable(token). If `arg` > 0, first drop the last `arg`
+                        bytes of the file (an unterminated tail being replaced). */
+    FX_FILE_WRITE,   /* serverM: write data atomically (temp, sync, rename) to the TXLIST
+                        path, then call coord_on_file_written(token, ok) */
+    FX_STDOUT,       /* one line of the spec's screen text (no newline in data) */
+    FX_STDERR,       /* one diagnostic line (no newline in data) */
+    FX_DONE,         /* client: finished; `arg` is the process exit code */
+} fx_kind_t;
+
+typedef struct {
+    fx_kind_t kind;
+    uint32_t target;
+    uint64_t token;
+    uint64_t arg;
+    size_t data_off; /* into outbox.data */
+    size_t data_len;
+} fx_t;
+
+typedef struct {
+    fx_t *fx;
+    size_t fx_count;
+    size_t fx_cap;
+    uint8_t *data;
+    size_t data_len;
+    size_t data_cap;
+    int failed; /* an allocation failed; effects were lost (treated as a crash by drivers) */
+} outbox_t;
+
+void outbox_init(outbox_t *o);
+void outbox_free(outbox_t *o);
+void outbox_clear(outbox_t *o);
+
+/* Appends one effect with a copy of data[0..len). Returns a pointer to the new effect
+ * (owned by the outbox, valid until the next push/clear) or NULL when memory ran out,
+ * in which case o->failed is set. */
+fx_t *outbox_push(outbox_t *o, fx_kind_t kind, uint32_t target, uint64_t token,
+                  const void *data, size_t len);
+
+/* FX_STDOUT / FX_STDERR with printf-style formatting (truncated to 1023 bytes). */
+void outbox_line(outbox_t *o, fx_kind_t kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline const uint8_t *outbox_bytes(const outbox_t *o, const fx_t *f) {
+    return o->data + f->data_off;
+}
+
+#endif

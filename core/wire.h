@@ -1,0 +1,203 @@
+/* wire.h — the two protocols, as strict bounded codecs (docs/PROTOCOL.md is the byte-level
+ * reference). UDP: serverM <-> backends, binary, one message a datagram, <= 1200 bytes.
+ * TCP: client <-> serverM, one text request line, then reply lines. Decoders never
+ * allocate and never trust a length they have not checked against the buffer. */
+#ifndef ALICHAIN_WIRE_H
+#define ALICHAIN_WIRE_H
+
+#include "tx.h"
+
+/* ================================ UDP ================================ */
+#define WIRE_MAGIC 0xA1
+#define WIRE_VERSION 1
+#define WIRE_HEADER_BYTES 20        /* magic, version, type, flags, incarnation, request id */
+
+enum {
+    WIRE_QUERY = 1,   /* totals of up to WIRE_QUERY_NAMES_MAX users, plus max serial */
+    WIRE_WRITE = 2,   /* record transactions durably */
+    WIRE_LIST = 3,    /* one page of transactions, from a cursor */
+    WIRE_STATS = 4,   /* one page of a user's partner aggregates, from a cursor */
+    WIRE_REPLY = 0x80 /* reply type = request type | WIRE_REPLY */
+};
+
+#define WIRE_QUERY_NAMES_MAX 16
+#define WIRE_WRITE_TXS_MAX 32
+#define WIRE_LIST_TXS_MAX 64
+#define WIRE_STATS_ROWS_MAX 96
+
+/* reply status */
+enum {
+    WIRE_ST_OK = 0,
+    WIRE_ST_STALE = 1,     /* request's incarnation is older than the backend's fence */
+    WIRE_ST_UNFENCED = 2,  /* WRITE refused: the backend has not yet seen this incarnation
+                              in a QUERY since it started; send a QUERY, then retry */
+};
+/* per-transaction result of a WRITE */
+enum {
+    WIRE_TX_STORED = 0,    /* durable (now or before, with the very same line) */
+    WIRE_TX_CONFLICT = 1,  /* the serial holds a different transaction */
+    WIRE_TX_INVALID = 2,   /* the transaction itself is not valid */
+};
+
+typedef struct {
+    uint8_t len;
+    char s[NAME_BYTES_MAX + 1]; /* NUL-terminated */
+} wire_name_t;
+
+typedef struct {
+    uint8_t type;
+    uint64_t incarnation;
+    uint64_t request_id;
+    union {
+        struct { uint8_t count; wire_name_t names[WIRE_QUERY_NAMES_MAX]; } query;
+        struct { uint8_t count; tx_t txs[WIRE_WRITE_TXS_MAX]; } write;
+        struct { uint32_t cursor; uint16_t max; } list;
+        struct { wire_name_t user; uint32_t cursor; } stats;
+    } u;
+} wire_req_t;
+
+typedef struct {
+    uint8_t exists;
+    uint64_t sent;
+    uint64_t received;
+} wire_totals_t;
+
+typedef struct {
+    wire_name_t partner;
+    uint32_t count;
+    int64_t net;
+} wire_row_t;
+
+typedef struct {
+    uint8_t type;          /* request type | WIRE_REPLY */
+    uint64_t incarnation;  /* echoed from the request */
+    uint64_t request_id;   /* echoed from the request */
+    uint8_t status;        /* WIRE_ST_* */
+    uint64_t fence;        /* the backend's current fence (highest incarnation seen) */
+    union {
+        struct {
+            uint64_t max_serial;
+            uint32_t tx_count;
+            uint8_t count;
+            wire_totals_t totals[WIRE_QUERY_NAMES_MAX];
+        } query;
+        struct {
+            uint8_t count;
+            uint64_t serials[WIRE_WRITE_TXS_MAX];
+            uint8_t results[WIRE_WRITE_TXS_MAX];
+        } write;
+        struct {
+            uint32_t next_cursor;
+            uint8_t done;
+            uint8_t count;
+            tx_t txs[WIRE_LIST_TXS_MAX];
+        } list;
+        struct {
+            uint32_t next_cursor;
+            uint8_t done;
+            uint8_t count;
+            wire_row_t rows[WIRE_STATS_ROWS_MAX];
+        } stats;
+    } u;
+} wire_reply_t;
+
+/* Encoders write at most cap bytes and return the length, or 0 when the message would
+ * exceed cap or DGRAM_BYTES_MAX (a caller bug: callers size messages with the *_bytes
+ * helpers below). Decoders return 0, or AC_EINVAL for anything malformed: wrong magic or
+ * version, unknown type, a count over its maximum, a length past the end, trailing bytes,
+ * an invalid name or amount, a serial of 0. */
+size_t wire_req_encode(const wire_req_t *m, uint8_t *buf, size_t cap);
+int wire_req_decode(const uint8_t *buf, size_t len, wire_req_t *m);
+size_t wire_reply_encode(const wire_reply_t *m, uint8_t *buf, size_t cap);
+int wire_reply_decode(const uint8_t *buf, size_t len, wire_reply_t *m);
+
+/* Sizes for packing pages greedily under DGRAM_BYTES_MAX. */
+size_t wire_name_bytes(size_t name_len);      /* 1 + name_len */
+size_t wire_tx_bytes(const tx_t *t);          /* encoded size of one transaction */
+size_t wire_row_bytes(size_t partner_len);    /* encoded size of one stats row */
+#define WIRE_QUERY_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 1)
+#define WIRE_WRITE_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 1)
+#define WIRE_LIST_REPLY_FIXED_BYTES (WIRE_HEADER_BYTES + 1 + 8 + 4 + 1 + 1)
+#define WIRE_STATS_REPLY_FIXED_BYTES (WIRE_HEADER_BYTES + 1 + 8 + 4 + 1 + 1)
+
+/* ================================ TCP ================================ */
+/* Request: one line "ALICHAIN/1 <OP> <args>\n" of at most TCP_REQUEST_BYTES_MAX bytes.
+ * Reply: one head line, then (STATS only) `count` row lines; each <= TCP_LINE_BYTES_MAX. */
+typedef enum {
+    CREQ_BALANCE = 1,
+    CREQ_TRANSFER = 2,
+    CREQ_TXLIST = 3,
+    CREQ_STATS = 4,
+} creq_op_t;
+
+typedef struct {
+    creq_op_t op;
+    wire_name_t user;      /* BALANCE/STATS: the user; TRANSFER: the sender */
+    wire_name_t receiver;  /* TRANSFER */
+    int64_t amount;        /* TRANSFER */
+} wire_creq_t;
+
+typedef enum {
+    /* status OK (client exit 0) */
+    CREP_BALANCE = 1,      /* balance */
+    CREP_TRANSFER,         /* balance (sender's new), serial */
+    CREP_TXLIST,           /* count, text (the file) */
+    CREP_STATS,            /* count (rows that follow) */
+    /* status REFUSED (exit 1) */
+    CREP_NOUSER,           /* names[0] is not part of the network */
+    CREP_NOUSERS,          /* neither names[0] nor names[1] is */
+    CREP_SAME,             /* sender == receiver */
+    CREP_INSUFFICIENT,     /* balance (the sender's current) */
+    /* status ERROR (exit 3) */
+    CREP_UNAVAILABLE,      /* text: the backend letters that did not answer, e.g. "C" */
+    CREP_UNKNOWN,          /* a transfer's outcome is unknown */
+    CREP_BUSY,             /* serverM is at a limit; try again */
+    CREP_BADREQ,           /* the request line was malformed */
+    CREP_INTERNAL,         /* text: what went wrong (e.g. "txlist write failed") */
+} crep_kind_t;
+
+typedef struct {
+    crep_kind_t kind;
+    int64_t balance;
+    uint64_t serial;
+    uint64_t count;
+    wire_name_t names[2];
+    char text[PATH_BYTES_MAX + 1];
+} wire_crep_t;
+
+typedef struct {
+    uint64_t rank;
+    wire_name_t partner;
+    uint64_t count;
+    int64_t net;
+} wire_crow_t;
+
+/* Exit code of a reply kind: 0 (OK kinds), 1 (REFUSED kinds) or 3 (ERROR kinds). */
+int wire_crep_exit_code(crep_kind_t kind);
+
+/* Line encoders write the line with its '\n' and return its length (0 if cap is short).
+ * Line decoders take one line without its '\n' and return 0 or AC_EINVAL; they validate
+ * names and amounts with tx.h, so a decoded request is always well-formed. */
+size_t wire_creq_encode(const wire_creq_t *r, char *buf, size_t cap);
+int wire_creq_decode(const char *line, size_t len, wire_creq_t *r);
+size_t wire_crep_encode(const wire_crep_t *r, char *buf, size_t cap);
+int wire_crep_decode(const char *line, size_t len, wire_crep_t *r);
+size_t wire_crow_encode(const wire_crow_t *r, char *buf, size_t cap);
+int wire_crow_decode(const char *line, size_t len, wire_crow_t *r);
+
+/* Line assembly over a byte stream that arrives in arbitrary pieces. */
+typedef struct {
+    char buf[TCP_LINE_BYTES_MAX];
+    size_t len;
+    size_t limit;   /* longest line accepted, '\n' included (<= TCP_LINE_BYTES_MAX) */
+} wire_lines_t;
+
+void wire_lines_init(wire_lines_t *lb, size_t limit);
+/* Consumes bytes from data[0..len) up to and including the first '\n'. Returns 1 with
+ * *line/*line_len set (valid until the next call; '\n' and a trailing '\r' removed) when a
+ * line is complete; 0 when all bytes were consumed without completing a line; AC_EFULL
+ * when the line exceeds the limit. *used says how many bytes were consumed. */
+int wire_lines_take(wire_lines_t *lb, const uint8_t *data, size_t len, size_t *used,
+                    const char **line, size_t *line_len);
+
+#endif

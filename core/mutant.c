@@ -1,0 +1,18 @@
+/* mutant.c — the names of the planted bugs, and (mutant builds only) the selector. */
+#include "mutant.h"
+
+#if defined(ALICHAIN_MUTANTS)
+mutant_t ac_mutant = MUT_NONE;
+#endif
+
+const char *const mutant_names[MUT_COUNT] = {
+    "none",
+    "backend-double-store",
+    "serial-reuse-in-doubt",
+    "same-balance",
+    "ack-before-sync",
+    "partial-balance",
+    "retx-other-backend",
+    "no-retransmit",
+    "no-fencing",
+};

@@ -1,0 +1,31 @@
+/* mutant.h — planted bugs for proving the simulator's checkers (issue: sim mutants).
+ * Only a build with -DALICHAIN_MUTANTS contains them; there ac_mutant selects at most one
+ * (set by alichain-sim-mutants --mutant NAME). In every other build MUTANT(x) is the
+ * constant 0 and the compiler removes the buggy branch. */
+#ifndef ALICHAIN_MUTANT_H
+#define ALICHAIN_MUTANT_H
+
+typedef enum {
+    MUT_NONE = 0,
+    MUT_BACKEND_DOUBLE_STORE,   /* a backend stores a retransmitted write twice */
+    MUT_SERIAL_REUSE_IN_DOUBT,  /* serverM reuses a serial while a write is in doubt */
+    MUT_SAME_BALANCE,           /* two transfers from one sender validated against the same balance */
+    MUT_ACK_BEFORE_SYNC,        /* a backend acknowledges before syncing */
+    MUT_PARTIAL_BALANCE,        /* a balance computed without one backend's answer */
+    MUT_RETX_OTHER_BACKEND,     /* a retransmitted write sent to another backend */
+    MUT_NO_RETRANSMIT,          /* no retransmission at all */
+    MUT_NO_FENCING,             /* no restart fencing */
+    MUT_COUNT
+} mutant_t;
+
+#if defined(ALICHAIN_MUTANTS)
+extern mutant_t ac_mutant;
+#define MUTANT(x) (ac_mutant == (x))
+#else
+#define MUTANT(x) 0
+#endif
+
+/* The names used on the command line, indexed by mutant_t (MUT_NONE is "none"). */
+extern const char *const mutant_names[MUT_COUNT];
+
+#endif

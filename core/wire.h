@@ -194,7 +194,7 @@ typedef struct {
 
 void wire_lines_init(wire_lines_t *lb, size_t limit);
 /* Consumes bytes from data[0..len) up to and including the first '\n'. Returns 1 with
- * *line/*line_len set (valid until the next call; '\n' and a trailing '\r' removed) when a
+ * *line and *line_len set (valid until the next call; '\n' and a trailing '\r' removed) when a
  * line is complete; 0 when all bytes were consumed without completing a line; AC_EFULL
  * when the line exceeds the limit. *used says how many bytes were consumed. */
 int wire_lines_take(wire_lines_t *lb, const uint8_t *data, size_t len, size_t *used,

@@ -1,0 +1,318 @@
+/* backend.c — a backend node (serverA/B/C): answers serverM's QUERY, LIST and STATS from
+ * the ledger's index, and records WRITEs durably before acknowledging them. Retransmitted
+ * writes are recognised by serial, so a transaction is stored at most once. */
+#include "backend.h"
+
+#include <string.h>
+
+#include "messages.h"
+#include "mutant.h"
+
+void backend_init(backend_t *b, int index) {
+    AC_ASSERT(index >= 0);
+    AC_ASSERT(index < BACKEND_COUNT);
+    memset(b, 0, sizeof(*b));
+    b->index = index;
+    b->next_token = 1;
+    ledger_init(&b->ledger);
+}
+
+void backend_free(backend_t *b) { ledger_free(&b->ledger); }
+
+int backend_load(backend_t *b, const char *data, size_t len, const char *file_name,
+                 ledger_load_t *res, char *err, size_t err_cap) {
+    AC_ASSERT(b->ledger.tx_count == 0);
+    int rc = ledger_load(&b->ledger, data, len, file_name, res, err, err_cap);
+    if (rc != 0) return rc;
+    if (res->tail_offset < len) {
+        /* An unterminated last line that parses may still be a torn append (every line
+         * we append ends in '\n' and is acknowledged only once synced whole). It was
+         * never acknowledged, so serverM may re-send its serial with the real line. */
+        b->tail_open = 1;
+        b->tail_serial = res->tail_serial;
+        b->tail_bytes = len - res->tail_offset;
+    }
+    return 0;
+}
+
+static void backend_send(backend_t *b, const wire_reply_t *rep, outbox_t *out) {
+    uint8_t buf[DGRAM_BYTES_MAX];
+    size_t n = wire_reply_encode(rep, buf, sizeof(buf));
+    AC_ASSERT(n > 0); /* replies are packed under the limit below */
+    outbox_push(out, FX_DGRAM, 0, 0, buf, n);
+    outbox_line(out, FX_STDOUT, MSG_BACKEND_SENT, backend_letter(b->index));
+}
+
+static void backend_query(backend_t *b, const wire_req_t *req, wire_reply_t *rep) {
+    rep->u.query.max_serial = b->ledger.max_serial;
+    rep->u.query.tx_count = b->ledger.tx_count;
+    rep->u.query.count = req->u.query.count;
+    for (uint8_t i = 0; i < req->u.query.count; i++) {
+        ledger_totals_t t;
+        const wire_name_t *n = &req->u.query.names[i];
+        ledger_totals(&b->ledger, n->s, n->len, &t);
+        rep->u.query.totals[i].exists = (uint8_t)t.exists;
+        rep->u.query.totals[i].sent = t.sent;
+        rep->u.query.totals[i].received = t.received;
+    }
+}
+
+/* One page of transactions from the cursor, as many as fit in a datagram. */
+static void backend_list(backend_t *b, const wire_req_t *req, wire_reply_t *rep) {
+    size_t bytes = WIRE_LIST_REPLY_FIXED_BYTES;
+    uint32_t i = req->u.list.cursor;
+    uint8_t count = 0;
+    while (i < b->ledger.tx_count && count < req->u.list.max) {
+        tx_t *t = &rep->u.list.txs[count];
+        ledger_get(&b->ledger, i, t);
+        size_t need = wire_tx_bytes(t);
+        if (bytes + need > DGRAM_BYTES_MAX) break;
+        bytes += need;
+        count++;
+        i++;
+    }
+    rep->u.list.count = count;
+    rep->u.list.next_cursor = i > req->u.list.cursor ? i : req->u.list.cursor;
+    rep->u.list.done = (uint8_t)(i >= b->ledger.tx_count);
+}
+
+/* One page of the user's partner aggregates from the cursor. */
+static void backend_stats(backend_t *b, const wire_req_t *req, wire_reply_t *rep) {
+    const wire_name_t *user = &req->u.stats.user;
+    size_t bytes = WIRE_STATS_REPLY_FIXED_BYTES;
+    uint32_t cursor = req->u.stats.cursor;
+    uint8_t count = 0;
+    int done = 0;
+    while (count < WIRE_STATS_ROWS_MAX) {
+        ledger_partner_t row;
+        uint32_t before = cursor;
+        int row_done = 0;
+        uint32_t n = ledger_partners(&b->ledger, user->s, user->len, &cursor, &row, 1, &row_done);
+        if (n == 0) {
+            done = 1;
+            break;
+        }
+        size_t need = wire_row_bytes(row.name_len);
+        if (bytes + need > DGRAM_BYTES_MAX) {
+            cursor = before;
+            break;
+        }
+        bytes += need;
+        wire_row_t *r = &rep->u.stats.rows[count++];
+        memcpy(r->partner.s, row.name, row.name_len);
+        r->partner.s[row.name_len] = '\0';
+        r->partner.len = row.name_len;
+        r->count = row.count;
+        r->net = row.net;
+        if (row_done) {
+            done = 1;
+            break;
+        }
+    }
+    rep->u.stats.count = count;
+    rep->u.stats.next_cursor = cursor;
+    rep->u.stats.done = (uint8_t)done;
+}
+
+static backend_pending_t *backend_pending_holding(backend_t *b, uint64_t serial) {
+    for (size_t p = 0; p < BACKEND_PENDING_MAX; p++) {
+        backend_pending_t *op = &b->pending[p];
+        if (op->token == 0) continue;
+        for (uint8_t i = 0; i < op->count; i++) {
+            if (op->fresh[i] && op->txs[i].serial == serial) return op;
+        }
+    }
+    return NULL;
+}
+
+static backend_pending_t *backend_pending_free_slot(backend_t *b) {
+    for (size_t p = 0; p < BACKEND_PENDING_MAX; p++) {
+        if (b->pending[p].token == 0) return &b->pending[p];
+    }
+    return NULL;
+}
+
+/* Adds the fresh transactions of a synced write to the index. */
+static void backend_commit(backend_t *b, backend_pending_t *op) {
+    for (uint8_t i = 0; i < op->count; i++) {
+        if (!op->fresh[i]) continue;
+        if (op->fresh[i] == 2) { /* replaces the unterminated tail loaded at start */
+            AC_ASSERT(b->ledger.tx_count > 0);
+            ledger_pop(&b->ledger);
+        }
+        int rc = ledger_add(&b->ledger, &op->txs[i]);
+        if (rc != 0 && !MUTANT(MUT_BACKEND_DOUBLE_STORE)) {
+            /* Durable on disk but not indexable (an overflow serverM already refuses):
+             * refuse it so serverM never confirms it; recovery will see it. */
+            op->results[i] = WIRE_TX_INVALID;
+        }
+    }
+}
+
+static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep,
+                          outbox_t *out, int *reply_now) {
+    uint8_t count = req->u.write.count;
+    uint8_t fresh[WIRE_WRITE_TXS_MAX] = {0};
+    int fresh_count = 0;
+    int replaces_tail = 0;
+    rep->u.write.count = count;
+    for (uint8_t i = 0; i < count; i++) {
+        const tx_t *t = &req->u.write.txs[i];
+        rep->u.write.serials[i] = t->serial;
+        rep->u.write.results[i] = WIRE_TX_STORED;
+        if (backend_pending_holding(b, t->serial) != NULL) {
+            /* Still syncing from an earlier copy of this request: its reply will go out
+             * when it is durable; a lost reply is answered on the next retransmission. */
+            *reply_now = 0;
+            return;
+        }
+        int64_t at = ledger_find_serial(&b->ledger, t->serial);
+        if (at >= 0) {
+            tx_t have;
+            ledger_get(&b->ledger, (uint32_t)at, &have);
+            if (tx_equal(&have, t)) {
+                if (MUTANT(MUT_BACKEND_DOUBLE_STORE)) {
+                    fresh[i] = 1;
+                    fresh_count++;
+                }
+                continue;
+            }
+            if (b->tail_open && t->serial == b->tail_serial && !replaces_tail) {
+                fresh[i] = 2;
+                fresh_count++;
+                replaces_tail = 1;
+                continue;
+            }
+            rep->u.write.results[i] = WIRE_TX_CONFLICT;
+            continue;
+        }
+        /* the same serial twice in one request: the first one wins */
+        int twice = 0;
+        for (uint8_t j = 0; j < i; j++) {
+            if (fresh[j] && req->u.write.txs[j].serial == t->serial) twice = 1;
+        }
+        if (twice) {
+            rep->u.write.results[i] = WIRE_TX_CONFLICT;
+            continue;
+        }
+        fresh[i] = 1;
+        fresh_count++;
+    }
+    if (fresh_count == 0) return; /* everything was already stored (or refused) */
+
+    backend_pending_t *op = backend_pending_free_slot(b);
+    if (op == NULL) {
+        outbox_line(out, FX_STDERR, "too many writes syncing; dropped one (serverM retries)");
+        *reply_now = 0;
+        return;
+    }
+    char buf[WIRE_WRITE_TXS_MAX * TX_LINE_BYTES_MAX];
+    size_t len = 0;
+    for (uint8_t i = 0; i < count; i++) {
+        if (!fresh[i]) continue;
+        size_t n = tx_format(&req->u.write.txs[i], buf + len, sizeof(buf) - len);
+        AC_ASSERT(n > 0);
+        len += n;
+    }
+    op->token = b->next_token++;
+    op->incarnation = req->incarnation;
+    op->request_id = req->request_id;
+    op->count = count;
+    memcpy(op->txs, req->u.write.txs, sizeof(tx_t) * count);
+    memcpy(op->results, rep->u.write.results, count);
+    memcpy(op->fresh, fresh, count);
+    fx_t *fx = outbox_push(out, FX_APPEND_SYNC, 0, op->token, buf, len);
+    if (fx != NULL && replaces_tail) fx->arg = b->tail_bytes;
+    /* Once anything is appended the tail is terminated for good (the driver writes the
+     * missing '\n' first), so it can be replaced only by this very append. */
+    b->tail_open = 0;
+    if (MUTANT(MUT_ACK_BEFORE_SYNC)) {
+        backend_commit(b, op);
+        memcpy(rep->u.write.results, op->results, count);
+        op->count = 0; /* nothing left to do when the sync completes */
+        return;
+    }
+    *reply_now = 0;
+}
+
+void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, size_t len,
+                         outbox_t *out) {
+    (void)now_us;
+    static wire_req_t req; /* large (a WRITE holds 32 transactions); a node is single-threaded */
+    static wire_reply_t rep;
+    if (wire_req_decode(data, len, &req) != 0) {
+        b->stat_dropped++;
+        outbox_line(out, FX_STDERR, "dropped a malformed datagram of %zu bytes", len);
+        return;
+    }
+    b->stat_requests++;
+    outbox_line(out, FX_STDOUT, MSG_BACKEND_RECEIVED, backend_letter(b->index));
+    memset(&rep, 0, sizeof(rep));
+    rep.type = (uint8_t)(req.type | WIRE_REPLY);
+    rep.incarnation = req.incarnation;
+    rep.request_id = req.request_id;
+    rep.status = WIRE_ST_OK;
+
+    int fencing = !MUTANT(MUT_NO_FENCING);
+    if (fencing && req.incarnation < b->fence) {
+        rep.status = WIRE_ST_STALE;
+        rep.fence = b->fence;
+        backend_send(b, &rep, out);
+        return;
+    }
+    if (req.incarnation > b->fence) {
+        b->fence = req.incarnation;
+        b->fenced = 0;
+    }
+    rep.fence = b->fence;
+    int reply_now = 1;
+    switch (req.type) {
+    case WIRE_QUERY:
+        b->fenced = 1;
+        backend_query(b, &req, &rep);
+        break;
+    case WIRE_LIST:
+        backend_list(b, &req, &rep);
+        break;
+    case WIRE_STATS:
+        backend_stats(b, &req, &rep);
+        break;
+    case WIRE_WRITE:
+        if (fencing && !b->fenced) {
+            rep.status = WIRE_ST_UNFENCED;
+            break;
+        }
+        backend_write(b, &req, &rep, out, &reply_now);
+        break;
+    default:
+        AC_ASSERT(0); /* the decoder admits only the four request types */
+        return;
+    }
+    if (reply_now) backend_send(b, &rep, out);
+}
+
+void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t *out) {
+    (void)now_us;
+    backend_pending_t *op = NULL;
+    for (size_t p = 0; p < BACKEND_PENDING_MAX; p++) {
+        if (b->pending[p].token == token) op = &b->pending[p];
+    }
+    if (NEVER(op == NULL) || NEVER(token == 0)) return;
+    if (op->count > 0) {
+        backend_commit(b, op);
+        static wire_reply_t rep;
+        memset(&rep, 0, sizeof(rep));
+        rep.type = WIRE_WRITE | WIRE_REPLY;
+        rep.incarnation = op->incarnation;
+        rep.request_id = op->request_id;
+        rep.status = WIRE_ST_OK;
+        rep.fence = b->fence;
+        rep.u.write.count = op->count;
+        for (uint8_t i = 0; i < op->count; i++) {
+            rep.u.write.serials[i] = op->txs[i].serial;
+            rep.u.write.results[i] = op->results[i];
+        }
+        backend_send(b, &rep, out);
+    }
+    memset(op, 0, sizeof(*op));
+}

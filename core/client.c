@@ -1,0 +1,322 @@
+/* client.c — clientA/clientB: argv -> one request line; reply lines -> the screen lines of
+ * SPEC.md and an exit code. Diagnostics (unavailable, unknown outcome, timeouts) go to
+ * stderr as FX_STDERR; the result ends with FX_DONE carrying the exit code. */
+#include "client.h"
+
+#include <stdio.h> /* snprintf only: core never prints */
+#include <stdlib.h>
+#include <string.h>
+
+#include "messages.h"
+
+enum { CLIENT_NEW, CLIENT_CONNECTING, CLIENT_WAITING, CLIENT_ROWS, CLIENT_DONE };
+
+struct client {
+    int index;
+    char letter;
+    int state;
+    wire_creq_t req;
+    uint32_t timeout_ms;
+    uint64_t deadline_us;
+    wire_lines_t lines;
+    wire_crep_t reply;
+    int have_reply;
+    uint64_t rows_left;
+    uint64_t rows_seen;
+    int exit_code;
+};
+
+static const char usage_a[] =
+    "usage: clientA <user>                        the user's balance (CHECK WALLET)\n"
+    "       clientA <sender> <receiver> <amount>  transfer alicoins (TXCOINS)\n"
+    "       clientA TXLIST                        write the sorted ledger on the main server\n"
+    "       clientA <user> stats                  the user's transactions per partner\n"
+    "names: 1-64 of A-Z a-z 0-9 _ - . ; amount: a whole number from 1 to 1000000000000\n";
+static const char usage_b[] =
+    "usage: clientB <user>                        the user's balance (CHECK WALLET)\n"
+    "       clientB <sender> <receiver> <amount>  transfer alicoins (TXCOINS)\n"
+    "       clientB TXLIST                        write the sorted ledger on the main server\n"
+    "       clientB <user> stats                  the user's transactions per partner\n"
+    "names: 1-64 of A-Z a-z 0-9 _ - . ; amount: a whole number from 1 to 1000000000000\n";
+
+const char *client_usage(int client_index) { return client_index == 0 ? usage_a : usage_b; }
+
+static int client_name_arg(const char *arg, const char *what, wire_name_t *out, char *err,
+                           size_t err_cap) {
+    size_t len = strlen(arg);
+    if (!tx_name_valid(arg, len)) {
+        snprintf(err, err_cap, "invalid %s name \"%.80s\" (1-64 of A-Z a-z 0-9 _ - .)", what, arg);
+        return AC_EINVAL;
+    }
+    memcpy(out->s, arg, len + 1);
+    out->len = (uint8_t)len;
+    return 0;
+}
+
+int client_parse_argv(int argc, const char *const *argv, wire_creq_t *req, char *err,
+                      size_t err_cap) {
+    memset(req, 0, sizeof(*req));
+    if (argc == 2 && strcmp(argv[1], "TXLIST") == 0) {
+        req->op = CREQ_TXLIST;
+        return 0;
+    }
+    if (argc == 2) {
+        req->op = CREQ_BALANCE;
+        return client_name_arg(argv[1], "user", &req->user, err, err_cap);
+    }
+    if (argc == 3) {
+        if (strcmp(argv[2], "stats") != 0) {
+            snprintf(err, err_cap, "two arguments must be \"<user> stats\"");
+            return AC_EINVAL;
+        }
+        req->op = CREQ_STATS;
+        return client_name_arg(argv[1], "user", &req->user, err, err_cap);
+    }
+    if (argc == 4) {
+        req->op = CREQ_TRANSFER;
+        int rc = client_name_arg(argv[1], "sender", &req->user, err, err_cap);
+        if (rc != 0) return rc;
+        rc = client_name_arg(argv[2], "receiver", &req->receiver, err, err_cap);
+        if (rc != 0) return rc;
+        if (tx_amount_parse(argv[3], strlen(argv[3]), &req->amount) != 0) {
+            snprintf(err, err_cap, "invalid amount \"%.40s\" (a whole number from 1 to 1000000000000)",
+                     argv[3]);
+            return AC_EINVAL;
+        }
+        return 0;
+    }
+    snprintf(err, err_cap, argc < 2 ? "missing arguments" : "too many arguments");
+    return AC_EINVAL;
+}
+
+client_t *client_new(int client_index, const wire_creq_t *req, uint32_t timeout_ms) {
+    AC_ASSERT(client_index == 0 || client_index == 1);
+    client_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) return NULL;
+    c->index = client_index;
+    c->letter = (char)('A' + client_index);
+    c->req = *req;
+    c->timeout_ms = timeout_ms;
+    c->deadline_us = UINT64_MAX;
+    c->state = CLIENT_NEW;
+    wire_lines_init(&c->lines, TCP_LINE_BYTES_MAX);
+    return c;
+}
+
+void client_free(client_t *c) { free(c); }
+
+static void client_finish(client_t *c, int code, outbox_t *out) {
+    AC_ASSERT(c->state != CLIENT_DONE);
+    c->state = CLIENT_DONE;
+    c->exit_code = code;
+    c->deadline_us = UINT64_MAX;
+    fx_t *fx = outbox_push(out, FX_DONE, 0, 0, NULL, 0);
+    if (fx != NULL) fx->arg = (uint64_t)code;
+}
+
+/* Fails the operation; for a transfer whose request went out, the outcome is unknown. */
+static void client_fail(client_t *c, const char *why, outbox_t *out) {
+    if (c->req.op == CREQ_TRANSFER && c->state >= CLIENT_WAITING) {
+        outbox_line(out, FX_STDERR, "client%c: %s; the outcome of the transfer is unknown "
+                    "(check the balance before trying again)", c->letter, why);
+    } else {
+        outbox_line(out, FX_STDERR, "client%c: %s", c->letter, why);
+    }
+    client_finish(c, CLIENT_EXIT_FAILED, out);
+}
+
+void client_start(client_t *c, uint64_t now_us, outbox_t *out) {
+    AC_ASSERT(c->state == CLIENT_NEW);
+    outbox_line(out, FX_STDOUT, MSG_C_UP, c->letter);
+    c->state = CLIENT_CONNECTING;
+    c->deadline_us = now_us + (uint64_t)c->timeout_ms * 1000u;
+}
+
+void client_on_connected(client_t *c, uint64_t now_us, outbox_t *out) {
+    (void)now_us;
+    if (c->state != CLIENT_CONNECTING) return;
+    char line[TCP_REQUEST_BYTES_MAX];
+    size_t n = wire_creq_encode(&c->req, line, sizeof(line));
+    AC_ASSERT(n > 0);
+    outbox_push(out, FX_CONN_SEND, 0, 0, line, n);
+    const wire_creq_t *r = &c->req;
+    switch (r->op) {
+    case CREQ_BALANCE:
+        outbox_line(out, FX_STDOUT, MSG_C_BALANCE_SENT, r->user.s);
+        break;
+    case CREQ_TRANSFER:
+        outbox_line(out, FX_STDOUT, MSG_C_TRANSFER_SENT, r->user.s, (long long)r->amount,
+                    r->receiver.s);
+        break;
+    case CREQ_TXLIST:
+        outbox_line(out, FX_STDOUT, MSG_C_TXLIST_SENT, c->letter);
+        break;
+    case CREQ_STATS:
+        outbox_line(out, FX_STDOUT, MSG_C_STATS_SENT, r->user.s);
+        break;
+    }
+    c->state = CLIENT_WAITING;
+}
+
+void client_on_connect_failed(client_t *c, uint64_t now_us, outbox_t *out) {
+    (void)now_us;
+    if (c->state == CLIENT_DONE) return;
+    client_fail(c, "cannot reach the main server", out);
+}
+
+/* 1 when the reply kind answers the request we sent. */
+static int client_reply_fits(const client_t *c, crep_kind_t kind) {
+    switch (kind) {
+    case CREP_BALANCE: return c->req.op == CREQ_BALANCE;
+    case CREP_TRANSFER:
+    case CREP_NOUSERS:
+    case CREP_SAME:
+    case CREP_INSUFFICIENT:
+    case CREP_UNKNOWN: return c->req.op == CREQ_TRANSFER;
+    case CREP_TXLIST: return c->req.op == CREQ_TXLIST;
+    case CREP_STATS: return c->req.op == CREQ_STATS;
+    case CREP_NOUSER: return c->req.op != CREQ_TXLIST;
+    case CREP_UNAVAILABLE:
+    case CREP_BUSY:
+    case CREP_BADREQ:
+    case CREP_INTERNAL: return 1;
+    }
+    return 0;
+}
+
+/* Prints the result of a reply head; returns 1 when rows follow. */
+static int client_show(client_t *c, const wire_crep_t *rep, outbox_t *out) {
+    const wire_creq_t *r = &c->req;
+    switch (rep->kind) {
+    case CREP_BALANCE:
+        outbox_line(out, FX_STDOUT, MSG_C_BALANCE, r->user.s, (long long)rep->balance);
+        break;
+    case CREP_TRANSFER:
+        outbox_line(out, FX_STDOUT, MSG_C_TRANSFER_OK, r->user.s, (long long)r->amount,
+                    r->receiver.s);
+        outbox_line(out, FX_STDOUT, MSG_C_BALANCE, r->user.s, (long long)rep->balance);
+        break;
+    case CREP_INSUFFICIENT:
+        outbox_line(out, FX_STDOUT, MSG_C_INSUFFICIENT, r->user.s, (long long)r->amount,
+                    r->receiver.s);
+        outbox_line(out, FX_STDOUT, MSG_C_BALANCE, r->user.s, (long long)rep->balance);
+        break;
+    case CREP_NOUSER:
+        if (r->op == CREQ_TRANSFER) {
+            outbox_line(out, FX_STDOUT, MSG_C_NOUSER_TX, rep->names[0].s);
+        } else {
+            outbox_line(out, FX_STDOUT, MSG_C_NOUSER_REQUEST, rep->names[0].s);
+        }
+        break;
+    case CREP_NOUSERS:
+        outbox_line(out, FX_STDOUT, MSG_C_NOUSERS_TX, rep->names[0].s, rep->names[1].s);
+        break;
+    case CREP_SAME:
+        outbox_line(out, FX_STDOUT, MSG_C_SAME_TX, r->user.s);
+        break;
+    case CREP_TXLIST:
+        outbox_line(out, FX_STDOUT, MSG_C_TXLIST_OK, (unsigned long long)rep->count, rep->text);
+        break;
+    case CREP_STATS:
+        outbox_line(out, FX_STDOUT, MSG_C_STATS_HEAD, r->user.s);
+        outbox_line(out, FX_STDOUT, MSG_C_STATS_COLUMNS);
+        return rep->count > 0;
+    case CREP_UNAVAILABLE:
+        outbox_line(out, FX_STDERR, "client%c: the ledger is unavailable: server %s did not "
+                    "answer the main server in time; try again later", c->letter, rep->text);
+        break;
+    case CREP_UNKNOWN:
+        outbox_line(out, FX_STDERR, "client%c: the outcome of the transfer is unknown: the main "
+                    "server could not confirm it in time (check the balance before trying again)",
+                    c->letter);
+        break;
+    case CREP_BUSY:
+        outbox_line(out, FX_STDERR, "client%c: the main server is busy; try again", c->letter);
+        break;
+    case CREP_BADREQ:
+        outbox_line(out, FX_STDERR, "client%c: the main server did not understand the request",
+                    c->letter);
+        break;
+    case CREP_INTERNAL:
+        outbox_line(out, FX_STDERR, "client%c: the main server failed: %s", c->letter, rep->text);
+        break;
+    }
+    return 0;
+}
+
+static void client_on_line(client_t *c, const char *line, size_t len, outbox_t *out) {
+    if (c->state == CLIENT_WAITING) {
+        if (wire_crep_decode(line, len, &c->reply) != 0 || !client_reply_fits(c, c->reply.kind)) {
+            client_fail(c, "malformed reply from the main server", out);
+            return;
+        }
+        c->have_reply = 1;
+        if (client_show(c, &c->reply, out)) {
+            c->state = CLIENT_ROWS;
+            c->rows_left = c->reply.count;
+            return;
+        }
+        client_finish(c, wire_crep_exit_code(c->reply.kind), out);
+        return;
+    }
+    AC_ASSERT(c->state == CLIENT_ROWS);
+    wire_crow_t row;
+    if (wire_crow_decode(line, len, &row) != 0 || row.rank != c->rows_seen + 1) {
+        client_fail(c, "malformed statistics row from the main server", out);
+        return;
+    }
+    c->rows_seen++;
+    c->rows_left--;
+    outbox_line(out, FX_STDOUT, MSG_C_STATS_ROW, (unsigned long long)row.rank, row.partner.s,
+                (unsigned long long)row.count, (long long)row.net);
+    if (c->rows_left == 0) client_finish(c, CLIENT_EXIT_OK, out);
+}
+
+void client_on_data(client_t *c, uint64_t now_us, const uint8_t *data, size_t len,
+                    outbox_t *out) {
+    (void)now_us;
+    size_t off = 0;
+    while (off < len && (c->state == CLIENT_WAITING || c->state == CLIENT_ROWS)) {
+        size_t used = 0;
+        const char *line = NULL;
+        size_t line_len = 0;
+        int rc = wire_lines_take(&c->lines, data + off, len - off, &used, &line, &line_len);
+        off += used;
+        if (rc == AC_EFULL) {
+            client_fail(c, "reply line too long from the main server", out);
+            return;
+        }
+        if (rc == 0) return;
+        client_on_line(c, line, line_len, out);
+    }
+}
+
+void client_on_closed(client_t *c, uint64_t now_us, outbox_t *out) {
+    (void)now_us;
+    if (c->state == CLIENT_DONE) return;
+    client_fail(c, c->state == CLIENT_ROWS ? "the main server closed the connection mid-reply"
+                                           : "the main server closed the connection without a reply",
+                out);
+}
+
+void client_on_timer(client_t *c, uint64_t now_us, outbox_t *out) {
+    if (c->state == CLIENT_DONE || now_us < c->deadline_us) return;
+    char why[96];
+    snprintf(why, sizeof(why), "no reply from the main server within %u ms", c->timeout_ms);
+    client_fail(c, why, out);
+}
+
+uint64_t client_deadline_us(const client_t *c) { return c->deadline_us; }
+
+int client_result(const client_t *c, int *exit_code, wire_crep_t *reply) {
+    if (c->state != CLIENT_DONE) return 0;
+    if (exit_code != NULL) *exit_code = c->exit_code;
+    if (reply != NULL) {
+        if (c->have_reply) {
+            *reply = c->reply;
+        } else {
+            memset(reply, 0, sizeof(*reply));
+        }
+    }
+    return 1;
+}

@@ -1,0 +1,1331 @@
+/* coordinator.c — serverM: client requests in, backend datagrams out, one batch at a time.
+ *
+ * A batch takes every request waiting at that moment and runs three phases:
+ *   FETCH  one QUERY per backend (16 users a datagram) for the users of balance and
+ *          transfer requests; balances are answered and transfers validated in arrival
+ *          order against this single fetch, each accepted one debiting the local view;
+ *   WRITE  accepted transfers get serial = max(max serial of the three) + 1, +1 each, and a
+ *          random backend; one WRITE per backend (32 a datagram); replies confirm them;
+ *   PAGED  TXLIST and stats read pages from every backend by cursor and merge them.
+ * Only one batch is in flight and a new one waits while any write is in doubt, so no two
+ * transfers see the same balance and no serial is handed out twice. Every UDP request is
+ * retransmitted with backoff until answered or until its deadline. */
+#include "coordinator.h"
+
+#include <stdio.h> /* snprintf only: core never prints */
+#include <stdlib.h>
+#include <string.h>
+
+#include "messages.h"
+#include "mutant.h"
+#include "prng.h"
+
+#define OPS_MAX (2 * CONNECTIONS_MAX)     /* requests alive (queued or in a batch) */
+#define BATCH_OPS_MAX 256                 /* requests served by one batch */
+#define BATCH_USERS_MAX (2 * BATCH_OPS_MAX)
+#define OUT_MAX 2048                      /* UDP requests in flight */
+#define LIST_PAGE_TXS WIRE_LIST_TXS_MAX
+
+_Static_assert(BATCH_OPS_MAX <= OPS_MAX, "a batch fits in the op pool");
+/* At most in flight: the paged phase (a LIST per backend, a STATS per job and backend)
+ * plus the batch's writes in doubt (one datagram a transfer at worst) and their hellos. */
+_Static_assert(BACKEND_COUNT * (1 + BATCH_OPS_MAX) + 2 * BATCH_OPS_MAX <= OUT_MAX,
+               "every datagram of one batch fits in the out table");
+_Static_assert(BATCH_USERS_MAX / WIRE_QUERY_NAMES_MAX * BACKEND_COUNT <= OUT_MAX,
+               "every QUERY of one batch fits in the out table");
+
+enum { OP_FREE = 0, OP_QUEUED, OP_BATCH, OP_DOUBT /* batch over, write still in doubt */ };
+enum { PHASE_IDLE = 0, PHASE_FETCH, PHASE_WRITE, PHASE_PAGED };
+enum { W_NONE = 0, W_PENDING, W_STORED, W_FAILED, W_UNKNOWN };
+
+typedef struct {
+    int state;
+    uint32_t conn_id;
+    int conn_open;
+    int client_index;
+    wire_creq_t req;
+    uint64_t arrived_us;
+    int replied;
+    /* transfer */
+    int write_state;
+    int backend;
+    uint64_t serial;
+    int64_t new_balance;
+    /* stats */
+    int stats_job;
+} op_t;
+
+typedef struct {
+    int used;
+    uint32_t conn_id;
+    int client_index;
+    int op;                /* -1 until the request line arrived */
+    uint64_t idle_deadline_us;
+    wire_lines_t lines;
+} conn_t;
+
+typedef struct {
+    wire_name_t name;
+    uint8_t got_mask;      /* backends that answered for this user */
+    int exists;
+    int overflow;
+    uint64_t sent;
+    uint64_t received;
+    int64_t balance;
+} buser_t;
+
+typedef struct {
+    char name[NAME_BYTES_MAX + 1];
+    uint8_t len;
+    uint64_t count;
+    int64_t net;
+} srow_t;
+
+typedef struct {
+    int op;
+    uint32_t cursor[BACKEND_COUNT];
+    uint8_t done_mask;
+    uint8_t failed_mask;
+    srow_t *rows;
+    uint32_t row_count, row_cap;
+    uint32_t *slots;       /* hash of row index + 1 */
+    uint32_t slot_cap;
+    int overflow;
+} stats_job_t;
+
+typedef struct {
+    uint64_t serial;
+    uint32_t off;
+    uint32_t len;
+} lline_t;
+
+typedef struct {
+    int used;
+    uint64_t request_id;
+    int backend;
+    uint8_t type;
+    uint8_t payload[DGRAM_BYTES_MAX];
+    size_t len;
+    uint64_t deadline_us;   /* UINT64_MAX for an in-doubt write (retried until answered) */
+    uint64_t next_retx_us;
+    uint64_t rto_us;
+    int in_doubt;
+    int hello_for;          /* for a hello QUERY: the WRITE entry waiting for it, else -1 */
+    int waiting_hello;      /* a WRITE paused until its hello is answered */
+    /* owner */
+    int first_user;         /* QUERY chunk */
+    int user_count;
+    int ops[WIRE_WRITE_TXS_MAX]; /* WRITE */
+    int op_count;
+    int stats_job;          /* STATS */
+} out_t;
+
+typedef struct {
+    int phase;
+    int ops[BATCH_OPS_MAX];
+    int op_count;
+    buser_t users[BATCH_USERS_MAX];
+    int user_count;
+    int outstanding[BACKEND_COUNT];   /* requests of the current phase per backend */
+    uint8_t failed_mask;              /* backends that missed a deadline in this phase */
+    uint8_t active_mask;              /* backends asked in this phase */
+    uint64_t max_serial;
+    int accepted;                     /* transfers accepted for writing */
+    /* PAGED */
+    int txlist;                       /* a TXLIST is in this batch */
+    uint32_t list_cursor[BACKEND_COUNT];
+    uint8_t list_done_mask;
+    uint8_t list_failed_mask;
+    lline_t *lines;
+    uint32_t line_count, line_cap;
+    char *text;
+    size_t text_len, text_cap;
+    int list_overflow;
+    uint64_t file_token;              /* FX_FILE_WRITE in flight */
+    stats_job_t jobs[BATCH_OPS_MAX];
+    int job_count;
+} batch_t;
+
+struct coord {
+    coord_config_t cfg;
+    char txlist_path[PATH_BYTES_MAX + 1];
+    prng_t prng;
+    uint64_t next_request_id;
+    uint64_t next_token;
+    conn_t conns[CONNECTIONS_MAX];
+    op_t ops[OPS_MAX];
+    int queue[OPS_MAX];               /* ring of op indexes waiting for a batch */
+    int queue_head, queue_len;
+    out_t out[OUT_MAX];
+    int out_used;
+    int out_hw;                       /* entries at or above this index are unused */
+    int conn_hw;                      /* likewise for conns */
+    int in_doubt;                     /* out entries that are in-doubt writes */
+    batch_t batch;
+    coord_stats_t stats;
+};
+
+/* ------------------------------------------------------------------------------------ */
+/* small helpers                                                                         */
+
+static char client_letter(int client_index) { return (char)('A' + client_index); }
+
+static uint16_t client_port(const coord_t *c, int client_index) {
+    return c->cfg.client_port[client_index];
+}
+
+/* Letters of the backends in mask, in order, e.g. "AC". */
+static void mask_letters(uint8_t mask, char *buf) {
+    size_t n = 0;
+    for (int i = 0; i < BACKEND_COUNT; i++) {
+        if (mask & (1u << i)) buf[n++] = backend_letter(i);
+    }
+    buf[n] = '\0';
+}
+
+static int add_u64(uint64_t a, uint64_t b, uint64_t *out) { return __builtin_add_overflow(a, b, out); }
+
+static int balance_of(uint64_t received, uint64_t sent, int64_t *out) {
+    /* 1000 + received - sent in 64 bits, or 1 on overflow */
+    if (received > (uint64_t)INT64_MAX || sent > (uint64_t)INT64_MAX) return 1;
+    int64_t v;
+    if (__builtin_add_overflow((int64_t)BALANCE_INITIAL, (int64_t)received, &v)) return 1;
+    if (__builtin_sub_overflow(v, (int64_t)sent, &v)) return 1;
+    *out = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* lifecycle                                                                             */
+
+coord_t *coord_new(const coord_config_t *cfg) {
+    if (cfg->timeout_ms == 0 || cfg->txlist_path == NULL) return NULL;
+    size_t path_len = strlen(cfg->txlist_path);
+    if (path_len == 0 || path_len > PATH_BYTES_MAX) return NULL;
+    coord_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) return NULL;
+    c->cfg = *cfg;
+    memcpy(c->txlist_path, cfg->txlist_path, path_len + 1);
+    c->cfg.txlist_path = c->txlist_path;
+    prng_init(&c->prng, cfg->seed);
+    c->next_request_id = 1;
+    c->next_token = 1;
+    return c;
+}
+
+static void batch_release(batch_t *b) {
+    for (int j = 0; j < b->job_count; j++) {
+        free(b->jobs[j].rows);
+        free(b->jobs[j].slots);
+    }
+    free(b->lines);
+    free(b->text);
+    memset(b, 0, sizeof(*b));
+}
+
+void coord_free(coord_t *c) {
+    if (c == NULL) return;
+    batch_release(&c->batch);
+    free(c);
+}
+
+void coord_start(coord_t *c, uint64_t now_us, outbox_t *out) {
+    (void)c;
+    (void)now_us;
+    outbox_line(out, FX_STDOUT, MSG_M_UP);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* connections and replies                                                               */
+
+static conn_t *conn_find(coord_t *c, uint32_t conn_id) {
+    /* O(open connections) scan; fine at this size */
+    for (int i = 0; i < c->conn_hw; i++) {
+        if (c->conns[i].used && c->conns[i].conn_id == conn_id) return &c->conns[i];
+    }
+    return NULL;
+}
+
+static void conn_forget(coord_t *c, conn_t *k) {
+    memset(k, 0, sizeof(*k));
+    while (c->conn_hw > 0 && !c->conns[c->conn_hw - 1].used) c->conn_hw--;
+}
+
+static void conn_close(coord_t *c, conn_t *k, outbox_t *out) {
+    outbox_push(out, FX_CONN_CLOSE, k->conn_id, 0, NULL, 0);
+    conn_forget(c, k);
+}
+
+static void conn_reply_close(coord_t *c, conn_t *k, const wire_crep_t *rep, outbox_t *out) {
+    char line[TCP_LINE_BYTES_MAX];
+    size_t n = wire_crep_encode(rep, line, sizeof(line));
+    AC_ASSERT(n > 0);
+    outbox_push(out, FX_CONN_SEND, k->conn_id, 0, line, n);
+    conn_close(c, k, out);
+}
+
+int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client_index,
+                       outbox_t *out) {
+    AC_ASSERT(client_index == 0 || client_index == 1);
+    AC_ASSERT(conn_find(c, conn_id) == NULL);
+    for (size_t i = 0; i < CONNECTIONS_MAX; i++) {
+        conn_t *k = &c->conns[i];
+        if (k->used) continue;
+        k->used = 1;
+        k->conn_id = conn_id;
+        k->client_index = client_index;
+        k->op = -1;
+        k->idle_deadline_us = now_us + CONN_IDLE_US;
+        wire_lines_init(&k->lines, TCP_REQUEST_BYTES_MAX);
+        if ((int)i >= c->conn_hw) c->conn_hw = (int)i + 1;
+        return 0;
+    }
+    wire_crep_t rep = {.kind = CREP_BUSY};
+    char line[TCP_LINE_BYTES_MAX];
+    size_t n = wire_crep_encode(&rep, line, sizeof(line));
+    outbox_push(out, FX_CONN_SEND, conn_id, 0, line, n);
+    outbox_push(out, FX_CONN_CLOSE, conn_id, 0, NULL, 0);
+    outbox_line(out, FX_STDERR, "too many connections (%d); refused one", CONNECTIONS_MAX);
+    return AC_EFULL;
+}
+
+/* Sends the reply of an op to its client (when still connected) and prints the spec's
+ * "sent" line; the op itself is released by its batch (or here when it never got one). */
+static void op_reply(coord_t *c, op_t *o, const wire_crep_t *rep, outbox_t *out) {
+    AC_ASSERT(!o->replied);
+    o->replied = 1;
+    if (!o->conn_open) return;
+    conn_t *k = conn_find(c, o->conn_id);
+    if (NEVER(k == NULL)) return;
+    conn_reply_close(c, k, rep, out);
+    char j = client_letter(o->client_index);
+    switch (o->req.op) {
+    case CREQ_BALANCE: outbox_line(out, FX_STDOUT, MSG_M_SENT_BALANCE, j); break;
+    case CREQ_TRANSFER: outbox_line(out, FX_STDOUT, MSG_M_SENT_RESULT, j); break;
+    case CREQ_STATS: outbox_line(out, FX_STDOUT, MSG_M_SENT_STATS, j); break;
+    case CREQ_TXLIST: break; /* SPEC.md: "wrote the sorted list" says it */
+    }
+}
+
+static void op_reply_kind(coord_t *c, op_t *o, crep_kind_t kind, const char *text, outbox_t *out) {
+    wire_crep_t rep;
+    memset(&rep, 0, sizeof(rep));
+    rep.kind = kind;
+    if (text != NULL) snprintf(rep.text, sizeof(rep.text), "%s", text);
+    op_reply(c, o, &rep, out);
+}
+
+static void op_release(coord_t *c, int i) {
+    AC_ASSERT(c->ops[i].replied);
+    memset(&c->ops[i], 0, sizeof(c->ops[i]));
+}
+
+static void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out);
+
+static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const wire_creq_t *req,
+                                 outbox_t *out) {
+    int slot = -1;
+    for (int i = 0; i < OPS_MAX; i++) {
+        if (c->ops[i].state == OP_FREE) {
+            slot = i;
+            break;
+        }
+    }
+    if (slot < 0 || c->queue_len >= OPS_MAX) {
+        wire_crep_t rep = {.kind = CREP_BUSY};
+        conn_reply_close(c, k, &rep, out);
+        return;
+    }
+    op_t *o = &c->ops[slot];
+    memset(o, 0, sizeof(*o));
+    o->state = OP_QUEUED;
+    o->conn_id = k->conn_id;
+    o->conn_open = 1;
+    o->client_index = k->client_index;
+    o->req = *req;
+    o->arrived_us = now_us;
+    o->stats_job = -1;
+    o->backend = -1;
+    k->op = slot;
+    c->stats.requests++;
+    uint16_t port = client_port(c, k->client_index);
+    char j = client_letter(k->client_index);
+    switch (req->op) {
+    case CREQ_BALANCE:
+        outbox_line(out, FX_STDOUT, MSG_M_RECV_BALANCE, req->user.s, port);
+        break;
+    case CREQ_TRANSFER:
+        outbox_line(out, FX_STDOUT, MSG_M_RECV_TRANSFER, req->user.s, (long long)req->amount,
+                    req->receiver.s, port);
+        break;
+    case CREQ_TXLIST:
+        outbox_line(out, FX_STDOUT, MSG_M_RECV_TXLIST, j, port);
+        break;
+    case CREQ_STATS:
+        outbox_line(out, FX_STDOUT, MSG_M_RECV_STATS, req->user.s, j, port);
+        break;
+    }
+    c->queue[(c->queue_head + c->queue_len) % OPS_MAX] = slot;
+    c->queue_len++;
+    coord_batch_start(c, now_us, out);
+}
+
+void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uint8_t *data,
+                        size_t len, outbox_t *out) {
+    conn_t *k = conn_find(c, conn_id);
+    if (k == NULL || k->op >= 0) return; /* one request a connection; extra bytes ignored */
+    size_t off = 0;
+    while (off < len) {
+        size_t used = 0;
+        const char *line = NULL;
+        size_t line_len = 0;
+        int rc = wire_lines_take(&k->lines, data + off, len - off, &used, &line, &line_len);
+        off += used;
+        if (rc == 0) return;
+        wire_crep_t bad = {.kind = CREP_BADREQ};
+        if (rc == AC_EFULL) {
+            outbox_line(out, FX_STDERR, "closed a connection: request longer than %d bytes",
+                        TCP_REQUEST_BYTES_MAX);
+            conn_reply_close(c, k, &bad, out);
+            return;
+        }
+        wire_creq_t req;
+        if (wire_creq_decode(line, line_len, &req) != 0) {
+            outbox_line(out, FX_STDERR, "closed a connection: malformed request line");
+            conn_reply_close(c, k, &bad, out);
+            return;
+        }
+        coord_accept_request(c, now_us, k, &req, out);
+        return;
+    }
+}
+
+void coord_on_conn_closed(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
+    (void)now_us;
+    (void)out;
+    conn_t *k = conn_find(c, conn_id);
+    if (k == NULL) return;
+    if (k->op >= 0) c->ops[k->op].conn_open = 0; /* the operation goes on; its reply is dropped */
+    conn_forget(c, k);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* UDP requests: send, retransmit, deadlines                                            */
+
+static int out_alloc(coord_t *c) {
+    for (int i = 0; i < OUT_MAX; i++) {
+        if (!c->out[i].used) return i;
+    }
+    return -1;
+}
+
+/* Sends a new request; returns its entry index or -1 (the table is full: a bug, since
+ * batches are bounded to fit; treated as a missed deadline by the caller). */
+static int out_send(coord_t *c, uint64_t now_us, int backend, wire_req_t *req, outbox_t *out) {
+    int i = out_alloc(c);
+    if (NEVER(i < 0)) return -1;
+    out_t *e = &c->out[i];
+    memset(e, 0, sizeof(*e));
+    req->incarnation = c->cfg.incarnation;
+    req->request_id = c->next_request_id++;
+    size_t n = wire_req_encode(req, e->payload, sizeof(e->payload));
+    AC_ASSERT(n > 0);
+    e->used = 1;
+    e->request_id = req->request_id;
+    e->backend = backend;
+    e->type = req->type;
+    e->len = n;
+    e->deadline_us = now_us + (uint64_t)c->cfg.timeout_ms * 1000u;
+    e->rto_us = RETRANSMIT_US_INITIAL;
+    e->next_retx_us = now_us + e->rto_us;
+    e->hello_for = -1;
+    e->stats_job = -1;
+    c->out_used++;
+    if (i >= c->out_hw) c->out_hw = i + 1;
+    outbox_push(out, FX_DGRAM, (uint32_t)backend, 0, e->payload, n);
+    return i;
+}
+
+static void out_release(coord_t *c, int i) {
+    AC_ASSERT(c->out[i].used);
+    if (c->out[i].in_doubt) c->in_doubt--;
+    int waited = c->out[i].waiting_hello;
+    memset(&c->out[i], 0, sizeof(c->out[i]));
+    c->out_used--;
+    for (int h = 0; waited && h < c->out_hw; h++) { /* its hello is no longer needed */
+        if (c->out[h].used && c->out[h].hello_for == i) {
+            memset(&c->out[h], 0, sizeof(c->out[h]));
+            c->out_used--;
+        }
+    }
+    while (c->out_hw > 0 && !c->out[c->out_hw - 1].used) c->out_hw--;
+}
+
+static void out_retransmit(coord_t *c, uint64_t now_us, out_t *e, outbox_t *out) {
+    if (MUTANT(MUT_NO_RETRANSMIT)) {
+        e->next_retx_us = UINT64_MAX;
+        return;
+    }
+    int target = e->backend;
+    if (MUTANT(MUT_RETX_OTHER_BACKEND) && e->type == WIRE_WRITE) target = (e->backend + 1) % BACKEND_COUNT;
+    outbox_push(out, FX_DGRAM, (uint32_t)target, 0, e->payload, e->len);
+    c->stats.retransmits++;
+    e->rto_us = e->rto_us * 2 > RETRANSMIT_US_MAX ? RETRANSMIT_US_MAX : e->rto_us * 2;
+    e->next_retx_us = now_us + e->rto_us;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* batches                                                                               */
+
+static int batch_user_index(batch_t *b, const wire_name_t *n) {
+    /* O(users) scan per name; a batch holds at most BATCH_USERS_MAX, fine for now */
+    for (int u = 0; u < b->user_count; u++) {
+        if (b->users[u].name.len == n->len && memcmp(b->users[u].name.s, n->s, n->len) == 0) return u;
+    }
+    AC_ASSERT(b->user_count < BATCH_USERS_MAX);
+    b->users[b->user_count].name = *n;
+    return b->user_count++;
+}
+
+static void batch_phase_begin(batch_t *b, int phase) {
+    b->phase = phase;
+    memset(b->outstanding, 0, sizeof(b->outstanding));
+    b->failed_mask = 0;
+    b->active_mask = 0;
+}
+
+static void batch_note_sent(coord_t *c, int backend, outbox_t *out) {
+    batch_t *b = &c->batch;
+    if (!(b->active_mask & (1u << backend))) {
+        b->active_mask |= (uint8_t)(1u << backend);
+        outbox_line(out, FX_STDOUT, MSG_M_SENT_BACKEND, backend_letter(backend));
+    }
+    b->outstanding[backend]++;
+}
+
+static void coord_fetch_send(coord_t *c, uint64_t now_us, outbox_t *out);
+static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out);
+static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out);
+static void coord_paged_begin(coord_t *c, uint64_t now_us, outbox_t *out);
+static void coord_paged_check(coord_t *c, uint64_t now_us, outbox_t *out);
+static void coord_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out);
+
+/* Starts a batch from the queue when none is running and no write is in doubt. */
+static void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out) {
+    batch_t *b = &c->batch;
+    if (b->phase != PHASE_IDLE || c->queue_len == 0) return;
+    if (c->in_doubt > 0 && !MUTANT(MUT_SERIAL_REUSE_IN_DOUBT)) return;
+    batch_release(b);
+    c->stats.batches++;
+    int needs_fetch = 0;
+    while (c->queue_len > 0 && b->op_count < BATCH_OPS_MAX) {
+        int i = c->queue[c->queue_head];
+        c->queue_head = (c->queue_head + 1) % OPS_MAX;
+        c->queue_len--;
+        op_t *o = &c->ops[i];
+        AC_ASSERT(o->state == OP_QUEUED);
+        o->state = OP_BATCH;
+        b->ops[b->op_count++] = i;
+        if (o->req.op == CREQ_BALANCE || o->req.op == CREQ_TRANSFER) {
+            needs_fetch = 1;
+            batch_user_index(b, &o->req.user);
+            if (o->req.op == CREQ_TRANSFER) batch_user_index(b, &o->req.receiver);
+        }
+    }
+    if (needs_fetch) {
+        batch_phase_begin(b, PHASE_FETCH);
+        coord_fetch_send(c, now_us, out);
+    } else {
+        coord_paged_begin(c, now_us, out);
+    }
+}
+
+/* Sends one WRITE datagram owned by the ops in owners[], and empties req. */
+static void coord_write_send(coord_t *c, uint64_t now_us, int be, wire_req_t *req,
+                             const int *owners, outbox_t *out) {
+    int e = out_send(c, now_us, be, req, out);
+    if (ALWAYS(e >= 0)) {
+        memcpy(c->out[e].ops, owners, sizeof(int) * req->u.write.count);
+        c->out[e].op_count = req->u.write.count;
+        batch_note_sent(c, be, out);
+    }
+    req->u.write.count = 0;
+}
+
+static void coord_fetch_send(coord_t *c, uint64_t now_us, outbox_t *out) {
+    batch_t *b = &c->batch;
+    for (int be = 0; be < BACKEND_COUNT; be++) {
+        for (int first = 0; first < b->user_count; first += WIRE_QUERY_NAMES_MAX) {
+            int n = b->user_count - first;
+            if (n > WIRE_QUERY_NAMES_MAX) n = WIRE_QUERY_NAMES_MAX;
+            wire_req_t req;
+            memset(&req, 0, sizeof(req));
+            req.type = WIRE_QUERY;
+            req.u.query.count = (uint8_t)n;
+            for (int k = 0; k < n; k++) req.u.query.names[k] = b->users[first + k].name;
+            int e = out_send(c, now_us, be, &req, out);
+            if (NEVER(e < 0)) continue;
+            c->out[e].first_user = first;
+            c->out[e].user_count = n;
+            batch_note_sent(c, be, out);
+        }
+    }
+}
+
+static void coord_fetch_reply(coord_t *c, uint64_t now_us, out_t *e, const wire_reply_t *rep,
+                              outbox_t *out) {
+    batch_t *b = &c->batch;
+    int be = e->backend;
+    for (int k = 0; k < e->user_count; k++) {
+        buser_t *u = &b->users[e->first_user + k];
+        const wire_totals_t *t = &rep->u.query.totals[k];
+        u->got_mask |= (uint8_t)(1u << be);
+        if (t->exists) u->exists = 1;
+        if (add_u64(u->sent, t->sent, &u->sent) || add_u64(u->received, t->received, &u->received)) {
+            u->overflow = 1;
+        }
+    }
+    if (rep->u.query.max_serial > b->max_serial) b->max_serial = rep->u.query.max_serial;
+    b->outstanding[be]--;
+    if (b->outstanding[be] == 0) {
+        outbox_line(out, FX_STDOUT, MSG_M_RECV_TXS, backend_letter(be), c->cfg.backend_port[be]);
+    }
+    coord_fetch_done(c, now_us, out);
+}
+
+static int batch_outstanding(const batch_t *b) {
+    return b->outstanding[0] + b->outstanding[1] + b->outstanding[2];
+}
+
+/* Balance and transfer ops, once every QUERY of the batch is answered or failed. */
+static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
+    batch_t *b = &c->batch;
+    if (batch_outstanding(b) > 0) return;
+    char letters[BACKEND_COUNT + 1];
+    mask_letters(b->failed_mask, letters);
+    int fetch_ok = b->failed_mask == 0 || MUTANT(MUT_PARTIAL_BALANCE);
+    for (int u = 0; u < b->user_count; u++) {
+        buser_t *x = &b->users[u];
+        if (balance_of(x->received, x->sent, &x->balance)) x->overflow = 1;
+    }
+    for (int k = 0; k < b->op_count; k++) {
+        op_t *o = &c->ops[b->ops[k]];
+        if (o->req.op != CREQ_BALANCE && o->req.op != CREQ_TRANSFER) continue;
+        if (!fetch_ok) {
+            op_reply_kind(c, o, CREP_UNAVAILABLE, letters, out);
+            continue;
+        }
+        buser_t *s = &b->users[batch_user_index(b, &o->req.user)];
+        wire_crep_t rep;
+        memset(&rep, 0, sizeof(rep));
+        if (o->req.op == CREQ_BALANCE) {
+            if (!s->exists) {
+                rep.kind = CREP_NOUSER;
+                rep.names[0] = o->req.user;
+            } else if (s->overflow) {
+                rep.kind = CREP_INTERNAL;
+                snprintf(rep.text, sizeof(rep.text), "balance out of 64-bit range");
+            } else {
+                rep.kind = CREP_BALANCE;
+                rep.balance = s->balance;
+            }
+            op_reply(c, o, &rep, out);
+            continue;
+        }
+        buser_t *r = &b->users[batch_user_index(b, &o->req.receiver)];
+        int64_t credited = 0;
+        if (!s->exists && !r->exists) {
+            rep.kind = CREP_NOUSERS;
+            rep.names[0] = o->req.user;
+            rep.names[1] = o->req.receiver;
+        } else if (!s->exists || !r->exists) {
+            rep.kind = CREP_NOUSER;
+            rep.names[0] = s->exists ? o->req.receiver : o->req.user;
+        } else if (s == r) {
+            rep.kind = CREP_SAME;
+        } else if (s->overflow || r->overflow ||
+                   __builtin_add_overflow(r->balance, o->req.amount, &credited)) {
+            rep.kind = CREP_INTERNAL;
+            snprintf(rep.text, sizeof(rep.text), "balance out of 64-bit range");
+        } else if (s->balance < o->req.amount) {
+            rep.kind = CREP_INSUFFICIENT;
+            rep.balance = s->balance;
+        } else {
+            /* accepted: debit the local view so the next transfer sees it */
+            if (!MUTANT(MUT_SAME_BALANCE)) s->balance -= o->req.amount;
+            r->balance = credited;
+            o->new_balance = MUTANT(MUT_SAME_BALANCE) ? s->balance - o->req.amount : s->balance;
+            o->serial = ++b->max_serial;
+            o->backend = (int)prng_below(&c->prng, BACKEND_COUNT);
+            o->write_state = W_PENDING;
+            b->accepted++;
+            continue;
+        }
+        op_reply(c, o, &rep, out);
+    }
+    if (b->accepted == 0) {
+        coord_paged_begin(c, now_us, out);
+        return;
+    }
+    /* WRITE: per backend, pack the accepted transfers in arrival (= serial) order */
+    batch_phase_begin(b, PHASE_WRITE);
+    for (int be = 0; be < BACKEND_COUNT; be++) {
+        wire_req_t req;
+        int owners[WIRE_WRITE_TXS_MAX];
+        size_t bytes = WIRE_WRITE_REQ_FIXED_BYTES;
+        memset(&req, 0, sizeof(req));
+        req.type = WIRE_WRITE;
+        for (int k = 0; k < b->op_count; k++) {
+            op_t *o = &c->ops[b->ops[k]];
+            if (o->write_state != W_PENDING || o->backend != be) continue;
+            tx_t t;
+            tx_set(&t, o->serial, o->req.user.s, o->req.user.len, o->req.receiver.s,
+                   o->req.receiver.len, o->req.amount);
+            size_t need = wire_tx_bytes(&t);
+            if (req.u.write.count == WIRE_WRITE_TXS_MAX || bytes + need > DGRAM_BYTES_MAX) {
+                coord_write_send(c, now_us, be, &req, owners, out);
+                bytes = WIRE_WRITE_REQ_FIXED_BYTES;
+            }
+            owners[req.u.write.count] = b->ops[k];
+            req.u.write.txs[req.u.write.count++] = t;
+            bytes += need;
+        }
+        if (req.u.write.count > 0) coord_write_send(c, now_us, be, &req, owners, out);
+    }
+}
+
+/* A WRITE reply (or a STALE refusal): settle its transfers. */
+static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_reply_t *rep,
+                              outbox_t *out) {
+    out_t *e = &c->out[ei];
+    batch_t *b = &c->batch;
+    int be = e->backend;
+    int was_in_doubt = e->in_doubt;
+    for (int k = 0; k < e->op_count; k++) {
+        op_t *o = &c->ops[e->ops[k]];
+        int result = WIRE_TX_CONFLICT;
+        if (rep->status == WIRE_ST_OK) {
+            for (int m = 0; m < rep->u.write.count; m++) {
+                if (rep->u.write.serials[m] == o->serial) result = rep->u.write.results[m];
+            }
+        }
+        if (was_in_doubt) {
+            /* the client already heard "unknown"; now we know */
+            if (result == WIRE_TX_STORED) c->stats.transfers_ok++;
+            if (result != WIRE_TX_STORED) {
+                outbox_line(out, FX_STDERR, "in-doubt transfer serial %llu was not stored",
+                            (unsigned long long)o->serial);
+            }
+            o->write_state = result == WIRE_TX_STORED ? W_STORED : W_FAILED;
+            if (o->state == OP_DOUBT) op_release(c, e->ops[k]); /* else its batch releases it */
+            continue;
+        }
+        o->write_state = result == WIRE_TX_STORED ? W_STORED : W_FAILED;
+        if (result != WIRE_TX_STORED) {
+            outbox_line(out, FX_STDERR, "server %c refused transfer serial %llu (%s)",
+                        backend_letter(be), (unsigned long long)o->serial,
+                        rep->status == WIRE_ST_STALE ? "newer serverM seen" : "serial conflict");
+        }
+    }
+    out_release(c, ei);
+    if (was_in_doubt) {
+        coord_batch_start(c, now_us, out);
+        return;
+    }
+    b->outstanding[be]--;
+    if (b->outstanding[be] == 0) {
+        outbox_line(out, FX_STDOUT, MSG_M_RECV_FEEDBACK, backend_letter(be), c->cfg.backend_port[be]);
+    }
+    coord_write_done(c, now_us, out);
+}
+
+static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out) {
+    batch_t *b = &c->batch;
+    if (batch_outstanding(b) > 0) return;
+    for (int k = 0; k < b->op_count; k++) {
+        op_t *o = &c->ops[b->ops[k]];
+        if (o->req.op != CREQ_TRANSFER || o->replied) continue;
+        wire_crep_t rep;
+        memset(&rep, 0, sizeof(rep));
+        if (o->write_state == W_STORED) {
+            rep.kind = CREP_TRANSFER;
+            rep.balance = o->new_balance;
+            rep.serial = o->serial;
+            c->stats.transfers_ok++;
+        } else if (o->write_state == W_UNKNOWN) {
+            rep.kind = CREP_UNKNOWN;
+        } else {
+            rep.kind = CREP_INTERNAL;
+            snprintf(rep.text, sizeof(rep.text), "server %c refused the write",
+                     backend_letter(o->backend));
+        }
+        op_reply(c, o, &rep, out);
+    }
+    coord_paged_begin(c, now_us, out);
+}
+
+/* ---- PAGED: TXLIST and stats ------------------------------------------------------- */
+
+static void coord_list_ask(coord_t *c, uint64_t now_us, int be, outbox_t *out) {
+    wire_req_t req;
+    memset(&req, 0, sizeof(req));
+    req.type = WIRE_LIST;
+    req.u.list.cursor = c->batch.list_cursor[be];
+    req.u.list.max = LIST_PAGE_TXS;
+    if (ALWAYS(out_send(c, now_us, be, &req, out) >= 0)) batch_note_sent(c, be, out);
+}
+
+static void coord_stats_ask(coord_t *c, uint64_t now_us, int job, int be, outbox_t *out) {
+    stats_job_t *s = &c->batch.jobs[job];
+    wire_req_t req;
+    memset(&req, 0, sizeof(req));
+    req.type = WIRE_STATS;
+    req.u.stats.user = c->ops[s->op].req.user;
+    req.u.stats.cursor = s->cursor[be];
+    int e = out_send(c, now_us, be, &req, out);
+    if (ALWAYS(e >= 0)) {
+        c->out[e].stats_job = job;
+        batch_note_sent(c, be, out);
+    }
+}
+
+static void coord_paged_begin(coord_t *c, uint64_t now_us, outbox_t *out) {
+    batch_t *b = &c->batch;
+    batch_phase_begin(b, PHASE_PAGED);
+    char letters[BACKEND_COUNT + 1] = "";
+    uint8_t doubt_mask = 0;
+    for (int i = 0; i < c->out_hw; i++) {
+        if (c->out[i].used && c->out[i].in_doubt) doubt_mask |= (uint8_t)(1u << c->out[i].backend);
+    }
+    mask_letters(doubt_mask, letters);
+    for (int k = 0; k < b->op_count; k++) {
+        int i = b->ops[k];
+        op_t *o = &c->ops[i];
+        if (o->req.op != CREQ_TXLIST && o->req.op != CREQ_STATS) continue;
+        if (doubt_mask != 0) {
+            /* a write of this batch is in doubt: a listing now could show a gap */
+            op_reply_kind(c, o, CREP_UNAVAILABLE, letters, out);
+            continue;
+        }
+        if (o->req.op == CREQ_TXLIST) {
+            b->txlist = 1;
+            continue;
+        }
+        AC_ASSERT(b->job_count < BATCH_OPS_MAX);
+        o->stats_job = b->job_count;
+        stats_job_t *s = &b->jobs[b->job_count++];
+        memset(s, 0, sizeof(*s));
+        s->op = i;
+    }
+    for (int be = 0; be < BACKEND_COUNT; be++) {
+        if (b->txlist) coord_list_ask(c, now_us, be, out);
+        for (int j = 0; j < b->job_count; j++) coord_stats_ask(c, now_us, j, be, out);
+    }
+    coord_paged_check(c, now_us, out);
+}
+
+static int text_append(batch_t *b, const char *s, size_t n) {
+    if (b->text_len + n > b->text_cap) {
+        size_t cap = b->text_cap ? b->text_cap * 2 : 65536;
+        while (cap < b->text_len + n) cap *= 2;
+        char *p = realloc(b->text, cap);
+        if (p == NULL) return AC_ENOMEM;
+        b->text = p;
+        b->text_cap = cap;
+    }
+    memcpy(b->text + b->text_len, s, n);
+    b->text_len += n;
+    return 0;
+}
+
+static void coord_list_reply(coord_t *c, uint64_t now_us, out_t *e, const wire_reply_t *rep,
+                             outbox_t *out) {
+    batch_t *b = &c->batch;
+    int be = e->backend;
+    for (int k = 0; k < rep->u.list.count && !b->list_overflow; k++) {
+        char line[TX_LINE_BYTES_MAX];
+        size_t n = tx_format(&rep->u.list.txs[k], line, sizeof(line));
+        AC_ASSERT(n > 0);
+        if (b->line_count == b->line_cap) {
+            uint32_t cap = b->line_cap ? b->line_cap * 2 : 1024;
+            lline_t *p = realloc(b->lines, sizeof(lline_t) * cap);
+            if (p == NULL) {
+                b->list_overflow = 1;
+                break;
+            }
+            b->lines = p;
+            b->line_cap = cap;
+        }
+        if (b->text_len + n > UINT32_MAX) {
+            b->list_overflow = 1;
+            break;
+        }
+        lline_t *l = &b->lines[b->line_count];
+        l->serial = rep->u.list.txs[k].serial;
+        l->off = (uint32_t)b->text_len;
+        l->len = (uint32_t)n;
+        if (text_append(b, line, n) != 0) {
+            b->list_overflow = 1;
+            break;
+        }
+        b->line_count++;
+    }
+    b->list_cursor[be] = rep->u.list.next_cursor;
+    b->outstanding[be]--;
+    if (rep->u.list.done || rep->u.list.count == 0) {
+        b->list_done_mask |= (uint8_t)(1u << be);
+    } else {
+        coord_list_ask(c, now_us, be, out);
+    }
+}
+
+static uint32_t name_hash(const char *s, size_t n) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* Adds a backend's partner row into the job's merge table. Returns 0 or AC_ENOMEM/AC_EFULL. */
+static int stats_merge(stats_job_t *s, const wire_row_t *r) {
+    if (s->row_count * 2 >= s->slot_cap) {
+        uint32_t cap = s->slot_cap ? s->slot_cap * 2 : 64;
+        uint32_t *slots = calloc(cap, sizeof(uint32_t));
+        if (slots == NULL) return AC_ENOMEM;
+        for (uint32_t i = 0; i < s->row_count; i++) {
+            uint32_t h = name_hash(s->rows[i].name, s->rows[i].len) & (cap - 1);
+            while (slots[h] != 0) h = (h + 1) & (cap - 1);
+            slots[h] = i + 1;
+        }
+        free(s->slots);
+        s->slots = slots;
+        s->slot_cap = cap;
+    }
+    uint32_t h = name_hash(r->partner.s, r->partner.len) & (s->slot_cap - 1);
+    while (s->slots[h] != 0) {
+        srow_t *x = &s->rows[s->slots[h] - 1];
+        if (x->len == r->partner.len && memcmp(x->name, r->partner.s, x->len) == 0) {
+            x->count += r->count;
+            if (__builtin_add_overflow(x->net, r->net, &x->net)) return AC_ERANGE;
+            return 0;
+        }
+        h = (h + 1) & (s->slot_cap - 1);
+    }
+    if (s->row_count >= STATS_PARTNERS_MAX) return AC_EFULL;
+    if (s->row_count == s->row_cap) {
+        uint32_t cap = s->row_cap ? s->row_cap * 2 : 64;
+        srow_t *p = realloc(s->rows, sizeof(srow_t) * cap);
+        if (p == NULL) return AC_ENOMEM;
+        s->rows = p;
+        s->row_cap = cap;
+    }
+    srow_t *x = &s->rows[s->row_count];
+    memcpy(x->name, r->partner.s, r->partner.len);
+    x->name[r->partner.len] = '\0';
+    x->len = r->partner.len;
+    x->count = r->count;
+    x->net = r->net;
+    s->slots[h] = ++s->row_count;
+    return 0;
+}
+
+static void coord_stats_reply(coord_t *c, uint64_t now_us, out_t *e, const wire_reply_t *rep,
+                              outbox_t *out) {
+    batch_t *b = &c->batch;
+    int be = e->backend;
+    int job = e->stats_job;
+    stats_job_t *s = &b->jobs[job];
+    for (int k = 0; k < rep->u.stats.count && !s->overflow; k++) {
+        if (stats_merge(s, &rep->u.stats.rows[k]) != 0) s->overflow = 1;
+    }
+    s->cursor[be] = rep->u.stats.next_cursor;
+    b->outstanding[be]--;
+    if (rep->u.stats.done || rep->u.stats.count == 0) {
+        s->done_mask |= (uint8_t)(1u << be);
+    } else {
+        coord_stats_ask(c, now_us, job, be, out);
+    }
+}
+
+static int lline_cmp(const void *a, const void *b) {
+    uint64_t x = ((const lline_t *)a)->serial, y = ((const lline_t *)b)->serial;
+    return x < y ? -1 : x > y;
+}
+
+static int srow_cmp(const void *a, const void *b) {
+    const srow_t *x = a, *y = b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int r = memcmp(x->name, y->name, n);
+    if (r != 0) return r;
+    return (int)x->len - (int)y->len;
+}
+
+/* The reply of a finished stats job: head line and one row a partner, in one send. */
+static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
+    op_t *o = &c->ops[s->op];
+    char letters[BACKEND_COUNT + 1];
+    if (s->failed_mask) {
+        mask_letters(s->failed_mask, letters);
+        op_reply_kind(c, o, CREP_UNAVAILABLE, letters, out);
+        return;
+    }
+    if (s->overflow) {
+        op_reply_kind(c, o, CREP_INTERNAL, "statistics too large", out);
+        return;
+    }
+    if (s->row_count == 0) {
+        wire_crep_t rep;
+        memset(&rep, 0, sizeof(rep));
+        rep.kind = CREP_NOUSER;
+        rep.names[0] = o->req.user;
+        op_reply(c, o, &rep, out);
+        return;
+    }
+    qsort(s->rows, s->row_count, sizeof(srow_t), srow_cmp);
+    /* Build the whole reply in the outbox: head + rows, then close. */
+    o->replied = 1;
+    if (!o->conn_open) return;
+    conn_t *k = conn_find(c, o->conn_id);
+    if (NEVER(k == NULL)) return;
+    wire_crep_t head;
+    memset(&head, 0, sizeof(head));
+    head.kind = CREP_STATS;
+    head.count = s->row_count;
+    size_t cap = TCP_LINE_BYTES_MAX * 2 + (size_t)s->row_count * (NAME_BYTES_MAX + 64);
+    char *buf = malloc(cap);
+    if (buf == NULL) {
+        o->replied = 0;
+        op_reply_kind(c, o, CREP_INTERNAL, "out of memory", out);
+        return;
+    }
+    size_t len = wire_crep_encode(&head, buf, cap);
+    for (uint32_t r = 0; r < s->row_count; r++) {
+        wire_crow_t row;
+        memset(&row, 0, sizeof(row));
+        row.rank = r + 1;
+        memcpy(row.partner.s, s->rows[r].name, s->rows[r].len + 1u);
+        row.partner.len = s->rows[r].len;
+        row.count = s->rows[r].count;
+        row.net = s->rows[r].net;
+        size_t n = wire_crow_encode(&row, buf + len, cap - len);
+        AC_ASSERT(n > 0);
+        len += n;
+    }
+    outbox_push(out, FX_CONN_SEND, k->conn_id, 0, buf, len);
+    free(buf);
+    conn_close(c, k, out);
+    outbox_line(out, FX_STDOUT, MSG_M_SENT_STATS, client_letter(o->client_index));
+}
+
+/* Finishes the paged phase (and the batch) once every chain ended. */
+static void coord_paged_check(coord_t *c, uint64_t now_us, outbox_t *out) {
+    batch_t *b = &c->batch;
+    if (b->phase != PHASE_PAGED || batch_outstanding(b) > 0 || b->file_token != 0) return;
+    for (int be = 0; be < BACKEND_COUNT; be++) { /* once per backend that answered all */
+        if ((b->active_mask & (1u << be)) && !(b->failed_mask & (1u << be))) {
+            outbox_line(out, FX_STDOUT, MSG_M_RECV_TXS, backend_letter(be), c->cfg.backend_port[be]);
+        }
+    }
+    b->active_mask = 0;
+    for (int j = 0; j < b->job_count; j++) {
+        stats_job_t *s = &b->jobs[j];
+        if (!c->ops[s->op].replied) coord_stats_finish(c, s, out);
+    }
+    if (b->txlist && !b->list_failed_mask && !b->list_overflow && b->text != NULL) {
+        /* sort by serial and hand the file to the driver */
+        qsort(b->lines, b->line_count, sizeof(lline_t), lline_cmp);
+        size_t total = b->text_len;
+        char *file = malloc(total ? total : 1);
+        if (file != NULL) {
+            size_t off = 0;
+            for (uint32_t i = 0; i < b->line_count; i++) {
+                memcpy(file + off, b->text + b->lines[i].off, b->lines[i].len);
+                off += b->lines[i].len;
+            }
+            b->file_token = c->next_token++;
+            outbox_push(out, FX_FILE_WRITE, 0, b->file_token, file, total);
+            free(file);
+            return; /* coord_on_file_written continues */
+        }
+        b->list_overflow = 1;
+    }
+    if (b->txlist && b->text == NULL && !b->list_failed_mask && !b->list_overflow) {
+        /* an empty ledger: an empty file */
+        b->file_token = c->next_token++;
+        outbox_push(out, FX_FILE_WRITE, 0, b->file_token, "", 0);
+        return;
+    }
+    /* TXLIST failed (or none): answer and end the batch */
+    for (int k = 0; k < b->op_count; k++) {
+        op_t *o = &c->ops[b->ops[k]];
+        if (o->req.op != CREQ_TXLIST || o->replied) continue;
+        char letters[BACKEND_COUNT + 1];
+        mask_letters(b->list_failed_mask, letters);
+        if (b->list_failed_mask) {
+            op_reply_kind(c, o, CREP_UNAVAILABLE, letters, out);
+        } else {
+            op_reply_kind(c, o, CREP_INTERNAL, "ledger too large or out of memory", out);
+        }
+    }
+    /* end of batch */
+    for (int k = 0; k < b->op_count; k++) {
+        int i = b->ops[k];
+        op_t *o = &c->ops[i];
+        AC_ASSERT(o->replied);
+        if (o->write_state == W_UNKNOWN) { /* released when its write settles */
+            o->state = OP_DOUBT;
+            continue;
+        }
+        op_release(c, i);
+    }
+    batch_release(b);
+    coord_batch_start(c, now_us, out);
+}
+
+void coord_on_file_written(coord_t *c, uint64_t now_us, uint64_t token, int ok, outbox_t *out) {
+    batch_t *b = &c->batch;
+    if (NEVER(token == 0 || token != b->file_token)) return;
+    b->file_token = 0;
+    if (ok) outbox_line(out, FX_STDOUT, MSG_M_WROTE_TXLIST, c->txlist_path);
+    for (int k = 0; k < b->op_count; k++) {
+        op_t *o = &c->ops[b->ops[k]];
+        if (o->req.op != CREQ_TXLIST || o->replied) continue;
+        wire_crep_t rep;
+        memset(&rep, 0, sizeof(rep));
+        if (ok) {
+            rep.kind = CREP_TXLIST;
+            rep.count = b->line_count;
+            snprintf(rep.text, sizeof(rep.text), "%s", c->txlist_path);
+        } else {
+            rep.kind = CREP_INTERNAL;
+            snprintf(rep.text, sizeof(rep.text), "could not write the sorted list");
+        }
+        op_reply(c, o, &rep, out);
+    }
+    b->txlist = 0;
+    free(b->text);
+    b->text = NULL;
+    b->text_len = b->text_cap = 0;
+    coord_paged_check(c, now_us, out);
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* datagrams                                                                             */
+
+static int reply_shape_ok(const out_t *e, const wire_reply_t *rep) {
+    if (rep->type != (e->type | WIRE_REPLY)) return 0;
+    if (rep->status != WIRE_ST_OK) return 1;
+    if (e->type == WIRE_QUERY) return rep->u.query.count == e->user_count;
+    return 1;
+}
+
+void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *data, size_t len,
+                       outbox_t *out) {
+    static wire_reply_t rep; /* large; a node is single-threaded */
+    if (backend < 0 || backend >= BACKEND_COUNT || wire_reply_decode(data, len, &rep) != 0) {
+        c->stats.datagrams_dropped++;
+        outbox_line(out, FX_STDERR, "dropped a malformed datagram of %zu bytes", len);
+        return;
+    }
+    if (rep.incarnation != c->cfg.incarnation) {
+        c->stats.datagrams_dropped++; /* for an earlier run of serverM */
+        return;
+    }
+    int ei = -1;
+    for (int i = 0; i < c->out_hw; i++) { /* O(in flight) */
+        if (c->out[i].used && c->out[i].request_id == rep.request_id) {
+            ei = i;
+            break;
+        }
+    }
+    if (ei < 0) {
+        c->stats.datagrams_dropped++; /* a duplicate or a late reply */
+        return;
+    }
+    out_t *e = &c->out[ei];
+    if (e->backend != backend || !reply_shape_ok(e, &rep)) {
+        c->stats.datagrams_dropped++;
+        outbox_line(out, FX_STDERR, "dropped a reply that does not match its request");
+        return;
+    }
+    if (e->hello_for >= 0) {
+        /* the hello a fenced-out WRITE waited for: resend that write at once */
+        out_t *w = &c->out[e->hello_for];
+        AC_ASSERT(w->used && w->waiting_hello); /* out_release drops a write's hello too */
+        out_release(c, ei);
+        w->waiting_hello = 0;
+        w->rto_us = RETRANSMIT_US_INITIAL / 2;
+        out_retransmit(c, now_us, w, out);
+        return;
+    }
+    if (rep.status == WIRE_ST_UNFENCED && e->type == WIRE_WRITE) {
+        if (e->waiting_hello) return;
+        wire_req_t hello;
+        memset(&hello, 0, sizeof(hello));
+        hello.type = WIRE_QUERY;
+        int h = out_send(c, now_us, backend, &hello, out);
+        if (NEVER(h < 0)) return;
+        c->out[h].hello_for = ei;
+        c->out[h].deadline_us = UINT64_MAX; /* the write's own deadline governs */
+        c->out[h].user_count = 0;
+        e->waiting_hello = 1;
+        e->next_retx_us = UINT64_MAX;
+        return;
+    }
+    if (rep.status == WIRE_ST_STALE && e->type != WIRE_WRITE) {
+        /* a newer serverM is running: this one can no longer read consistently */
+        outbox_line(out, FX_STDERR, "server %c has seen a newer serverM; failing the request",
+                    backend_letter(backend));
+        coord_expire(c, now_us, ei, out);
+        return;
+    }
+    switch (e->type) {
+    case WIRE_QUERY:
+        out_release(c, ei);
+        coord_fetch_reply(c, now_us, &(out_t){.backend = e->backend, .first_user = e->first_user,
+                                                 .user_count = e->user_count}, &rep, out);
+        break;
+    case WIRE_WRITE:
+        coord_write_reply(c, now_us, ei, &rep, out);
+        break;
+    case WIRE_LIST: {
+        out_t copy = *e;
+        out_release(c, ei);
+        coord_list_reply(c, now_us, &copy, &rep, out);
+        coord_paged_check(c, now_us, out);
+        break;
+    }
+    case WIRE_STATS: {
+        out_t copy = *e;
+        out_release(c, ei);
+        coord_stats_reply(c, now_us, &copy, &rep, out);
+        coord_paged_check(c, now_us, out);
+        break;
+    }
+    default:
+        AC_ASSERT(0);
+    }
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* time                                                                                  */
+
+/* A request missed its deadline: for a read the batch reports "unavailable"; for a write
+ * the client hears "unknown" and the write stays, retried until the backend answers. */
+static void coord_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out) {
+    out_t *e = &c->out[ei];
+    batch_t *b = &c->batch;
+    int be = e->backend;
+    outbox_line(out, FX_STDERR, "server %c did not answer within %u ms", backend_letter(be),
+                c->cfg.timeout_ms);
+    if (e->type == WIRE_WRITE) {
+        c->stats.in_doubt++;
+        for (int k = 0; k < e->op_count; k++) c->ops[e->ops[k]].write_state = W_UNKNOWN;
+        e->in_doubt = 1; /* MUT_SERIAL_REUSE_IN_DOUBT: coord_batch_start ignores it */
+        c->in_doubt++;
+        e->deadline_us = UINT64_MAX;
+        b->outstanding[be]--;
+        coord_write_done(c, now_us, out);
+        return;
+    }
+    if (e->hello_for >= 0) { /* cannot happen: hellos have no deadline */
+        out_release(c, ei);
+        return;
+    }
+    out_t copy = *e;
+    out_release(c, ei);
+    b->failed_mask |= (uint8_t)(1u << be);
+    b->outstanding[be]--;
+    switch (copy.type) {
+    case WIRE_QUERY:
+        coord_fetch_done(c, now_us, out);
+        break;
+    case WIRE_LIST:
+        b->list_failed_mask |= (uint8_t)(1u << be);
+        coord_paged_check(c, now_us, out);
+        break;
+    case WIRE_STATS:
+        b->jobs[copy.stats_job].failed_mask |= (uint8_t)(1u << be);
+        coord_paged_check(c, now_us, out);
+        break;
+    default:
+        AC_ASSERT(0);
+    }
+}
+
+void coord_on_timer(coord_t *c, uint64_t now_us, outbox_t *out) {
+    /* deadlines and retransmissions; bounded by OUT_MAX per call */
+    for (int i = 0; i < c->out_hw; i++) {
+        out_t *e = &c->out[i];
+        if (!e->used) continue;
+        if (e->waiting_hello) {
+            if (now_us >= e->deadline_us) {
+                /* free the hello that belongs to it first */
+                for (int h = 0; h < c->out_hw; h++) {
+                    if (c->out[h].used && c->out[h].hello_for == i) out_release(c, h);
+                }
+                e->waiting_hello = 0;
+                coord_expire(c, now_us, i, out);
+                if (e->used) e->next_retx_us = now_us; /* an in-doubt write: resend now */
+            }
+            continue;
+        }
+        if (now_us >= e->deadline_us) {
+            coord_expire(c, now_us, i, out);
+            continue;
+        }
+        if (now_us >= e->next_retx_us) out_retransmit(c, now_us, e, out);
+    }
+    /* queued requests stuck behind an in-doubt write */
+    if (c->in_doubt > 0 && c->batch.phase == PHASE_IDLE) {
+        uint8_t mask = 0;
+        for (int i = 0; i < c->out_hw; i++) {
+            if (c->out[i].used && c->out[i].in_doubt) mask |= (uint8_t)(1u << c->out[i].backend);
+        }
+        char letters[BACKEND_COUNT + 1];
+        mask_letters(mask, letters);
+        uint64_t wait_us = (uint64_t)c->cfg.timeout_ms * 1000u;
+        while (c->queue_len > 0) {
+            int i = c->queue[c->queue_head];
+            op_t *o = &c->ops[i];
+            if (now_us < o->arrived_us + wait_us) break;
+            c->queue_head = (c->queue_head + 1) % OPS_MAX;
+            c->queue_len--;
+            op_reply_kind(c, o, CREP_UNAVAILABLE, letters, out);
+            op_release(c, i);
+        }
+    }
+    /* idle connections */
+    for (int i = 0; i < c->conn_hw; i++) {
+        conn_t *k = &c->conns[i];
+        if (k->used && k->op < 0 && now_us >= k->idle_deadline_us) {
+            outbox_line(out, FX_STDERR, "closed a connection idle for %d s", CONN_IDLE_US / 1000000);
+            conn_close(c, k, out);
+        }
+    }
+}
+
+uint64_t coord_deadline_us(const coord_t *c) {
+    uint64_t t = UINT64_MAX;
+    for (int i = 0; i < c->out_hw; i++) {
+        const out_t *e = &c->out[i];
+        if (!e->used) continue;
+        if (e->deadline_us < t) t = e->deadline_us;
+        if (!e->waiting_hello && e->next_retx_us < t) t = e->next_retx_us;
+    }
+    if (c->in_doubt > 0 && c->queue_len > 0) {
+        uint64_t q = c->ops[c->queue[c->queue_head]].arrived_us + (uint64_t)c->cfg.timeout_ms * 1000u;
+        if (q < t) t = q;
+    }
+    for (int i = 0; i < c->conn_hw; i++) {
+        const conn_t *k = &c->conns[i];
+        if (k->used && k->op < 0 && k->idle_deadline_us < t) t = k->idle_deadline_us;
+    }
+    return t;
+}
+
+int coord_idle(const coord_t *c) {
+    return c->batch.phase == PHASE_IDLE && c->queue_len == 0 && c->out_used == 0;
+}
+
+void coord_get_stats(const coord_t *c, coord_stats_t *s) { *s = c->stats; }

@@ -1180,11 +1180,12 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
         return;
     }
     switch (e->type) {
-    case WIRE_QUERY:
+    case WIRE_QUERY: {
+        out_t copy = *e;
         out_release(c, ei);
-        coord_fetch_reply(c, now_us, &(out_t){.backend = e->backend, .first_user = e->first_user,
-                                                 .user_count = e->user_count}, &rep, out);
+        coord_fetch_reply(c, now_us, &copy, &rep, out);
         break;
+    }
     case WIRE_WRITE:
         coord_write_reply(c, now_us, ei, &rep, out);
         break;

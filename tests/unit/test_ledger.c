@@ -1,0 +1,834 @@
+/* test_ledger.c — unit tests of core/ledger.c: totals, partner aggregates and their
+ * cursors, serial lookups, duplicate and overflow refusals (ledger unchanged), pop,
+ * block-file loading (blank lines, CRLF, torn and parseable tails, every error message),
+ * and a randomized scale test checked against a naive recomputation. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "ledger.h"
+
+#define S(lit) (lit), (sizeof(lit) - 1) /* a string literal as (pointer, length) */
+
+/* Parses one block line and adds it; returns ledger_add's code (parse must succeed). */
+static int add_line(ledger_t *l, const char *line) {
+    tx_t t;
+    char err[64];
+    int rc = tx_parse_line(line, strlen(line), &t, err, sizeof err);
+    CHECK_EQ(rc, AC_OK);
+    if (rc != AC_OK) return rc;
+    return ledger_add(l, &t);
+}
+
+static ledger_totals_t totals_of(const ledger_t *l, const char *name) {
+    ledger_totals_t t;
+    ledger_totals(l, name, strlen(name), &t);
+    return t;
+}
+
+/* Checks one user's totals. */
+static void check_totals(const ledger_t *l, const char *name, int exists, uint64_t sent,
+                         uint64_t received, uint32_t tx_count) {
+    ledger_totals_t t = totals_of(l, name);
+    CHECK_EQ(t.exists, exists);
+    CHECK(t.sent == sent);
+    CHECK(t.received == received);
+    CHECK_EQ(t.tx_count, tx_count);
+    if (t.exists != exists || t.sent != sent || t.received != received || t.tx_count != tx_count)
+        fprintf(stderr, "  user \"%s\"\n", name);
+}
+
+#define ROWS_MAX 16
+
+/* All partner rows of name, fetched `page` rows at a time; returns the row count. */
+static uint32_t partners_all(const ledger_t *l, const char *name, ledger_partner_t *rows,
+                             uint32_t rows_max, uint32_t page) {
+    uint32_t cursor = 0, n = 0;
+    int done = 0;
+    for (int calls = 0; calls < 1000 && !done; calls++) {
+        uint32_t want = page < rows_max - n ? page : rows_max - n;
+        n += ledger_partners(l, name, strlen(name), &cursor, rows + n, want, &done);
+        if (n == rows_max) break;
+    }
+    CHECK_EQ(done, 1);
+    return n;
+}
+
+static void check_row(const ledger_partner_t *r, const char *name, uint32_t count, int64_t net) {
+    CHECK_EQ(r->name_len, strlen(name));
+    CHECK(r->name_len == strlen(name) && memcmp(r->name, name, r->name_len) == 0);
+    CHECK_EQ(r->count, count);
+    CHECK_EQ(r->net, net);
+}
+
+/* The nine transactions of the sample blocks (SPEC's worked example), all in one ledger. */
+static const char *const sample_lines[] = {
+    "5 Chinmay Oliver 129", "1 Racheal John 45",   "9 Ali Luke 155",
+    "2 Rishil Alice 30",    "8 Rishil Chinmay 10", "3 Oliver Rachit 94",
+    "6 Racheal Alice 49",   "4 Ben Victor 85",     "7 Martin Luke 25",
+};
+
+static void sample_load(ledger_t *l) {
+    ledger_init(l);
+    for (size_t i = 0; i < AC_ARRAY_LEN(sample_lines); i++) {
+        CHECK_EQ(add_line(l, sample_lines[i]), AC_OK);
+    }
+}
+
+TEST(test_empty) {
+    ledger_t l;
+    ledger_init(&l);
+    check_totals(&l, "Nobody", 0, 0, 0, 0);
+    CHECK_EQ(ledger_find_serial(&l, 1), -1);
+    CHECK(l.max_serial == 0);
+    uint32_t cursor = 0;
+    int done = 0;
+    ledger_partner_t row;
+    CHECK_EQ(ledger_partners(&l, S("Nobody"), &cursor, &row, 1, &done), 0);
+    CHECK_EQ(done, 1);
+    ledger_free(&l);
+    ledger_free(&l); /* harmless twice */
+}
+
+TEST(test_sample_totals) {
+    ledger_t l;
+    sample_load(&l);
+    CHECK_EQ(l.tx_count, 9);
+    CHECK(l.max_serial == 9);
+    /* SPEC: Chinmay 881 = 1000 + 10 - 129; Luke 1180 = 1000 + 155 + 25 */
+    check_totals(&l, "Chinmay", 1, 129, 10, 2);
+    check_totals(&l, "Luke", 1, 0, 180, 2);
+    check_totals(&l, "Rishil", 1, 40, 0, 2);
+    check_totals(&l, "Alice", 1, 0, 79, 2);
+    check_totals(&l, "luke", 0, 0, 0, 0); /* case-sensitive */
+    check_totals(&l, "Luk", 0, 0, 0, 0);
+    check_totals(&l, "Lukee", 0, 0, 0, 0);
+    ledger_totals_t t;
+    ledger_totals(&l, NULL, 0, &t);
+    CHECK_EQ(t.exists, 0);
+    char n65[NAME_BYTES_MAX + 1];
+    memset(n65, 'a', sizeof n65);
+    ledger_totals(&l, n65, sizeof n65, &t);
+    CHECK_EQ(t.exists, 0);
+
+    for (uint64_t s = 1; s <= 9; s++) {
+        int64_t i = ledger_find_serial(&l, s);
+        CHECK(i >= 0);
+        if (i < 0) continue;
+        tx_t x;
+        ledger_get(&l, (uint32_t)i, &x);
+        CHECK(x.serial == s);
+        char line[TX_LINE_BYTES_MAX];
+        size_t n = tx_format(&x, line, sizeof line);
+        CHECK(n > 0);
+        line[n - 1] = '\0';
+        CHECK_STR(line, sample_lines[i]);
+    }
+    CHECK_EQ(ledger_find_serial(&l, 0), -1);
+    CHECK_EQ(ledger_find_serial(&l, 10), -1);
+    CHECK_EQ(ledger_find_serial(&l, UINT64_MAX), -1);
+    ledger_free(&l);
+}
+
+TEST(test_sample_partners) {
+    ledger_t l;
+    sample_load(&l);
+    CHECK_EQ(add_line(&l, "10 Chinmay Luke 20"), AC_OK);
+    ledger_partner_t rows[ROWS_MAX];
+    /* first-seen order: Oliver (serial 5), Rishil (8), Luke (10) */
+    for (uint32_t page = 1; page <= 4; page++) {
+        memset(rows, 0, sizeof rows);
+        CHECK_EQ(partners_all(&l, "Chinmay", rows, ROWS_MAX, page), 3);
+        check_row(&rows[0], "Oliver", 1, -129);
+        check_row(&rows[1], "Rishil", 1, 10);
+        check_row(&rows[2], "Luke", 1, -20);
+    }
+    CHECK_EQ(partners_all(&l, "Luke", rows, ROWS_MAX, 10), 3);
+    check_row(&rows[0], "Ali", 1, 155);
+    check_row(&rows[1], "Martin", 1, 25);
+    check_row(&rows[2], "Chinmay", 1, 20);
+    CHECK_EQ(partners_all(&l, "Nobody", rows, ROWS_MAX, 10), 0);
+
+    /* repeated transactions in both directions aggregate into one row */
+    CHECK_EQ(add_line(&l, "11 Luke Chinmay 7"), AC_OK);
+    CHECK_EQ(add_line(&l, "12 Luke Chinmay 3"), AC_OK);
+    CHECK_EQ(partners_all(&l, "Chinmay", rows, ROWS_MAX, 2), 3);
+    check_row(&rows[2], "Luke", 3, -10);
+    CHECK_EQ(partners_all(&l, "Luke", rows, ROWS_MAX, 2), 3);
+    check_row(&rows[2], "Chinmay", 3, 10);
+    check_totals(&l, "Luke", 1, 10, 200, 5);
+    ledger_free(&l);
+}
+
+TEST(test_partner_cursor) {
+    ledger_t l;
+    ledger_init(&l);
+    CHECK_EQ(add_line(&l, "1 U P1 1"), AC_OK);
+    CHECK_EQ(add_line(&l, "2 P2 U 2"), AC_OK);
+    CHECK_EQ(add_line(&l, "3 U P3 3"), AC_OK);
+    ledger_partner_t row[2];
+    uint32_t cursor = 0;
+    int done = -1;
+    /* max 0: nothing written, rows remain */
+    CHECK_EQ(ledger_partners(&l, S("U"), &cursor, row, 0, &done), 0);
+    CHECK_EQ(done, 0);
+    CHECK_EQ(ledger_partners(&l, S("U"), &cursor, NULL, 0, &done), 0);
+    CHECK_EQ(done, 0);
+    CHECK_EQ(cursor, 0);
+    CHECK_EQ(ledger_partners(&l, S("U"), &cursor, row, 1, &done), 1);
+    check_row(&row[0], "P1", 1, -1);
+    CHECK_EQ(done, 0);
+    uint32_t saved = cursor;
+    CHECK_EQ(ledger_partners(&l, S("U"), &cursor, row, 2, &done), 2);
+    check_row(&row[0], "P2", 1, 2);
+    check_row(&row[1], "P3", 1, -3);
+    CHECK_EQ(done, 1);
+    /* the same cursor gives the same page again (idempotent page requests) */
+    uint32_t again = saved;
+    CHECK_EQ(ledger_partners(&l, S("U"), &again, row, 2, &done), 2);
+    check_row(&row[0], "P2", 1, 2);
+    CHECK_EQ(again, cursor);
+    /* at the end: nothing more */
+    uint32_t end = cursor;
+    CHECK_EQ(ledger_partners(&l, S("U"), &end, row, 2, &done), 0);
+    CHECK_EQ(done, 1);
+    /* an append later: the end cursor stays valid and finds the new partner */
+    CHECK_EQ(add_line(&l, "4 P4 U 4"), AC_OK);
+    CHECK_EQ(add_line(&l, "5 U P1 10"), AC_OK); /* an old partner: no new row */
+    end = cursor;
+    CHECK_EQ(ledger_partners(&l, S("U"), &end, row, 2, &done), 1);
+    check_row(&row[0], "P4", 1, 4);
+    CHECK_EQ(done, 1);
+
+    /* bad cursors (they come from the network): no rows, done */
+    uint32_t bad = l.pair_count + 1;
+    CHECK_EQ(ledger_partners(&l, S("U"), &bad, row, 2, &done), 0);
+    CHECK_EQ(done, 1);
+    bad = UINT32_MAX;
+    CHECK_EQ(ledger_partners(&l, S("U"), &bad, row, 2, &done), 0);
+    CHECK_EQ(done, 1);
+    /* a cursor that belongs to P1's chain is not valid for U */
+    uint32_t p1 = 0;
+    CHECK_EQ(ledger_partners(&l, S("P1"), &p1, row, 1, &done), 1);
+    check_row(&row[0], "U", 2, 11);
+    CHECK(p1 != 0);
+    done = 0;
+    CHECK_EQ(ledger_partners(&l, S("U"), &p1, row, 2, &done), 0);
+    CHECK_EQ(done, 1);
+    ledger_free(&l);
+}
+
+TEST(test_self_transaction) {
+    ledger_t l;
+    ledger_init(&l);
+    CHECK_EQ(add_line(&l, "1 Me Me 10"), AC_OK);
+    check_totals(&l, "Me", 1, 10, 10, 1);
+    CHECK_EQ(add_line(&l, "2 Me You 3"), AC_OK);
+    CHECK_EQ(add_line(&l, "3 Me Me 5"), AC_OK);
+    check_totals(&l, "Me", 1, 18, 15, 3);
+    ledger_partner_t rows[ROWS_MAX];
+    CHECK_EQ(partners_all(&l, "Me", rows, ROWS_MAX, 1), 2);
+    check_row(&rows[0], "Me", 2, 0);
+    check_row(&rows[1], "You", 1, -3);
+    ledger_pop(&l);
+    check_totals(&l, "Me", 1, 13, 10, 2);
+    CHECK_EQ(partners_all(&l, "Me", rows, ROWS_MAX, 5), 2);
+    check_row(&rows[0], "Me", 1, 0);
+    ledger_pop(&l);
+    ledger_pop(&l);
+    check_totals(&l, "Me", 0, 0, 0, 0);
+    check_totals(&l, "You", 0, 0, 0, 0);
+    CHECK_EQ(partners_all(&l, "Me", rows, ROWS_MAX, 5), 0);
+    CHECK_EQ(l.tx_count, 0);
+    CHECK(l.max_serial == 0);
+    ledger_free(&l);
+}
+
+TEST(test_duplicate_and_invalid) {
+    ledger_t l;
+    sample_load(&l);
+    CHECK_EQ(add_line(&l, "5 Zed Chinmay 1"), AC_EDUP);
+    CHECK_EQ(add_line(&l, "9 Ali Luke 155"), AC_EDUP); /* even identical */
+    CHECK_EQ(l.tx_count, 9);
+    check_totals(&l, "Zed", 0, 0, 0, 0);
+    check_totals(&l, "Chinmay", 1, 129, 10, 2);
+
+    /* out-of-range fields in a hand-made tx_t are refused, not trusted */
+    tx_t t;
+    tx_set(&t, 0, S("A"), S("B"), 5);
+    CHECK_EQ(ledger_add(&l, &t), AC_ERANGE);
+    tx_set(&t, 100, S("A"), S("B"), 0);
+    CHECK_EQ(ledger_add(&l, &t), AC_ERANGE);
+    tx_set(&t, 100, S("A"), S("B"), AMOUNT_MAX + 1);
+    CHECK_EQ(ledger_add(&l, &t), AC_ERANGE);
+    tx_set(&t, 100, S("A"), S("B"), -1);
+    CHECK_EQ(ledger_add(&l, &t), AC_ERANGE);
+    CHECK_EQ(l.tx_count, 9);
+    check_totals(&l, "A", 0, 0, 0, 0);
+
+    /* the largest serial is fine */
+    tx_set(&t, UINT64_MAX, S("A"), S("B"), AMOUNT_MAX);
+    CHECK_EQ(ledger_add(&l, &t), AC_OK);
+    CHECK(l.max_serial == UINT64_MAX);
+    CHECK_EQ(ledger_find_serial(&l, UINT64_MAX), 9);
+    ledger_free(&l);
+}
+
+/* Snapshot of everything observable about two users and their pair, for "unchanged". */
+typedef struct {
+    ledger_totals_t a, b;
+    uint32_t tx_count, user_count, pair_count;
+    uint64_t max_serial;
+    ledger_partner_t rows[ROWS_MAX];
+    uint32_t row_count;
+} snapshot_t;
+
+static void snapshot_take(const ledger_t *l, snapshot_t *s) {
+    memset(s, 0, sizeof *s);
+    s->a = totals_of(l, "A");
+    s->b = totals_of(l, "B");
+    s->tx_count = l->tx_count;
+    s->user_count = l->user_count;
+    s->pair_count = l->pair_count;
+    s->max_serial = l->max_serial;
+    s->row_count = partners_all(l, "A", s->rows, ROWS_MAX, ROWS_MAX);
+}
+
+static void snapshot_check_same(const ledger_t *l, const snapshot_t *before) {
+    snapshot_t now;
+    snapshot_take(l, &now);
+    CHECK(memcmp(&now.a, &before->a, sizeof now.a) == 0);
+    CHECK(memcmp(&now.b, &before->b, sizeof now.b) == 0);
+    CHECK_EQ(now.tx_count, before->tx_count);
+    CHECK_EQ(now.user_count, before->user_count);
+    CHECK_EQ(now.pair_count, before->pair_count);
+    CHECK(now.max_serial == before->max_serial);
+    CHECK_EQ(now.row_count, before->row_count);
+    for (uint32_t i = 0; i < now.row_count && i < before->row_count; i++) {
+        CHECK_EQ(now.rows[i].count, before->rows[i].count);
+        CHECK_EQ(now.rows[i].net, before->rows[i].net);
+    }
+}
+
+TEST(test_overflow) {
+    /* Reaching 2^64 coins takes ~1.8e7 transactions of 10^12, so the totals are
+     * pushed near their limits directly (the struct is public for this reason). */
+    ledger_t l;
+    ledger_init(&l);
+    CHECK_EQ(add_line(&l, "1 A B 1000000000000"), AC_OK);
+    int64_t a = ledger_find_serial(&l, 1);
+    CHECK_EQ(a, 0);
+    uint32_t ua = l.txs[0].sender, ub = l.txs[0].receiver;
+    snapshot_t snap;
+
+    l.users[ua].sent = UINT64_MAX - 5;
+    snapshot_take(&l, &snap);
+    CHECK_EQ(add_line(&l, "2 A B 6"), AC_ERANGE);
+    CHECK_EQ(add_line(&l, "3 A C 6"), AC_ERANGE); /* to a new user: nothing created */
+    CHECK_EQ(add_line(&l, "4 A A 6"), AC_ERANGE);
+    snapshot_check_same(&l, &snap);
+    CHECK_EQ(ledger_find_serial(&l, 2), -1);
+    check_totals(&l, "C", 0, 0, 0, 0);
+    CHECK_EQ(add_line(&l, "5 A B 5"), AC_OK); /* exactly UINT64_MAX */
+    check_totals(&l, "A", 1, UINT64_MAX, 0, 2);
+
+    l.users[ub].received = UINT64_MAX - 1;
+    snapshot_take(&l, &snap);
+    CHECK_EQ(add_line(&l, "6 D B 2"), AC_ERANGE); /* from a new user */
+    CHECK_EQ(add_line(&l, "7 B B 2"), AC_ERANGE); /* B's received overflows */
+    snapshot_check_same(&l, &snap);
+    check_totals(&l, "D", 0, 0, 0, 0);
+    l.users[ub].received = 0;
+    l.users[ua].sent = 0;
+
+    /* the pair's net is int64: near its limits in both directions */
+    uint32_t pab = 0, pba = 0;
+    for (uint32_t i = 0; i < l.pair_count; i++) {
+        if (l.pairs[i].user == ua && l.pairs[i].partner == ub) pab = i;
+        if (l.pairs[i].user == ub && l.pairs[i].partner == ua) pba = i;
+    }
+    l.pairs[pab].net = INT64_MIN + 3;
+    l.pairs[pba].net = INT64_MAX - 3;
+    snapshot_take(&l, &snap);
+    CHECK_EQ(add_line(&l, "8 A B 4"), AC_ERANGE);
+    snapshot_check_same(&l, &snap);
+    CHECK_EQ(add_line(&l, "9 A B 3"), AC_OK);
+    CHECK(l.pairs[pab].net == INT64_MIN);
+    CHECK(l.pairs[pba].net == INT64_MAX);
+    /* the other direction is fine: it moves both nets back */
+    CHECK_EQ(add_line(&l, "10 B A 3"), AC_OK);
+    /* only the receiver's side over its limit */
+    l.pairs[pab].net = 0;
+    l.pairs[pba].net = INT64_MAX;
+    CHECK_EQ(add_line(&l, "11 A B 1"), AC_ERANGE);
+    ledger_free(&l);
+}
+
+TEST(test_pop) {
+    ledger_t l;
+    sample_load(&l);
+    ledger_partner_t rows[ROWS_MAX];
+
+    /* pop a tx that created two users and two pairs */
+    CHECK_EQ(add_line(&l, "100 New1 New2 7"), AC_OK);
+    CHECK(l.max_serial == 100);
+    ledger_pop(&l);
+    CHECK_EQ(l.tx_count, 9);
+    CHECK(l.max_serial == 9);
+    CHECK_EQ(ledger_find_serial(&l, 100), -1);
+    check_totals(&l, "New1", 0, 0, 0, 0);
+    check_totals(&l, "New2", 0, 0, 0, 0);
+    CHECK_EQ(partners_all(&l, "New1", rows, ROWS_MAX, 4), 0);
+    /* every other serial is still found */
+    for (uint64_t s = 1; s <= 9; s++) CHECK(ledger_find_serial(&l, s) >= 0);
+
+    /* pop a tx between existing users: totals and aggregates come back */
+    CHECK_EQ(add_line(&l, "10 Chinmay Luke 20"), AC_OK);
+    CHECK_EQ(add_line(&l, "11 Luke Chinmay 8"), AC_OK);
+    ledger_pop(&l);
+    check_totals(&l, "Chinmay", 1, 149, 10, 3);
+    check_totals(&l, "Luke", 1, 0, 200, 3);
+    CHECK_EQ(partners_all(&l, "Chinmay", rows, ROWS_MAX, 4), 3);
+    check_row(&rows[2], "Luke", 1, -20);
+    ledger_pop(&l);
+    check_totals(&l, "Chinmay", 1, 129, 10, 2);
+    /* the emptied Chinmay-Luke pair is skipped, wherever a page starts */
+    CHECK_EQ(partners_all(&l, "Chinmay", rows, ROWS_MAX, 1), 2);
+    check_row(&rows[0], "Oliver", 1, -129);
+    check_row(&rows[1], "Rishil", 1, 10);
+    CHECK(l.max_serial == 9);
+
+    /* a serial freed by pop can be added again, and reuses the old pair in place */
+    CHECK_EQ(add_line(&l, "10 Luke Chinmay 1"), AC_OK);
+    CHECK_EQ(partners_all(&l, "Chinmay", rows, ROWS_MAX, 2), 3);
+    check_row(&rows[2], "Luke", 1, 1);
+    CHECK_EQ(ledger_find_serial(&l, 10), 9);
+
+    /* popping a tx whose serial is not the largest keeps max_serial */
+    CHECK_EQ(add_line(&l, "3000 X Y 1"), AC_OK);
+    CHECK_EQ(add_line(&l, "2000 X Y 1"), AC_OK);
+    ledger_pop(&l);
+    CHECK(l.max_serial == 3000);
+    CHECK_EQ(ledger_find_serial(&l, 2000), -1);
+    CHECK_EQ(ledger_find_serial(&l, 3000), 10);
+    check_totals(&l, "X", 1, 1, 0, 1);
+
+    /* pop everything */
+    while (l.tx_count > 0) ledger_pop(&l);
+    CHECK(l.max_serial == 0);
+    check_totals(&l, "Luke", 0, 0, 0, 0);
+    CHECK_EQ(partners_all(&l, "Luke", rows, ROWS_MAX, 3), 0);
+    for (uint64_t s = 1; s <= 11; s++) CHECK_EQ(ledger_find_serial(&l, s), -1);
+    ledger_free(&l);
+}
+
+/* ---- ledger_load ---- */
+
+static int load_str(ledger_t *l, const char *data, size_t len, ledger_load_t *res, char *err,
+                    size_t err_cap) {
+    ledger_init(l);
+    return ledger_load(l, data, len, "block2.txt", res, err, err_cap);
+}
+
+static void load_expect_error(const char *data, size_t len, int rc_want, const char *msg) {
+    ledger_t l;
+    ledger_load_t res;
+    char err[128] = "unset";
+    CHECK_EQ(load_str(&l, data, len, &res, err, sizeof err), rc_want);
+    CHECK_STR(err, msg);
+    ledger_free(&l);
+}
+
+TEST(test_load_ok) {
+    ledger_t l;
+    ledger_load_t res;
+    char err[128] = "";
+    const char *data = "5 Chinmay Oliver 129\n1 Racheal John 45\n9 Ali Luke 155\n";
+    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
+    CHECK_EQ(res.lines, 3);
+    CHECK_EQ(res.torn_offset, strlen(data));
+    CHECK_EQ(res.tail_offset, strlen(data));
+    CHECK_STR(err, "");
+    check_totals(&l, "Chinmay", 1, 129, 0, 1);
+    CHECK(l.max_serial == 9);
+    ledger_free(&l);
+
+    /* empty file; NULL data with length 0 */
+    CHECK_EQ(load_str(&l, "", 0, &res, err, sizeof err), AC_OK);
+    CHECK_EQ(res.lines, 0);
+    CHECK_EQ(res.torn_offset, 0);
+    CHECK_EQ(res.tail_offset, 0);
+    ledger_free(&l);
+    CHECK_EQ(load_str(&l, NULL, 0, &res, NULL, 0), AC_OK);
+    ledger_free(&l);
+
+    /* blank lines of every kind, CRLF, tabs */
+    data = "\n\n  \t \r\n1 a b 5\r\n\t2\tb\tc\t6\t\r\n\r\n   \n3  c   a 7 \n";
+    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
+    CHECK_EQ(res.lines, 3);
+    CHECK_EQ(res.torn_offset, strlen(data));
+    check_totals(&l, "a", 1, 5, 7, 2);
+    check_totals(&l, "b", 1, 6, 5, 2);
+    ledger_free(&l);
+
+    /* a lone CR line in the middle is blank too */
+    data = "1 a b 5\n\r\n2 a b 5\n";
+    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
+    CHECK_EQ(res.lines, 2);
+    ledger_free(&l);
+
+    /* same sender and receiver in a block file: allowed */
+    data = "1 a a 5\n";
+    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
+    check_totals(&l, "a", 1, 5, 5, 1);
+    ledger_free(&l);
+
+    /* a NULL file name gets a placeholder */
+    data = "1 a b\n";
+    ledger_init(&l);
+    CHECK_EQ(ledger_load(&l, data, strlen(data), NULL, &res, err, sizeof err), AC_EINVAL);
+    CHECK_STR(err, "block:1: expected 4 fields");
+    ledger_free(&l);
+}
+
+TEST(test_load_tails) {
+    ledger_t l;
+    ledger_load_t res;
+    char err[128] = "";
+
+    /* an unterminated last line that parses: loaded, reported as tail */
+    const char *data = "1 a b 5\n2 b c 6";
+    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
+    CHECK_EQ(res.lines, 2);
+    CHECK_EQ(res.tail_offset, 8);
+    CHECK(res.tail_serial == 2);
+    CHECK_EQ(res.torn_offset, strlen(data));
+    CHECK(ledger_find_serial(&l, 2) >= 0);
+    ledger_free(&l);
+
+    /* ... also with a CR and as the only line */
+    data = "7 a b 5\r";
+    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
+    CHECK_EQ(res.lines, 1);
+    CHECK_EQ(res.tail_offset, 0);
+    CHECK(res.tail_serial == 7);
+    ledger_free(&l);
+
+    /* a torn tail: not loaded, not an error */
+    data = "1 a b 5\n\n2 b c";
+    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
+    CHECK_EQ(res.lines, 1);
+    CHECK_EQ(res.torn_offset, 9);
+    CHECK_EQ(res.tail_offset, strlen(data));
+    CHECK_EQ(ledger_find_serial(&l, 2), -1);
+    check_totals(&l, "c", 0, 0, 0, 0);
+    ledger_free(&l);
+
+    /* torn in each field, and with bad bytes */
+    const char *torn[] = {"1", "12 a", "12 a b", "12 a b ", "12 a b 0", "12 a b x",
+                          "1 a b 10000000000000", "0 a b 1", "12 a b 1\r\r"};
+    for (size_t i = 0; i < AC_ARRAY_LEN(torn); i++) {
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, "3 x y 1\n%s", torn[i]);
+        CHECK_EQ(load_str(&l, buf, (size_t)n, &res, err, sizeof err), AC_OK);
+        CHECK_EQ(res.lines, 1);
+        CHECK_EQ(res.torn_offset, 8);
+        CHECK_EQ(res.tail_offset, (size_t)n);
+        ledger_free(&l);
+    }
+
+    /* an unterminated blank tail is torn too, so appending at torn_offset is safe */
+    data = "1 a b 5\n \r";
+    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
+    CHECK_EQ(res.lines, 1);
+    CHECK_EQ(res.torn_offset, 8);
+    ledger_free(&l);
+
+    /* an over-long unterminated tail is torn, not an error */
+    static char big[BLOCK_LINE_BYTES_MAX + 20];
+    memcpy(big, "1 a b 5\n", 8);
+    memset(big + 8, 'z', sizeof big - 8);
+    CHECK_EQ(load_str(&l, big, sizeof big, &res, err, sizeof err), AC_OK);
+    CHECK_EQ(res.lines, 1);
+    CHECK_EQ(res.torn_offset, 8);
+    ledger_free(&l);
+
+    /* a parseable tail with a duplicate serial is an error, not a tail */
+    data = "1 a b 5\n1 a b 5";
+    load_expect_error(data, strlen(data), AC_EDUP, "block2.txt:2: duplicate serial 1");
+}
+
+TEST(test_load_errors) {
+    const char *d;
+    d = "1 a b 5\n\n\n\n\n\n7 a b x\n";
+    load_expect_error(d, strlen(d), AC_EINVAL, "block2.txt:7: invalid amount");
+    d = "4 a b 5\r\n\r\n1 b c 1\r\n2 c d 2\r\n\r\n3 d e 3\r\n\r\n\r\n4 x y 1\r\n";
+    load_expect_error(d, strlen(d), AC_EDUP, "block2.txt:9: duplicate serial 4");
+    d = "0 a b 5\n";
+    load_expect_error(d, strlen(d), AC_ERANGE, "block2.txt:1: serial 0");
+    d = "1 a b 1000000000001\n";
+    load_expect_error(d, strlen(d), AC_ERANGE, "block2.txt:1: amount out of range");
+    d = "1 a! b 5\n";
+    load_expect_error(d, strlen(d), AC_EINVAL, "block2.txt:1: invalid sender name");
+    d = "1 a b c 5\n";
+    load_expect_error(d, strlen(d), AC_EINVAL, "block2.txt:1: expected 4 fields");
+    d = "1 a b 5\nrubbish\n2 a b 5";
+    load_expect_error(d, strlen(d), AC_EINVAL, "block2.txt:2: expected 4 fields");
+    /* a NUL byte in a line */
+    load_expect_error("1 a\0 b 5\n", 9, AC_EINVAL, "block2.txt:1: invalid sender name");
+
+    /* line length: BLOCK_LINE_BYTES_MAX is fine (blank), one more is an error */
+    static char big[BLOCK_LINE_BYTES_MAX + 2];
+    memset(big, ' ', BLOCK_LINE_BYTES_MAX);
+    big[BLOCK_LINE_BYTES_MAX] = '\n';
+    ledger_t l;
+    ledger_load_t res;
+    char err[128] = "";
+    CHECK_EQ(load_str(&l, big, BLOCK_LINE_BYTES_MAX + 1, &res, err, sizeof err), AC_OK);
+    ledger_free(&l);
+    memcpy(big, "1 a b 5", 7); /* a valid tx padded with blanks to the limit */
+    CHECK_EQ(load_str(&l, big, BLOCK_LINE_BYTES_MAX + 1, &res, err, sizeof err), AC_OK);
+    CHECK_EQ(res.lines, 1);
+    ledger_free(&l);
+    big[BLOCK_LINE_BYTES_MAX] = ' ';
+    big[BLOCK_LINE_BYTES_MAX + 1] = '\n';
+    load_expect_error(big, sizeof big, AC_EINVAL, "block2.txt:1: line too long");
+
+    /* overflow while loading (totals pushed near the limit first, see test_overflow) */
+    ledger_init(&l);
+    CHECK_EQ(add_line(&l, "1 A B 1"), AC_OK);
+    l.users[0].sent = UINT64_MAX;
+    d = "2 B C 1\n3 A B 1\n";
+    CHECK_EQ(ledger_load(&l, d, strlen(d), "b.txt", &res, err, sizeof err), AC_ERANGE);
+    CHECK_STR(err, "b.txt:2: totals overflow");
+    ledger_free(&l);
+
+    /* the message is truncated to the buffer, and no buffer at all is fine */
+    char small[8];
+    d = "1 a b x\n";
+    ledger_init(&l);
+    CHECK_EQ(ledger_load(&l, d, strlen(d), "block2.txt", &res, small, sizeof small),
+             AC_EINVAL);
+    CHECK_STR(small, "block2.");
+    ledger_free(&l);
+    ledger_init(&l);
+    CHECK_EQ(ledger_load(&l, d, strlen(d), "block2.txt", &res, NULL, 0), AC_EINVAL);
+    ledger_free(&l);
+    /* a long file name and a large line number */
+    char name[300];
+    memset(name, 'f', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    ledger_init(&l);
+    CHECK_EQ(ledger_load(&l, d, strlen(d), name, &res, err, sizeof err), AC_EINVAL);
+    CHECK_EQ(strlen(err), sizeof err - 1);
+    ledger_free(&l);
+}
+
+/* ---- scale ---- */
+
+/* A small generator of the test's own (xorshift64*), independent of core/prng.c. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static uint64_t rng_next(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1DULL;
+}
+
+enum { SCALE_USERS = 5000, SCALE_TXS = 200000, SCALE_CHECKED_USERS = 40, SCALE_POPS = 1000 };
+
+typedef struct {
+    uint64_t serial;
+    int64_t amount;
+    uint32_t sender, receiver;
+} naive_tx_t;
+
+static void scale_name(uint32_t u, char *buf) { snprintf(buf, 16, "user%u", u); }
+
+/* Recomputes user u's partner rows from the raw list, in first-seen order, and compares
+ * them with ledger_partners (fetched in pages of 37). */
+static void scale_check_partners(const ledger_t *l, const naive_tx_t *txs, uint32_t n,
+                                 uint32_t u) {
+    static uint32_t count[SCALE_USERS];
+    static int64_t net[SCALE_USERS];
+    static uint32_t order[SCALE_USERS];
+    uint32_t order_len = 0;
+    memset(count, 0, sizeof count);
+    memset(net, 0, sizeof net);
+    for (uint32_t i = 0; i < n; i++) {
+        const naive_tx_t *x = &txs[i];
+        uint32_t p;
+        int64_t delta;
+        if (x->sender == u) {
+            p = x->receiver;
+            delta = x->sender == x->receiver ? 0 : -x->amount;
+        } else if (x->receiver == u) {
+            p = x->sender;
+            delta = x->amount;
+        } else {
+            continue;
+        }
+        if (count[p] == 0) order[order_len++] = p;
+        count[p]++;
+        net[p] += delta;
+    }
+    char name[16];
+    scale_name(u, name);
+    static ledger_partner_t rows[SCALE_USERS];
+    uint32_t cursor = 0, got = 0;
+    int done = 0;
+    for (uint32_t calls = 0; calls < SCALE_USERS && !done; calls++) {
+        got += ledger_partners(l, name, strlen(name), &cursor, rows + got, 37, &done);
+    }
+    CHECK_EQ(done, 1);
+    CHECK_EQ(got, order_len);
+    int bad = 0;
+    for (uint32_t i = 0; i < got && i < order_len; i++) {
+        char pname[16];
+        scale_name(order[i], pname);
+        bad += rows[i].name_len != strlen(pname) ||
+               memcmp(rows[i].name, pname, rows[i].name_len) != 0 ||
+               rows[i].count != count[order[i]] || rows[i].net != net[order[i]];
+    }
+    CHECK_EQ(bad, 0);
+}
+
+static void scale_check_all(const ledger_t *l, const naive_tx_t *txs, uint32_t n) {
+    static uint64_t sent[SCALE_USERS], received[SCALE_USERS];
+    static uint32_t tx_count[SCALE_USERS];
+    memset(sent, 0, sizeof sent);
+    memset(received, 0, sizeof received);
+    memset(tx_count, 0, sizeof tx_count);
+    uint64_t max_serial = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        sent[txs[i].sender] += (uint64_t)txs[i].amount;
+        received[txs[i].receiver] += (uint64_t)txs[i].amount;
+        tx_count[txs[i].sender]++;
+        if (txs[i].receiver != txs[i].sender) tx_count[txs[i].receiver]++;
+        if (txs[i].serial > max_serial) max_serial = txs[i].serial;
+    }
+    CHECK_EQ(l->tx_count, n);
+    CHECK(l->max_serial == max_serial);
+    int bad = 0;
+    for (uint32_t u = 0; u < SCALE_USERS; u++) {
+        char name[16];
+        scale_name(u, name);
+        ledger_totals_t t;
+        ledger_totals(l, name, strlen(name), &t);
+        bad += t.exists != (tx_count[u] > 0) || t.sent != sent[u] ||
+               t.received != received[u] || t.tx_count != tx_count[u];
+    }
+    CHECK_EQ(bad, 0);
+    bad = 0;
+    for (uint32_t i = 0; i < n; i++) bad += ledger_find_serial(l, txs[i].serial) != (int64_t)i;
+    CHECK_EQ(bad, 0);
+    for (uint32_t k = 0; k < SCALE_CHECKED_USERS; k++) {
+        scale_check_partners(l, txs, n, (uint32_t)(rng_next() % SCALE_USERS));
+    }
+    scale_check_partners(l, txs, n, 0); /* user 0 is a hub, see test_scale */
+}
+
+TEST(test_scale) {
+    naive_tx_t *txs = malloc(SCALE_TXS * sizeof *txs);
+    CHECK(txs != NULL);
+    if (txs == NULL) return;
+    ledger_t l;
+    ledger_init(&l);
+    /* distinct serials: a random odd multiplier is a bijection on uint64 */
+    uint64_t mul = rng_next() | 1;
+    int bad = 0;
+    for (uint32_t i = 0; i < SCALE_TXS; i++) {
+        naive_tx_t *x = &txs[i];
+        x->serial = (uint64_t)(i + 1) * mul;
+        if (x->serial == 0) x->serial = 1; /* cannot happen for i+1 < 2^32 and odd mul */
+        /* a quarter of the txs involve user 0, so it has thousands of partners */
+        x->sender = (uint32_t)(rng_next() % SCALE_USERS);
+        x->receiver = i % 4 == 0 ? 0 : (uint32_t)(rng_next() % SCALE_USERS);
+        if (rng_next() % 2 == 0) {
+            uint32_t t = x->sender;
+            x->sender = x->receiver;
+            x->receiver = t;
+        }
+        x->amount = (int64_t)(rng_next() % 1000000) + 1;
+        if (i % 1000 == 0) x->amount = AMOUNT_MAX;
+        char sn[16], rn[16];
+        scale_name(x->sender, sn);
+        scale_name(x->receiver, rn);
+        tx_t t;
+        tx_set(&t, x->serial, sn, strlen(sn), rn, strlen(rn), x->amount);
+        bad += ledger_add(&l, &t) != AC_OK;
+    }
+    CHECK_EQ(bad, 0);
+    /* every serial again: all duplicates */
+    bad = 0;
+    for (uint32_t i = 0; i < SCALE_TXS; i += 97) {
+        tx_t t;
+        ledger_get(&l, i, &t);
+        bad += ledger_add(&l, &t) != AC_EDUP;
+    }
+    CHECK_EQ(bad, 0);
+    scale_check_all(&l, txs, SCALE_TXS);
+
+    /* pop a few: everything matches the shorter list (pop rebuilds the serial set, O(n)
+     * per pop, so only a few) */
+    for (uint32_t k = 0; k < 20; k++) ledger_pop(&l);
+    scale_check_all(&l, txs, SCALE_TXS - 20);
+    free(txs);
+    ledger_free(&l);
+}
+
+/* One user with 100,000 partners, paged through in full. */
+TEST(test_many_partners) {
+    enum { PARTNERS = 100000, PAGE = 500 };
+    ledger_t l;
+    ledger_init(&l);
+    int bad = 0;
+    for (uint32_t i = 0; i < PARTNERS; i++) {
+        char pn[16];
+        int n = snprintf(pn, sizeof pn, "p%u", i);
+        tx_t t;
+        if (i % 2 == 0) {
+            tx_set(&t, i + 1, S("hub"), pn, (size_t)n, i + 1);
+        } else {
+            tx_set(&t, i + 1, pn, (size_t)n, S("hub"), i + 1);
+        }
+        bad += ledger_add(&l, &t) != AC_OK;
+    }
+    CHECK_EQ(bad, 0);
+    static ledger_partner_t rows[PAGE];
+    uint32_t cursor = 0, seen = 0;
+    int done = 0;
+    bad = 0;
+    for (uint32_t calls = 0; calls <= PARTNERS / PAGE && !done; calls++) {
+        uint32_t n = ledger_partners(&l, S("hub"), &cursor, rows, PAGE, &done);
+        for (uint32_t k = 0; k < n; k++, seen++) {
+            char pn[16];
+            snprintf(pn, sizeof pn, "p%u", seen);
+            int64_t net = seen % 2 == 0 ? -(int64_t)(seen + 1) : (int64_t)(seen + 1);
+            bad += rows[k].name_len != strlen(pn) || memcmp(rows[k].name, pn, strlen(pn)) != 0 ||
+                   rows[k].count != 1 || rows[k].net != net;
+        }
+    }
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(seen, PARTNERS);
+    CHECK_EQ(done, 1);
+    check_totals(&l, "hub", 1, (uint64_t)PARTNERS / 2 * (PARTNERS / 2),
+                 (uint64_t)PARTNERS / 2 * (PARTNERS / 2 + 1), PARTNERS);
+    ledger_free(&l);
+}
+
+int main(void) {
+    RUN(test_empty);
+    RUN(test_sample_totals);
+    RUN(test_sample_partners);
+    RUN(test_partner_cursor);
+    RUN(test_self_transaction);
+    RUN(test_duplicate_and_invalid);
+    RUN(test_overflow);
+    RUN(test_pop);
+    RUN(test_load_ok);
+    RUN(test_load_tails);
+    RUN(test_load_errors);
+    RUN(test_scale);
+    RUN(test_many_partners);
+    return CHECK_DONE();
+}

@@ -202,6 +202,10 @@ coord_t *coord_new(const coord_config_t *cfg) {
     if (cfg->timeout_ms == 0 || cfg->txlist_path == NULL) return NULL;
     size_t path_len = strlen(cfg->txlist_path);
     if (path_len == 0 || path_len > PATH_BYTES_MAX) return NULL;
+    for (size_t i = 0; i < path_len; i++) { /* it travels in a reply line */
+        unsigned char ch = (unsigned char)cfg->txlist_path[i];
+        if (ch < 0x20 || ch == 0x7f) return NULL;
+    }
     coord_t *c = calloc(1, sizeof(*c));
     if (c == NULL) return NULL;
     c->cfg = *cfg;

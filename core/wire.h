@@ -102,7 +102,7 @@ typedef struct {
 } wire_reply_t;
 
 /* Encoders write at most cap bytes and return the length, or 0 when the message would
- * exceed cap or DGRAM_BYTES_MAX (a caller bug: callers size messages with the *_bytes
+ * exceed cap or DGRAM_BYTES_MAX or is not a valid message (a caller bug: callers size messages with the *_bytes
  * helpers below). Decoders return 0, or AC_EINVAL for anything malformed: wrong magic or
  * version, unknown type, a count over its maximum, a length past the end, trailing bytes,
  * an invalid name or amount, a serial of 0. */
@@ -175,7 +175,8 @@ typedef struct {
 /* Exit code of a reply kind: 0 (OK kinds), 1 (REFUSED kinds) or 3 (ERROR kinds). */
 int wire_crep_exit_code(crep_kind_t kind);
 
-/* Line encoders write the line with its '\n' and return its length (0 if cap is short).
+/* Line encoders write the line with its '\n' (no NUL) and return its length (0 if cap is
+ * short or the reply is not valid).
  * Line decoders take one line without its '\n' and return 0 or AC_EINVAL; they validate
  * names and amounts with tx.h, so a decoded request is always well-formed. */
 size_t wire_creq_encode(const wire_creq_t *r, char *buf, size_t cap);
@@ -196,7 +197,8 @@ void wire_lines_init(wire_lines_t *lb, size_t limit);
 /* Consumes bytes from data[0..len) up to and including the first '\n'. Returns 1 with
  * *line and *line_len set (valid until the next call; '\n' and a trailing '\r' removed) when a
  * line is complete; 0 when all bytes were consumed without completing a line; AC_EFULL
- * when the line exceeds the limit. *used says how many bytes were consumed. */
+ * when the line exceeds the limit (and on every call after that, until wire_lines_init).
+ * *used says how many bytes were consumed. */
 int wire_lines_take(wire_lines_t *lb, const uint8_t *data, size_t len, size_t *used,
                     const char **line, size_t *line_len);
 

@@ -654,6 +654,9 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
         } else if (s->balance < o->req.amount) {
             rep.kind = CREP_INSUFFICIENT;
             rep.balance = s->balance;
+        } else if (b->max_serial == UINT64_MAX) {
+            rep.kind = CREP_INTERNAL; /* a serial never wraps around to reuse 1 */
+            snprintf(rep.text, sizeof(rep.text), "no serial left (the largest is 18446744073709551615)");
         } else {
             /* accepted: debit the local view so the next transfer sees it */
             if (!MUTANT(MUT_SAME_BALANCE)) s->balance -= o->req.amount;

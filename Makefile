@@ -6,6 +6,9 @@
 #   make demo       the worked example of SPEC.md on loopback
 # Objects live under build/<variant>/; the variant's programs under build/<variant>/bin/.
 
+MAKEFLAGS += --no-builtin-rules
+.SUFFIXES:
+
 CC       ?= gcc
 PYTHON   ?= /usr/bin/python3
 VARIANT  ?= release

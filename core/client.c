@@ -117,10 +117,10 @@ static void client_finish(client_t *c, int code, outbox_t *out) {
 /* Fails the operation; for a transfer whose request went out, the outcome is unknown. */
 static void client_fail(client_t *c, const char *why, outbox_t *out) {
     if (c->req.op == CREQ_TRANSFER && c->state >= CLIENT_WAITING) {
-        outbox_line(out, FX_STDERR, "client%c: %s; the outcome of the transfer is unknown "
-                    "(check the balance before trying again)", c->letter, why);
+        outbox_line(out, FX_STDERR, "%s; the outcome of the transfer is unknown "
+                    "(check the balance before trying again)", why);
     } else {
-        outbox_line(out, FX_STDERR, "client%c: %s", c->letter, why);
+        outbox_line(out, FX_STDERR, "%s", why);
     }
     client_finish(c, CLIENT_EXIT_FAILED, out);
 }
@@ -222,23 +222,21 @@ static int client_show(client_t *c, const wire_crep_t *rep, outbox_t *out) {
         outbox_line(out, FX_STDOUT, MSG_C_STATS_COLUMNS);
         return rep->count > 0;
     case CREP_UNAVAILABLE:
-        outbox_line(out, FX_STDERR, "client%c: the ledger is unavailable: server %s did not "
-                    "answer the main server in time; try again later", c->letter, rep->text);
+        outbox_line(out, FX_STDERR, "the ledger is unavailable: server %s did not "
+                    "answer the main server in time; try again later", rep->text);
         break;
     case CREP_UNKNOWN:
-        outbox_line(out, FX_STDERR, "client%c: the outcome of the transfer is unknown: the main "
-                    "server could not confirm it in time (check the balance before trying again)",
-                    c->letter);
+        outbox_line(out, FX_STDERR, "the outcome of the transfer is unknown: the main "
+                    "server could not confirm it in time (check the balance before trying again)");
         break;
     case CREP_BUSY:
-        outbox_line(out, FX_STDERR, "client%c: the main server is busy; try again", c->letter);
+        outbox_line(out, FX_STDERR, "the main server is busy; try again");
         break;
     case CREP_BADREQ:
-        outbox_line(out, FX_STDERR, "client%c: the main server did not understand the request",
-                    c->letter);
+        outbox_line(out, FX_STDERR, "the main server did not understand the request");
         break;
     case CREP_INTERNAL:
-        outbox_line(out, FX_STDERR, "client%c: the main server failed: %s", c->letter, rep->text);
+        outbox_line(out, FX_STDERR, "the main server failed: %s", rep->text);
         break;
     }
     return 0;

@@ -289,7 +289,11 @@ int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client
     size_t n = wire_crep_encode(&rep, line, sizeof(line));
     outbox_push(out, FX_CONN_SEND, conn_id, 0, line, n);
     outbox_push(out, FX_CONN_CLOSE, conn_id, 0, NULL, 0);
-    outbox_line(out, FX_STDERR, "too many connections (%d); refused one", CONNECTIONS_MAX);
+    c->stats.busy++;
+    if ((c->stats.busy & (c->stats.busy - 1)) == 0) { /* 1st, 2nd, 4th, ...: no flood */
+        outbox_line(out, FX_STDERR, "too many connections (%d open); refused %llu so far",
+                    CONNECTIONS_MAX, (unsigned long long)c->stats.busy);
+    }
     return AC_EFULL;
 }
 

@@ -64,6 +64,7 @@ typedef struct {
     uint64_t retransmits;
     uint64_t datagrams_dropped;   /* malformed, stale or unexpected */
     uint64_t in_doubt;            /* writes whose outcome was reported unknown */
+    uint64_t busy;                /* connections refused at CONNECTIONS_MAX */
 } coord_stats_t;
 void coord_get_stats(const coord_t *c, coord_stats_t *s);
 

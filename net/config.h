@@ -1,0 +1,69 @@
+/* config.h — the settings of the six programs, from the environment (SPEC.md "Ports and
+ * configuration") overridden by command-line flags, validated once at start so that a bad
+ * value is one line on stderr before anything else happens. Also the port table. */
+#ifndef ALICHAIN_NET_CONFIG_H
+#define ALICHAIN_NET_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common.h"
+
+#define PORT_OFFSET_DEFAULT 319
+#define PORT_OFFSET_MAX 999
+#define PORT_BASE_BACKEND 21000        /* serverA; B and C follow 1000 apart */
+#define PORT_BASE_M_UDP 24000
+#define PORT_BASE_CLIENT 25000         /* client A's TCP port; client B's is 1000 above */
+#define PORT_STRIDE 1000
+#define CONFIG_TIMEOUT_MS_MAX 600000   /* ALICHAIN_TIMEOUT_MS and the client's wait */
+#define CONFIG_HOST_BYTES 64
+#define CONFIG_PATH_BYTES 4096
+#define CONFIG_HOST_M BACKEND_COUNT    /* host[] index of serverM, after A, B, C */
+#define CONFIG_TXLIST_DEFAULT "alichain.txt"
+
+/* Exit codes of the servers (the clients' are in client.h). */
+enum { EXIT_CONFIG = 2, EXIT_RUNTIME = 1 };
+
+typedef enum { CONFIG_BACKEND = 0, CONFIG_SERVERM, CONFIG_CLIENT } config_role_t;
+
+typedef struct {
+    config_role_t role;
+    int index;                                /* backend 0..2 or client 0..1 */
+    char program[16];                         /* "serverA", "clientB", ...: stderr prefix */
+    uint32_t port_offset;
+    char host[BACKEND_COUNT + 1][CONFIG_HOST_BYTES]; /* A, B, C, M: where each listens */
+    char block_path[CONFIG_PATH_BYTES];       /* backend */
+    char txlist_path[PATH_BYTES_MAX + 1];     /* serverM; shown to clients, hence short */
+    uint32_t timeout_ms;                      /* serverM: wait for a backend */
+    uint32_t client_timeout_ms;               /* client: wait for the reply */
+    uint64_t seed;                            /* serverM: given, or from the OS */
+    int seed_given;                           /* ALICHAIN_SEED or --seed was set */
+    int help;                                 /* --help was given: print usage, exit 0 */
+    int args_first;                           /* client: argv index of the operation */
+} config_t;
+
+/* Fills c for the role (index: which backend or client) from the environment and argv.
+ * Servers take only flags; a client takes its flags before the operation's words (a
+ * "--" ends them, for a user whose name starts with "--"). Returns 0, or -1 with one
+ * line in err (the caller prints "<program>: <err>" and exits EXIT_CONFIG). With --help
+ * anywhere it returns 0 with c->help set and checks nothing else. */
+int config_load(config_t *c, config_role_t role, int index, int argc, char **argv, char *err,
+                size_t err_cap);
+
+/* Usage of a server program (its flags and variables). */
+void config_usage(const config_t *c, FILE *f);
+/* The flags a client accepts before its operation (printed after client_usage()). */
+void config_client_usage(FILE *f);
+
+static inline uint16_t config_port_backend(const config_t *c, int i) {
+    return (uint16_t)(PORT_BASE_BACKEND + PORT_STRIDE * i + (int)c->port_offset);
+}
+static inline uint16_t config_port_m_udp(const config_t *c) {
+    return (uint16_t)(PORT_BASE_M_UDP + c->port_offset);
+}
+static inline uint16_t config_port_client(const config_t *c, int j) {
+    return (uint16_t)(PORT_BASE_CLIENT + PORT_STRIDE * j + (int)c->port_offset);
+}
+
+#endif

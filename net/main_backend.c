@@ -1,0 +1,178 @@
+/* main_backend.c — serverA/serverB/serverC (compiled once per letter with -DBACKEND_INDEX):
+ * loads the block file, answers serverM's datagrams through core/backend, and makes
+ * appends durable with group commit (all appends of one poll turn, then one fdatasync). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "config.h"
+#include "disk.h"
+#include "drive.h"
+#include "loop.h"
+#include "messages.h"
+#include "sock.h"
+
+#ifndef BACKEND_INDEX
+#error "compile with -DBACKEND_INDEX=0, 1 or 2"
+#endif
+_Static_assert(BACKEND_INDEX >= 0 && BACKEND_INDEX < BACKEND_COUNT, "backend index 0..2");
+
+#define BACKEND_READS_PER_TURN 64               /* datagrams read before the group sync */
+#define SYNC_TOKENS_MAX (4 * BACKEND_PENDING_MAX) /* appends awaiting the group's fdatasync */
+#define SYNC_ROUNDS_MAX 64                      /* sync rounds in one turn (bounded loop) */
+#define ERR_BYTES 512
+
+typedef struct {
+    config_t cfg;
+    backend_t node;
+    outbox_t out;
+    drive_t drive;
+    loop_t loop;
+    int udp_fd;
+    struct sockaddr_in m_addr;             /* the only peer accepted */
+    disk_log_t log;
+    uint64_t sync_tokens[SYNC_TOKENS_MAX]; /* written, not yet fdatasync'ed */
+    size_t sync_count;
+    drive_limiter_t stray_warn;
+    drive_limiter_t send_warn;
+} backend_main_t;
+
+static backend_main_t g; /* static: the loop's tables are large */
+
+static int backend_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, size_t err_cap) {
+    backend_main_t *m = ctx;
+    const uint8_t *bytes = outbox_bytes(o, f);
+    if (f->kind == FX_DGRAM) {
+        ssize_t n = sendto(m->udp_fd, bytes, f->data_len, 0, (const struct sockaddr *)&m->m_addr,
+                           sizeof(m->m_addr));
+        if (n < 0) /* a lost datagram: serverM retransmits its request */
+            drive_warn_limited(m->cfg.program, &m->send_warn, loop_now_us(),
+                               "sendto serverM: %s", strerror(errno));
+        return 0;
+    }
+    if (f->kind == FX_APPEND_SYNC) {
+        if (m->sync_count >= SYNC_TOKENS_MAX) {
+            snprintf(err, err_cap, "more than %d appends wait for one sync", SYNC_TOKENS_MAX);
+            return -1;
+        }
+        char why[ERR_BYTES];
+        if (disk_log_append(why, sizeof(why), &m->log, f->arg, bytes, f->data_len) < 0) {
+            snprintf(err, err_cap, "%s: %s", m->cfg.block_path, why);
+            return -1; /* a crash: the restart recovers from what the disk holds */
+        }
+        m->sync_tokens[m->sync_count++] = f->token;
+        return 0;
+    }
+    drive_warn(m->cfg.program, "ignored an effect of kind %d", (int)f->kind);
+    return 0;
+}
+
+/* Group commit: one fdatasync for every append written so far, then the acks. The acks'
+ * drain may write new appends (queued behind a tail replacement): sync again. */
+static void backend_sync(backend_main_t *m) {
+    for (int round = 0; round < SYNC_ROUNDS_MAX && m->sync_count > 0; round++) {
+        char why[ERR_BYTES];
+        if (disk_log_sync(why, sizeof(why), &m->log) < 0)
+            drive_die(m->cfg.program, EXIT_RUNTIME, "%s: %s", m->cfg.block_path, why);
+        uint64_t tokens[SYNC_TOKENS_MAX];
+        size_t count = m->sync_count;
+        memcpy(tokens, m->sync_tokens, count * sizeof(tokens[0]));
+        m->sync_count = 0;
+        for (size_t i = 0; i < count; i++) {
+            backend_on_durable(&m->node, loop_now_us(), tokens[i], &m->out);
+            drive_drain(&m->drive, &m->out);
+        }
+    }
+}
+
+static void backend_on_readable(void *ctx, int fd, short revents) {
+    backend_main_t *m = ctx;
+    (void)revents;
+    for (int i = 0; i < BACKEND_READS_PER_TURN && m->sync_count < BACKEND_PENDING_MAX; i++) {
+        uint8_t buf[DGRAM_BYTES_MAX];
+        struct sockaddr_in src;
+        socklen_t src_len = sizeof(src);
+        ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&src, &src_len);
+        if (n < 0) break; /* EAGAIN: all read (other errors: ICMP noise, try next turn) */
+        uint64_t now = loop_now_us();
+        if (src_len != sizeof(src) || !sock_addr_equal(&src, &m->m_addr)) {
+            char from[SOCK_ADDR_TEXT_BYTES];
+            sock_addr_text(&src, from, sizeof(from));
+            drive_warn_limited(m->cfg.program, &m->stray_warn, now,
+                               "dropped a datagram from %s (not serverM)", from);
+            continue;
+        }
+        if ((size_t)n > sizeof(buf)) {
+            drive_warn_limited(m->cfg.program, &m->stray_warn, now,
+                               "dropped a datagram of %zd bytes (limit %d)", n, DGRAM_BYTES_MAX);
+            continue;
+        }
+        backend_on_datagram(&m->node, now, buf, (size_t)n, &m->out);
+        drive_drain(&m->drive, &m->out);
+    }
+}
+
+/* Reads and validates the block file, binds the port, then moves a torn tail aside: every
+ * check that can refuse to start comes before the first change on disk. */
+static void backend_open(backend_main_t *m) {
+    char err[ERR_BYTES];
+    const char *prog = m->cfg.program;
+    char *data;
+    size_t len;
+    if (disk_read_all(err, sizeof(err), m->cfg.block_path, &data, &len) < 0)
+        drive_die(prog, EXIT_CONFIG, "%s", err);
+    ledger_load_t res;
+    backend_init(&m->node, m->cfg.index);
+    if (backend_load(&m->node, data, len, m->cfg.block_path, &res, err, sizeof(err)) < 0)
+        drive_die(prog, EXIT_RUNTIME, "%s", err);
+    uint16_t port = config_port_backend(&m->cfg, m->cfg.index);
+    if (sock_addr(err, m->cfg.host[CONFIG_HOST_M], config_port_m_udp(&m->cfg), &m->m_addr) < 0 ||
+        sock_udp_bind(err, m->cfg.host[m->cfg.index], port, &m->udp_fd) < 0)
+        drive_die(prog, EXIT_RUNTIME, "%s", err);
+    if (res.torn_offset < len) {
+        if (disk_set_aside_torn(err, sizeof(err), m->cfg.block_path, data, len,
+                                res.torn_offset) < 0)
+            drive_die(prog, EXIT_RUNTIME, "%s", err);
+        drive_warn(prog, "%s: moved a torn last line (%zu bytes, from a crash) to %s.torn",
+                   m->cfg.block_path, len - res.torn_offset, m->cfg.block_path);
+    }
+    free(data);
+    if (disk_log_open(err, sizeof(err), &m->log, m->cfg.block_path) < 0)
+        drive_die(prog, EXIT_RUNTIME, "%s", err);
+    if (loop_catch_signals(&m->loop, err, sizeof(err)) < 0 ||
+        loop_add(&m->loop, m->udp_fd, POLLIN, backend_on_readable, m) < 0)
+        drive_die(prog, EXIT_RUNTIME, "cannot start the event loop: %s", err);
+    printf(MSG_BACKEND_UP "\n", backend_letter(m->cfg.index), (unsigned)port);
+}
+
+int main(int argc, char **argv) {
+    backend_main_t *m = &g;
+    char err[ERR_BYTES];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (config_load(&m->cfg, CONFIG_BACKEND, BACKEND_INDEX, argc, argv, err, sizeof(err)) < 0)
+        drive_die(m->cfg.program, EXIT_CONFIG, "%s", err);
+    if (m->cfg.help) {
+        config_usage(&m->cfg, stdout);
+        return 0;
+    }
+    outbox_init(&m->out);
+    m->drive = (drive_t){.program = m->cfg.program, .fatal_exit_code = EXIT_RUNTIME, .on_fx = backend_fx, .ctx = m};
+    loop_init(&m->loop);
+    backend_open(m);
+    /* every turn ends with its group sync, so a stop never leaves an ack unsent */
+    while (!m->loop.stop || m->sync_count > 0) {
+        if (loop_turn(&m->loop, m->sync_count > 0 ? 0 : UINT64_MAX, err, sizeof(err)) < 0)
+            drive_die(m->cfg.program, EXIT_RUNTIME, "%s", err);
+        backend_sync(m);
+    }
+    disk_log_close(&m->log);
+    close(m->udp_fd);
+    loop_free(&m->loop);
+    backend_free(&m->node);
+    outbox_free(&m->out);
+    return 0;
+}

@@ -1,0 +1,527 @@
+/* main_serverM.c — serverM: the TCP ports of client A and B, the UDP socket to the
+ * backends and the TXLIST file, around core/coordinator. Connections are non-blocking with
+ * bounded output queues, so one slow client never holds up the others. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "coordinator.h"
+#include "disk.h"
+#include "drive.h"
+#include "loop.h"
+#include "sock.h"
+
+#define CONN_SLOTS (CONNECTIONS_MAX + 32)  /* beyond CONNECTIONS_MAX the core answers BUSY */
+#define CONN_SLOT_BITS 11                  /* conn id = generation << bits | slot */
+#define CONN_OUT_BYTES_MAX (64u << 20)     /* one reply (a big stats table) at most */
+#define CONN_OUT_BYTES_MIN 512             /* first allocation of an output queue */
+#define CONN_READ_BYTES 4096
+#define CONN_READS_PER_EVENT 4
+#define CONN_LINGER_US 2000000             /* after our FIN: wait for the peer's */
+#define ACCEPTS_PER_EVENT 64
+#define ACCEPT_PAUSE_US 100000             /* after accept() failed (e.g. out of fds) */
+#define UDP_READS_PER_EVENT 256
+#define STOP_GRACE_EXTRA_US 1000000        /* stopping: timeout_ms plus this */
+#define FILES_DONE_MAX 16                  /* TXLIST writes finished within one drain */
+#define PUMP_ROUNDS_MAX 64
+#define ERR_BYTES 512
+_Static_assert(CONN_SLOTS <= (1u << CONN_SLOT_BITS), "slot fits its bits");
+_Static_assert(CONN_SLOTS + 8 <= LOOP_FDS_MAX, "connections, listeners and UDP fit the loop");
+
+typedef enum {
+    CONN_FREE = 0,
+    CONN_OPEN,      /* the core's: requests in, replies out */
+    CONN_CLOSING,   /* the core closed it: flushing the output queue */
+    CONN_LINGER,    /* flushed and shut down for writing: discarding input until EOF */
+} conn_state_t;
+
+typedef struct {
+    conn_state_t state;
+    int fd;
+    int slot;                   /* in the loop */
+    uint32_t id;
+    uint32_t generation;
+    int client_index;
+    int peer_eof;               /* the peer shut down its writing side */
+    int request_seen;           /* a '\n' went to the core: a whole request line */
+    int broken;                 /* a write failed or the queue overflowed: peer gone */
+    int touched;                /* listed in serverM_t.touched */
+    uint8_t *out;               /* output queue: bytes [out_off, out_len) still to send */
+    size_t out_off, out_len, out_cap;
+    uint64_t linger_until_us;
+} conn_t;
+
+typedef struct {
+    uint64_t token;
+    int ok;
+} file_done_t;
+
+typedef struct {
+    config_t cfg;
+    coord_t *coord;
+    outbox_t out;
+    drive_t drive;
+    loop_t loop;
+    int udp_fd;
+    int listen_fd[2];
+    int listen_slot[2];
+    int listen_paused;
+    uint64_t accept_resume_us;     /* 0: not paused by an accept() failure */
+    struct sockaddr_in backend_addr[BACKEND_COUNT];
+    conn_t conns[CONN_SLOTS];
+    uint32_t free_slots[CONN_SLOTS];
+    uint32_t free_count;
+    uint32_t conn_count;
+    uint32_t linger_count;
+    uint32_t touched[CONN_SLOTS];  /* connections to settle after a drain */
+    uint32_t touched_count;
+    uint32_t settling[CONN_SLOTS]; /* pump's copy of touched[] */
+    file_done_t files_done[FILES_DONE_MAX];
+    uint32_t files_done_count;
+    uint64_t stop_deadline_us;     /* 0: not stopping */
+    drive_limiter_t stray_warn, send_warn, accept_warn;
+} serverM_t;
+
+static serverM_t g; /* static: the tables are large */
+
+static void conn_settle(serverM_t *m, conn_t *c);
+
+/* ---- connections ---------------------------------------------------------------------- */
+
+static conn_t *conn_find(serverM_t *m, uint32_t id) {
+    uint32_t s = id & ((1u << CONN_SLOT_BITS) - 1);
+    if (s >= CONN_SLOTS) return NULL;
+    conn_t *c = &m->conns[s];
+    return c->state != CONN_FREE && c->id == id ? c : NULL;
+}
+
+static void conn_touch(serverM_t *m, conn_t *c) {
+    if (c->touched) return;
+    AC_ASSERT(m->touched_count < CONN_SLOTS);
+    c->touched = 1;
+    m->touched[m->touched_count++] = (uint32_t)(c - m->conns);
+}
+
+static void listeners_enable(serverM_t *m, int on) {
+    for (int j = 0; j < 2; j++)
+        if (m->listen_slot[j] >= 0) loop_set_events(&m->loop, m->listen_slot[j], on ? POLLIN : 0);
+    m->listen_paused = !on;
+}
+
+/* Closes the descriptor and returns the slot (the core already let go of it, or is told
+ * by the caller right after). */
+static void conn_free(serverM_t *m, conn_t *c) {
+    AC_ASSERT(c->state != CONN_FREE);
+    if (c->state == CONN_LINGER) m->linger_count--;
+    loop_del(&m->loop, c->slot);
+    close(c->fd);
+    free(c->out);
+    c->out = NULL;
+    c->out_cap = c->out_len = c->out_off = 0;
+    c->state = CONN_FREE;
+    m->free_slots[m->free_count++] = (uint32_t)(c - m->conns);
+    m->conn_count--;
+    if (m->listen_paused && m->accept_resume_us == 0 && m->stop_deadline_us == 0)
+        listeners_enable(m, 1);
+}
+
+/* The peer went away while the core owned the connection: release, then tell the core. */
+static void conn_lost(serverM_t *m, conn_t *c) {
+    AC_ASSERT(c->state == CONN_OPEN);
+    uint32_t id = c->id;
+    conn_free(m, c);
+    coord_on_conn_closed(m->coord, loop_now_us(), id, &m->out);
+    drive_drain(&m->drive, &m->out);
+}
+
+static int conn_queue(conn_t *c, const uint8_t *data, size_t len) {
+    if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
+    if (len > CONN_OUT_BYTES_MAX - (c->out_len - c->out_off)) return -1;
+    if (c->out_off > 0 && c->out_len + len > c->out_cap) { /* slide the unsent bytes down */
+        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+        c->out_len -= c->out_off;
+        c->out_off = 0;
+    }
+    if (c->out_len + len > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : CONN_OUT_BYTES_MIN;
+        while (cap < c->out_len + len) cap *= 2;
+        uint8_t *p = realloc(c->out, cap);
+        if (p == NULL) return -1;
+        c->out = p;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, data, len);
+    c->out_len += len;
+    return 0;
+}
+
+/* Writes what the socket takes; 0, or -1 when the peer is gone. */
+static int conn_flush(conn_t *c) {
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        if (n <= 0) return -1;
+        c->out_off += (size_t)n;
+    }
+    return 0;
+}
+
+/* After the core or the socket acted on c: send what is queued, move between states and
+ * keep the poll interest right. */
+static void conn_settle(serverM_t *m, conn_t *c) {
+    if (c->state == CONN_FREE) return;
+    if (!c->broken && conn_flush(c) < 0) c->broken = 1;
+    if (c->broken) {
+        if (c->state == CONN_OPEN) conn_lost(m, c);
+        else conn_free(m, c);
+        return;
+    }
+    int pending = c->out_off < c->out_len;
+    if (c->state == CONN_CLOSING && !pending) {
+        if (c->peer_eof) { /* both sides are done */
+            conn_free(m, c);
+            return;
+        }
+        shutdown(c->fd, SHUT_WR);
+        c->state = CONN_LINGER;
+        c->linger_until_us = loop_now_us() + CONN_LINGER_US;
+        m->linger_count++;
+    }
+    short ev = pending ? POLLOUT : 0;
+    if (!c->peer_eof) ev |= POLLIN;
+    loop_set_events(&m->loop, c->slot, ev);
+}
+
+/* Reads and hands bytes to the core (OPEN) or discards them (CLOSING, LINGER). */
+static void conn_read(serverM_t *m, conn_t *c) {
+    for (int i = 0; i < CONN_READS_PER_EVENT && c->state != CONN_FREE && !c->peer_eof; i++) {
+        uint8_t buf[CONN_READ_BYTES];
+        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+        if (n < 0) { /* reset */
+            c->broken = 1;
+            return;
+        }
+        if (n == 0) {
+            /* After a whole request, EOF may be a half-close that still wants the reply
+             * (a failed write will tell us it does not); before one, the peer is gone. */
+            c->peer_eof = 1;
+            if (c->state != CONN_OPEN || !c->request_seen) c->broken = 1;
+            return;
+        }
+        if (c->state == CONN_OPEN) {
+            if (memchr(buf, '\n', (size_t)n) != NULL) c->request_seen = 1;
+            coord_on_conn_data(m->coord, loop_now_us(), c->id, buf, (size_t)n, &m->out);
+            drive_drain(&m->drive, &m->out);
+        }
+    }
+}
+
+static void pump(serverM_t *m);
+
+static void conn_on_event(void *ctx, int fd, short revents) {
+    conn_t *c = ctx;
+    serverM_t *m = &g;
+    (void)fd;
+    if (revents & (POLLIN | POLLHUP | POLLERR)) conn_read(m, c);
+    /* an error, or a hang-up after the peer's EOF (poll would report it forever) */
+    if (c->state != CONN_FREE && ((revents & POLLERR) || ((revents & POLLHUP) && c->peer_eof)))
+        c->broken = 1;
+    if (c->state != CONN_FREE) conn_touch(m, c);
+    pump(m);
+}
+
+static void conn_accept(serverM_t *m, int j, int fd) {
+    if (m->free_count == 0 || m->loop.used >= LOOP_FDS_MAX) { /* not reached: paused first */
+        close(fd);
+        return;
+    }
+    uint32_t s = m->free_slots[--m->free_count];
+    conn_t *c = &m->conns[s];
+    int touched = c->touched;
+    uint32_t generation = c->generation + 1;
+    memset(c, 0, sizeof(*c));
+    c->touched = touched;
+    c->generation = generation;
+    c->id = (generation << CONN_SLOT_BITS) | s;
+    c->fd = fd;
+    c->client_index = j;
+    c->state = CONN_OPEN;
+    c->slot = loop_add(&m->loop, fd, POLLIN, conn_on_event, c);
+    AC_ASSERT(c->slot >= 0);
+    m->conn_count++;
+    (void)coord_on_conn_open(m->coord, loop_now_us(), c->id, j, &m->out); /* EFULL: BUSY queued */
+    drive_drain(&m->drive, &m->out);
+    conn_touch(m, c);
+}
+
+static void listen_on_event(void *ctx, int fd, short revents) {
+    serverM_t *m = &g;
+    int j = (int)(intptr_t)ctx;
+    (void)revents;
+    for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+        if (m->free_count == 0) {
+            listeners_enable(m, 0); /* resumed when a connection is freed */
+            break;
+        }
+        char err[SOCK_ERR_BYTES];
+        int cfd;
+        if (sock_accept(err, fd, &cfd) < 0) {
+            drive_warn_limited(m->cfg.program, &m->accept_warn, loop_now_us(), "%s", err);
+            listeners_enable(m, 0);
+            m->accept_resume_us = loop_now_us() + ACCEPT_PAUSE_US;
+            break;
+        }
+        if (cfd < 0) break;
+        conn_accept(m, j, cfd);
+    }
+    pump(m);
+}
+
+/* ---- effects ---------------------------------------------------------------------------- */
+
+static int serverM_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, size_t err_cap) {
+    serverM_t *m = ctx;
+    const uint8_t *bytes = outbox_bytes(o, f);
+    conn_t *c;
+    switch (f->kind) {
+    case FX_DGRAM:
+        if (f->target >= BACKEND_COUNT) break;
+        if (sendto(m->udp_fd, bytes, f->data_len, 0,
+                   (const struct sockaddr *)&m->backend_addr[f->target],
+                   sizeof(m->backend_addr[0])) < 0) /* lost: the core retransmits */
+            drive_warn_limited(m->cfg.program, &m->send_warn, loop_now_us(),
+                               "sendto server%c: %s", backend_letter((int)f->target),
+                               strerror(errno));
+        return 0;
+    case FX_CONN_SEND:
+        c = conn_find(m, f->target);
+        if (c == NULL || c->state != CONN_OPEN) return 0;
+        if (conn_queue(c, bytes, f->data_len) < 0) {
+            drive_warn(m->cfg.program, "a reply to client %c exceeds %u bytes; dropped",
+                       'A' + c->client_index, CONN_OUT_BYTES_MAX);
+            c->broken = 1;
+        }
+        conn_touch(m, c);
+        return 0;
+    case FX_CONN_CLOSE:
+        c = conn_find(m, f->target);
+        if (c == NULL || c->state != CONN_OPEN) return 0;
+        c->state = CONN_CLOSING;
+        conn_touch(m, c);
+        return 0;
+    case FX_FILE_WRITE: {
+        /* synchronous: the loop waits for the disk here; TXLIST is rare (trade-off) */
+        char why[ERR_BYTES];
+        int ok = disk_write_atomic(why, sizeof(why), m->cfg.txlist_path, bytes, f->data_len) == 0;
+        if (!ok) drive_warn(m->cfg.program, "%s", why);
+        if (m->files_done_count >= FILES_DONE_MAX) {
+            snprintf(err, err_cap, "more than %d file writes in one drain", FILES_DONE_MAX);
+            return -1;
+        }
+        m->files_done[m->files_done_count++] = (file_done_t){f->token, ok};
+        return 0;
+    }
+    default:
+        break;
+    }
+    drive_warn(m->cfg.program, "ignored an effect of kind %d", (int)f->kind);
+    return 0;
+}
+
+/* Drains, then feeds back what the drain produced (finished file writes, connections to
+ * flush or found dead) until nothing is left; each round's core calls drain again. */
+static void pump(serverM_t *m) {
+    drive_drain(&m->drive, &m->out);
+    for (int round = 0; round < PUMP_ROUNDS_MAX; round++) {
+        if (m->files_done_count == 0 && m->touched_count == 0) return;
+        file_done_t files[FILES_DONE_MAX];
+        uint32_t nfiles = m->files_done_count;
+        memcpy(files, m->files_done, nfiles * sizeof(files[0]));
+        m->files_done_count = 0;
+        for (uint32_t i = 0; i < nfiles; i++) {
+            coord_on_file_written(m->coord, loop_now_us(), files[i].token, files[i].ok, &m->out);
+            drive_drain(&m->drive, &m->out);
+        }
+        uint32_t n = m->touched_count;
+        memcpy(m->settling, m->touched, n * sizeof(m->settling[0]));
+        m->touched_count = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            conn_t *c = &m->conns[m->settling[i]];
+            c->touched = 0;
+            conn_settle(m, c);
+        }
+    }
+    /* left over: the main loop polls without waiting and pumps again */
+}
+
+/* ---- UDP -------------------------------------------------------------------------------- */
+
+static int backend_of(const serverM_t *m, const struct sockaddr_in *src) {
+    for (int i = 0; i < BACKEND_COUNT; i++)
+        if (sock_addr_equal(src, &m->backend_addr[i])) return i;
+    return -1;
+}
+
+static void udp_on_event(void *ctx, int fd, short revents) {
+    serverM_t *m = ctx;
+    (void)revents;
+    for (int i = 0; i < UDP_READS_PER_EVENT; i++) {
+        uint8_t buf[DGRAM_BYTES_MAX];
+        struct sockaddr_in src;
+        socklen_t src_len = sizeof(src);
+        ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&src, &src_len);
+        if (n < 0) break;
+        uint64_t now = loop_now_us();
+        int b = src_len == sizeof(src) ? backend_of(m, &src) : -1;
+        if (b < 0 || (size_t)n > sizeof(buf)) {
+            char from[SOCK_ADDR_TEXT_BYTES];
+            sock_addr_text(&src, from, sizeof(from));
+            drive_warn_limited(m->cfg.program, &m->stray_warn, now, "dropped %s from %s",
+                               b < 0 ? "a datagram (not from a backend)"
+                                     : "an oversized datagram", from);
+            continue;
+        }
+        coord_on_datagram(m->coord, now, b, buf, (size_t)n, &m->out);
+        pump(m);
+    }
+}
+
+/* ---- start, timers, stop ------------------------------------------------------------------ */
+
+/* Room for every connection's descriptor (the soft limit is often 1024). */
+static void fd_limit_raise(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return;
+    rlim_t want = LOOP_FDS_MAX + 64;
+    if (rl.rlim_cur >= want) return;
+    rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static void serverM_open(serverM_t *m) {
+    char err[ERR_BYTES];
+    const config_t *cfg = &m->cfg;
+    const char *host = cfg->host[CONFIG_HOST_M];
+    for (int i = 0; i < BACKEND_COUNT; i++)
+        if (sock_addr(err, cfg->host[i], config_port_backend(cfg, i), &m->backend_addr[i]) < 0)
+            drive_die(cfg->program, EXIT_CONFIG, "%s", err);
+    if (sock_udp_bind(err, host, config_port_m_udp(cfg), &m->udp_fd) < 0)
+        drive_die(cfg->program, EXIT_RUNTIME, "%s", err);
+    for (int j = 0; j < 2; j++)
+        if (sock_tcp_listen(err, host, config_port_client(cfg, j), &m->listen_fd[j]) < 0)
+            drive_die(cfg->program, EXIT_RUNTIME, "%s", err);
+    coord_config_t cc = {
+        .incarnation = loop_wall_us(), /* grows across restarts unless the clock steps back */
+        .seed = cfg->seed,
+        .timeout_ms = cfg->timeout_ms,
+        .txlist_path = cfg->txlist_path,
+    };
+    for (int i = 0; i < BACKEND_COUNT; i++) cc.backend_port[i] = config_port_backend(cfg, i);
+    for (int j = 0; j < 2; j++) cc.client_port[j] = config_port_client(cfg, j);
+    m->coord = coord_new(&cc);
+    if (m->coord == NULL) drive_die(cfg->program, EXIT_RUNTIME, "cannot start the coordinator");
+    if (loop_catch_signals(&m->loop, err, sizeof(err)) < 0)
+        drive_die(cfg->program, EXIT_RUNTIME, "%s", err);
+    if (loop_add(&m->loop, m->udp_fd, POLLIN, udp_on_event, m) < 0) AC_ASSERT(0);
+    for (int j = 0; j < 2; j++) {
+        m->listen_slot[j] = loop_add(&m->loop, m->listen_fd[j], POLLIN, listen_on_event,
+                                     (void *)(intptr_t)j);
+        AC_ASSERT(m->listen_slot[j] >= 0);
+    }
+    m->free_count = CONN_SLOTS;
+    for (uint32_t s = 0; s < CONN_SLOTS; s++) m->free_slots[s] = CONN_SLOTS - 1 - s;
+    coord_start(m->coord, loop_now_us(), &m->out);
+    pump(m);
+}
+
+/* The earliest of: the core's timer, a lingering connection's end, the accept pause,
+ * the stop grace. 0 when work is left over from a pump. */
+static uint64_t serverM_deadline_us(const serverM_t *m) {
+    if (m->touched_count > 0 || m->files_done_count > 0) return 0;
+    uint64_t d = coord_deadline_us(m->coord);
+    if (m->accept_resume_us != 0 && m->accept_resume_us < d) d = m->accept_resume_us;
+    if (m->stop_deadline_us != 0 && m->stop_deadline_us < d) d = m->stop_deadline_us;
+    /* O(slots) while any connection lingers: ~1000 compares a turn, small next to poll() */
+    for (uint32_t s = 0; m->linger_count > 0 && s < CONN_SLOTS; s++)
+        if (m->conns[s].state == CONN_LINGER && m->conns[s].linger_until_us < d)
+            d = m->conns[s].linger_until_us;
+    return d;
+}
+
+static void serverM_on_time(serverM_t *m) {
+    uint64_t now = loop_now_us();
+    if (now >= coord_deadline_us(m->coord)) {
+        coord_on_timer(m->coord, now, &m->out);
+        pump(m);
+    }
+    if (m->accept_resume_us != 0 && now >= m->accept_resume_us) {
+        m->accept_resume_us = 0;
+        if (m->stop_deadline_us == 0) listeners_enable(m, 1);
+    }
+    for (uint32_t s = 0; m->linger_count > 0 && s < CONN_SLOTS; s++)
+        if (m->conns[s].state == CONN_LINGER && now >= m->conns[s].linger_until_us)
+            conn_free(m, &m->conns[s]);
+}
+
+/* Stopping: no new connections; in-flight work finishes (or the grace period ends). */
+static int serverM_stopped(serverM_t *m) {
+    if (!m->loop.stop) return 0;
+    uint64_t now = loop_now_us();
+    if (m->stop_deadline_us == 0) {
+        m->stop_deadline_us = now + (uint64_t)m->cfg.timeout_ms * 1000u + STOP_GRACE_EXTRA_US;
+        for (int j = 0; j < 2; j++) {
+            loop_del(&m->loop, m->listen_slot[j]);
+            close(m->listen_fd[j]);
+            m->listen_slot[j] = -1;
+        }
+    }
+    if (now >= m->stop_deadline_us) return 1;
+    if (!coord_idle(m->coord) || m->touched_count > 0) return 0;
+    for (uint32_t s = 0; s < CONN_SLOTS; s++)
+        if (m->conns[s].state == CONN_CLOSING) return 0; /* a reply still being sent */
+    return 1;
+}
+
+static void serverM_close(serverM_t *m) {
+    for (uint32_t s = 0; s < CONN_SLOTS; s++)
+        if (m->conns[s].state != CONN_FREE) conn_free(m, &m->conns[s]);
+    for (int j = 0; j < 2; j++)
+        if (m->listen_slot[j] >= 0) close(m->listen_fd[j]);
+    close(m->udp_fd);
+    loop_free(&m->loop);
+    coord_free(m->coord);
+    outbox_free(&m->out);
+}
+
+int main(int argc, char **argv) {
+    serverM_t *m = &g;
+    char err[ERR_BYTES];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (config_load(&m->cfg, CONFIG_SERVERM, 0, argc, argv, err, sizeof(err)) < 0)
+        drive_die(m->cfg.program, EXIT_CONFIG, "%s", err);
+    if (m->cfg.help) {
+        config_usage(&m->cfg, stdout);
+        return 0;
+    }
+    fd_limit_raise();
+    outbox_init(&m->out);
+    m->drive = (drive_t){.program = m->cfg.program, .fatal_exit_code = EXIT_RUNTIME, .on_fx = serverM_fx, .ctx = m};
+    loop_init(&m->loop);
+    m->listen_slot[0] = m->listen_slot[1] = -1;
+    serverM_open(m);
+    while (!serverM_stopped(m)) {
+        if (loop_turn(&m->loop, serverM_deadline_us(m), err, sizeof(err)) < 0)
+            drive_die(m->cfg.program, EXIT_RUNTIME, "%s", err);
+        pump(m);
+        serverM_on_time(m);
+    }
+    serverM_close(m);
+    return 0;
+}

@@ -8,6 +8,7 @@
 
 MAKEFLAGS += --no-builtin-rules
 .SUFFIXES:
+.SECONDARY:
 
 CC       ?= gcc
 PYTHON   ?= /usr/bin/python3

@@ -12,6 +12,7 @@
  * retransmitted with backoff until answered or until its deadline. */
 #include "coordinator.h"
 
+#include <stddef.h>
 #include <stdio.h> /* snprintf only: core never prints */
 #include <stdlib.h>
 #include <string.h>
@@ -122,10 +123,9 @@ typedef struct {
 
 typedef struct {
     int phase;
-    int ops[BATCH_OPS_MAX];
     int op_count;
-    buser_t users[BATCH_USERS_MAX];
     int user_count;
+    int job_count;
     int outstanding[BACKEND_COUNT];   /* requests of the current phase per backend */
     uint8_t failed_mask;              /* backends that missed a deadline in this phase */
     uint8_t active_mask;              /* backends asked in this phase */
@@ -142,8 +142,10 @@ typedef struct {
     size_t text_len, text_cap;
     int list_overflow;
     uint64_t file_token;              /* FX_FILE_WRITE in flight */
+    /* the large tables last: batch_release clears only the entries in use */
+    int ops[BATCH_OPS_MAX];
+    buser_t users[BATCH_USERS_MAX];
     stats_job_t jobs[BATCH_OPS_MAX];
-    int job_count;
 } batch_t;
 
 struct coord {
@@ -224,7 +226,9 @@ static void batch_release(batch_t *b) {
     }
     free(b->lines);
     free(b->text);
-    memset(b, 0, sizeof(*b));
+    memset(b->users, 0, sizeof(b->users[0]) * (size_t)b->user_count);
+    memset(b->jobs, 0, sizeof(b->jobs[0]) * (size_t)b->job_count);
+    memset(b, 0, offsetof(batch_t, ops)); /* ops[] entries are written before use */
 }
 
 void coord_free(coord_t *c) {
@@ -1045,6 +1049,12 @@ static void coord_paged_check(coord_t *c, uint64_t now_us, outbox_t *out) {
     if (b->txlist && !b->list_failed_mask && !b->list_overflow && b->text != NULL) {
         /* sort by serial and hand the file to the driver */
         qsort(b->lines, b->line_count, sizeof(lline_t), lline_cmp);
+        for (uint32_t i = 1; i < b->line_count; i++) { /* only hand-edited blocks do this */
+            if (b->lines[i].serial == b->lines[i - 1].serial) {
+                outbox_line(out, FX_STDERR, "warning: serial %llu appears in more than one block",
+                            (unsigned long long)b->lines[i].serial);
+            }
+        }
         size_t total = b->text_len;
         char *file = malloc(total ? total : 1);
         if (file != NULL) {
@@ -1190,30 +1200,24 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
         coord_expire(c, now_us, ei, out);
         return;
     }
-    switch (e->type) {
-    case WIRE_QUERY: {
-        out_t copy = *e;
-        out_release(c, ei);
+    if (e->type == WIRE_WRITE) {
+        coord_write_reply(c, now_us, ei, &rep, out);
+        return;
+    }
+    out_t copy = *e; /* free the entry first: the handlers may send the next page */
+    out_release(c, ei);
+    switch (copy.type) {
+    case WIRE_QUERY:
         coord_fetch_reply(c, now_us, &copy, &rep, out);
         break;
-    }
-    case WIRE_WRITE:
-        coord_write_reply(c, now_us, ei, &rep, out);
-        break;
-    case WIRE_LIST: {
-        out_t copy = *e;
-        out_release(c, ei);
+    case WIRE_LIST:
         coord_list_reply(c, now_us, &copy, &rep, out);
         coord_paged_check(c, now_us, out);
         break;
-    }
-    case WIRE_STATS: {
-        out_t copy = *e;
-        out_release(c, ei);
+    case WIRE_STATS:
         coord_stats_reply(c, now_us, &copy, &rep, out);
         coord_paged_check(c, now_us, out);
         break;
-    }
     default:
         AC_ASSERT(0);
     }

@@ -1,0 +1,44 @@
+/* evq.h — the simulator's event queue: a binary min-heap of events keyed by (time,
+ * sequence number). The sequence number is assigned at push, so events of equal time
+ * run in the order they were scheduled: the tie-break that makes every run replayable.
+ * Events are small fixed-size records stored in the heap itself (no per-event malloc). */
+#ifndef ALICHAIN_SIM_EVQ_H
+#define ALICHAIN_SIM_EVQ_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define EVQ_EVENTS_MAX (1u << 26) /* 64 Mi events pending at once: a runaway, not a load */
+
+typedef struct {
+    uint64_t at_us;
+    uint64_t seq;
+    uint64_t id;     /* message id (traces), token, ... by kind */
+    uint64_t b;      /* by kind */
+    uint32_t a;      /* by kind: step, conn, op, buffer */
+    uint32_t len;
+    uint32_t epoch;  /* incarnation of the target this event belongs to */
+    uint8_t kind;
+    uint8_t node;    /* target server node, or client marker */
+    uint8_t src;
+    uint8_t flags;
+} sim_event_t;
+
+typedef struct {
+    sim_event_t *heap;
+    size_t count, cap;
+    uint64_t next_seq;
+} evq_t;
+
+void evq_init(evq_t *q);
+void evq_free(evq_t *q);
+/* Pushes a copy of e with a fresh sequence number. Returns 0, AC_ENOMEM or AC_EFULL. */
+int evq_push(evq_t *q, const sim_event_t *e);
+/* Pops the earliest event into *out. Returns 1, or 0 when empty. */
+int evq_pop(evq_t *q, sim_event_t *out);
+/* The time of the earliest event, or UINT64_MAX when empty. */
+static inline uint64_t evq_next_us(const evq_t *q) {
+    return q->count ? q->heap[0].at_us : UINT64_MAX;
+}
+
+#endif

@@ -1,0 +1,60 @@
+/* history.h — the end-of-run checkers over what clients saw and what the disks hold: serials
+ * unique and contiguous, every confirmed transfer stored exactly once, no transaction that
+ * no operation asked for, no overdraft, and linearizability of every client-visible result
+ * against a sequential model of the ledger. Pure: no world, no I/O; tests/sim feeds it
+ * hand-made histories. docs/SIMULATOR.md ("Checkers") explains the algorithm. */
+#ifndef ALICHAIN_SIM_HISTORY_H
+#define ALICHAIN_SIM_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tx.h"
+#include "wire.h"
+
+#define HIST_NO_RESPONSE UINT64_MAX
+
+typedef enum {
+    HIST_NONE = 0,   /* no information (exit 2 or 3, or still running): may or may not apply */
+    HIST_OK,         /* exit 0, with the reply head in `reply` */
+    HIST_REFUSED,    /* exit 1, with the reply head in `reply` */
+} hist_status_t;
+
+typedef struct {
+    const char *label;
+    creq_op_t op;
+    const char *user;           /* BALANCE, STATS: the user; TRANSFER: the sender */
+    const char *receiver;       /* TRANSFER */
+    int64_t amount;             /* TRANSFER */
+    uint64_t inv_us;            /* the client started */
+    uint64_t resp_us;           /* the client finished (HIST_NO_RESPONSE: never) */
+    hist_status_t status;
+    wire_crep_t reply;          /* HIST_OK / HIST_REFUSED */
+    const char *rows;           /* STATS OK: the rows as printed, each ending in '\n' */
+    size_t rows_len;
+    const char *file;           /* TXLIST OK: alichain.txt as serverM wrote it (NULL: none) */
+    size_t file_len;
+} hist_op_t;
+
+typedef struct {
+    tx_t tx;
+    uint8_t backend;            /* 0..2 */
+} hist_stored_t;
+
+typedef struct {
+    const tx_t *initial;        /* the transactions of the initial blocks */
+    size_t initial_count;
+    const hist_stored_t *stored;/* every transaction on the final disks, every copy */
+    size_t stored_count;
+    const hist_op_t *ops;
+    size_t op_count;
+    int settled;                /* nothing in flight at the end: gaps in serials are final */
+} hist_input_t;
+
+/* Called once per violation; checker is a short name ("linearizability", ...). */
+typedef void (*hist_report_fn)(void *ctx, const char *checker, uint64_t at_us, const char *msg);
+
+/* Returns the number of violations found (each reported), or AC_ENOMEM. */
+int history_check(const hist_input_t *in, hist_report_fn report, void *ctx);
+
+#endif

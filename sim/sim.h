@@ -1,0 +1,251 @@
+/* sim.h — the simulator as a library: scenarios (parse, print, generate from bytes), one
+ * deterministic run of a scenario, and its result. alichain-sim's main, the swarm and the
+ * fuzz targets (fuzz/fuzz_scenario.c, fuzz/fuzz_sim.c) all go through this API; nothing
+ * here prints unless sim_options_t.report asks for it. docs/SIMULATOR.md explains the model. */
+#ifndef ALICHAIN_SIM_H
+#define ALICHAIN_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common.h"
+
+/* ---- nodes ---- */
+enum {
+    SIM_NODE_M = 0,          /* serverM */
+    SIM_NODE_A = 1,          /* serverA .. serverC = backend index + 1 */
+    SIM_NODE_B = 2,
+    SIM_NODE_C = 3,
+    SIM_NODE_CLIENTS = 4,    /* every client process, as one end of the links to serverM */
+    SIM_NODES = 5,
+    SIM_NODE_ALL = 255       /* "every node / link" in settings and heals */
+};
+#define SIM_SERVERS 4        /* M, A, B, C: the nodes that crash, restart and pause */
+
+/* ---- limits ---- */
+#define SCN_TEXT_BYTES_MAX (16u << 20)   /* a scenario file */
+#define SCN_BLOCK_BYTES_MAX (16u << 20)  /* one initial block image */
+#define SCN_STEPS_MAX 100000u            /* timed statements */
+#define SCN_EXPECTS_MAX 10000u
+#define SCN_ARGS_MAX 6                   /* words after clientA/clientB */
+#define SCN_ARG_BYTES_MAX 200
+#define SCN_LABEL_BYTES 32
+#define SCN_EXPECT_TEXT_BYTES 512
+#define SIM_TIME_US_MAX (100000ull * 1000000ull) /* 100,000 s of virtual time */
+#define SIM_VIOLATIONS_MAX 16
+
+/* ---- fault settings ---- */
+#define PPM_ONE 1000000u                 /* probabilities are parts per million */
+
+typedef struct {
+    uint64_t delay_min_us, delay_max_us; /* one-way latency, uniform in the range */
+    uint32_t loss_ppm;                   /* a datagram is dropped */
+    uint32_t dup_ppm;                    /* a datagram is delivered twice */
+    uint32_t reorder_ppm;                /* a datagram is held back (up to 2x the max delay) */
+} sim_udp_t;
+
+typedef struct {
+    uint64_t delay_min_us, delay_max_us; /* one-way latency of a segment */
+    uint32_t seg_min, seg_max;           /* bytes per segment a send is cut into */
+    uint32_t reset_ppm;                  /* a segment resets the connection instead */
+} sim_tcp_t;
+
+typedef struct {
+    uint64_t sync_min_us, sync_max_us;   /* append + fdatasync latency */
+    uint32_t torn_ppm;                   /* a crash with unsynced data keeps a torn part */
+} sim_disk_t;
+
+typedef struct {
+    sim_udp_t udp[SIM_SERVERS][SIM_SERVERS]; /* [from][to]; used: M<->A, M<->B, M<->C */
+    sim_tcp_t tcp;                           /* every client connection, both directions */
+    sim_disk_t disk[BACKEND_COUNT];
+    uint64_t file_min_us, file_max_us;       /* serverM's atomic TXLIST write */
+} sim_faults_t;
+
+/* ---- scenario ---- */
+typedef enum {
+    STEP_OP = 1,    /* a client process runs one command line */
+    STEP_CRASH,     /* node loses its volatile state (and unsynced disk data) */
+    STEP_RESTART,   /* node recovers from its simulated disk */
+    STEP_PAUSE,     /* node stops processing; its inputs queue up */
+    STEP_RESUME,
+    STEP_PARTITION, /* cut links: node<->node2, node->node2 (oneway), or node<->all */
+    STEP_HEAL,      /* restore links (node SIM_NODE_ALL: every link) */
+    STEP_RECOVER,   /* heal all links, restart/resume every node, zero the fault rates */
+    STEP_SET,       /* change fault settings */
+} step_kind_t;
+
+/* A settings change: which part, which link/disk, and which fields (mask). */
+enum { SET_UDP = 1, SET_TCP, SET_DISK, SET_FILE };
+enum {
+    SETF_DELAY = 1u << 0,    /* udp/tcp delay range; disk sync range; file range */
+    SETF_LOSS = 1u << 1,
+    SETF_DUP = 1u << 2,
+    SETF_REORDER = 1u << 3,
+    SETF_SEGMENT = 1u << 4,
+    SETF_RESET = 1u << 5,
+    SETF_TORN = 1u << 6,
+};
+typedef struct {
+    uint8_t what;            /* SET_* */
+    uint8_t from, to;        /* SET_UDP: link (SIM_NODE_ALL = every one); SET_DISK: node */
+    uint8_t both;            /* SET_UDP: X<->Y (both directions) */
+    uint32_t mask;           /* SETF_* */
+    uint64_t min_us, max_us; /* SETF_DELAY */
+    uint32_t loss_ppm, dup_ppm, reorder_ppm, reset_ppm, torn_ppm;
+    uint32_t seg_min, seg_max;
+} sim_set_t;
+
+typedef struct {
+    uint64_t at_us;
+    uint8_t kind;            /* step_kind_t */
+    uint8_t node, node2;     /* SIM_NODE_*; node2 SIM_NODE_ALL: "isolate" */
+    uint8_t oneway;
+    uint8_t client;          /* STEP_OP: 0 = clientA, 1 = clientB */
+    uint8_t argc;            /* STEP_OP: words after the program name */
+    char label[SCN_LABEL_BYTES];
+    char *argv[SCN_ARGS_MAX];/* STEP_OP: owned by the scenario */
+    sim_set_t set;           /* STEP_SET */
+    uint32_t line;           /* in the source text (0: generated) */
+} scn_step_t;
+
+typedef enum {
+    EXP_EXIT = 1,       /* label exit N[,N..] */
+    EXP_STDOUT,         /* label stdout "line": some stdout line equals it */
+    EXP_NO_STDOUT,      /* label no-stdout "line" */
+    EXP_STDERR,         /* label stderr "text": some stderr line contains it */
+    EXP_SERIAL,         /* label serial N */
+    EXP_BALANCE,        /* balance USER N (final disks) */
+    EXP_ABSENT,         /* balance USER absent */
+    EXP_TXLIST_LINE,    /* alichain.txt line "text" */
+    EXP_TXLIST_LINES,   /* alichain.txt lines N */
+    EXP_TXLIST_ABSENT,  /* alichain.txt absent */
+    EXP_LEDGER_COUNT,   /* ledger count N */
+    EXP_LEDGER_HAS,     /* ledger has "serial sender receiver amount" */
+    EXP_INVARIANTS,     /* the always-on checkers hold (documentation; they always run) */
+    EXP_FAULT,          /* fault NAME >= N | == N | <= N */
+} expect_kind_t;
+
+enum { CMP_GE = 1, CMP_EQ, CMP_LE };
+
+typedef struct {
+    uint8_t kind;
+    uint8_t cmp;
+    uint8_t fault;                /* EXP_FAULT: a sim_fault_id_t */
+    uint32_t exit_mask;           /* EXP_EXIT: bit n = exit code n allowed */
+    int64_t num;
+    char label[SCN_LABEL_BYTES];  /* operation label, or the user of EXP_BALANCE */
+    char *text;                   /* owned */
+    uint32_t line;
+} scn_expect_t;
+
+typedef struct {
+    int has_seed;
+    uint64_t seed;
+    char *block[BACKEND_COUNT];   /* initial block file images (owned; may be NULL) */
+    size_t block_len[BACKEND_COUNT];
+    sim_faults_t faults;          /* settings at time 0 */
+    uint32_t timeout_ms;          /* serverM's backend deadline (ALICHAIN_TIMEOUT_MS) */
+    uint32_t client_timeout_ms;
+    uint64_t liveness_us;         /* bound after the last heal (0: the default) */
+    int until_quiet;              /* run until quiet (max run_us) or for run_us */
+    uint64_t run_us;
+    scn_step_t *steps;            /* sorted by time; equal times keep file order */
+    size_t step_count, step_cap;
+    scn_expect_t *expects;
+    size_t expect_count, expect_cap;
+} scenario_t;
+
+/* Fault counters (sim_result_t.faults[]), in report order. */
+typedef enum {
+    FAULT_DGRAMS = 0,     /* datagrams sent (not a fault: the base of the rates) */
+    FAULT_LOST,
+    FAULT_DUPLICATED,
+    FAULT_REORDERED,      /* delivered after one sent later on the same link */
+    FAULT_CUT,            /* dropped by a partition */
+    FAULT_TO_DOWN,        /* arrived at a crashed node */
+    FAULT_SPLIT,          /* extra TCP segments a send was cut into */
+    FAULT_RESETS,         /* TCP connections reset (fault or crash of serverM) */
+    FAULT_STALLED,        /* TCP segments and handshakes held back by a partition */
+    FAULT_CRASHES,
+    FAULT_RESTARTS,
+    FAULT_PAUSES,
+    FAULT_PARTITIONS,
+    FAULT_TORN,           /* crashes that left a torn last line on disk */
+    FAULT_UNSYNCED,       /* appends lost at a crash before their sync */
+    FAULT_COUNT
+} sim_fault_id_t;
+extern const char *const sim_fault_names[FAULT_COUNT];
+
+typedef struct {
+    char checker[32];
+    uint64_t at_us;
+    char message[400];
+} sim_violation_t;
+
+typedef struct {
+    uint64_t seed_override;       /* used when has_seed_override */
+    int has_seed_override;
+    FILE *report;                 /* NULL: print nothing; else the run's report */
+    int verbose;                  /* report: every operation's output too */
+    const char *trace_path;       /* text trace, one event a line (NULL: none) */
+    const char *trace_json_path;  /* Chrome trace-event JSON (NULL: none) */
+    const char *repro;            /* printed after a violation: how to reproduce it */
+    uint64_t events_max;          /* 0: SIM_EVENTS_MAX_DEFAULT */
+} sim_options_t;
+#define SIM_EVENTS_MAX_DEFAULT 200000000ull
+
+typedef struct {
+    int verdict;                  /* 0 pass, 1 fail */
+    uint64_t seed;
+    uint64_t trace_hash;
+    uint64_t events;              /* simulated events handled */
+    uint64_t virtual_us;          /* virtual time at the end */
+    uint64_t wall_us;             /* wall clock of the run (the speed report only) */
+    uint64_t faults[FAULT_COUNT];
+    uint32_t ops, ops_ok, ops_refused, ops_usage, ops_failed, ops_pending;
+    uint32_t expects_failed;
+    uint32_t violation_count;     /* may exceed the ones kept below */
+    sim_violation_t violations[SIM_VIOLATIONS_MAX];
+    char first_failure[480];      /* the first violation or failed expect, one line */
+} sim_result_t;
+
+/* Parses scenario text. Reads no files: "block X file PATH" is an error here (use
+ * scenario_load). Returns 0, or AC_EINVAL / AC_ERANGE / AC_ENOMEM with
+ * "line N: reason" in err. On error *out is freed and empty. */
+int scenario_parse(const char *text, size_t len, scenario_t *out, char *err, size_t err_cap);
+/* Reads and parses a scenario file; "block X file PATH" is relative to its directory. */
+int scenario_load(const char *path, scenario_t *out, char *err, size_t err_cap);
+void scenario_init(scenario_t *s);
+void scenario_free(scenario_t *s);
+/* Writes s as scenario text that parses back to the same scenario (blocks inline). */
+int scenario_print(const scenario_t *s, FILE *f);
+/* Lets arbitrary bytes choose a small scenario (blocks, operations, fault schedule): the
+ * fuzzers' entry. Always succeeds for len >= 0 unless memory runs out (AC_ENOMEM). */
+int scenario_from_bytes(const uint8_t *data, size_t len, scenario_t *out);
+/* Copies src into dst (deep). */
+int scenario_copy(scenario_t *dst, const scenario_t *src);
+/* Adds a step (kept in time order, after steps of equal time). Returns it or NULL. */
+scn_step_t *scenario_add_step(scenario_t *s, uint64_t at_us, step_kind_t kind);
+/* Sets an operation's words (copied). Returns 0 or AC_ENOMEM / AC_EINVAL. */
+int scenario_step_set_args(scn_step_t *st, int argc, const char *const *argv);
+void scenario_remove_step(scenario_t *s, size_t i);
+void scenario_remove_expect(scenario_t *s, size_t i);
+/* The default fault settings (a calm network). */
+void sim_faults_default(sim_faults_t *f);
+/* Applies one settings change. */
+void sim_set_apply(sim_faults_t *f, const sim_set_t *set);
+
+/* Runs the scenario once. Returns the verdict (0 pass, 1 fail) or a negative error
+ * (AC_EINVAL: the scenario cannot start, e.g. a bad block; AC_ENOMEM); res is filled
+ * either way. Prints only to opts->report. */
+int sim_run(const scenario_t *s, const sim_options_t *opts, sim_result_t *res);
+
+/* "lost=3 duplicated=1 ..." of the non-zero fault counters (DGRAMS excluded). */
+void sim_faults_format(const uint64_t *faults, char *buf, size_t cap);
+
+/* Wall clock in microseconds (the speed report and the swarm's progress only). */
+uint64_t sim_wall_us(void);
+
+#endif

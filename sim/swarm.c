@@ -1,0 +1,234 @@
+/* swarm.c — swarm testing: seed after seed of generated scenarios, each with its own fault
+ * mix; a failing seed is printed with the command that reproduces it and shrunk (greedy
+ * removal of steps, in halves then one by one, and of fault settings) into a scenario file
+ * that fails with the same checker. The shrunk file is parsed back and re-run before its
+ * path is printed, so a printed reproducer always reproduces. */
+#include "swarm.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gen.h"
+#include "mutant.h"
+#include "prng.h"
+
+#define SWARM_SEED_SALT 0x5EED5A17C0FFEEull
+#define SWARM_SHRINK_RUNS_MAX 800
+#define SWARM_PATH_BYTES 1024
+
+static uint64_t prng_src_below(void *ctx, uint64_t n) { return prng_below(ctx, n); }
+
+int swarm_scenario(uint64_t seed, scenario_t *out) {
+    prng_t p;
+    prng_init(&p, seed ^ SWARM_SEED_SALT);
+    gen_src_t g = {.below = prng_src_below, .ctx = &p};
+    return gen_scenario(&g, seed, &gen_limits_swarm, out);
+}
+
+static const char *result_checker(const sim_result_t *r) {
+    if (r->violation_count > 0) return r->violations[0].checker;
+    if (r->expects_failed > 0) return "expect";
+    return "";
+}
+
+static int still_fails(const scenario_t *s, const char *checker) {
+    sim_result_t r;
+    int rc = sim_run(s, NULL, &r);
+    if (rc < 0) return 0;
+    return r.verdict == 1 && strcmp(result_checker(&r), checker) == 0;
+}
+
+/* Tries one candidate: keeps it (1) when the failure persists, else frees it (0). */
+static int shrink_try(scenario_t *s, scenario_t *cand, const char *checker, uint32_t *runs) {
+    (*runs)++;
+    if (still_fails(cand, checker)) {
+        scenario_free(s);
+        *s = *cand;
+        return 1;
+    }
+    scenario_free(cand);
+    return 0;
+}
+
+static int shrink_settings(scenario_t *s, const char *checker, uint32_t *runs, uint32_t runs_max) {
+    sim_faults_t d;
+    sim_faults_default(&d);
+    int changed = 0;
+    for (int part = 0; part < 2 + BACKEND_COUNT && *runs < runs_max; part++) {
+        scenario_t c;
+        if (scenario_copy(&c, s) != 0) return changed;
+        int differs = 0;
+        if (part == 0) {
+            differs = memcmp(c.faults.udp, d.udp, sizeof(d.udp)) != 0;
+            memcpy(c.faults.udp, d.udp, sizeof(d.udp));
+        } else if (part == 1) {
+            differs = memcmp(&c.faults.tcp, &d.tcp, sizeof(d.tcp)) != 0;
+            c.faults.tcp = d.tcp;
+        } else {
+            int b = part - 2;
+            differs = memcmp(&c.faults.disk[b], &d.disk[b], sizeof(d.disk[b])) != 0;
+            c.faults.disk[b] = d.disk[b];
+        }
+        if (!differs) {
+            scenario_free(&c);
+            continue;
+        }
+        changed |= shrink_try(s, &c, checker, runs);
+    }
+    return changed;
+}
+
+int swarm_shrink(scenario_t *s, const char *checker, uint32_t runs_max) {
+    uint32_t runs = 0;
+    size_t before = s->step_count;
+    int changed = 1;
+    while (changed && runs < runs_max) {
+        changed = 0;
+        size_t chunk = s->step_count / 2;
+        if (chunk == 0) chunk = 1;
+        for (;;) {
+            for (size_t i = 0; i + chunk <= s->step_count && runs < runs_max;) {
+                scenario_t c;
+                if (scenario_copy(&c, s) != 0) return (int)(before - s->step_count);
+                for (size_t k = 0; k < chunk; k++) scenario_remove_step(&c, i);
+                if (shrink_try(s, &c, checker, &runs)) changed = 1;
+                else i += chunk;
+            }
+            if (chunk == 1) break;
+            chunk /= 2;
+        }
+        if (shrink_settings(s, checker, &runs, runs_max)) changed = 1;
+    }
+    return (int)(before - s->step_count);
+}
+
+static int mkdir_p(const char *path) {
+    char buf[SWARM_PATH_BYTES];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+/* Writes the shrunk scenario and checks that the file itself still fails. */
+static int swarm_write(const swarm_options_t *o, uint64_t seed, const scenario_t *s,
+                       const sim_result_t *orig, size_t steps_before, char *path, size_t cap) {
+    const char *dir = o->out_dir ? o->out_dir : "build/sim-failures";
+    if (mkdir_p(dir) != 0) return -1;
+    snprintf(path, cap, "%s/swarm-%s%s%llu.scn", dir, o->mutant ? o->mutant : "", o->mutant ? "-" : "",
+             (unsigned long long)seed);
+    sim_result_t now;
+    if (sim_run(s, NULL, &now) == 1) orig = &now; /* quote the shrunk scenario's own failure */
+    FILE *f = fopen(path, "w");
+    if (f == NULL) return -1;
+    fprintf(f, "# Shrunk by alichain-sim swarm from seed %llu (%zu of %zu steps kept)%s%s.\n",
+            (unsigned long long)seed, s->step_count, steps_before, o->mutant ? " with --mutant " : "",
+            o->mutant ? o->mutant : "");
+    fprintf(f, "# It fails with: %s\n", orig->first_failure);
+    scenario_print(s, f);
+    if (fclose(f) != 0) return -1;
+    scenario_t back;
+    char err[256];
+    if (scenario_load(path, &back, err, sizeof(err)) != 0) return -2;
+    sim_result_t r;
+    int rc = sim_run(&back, NULL, &r);
+    scenario_free(&back);
+    return rc == 1 ? 0 : -2;
+}
+
+/* 1 when the scenario also fails with no planted bug (mutants build only). */
+static int swarm_base_fails(const scenario_t *s) {
+#if defined(ALICHAIN_MUTANTS)
+    mutant_t saved = ac_mutant;
+    ac_mutant = MUT_NONE;
+    sim_result_t r;
+    int rc = sim_run(s, NULL, &r);
+    ac_mutant = saved;
+    return rc != 0;
+#else
+    (void)s;
+    return 0;
+#endif
+}
+
+int swarm_run(const swarm_options_t *o, swarm_result_t *r) {
+    memset(r, 0, sizeof(*r));
+    FILE *f = o->report;
+    const char *prog = o->prog ? o->prog : "alichain-sim";
+    char mut[80] = "";
+    if (o->mutant) snprintf(mut, sizeof(mut), " --mutant %s", o->mutant);
+    for (uint64_t i = 0; i < o->seeds; i++) {
+        uint64_t seed = o->first + i;
+        scenario_t s;
+        if (swarm_scenario(seed, &s) != 0) return AC_ENOMEM;
+        sim_result_t res;
+        int rc = sim_run(&s, NULL, &res);
+        r->seeds_run++;
+        r->events += res.events;
+        r->virtual_us += res.virtual_us;
+        r->wall_us += res.wall_us;
+        for (int k = 0; k < FAULT_COUNT; k++) r->faults[k] += res.faults[k];
+        if (rc < 0) {
+            scenario_free(&s);
+            return rc;
+        }
+        if (rc == 1 && o->mutant != NULL && swarm_base_fails(&s)) {
+            /* the unmutated core fails this seed too: it does not tell the mutant apart */
+            r->base_failed++;
+            if (f != NULL)
+                fprintf(f, "seed %llu: fails without the mutant too (%s); not counted\n",
+                        (unsigned long long)seed, res.first_failure);
+            scenario_free(&s);
+            continue;
+        }
+        if (rc == 1) {
+            if (r->failed == 0) {
+                r->first_failed_seed = seed;
+                snprintf(r->first_checker, sizeof(r->first_checker), "%s", result_checker(&res));
+            }
+            r->failed++;
+            if (f != NULL) {
+                if (o->progress) fputc('\n', stderr);
+                fprintf(f, "seed %llu: FAIL: %s\n", (unsigned long long)seed, res.first_failure);
+                fprintf(f, "  reproduce: %s swarm --seeds 1 --first %llu%s\n", prog,
+                        (unsigned long long)seed, mut);
+            }
+            if (o->shrink) {
+                size_t before = s.step_count;
+                char checker[32];
+                snprintf(checker, sizeof(checker), "%s", result_checker(&res));
+                swarm_shrink(&s, checker, SWARM_SHRINK_RUNS_MAX);
+                char path[SWARM_PATH_BYTES];
+                int wrc = swarm_write(o, seed, &s, &res, before, path, sizeof(path));
+                if (f != NULL && wrc == 0) {
+                    fprintf(f, "  shrunk scenario (%zu of %zu steps): %s\n", s.step_count, before, path);
+                    fprintf(f, "  reproduce: %s run %s%s\n", prog, path, mut);
+                } else if (f != NULL) {
+                    fprintf(f, "  could not write a shrunk scenario that reproduces (%s)\n",
+                            wrc == -1 ? "cannot write the file" : "the file does not fail");
+                }
+            }
+        }
+        scenario_free(&s);
+        if (o->progress && f != NULL && (i % 10 == 9 || i + 1 == o->seeds)) {
+            fprintf(stderr, "\rswarm: %llu/%llu seeds, %llu failed", (unsigned long long)(i + 1),
+                    (unsigned long long)o->seeds, (unsigned long long)r->failed);
+        }
+        if (rc == 1 && o->stop_on_fail) break;
+    }
+    if (o->progress && f != NULL) fputc('\n', stderr);
+    if (f != NULL) {
+        fprintf(f, "swarm: %llu seeds, %llu failed\n", (unsigned long long)r->seeds_run,
+                (unsigned long long)r->failed);
+        if (r->base_failed)
+            fprintf(f, "swarm: %llu more seeds fail without the mutant as well (not counted)\n",
+                    (unsigned long long)r->base_failed);
+    }
+    return r->failed ? 1 : 0;
+}

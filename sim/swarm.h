@@ -1,0 +1,45 @@
+/* swarm.h — many seeds, each a generated scenario with its own fault mix (gen.h); every
+ * failure is reported with its seed, the command that reproduces it, and a scenario file
+ * shrunk by greedy removal of operations and faults while the same checker still fails. */
+#ifndef ALICHAIN_SIM_SWARM_H
+#define ALICHAIN_SIM_SWARM_H
+
+#include <stdio.h>
+
+#include "sim.h"
+
+typedef struct {
+    uint64_t seeds;            /* how many */
+    uint64_t first;            /* the first seed */
+    const char *out_dir;       /* where shrunk scenarios go (created) */
+    const char *prog;          /* program name in reproduce commands */
+    const char *mutant;        /* --mutant NAME in reproduce commands, or NULL */
+    int stop_on_fail;          /* stop at the first failing seed */
+    int shrink;                /* shrink failures */
+    int progress;              /* a progress line on stderr (a terminal) */
+    FILE *report;              /* failures and the summary (NULL: silent) */
+} swarm_options_t;
+
+typedef struct {
+    uint64_t seeds_run;
+    uint64_t failed;
+    uint64_t base_failed;      /* --mutant: seeds failing without the mutant too (not counted) */
+    uint64_t first_failed_seed;
+    char first_checker[32];
+    uint64_t events;
+    uint64_t virtual_us;
+    uint64_t wall_us;          /* of the runs themselves (shrinking excluded) */
+    uint64_t faults[FAULT_COUNT];
+} swarm_result_t;
+
+/* Returns 0 when every seed passed, 1 otherwise, or a negative error. */
+int swarm_run(const swarm_options_t *o, swarm_result_t *r);
+
+/* The scenario the swarm runs for `seed`. Returns 0 or AC_ENOMEM. */
+int swarm_scenario(uint64_t seed, scenario_t *out);
+
+/* Shrinks a failing scenario in place; `runs_max` bounds the attempts. Returns the number
+ * of steps removed. */
+int swarm_shrink(scenario_t *s, const char *checker, uint32_t runs_max);
+
+#endif

@@ -1,0 +1,1100 @@
+/* world.c — one simulated run: the event loop under a virtual clock, the four server nodes
+ * (serverM and the three backends, the very core state machines the real programs run),
+ * the client processes of the scenario's operations, the timed fault steps, and the
+ * bookkeeping the liveness and availability checkers need. One PRNG, seeded from the
+ * scenario or --seed, is the only source of chance; nothing here reads the wall clock
+ * except for the speed figures. */
+#include "world.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "history.h"
+#include "messages.h"
+#include "mutant.h"
+#include "tx.h"
+
+#define PORT_OFFSET_DEFAULT 319
+#define LOSS_CALM_PPM 50000          /* availability is owed under at most 5% loss ... */
+#define CALM_DELAY_DIVISOR 8         /* ... one-way delays under timeout/8 ... */
+#define TCP_CALM_DELAY_US 1000000    /* ... and client links under 1 s */
+#define LIVENESS_SLACK_US 2000000    /* liveness bound = 4 x timeout + this */
+#define LOOKBACK_TIMEOUTS 3          /* an op within 3 x timeout of a hard fault is exempt */
+#define PARKED_MAX 100000            /* inputs queued at a paused node */
+#define TIMER_SPINS_MAX 1000         /* a timer that keeps asking for "now" is a core bug */
+#define OUT_TEXT_BYTES_MAX (1u << 20)/* captured output of one operation */
+
+uint64_t sim_wall_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ------------------------------------------------------------------ buffers */
+
+int buf_reserve(sim_buf_t *b, size_t extra) {
+    if (b->len + extra <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra) {
+        if (cap > SIZE_MAX / 4) return AC_ENOMEM;
+        cap *= 2;
+    }
+    uint8_t *p = realloc(b->p, cap);
+    if (p == NULL) return AC_ENOMEM;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+int buf_append(sim_buf_t *b, const void *data, size_t len) {
+    if (len == 0) return 0;
+    int rc = buf_reserve(b, len);
+    if (rc != 0) return rc;
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+    return 0;
+}
+
+void buf_free(sim_buf_t *b) {
+    free(b->p);
+    memset(b, 0, sizeof(*b));
+}
+
+/* ------------------------------------------------------------------ basics */
+
+void world_violation(world_t *w, const char *checker, const char *fmt, ...) {
+    char msg[sizeof(w->res->violations[0].message)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    world_violation_at(w, w->now_us, checker, msg);
+}
+
+void world_violation_at(world_t *w, uint64_t at_us, const char *checker, const char *msg) {
+    sim_result_t *r = w->res;
+    if (r->violation_count < SIM_VIOLATIONS_MAX) {
+        sim_violation_t *v = &r->violations[r->violation_count];
+        snprintf(v->checker, sizeof(v->checker), "%s", checker);
+        v->at_us = at_us;
+        snprintf(v->message, sizeof(v->message), "%s", msg);
+    }
+    if (r->violation_count == 0 && r->first_failure[0] == '\0') {
+        snprintf(r->first_failure, sizeof(r->first_failure), "%s: %s", checker, msg);
+    }
+    r->violation_count++;
+    trace_event(w, SIM_NODE_M, "violation", checker, strlen(checker), "%s: %s", checker, msg);
+}
+
+int world_push(world_t *w, sim_event_t *e) {
+    AC_ASSERT(e->at_us >= w->now_us);
+    switch (e->kind) {
+    case EV_DGRAM: case EV_TCP: case EV_CONNECT: case EV_ACCEPT: case EV_CONNECTED:
+    case EV_CONNFAIL: case EV_RESET:
+        w->inflight++;
+        break;
+    case EV_SYNC: case EV_FILE:
+        w->disk_pending++;
+        break;
+    default:
+        break;
+    }
+    int rc = evq_push(&w->q, e);
+    if (rc != 0 && !w->stop) {
+        world_violation(w, "runaway", "the event queue is full (%zu events pending)", w->q.count);
+        w->stop = 1;
+    }
+    return rc;
+}
+
+uint64_t world_rand_range(world_t *w, uint64_t lo, uint64_t hi) {
+    if (hi <= lo) return lo;
+    return lo + prng_below(&w->rng, hi - lo + 1);
+}
+
+static void counters_on_pop(world_t *w, const sim_event_t *e) {
+    switch (e->kind) {
+    case EV_DGRAM: case EV_TCP: case EV_CONNECT: case EV_ACCEPT: case EV_CONNECTED:
+    case EV_CONNFAIL: case EV_RESET:
+        AC_ASSERT(w->inflight > 0);
+        w->inflight--;
+        break;
+    case EV_SYNC: case EV_FILE:
+        AC_ASSERT(w->disk_pending > 0);
+        w->disk_pending--;
+        break;
+    default:
+        break;
+    }
+}
+
+static uint64_t parked_total(const world_t *w) {
+    uint64_t n = 0;
+    for (int i = 0; i < SIM_SERVERS; i++) n += w->node[i].parked_count;
+    return n;
+}
+
+int world_gate(world_t *w, int node, const sim_event_t *e) {
+    sim_node_t *n = &w->node[node];
+    if (!n->paused) return 1;
+    if (n->parked_count >= PARKED_MAX) {
+        n->parked_dropped++;
+        if (e->kind == EV_DGRAM) link_slot_release(w, e->a);
+        return 0;
+    }
+    if (n->parked_count == n->parked_cap) {
+        size_t cap = n->parked_cap ? n->parked_cap * 2 : 64;
+        sim_event_t *p = realloc(n->parked, cap * sizeof(*p));
+        if (p == NULL) {
+            world_violation(w, "runaway", "out of memory parking events");
+            w->stop = 1;
+            return 0;
+        }
+        n->parked = p;
+        n->parked_cap = cap;
+    }
+    n->parked[n->parked_count++] = *e;
+    return 0;
+}
+
+static void node_drop_parked(world_t *w, int node) {
+    sim_node_t *n = &w->node[node];
+    for (size_t i = 0; i < n->parked_count; i++) {
+        if (n->parked[i].kind == EV_DGRAM) link_slot_release(w, n->parked[i].a);
+        if (n->parked[i].kind == EV_DGRAM) w->res->faults[FAULT_TO_DOWN]++;
+    }
+    n->parked_count = 0;
+}
+
+/* ------------------------------------------------------------------ hard faults */
+
+static int world_net_calm(const world_t *w) {
+    uint64_t limit = (uint64_t)w->scn->timeout_ms * 1000u / CALM_DELAY_DIVISOR;
+    for (int b = 1; b < SIM_SERVERS; b++) {
+        const sim_udp_t *links[2] = {&w->faults.udp[SIM_NODE_M][b], &w->faults.udp[b][SIM_NODE_M]};
+        for (int k = 0; k < 2; k++) {
+            const sim_udp_t *u = links[k];
+            uint64_t worst = u->delay_max_us * (u->reorder_ppm ? 3u : 1u);
+            if (u->loss_ppm > LOSS_CALM_PPM || worst > limit) return 0;
+        }
+        if (w->faults.disk[b - 1].sync_max_us > limit) return 0;
+    }
+    return w->faults.tcp.delay_max_us <= TCP_CALM_DELAY_US;
+}
+
+void world_op_disturb(world_t *w, sim_op_t *op) {
+    (void)w;
+    op->disturbed = 1;
+}
+
+/* Recomputes whether a hard fault is active: a node down or paused, a link cut, or a
+ * network too lossy or slow for the availability promise. On the way in, every running
+ * operation loses its availability promise; on the way out, every running operation must
+ * end within the liveness bound. */
+void world_hard_update(world_t *w) {
+    int hard = !world_net_calm(w);
+    for (int n = 0; n < SIM_SERVERS && !hard; n++) {
+        if (!w->node[n].up || w->node[n].paused) hard = 1;
+    }
+    for (int i = 0; i < SIM_NODES && !hard; i++) {
+        for (int j = 0; j < SIM_NODES; j++) {
+            if (w->cut[i][j]) hard = 1;
+        }
+    }
+    if (hard == w->hard) return;
+    w->hard = hard;
+    if (hard) {
+        w->had_hard = 1;
+        for (uint32_t i = 0; i < w->op_count; i++) {
+            if (w->ops[i].state != OP_RUNNING) continue;
+            w->ops[i].disturbed = 1;
+            w->ops[i].must_end_us = UINT64_MAX;
+        }
+        trace_event(w, SIM_NODE_M, "hard-fault", "on", 2, "a hard fault is active");
+    } else {
+        w->hard_end_us = w->now_us;
+        for (uint32_t i = 0; i < w->op_count; i++) {
+            if (w->ops[i].state != OP_RUNNING) continue;
+            w->ops[i].must_end_us = w->now_us + w->liveness_us;
+        }
+        trace_event(w, SIM_NODE_M, "hard-fault", "off", 3, "every hard fault has healed");
+    }
+}
+
+/* ------------------------------------------------------------------ effects */
+
+static void drain_check_failed(world_t *w, const char *who) {
+    if (w->out.failed) world_violation(w, "effects", "%s: the outbox ran out of memory", who);
+}
+
+static void m_arm(world_t *w, int after_timer);
+
+static sim_conn_t *conn_get(world_t *w, uint32_t conn) {
+    if (conn == 0 || conn > w->conn_count) return NULL;
+    return &w->conns[conn - 1];
+}
+
+static void drain_m(world_t *w, int after_timer) {
+    outbox_t *o = &w->out;
+    drain_check_failed(w, "serverM");
+    for (size_t k = 0; k < o->fx_count; k++) {
+        const fx_t *f = &o->fx[k];
+        const uint8_t *d = outbox_bytes(o, f);
+        size_t len = f->data_len;
+        switch (f->kind) {
+        case FX_DGRAM:
+            if (f->target >= BACKEND_COUNT) {
+                world_violation(w, "effects", "serverM sent a datagram to backend %u", f->target);
+                break;
+            }
+            link_dgram_send(w, SIM_NODE_M, (int)f->target + 1, d, len);
+            break;
+        case FX_CONN_SEND: {
+            sim_conn_t *c = conn_get(w, f->target);
+            if (c == NULL || !c->m_open) {
+                world_violation(w, "effects", "serverM sent on connection %u, which it does not have open",
+                                f->target);
+                break;
+            }
+            sim_op_t *op = &w->ops[c->op];
+            if (op->parsed && op->req.op == CREQ_TXLIST && op->file_version == 0)
+                op->file_version = w->files.current;
+            link_tcp_send(w, f->target, DIR_TO_CLIENT, d, len);
+            break;
+        }
+        case FX_CONN_CLOSE: {
+            sim_conn_t *c = conn_get(w, f->target);
+            if (c == NULL || !c->m_open) {
+                world_violation(w, "effects", "serverM closed connection %u, which it does not have open",
+                                f->target);
+                break;
+            }
+            c->m_open = 0;
+            link_tcp_fin(w, f->target, DIR_TO_CLIENT);
+            break;
+        }
+        case FX_FILE_WRITE: {
+            sim_files_t *fs = &w->files;
+            if (fs->count == fs->cap) {
+                uint32_t cap = fs->cap ? fs->cap * 2 : 8;
+                sim_buf_t *v = realloc(fs->versions, cap * sizeof(*v));
+                if (v == NULL) {
+                    world_violation(w, "runaway", "out of memory for alichain.txt versions");
+                    w->stop = 1;
+                    break;
+                }
+                fs->versions = v;
+                fs->cap = cap;
+            }
+            sim_buf_t *v = &fs->versions[fs->count];
+            memset(v, 0, sizeof(*v));
+            if (buf_append(v, d, len) != 0) {
+                w->stop = 1;
+                break;
+            }
+            sim_event_t e = {.kind = EV_FILE, .node = SIM_NODE_M, .a = fs->count, .b = f->token,
+                             .epoch = w->node[SIM_NODE_M].epoch};
+            fs->count++;
+            e.at_us = w->now_us + world_rand_range(w, w->faults.file_min_us, w->faults.file_max_us);
+            trace_event(w, SIM_NODE_M, "file-write", d, len, "alichain.txt: %zu bytes (version %u)",
+                        len, e.a);
+            world_push(w, &e);
+            break;
+        }
+        case FX_STDOUT:
+            trace_event(w, SIM_NODE_M, "stdout", d, len, "%.*s", (int)len, (const char *)d);
+            break;
+        case FX_STDERR:
+            trace_event(w, SIM_NODE_M, "stderr", d, len, "%.*s", (int)len, (const char *)d);
+            break;
+        default:
+            world_violation(w, "effects", "serverM emitted an effect of kind %d", (int)f->kind);
+            break;
+        }
+    }
+    outbox_clear(o);
+    m_arm(w, after_timer);
+}
+
+static void drain_backend(world_t *w, int b) {
+    outbox_t *o = &w->out;
+    int node = b + 1;
+    drain_check_failed(w, "backend");
+    for (size_t k = 0; k < o->fx_count; k++) {
+        const fx_t *f = &o->fx[k];
+        const uint8_t *d = outbox_bytes(o, f);
+        size_t len = f->data_len;
+        switch (f->kind) {
+        case FX_DGRAM:
+            if (f->target != 0) {
+                world_violation(w, "effects", "server%c sent a datagram to peer %u",
+                                backend_letter(b), f->target);
+                break;
+            }
+            link_dgram_send(w, node, SIM_NODE_M, d, len);
+            break;
+        case FX_APPEND_SYNC:
+            disk_append(w, b, f->arg, d, len, f->token);
+            break;
+        case FX_STDOUT:
+            trace_event(w, node, "stdout", d, len, "%.*s", (int)len, (const char *)d);
+            break;
+        case FX_STDERR:
+            trace_event(w, node, "stderr", d, len, "%.*s", (int)len, (const char *)d);
+            break;
+        default:
+            world_violation(w, "effects", "server%c emitted an effect of kind %d", backend_letter(b),
+                            (int)f->kind);
+            break;
+        }
+    }
+    outbox_clear(o);
+}
+
+/* ------------------------------------------------------------------ timers */
+
+static void m_arm(world_t *w, int after_timer) {
+    if (w->coord == NULL) return;
+    sim_node_t *n = &w->node[SIM_NODE_M];
+    uint64_t d = coord_deadline_us(w->coord);
+    if (d == UINT64_MAX) return;
+    if (d <= w->now_us) {
+        if (after_timer && ++w->timer_spins > TIMER_SPINS_MAX) {
+            world_violation(w, "timers", "serverM's deadline stays at or before now after "
+                            "%u timer calls", TIMER_SPINS_MAX);
+            w->stop = 1;
+            return;
+        }
+        d = w->now_us;
+    } else if (after_timer) {
+        w->timer_spins = 0;
+    }
+    if (d >= n->timer_at) return;
+    n->timer_gen++;
+    n->timer_at = d;
+    sim_event_t e = {.kind = EV_TIMER, .node = SIM_NODE_M, .at_us = d, .epoch = n->epoch,
+                     .b = n->timer_gen};
+    world_push(w, &e);
+}
+
+static void client_arm(world_t *w, uint32_t i) {
+    sim_op_t *op = &w->ops[i];
+    if (op->cl == NULL || op->state != OP_RUNNING) return;
+    uint64_t d = client_deadline_us(op->cl);
+    if (d == UINT64_MAX) return;
+    if (d < w->now_us) d = w->now_us;
+    if (d >= op->timer_at) return;
+    op->timer_gen++;
+    op->timer_at = d;
+    sim_event_t e = {.kind = EV_TIMER, .node = EV_NODE_CLIENT, .a = i, .at_us = d, .b = op->timer_gen};
+    world_push(w, &e);
+}
+
+/* ------------------------------------------------------------------ operations */
+
+static void out_line(sim_buf_t *b, const void *d, size_t len) {
+    if (b->len + len + 1 > OUT_TEXT_BYTES_MAX) return;
+    buf_append(b, d, len);
+    buf_append(b, "\n", 1);
+}
+
+static void op_finish(world_t *w, uint32_t i, int code) {
+    sim_op_t *op = &w->ops[i];
+    AC_ASSERT(op->state == OP_RUNNING);
+    op->state = OP_DONE;
+    op->exit_code = code;
+    op->resp_us = w->now_us;
+    AC_ASSERT(w->ops_running > 0);
+    w->ops_running--;
+    if (op->cl != NULL) {
+        int ec = code;
+        wire_crep_t rep;
+        if (client_result(op->cl, &ec, &rep) && rep.kind != 0) {
+            op->reply = rep;
+            op->have_reply = 1;
+        }
+    }
+    sim_conn_t *c = conn_get(w, op->conn);
+    if (c != NULL && c->c_open) { /* the process exits: its socket closes */
+        c->c_open = 0;
+        if (c->state != CONN_DEAD) link_tcp_fin(w, op->conn, DIR_TO_M);
+    }
+    trace_event(w, TRACE_TRACK_OP0 + (int)i, "exit", &code, sizeof(code), "%s exits %d",
+                op->step->label, code);
+    if (code == CLIENT_EXIT_FAILED && !op->disturbed) {
+        world_violation(w, "availability", "%s (client%c) ended with exit 3 although no hard fault "
+                        "touched it (started %.6fs, calm since %.6fs): see docs/SIMULATOR.md",
+                        op->step->label, op->step->client ? 'B' : 'A', (double)op->inv_us / 1e6,
+                        (double)w->hard_end_us / 1e6);
+    }
+    if (w->now_us > op->must_end_us) {
+        world_violation(w, "liveness", "%s ended at %.6fs, after its bound %.6fs (calm since "
+                        "%.6fs, bound %.3fs)", op->step->label, (double)w->now_us / 1e6,
+                        (double)op->must_end_us / 1e6, (double)w->hard_end_us / 1e6,
+                        (double)w->liveness_us / 1e6);
+    }
+}
+
+static void drain_client(world_t *w, uint32_t i) {
+    outbox_t *o = &w->out;
+    sim_op_t *op = &w->ops[i];
+    int track = TRACE_TRACK_OP0 + (int)i;
+    drain_check_failed(w, op->step->label);
+    int done = -1;
+    for (size_t k = 0; k < o->fx_count; k++) {
+        const fx_t *f = &o->fx[k];
+        const uint8_t *d = outbox_bytes(o, f);
+        size_t len = f->data_len;
+        switch (f->kind) {
+        case FX_CONN_SEND: {
+            sim_conn_t *c = conn_get(w, op->conn);
+            if (c == NULL || !c->c_open || c->state == CONN_DEAD) break; /* broken: EPIPE */
+            link_tcp_send(w, op->conn, DIR_TO_M, d, len);
+            break;
+        }
+        case FX_CONN_CLOSE: {
+            sim_conn_t *c = conn_get(w, op->conn);
+            if (c != NULL && c->c_open) {
+                c->c_open = 0;
+                if (c->state != CONN_DEAD) link_tcp_fin(w, op->conn, DIR_TO_M);
+            }
+            break;
+        }
+        case FX_STDOUT:
+            out_line(&op->out, d, len);
+            trace_event(w, track, "stdout", d, len, "%.*s", (int)len, (const char *)d);
+            break;
+        case FX_STDERR:
+            out_line(&op->err, d, len);
+            trace_event(w, track, "stderr", d, len, "%.*s", (int)len, (const char *)d);
+            break;
+        case FX_DONE:
+            if (done < 0) done = (int)f->arg;
+            else world_violation(w, "effects", "%s finished twice", op->step->label);
+            break;
+        default:
+            world_violation(w, "effects", "client emitted an effect of kind %d", (int)f->kind);
+            break;
+        }
+    }
+    outbox_clear(o);
+    if (done >= 0 && op->state == OP_RUNNING) {
+        op_finish(w, i, done);
+        client_free(op->cl);
+        op->cl = NULL;
+        return;
+    }
+    client_arm(w, i);
+}
+
+static void op_start(world_t *w, uint32_t i) {
+    sim_op_t *op = &w->ops[i];
+    const scn_step_t *st = op->step;
+    int track = TRACE_TRACK_OP0 + (int)i;
+    op->state = OP_RUNNING;
+    w->ops_running++;
+    op->inv_us = w->now_us;
+    op->timer_at = UINT64_MAX;
+    op->disturbed = (uint8_t)(w->hard || (w->had_hard && w->now_us < w->hard_end_us + w->lookback_us));
+    op->must_end_us = w->hard ? UINT64_MAX : w->now_us + w->liveness_us;
+    const char *argv[SCN_ARGS_MAX + 1];
+    argv[0] = st->client ? "clientB" : "clientA";
+    char cmd[SCN_ARGS_MAX * (SCN_ARG_BYTES_MAX + 1) + 16];
+    size_t cl = (size_t)snprintf(cmd, sizeof(cmd), "%s", argv[0]);
+    for (int k = 0; k < st->argc; k++) {
+        argv[k + 1] = st->argv[k];
+        cl += (size_t)snprintf(cmd + cl, sizeof(cmd) - cl, " %s", st->argv[k]);
+    }
+    trace_event(w, track, "start", cmd, cl, "%s: %s", st->label, cmd);
+    char err[256];
+    if (client_parse_argv(st->argc + 1, argv, &op->req, err, sizeof(err)) != 0) {
+        char line[320];
+        int n = snprintf(line, sizeof(line), "%s: %s", argv[0], err);
+        out_line(&op->err, line, (size_t)n);
+        const char *u = client_usage(st->client);
+        while (*u) {
+            const char *nl = strchr(u, '\n');
+            size_t len = nl ? (size_t)(nl - u) : strlen(u);
+            out_line(&op->err, u, len);
+            u += len + (nl ? 1 : 0);
+        }
+        op_finish(w, i, CLIENT_EXIT_USAGE);
+        return;
+    }
+    op->parsed = 1;
+    op->cl = client_new(st->client, &op->req, w->scn->client_timeout_ms);
+    if (op->cl == NULL) {
+        world_violation(w, "runaway", "out of memory for a client");
+        w->stop = 1;
+        return;
+    }
+    client_start(op->cl, w->now_us, &w->out);
+    drain_client(w, i);
+    if (op->state != OP_RUNNING) return;
+    op->conn = link_conn_new(w, i);
+    if (op->conn == 0) {
+        w->stop = 1;
+        return;
+    }
+    link_connect(w, op->conn);
+}
+
+/* ------------------------------------------------------------------ core calls for link.c */
+
+void world_m_conn_open(world_t *w, uint32_t conn) {
+    sim_conn_t *c = conn_get(w, conn);
+    c->m_open = 1;
+    int rc = coord_on_conn_open(w->coord, w->now_us, conn, w->ops[c->op].step->client, &w->out);
+    (void)rc; /* AC_EFULL: the BUSY reply and the close are in the outbox */
+    drain_m(w, 0);
+}
+
+void world_m_conn_data(world_t *w, uint32_t conn, const uint8_t *data, size_t len) {
+    coord_on_conn_data(w->coord, w->now_us, conn, data, len, &w->out);
+    drain_m(w, 0);
+}
+
+void world_m_conn_closed(world_t *w, uint32_t conn) {
+    sim_conn_t *c = conn_get(w, conn);
+    if (!c->m_open) return;
+    c->m_open = 0;
+    coord_on_conn_closed(w->coord, w->now_us, conn, &w->out);
+    drain_m(w, 0);
+}
+
+void world_client_connected(world_t *w, uint32_t op) {
+    if (w->ops[op].state != OP_RUNNING) return;
+    client_on_connected(w->ops[op].cl, w->now_us, &w->out);
+    drain_client(w, op);
+}
+
+void world_client_connect_failed(world_t *w, uint32_t op) {
+    if (w->ops[op].state != OP_RUNNING) return;
+    client_on_connect_failed(w->ops[op].cl, w->now_us, &w->out);
+    drain_client(w, op);
+}
+
+void world_client_data(world_t *w, uint32_t op, const uint8_t *data, size_t len) {
+    if (w->ops[op].state != OP_RUNNING) return;
+    client_on_data(w->ops[op].cl, w->now_us, data, len, &w->out);
+    drain_client(w, op);
+}
+
+void world_client_closed(world_t *w, uint32_t op) {
+    if (w->ops[op].state != OP_RUNNING) return;
+    client_on_closed(w->ops[op].cl, w->now_us, &w->out);
+    drain_client(w, op);
+}
+
+/* ------------------------------------------------------------------ nodes */
+
+static const char *const block_names[BACKEND_COUNT] = {"block1.txt", "block2.txt", "block3.txt"};
+
+static uint16_t backend_port(int b) { return (uint16_t)(21000 + 1000 * b + PORT_OFFSET_DEFAULT); }
+
+static int m_start(world_t *w) {
+    coord_config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.incarnation = ++w->incarnation;
+    cfg.seed = prng_next(&w->rng);
+    cfg.timeout_ms = w->scn->timeout_ms;
+    for (int b = 0; b < BACKEND_COUNT; b++) cfg.backend_port[b] = backend_port(b);
+    cfg.client_port[0] = 25000 + PORT_OFFSET_DEFAULT;
+    cfg.client_port[1] = 26000 + PORT_OFFSET_DEFAULT;
+    cfg.txlist_path = "alichain.txt";
+    w->coord = coord_new(&cfg);
+    if (w->coord == NULL) return AC_ENOMEM;
+    sim_node_t *n = &w->node[SIM_NODE_M];
+    n->up = 1;
+    n->paused = 0;
+    n->timer_at = UINT64_MAX;
+    trace_event(w, SIM_NODE_M, "start", &cfg.incarnation, sizeof(cfg.incarnation),
+                "serverM starts, incarnation %llu", (unsigned long long)cfg.incarnation);
+    coord_start(w->coord, w->now_us, &w->out);
+    drain_m(w, 0);
+    return 0;
+}
+
+/* Loads backend b from its durable disk image, as the real serverA/B/C do at start. */
+static int backend_start(world_t *w, int b, char *err, size_t err_cap) {
+    backend_t *be = w->be[b];
+    sim_bfile_t *d = &w->disk[b];
+    backend_init(be, b);
+    ledger_load_t res;
+    const char *img = d->durable.len ? (const char *)d->durable.p : "";
+    int rc = backend_load(be, img, d->durable.len, block_names[b], &res, err, err_cap);
+    if (rc != 0) {
+        backend_free(be);
+        return rc;
+    }
+    int node = b + 1;
+    if (res.torn_offset < d->durable.len) { /* the real driver moves it to block<i>.txt.torn */
+        size_t n = d->durable.len - res.torn_offset;
+        buf_append(&d->torn_aside, d->durable.p + res.torn_offset, n);
+        buf_append(&d->torn_aside, "\n", 1);
+        trace_event(w, node, "torn-aside", d->durable.p + res.torn_offset, n,
+                    "moved a torn tail of %zu bytes aside: \"%.*s\"", n, (int)n,
+                    (const char *)d->durable.p + res.torn_offset);
+        d->durable.len = res.torn_offset;
+    }
+    d->cur.len = 0;
+    buf_append(&d->cur, d->durable.p, d->durable.len);
+    d->durable_is_prefix = 1;
+    sim_node_t *nd = &w->node[node];
+    nd->up = 1;
+    nd->paused = 0;
+    nd->timer_at = UINT64_MAX;
+    char line[128];
+    int len = snprintf(line, sizeof(line), MSG_BACKEND_UP, backend_letter(b), backend_port(b));
+    trace_event(w, node, "stdout", line, (size_t)len, "%s (%u transactions)", line, res.lines);
+    return 0;
+}
+
+static void node_crash(world_t *w, int node) {
+    sim_node_t *n = &w->node[node];
+    if (!n->up) {
+        trace_event(w, node, "crash", "down", 4, "crash ignored: already down");
+        return;
+    }
+    w->res->faults[FAULT_CRASHES]++;
+    n->up = 0;
+    n->paused = 0;
+    n->epoch++;
+    n->timer_gen++;
+    n->timer_at = UINT64_MAX;
+    node_drop_parked(w, node);
+    trace_event(w, node, "crash", "crash", 5, "crash");
+    if (node == SIM_NODE_M) {
+        coord_free(w->coord);
+        w->coord = NULL;
+        for (uint32_t c = 1; c <= w->conn_count; c++) {
+            sim_conn_t *cn = conn_get(w, c);
+            if (cn->state == CONN_OPEN) {
+                cn->m_open = 0;
+                link_tcp_reset(w, c, 0, 1);
+            }
+        }
+    } else {
+        disk_crash(w, node - 1);
+        backend_free(w->be[node - 1]);
+    }
+    world_hard_update(w);
+}
+
+static void node_restart(world_t *w, int node) {
+    sim_node_t *n = &w->node[node];
+    if (n->up) {
+        trace_event(w, node, "restart", "up", 2, "restart ignored: already up");
+        return;
+    }
+    w->res->faults[FAULT_RESTARTS]++;
+    n->epoch++;
+    if (node == SIM_NODE_M) {
+        if (m_start(w) != 0) {
+            world_violation(w, "runaway", "out of memory restarting serverM");
+            w->stop = 1;
+        }
+    } else {
+        char err[256];
+        if (backend_start(w, node - 1, err, sizeof(err)) != 0) {
+            world_violation(w, "recovery", "server%c cannot restart from its disk: %s",
+                            backend_letter(node - 1), err);
+        }
+    }
+    world_hard_update(w);
+}
+
+static void node_pause(world_t *w, int node) {
+    sim_node_t *n = &w->node[node];
+    if (!n->up || n->paused) {
+        trace_event(w, node, "pause", "no", 2, "pause ignored: down or paused");
+        return;
+    }
+    w->res->faults[FAULT_PAUSES]++;
+    n->paused = 1;
+    trace_event(w, node, "pause", "pause", 5, "paused");
+    world_hard_update(w);
+}
+
+static void node_resume(world_t *w, int node) {
+    sim_node_t *n = &w->node[node];
+    if (!n->paused) {
+        trace_event(w, node, "resume", "no", 2, "resume ignored: not paused");
+        return;
+    }
+    n->paused = 0;
+    trace_event(w, node, "resume", "resume", 6, "resumed with %zu queued inputs", n->parked_count);
+    /* the queued inputs run now, in their order of arrival */
+    size_t count = n->parked_count;
+    n->parked_count = 0;
+    for (size_t i = 0; i < count && !w->stop; i++) {
+        sim_event_t e = n->parked[i];
+        e.at_us = w->now_us;
+        world_push(w, &e);
+    }
+    world_hard_update(w);
+}
+
+static void links_set(world_t *w, const scn_step_t *st, uint8_t v) {
+    if (st->node == SIM_NODE_ALL) {
+        memset(w->cut, v, sizeof(w->cut));
+        for (int i = 0; i < SIM_NODES; i++) w->cut[i][i] = 0;
+        return;
+    }
+    if (st->node2 == SIM_NODE_ALL) {
+        for (int j = 0; j < SIM_NODES; j++) {
+            if (j == st->node) continue;
+            w->cut[st->node][j] = v;
+            w->cut[j][st->node] = v;
+        }
+        return;
+    }
+    w->cut[st->node][st->node2] = v;
+    if (!st->oneway) w->cut[st->node2][st->node] = v;
+}
+
+static void world_recover(world_t *w) {
+    memset(w->cut, 0, sizeof(w->cut));
+    for (int n = SIM_NODE_A; n <= SIM_NODE_C; n++) {
+        if (!w->node[n].up) node_restart(w, n);
+    }
+    if (!w->node[SIM_NODE_M].up) node_restart(w, SIM_NODE_M);
+    for (int n = 0; n < SIM_SERVERS; n++) {
+        if (w->node[n].paused) node_resume(w, n);
+    }
+    for (int i = 0; i < SIM_SERVERS; i++) {
+        for (int j = 0; j < SIM_SERVERS; j++) {
+            w->faults.udp[i][j].loss_ppm = 0;
+            w->faults.udp[i][j].dup_ppm = 0;
+            w->faults.udp[i][j].reorder_ppm = 0;
+        }
+    }
+    w->faults.tcp.reset_ppm = 0;
+    world_hard_update(w);
+}
+
+static void script_run(world_t *w, uint32_t si, const uint32_t *step_op) {
+    const scn_step_t *st = &w->scn->steps[si];
+    w->steps_done++;
+    switch (st->kind) {
+    case STEP_OP:
+        op_start(w, step_op[si]);
+        break;
+    case STEP_CRASH:
+        node_crash(w, st->node);
+        break;
+    case STEP_RESTART:
+        node_restart(w, st->node);
+        break;
+    case STEP_PAUSE:
+        node_pause(w, st->node);
+        break;
+    case STEP_RESUME:
+        node_resume(w, st->node);
+        break;
+    case STEP_PARTITION:
+        w->res->faults[FAULT_PARTITIONS]++;
+        links_set(w, st, 1);
+        trace_event(w, SIM_NODE_M, "partition", &st->node, 2, "partition %d %s %d", st->node,
+                    st->oneway ? "->" : "<->", st->node2);
+        world_hard_update(w);
+        break;
+    case STEP_HEAL:
+        links_set(w, st, 0);
+        trace_event(w, SIM_NODE_M, "heal", &st->node, 2, "heal %d %d", st->node, st->node2);
+        world_hard_update(w);
+        break;
+    case STEP_RECOVER:
+        trace_event(w, SIM_NODE_M, "recover", "recover", 7, "recover everything");
+        world_recover(w);
+        break;
+    case STEP_SET:
+        sim_set_apply(&w->faults, &st->set);
+        trace_event(w, SIM_NODE_M, "settings", &st->set.what, 1, "fault settings changed (line %u)",
+                    st->line);
+        world_hard_update(w);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+static void on_timer(world_t *w, const sim_event_t *e) {
+    if (e->node == EV_NODE_CLIENT) {
+        sim_op_t *op = &w->ops[e->a];
+        if (op->state != OP_RUNNING || e->b != op->timer_gen) return;
+        op->timer_at = UINT64_MAX;
+        client_on_timer(op->cl, w->now_us, &w->out);
+        drain_client(w, e->a);
+        return;
+    }
+    sim_node_t *n = &w->node[e->node];
+    if (!n->up || e->epoch != n->epoch || e->b != n->timer_gen) return;
+    if (!world_gate(w, e->node, e)) return;
+    n->timer_at = UINT64_MAX;
+    coord_on_timer(w->coord, w->now_us, &w->out);
+    drain_m(w, 1);
+}
+
+static void on_dgram(world_t *w, const sim_event_t *ev) {
+    sim_event_t e = *ev;
+    if (!(e.flags & 1)) {
+        if (!link_dgram_arrive(w, &e)) return;
+        e.flags |= 1; /* arrived at the host: a later partition cannot take it back */
+    }
+    if (!world_gate(w, e.node, &e)) return;
+    const uint8_t *data = w->slots[e.a];
+    trace_flow_recv(w, e.node, e.id, "dgram");
+    if (e.node == SIM_NODE_M) {
+        coord_on_datagram(w->coord, w->now_us, e.src - 1, data, e.len, &w->out);
+        drain_m(w, 0);
+    } else {
+        backend_on_datagram(w->be[e.node - 1], w->now_us, data, e.len, &w->out);
+        drain_backend(w, e.node - 1);
+    }
+    link_slot_release(w, e.a);
+}
+
+static void on_sync(world_t *w, const sim_event_t *e) {
+    sim_node_t *n = &w->node[e->node];
+    if (!n->up || e->epoch != n->epoch) return;
+    if (!world_gate(w, e->node, e)) return;
+    int b = e->node - 1;
+    disk_on_sync(w, b, e);
+    backend_on_durable(w->be[b], w->now_us, e->b, &w->out);
+    drain_backend(w, b);
+}
+
+static void on_file(world_t *w, const sim_event_t *e) {
+    sim_node_t *n = &w->node[SIM_NODE_M];
+    if (!n->up || e->epoch != n->epoch) return;
+    if (!world_gate(w, SIM_NODE_M, e)) return;
+    w->files.current = e->a;
+    trace_event(w, SIM_NODE_M, "file-done", &e->a, sizeof(e->a), "alichain.txt is version %u", e->a);
+    coord_on_file_written(w->coord, w->now_us, e->b, 1, &w->out);
+    drain_m(w, 0);
+}
+
+static void dispatch(world_t *w, const sim_event_t *e, const uint32_t *step_op) {
+    switch (e->kind) {
+    case EV_SCRIPT: script_run(w, e->a, step_op); break;
+    case EV_DGRAM: on_dgram(w, e); break;
+    case EV_TIMER: on_timer(w, e); break;
+    case EV_SYNC: on_sync(w, e); break;
+    case EV_FILE: on_file(w, e); break;
+    default: link_on_event(w, e); break;
+    }
+}
+
+static int world_quiet(world_t *w) {
+    if (w->steps_done < w->scn->step_count || w->ops_running || w->inflight || w->disk_pending)
+        return 0;
+    if (parked_total(w) != 0) return 0;
+    return w->coord == NULL || coord_idle(w->coord);
+}
+
+/* ------------------------------------------------------------------ report */
+
+static void report_ops(world_t *w, FILE *f) {
+    for (uint32_t i = 0; i < w->op_count; i++) {
+        const sim_op_t *op = &w->ops[i];
+        const scn_step_t *st = op->step;
+        fprintf(f, "op %s: client%c", st->label, st->client ? 'B' : 'A');
+        for (int k = 0; k < st->argc; k++) fprintf(f, " %s", st->argv[k]);
+        if (op->state == OP_DONE) {
+            fprintf(f, "  [%.6fs .. %.6fs] exit %d\n", (double)op->inv_us / 1e6,
+                    (double)op->resp_us / 1e6, op->exit_code);
+        } else if (op->state == OP_RUNNING) {
+            fprintf(f, "  [%.6fs .. ] still running\n", (double)op->inv_us / 1e6);
+        } else {
+            fprintf(f, "  never started\n");
+        }
+        if (!w->opts->verbose) continue;
+        const sim_buf_t *bufs[2] = {&op->out, &op->err};
+        for (int k = 0; k < 2; k++) {
+            size_t pos = 0;
+            while (pos < bufs[k]->len) {
+                const char *s = (const char *)bufs[k]->p + pos;
+                const char *nl = memchr(s, '\n', bufs[k]->len - pos);
+                size_t len = nl ? (size_t)(nl - s) : bufs[k]->len - pos;
+                fprintf(f, "    %s %.*s\n", k ? "stderr:" : "stdout:", (int)len, s);
+                pos += len + 1;
+            }
+        }
+    }
+}
+
+void sim_faults_format(const uint64_t *faults, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 1; k < FAULT_COUNT && len < cap; k++) {
+        if (faults[k] == 0) continue;
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s=%llu", len ? " " : "",
+                                sim_fault_names[k], (unsigned long long)faults[k]);
+    }
+    if (len == 0) snprintf(buf, cap, "none");
+}
+
+static void report_print(world_t *w) {
+    FILE *f = w->opts->report;
+    sim_result_t *r = w->res;
+    if (f == NULL) return;
+    report_ops(w, f);
+    fprintf(f, "ops: %u (ok %u, refused %u, usage %u, failed %u, pending %u)\n", r->ops, r->ops_ok,
+            r->ops_refused, r->ops_usage, r->ops_failed, r->ops_pending);
+    fprintf(f, "faults: dgrams=%llu", (unsigned long long)r->faults[FAULT_DGRAMS]);
+    for (int k = 1; k < FAULT_COUNT; k++)
+        fprintf(f, " %s=%llu", sim_fault_names[k], (unsigned long long)r->faults[k]);
+    fputc('\n', f);
+    double wall = (double)r->wall_us / 1e6;
+    fprintf(f, "events: %llu  virtual: %.6fs  wall: %.3fs\n", (unsigned long long)r->events,
+            (double)r->virtual_us / 1e6, wall);
+    uint32_t shown = r->violation_count < SIM_VIOLATIONS_MAX ? r->violation_count : SIM_VIOLATIONS_MAX;
+    for (uint32_t i = 0; i < shown; i++) {
+        const sim_violation_t *v = &r->violations[i];
+        fprintf(f, "violation: %s at t=%.6fs (seed %llu): %s\n", v->checker, (double)v->at_us / 1e6,
+                (unsigned long long)r->seed, v->message);
+    }
+    if (r->violation_count > shown)
+        fprintf(f, "violation: ... and %u more\n", r->violation_count - shown);
+    if (w->expect_log.len > 0) fwrite(w->expect_log.p, 1, w->expect_log.len, f);
+    if (r->violation_count > 0 && w->opts->repro != NULL)
+        fprintf(f, "reproduce: %s\n", w->opts->repro);
+}
+
+/* ------------------------------------------------------------------ the run */
+
+static void world_free(world_t *w) {
+    for (uint32_t i = 0; i < w->op_count; i++) {
+        if (w->ops[i].cl != NULL) client_free(w->ops[i].cl);
+        buf_free(&w->ops[i].out);
+        buf_free(&w->ops[i].err);
+    }
+    free(w->ops);
+    buf_free(&w->expect_log);
+    if (w->coord != NULL) coord_free(w->coord);
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        if (w->be[b] != NULL) {
+            if (w->node[b + 1].up) backend_free(w->be[b]);
+            free(w->be[b]);
+        }
+        disk_free(&w->disk[b]);
+    }
+    for (uint32_t v = 0; v < w->files.count; v++) buf_free(&w->files.versions[v]);
+    free(w->files.versions);
+    for (int n = 0; n < SIM_SERVERS; n++) free(w->node[n].parked);
+    link_free(w);
+    evq_free(&w->q);
+    outbox_free(&w->out);
+    free(w);
+}
+
+int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res) {
+    static const sim_options_t no_opts;
+    const sim_options_t *opts = opts_in != NULL ? opts_in : &no_opts;
+    memset(res, 0, sizeof(*res));
+    uint64_t wall0 = sim_wall_us();
+    world_t *w = calloc(1, sizeof(*w));
+    uint32_t *step_op = calloc(s->step_count + 1, sizeof(uint32_t));
+    if (w == NULL || step_op == NULL) {
+        free(w);
+        free(step_op);
+        return AC_ENOMEM;
+    }
+    w->scn = s;
+    w->opts = opts;
+    w->res = res;
+    res->seed = opts->has_seed_override ? opts->seed_override : s->seed;
+    prng_init(&w->rng, res->seed);
+    outbox_init(&w->out);
+    evq_init(&w->q);
+    w->faults = s->faults;
+    w->liveness_us = s->liveness_us ? s->liveness_us
+                                    : 4ull * s->timeout_ms * 1000u + LIVENESS_SLACK_US;
+    w->lookback_us = (uint64_t)LOOKBACK_TIMEOUTS * s->timeout_ms * 1000u;
+    trace_open(w);
+    int rc = 0;
+    for (size_t i = 0; i < s->step_count; i++) {
+        if (s->steps[i].kind == STEP_OP) {
+            step_op[i] = w->op_count;
+            w->op_count++;
+        }
+    }
+    w->ops = calloc(w->op_count + 1, sizeof(sim_op_t));
+    if (w->ops == NULL) rc = AC_ENOMEM;
+    for (size_t i = 0, k = 0; rc == 0 && i < s->step_count; i++) {
+        if (s->steps[i].kind == STEP_OP) w->ops[k++].step = &s->steps[i];
+    }
+    /* version 0 of alichain.txt: "no file" */
+    w->files.versions = calloc(8, sizeof(sim_buf_t));
+    w->files.cap = 8;
+    w->files.count = 1;
+    if (w->files.versions == NULL) rc = AC_ENOMEM;
+    for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
+        w->be[b] = malloc(sizeof(backend_t));
+        if (w->be[b] == NULL || disk_init(&w->disk[b], s->block[b], s->block_len[b]) != 0) rc = AC_ENOMEM;
+    }
+    for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
+        char err[300];
+        if (backend_start(w, b, err, sizeof(err)) != 0) {
+            snprintf(res->first_failure, sizeof(res->first_failure),
+                     "server%c refuses to start: %s", backend_letter(b), err);
+            w->node[b + 1].up = 0;
+            rc = AC_EINVAL;
+        }
+    }
+    if (rc == 0 && m_start(w) != 0) rc = AC_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < s->step_count; i++) {
+        sim_event_t e = {.kind = EV_SCRIPT, .at_us = s->steps[i].at_us, .a = (uint32_t)i};
+        if (world_push(w, &e) != 0) rc = AC_ENOMEM;
+    }
+    if (rc == 0) world_hard_update(w);
+    uint64_t events_max = opts->events_max ? opts->events_max : SIM_EVENTS_MAX_DEFAULT;
+    while (rc == 0 && !w->stop) {
+        uint64_t next = evq_next_us(&w->q);
+        if (next == UINT64_MAX || next > s->run_us) break;
+        sim_event_t e;
+        evq_pop(&w->q, &e);
+        w->now_us = e.at_us;
+        counters_on_pop(w, &e);
+        w->events++;
+        dispatch(w, &e, step_op);
+        if (s->until_quiet && world_quiet(w)) break;
+        if (w->events >= events_max) {
+            world_violation(w, "runaway", "more than %llu events", (unsigned long long)events_max);
+            break;
+        }
+    }
+    if (rc == 0) {
+        if (!s->until_quiet) w->now_us = s->run_us > w->now_us ? s->run_us : w->now_us;
+        for (uint32_t i = 0; i < w->op_count; i++) {
+            sim_op_t *op = &w->ops[i];
+            res->ops++;
+            if (op->state == OP_RUNNING && w->now_us > op->must_end_us) {
+                world_violation(w, "liveness", "%s still running at the end (%.6fs), past its "
+                                "bound %.6fs", op->step->label, (double)w->now_us / 1e6,
+                                (double)op->must_end_us / 1e6);
+            }
+            if (op->state != OP_DONE) res->ops_pending++;
+            else if (op->exit_code == 0) res->ops_ok++;
+            else if (op->exit_code == 1) res->ops_refused++;
+            else if (op->exit_code == 2) res->ops_usage++;
+            else res->ops_failed++;
+        }
+        world_check_final(w);
+    }
+    res->events = w->events;
+    res->virtual_us = w->now_us;
+    res->trace_hash = w->trace.hash;
+    res->verdict = (res->violation_count > 0 || res->expects_failed > 0 || rc != 0) ? 1 : 0;
+    res->wall_us = sim_wall_us() - wall0;
+    if (rc == 0) report_print(w);
+    trace_close(w);
+    world_free(w);
+    free(step_op);
+    return rc != 0 ? rc : res->verdict;
+}

@@ -1,0 +1,37 @@
+# sim_helpers.py — finding and running alichain-sim for the tests of tests/sim: the binary
+# comes from $ALICHAIN_BIN (default build/release/bin), the C unit tests of the simulator
+# from $ALICHAIN_BUILD/tests/sim. Every run has a wall-clock timeout only as a safety net.
+import os
+import pathlib
+import re
+import subprocess
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BIN_DIR = pathlib.Path(os.environ.get("ALICHAIN_BIN", REPO / "build" / "release" / "bin"))
+BUILD_DIR = pathlib.Path(os.environ.get("ALICHAIN_BUILD", BIN_DIR.parent))
+SIM = BIN_DIR / "alichain-sim"
+SCENARIOS = REPO / "sim" / "scenarios"
+RUN_TIMEOUT_S = 600  # a hang guard, not a timing assertion
+
+
+def run_sim(*args, cwd=REPO):
+    """Runs alichain-sim with args; returns the CompletedProcess (text)."""
+    return subprocess.run([str(SIM), *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_S)
+
+
+def scenario_files(directory=SCENARIOS):
+    return sorted(pathlib.Path(directory).glob("*.scn"))
+
+
+def field(stdout, name):
+    """The value of a 'name: value' line of alichain-sim's output."""
+    m = re.search(r"^%s: (.*)$" % re.escape(name), stdout, re.M)
+    assert m, "no '%s:' line in:\n%s" % (name, stdout)
+    return m.group(1)
+
+
+def faults(stdout):
+    """The fault counters of a run report: {'lost': 3, ...}."""
+    line = field(stdout, "faults")
+    return {k: int(v) for k, v in re.findall(r"([a-z-]+)=(\d+)", line)}

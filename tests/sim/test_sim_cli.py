@@ -1,0 +1,186 @@
+# test_sim_cli.py — alichain-sim's command line: verdicts and exit codes, a wrong
+# expectation fails, a checker violation prints checker, virtual time, seed and the
+# command that reproduces it, traces (text and Chrome JSON), printing scenarios back,
+# the swarm and the suite table, and the C unit tests of the simulator.
+import json
+import re
+import subprocess
+
+import pytest
+
+from sim_helpers import BUILD_DIR, REPO, SCENARIOS, faults, field, run_sim
+
+EXAMPLE = SCENARIOS / "01_worked_example.scn"
+
+
+def scenario(tmp_path, body, name="s.scn"):
+    sample = REPO / "data" / "sample"
+    head = "".join("block %s file %s\n" % (b, sample / ("block%d.txt" % (i + 1)))
+                   for i, b in enumerate("ABC"))
+    p = tmp_path / name
+    p.write_text(head + body)
+    return p
+
+
+def test_wrong_expectation_fails(tmp_path):
+    p = scenario(tmp_path, "at 0ms b: clientA Chinmay\nrun until quiet max 10s\n"
+                           "expect b stdout \"The current balance of \\\"Chinmay\\\" is : 1 alicoins.\"\n"
+                           "expect balance Chinmay 881\n")
+    r = run_sim("run", p)
+    assert r.returncode == 1
+    assert field(r.stdout, "verdict") == "fail"
+    assert "expect failed: line 6:" in r.stdout
+    assert "expect failed: line 7" not in r.stdout  # the true one holds
+
+
+def test_wrong_exit_expectation_fails(tmp_path):
+    p = scenario(tmp_path, "at 0ms b: clientA Nobody\nexpect b exit 0\n")
+    r = run_sim("run", p)
+    assert r.returncode == 1
+    assert "b exited 1" in r.stdout
+
+
+def test_violation_names_checker_time_seed_and_reproducer(tmp_path):
+    # a liveness bound of 1 ms cannot be met: the liveness checker must fire
+    p = scenario(tmp_path, "seed 7\nliveness 1ms\nat 0ms b: clientA Chinmay\n")
+    r = run_sim("run", p)
+    assert r.returncode == 1
+    m = re.search(r"^violation: liveness at t=(\d+\.\d{6})s \(seed 7\): ", r.stdout, re.M)
+    assert m, r.stdout
+    assert float(m.group(1)) > 0
+    assert "reproduce: alichain-sim run %s --seed 7" % p in r.stdout
+    again = run_sim("run", p, "--seed", "7")
+    assert field(again.stdout, "trace-hash") == field(r.stdout, "trace-hash")
+
+
+def test_seed_option_overrides_the_scenario(tmp_path):
+    p = scenario(tmp_path, "seed 1\nnet udp loss 0.3 delay 1ms..20ms\n"
+                           "at 0ms a: clientA Chinmay\nat 0ms b: clientB Luke 5 stats\n"
+                           "at 0ms c: clientB Luke Ali 3\n")
+    r1 = run_sim("run", p, "--seed", "1")
+    r2 = run_sim("run", p, "--seed", "2")
+    assert field(r1.stdout, "seed") == "1" and field(r2.stdout, "seed") == "2"
+    assert field(r1.stdout, "trace-hash") != field(r2.stdout, "trace-hash")
+
+
+def test_usage_and_scenario_errors_exit_2(tmp_path):
+    assert run_sim().returncode == 2
+    assert run_sim("frobnicate").returncode == 2
+    assert run_sim("run").returncode == 2
+    bad = tmp_path / "bad.scn"
+    bad.write_text("seed 1\nat soon clientA Ann\n")
+    r = run_sim("run", bad)
+    assert r.returncode == 2
+    assert "line 2: bad time" in r.stderr
+    assert run_sim("run", tmp_path / "missing.scn").returncode == 2
+    refused = scenario(tmp_path, "", name="r.scn")
+    refused.write_text("block A raw \"1 Ann Bob 5\\n1 Ann Bob 5\\n\"\n")
+    r = run_sim("run", refused)
+    assert r.returncode == 2
+    assert "block1.txt:2" in r.stderr
+
+
+def test_this_build_has_no_mutants():
+    r = run_sim("run", EXAMPLE, "--mutant", "no-fencing")
+    assert r.returncode == 2
+    assert "alichain-sim-mutants" in r.stderr
+
+
+def test_text_and_json_traces(tmp_path):
+    text, js = tmp_path / "t.txt", tmp_path / "t.json"
+    r = run_sim("run", SCENARIOS / "07_udp_loss.scn", "--trace", text, "--trace-json", js)
+    assert r.returncode == 0
+    lines = text.read_text().splitlines()
+    assert len(lines) > 100
+    assert all(re.match(r"\d+\.\d{6} \S+ +\S+", l) for l in lines[:-1])
+    assert lines[-1] == "# trace-hash: " + field(r.stdout, "trace-hash")
+    assert any(" lost " in l for l in lines)
+    doc = json.loads(js.read_text())
+    events = doc["traceEvents"]
+    names = {e["args"]["name"] for e in events if e.get("ph") == "M" and e["name"] == "thread_name"}
+    assert {"serverM", "serverA", "serverB", "serverC", "t1"} <= names
+    starts = {e["id"] for e in events if e["ph"] == "s"}
+    ends = {e["id"] for e in events if e["ph"] == "f"}
+    assert ends and ends <= starts  # every arrow that lands was sent
+    assert any(e["ph"] == "X" and e["name"] == "stdout" for e in events)
+    # slices of one track never overlap (Perfetto requires proper nesting)
+    by_tid = {}
+    for e in events:
+        if e["ph"] == "X":
+            by_tid.setdefault(e["tid"], []).append((e["ts"], e["ts"] + e["dur"]))
+    for spans in by_tid.values():
+        spans.sort()
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+
+
+def test_traces_do_not_change_the_run(tmp_path):
+    plain = run_sim("run", EXAMPLE)
+    traced = run_sim("run", EXAMPLE, "--trace", tmp_path / "x.txt")
+    assert field(plain.stdout, "trace-hash") == field(traced.stdout, "trace-hash")
+
+
+def test_verbose_shows_the_clients_output():
+    r = run_sim("run", EXAMPLE, "-v")
+    assert 'stdout: The current balance of "Chinmay" is : 881 alicoins.' in r.stdout
+    assert re.search(r"^op tx: clientA Chinmay Luke 20 +\[.*\] exit 0$", r.stdout, re.M)
+
+
+def test_print_round_trips(tmp_path):
+    for path in sorted(SCENARIOS.glob("*.scn")):
+        first = run_sim("print", path)
+        assert first.returncode == 0, first.stderr
+        p = tmp_path / path.name
+        p.write_text(first.stdout)
+        second = run_sim("print", p)
+        assert second.stdout == first.stdout, path.name
+        assert field(run_sim("run", p).stdout, "trace-hash") == \
+            field(run_sim("run", path).stdout, "trace-hash"), path.name
+
+
+def test_gen_prints_the_swarm_scenario_that_runs(tmp_path):
+    r = run_sim("gen", 42)
+    assert r.returncode == 0
+    p = tmp_path / "g.scn"
+    p.write_text(r.stdout)
+    run = run_sim("run", p)
+    assert run.returncode in (0, 1)
+    assert field(run.stdout, "seed") == "42"
+
+
+def test_short_swarm_passes():
+    r = run_sim("swarm", "--seeds", 30, "--first", 1, "--out", "build/sim-failures")
+    assert r.returncode == 0, r.stdout
+    assert "swarm: 30 seeds, 0 failed" in r.stdout
+    assert re.search(r"faults fired: .*crashes=\d+", r.stdout)
+
+
+def test_swarm_needs_seeds():
+    assert run_sim("swarm").returncode == 2
+
+
+def test_suite_prints_a_row_per_scenario_and_the_speed():
+    r = run_sim("suite", SCENARIOS, "--swarm", 20, "--out", "build/sim-failures")
+    assert r.returncode == 0, r.stdout
+    rows = [l for l in r.stdout.splitlines() if l.startswith(str(SCENARIOS))]
+    assert len(rows) == len(list(SCENARIOS.glob("*.scn")))
+    assert all(re.search(r" pass +\d+\.\d{3}s +\d+\.\d{3}s  \S", l) for l in rows)
+    assert re.search(r"^speed .* events/s; .* time compression$", r.stdout, re.M)
+    assert "swarm: 20 seeds, 0 failed" in r.stdout
+
+
+def test_fault_report_lists_every_counter():
+    r = run_sim("run", SCENARIOS / "19_recover_after_chaos.scn")
+    f = faults(r.stdout)
+    for name in ["dgrams", "lost", "duplicated", "reordered", "cut", "to-down", "split", "resets",
+                 "stalled", "crashes", "restarts", "pauses", "partitions", "torn", "unsynced"]:
+        assert name in f
+    assert f["crashes"] == 1 and f["pauses"] == 1 and f["lost"] > 0
+
+
+@pytest.mark.parametrize("name", ["test_sim_history", "test_sim_scenario"])
+def test_simulator_unit_tests(name):
+    exe = BUILD_DIR / "tests" / "sim" / name
+    assert exe.exists(), "build it with make test-run (TEST_RUN_EXTRA)"
+    r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"\d+ passed, 0 failed", r.stdout)

@@ -1,0 +1,340 @@
+/* test_sim_history.c — unit tests of the simulator's end-of-run checkers (sim/history.c)
+ * on hand-made histories: each checker must fire on the history that breaks its rule and
+ * stay quiet on the legal ones next to it (concurrent reads, unknown outcomes, ...). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "history.h"
+
+#define H_MAX 32
+#define MS 1000u
+
+typedef struct {
+    tx_t initial[H_MAX];
+    size_t ni;
+    hist_stored_t stored[H_MAX];
+    size_t ns;
+    hist_op_t ops[H_MAX];
+    size_t nops;
+    int settled;
+    char seen[H_MAX][32];
+    int nseen;
+} hist_fixture_t;
+
+static void on_violation(void *ctx, const char *checker, uint64_t at_us, const char *msg) {
+    hist_fixture_t *f = ctx;
+    (void)at_us;
+    (void)msg;
+    if (f->nseen < H_MAX) snprintf(f->seen[f->nseen++], sizeof(f->seen[0]), "%s", checker);
+}
+
+static int fx_run(hist_fixture_t *f) {
+    hist_input_t in = {.initial = f->initial, .initial_count = f->ni, .stored = f->stored,
+                       .stored_count = f->ns, .ops = f->ops, .op_count = f->nops,
+                       .settled = f->settled};
+    f->nseen = 0;
+    return history_check(&in, on_violation, f);
+}
+
+static int fx_saw(const hist_fixture_t *f, const char *checker) {
+    for (int i = 0; i < f->nseen; i++) {
+        if (strcmp(f->seen[i], checker) == 0) return 1;
+    }
+    return 0;
+}
+
+static void mk_tx(tx_t *t, uint64_t serial, const char *s, const char *r, int64_t amount) {
+    tx_set(t, serial, s, strlen(s), r, strlen(r), amount);
+}
+
+/* Initial: 1 Ann Bob 100 (on A), 2 Bob Cid 50 (on B). Ann 900, Bob 1050, Cid 1050. */
+static void fx_init(hist_fixture_t *f) {
+    memset(f, 0, sizeof(*f));
+    f->settled = 1;
+    mk_tx(&f->initial[0], 1, "Ann", "Bob", 100);
+    mk_tx(&f->initial[1], 2, "Bob", "Cid", 50);
+    f->ni = 2;
+    f->stored[0].tx = f->initial[0];
+    f->stored[0].backend = 0;
+    f->stored[1].tx = f->initial[1];
+    f->stored[1].backend = 1;
+    f->ns = 2;
+}
+
+static void fx_store(hist_fixture_t *f, int backend, uint64_t serial, const char *s, const char *r,
+                     int64_t amount) {
+    mk_tx(&f->stored[f->ns].tx, serial, s, r, amount);
+    f->stored[f->ns].backend = (uint8_t)backend;
+    f->ns++;
+}
+
+static hist_op_t *fx_transfer(hist_fixture_t *f, const char *label, const char *s, const char *r,
+                              int64_t amount, uint64_t inv_ms, uint64_t resp_ms) {
+    hist_op_t *op = &f->ops[f->nops++];
+    memset(op, 0, sizeof(*op));
+    op->label = label;
+    op->op = CREQ_TRANSFER;
+    op->user = s;
+    op->receiver = r;
+    op->amount = amount;
+    op->inv_us = inv_ms * MS;
+    op->resp_us = resp_ms == 0 ? HIST_NO_RESPONSE : resp_ms * MS;
+    op->status = HIST_NONE;
+    return op;
+}
+
+static void fx_ok(hist_op_t *op, uint64_t serial, int64_t balance) {
+    op->status = HIST_OK;
+    op->reply.kind = CREP_TRANSFER;
+    op->reply.serial = serial;
+    op->reply.balance = balance;
+}
+
+static hist_op_t *fx_balance(hist_fixture_t *f, const char *label, const char *user, uint64_t inv_ms,
+                             uint64_t resp_ms, int64_t balance) {
+    hist_op_t *op = &f->ops[f->nops++];
+    memset(op, 0, sizeof(*op));
+    op->label = label;
+    op->op = CREQ_BALANCE;
+    op->user = user;
+    op->inv_us = inv_ms * MS;
+    op->resp_us = resp_ms * MS;
+    op->status = HIST_OK;
+    op->reply.kind = CREP_BALANCE;
+    op->reply.balance = balance;
+    return op;
+}
+
+TEST(test_clean_history_passes) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_balance(&f, "b0", "Ann", 0, 5, 900);
+    fx_ok(fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 20), 3, 870);
+    fx_store(&f, 2, 3, "Ann", "Cid", 30);
+    fx_balance(&f, "b1", "Ann", 30, 40, 870);
+    fx_balance(&f, "b2", "Cid", 30, 40, 1080);
+    CHECK_EQ(fx_run(&f), 0);
+}
+
+TEST(test_stale_read_is_not_linearizable) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_ok(fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 20), 3, 870);
+    fx_store(&f, 2, 3, "Ann", "Cid", 30);
+    fx_balance(&f, "late", "Ann", 30, 40, 900); /* started after t ended: must see 870 */
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "linearizability"));
+}
+
+TEST(test_concurrent_read_may_see_either_state) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_ok(fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 20), 3, 870);
+    fx_store(&f, 2, 3, "Ann", "Cid", 30);
+    fx_balance(&f, "old", "Ann", 12, 18, 900);
+    fx_balance(&f, "new", "Ann", 12, 18, 870);
+    CHECK_EQ(fx_run(&f), 0);
+}
+
+TEST(test_reads_cannot_go_back_in_time) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_ok(fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 50), 3, 870);
+    fx_store(&f, 2, 3, "Ann", "Cid", 30);
+    fx_balance(&f, "new", "Ann", 12, 18, 870); /* saw the transfer ... */
+    fx_balance(&f, "old", "Ann", 20, 25, 900); /* ... so a later read cannot miss it */
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "linearizability"));
+}
+
+TEST(test_duplicate_serial_is_caught) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_ok(fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 20), 3, 870);
+    fx_store(&f, 2, 3, "Ann", "Cid", 30);
+    fx_store(&f, 0, 3, "Ann", "Cid", 30); /* the same line stored twice */
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "serials-unique"));
+}
+
+TEST(test_lost_confirmation_is_caught) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_ok(fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 20), 3, 870);
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "confirmed-durable"));
+}
+
+TEST(test_confirmed_serial_with_other_line_is_caught) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_ok(fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 20), 3, 870);
+    fx_store(&f, 2, 3, "Ann", "Cid", 31);
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "confirmed-durable"));
+}
+
+TEST(test_phantom_transaction_is_caught) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_store(&f, 2, 3, "Cid", "Ann", 5); /* nobody asked for it */
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "no-phantom"));
+}
+
+TEST(test_unknown_outcome_may_or_may_not_land) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_transfer(&f, "landed", "Ann", "Cid", 30, 10, 20);   /* exit 3, but on disk */
+    fx_transfer(&f, "vanished", "Bob", "Cid", 7, 10, 20);  /* exit 3, nowhere */
+    fx_store(&f, 2, 3, "Ann", "Cid", 30);
+    fx_balance(&f, "b", "Ann", 100, 110, 870);
+    CHECK_EQ(fx_run(&f), 0);
+}
+
+TEST(test_overdraft_is_caught) {
+    hist_fixture_t f;
+    fx_init(&f); /* Ann has 900 */
+    fx_ok(fx_transfer(&f, "t1", "Ann", "Cid", 600, 10, 20), 3, 300);
+    fx_ok(fx_transfer(&f, "t2", "Ann", "Bob", 600, 10, 20), 4, -300);
+    fx_store(&f, 0, 3, "Ann", "Cid", 600);
+    fx_store(&f, 1, 4, "Ann", "Bob", 600);
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "no-overdraft"));
+}
+
+TEST(test_same_balance_confirmation_is_caught) {
+    hist_fixture_t f;
+    fx_init(&f); /* two transfers validated against the same balance of 900 */
+    fx_ok(fx_transfer(&f, "t1", "Ann", "Cid", 100, 10, 20), 3, 800);
+    fx_ok(fx_transfer(&f, "t2", "Ann", "Bob", 100, 10, 20), 4, 800);
+    fx_store(&f, 0, 3, "Ann", "Cid", 100);
+    fx_store(&f, 1, 4, "Ann", "Bob", 100);
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "linearizability"));
+}
+
+TEST(test_serial_gap_only_when_settled) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 0); /* still running */
+    fx_store(&f, 2, 4, "Ann", "Cid", 30);          /* serial 3 is missing */
+    f.settled = 0;
+    CHECK_EQ(fx_run(&f), 0);
+    f.settled = 1;
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "serials-contiguous"));
+}
+
+TEST(test_write_order_must_respect_real_time) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_ok(fx_transfer(&f, "late", "Ann", "Cid", 1, 100, 110), 3, 899);
+    fx_ok(fx_transfer(&f, "early", "Bob", "Cid", 1, 10, 20), 4, 1049); /* ended first, later serial */
+    fx_store(&f, 0, 3, "Ann", "Cid", 1);
+    fx_store(&f, 0, 4, "Bob", "Cid", 1);
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "linearizability"));
+}
+
+TEST(test_refusals_are_checked_against_the_state) {
+    hist_fixture_t f;
+    fx_init(&f);
+    hist_op_t *op = fx_transfer(&f, "poor", "Ann", "Bob", 901, 10, 20);
+    op->status = HIST_REFUSED;
+    op->reply.kind = CREP_INSUFFICIENT;
+    op->reply.balance = 900;
+    op = fx_transfer(&f, "nouser", "Zed", "Bob", 1, 10, 20);
+    op->status = HIST_REFUSED;
+    op->reply.kind = CREP_NOUSER;
+    snprintf(op->reply.names[0].s, sizeof(op->reply.names[0].s), "Zed");
+    CHECK_EQ(fx_run(&f), 0);
+    f.ops[0].reply.balance = 221; /* a balance that never existed */
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "linearizability"));
+    f.ops[0].reply.balance = 900;
+    snprintf(f.ops[1].reply.names[0].s, sizeof(f.ops[1].reply.names[0].s), "Bob"); /* Bob exists */
+    CHECK(fx_run(&f) > 0);
+}
+
+TEST(test_txlist_file_must_match_a_state) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_ok(fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 20), 3, 870);
+    fx_store(&f, 2, 3, "Ann", "Cid", 30);
+    hist_op_t *l = &f.ops[f.nops++];
+    memset(l, 0, sizeof(*l));
+    l->label = "list";
+    l->op = CREQ_TXLIST;
+    l->inv_us = 30 * MS;
+    l->resp_us = 40 * MS;
+    l->status = HIST_OK;
+    l->reply.kind = CREP_TXLIST;
+    l->reply.count = 3;
+    static const char good[] = "1 Ann Bob 100\n2 Bob Cid 50\n3 Ann Cid 30\n";
+    l->file = good;
+    l->file_len = sizeof(good) - 1;
+    CHECK_EQ(fx_run(&f), 0);
+    static const char partial[] = "1 Ann Bob 100\n3 Ann Cid 30\n";
+    l->file = partial;
+    l->file_len = sizeof(partial) - 1;
+    l->reply.count = 2;
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "linearizability"));
+}
+
+TEST(test_stats_rows_must_match_a_state) {
+    hist_fixture_t f;
+    fx_init(&f); /* Bob: Ann (1, +100), Cid (1, -50) */
+    hist_op_t *s = &f.ops[f.nops++];
+    memset(s, 0, sizeof(*s));
+    s->label = "st";
+    s->op = CREQ_STATS;
+    s->user = "Bob";
+    s->inv_us = 0;
+    s->resp_us = 5 * MS;
+    s->status = HIST_OK;
+    s->reply.kind = CREP_STATS;
+    s->reply.count = 2;
+    static char rows[256];
+    snprintf(rows, sizeof(rows), "%-5d %-19s %-10d %d\n%-5d %-19s %-10d %d\n", 1, "Ann", 1, 100, 2, "Cid", 1, -50);
+    s->rows = rows;
+    s->rows_len = strlen(rows);
+    CHECK_EQ(fx_run(&f), 0);
+    snprintf(rows, sizeof(rows), "%-5d %-19s %-10d %d\n%-5d %-19s %-10d %d\n", 1, "Cid", 1, -50, 2, "Ann", 1, 100);
+    s->rows_len = strlen(rows);
+    CHECK(fx_run(&f) > 0);
+}
+
+TEST(test_absent_user_read) {
+    hist_fixture_t f;
+    fx_init(&f);
+    hist_op_t *op = fx_balance(&f, "b", "Dan", 0, 5, 0);
+    op->reply.kind = CREP_NOUSER;
+    snprintf(op->reply.names[0].s, sizeof(op->reply.names[0].s), "Dan");
+    CHECK_EQ(fx_run(&f), 0);
+    op->user = "Ann"; /* Ann is part of the network */
+    CHECK(fx_run(&f) > 0);
+}
+
+int main(void) {
+    RUN(test_clean_history_passes);
+    RUN(test_stale_read_is_not_linearizable);
+    RUN(test_concurrent_read_may_see_either_state);
+    RUN(test_reads_cannot_go_back_in_time);
+    RUN(test_duplicate_serial_is_caught);
+    RUN(test_lost_confirmation_is_caught);
+    RUN(test_confirmed_serial_with_other_line_is_caught);
+    RUN(test_phantom_transaction_is_caught);
+    RUN(test_unknown_outcome_may_or_may_not_land);
+    RUN(test_overdraft_is_caught);
+    RUN(test_same_balance_confirmation_is_caught);
+    RUN(test_serial_gap_only_when_settled);
+    RUN(test_write_order_must_respect_real_time);
+    RUN(test_refusals_are_checked_against_the_state);
+    RUN(test_txlist_file_must_match_a_state);
+    RUN(test_stats_rows_must_match_a_state);
+    RUN(test_absent_user_read);
+    return CHECK_DONE();
+}

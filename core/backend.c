@@ -215,6 +215,7 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
         len += n;
     }
     op->token = b->next_token++;
+    b->pending_count++;
     op->incarnation = req->incarnation;
     op->request_id = req->request_id;
     op->count = count;
@@ -245,8 +246,6 @@ void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, siz
         outbox_line(out, FX_STDERR, "dropped a malformed datagram of %zu bytes", len);
         return;
     }
-    b->stat_requests++;
-    outbox_line(out, FX_STDOUT, MSG_BACKEND_RECEIVED, backend_letter(b->index));
     memset(&rep, 0, sizeof(rep));
     rep.type = (uint8_t)(req.type | WIRE_REPLY);
     rep.incarnation = req.incarnation;
@@ -255,6 +254,8 @@ void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, siz
 
     int fencing = !MUTANT(MUT_NO_FENCING);
     if (fencing && req.incarnation < b->fence) {
+        b->stat_requests++;
+        outbox_line(out, FX_STDOUT, MSG_BACKEND_RECEIVED, backend_letter(b->index));
         rep.status = WIRE_ST_STALE;
         rep.fence = b->fence;
         backend_send(b, &rep, out);
@@ -264,6 +265,16 @@ void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, siz
         b->fence = req.incarnation;
         b->fenced = 0;
     }
+    if (req.type != WIRE_WRITE && b->pending_count > 0) {
+        if (b->held_count < BACKEND_HELD_MAX) { /* else dropped: serverM asks again */
+            b->held[b->held_count].len = len;
+            memcpy(b->held[b->held_count].data, data, len);
+            b->held_count++;
+        }
+        return;
+    }
+    b->stat_requests++;
+    outbox_line(out, FX_STDOUT, MSG_BACKEND_RECEIVED, backend_letter(b->index));
     rep.fence = b->fence;
     int reply_now = 1;
     switch (req.type) {
@@ -315,4 +326,17 @@ void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t 
         backend_send(b, &rep, out);
     }
     memset(op, 0, sizeof(*op));
+    b->pending_count--;
+    AC_ASSERT(b->pending_count >= 0);
+    if (b->pending_count > 0 || b->held_count == 0) return;
+    /* every accepted write is durable: answer the reads that waited, in order */
+    static uint8_t data[BACKEND_HELD_MAX][DGRAM_BYTES_MAX];
+    size_t lens[BACKEND_HELD_MAX];
+    int n = b->held_count;
+    for (int i = 0; i < n; i++) {
+        lens[i] = b->held[i].len;
+        memcpy(data[i], b->held[i].data, lens[i]);
+    }
+    b->held_count = 0;
+    for (int i = 0; i < n; i++) backend_on_datagram(b, now_us, data[i], lens[i], out);
 }

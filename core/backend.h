@@ -11,6 +11,7 @@
 #include "wire.h"
 
 #define BACKEND_PENDING_MAX 64   /* WRITE requests waiting for their sync at once */
+#define BACKEND_HELD_MAX 16      /* reads held until the writes before them are synced */
 
 typedef struct {
     uint64_t token;              /* of the FX_APPEND_SYNC effect; 0 = free slot */
@@ -34,6 +35,14 @@ typedef struct {
     uint64_t tail_bytes;
     int tail_pending;            /* a replacement of that tail is in flight */
     backend_pending_t pending[BACKEND_PENDING_MAX];
+    int pending_count;
+    /* Reads that arrived while a write was syncing wait for it, so that no reply (a max
+     * serial above all) leaves out a write the backend has already accepted. */
+    struct {
+        size_t len;
+        uint8_t data[DGRAM_BYTES_MAX];
+    } held[BACKEND_HELD_MAX];
+    int held_count;
     uint64_t stat_requests;      /* datagrams handled */
     uint64_t stat_dropped;       /* malformed datagrams dropped */
 } backend_t;

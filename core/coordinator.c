@@ -2,10 +2,12 @@
  *
  * A batch takes every request waiting at that moment and runs three phases:
  *   FETCH  one QUERY per backend (16 users a datagram) for the users of balance and
- *          transfer requests; balances are answered and transfers validated in arrival
- *          order against this single fetch, each accepted one debiting the local view;
- *   WRITE  accepted transfers get serial = max(max serial of the three) + 1, +1 each, and a
- *          random backend; one WRITE per backend (32 a datagram); replies confirm them;
+ *          transfer requests; balances are answered from this fetch, and transfers are
+ *          validated against it in arrival order; a transfer naming a user that an
+ *          accepted transfer of this batch already names waits for the next batch;
+ *   WRITE  accepted transfers get serial = max(max serial of the three) + 1, +1 each, and
+ *          all go to one backend chosen at random, one WRITE datagram after the other
+ *          (so a lost write never leaves a later serial stored without it);
  *   PAGED  TXLIST and stats read pages from every backend by cursor and merge them.
  * Only one batch is in flight and a new one waits while any write is in doubt, so no two
  * transfers see the same balance and no serial is handed out twice. Every UDP request is
@@ -37,7 +39,7 @@ _Static_assert(BATCH_USERS_MAX / WIRE_QUERY_NAMES_MAX * BACKEND_COUNT <= OUT_MAX
 
 enum { OP_FREE = 0, OP_QUEUED, OP_BATCH, OP_DOUBT /* batch over, write still in doubt */ };
 enum { PHASE_IDLE = 0, PHASE_FETCH, PHASE_WRITE, PHASE_PAGED };
-enum { W_NONE = 0, W_PENDING, W_STORED, W_FAILED, W_UNKNOWN };
+enum { W_NONE = 0, W_PENDING /* accepted, not sent yet */, W_SENT, W_STORED, W_FAILED, W_UNKNOWN };
 
 typedef struct {
     int state;
@@ -54,6 +56,7 @@ typedef struct {
     int64_t new_balance;
     /* stats */
     int stats_job;
+    int deferred;          /* left for the next batch */
 } op_t;
 
 typedef struct {
@@ -70,6 +73,7 @@ typedef struct {
     uint8_t got_mask;      /* backends that answered for this user */
     int exists;
     int overflow;
+    int touched;           /* an accepted transfer of this batch names the user */
     uint64_t sent;
     uint64_t received;
     int64_t balance;
@@ -131,6 +135,8 @@ typedef struct {
     uint8_t active_mask;              /* backends asked in this phase */
     uint64_t max_serial;
     int accepted;                     /* transfers accepted for writing */
+    int write_backend;                /* the one backend all of them go to */
+    int write_next;                   /* index into ops[] of the next to send */
     /* PAGED */
     int txlist;                       /* a TXLIST is in this batch */
     uint32_t list_cursor[BACKEND_COUNT];
@@ -609,6 +615,59 @@ static int batch_outstanding(const batch_t *b) {
     return b->outstanding[0] + b->outstanding[1] + b->outstanding[2];
 }
 
+/* Puts the batch's deferred ops back at the head of the queue, in their order. */
+static void coord_requeue_deferred(coord_t *c) {
+    batch_t *b = &c->batch;
+    int kept = 0;
+    int deferred[BATCH_OPS_MAX];
+    int n = 0;
+    for (int k = 0; k < b->op_count; k++) {
+        op_t *o = &c->ops[b->ops[k]];
+        if (o->deferred) {
+            deferred[n++] = b->ops[k];
+        } else {
+            b->ops[kept++] = b->ops[k];
+        }
+    }
+    b->op_count = kept;
+    for (int j = n - 1; j >= 0; j--) {
+        AC_ASSERT(c->queue_len < OPS_MAX);
+        c->queue_head = (c->queue_head + OPS_MAX - 1) % OPS_MAX;
+        c->queue[c->queue_head] = deferred[j];
+        c->queue_len++;
+        c->ops[deferred[j]].state = OP_QUEUED;
+        c->ops[deferred[j]].deferred = 0;
+    }
+}
+
+/* Sends the batch's next WRITE: accepted transfers from write_next on, in serial order, as
+ * many as fit one datagram. Returns 1 when one was sent, 0 when none is left. */
+static int coord_write_next(coord_t *c, uint64_t now_us, outbox_t *out) {
+    batch_t *b = &c->batch;
+    wire_req_t req;
+    int owners[WIRE_WRITE_TXS_MAX];
+    size_t bytes = WIRE_WRITE_REQ_FIXED_BYTES;
+    memset(&req, 0, sizeof(req));
+    req.type = WIRE_WRITE;
+    for (; b->write_next < b->op_count; b->write_next++) {
+        int i = b->ops[b->write_next];
+        op_t *o = &c->ops[i];
+        if (o->write_state != W_PENDING) continue;
+        tx_t t;
+        tx_set(&t, o->serial, o->req.user.s, o->req.user.len, o->req.receiver.s,
+               o->req.receiver.len, o->req.amount);
+        size_t need = wire_tx_bytes(&t);
+        if (req.u.write.count == WIRE_WRITE_TXS_MAX || bytes + need > DGRAM_BYTES_MAX) break;
+        owners[req.u.write.count] = i;
+        req.u.write.txs[req.u.write.count++] = t;
+        bytes += need;
+        o->write_state = W_SENT;
+    }
+    if (req.u.write.count == 0) return 0;
+    coord_write_send(c, now_us, b->write_backend, &req, owners, out);
+    return 1;
+}
+
 /* Balance and transfer ops, once every QUERY of the batch is answered or failed. */
 static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
     batch_t *b = &c->batch;
@@ -645,6 +704,12 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
             continue;
         }
         buser_t *r = &b->users[batch_user_index(b, &o->req.receiver)];
+        if ((s->touched || r->touched) && !MUTANT(MUT_SAME_BALANCE)) {
+            /* validated against this fetch it could double-spend (or report a balance
+             * that misses the other transfer): the next batch reads after that write */
+            o->deferred = 1;
+            continue;
+        }
         int64_t credited = 0;
         if (!s->exists && !r->exists) {
             rep.kind = CREP_NOUSERS;
@@ -666,47 +731,24 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
             rep.kind = CREP_INTERNAL; /* a serial never wraps around to reuse 1 */
             snprintf(rep.text, sizeof(rep.text), "no serial left (the largest is 18446744073709551615)");
         } else {
-            /* accepted: debit the local view so the next transfer sees it */
-            if (!MUTANT(MUT_SAME_BALANCE)) s->balance -= o->req.amount;
-            r->balance = credited;
-            o->new_balance = MUTANT(MUT_SAME_BALANCE) ? s->balance - o->req.amount : s->balance;
+            if (b->accepted == 0) b->write_backend = (int)prng_below(&c->prng, BACKEND_COUNT);
+            s->touched = r->touched = 1;
+            o->new_balance = s->balance - o->req.amount;
             o->serial = ++b->max_serial;
-            o->backend = (int)prng_below(&c->prng, BACKEND_COUNT);
+            o->backend = b->write_backend;
             o->write_state = W_PENDING;
             b->accepted++;
             continue;
         }
         op_reply(c, o, &rep, out);
     }
+    coord_requeue_deferred(c);
     if (b->accepted == 0) {
         coord_paged_begin(c, now_us, out);
         return;
     }
-    /* WRITE: per backend, pack the accepted transfers in arrival (= serial) order */
     batch_phase_begin(b, PHASE_WRITE);
-    for (int be = 0; be < BACKEND_COUNT; be++) {
-        wire_req_t req;
-        int owners[WIRE_WRITE_TXS_MAX];
-        size_t bytes = WIRE_WRITE_REQ_FIXED_BYTES;
-        memset(&req, 0, sizeof(req));
-        req.type = WIRE_WRITE;
-        for (int k = 0; k < b->op_count; k++) {
-            op_t *o = &c->ops[b->ops[k]];
-            if (o->write_state != W_PENDING || o->backend != be) continue;
-            tx_t t;
-            tx_set(&t, o->serial, o->req.user.s, o->req.user.len, o->req.receiver.s,
-                   o->req.receiver.len, o->req.amount);
-            size_t need = wire_tx_bytes(&t);
-            if (req.u.write.count == WIRE_WRITE_TXS_MAX || bytes + need > DGRAM_BYTES_MAX) {
-                coord_write_send(c, now_us, be, &req, owners, out);
-                bytes = WIRE_WRITE_REQ_FIXED_BYTES;
-            }
-            owners[req.u.write.count] = b->ops[k];
-            req.u.write.txs[req.u.write.count++] = t;
-            bytes += need;
-        }
-        if (req.u.write.count > 0) coord_write_send(c, now_us, be, &req, owners, out);
-    }
+    coord_write_next(c, now_us, out);
 }
 
 /* A WRITE reply (or a STALE refusal): settle its transfers. */
@@ -716,6 +758,7 @@ static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_re
     batch_t *b = &c->batch;
     int be = e->backend;
     int was_in_doubt = e->in_doubt;
+    int all_stored = 1;
     for (int k = 0; k < e->op_count; k++) {
         op_t *o = &c->ops[e->ops[k]];
         int result = WIRE_TX_CONFLICT;
@@ -737,6 +780,7 @@ static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_re
         }
         o->write_state = result == WIRE_TX_STORED ? W_STORED : W_FAILED;
         if (result != WIRE_TX_STORED) {
+            all_stored = 0;
             outbox_line(out, FX_STDERR, "server %c refused transfer serial %llu (%s)",
                         backend_letter(be), (unsigned long long)o->serial,
                         rep->status == WIRE_ST_STALE ? "newer serverM seen" : "serial conflict");
@@ -748,9 +792,9 @@ static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_re
         return;
     }
     b->outstanding[be]--;
-    if (b->outstanding[be] == 0) {
-        outbox_line(out, FX_STDOUT, MSG_M_RECV_FEEDBACK, backend_letter(be), c->cfg.backend_port[be]);
-    }
+    /* the next datagram only after this one is stored whole, so serials stay contiguous */
+    if (all_stored && coord_write_next(c, now_us, out)) return;
+    outbox_line(out, FX_STDOUT, MSG_M_RECV_FEEDBACK, backend_letter(be), c->cfg.backend_port[be]);
     coord_write_done(c, now_us, out);
 }
 
@@ -769,6 +813,10 @@ static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out) {
             c->stats.transfers_ok++;
         } else if (o->write_state == W_UNKNOWN) {
             rep.kind = CREP_UNKNOWN;
+        } else if (o->write_state == W_PENDING) { /* never sent: an earlier write failed */
+            rep.kind = CREP_UNAVAILABLE;
+            rep.text[0] = backend_letter(o->backend);
+            rep.text[1] = '\0';
         } else {
             rep.kind = CREP_INTERNAL;
             snprintf(rep.text, sizeof(rep.text), "server %c refused the write",

@@ -10,7 +10,7 @@ SIM_SRC := $(filter-out sim/main.c,$(sort $(wildcard sim/*.c)))
 SIM_OBJ := $(SIM_SRC:%.c=$(OUT)/%.o)
 SIM_TEST_SRC := $(sort $(wildcard tests/sim/test_*.c))
 SIM_TEST_BIN := $(SIM_TEST_SRC:tests/sim/%.c=$(OUT)/tests/sim/%)
-SIM_SWARM_SEEDS ?= 100
+SIM_SWARM_SEEDS ?= 2000
 MUTANT_SEEDS ?= 2000
 
 .PHONY: sim sim-root sim-mutants sim-tests

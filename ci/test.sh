@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — the body of `make test` after lint and the release build: every test on a
 # coverage-instrumented build, then gcovr's summary, an HTML report under
-# build/coverage/, and a failure when core/'s line coverage is under COVERAGE_MIN.
+# build/coverage/, and a failure when core/'s line coverage is under COVERAGE_MIN; then
+# `make sim` (every scenario + a swarm, with its table and speed figures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COVERAGE_MIN=${COVERAGE_MIN:-90}
@@ -15,3 +16,6 @@ echo "== coverage of core/ (gcovr) =="
   --html-details build/coverage/index.html --print-summary \
   --fail-under-line "$COVERAGE_MIN" build/cov
 echo "coverage report: build/coverage/index.html"
+
+echo "== simulator: make sim =="
+make --no-print-directory sim

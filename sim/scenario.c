@@ -360,6 +360,13 @@ static int parse_u64(const char *s, uint64_t *out) {
     return 0;
 }
 
+/* A count or serial kept in an int64_t field: parse_u64 up to INT64_MAX. */
+static int parse_num(const char *s, uint64_t *out) {
+    int rc = parse_u64(s, out);
+    if (rc == 0 && *out > (uint64_t)INT64_MAX) return AC_ERANGE;
+    return rc;
+}
+
 static int parse_i64(const char *s, int64_t *out) {
     int neg = 0;
     if (*s == '-') {
@@ -867,7 +874,7 @@ static int parse_expect(parser_t *p) {
             e->kind = EXP_TXLIST_ABSENT;
             return 0;
         }
-        if (p->ntok == 4 && tok_is(&p->tok[2], "lines") && parse_u64(p->tok[3].s, &u) == 0) {
+        if (p->ntok == 4 && tok_is(&p->tok[2], "lines") && parse_num(p->tok[3].s, &u) == 0) {
             e->kind = EXP_TXLIST_LINES;
             e->num = (int64_t)u;
             return 0;
@@ -879,7 +886,7 @@ static int parse_expect(parser_t *p) {
         return perr(p, AC_EINVAL, "expect alichain.txt line \"...\" | lines N | absent");
     }
     if (tok_is(&p->tok[1], "ledger")) {
-        if (p->ntok == 4 && tok_is(&p->tok[2], "count") && parse_u64(p->tok[3].s, &u) == 0) {
+        if (p->ntok == 4 && tok_is(&p->tok[2], "count") && parse_num(p->tok[3].s, &u) == 0) {
             e->kind = EXP_LEDGER_COUNT;
             e->num = (int64_t)u;
             return 0;
@@ -900,7 +907,7 @@ static int parse_expect(parser_t *p) {
         else if (strcmp(op, "==") == 0) e->cmp = CMP_EQ;
         else if (strcmp(op, "<=") == 0) e->cmp = CMP_LE;
         else return perr(p, AC_EINVAL, "comparison must be >=, == or <=");
-        if (parse_u64(p->tok[4].s, &u) != 0) return perr(p, AC_EINVAL, "bad count");
+        if (parse_num(p->tok[4].s, &u) != 0) return perr(p, AC_EINVAL, "bad count");
         e->num = (int64_t)u;
         return 0;
     }
@@ -941,7 +948,7 @@ static int parse_expect(parser_t *p) {
         e->kind = EXP_STDERR;
         return expect_text(p, e, 3);
     }
-    if (strcmp(what, "serial") == 0 && p->ntok == 4 && parse_u64(p->tok[3].s, &u) == 0) {
+    if (strcmp(what, "serial") == 0 && p->ntok == 4 && parse_num(p->tok[3].s, &u) == 0) {
         e->kind = EXP_SERIAL;
         e->num = (int64_t)u;
         return 0;

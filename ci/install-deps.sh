@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# install-deps.sh — installs with apt-get whatever `make test` needs and is missing.
+# install-deps.sh — installs with apt-get whatever `make test` (and `make fuzz`: clang and
+# its libFuzzer runtime) needs and is missing.
 # Idempotent and quick when everything is present (no apt-get call at all then).
 set -euo pipefail
 
@@ -13,8 +14,6 @@ have_cmd clang || need+=(clang)
 have_pkg libclang-rt-14-dev || need+=(libclang-rt-14-dev)
 /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || need+=(python3-pytest)
 have_cmd gcovr || need+=(gcovr)
-have_cmd ip || need+=(iproute2)
-have_cmd nft || need+=(nftables)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"

@@ -130,7 +130,42 @@ static int disk_log_check_tail(char *err, size_t err_cap, disk_log_t *log) {
     return 0;
 }
 
+static int disk_marker_path(const char *path, char *out, size_t cap) {
+    return (size_t)snprintf(out, cap, "%s.appended", path) < cap ? 0 : -1;
+}
+
+int disk_marker_exists(const char *path) {
+    char marker[DISK_PATH_BYTES];
+    struct stat st;
+    return disk_marker_path(path, marker, sizeof(marker)) == 0 && stat(marker, &st) == 0;
+}
+
+size_t disk_unterminated_tail(const char *data, size_t len) {
+    if (len == 0 || data[len - 1] == '\n') return len;
+    size_t start = len;
+    while (start > 0 && data[start - 1] != '\n') start--;
+    return start;
+}
+
+/* Creates the marker durably (file and directory entry synced) before the first append. */
+static int disk_log_mark(char *err, size_t err_cap, disk_log_t *log) {
+    char marker[DISK_PATH_BYTES];
+    if (disk_marker_path(log->path, marker, sizeof(marker)) < 0)
+        return disk_fail(err, err_cap, "path too long: %s", log->path);
+    int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return disk_fail(err, err_cap, "cannot create %s: %s", marker, strerror(errno));
+    int bad = fsync(fd) < 0;
+    int e = errno;
+    close(fd);
+    if (bad) return disk_fail(err, err_cap, "fsync of %s: %s", marker, strerror(e));
+    if (disk_sync_dir(err, err_cap, marker) < 0) return -1;
+    log->marked = 1;
+    return 0;
+}
+
 int disk_log_open(char *err, size_t err_cap, disk_log_t *log, const char *path) {
+    log->path = path;
+    log->marked = disk_marker_exists(path);
     log->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
     if (log->fd < 0) return disk_fail(err, err_cap, "cannot open %s: %s", path, strerror(errno));
     if (disk_log_check_tail(err, err_cap, log) < 0) {
@@ -153,6 +188,7 @@ int disk_log_append(char *err, size_t err_cap, disk_log_t *log, uint64_t drop_by
         if (disk_log_check_tail(err, err_cap, log) < 0) return -1;
     }
     if (len == 0) return 0;
+    if (!log->marked && disk_log_mark(err, err_cap, log) < 0) return -1;
     if (log->needs_newline && disk_write_full(log->fd, "\n", 1) < 0)
         return disk_fail(err, err_cap, "write: %s", strerror(errno));
     if (disk_write_full(log->fd, data, len) < 0)

@@ -15,16 +15,28 @@
  * success, even for an empty file). */
 int disk_read_all(char *err, size_t err_cap, const char *path, char **data, size_t *len);
 
-/* A crash left an unterminated, unparsable last line at data[torn_offset..len): appends
+/* A crash left a torn last line (unterminated) at data[torn_offset..len): appends
  * those bytes and a '\n' to "<path>.torn" (so several torn tails stay apart) and syncs it,
  * then truncates path to torn_offset and syncs. Nothing is ever silently dropped. */
 int disk_set_aside_torn(char *err, size_t err_cap, const char *path, const char *data,
                         size_t len, size_t torn_offset);
 
+/* "<path>.appended" marks a block file that a backend has appended to. Our appends end in
+ * '\n' and are acknowledged only when synced whole, so in a marked file an unterminated
+ * last line can only be a torn append (even one that happens to parse, like "10 A B 2"
+ * cut from "10 A B 25"); in an unmarked one it is a hand-written line lacking its final
+ * newline, which SPEC.md allows. 1 when the marker exists. */
+int disk_marker_exists(const char *path);
+
+/* Start of the last line when the image ends in a line without its '\n'; else len. */
+size_t disk_unterminated_tail(const char *data, size_t len);
+
 /* The block file opened for appends. */
 typedef struct {
     int fd;
     int needs_newline;    /* the file ends in a line without its '\n' */
+    int marked;           /* "<path>.appended" exists (created, synced, before our first append) */
+    const char *path;     /* borrowed: lives as long as the log */
 } disk_log_t;
 
 int disk_log_open(char *err, size_t err_cap, disk_log_t *log, const char *path);

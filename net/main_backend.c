@@ -125,20 +125,23 @@ static void backend_open(backend_main_t *m) {
     size_t len;
     if (disk_read_all(err, sizeof(err), m->cfg.block_path, &data, &len) < 0)
         drive_die(prog, EXIT_CONFIG, "%s", err);
+    /* In a file we have appended to, an unterminated last line is a torn append, parse or
+     * not (disk.h): it is left out of the ledger and moved aside like any torn tail. */
+    size_t load_len = disk_marker_exists(m->cfg.block_path) ? disk_unterminated_tail(data, len) : len;
     ledger_load_t res;
     backend_init(&m->node, m->cfg.index);
-    if (backend_load(&m->node, data, len, m->cfg.block_path, &res, err, sizeof(err)) < 0)
+    if (backend_load(&m->node, data, load_len, m->cfg.block_path, &res, err, sizeof(err)) < 0)
         drive_die(prog, EXIT_RUNTIME, "%s", err);
+    size_t torn_offset = load_len < len ? load_len : res.torn_offset;
     uint16_t port = config_port_backend(&m->cfg, m->cfg.index);
     if (sock_addr(err, m->cfg.host[CONFIG_HOST_M], config_port_m_udp(&m->cfg), &m->m_addr) < 0 ||
         sock_udp_bind(err, m->cfg.host[m->cfg.index], port, &m->udp_fd) < 0)
         drive_die(prog, EXIT_RUNTIME, "%s", err);
-    if (res.torn_offset < len) {
-        if (disk_set_aside_torn(err, sizeof(err), m->cfg.block_path, data, len,
-                                res.torn_offset) < 0)
+    if (torn_offset < len) {
+        if (disk_set_aside_torn(err, sizeof(err), m->cfg.block_path, data, len, torn_offset) < 0)
             drive_die(prog, EXIT_RUNTIME, "%s", err);
         drive_warn(prog, "%s: moved a torn last line (%zu bytes, from a crash) to %s.torn",
-                   m->cfg.block_path, len - res.torn_offset, m->cfg.block_path);
+                   m->cfg.block_path, len - torn_offset, m->cfg.block_path);
     }
     free(data);
     if (disk_log_open(err, sizeof(err), &m->log, m->cfg.block_path) < 0)

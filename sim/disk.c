@@ -37,6 +37,7 @@ void disk_append(world_t *w, int b, uint64_t drop, const uint8_t *data, size_t l
         if (d->durable.len > d->cur.len) d->durable_is_prefix = 0;
     }
     int rc = 0;
+    d->appended = 1; /* the real driver creates "<block>.appended" (synced) before appending */
     if (d->cur.len > 0 && d->cur.p[d->cur.len - 1] != '\n') rc = buf_append(&d->cur, "\n", 1);
     if (rc == 0) rc = buf_append(&d->cur, data, len);
     if (rc == 0 && d->sync_count == d->sync_cap) {

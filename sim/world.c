@@ -624,20 +624,27 @@ static int backend_start(world_t *w, int b, char *err, size_t err_cap) {
     backend_init(be, b);
     ledger_load_t res;
     const char *img = d->durable.len ? (const char *)d->durable.p : "";
-    int rc = backend_load(be, img, d->durable.len, block_names[b], &res, err, err_cap);
+    /* as the real driver: once appended to, an unterminated last line is a torn append,
+     * even when it parses (net/disk.h) */
+    size_t load_len = d->durable.len;
+    if (d->appended && load_len > 0 && img[load_len - 1] != '\n') {
+        while (load_len > 0 && img[load_len - 1] != '\n') load_len--;
+    }
+    int rc = backend_load(be, img, load_len, block_names[b], &res, err, err_cap);
     if (rc != 0) {
         backend_free(be);
         return rc;
     }
     int node = b + 1;
-    if (res.torn_offset < d->durable.len) { /* the real driver moves it to block<i>.txt.torn */
-        size_t n = d->durable.len - res.torn_offset;
-        buf_append(&d->torn_aside, d->durable.p + res.torn_offset, n);
+    size_t torn_offset = load_len < d->durable.len ? load_len : res.torn_offset;
+    if (torn_offset < d->durable.len) { /* the real driver moves it to block<i>.txt.torn */
+        size_t n = d->durable.len - torn_offset;
+        buf_append(&d->torn_aside, d->durable.p + torn_offset, n);
         buf_append(&d->torn_aside, "\n", 1);
-        trace_event(w, node, "torn-aside", d->durable.p + res.torn_offset, n,
+        trace_event(w, node, "torn-aside", d->durable.p + torn_offset, n,
                     "moved a torn tail of %zu bytes aside: \"%.*s\"", n, (int)n,
-                    (const char *)d->durable.p + res.torn_offset);
-        d->durable.len = res.torn_offset;
+                    (const char *)d->durable.p + torn_offset);
+        d->durable.len = torn_offset;
     }
     d->cur.len = 0;
     buf_append(&d->cur, d->durable.p, d->durable.len);

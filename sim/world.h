@@ -99,6 +99,7 @@ typedef struct {
     sim_sync_t *syncs;     /* appends waiting for their sync, in order */
     size_t sync_count, sync_cap;
     sim_buf_t torn_aside;  /* torn tails moved aside at restarts (the ".torn" file) */
+    int appended;          /* the ".appended" marker: set, durably, at the first append */
     uint64_t last_sync_at; /* syncs complete in the order they were issued */
 } sim_bfile_t;
 

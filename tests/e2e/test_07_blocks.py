@@ -123,6 +123,26 @@ def test_torn_last_line_is_moved_aside(make_network):
     assert (r.rc, r.lines[-1]) == (0, c_txlist_ok(9, "alichain.txt")), r
 
 
+def test_parseable_torn_tail_of_an_appended_file_is_moved_aside(make_network):
+    # Once a backend has appended to a file (it leaves "<block>.appended"), an unterminated
+    # last line can only be a torn append, even one that parses ("10 Ali Luke 5" cut from
+    # "10 Ali Luke 55"): it must not become a transaction nobody asked for.
+    original = (SAMPLE_DIR / "block1.txt").read_bytes()
+    blocks = sample_blocks()
+    blocks[0] = original + b"10 Ali Luke 5"
+    net = make_network(blocks=blocks, start=False)
+    (net.root / "block1.txt.appended").write_bytes(b"")
+    net.start()
+    assert b"10 Ali Luke 5" in (net.root / "block1.txt.torn").read_bytes()
+    assert net.block_path("A").read_bytes() == original
+    assert net.client("A", "Luke").lines == expected_balance_lines("A", "Luke", 1180)
+    # the first append creates the marker; a hand-written file has none until then
+    assert not (net.root / "block2.txt.appended").exists()
+    r = net.client("A", "Chinmay", "Luke", "20")
+    assert r.rc == 0, r
+    assert sum((net.root / f"block{i}.txt.appended").exists() for i in (1, 2, 3)) >= 1
+
+
 def test_block_env_selects_the_file(make_network):
     blocks = sample_blocks()
     net = make_network(blocks=[None, blocks[1], blocks[2]],

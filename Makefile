@@ -17,10 +17,7 @@ OUT      := build/$(VARIANT)
 BIN      := $(OUT)/bin
 
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-ifeq ($(CI),true)
-WARN     += -Werror
-endif
-ifneq ($(WERROR),)
+ifneq ($(filter true,$(CI))$(WERROR),)
 WARN     += -Werror
 endif
 CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icore

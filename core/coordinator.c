@@ -1377,7 +1377,7 @@ uint64_t coord_deadline_us(const coord_t *c) {
         if (e->deadline_us < t) t = e->deadline_us;
         if (!e->waiting_hello && e->next_retx_us < t) t = e->next_retx_us;
     }
-    if (c->in_doubt > 0 && c->queue_len > 0) {
+    if (c->in_doubt > 0 && c->queue_len > 0 && c->batch.phase == PHASE_IDLE) { /* as coord_on_timer */
         uint64_t q = c->ops[c->queue[c->queue_head]].arrived_us + (uint64_t)c->cfg.timeout_ms * 1000u;
         if (q < t) t = q;
     }

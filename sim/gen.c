@@ -181,9 +181,12 @@ static int gen_anchored(gen_src_t *g, scenario_t *s, uint64_t phase, int users, 
                                       .min_us = 5000, .max_us = rnd_range(g, 20000, 80000)};
             }
             int crashes = (int)rnd_range(g, 1, 2);
-            for (int k = 0; k < crashes && rc == 0; k++)
-                rc = add_node_pair(s, a + rnd_range(g, 2000, 50000), rnd_range(g, 1000, 600000),
-                                   STEP_CRASH, STEP_RESTART, (int)rnd_range(g, 1, 3));
+            for (int k = 0; k < crashes && rc == 0; k++) {
+                uint64_t at = a + rnd_range(g, 2000, 50000); /* draws in a fixed order */
+                uint64_t down = rnd_range(g, 1000, 600000);
+                int node = (int)rnd_range(g, 1, 3);
+                rc = add_node_pair(s, at, down, STEP_CRASH, STEP_RESTART, node);
+            }
             break;
         }
         case 1: { /* serverM crash while its writes travel slowly; the new one takes more transfers */
@@ -197,8 +200,11 @@ static int gen_anchored(gen_src_t *g, scenario_t *s, uint64_t phase, int users, 
             uint64_t back = rnd_range(g, 1000, 60000);
             if (rc == 0) rc = add_node_pair(s, at, back, STEP_CRASH, STEP_RESTART, SIM_NODE_M);
             int k_max = (int)rnd_range(g, 2, 5);
-            for (int k = 0; k < k_max && rc == 0; k++)
-                rc = add_transfer(g, s, at + back + rnd(g, 60000), users, (int)rnd(g, (uint64_t)users), nops);
+            for (int k = 0; k < k_max && rc == 0; k++) {
+                uint64_t when = at + back + rnd(g, 60000);
+                int from = (int)rnd(g, (uint64_t)users);
+                rc = add_transfer(g, s, when, users, from, nops);
+            }
             break;
         }
         default: { /* an outage longer than the deadline: the write is in doubt */
@@ -221,8 +227,11 @@ static int gen_anchored(gen_src_t *g, scenario_t *s, uint64_t phase, int users, 
                 st->node2 = (uint8_t)node;
             }
             int k_max = (int)rnd_range(g, 2, 6);
-            for (int k = 0; k < k_max && rc == 0; k++)
-                rc = add_transfer(g, s, at + len + rnd(g, 700000), users, (int)rnd(g, (uint64_t)users), nops);
+            for (int k = 0; k < k_max && rc == 0; k++) {
+                uint64_t when = at + len + rnd(g, 700000);
+                int from = (int)rnd(g, (uint64_t)users);
+                rc = add_transfer(g, s, when, users, from, nops);
+            }
             break;
         }
         }
@@ -235,7 +244,9 @@ static int gen_faults(gen_src_t *g, scenario_t *s, uint64_t phase) {
     int crashes = chance(g, 1, 3) ? (int)rnd_range(g, 1, 3) : 0;
     for (int i = 0; i < crashes && rc == 0; i++) {
         uint64_t at = rnd(g, phase);
-        rc = add_node_pair(s, at, rnd_range(g, 1000, 600000), STEP_CRASH, STEP_RESTART, (int)rnd_range(g, 1, 3));
+        uint64_t down = rnd_range(g, 1000, 600000);
+        int node = (int)rnd_range(g, 1, 3);
+        rc = add_node_pair(s, at, down, STEP_CRASH, STEP_RESTART, node);
     }
     int mcrashes = chance(g, 1, 3) ? 1 : 0;
     for (int i = 0; i < mcrashes && rc == 0; i++) {
@@ -245,7 +256,9 @@ static int gen_faults(gen_src_t *g, scenario_t *s, uint64_t phase) {
     int pauses = chance(g, 1, 4) ? 1 : 0;
     for (int i = 0; i < pauses && rc == 0; i++) {
         uint64_t at = rnd(g, phase);
-        rc = add_node_pair(s, at, rnd_range(g, 10000, 2500000), STEP_PAUSE, STEP_RESUME, (int)rnd(g, 4));
+        uint64_t down = rnd_range(g, 10000, 2500000);
+        int node = (int)rnd(g, 4);
+        rc = add_node_pair(s, at, down, STEP_PAUSE, STEP_RESUME, node);
     }
     int parts = chance(g, 1, 4) ? (int)rnd_range(g, 1, 2) : 0;
     for (int i = 0; i < parts && rc == 0; i++) {

@@ -2,7 +2,8 @@
 # test.sh — the body of `make test` after lint and the release build: every test on a
 # coverage-instrumented build, then gcovr's summary, an HTML report under
 # build/coverage/, and a failure when core/'s line coverage is under COVERAGE_MIN; then
-# `make sim` (every scenario + a swarm, with its table and speed figures).
+# `make sim` (every scenario + a swarm, with its table and speed figures) and
+# `make sim-mutants` (every planted bug must be caught: the checkers are shown to fire).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COVERAGE_MIN=${COVERAGE_MIN:-90}
@@ -19,3 +20,6 @@ echo "coverage report: build/coverage/index.html"
 
 echo "== simulator: make sim =="
 make --no-print-directory sim
+
+echo "== simulator: make sim-mutants =="
+make --no-print-directory sim-mutants

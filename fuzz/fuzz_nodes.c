@@ -32,7 +32,9 @@ typedef struct {
 
 /* One backend's block file, as the drivers keep it (net/disk.c, sim/disk.c): an append
  * is written at once (after dropping `arg` bytes, and after a '\n' when the file ends in
- * an unterminated line) and becomes durable at its sync; syncs complete in order. */
+ * an unterminated line) and becomes durable at its sync; syncs complete in order. Once
+ * appended to, an unterminated last line found at a restart is a torn append and is set
+ * aside before loading (net/main_backend.c, sim/world.c). */
 typedef struct {
     char written[NODES_DISK_BYTES_MAX];
     size_t written_len;
@@ -41,6 +43,7 @@ typedef struct {
     struct { uint64_t token, seq; size_t len_after; } syncs[BACKEND_PENDING_MAX];
     size_t sync_count;
     int full; /* an append did not fit: this image is no longer the backend's */
+    int marked; /* appended to (the drivers' durable "<block>.appended" marker) */
 } disk_t;
 
 typedef struct {
@@ -106,6 +109,19 @@ static void disk_append(int b, const fx_t *f, const uint8_t *data) {
     FUZZ_CHECK(f->arg <= d->written_len || d->full); /* drops only what the file holds */
     if (!d->full) {
         d->written_len -= f->arg;
+        if (!d->marked) {
+            /* as net/disk.c: a hand-written last line gets its '\n' and the file is synced
+             * before the marker exists */
+            if (d->written_len > 0 && d->written[d->written_len - 1] != '\n') {
+                FUZZ_CHECK(d->written_len < NODES_DISK_BYTES_MAX);
+                d->written[d->written_len++] = '\n';
+            }
+            memcpy(d->durable, d->written, d->written_len);
+            d->durable_len = d->written_len;
+        }
+    }
+    d->marked = 1;
+    if (!d->full) {
         int newline = d->written_len > 0 && d->written[d->written_len - 1] != '\n';
         if (d->written_len + (size_t)newline + f->data_len > NODES_DISK_BYTES_MAX) {
             d->full = 1;
@@ -200,6 +216,13 @@ static void backend_restart(int b, size_t torn) {
     else
         memcpy(d->written, d->durable, d->durable_len);
     d->sync_count = 0; /* unsynced appends are lost */
+    size_t image = keep;
+    if (d->marked) /* in a file appended to, an unterminated last line is a torn append */
+        while (keep > 0 && d->written[keep - 1] != '\n') keep--;
+    if (getenv("FUZZ_TRACE") != NULL)
+        fprintf(stderr, "%8llu %c restarts: disk %zu bytes (%zu synced), %zu set aside: \"%.*s\"\n",
+                (unsigned long long)w.now, backend_letter(b), image, d->durable_len,
+                image - keep, (int)(image - keep), d->written + keep);
     backend_free(&w.be[b]);
     backend_init(&w.be[b], b);
     int rc = backend_load(&w.be[b], d->written, keep, "block", &res, err, sizeof err);
@@ -396,6 +419,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int b = 0; b < BACKEND_COUNT; b++) {
         disk_t *d = &w.disk[b];
         d->full = 0;
+        d->marked = 0;
         d->sync_count = 0;
         d->written_len = d->durable_len = strlen(blocks[b]);
         memcpy(d->written, blocks[b], d->written_len);

@@ -81,4 +81,5 @@ if [ ${#failed[@]} -gt 0 ]; then
     echo "fuzz: FAILED: ${failed[*]}"
     exit 1
 fi
+if [ $merge -eq 1 ]; then echo "fuzz-merge: done"; exit 0; fi
 echo "fuzz: all targets ran without a finding (new inputs kept in $FUZZ_DIR/corpus/)"

@@ -147,8 +147,17 @@ size_t disk_unterminated_tail(const char *data, size_t len) {
     return start;
 }
 
-/* Creates the marker durably (file and directory entry synced) before the first append. */
+/* Before the first append: terminates a hand-written last line and syncs the file, then
+ * creates the marker durably (file and directory entry synced). In that order, a crash
+ * can never leave a marker beside a hand-written unterminated line (which would then be
+ * taken for a torn append). */
 static int disk_log_mark(char *err, size_t err_cap, disk_log_t *log) {
+    if (log->needs_newline) {
+        if (disk_write_full(log->fd, "\n", 1) < 0)
+            return disk_fail(err, err_cap, "write: %s", strerror(errno));
+        log->needs_newline = 0;
+    }
+    if (fdatasync(log->fd) < 0) return disk_fail(err, err_cap, "fdatasync: %s", strerror(errno));
     char marker[DISK_PATH_BYTES];
     if (disk_marker_path(log->path, marker, sizeof(marker)) < 0)
         return disk_fail(err, err_cap, "path too long: %s", log->path);

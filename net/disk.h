@@ -35,7 +35,8 @@ size_t disk_unterminated_tail(const char *data, size_t len);
 typedef struct {
     int fd;
     int needs_newline;    /* the file ends in a line without its '\n' */
-    int marked;           /* "<path>.appended" exists (created, synced, before our first append) */
+    int marked;           /* "<path>.appended" exists (made after the last line is terminated
+                             and synced, before our first append) */
     const char *path;     /* borrowed: lives as long as the log */
 } disk_log_t;
 

@@ -37,8 +37,16 @@ void disk_append(world_t *w, int b, uint64_t drop, const uint8_t *data, size_t l
         if (d->durable.len > d->cur.len) d->durable_is_prefix = 0;
     }
     int rc = 0;
-    d->appended = 1; /* the real driver creates "<block>.appended" (synced) before appending */
-    if (d->cur.len > 0 && d->cur.p[d->cur.len - 1] != '\n') rc = buf_append(&d->cur, "\n", 1);
+    if (!d->appended) {
+        /* as net/disk.c: before the marker, a hand-written unterminated last line gets its
+         * '\n' and everything so far is synced; only then "<block>.appended" (durable) */
+        if (d->cur.len > 0 && d->cur.p[d->cur.len - 1] != '\n') rc = buf_append(&d->cur, "\n", 1);
+        d->durable.len = 0;
+        if (rc == 0) rc = buf_append(&d->durable, d->cur.p, d->cur.len);
+        d->durable_is_prefix = 1;
+        d->appended = 1;
+    }
+    if (rc == 0 && d->cur.len > 0 && d->cur.p[d->cur.len - 1] != '\n') rc = buf_append(&d->cur, "\n", 1);
     if (rc == 0) rc = buf_append(&d->cur, data, len);
     if (rc == 0 && d->sync_count == d->sync_cap) {
         size_t cap = d->sync_cap ? d->sync_cap * 2 : 16;

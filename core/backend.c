@@ -19,20 +19,26 @@ void backend_init(backend_t *b, int index) {
 
 void backend_free(backend_t *b) { ledger_free(&b->ledger); }
 
-int backend_load(backend_t *b, const char *data, size_t len, const char *file_name,
-                 ledger_load_t *res, char *err, size_t err_cap) {
+int backend_load(backend_t *b, const char *img, size_t len, const char *marker,
+                 size_t marker_len, const char *file_name, blockfile_recovery_t *res,
+                 char *err, size_t err_cap) {
     AC_ASSERT(b->ledger.tx_count == 0);
-    int rc = ledger_load(&b->ledger, data, len, file_name, res, err, err_cap);
+    int rc = blockfile_recover(&b->ledger, img, len, marker, marker_len, file_name, res, err,
+                               err_cap);
     if (rc != 0) return rc;
-    if (res->tail_offset < len) {
-        /* An unterminated last line that parses may still be a torn append (every line
-         * we append ends in '\n' and is acknowledged only once synced whole). It was
-         * never acknowledged, so serverM may re-send its serial with the real line. */
-        b->tail_open = 1;
-        b->tail_serial = res->tail_serial;
-        b->tail_bytes = len - res->tail_offset;
-    }
+    blockfile_init(&b->file, res, img);
     return 0;
+}
+
+void backend_start(backend_t *b, const char *img, const blockfile_recovery_t *res,
+                   const char *file_name, uint16_t port, outbox_t *out) {
+    blockfile_recovery_effects(res, img, file_name, out);
+    outbox_line(out, FX_STDOUT, MSG_BACKEND_UP, backend_letter(b->index), (unsigned)port);
+}
+
+void backend_stop(backend_t *b, outbox_t *out) {
+    AC_ASSERT(b->pending_count == 0);
+    blockfile_close(&b->file, out);
 }
 
 static void backend_send(backend_t *b, const wire_reply_t *rep, outbox_t *out) {
@@ -136,10 +142,6 @@ static backend_pending_t *backend_pending_free_slot(backend_t *b) {
 static void backend_commit(backend_t *b, backend_pending_t *op) {
     for (uint8_t i = 0; i < op->count; i++) {
         if (!op->fresh[i]) continue;
-        if (op->fresh[i] == 2) { /* replaces the unterminated tail loaded at start */
-            AC_ASSERT(b->ledger.tx_count > 0);
-            ledger_pop(&b->ledger);
-        }
         int rc = ledger_add(&b->ledger, &op->txs[i]);
         if (rc != 0 && !MUTANT(MUT_BACKEND_DOUBLE_STORE)) {
             /* Durable on disk but not indexable (an overflow serverM already refuses):
@@ -154,7 +156,6 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     uint8_t count = req->u.write.count;
     uint8_t fresh[WIRE_WRITE_TXS_MAX] = {0};
     int fresh_count = 0;
-    int replaces_tail = 0;
     rep->u.write.count = count;
     for (uint8_t i = 0; i < count; i++) {
         const tx_t *t = &req->u.write.txs[i];
@@ -175,12 +176,6 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
                     fresh[i] = 1;
                     fresh_count++;
                 }
-                continue;
-            }
-            if (b->tail_open && t->serial == b->tail_serial && !replaces_tail) {
-                fresh[i] = 2;
-                fresh_count++;
-                replaces_tail = 1;
                 continue;
             }
             rep->u.write.results[i] = WIRE_TX_CONFLICT;
@@ -222,11 +217,7 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     memcpy(op->txs, req->u.write.txs, sizeof(tx_t) * count);
     memcpy(op->results, rep->u.write.results, count);
     memcpy(op->fresh, fresh, count);
-    fx_t *fx = outbox_push(out, FX_APPEND_SYNC, 0, op->token, buf, len);
-    if (fx != NULL && replaces_tail) fx->arg = b->tail_bytes;
-    /* Once anything is appended the tail is terminated for good (the driver writes the
-     * missing '\n' first), so it can be replaced only by this very append. */
-    b->tail_open = 0;
+    blockfile_append(&b->file, buf, len, op->token, out);
     if (MUTANT(MUT_ACK_BEFORE_SYNC)) {
         backend_commit(b, op);
         memcpy(rep->u.write.results, op->results, count);
@@ -239,33 +230,33 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
 void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, size_t len,
                          outbox_t *out) {
     (void)now_us;
-    static wire_req_t req; /* large (a WRITE holds 32 transactions); a node is single-threaded */
-    static wire_reply_t rep;
-    if (wire_req_decode(data, len, &req) != 0) {
+    wire_req_t *req = &b->req;   /* large (a WRITE holds 32 transactions): node-owned */
+    wire_reply_t *rep = &b->rep;
+    if (wire_req_decode(data, len, req) != 0) {
         b->stat_dropped++;
         outbox_line(out, FX_STDERR, "dropped a malformed datagram of %zu bytes", len);
         return;
     }
-    memset(&rep, 0, sizeof(rep));
-    rep.type = (uint8_t)(req.type | WIRE_REPLY);
-    rep.incarnation = req.incarnation;
-    rep.request_id = req.request_id;
-    rep.status = WIRE_ST_OK;
+    memset(rep, 0, sizeof(*rep));
+    rep->type = (uint8_t)(req->type | WIRE_REPLY);
+    rep->incarnation = req->incarnation;
+    rep->request_id = req->request_id;
+    rep->status = WIRE_ST_OK;
 
     int fencing = !MUTANT(MUT_NO_FENCING);
-    if (fencing && req.incarnation < b->fence) {
+    if (fencing && req->incarnation < b->fence) {
         b->stat_requests++;
         outbox_line(out, FX_STDOUT, MSG_BACKEND_RECEIVED, backend_letter(b->index));
-        rep.status = WIRE_ST_STALE;
-        rep.fence = b->fence;
-        backend_send(b, &rep, out);
+        rep->status = WIRE_ST_STALE;
+        rep->fence = b->fence;
+        backend_send(b, rep, out);
         return;
     }
-    if (req.incarnation > b->fence) {
-        b->fence = req.incarnation;
+    if (req->incarnation > b->fence) {
+        b->fence = req->incarnation;
         b->fenced = 0;
     }
-    if (req.type != WIRE_WRITE && b->pending_count > 0) {
+    if (req->type != WIRE_WRITE && b->pending_count > 0) {
         if (b->held_count < BACKEND_HELD_MAX) { /* else dropped: serverM asks again */
             b->held[b->held_count].len = len;
             memcpy(b->held[b->held_count].data, data, len);
@@ -275,31 +266,31 @@ void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, siz
     }
     b->stat_requests++;
     outbox_line(out, FX_STDOUT, MSG_BACKEND_RECEIVED, backend_letter(b->index));
-    rep.fence = b->fence;
+    rep->fence = b->fence;
     int reply_now = 1;
-    switch (req.type) {
+    switch (req->type) {
     case WIRE_QUERY:
         b->fenced = 1;
-        backend_query(b, &req, &rep);
+        backend_query(b, req, rep);
         break;
     case WIRE_LIST:
-        backend_list(b, &req, &rep);
+        backend_list(b, req, rep);
         break;
     case WIRE_STATS:
-        backend_stats(b, &req, &rep);
+        backend_stats(b, req, rep);
         break;
     case WIRE_WRITE:
         if (fencing && !b->fenced) {
-            rep.status = WIRE_ST_UNFENCED;
+            rep->status = WIRE_ST_UNFENCED;
             break;
         }
-        backend_write(b, &req, &rep, out, &reply_now);
+        backend_write(b, req, rep, out, &reply_now);
         break;
     default:
         AC_ASSERT(0); /* the decoder admits only the four request types */
         return;
     }
-    if (reply_now) backend_send(b, &rep, out);
+    if (reply_now) backend_send(b, rep, out);
 }
 
 void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t *out) {
@@ -311,32 +302,31 @@ void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t 
     if (NEVER(op == NULL) || NEVER(token == 0)) return;
     if (op->count > 0) {
         backend_commit(b, op);
-        static wire_reply_t rep;
-        memset(&rep, 0, sizeof(rep));
-        rep.type = WIRE_WRITE | WIRE_REPLY;
-        rep.incarnation = op->incarnation;
-        rep.request_id = op->request_id;
-        rep.status = WIRE_ST_OK;
-        rep.fence = b->fence;
-        rep.u.write.count = op->count;
+        wire_reply_t *rep = &b->rep;
+        memset(rep, 0, sizeof(*rep));
+        rep->type = WIRE_WRITE | WIRE_REPLY;
+        rep->incarnation = op->incarnation;
+        rep->request_id = op->request_id;
+        rep->status = WIRE_ST_OK;
+        rep->fence = b->fence;
+        rep->u.write.count = op->count;
         for (uint8_t i = 0; i < op->count; i++) {
-            rep.u.write.serials[i] = op->txs[i].serial;
-            rep.u.write.results[i] = op->results[i];
+            rep->u.write.serials[i] = op->txs[i].serial;
+            rep->u.write.results[i] = op->results[i];
         }
-        backend_send(b, &rep, out);
+        backend_send(b, rep, out);
     }
     memset(op, 0, sizeof(*op));
     b->pending_count--;
     AC_ASSERT(b->pending_count >= 0);
     if (b->pending_count > 0 || b->held_count == 0) return;
-    /* every accepted write is durable: answer the reads that waited, in order */
-    static uint8_t data[BACKEND_HELD_MAX][DGRAM_BYTES_MAX];
-    size_t lens[BACKEND_HELD_MAX];
+    /* Every accepted write is durable: answer the reads that waited, in order. They are
+     * copied out first, since answering may hold new ones (a WRITE among them). */
     int n = b->held_count;
     for (int i = 0; i < n; i++) {
-        lens[i] = b->held[i].len;
-        memcpy(data[i], b->held[i].data, lens[i]);
+        b->replay[i].len = b->held[i].len;
+        memcpy(b->replay[i].data, b->held[i].data, b->held[i].len);
     }
     b->held_count = 0;
-    for (int i = 0; i < n; i++) backend_on_datagram(b, now_us, data[i], lens[i], out);
+    for (int i = 0; i < n; i++) backend_on_datagram(b, now_us, b->replay[i].data, b->replay[i].len, out);
 }

@@ -6,6 +6,7 @@
 #ifndef ALICHAIN_BACKEND_H
 #define ALICHAIN_BACKEND_H
 
+#include "blockfile.h"
 #include "ledger.h"
 #include "outbox.h"
 #include "wire.h"
@@ -14,7 +15,7 @@
 #define BACKEND_HELD_MAX 16      /* reads held until the writes before them are synced */
 
 typedef struct {
-    uint64_t token;              /* of the FX_APPEND_SYNC effect; 0 = free slot */
+    uint64_t token;              /* of the FX_BLOCK_APPEND effect; 0 = free slot */
     uint64_t incarnation;
     uint64_t request_id;
     uint8_t count;
@@ -29,11 +30,7 @@ typedef struct {
     uint64_t fence;              /* highest incarnation seen in any request */
     int fenced;                  /* a QUERY of `fence` has been seen since start */
     uint64_t next_token;
-    /* an unterminated last line loaded from disk: it may be a torn write that parses */
-    int tail_open;
-    uint64_t tail_serial;
-    uint64_t tail_bytes;
-    int tail_pending;            /* a replacement of that tail is in flight */
+    blockfile_t file;            /* the block file's append state (blockfile.h) */
     backend_pending_t pending[BACKEND_PENDING_MAX];
     int pending_count;
     /* Reads that arrived while a write was syncing wait for it, so that no reply (a max
@@ -43,25 +40,46 @@ typedef struct {
         uint8_t data[DGRAM_BYTES_MAX];
     } held[BACKEND_HELD_MAX];
     int held_count;
+    /* scratch owned by the node (no static buffers in core): the request being handled,
+     * its reply, and the held reads while they are replayed */
+    wire_req_t req;
+    wire_reply_t rep;
+    struct {
+        size_t len;
+        uint8_t data[DGRAM_BYTES_MAX];
+    } replay[BACKEND_HELD_MAX];
     uint64_t stat_requests;      /* datagrams handled */
     uint64_t stat_dropped;       /* malformed datagrams dropped */
 } backend_t;
 
-/* index: 0..2. The ledger starts empty; call backend_load() before any datagram. */
+/* index: 0..2. The ledger starts empty; call backend_load() and backend_start() before
+ * any datagram. */
 void backend_init(backend_t *b, int index);
 void backend_free(backend_t *b);
 
-/* Loads the block file image (see ledger_load). Returns 0 or a negative error with
- * "<file_name>:<line>: <reason>" in err. res says whether a torn tail must be moved aside
- * by the driver (res->torn_offset < len). */
-int backend_load(backend_t *b, const char *data, size_t len, const char *file_name,
-                 ledger_load_t *res, char *err, size_t err_cap);
+/* Recovery, decided and nothing changed yet: loads the block file image img[0..len) under
+ * the rules of blockfile.h (marker: the content of "<block>.appended", NULL when absent).
+ * Returns 0 or a negative error with "<file_name>:<line>: <reason>" in err: the driver then
+ * refuses to start and changes nothing. res says what was found. */
+int backend_load(backend_t *b, const char *img, size_t len, const char *marker,
+                 size_t marker_len, const char *file_name, blockfile_recovery_t *res,
+                 char *err, size_t err_cap);
+
+/* Start-up, once the driver holds its port: the recovery's storage effects (a torn tail
+ * set aside, the marker removed), then "The Server<i> is up and running ...". img is the
+ * image given to backend_load (still the driver's). */
+void backend_start(backend_t *b, const char *img, const blockfile_recovery_t *res,
+                   const char *file_name, uint16_t port, outbox_t *out);
+
+/* A clean stop, once every append is durable (no FX_BLOCK_APPEND awaits its sync): the
+ * block file's closing effects (blockfile_close). */
+void backend_stop(backend_t *b, outbox_t *out);
 
 /* A datagram from serverM. Malformed ones are dropped with an FX_STDERR diagnostic. */
 void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, size_t len,
                          outbox_t *out);
 
-/* The FX_APPEND_SYNC with this token is durable (a failed sync is a crash: the driver
+/* The FX_BLOCK_APPEND with this token is durable (a failed sync is a crash: the driver
  * exits and the backend recovers from disk on restart). */
 void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t *out);
 

@@ -67,11 +67,6 @@ void ledger_free(ledger_t *l);
  * (a user's totals would overflow; unchanged) or AC_ENOMEM (unchanged). */
 int ledger_add(ledger_t *l, const tx_t *t);
 
-/* Removes the most recently added transaction, reversing its effect on every total and
- * aggregate (a user or partner left with no transactions no longer "exists"). Rare: used
- * only when a backend replaces a torn-but-parseable tail line; O(n) is accepted. */
-void ledger_pop(ledger_t *l);
-
 /* Index of the transaction with this serial, or -1. */
 int64_t ledger_find_serial(const ledger_t *l, uint64_t serial);
 
@@ -86,23 +81,5 @@ void ledger_totals(const ledger_t *l, const char *name, size_t name_len, ledger_
  * remain after these. An unknown user has no rows. Cursors stay valid across appends. */
 uint32_t ledger_partners(const ledger_t *l, const char *name, size_t name_len, uint32_t *cursor,
                          ledger_partner_t *out, uint32_t max, int *done);
-
-/* Result of loading a block file. */
-typedef struct {
-    uint32_t lines;        /* transactions loaded */
-    size_t torn_offset;    /* start of a torn tail (unterminated last line that does not
-                              parse); == len when there is none */
-    size_t tail_offset;    /* start of an unterminated last line that did parse (it may be
-                              a torn write that happens to parse); == len when none */
-    uint64_t tail_serial;  /* serial of that line, when tail_offset < len */
-} ledger_load_t;
-
-/* Parses a whole block file image into an empty ledger. Blank lines are skipped, a
- * trailing CR is tolerated. On a bad line, a duplicate serial, or an overflow returns
- * AC_EINVAL / AC_EDUP / AC_ERANGE with "<file_name>:<line>: <reason>" in err.
- * An unterminated last line that does not parse is not an error: it is reported in
- * res->torn_offset and left out. */
-int ledger_load(ledger_t *l, const char *data, size_t len, const char *file_name,
-                ledger_load_t *res, char *err, size_t err_cap);
 
 #endif

@@ -15,4 +15,6 @@ const char *const mutant_names[MUT_COUNT] = {
     "retx-other-backend",
     "no-retransmit",
     "no-fencing",
+    "keep-torn-tail",
+    "no-marker",
 };

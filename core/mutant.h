@@ -15,6 +15,8 @@ typedef enum {
     MUT_RETX_OTHER_BACKEND,     /* a retransmitted write sent to another backend */
     MUT_NO_RETRANSMIT,          /* no retransmission at all */
     MUT_NO_FENCING,             /* no restart fencing */
+    MUT_KEEP_TORN_TAIL,         /* recovery keeps a torn append that happens to parse */
+    MUT_NO_MARKER,              /* appends without the "<block>.appended" marker */
     MUT_COUNT
 } mutant_t;
 

@@ -12,9 +12,16 @@ typedef enum {
                         from serverM: backend index 0..2; from a backend: 0 (serverM) */
     FX_CONN_SEND,    /* queue data on TCP connection `target` */
     FX_CONN_CLOSE,   /* close connection `target` once its queued bytes are sent */
-    FX_APPEND_SYNC,  /* backend: append data to the block file, fdatasync, then call
-                        backend_on_durable(token). If `arg` > 0, first drop the last `arg`
-                        bytes of the file (an unterminated tail being replaced). */
+    /* backend storage (core/blockfile.h has the rules; the driver carries them out in
+     * order, each step complete before the next one starts): */
+    FX_BLOCK_APPEND, /* append data to the block file; when token != 0, call
+                        backend_on_durable(token) once a sync covers it (a driver may
+                        group the syncs of many appends: group commit) */
+    FX_BLOCK_SYNC,   /* make every byte appended so far durable now */
+    FX_BLOCK_TRUNCATE, /* cut the block file to `arg` bytes, durably */
+    FX_MARKER_WRITE, /* replace "<block>.appended" with data, durably (temp, sync, rename) */
+    FX_MARKER_REMOVE,/* remove "<block>.appended" durably (absent: nothing to do) */
+    FX_TORN_APPEND,  /* append data to "<block>.torn", durably */
     FX_FILE_WRITE,   /* serverM: write data atomically (temp, sync, rename) to the TXLIST
                         path, then call coord_on_file_written(token, ok) */
     FX_STDOUT,       /* one line of the spec's screen text (no newline in data) */

@@ -9,7 +9,7 @@
 
 FUZZ_ALL := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 # Targets that drive the simulator also link $(OUT)/sim.a (sim/sim.mk builds it).
-FUZZ_SIM_NAMES := fuzz_scenario fuzz_sim
+FUZZ_SIM_NAMES := fuzz_scenario fuzz_sim fuzz_nodes fuzz_block
 FUZZ_SIM := $(filter $(FUZZ_SIM_NAMES),$(FUZZ_ALL))
 FUZZ_CORE := $(filter-out $(FUZZ_SIM_NAMES),$(FUZZ_ALL))
 

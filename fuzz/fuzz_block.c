@@ -1,15 +1,18 @@
 /* fuzz_block.c — libFuzzer target for the block-line parser (tx_parse_line, tx_format) and
- * the whole-file loader (ledger_load), torn tails included. The input is a block file image.
- * Every line that parses must format and re-parse to the same transaction; a loaded ledger
- * must agree with itself (serial index, user totals, partner pages, coin conservation),
- * reloading the part before a torn tail must give the same ledger, and popping every
- * transaction must leave no user behind. */
+ * the block file rules (blockfile_recover: loading, refusing, torn tails, the marker). The
+ * input is a block file image; its size picks how it is read: as the user's file (size % 3
+ * == 0), as a file appended to after a prefix the marker describes (1), or with the first
+ * line taken as the marker's text (2). Every line that parses must format and re-parse to
+ * the same transaction; a recovered ledger must agree with itself (serial index, user
+ * totals, partner pages, coin conservation); recovering the recovered file again changes
+ * nothing, with or without its marker; and one more append on the simulated disk, cut by a
+ * crash at any byte, recovers to the old ledger or the old one plus that line — never
+ * anything else. */
 #include <string.h>
 
+#include "disk.h"
 #include "fuzz.h"
-#include "ledger.h"
 
-#define FUZZ_BLOCK_POP_MAX 512 /* pop-everything check only on small ledgers (O(n^2)) */
 #define FUZZ_BLOCK_PAGE 3      /* partner rows per page: small, to cross page edges */
 
 static void line_check(const char *line, size_t len) {
@@ -40,10 +43,7 @@ static void users_check(const ledger_t *l) {
         const char *name = l->names + user->name_off;
         ledger_totals_t tot;
         ledger_totals(l, name, user->name_len, &tot);
-        if (user->tx_count == 0) { /* left over after a pop: must look absent */
-            FUZZ_CHECK(!tot.exists);
-            continue;
-        }
+        FUZZ_CHECK(user->tx_count > 0);
         FUZZ_CHECK(tot.exists && tot.sent == user->sent && tot.received == user->received);
         sent += tot.sent;
         received += tot.received;
@@ -68,35 +68,86 @@ static void users_check(const ledger_t *l) {
     FUZZ_CHECK(sent == amounts && received == amounts);
 }
 
-static void ledger_check(ledger_t *l, const char *data, size_t size, const ledger_load_t *res) {
+/* Recovers img with marker into a fresh ledger l (the caller frees it). */
+static int recover(ledger_t *l, const char *img, size_t len, const char *marker, size_t marker_len,
+                   blockfile_recovery_t *res, char *err, size_t err_cap) {
+    ledger_init(l);
+    return blockfile_recover(l, img, len, marker, marker_len, "block1.txt", res, err, err_cap);
+}
+
+/* Carries out the storage effects of o on d. */
+static void apply_all(simdisk_t *d, outbox_t *o) {
+    FUZZ_CHECK(!o->failed);
+    for (size_t i = 0; i < o->fx_count; i++) {
+        if (simdisk_is_storage(o->fx[i].kind))
+            FUZZ_CHECK(simdisk_apply(d, &o->fx[i], outbox_bytes(o, &o->fx[i])) >= 0);
+    }
+    outbox_clear(o);
+}
+
+/* What recovery found holds together, and survives recovering again and an append cut by
+ * a crash at byte `cut` of what was not synced. */
+static void recovered_check(ledger_t *l, const char *img, size_t size, const char *marker,
+                            size_t marker_len, const blockfile_recovery_t *res, uint64_t cut) {
     FUZZ_CHECK(res->lines == l->tx_count);
-    FUZZ_CHECK(res->torn_offset == size || res->tail_offset == size);
-    size_t open = res->torn_offset < size ? res->torn_offset : res->tail_offset;
-    if (open < size) { /* the unterminated last line starts right after a '\n' */
-        FUZZ_CHECK(open == 0 || data[open - 1] == '\n');
-        FUZZ_CHECK(memchr(data + open, '\n', size - open) == NULL);
+    FUZZ_CHECK(res->load_len + res->torn_len == size);
+    FUZZ_CHECK(res->hash == blockfile_hash(BLOCKFILE_HASH_INIT, img, res->load_len));
+    if (res->torn_len > 0) { /* only behind a marker, only an unterminated last line */
+        FUZZ_CHECK(res->appended);
+        FUZZ_CHECK(res->load_len == 0 || img[res->load_len - 1] == '\n');
+        FUZZ_CHECK(memchr(img + res->load_len, '\n', res->torn_len) == NULL);
     }
     users_check(l);
-    if (res->torn_offset < size) { /* the file cut before its torn tail loads the same */
-        ledger_t again;
-        ledger_load_t r2;
-        ledger_init(&again);
-        FUZZ_CHECK(ledger_load(&again, data, res->torn_offset, "b", &r2, NULL, 0) == 0);
-        FUZZ_CHECK(r2.lines == res->lines && r2.torn_offset == res->torn_offset);
+
+    /* the disk after the recovery's own steps: torn tail aside, marker gone */
+    simdisk_t d;
+    outbox_t o;
+    outbox_init(&o);
+    FUZZ_CHECK(simdisk_init(&d, img, size) == 0);
+    if (marker != NULL) {
+        FUZZ_CHECK(buf_append(&d.marker, marker, marker_len) == 0);
+        d.marker_present = 1;
+    }
+    blockfile_recovery_effects(res, img, "block1.txt", &o);
+    apply_all(&d, &o);
+    FUZZ_CHECK(d.file.len == res->load_len && !d.marker_present);
+    FUZZ_CHECK(d.torn.len == (res->torn_len ? res->torn_len + 1 : 0));
+
+    /* recovering that again finds the same, and nothing torn */
+    ledger_t again;
+    blockfile_recovery_t r2;
+    FUZZ_CHECK(recover(&again, simdisk_image(&d), d.file.len, NULL, 0, &r2, NULL, 0) == 0);
+    FUZZ_CHECK(r2.lines == res->lines && r2.torn_len == 0 && r2.hash == res->hash);
+    ledger_free(&again);
+    if (marker != NULL) { /* a crash before the marker's removal: the same */
+        FUZZ_CHECK(recover(&again, img, res->load_len, marker, marker_len, &r2, NULL, 0) == 0);
+        FUZZ_CHECK(r2.lines == res->lines && r2.torn_len == 0);
         ledger_free(&again);
     }
-    if (res->tail_offset < size) { /* the parsed tail is the last one added */
-        FUZZ_CHECK(ledger_find_serial(l, res->tail_serial) == (int64_t)l->tx_count - 1);
+
+    /* one more append, then a crash keeping `cut` of its unsynced bytes */
+    if (l->max_serial < UINT64_MAX) {
         tx_t t;
-        ledger_get(l, l->tx_count - 1, &t);
-        ledger_pop(l);
-        FUZZ_CHECK(ledger_find_serial(l, t.serial) == -1);
-        FUZZ_CHECK(ledger_add(l, &t) == 0);
+        tx_set(&t, l->max_serial + 1, "Fz", 2, "Zz", 2, 1);
+        char line[TX_LINE_BYTES_MAX + 1];
+        size_t n = tx_format(&t, line, sizeof line);
+        blockfile_t f;
+        blockfile_init(&f, res, img);
+        blockfile_append(&f, line, n, 1, &o);
+        apply_all(&d, &o);
+        FUZZ_CHECK(d.marker_present);
+        size_t unsynced = simdisk_unsynced(&d);
+        FUZZ_CHECK(unsynced == n); /* everything before the line was synced first */
+        size_t keep = (size_t)(cut % (unsynced + 1));
+        simdisk_crash(&d, keep);
+        FUZZ_CHECK(simdisk_recover(&d, &again, "block1.txt", &r2, NULL, 0) == 0);
+        FUZZ_CHECK(r2.lines == res->lines + (keep == n));
+        FUZZ_CHECK((ledger_find_serial(&again, t.serial) >= 0) == (keep == n));
+        FUZZ_CHECK(r2.torn_len == (keep == n ? 0 : keep));
+        ledger_free(&again);
     }
-    if (l->tx_count > FUZZ_BLOCK_POP_MAX) return;
-    while (l->tx_count > 0) ledger_pop(l);
-    users_check(l);
-    FUZZ_CHECK(l->max_serial == 0);
+    simdisk_free(&d);
+    outbox_free(&o);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -107,18 +158,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         line_check(text + pos, len);
         pos += len + 1;
     }
+    /* how the image is read (see the top of the file) */
+    const char *img = text, *marker = NULL;
+    size_t len = size, marker_len = 0;
+    char m[BLOCKFILE_MARKER_BYTES_MAX];
+    uint64_t h = fuzz_hash(FUZZ_HASH_INIT, data, size);
+    if (size % 3 == 1) { /* a marker describing a prefix: mostly one that ends a line */
+        size_t p = (size_t)(h % (size + 1));
+        if (h & 0x100) while (p > 0 && text[p - 1] != '\n') p--;
+        marker_len = blockfile_marker_format(p, blockfile_hash(BLOCKFILE_HASH_INIT, text, p), m, sizeof m);
+        marker = m;
+    } else if (size % 3 == 2) { /* the first line is the marker's text */
+        const char *nl = memchr(text, '\n', size);
+        marker_len = nl != NULL ? (size_t)(nl - text) + 1 : size;
+        marker = text;
+        img = text + marker_len;
+        len = size - marker_len;
+    }
     /* A short error buffer for odd sizes: the message must be cut, never overflow. */
     size_t err_cap = (size & 1) ? 1 + size % 23 : 256;
     char *err = malloc(err_cap);
     FUZZ_CHECK(err != NULL);
     ledger_t l;
-    ledger_load_t res;
-    ledger_init(&l);
-    int rc = ledger_load(&l, text, size, "block1.txt", &res, err, err_cap);
+    blockfile_recovery_t res;
+    int rc = recover(&l, img, len, marker, marker_len, &res, err, err_cap);
     FUZZ_CHECK(rc == 0 || rc == AC_EINVAL || rc == AC_EDUP || rc == AC_ERANGE);
     FUZZ_CHECK(memchr(err, '\0', err_cap) != NULL);
-    if (rc != 0 && err_cap == 256) FUZZ_CHECK(strncmp(err, "block1.txt:", 11) == 0);
-    if (rc == 0) ledger_check(&l, text, size, &res);
+    if (rc != 0 && err_cap == 256)
+        FUZZ_CHECK(strncmp(err, "block1.txt:", 11) == 0 || strncmp(err, "block1.txt.appended: ", 21) == 0);
+    if (rc == 0) recovered_check(&l, img, len, marker, marker_len, &res, h >> 16);
     ledger_free(&l);
     free(err);
     return 0;

@@ -1,7 +1,10 @@
-/* disk.c — block files and the TXLIST file on a real disk (see disk.h). Short writes and
+/* disk.c — block files and the TXLIST file on a real disk (see disk.h): mechanics only;
+ * what the bytes mean is core/blockfile.c's. Short writes and
  * EINTR are retried; every durable step is an fsync/fdatasync whose failure is reported,
  * never ignored (the caller then exits and recovers from what the disk holds). */
 #include "disk.h"
+
+#include "blockfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,42 +44,42 @@ static int disk_write_full(int fd, const void *data, size_t len) {
     return 0;
 }
 
-int disk_read_all(char *err, size_t err_cap, const char *path, char **data, size_t *len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return disk_fail(err, err_cap, "cannot open %s: %s", path, strerror(errno));
+/* Reads fd (a regular file) whole into a malloc'd, NUL-terminated buffer. */
+static int disk_read_fd(char *err, size_t err_cap, int fd, const char *path, char **data,
+                        size_t *len) {
     struct stat st;
     const char *why = NULL;
     if (fstat(fd, &st) < 0) why = strerror(errno);
     else if (!S_ISREG(st.st_mode)) why = "not a regular file";
     else if ((uint64_t)st.st_size > DISK_FILE_BYTES_MAX) why = "larger than 2 GiB";
-    if (why != NULL) {
-        close(fd);
-        return disk_fail(err, err_cap, "cannot read %s: %s", path, why);
-    }
+    if (why != NULL) return disk_fail(err, err_cap, "cannot read %s: %s", path, why);
     size_t cap = (size_t)st.st_size;
     char *buf = malloc(cap + 1);
-    if (buf == NULL) {
-        close(fd);
-        return disk_fail(err, err_cap, "cannot read %s: out of memory", path);
-    }
+    if (buf == NULL) return disk_fail(err, err_cap, "cannot read %s: out of memory", path);
     size_t got = 0;
     while (got < cap) {
-        ssize_t n = read(fd, buf + got, cap - got);
+        ssize_t n = pread(fd, buf + got, cap - got, (off_t)got);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             int e = errno;
             free(buf);
-            close(fd);
             return disk_fail(err, err_cap, "cannot read %s: %s", path, strerror(e));
         }
         if (n == 0) break; /* shrank while we read: take what is there */
         got += (size_t)n;
     }
-    close(fd);
     buf[got] = '\0';
     *data = buf;
     *len = got;
     return 0;
+}
+
+int disk_read_all(char *err, size_t err_cap, const char *path, char **data, size_t *len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return disk_fail(err, err_cap, "cannot open %s: %s", path, strerror(errno));
+    int rc = disk_read_fd(err, err_cap, fd, path, data, len);
+    close(fd);
+    return rc;
 }
 
 /* fsync of the directory holding path, so a created or renamed entry is durable. */
@@ -94,126 +98,91 @@ static int disk_sync_dir(char *err, size_t err_cap, const char *path) {
     return 0;
 }
 
-int disk_set_aside_torn(char *err, size_t err_cap, const char *path, const char *data,
-                        size_t len, size_t torn_offset) {
-    if (torn_offset >= len) return 0;
-    char torn[DISK_PATH_BYTES];
-    if ((size_t)snprintf(torn, sizeof(torn), "%s.torn", path) >= sizeof(torn))
+static int disk_suffixed(char *out, size_t cap, const char *path, const char *suffix) {
+    return (size_t)snprintf(out, cap, "%s%s", path, suffix) < cap ? 0 : -1;
+}
+
+int disk_block_open(char *err, size_t err_cap, disk_block_t *blk, const char *path) {
+    memset(blk, 0, sizeof(*blk));
+    blk->fd = -1;
+    blk->path = path;
+    if (disk_suffixed(blk->marker_path, sizeof(blk->marker_path), path, BLOCKFILE_MARKER_SUFFIX) < 0 ||
+        disk_suffixed(blk->torn_path, sizeof(blk->torn_path), path, BLOCKFILE_TORN_SUFFIX) < 0)
         return disk_fail(err, err_cap, "path too long: %s", path);
-    int fd = open(torn, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return disk_fail(err, err_cap, "cannot open %s: %s", torn, strerror(errno));
-    int bad = disk_write_full(fd, data + torn_offset, len - torn_offset) < 0 ||
-              disk_write_full(fd, "\n", 1) < 0 || fsync(fd) < 0;
+    blk->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
+    if (blk->fd < 0) return disk_fail(err, err_cap, "cannot open %s: %s", path, strerror(errno));
+    if (flock(blk->fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        disk_block_close(blk);
+        if (e == EWOULDBLOCK) {
+            disk_fail(err, err_cap, "%s is in use by another backend (it holds the file's lock)", path);
+            return DISK_BLOCK_IN_USE;
+        }
+        return disk_fail(err, err_cap, "cannot lock %s: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+int disk_block_read(char *err, size_t err_cap, disk_block_t *blk, char **data, size_t *len,
+                    char **marker, size_t *marker_len) {
+    *marker = NULL;
+    *marker_len = 0;
+    if (disk_read_fd(err, err_cap, blk->fd, blk->path, data, len) < 0) return -1;
+    int fd = open(blk->marker_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return 0;
+    int rc = fd < 0 ? disk_fail(err, err_cap, "cannot open %s: %s", blk->marker_path, strerror(errno))
+                    : disk_read_fd(err, err_cap, fd, blk->marker_path, marker, marker_len);
+    if (fd >= 0) close(fd);
+    if (rc < 0) {
+        free(*data);
+        *data = NULL;
+    }
+    return rc;
+}
+
+int disk_block_append(char *err, size_t err_cap, disk_block_t *blk, const void *data, size_t len) {
+    if (disk_write_full(blk->fd, data, len) < 0)
+        return disk_fail(err, err_cap, "write: %s", strerror(errno));
+    return 0;
+}
+
+int disk_block_sync(char *err, size_t err_cap, disk_block_t *blk) {
+    if (fdatasync(blk->fd) < 0) return disk_fail(err, err_cap, "fdatasync: %s", strerror(errno));
+    return 0;
+}
+
+int disk_block_truncate(char *err, size_t err_cap, disk_block_t *blk, uint64_t len) {
+    if (ftruncate(blk->fd, (off_t)len) < 0 || fsync(blk->fd) < 0)
+        return disk_fail(err, err_cap, "cannot truncate %s: %s", blk->path, strerror(errno));
+    return 0;
+}
+
+int disk_block_mark(char *err, size_t err_cap, disk_block_t *blk, const void *data, size_t len) {
+    return disk_write_atomic(err, err_cap, blk->marker_path, data, len);
+}
+
+int disk_block_unmark(char *err, size_t err_cap, disk_block_t *blk) {
+    if (unlink(blk->marker_path) < 0) {
+        if (errno == ENOENT) return 0;
+        return disk_fail(err, err_cap, "cannot remove %s: %s", blk->marker_path, strerror(errno));
+    }
+    return disk_sync_dir(err, err_cap, blk->marker_path);
+}
+
+int disk_block_set_aside(char *err, size_t err_cap, disk_block_t *blk, const void *data,
+                         size_t len) {
+    int fd = open(blk->torn_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return disk_fail(err, err_cap, "cannot open %s: %s", blk->torn_path, strerror(errno));
+    int bad = disk_write_full(fd, data, len) < 0 || fsync(fd) < 0;
     int e = errno;
     close(fd);
-    if (bad) return disk_fail(err, err_cap, "cannot write %s: %s", torn, strerror(e));
-    if (disk_sync_dir(err, err_cap, torn) < 0) return -1;
-    fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return disk_fail(err, err_cap, "cannot open %s: %s", path, strerror(errno));
-    bad = ftruncate(fd, (off_t)torn_offset) < 0 || fsync(fd) < 0;
-    e = errno;
-    close(fd);
-    if (bad) return disk_fail(err, err_cap, "cannot truncate %s: %s", path, strerror(e));
-    return 0;
+    if (bad) return disk_fail(err, err_cap, "cannot write %s: %s", blk->torn_path, strerror(e));
+    return disk_sync_dir(err, err_cap, blk->torn_path);
 }
 
-/* Looks at the last byte: does the file end in a line without its '\n'? */
-static int disk_log_check_tail(char *err, size_t err_cap, disk_log_t *log) {
-    struct stat st;
-    if (fstat(log->fd, &st) < 0) return disk_fail(err, err_cap, "fstat: %s", strerror(errno));
-    log->needs_newline = 0;
-    if (st.st_size == 0) return 0;
-    char last;
-    if (pread(log->fd, &last, 1, st.st_size - 1) != 1)
-        return disk_fail(err, err_cap, "pread: %s", strerror(errno));
-    log->needs_newline = last != '\n';
-    return 0;
-}
-
-static int disk_marker_path(const char *path, char *out, size_t cap) {
-    return (size_t)snprintf(out, cap, "%s.appended", path) < cap ? 0 : -1;
-}
-
-int disk_marker_exists(const char *path) {
-    char marker[DISK_PATH_BYTES];
-    struct stat st;
-    return disk_marker_path(path, marker, sizeof(marker)) == 0 && stat(marker, &st) == 0;
-}
-
-size_t disk_unterminated_tail(const char *data, size_t len) {
-    if (len == 0 || data[len - 1] == '\n') return len;
-    size_t start = len;
-    while (start > 0 && data[start - 1] != '\n') start--;
-    return start;
-}
-
-/* Before the first append: terminates a hand-written last line and syncs the file, then
- * creates the marker durably (file and directory entry synced). In that order, a crash
- * can never leave a marker beside a hand-written unterminated line (which would then be
- * taken for a torn append). */
-static int disk_log_mark(char *err, size_t err_cap, disk_log_t *log) {
-    if (log->needs_newline) {
-        if (disk_write_full(log->fd, "\n", 1) < 0)
-            return disk_fail(err, err_cap, "write: %s", strerror(errno));
-        log->needs_newline = 0;
-    }
-    if (fdatasync(log->fd) < 0) return disk_fail(err, err_cap, "fdatasync: %s", strerror(errno));
-    char marker[DISK_PATH_BYTES];
-    if (disk_marker_path(log->path, marker, sizeof(marker)) < 0)
-        return disk_fail(err, err_cap, "path too long: %s", log->path);
-    int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return disk_fail(err, err_cap, "cannot create %s: %s", marker, strerror(errno));
-    int bad = fsync(fd) < 0;
-    int e = errno;
-    close(fd);
-    if (bad) return disk_fail(err, err_cap, "fsync of %s: %s", marker, strerror(e));
-    if (disk_sync_dir(err, err_cap, marker) < 0) return -1;
-    log->marked = 1;
-    return 0;
-}
-
-int disk_log_open(char *err, size_t err_cap, disk_log_t *log, const char *path) {
-    log->path = path;
-    log->marked = disk_marker_exists(path);
-    log->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
-    if (log->fd < 0) return disk_fail(err, err_cap, "cannot open %s: %s", path, strerror(errno));
-    if (disk_log_check_tail(err, err_cap, log) < 0) {
-        disk_log_close(log);
-        return -1;
-    }
-    return 0;
-}
-
-int disk_log_append(char *err, size_t err_cap, disk_log_t *log, uint64_t drop_bytes,
-                    const void *data, size_t len) {
-    if (drop_bytes > 0) {
-        struct stat st;
-        if (fstat(log->fd, &st) < 0) return disk_fail(err, err_cap, "fstat: %s", strerror(errno));
-        if ((uint64_t)st.st_size < drop_bytes)
-            return disk_fail(err, err_cap, "cannot drop %llu bytes of a %lld-byte file",
-                             (unsigned long long)drop_bytes, (long long)st.st_size);
-        if (ftruncate(log->fd, st.st_size - (off_t)drop_bytes) < 0)
-            return disk_fail(err, err_cap, "ftruncate: %s", strerror(errno));
-        if (disk_log_check_tail(err, err_cap, log) < 0) return -1;
-    }
-    if (len == 0) return 0;
-    if (!log->marked && disk_log_mark(err, err_cap, log) < 0) return -1;
-    if (log->needs_newline && disk_write_full(log->fd, "\n", 1) < 0)
-        return disk_fail(err, err_cap, "write: %s", strerror(errno));
-    if (disk_write_full(log->fd, data, len) < 0)
-        return disk_fail(err, err_cap, "write: %s", strerror(errno));
-    log->needs_newline = ((const char *)data)[len - 1] != '\n';
-    return 0;
-}
-
-int disk_log_sync(char *err, size_t err_cap, disk_log_t *log) {
-    if (fdatasync(log->fd) < 0) return disk_fail(err, err_cap, "fdatasync: %s", strerror(errno));
-    return 0;
-}
-
-void disk_log_close(disk_log_t *log) {
-    if (log->fd >= 0) close(log->fd);
-    log->fd = -1;
+void disk_block_close(disk_block_t *blk) {
+    if (blk->fd >= 0) close(blk->fd); /* releases the lock */
+    blk->fd = -1;
 }
 
 int disk_write_atomic(char *err, size_t err_cap, const char *path, const void *data,

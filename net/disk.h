@@ -1,6 +1,6 @@
-/* disk.h — the files of the real front ends: loading a block file, moving a torn tail
- * aside, the append-only block log (append, then one fdatasync for a group of appends),
- * and serverM's atomic file write (temp file, fsync, rename, fsync of the directory).
+/* disk.h — the files of the real front ends: a backend's block file held exclusively and
+ * the storage effects core asks for (append, sync, truncate, marker, torn tail aside), and
+ * serverM's atomic file write (temp file, fsync, rename, fsync of the directory).
  * Every function returns 0 or -1 with a one-line reason in err. */
 #ifndef ALICHAIN_NET_DISK_H
 #define ALICHAIN_NET_DISK_H
@@ -15,39 +15,39 @@
  * success, even for an empty file). */
 int disk_read_all(char *err, size_t err_cap, const char *path, char **data, size_t *len);
 
-/* A crash left a torn last line (unterminated) at data[torn_offset..len): appends
- * those bytes and a '\n' to "<path>.torn" (so several torn tails stay apart) and syncs it,
- * then truncates path to torn_offset and syncs. Nothing is ever silently dropped. */
-int disk_set_aside_torn(char *err, size_t err_cap, const char *path, const char *data,
-                        size_t len, size_t torn_offset);
-
-/* "<path>.appended" marks a block file that a backend has appended to. Our appends end in
- * '\n' and are acknowledged only when synced whole, so in a marked file an unterminated
- * last line can only be a torn append (even one that happens to parse, like "10 A B 2"
- * cut from "10 A B 25"); in an unmarked one it is a hand-written line lacking its final
- * newline, which SPEC.md allows. 1 when the marker exists. */
-int disk_marker_exists(const char *path);
-
-/* Start of the last line when the image ends in a line without its '\n'; else len. */
-size_t disk_unterminated_tail(const char *data, size_t len);
-
-/* The block file opened for appends. */
+/* A backend's block file, opened for reading and appending and held exclusively (an
+ * advisory lock: a second backend on the same file refuses to start). What the bytes mean
+ * and which steps to take in which order is core's (core/blockfile.h); these functions
+ * only carry out one storage effect each. */
 typedef struct {
     int fd;
-    int needs_newline;    /* the file ends in a line without its '\n' */
-    int marked;           /* "<path>.appended" exists (made after the last line is terminated
-                             and synced, before our first append) */
-    const char *path;     /* borrowed: lives as long as the log */
-} disk_log_t;
+    const char *path;     /* borrowed: lives as long as the block */
+    char marker_path[DISK_PATH_BYTES];  /* "<path>.appended" */
+    char torn_path[DISK_PATH_BYTES];    /* "<path>.torn" */
+} disk_block_t;
 
-int disk_log_open(char *err, size_t err_cap, disk_log_t *log, const char *path);
-/* Drops the last drop_bytes bytes of the file (0: none), then appends data, preceded by a
- * '\n' when the file does not end in one. Not yet durable: call disk_log_sync. */
-int disk_log_append(char *err, size_t err_cap, disk_log_t *log, uint64_t drop_bytes,
-                    const void *data, size_t len);
-/* fdatasync: every append so far is durable when this returns 0. */
-int disk_log_sync(char *err, size_t err_cap, disk_log_t *log);
-void disk_log_close(disk_log_t *log);
+/* Opens path and takes its lock (before anything is read or changed). Returns 0, -1, or
+ * DISK_BLOCK_IN_USE when another process holds the lock. */
+#define DISK_BLOCK_IN_USE (-2)
+int disk_block_open(char *err, size_t err_cap, disk_block_t *blk, const char *path);
+/* The whole file (malloc'd, freed by the caller) and its marker (NULL when absent). */
+int disk_block_read(char *err, size_t err_cap, disk_block_t *blk, char **data, size_t *len,
+                    char **marker, size_t *marker_len);
+/* FX_BLOCK_APPEND: written, not yet durable. */
+int disk_block_append(char *err, size_t err_cap, disk_block_t *blk, const void *data, size_t len);
+/* FX_BLOCK_SYNC (and the group commit): fdatasync. */
+int disk_block_sync(char *err, size_t err_cap, disk_block_t *blk);
+/* FX_BLOCK_TRUNCATE: ftruncate to len, fsync. */
+int disk_block_truncate(char *err, size_t err_cap, disk_block_t *blk, uint64_t len);
+/* FX_MARKER_WRITE: disk_write_atomic of the marker. */
+int disk_block_mark(char *err, size_t err_cap, disk_block_t *blk, const void *data, size_t len);
+/* FX_MARKER_REMOVE: unlink (absent is fine), fsync of the directory. */
+int disk_block_unmark(char *err, size_t err_cap, disk_block_t *blk);
+/* FX_TORN_APPEND: append to "<path>.torn" (created if need be), fsync file and directory. */
+int disk_block_set_aside(char *err, size_t err_cap, disk_block_t *blk, const void *data,
+                         size_t len);
+/* Releases the lock and the descriptor. */
+void disk_block_close(disk_block_t *blk);
 
 /* Writes data to path atomically: "<path>.tmp.<pid>", fsync, rename, fsync the directory.
  * On failure the temp file is removed and path is untouched. */

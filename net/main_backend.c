@@ -1,6 +1,7 @@
 /* main_backend.c — serverA/serverB/serverC (compiled once per letter with -DBACKEND_INDEX):
- * loads the block file, answers serverM's datagrams through core/backend, and makes
- * appends durable with group commit (all appends of one poll turn, then one fdatasync). */
+ * holds the block file, answers serverM's datagrams through core/backend, and carries out
+ * its storage effects (core/blockfile.h), appends with group commit (all appends of one
+ * poll turn, then one fdatasync). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ typedef struct {
     loop_t loop;
     int udp_fd;
     struct sockaddr_in m_addr;             /* the only peer accepted */
-    disk_log_t log;
+    disk_block_t blk;
     uint64_t sync_tokens[SYNC_TOKENS_MAX]; /* written, not yet fdatasync'ed */
     size_t sync_count;
     drive_limiter_t stray_warn;
@@ -46,7 +47,10 @@ static backend_main_t g; /* static: the loop's tables are large */
 static int backend_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, size_t err_cap) {
     backend_main_t *m = ctx;
     const uint8_t *bytes = outbox_bytes(o, f);
-    if (f->kind == FX_DGRAM) {
+    char why[ERR_BYTES];
+    int rc = 0;
+    switch (f->kind) {
+    case FX_DGRAM: {
         ssize_t n = sendto(m->udp_fd, bytes, f->data_len, 0, (const struct sockaddr *)&m->m_addr,
                            sizeof(m->m_addr));
         if (n < 0) /* a lost datagram: serverM retransmits its request */
@@ -54,29 +58,46 @@ static int backend_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, si
                                "sendto serverM: %s", strerror(errno));
         return 0;
     }
-    if (f->kind == FX_APPEND_SYNC) {
-        if (m->sync_count >= SYNC_TOKENS_MAX) {
+    case FX_BLOCK_APPEND:
+        if (f->token != 0 && m->sync_count >= SYNC_TOKENS_MAX) {
             snprintf(err, err_cap, "more than %d appends wait for one sync", SYNC_TOKENS_MAX);
             return -1;
         }
-        char why[ERR_BYTES];
-        if (disk_log_append(why, sizeof(why), &m->log, f->arg, bytes, f->data_len) < 0) {
-            snprintf(err, err_cap, "%s: %s", m->cfg.block_path, why);
-            return -1; /* a crash: the restart recovers from what the disk holds */
-        }
-        m->sync_tokens[m->sync_count++] = f->token;
+        rc = disk_block_append(why, sizeof(why), &m->blk, bytes, f->data_len);
+        if (rc == 0 && f->token != 0) m->sync_tokens[m->sync_count++] = f->token;
+        break;
+    case FX_BLOCK_SYNC:
+        rc = disk_block_sync(why, sizeof(why), &m->blk);
+        break;
+    case FX_BLOCK_TRUNCATE:
+        rc = disk_block_truncate(why, sizeof(why), &m->blk, f->arg);
+        break;
+    case FX_MARKER_WRITE:
+        rc = disk_block_mark(why, sizeof(why), &m->blk, bytes, f->data_len);
+        break;
+    case FX_MARKER_REMOVE:
+        rc = disk_block_unmark(why, sizeof(why), &m->blk);
+        break;
+    case FX_TORN_APPEND:
+        rc = disk_block_set_aside(why, sizeof(why), &m->blk, bytes, f->data_len);
+        break;
+    default:
+        drive_warn(m->cfg.program, "ignored an effect of kind %d", (int)f->kind);
         return 0;
     }
-    drive_warn(m->cfg.program, "ignored an effect of kind %d", (int)f->kind);
+    if (rc < 0) { /* a crash: the restart recovers from what the disk holds */
+        snprintf(err, err_cap, "%s: %s", m->cfg.block_path, why);
+        return -1;
+    }
     return 0;
 }
 
 /* Group commit: one fdatasync for every append written so far, then the acks. The acks'
- * drain may write new appends (queued behind a tail replacement): sync again. */
+ * drain may write new appends (replayed reads never do, but be bounded anyway): sync again. */
 static void backend_sync(backend_main_t *m) {
     for (int round = 0; round < SYNC_ROUNDS_MAX && m->sync_count > 0; round++) {
         char why[ERR_BYTES];
-        if (disk_log_sync(why, sizeof(why), &m->log) < 0)
+        if (disk_block_sync(why, sizeof(why), &m->blk) < 0)
             drive_die(m->cfg.program, EXIT_RUNTIME, "%s: %s", m->cfg.block_path, why);
         uint64_t tokens[SYNC_TOKENS_MAX];
         size_t count = m->sync_count;
@@ -116,40 +137,34 @@ static void backend_on_readable(void *ctx, int fd, short revents) {
     }
 }
 
-/* Reads and validates the block file, binds the port, then moves a torn tail aside: every
- * check that can refuse to start comes before the first change on disk. */
+/* Locks and reads the block file, lets core decide what it means, binds the port, then
+ * carries out core's recovery steps: every check that can refuse to start comes before the
+ * first change on disk. */
 static void backend_open(backend_main_t *m) {
     char err[ERR_BYTES];
     const char *prog = m->cfg.program;
-    char *data;
-    size_t len;
-    if (disk_read_all(err, sizeof(err), m->cfg.block_path, &data, &len) < 0)
+    char *data, *marker;
+    size_t len, marker_len;
+    int rc = disk_block_open(err, sizeof(err), &m->blk, m->cfg.block_path);
+    if (rc < 0) drive_die(prog, rc == DISK_BLOCK_IN_USE ? EXIT_RUNTIME : EXIT_CONFIG, "%s", err);
+    if (disk_block_read(err, sizeof(err), &m->blk, &data, &len, &marker, &marker_len) < 0)
         drive_die(prog, EXIT_CONFIG, "%s", err);
-    /* In a file we have appended to, an unterminated last line is a torn append, parse or
-     * not (disk.h): it is left out of the ledger and moved aside like any torn tail. */
-    size_t load_len = disk_marker_exists(m->cfg.block_path) ? disk_unterminated_tail(data, len) : len;
-    ledger_load_t res;
+    blockfile_recovery_t res;
     backend_init(&m->node, m->cfg.index);
-    if (backend_load(&m->node, data, load_len, m->cfg.block_path, &res, err, sizeof(err)) < 0)
+    if (backend_load(&m->node, data, len, marker, marker_len, m->cfg.block_path, &res, err,
+                     sizeof(err)) < 0)
         drive_die(prog, EXIT_RUNTIME, "%s", err);
-    size_t torn_offset = load_len < len ? load_len : res.torn_offset;
     uint16_t port = config_port_backend(&m->cfg, m->cfg.index);
     if (sock_addr(err, m->cfg.host[CONFIG_HOST_M], config_port_m_udp(&m->cfg), &m->m_addr) < 0 ||
         sock_udp_bind(err, m->cfg.host[m->cfg.index], port, &m->udp_fd) < 0)
         drive_die(prog, EXIT_RUNTIME, "%s", err);
-    if (torn_offset < len) {
-        if (disk_set_aside_torn(err, sizeof(err), m->cfg.block_path, data, len, torn_offset) < 0)
-            drive_die(prog, EXIT_RUNTIME, "%s", err);
-        drive_warn(prog, "%s: moved a torn last line (%zu bytes, from a crash) to %s.torn",
-                   m->cfg.block_path, len - torn_offset, m->cfg.block_path);
-    }
-    free(data);
-    if (disk_log_open(err, sizeof(err), &m->log, m->cfg.block_path) < 0)
-        drive_die(prog, EXIT_RUNTIME, "%s", err);
     if (loop_catch_signals(&m->loop, err, sizeof(err)) < 0 ||
         loop_add(&m->loop, m->udp_fd, POLLIN, backend_on_readable, m) < 0)
         drive_die(prog, EXIT_RUNTIME, "cannot start the event loop: %s", err);
-    printf(MSG_BACKEND_UP "\n", backend_letter(m->cfg.index), (unsigned)port);
+    backend_start(&m->node, data, &res, m->cfg.block_path, port, &m->out);
+    drive_drain(&m->drive, &m->out);
+    free(data);
+    free(marker);
 }
 
 int main(int argc, char **argv) {
@@ -172,7 +187,9 @@ int main(int argc, char **argv) {
             drive_die(m->cfg.program, EXIT_RUNTIME, "%s", err);
         backend_sync(m);
     }
-    disk_log_close(&m->log);
+    backend_stop(&m->node, &m->out);
+    drive_drain(&m->drive, &m->out);
+    disk_block_close(&m->blk);
     close(m->udp_fd);
     loop_free(&m->loop);
     backend_free(&m->node);

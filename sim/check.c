@@ -3,6 +3,7 @@
  * overdraft, linearizability), every live backend's index is checked against its own disk
  * (conservation), and the scenario's `expect` statements are evaluated. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,33 +31,32 @@ static int txlist_add(txlist_t *l, const tx_t *t, int backend) {
     return 0;
 }
 
-/* Every transaction of a block file image, as a restarting backend would load it: blank
- * lines skipped, an unterminated last line that does not parse left out (torn). Returns
- * the number of lines that do not parse elsewhere (a corrupt file), or AC_ENOMEM. */
-static int image_scan(const uint8_t *data, size_t len, int backend, txlist_t *out) {
-    int bad = 0;
-    size_t pos = 0;
-    while (pos < len) {
-        size_t end = pos;
-        while (end < len && data[end] != '\n') end++;
-        size_t ll = end - pos;
-        const char *line = (const char *)data + pos;
-        int blank = 1;
-        for (size_t i = 0; i < ll; i++) {
-            if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') blank = 0;
-        }
-        if (!blank) {
-            tx_t t;
-            char err[96];
-            if (tx_parse_line(line, ll, &t, err, sizeof(err)) == 0) {
-                if (txlist_add(out, &t, backend) != 0) return AC_ENOMEM;
-            } else if (end < len) {
-                bad++;
-            }
-        }
-        pos = end + 1;
+/* Every transaction of a block file, read as a restarting backend reads it: through
+ * blockfile_recover (a torn tail of an appended file left out, whatever it looks like).
+ * disk == NULL: the scenario's initial image (hand-written, no marker). Returns 0, 1 when
+ * the file cannot be recovered (reason in err), or AC_ENOMEM. */
+static int disk_read_txs(const simdisk_t *disk, const char *img, size_t len, int backend,
+                         txlist_t *out, char *err, size_t err_cap) {
+    const char *name = simdisk_block_name(backend);
+    ledger_t l;
+    ledger_init(&l);
+    blockfile_recovery_t res;
+    int rc = disk != NULL ? simdisk_recover(disk, &l, name, &res, err, err_cap)
+                          : blockfile_recover(&l, img, len, NULL, 0, name, &res, err, err_cap);
+    if (rc == AC_ENOMEM) {
+        ledger_free(&l);
+        return AC_ENOMEM;
     }
-    return bad;
+    for (uint32_t i = 0; rc == 0 && i < l.tx_count; i++) {
+        tx_t t;
+        ledger_get(&l, i, &t);
+        if (txlist_add(out, &t, backend) != 0) {
+            ledger_free(&l);
+            return AC_ENOMEM;
+        }
+    }
+    ledger_free(&l);
+    return rc != 0 ? 1 : 0;
 }
 
 static void hist_violation(void *ctx, const char *checker, uint64_t at_us, const char *msg) {
@@ -108,7 +108,7 @@ static void check_conservation(world_t *w, const txlist_t *disk) {
                             "in its transactions %llu", backend_letter(b), (unsigned long long)sent,
                             (unsigned long long)recv, (unsigned long long)amounts);
         }
-        if (w->disk[b].sync_count != 0) continue; /* appends in flight: compare when settled */
+        if (simdisk_unsynced(&w->disk[b]) != 0) continue; /* appends in flight: compare when settled */
         size_t on_disk = 0;
         for (size_t i = 0; i < disk->count; i++) on_disk += disk->txs[i].backend == b;
         if (on_disk != l->tx_count) {
@@ -292,14 +292,13 @@ void world_check_final(world_t *w) {
     tx_t *init = NULL;
     int rc = hops == NULL ? AC_ENOMEM : 0;
     for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
-        const sim_buf_t *d = &w->disk[b].durable;
-        int bad = image_scan(d->p, d->len, b, &disk);
+        char err[CHECK_MSG_BYTES];
+        int bad = disk_read_txs(&w->disk[b], NULL, 0, b, &disk, err, sizeof(err));
         if (bad < 0) rc = bad;
         else if (bad > 0)
-            world_violation(w, "durability", "block%d.txt holds %d lines that do not parse "
-                            "(not just a torn last line)", b + 1, bad);
+            world_violation(w, "durability", "a restart could not recover block%d.txt: %s", b + 1, err);
         if (rc == 0 && s->block[b] != NULL) {
-            int ib = image_scan((const uint8_t *)s->block[b], s->block_len[b], b, &initial);
+            int ib = disk_read_txs(NULL, s->block[b], s->block_len[b], b, &initial, err, sizeof(err));
             if (ib < 0) rc = ib;
         }
     }

@@ -1,127 +1,119 @@
-/* disk.c — a backend's block file under the crash model of DESIGN.md: appends are
- * volatile until their sync completes; a crash keeps only what was synced, except that
- * (with the configured probability) part of the unsynced bytes survives, possibly ending
- * in the middle of a line: a torn write, which the restarted backend must cope with.
- * `cur` is the file as the process sees it, `durable` what survives a crash. */
+/* disk.c — the one simulated disk (disk.h): appends are volatile until a sync covers them;
+ * a crash keeps what was synced plus, if the caller says so, part of what was not,
+ * possibly ending in the middle of a line (a torn write). Marker and torn-file changes are
+ * durable at once, as the real driver makes them (fsync of file and directory). */
+#include "disk.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "world.h"
 
-int disk_init(sim_bfile_t *d, const char *image, size_t len) {
+const char *simdisk_block_name(int b) {
+    static const char *const names[BACKEND_COUNT] = {"block1.txt", "block2.txt", "block3.txt"};
+    AC_ASSERT(b >= 0 && b < BACKEND_COUNT);
+    return names[b];
+}
+
+int simdisk_init(simdisk_t *d, const char *image, size_t len) {
     memset(d, 0, sizeof(*d));
-    d->durable_is_prefix = 1;
-    if (buf_append(&d->durable, image, len) != 0) return AC_ENOMEM;
-    if (buf_append(&d->cur, image, len) != 0) return AC_ENOMEM;
+    if (buf_append(&d->file, image, len) != 0) return AC_ENOMEM;
+    d->durable_len = len;
     return 0;
 }
 
-void disk_free(sim_bfile_t *d) {
-    buf_free(&d->cur);
-    buf_free(&d->durable);
-    buf_free(&d->torn_aside);
+void simdisk_free(simdisk_t *d) {
+    buf_free(&d->file);
+    buf_free(&d->marker);
+    buf_free(&d->torn);
     free(d->syncs);
     memset(d, 0, sizeof(*d));
 }
 
-void disk_append(world_t *w, int b, uint64_t drop, const uint8_t *data, size_t len, uint64_t token) {
-    sim_bfile_t *d = &w->disk[b];
-    int node = b + 1;
-    if (drop > 0) {
-        if (drop > d->cur.len) {
-            world_violation(w, "effects", "server%c asked to drop %llu bytes of a %zu-byte file",
-                            backend_letter(b), (unsigned long long)drop, d->cur.len);
-            drop = d->cur.len;
-        }
-        d->cur.len -= (size_t)drop;
-        if (d->durable.len > d->cur.len) d->durable_is_prefix = 0;
+int simdisk_is_storage(fx_kind_t kind) {
+    switch (kind) {
+    case FX_BLOCK_APPEND: case FX_BLOCK_SYNC: case FX_BLOCK_TRUNCATE:
+    case FX_MARKER_WRITE: case FX_MARKER_REMOVE: case FX_TORN_APPEND:
+        return 1;
+    default:
+        return 0;
     }
-    int rc = 0;
-    if (!d->appended) {
-        /* as net/disk.c: before the marker, a hand-written unterminated last line gets its
-         * '\n' and everything so far is synced; only then "<block>.appended" (durable) */
-        if (d->cur.len > 0 && d->cur.p[d->cur.len - 1] != '\n') rc = buf_append(&d->cur, "\n", 1);
-        d->durable.len = 0;
-        if (rc == 0) rc = buf_append(&d->durable, d->cur.p, d->cur.len);
-        d->durable_is_prefix = 1;
-        d->appended = 1;
-    }
-    if (rc == 0 && d->cur.len > 0 && d->cur.p[d->cur.len - 1] != '\n') rc = buf_append(&d->cur, "\n", 1);
-    if (rc == 0) rc = buf_append(&d->cur, data, len);
-    if (rc == 0 && d->sync_count == d->sync_cap) {
-        size_t cap = d->sync_cap ? d->sync_cap * 2 : 16;
-        sim_sync_t *s = realloc(d->syncs, cap * sizeof(*s));
-        if (s == NULL) rc = AC_ENOMEM;
-        else {
-            d->syncs = s;
+}
+
+int simdisk_apply(simdisk_t *d, const fx_t *f, const uint8_t *data) {
+    switch (f->kind) {
+    case FX_BLOCK_APPEND:
+        if (f->token != 0 && d->sync_count == d->sync_cap) {
+            size_t cap = d->sync_cap ? d->sync_cap * 2 : 16;
+            simdisk_sync_t *p = realloc(d->syncs, cap * sizeof(*p));
+            if (p == NULL) return AC_ENOMEM;
+            d->syncs = p;
             d->sync_cap = cap;
         }
+        if (buf_append(&d->file, data, f->data_len) != 0) return AC_ENOMEM;
+        if (f->token == 0) return 0;
+        d->syncs[d->sync_count++] = (simdisk_sync_t){.token = f->token, .len_after = d->file.len};
+        return 1;
+    case FX_BLOCK_SYNC:
+        d->durable_len = d->file.len;
+        return 0;
+    case FX_BLOCK_TRUNCATE:
+        if (f->arg > d->file.len) return AC_EINVAL;
+        d->file.len = (size_t)f->arg;
+        d->durable_len = d->file.len; /* ftruncate, then fsync */
+        return 0;
+    case FX_MARKER_WRITE:
+        d->marker.len = 0;
+        if (buf_append(&d->marker, data, f->data_len) != 0) return AC_ENOMEM;
+        d->marker_present = 1;
+        return 0;
+    case FX_MARKER_REMOVE:
+        d->marker_present = 0;
+        d->marker.len = 0;
+        return 0;
+    case FX_TORN_APPEND:
+        return buf_append(&d->torn, data, f->data_len) != 0 ? AC_ENOMEM : 0;
+    default:
+        return AC_EINVAL;
     }
-    if (rc != 0) {
-        world_violation(w, "runaway", "out of memory for a block file");
-        w->stop = 1;
-        return;
-    }
-    const sim_disk_t *cfg = &w->faults.disk[b];
-    uint64_t at = w->now_us + world_rand_range(w, cfg->sync_min_us, cfg->sync_max_us);
-    if (at < d->last_sync_at) at = d->last_sync_at;
-    d->last_sync_at = at;
-    d->syncs[d->sync_count++] = (sim_sync_t){.token = token, .len_after = d->cur.len,
-                                             .epoch = w->node[node].epoch};
-    trace_event(w, node, "append", data, len, "append %zuB%s (token %llu): %.*s", len,
-                drop ? " replacing a torn tail" : "", (unsigned long long)token,
-                (int)(len && data[len - 1] == '\n' ? len - 1 : len), (const char *)data);
-    sim_event_t e = {.kind = EV_SYNC, .node = (uint8_t)node, .at_us = at, .b = token,
-                     .epoch = w->node[node].epoch};
-    world_push(w, &e);
 }
 
-void disk_on_sync(world_t *w, int b, const sim_event_t *e) {
-    sim_bfile_t *d = &w->disk[b];
+uint64_t simdisk_sync_next(simdisk_t *d) {
     AC_ASSERT(d->sync_count > 0);
-    AC_ASSERT(d->syncs[0].token == e->b);
-    size_t upto = (size_t)d->syncs[0].len_after;
-    memmove(&d->syncs[0], &d->syncs[1], (d->sync_count - 1) * sizeof(sim_sync_t));
+    simdisk_sync_t s = d->syncs[0];
+    memmove(&d->syncs[0], &d->syncs[1], (d->sync_count - 1) * sizeof(d->syncs[0]));
     d->sync_count--;
-    AC_ASSERT(upto <= d->cur.len);
-    if (d->durable_is_prefix && d->durable.len <= upto) {
-        buf_append(&d->durable, d->cur.p + d->durable.len, upto - d->durable.len);
-    } else {
-        d->durable.len = 0;
-        buf_append(&d->durable, d->cur.p, upto);
-    }
-    d->durable_is_prefix = 1;
-    trace_event(w, b + 1, "synced", &e->b, sizeof(e->b), "token %llu durable (%zu bytes)",
-                (unsigned long long)e->b, d->durable.len);
+    AC_ASSERT(s.len_after <= d->file.len);
+    if (s.len_after > d->durable_len) d->durable_len = s.len_after;
+    return s.token;
 }
 
-void disk_crash(world_t *w, int b) {
-    sim_bfile_t *d = &w->disk[b];
-    int node = b + 1;
-    w->res->faults[FAULT_UNSYNCED] += d->sync_count;
-    /* P: the bytes that cur and durable share; what lies beyond in cur was never synced */
-    size_t p = 0;
-    size_t n = d->cur.len < d->durable.len ? d->cur.len : d->durable.len;
-    if (d->durable_is_prefix) p = d->durable.len;
-    else
-        while (p < n && d->cur.p[p] == d->durable.p[p]) p++;
-    if (d->cur.len > p + 1 && w->faults.disk[b].torn_ppm &&
-        prng_chance_ppm(&w->rng, w->faults.disk[b].torn_ppm)) {
-        size_t keep = (size_t)world_rand_range(w, p + 1, d->cur.len - 1);
-        d->durable.len = 0;
-        buf_append(&d->durable, d->cur.p, keep);
-        int torn = d->durable.p[keep - 1] != '\n';
-        if (torn) w->res->faults[FAULT_TORN]++;
-        trace_event(w, node, "disk-crash", &keep, sizeof(keep),
-                    "crash kept %zu of %zu unsynced bytes%s", keep - p, d->cur.len - p,
-                    torn ? ": the last line is torn" : "");
-    } else if (d->sync_count > 0) {
-        trace_event(w, node, "disk-crash", &p, sizeof(p), "crash dropped %zu unsynced bytes",
-                    d->cur.len - p);
-    }
+size_t simdisk_unsynced(const simdisk_t *d) {
+    AC_ASSERT(d->durable_len <= d->file.len);
+    return d->file.len - d->durable_len;
+}
+
+int simdisk_crash(simdisk_t *d, size_t keep) {
+    AC_ASSERT(keep <= simdisk_unsynced(d));
+    d->file.len = d->durable_len + keep;
+    d->durable_len = d->file.len;
     d->sync_count = 0;
-    d->last_sync_at = 0;
-    d->cur.len = 0;
-    buf_append(&d->cur, d->durable.p, d->durable.len);
-    d->durable_is_prefix = 1;
+    return d->file.len > 0 && d->file.p[d->file.len - 1] != '\n' && keep > 0;
+}
+
+const char *simdisk_image(const simdisk_t *d) {
+    return d->file.len > 0 ? (const char *)d->file.p : "";
+}
+
+const char *simdisk_marker(const simdisk_t *d, size_t *len) {
+    *len = d->marker.len;
+    if (!d->marker_present) return NULL;
+    return d->marker.len > 0 ? (const char *)d->marker.p : "";
+}
+
+int simdisk_recover(const simdisk_t *d, ledger_t *l, const char *file_name,
+                    blockfile_recovery_t *res, char *err, size_t err_cap) {
+    size_t marker_len;
+    const char *marker = simdisk_marker(d, &marker_len);
+    return blockfile_recover(l, simdisk_image(d), d->durable_len, marker, marker_len, file_name,
+                             res, err, err_cap);
 }

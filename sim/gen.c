@@ -289,6 +289,32 @@ static int gen_faults(gen_src_t *g, scenario_t *s, uint64_t phase) {
     return rc;
 }
 
+/* Some runs end with nodes still down, right while transfers are in flight: every backend
+ * crashed at once (a power failure, disks slow and tearing), one backend crashed, serverM
+ * crashed, or a node paused — none of them back before the run ends. The checkers must
+ * hold there too: they read a crashed backend's disk as its restart would. */
+static int gen_end_down(gen_src_t *g, scenario_t *s, uint64_t phase, int users, uint32_t *nops) {
+    uint64_t at = phase + rnd_range(g, 10000, GEN_CALM_TAIL_US);
+    int rc = 0;
+    scn_step_t *st = scenario_add_step(s, at - 10000, STEP_SET);
+    if (st == NULL) return AC_ENOMEM;
+    st->set = (sim_set_t){.what = SET_DISK, .from = SIM_NODE_ALL, .mask = SETF_DELAY | SETF_TORN,
+                          .min_us = 5000, .max_us = rnd_range(g, 10000, 60000),
+                          .torn_ppm = (uint32_t)rnd_range(g, 500000, 1000000)};
+    int k_max = (int)rnd_range(g, 2, 6);
+    for (int k = 0; k < k_max && rc == 0; k++)
+        rc = add_transfer(g, s, at - rnd(g, 8000), users, (int)rnd(g, (uint64_t)users), nops);
+    uint64_t kind = rnd(g, 4);
+    int node = (int)rnd_range(g, 1, 3);
+    for (int b = SIM_NODE_A; b <= SIM_NODE_C && rc == 0; b++) {
+        if (kind != 0 && b != node) continue;
+        st = scenario_add_step(s, at + rnd(g, 2000), kind == 3 ? STEP_PAUSE : STEP_CRASH);
+        if (st == NULL) return AC_ENOMEM;
+        st->node = (uint8_t)(kind == 2 ? SIM_NODE_M : b);
+    }
+    return rc;
+}
+
 static int gen_ops(gen_src_t *g, scenario_t *s, int users, uint32_t ops, uint64_t span,
                    uint32_t *nops) {
     uint32_t made = *nops;
@@ -378,6 +404,7 @@ int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_
         st->set = (sim_set_t){.what = SET_DISK, .from = SIM_NODE_ALL, .mask = SETF_DELAY,
                               .min_us = 100, .max_us = 2000};
     }
+    if (rc == 0 && !calm && chance(g, 1, 5)) rc = gen_end_down(g, s, phase, users, &nops);
     uint32_t ops = (uint32_t)rnd_range(g, 1, lim->ops_max ? lim->ops_max : 1);
     if (rc == 0) rc = gen_ops(g, s, users, ops, phase + GEN_CALM_TAIL_US, &nops);
     s->until_quiet = 1;

@@ -30,6 +30,11 @@ $(OUT)/tests/sim/test_%: tests/sim/test_%.c $(OUT)/sim.a $(OUT)/core.a
 
 sim-tests: $(SIM_TEST_BIN)
 
+# The node unit tests drive core through the shared in-process harness (sim/nodes.h).
+$(OUT)/tests/test_nodes: tests/unit/test_nodes.c tests/unit/check.h $(OUT)/sim.a $(OUT)/core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isim -Itests/unit $(CFLAGS) $< $(OUT)/sim.a $(OUT)/core.a $(LDFLAGS) -o $@
+
 all: sim-root
 sim-root: $(BIN)/alichain-sim
 	cp -f $(BIN)/alichain-sim ./alichain-sim

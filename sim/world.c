@@ -32,36 +32,6 @@ uint64_t sim_wall_us(void) {
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* ------------------------------------------------------------------ buffers */
-
-int buf_reserve(sim_buf_t *b, size_t extra) {
-    if (b->len + extra <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra) {
-        if (cap > SIZE_MAX / 4) return AC_ENOMEM;
-        cap *= 2;
-    }
-    uint8_t *p = realloc(b->p, cap);
-    if (p == NULL) return AC_ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-int buf_append(sim_buf_t *b, const void *data, size_t len) {
-    if (len == 0) return 0;
-    int rc = buf_reserve(b, len);
-    if (rc != 0) return rc;
-    memcpy(b->p + b->len, data, len);
-    b->len += len;
-    return 0;
-}
-
-void buf_free(sim_buf_t *b) {
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
 /* ------------------------------------------------------------------ basics */
 
 void world_violation(world_t *w, const char *checker, const char *fmt, ...) {
@@ -318,6 +288,58 @@ static void drain_m(world_t *w, int after_timer) {
     m_arm(w, after_timer);
 }
 
+/* One storage effect of backend b on its simulated disk; an append that awaits its sync
+ * gets an EV_SYNC at a time drawn from the disk's latency (syncs complete in order). */
+static void disk_effect(world_t *w, int b, const fx_t *f, const uint8_t *data) {
+    simdisk_t *d = &w->disk[b];
+    int node = b + 1;
+    size_t len = f->data_len;
+    int rc = simdisk_apply(d, f, data);
+    if (rc < 0) {
+        world_violation(w, rc == AC_ENOMEM ? "runaway" : "effects",
+                        "server%c: storage effect %d failed (%d)", backend_letter(b), (int)f->kind, rc);
+        if (rc == AC_ENOMEM) w->stop = 1;
+        return;
+    }
+    switch (f->kind) {
+    case FX_BLOCK_APPEND:
+        trace_event(w, node, "append", data, len, "append %zuB (token %llu): %.*s", len,
+                    (unsigned long long)f->token,
+                    (int)(len && data[len - 1] == '\n' ? len - 1 : len), (const char *)data);
+        break;
+    case FX_BLOCK_SYNC:
+        trace_event(w, node, "sync", &d->durable_len, sizeof(d->durable_len),
+                    "block file synced (%zu bytes durable)", d->durable_len);
+        break;
+    case FX_BLOCK_TRUNCATE:
+        trace_event(w, node, "truncate", &f->arg, sizeof(f->arg), "block file cut to %llu bytes",
+                    (unsigned long long)f->arg);
+        break;
+    case FX_MARKER_WRITE:
+        trace_event(w, node, "marker", data, len, "marker written: %.*s",
+                    (int)(len && data[len - 1] == '\n' ? len - 1 : len), (const char *)data);
+        break;
+    case FX_MARKER_REMOVE:
+        trace_event(w, node, "unmark", "-", 1, "marker removed");
+        break;
+    case FX_TORN_APPEND:
+        trace_event(w, node, "torn-aside", data, len, "set aside in .torn: \"%.*s\"",
+                    (int)(len && data[len - 1] == '\n' ? len - 1 : len), (const char *)data);
+        break;
+    default:
+        break;
+    }
+    if (rc == 1) {
+        const sim_disk_t *cfg = &w->faults.disk[b];
+        uint64_t at = w->now_us + world_rand_range(w, cfg->sync_min_us, cfg->sync_max_us);
+        if (at < w->disk_last_sync_at[b]) at = w->disk_last_sync_at[b];
+        w->disk_last_sync_at[b] = at;
+        sim_event_t e = {.kind = EV_SYNC, .node = (uint8_t)node, .at_us = at, .b = f->token,
+                         .epoch = w->node[node].epoch};
+        world_push(w, &e);
+    }
+}
+
 static void drain_backend(world_t *w, int b) {
     outbox_t *o = &w->out;
     int node = b + 1;
@@ -335,9 +357,6 @@ static void drain_backend(world_t *w, int b) {
             }
             link_dgram_send(w, node, SIM_NODE_M, d, len);
             break;
-        case FX_APPEND_SYNC:
-            disk_append(w, b, f->arg, d, len, f->token);
-            break;
         case FX_STDOUT:
             trace_event(w, node, "stdout", d, len, "%.*s", (int)len, (const char *)d);
             break;
@@ -345,6 +364,10 @@ static void drain_backend(world_t *w, int b) {
             trace_event(w, node, "stderr", d, len, "%.*s", (int)len, (const char *)d);
             break;
         default:
+            if (simdisk_is_storage(f->kind)) {
+                disk_effect(w, b, f, d);
+                break;
+            }
             world_violation(w, "effects", "server%c emitted an effect of kind %d", backend_letter(b),
                             (int)f->kind);
             break;
@@ -590,8 +613,6 @@ void world_client_closed(world_t *w, uint32_t op) {
 
 /* ------------------------------------------------------------------ nodes */
 
-static const char *const block_names[BACKEND_COUNT] = {"block1.txt", "block2.txt", "block3.txt"};
-
 static uint16_t backend_port(int b) { return (uint16_t)(21000 + 1000 * b + PORT_OFFSET_DEFAULT); }
 
 static int m_start(world_t *w) {
@@ -617,46 +638,51 @@ static int m_start(world_t *w) {
     return 0;
 }
 
-/* Loads backend b from its durable disk image, as the real serverA/B/C do at start. */
-static int backend_start(world_t *w, int b, char *err, size_t err_cap) {
+/* Starts backend b from its durable disk, as the real serverA/B/C do: core decides what
+ * the image means, then carries out its recovery steps on the disk. */
+static int be_start(world_t *w, int b, char *err, size_t err_cap) {
     backend_t *be = w->be[b];
-    sim_bfile_t *d = &w->disk[b];
+    simdisk_t *d = &w->disk[b];
     backend_init(be, b);
-    ledger_load_t res;
-    const char *img = d->durable.len ? (const char *)d->durable.p : "";
-    /* as the real driver: once appended to, an unterminated last line is a torn append,
-     * even when it parses (net/disk.h) */
-    size_t load_len = d->durable.len;
-    if (d->appended && load_len > 0 && img[load_len - 1] != '\n') {
-        while (load_len > 0 && img[load_len - 1] != '\n') load_len--;
-    }
-    int rc = backend_load(be, img, load_len, block_names[b], &res, err, err_cap);
+    blockfile_recovery_t res;
+    size_t marker_len;
+    const char *marker = simdisk_marker(d, &marker_len);
+    int rc = backend_load(be, simdisk_image(d), d->durable_len, marker, marker_len,
+                          simdisk_block_name(b), &res, err, err_cap);
     if (rc != 0) {
         backend_free(be);
         return rc;
     }
     int node = b + 1;
-    size_t torn_offset = load_len < d->durable.len ? load_len : res.torn_offset;
-    if (torn_offset < d->durable.len) { /* the real driver moves it to block<i>.txt.torn */
-        size_t n = d->durable.len - torn_offset;
-        buf_append(&d->torn_aside, d->durable.p + torn_offset, n);
-        buf_append(&d->torn_aside, "\n", 1);
-        trace_event(w, node, "torn-aside", d->durable.p + torn_offset, n,
-                    "moved a torn tail of %zu bytes aside: \"%.*s\"", n, (int)n,
-                    (const char *)d->durable.p + torn_offset);
-        d->durable.len = torn_offset;
-    }
-    d->cur.len = 0;
-    buf_append(&d->cur, d->durable.p, d->durable.len);
-    d->durable_is_prefix = 1;
     sim_node_t *nd = &w->node[node];
     nd->up = 1;
     nd->paused = 0;
     nd->timer_at = UINT64_MAX;
-    char line[128];
-    int len = snprintf(line, sizeof(line), MSG_BACKEND_UP, backend_letter(b), backend_port(b));
-    trace_event(w, node, "stdout", line, (size_t)len, "%s (%u transactions)", line, res.lines);
+    w->disk_last_sync_at[b] = 0;
+    backend_start(be, simdisk_image(d), &res, simdisk_block_name(b), backend_port(b), &w->out);
+    drain_backend(w, b);
     return 0;
+}
+
+/* A crash of backend b's machine: what was synced survives; with the disk's torn
+ * probability, so does a random part of what was not (at least one byte kept and one
+ * lost), which may end in the middle of a line. */
+static void disk_crash(world_t *w, int b) {
+    simdisk_t *d = &w->disk[b];
+    int node = b + 1;
+    size_t unsynced = simdisk_unsynced(d);
+    w->res->faults[FAULT_UNSYNCED] += d->sync_count;
+    size_t keep = 0;
+    if (unsynced > 1 && w->faults.disk[b].torn_ppm && prng_chance_ppm(&w->rng, w->faults.disk[b].torn_ppm))
+        keep = (size_t)world_rand_range(w, 1, unsynced - 1);
+    int torn = simdisk_crash(d, keep);
+    if (torn) w->res->faults[FAULT_TORN]++;
+    if (keep > 0)
+        trace_event(w, node, "disk-crash", &keep, sizeof(keep), "crash kept %zu of %zu unsynced bytes%s",
+                    keep, unsynced, torn ? ": the last line is torn" : "");
+    else if (unsynced > 0)
+        trace_event(w, node, "disk-crash", &unsynced, sizeof(unsynced), "crash dropped %zu unsynced bytes",
+                    unsynced);
 }
 
 static void node_crash(world_t *w, int node) {
@@ -705,7 +731,7 @@ static void node_restart(world_t *w, int node) {
         }
     } else {
         char err[256];
-        if (backend_start(w, node - 1, err, sizeof(err)) != 0) {
+        if (be_start(w, node - 1, err, sizeof(err)) != 0) {
             world_violation(w, "recovery", "server%c cannot restart from its disk: %s",
                             backend_letter(node - 1), err);
         }
@@ -871,7 +897,10 @@ static void on_sync(world_t *w, const sim_event_t *e) {
     if (!n->up || e->epoch != n->epoch) return;
     if (!world_gate(w, e->node, e)) return;
     int b = e->node - 1;
-    disk_on_sync(w, b, e);
+    uint64_t token = simdisk_sync_next(&w->disk[b]);
+    AC_ASSERT(token == e->b);
+    trace_event(w, e->node, "synced", &e->b, sizeof(e->b), "token %llu durable (%zu bytes)",
+                (unsigned long long)e->b, w->disk[b].durable_len);
     backend_on_durable(w->be[b], w->now_us, e->b, &w->out);
     drain_backend(w, b);
 }
@@ -989,7 +1018,7 @@ static void world_free(world_t *w) {
             if (w->node[b + 1].up) backend_free(w->be[b]);
             free(w->be[b]);
         }
-        disk_free(&w->disk[b]);
+        simdisk_free(&w->disk[b]);
     }
     for (uint32_t v = 0; v < w->files.count; v++) buf_free(&w->files.versions[v]);
     free(w->files.versions);
@@ -1043,11 +1072,11 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     if (w->files.versions == NULL) rc = AC_ENOMEM;
     for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
         w->be[b] = malloc(sizeof(backend_t));
-        if (w->be[b] == NULL || disk_init(&w->disk[b], s->block[b], s->block_len[b]) != 0) rc = AC_ENOMEM;
+        if (w->be[b] == NULL || simdisk_init(&w->disk[b], s->block[b], s->block_len[b]) != 0) rc = AC_ENOMEM;
     }
     for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
         char err[300];
-        if (backend_start(w, b, err, sizeof(err)) != 0) {
+        if (be_start(w, b, err, sizeof(err)) != 0) {
             snprintf(res->first_failure, sizeof(res->first_failure),
                      "server%c refuses to start: %s", backend_letter(b), err);
             w->node[b + 1].up = 0;

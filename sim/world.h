@@ -8,7 +8,9 @@
 #include <stdio.h>
 
 #include "backend.h"
+#include "buf.h"
 #include "client.h"
+#include "disk.h"
 #include "coordinator.h"
 #include "evq.h"
 #include "outbox.h"
@@ -34,14 +36,6 @@ enum {
 
 enum { DIR_TO_M = 0, DIR_TO_CLIENT = 1 };
 
-/* ---- growable byte buffer ---- */
-typedef struct {
-    uint8_t *p;
-    size_t len, cap;
-} sim_buf_t;
-int buf_reserve(sim_buf_t *b, size_t extra);
-int buf_append(sim_buf_t *b, const void *data, size_t len);
-void buf_free(sim_buf_t *b);
 
 /* ---- TCP ---- */
 typedef struct {
@@ -84,24 +78,6 @@ typedef struct {
     size_t parked_count, parked_cap;
     uint64_t parked_dropped;
 } sim_node_t;
-
-/* A backend's block file: `cur` is what the process wrote, `durable` what a crash keeps. */
-typedef struct {
-    uint64_t token;
-    uint64_t len_after;  /* cur.len once this append is in */
-    uint32_t epoch;
-} sim_sync_t;
-
-typedef struct {
-    sim_buf_t cur;
-    sim_buf_t durable;
-    int durable_is_prefix; /* durable == cur[0..durable.len) */
-    sim_sync_t *syncs;     /* appends waiting for their sync, in order */
-    size_t sync_count, sync_cap;
-    sim_buf_t torn_aside;  /* torn tails moved aside at restarts (the ".torn" file) */
-    int appended;          /* the ".appended" marker: set, durably, at the first append */
-    uint64_t last_sync_at; /* syncs complete in the order they were issued */
-} sim_bfile_t;
 
 /* serverM's alichain.txt: every version ever written (version 0: none). */
 typedef struct {
@@ -161,7 +137,8 @@ typedef struct world {
     coord_t *coord;
     uint64_t incarnation;
     backend_t *be[BACKEND_COUNT];
-    sim_bfile_t disk[BACKEND_COUNT];
+    simdisk_t disk[BACKEND_COUNT];
+    uint64_t disk_last_sync_at[BACKEND_COUNT]; /* syncs complete in the order issued */
     sim_files_t files;
     /* datagram payloads in flight: fixed slots with a free list */
     uint8_t (*slots)[DGRAM_BYTES_MAX];
@@ -223,15 +200,6 @@ void link_tcp_reset(world_t *w, uint32_t conn, int notify_m, int notify_client);
 void link_on_event(world_t *w, const sim_event_t *e);
 void link_conn_release(world_t *w, sim_conn_t *c);
 void link_free(world_t *w);
-
-/* disk.c */
-int disk_init(sim_bfile_t *d, const char *image, size_t len);
-void disk_free(sim_bfile_t *d);
-/* An FX_APPEND_SYNC: drop `drop` bytes, add a missing '\n', append; returns the sync's
- * completion time. */
-void disk_append(world_t *w, int b, uint64_t drop, const uint8_t *data, size_t len, uint64_t token);
-void disk_on_sync(world_t *w, int b, const sim_event_t *e);
-void disk_crash(world_t *w, int b);
 
 /* trace.c */
 void trace_open(world_t *w);

@@ -1,8 +1,10 @@
 # test_07_blocks.py — block files and start-up configuration: a malformed file stops its
 # backend at start with "blockN.txt:<line>:" on stderr and is left byte-for-byte unchanged;
 # CRLF, blank lines and a missing final newline are accepted (and appends stay well formed);
-# a torn last line is moved aside to "<block>.torn"; bad settings are one stderr line and a
-# non-zero exit before anything else happens.
+# after a crash a torn append is moved aside to "<block>.torn", while a hand-written or
+# hand-replaced file is always read as the user's (core/blockfile.h has the rule); one
+# backend per file; bad settings are one stderr line and a non-zero exit before anything
+# else happens.
 import socket
 
 import pytest
@@ -108,39 +110,94 @@ def test_accepted_forms_and_appends_stay_well_formed(make_network):
     assert listed == sorted(all_txs)
 
 
-def test_torn_last_line_is_moved_aside(make_network):
+def test_malformed_unterminated_last_line_of_a_hand_written_file_is_refused(bin_dir, lease,
+                                                                            tmp_path):
+    # alichain never appended to this file, so no crash can have torn its last line: a
+    # malformed one is the user's mistake, refused with its line number, file untouched
     original = (SAMPLE_DIR / "block1.txt").read_bytes()
-    blocks = sample_blocks()
-    blocks[0] = original + b"12 Chin"
-    net = make_network(blocks=blocks)
-    torn = net.root / "block1.txt.torn"
-    assert torn.exists(), f"no block1.txt.torn; files: {sorted(p.name for p in net.root.iterdir())}"
-    assert b"12 Chin" in torn.read_bytes()
-    assert net.block_path("A").read_bytes() == original
-    assert net.err("A").strip() != "", "no warning on stderr about the torn line"
-    assert net.client("A", "Chinmay").lines == expected_balance_lines("A", "Chinmay", 881)
-    r = net.client("B", "TXLIST")
-    assert (r.rc, r.lines[-1]) == (0, c_txlist_ok(9, "alichain.txt")), r
+    r = backend_refuses(bin_dir, lease, tmp_path, original + b"12 Chin", backend="A")
+    assert r.rc == 1, r
+    assert "block1.txt:4: expected 4 fields" in r.err, r
+    assert len(r.err.strip().splitlines()) == 1, r
 
 
-def test_parseable_torn_tail_of_an_appended_file_is_moved_aside(make_network):
-    # Once a backend has appended to a file (it leaves "<block>.appended"), an unterminated
-    # last line can only be a torn append, even one that parses ("10 Ali Luke 5" cut from
-    # "10 Ali Luke 55"): it must not become a transaction nobody asked for.
-    original = (SAMPLE_DIR / "block1.txt").read_bytes()
-    blocks = sample_blocks()
-    blocks[0] = original + b"10 Ali Luke 5"
-    net = make_network(blocks=blocks, start=False)
-    (net.root / "block1.txt.appended").write_bytes(b"")
-    net.start()
-    assert b"10 Ali Luke 5" in (net.root / "block1.txt.torn").read_bytes()
-    assert net.block_path("A").read_bytes() == original
-    assert net.client("A", "Luke").lines == expected_balance_lines("A", "Luke", 1180)
-    # the first append creates the marker; a hand-written file has none until then
-    assert not (net.root / "block2.txt.appended").exists()
+def appended_backend(net):
+    """The backend whose block file carries the marker "<block>.appended"."""
+    marked = [b for b in BACKENDS
+              if (net.root / (BLOCK_NAME[b] + ".appended")).exists()]
+    assert len(marked) == 1, f"expected one marked block file, found {marked}"
+    return marked[0]
+
+
+def test_torn_append_is_set_aside_after_a_crash(make_network):
+    # A transfer makes its backend write "<block>.appended"; kill -9 keeps it. The disk is
+    # then left as a crash in the middle of the next append would leave it: a cut line that
+    # happens to parse ("11 Ali Luke 5" of "11 Ali Luke 55"). The restart moves it to
+    # "<block>.torn" (it was never acknowledged) instead of loading a phantom transaction.
+    net = make_network(env={"ALICHAIN_SEED": 3})
     r = net.client("A", "Chinmay", "Luke", "20")
     assert r.rc == 0, r
-    assert sum((net.root / f"block{i}.txt.appended").exists() for i in (1, 2, 3)) >= 1
+    b = appended_backend(net)
+    net.kill(b)
+    assert (net.root / (BLOCK_NAME[b] + ".appended")).exists(), "kill -9 removed the marker"
+    path = net.block_path(b)
+    before = path.read_bytes()
+    assert before.endswith(b"10 Chinmay Luke 20\n"), before
+    path.write_bytes(before + b"11 Ali Luke 5")
+    net.start_server(b)
+    assert (net.root / (BLOCK_NAME[b] + ".torn")).read_bytes() == b"11 Ali Luke 5\n"
+    assert path.read_bytes() == before
+    assert "moved a torn last line" in net.err(b), net.err(b)
+    assert not (net.root / (BLOCK_NAME[b] + ".appended")).exists(), "the marker outlived recovery"
+    assert net.client("A", "Ali").lines == expected_balance_lines("A", "Ali", 845)
+    assert net.client("B", "Luke").lines == expected_balance_lines("B", "Luke", 1200)
+
+
+def test_file_replaced_by_hand_after_a_crash_keeps_its_last_line(make_network):
+    # The marker describes the file it was written for (size and hash of what preceded the
+    # first append). A file replaced by hand since is the user's again: its valid last line
+    # without a newline counts, nothing goes to ".torn", and the stale marker is removed.
+    net = make_network(env={"ALICHAIN_SEED": 3})
+    assert net.client("A", "Chinmay", "Luke", "20").rc == 0
+    b = appended_backend(net)
+    net.kill(b)
+    path = net.block_path(b)
+    replacement = b"50 Ali Zed 7\n51 Zed Ali 2"
+    path.write_bytes(replacement)
+    net.start_server(b)
+    assert path.read_bytes() == replacement
+    assert not (net.root / (BLOCK_NAME[b] + ".torn")).exists()
+    assert not (net.root / (BLOCK_NAME[b] + ".appended")).exists()
+    assert net.client("A", "Zed").lines == expected_balance_lines("A", "Zed", 1005)
+
+
+def test_clean_stop_removes_the_marker(make_network):
+    # After SIGTERM every append is synced and the file ends in a newline: no marker stays
+    # behind to misread a later edit by hand.
+    net = make_network(env={"ALICHAIN_SEED": 3})
+    assert net.client("A", "Chinmay", "Luke", "20").rc == 0
+    b = appended_backend(net)
+    assert net.stop(b) == 0
+    assert not (net.root / (BLOCK_NAME[b] + ".appended")).exists()
+    path = net.block_path(b)
+    path.write_bytes(path.read_bytes() + b"60 Luke Ali 1")  # edited by hand, no newline
+    net.start_server(b)
+    assert net.client("A", "Luke").lines == expected_balance_lines("A", "Luke", 1199)
+
+
+def test_second_backend_on_the_same_file_is_refused(make_network, bin_dir, tmp_path):
+    # serverB given serverA's block file: it would count every line twice. The running
+    # serverA holds the file's lock, so serverB refuses before it reads or binds anything.
+    net = make_network()
+    before = net.block_path("A").read_bytes()
+    env = program_env(net.offset, {"ALICHAIN_BLOCK": str(net.block_path("A"))})
+    r = start_expect_exit(bin_dir / "serverB", net.root, env, "up and running",
+                          log_dir=tmp_path / "logs")
+    assert r.rc == 1, r
+    assert "block1.txt is in use by another backend" in r.err, r
+    assert len(r.err.strip().splitlines()) == 1, r
+    assert net.block_path("A").read_bytes() == before
+    assert net.client("A", "Chinmay").lines == expected_balance_lines("A", "Chinmay", 881)
 
 
 def test_block_env_selects_the_file(make_network):

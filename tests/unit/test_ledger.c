@@ -229,17 +229,6 @@ TEST(test_self_transaction) {
     CHECK_EQ(partners_all(&l, "Me", rows, ROWS_MAX, 1), 2);
     check_row(&rows[0], "Me", 2, 0);
     check_row(&rows[1], "You", 1, -3);
-    ledger_pop(&l);
-    check_totals(&l, "Me", 1, 13, 10, 2);
-    CHECK_EQ(partners_all(&l, "Me", rows, ROWS_MAX, 5), 2);
-    check_row(&rows[0], "Me", 1, 0);
-    ledger_pop(&l);
-    ledger_pop(&l);
-    check_totals(&l, "Me", 0, 0, 0, 0);
-    check_totals(&l, "You", 0, 0, 0, 0);
-    CHECK_EQ(partners_all(&l, "Me", rows, ROWS_MAX, 5), 0);
-    CHECK_EQ(l.tx_count, 0);
-    CHECK(l.max_serial == 0);
     ledger_free(&l);
 }
 
@@ -363,266 +352,6 @@ TEST(test_overflow) {
     ledger_free(&l);
 }
 
-TEST(test_pop) {
-    ledger_t l;
-    sample_load(&l);
-    ledger_partner_t rows[ROWS_MAX];
-
-    /* pop a tx that created two users and two pairs */
-    CHECK_EQ(add_line(&l, "100 New1 New2 7"), AC_OK);
-    CHECK(l.max_serial == 100);
-    ledger_pop(&l);
-    CHECK_EQ(l.tx_count, 9);
-    CHECK(l.max_serial == 9);
-    CHECK_EQ(ledger_find_serial(&l, 100), -1);
-    check_totals(&l, "New1", 0, 0, 0, 0);
-    check_totals(&l, "New2", 0, 0, 0, 0);
-    CHECK_EQ(partners_all(&l, "New1", rows, ROWS_MAX, 4), 0);
-    /* every other serial is still found */
-    for (uint64_t s = 1; s <= 9; s++) CHECK(ledger_find_serial(&l, s) >= 0);
-
-    /* pop a tx between existing users: totals and aggregates come back */
-    CHECK_EQ(add_line(&l, "10 Chinmay Luke 20"), AC_OK);
-    CHECK_EQ(add_line(&l, "11 Luke Chinmay 8"), AC_OK);
-    ledger_pop(&l);
-    check_totals(&l, "Chinmay", 1, 149, 10, 3);
-    check_totals(&l, "Luke", 1, 0, 200, 3);
-    CHECK_EQ(partners_all(&l, "Chinmay", rows, ROWS_MAX, 4), 3);
-    check_row(&rows[2], "Luke", 1, -20);
-    ledger_pop(&l);
-    check_totals(&l, "Chinmay", 1, 129, 10, 2);
-    /* the emptied Chinmay-Luke pair is skipped, wherever a page starts */
-    CHECK_EQ(partners_all(&l, "Chinmay", rows, ROWS_MAX, 1), 2);
-    check_row(&rows[0], "Oliver", 1, -129);
-    check_row(&rows[1], "Rishil", 1, 10);
-    CHECK(l.max_serial == 9);
-
-    /* a serial freed by pop can be added again, and reuses the old pair in place */
-    CHECK_EQ(add_line(&l, "10 Luke Chinmay 1"), AC_OK);
-    CHECK_EQ(partners_all(&l, "Chinmay", rows, ROWS_MAX, 2), 3);
-    check_row(&rows[2], "Luke", 1, 1);
-    CHECK_EQ(ledger_find_serial(&l, 10), 9);
-
-    /* popping a tx whose serial is not the largest keeps max_serial */
-    CHECK_EQ(add_line(&l, "3000 X Y 1"), AC_OK);
-    CHECK_EQ(add_line(&l, "2000 X Y 1"), AC_OK);
-    ledger_pop(&l);
-    CHECK(l.max_serial == 3000);
-    CHECK_EQ(ledger_find_serial(&l, 2000), -1);
-    CHECK_EQ(ledger_find_serial(&l, 3000), 10);
-    check_totals(&l, "X", 1, 1, 0, 1);
-
-    /* pop everything */
-    while (l.tx_count > 0) ledger_pop(&l);
-    CHECK(l.max_serial == 0);
-    check_totals(&l, "Luke", 0, 0, 0, 0);
-    CHECK_EQ(partners_all(&l, "Luke", rows, ROWS_MAX, 3), 0);
-    for (uint64_t s = 1; s <= 11; s++) CHECK_EQ(ledger_find_serial(&l, s), -1);
-    ledger_free(&l);
-}
-
-/* ---- ledger_load ---- */
-
-static int load_str(ledger_t *l, const char *data, size_t len, ledger_load_t *res, char *err,
-                    size_t err_cap) {
-    ledger_init(l);
-    return ledger_load(l, data, len, "block2.txt", res, err, err_cap);
-}
-
-static void load_expect_error(const char *data, size_t len, int rc_want, const char *msg) {
-    ledger_t l;
-    ledger_load_t res;
-    char err[128] = "unset";
-    CHECK_EQ(load_str(&l, data, len, &res, err, sizeof err), rc_want);
-    CHECK_STR(err, msg);
-    ledger_free(&l);
-}
-
-TEST(test_load_ok) {
-    ledger_t l;
-    ledger_load_t res;
-    char err[128] = "";
-    const char *data = "5 Chinmay Oliver 129\n1 Racheal John 45\n9 Ali Luke 155\n";
-    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
-    CHECK_EQ(res.lines, 3);
-    CHECK_EQ(res.torn_offset, strlen(data));
-    CHECK_EQ(res.tail_offset, strlen(data));
-    CHECK_STR(err, "");
-    check_totals(&l, "Chinmay", 1, 129, 0, 1);
-    CHECK(l.max_serial == 9);
-    ledger_free(&l);
-
-    /* empty file; NULL data with length 0 */
-    CHECK_EQ(load_str(&l, "", 0, &res, err, sizeof err), AC_OK);
-    CHECK_EQ(res.lines, 0);
-    CHECK_EQ(res.torn_offset, 0);
-    CHECK_EQ(res.tail_offset, 0);
-    ledger_free(&l);
-    CHECK_EQ(load_str(&l, NULL, 0, &res, NULL, 0), AC_OK);
-    ledger_free(&l);
-
-    /* blank lines of every kind, CRLF, tabs */
-    data = "\n\n  \t \r\n1 a b 5\r\n\t2\tb\tc\t6\t\r\n\r\n   \n3  c   a 7 \n";
-    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
-    CHECK_EQ(res.lines, 3);
-    CHECK_EQ(res.torn_offset, strlen(data));
-    check_totals(&l, "a", 1, 5, 7, 2);
-    check_totals(&l, "b", 1, 6, 5, 2);
-    ledger_free(&l);
-
-    /* a lone CR line in the middle is blank too */
-    data = "1 a b 5\n\r\n2 a b 5\n";
-    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
-    CHECK_EQ(res.lines, 2);
-    ledger_free(&l);
-
-    /* same sender and receiver in a block file: allowed */
-    data = "1 a a 5\n";
-    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
-    check_totals(&l, "a", 1, 5, 5, 1);
-    ledger_free(&l);
-
-    /* a NULL file name gets a placeholder */
-    data = "1 a b\n";
-    ledger_init(&l);
-    CHECK_EQ(ledger_load(&l, data, strlen(data), NULL, &res, err, sizeof err), AC_EINVAL);
-    CHECK_STR(err, "block:1: expected 4 fields");
-    ledger_free(&l);
-}
-
-TEST(test_load_tails) {
-    ledger_t l;
-    ledger_load_t res;
-    char err[128] = "";
-
-    /* an unterminated last line that parses: loaded, reported as tail */
-    const char *data = "1 a b 5\n2 b c 6";
-    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
-    CHECK_EQ(res.lines, 2);
-    CHECK_EQ(res.tail_offset, 8);
-    CHECK(res.tail_serial == 2);
-    CHECK_EQ(res.torn_offset, strlen(data));
-    CHECK(ledger_find_serial(&l, 2) >= 0);
-    ledger_free(&l);
-
-    /* ... also with a CR and as the only line */
-    data = "7 a b 5\r";
-    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
-    CHECK_EQ(res.lines, 1);
-    CHECK_EQ(res.tail_offset, 0);
-    CHECK(res.tail_serial == 7);
-    ledger_free(&l);
-
-    /* a torn tail: not loaded, not an error */
-    data = "1 a b 5\n\n2 b c";
-    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
-    CHECK_EQ(res.lines, 1);
-    CHECK_EQ(res.torn_offset, 9);
-    CHECK_EQ(res.tail_offset, strlen(data));
-    CHECK_EQ(ledger_find_serial(&l, 2), -1);
-    check_totals(&l, "c", 0, 0, 0, 0);
-    ledger_free(&l);
-
-    /* torn in each field, and with bad bytes */
-    const char *torn[] = {"1", "12 a", "12 a b", "12 a b ", "12 a b 0", "12 a b x",
-                          "1 a b 10000000000000", "0 a b 1", "12 a b 1\r\r"};
-    for (size_t i = 0; i < AC_ARRAY_LEN(torn); i++) {
-        char buf[64];
-        int n = snprintf(buf, sizeof buf, "3 x y 1\n%s", torn[i]);
-        CHECK_EQ(load_str(&l, buf, (size_t)n, &res, err, sizeof err), AC_OK);
-        CHECK_EQ(res.lines, 1);
-        CHECK_EQ(res.torn_offset, 8);
-        CHECK_EQ(res.tail_offset, (size_t)n);
-        ledger_free(&l);
-    }
-
-    /* an unterminated blank tail is torn too, so appending at torn_offset is safe */
-    data = "1 a b 5\n \r";
-    CHECK_EQ(load_str(&l, data, strlen(data), &res, err, sizeof err), AC_OK);
-    CHECK_EQ(res.lines, 1);
-    CHECK_EQ(res.torn_offset, 8);
-    ledger_free(&l);
-
-    /* an over-long unterminated tail is torn, not an error */
-    static char big[BLOCK_LINE_BYTES_MAX + 20];
-    memcpy(big, "1 a b 5\n", 8);
-    memset(big + 8, 'z', sizeof big - 8);
-    CHECK_EQ(load_str(&l, big, sizeof big, &res, err, sizeof err), AC_OK);
-    CHECK_EQ(res.lines, 1);
-    CHECK_EQ(res.torn_offset, 8);
-    ledger_free(&l);
-
-    /* a parseable tail with a duplicate serial is an error, not a tail */
-    data = "1 a b 5\n1 a b 5";
-    load_expect_error(data, strlen(data), AC_EDUP, "block2.txt:2: duplicate serial 1");
-}
-
-TEST(test_load_errors) {
-    const char *d;
-    d = "1 a b 5\n\n\n\n\n\n7 a b x\n";
-    load_expect_error(d, strlen(d), AC_EINVAL, "block2.txt:7: invalid amount");
-    d = "4 a b 5\r\n\r\n1 b c 1\r\n2 c d 2\r\n\r\n3 d e 3\r\n\r\n\r\n4 x y 1\r\n";
-    load_expect_error(d, strlen(d), AC_EDUP, "block2.txt:9: duplicate serial 4");
-    d = "0 a b 5\n";
-    load_expect_error(d, strlen(d), AC_ERANGE, "block2.txt:1: serial 0");
-    d = "1 a b 1000000000001\n";
-    load_expect_error(d, strlen(d), AC_ERANGE, "block2.txt:1: amount out of range");
-    d = "1 a! b 5\n";
-    load_expect_error(d, strlen(d), AC_EINVAL, "block2.txt:1: invalid sender name");
-    d = "1 a b c 5\n";
-    load_expect_error(d, strlen(d), AC_EINVAL, "block2.txt:1: expected 4 fields");
-    d = "1 a b 5\nrubbish\n2 a b 5";
-    load_expect_error(d, strlen(d), AC_EINVAL, "block2.txt:2: expected 4 fields");
-    /* a NUL byte in a line */
-    load_expect_error("1 a\0 b 5\n", 9, AC_EINVAL, "block2.txt:1: invalid sender name");
-
-    /* line length: BLOCK_LINE_BYTES_MAX is fine (blank), one more is an error */
-    static char big[BLOCK_LINE_BYTES_MAX + 2];
-    memset(big, ' ', BLOCK_LINE_BYTES_MAX);
-    big[BLOCK_LINE_BYTES_MAX] = '\n';
-    ledger_t l;
-    ledger_load_t res;
-    char err[128] = "";
-    CHECK_EQ(load_str(&l, big, BLOCK_LINE_BYTES_MAX + 1, &res, err, sizeof err), AC_OK);
-    ledger_free(&l);
-    memcpy(big, "1 a b 5", 7); /* a valid tx padded with blanks to the limit */
-    CHECK_EQ(load_str(&l, big, BLOCK_LINE_BYTES_MAX + 1, &res, err, sizeof err), AC_OK);
-    CHECK_EQ(res.lines, 1);
-    ledger_free(&l);
-    big[BLOCK_LINE_BYTES_MAX] = ' ';
-    big[BLOCK_LINE_BYTES_MAX + 1] = '\n';
-    load_expect_error(big, sizeof big, AC_EINVAL, "block2.txt:1: line too long");
-
-    /* overflow while loading (totals pushed near the limit first, see test_overflow) */
-    ledger_init(&l);
-    CHECK_EQ(add_line(&l, "1 A B 1"), AC_OK);
-    l.users[0].sent = UINT64_MAX;
-    d = "2 B C 1\n3 A B 1\n";
-    CHECK_EQ(ledger_load(&l, d, strlen(d), "b.txt", &res, err, sizeof err), AC_ERANGE);
-    CHECK_STR(err, "b.txt:2: totals overflow");
-    ledger_free(&l);
-
-    /* the message is truncated to the buffer, and no buffer at all is fine */
-    char small[8];
-    d = "1 a b x\n";
-    ledger_init(&l);
-    CHECK_EQ(ledger_load(&l, d, strlen(d), "block2.txt", &res, small, sizeof small),
-             AC_EINVAL);
-    CHECK_STR(small, "block2.");
-    ledger_free(&l);
-    ledger_init(&l);
-    CHECK_EQ(ledger_load(&l, d, strlen(d), "block2.txt", &res, NULL, 0), AC_EINVAL);
-    ledger_free(&l);
-    /* a long file name and a large line number */
-    char name[300];
-    memset(name, 'f', sizeof name - 1);
-    name[sizeof name - 1] = '\0';
-    ledger_init(&l);
-    CHECK_EQ(ledger_load(&l, d, strlen(d), name, &res, err, sizeof err), AC_EINVAL);
-    CHECK_EQ(strlen(err), sizeof err - 1);
-    ledger_free(&l);
-}
-
 /* ---- scale ---- */
 
 /* A small generator of the test's own (xorshift64*), independent of core/prng.c. */
@@ -634,7 +363,7 @@ static uint64_t rng_next(void) {
     return rng_state * 0x2545F4914F6CDD1DULL;
 }
 
-enum { SCALE_USERS = 5000, SCALE_TXS = 200000, SCALE_CHECKED_USERS = 40, SCALE_POPS = 1000 };
+enum { SCALE_USERS = 5000, SCALE_TXS = 200000, SCALE_CHECKED_USERS = 40 };
 
 typedef struct {
     uint64_t serial;
@@ -768,10 +497,6 @@ TEST(test_scale) {
     CHECK_EQ(bad, 0);
     scale_check_all(&l, txs, SCALE_TXS);
 
-    /* pop a few: everything matches the shorter list (pop rebuilds the serial set, O(n)
-     * per pop, so only a few) */
-    for (uint32_t k = 0; k < 20; k++) ledger_pop(&l);
-    scale_check_all(&l, txs, SCALE_TXS - 20);
     free(txs);
     ledger_free(&l);
 }
@@ -824,10 +549,6 @@ int main(void) {
     RUN(test_self_transaction);
     RUN(test_duplicate_and_invalid);
     RUN(test_overflow);
-    RUN(test_pop);
-    RUN(test_load_ok);
-    RUN(test_load_tails);
-    RUN(test_load_errors);
     RUN(test_scale);
     RUN(test_many_partners);
     return CHECK_DONE();

@@ -41,7 +41,7 @@ TEST(test_init_push_clear_free) {
     outbox_clear(&o);
     CHECK_EQ(o.fx_count, 0);
     CHECK_EQ(o.data_len, 0);
-    f = outbox_push(&o, FX_APPEND_SYNC, 0, 1, "x", 1);
+    f = outbox_push(&o, FX_BLOCK_APPEND, 0, 1, "x", 1);
     CHECK(f != NULL);
     CHECK_EQ(o.fx_count, 1);
     CHECK_EQ(o.fx[0].data_off, 0);

@@ -68,14 +68,16 @@ for f in "${files[@]}"; do
 done
 
 # ---- 3. symbols of objects compiled on their own ----------------------------------------
-# The pure libc functions core may call. Everything else that libc offers touches files,
-# streams, time, randomness, processes, the environment or exit, and is refused. Add a
-# name here only with its reason.
+# The pure libc functions core may call: the ones core/ calls today, read from its objects,
+# and their obvious siblings. Any other name is refused until it is added here with its
+# reason, and nothing that touches files, streams, time, randomness, processes, the
+# environment or exit can have one.
 #   memory bytes, caller-owned:   memcpy memmove memset memcmp memchr (also what the
 #                                 compiler emits for struct copies and zeroing)
 #   read-only string scans:       strlen strcmp strchr
 #   formatting into a caller's buffer (never a stream): snprintf vsnprintf
-#   heap (tables grow; every error path returns AC_ENOMEM): malloc calloc realloc free
+#   heap, for core's objects and growing tables (no I/O; failure is a return value):
+#                                 malloc calloc realloc free
 #   sorting and searching caller arrays with a caller comparator: qsort bsearch
 #   __assert_fail: the failure path of AC_ASSERT/ALWAYS/NEVER, our own bugs only; it is
 #                  the one way core may stop the process, and must stay (assertions live).
@@ -91,6 +93,7 @@ fi
 sysdirs=$("$cc" -xc -E -v /dev/null 2>&1 >/dev/null |
           sed -n '/^#include <...> search starts here:/,/^End of search list/p' |
           sed -n 's/^ \(\/.*\)$/\1/p' | while read -r d; do realpath -m "$d"; done)
+if [ -z "$sysdirs" ]; then echo "lint: cannot ask $cc for its system include directories" >&2; exit 2; fi
 flags=(-std=c11 -O0 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -U_FORTIFY_SOURCE
        -fno-stack-protector -fno-sanitize=all -I"$dir")
 

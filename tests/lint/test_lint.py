@@ -1,7 +1,8 @@
 # test_lint.py — shows ci/lint.sh fires: on a copy of core/ with one impurity planted at a
 # time (a call to fgetc, a call to remove, a quoted include of net/sock.h) it exits 1 naming
 # it, and the clean copy passes. Also shows the build guards of issue #7 item 6 fire:
-# core/common.h refuses NDEBUG, every net main refuses ALICHAIN_MUTANTS.
+# core/common.h refuses NDEBUG, every net main refuses ALICHAIN_MUTANTS, and the one
+# mutants build (make sim-mutants) compiles no net/ file.
 import os
 import shutil
 import subprocess
@@ -137,3 +138,15 @@ def test_every_net_main_refuses_alichain_mutants(main):
     rc, err = syntax_check(main, *index, "ALICHAIN_MUTANTS")
     assert rc != 0
     assert "must not be built with ALICHAIN_MUTANTS" in err
+
+
+def test_the_mutants_build_compiles_no_net_file():
+    # make sim-mutants is the one build with -DALICHAIN_MUTANTS: it must build the simulator
+    # only (a dry run with every target out of date lists every compile it would do).
+    proc = subprocess.run(["make", "-n", "-B", "--no-print-directory", "sim-mutants"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=LINT_TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr
+    compiles = [line for line in proc.stdout.splitlines() if " -c " in line]
+    assert compiles and all("-DALICHAIN_MUTANTS" in line for line in compiles), proc.stdout
+    assert any(" -c sim/main.c " in line for line in compiles), proc.stdout
+    assert not [line for line in compiles if " -c net/" in line], proc.stdout

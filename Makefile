@@ -1,8 +1,10 @@
 # alichain — build, test, lint, demo.
 #   make            the six programs (+ alichain-sim) at the repository root
 #   make test       install deps, lint, build, run every test on an instrumented build,
-#                   print coverage (fails below COVERAGE_MIN % of core/ lines)
-#   make asan       the same tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#                   print coverage (fails below COVERAGE_MIN % of core/ lines), make sim,
+#                   make sim-mutants, then make asan (ci/test.sh)
+#   make asan       make sim and every test under AddressSanitizer + UndefinedBehaviorSanitizer,
+#                   assertions and ALWAYS/NEVER live
 #   make demo       the worked example of SPEC.md on loopback
 # Objects live under build/<variant>/; the variant's programs under build/<variant>/bin/.
 
@@ -87,7 +89,8 @@ $(OUT)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(OUT)/core.a
 -include fuzz/fuzz.mk
 
 # ---- checks ---------------------------------------------------------------------------
-# core/ is pure: no sockets, clocks, randomness, printing, exiting (ci/lint.sh).
+# core/ is pure: no sockets, clocks, randomness, printing, exiting, no header from outside
+# core/, no libc function outside an allow-list in its objects (ci/lint.sh, build/lint/).
 lint:
 	@bash ci/lint.sh
 
@@ -104,10 +107,13 @@ test: deps
 	$(MAKE) --no-print-directory WERROR=1 all
 	bash ci/test.sh
 
+# The sanitizer build: assertions and ALWAYS/NEVER live (no AC_COVERAGE; core/common.h
+# refuses NDEBUG), any ASan or UBSan report fatal. It runs the simulator's scenarios and
+# swarm (make sim), then every pytest test: unit, simulator, fuzz-regression and end to end.
+ASAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan:
-	$(MAKE) --no-print-directory VARIANT=asan WERROR=1 \
-	  EXTRA_CFLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test-run
+	$(MAKE) --no-print-directory VARIANT=asan WERROR=1 EXTRA_CFLAGS="$(ASAN_CFLAGS)" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" sim test-run
 
 coverage:
 	$(MAKE) --no-print-directory VARIANT=cov WERROR=1 \

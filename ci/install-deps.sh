@@ -9,11 +9,18 @@ have_cmd() { command -v "$1" >/dev/null 2>&1; }
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 have_cmd gcc || need+=(gcc)
+# the C library's headers and startup files, explicitly: gcc alone does not promise them
+have_pkg libc6-dev || need+=(libc6-dev)
 have_cmd make || need+=(make)
+have_cmd nm || need+=(binutils)          # ci/lint.sh checks core's objects with nm -u
+have_cmd perl || need+=(perl)            # ci/lint.sh strips comments with perl
 have_cmd clang || need+=(clang)
 have_pkg libclang-rt-14-dev || need+=(libclang-rt-14-dev)
-/usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || need+=(python3-pytest)
-have_cmd gcovr || need+=(gcovr)
+# pytest and gcovr are checked the way `make test` runs them: as modules of /usr/bin/python3
+# (a gcovr or pytest elsewhere on PATH, e.g. in a virtualenv, is not what runs)
+[ -x /usr/bin/python3 ] || need+=(python3)
+/usr/bin/python3 -m pytest --version >/dev/null 2>&1 || need+=(python3-pytest)
+/usr/bin/python3 -m gcovr --version >/dev/null 2>&1 || need+=(gcovr)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"
@@ -27,4 +34,10 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# the same checks again: an installed package that still does not run as make test runs it
+# is a failure here, not a confusing one later
+for mod in pytest gcovr; do
+  /usr/bin/python3 -m "$mod" --version >/dev/null 2>&1 ||
+    { echo "install-deps: /usr/bin/python3 -m $mod still does not run" >&2; exit 1; }
+done
 echo "install-deps: done"

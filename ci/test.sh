@@ -2,11 +2,16 @@
 # test.sh — the body of `make test` after lint and the release build: every test on a
 # coverage-instrumented build, then gcovr's summary, an HTML report under
 # build/coverage/, and a failure when core/'s line coverage is under COVERAGE_MIN; then
-# `make sim` (every scenario + a swarm, with its table and speed figures) and
-# `make sim-mutants` (every planted bug must be caught: the checkers are shown to fire).
+# `make sim` (every scenario + a swarm, with its table and speed figures),
+# `make sim-mutants` (every planted bug must be caught: the checkers are shown to fire) and
+# last `make asan`: the coverage build makes ALWAYS/NEVER constant (AC_COVERAGE), so the
+# simulator and every test run again where assertions and ALWAYS/NEVER are live, under
+# ASan+UBSan. The output ends with that pytest run's summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-COVERAGE_MIN=${COVERAGE_MIN:-90}
+# core/ reached 97.6 % of its lines when this gate was set; the gate sits a small margin
+# below, so a change that leaves new core code (core/blockfile.c included) untested fails.
+COVERAGE_MIN=${COVERAGE_MIN:-95}
 
 find build/cov -name '*.gcda' -delete 2>/dev/null || true
 make --no-print-directory coverage
@@ -23,3 +28,6 @@ make --no-print-directory sim
 
 echo "== simulator: make sim-mutants =="
 make --no-print-directory sim-mutants
+
+echo "== ASan+UBSan, assertions live: make asan (make sim, then every test) =="
+make --no-print-directory asan

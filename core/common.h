@@ -4,6 +4,12 @@
 #ifndef ALICHAIN_COMMON_H
 #define ALICHAIN_COMMON_H
 
+/* Assertions are how core reports its own bugs, and the simulator, the fuzz drivers and the
+ * sanitizer build rely on them firing: a build that turns them off is refused. */
+#if defined(NDEBUG)
+#error "alichain: core must be built with assertions on (NDEBUG is defined)"
+#endif
+
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -4,6 +4,12 @@
 #ifndef ALICHAIN_NET_DRIVE_H
 #define ALICHAIN_NET_DRIVE_H
 
+/* Every net main includes this header. The planted bugs of core/mutant.h are for the
+ * simulator's checkers only (make sim-mutants); a real program must never carry them. */
+#if defined(ALICHAIN_MUTANTS)
+#error "alichain: the real programs must not be built with ALICHAIN_MUTANTS (planted bugs)"
+#endif
+
 #include <stdint.h>
 
 #include "outbox.h"

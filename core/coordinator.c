@@ -59,11 +59,20 @@ typedef struct {
     int deferred;          /* left for the next batch */
 } op_t;
 
+/* A client connection, from coord_on_conn_open until the core closes it or hears of a
+ * reset (coordinator.h says what each event means). */
+typedef enum {
+    CONN_FREE = 0,
+    CONN_READING,          /* the request line is not complete yet */
+    CONN_SERVING,          /* the request is an op; its reply closes the connection */
+} conn_state_t;
+
 typedef struct {
-    int used;
+    conn_state_t state;
     uint32_t conn_id;
     int client_index;
-    int op;                /* -1 until the request line arrived */
+    int op;                /* CONN_SERVING: the op; -1 while reading */
+    int peer_eof;          /* the peer shut down its writing side (half-closed) */
     uint64_t idle_deadline_us;
     wire_lines_t lines;
 } conn_t;
@@ -255,14 +264,14 @@ void coord_start(coord_t *c, uint64_t now_us, outbox_t *out) {
 static conn_t *conn_find(coord_t *c, uint32_t conn_id) {
     /* O(open connections) scan; fine at this size */
     for (int i = 0; i < c->conn_hw; i++) {
-        if (c->conns[i].used && c->conns[i].conn_id == conn_id) return &c->conns[i];
+        if (c->conns[i].state != CONN_FREE && c->conns[i].conn_id == conn_id) return &c->conns[i];
     }
     return NULL;
 }
 
 static void conn_forget(coord_t *c, conn_t *k) {
     memset(k, 0, sizeof(*k));
-    while (c->conn_hw > 0 && !c->conns[c->conn_hw - 1].used) c->conn_hw--;
+    while (c->conn_hw > 0 && c->conns[c->conn_hw - 1].state == CONN_FREE) c->conn_hw--;
 }
 
 static void conn_close(coord_t *c, conn_t *k, outbox_t *out) {
@@ -284,8 +293,8 @@ int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client
     AC_ASSERT(conn_find(c, conn_id) == NULL);
     for (size_t i = 0; i < CONNECTIONS_MAX; i++) {
         conn_t *k = &c->conns[i];
-        if (k->used) continue;
-        k->used = 1;
+        if (k->state != CONN_FREE) continue;
+        k->state = CONN_READING;
         k->conn_id = conn_id;
         k->client_index = client_index;
         k->op = -1;
@@ -364,6 +373,7 @@ static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const w
     o->arrived_us = now_us;
     o->stats_job = -1;
     o->backend = -1;
+    k->state = CONN_SERVING;
     k->op = slot;
     c->stats.requests++;
     uint16_t port = client_port(c, k->client_index);
@@ -391,7 +401,8 @@ static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const w
 void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uint8_t *data,
                         size_t len, outbox_t *out) {
     conn_t *k = conn_find(c, conn_id);
-    if (k == NULL || k->op >= 0) return; /* one request a connection; extra bytes ignored */
+    /* one request a connection: bytes after it are ignored (none come after an eof) */
+    if (k == NULL || k->state != CONN_READING || k->peer_eof) return;
     size_t off = 0;
     while (off < len) {
         size_t used = 0;
@@ -418,12 +429,23 @@ void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uin
     }
 }
 
-void coord_on_conn_closed(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
+/* A half-close: the request (if whole) is still answered; a partial one is dropped. */
+void coord_on_conn_eof(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
+    (void)now_us;
+    conn_t *k = conn_find(c, conn_id);
+    if (k == NULL || k->peer_eof) return; /* closed by the core already, or a repeat */
+    k->peer_eof = 1;
+    if (k->state == CONN_READING) conn_close(c, k, out); /* no request will come */
+    /* CONN_SERVING: the op's reply goes out, then FX_CONN_CLOSE (op_reply) */
+}
+
+/* The connection is gone: the op goes on, its reply is dropped. */
+void coord_on_conn_reset(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
     (void)now_us;
     (void)out;
     conn_t *k = conn_find(c, conn_id);
     if (k == NULL) return;
-    if (k->op >= 0) c->ops[k->op].conn_open = 0; /* the operation goes on; its reply is dropped */
+    if (k->state == CONN_SERVING) c->ops[k->op].conn_open = 0;
     conn_forget(c, k);
 }
 
@@ -1362,7 +1384,7 @@ void coord_on_timer(coord_t *c, uint64_t now_us, outbox_t *out) {
     /* idle connections */
     for (int i = 0; i < c->conn_hw; i++) {
         conn_t *k = &c->conns[i];
-        if (k->used && k->op < 0 && now_us >= k->idle_deadline_us) {
+        if (k->state == CONN_READING && now_us >= k->idle_deadline_us) {
             outbox_line(out, FX_STDERR, "closed a connection idle for %d s", CONN_IDLE_US / 1000000);
             conn_close(c, k, out);
         }
@@ -1383,7 +1405,7 @@ uint64_t coord_deadline_us(const coord_t *c) {
     }
     for (int i = 0; i < c->conn_hw; i++) {
         const conn_t *k = &c->conns[i];
-        if (k->used && k->op < 0 && k->idle_deadline_us < t) t = k->idle_deadline_us;
+        if (k->state == CONN_READING && k->idle_deadline_us < t) t = k->idle_deadline_us;
     }
     return t;
 }

@@ -304,10 +304,10 @@ static void step(fuzz_reader_t *r) {
         coord_on_conn_data(w.m, w.now, conn, bytes, n, &w.out);
         drain(-1);
         break;
-    case 3: /* the client goes away */
+    case 3: /* the connection resets */
         if (!w.conn_open[conn - 1]) break;
         w.conn_open[conn - 1] = 0;
-        coord_on_conn_closed(w.m, w.now, conn, &w.out);
+        coord_on_conn_reset(w.m, w.now, conn, &w.out);
         drain(-1);
         break;
     case 4: { /* time passes: to serverM's next deadline, or by a few ms to seconds */

@@ -47,8 +47,7 @@ typedef struct {
     uint32_t id;
     uint32_t generation;
     int client_index;
-    int peer_eof;               /* the peer shut down its writing side */
-    int request_seen;           /* a '\n' went to the core: a whole request line */
+    int peer_eof;               /* the peer shut down its writing side (told to the core) */
     int broken;                 /* a write failed or the queue overflowed: peer gone */
     int touched;                /* listed in serverM_t.touched */
     uint8_t *out;               /* output queue: bytes [out_off, out_len) still to send */
@@ -130,12 +129,13 @@ static void conn_free(serverM_t *m, conn_t *c) {
         listeners_enable(m, 1);
 }
 
-/* The peer went away while the core owned the connection: release, then tell the core. */
+/* The connection broke (reset, failed write) while the core owned it: release, then tell
+ * the core, which keeps the operation going and drops its reply. */
 static void conn_lost(serverM_t *m, conn_t *c) {
     AC_ASSERT(c->state == CONN_OPEN);
     uint32_t id = c->id;
     conn_free(m, c);
-    coord_on_conn_closed(m->coord, loop_now_us(), id, &m->out);
+    coord_on_conn_reset(m->coord, loop_now_us(), id, &m->out);
     drive_drain(&m->drive, &m->out);
 }
 
@@ -208,15 +208,17 @@ static void conn_read(serverM_t *m, conn_t *c) {
             c->broken = 1;
             return;
         }
-        if (n == 0) {
-            /* After a whole request, EOF may be a half-close that still wants the reply
-             * (a failed write will tell us it does not); before one, the peer is gone. */
+        if (n == 0) { /* the peer shut down its writing side */
             c->peer_eof = 1;
-            if (c->state != CONN_OPEN || !c->request_seen) c->broken = 1;
+            if (c->state == CONN_OPEN) { /* what it means is the core's decision */
+                coord_on_conn_eof(m->coord, loop_now_us(), c->id, &m->out);
+                drive_drain(&m->drive, &m->out);
+            }
+            /* CLOSING: conn_settle frees it once the reply is flushed; LINGER: done */
+            if (c->state == CONN_LINGER) conn_free(m, c);
             return;
         }
         if (c->state == CONN_OPEN) {
-            if (memchr(buf, '\n', (size_t)n) != NULL) c->request_seen = 1;
             coord_on_conn_data(m->coord, loop_now_us(), c->id, buf, (size_t)n, &m->out);
             drive_drain(&m->drive, &m->out);
         }

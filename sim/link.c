@@ -352,7 +352,7 @@ static void on_tcp(world_t *w, const sim_event_t *e) {
     int track = conn_track(w, c, dir);
     if (seg.fin) {
         trace_event(w, track, "fin", &conn, sizeof(conn), "conn %u: closed by the peer", conn);
-        if (dir == DIR_TO_M) world_m_conn_closed(w, conn);
+        if (dir == DIR_TO_M) world_m_conn_eof(w, conn); /* a half-close: the core decides */
         else if (c->c_open) world_client_closed(w, c->op);
         return;
     }
@@ -398,7 +398,7 @@ void link_on_event(world_t *w, const sim_event_t *e) {
         }
         if (!w->node[SIM_NODE_M].up || e->epoch != w->node[SIM_NODE_M].epoch) return;
         if (!world_gate(w, SIM_NODE_M, e)) return;
-        world_m_conn_closed(w, e->a);
+        world_m_conn_reset(w, e->a);
         break;
     case EV_TCP:
         on_tcp(w, e);

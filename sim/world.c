@@ -452,6 +452,8 @@ static void drain_client(world_t *w, uint32_t i) {
             sim_conn_t *c = conn_get(w, op->conn);
             if (c == NULL || !c->c_open || c->state == CONN_DEAD) break; /* broken: EPIPE */
             link_tcp_send(w, op->conn, DIR_TO_M, d, len);
+            /* "half-close clientA ...": shutdown(SHUT_WR) after the request, still reading */
+            if (op->step->half_close) link_tcp_fin(w, op->conn, DIR_TO_M);
             break;
         }
         case FX_CONN_CLOSE: {
@@ -556,11 +558,20 @@ void world_m_conn_data(world_t *w, uint32_t conn, const uint8_t *data, size_t le
     drain_m(w, 0);
 }
 
-void world_m_conn_closed(world_t *w, uint32_t conn) {
+/* The client's FIN reached serverM: serverM keeps the connection; the core decides. */
+void world_m_conn_eof(world_t *w, uint32_t conn) {
+    sim_conn_t *c = conn_get(w, conn);
+    if (!c->m_open) return;
+    coord_on_conn_eof(w->coord, w->now_us, conn, &w->out);
+    drain_m(w, 0);
+}
+
+/* A reset reached serverM: the connection is gone. */
+void world_m_conn_reset(world_t *w, uint32_t conn) {
     sim_conn_t *c = conn_get(w, conn);
     if (!c->m_open) return;
     c->m_open = 0;
-    coord_on_conn_closed(w->coord, w->now_us, conn, &w->out);
+    coord_on_conn_reset(w->coord, w->now_us, conn, &w->out);
     drain_m(w, 0);
 }
 

@@ -203,7 +203,8 @@ int world_gate(world_t *w, int node, const sim_event_t *e);
 /* core calls made by link.c, each followed by draining the effects */
 void world_m_conn_open(world_t *w, uint32_t conn);
 void world_m_conn_data(world_t *w, uint32_t conn, const uint8_t *data, size_t len);
-void world_m_conn_closed(world_t *w, uint32_t conn);
+void world_m_conn_eof(world_t *w, uint32_t conn);
+void world_m_conn_reset(world_t *w, uint32_t conn);
 void world_client_connected(world_t *w, uint32_t op);
 void world_client_connect_failed(world_t *w, uint32_t op);
 void world_client_data(world_t *w, uint32_t op, const uint8_t *data, size_t len);

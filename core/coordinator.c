@@ -11,7 +11,25 @@
  *   PAGED  TXLIST and stats read pages from every backend by cursor and merge them.
  * Only one batch is in flight and a new one waits while any write is in doubt, so no two
  * transfers see the same balance and no serial is handed out twice. Every UDP request is
- * retransmitted with backoff until answered or until its deadline. */
+ * retransmitted with backoff until answered or until its deadline.
+ *
+ * One TRANSFER, from the TCP line to the backend's ack and back to the client:
+ *   coord_on_conn_data        bytes of the request line (wire_lines_take, wire_creq_decode)
+ *   coord_accept_request      an op in the queue; "received ... to transfer" printed
+ *   coord_batch_start         the queued ops become a batch; the users to fetch
+ *   coord_fetch_send          one QUERY per backend (out_send: request id -> out slot)
+ *   coord_on_datagram         each QUERY reply, matched by request id in O(1)
+ *   coord_fetch_reply         the totals summed; when all three are in:
+ *   coord_fetch_done          the balance checked, a serial and the backend chosen
+ *   coord_write_next          the WRITE datagram (out_send); retransmitted by
+ *                             coord_on_timer / out_retransmit until answered
+ *   coord_on_datagram         the WRITE reply (after the backend's append is durable)
+ *   coord_write_reply         the transfer is W_STORED; the next WRITE, or:
+ *   coord_write_done          op_reply: "OK TRANSFER <balance> <serial>" and FX_CONN_CLOSE
+ *                             (conn_reply_close), "sent the result to client" printed
+ *   coord_paged_begin/check   nothing paged in this batch: ops released, next batch.
+ * A write past its deadline goes through coord_expire (the client hears UNKNOWN; the
+ * write stays, retried until the backend answers). */
 #include "coordinator.h"
 
 #include <stddef.h>
@@ -19,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "messages.h"
 #include "mutant.h"
 #include "prng.h"
@@ -26,10 +45,17 @@
 #define OPS_MAX (2 * CONNECTIONS_MAX)     /* requests alive (queued or in a batch) */
 #define BATCH_OPS_MAX 256                 /* requests served by one batch */
 #define BATCH_USERS_MAX (2 * BATCH_OPS_MAX)
-#define OUT_MAX 2048                      /* UDP requests in flight */
+#define OUT_SLOT_BITS 11
+#define OUT_MAX (1 << OUT_SLOT_BITS)      /* UDP requests in flight */
 #define LIST_PAGE_TXS WIRE_LIST_TXS_MAX
 
 _Static_assert(BATCH_OPS_MAX <= OPS_MAX, "a batch fits in the op pool");
+/* A request id is (sequence << OUT_SLOT_BITS) | out slot: unique within the incarnation
+ * (the sequence only grows) and found again in O(1) from a reply. */
+_Static_assert(OUT_MAX == 1 << OUT_SLOT_BITS, "an out slot fits its bits of a request id");
+/* The reply to a stats request is built in one buffer: head line plus its rows. */
+_Static_assert(COORD_STATS_ROW_BYTES_MAX >= 20 + 1 + NAME_BYTES_MAX + 1 + 20 + 1 + 20 + 1,
+               "a stats row (rank, partner, count, net, newline) fits its bound");
 /* At most in flight: the paged phase (a LIST per backend, a STATS per job and backend)
  * plus the batch's writes in doubt (one datagram a transfer at worst) and their hellos. */
 _Static_assert(BACKEND_COUNT * (1 + BATCH_OPS_MAX) + 2 * BATCH_OPS_MAX <= OUT_MAX,
@@ -37,12 +63,29 @@ _Static_assert(BACKEND_COUNT * (1 + BATCH_OPS_MAX) + 2 * BATCH_OPS_MAX <= OUT_MA
 _Static_assert(BATCH_USERS_MAX / WIRE_QUERY_NAMES_MAX * BACKEND_COUNT <= OUT_MAX,
                "every QUERY of one batch fits in the out table");
 
-enum { OP_FREE = 0, OP_QUEUED, OP_BATCH, OP_DOUBT /* batch over, write still in doubt */ };
-enum { PHASE_IDLE = 0, PHASE_FETCH, PHASE_WRITE, PHASE_PAGED };
-enum { W_NONE = 0, W_PENDING /* accepted, not sent yet */, W_SENT, W_STORED, W_FAILED, W_UNKNOWN };
+/* Where a client request (an op) is in its life. */
+typedef enum {
+    OP_FREE = 0,
+    OP_QUEUED,             /* waiting for a batch */
+    OP_BATCH,              /* in the current batch */
+    OP_DOUBT,              /* its batch is over, its write still in doubt */
+} op_state_t;
+
+/* The phase of the (single) batch in flight; the top of this file describes each. */
+typedef enum { PHASE_IDLE = 0, PHASE_FETCH, PHASE_WRITE, PHASE_PAGED } batch_phase_t;
+
+/* Where a transfer's write is. */
+typedef enum {
+    W_NONE = 0,            /* not a transfer, or not accepted */
+    W_PENDING,             /* accepted, not sent yet */
+    W_SENT,                /* in a WRITE datagram, not answered */
+    W_STORED,              /* the backend stored it durably */
+    W_FAILED,              /* refused (conflict, invalid, stale) or never sent */
+    W_UNKNOWN,             /* past its deadline: in doubt, still retried */
+} write_state_t;
 
 typedef struct {
-    int state;
+    op_state_t state;
     uint32_t conn_id;
     int conn_open;
     int client_index;
@@ -50,7 +93,7 @@ typedef struct {
     uint64_t arrived_us;
     int replied;
     /* transfer */
-    int write_state;
+    write_state_t write_state;
     int backend;
     uint64_t serial;
     int64_t new_balance;
@@ -101,7 +144,8 @@ typedef struct {
     uint8_t done_mask;
     uint8_t failed_mask;
     srow_t *rows;
-    uint32_t row_count, row_cap;
+    uint32_t row_count;
+    size_t row_cap;
     uint32_t *slots;       /* hash of row index + 1 */
     uint32_t slot_cap;
     int overflow;
@@ -125,7 +169,8 @@ typedef struct {
     uint64_t rto_us;
     int in_doubt;
     int hello_for;          /* for a hello QUERY: the WRITE entry waiting for it, else -1 */
-    int waiting_hello;      /* a WRITE paused until its hello is answered */
+    int hello;              /* a WRITE paused until its hello is answered: the hello's entry,
+                               else -1 (out_release keeps the two links in step) */
     /* owner */
     int first_user;         /* QUERY chunk */
     int user_count;
@@ -135,7 +180,7 @@ typedef struct {
 } out_t;
 
 typedef struct {
-    int phase;
+    batch_phase_t phase;
     int op_count;
     int user_count;
     int job_count;
@@ -152,7 +197,8 @@ typedef struct {
     uint8_t list_done_mask;
     uint8_t list_failed_mask;
     lline_t *lines;
-    uint32_t line_count, line_cap;
+    uint32_t line_count;
+    size_t line_cap;
     char *text;
     size_t text_len, text_cap;
     int list_overflow;
@@ -167,19 +213,24 @@ struct coord {
     coord_config_t cfg;
     char txlist_path[PATH_BYTES_MAX + 1];
     prng_t prng;
-    uint64_t next_request_id;
+    uint64_t next_request_seq;        /* the high bits of the next request id */
     uint64_t next_token;
     conn_t conns[CONNECTIONS_MAX];
     op_t ops[OPS_MAX];
+    int op_free[OPS_MAX];             /* stack of free op indexes: O(1) allocation */
+    int op_free_count;
     int queue[OPS_MAX];               /* ring of op indexes waiting for a batch */
     int queue_head, queue_len;
     out_t out[OUT_MAX];
-    int out_used;
+    int out_free[OUT_MAX];            /* stack of free out indexes: O(1) allocation */
+    int out_free_count;
     int out_hw;                       /* entries at or above this index are unused */
     int conn_hw;                      /* likewise for conns */
     int in_doubt;                     /* out entries that are in-doubt writes */
     batch_t batch;
     coord_stats_t stats;
+    wire_reply_t reply;               /* coord_on_datagram's decoded reply (too large for
+                                         the stack of a small thread; owned here) */
 };
 
 /* ------------------------------------------------------------------------------------ */
@@ -229,8 +280,12 @@ coord_t *coord_new(const coord_config_t *cfg) {
     memcpy(c->txlist_path, cfg->txlist_path, path_len + 1);
     c->cfg.txlist_path = c->txlist_path;
     prng_init(&c->prng, cfg->seed);
-    c->next_request_id = 1;
+    c->next_request_seq = 1;
     c->next_token = 1;
+    for (int i = 0; i < OPS_MAX; i++) c->op_free[i] = OPS_MAX - 1 - i; /* 0 is taken first */
+    c->op_free_count = OPS_MAX;
+    for (int i = 0; i < OUT_MAX; i++) c->out_free[i] = OUT_MAX - 1 - i;
+    c->out_free_count = OUT_MAX;
     return c;
 }
 
@@ -343,27 +398,25 @@ static void op_reply_kind(coord_t *c, op_t *o, crep_kind_t kind, const char *tex
 }
 
 static void op_release(coord_t *c, int i) {
+    AC_ASSERT(c->ops[i].state != OP_FREE);
     AC_ASSERT(c->ops[i].replied);
     memset(&c->ops[i], 0, sizeof(c->ops[i]));
+    AC_ASSERT(c->op_free_count < OPS_MAX);
+    c->op_free[c->op_free_count++] = i;
 }
 
 static void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out);
 
 static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const wire_creq_t *req,
                                  outbox_t *out) {
-    int slot = -1;
-    for (int i = 0; i < OPS_MAX; i++) {
-        if (c->ops[i].state == OP_FREE) {
-            slot = i;
-            break;
-        }
-    }
-    if (slot < 0 || c->queue_len >= OPS_MAX) {
+    if (c->op_free_count == 0 || c->queue_len >= OPS_MAX) {
         wire_crep_t rep = {.kind = CREP_BUSY};
         conn_reply_close(c, k, &rep, out);
         return;
     }
+    int slot = c->op_free[--c->op_free_count];
     op_t *o = &c->ops[slot];
+    AC_ASSERT(o->state == OP_FREE);
     memset(o, 0, sizeof(*o));
     o->state = OP_QUEUED;
     o->conn_id = k->conn_id;
@@ -452,22 +505,16 @@ void coord_on_conn_reset(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t
 /* ------------------------------------------------------------------------------------ */
 /* UDP requests: send, retransmit, deadlines                                            */
 
-static int out_alloc(coord_t *c) {
-    for (int i = 0; i < OUT_MAX; i++) {
-        if (!c->out[i].used) return i;
-    }
-    return -1;
-}
-
 /* Sends a new request; returns its entry index or -1 (the table is full: a bug, since
  * batches are bounded to fit; treated as a missed deadline by the caller). */
 static int out_send(coord_t *c, uint64_t now_us, int backend, wire_req_t *req, outbox_t *out) {
-    int i = out_alloc(c);
-    if (NEVER(i < 0)) return -1;
+    if (NEVER(c->out_free_count == 0)) return -1;
+    int i = c->out_free[--c->out_free_count];
     out_t *e = &c->out[i];
+    AC_ASSERT(!e->used);
     memset(e, 0, sizeof(*e));
     req->incarnation = c->cfg.incarnation;
-    req->request_id = c->next_request_id++;
+    req->request_id = (c->next_request_seq++ << OUT_SLOT_BITS) | (uint64_t)i;
     size_t n = wire_req_encode(req, e->payload, sizeof(e->payload));
     AC_ASSERT(n > 0);
     e->used = 1;
@@ -479,24 +526,30 @@ static int out_send(coord_t *c, uint64_t now_us, int backend, wire_req_t *req, o
     e->rto_us = RETRANSMIT_US_INITIAL;
     e->next_retx_us = now_us + e->rto_us;
     e->hello_for = -1;
+    e->hello = -1;
     e->stats_job = -1;
-    c->out_used++;
     if (i >= c->out_hw) c->out_hw = i + 1;
     outbox_push(out, FX_DGRAM, (uint32_t)backend, 0, e->payload, n);
     return i;
 }
 
+/* Frees entry i. A WRITE's hello goes with it (no longer needed); a hello that goes
+ * unpauses its WRITE's link to it. */
 static void out_release(coord_t *c, int i) {
-    AC_ASSERT(c->out[i].used);
-    if (c->out[i].in_doubt) c->in_doubt--;
-    int waited = c->out[i].waiting_hello;
-    memset(&c->out[i], 0, sizeof(c->out[i]));
-    c->out_used--;
-    for (int h = 0; waited && h < c->out_hw; h++) { /* its hello is no longer needed */
-        if (c->out[h].used && c->out[h].hello_for == i) {
-            memset(&c->out[h], 0, sizeof(c->out[h]));
-            c->out_used--;
-        }
+    out_t *e = &c->out[i];
+    AC_ASSERT(e->used);
+    if (e->in_doubt) c->in_doubt--;
+    if (e->hello_for >= 0) {
+        AC_ASSERT(c->out[e->hello_for].hello == i);
+        c->out[e->hello_for].hello = -1;
+    }
+    int hello = e->hello;
+    memset(e, 0, sizeof(*e));
+    AC_ASSERT(c->out_free_count < OUT_MAX);
+    c->out_free[c->out_free_count++] = i;
+    if (hello >= 0) {
+        c->out[hello].hello_for = -1; /* already gone: nothing to unlink */
+        out_release(c, hello);
     }
     while (c->out_hw > 0 && !c->out[c->out_hw - 1].used) c->out_hw--;
 }
@@ -527,7 +580,7 @@ static int batch_user_index(batch_t *b, const wire_name_t *n) {
     return b->user_count++;
 }
 
-static void batch_phase_begin(batch_t *b, int phase) {
+static void batch_phase_begin(batch_t *b, batch_phase_t phase) {
     b->phase = phase;
     memset(b->outstanding, 0, sizeof(b->outstanding));
     b->failed_mask = 0;
@@ -910,14 +963,9 @@ static void coord_paged_begin(coord_t *c, uint64_t now_us, outbox_t *out) {
 }
 
 static int text_append(batch_t *b, const char *s, size_t n) {
-    if (b->text_len + n > b->text_cap) {
-        size_t cap = b->text_cap ? b->text_cap * 2 : 65536;
-        while (cap < b->text_len + n) cap *= 2;
-        char *p = realloc(b->text, cap);
-        if (p == NULL) return AC_ENOMEM;
-        b->text = p;
-        b->text_cap = cap;
-    }
+    if (n > SIZE_MAX - b->text_len) return AC_ENOMEM;
+    int rc = grow_array(&b->text, &b->text_cap, b->text_len + n, 1);
+    if (rc != AC_OK) return rc;
     memcpy(b->text + b->text_len, s, n);
     b->text_len += n;
     return 0;
@@ -931,15 +979,10 @@ static void coord_list_reply(coord_t *c, uint64_t now_us, out_t *e, const wire_r
         char line[TX_LINE_BYTES_MAX];
         size_t n = tx_format(&rep->u.list.txs[k], line, sizeof(line));
         AC_ASSERT(n > 0);
-        if (b->line_count == b->line_cap) {
-            uint32_t cap = b->line_cap ? b->line_cap * 2 : 1024;
-            lline_t *p = realloc(b->lines, sizeof(lline_t) * cap);
-            if (p == NULL) {
-                b->list_overflow = 1;
-                break;
-            }
-            b->lines = p;
-            b->line_cap = cap;
+        if (b->line_count == UINT32_MAX ||
+            grow_array(&b->lines, &b->line_cap, (size_t)b->line_count + 1, sizeof(lline_t)) != AC_OK) {
+            b->list_overflow = 1;
+            break;
         }
         if (b->text_len + n > UINT32_MAX) {
             b->list_overflow = 1;
@@ -996,13 +1039,8 @@ static int stats_merge(stats_job_t *s, const wire_row_t *r) {
         h = (h + 1) & (s->slot_cap - 1);
     }
     if (s->row_count >= STATS_PARTNERS_MAX) return AC_EFULL;
-    if (s->row_count == s->row_cap) {
-        uint32_t cap = s->row_cap ? s->row_cap * 2 : 64;
-        srow_t *p = realloc(s->rows, sizeof(srow_t) * cap);
-        if (p == NULL) return AC_ENOMEM;
-        s->rows = p;
-        s->row_cap = cap;
-    }
+    int rc = grow_array(&s->rows, &s->row_cap, (size_t)s->row_count + 1, sizeof(srow_t));
+    if (rc != AC_OK) return rc;
     srow_t *x = &s->rows[s->row_count];
     memcpy(x->name, r->partner.s, r->partner.len);
     x->name[r->partner.len] = '\0';
@@ -1076,7 +1114,8 @@ static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
     memset(&head, 0, sizeof(head));
     head.kind = CREP_STATS;
     head.count = s->row_count;
-    size_t cap = TCP_LINE_BYTES_MAX * 2 + (size_t)s->row_count * (NAME_BYTES_MAX + 64);
+    /* <= COORD_REPLY_BYTES_MAX, which net's connection queue is sized to hold */
+    size_t cap = TCP_LINE_BYTES_MAX * 2 + (size_t)s->row_count * COORD_STATS_ROW_BYTES_MAX;
     char *buf = malloc(cap);
     if (buf == NULL) {
         o->replied = 0;
@@ -1212,29 +1251,23 @@ static int reply_shape_ok(const out_t *e, const wire_reply_t *rep) {
 
 void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *data, size_t len,
                        outbox_t *out) {
-    static wire_reply_t rep; /* large; a node is single-threaded */
-    if (backend < 0 || backend >= BACKEND_COUNT || wire_reply_decode(data, len, &rep) != 0) {
+    wire_reply_t *rep = &c->reply;
+    if (backend < 0 || backend >= BACKEND_COUNT || wire_reply_decode(data, len, rep) != 0) {
         c->stats.datagrams_dropped++;
         outbox_line(out, FX_STDERR, "dropped a malformed datagram of %zu bytes", len);
         return;
     }
-    if (rep.incarnation != c->cfg.incarnation) {
+    if (rep->incarnation != c->cfg.incarnation) {
         c->stats.datagrams_dropped++; /* for an earlier run of serverM */
         return;
     }
-    int ei = -1;
-    for (int i = 0; i < c->out_hw; i++) { /* O(in flight) */
-        if (c->out[i].used && c->out[i].request_id == rep.request_id) {
-            ei = i;
-            break;
-        }
-    }
-    if (ei < 0) {
+    int ei = (int)(rep->request_id & (OUT_MAX - 1)); /* the slot is in the id's low bits */
+    out_t *e = &c->out[ei];
+    if (!e->used || e->request_id != rep->request_id) {
         c->stats.datagrams_dropped++; /* a duplicate or a late reply */
         return;
     }
-    out_t *e = &c->out[ei];
-    if (e->backend != backend || !reply_shape_ok(e, &rep)) {
+    if (e->backend != backend || !reply_shape_ok(e, rep)) {
         c->stats.datagrams_dropped++;
         outbox_line(out, FX_STDERR, "dropped a reply that does not match its request");
         return;
@@ -1242,15 +1275,14 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
     if (e->hello_for >= 0) {
         /* the hello a fenced-out WRITE waited for: resend that write at once */
         out_t *w = &c->out[e->hello_for];
-        AC_ASSERT(w->used && w->waiting_hello); /* out_release drops a write's hello too */
-        out_release(c, ei);
-        w->waiting_hello = 0;
+        AC_ASSERT(w->used && w->hello == ei); /* out_release drops a write's hello too */
+        out_release(c, ei);                   /* and unpauses the write: w->hello = -1 */
         w->rto_us = RETRANSMIT_US_INITIAL / 2;
         out_retransmit(c, now_us, w, out);
         return;
     }
-    if (rep.status == WIRE_ST_UNFENCED && e->type == WIRE_WRITE) {
-        if (e->waiting_hello) return;
+    if (rep->status == WIRE_ST_UNFENCED && e->type == WIRE_WRITE) {
+        if (e->hello >= 0) return;
         wire_req_t hello;
         memset(&hello, 0, sizeof(hello));
         hello.type = WIRE_QUERY;
@@ -1259,11 +1291,11 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
         c->out[h].hello_for = ei;
         c->out[h].deadline_us = UINT64_MAX; /* the write's own deadline governs */
         c->out[h].user_count = 0;
-        e->waiting_hello = 1;
+        e->hello = h;
         e->next_retx_us = UINT64_MAX;
         return;
     }
-    if (rep.status == WIRE_ST_STALE && e->type != WIRE_WRITE) {
+    if (rep->status == WIRE_ST_STALE && e->type != WIRE_WRITE) {
         /* a newer serverM is running: this one can no longer read consistently */
         outbox_line(out, FX_STDERR, "server %c has seen a newer serverM; failing the request",
                     backend_letter(backend));
@@ -1271,21 +1303,21 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
         return;
     }
     if (e->type == WIRE_WRITE) {
-        coord_write_reply(c, now_us, ei, &rep, out);
+        coord_write_reply(c, now_us, ei, rep, out);
         return;
     }
     out_t copy = *e; /* free the entry first: the handlers may send the next page */
     out_release(c, ei);
     switch (copy.type) {
     case WIRE_QUERY:
-        coord_fetch_reply(c, now_us, &copy, &rep, out);
+        coord_fetch_reply(c, now_us, &copy, rep, out);
         break;
     case WIRE_LIST:
-        coord_list_reply(c, now_us, &copy, &rep, out);
+        coord_list_reply(c, now_us, &copy, rep, out);
         coord_paged_check(c, now_us, out);
         break;
     case WIRE_STATS:
-        coord_stats_reply(c, now_us, &copy, &rep, out);
+        coord_stats_reply(c, now_us, &copy, rep, out);
         coord_paged_check(c, now_us, out);
         break;
     default:
@@ -1344,13 +1376,9 @@ void coord_on_timer(coord_t *c, uint64_t now_us, outbox_t *out) {
     for (int i = 0; i < c->out_hw; i++) {
         out_t *e = &c->out[i];
         if (!e->used) continue;
-        if (e->waiting_hello) {
+        if (e->hello >= 0) {
             if (now_us >= e->deadline_us) {
-                /* free the hello that belongs to it first */
-                for (int h = 0; h < c->out_hw; h++) {
-                    if (c->out[h].used && c->out[h].hello_for == i) out_release(c, h);
-                }
-                e->waiting_hello = 0;
+                out_release(c, e->hello); /* its hello first; the write is unpaused */
                 coord_expire(c, now_us, i, out);
                 if (e->used) e->next_retx_us = now_us; /* an in-doubt write: resend now */
             }
@@ -1397,7 +1425,7 @@ uint64_t coord_deadline_us(const coord_t *c) {
         const out_t *e = &c->out[i];
         if (!e->used) continue;
         if (e->deadline_us < t) t = e->deadline_us;
-        if (!e->waiting_hello && e->next_retx_us < t) t = e->next_retx_us;
+        if (e->hello < 0 && e->next_retx_us < t) t = e->next_retx_us;
     }
     if (c->in_doubt > 0 && c->queue_len > 0 && c->batch.phase == PHASE_IDLE) { /* as coord_on_timer */
         uint64_t q = c->ops[c->queue[c->queue_head]].arrived_us + (uint64_t)c->cfg.timeout_ms * 1000u;
@@ -1411,7 +1439,7 @@ uint64_t coord_deadline_us(const coord_t *c) {
 }
 
 int coord_idle(const coord_t *c) {
-    return c->batch.phase == PHASE_IDLE && c->queue_len == 0 && c->out_used == 0;
+    return c->batch.phase == PHASE_IDLE && c->queue_len == 0 && c->out_free_count == OUT_MAX;
 }
 
 void coord_get_stats(const coord_t *c, coord_stats_t *s) { *s = c->stats; }

@@ -14,6 +14,14 @@
 
 typedef struct coord coord_t;
 
+/* The longest reply serverM sends on one connection: a STATS head line and one row for
+ * each of at most STATS_PARTNERS_MAX partners (rank, name, count, net: at most
+ * COORD_STATS_ROW_BYTES_MAX each). A driver's output queue must hold this much
+ * (net/main_serverM.c asserts it at compile time). */
+#define COORD_STATS_ROW_BYTES_MAX (NAME_BYTES_MAX + 64)
+#define COORD_REPLY_BYTES_MAX \
+    (2u * TCP_LINE_BYTES_MAX + (size_t)STATS_PARTNERS_MAX * COORD_STATS_ROW_BYTES_MAX)
+
 typedef struct {
     uint64_t incarnation;                 /* grows across restarts (driver's job) */
     uint64_t seed;                        /* random backend choice */

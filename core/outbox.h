@@ -11,7 +11,9 @@ typedef enum {
     FX_DGRAM = 1,    /* send data as one datagram to peer `target`:
                         from serverM: backend index 0..2; from a backend: 0 (serverM) */
     FX_CONN_SEND,    /* queue data on TCP connection `target` */
-    FX_CONN_CLOSE,   /* close connection `target` once its queued bytes are sent */
+    FX_CONN_CLOSE,   /* close connection `target` once its queued bytes are sent (net:
+                        then shutdown(SHUT_WR) and read until the peer's FIN or a linger
+                        deadline); the core has forgotten `target` (coordinator.h) */
     FX_APPEND_SYNC,  /* backend: append data to the block file, fdatasync, then call
                         backend_on_durable(token). If `arg` > 0, first drop the last `arg`
                         bytes of the file (an unterminated tail being replaced). */

@@ -18,7 +18,7 @@
 
 #define CONN_SLOTS (CONNECTIONS_MAX + 32)  /* beyond CONNECTIONS_MAX the core answers BUSY */
 #define CONN_SLOT_BITS 11                  /* conn id = generation << bits | slot */
-#define CONN_OUT_BYTES_MAX (64u << 20)     /* one reply (a big stats table) at most */
+#define CONN_OUT_BYTES_MAX (128u << 20)    /* one reply (a big stats table) at most */
 #define CONN_OUT_BYTES_MIN 512             /* first allocation of an output queue */
 #define CONN_READ_BYTES 4096
 #define CONN_READS_PER_EVENT 4
@@ -31,6 +31,8 @@
 #define PUMP_ROUNDS_MAX 64
 #define ERR_BYTES 512
 _Static_assert(CONN_SLOTS <= (1u << CONN_SLOT_BITS), "slot fits its bits");
+_Static_assert(COORD_REPLY_BYTES_MAX <= CONN_OUT_BYTES_MAX,
+               "the longest reply of the core (a full stats table) fits a connection's queue");
 _Static_assert(CONN_SLOTS + 8 <= LOOP_FDS_MAX, "connections, listeners and UDP fit the loop");
 
 typedef enum {

@@ -1,6 +1,6 @@
 /* test_coordinator.c — serverM's connection rules (core/coordinator.h): what open, data,
  * eof (a half-close) and reset mean, checked on the effects alone, with three scripted
- * backends that answer every datagram at once. The drivers (net/, sim/) only carry these
+ * backends that answer every datagram at once; and how a reply finds its request. The drivers (net/, sim/) only carry these
  * effects out, so these are the rules both of them follow. */
 #include <stdlib.h>
 #include <string.h>
@@ -13,16 +13,19 @@
 #define PENDING_MAX 64
 #define REPLY_BYTES_MAX 4096
 
+/* A datagram the coordinator sent, not answered yet. */
+typedef struct {
+    int backend;
+    uint8_t bytes[DGRAM_BYTES_MAX];
+    size_t len;
+} dgram_t;
+
 /* What the coordinator did to each connection (by conn id < CONNS_TRACKED). */
 typedef struct {
     char sent[CONNS_TRACKED][REPLY_BYTES_MAX]; /* every FX_CONN_SEND, concatenated */
     int closes[CONNS_TRACKED];                 /* FX_CONN_CLOSE count */
     int close_after_send[CONNS_TRACKED];       /* 1: the close came after the last send */
-    struct {
-        int backend;
-        uint8_t bytes[DGRAM_BYTES_MAX];
-        size_t len;
-    } pending[PENDING_MAX];                    /* datagrams not answered yet */
+    dgram_t pending[PENDING_MAX];              /* datagrams not answered yet */
     int pending_count;
     int dgrams;                                /* datagrams sent in all */
     int writes;                                /* WRITE requests among them */
@@ -107,23 +110,33 @@ static size_t backend_answer(const wire_req_t *q, uint8_t *buf, size_t cap) {
     return n;
 }
 
+/* Delivers the answer to the datagram bytes[0..len) sent to backend, with its request id
+ * changed by id_delta (0: the true answer). */
+static void rig_answer(rig_t *r, int backend, const uint8_t *bytes, size_t len, int64_t id_delta) {
+    wire_req_t q;
+    uint8_t reply[DGRAM_BYTES_MAX];
+    CHECK_EQ(wire_req_decode(bytes, len, &q), 0);
+    if (q.type == WIRE_WRITE && id_delta == 0) r->log.writes++;
+    q.request_id += (uint64_t)id_delta;
+    size_t n = backend_answer(&q, reply, sizeof(reply));
+    CHECK(n > 0);
+    r->now += 100;
+    coord_on_datagram(r->m, r->now, backend, reply, n, &r->out);
+    rig_sweep(r);
+}
+
 /* Answers pending datagrams (and what those answers make the coordinator send) until none
  * is left. */
 static void rig_backends_answer(rig_t *r) {
     for (int rounds = 0; r->log.pending_count > 0 && rounds < 100; rounds++) {
         int n = r->log.pending_count;
+        dgram_t *copy = malloc((size_t)n * sizeof(*copy)); /* the answers queue more */
+        CHECK(copy != NULL);
+        if (copy == NULL) return;
+        memcpy(copy, r->log.pending, (size_t)n * sizeof(*copy));
         r->log.pending_count = 0;
-        wire_req_t q;
-        for (int i = 0; i < n; i++) {
-            uint8_t reply[DGRAM_BYTES_MAX];
-            CHECK_EQ(wire_req_decode(r->log.pending[i].bytes, r->log.pending[i].len, &q), 0);
-            if (q.type == WIRE_WRITE) r->log.writes++;
-            size_t len = backend_answer(&q, reply, sizeof(reply));
-            CHECK(len > 0);
-            r->now += 100;
-            coord_on_datagram(r->m, r->now, r->log.pending[i].backend, reply, len, &r->out);
-            rig_sweep(r);
-        }
+        for (int i = 0; i < n; i++) rig_answer(r, copy[i].backend, copy[i].bytes, copy[i].len, 0);
+        free(copy);
     }
     CHECK_EQ(r->log.pending_count, 0);
 }
@@ -274,6 +287,37 @@ TEST(bytes_after_the_request_and_a_late_eof_are_ignored) {
     rig_free(&r);
 }
 
+static void rig_answer_pending(rig_t *r, int i, int64_t id_delta) {
+    const dgram_t *d = &r->log.pending[i];
+    rig_answer(r, d->backend, d->bytes, d->len, id_delta);
+}
+
+/* A reply is matched by its whole request id in O(1): the id's low bits name the slot, and
+ * a reply for an earlier request that used the same slot (same low bits, older sequence)
+ * or one delivered twice is dropped, not taken for the current request. */
+TEST(a_reply_is_matched_by_its_whole_request_id) {
+    rig_t r;
+    rig_init(&r);
+    rig_open(&r, 1);
+    rig_data(&r, 1, "ALICHAIN/1 BALANCE Chinmay\n");
+    CHECK_EQ(r.log.pending_count, BACKEND_COUNT);
+    coord_stats_t st;
+    rig_answer_pending(&r, 0, -2048); /* same slot, older sequence: a late reply */
+    rig_answer_pending(&r, 0, +2048); /* same slot, a sequence never sent */
+    rig_answer_pending(&r, 0, +1);    /* another slot: another request's */
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.datagrams_dropped, 3);
+    CHECK_STR(r.log.sent[1], "");
+    rig_answer_pending(&r, 0, 0);     /* the real one */
+    rig_answer_pending(&r, 0, 0);     /* and again: a duplicate */
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.datagrams_dropped, 4);
+    CHECK_STR(r.log.sent[1], "");     /* two backends still to answer */
+    for (int i = 1; i < BACKEND_COUNT; i++) rig_answer_pending(&r, i, 0);
+    CHECK_STR(r.log.sent[1], "OK BALANCE 1000\n");
+    rig_free(&r);
+}
+
 int main(void) {
     RUN(eof_after_a_whole_request_still_gets_the_reply);
     RUN(eof_after_a_transfer_in_pieces_gets_the_serial);
@@ -281,5 +325,6 @@ int main(void) {
     RUN(reset_after_the_request_completes_the_operation_without_reply);
     RUN(reset_before_a_request_is_forgotten);
     RUN(bytes_after_the_request_and_a_late_eof_are_ignored);
+    RUN(a_reply_is_matched_by_its_whole_request_id);
     return CHECK_DONE();
 }

@@ -48,11 +48,14 @@
 #define OUT_SLOT_BITS 11
 #define OUT_MAX (1 << OUT_SLOT_BITS)      /* UDP requests in flight */
 #define LIST_PAGE_TXS WIRE_LIST_TXS_MAX
+#define CONN_INDEX_SLOTS (2 * CONNECTIONS_MAX) /* conn id -> conn: load <= 1/2 */
 
 _Static_assert(BATCH_OPS_MAX <= OPS_MAX, "a batch fits in the op pool");
 /* A request id is (sequence << OUT_SLOT_BITS) | out slot: unique within the incarnation
  * (the sequence only grows) and found again in O(1) from a reply. */
 _Static_assert(OUT_MAX == 1 << OUT_SLOT_BITS, "an out slot fits its bits of a request id");
+_Static_assert((CONN_INDEX_SLOTS & (CONN_INDEX_SLOTS - 1)) == 0, "a power of two");
+_Static_assert(CONNECTIONS_MAX < UINT16_MAX, "a conn index + 1 fits a uint16_t");
 /* The reply to a stats request is built in one buffer: head line plus its rows. */
 _Static_assert(COORD_STATS_ROW_BYTES_MAX >= 20 + 1 + NAME_BYTES_MAX + 1 + 20 + 1 + 20 + 1,
                "a stats row (rank, partner, count, net, newline) fits its bound");
@@ -216,6 +219,9 @@ struct coord {
     uint64_t next_request_seq;        /* the high bits of the next request id */
     uint64_t next_token;
     conn_t conns[CONNECTIONS_MAX];
+    uint16_t conn_index[CONN_INDEX_SLOTS]; /* open addressing: conn id -> conns[] index + 1 */
+    int conn_free[CONNECTIONS_MAX];   /* stack of free conns[] indexes */
+    int conn_free_count;
     op_t ops[OPS_MAX];
     int op_free[OPS_MAX];             /* stack of free op indexes: O(1) allocation */
     int op_free_count;
@@ -286,6 +292,8 @@ coord_t *coord_new(const coord_config_t *cfg) {
     c->op_free_count = OPS_MAX;
     for (int i = 0; i < OUT_MAX; i++) c->out_free[i] = OUT_MAX - 1 - i;
     c->out_free_count = OUT_MAX;
+    for (int i = 0; i < CONNECTIONS_MAX; i++) c->conn_free[i] = CONNECTIONS_MAX - 1 - i;
+    c->conn_free_count = CONNECTIONS_MAX;
     return c;
 }
 
@@ -316,16 +324,50 @@ void coord_start(coord_t *c, uint64_t now_us, outbox_t *out) {
 /* ------------------------------------------------------------------------------------ */
 /* connections and replies                                                               */
 
+/* The connection table: conns[] with a free stack, and conn_index, a linear-probing hash
+ * of the driver's conn ids, so that every connection event finds its conn in O(1). */
+static uint32_t conn_hash(uint32_t conn_id) {
+    uint32_t h = conn_id * 2654435761u; /* Knuth's multiplicative hash */
+    return (h ^ (h >> 16)) & (CONN_INDEX_SLOTS - 1);
+}
+
 static conn_t *conn_find(coord_t *c, uint32_t conn_id) {
-    /* O(open connections) scan; fine at this size */
-    for (int i = 0; i < c->conn_hw; i++) {
-        if (c->conns[i].state != CONN_FREE && c->conns[i].conn_id == conn_id) return &c->conns[i];
+    for (uint32_t h = conn_hash(conn_id); c->conn_index[h] != 0; h = (h + 1) & (CONN_INDEX_SLOTS - 1)) {
+        conn_t *k = &c->conns[c->conn_index[h] - 1];
+        if (k->conn_id == conn_id) return k;
     }
     return NULL;
 }
 
+static void conn_index_add(coord_t *c, int i) {
+    uint32_t h = conn_hash(c->conns[i].conn_id);
+    while (c->conn_index[h] != 0) h = (h + 1) & (CONN_INDEX_SLOTS - 1);
+    c->conn_index[h] = (uint16_t)(i + 1);
+}
+
+/* Removes conns[i] from the index; the entries after it in its probe run move back into
+ * the hole when their home slot allows (backward-shift deletion: no tombstones). */
+static void conn_index_remove(coord_t *c, int i) {
+    const uint32_t mask = CONN_INDEX_SLOTS - 1;
+    uint32_t hole = conn_hash(c->conns[i].conn_id);
+    while (c->conn_index[hole] != (uint16_t)(i + 1)) hole = (hole + 1) & mask;
+    for (uint32_t j = (hole + 1) & mask; c->conn_index[j] != 0; j = (j + 1) & mask) {
+        uint32_t home = conn_hash(c->conns[c->conn_index[j] - 1].conn_id);
+        /* j may fill the hole unless its home lies cyclically in (hole, j] */
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            c->conn_index[hole] = c->conn_index[j];
+            hole = j;
+        }
+    }
+    c->conn_index[hole] = 0;
+}
+
 static void conn_forget(coord_t *c, conn_t *k) {
+    int i = (int)(k - c->conns);
+    conn_index_remove(c, i);
     memset(k, 0, sizeof(*k));
+    AC_ASSERT(c->conn_free_count < CONNECTIONS_MAX);
+    c->conn_free[c->conn_free_count++] = i;
     while (c->conn_hw > 0 && c->conns[c->conn_hw - 1].state == CONN_FREE) c->conn_hw--;
 }
 
@@ -346,16 +388,18 @@ int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client
                        outbox_t *out) {
     AC_ASSERT(client_index == 0 || client_index == 1);
     AC_ASSERT(conn_find(c, conn_id) == NULL);
-    for (size_t i = 0; i < CONNECTIONS_MAX; i++) {
+    if (c->conn_free_count > 0) {
+        int i = c->conn_free[--c->conn_free_count];
         conn_t *k = &c->conns[i];
-        if (k->state != CONN_FREE) continue;
+        AC_ASSERT(k->state == CONN_FREE);
         k->state = CONN_READING;
         k->conn_id = conn_id;
         k->client_index = client_index;
         k->op = -1;
         k->idle_deadline_us = now_us + CONN_IDLE_US;
         wire_lines_init(&k->lines, TCP_REQUEST_BYTES_MAX);
-        if ((int)i >= c->conn_hw) c->conn_hw = (int)i + 1;
+        conn_index_add(c, i);
+        if (i >= c->conn_hw) c->conn_hw = i + 1;
         return 0;
     }
     wire_crep_t rep = {.kind = CREP_BUSY};

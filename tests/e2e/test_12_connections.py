@@ -74,3 +74,36 @@ def test_reset_after_the_request_still_completes_the_transfer(net):
     r = net.client("A", "Luke")
     assert r.rc == 0, r
     assert r.lines[-1] == 'The current balance of "Luke" is : 1200 alicoins.', r
+
+
+BIG_PARTNERS = 110_000         # x ~75-byte rows: a stats reply of ~8 MB, more than the
+                               # loopback socket buffers hold, so serverM is still
+                               # flushing it when the client's FIN arrives
+BIG_TIMEOUT_S = 60
+
+
+def big_stats_blocks():
+    """Hub sends 1 coin to each of BIG_PARTNERS partners with 64-byte names."""
+    lines = [[], [], []]
+    for i in range(1, BIG_PARTNERS + 1):
+        lines[i % 3].append(f"{i} Hub P{i:063d} 1\n")
+    return ["".join(b) for b in lines]
+
+
+def test_half_close_while_a_long_reply_is_flushed_gets_all_of_it(make_network):
+    net = make_network(blocks=big_stats_blocks(), ready_timeout=BIG_TIMEOUT_S)
+    s = socket.create_connection(("127.0.0.1", net.ports["tcpA"]), timeout=BIG_TIMEOUT_S)
+    try:
+        s.sendall(b"ALICHAIN/1 STATS Hub\n")
+        # by event: the core has handed the whole reply to the driver and asked to close;
+        # we have not read a byte, so most of it is still in serverM's queue
+        net.wait_line("M", m_sent_stats("A"), timeout=BIG_TIMEOUT_S)
+        s.shutdown(socket.SHUT_WR)
+        closed, data = read_until_closed(s, BIG_TIMEOUT_S)
+    finally:
+        s.close()
+    assert closed
+    lines = data.decode().splitlines()
+    assert lines[0] == f"OK STATS {BIG_PARTNERS}"
+    assert len(lines) == 1 + BIG_PARTNERS, "the reply was cut short"
+    assert lines[-1] == f"{BIG_PARTNERS} P{BIG_PARTNERS:063d} 1 -1"

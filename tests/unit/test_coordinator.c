@@ -318,6 +318,51 @@ TEST(a_reply_is_matched_by_its_whole_request_id) {
     rig_free(&r);
 }
 
+/* 1: the outbox holds exactly one effect, an FX_CONN_CLOSE of conn. Clears the outbox. */
+static int only_a_close_of(rig_t *r, uint32_t conn) {
+    int ok = r->out.fx_count == 1 && r->out.fx[0].kind == FX_CONN_CLOSE && r->out.fx[0].target == conn;
+    outbox_clear(&r->out);
+    return ok;
+}
+
+/* The table of connections at its limit, with ids shaped like net's (generation << 11 |
+ * slot) and like the simulator's (1, 2, 3, ...), half of them reset in a scrambled order:
+ * every event still finds its connection, and a freed id opens again. */
+TEST(every_connection_is_found_at_the_limit) {
+    rig_t r;
+    rig_init(&r);
+    uint32_t ids[CONNECTIONS_MAX];
+    for (uint32_t i = 0; i < CONNECTIONS_MAX; i++) {
+        ids[i] = i % 2 ? ((i + 1) << 11) | (i & 2047) : i + 1;
+        CHECK_EQ(coord_on_conn_open(r.m, r.now, ids[i], (int)(i % 2), &r.out), 0);
+    }
+    CHECK_EQ(r.out.fx_count, 0);
+    CHECK_EQ(coord_on_conn_open(r.m, r.now, 999999, 0, &r.out), AC_EFULL); /* BUSY */
+    outbox_clear(&r.out);
+    int open[CONNECTIONS_MAX];
+    for (uint32_t i = 0; i < CONNECTIONS_MAX; i++) open[i] = 1;
+    for (uint32_t k = 0; k < CONNECTIONS_MAX / 2; k++) {
+        uint32_t i = (k * 389u + 17u) % CONNECTIONS_MAX; /* 389 is prime: a permutation */
+        coord_on_conn_reset(r.m, r.now, ids[i], &r.out);
+        open[i] = 0;
+    }
+    CHECK_EQ(r.out.fx_count, 0);
+    int found = 0, missed = 0;
+    for (uint32_t i = 0; i < CONNECTIONS_MAX; i++) {
+        coord_on_conn_eof(r.m, r.now, ids[i], &r.out); /* open: closed at once; reset: nothing */
+        if (open[i]) found += only_a_close_of(&r, ids[i]);
+        else missed += r.out.fx_count == 0;
+        outbox_clear(&r.out);
+    }
+    CHECK_EQ(found, CONNECTIONS_MAX / 2);
+    CHECK_EQ(missed, CONNECTIONS_MAX / 2);
+    for (uint32_t i = 0; i < CONNECTIONS_MAX; i++) {
+        CHECK_EQ(coord_on_conn_open(r.m, r.now, ids[i], 0, &r.out), 0); /* every id is free */
+    }
+    CHECK_EQ(r.out.fx_count, 0);
+    rig_free(&r);
+}
+
 int main(void) {
     RUN(eof_after_a_whole_request_still_gets_the_reply);
     RUN(eof_after_a_transfer_in_pieces_gets_the_serial);
@@ -326,5 +371,6 @@ int main(void) {
     RUN(reset_before_a_request_is_forgotten);
     RUN(bytes_after_the_request_and_a_late_eof_are_ignored);
     RUN(a_reply_is_matched_by_its_whole_request_id);
+    RUN(every_connection_is_found_at_the_limit);
     return CHECK_DONE();
 }

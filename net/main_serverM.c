@@ -1,6 +1,9 @@
 /* main_serverM.c — serverM: the TCP ports of client A and B, the UDP socket to the
  * backends and the TXLIST file, around core/coordinator. Connections are non-blocking with
- * bounded output queues, so one slow client never holds up the others. */
+ * bounded output queues, so one slow client never holds up the others. What a client's
+ * bytes, EOF and reset mean is the core's decision (coord_on_conn_data/eof/reset); this
+ * file only reports them and carries out FX_CONN_SEND/FX_CONN_CLOSE: flush, shutdown the
+ * write side, linger for the peer's FIN. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -29,7 +29,9 @@
  *                             (conn_reply_close), "sent the result to client" printed
  *   coord_paged_begin/check   nothing paged in this batch: ops released, next batch.
  * A write past its deadline goes through coord_expire (the client hears UNKNOWN; the
- * write stays, retried until the backend answers). */
+ * write stays, retried until the backend answers). A half-close of the connection on the
+ * way (coord_on_conn_eof) changes nothing; a reset (coord_on_conn_reset) only drops the
+ * reply: the transfer completes either way. */
 #include "coordinator.h"
 
 #include <stddef.h>

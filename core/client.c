@@ -9,12 +9,19 @@
 
 #include "messages.h"
 
-enum { CLIENT_NEW, CLIENT_CONNECTING, CLIENT_WAITING, CLIENT_ROWS, CLIENT_DONE };
+/* In this order: client_fail relies on it (from CLIENT_WAITING on, the request went out). */
+typedef enum {
+    CLIENT_NEW = 0,
+    CLIENT_CONNECTING,     /* started; the driver connects */
+    CLIENT_WAITING,        /* the request is sent; waiting for the reply head */
+    CLIENT_ROWS,           /* a STATS head arrived; rows to come */
+    CLIENT_DONE,           /* FX_DONE pushed */
+} client_state_t;
 
 struct client {
     int index;
     char letter;
-    int state;
+    client_state_t state;
     wire_creq_t req;
     uint32_t timeout_ms;
     uint64_t deadline_us;

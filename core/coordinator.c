@@ -11,7 +11,27 @@
  *   PAGED  TXLIST and stats read pages from every backend by cursor and merge them.
  * Only one batch is in flight and a new one waits while any write is in doubt, so no two
  * transfers see the same balance and no serial is handed out twice. Every UDP request is
- * retransmitted with backoff until answered or until its deadline. */
+ * retransmitted with backoff until answered or until its deadline.
+ *
+ * One TRANSFER, from the TCP line to the backend's ack and back to the client:
+ *   coord_on_conn_data        bytes of the request line (wire_lines_take, wire_creq_decode)
+ *   coord_accept_request      an op in the queue; "received ... to transfer" printed
+ *   coord_batch_start         the queued ops become a batch; the users to fetch
+ *   coord_fetch_send          one QUERY per backend (out_send: request id -> out slot)
+ *   coord_on_datagram         each QUERY reply, matched by request id in O(1)
+ *   coord_fetch_reply         the totals summed; when all three are in:
+ *   coord_fetch_done          the balance checked, a serial and the backend chosen
+ *   coord_write_next          the WRITE datagram (out_send); retransmitted by
+ *                             coord_on_timer / out_retransmit until answered
+ *   coord_on_datagram         the WRITE reply (after the backend's append is durable)
+ *   coord_write_reply         the transfer is W_STORED; the next WRITE, or:
+ *   coord_write_done          op_reply: "OK TRANSFER <balance> <serial>" and FX_CONN_CLOSE
+ *                             (conn_reply_close), "sent the result to client" printed
+ *   coord_paged_begin/check   nothing paged in this batch: ops released, next batch.
+ * A write past its deadline goes through coord_expire (the client hears UNKNOWN; the
+ * write stays, retried until the backend answers). A half-close of the connection on the
+ * way (coord_on_conn_eof) changes nothing; a reset (coord_on_conn_reset) only drops the
+ * reply: the transfer completes either way. */
 #include "coordinator.h"
 
 #include <stddef.h>
@@ -19,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "messages.h"
 #include "mutant.h"
 #include "prng.h"
@@ -26,10 +47,20 @@
 #define OPS_MAX (2 * CONNECTIONS_MAX)     /* requests alive (queued or in a batch) */
 #define BATCH_OPS_MAX 256                 /* requests served by one batch */
 #define BATCH_USERS_MAX (2 * BATCH_OPS_MAX)
-#define OUT_MAX 2048                      /* UDP requests in flight */
+#define OUT_SLOT_BITS 11
+#define OUT_MAX (1 << OUT_SLOT_BITS)      /* UDP requests in flight */
 #define LIST_PAGE_TXS WIRE_LIST_TXS_MAX
+#define CONN_INDEX_SLOTS (2 * CONNECTIONS_MAX) /* conn id -> conn: load <= 1/2 */
 
 _Static_assert(BATCH_OPS_MAX <= OPS_MAX, "a batch fits in the op pool");
+/* A request id is (sequence << OUT_SLOT_BITS) | out slot: unique within the incarnation
+ * (the sequence only grows) and found again in O(1) from a reply. */
+_Static_assert(OUT_MAX == 1 << OUT_SLOT_BITS, "an out slot fits its bits of a request id");
+_Static_assert((CONN_INDEX_SLOTS & (CONN_INDEX_SLOTS - 1)) == 0, "a power of two");
+_Static_assert(CONNECTIONS_MAX < UINT16_MAX, "a conn index + 1 fits a uint16_t");
+/* The reply to a stats request is built in one buffer: head line plus its rows. */
+_Static_assert(COORD_STATS_ROW_BYTES_MAX >= 20 + 1 + NAME_BYTES_MAX + 1 + 20 + 1 + 20 + 1,
+               "a stats row (rank, partner, count, net, newline) fits its bound");
 /* At most in flight: the paged phase (a LIST per backend, a STATS per job and backend)
  * plus the batch's writes in doubt (one datagram a transfer at worst) and their hellos. */
 _Static_assert(BACKEND_COUNT * (1 + BATCH_OPS_MAX) + 2 * BATCH_OPS_MAX <= OUT_MAX,
@@ -37,12 +68,29 @@ _Static_assert(BACKEND_COUNT * (1 + BATCH_OPS_MAX) + 2 * BATCH_OPS_MAX <= OUT_MA
 _Static_assert(BATCH_USERS_MAX / WIRE_QUERY_NAMES_MAX * BACKEND_COUNT <= OUT_MAX,
                "every QUERY of one batch fits in the out table");
 
-enum { OP_FREE = 0, OP_QUEUED, OP_BATCH, OP_DOUBT /* batch over, write still in doubt */ };
-enum { PHASE_IDLE = 0, PHASE_FETCH, PHASE_WRITE, PHASE_PAGED };
-enum { W_NONE = 0, W_PENDING /* accepted, not sent yet */, W_SENT, W_STORED, W_FAILED, W_UNKNOWN };
+/* Where a client request (an op) is in its life. */
+typedef enum {
+    OP_FREE = 0,
+    OP_QUEUED,             /* waiting for a batch */
+    OP_BATCH,              /* in the current batch */
+    OP_DOUBT,              /* its batch is over, its write still in doubt */
+} op_state_t;
+
+/* The phase of the (single) batch in flight; the top of this file describes each. */
+typedef enum { PHASE_IDLE = 0, PHASE_FETCH, PHASE_WRITE, PHASE_PAGED } batch_phase_t;
+
+/* Where a transfer's write is. */
+typedef enum {
+    W_NONE = 0,            /* not a transfer, or not accepted */
+    W_PENDING,             /* accepted, not sent yet */
+    W_SENT,                /* in a WRITE datagram, not answered */
+    W_STORED,              /* the backend stored it durably */
+    W_FAILED,              /* refused (conflict, invalid, stale) or never sent */
+    W_UNKNOWN,             /* past its deadline: in doubt, still retried */
+} write_state_t;
 
 typedef struct {
-    int state;
+    op_state_t state;
     uint32_t conn_id;
     int conn_open;
     int client_index;
@@ -50,7 +98,7 @@ typedef struct {
     uint64_t arrived_us;
     int replied;
     /* transfer */
-    int write_state;
+    write_state_t write_state;
     int backend;
     uint64_t serial;
     int64_t new_balance;
@@ -59,11 +107,20 @@ typedef struct {
     int deferred;          /* left for the next batch */
 } op_t;
 
+/* A client connection, from coord_on_conn_open until the core closes it or hears of a
+ * reset (coordinator.h says what each event means). */
+typedef enum {
+    CONN_FREE = 0,
+    CONN_READING,          /* the request line is not complete yet */
+    CONN_SERVING,          /* the request is an op; its reply closes the connection */
+} conn_state_t;
+
 typedef struct {
-    int used;
+    conn_state_t state;
     uint32_t conn_id;
     int client_index;
-    int op;                /* -1 until the request line arrived */
+    int op;                /* CONN_SERVING: the op; -1 while reading */
+    int peer_eof;          /* the peer shut down its writing side (half-closed) */
     uint64_t idle_deadline_us;
     wire_lines_t lines;
 } conn_t;
@@ -92,7 +149,8 @@ typedef struct {
     uint8_t done_mask;
     uint8_t failed_mask;
     srow_t *rows;
-    uint32_t row_count, row_cap;
+    uint32_t row_count;
+    size_t row_cap;
     uint32_t *slots;       /* hash of row index + 1 */
     uint32_t slot_cap;
     int overflow;
@@ -116,7 +174,8 @@ typedef struct {
     uint64_t rto_us;
     int in_doubt;
     int hello_for;          /* for a hello QUERY: the WRITE entry waiting for it, else -1 */
-    int waiting_hello;      /* a WRITE paused until its hello is answered */
+    int hello;              /* a WRITE paused until its hello is answered: the hello's entry,
+                               else -1 (out_release keeps the two links in step) */
     /* owner */
     int first_user;         /* QUERY chunk */
     int user_count;
@@ -126,7 +185,7 @@ typedef struct {
 } out_t;
 
 typedef struct {
-    int phase;
+    batch_phase_t phase;
     int op_count;
     int user_count;
     int job_count;
@@ -143,7 +202,8 @@ typedef struct {
     uint8_t list_done_mask;
     uint8_t list_failed_mask;
     lline_t *lines;
-    uint32_t line_count, line_cap;
+    uint32_t line_count;
+    size_t line_cap;
     char *text;
     size_t text_len, text_cap;
     int list_overflow;
@@ -158,19 +218,27 @@ struct coord {
     coord_config_t cfg;
     char txlist_path[PATH_BYTES_MAX + 1];
     prng_t prng;
-    uint64_t next_request_id;
+    uint64_t next_request_seq;        /* the high bits of the next request id */
     uint64_t next_token;
     conn_t conns[CONNECTIONS_MAX];
+    uint16_t conn_index[CONN_INDEX_SLOTS]; /* open addressing: conn id -> conns[] index + 1 */
+    int conn_free[CONNECTIONS_MAX];   /* stack of free conns[] indexes */
+    int conn_free_count;
     op_t ops[OPS_MAX];
+    int op_free[OPS_MAX];             /* stack of free op indexes: O(1) allocation */
+    int op_free_count;
     int queue[OPS_MAX];               /* ring of op indexes waiting for a batch */
     int queue_head, queue_len;
     out_t out[OUT_MAX];
-    int out_used;
+    int out_free[OUT_MAX];            /* stack of free out indexes: O(1) allocation */
+    int out_free_count;
     int out_hw;                       /* entries at or above this index are unused */
     int conn_hw;                      /* likewise for conns */
     int in_doubt;                     /* out entries that are in-doubt writes */
     batch_t batch;
     coord_stats_t stats;
+    wire_reply_t reply;               /* coord_on_datagram's decoded reply (too large for
+                                         the stack of a small thread; owned here) */
 };
 
 /* ------------------------------------------------------------------------------------ */
@@ -220,8 +288,14 @@ coord_t *coord_new(const coord_config_t *cfg) {
     memcpy(c->txlist_path, cfg->txlist_path, path_len + 1);
     c->cfg.txlist_path = c->txlist_path;
     prng_init(&c->prng, cfg->seed);
-    c->next_request_id = 1;
+    c->next_request_seq = 1;
     c->next_token = 1;
+    for (int i = 0; i < OPS_MAX; i++) c->op_free[i] = OPS_MAX - 1 - i; /* 0 is taken first */
+    c->op_free_count = OPS_MAX;
+    for (int i = 0; i < OUT_MAX; i++) c->out_free[i] = OUT_MAX - 1 - i;
+    c->out_free_count = OUT_MAX;
+    for (int i = 0; i < CONNECTIONS_MAX; i++) c->conn_free[i] = CONNECTIONS_MAX - 1 - i;
+    c->conn_free_count = CONNECTIONS_MAX;
     return c;
 }
 
@@ -252,17 +326,51 @@ void coord_start(coord_t *c, uint64_t now_us, outbox_t *out) {
 /* ------------------------------------------------------------------------------------ */
 /* connections and replies                                                               */
 
+/* The connection table: conns[] with a free stack, and conn_index, a linear-probing hash
+ * of the driver's conn ids, so that every connection event finds its conn in O(1). */
+static uint32_t conn_hash(uint32_t conn_id) {
+    uint32_t h = conn_id * 2654435761u; /* Knuth's multiplicative hash */
+    return (h ^ (h >> 16)) & (CONN_INDEX_SLOTS - 1);
+}
+
 static conn_t *conn_find(coord_t *c, uint32_t conn_id) {
-    /* O(open connections) scan; fine at this size */
-    for (int i = 0; i < c->conn_hw; i++) {
-        if (c->conns[i].used && c->conns[i].conn_id == conn_id) return &c->conns[i];
+    for (uint32_t h = conn_hash(conn_id); c->conn_index[h] != 0; h = (h + 1) & (CONN_INDEX_SLOTS - 1)) {
+        conn_t *k = &c->conns[c->conn_index[h] - 1];
+        if (k->conn_id == conn_id) return k;
     }
     return NULL;
 }
 
+static void conn_index_add(coord_t *c, int i) {
+    uint32_t h = conn_hash(c->conns[i].conn_id);
+    while (c->conn_index[h] != 0) h = (h + 1) & (CONN_INDEX_SLOTS - 1);
+    c->conn_index[h] = (uint16_t)(i + 1);
+}
+
+/* Removes conns[i] from the index; the entries after it in its probe run move back into
+ * the hole when their home slot allows (backward-shift deletion: no tombstones). */
+static void conn_index_remove(coord_t *c, int i) {
+    const uint32_t mask = CONN_INDEX_SLOTS - 1;
+    uint32_t hole = conn_hash(c->conns[i].conn_id);
+    while (c->conn_index[hole] != (uint16_t)(i + 1)) hole = (hole + 1) & mask;
+    for (uint32_t j = (hole + 1) & mask; c->conn_index[j] != 0; j = (j + 1) & mask) {
+        uint32_t home = conn_hash(c->conns[c->conn_index[j] - 1].conn_id);
+        /* j may fill the hole unless its home lies cyclically in (hole, j] */
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            c->conn_index[hole] = c->conn_index[j];
+            hole = j;
+        }
+    }
+    c->conn_index[hole] = 0;
+}
+
 static void conn_forget(coord_t *c, conn_t *k) {
+    int i = (int)(k - c->conns);
+    conn_index_remove(c, i);
     memset(k, 0, sizeof(*k));
-    while (c->conn_hw > 0 && !c->conns[c->conn_hw - 1].used) c->conn_hw--;
+    AC_ASSERT(c->conn_free_count < CONNECTIONS_MAX);
+    c->conn_free[c->conn_free_count++] = i;
+    while (c->conn_hw > 0 && c->conns[c->conn_hw - 1].state == CONN_FREE) c->conn_hw--;
 }
 
 static void conn_close(coord_t *c, conn_t *k, outbox_t *out) {
@@ -282,16 +390,18 @@ int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client
                        outbox_t *out) {
     AC_ASSERT(client_index == 0 || client_index == 1);
     AC_ASSERT(conn_find(c, conn_id) == NULL);
-    for (size_t i = 0; i < CONNECTIONS_MAX; i++) {
+    if (c->conn_free_count > 0) {
+        int i = c->conn_free[--c->conn_free_count];
         conn_t *k = &c->conns[i];
-        if (k->used) continue;
-        k->used = 1;
+        AC_ASSERT(k->state == CONN_FREE);
+        k->state = CONN_READING;
         k->conn_id = conn_id;
         k->client_index = client_index;
         k->op = -1;
         k->idle_deadline_us = now_us + CONN_IDLE_US;
         wire_lines_init(&k->lines, TCP_REQUEST_BYTES_MAX);
-        if ((int)i >= c->conn_hw) c->conn_hw = (int)i + 1;
+        conn_index_add(c, i);
+        if (i >= c->conn_hw) c->conn_hw = i + 1;
         return 0;
     }
     wire_crep_t rep = {.kind = CREP_BUSY};
@@ -334,27 +444,25 @@ static void op_reply_kind(coord_t *c, op_t *o, crep_kind_t kind, const char *tex
 }
 
 static void op_release(coord_t *c, int i) {
+    AC_ASSERT(c->ops[i].state != OP_FREE);
     AC_ASSERT(c->ops[i].replied);
     memset(&c->ops[i], 0, sizeof(c->ops[i]));
+    AC_ASSERT(c->op_free_count < OPS_MAX);
+    c->op_free[c->op_free_count++] = i;
 }
 
 static void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out);
 
 static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const wire_creq_t *req,
                                  outbox_t *out) {
-    int slot = -1;
-    for (int i = 0; i < OPS_MAX; i++) {
-        if (c->ops[i].state == OP_FREE) {
-            slot = i;
-            break;
-        }
-    }
-    if (slot < 0 || c->queue_len >= OPS_MAX) {
+    if (c->op_free_count == 0 || c->queue_len >= OPS_MAX) {
         wire_crep_t rep = {.kind = CREP_BUSY};
         conn_reply_close(c, k, &rep, out);
         return;
     }
+    int slot = c->op_free[--c->op_free_count];
     op_t *o = &c->ops[slot];
+    AC_ASSERT(o->state == OP_FREE);
     memset(o, 0, sizeof(*o));
     o->state = OP_QUEUED;
     o->conn_id = k->conn_id;
@@ -364,6 +472,7 @@ static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const w
     o->arrived_us = now_us;
     o->stats_job = -1;
     o->backend = -1;
+    k->state = CONN_SERVING;
     k->op = slot;
     c->stats.requests++;
     uint16_t port = client_port(c, k->client_index);
@@ -391,7 +500,8 @@ static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const w
 void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uint8_t *data,
                         size_t len, outbox_t *out) {
     conn_t *k = conn_find(c, conn_id);
-    if (k == NULL || k->op >= 0) return; /* one request a connection; extra bytes ignored */
+    /* one request a connection: bytes after it are ignored (none come after an eof) */
+    if (k == NULL || k->state != CONN_READING || k->peer_eof) return;
     size_t off = 0;
     while (off < len) {
         size_t used = 0;
@@ -418,34 +528,39 @@ void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uin
     }
 }
 
-void coord_on_conn_closed(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
+/* A half-close: the request (if whole) is still answered; a partial one is dropped. */
+void coord_on_conn_eof(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
+    (void)now_us;
+    conn_t *k = conn_find(c, conn_id);
+    if (k == NULL || k->peer_eof) return; /* closed by the core already, or a repeat */
+    k->peer_eof = 1;
+    if (k->state == CONN_READING) conn_close(c, k, out); /* no request will come */
+    /* CONN_SERVING: the op's reply goes out, then FX_CONN_CLOSE (op_reply) */
+}
+
+/* The connection is gone: the op goes on, its reply is dropped. */
+void coord_on_conn_reset(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
     (void)now_us;
     (void)out;
     conn_t *k = conn_find(c, conn_id);
     if (k == NULL) return;
-    if (k->op >= 0) c->ops[k->op].conn_open = 0; /* the operation goes on; its reply is dropped */
+    if (k->state == CONN_SERVING) c->ops[k->op].conn_open = 0;
     conn_forget(c, k);
 }
 
 /* ------------------------------------------------------------------------------------ */
 /* UDP requests: send, retransmit, deadlines                                            */
 
-static int out_alloc(coord_t *c) {
-    for (int i = 0; i < OUT_MAX; i++) {
-        if (!c->out[i].used) return i;
-    }
-    return -1;
-}
-
 /* Sends a new request; returns its entry index or -1 (the table is full: a bug, since
  * batches are bounded to fit; treated as a missed deadline by the caller). */
 static int out_send(coord_t *c, uint64_t now_us, int backend, wire_req_t *req, outbox_t *out) {
-    int i = out_alloc(c);
-    if (NEVER(i < 0)) return -1;
+    if (NEVER(c->out_free_count == 0)) return -1;
+    int i = c->out_free[--c->out_free_count];
     out_t *e = &c->out[i];
+    AC_ASSERT(!e->used);
     memset(e, 0, sizeof(*e));
     req->incarnation = c->cfg.incarnation;
-    req->request_id = c->next_request_id++;
+    req->request_id = (c->next_request_seq++ << OUT_SLOT_BITS) | (uint64_t)i;
     size_t n = wire_req_encode(req, e->payload, sizeof(e->payload));
     AC_ASSERT(n > 0);
     e->used = 1;
@@ -457,24 +572,30 @@ static int out_send(coord_t *c, uint64_t now_us, int backend, wire_req_t *req, o
     e->rto_us = RETRANSMIT_US_INITIAL;
     e->next_retx_us = now_us + e->rto_us;
     e->hello_for = -1;
+    e->hello = -1;
     e->stats_job = -1;
-    c->out_used++;
     if (i >= c->out_hw) c->out_hw = i + 1;
     outbox_push(out, FX_DGRAM, (uint32_t)backend, 0, e->payload, n);
     return i;
 }
 
+/* Frees entry i. A WRITE's hello goes with it (no longer needed); a hello that goes
+ * unpauses its WRITE's link to it. */
 static void out_release(coord_t *c, int i) {
-    AC_ASSERT(c->out[i].used);
-    if (c->out[i].in_doubt) c->in_doubt--;
-    int waited = c->out[i].waiting_hello;
-    memset(&c->out[i], 0, sizeof(c->out[i]));
-    c->out_used--;
-    for (int h = 0; waited && h < c->out_hw; h++) { /* its hello is no longer needed */
-        if (c->out[h].used && c->out[h].hello_for == i) {
-            memset(&c->out[h], 0, sizeof(c->out[h]));
-            c->out_used--;
-        }
+    out_t *e = &c->out[i];
+    AC_ASSERT(e->used);
+    if (e->in_doubt) c->in_doubt--;
+    if (e->hello_for >= 0) {
+        AC_ASSERT(c->out[e->hello_for].hello == i);
+        c->out[e->hello_for].hello = -1;
+    }
+    int hello = e->hello;
+    memset(e, 0, sizeof(*e));
+    AC_ASSERT(c->out_free_count < OUT_MAX);
+    c->out_free[c->out_free_count++] = i;
+    if (hello >= 0) {
+        c->out[hello].hello_for = -1; /* already gone: nothing to unlink */
+        out_release(c, hello);
     }
     while (c->out_hw > 0 && !c->out[c->out_hw - 1].used) c->out_hw--;
 }
@@ -505,7 +626,7 @@ static int batch_user_index(batch_t *b, const wire_name_t *n) {
     return b->user_count++;
 }
 
-static void batch_phase_begin(batch_t *b, int phase) {
+static void batch_phase_begin(batch_t *b, batch_phase_t phase) {
     b->phase = phase;
     memset(b->outstanding, 0, sizeof(b->outstanding));
     b->failed_mask = 0;
@@ -888,14 +1009,9 @@ static void coord_paged_begin(coord_t *c, uint64_t now_us, outbox_t *out) {
 }
 
 static int text_append(batch_t *b, const char *s, size_t n) {
-    if (b->text_len + n > b->text_cap) {
-        size_t cap = b->text_cap ? b->text_cap * 2 : 65536;
-        while (cap < b->text_len + n) cap *= 2;
-        char *p = realloc(b->text, cap);
-        if (p == NULL) return AC_ENOMEM;
-        b->text = p;
-        b->text_cap = cap;
-    }
+    if (n > SIZE_MAX - b->text_len) return AC_ENOMEM;
+    int rc = grow_array(&b->text, &b->text_cap, b->text_len + n, 1);
+    if (rc != AC_OK) return rc;
     memcpy(b->text + b->text_len, s, n);
     b->text_len += n;
     return 0;
@@ -909,15 +1025,10 @@ static void coord_list_reply(coord_t *c, uint64_t now_us, out_t *e, const wire_r
         char line[TX_LINE_BYTES_MAX];
         size_t n = tx_format(&rep->u.list.txs[k], line, sizeof(line));
         AC_ASSERT(n > 0);
-        if (b->line_count == b->line_cap) {
-            uint32_t cap = b->line_cap ? b->line_cap * 2 : 1024;
-            lline_t *p = realloc(b->lines, sizeof(lline_t) * cap);
-            if (p == NULL) {
-                b->list_overflow = 1;
-                break;
-            }
-            b->lines = p;
-            b->line_cap = cap;
+        if (b->line_count == UINT32_MAX ||
+            grow_array(&b->lines, &b->line_cap, (size_t)b->line_count + 1, sizeof(lline_t)) != AC_OK) {
+            b->list_overflow = 1;
+            break;
         }
         if (b->text_len + n > UINT32_MAX) {
             b->list_overflow = 1;
@@ -974,13 +1085,8 @@ static int stats_merge(stats_job_t *s, const wire_row_t *r) {
         h = (h + 1) & (s->slot_cap - 1);
     }
     if (s->row_count >= STATS_PARTNERS_MAX) return AC_EFULL;
-    if (s->row_count == s->row_cap) {
-        uint32_t cap = s->row_cap ? s->row_cap * 2 : 64;
-        srow_t *p = realloc(s->rows, sizeof(srow_t) * cap);
-        if (p == NULL) return AC_ENOMEM;
-        s->rows = p;
-        s->row_cap = cap;
-    }
+    int rc = grow_array(&s->rows, &s->row_cap, (size_t)s->row_count + 1, sizeof(srow_t));
+    if (rc != AC_OK) return rc;
     srow_t *x = &s->rows[s->row_count];
     memcpy(x->name, r->partner.s, r->partner.len);
     x->name[r->partner.len] = '\0';
@@ -1054,7 +1160,8 @@ static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
     memset(&head, 0, sizeof(head));
     head.kind = CREP_STATS;
     head.count = s->row_count;
-    size_t cap = TCP_LINE_BYTES_MAX * 2 + (size_t)s->row_count * (NAME_BYTES_MAX + 64);
+    /* <= COORD_REPLY_BYTES_MAX, which net's connection queue is sized to hold */
+    size_t cap = TCP_LINE_BYTES_MAX * 2 + (size_t)s->row_count * COORD_STATS_ROW_BYTES_MAX;
     char *buf = malloc(cap);
     if (buf == NULL) {
         o->replied = 0;
@@ -1190,29 +1297,23 @@ static int reply_shape_ok(const out_t *e, const wire_reply_t *rep) {
 
 void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *data, size_t len,
                        outbox_t *out) {
-    static wire_reply_t rep; /* large; a node is single-threaded */
-    if (backend < 0 || backend >= BACKEND_COUNT || wire_reply_decode(data, len, &rep) != 0) {
+    wire_reply_t *rep = &c->reply;
+    if (backend < 0 || backend >= BACKEND_COUNT || wire_reply_decode(data, len, rep) != 0) {
         c->stats.datagrams_dropped++;
         outbox_line(out, FX_STDERR, "dropped a malformed datagram of %zu bytes", len);
         return;
     }
-    if (rep.incarnation != c->cfg.incarnation) {
+    if (rep->incarnation != c->cfg.incarnation) {
         c->stats.datagrams_dropped++; /* for an earlier run of serverM */
         return;
     }
-    int ei = -1;
-    for (int i = 0; i < c->out_hw; i++) { /* O(in flight) */
-        if (c->out[i].used && c->out[i].request_id == rep.request_id) {
-            ei = i;
-            break;
-        }
-    }
-    if (ei < 0) {
+    int ei = (int)(rep->request_id & (OUT_MAX - 1)); /* the slot is in the id's low bits */
+    out_t *e = &c->out[ei];
+    if (!e->used || e->request_id != rep->request_id) {
         c->stats.datagrams_dropped++; /* a duplicate or a late reply */
         return;
     }
-    out_t *e = &c->out[ei];
-    if (e->backend != backend || !reply_shape_ok(e, &rep)) {
+    if (e->backend != backend || !reply_shape_ok(e, rep)) {
         c->stats.datagrams_dropped++;
         outbox_line(out, FX_STDERR, "dropped a reply that does not match its request");
         return;
@@ -1220,15 +1321,14 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
     if (e->hello_for >= 0) {
         /* the hello a fenced-out WRITE waited for: resend that write at once */
         out_t *w = &c->out[e->hello_for];
-        AC_ASSERT(w->used && w->waiting_hello); /* out_release drops a write's hello too */
-        out_release(c, ei);
-        w->waiting_hello = 0;
+        AC_ASSERT(w->used && w->hello == ei); /* out_release drops a write's hello too */
+        out_release(c, ei);                   /* and unpauses the write: w->hello = -1 */
         w->rto_us = RETRANSMIT_US_INITIAL / 2;
         out_retransmit(c, now_us, w, out);
         return;
     }
-    if (rep.status == WIRE_ST_UNFENCED && e->type == WIRE_WRITE) {
-        if (e->waiting_hello) return;
+    if (rep->status == WIRE_ST_UNFENCED && e->type == WIRE_WRITE) {
+        if (e->hello >= 0) return;
         wire_req_t hello;
         memset(&hello, 0, sizeof(hello));
         hello.type = WIRE_QUERY;
@@ -1237,11 +1337,11 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
         c->out[h].hello_for = ei;
         c->out[h].deadline_us = UINT64_MAX; /* the write's own deadline governs */
         c->out[h].user_count = 0;
-        e->waiting_hello = 1;
+        e->hello = h;
         e->next_retx_us = UINT64_MAX;
         return;
     }
-    if (rep.status == WIRE_ST_STALE && e->type != WIRE_WRITE) {
+    if (rep->status == WIRE_ST_STALE && e->type != WIRE_WRITE) {
         /* a newer serverM is running: this one can no longer read consistently */
         outbox_line(out, FX_STDERR, "server %c has seen a newer serverM; failing the request",
                     backend_letter(backend));
@@ -1249,21 +1349,21 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
         return;
     }
     if (e->type == WIRE_WRITE) {
-        coord_write_reply(c, now_us, ei, &rep, out);
+        coord_write_reply(c, now_us, ei, rep, out);
         return;
     }
     out_t copy = *e; /* free the entry first: the handlers may send the next page */
     out_release(c, ei);
     switch (copy.type) {
     case WIRE_QUERY:
-        coord_fetch_reply(c, now_us, &copy, &rep, out);
+        coord_fetch_reply(c, now_us, &copy, rep, out);
         break;
     case WIRE_LIST:
-        coord_list_reply(c, now_us, &copy, &rep, out);
+        coord_list_reply(c, now_us, &copy, rep, out);
         coord_paged_check(c, now_us, out);
         break;
     case WIRE_STATS:
-        coord_stats_reply(c, now_us, &copy, &rep, out);
+        coord_stats_reply(c, now_us, &copy, rep, out);
         coord_paged_check(c, now_us, out);
         break;
     default:
@@ -1322,13 +1422,9 @@ void coord_on_timer(coord_t *c, uint64_t now_us, outbox_t *out) {
     for (int i = 0; i < c->out_hw; i++) {
         out_t *e = &c->out[i];
         if (!e->used) continue;
-        if (e->waiting_hello) {
+        if (e->hello >= 0) {
             if (now_us >= e->deadline_us) {
-                /* free the hello that belongs to it first */
-                for (int h = 0; h < c->out_hw; h++) {
-                    if (c->out[h].used && c->out[h].hello_for == i) out_release(c, h);
-                }
-                e->waiting_hello = 0;
+                out_release(c, e->hello); /* its hello first; the write is unpaused */
                 coord_expire(c, now_us, i, out);
                 if (e->used) e->next_retx_us = now_us; /* an in-doubt write: resend now */
             }
@@ -1362,7 +1458,7 @@ void coord_on_timer(coord_t *c, uint64_t now_us, outbox_t *out) {
     /* idle connections */
     for (int i = 0; i < c->conn_hw; i++) {
         conn_t *k = &c->conns[i];
-        if (k->used && k->op < 0 && now_us >= k->idle_deadline_us) {
+        if (k->state == CONN_READING && now_us >= k->idle_deadline_us) {
             outbox_line(out, FX_STDERR, "closed a connection idle for %d s", CONN_IDLE_US / 1000000);
             conn_close(c, k, out);
         }
@@ -1375,7 +1471,7 @@ uint64_t coord_deadline_us(const coord_t *c) {
         const out_t *e = &c->out[i];
         if (!e->used) continue;
         if (e->deadline_us < t) t = e->deadline_us;
-        if (!e->waiting_hello && e->next_retx_us < t) t = e->next_retx_us;
+        if (e->hello < 0 && e->next_retx_us < t) t = e->next_retx_us;
     }
     if (c->in_doubt > 0 && c->queue_len > 0 && c->batch.phase == PHASE_IDLE) { /* as coord_on_timer */
         uint64_t q = c->ops[c->queue[c->queue_head]].arrived_us + (uint64_t)c->cfg.timeout_ms * 1000u;
@@ -1383,13 +1479,13 @@ uint64_t coord_deadline_us(const coord_t *c) {
     }
     for (int i = 0; i < c->conn_hw; i++) {
         const conn_t *k = &c->conns[i];
-        if (k->used && k->op < 0 && k->idle_deadline_us < t) t = k->idle_deadline_us;
+        if (k->state == CONN_READING && k->idle_deadline_us < t) t = k->idle_deadline_us;
     }
     return t;
 }
 
 int coord_idle(const coord_t *c) {
-    return c->batch.phase == PHASE_IDLE && c->queue_len == 0 && c->out_used == 0;
+    return c->batch.phase == PHASE_IDLE && c->queue_len == 0 && c->out_free_count == OUT_MAX;
 }
 
 void coord_get_stats(const coord_t *c, coord_stats_t *s) { *s = c->stats; }

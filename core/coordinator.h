@@ -14,6 +14,14 @@
 
 typedef struct coord coord_t;
 
+/* The longest reply serverM sends on one connection: a STATS head line and one row for
+ * each of at most STATS_PARTNERS_MAX partners (rank, name, count, net: at most
+ * COORD_STATS_ROW_BYTES_MAX each). A driver's output queue must hold this much
+ * (net/main_serverM.c asserts it at compile time). */
+#define COORD_STATS_ROW_BYTES_MAX (NAME_BYTES_MAX + 64)
+#define COORD_REPLY_BYTES_MAX \
+    (2u * TCP_LINE_BYTES_MAX + (size_t)STATS_PARTNERS_MAX * COORD_STATS_ROW_BYTES_MAX)
+
 typedef struct {
     uint64_t incarnation;                 /* grows across restarts (driver's job) */
     uint64_t seed;                        /* random backend choice */
@@ -27,20 +35,37 @@ typedef struct {
 coord_t *coord_new(const coord_config_t *cfg);
 void coord_free(coord_t *c);
 
-/* Prints "The main server is up and running." */
+/* Prints "The main server is up and running." (the only place that line comes from). */
 void coord_start(coord_t *c, uint64_t now_us, outbox_t *out);
+
+/* ---- client connections ----------------------------------------------------------
+ * The core decides what every event on a client connection means; a driver only reports
+ * events and carries out FX_CONN_SEND / FX_CONN_CLOSE (docs/PROTOCOL.md 2.5):
+ *   open  -> the request line is awaited (CONN_IDLE_US at most);
+ *   data  -> bytes of the request line; the first whole line is the request, any bytes
+ *            after it are ignored;
+ *   eof   -> the peer shut down its writing side (a read returned 0). The driver keeps the
+ *            connection open. A complete request already received is still answered
+ *            (a half-close), then FX_CONN_CLOSE; before a complete line the partial bytes
+ *            are dropped and FX_CONN_CLOSE is queued at once, with no reply;
+ *   reset -> the connection is gone (a reset, a failed write): the driver has released it.
+ *            An operation already accepted still completes; only its reply is dropped.
+ * FX_CONN_CLOSE means: send what is queued, then close (net: flush, shutdown(SHUT_WR), read
+ * until the peer's FIN or a linger deadline). After it the core forgets conn_id, so later
+ * events on that id (the peer's FIN, a reset) are ignored. */
 
 /* A client connection was accepted on client j's port (0 = A, 1 = B). conn_id is the
  * driver's, unique among open connections. Returns 0, or AC_EFULL when CONNECTIONS_MAX are
  * open (an FX_CONN_SEND of a BUSY reply and an FX_CONN_CLOSE are queued). */
 int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client_index,
                        outbox_t *out);
-/* Bytes arrived on a connection. */
+/* Bytes arrived on a connection (none may follow its eof). */
 void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uint8_t *data,
                         size_t len, outbox_t *out);
-/* The peer closed or reset the connection; the driver has released it. An operation
- * already started (a transfer) still completes; only its reply is dropped. */
-void coord_on_conn_closed(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out);
+/* The peer shut down its writing side; see above. */
+void coord_on_conn_eof(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out);
+/* The connection was reset or broke; the driver has released it; see above. */
+void coord_on_conn_reset(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out);
 /* A datagram from backend `backend` (0..2); the driver has checked its source address. */
 void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *data,
                        size_t len, outbox_t *out);

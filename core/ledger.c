@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 /* ---- limits ----
  * Every count is a uint32 and every slot holds index+1, so the tables must stay well
  * below 2^32 entries. A ledger this large would need tens of GB anyway. */
@@ -15,7 +17,6 @@
 #define LEDGER_PAIRS_MAX (2u * LEDGER_TXS_MAX)  /* and creates at most two new pairs */
 #define LEDGER_NAME_BYTES_TOTAL_MAX (1u << 31)  /* the name arena */
 #define LEDGER_SLOTS_MAX (1u << 30)             /* largest hash table capacity */
-#define LEDGER_ARRAY_CAP_INITIAL 16u
 #define LEDGER_SLOTS_CAP_INITIAL 32u
 
 _Static_assert(LEDGER_SLOTS_MAX >= 2u * LEDGER_USERS_MAX, "user table fits at load 1/2");
@@ -176,19 +177,16 @@ static uint32_t serial_find(const ledger_t *l, uint64_t serial) {
 
 /* ---- growable arrays ---- */
 
-/* Grows *p (elements of elem bytes, capacity *cap) by doubling until it holds need
- * elements; need <= max. Returns 0 or AC_ENOMEM (array unchanged then). */
-static int array_reserve(void **p, uint32_t *cap, uint32_t need, size_t elem, uint32_t max) {
+/* The ledger's arrays grow through grow.h; their counts and capacities are uint32 (the
+ * limits above), so need must stay within max, and a capacity that doubled past max is
+ * recorded as max (its extra room is never used). Returns 0 or AC_ENOMEM (unchanged). */
+static int array_reserve(void *array_pp, uint32_t *cap, uint32_t need, size_t elem, uint32_t max) {
     if (need <= *cap) return AC_OK;
     if (need > max) return AC_ENOMEM;
-    uint64_t c = *cap == 0 ? LEDGER_ARRAY_CAP_INITIAL : *cap;
-    while (c < need) c *= 2; /* at most 32 doublings */
-    if (c > max) c = max;
-    if (c > SIZE_MAX / elem) return AC_ENOMEM;
-    void *q = realloc(*p, (size_t)c * elem);
-    if (q == NULL) return AC_ENOMEM;
-    *p = q;
-    *cap = (uint32_t)c;
+    size_t c = *cap;
+    int rc = grow_array(array_pp, &c, need, elem);
+    if (rc != AC_OK) return rc;
+    *cap = c > max ? max : (uint32_t)c;
     return AC_OK;
 }
 
@@ -202,21 +200,13 @@ static int ledger_reserve(ledger_t *l, uint32_t new_users, uint32_t names_bytes,
     uint32_t pairs = l->pair_count + new_pairs;
     if ((uint64_t)l->names_len + names_bytes > LEDGER_NAME_BYTES_TOTAL_MAX) return AC_ENOMEM;
     uint32_t names = l->names_len + names_bytes;
-    void *p = l->txs;
-    int rc = array_reserve(&p, &l->tx_cap, txs, sizeof *l->txs, LEDGER_TXS_MAX);
-    l->txs = p;
+    int rc = array_reserve(&l->txs, &l->tx_cap, txs, sizeof *l->txs, LEDGER_TXS_MAX);
     if (rc != AC_OK) return rc;
-    p = l->users;
-    rc = array_reserve(&p, &l->user_cap, users, sizeof *l->users, LEDGER_USERS_MAX);
-    l->users = p;
+    rc = array_reserve(&l->users, &l->user_cap, users, sizeof *l->users, LEDGER_USERS_MAX);
     if (rc != AC_OK) return rc;
-    p = l->pairs;
-    rc = array_reserve(&p, &l->pair_cap, pairs, sizeof *l->pairs, LEDGER_PAIRS_MAX);
-    l->pairs = p;
+    rc = array_reserve(&l->pairs, &l->pair_cap, pairs, sizeof *l->pairs, LEDGER_PAIRS_MAX);
     if (rc != AC_OK) return rc;
-    p = l->names;
-    rc = array_reserve(&p, &l->names_cap, names, 1, LEDGER_NAME_BYTES_TOTAL_MAX);
-    l->names = p;
+    rc = array_reserve(&l->names, &l->names_cap, names, 1, LEDGER_NAME_BYTES_TOTAL_MAX);
     if (rc != AC_OK) return rc;
     rc = table_reserve(l, TABLE_SERIAL, txs);
     if (rc != AC_OK) return rc;

@@ -1,5 +1,5 @@
 /* outbox.c — the effect list a core state machine fills and its driver drains.
- * Two growable arrays (effects, payload bytes) that double when full; an allocation
+ * Two growable arrays (effects, payload bytes; grow.h doubles them); an allocation
  * failure is recorded in `failed` rather than crashing, and drivers treat it as a crash. */
 #include "outbox.h"
 
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUTBOX_FX_CAP_INITIAL 16
-#define OUTBOX_DATA_CAP_INITIAL 1024
+#include "grow.h"
+
 #define OUTBOX_LINE_BYTES 1024 /* outbox_line formats into this; longer lines are cut */
 
 void outbox_init(outbox_t *o) {
@@ -33,43 +33,13 @@ void outbox_clear(outbox_t *o) {
     o->failed = 0;
 }
 
-/* Makes room for one more effect. Returns 0 or AC_ENOMEM (nothing changed then). */
-static int outbox_fx_reserve(outbox_t *o) {
-    if (o->fx_count < o->fx_cap) return AC_OK;
-    size_t cap = o->fx_cap == 0 ? OUTBOX_FX_CAP_INITIAL : o->fx_cap;
-    if (o->fx_cap != 0) {
-        if (cap > SIZE_MAX / 2 / sizeof(fx_t)) return AC_ENOMEM;
-        cap *= 2;
-    }
-    fx_t *p = realloc(o->fx, cap * sizeof(fx_t));
-    if (p == NULL) return AC_ENOMEM;
-    o->fx = p;
-    o->fx_cap = cap;
-    return AC_OK;
-}
-
-/* Makes room for len more payload bytes. Returns 0 or AC_ENOMEM (nothing changed then). */
-static int outbox_data_reserve(outbox_t *o, size_t len) {
-    if (len > SIZE_MAX - o->data_len) return AC_ENOMEM;
-    size_t need = o->data_len + len;
-    if (need <= o->data_cap) return AC_OK;
-    size_t cap = o->data_cap == 0 ? OUTBOX_DATA_CAP_INITIAL : o->data_cap;
-    while (cap < need) { /* at most ~64 doublings: bounded */
-        if (cap > SIZE_MAX / 2) return AC_ENOMEM;
-        cap *= 2;
-    }
-    uint8_t *p = realloc(o->data, cap);
-    if (p == NULL) return AC_ENOMEM;
-    o->data = p;
-    o->data_cap = cap;
-    return AC_OK;
-}
-
 fx_t *outbox_push(outbox_t *o, fx_kind_t kind, uint32_t target, uint64_t token,
                   const void *data, size_t len) {
     AC_ASSERT(o != NULL);
     AC_ASSERT(data != NULL || len == 0);
-    if (outbox_fx_reserve(o) != AC_OK || outbox_data_reserve(o, len) != AC_OK) {
+    if (len > SIZE_MAX - o->data_len ||
+        grow_array(&o->fx, &o->fx_cap, o->fx_count + 1, sizeof(fx_t)) != AC_OK ||
+        grow_array(&o->data, &o->data_cap, o->data_len + len, 1) != AC_OK) {
         o->failed = 1;
         return NULL;
     }

@@ -11,7 +11,9 @@ typedef enum {
     FX_DGRAM = 1,    /* send data as one datagram to peer `target`:
                         from serverM: backend index 0..2; from a backend: 0 (serverM) */
     FX_CONN_SEND,    /* queue data on TCP connection `target` */
-    FX_CONN_CLOSE,   /* close connection `target` once its queued bytes are sent */
+    FX_CONN_CLOSE,   /* close connection `target` once its queued bytes are sent (net:
+                        then shutdown(SHUT_WR) and read until the peer's FIN or a linger
+                        deadline); the core has forgotten `target` (coordinator.h) */
     /* backend storage (core/blockfile.h has the rules; the driver carries them out in
      * order, each step complete before the next one starts): */
     FX_BLOCK_APPEND, /* append data to the block file; when token != 0, call
@@ -62,7 +64,10 @@ fx_t *outbox_push(outbox_t *o, fx_kind_t kind, uint32_t target, uint64_t token,
 void outbox_line(outbox_t *o, fx_kind_t kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The effect's payload (never NULL: an outbox that holds no payload yet has no arena, and
+ * even a zero offset from NULL is undefined behaviour; fuzz_block found it). */
 static inline const uint8_t *outbox_bytes(const outbox_t *o, const fx_t *f) {
+    if (o->data == NULL) return (const uint8_t *)"";
     return o->data + f->data_off;
 }
 

@@ -147,8 +147,8 @@ static void step(fuzz_reader_t *r) {
         bytes = fuzz_bytes(r, fuzz_u8(r), &n);
         if (w.conn[conn].open) nodes_conn_data(&w, conn, bytes, n);
         break;
-    case 3: /* the client goes away */
-        if (w.conn[conn].open) nodes_conn_closed(&w, conn);
+    case 3: /* the client half-closes (even sel) or the connection resets (odd) */
+        if (w.conn[conn].open) nodes_conn_end(&w, conn, sel % 2);
         break;
     case 4: { /* time passes: to serverM's next deadline, or by a few ms to seconds */
         uint64_t next = coord_deadline_us(w.m);

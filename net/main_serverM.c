@@ -1,6 +1,9 @@
 /* main_serverM.c — serverM: the TCP ports of client A and B, the UDP socket to the
  * backends and the TXLIST file, around core/coordinator. Connections are non-blocking with
- * bounded output queues, so one slow client never holds up the others. */
+ * bounded output queues, so one slow client never holds up the others. What a client's
+ * bytes, EOF and reset mean is the core's decision (coord_on_conn_data/eof/reset); this
+ * file only reports them and carries out FX_CONN_SEND/FX_CONN_CLOSE: flush, shutdown the
+ * write side, linger for the peer's FIN. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +21,7 @@
 
 #define CONN_SLOTS (CONNECTIONS_MAX + 32)  /* beyond CONNECTIONS_MAX the core answers BUSY */
 #define CONN_SLOT_BITS 11                  /* conn id = generation << bits | slot */
-#define CONN_OUT_BYTES_MAX (64u << 20)     /* one reply (a big stats table) at most */
+#define CONN_OUT_BYTES_MAX (128u << 20)    /* one reply (a big stats table) at most */
 #define CONN_OUT_BYTES_MIN 512             /* first allocation of an output queue */
 #define CONN_READ_BYTES 4096
 #define CONN_READS_PER_EVENT 4
@@ -31,6 +34,8 @@
 #define PUMP_ROUNDS_MAX 64
 #define ERR_BYTES 512
 _Static_assert(CONN_SLOTS <= (1u << CONN_SLOT_BITS), "slot fits its bits");
+_Static_assert(COORD_REPLY_BYTES_MAX <= CONN_OUT_BYTES_MAX,
+               "the longest reply of the core (a full stats table) fits a connection's queue");
 _Static_assert(CONN_SLOTS + 8 <= LOOP_FDS_MAX, "connections, listeners and UDP fit the loop");
 
 typedef enum {
@@ -47,8 +52,7 @@ typedef struct {
     uint32_t id;
     uint32_t generation;
     int client_index;
-    int peer_eof;               /* the peer shut down its writing side */
-    int request_seen;           /* a '\n' went to the core: a whole request line */
+    int peer_eof;               /* the peer shut down its writing side (told to the core) */
     int broken;                 /* a write failed or the queue overflowed: peer gone */
     int touched;                /* listed in serverM_t.touched */
     uint8_t *out;               /* output queue: bytes [out_off, out_len) still to send */
@@ -130,12 +134,13 @@ static void conn_free(serverM_t *m, conn_t *c) {
         listeners_enable(m, 1);
 }
 
-/* The peer went away while the core owned the connection: release, then tell the core. */
+/* The connection broke (reset, failed write) while the core owned it: release, then tell
+ * the core, which keeps the operation going and drops its reply. */
 static void conn_lost(serverM_t *m, conn_t *c) {
     AC_ASSERT(c->state == CONN_OPEN);
     uint32_t id = c->id;
     conn_free(m, c);
-    coord_on_conn_closed(m->coord, loop_now_us(), id, &m->out);
+    coord_on_conn_reset(m->coord, loop_now_us(), id, &m->out);
     drive_drain(&m->drive, &m->out);
 }
 
@@ -208,15 +213,17 @@ static void conn_read(serverM_t *m, conn_t *c) {
             c->broken = 1;
             return;
         }
-        if (n == 0) {
-            /* After a whole request, EOF may be a half-close that still wants the reply
-             * (a failed write will tell us it does not); before one, the peer is gone. */
+        if (n == 0) { /* the peer shut down its writing side */
             c->peer_eof = 1;
-            if (c->state != CONN_OPEN || !c->request_seen) c->broken = 1;
+            if (c->state == CONN_OPEN) { /* what it means is the core's decision */
+                coord_on_conn_eof(m->coord, loop_now_us(), c->id, &m->out);
+                drive_drain(&m->drive, &m->out);
+            }
+            /* CLOSING: conn_settle frees it once the reply is flushed; LINGER: done */
+            if (c->state == CONN_LINGER) conn_free(m, c);
             return;
         }
         if (c->state == CONN_OPEN) {
-            if (memchr(buf, '\n', (size_t)n) != NULL) c->request_seen = 1;
             coord_on_conn_data(m->coord, loop_now_us(), c->id, buf, (size_t)n, &m->out);
             drive_drain(&m->drive, &m->out);
         }

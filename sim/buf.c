@@ -5,19 +5,11 @@
 #include <string.h>
 
 #include "common.h"
+#include "grow.h"
 
 int buf_reserve(sim_buf_t *b, size_t extra) {
-    if (b->len + extra <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra) {
-        if (cap > SIZE_MAX / 4) return AC_ENOMEM;
-        cap *= 2;
-    }
-    uint8_t *p = realloc(b->p, cap);
-    if (p == NULL) return AC_ENOMEM;
-    b->p = p;
-    b->cap = cap;
-    return 0;
+    if (extra > SIZE_MAX - b->len) return AC_ENOMEM;
+    return grow_array(&b->p, &b->cap, b->len + extra, 1);
 }
 
 int buf_append(sim_buf_t *b, const void *data, size_t len) {

@@ -24,6 +24,22 @@ typedef struct {
     uint8_t flags;
 } sim_event_t;
 
+/* sim_event_t.kind: what an event is (world.c dispatches them; link.c owns the network ones) */
+enum {
+    EV_SCRIPT = 1,   /* a = step index */
+    EV_DGRAM,        /* src -> node; a = payload slot; len; b = link sequence; id = message */
+    EV_TCP,          /* a = conn; flags = direction: the head segment arrives */
+    EV_CONNECT,      /* a = conn: the client's SYN reaches serverM's host */
+    EV_ACCEPT,       /* a = conn: serverM's process accepts (parked while paused) */
+    EV_CONNECTED,    /* a = conn: the client learns it is connected */
+    EV_CONNFAIL,     /* a = conn: connection refused (serverM is down) */
+    EV_RESET,        /* a = conn; flags = direction whose end hears the reset */
+    EV_TIMER,        /* node (server) or a = op (client, node = EV_NODE_CLIENT); epoch = gen */
+    EV_SYNC,         /* node = backend; b = token; epoch */
+    EV_FILE,         /* node = M; a = file version; b = token; epoch */
+};
+#define EV_NODE_CLIENT 0xfe   /* event.node for client-side events */
+
 typedef struct {
     sim_event_t *heap;
     size_t count, cap;

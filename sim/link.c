@@ -3,40 +3,100 @@
  * at send and at arrival, and the 1200-byte datagram limit. TCP between clients and
  * serverM: an ordered byte stream per direction cut into random segment sizes, delivered
  * in order (only the head segment is ever scheduled), stalled (not lost) across a
- * partition, closed with a FIN after the queued bytes, or reset by a fault. */
+ * partition, closed with a FIN after the queued bytes, or reset by a fault. It works on a
+ * link_t (link.h): its own tables plus what it needs from the world, never world_t. */
+#include "link.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "world.h"
+#include "grow.h"
+#include "wire.h"
 
 #define SLOTS_MAX (1u << 22)           /* datagrams in flight at once */
 #define CONNS_MAX (1u << 22)           /* client connections in one run */
 #define TCP_RETRY_US 200000            /* a stalled segment is retried (RTO) */
 #define SYN_RETRY_US 1000000           /* a connect across a partition is retried */
 #define REORDER_EXTRA_US_MIN 1000      /* a held-back datagram waits up to 2 x max + 1 ms */
+#define LINK_TEXT_BYTES 256            /* one trace line's detail */
+#define LINK_MSG_BYTES 200             /* one violation message */
+
+void link_init(link_t *l, const link_hooks_t *hooks, prng_t *rng, const uint64_t *now_us,
+               const sim_faults_t *faults, const uint8_t (*cut)[SIM_NODES],
+               uint64_t *fault_counts, int *stop) {
+    memset(l, 0, sizeof(*l));
+    l->hooks = *hooks;
+    l->rng = rng;
+    l->now_us = now_us;
+    l->faults = faults;
+    l->cut = cut;
+    l->fault_counts = fault_counts;
+    l->stop = stop;
+}
+
+/* ------------------------------------------------------------------ the world's services */
+
+static uint64_t now(const link_t *l) { return *l->now_us; }
+
+/* Uniform in [lo, hi] from the run's PRNG (the same draw world.c makes). */
+static uint64_t rand_range(link_t *l, uint64_t lo, uint64_t hi) {
+    return hi <= lo ? lo : lo + prng_below(l->rng, hi - lo + 1);
+}
+
+static void push(link_t *l, sim_event_t *e) { (void)l->hooks.push(l->hooks.ctx, e); }
+
+static void count(link_t *l, sim_fault_id_t f) { l->fault_counts[f]++; }
+
+static void violation(link_t *l, const char *checker, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void violation(link_t *l, const char *checker, const char *fmt, ...) {
+    char msg[LINK_MSG_BYTES];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    l->hooks.violation(l->hooks.ctx, checker, msg);
+}
+
+/* A trace record; the detail text is formatted only when a readable trace is on. */
+static void trace(link_t *l, int track, const char *what, const void *data, size_t len,
+                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void trace(link_t *l, int track, const char *what, const void *data, size_t len,
+                  const char *fmt, ...) {
+    char text[LINK_TEXT_BYTES] = "";
+    if (l->hooks.trace_detail(l->hooks.ctx)) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+    }
+    l->hooks.trace(l->hooks.ctx, track, what, data, len, text);
+}
 
 /* ------------------------------------------------------------------ UDP */
 
-static uint32_t slot_alloc(world_t *w) {
-    if (w->slot_free_count > 0) return w->slot_free[--w->slot_free_count];
-    if (w->slot_count == w->slot_cap) {
-        if (w->slot_cap >= SLOTS_MAX) return UINT32_MAX;
-        uint32_t cap = w->slot_cap ? w->slot_cap * 2 : 256;
-        uint8_t(*s)[DGRAM_BYTES_MAX] = realloc(w->slots, (size_t)cap * DGRAM_BYTES_MAX);
-        if (s == NULL) return UINT32_MAX;
-        w->slots = s;
-        uint32_t *f = realloc(w->slot_free, (size_t)cap * sizeof(uint32_t));
-        if (f == NULL) return UINT32_MAX;
-        w->slot_free = f;
-        w->slot_cap = cap;
-    }
-    return w->slot_count++;
+/* A free payload slot, or UINT32_MAX (too many in flight, or out of memory). */
+static uint32_t slot_alloc(link_t *l) {
+    if (l->slot_free_count > 0) return l->slot_free[--l->slot_free_count];
+    if (l->slot_count >= SLOTS_MAX) return UINT32_MAX;
+    size_t need = (size_t)l->slot_count + 1; /* the free list can hold every slot */
+    if (grow_array(&l->slots, &l->slot_cap, need, DGRAM_BYTES_MAX) != AC_OK ||
+        grow_array(&l->slot_free, &l->slot_free_cap, need, sizeof(uint32_t)) != AC_OK)
+        return UINT32_MAX;
+    return l->slot_count++;
 }
 
-void link_slot_release(world_t *w, uint32_t slot) {
-    AC_ASSERT(slot < w->slot_count);
-    AC_ASSERT(w->slot_free_count < w->slot_cap);
-    w->slot_free[w->slot_free_count++] = slot;
+const uint8_t *link_slot_bytes(const link_t *l, uint32_t slot) {
+    AC_ASSERT(slot < l->slot_count);
+    return l->slots[slot];
+}
+
+void link_slot_release(link_t *l, uint32_t slot) {
+    AC_ASSERT(slot < l->slot_count);
+    AC_ASSERT(l->slot_free_count < l->slot_free_cap);
+    l->slot_free[l->slot_free_count++] = slot;
 }
 
 static const char *node_letter(int n) {
@@ -45,149 +105,150 @@ static const char *node_letter(int n) {
 }
 
 /* "QUERY rid=7 inc=1" of a datagram, for the text trace only. */
+/* Decoded with heap scratch (a wire message is large); only when a trace is written. */
 static const char *dgram_describe(int src, const uint8_t *data, size_t len, char *buf, size_t cap) {
-    static wire_req_t req;
-    static wire_reply_t rep;
     static const char *const types[] = {"?", "QUERY", "WRITE", "LIST", "STATS"};
-    if (src == SIM_NODE_M && wire_req_decode(data, len, &req) == 0) {
-        snprintf(buf, cap, "%s rid=%llu inc=%llu", types[req.type <= 4 ? req.type : 0],
-                 (unsigned long long)req.request_id, (unsigned long long)req.incarnation);
-    } else if (src != SIM_NODE_M && wire_reply_decode(data, len, &rep) == 0) {
-        int t = rep.type & ~WIRE_REPLY;
+    wire_req_t *req = malloc(sizeof(*req));
+    wire_reply_t *rep = malloc(sizeof(*rep));
+    if (req != NULL && src == SIM_NODE_M && wire_req_decode(data, len, req) == 0) {
+        snprintf(buf, cap, "%s rid=%llu inc=%llu", types[req->type <= 4 ? req->type : 0],
+                 (unsigned long long)req->request_id, (unsigned long long)req->incarnation);
+    } else if (rep != NULL && src != SIM_NODE_M && wire_reply_decode(data, len, rep) == 0) {
+        int t = rep->type & ~WIRE_REPLY;
         snprintf(buf, cap, "%s-REPLY rid=%llu inc=%llu status=%u", types[t >= 1 && t <= 4 ? t : 0],
-                 (unsigned long long)rep.request_id, (unsigned long long)rep.incarnation, rep.status);
+                 (unsigned long long)rep->request_id, (unsigned long long)rep->incarnation,
+                 rep->status);
     } else {
-        snprintf(buf, cap, "undecodable");
+        snprintf(buf, cap, req == NULL || rep == NULL ? "?" : "undecodable");
     }
+    free(req);
+    free(rep);
     return buf;
 }
 
-void link_dgram_send(world_t *w, int src, int dst, const uint8_t *data, size_t len) {
+void link_dgram_send(link_t *l, int src, int dst, const uint8_t *data, size_t len) {
     AC_ASSERT(src < SIM_SERVERS && dst < SIM_SERVERS);
-    w->res->faults[FAULT_DGRAMS]++;
-    uint64_t id = ++w->msg_ids;
+    count(l, FAULT_DGRAMS);
+    uint64_t id = ++l->msg_ids;
     char desc[96] = "";
-    if (w->trace.text || w->trace.json) dgram_describe(src, data, len, desc, sizeof(desc));
-    trace_event(w, src, "send", data, len, "#%llu -> %s %zuB %s", (unsigned long long)id,
+    if (l->hooks.trace_detail(l->hooks.ctx)) dgram_describe(src, data, len, desc, sizeof(desc));
+    trace(l, src, "send", data, len, "#%llu -> %s %zuB %s", (unsigned long long)id,
                 node_letter(dst), len, desc);
     if (len > DGRAM_BYTES_MAX) {
-        world_violation(w, "datagram-size", "%s sent a datagram of %zu bytes to %s (limit %d)",
+        violation(l, "datagram-size", "%s sent a datagram of %zu bytes to %s (limit %d)",
                         node_letter(src), len, node_letter(dst), DGRAM_BYTES_MAX);
         return;
     }
-    if (w->cut[src][dst]) {
-        w->res->faults[FAULT_CUT]++;
-        trace_event(w, src, "cut", &id, sizeof(id), "#%llu dropped by a partition", (unsigned long long)id);
+    if (l->cut[src][dst]) {
+        count(l, FAULT_CUT);
+        trace(l, src, "cut", &id, sizeof(id), "#%llu dropped by a partition", (unsigned long long)id);
         return;
     }
-    const sim_udp_t *u = &w->faults.udp[src][dst];
-    if (u->loss_ppm && prng_chance_ppm(&w->rng, u->loss_ppm)) {
-        w->res->faults[FAULT_LOST]++;
-        trace_event(w, src, "lost", &id, sizeof(id), "#%llu lost", (unsigned long long)id);
+    const sim_udp_t *u = &l->faults->udp[src][dst];
+    if (u->loss_ppm && prng_chance_ppm(l->rng, u->loss_ppm)) {
+        count(l, FAULT_LOST);
+        trace(l, src, "lost", &id, sizeof(id), "#%llu lost", (unsigned long long)id);
         return;
     }
     int copies = 1;
-    if (u->dup_ppm && prng_chance_ppm(&w->rng, u->dup_ppm)) {
+    if (u->dup_ppm && prng_chance_ppm(l->rng, u->dup_ppm)) {
         copies = 2;
-        w->res->faults[FAULT_DUPLICATED]++;
-        trace_event(w, src, "dup", &id, sizeof(id), "#%llu duplicated", (unsigned long long)id);
+        count(l, FAULT_DUPLICATED);
+        trace(l, src, "dup", &id, sizeof(id), "#%llu duplicated", (unsigned long long)id);
     }
-    uint64_t seq = ++w->link_seq[src][dst];
-    trace_flow_send(w, src, id, "dgram");
+    uint64_t seq = ++l->seq[src][dst];
+    l->hooks.flow(l->hooks.ctx, src, id, "dgram", 0);
     for (int c = 0; c < copies; c++) {
-        uint64_t delay = world_rand_range(w, u->delay_min_us, u->delay_max_us);
-        if (u->reorder_ppm && prng_chance_ppm(&w->rng, u->reorder_ppm))
-            delay += world_rand_range(w, 0, 2 * u->delay_max_us + REORDER_EXTRA_US_MIN);
-        uint32_t slot = slot_alloc(w);
+        uint64_t delay = rand_range(l, u->delay_min_us, u->delay_max_us);
+        if (u->reorder_ppm && prng_chance_ppm(l->rng, u->reorder_ppm))
+            delay += rand_range(l, 0, 2 * u->delay_max_us + REORDER_EXTRA_US_MIN);
+        uint32_t slot = slot_alloc(l);
         if (slot == UINT32_MAX) {
-            world_violation(w, "runaway", "too many datagrams in flight");
-            w->stop = 1;
+            violation(l, "runaway", "too many datagrams in flight");
+            *l->stop = 1;
             return;
         }
-        memcpy(w->slots[slot], data, len);
-        sim_event_t e = {.kind = EV_DGRAM, .at_us = w->now_us + delay, .node = (uint8_t)dst,
+        memcpy(l->slots[slot], data, len);
+        sim_event_t e = {.kind = EV_DGRAM, .at_us = now(l) + delay, .node = (uint8_t)dst,
                          .src = (uint8_t)src, .a = slot, .len = (uint32_t)len, .b = seq, .id = id};
-        world_push(w, &e);
+        push(l, &e);
     }
 }
 
-int link_dgram_arrive(world_t *w, const sim_event_t *e) {
+int link_dgram_arrive(link_t *l, const sim_event_t *e) {
     int src = e->src, dst = e->node;
-    if (w->cut[src][dst]) {
-        w->res->faults[FAULT_CUT]++;
-        trace_event(w, dst, "cut", &e->id, sizeof(e->id), "#%llu from %s dropped by a partition",
+    if (l->cut[src][dst]) {
+        count(l, FAULT_CUT);
+        trace(l, dst, "cut", &e->id, sizeof(e->id), "#%llu from %s dropped by a partition",
                     (unsigned long long)e->id, node_letter(src));
-        link_slot_release(w, e->a);
+        link_slot_release(l, e->a);
         return 0;
     }
-    if (!w->node[dst].up) {
-        w->res->faults[FAULT_TO_DOWN]++;
-        trace_event(w, dst, "to-down", &e->id, sizeof(e->id), "#%llu from %s: the node is down",
+    if (!l->hooks.node_up(l->hooks.ctx, dst)) {
+        count(l, FAULT_TO_DOWN);
+        trace(l, dst, "to-down", &e->id, sizeof(e->id), "#%llu from %s: the node is down",
                     (unsigned long long)e->id, node_letter(src));
-        link_slot_release(w, e->a);
+        link_slot_release(l, e->a);
         return 0;
     }
-    if (e->b < w->link_delivered[src][dst]) {
-        w->res->faults[FAULT_REORDERED]++;
+    if (e->b < l->delivered[src][dst]) {
+        count(l, FAULT_REORDERED);
     } else {
-        w->link_delivered[src][dst] = e->b;
+        l->delivered[src][dst] = e->b;
     }
-    trace_event(w, dst, "recv", &e->id, sizeof(e->id), "#%llu from %s %uB", (unsigned long long)e->id,
+    trace(l, dst, "recv", &e->id, sizeof(e->id), "#%llu from %s %uB", (unsigned long long)e->id,
                 node_letter(src), e->len);
     return 1;
 }
 
 /* ------------------------------------------------------------------ TCP */
 
-static sim_conn_t *conn_at(world_t *w, uint32_t conn) {
-    AC_ASSERT(conn >= 1 && conn <= w->conn_count);
-    return &w->conns[conn - 1];
+static sim_conn_t *conn_at(link_t *l, uint32_t conn) {
+    AC_ASSERT(conn >= 1 && conn <= l->conn_count);
+    return &l->conns[conn - 1];
 }
 
-uint32_t link_conn_new(world_t *w, uint32_t op) {
-    if (w->conn_count == w->conn_cap) {
-        if (w->conn_cap >= CONNS_MAX) {
-            world_violation(w, "runaway", "too many connections");
-            return 0;
-        }
-        uint32_t cap = w->conn_cap ? w->conn_cap * 2 : 64;
-        sim_conn_t *c = realloc(w->conns, (size_t)cap * sizeof(*c));
-        if (c == NULL) {
-            world_violation(w, "runaway", "out of memory for connections");
-            return 0;
-        }
-        w->conns = c;
-        w->conn_cap = cap;
+sim_conn_t *link_conn(link_t *l, uint32_t conn) {
+    return conn == 0 || conn > l->conn_count ? NULL : &l->conns[conn - 1];
+}
+
+uint32_t link_conn_new(link_t *l, uint32_t op) {
+    if (l->conn_count >= CONNS_MAX) {
+        violation(l, "runaway", "too many connections");
+        return 0;
     }
-    sim_conn_t *c = &w->conns[w->conn_count++];
+    if (grow_array(&l->conns, &l->conn_cap, (size_t)l->conn_count + 1, sizeof(sim_conn_t)) != AC_OK) {
+        violation(l, "runaway", "out of memory for connections");
+        return 0;
+    }
+    sim_conn_t *c = &l->conns[l->conn_count++];
     memset(c, 0, sizeof(*c));
     c->op = op;
     c->state = CONN_CONNECTING;
     c->c_open = 1;
-    return w->conn_count;
+    return l->conn_count;
 }
 
-static int conn_track(const world_t *w, const sim_conn_t *c, int dir) {
-    (void)w;
+static int conn_track(const sim_conn_t *c, int dir) {
     return dir == DIR_TO_M ? SIM_NODE_M : TRACE_TRACK_OP0 + (int)c->op;
 }
 
-void link_connect(world_t *w, uint32_t conn) {
-    const sim_tcp_t *t = &w->faults.tcp;
+void link_connect(link_t *l, uint32_t conn) {
+    const sim_tcp_t *t = &l->faults->tcp;
     sim_event_t e = {.kind = EV_CONNECT, .a = conn,
-                     .at_us = w->now_us + world_rand_range(w, t->delay_min_us, t->delay_max_us)};
-    world_push(w, &e);
+                     .at_us = now(l) + rand_range(l, t->delay_min_us, t->delay_max_us)};
+    push(l, &e);
 }
 
-static void stream_schedule(world_t *w, uint32_t conn, int dir) {
-    sim_conn_t *c = conn_at(w, conn);
+static void stream_schedule(link_t *l, uint32_t conn, int dir) {
+    sim_conn_t *c = conn_at(l, conn);
     sim_stream_t *s = &c->dir[dir];
     if (s->scheduled || s->seg_count == 0) return;
     const sim_seg_t *head = &s->segs[s->seg_head];
     sim_event_t e = {.kind = EV_TCP, .a = conn, .flags = (uint8_t)dir, .id = head->id,
-                     .at_us = head->at_us > w->now_us ? head->at_us : w->now_us};
+                     .at_us = head->at_us > now(l) ? head->at_us : now(l)};
     s->scheduled = 1;
-    world_push(w, &e);
+    push(l, &e);
 }
 
 static int stream_push_seg(sim_stream_t *s, const sim_seg_t *seg) {
@@ -206,121 +267,123 @@ static int stream_push_seg(sim_stream_t *s, const sim_seg_t *seg) {
     return 0;
 }
 
-static uint64_t stream_at(world_t *w, sim_stream_t *s) {
-    const sim_tcp_t *t = &w->faults.tcp;
-    uint64_t at = w->now_us + world_rand_range(w, t->delay_min_us, t->delay_max_us);
+static uint64_t stream_at(link_t *l, sim_stream_t *s) {
+    const sim_tcp_t *t = &l->faults->tcp;
+    uint64_t at = now(l) + rand_range(l, t->delay_min_us, t->delay_max_us);
     if (at < s->last_at_us) at = s->last_at_us;
     s->last_at_us = at;
     return at;
 }
 
-void link_tcp_send(world_t *w, uint32_t conn, int dir, const uint8_t *data, size_t len) {
-    sim_conn_t *c = conn_at(w, conn);
+void link_tcp_send(link_t *l, uint32_t conn, int dir, const uint8_t *data, size_t len) {
+    sim_conn_t *c = conn_at(l, conn);
     sim_stream_t *s = &c->dir[dir];
     if (c->state == CONN_DEAD || s->fin_sent || len == 0) return;
-    trace_event(w, dir == DIR_TO_M ? TRACE_TRACK_OP0 + (int)c->op : SIM_NODE_M, "tcp-send", data, len,
+    trace(l, dir == DIR_TO_M ? TRACE_TRACK_OP0 + (int)c->op : SIM_NODE_M, "tcp-send", data, len,
                 "conn %u: %zuB \"%.*s\"", conn, len, (int)(len > 80 ? 80 : len), (const char *)data);
-    if (s->head == s->bytes.len) s->head = s->bytes.len = 0; /* everything delivered: rewind */
-    if (buf_append(&s->bytes, data, len) != 0) {
-        world_violation(w, "runaway", "out of memory for a TCP stream");
-        w->stop = 1;
+    if (s->head == s->len) s->head = s->len = 0; /* everything delivered: rewind */
+    if (grow_array(&s->bytes, &s->cap, s->len + len, 1) != AC_OK) {
+        violation(l, "runaway", "out of memory for a TCP stream");
+        *l->stop = 1;
         return;
     }
-    const sim_tcp_t *t = &w->faults.tcp;
+    memcpy(s->bytes + s->len, data, len);
+    s->len += len;
+    const sim_tcp_t *t = &l->faults->tcp;
     size_t left = len;
     uint32_t segs = 0;
     while (left > 0) {
-        size_t n = (size_t)world_rand_range(w, t->seg_min ? t->seg_min : 1, t->seg_max ? t->seg_max : 1);
+        size_t n = (size_t)rand_range(l, t->seg_min ? t->seg_min : 1, t->seg_max ? t->seg_max : 1);
         if (n > left) n = left;
-        sim_seg_t seg = {.at_us = stream_at(w, s), .id = ++w->msg_ids, .len = (uint32_t)n};
+        sim_seg_t seg = {.at_us = stream_at(l, s), .id = ++l->msg_ids, .len = (uint32_t)n};
         if (stream_push_seg(s, &seg) != 0) {
-            w->stop = 1;
+            *l->stop = 1;
             return;
         }
-        trace_flow_send(w, conn_track(w, c, !dir), seg.id, "tcp");
+        l->hooks.flow(l->hooks.ctx, conn_track(c, !dir), seg.id, "tcp", 0);
         left -= n;
         segs++;
     }
-    if (segs > 1) w->res->faults[FAULT_SPLIT] += segs - 1;
-    stream_schedule(w, conn, dir);
+    if (segs > 1) l->fault_counts[FAULT_SPLIT] += segs - 1;
+    stream_schedule(l, conn, dir);
 }
 
-void link_tcp_fin(world_t *w, uint32_t conn, int dir) {
-    sim_conn_t *c = conn_at(w, conn);
+void link_tcp_fin(link_t *l, uint32_t conn, int dir) {
+    sim_conn_t *c = conn_at(l, conn);
     sim_stream_t *s = &c->dir[dir];
     if (c->state == CONN_DEAD || s->fin_sent) return;
     s->fin_sent = 1;
     if (c->state == CONN_CONNECTING) return; /* never connected: nothing to close */
-    sim_seg_t seg = {.at_us = stream_at(w, s), .id = ++w->msg_ids, .fin = 1};
+    sim_seg_t seg = {.at_us = stream_at(l, s), .id = ++l->msg_ids, .fin = 1};
     if (stream_push_seg(s, &seg) != 0) {
-        w->stop = 1;
+        *l->stop = 1;
         return;
     }
-    stream_schedule(w, conn, dir);
+    stream_schedule(l, conn, dir);
 }
 
 static void stream_clear(sim_stream_t *s) {
     s->seg_count = 0;
     s->seg_head = 0;
-    s->head = s->bytes.len = 0;
+    s->head = s->len = 0;
 }
 
-void link_tcp_reset(world_t *w, uint32_t conn, int notify_m, int notify_client) {
-    sim_conn_t *c = conn_at(w, conn);
+void link_tcp_reset(link_t *l, uint32_t conn, int notify_m, int notify_client) {
+    sim_conn_t *c = conn_at(l, conn);
     if (c->state == CONN_DEAD) return;
     c->state = CONN_DEAD;
-    w->res->faults[FAULT_RESETS]++;
+    count(l, FAULT_RESETS);
     stream_clear(&c->dir[0]);
     stream_clear(&c->dir[1]);
-    world_op_disturb(w, &w->ops[c->op]);
-    trace_event(w, TRACE_TRACK_OP0 + (int)c->op, "reset", &conn, sizeof(conn), "conn %u reset", conn);
-    const sim_tcp_t *t = &w->faults.tcp;
+    l->hooks.op_disturb(l->hooks.ctx, c->op);
+    trace(l, TRACE_TRACK_OP0 + (int)c->op, "reset", &conn, sizeof(conn), "conn %u reset", conn);
+    const sim_tcp_t *t = &l->faults->tcp;
     if (notify_client && c->c_open) {
         sim_event_t e = {.kind = EV_RESET, .a = conn, .flags = DIR_TO_CLIENT,
-                         .at_us = w->now_us + world_rand_range(w, t->delay_min_us, t->delay_max_us)};
-        world_push(w, &e);
+                         .at_us = now(l) + rand_range(l, t->delay_min_us, t->delay_max_us)};
+        push(l, &e);
     }
     if (notify_m && c->m_open) {
         sim_event_t e = {.kind = EV_RESET, .a = conn, .flags = DIR_TO_M, .epoch = c->m_epoch,
-                         .at_us = w->now_us + world_rand_range(w, t->delay_min_us, t->delay_max_us)};
-        world_push(w, &e);
+                         .at_us = now(l) + rand_range(l, t->delay_min_us, t->delay_max_us)};
+        push(l, &e);
     }
 }
 
-static void on_connect(world_t *w, const sim_event_t *e) {
-    sim_conn_t *c = conn_at(w, e->a);
+static void on_connect(link_t *l, const sim_event_t *e) {
+    sim_conn_t *c = conn_at(l, e->a);
     if (c->state != CONN_CONNECTING || !c->c_open) return; /* the client gave up */
-    if (w->cut[SIM_NODE_CLIENTS][SIM_NODE_M] || w->cut[SIM_NODE_M][SIM_NODE_CLIENTS]) {
-        w->res->faults[FAULT_STALLED]++;
+    if (l->cut[SIM_NODE_CLIENTS][SIM_NODE_M] || l->cut[SIM_NODE_M][SIM_NODE_CLIENTS]) {
+        count(l, FAULT_STALLED);
         sim_event_t r = *e; /* the SYN (or its answer) is lost: the client's kernel retries */
-        r.at_us = w->now_us + SYN_RETRY_US;
-        trace_event(w, TRACE_TRACK_OP0 + (int)c->op, "syn-cut", &e->a, sizeof(e->a),
+        r.at_us = now(l) + SYN_RETRY_US;
+        trace(l, TRACE_TRACK_OP0 + (int)c->op, "syn-cut", &e->a, sizeof(e->a),
                     "conn %u: SYN lost to a partition, retrying", e->a);
-        world_push(w, &r);
+        push(l, &r);
         return;
     }
-    const sim_tcp_t *t = &w->faults.tcp;
-    uint64_t back = world_rand_range(w, t->delay_min_us, t->delay_max_us);
-    if (!w->node[SIM_NODE_M].up) {
+    const sim_tcp_t *t = &l->faults->tcp;
+    uint64_t back = rand_range(l, t->delay_min_us, t->delay_max_us);
+    if (!l->hooks.node_up(l->hooks.ctx, SIM_NODE_M)) {
         c->state = CONN_DEAD;
-        trace_event(w, TRACE_TRACK_OP0 + (int)c->op, "refused", &e->a, sizeof(e->a),
+        trace(l, TRACE_TRACK_OP0 + (int)c->op, "refused", &e->a, sizeof(e->a),
                     "conn %u refused: serverM is down", e->a);
-        sim_event_t r = {.kind = EV_CONNFAIL, .a = e->a, .at_us = w->now_us + back};
-        world_push(w, &r);
+        sim_event_t r = {.kind = EV_CONNFAIL, .a = e->a, .at_us = now(l) + back};
+        push(l, &r);
         return;
     }
     c->state = CONN_OPEN;
-    c->m_epoch = w->node[SIM_NODE_M].epoch;
-    sim_event_t acc = {.kind = EV_ACCEPT, .a = e->a, .at_us = w->now_us, .epoch = c->m_epoch};
-    world_push(w, &acc);
-    sim_event_t ok = {.kind = EV_CONNECTED, .a = e->a, .at_us = w->now_us + back};
-    world_push(w, &ok);
+    c->m_epoch = l->hooks.node_epoch(l->hooks.ctx, SIM_NODE_M);
+    sim_event_t acc = {.kind = EV_ACCEPT, .a = e->a, .at_us = now(l), .epoch = c->m_epoch};
+    push(l, &acc);
+    sim_event_t ok = {.kind = EV_CONNECTED, .a = e->a, .at_us = now(l) + back};
+    push(l, &ok);
 }
 
-static void on_tcp(world_t *w, const sim_event_t *e) {
+static void on_tcp(link_t *l, const sim_event_t *e) {
     uint32_t conn = e->a;
     int dir = e->flags;
-    sim_conn_t *c = conn_at(w, conn);
+    sim_conn_t *c = conn_at(l, conn);
     sim_stream_t *s = &c->dir[dir];
     if (c->state == CONN_DEAD) {
         s->scheduled = 0;
@@ -328,80 +391,80 @@ static void on_tcp(world_t *w, const sim_event_t *e) {
     }
     int dst = dir == DIR_TO_M ? SIM_NODE_M : SIM_NODE_CLIENTS;
     int src = dir == DIR_TO_M ? SIM_NODE_CLIENTS : SIM_NODE_M;
-    if (w->cut[src][dst]) { /* stalled: the sender's TCP retransmits until the link heals */
-        w->res->faults[FAULT_STALLED]++;
+    if (l->cut[src][dst]) { /* stalled: the sender's TCP retransmits until the link heals */
+        count(l, FAULT_STALLED);
         sim_event_t r = *e;
-        r.at_us = w->now_us + TCP_RETRY_US;
-        world_push(w, &r);
+        r.at_us = now(l) + TCP_RETRY_US;
+        push(l, &r);
         return;
     }
-    if (dir == DIR_TO_M && !world_gate(w, SIM_NODE_M, e)) return;
+    if (dir == DIR_TO_M && !l->hooks.gate(l->hooks.ctx, SIM_NODE_M, e)) return;
     AC_ASSERT(s->seg_count > 0);
     sim_seg_t seg = s->segs[s->seg_head];
-    if (!seg.fin && w->faults.tcp.reset_ppm && prng_chance_ppm(&w->rng, w->faults.tcp.reset_ppm)) {
+    if (!seg.fin && l->faults->tcp.reset_ppm && prng_chance_ppm(l->rng, l->faults->tcp.reset_ppm)) {
         s->scheduled = 0;
-        link_tcp_reset(w, conn, 1, 1);
+        link_tcp_reset(l, conn, 1, 1);
         return;
     }
     s->seg_head = (s->seg_head + 1) % s->seg_cap;
     s->seg_count--;
     s->scheduled = 0;
-    const uint8_t *bytes = s->bytes.p + s->head;
+    const uint8_t *bytes = s->bytes + s->head;
     s->head += seg.len;
-    stream_schedule(w, conn, dir);
-    int track = conn_track(w, c, dir);
+    stream_schedule(l, conn, dir);
+    int track = conn_track(c, dir);
     if (seg.fin) {
-        trace_event(w, track, "fin", &conn, sizeof(conn), "conn %u: closed by the peer", conn);
-        if (dir == DIR_TO_M) world_m_conn_closed(w, conn);
-        else if (c->c_open) world_client_closed(w, c->op);
+        trace(l, track, "fin", &conn, sizeof(conn), "conn %u: closed by the peer", conn);
+        if (dir == DIR_TO_M) l->hooks.m_conn_eof(l->hooks.ctx, conn); /* a half-close: the core decides */
+        else if (c->c_open) l->hooks.client_closed(l->hooks.ctx, c->op);
         return;
     }
-    trace_flow_recv(w, track, seg.id, "tcp");
-    trace_event(w, track, "tcp-recv", &seg.len, sizeof(seg.len), "conn %u: %uB", conn, seg.len);
+    l->hooks.flow(l->hooks.ctx, track, seg.id, "tcp", 1);
+    trace(l, track, "tcp-recv", &seg.len, sizeof(seg.len), "conn %u: %uB", conn, seg.len);
     if (dir == DIR_TO_M) {
-        if (c->m_open) world_m_conn_data(w, conn, bytes, seg.len);
+        if (c->m_open) l->hooks.m_conn_data(l->hooks.ctx, conn, bytes, seg.len);
     } else if (c->c_open) {
-        world_client_data(w, c->op, bytes, seg.len);
+        l->hooks.client_data(l->hooks.ctx, c->op, bytes, seg.len);
     }
 }
 
-void link_on_event(world_t *w, const sim_event_t *e) {
+void link_on_event(link_t *l, const sim_event_t *e) {
     sim_conn_t *c;
     switch (e->kind) {
     case EV_CONNECT:
-        on_connect(w, e);
+        on_connect(l, e);
         break;
     case EV_ACCEPT:
-        c = conn_at(w, e->a);
-        if (c->state != CONN_OPEN || !w->node[SIM_NODE_M].up || e->epoch != w->node[SIM_NODE_M].epoch)
+        c = conn_at(l, e->a);
+        if (c->state != CONN_OPEN || !l->hooks.node_up(l->hooks.ctx, SIM_NODE_M) || e->epoch != l->hooks.node_epoch(l->hooks.ctx, SIM_NODE_M))
             return;
-        if (!world_gate(w, SIM_NODE_M, e)) return;
+        if (!l->hooks.gate(l->hooks.ctx, SIM_NODE_M, e)) return;
         c->accepted = 1;
-        trace_event(w, SIM_NODE_M, "accept", &e->a, sizeof(e->a), "conn %u accepted", e->a);
-        world_m_conn_open(w, e->a);
+        trace(l, SIM_NODE_M, "accept", &e->a, sizeof(e->a), "conn %u accepted", e->a);
+        l->hooks.m_conn_open(l->hooks.ctx, e->a);
         break;
     case EV_CONNECTED:
-        c = conn_at(w, e->a);
+        c = conn_at(l, e->a);
         if (!c->c_open) return;
-        trace_event(w, TRACE_TRACK_OP0 + (int)c->op, "connected", &e->a, sizeof(e->a), "conn %u", e->a);
-        world_client_connected(w, c->op);
+        trace(l, TRACE_TRACK_OP0 + (int)c->op, "connected", &e->a, sizeof(e->a), "conn %u", e->a);
+        l->hooks.client_connected(l->hooks.ctx, c->op);
         break;
     case EV_CONNFAIL:
-        c = conn_at(w, e->a);
-        world_client_connect_failed(w, c->op);
+        c = conn_at(l, e->a);
+        l->hooks.client_connect_failed(l->hooks.ctx, c->op);
         break;
     case EV_RESET:
-        c = conn_at(w, e->a);
+        c = conn_at(l, e->a);
         if (e->flags == DIR_TO_CLIENT) {
-            if (c->c_open) world_client_closed(w, c->op);
+            if (c->c_open) l->hooks.client_closed(l->hooks.ctx, c->op);
             return;
         }
-        if (!w->node[SIM_NODE_M].up || e->epoch != w->node[SIM_NODE_M].epoch) return;
-        if (!world_gate(w, SIM_NODE_M, e)) return;
-        world_m_conn_closed(w, e->a);
+        if (!l->hooks.node_up(l->hooks.ctx, SIM_NODE_M) || e->epoch != l->hooks.node_epoch(l->hooks.ctx, SIM_NODE_M)) return;
+        if (!l->hooks.gate(l->hooks.ctx, SIM_NODE_M, e)) return;
+        l->hooks.m_conn_reset(l->hooks.ctx, e->a);
         break;
     case EV_TCP:
-        on_tcp(w, e);
+        on_tcp(l, e);
         break;
     default:
         AC_ASSERT(0);
@@ -409,22 +472,23 @@ void link_on_event(world_t *w, const sim_event_t *e) {
     }
 }
 
-void link_conn_release(world_t *w, sim_conn_t *c) {
-    (void)w;
+static void conn_release(sim_conn_t *c) {
     for (int d = 0; d < 2; d++) {
-        buf_free(&c->dir[d].bytes);
+        free(c->dir[d].bytes);
+        c->dir[d].bytes = NULL;
+        c->dir[d].len = c->dir[d].cap = c->dir[d].head = 0;
         free(c->dir[d].segs);
         c->dir[d].segs = NULL;
         c->dir[d].seg_cap = c->dir[d].seg_count = 0;
     }
 }
 
-void link_free(world_t *w) {
-    for (uint32_t i = 0; i < w->conn_count; i++) link_conn_release(w, &w->conns[i]);
-    free(w->conns);
-    free(w->slots);
-    free(w->slot_free);
-    w->conns = NULL;
-    w->slots = NULL;
-    w->slot_free = NULL;
+void link_free(link_t *l) {
+    for (uint32_t i = 0; i < l->conn_count; i++) conn_release(&l->conns[i]);
+    free(l->conns);
+    free(l->slots);
+    free(l->slot_free);
+    l->conns = NULL;
+    l->slots = NULL;
+    l->slot_free = NULL;
 }

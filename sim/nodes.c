@@ -85,7 +85,11 @@ static void nodes_conn_send(nodes_t *n, int src, const fx_t *f, const uint8_t *d
 }
 
 static void nodes_conn_close(nodes_t *n, int src, const fx_t *f) {
-    if (src != NODES_SRC_M) return; /* a client's close: it is done anyway */
+    if (src != NODES_SRC_M) { /* a client that is done closes its socket: serverM hears EOF */
+        uint32_t conn = (uint32_t)(src - NODES_SRC_CLIENT0);
+        if (n->conn[conn].open) nodes_conn_end(n, conn, 0);
+        return;
+    }
     if (f->target < 1 || f->target > NODES_CONNS_MAX || !n->conn[f->target].open) {
         nodes_fail(n, "serverM closed connection %u, which it does not hold", f->target);
         return;
@@ -309,10 +313,14 @@ void nodes_conn_data(nodes_t *n, uint32_t conn, const uint8_t *data, size_t len)
     drain(n, NODES_SRC_M);
 }
 
-void nodes_conn_closed(nodes_t *n, uint32_t conn) {
+void nodes_conn_end(nodes_t *n, uint32_t conn, int reset) {
     AC_ASSERT(n->conn[conn].open);
-    n->conn[conn].open = 0;
-    coord_on_conn_closed(n->m, n->now, conn, &n->out);
+    if (reset) {
+        n->conn[conn].open = 0;
+        coord_on_conn_reset(n->m, n->now, conn, &n->out);
+    } else {
+        coord_on_conn_eof(n->m, n->now, conn, &n->out);
+    }
     drain(n, NODES_SRC_M);
 }
 

@@ -90,7 +90,9 @@ void nodes_timer(nodes_t *n, uint64_t now_us);
 /* Raw connections (the caller writes the bytes). */
 void nodes_conn_open(nodes_t *n, uint32_t conn, int client_index);
 void nodes_conn_data(nodes_t *n, uint32_t conn, const uint8_t *data, size_t len);
-void nodes_conn_closed(nodes_t *n, uint32_t conn);
+/* The peer shut down its writing side (reset = 0: serverM may still answer, then closes)
+ * or the connection reset (reset = 1: serverM forgets it). */
+void nodes_conn_end(nodes_t *n, uint32_t conn, int reset);
 
 /* A client process (client.h) with this command line on a new connection, connected at
  * once. Returns its connection id, or 0 when argv is not valid or no id is free. */

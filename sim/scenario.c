@@ -742,11 +742,18 @@ static int parse_timed(parser_t *p) {
         i++;
         if (i >= p->ntok) return perr(p, AC_EINVAL, "label without an operation");
     }
+    int half_close = 0; /* "half-close clientA ...": FIN after the request (docs/SCENARIOS.md) */
+    if (tok_is(&p->tok[i], "half-close")) {
+        half_close = 1;
+        i++;
+        if (i >= p->ntok) return perr(p, AC_EINVAL, "half-close clientA|clientB WORDS...");
+    }
     const char *w = p->tok[i].s;
     int client = -1;
     if (tok_is(&p->tok[i], "clientA")) client = 0;
     if (tok_is(&p->tok[i], "clientB")) client = 1;
     if (label[0] != '\0' && client < 0) return perr(p, AC_EINVAL, "only client operations have labels");
+    if (half_close && client < 0) return perr(p, AC_EINVAL, "half-close clientA|clientB WORDS...");
     scn_step_t tmp;
     memset(&tmp, 0, sizeof(tmp));
     if (client >= 0) {
@@ -761,6 +768,7 @@ static int parse_timed(parser_t *p) {
         scn_step_t *st = scenario_add_step(s, at, STEP_OP);
         if (st == NULL) return perr(p, AC_ENOMEM, "too many steps");
         st->client = (uint8_t)client;
+        st->half_close = (uint8_t)half_close;
         st->line = p->line;
         /* an unlabelled operation is "op<line>" (".2", ".3", ... if a label took it) */
         if (label[0] == '\0') snprintf(label, sizeof(label), "op%u", p->line);
@@ -1313,7 +1321,8 @@ static void print_step(FILE *f, const scn_step_t *st) {
     fputc(' ', f);
     switch (st->kind) {
     case STEP_OP:
-        fprintf(f, "%s: client%c", st->label, st->client ? 'B' : 'A');
+        fprintf(f, "%s: %sclient%c", st->label, st->half_close ? "half-close " : "",
+                st->client ? 'B' : 'A');
         for (int i = 0; i < st->argc; i++) {
             fputc(' ', f);
             print_word(f, st->argv[i], strlen(st->argv[i]), 0);

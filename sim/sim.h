@@ -104,6 +104,7 @@ typedef struct {
     uint8_t oneway;
     uint8_t client;          /* STEP_OP: 0 = clientA, 1 = clientB */
     uint8_t argc;            /* STEP_OP: words after the program name */
+    uint8_t half_close;      /* STEP_OP: shut down the write side right after the request */
     char label[SCN_LABEL_BYTES];
     char *argv[SCN_ARGS_MAX];/* STEP_OP: owned by the scenario */
     sim_set_t set;           /* STEP_SET */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grow.h"
 #include "history.h"
 #include "messages.h"
 #include "mutant.h"
@@ -111,7 +112,7 @@ int world_gate(world_t *w, int node, const sim_event_t *e) {
     if (!n->paused) return 1;
     if (n->parked_count >= PARKED_MAX) {
         n->parked_dropped++;
-        if (e->kind == EV_DGRAM) link_slot_release(w, e->a);
+        if (e->kind == EV_DGRAM) link_slot_release(&w->link, e->a);
         return 0;
     }
     if (n->parked_count == n->parked_cap) {
@@ -132,7 +133,7 @@ int world_gate(world_t *w, int node, const sim_event_t *e) {
 static void node_drop_parked(world_t *w, int node) {
     sim_node_t *n = &w->node[node];
     for (size_t i = 0; i < n->parked_count; i++) {
-        if (n->parked[i].kind == EV_DGRAM) link_slot_release(w, n->parked[i].a);
+        if (n->parked[i].kind == EV_DGRAM) link_slot_release(&w->link, n->parked[i].a);
         if (n->parked[i].kind == EV_DGRAM) w->res->faults[FAULT_TO_DOWN]++;
     }
     n->parked_count = 0;
@@ -201,10 +202,7 @@ static void drain_check_failed(world_t *w, const char *who) {
 
 static void m_arm(world_t *w, int after_timer);
 
-static sim_conn_t *conn_get(world_t *w, uint32_t conn) {
-    if (conn == 0 || conn > w->conn_count) return NULL;
-    return &w->conns[conn - 1];
-}
+static sim_conn_t *conn_get(world_t *w, uint32_t conn) { return link_conn(&w->link, conn); }
 
 static void drain_m(world_t *w, int after_timer) {
     outbox_t *o = &w->out;
@@ -219,7 +217,7 @@ static void drain_m(world_t *w, int after_timer) {
                 world_violation(w, "effects", "serverM sent a datagram to backend %u", f->target);
                 break;
             }
-            link_dgram_send(w, SIM_NODE_M, (int)f->target + 1, d, len);
+            link_dgram_send(&w->link, SIM_NODE_M, (int)f->target + 1, d, len);
             break;
         case FX_CONN_SEND: {
             sim_conn_t *c = conn_get(w, f->target);
@@ -231,7 +229,7 @@ static void drain_m(world_t *w, int after_timer) {
             sim_op_t *op = &w->ops[c->op];
             if (op->parsed && op->req.op == CREQ_TXLIST && op->file_version == 0)
                 op->file_version = w->files.current;
-            link_tcp_send(w, f->target, DIR_TO_CLIENT, d, len);
+            link_tcp_send(&w->link, f->target, DIR_TO_CLIENT, d, len);
             break;
         }
         case FX_CONN_CLOSE: {
@@ -242,7 +240,7 @@ static void drain_m(world_t *w, int after_timer) {
                 break;
             }
             c->m_open = 0;
-            link_tcp_fin(w, f->target, DIR_TO_CLIENT);
+            link_tcp_fin(&w->link, f->target, DIR_TO_CLIENT);
             break;
         }
         case FX_FILE_WRITE: {
@@ -355,7 +353,7 @@ static void drain_backend(world_t *w, int b) {
                                 backend_letter(b), f->target);
                 break;
             }
-            link_dgram_send(w, node, SIM_NODE_M, d, len);
+            link_dgram_send(&w->link, node, SIM_NODE_M, d, len);
             break;
         case FX_STDOUT:
             trace_event(w, node, "stdout", d, len, "%.*s", (int)len, (const char *)d);
@@ -442,7 +440,7 @@ static void op_finish(world_t *w, uint32_t i, int code) {
     sim_conn_t *c = conn_get(w, op->conn);
     if (c != NULL && c->c_open) { /* the process exits: its socket closes */
         c->c_open = 0;
-        if (c->state != CONN_DEAD) link_tcp_fin(w, op->conn, DIR_TO_M);
+        if (c->state != CONN_DEAD) link_tcp_fin(&w->link, op->conn, DIR_TO_M);
     }
     trace_event(w, TRACE_TRACK_OP0 + (int)i, "exit", &code, sizeof(code), "%s exits %d",
                 op->step->label, code);
@@ -474,14 +472,16 @@ static void drain_client(world_t *w, uint32_t i) {
         case FX_CONN_SEND: {
             sim_conn_t *c = conn_get(w, op->conn);
             if (c == NULL || !c->c_open || c->state == CONN_DEAD) break; /* broken: EPIPE */
-            link_tcp_send(w, op->conn, DIR_TO_M, d, len);
+            link_tcp_send(&w->link, op->conn, DIR_TO_M, d, len);
+            /* "half-close clientA ...": shutdown(SHUT_WR) after the request, still reading */
+            if (op->step->half_close) link_tcp_fin(&w->link, op->conn, DIR_TO_M);
             break;
         }
         case FX_CONN_CLOSE: {
             sim_conn_t *c = conn_get(w, op->conn);
             if (c != NULL && c->c_open) {
                 c->c_open = 0;
-                if (c->state != CONN_DEAD) link_tcp_fin(w, op->conn, DIR_TO_M);
+                if (c->state != CONN_DEAD) link_tcp_fin(&w->link, op->conn, DIR_TO_M);
             }
             break;
         }
@@ -556,17 +556,20 @@ static void op_start(world_t *w, uint32_t i) {
     client_start(op->cl, w->now_us, &w->out);
     drain_client(w, i);
     if (op->state != OP_RUNNING) return;
-    op->conn = link_conn_new(w, i);
+    op->conn = link_conn_new(&w->link, i);
     if (op->conn == 0) {
         w->stop = 1;
         return;
     }
-    link_connect(w, op->conn);
+    link_connect(&w->link, op->conn);
 }
 
-/* ------------------------------------------------------------------ core calls for link.c */
+/* ------------------------------------------------------------------ link.c's hooks */
+/* What link.c (through link_t) may do to the world: schedule, report, trace, ask whether a
+ * node is up, and deliver connection events to serverM's core and the clients' cores. */
 
-void world_m_conn_open(world_t *w, uint32_t conn) {
+static void hook_m_conn_open(void *ctx, uint32_t conn) {
+    world_t *w = ctx;
     sim_conn_t *c = conn_get(w, conn);
     c->m_open = 1;
     int rc = coord_on_conn_open(w->coord, w->now_us, conn, w->ops[c->op].step->client, &w->out);
@@ -574,41 +577,114 @@ void world_m_conn_open(world_t *w, uint32_t conn) {
     drain_m(w, 0);
 }
 
-void world_m_conn_data(world_t *w, uint32_t conn, const uint8_t *data, size_t len) {
+static void hook_m_conn_data(void *ctx, uint32_t conn, const uint8_t *data, size_t len) {
+    world_t *w = ctx;
     coord_on_conn_data(w->coord, w->now_us, conn, data, len, &w->out);
     drain_m(w, 0);
 }
 
-void world_m_conn_closed(world_t *w, uint32_t conn) {
-    sim_conn_t *c = conn_get(w, conn);
-    if (!c->m_open) return;
-    c->m_open = 0;
-    coord_on_conn_closed(w->coord, w->now_us, conn, &w->out);
+/* The client's FIN reached serverM: serverM keeps the connection; the core decides. */
+static void hook_m_conn_eof(void *ctx, uint32_t conn) {
+    world_t *w = ctx;
+    if (!conn_get(w, conn)->m_open) return;
+    coord_on_conn_eof(w->coord, w->now_us, conn, &w->out);
     drain_m(w, 0);
 }
 
-void world_client_connected(world_t *w, uint32_t op) {
+/* A reset reached serverM: the connection is gone. */
+static void hook_m_conn_reset(void *ctx, uint32_t conn) {
+    world_t *w = ctx;
+    sim_conn_t *c = conn_get(w, conn);
+    if (!c->m_open) return;
+    c->m_open = 0;
+    coord_on_conn_reset(w->coord, w->now_us, conn, &w->out);
+    drain_m(w, 0);
+}
+
+static void hook_client_connected(void *ctx, uint32_t op) {
+    world_t *w = ctx;
     if (w->ops[op].state != OP_RUNNING) return;
     client_on_connected(w->ops[op].cl, w->now_us, &w->out);
     drain_client(w, op);
 }
 
-void world_client_connect_failed(world_t *w, uint32_t op) {
+static void hook_client_connect_failed(void *ctx, uint32_t op) {
+    world_t *w = ctx;
     if (w->ops[op].state != OP_RUNNING) return;
     client_on_connect_failed(w->ops[op].cl, w->now_us, &w->out);
     drain_client(w, op);
 }
 
-void world_client_data(world_t *w, uint32_t op, const uint8_t *data, size_t len) {
+static void hook_client_data(void *ctx, uint32_t op, const uint8_t *data, size_t len) {
+    world_t *w = ctx;
     if (w->ops[op].state != OP_RUNNING) return;
     client_on_data(w->ops[op].cl, w->now_us, data, len, &w->out);
     drain_client(w, op);
 }
 
-void world_client_closed(world_t *w, uint32_t op) {
+static void hook_client_closed(void *ctx, uint32_t op) {
+    world_t *w = ctx;
     if (w->ops[op].state != OP_RUNNING) return;
     client_on_closed(w->ops[op].cl, w->now_us, &w->out);
     drain_client(w, op);
+}
+
+static int hook_push(void *ctx, sim_event_t *e) { return world_push(ctx, e); }
+
+static void hook_violation(void *ctx, const char *checker, const char *msg) {
+    world_t *w = ctx;
+    world_violation_at(w, w->now_us, checker, msg);
+}
+
+static void hook_trace(void *ctx, int track, const char *what, const void *data, size_t len,
+                       const char *text) {
+    trace_event(ctx, track, what, data, len, "%s", text);
+}
+
+static int hook_trace_detail(void *ctx) {
+    const world_t *w = ctx;
+    return w->trace.text != NULL || w->trace.json != NULL;
+}
+
+static void hook_flow(void *ctx, int track, uint64_t id, const char *name, int recv) {
+    if (recv) trace_flow_recv(ctx, track, id, name);
+    else trace_flow_send(ctx, track, id, name);
+}
+
+static int hook_node_up(void *ctx, int node) { return ((world_t *)ctx)->node[node].up; }
+
+static uint32_t hook_node_epoch(void *ctx, int node) { return ((world_t *)ctx)->node[node].epoch; }
+
+static int hook_gate(void *ctx, int node, const sim_event_t *e) { return world_gate(ctx, node, e); }
+
+static void hook_op_disturb(void *ctx, uint32_t op) {
+    world_t *w = ctx;
+    world_op_disturb(w, &w->ops[op]);
+}
+
+static void world_link_init(world_t *w) {
+    const link_hooks_t hooks = {
+        .ctx = w,
+        .push = hook_push,
+        .violation = hook_violation,
+        .trace = hook_trace,
+        .trace_detail = hook_trace_detail,
+        .flow = hook_flow,
+        .node_up = hook_node_up,
+        .node_epoch = hook_node_epoch,
+        .gate = hook_gate,
+        .op_disturb = hook_op_disturb,
+        .m_conn_open = hook_m_conn_open,
+        .m_conn_data = hook_m_conn_data,
+        .m_conn_eof = hook_m_conn_eof,
+        .m_conn_reset = hook_m_conn_reset,
+        .client_connected = hook_client_connected,
+        .client_connect_failed = hook_client_connect_failed,
+        .client_data = hook_client_data,
+        .client_closed = hook_client_closed,
+    };
+    link_init(&w->link, &hooks, &w->rng, &w->now_us, &w->faults,
+              (const uint8_t (*)[SIM_NODES])w->cut, w->res->faults, &w->stop);
 }
 
 /* ------------------------------------------------------------------ nodes */
@@ -702,11 +778,11 @@ static void node_crash(world_t *w, int node) {
     if (node == SIM_NODE_M) {
         coord_free(w->coord);
         w->coord = NULL;
-        for (uint32_t c = 1; c <= w->conn_count; c++) {
+        for (uint32_t c = 1; c <= w->link.conn_count; c++) {
             sim_conn_t *cn = conn_get(w, c);
             if (cn->state == CONN_OPEN) {
                 cn->m_open = 0;
-                link_tcp_reset(w, c, 0, 1);
+                link_tcp_reset(&w->link, c, 0, 1);
             }
         }
     } else {
@@ -876,11 +952,11 @@ static void on_timer(world_t *w, const sim_event_t *e) {
 static void on_dgram(world_t *w, const sim_event_t *ev) {
     sim_event_t e = *ev;
     if (!(e.flags & 1)) {
-        if (!link_dgram_arrive(w, &e)) return;
+        if (!link_dgram_arrive(&w->link, &e)) return;
         e.flags |= 1; /* arrived at the host: a later partition cannot take it back */
     }
     if (!world_gate(w, e.node, &e)) return;
-    const uint8_t *data = w->slots[e.a];
+    const uint8_t *data = link_slot_bytes(&w->link, e.a);
     trace_flow_recv(w, e.node, e.id, "dgram");
     if (e.node == SIM_NODE_M) {
         coord_on_datagram(w->coord, w->now_us, e.src - 1, data, e.len, &w->out);
@@ -889,7 +965,7 @@ static void on_dgram(world_t *w, const sim_event_t *ev) {
         backend_on_datagram(w->be[e.node - 1], w->now_us, data, e.len, &w->out);
         drain_backend(w, e.node - 1);
     }
-    link_slot_release(w, e.a);
+    link_slot_release(&w->link, e.a);
 }
 
 static void on_sync(world_t *w, const sim_event_t *e) {
@@ -922,7 +998,7 @@ static void dispatch(world_t *w, const sim_event_t *e, const uint32_t *step_op) 
     case EV_TIMER: on_timer(w, e); break;
     case EV_SYNC: on_sync(w, e); break;
     case EV_FILE: on_file(w, e); break;
-    default: link_on_event(w, e); break;
+    default: link_on_event(&w->link, e); break;
     }
 }
 
@@ -1023,7 +1099,7 @@ static void world_free(world_t *w) {
     for (uint32_t v = 0; v < w->files.count; v++) buf_free(&w->files.versions[v]);
     free(w->files.versions);
     for (int n = 0; n < SIM_SERVERS; n++) free(w->node[n].parked);
-    link_free(w);
+    link_free(&w->link);
     evq_free(&w->q);
     outbox_free(&w->out);
     free(w);
@@ -1049,6 +1125,7 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     outbox_init(&w->out);
     evq_init(&w->q);
     w->faults = s->faults;
+    world_link_init(w);
     w->liveness_us = s->liveness_us ? s->liveness_us
                                     : 4ull * s->timeout_ms * 1000u + LIVENESS_SLACK_US;
     w->lookback_us = (uint64_t)LOOKBACK_TIMEOUTS * s->timeout_ms * 1000u;

@@ -1,7 +1,7 @@
 /* world.h — the simulator's internal state, shared by its runtime modules: world.c (the
- * event loop and the nodes), link.c (UDP and TCP), disk.c (block files that tear), trace.c
- * (text/JSON traces and the trace hash) and the run's checkers. Not a public API: the
- * fuzzers and main use sim.h. */
+ * event loop and the nodes), link.c (UDP and TCP, through its narrow link_t), disk.c
+ * (block files that tear), trace.c (text/JSON traces and the trace hash) and the run's
+ * checkers. Not a public API: the fuzzers and main use sim.h. */
 #ifndef ALICHAIN_SIM_WORLD_H
 #define ALICHAIN_SIM_WORLD_H
 
@@ -13,59 +13,12 @@
 #include "disk.h"
 #include "coordinator.h"
 #include "evq.h"
+#include "link.h"
 #include "outbox.h"
 #include "prng.h"
 #include "sim.h"
 #include "wire.h"
 
-/* ---- event kinds ---- */
-enum {
-    EV_SCRIPT = 1,   /* a = step index */
-    EV_DGRAM,        /* src -> node; a = payload slot; len; b = link sequence; id = message */
-    EV_TCP,          /* a = conn; flags = direction: the head segment arrives */
-    EV_CONNECT,      /* a = conn: the client's SYN reaches serverM's host */
-    EV_ACCEPT,       /* a = conn: serverM's process accepts (parked while paused) */
-    EV_CONNECTED,    /* a = conn: the client learns it is connected */
-    EV_CONNFAIL,     /* a = conn: connection refused (serverM is down) */
-    EV_RESET,        /* a = conn; flags = direction whose end hears the reset */
-    EV_TIMER,        /* node (server) or a = op (client, node = EV_NODE_CLIENT); epoch = gen */
-    EV_SYNC,         /* node = backend; b = token; epoch */
-    EV_FILE,         /* node = M; a = file version; b = token; epoch */
-};
-#define EV_NODE_CLIENT 0xfe   /* event.node for client-side events */
-
-enum { DIR_TO_M = 0, DIR_TO_CLIENT = 1 };
-
-
-/* ---- TCP ---- */
-typedef struct {
-    uint64_t at_us;      /* earliest delivery */
-    uint64_t id;         /* message id (traces) */
-    uint32_t len;        /* 0 with fin: the close */
-    uint8_t fin;
-} sim_seg_t;
-
-typedef struct {
-    sim_buf_t bytes;     /* queued bytes, [head, len) not yet delivered */
-    size_t head;
-    sim_seg_t *segs;     /* FIFO ring of segments */
-    uint32_t seg_head, seg_count, seg_cap;
-    int scheduled;       /* the head segment has an EV_TCP in the queue (or parked) */
-    uint64_t last_at_us; /* keeps delivery times monotone */
-    int fin_sent;
-} sim_stream_t;
-
-enum { CONN_CONNECTING = 1, CONN_OPEN, CONN_DEAD };
-
-typedef struct {
-    uint32_t op;         /* index of the operation (client process) */
-    uint32_t m_epoch;    /* serverM's epoch when accepted */
-    uint8_t state;
-    uint8_t m_open;      /* serverM has it open (coord_on_conn_open delivered, not closed) */
-    uint8_t c_open;      /* the client process still has it */
-    uint8_t accepted;
-    sim_stream_t dir[2]; /* DIR_TO_M, DIR_TO_CLIENT */
-} sim_conn_t;
 
 /* ---- nodes ---- */
 typedef struct {
@@ -127,12 +80,9 @@ typedef struct world {
     evq_t q;
     uint64_t now_us;
     uint64_t events;
-    uint64_t msg_ids;
     outbox_t out;
     sim_faults_t faults;
     uint8_t cut[SIM_NODES][SIM_NODES];  /* [from][to]: 1 = partitioned */
-    uint64_t link_seq[SIM_SERVERS][SIM_SERVERS];
-    uint64_t link_delivered[SIM_SERVERS][SIM_SERVERS]; /* highest sequence delivered */
     sim_node_t node[SIM_SERVERS];
     coord_t *coord;
     uint64_t incarnation;
@@ -140,12 +90,7 @@ typedef struct world {
     simdisk_t disk[BACKEND_COUNT];
     uint64_t disk_last_sync_at[BACKEND_COUNT]; /* syncs complete in the order issued */
     sim_files_t files;
-    /* datagram payloads in flight: fixed slots with a free list */
-    uint8_t (*slots)[DGRAM_BYTES_MAX];
-    uint32_t *slot_free;
-    uint32_t slot_count, slot_cap, slot_free_count;
-    sim_conn_t *conns;     /* conn id = index + 1 */
-    uint32_t conn_count, conn_cap;
+    link_t link;           /* the network (link.h): datagrams in flight, connections */
     sim_op_t *ops;
     uint32_t op_count;
     uint32_t ops_running;
@@ -177,29 +122,6 @@ void world_node_event(world_t *w, int node, const sim_event_t *e);
 void world_op_disturb(world_t *w, sim_op_t *op);
 /* 1: the event may run on `node` now; 0: it was parked (node paused) */
 int world_gate(world_t *w, int node, const sim_event_t *e);
-/* core calls made by link.c, each followed by draining the effects */
-void world_m_conn_open(world_t *w, uint32_t conn);
-void world_m_conn_data(world_t *w, uint32_t conn, const uint8_t *data, size_t len);
-void world_m_conn_closed(world_t *w, uint32_t conn);
-void world_client_connected(world_t *w, uint32_t op);
-void world_client_connect_failed(world_t *w, uint32_t op);
-void world_client_data(world_t *w, uint32_t op, const uint8_t *data, size_t len);
-void world_client_closed(world_t *w, uint32_t op);
-
-/* link.c: UDP */
-void link_dgram_send(world_t *w, int src, int dst, const uint8_t *data, size_t len);
-/* returns 1 when the datagram is to be delivered now */
-int link_dgram_arrive(world_t *w, const sim_event_t *e);
-void link_slot_release(world_t *w, uint32_t slot);
-/* link.c: TCP */
-uint32_t link_conn_new(world_t *w, uint32_t op);
-void link_connect(world_t *w, uint32_t conn);
-void link_tcp_send(world_t *w, uint32_t conn, int dir, const uint8_t *data, size_t len);
-void link_tcp_fin(world_t *w, uint32_t conn, int dir);
-void link_tcp_reset(world_t *w, uint32_t conn, int notify_m, int notify_client);
-void link_on_event(world_t *w, const sim_event_t *e);
-void link_conn_release(world_t *w, sim_conn_t *c);
-void link_free(world_t *w);
 
 /* trace.c */
 void trace_open(world_t *w);
@@ -211,7 +133,6 @@ void trace_flow_send(world_t *w, int track, uint64_t id, const char *name);
 void trace_flow_recv(world_t *w, int track, uint64_t id, const char *name);
 void trace_hash_bytes(world_t *w, const void *data, size_t len);
 const char *trace_track_name(const world_t *w, int track, char *buf, size_t cap);
-#define TRACE_TRACK_OP0 16   /* track of operation i = TRACE_TRACK_OP0 + i */
 
 /* check.c (end of run) */
 void world_check_final(world_t *w);

@@ -41,6 +41,7 @@ static const char full_text[] =
     "at 5s recover\n"
     "at 6s net udp A->M loss 0\n"
     "at 6s disk sync 5ms\n"
+    "at 7s h1: half-close clientB Bob stats\n"
     "run until quiet max 90s\n"
     "expect t1 exit 0,3\n"
     "expect t1 stdout \"x \\\"y\\\"\"\n"
@@ -74,7 +75,9 @@ TEST(test_parse_print_round_trip) {
     CHECK_EQ(a.seed, 99);
     CHECK_EQ(a.timeout_ms, 1500);
     CHECK_EQ(a.client_timeout_ms, 20000);
-    CHECK_EQ(a.step_count, 16);
+    CHECK_EQ(a.step_count, 17);
+    CHECK_EQ(a.steps[16].half_close, 1);
+    CHECK_EQ(a.steps[0].half_close, 0);
     CHECK_EQ(a.expect_count, 14);
     CHECK_EQ(a.faults.udp[SIM_NODE_M][SIM_NODE_B].loss_ppm, 500000);
     CHECK_EQ(a.faults.udp[SIM_NODE_A][SIM_NODE_M].dup_ppm, 50000);
@@ -93,6 +96,7 @@ TEST(test_parse_print_round_trip) {
     if (t1 && t2) CHECK_STR(t1, t2);
     CHECK(memcmp(&a.faults, &b.faults, sizeof(a.faults)) == 0);
     CHECK_EQ(b.step_count, a.step_count);
+    if (b.step_count == 17) CHECK_EQ(b.steps[16].half_close, 1);
     free(t1);
     free(t2);
     scenario_free(&a);
@@ -123,6 +127,8 @@ TEST(test_parse_errors_name_the_line) {
     expect_error("run 1s\nrun 2s\n", "run given twice");
     expect_error("expect balance Ann lots\n", "expect balance");
     expect_error("at 1ms clientA \"unterminated\n", "unterminated string");
+    expect_error("at 1ms half-close crash A\n", "line 1: half-close clientA|clientB");
+    expect_error("at 1ms x: half-close\n", "line 1: half-close clientA|clientB");
 }
 
 TEST(test_steps_keep_file_order_at_equal_times) {

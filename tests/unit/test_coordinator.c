@@ -1,0 +1,376 @@
+/* test_coordinator.c — serverM's connection rules (core/coordinator.h): what open, data,
+ * eof (a half-close) and reset mean, checked on the effects alone, with three scripted
+ * backends that answer every datagram at once; and how a reply finds its request. The drivers (net/, sim/) only carry these
+ * effects out, so these are the rules both of them follow. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "coordinator.h"
+#include "wire.h"
+
+#define CONNS_TRACKED 8
+#define PENDING_MAX 64
+#define REPLY_BYTES_MAX 4096
+
+/* A datagram the coordinator sent, not answered yet. */
+typedef struct {
+    int backend;
+    uint8_t bytes[DGRAM_BYTES_MAX];
+    size_t len;
+} dgram_t;
+
+/* What the coordinator did to each connection (by conn id < CONNS_TRACKED). */
+typedef struct {
+    char sent[CONNS_TRACKED][REPLY_BYTES_MAX]; /* every FX_CONN_SEND, concatenated */
+    int closes[CONNS_TRACKED];                 /* FX_CONN_CLOSE count */
+    int close_after_send[CONNS_TRACKED];       /* 1: the close came after the last send */
+    dgram_t pending[PENDING_MAX];              /* datagrams not answered yet */
+    int pending_count;
+    int dgrams;                                /* datagrams sent in all */
+    int writes;                                /* WRITE requests among them */
+} log_t;
+
+typedef struct {
+    coord_t *m;
+    outbox_t out;
+    log_t log;
+    uint64_t now;
+} rig_t;
+
+/* Moves the outbox's effects into the log and clears the outbox. */
+static void rig_sweep(rig_t *r) {
+    CHECK(!r->out.failed);
+    for (size_t k = 0; k < r->out.fx_count; k++) {
+        const fx_t *f = &r->out.fx[k];
+        const uint8_t *d = outbox_bytes(&r->out, f);
+        switch (f->kind) {
+        case FX_CONN_SEND:
+            if (f->target < CONNS_TRACKED) {
+                char *s = r->log.sent[f->target];
+                size_t have = strlen(s);
+                CHECK(have + f->data_len < REPLY_BYTES_MAX);
+                memcpy(s + have, d, f->data_len);
+                s[have + f->data_len] = '\0';
+                r->log.close_after_send[f->target] = 0;
+            }
+            break;
+        case FX_CONN_CLOSE:
+            if (f->target < CONNS_TRACKED) {
+                r->log.closes[f->target]++;
+                r->log.close_after_send[f->target] = 1;
+            }
+            break;
+        case FX_DGRAM:
+            CHECK(r->log.pending_count < PENDING_MAX);
+            if (r->log.pending_count < PENDING_MAX) {
+                int i = r->log.pending_count++;
+                r->log.pending[i].backend = (int)f->target;
+                memcpy(r->log.pending[i].bytes, d, f->data_len);
+                r->log.pending[i].len = f->data_len;
+            }
+            r->log.dgrams++;
+            break;
+        default:
+            break;
+        }
+    }
+    outbox_clear(&r->out);
+}
+
+/* One backend's answer: every user exists with no history; max serial 9 (the sample's);
+ * every write stored; listings and statistics empty. */
+static size_t backend_answer(const wire_req_t *q, uint8_t *buf, size_t cap) {
+    wire_reply_t *rep = calloc(1, sizeof(*rep));
+    if (rep == NULL) return 0;
+    rep->type = (uint8_t)(q->type | WIRE_REPLY);
+    rep->incarnation = q->incarnation;
+    rep->request_id = q->request_id;
+    rep->status = WIRE_ST_OK;
+    rep->fence = q->incarnation;
+    switch (q->type) {
+    case WIRE_QUERY:
+        rep->u.query.max_serial = 9;
+        rep->u.query.count = q->u.query.count;
+        for (int k = 0; k < q->u.query.count; k++) rep->u.query.totals[k].exists = 1;
+        break;
+    case WIRE_WRITE:
+        rep->u.write.count = q->u.write.count;
+        for (int k = 0; k < q->u.write.count; k++) rep->u.write.serials[k] = q->u.write.txs[k].serial;
+        break;
+    case WIRE_LIST:
+        rep->u.list.done = 1;
+        break;
+    default:
+        rep->u.stats.done = 1;
+        break;
+    }
+    size_t n = wire_reply_encode(rep, buf, cap);
+    free(rep);
+    return n;
+}
+
+/* Delivers the answer to the datagram bytes[0..len) sent to backend, with its request id
+ * changed by id_delta (0: the true answer). */
+static void rig_answer(rig_t *r, int backend, const uint8_t *bytes, size_t len, int64_t id_delta) {
+    wire_req_t q;
+    uint8_t reply[DGRAM_BYTES_MAX];
+    CHECK_EQ(wire_req_decode(bytes, len, &q), 0);
+    if (q.type == WIRE_WRITE && id_delta == 0) r->log.writes++;
+    q.request_id += (uint64_t)id_delta;
+    size_t n = backend_answer(&q, reply, sizeof(reply));
+    CHECK(n > 0);
+    r->now += 100;
+    coord_on_datagram(r->m, r->now, backend, reply, n, &r->out);
+    rig_sweep(r);
+}
+
+/* Answers pending datagrams (and what those answers make the coordinator send) until none
+ * is left. */
+static void rig_backends_answer(rig_t *r) {
+    for (int rounds = 0; r->log.pending_count > 0 && rounds < 100; rounds++) {
+        int n = r->log.pending_count;
+        dgram_t *copy = malloc((size_t)n * sizeof(*copy)); /* the answers queue more */
+        CHECK(copy != NULL);
+        if (copy == NULL) return;
+        memcpy(copy, r->log.pending, (size_t)n * sizeof(*copy));
+        r->log.pending_count = 0;
+        for (int i = 0; i < n; i++) rig_answer(r, copy[i].backend, copy[i].bytes, copy[i].len, 0);
+        free(copy);
+    }
+    CHECK_EQ(r->log.pending_count, 0);
+}
+
+static void rig_init(rig_t *r) {
+    memset(r, 0, sizeof(*r));
+    coord_config_t cfg = {.incarnation = 7, .seed = 1, .timeout_ms = 2000,
+                          .client_port = {25000, 26000}, .txlist_path = "alichain.txt"};
+    r->m = coord_new(&cfg);
+    CHECK(r->m != NULL);
+    outbox_init(&r->out);
+    r->now = 1000;
+    coord_start(r->m, r->now, &r->out);
+    rig_sweep(r);
+}
+
+static void rig_free(rig_t *r) {
+    coord_free(r->m);
+    outbox_free(&r->out);
+}
+
+static void rig_open(rig_t *r, uint32_t conn) {
+    CHECK_EQ(coord_on_conn_open(r->m, r->now, conn, 0, &r->out), 0);
+    rig_sweep(r);
+}
+
+static void rig_data(rig_t *r, uint32_t conn, const char *text) {
+    coord_on_conn_data(r->m, r->now, conn, (const uint8_t *)text, strlen(text), &r->out);
+    rig_sweep(r);
+}
+
+static void rig_eof(rig_t *r, uint32_t conn) {
+    coord_on_conn_eof(r->m, r->now, conn, &r->out);
+    rig_sweep(r);
+}
+
+static void rig_reset(rig_t *r, uint32_t conn) {
+    coord_on_conn_reset(r->m, r->now, conn, &r->out);
+    rig_sweep(r);
+}
+
+/* A whole request, then a half-close: the request is answered, then the connection closed. */
+TEST(eof_after_a_whole_request_still_gets_the_reply) {
+    rig_t r;
+    rig_init(&r);
+    rig_open(&r, 1);
+    rig_data(&r, 1, "ALICHAIN/1 BALANCE Chinmay\n");
+    rig_eof(&r, 1);
+    CHECK_EQ(r.log.closes[1], 0); /* not closed by the eof: the reply is owed */
+    rig_backends_answer(&r);
+    CHECK_STR(r.log.sent[1], "OK BALANCE 1000\n");
+    CHECK_EQ(r.log.closes[1], 1);
+    CHECK_EQ(r.log.close_after_send[1], 1);
+    CHECK(coord_idle(r.m));
+    rig_free(&r);
+}
+
+/* The same for a transfer whose request arrived in pieces, the eof right after the last. */
+TEST(eof_after_a_transfer_in_pieces_gets_the_serial) {
+    rig_t r;
+    rig_init(&r);
+    rig_open(&r, 2);
+    rig_data(&r, 2, "ALICHAIN/1 TRANS");
+    rig_data(&r, 2, "FER Chinmay Luke 20\n");
+    rig_eof(&r, 2);
+    rig_backends_answer(&r);
+    CHECK_EQ(r.log.writes, 1);
+    CHECK_STR(r.log.sent[2], "OK TRANSFER 980 10\n");
+    CHECK_EQ(r.log.closes[2], 1);
+    rig_free(&r);
+}
+
+/* An eof before a whole line: the partial request is dropped, the connection closed at
+ * once, nothing sent to a backend, nothing to the client. */
+TEST(eof_before_a_whole_request_closes_without_reply) {
+    rig_t r;
+    rig_init(&r);
+    rig_open(&r, 3);
+    rig_data(&r, 3, "ALICHAIN/1 BALANCE Chin");
+    rig_eof(&r, 3);
+    CHECK_EQ(r.log.closes[3], 1);
+    CHECK_STR(r.log.sent[3], "");
+    CHECK_EQ(r.log.dgrams, 0);
+    /* the core forgot the connection: later events on its id change nothing */
+    rig_data(&r, 3, "may\n");
+    rig_eof(&r, 3);
+    rig_reset(&r, 3);
+    CHECK_EQ(r.log.closes[3], 1);
+    CHECK_EQ(r.log.dgrams, 0);
+    CHECK_EQ(coord_deadline_us(r.m), UINT64_MAX); /* no idle timer left behind either */
+    /* and with no byte at all */
+    rig_open(&r, 4);
+    rig_eof(&r, 4);
+    CHECK_EQ(r.log.closes[4], 1);
+    CHECK_STR(r.log.sent[4], "");
+    rig_free(&r);
+}
+
+/* A reset after the request: the operation goes on (the write is sent and settles), its
+ * reply is dropped, and no close is asked for a connection the driver already released. */
+TEST(reset_after_the_request_completes_the_operation_without_reply) {
+    rig_t r;
+    rig_init(&r);
+    rig_open(&r, 5);
+    rig_data(&r, 5, "ALICHAIN/1 TRANSFER Chinmay Luke 20\n");
+    rig_reset(&r, 5);
+    rig_backends_answer(&r);
+    CHECK_EQ(r.log.writes, 1);
+    CHECK_STR(r.log.sent[5], "");
+    CHECK_EQ(r.log.closes[5], 0);
+    coord_stats_t st;
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.transfers_ok, 1);
+    CHECK(coord_idle(r.m));
+    rig_free(&r);
+}
+
+/* A reset before any request: forgotten, no effect, and the next connection works. */
+TEST(reset_before_a_request_is_forgotten) {
+    rig_t r;
+    rig_init(&r);
+    rig_open(&r, 6);
+    rig_data(&r, 6, "ALICHAIN/1 BAL");
+    rig_reset(&r, 6);
+    CHECK_EQ(r.log.closes[6], 0);
+    CHECK_EQ(coord_deadline_us(r.m), UINT64_MAX);
+    rig_open(&r, 6); /* the driver may reuse the id once released */
+    rig_data(&r, 6, "ALICHAIN/1 BALANCE Luke\n");
+    rig_backends_answer(&r);
+    CHECK_STR(r.log.sent[6], "OK BALANCE 1000\n");
+    rig_free(&r);
+}
+
+/* Bytes after the request line, and an eof after the reply, change nothing. */
+TEST(bytes_after_the_request_and_a_late_eof_are_ignored) {
+    rig_t r;
+    rig_init(&r);
+    rig_open(&r, 7);
+    rig_data(&r, 7, "ALICHAIN/1 BALANCE Ali\nALICHAIN/1 BALANCE Ben\n");
+    rig_data(&r, 7, "more\n");
+    rig_backends_answer(&r);
+    CHECK_STR(r.log.sent[7], "OK BALANCE 1000\n");
+    rig_eof(&r, 7);
+    CHECK_EQ(r.log.closes[7], 1);
+    coord_stats_t st;
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.requests, 1);
+    rig_free(&r);
+}
+
+static void rig_answer_pending(rig_t *r, int i, int64_t id_delta) {
+    const dgram_t *d = &r->log.pending[i];
+    rig_answer(r, d->backend, d->bytes, d->len, id_delta);
+}
+
+/* A reply is matched by its whole request id in O(1): the id's low bits name the slot, and
+ * a reply for an earlier request that used the same slot (same low bits, older sequence)
+ * or one delivered twice is dropped, not taken for the current request. */
+TEST(a_reply_is_matched_by_its_whole_request_id) {
+    rig_t r;
+    rig_init(&r);
+    rig_open(&r, 1);
+    rig_data(&r, 1, "ALICHAIN/1 BALANCE Chinmay\n");
+    CHECK_EQ(r.log.pending_count, BACKEND_COUNT);
+    coord_stats_t st;
+    rig_answer_pending(&r, 0, -2048); /* same slot, older sequence: a late reply */
+    rig_answer_pending(&r, 0, +2048); /* same slot, a sequence never sent */
+    rig_answer_pending(&r, 0, +1);    /* another slot: another request's */
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.datagrams_dropped, 3);
+    CHECK_STR(r.log.sent[1], "");
+    rig_answer_pending(&r, 0, 0);     /* the real one */
+    rig_answer_pending(&r, 0, 0);     /* and again: a duplicate */
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.datagrams_dropped, 4);
+    CHECK_STR(r.log.sent[1], "");     /* two backends still to answer */
+    for (int i = 1; i < BACKEND_COUNT; i++) rig_answer_pending(&r, i, 0);
+    CHECK_STR(r.log.sent[1], "OK BALANCE 1000\n");
+    rig_free(&r);
+}
+
+/* 1: the outbox holds exactly one effect, an FX_CONN_CLOSE of conn. Clears the outbox. */
+static int only_a_close_of(rig_t *r, uint32_t conn) {
+    int ok = r->out.fx_count == 1 && r->out.fx[0].kind == FX_CONN_CLOSE && r->out.fx[0].target == conn;
+    outbox_clear(&r->out);
+    return ok;
+}
+
+/* The table of connections at its limit, with ids shaped like net's (generation << 11 |
+ * slot) and like the simulator's (1, 2, 3, ...), half of them reset in a scrambled order:
+ * every event still finds its connection, and a freed id opens again. */
+TEST(every_connection_is_found_at_the_limit) {
+    rig_t r;
+    rig_init(&r);
+    uint32_t ids[CONNECTIONS_MAX];
+    for (uint32_t i = 0; i < CONNECTIONS_MAX; i++) {
+        ids[i] = i % 2 ? ((i + 1) << 11) | (i & 2047) : i + 1;
+        CHECK_EQ(coord_on_conn_open(r.m, r.now, ids[i], (int)(i % 2), &r.out), 0);
+    }
+    CHECK_EQ(r.out.fx_count, 0);
+    CHECK_EQ(coord_on_conn_open(r.m, r.now, 999999, 0, &r.out), AC_EFULL); /* BUSY */
+    outbox_clear(&r.out);
+    int open[CONNECTIONS_MAX];
+    for (uint32_t i = 0; i < CONNECTIONS_MAX; i++) open[i] = 1;
+    for (uint32_t k = 0; k < CONNECTIONS_MAX / 2; k++) {
+        uint32_t i = (k * 389u + 17u) % CONNECTIONS_MAX; /* 389 is prime: a permutation */
+        coord_on_conn_reset(r.m, r.now, ids[i], &r.out);
+        open[i] = 0;
+    }
+    CHECK_EQ(r.out.fx_count, 0);
+    int found = 0, missed = 0;
+    for (uint32_t i = 0; i < CONNECTIONS_MAX; i++) {
+        coord_on_conn_eof(r.m, r.now, ids[i], &r.out); /* open: closed at once; reset: nothing */
+        if (open[i]) found += only_a_close_of(&r, ids[i]);
+        else missed += r.out.fx_count == 0;
+        outbox_clear(&r.out);
+    }
+    CHECK_EQ(found, CONNECTIONS_MAX / 2);
+    CHECK_EQ(missed, CONNECTIONS_MAX / 2);
+    for (uint32_t i = 0; i < CONNECTIONS_MAX; i++) {
+        CHECK_EQ(coord_on_conn_open(r.m, r.now, ids[i], 0, &r.out), 0); /* every id is free */
+    }
+    CHECK_EQ(r.out.fx_count, 0);
+    rig_free(&r);
+}
+
+int main(void) {
+    RUN(eof_after_a_whole_request_still_gets_the_reply);
+    RUN(eof_after_a_transfer_in_pieces_gets_the_serial);
+    RUN(eof_before_a_whole_request_closes_without_reply);
+    RUN(reset_after_the_request_completes_the_operation_without_reply);
+    RUN(reset_before_a_request_is_forgotten);
+    RUN(bytes_after_the_request_and_a_late_eof_are_ignored);
+    RUN(a_reply_is_matched_by_its_whole_request_id);
+    RUN(every_connection_is_found_at_the_limit);
+    return CHECK_DONE();
+}

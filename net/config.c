@@ -198,9 +198,12 @@ static int config_flags_read(config_role_t role, int argc, char **argv, config_f
             config_fail(err, err_cap, "--%s is given twice", key);
         fl->value[k] = value;
     }
-    /* after "--", a server has nothing more to read; a client reads its operation */
+    /* after "--", a server has nothing more to read; a client reads its operation, where
+     * a "--help" still asks for help unless a "--" came first */
     if (role != CONFIG_CLIENT && i < argc && !failed++)
         config_fail(err, err_cap, "unexpected argument \"%.60s\" (try --help)", argv[i]);
+    for (int k = i; role == CONFIG_CLIENT && !fl->ended && k < argc; k++)
+        fl->help |= strcmp(argv[k], "--help") == 0;
     *first = i;
     if (fl->help) return 0;
     return failed ? -1 : 0;

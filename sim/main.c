@@ -24,7 +24,8 @@ static const char usage[] =
     "       alichain-sim suite [DIR...] [--swarm N] [--out DIR]\n"
     "       alichain-sim print FILE        the scenario as parsed, printed back\n"
     "       alichain-sim gen SEED          the scenario the swarm runs for SEED\n"
-    "options of every command: --mutant NAME (alichain-sim-mutants only; names: --mutant list)\n"
+    "options of every command: --mutant NAME (alichain-sim-mutants only; names: --mutant list);\n"
+    "  -- ends the options; --help prints this text\n"
     "run prints trace-hash: <hex> and verdict: pass|fail; exit 0 pass, 1 fail, 2 usage.\n"
     "docs/SIMULATOR.md and docs/SCENARIOS.md describe the model and the language.\n";
 

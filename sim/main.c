@@ -292,6 +292,9 @@ static int args_parse(int argc, char **argv, args_t *a) {
         return usage_fail("unknown command \"%.60s\" (one of: %s)", a->cmd, commands);
     int rc = args_read(argc, argv, a);
     if (rc != 0 || a->help) return rc;
+    /* "--mutant list" asks for the names, like --help: it needs no other argument */
+    if (a->value[OPT_MUTANT] != NULL && strcmp(a->value[OPT_MUTANT], "list") == 0)
+        return mutant_select("list");
     rc = args_count_check(a);
     if (rc != 0) return rc;
     return args_values(a);

@@ -284,3 +284,10 @@ def test_amount_with_leading_zero_refused_in_scenarios(tmp_path):
                            "at 0ms b: clientA Chinmay Luke 12\nexpect b exit 0\n", name="c.scn")
     r = run_sim("run", p)
     assert r.returncode == 0, r.stdout
+
+
+def test_mutant_list_needs_no_other_argument():
+    # sim/mutants.sh iterates over this list: it must not be refused for lacking a FILE
+    r = run_sim("run", "--mutant", "list")
+    assert r.returncode == 0, r.stderr
+    assert "no-fencing" in r.stdout.split()

@@ -334,7 +334,7 @@ static void op_reply_kind(coord_t *c, op_t *o, crep_kind_t kind, const char *tex
     rep.kind = kind;
     if (text != NULL) snprintf(rep.text, sizeof(rep.text), "%s", text);
     uint8_t stale = 0;
-    for (const char *l = text; kind == CREP_UNAVAILABLE && *l != '\0'; l++)
+    for (const char *l = text; kind == CREP_UNAVAILABLE && l != NULL && *l != '\0'; l++)
         stale |= (uint8_t)(c->batch.stale_mask & (1u << (*l - 'A')));
     if (stale != 0) {
         rep.kind = CREP_STALE;

@@ -1,6 +1,7 @@
 /* config.c — environment and flags of the six programs (see config.h). Numbers are strict
  * decimals (no sign, no blanks, no hex) checked against their range; hosts are IPv4 dotted
- * quads or "localhost"; the seed falls back to the OS's randomness. */
+ * quads or "localhost"; the seed falls back to the OS's randomness. Every refusal is one
+ * line naming the flag or variable, decided before the program binds or creates anything. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -309,8 +310,9 @@ int config_load(config_t *c, config_role_t role, int index, int argc, char **arg
             snprintf(path_what, sizeof(path_what), "%s", what);
     }
     if (config_hosts(c, err, err_cap) < 0) return -1;
-    if (path_what[0] == '\0')
-        snprintf(path_what, sizeof(path_what), "%s", role == CONFIG_BACKEND ? "block file" : "TXLIST file");
+    if (path_what[0] == '\0') /* the default path */
+        snprintf(path_what, sizeof(path_what), "%s",
+                 role == CONFIG_BACKEND ? "block file" : "TXLIST file");
     if (config_files(c, path_what, err, err_cap) < 0) return -1;
     c->args_first = first;
     c->args_ended = fl.ended;

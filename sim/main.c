@@ -275,7 +275,8 @@ static int args_values(args_t *a) {
     for (int i = 0; strcmp(a->cmd, "suite") == 0 && i < a->npos; i++) {
         struct stat st;
         if (stat(a->positional[i], &st) != 0 || !S_ISDIR(st.st_mode))
-            return usage_fail("suite: \"%.200s\" is not a directory of scenarios", a->positional[i]);
+            return usage_fail("suite: \"%.200s\" is not a directory of scenarios",
+                              a->positional[i]);
     }
     if (a->mutant != NULL && mutant_select(a->mutant) != 0) return EXIT_USAGE;
     return 0;

@@ -152,6 +152,22 @@ static void client_error_line(const char *reply, char *line) {
     outbox_free(&out);
 }
 
+TEST(test_stale_reply_on_the_wire) {
+    wire_crep_t r;
+    CHECK_EQ(wire_crep_decode(S_LINE("ERROR STALE AC"), &r), AC_OK);
+    CHECK_EQ(r.kind, CREP_STALE);
+    CHECK_STR(r.text, "AC");
+    CHECK_EQ(wire_crep_exit_code(CREP_STALE), CLIENT_EXIT_FAILED);
+    char line[64];
+    size_t n = wire_crep_encode(&r, line, sizeof(line));
+    CHECK_EQ(n, strlen("ERROR STALE AC\n"));
+    CHECK(memcmp(line, "ERROR STALE AC\n", n) == 0);
+    /* the letters are checked as for UNAVAILABLE: A..C, each once, in order */
+    CHECK_EQ(wire_crep_decode(S_LINE("ERROR STALE CA"), &r), AC_EINVAL);
+    CHECK_EQ(wire_crep_decode(S_LINE("ERROR STALE"), &r), AC_EINVAL);
+    CHECK_EQ(wire_crep_decode(S_LINE("ERROR STALE D"), &r), AC_EINVAL);
+}
+
 TEST(test_unavailable_and_stale_messages_name_the_backends) {
     char line[LINE_BYTES];
     client_error_line("ERROR UNAVAILABLE C\n", line);
@@ -163,6 +179,8 @@ TEST(test_unavailable_and_stale_messages_name_the_backends) {
     client_error_line("ERROR STALE B\n", line);
     CHECK(strstr(line, "serverB has seen a newer main server") != NULL);
     CHECK(strstr(line, "did not answer") == NULL);
+    client_error_line("ERROR STALE AB\n", line);
+    CHECK(strstr(line, "serverA and serverB have seen a newer main server") != NULL);
 }
 
 /* ---- the coordinator's side: which backends the reply names ---- */
@@ -275,6 +293,7 @@ int main(void) {
     RUN(test_argv_amounts_one_rule);
     RUN(test_stats_rows_aligned_up_to_64_byte_names);
     RUN(test_stats_row_of_the_spec_example);
+    RUN(test_stale_reply_on_the_wire);
     RUN(test_unavailable_and_stale_messages_name_the_backends);
     RUN(test_coordinator_names_who_did_not_answer_and_who_is_stale);
     return CHECK_DONE();

@@ -197,7 +197,7 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
 
     backend_pending_t *op = backend_pending_free_slot(b);
     if (op == NULL) {
-        outbox_line(out, FX_STDERR, "too many writes syncing; dropped one (serverM retries)");
+        outbox_line(out, FX_STDERR, "dropped a WRITE: too many writes are syncing (serverM retries)");
         *reply_now = 0;
         return;
     }

@@ -30,21 +30,32 @@ struct client {
     int have_reply;
     uint64_t rows_left;
     uint64_t rows_seen;
+    /* The stats rows, held until the last one so the columns fit the widest value: each
+     * row is count (8 bytes), net (8), name length (1), name. Owned; freed by client_free. */
+    uint8_t *rows;
+    size_t rows_len, rows_cap;
+    size_t name_width;       /* the longest partner name so far */
+    uint64_t count_max;      /* the largest count so far */
     int exit_code;
 };
+
+#define CLIENT_ROW_BYTES_MAX (8 + 8 + 1 + NAME_BYTES_MAX)
+#define CLIENT_ROWS_CAP_INITIAL 1024
+/* rank (20 digits), name (64), count (20), net (20 with its sign), three blanks */
+#define CLIENT_ROW_LINE_BYTES 160
 
 static const char usage_a[] =
     "usage: clientA <user>                        the user's balance (CHECK WALLET)\n"
     "       clientA <sender> <receiver> <amount>  transfer alicoins (TXCOINS)\n"
     "       clientA TXLIST                        write the sorted ledger on the main server\n"
     "       clientA <user> stats                  the user's transactions per partner\n"
-    "names: 1-64 of A-Z a-z 0-9 _ - . ; amount: a whole number from 1 to 1000000000000\n";
+    "names: 1-64 of A-Z a-z 0-9 _ - . ; amount: a whole number 1..1000000000000, no leading 0\n";
 static const char usage_b[] =
     "usage: clientB <user>                        the user's balance (CHECK WALLET)\n"
     "       clientB <sender> <receiver> <amount>  transfer alicoins (TXCOINS)\n"
     "       clientB TXLIST                        write the sorted ledger on the main server\n"
     "       clientB <user> stats                  the user's transactions per partner\n"
-    "names: 1-64 of A-Z a-z 0-9 _ - . ; amount: a whole number from 1 to 1000000000000\n";
+    "names: 1-64 of A-Z a-z 0-9 _ - . ; amount: a whole number 1..1000000000000, no leading 0\n";
 
 const char *client_usage(int client_index) { return client_index == 0 ? usage_a : usage_b; }
 
@@ -73,7 +84,8 @@ int client_parse_argv(int argc, const char *const *argv, wire_creq_t *req, char 
     }
     if (argc == 3) {
         if (strcmp(argv[2], "stats") != 0) {
-            snprintf(err, err_cap, "two arguments must be \"<user> stats\"");
+            snprintf(err, err_cap, "\"%.40s\" after the user: two arguments are \"<user> stats\"",
+                     argv[2]);
             return AC_EINVAL;
         }
         req->op = CREQ_STATS;
@@ -86,13 +98,14 @@ int client_parse_argv(int argc, const char *const *argv, wire_creq_t *req, char 
         rc = client_name_arg(argv[2], "receiver", &req->receiver, err, err_cap);
         if (rc != 0) return rc;
         if (tx_amount_parse(argv[3], strlen(argv[3]), &req->amount) != 0) {
-            snprintf(err, err_cap, "invalid amount \"%.40s\" (a whole number from 1 to 1000000000000)",
-                     argv[3]);
+            snprintf(err, err_cap, "invalid amount \"%.40s\" (a whole number from 1 to "
+                     "1000000000000, no leading zeros)", argv[3]);
             return AC_EINVAL;
         }
         return 0;
     }
-    snprintf(err, err_cap, argc < 2 ? "missing arguments" : "too many arguments");
+    if (argc < 2) snprintf(err, err_cap, "missing the operation: a user, or TXLIST");
+    else snprintf(err, err_cap, "unexpected argument \"%.40s\" (at most 3 arguments)", argv[4]);
     return AC_EINVAL;
 }
 
@@ -110,7 +123,11 @@ client_t *client_new(int client_index, const wire_creq_t *req, uint32_t timeout_
     return c;
 }
 
-void client_free(client_t *c) { free(c); }
+void client_free(client_t *c) {
+    if (c == NULL) return;
+    free(c->rows);
+    free(c);
+}
 
 static void client_finish(client_t *c, int code, outbox_t *out) {
     AC_ASSERT(c->state != CLIENT_DONE);
@@ -121,8 +138,11 @@ static void client_finish(client_t *c, int code, outbox_t *out) {
     if (fx != NULL) fx->arg = (uint64_t)code;
 }
 
-/* Fails the operation; for a transfer whose request went out, the outcome is unknown. */
+/* Fails the operation (the stats rows that arrived are printed first); for a transfer
+ * whose request went out, the outcome is unknown. */
+static void client_rows_print(client_t *c, outbox_t *out);
 static void client_fail(client_t *c, const char *why, outbox_t *out) {
+    client_rows_print(c, out);
     if (c->req.op == CREQ_TRANSFER && c->state >= CLIENT_WAITING) {
         outbox_line(out, FX_STDERR, "%s; the outcome of the transfer is unknown "
                     "(check the balance before trying again)", why);
@@ -184,11 +204,25 @@ static int client_reply_fits(const client_t *c, crep_kind_t kind) {
     case CREP_STATS: return c->req.op == CREQ_STATS;
     case CREP_NOUSER: return c->req.op != CREQ_TXLIST;
     case CREP_UNAVAILABLE:
+    case CREP_STALE:
     case CREP_BUSY:
     case CREP_BADREQ:
     case CREP_INTERNAL: return 1;
     }
     return 0;
+}
+
+#define CLIENT_SERVER_NAMES_BYTES 48 /* "serverA, serverB and serverC" */
+
+/* Backend letters ("BC") as the programs are called: "serverB and serverC". */
+static void client_server_names(const char *letters, char *buf, size_t cap) {
+    size_t n = strlen(letters);
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < cap; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " and " : ", ";
+        len += (size_t)snprintf(buf + len, cap - len, "%sserver%c", sep, letters[i]);
+    }
 }
 
 /* Prints the result of a reply head; returns 1 when rows follow. */
@@ -228,10 +262,21 @@ static int client_show(client_t *c, const wire_crep_t *rep, outbox_t *out) {
         outbox_line(out, FX_STDOUT, MSG_C_STATS_HEAD, r->user.s);
         outbox_line(out, FX_STDOUT, MSG_C_STATS_COLUMNS);
         return rep->count > 0;
-    case CREP_UNAVAILABLE:
-        outbox_line(out, FX_STDERR, "the ledger is unavailable: server %s did not "
-                    "answer the main server in time; try again later", rep->text);
+    case CREP_UNAVAILABLE: {
+        char names[CLIENT_SERVER_NAMES_BYTES];
+        client_server_names(rep->text, names, sizeof(names));
+        outbox_line(out, FX_STDERR, "the ledger is unavailable: %s did not answer the main "
+                    "server in time; try again later", names);
         break;
+    }
+    case CREP_STALE: {
+        char names[CLIENT_SERVER_NAMES_BYTES];
+        client_server_names(rep->text, names, sizeof(names));
+        outbox_line(out, FX_STDERR, "the main server is out of date: %s %s seen a newer main "
+                    "server, so this one may no longer serve; use the newer one", names,
+                    rep->text[1] != '\0' ? "have" : "has");
+        break;
+    }
     case CREP_UNKNOWN:
         outbox_line(out, FX_STDERR, "the outcome of the transfer is unknown: the main "
                     "server could not confirm it in time (check the balance before trying again)");
@@ -247,6 +292,76 @@ static int client_show(client_t *c, const wire_crep_t *rep, outbox_t *out) {
         break;
     }
     return 0;
+}
+
+/* Keeps one stats row for client_rows_print. Returns 0, or AC_ENOMEM. */
+static int client_row_keep(client_t *c, const wire_crow_t *row) {
+    if (c->rows_cap - c->rows_len < CLIENT_ROW_BYTES_MAX) {
+        size_t cap = c->rows_cap == 0 ? CLIENT_ROWS_CAP_INITIAL : c->rows_cap * 2;
+        uint8_t *p = realloc(c->rows, cap);
+        if (p == NULL) return AC_ENOMEM;
+        c->rows = p;
+        c->rows_cap = cap;
+    }
+    uint8_t *w = c->rows + c->rows_len;
+    memcpy(w, &row->count, 8);
+    memcpy(w + 8, &row->net, 8);
+    w[16] = row->partner.len;
+    memcpy(w + 17, row->partner.s, row->partner.len);
+    c->rows_len += 17 + (size_t)row->partner.len;
+    if (row->partner.len > c->name_width) c->name_width = row->partner.len;
+    if (row->count > c->count_max) c->count_max = row->count;
+    return AC_OK;
+}
+
+static int digits_of(uint64_t v) {
+    int n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+static int width_at_least(int w, int min) { return w > min ? w : min; }
+
+client_stats_widths_t client_stats_widths(uint64_t row_count, size_t name_len_max,
+                                          uint64_t count_max) {
+    AC_ASSERT(name_len_max <= NAME_BYTES_MAX);
+    client_stats_widths_t w = {
+        .rank = width_at_least(digits_of(row_count), MSG_C_STATS_RANK_WIDTH_MIN),
+        .name = width_at_least((int)name_len_max, MSG_C_STATS_NAME_WIDTH_MIN),
+        .count = width_at_least(digits_of(count_max), MSG_C_STATS_COUNT_WIDTH_MIN),
+    };
+    return w;
+}
+
+int client_stats_row(char *buf, size_t cap, const client_stats_widths_t *w, uint64_t rank,
+                     const char *name, uint64_t count, int64_t net) {
+    return snprintf(buf, cap, MSG_C_STATS_ROW, w->rank, (unsigned long long)rank, w->name, name,
+                    w->count, (unsigned long long)count, (long long)net);
+}
+
+/* Prints the rows kept so far, in columns as wide as their widest value; forgets them. */
+static void client_rows_print(client_t *c, outbox_t *out) {
+    client_stats_widths_t w = client_stats_widths(c->rows_seen, c->name_width, c->count_max);
+    uint64_t rank = 0;
+    for (size_t off = 0; off < c->rows_len;) {
+        const uint8_t *r = c->rows + off;
+        uint64_t count;
+        int64_t net;
+        char name[NAME_BYTES_MAX + 1];
+        char line[CLIENT_ROW_LINE_BYTES];
+        memcpy(&count, r, 8);
+        memcpy(&net, r + 8, 8);
+        memcpy(name, r + 17, r[16]);
+        name[r[16]] = '\0';
+        off += 17 + (size_t)r[16];
+        int n = client_stats_row(line, sizeof(line), &w, ++rank, name, count, net);
+        AC_ASSERT(n > 0 && (size_t)n < sizeof(line));
+        outbox_line(out, FX_STDOUT, "%s", line);
+    }
+    c->rows_len = 0;
 }
 
 static void client_on_line(client_t *c, const char *line, size_t len, outbox_t *out) {
@@ -270,11 +385,16 @@ static void client_on_line(client_t *c, const char *line, size_t len, outbox_t *
         client_fail(c, "malformed statistics row from the main server", out);
         return;
     }
+    if (client_row_keep(c, &row) != AC_OK) {
+        client_fail(c, "out of memory for the statistics rows", out);
+        return;
+    }
     c->rows_seen++;
     c->rows_left--;
-    outbox_line(out, FX_STDOUT, MSG_C_STATS_ROW, (unsigned long long)row.rank, row.partner.s,
-                (unsigned long long)row.count, (long long)row.net);
-    if (c->rows_left == 0) client_finish(c, CLIENT_EXIT_OK, out);
+    if (c->rows_left == 0) {
+        client_rows_print(c, out);
+        client_finish(c, CLIENT_EXIT_OK, out);
+    }
 }
 
 void client_on_data(client_t *c, uint64_t now_us, const uint8_t *data, size_t len,

@@ -13,11 +13,24 @@ enum { CLIENT_EXIT_OK = 0, CLIENT_EXIT_REFUSED = 1, CLIENT_EXIT_USAGE = 2, CLIEN
 typedef struct client client_t;
 
 /* Parses argv[1..argc) (argv[0] is the program). Returns 0, or AC_EINVAL with a one-line
- * reason in err (the caller prints it and the usage, exits CLIENT_EXIT_USAGE). */
+ * reason in err that names the argument (the caller prints it, exits CLIENT_EXIT_USAGE). */
 int client_parse_argv(int argc, const char *const *argv, wire_creq_t *req, char *err,
                       size_t err_cap);
 /* The usage text for client j (0 = A, 1 = B), several lines, each ending in '\n'. */
 const char *client_usage(int client_index);
+
+/* The column widths of a stats table: each column as wide as its widest value (names up
+ * to 64 bytes), never narrower than the SPEC.md example's. */
+typedef struct {
+    int rank, name, count;
+} client_stats_widths_t;
+/* The widths for row_count rows whose longest partner name is name_len_max bytes and
+ * whose largest count is count_max. */
+client_stats_widths_t client_stats_widths(uint64_t row_count, size_t name_len_max,
+                                          uint64_t count_max);
+/* Writes one row (without '\n') into buf, like snprintf: returns the length it needs. */
+int client_stats_row(char *buf, size_t cap, const client_stats_widths_t *w, uint64_t rank,
+                     const char *name, uint64_t count, int64_t net);
 
 /* Returns NULL when memory runs out. */
 client_t *client_new(int client_index, const wire_creq_t *req, uint32_t timeout_ms);

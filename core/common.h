@@ -20,7 +20,7 @@
 #define AMOUNT_MAX 1000000000000LL         /* 10^12 */
 #define BALANCE_INITIAL 1000
 #define SERIAL_DIGITS_MAX 20               /* UINT64_MAX has 20 digits */
-#define AMOUNT_DIGITS_MAX 13               /* leading zeros beyond this are refused */
+#define AMOUNT_DIGITS_MAX 13               /* AMOUNT_MAX's digits (no leading zeros) */
 /* "<serial> <sender> <receiver> <amount>\n" at its longest, plus a CR of a CRLF file. */
 #define TX_LINE_BYTES_MAX (SERIAL_DIGITS_MAX + 1 + NAME_BYTES_MAX + 1 + NAME_BYTES_MAX + 1 + \
                            AMOUNT_DIGITS_MAX + 2)

@@ -191,6 +191,7 @@ typedef struct {
     int job_count;
     int outstanding[BACKEND_COUNT];   /* requests of the current phase per backend */
     uint8_t failed_mask;              /* backends that missed a deadline in this phase */
+    uint8_t stale_mask;               /* backends that answered STALE in this batch */
     uint8_t active_mask;              /* backends asked in this phase */
     uint64_t max_serial;
     int accepted;                     /* transfers accepted for writing */
@@ -435,11 +436,20 @@ static void op_reply(coord_t *c, op_t *o, const wire_crep_t *rep, outbox_t *out)
     }
 }
 
+/* An UNAVAILABLE reply names the backends that failed (text: their letters); when some
+ * of them answered STALE in this batch, the reply is STALE and names just those. */
 static void op_reply_kind(coord_t *c, op_t *o, crep_kind_t kind, const char *text, outbox_t *out) {
     wire_crep_t rep;
     memset(&rep, 0, sizeof(rep));
     rep.kind = kind;
     if (text != NULL) snprintf(rep.text, sizeof(rep.text), "%s", text);
+    uint8_t stale = 0;
+    for (const char *l = text; kind == CREP_UNAVAILABLE && l != NULL && *l != '\0'; l++)
+        stale |= (uint8_t)(c->batch.stale_mask & (1u << (*l - 'A')));
+    if (stale != 0) {
+        rep.kind = CREP_STALE;
+        mask_letters(stale, rep.text);
+    }
     op_reply(c, o, &rep, out);
 }
 
@@ -912,6 +922,7 @@ static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_re
         coord_batch_start(c, now_us, out);
         return;
     }
+    if (rep->status == WIRE_ST_STALE) b->stale_mask |= (uint8_t)(1u << be);
     b->outstanding[be]--;
     /* the next datagram only after this one is stored whole, so serials stay contiguous */
     if (all_stored && coord_write_next(c, now_us, out)) return;
@@ -922,6 +933,8 @@ static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_re
 static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out) {
     batch_t *b = &c->batch;
     if (batch_outstanding(b) > 0) return;
+    int refused = 0; /* a backend answered one of the batch's transfers with a refusal */
+    for (int k = 0; k < b->op_count; k++) refused |= c->ops[b->ops[k]].write_state == W_FAILED;
     for (int k = 0; k < b->op_count; k++) {
         op_t *o = &c->ops[b->ops[k]];
         if (o->req.op != CREQ_TRANSFER || o->replied) continue;
@@ -934,7 +947,15 @@ static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out) {
             c->stats.transfers_ok++;
         } else if (o->write_state == W_UNKNOWN) {
             rep.kind = CREP_UNKNOWN;
-        } else if (o->write_state == W_PENDING) { /* never sent: an earlier write failed */
+        } else if (b->stale_mask & (1u << o->backend)) { /* refused: a newer serverM */
+            rep.kind = CREP_STALE;
+            rep.text[0] = backend_letter(o->backend);
+            rep.text[1] = '\0';
+        } else if (o->write_state == W_PENDING && refused) { /* never sent */
+            rep.kind = CREP_INTERNAL;
+            snprintf(rep.text, sizeof(rep.text), "server %c refused an earlier transfer of "
+                     "the batch", backend_letter(o->backend));
+        } else if (o->write_state == W_PENDING) { /* never sent: an earlier write timed out */
             rep.kind = CREP_UNAVAILABLE;
             rep.text[0] = backend_letter(o->backend);
             rep.text[1] = '\0';
@@ -1345,6 +1366,7 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
         /* a newer serverM is running: this one can no longer read consistently */
         outbox_line(out, FX_STDERR, "server %c has seen a newer serverM; failing the request",
                     backend_letter(backend));
+        c->batch.stale_mask |= (uint8_t)(1u << backend);
         coord_expire(c, now_us, ei, out);
         return;
     }
@@ -1380,8 +1402,9 @@ static void coord_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out) {
     out_t *e = &c->out[ei];
     batch_t *b = &c->batch;
     int be = e->backend;
-    outbox_line(out, FX_STDERR, "server %c did not answer within %u ms", backend_letter(be),
-                c->cfg.timeout_ms);
+    if (!(b->stale_mask & (1u << be))) /* a STALE answer was reported as such */
+        outbox_line(out, FX_STDERR, "server %c did not answer within %u ms", backend_letter(be),
+                    c->cfg.timeout_ms);
     if (e->type == WIRE_WRITE) {
         c->stats.in_doubt++;
         for (int k = 0; k < e->op_count; k++) c->ops[e->ops[k]].write_state = W_UNKNOWN;

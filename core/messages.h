@@ -38,8 +38,14 @@
 #define MSG_C_STATS_SENT "\"%s\" sent a statistics enquiry request to the main server."
 #define MSG_C_STATS_HEAD "\"%s\" statistics are the following.:"
 #define MSG_C_STATS_COLUMNS "Rank--Username--NumofTransactions--Total"
-/* one stats row: rank, name, count, total, aligned in columns */
-#define MSG_C_STATS_ROW "%-5llu %-19s %-10llu %lld"
+/* One stats row: rank, name, count, total, aligned in columns: each column is as wide as
+ * its widest value in the reply (names up to 64 bytes), and at least these widths. Pass
+ * width, value for each of the first three: the row of SPEC.md is
+ * MSG_C_STATS_ROW with widths 5, 19, 10. */
+#define MSG_C_STATS_ROW "%-*llu %-*s %-*llu %lld"
+#define MSG_C_STATS_RANK_WIDTH_MIN 5
+#define MSG_C_STATS_NAME_WIDTH_MIN 19
+#define MSG_C_STATS_COUNT_WIDTH_MIN 10
 
 /* Not in SPEC.md (it lists no sentence for these cases); documented in README.md. */
 #define MSG_C_SAME_TX "Unable to proceed with the transaction as \"%s\" cannot transfer coins to itself."

@@ -36,6 +36,7 @@ int tx_name_valid(const char *s, size_t len) {
 int tx_amount_parse(const char *s, size_t len, int64_t *out) {
     AC_ASSERT(out != NULL);
     if (!digits_only(s, len)) return AC_EINVAL;
+    if (len > 1 && s[0] == '0') return AC_EINVAL; /* one spelling per amount: no leading 0 */
     if (len > AMOUNT_DIGITS_MAX) return AC_ERANGE;
     /* 13 digits are < 10^13, far below INT64_MAX: no overflow is possible here. */
     int64_t v = 0;
@@ -127,7 +128,9 @@ int tx_parse_line(const char *line, size_t len, tx_t *out, char *err, size_t err
     int64_t amount = 0;
     rc = tx_amount_parse(field[3], field_len[3], &amount);
     if (rc != AC_OK) {
-        err_set(err, err_cap, rc == AC_EINVAL ? "invalid amount" : "amount out of range");
+        int zero_led = field_len[3] > 1 && field[3][0] == '0';
+        err_set(err, err_cap, zero_led ? "amount with a leading zero"
+                              : rc == AC_EINVAL ? "invalid amount" : "amount out of range");
         return rc;
     }
     tx_set(out, serial, field[1], field_len[1], field[2], field_len[2], amount);

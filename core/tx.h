@@ -18,8 +18,11 @@ typedef struct {
 /* 1 when s[0..len) is a valid name: 1..64 bytes of [A-Za-z0-9_.-]; else 0. */
 int tx_name_valid(const char *s, size_t len);
 
-/* Parses a whole decimal amount (digits only, at most AMOUNT_DIGITS_MAX of them) in
- * AMOUNT_MIN..AMOUNT_MAX. Returns 0, AC_EINVAL (not digits) or AC_ERANGE. */
+/* Parses a whole decimal amount in AMOUNT_MIN..AMOUNT_MAX, written the one way tx_format
+ * writes it: digits only, the first not '0' ("0012" is refused, not read as 12), so at
+ * most AMOUNT_DIGITS_MAX of them. The one rule for client argv, the TCP wire, block files
+ * and scenario files. Returns 0, AC_EINVAL (not digits, or a leading zero) or AC_ERANGE
+ * ("0", or above AMOUNT_MAX). */
 int tx_amount_parse(const char *s, size_t len, int64_t *out);
 
 /* Parses a serial: digits only, 1..UINT64_MAX. Returns 0, AC_EINVAL or AC_ERANGE. */

@@ -421,6 +421,7 @@ static const text_form_t crep_forms[] = {
     {CREP_BUSY, "ERROR BUSY", "", 3},
     {CREP_BADREQ, "ERROR BADREQ", "", 3},
     {CREP_INTERNAL, "ERROR INTERNAL", "t", 3},
+    {CREP_STALE, "ERROR STALE", "l", 3},
 };
 
 static const text_form_t *form_by_code(const text_form_t *forms, size_t n, int code) {
@@ -681,11 +682,11 @@ size_t wire_creq_encode(const wire_creq_t *r, char *buf, size_t cap) {
     return tw_finish(&w);
 }
 
-/* A request amount: what tx_amount_parse accepts, spelled canonically (no leading 0). */
+/* A request amount: exactly what tx_amount_parse accepts (no leading 0, 1..10^12). */
 static int ts_amount(ts_t *t, int64_t *amount) {
     const char *tok;
     size_t len;
-    if (!ts_token(t, &tok, &len) || tok[0] == '0') return 0;
+    if (!ts_token(t, &tok, &len)) return 0;
     return tx_amount_parse(tok, len, amount) == AC_OK;
 }
 

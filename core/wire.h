@@ -149,11 +149,13 @@ typedef enum {
     CREP_SAME,             /* sender == receiver */
     CREP_INSUFFICIENT,     /* balance (the sender's current) */
     /* status ERROR (exit 3) */
-    CREP_UNAVAILABLE,      /* text: the backend letters that did not answer, e.g. "C" */
+    CREP_UNAVAILABLE,      /* text: the backend letters that did not answer, e.g. "BC" */
     CREP_UNKNOWN,          /* a transfer's outcome is unknown */
     CREP_BUSY,             /* serverM is at a limit; try again */
     CREP_BADREQ,           /* the request line was malformed */
     CREP_INTERNAL,         /* text: what went wrong (e.g. "txlist write failed") */
+    CREP_STALE,            /* text: the backend letters that answered STALE: they have seen
+                            * a newer serverM, so this one can no longer serve */
 } crep_kind_t;
 
 typedef struct {

@@ -40,6 +40,7 @@ static int crep_equal(const wire_crep_t *a, const wire_crep_t *b) {
     case CREP_NOUSERS:
         return name_equal(&a->names[0], &b->names[0]) && name_equal(&a->names[1], &b->names[1]);
     case CREP_UNAVAILABLE:
+    case CREP_STALE:
     case CREP_INTERNAL: return strcmp(a->text, b->text) == 0;
     default: return 1; /* SAME, UNKNOWN, BUSY, BADREQ carry nothing */
     }

@@ -1,6 +1,7 @@
 /* config.c — environment and flags of the six programs (see config.h). Numbers are strict
  * decimals (no sign, no blanks, no hex) checked against their range; hosts are IPv4 dotted
- * quads or "localhost"; the seed falls back to the OS's randomness. */
+ * quads or "localhost"; the seed falls back to the OS's randomness. Every refusal is one
+ * line naming the flag or variable, decided before the program binds or creates anything. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CONFIG_NUMBER_DIGITS_MAX 20   /* UINT64_MAX */
@@ -117,32 +119,132 @@ static const config_key_t config_keys_client[] = {
     {"client-timeout-ms", "ALICHAIN_CLIENT_TIMEOUT_MS"},
     {NULL, NULL}};
 
+#define CONFIG_KEYS_MAX 8 /* the longest table above, with room */
+_Static_assert(AC_ARRAY_LEN(config_keys_serverM) <= CONFIG_KEYS_MAX, "serverM's keys fit");
+_Static_assert(AC_ARRAY_LEN(config_keys_backend) <= CONFIG_KEYS_MAX, "a backend's keys fit");
+_Static_assert(AC_ARRAY_LEN(config_keys_client) <= CONFIG_KEYS_MAX, "a client's keys fit");
+
 static const config_key_t *config_keys(config_role_t role) {
     if (role == CONFIG_BACKEND) return config_keys_backend;
     if (role == CONFIG_SERVERM) return config_keys_serverM;
     return config_keys_client;
 }
 
-/* argv[*i] is "--key" or "--key=value" of this role: applies it and advances *i.
- * Returns 1 when applied, 0 when argv[*i] is no flag of this role, -1 on a bad value. */
-static int config_flag(config_t *c, int argc, char **argv, int *i, char *err, size_t err_cap) {
-    const char *arg = argv[*i];
-    if (strncmp(arg, "--", 2) != 0) return 0;
-    for (const config_key_t *k = config_keys(c->role); k->key; k++) {
-        size_t klen = strlen(k->key);
-        if (strncmp(arg + 2, k->key, klen) != 0) continue;
+/* The index in config_keys(role) of flag arg ("--key" or "--key=value"), or -1. *value
+ * points at the text after '=' (NULL when the value is the next argument). */
+static int config_flag_find(config_role_t role, const char *arg, const char **value) {
+    const config_key_t *keys = config_keys(role);
+    for (int k = 0; keys[k].key != NULL; k++) {
+        size_t klen = strlen(keys[k].key);
+        if (strncmp(arg + 2, keys[k].key, klen) != 0) continue;
         const char *tail = arg + 2 + klen;
-        char what[64];
-        snprintf(what, sizeof(what), "--%s", k->key);
-        if (*tail == '=') {
-            (*i)++;
-            return config_set(c, k->key, what, tail + 1, err, err_cap) < 0 ? -1 : 1;
+        if (*tail == '\0' || *tail == '=') {
+            *value = *tail == '=' ? tail + 1 : NULL;
+            return k;
         }
-        if (*tail != '\0') continue;
-        if (*i + 1 >= argc) return config_fail(err, err_cap, "%s needs a value", what);
-        *i += 2;
-        return config_set(c, k->key, what, argv[*i - 1], err, err_cap) < 0 ? -1 : 1;
     }
+    return -1;
+}
+
+/* The flags found on the command line: the value text of each key (NULL: not given). */
+typedef struct {
+    const char *value[CONFIG_KEYS_MAX];
+    int help;
+    int ended;     /* a "--" ended the options */
+} config_flags_t;
+
+/* Reads the options of argv (a client's stop at its operation or at "--"), without
+ * checking their values. Sets *first to the argv index after them. Returns 0, or -1 with
+ * one line in err naming the argument (unknown, given twice, missing its value, or a
+ * server's argument that is no option). --help wins over every error before or after it. */
+static int config_flags_read(config_role_t role, int argc, char **argv, config_flags_t *fl,
+                             int *first, char *err, size_t err_cap) {
+    int failed = 0;
+    int i = 1;
+    memset(fl, 0, sizeof(*fl));
+    while (i < argc) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            fl->ended = 1;
+            i++;
+            break;
+        }
+        if (strcmp(arg, "--help") == 0) {
+            fl->help = 1;
+            i++;
+            continue;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            if (role == CONFIG_CLIENT) break; /* the operation starts here */
+            if (!failed++)
+                config_fail(err, err_cap, "unexpected argument \"%.60s\" (try --help)", arg);
+            i++;
+            continue;
+        }
+        const char *value = NULL;
+        int k = config_flag_find(role, arg, &value);
+        i++;
+        if (k < 0) {
+            if (!failed++)
+                config_fail(err, err_cap, "unknown option \"%.60s\" (try --help)", arg);
+            continue;
+        }
+        const char *key = config_keys(role)[k].key;
+        if (value == NULL && i >= argc) {
+            if (!failed++) config_fail(err, err_cap, "--%s needs a value", key);
+            continue;
+        }
+        if (value == NULL) value = argv[i++];
+        if (fl->value[k] != NULL && !failed++)
+            config_fail(err, err_cap, "--%s is given twice", key);
+        fl->value[k] = value;
+    }
+    /* after "--", a server has nothing more to read; a client reads its operation, where
+     * a "--help" still asks for help unless a "--" came first */
+    if (role != CONFIG_CLIENT && i < argc && !failed++)
+        config_fail(err, err_cap, "unexpected argument \"%.60s\" (try --help)", argv[i]);
+    for (int k = i; role == CONFIG_CLIENT && !fl->ended && k < argc; k++)
+        fl->help |= strcmp(argv[k], "--help") == 0;
+    *first = i;
+    if (fl->help) return 0;
+    return failed ? -1 : 0;
+}
+
+/* 1 when s holds a control character (a byte below 0x20, or DEL). */
+static int config_has_control(const char *s) {
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 1;
+    }
+    return 0;
+}
+
+/* The files a role will use must be usable before it binds a socket or creates a file:
+ * a block file must not be a directory; the TXLIST file must not be one either, and its
+ * directory must exist and be writable (the list is written there, then renamed). */
+static int config_files(const config_t *c, const char *what, char *err, size_t err_cap) {
+    struct stat st;
+    if (c->role == CONFIG_BACKEND) {
+        if (stat(c->block_path, &st) == 0 && S_ISDIR(st.st_mode))
+            return config_fail(err, err_cap, "%s: \"%.60s\" is a directory, not a block file",
+                               what, c->block_path);
+        return 0;
+    }
+    if (c->role != CONFIG_SERVERM) return 0;
+    if (stat(c->txlist_path, &st) == 0 && S_ISDIR(st.st_mode))
+        return config_fail(err, err_cap, "%s: \"%.60s\" is a directory, not a file", what,
+                           c->txlist_path);
+    char dir[PATH_BYTES_MAX + 1];
+    snprintf(dir, sizeof(dir), "%s", c->txlist_path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return config_fail(err, err_cap, "%s: no directory \"%.60s\" to write \"%.60s\" in",
+                           what, dir, c->txlist_path);
+    if (access(dir, W_OK | X_OK) != 0)
+        return config_fail(err, err_cap, "%s: cannot write in directory \"%.60s\": %s", what,
+                           dir, strerror(errno));
     return 0;
 }
 
@@ -180,30 +282,40 @@ static int config_hosts(config_t *c, char *err, size_t err_cap) {
 int config_load(config_t *c, config_role_t role, int index, int argc, char **argv, char *err,
                 size_t err_cap) {
     config_defaults(c, role, index);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            c->help = 1;
-            return 0;
-        }
+    config_flags_t fl;
+    int first = 1;
+    int rc = config_flags_read(role, argc, argv, &fl, &first, err, err_cap);
+    if (fl.help) {
+        c->help = 1;
+        return 0;
     }
-    for (const config_key_t *k = config_keys(role); k->key; k++) {
-        const char *val = getenv(k->env);
-        if (val != NULL && config_set(c, k->key, k->env, val, err, err_cap) < 0) return -1;
+    if (rc < 0) return -1;
+    /* a flag overrides its variable, even a malformed one: the variable is not read */
+    const config_key_t *keys = config_keys(role);
+    char path_what[32] = "";
+    for (int k = 0; keys[k].key != NULL; k++) {
+        char flag[32];
+        snprintf(flag, sizeof(flag), "--%s", keys[k].key);
+        const char *val = fl.value[k];
+        const char *what = flag;
+        if (val == NULL) {
+            val = getenv(keys[k].env);
+            what = keys[k].env;
+        }
+        if (val == NULL) continue;
+        if (config_has_control(val))
+            return config_fail(err, err_cap, "%s: the value holds a control character", what);
+        if (config_set(c, keys[k].key, what, val, err, err_cap) < 0) return -1;
+        if (strcmp(keys[k].key, "block") == 0 || strcmp(keys[k].key, "txlist") == 0)
+            snprintf(path_what, sizeof(path_what), "%s", what);
     }
     if (config_hosts(c, err, err_cap) < 0) return -1;
-    int i = 1;
-    while (i < argc) {
-        if (role == CONFIG_CLIENT && strcmp(argv[i], "--") == 0) {
-            i++;
-            break;
-        }
-        int r = config_flag(c, argc, argv, &i, err, err_cap);
-        if (r < 0) return -1;
-        if (r == 1) continue;
-        if (role == CONFIG_CLIENT) break; /* the operation starts here */
-        return config_fail(err, err_cap, "unknown argument \"%.60s\" (try --help)", argv[i]);
-    }
-    c->args_first = i;
+    if (path_what[0] == '\0') /* the default path */
+        snprintf(path_what, sizeof(path_what), "%s",
+                 role == CONFIG_BACKEND ? "block file" : "TXLIST file");
+    if (config_files(c, path_what, err, err_cap) < 0) return -1;
+    c->args_first = first;
+    c->args_ended = fl.ended;
     if (role == CONFIG_SERVERM && !c->seed_given && config_os_seed(&c->seed) < 0)
         return config_fail(err, err_cap, "cannot read a seed from the OS: %s", strerror(errno));
     return 0;

@@ -41,13 +41,19 @@ typedef struct {
     int seed_given;                           /* ALICHAIN_SEED or --seed was set */
     int help;                                 /* --help was given: print usage, exit 0 */
     int args_first;                           /* client: argv index of the operation */
+    int args_ended;                           /* client: a "--" came before the operation */
 } config_t;
 
 /* Fills c for the role (index: which backend or client) from the environment and argv.
  * Servers take only flags; a client takes its flags before the operation's words (a
- * "--" ends them, for a user whose name starts with "--"). Returns 0, or -1 with one
- * line in err (the caller prints "<program>: <err>" and exits EXIT_CONFIG). With --help
- * anywhere it returns 0 with c->help set and checks nothing else. */
+ * "--" ends them, for a user whose name starts with "--"). A flag overrides its variable,
+ * which is then not read at all. Refused, each with one line in err naming it: an unknown
+ * option, a flag given twice or without its value, a server argument that is no option
+ * (also after "--"), a value out of range or holding a control character, a block or
+ * TXLIST path that is a directory, a TXLIST directory that is missing or not writable.
+ * Returns 0, or -1 (the caller prints "<program>: <err>" and exits EXIT_CONFIG, a client
+ * CLIENT_EXIT_USAGE). With --help among the options it returns 0 with c->help set and
+ * checks nothing else. Nothing is created or bound here. */
 int config_load(config_t *c, config_role_t role, int index, int argc, char **argv, char *err,
                 size_t err_cap);
 

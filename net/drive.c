@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loop.h"
+
 #define DRIVE_ERR_BYTES 512
 
 static void drive_vwarn(const char *program, const char *fmt, va_list ap) {
@@ -51,6 +53,55 @@ void drive_warn_limited(const char *program, drive_limiter_t *lim, uint64_t now_
     lim->suppressed = 0;
 }
 
+void drive_drops_report(const char *program, drive_drops_t *d, uint64_t now_us) {
+    if (d->count == 0 || now_us - d->window_start_us < DRIVE_WARN_INTERVAL_US) return;
+    char line[DRIVE_ERR_BYTES];
+    size_t len = 0;
+    len += (size_t)snprintf(line, sizeof(line), "dropped %llu datagram%s in the last second:",
+                            (unsigned long long)d->count, d->count == 1 ? "" : "s");
+    for (int r = 0; r < d->reasons && len < sizeof(line); r++)
+        len += (size_t)snprintf(line + len, sizeof(line) - len, "%s %s (%llu)", r ? "," : "",
+                                d->reason[r], (unsigned long long)d->reason_count[r]);
+    if (d->other > 0 && len < sizeof(line))
+        snprintf(line + len, sizeof(line) - len, ", other reasons (%llu)",
+                 (unsigned long long)d->other);
+    fprintf(stderr, "%s: %s\n", program, line);
+    memset(d, 0, sizeof(*d));
+}
+
+uint64_t drive_drops_deadline_us(const drive_drops_t *d) {
+    return d->count == 0 ? UINT64_MAX : d->window_start_us + DRIVE_WARN_INTERVAL_US;
+}
+
+/* Counts one drop whose reason is already text. */
+static void drive_drop_text(const char *program, drive_drops_t *d, uint64_t now_us,
+                            const char *reason) {
+    drive_drops_report(program, d, now_us); /* a window that has ended */
+    if (d->count == 0) d->window_start_us = now_us;
+    d->count++;
+    for (int r = 0; r < d->reasons; r++) {
+        if (strcmp(d->reason[r], reason) == 0) {
+            d->reason_count[r]++;
+            return;
+        }
+    }
+    if (d->reasons == DRIVE_DROP_REASONS_MAX) {
+        d->other++;
+        return;
+    }
+    snprintf(d->reason[d->reasons], DRIVE_DROP_REASON_BYTES, "%s", reason);
+    d->reason_count[d->reasons++] = 1;
+}
+
+void drive_drop(const char *program, drive_drops_t *d, uint64_t now_us, const char *fmt, ...) {
+    char reason[DRIVE_DROP_REASON_BYTES];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof(reason), fmt, ap);
+    va_end(ap);
+    drive_drop_text(program, d, now_us, reason);
+}
+
 void drive_drain(const drive_t *d, outbox_t *o) {
     if (o->failed) drive_die(d->program, d->fatal_exit_code, "out of memory in the core");
     for (size_t i = 0; i < o->fx_count; i++) {
@@ -59,6 +110,17 @@ void drive_drain(const drive_t *d, outbox_t *o) {
         if (f->kind == FX_STDOUT) {
             fwrite(bytes, 1, f->data_len, stdout);
             fputc('\n', stdout);
+        } else if (f->kind == FX_STDERR && d->drops != NULL &&
+                   f->data_len > strlen(DRIVE_DROP_PREFIX) &&
+                   memcmp(bytes, DRIVE_DROP_PREFIX, strlen(DRIVE_DROP_PREFIX)) == 0) {
+            /* the core's "dropped a malformed datagram of 9 bytes": counted, not printed */
+            char reason[DRIVE_DROP_REASON_BYTES];
+            size_t skip = strlen(DRIVE_DROP_PREFIX);
+            size_t n = f->data_len - skip < sizeof(reason) - 1 ? f->data_len - skip
+                                                               : sizeof(reason) - 1;
+            memcpy(reason, bytes + skip, n);
+            reason[n] = '\0';
+            drive_drop_text(d->program, d->drops, loop_now_us(), reason);
         } else if (f->kind == FX_STDERR) {
             /* prefixed with the program's name, unless the core already did */
             size_t plen = strlen(d->program);

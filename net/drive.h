@@ -1,6 +1,7 @@
 /* drive.h — carrying out a core outbox (outbox.h) in a real process: screen lines to
  * stdout, diagnostics to stderr with the program's name, everything else handed to the
- * main's own handler, in order; plus the fatal-error and rate-limited-warning helpers. */
+ * main's own handler, in order; plus the fatal-error and rate-limited-warning helpers, and
+ * the count of dropped datagrams (one line a second at most, never one per datagram). */
 #ifndef ALICHAIN_NET_DRIVE_H
 #define ALICHAIN_NET_DRIVE_H
 
@@ -15,6 +16,31 @@
 #include "outbox.h"
 
 #define DRIVE_WARN_INTERVAL_US 1000000   /* a rate-limited warning: at most one a second */
+#define DRIVE_DROP_REASONS_MAX 4          /* reasons told apart in one report; more: "other" */
+#define DRIVE_DROP_REASON_BYTES 96
+#define DRIVE_DROP_PREFIX "dropped a "    /* a core diagnostic about one dropped datagram */
+
+/* Datagrams dropped (stray, oversized, malformed, unsendable) are counted, not reported one
+ * by one: the first drop opens a one-second window, and when it ends one line reports it,
+ * "dropped N datagrams in the last second: <reason> (n), ...". */
+typedef struct {
+    uint64_t window_start_us;    /* of the first drop not yet reported */
+    uint64_t count;              /* drops not yet reported; 0: no window open */
+    uint64_t other;              /* of count: drops whose reason did not fit the table */
+    int reasons;
+    uint64_t reason_count[DRIVE_DROP_REASONS_MAX];
+    char reason[DRIVE_DROP_REASONS_MAX][DRIVE_DROP_REASON_BYTES];
+} drive_drops_t;
+
+/* Counts one dropped datagram; the reason (printf-style, e.g. "from 10.0.0.9:4000, not
+ * serverM") groups drops in the report. Reports an earlier window that has ended first. */
+void drive_drop(const char *program, drive_drops_t *d, uint64_t now_us, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Prints the report of the open window once it has lasted a second (or at once when
+ * `now` is UINT64_MAX: a stopping program) and closes it. */
+void drive_drops_report(const char *program, drive_drops_t *d, uint64_t now_us);
+/* When the open window ends (the main's loop wakes then to report it), or UINT64_MAX. */
+uint64_t drive_drops_deadline_us(const drive_drops_t *d);
 
 /* A main's handler of one effect (never FX_STDOUT/FX_STDERR). Returns 0, or -1 with a
  * one-line reason in err (fatal). */
@@ -26,10 +52,13 @@ typedef struct {
     int fatal_exit_code;     /* exit code when draining fails (a client's differs) */
     drive_fx_fn on_fx;
     void *ctx;
+    drive_drops_t *drops;    /* counts the core's "dropped a ..." lines; NULL: printed */
 } drive_t;
 
-/* Carries out every effect of o in order, then clears it. An outbox that ran out of
- * memory, or a handler that fails, is fatal: one line on stderr, exit(fatal_exit_code). */
+/* Carries out every effect of o in order, then clears it. An FX_STDERR line starting with
+ * DRIVE_DROP_PREFIX is counted in d->drops (when set) instead of printed. An outbox that
+ * ran out of memory, or a handler that fails, is fatal: one line on stderr,
+ * exit(fatal_exit_code). */
 void drive_drain(const drive_t *d, outbox_t *o);
 
 /* "<program>: <message>" on stderr. */

@@ -38,8 +38,7 @@ typedef struct {
     disk_block_t blk;
     uint64_t sync_tokens[SYNC_TOKENS_MAX]; /* written, not yet fdatasync'ed */
     size_t sync_count;
-    drive_limiter_t stray_warn;
-    drive_limiter_t send_warn;
+    drive_drops_t drops;        /* datagrams dropped, reported as a count once a second */
 } backend_main_t;
 
 static backend_main_t g; /* static: the loop's tables are large */
@@ -54,8 +53,8 @@ static int backend_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, si
         ssize_t n = sendto(m->udp_fd, bytes, f->data_len, 0, (const struct sockaddr *)&m->m_addr,
                            sizeof(m->m_addr));
         if (n < 0) /* a lost datagram: serverM retransmits its request */
-            drive_warn_limited(m->cfg.program, &m->send_warn, loop_now_us(),
-                               "sendto serverM: %s", strerror(errno));
+            drive_drop(m->cfg.program, &m->drops, loop_now_us(), "unsent to serverM (%s)",
+                       strerror(errno));
         return 0;
     }
     case FX_BLOCK_APPEND:
@@ -123,13 +122,11 @@ static void backend_on_readable(void *ctx, int fd, short revents) {
         if (src_len != sizeof(src) || !sock_addr_equal(&src, &m->m_addr)) {
             char from[SOCK_ADDR_TEXT_BYTES];
             sock_addr_text(&src, from, sizeof(from));
-            drive_warn_limited(m->cfg.program, &m->stray_warn, now,
-                               "dropped a datagram from %s (not serverM)", from);
+            drive_drop(m->cfg.program, &m->drops, now, "from %s, not serverM", from);
             continue;
         }
         if ((size_t)n > sizeof(buf)) {
-            drive_warn_limited(m->cfg.program, &m->stray_warn, now,
-                               "dropped a datagram of %zd bytes (limit %d)", n, DGRAM_BYTES_MAX);
+            drive_drop(m->cfg.program, &m->drops, now, "over %d bytes", DGRAM_BYTES_MAX);
             continue;
         }
         backend_on_datagram(&m->node, now, buf, (size_t)n, &m->out);
@@ -178,17 +175,21 @@ int main(int argc, char **argv) {
         return 0;
     }
     outbox_init(&m->out);
-    m->drive = (drive_t){.program = m->cfg.program, .fatal_exit_code = EXIT_RUNTIME, .on_fx = backend_fx, .ctx = m};
+    m->drive = (drive_t){.program = m->cfg.program, .fatal_exit_code = EXIT_RUNTIME, .on_fx = backend_fx, .ctx = m,
+                         .drops = &m->drops};
     loop_init(&m->loop);
     backend_open(m);
     /* every turn ends with its group sync, so a stop never leaves an ack unsent */
     while (!m->loop.stop || m->sync_count > 0) {
-        if (loop_turn(&m->loop, m->sync_count > 0 ? 0 : UINT64_MAX, err, sizeof(err)) < 0)
+        uint64_t deadline = m->sync_count > 0 ? 0 : drive_drops_deadline_us(&m->drops);
+        if (loop_turn(&m->loop, deadline, err, sizeof(err)) < 0)
             drive_die(m->cfg.program, EXIT_RUNTIME, "%s", err);
         backend_sync(m);
+        drive_drops_report(m->cfg.program, &m->drops, loop_now_us());
     }
     backend_stop(&m->node, &m->out);
     drive_drain(&m->drive, &m->out);
+    drive_drops_report(m->cfg.program, &m->drops, UINT64_MAX); /* what the last second held */
     disk_block_close(&m->blk);
     close(m->udp_fd);
     loop_free(&m->loop);

@@ -174,10 +174,16 @@ int main(int argc, char **argv) {
     /* the operation's words, after our flags; argv[first - 1] stands in for argv[0] */
     int first = m->cfg.args_first;
     wire_creq_t req;
+    for (int i = first; i < argc && !m->cfg.args_ended; i++) {
+        if (strncmp(argv[i], "--", 2) == 0) { /* an option after the operation: refused */
+            fprintf(stderr, "%s: \"%.60s\" after the operation: options go before it (a "
+                    "name starting with \"--\" goes after a \"--\")\n", m->cfg.program, argv[i]);
+            return CLIENT_EXIT_USAGE;
+        }
+    }
     if (client_parse_argv(argc - first + 1, (const char *const *)(argv + first - 1), &req, err,
                           sizeof(err)) < 0) {
-        fprintf(stderr, "%s: %s\n", m->cfg.program, err);
-        client_usage_print(stderr);
+        fprintf(stderr, "%s: %s (try --help)\n", m->cfg.program, err); /* one line */
         return CLIENT_EXIT_USAGE;
     }
     m->client = client_new(CLIENT_INDEX, &req, m->cfg.client_timeout_ms);

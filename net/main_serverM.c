@@ -88,7 +88,8 @@ typedef struct {
     file_done_t files_done[FILES_DONE_MAX];
     uint32_t files_done_count;
     uint64_t stop_deadline_us;     /* 0: not stopping */
-    drive_limiter_t stray_warn, send_warn, accept_warn;
+    drive_limiter_t accept_warn;
+    drive_drops_t drops;           /* datagrams dropped, reported as a count once a second */
 } serverM_t;
 
 static serverM_t g; /* static: the tables are large */
@@ -303,9 +304,8 @@ static int serverM_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, si
         if (sendto(m->udp_fd, bytes, f->data_len, 0,
                    (const struct sockaddr *)&m->backend_addr[f->target],
                    sizeof(m->backend_addr[0])) < 0) /* lost: the core retransmits */
-            drive_warn_limited(m->cfg.program, &m->send_warn, loop_now_us(),
-                               "sendto server%c: %s", backend_letter((int)f->target),
-                               strerror(errno));
+            drive_drop(m->cfg.program, &m->drops, loop_now_us(), "unsent to server%c (%s)",
+                       backend_letter((int)f->target), strerror(errno));
         return 0;
     case FX_CONN_SEND:
         c = conn_find(m, f->target);
@@ -390,9 +390,8 @@ static void udp_on_event(void *ctx, int fd, short revents) {
         if (b < 0 || (size_t)n > sizeof(buf)) {
             char from[SOCK_ADDR_TEXT_BYTES];
             sock_addr_text(&src, from, sizeof(from));
-            drive_warn_limited(m->cfg.program, &m->stray_warn, now, "dropped %s from %s",
-                               b < 0 ? "a datagram (not from a backend)"
-                                     : "an oversized datagram", from);
+            if (b < 0) drive_drop(m->cfg.program, &m->drops, now, "from %s, not a backend", from);
+            else drive_drop(m->cfg.program, &m->drops, now, "over %d bytes", DGRAM_BYTES_MAX);
             continue;
         }
         coord_on_datagram(m->coord, now, b, buf, (size_t)n, &m->out);
@@ -448,13 +447,14 @@ static void serverM_open(serverM_t *m) {
     pump(m);
 }
 
-/* The earliest of: the core's timer, a lingering connection's end, the accept pause,
- * the stop grace. 0 when work is left over from a pump. */
+/* The earliest of: the core's timer, a lingering connection's end, the accept pause, the end
+ * of a dropped-datagram count's second, the stop grace. 0 when work is left over from a pump. */
 static uint64_t serverM_deadline_us(const serverM_t *m) {
     if (m->touched_count > 0 || m->files_done_count > 0) return 0;
     uint64_t d = coord_deadline_us(m->coord);
     if (m->accept_resume_us != 0 && m->accept_resume_us < d) d = m->accept_resume_us;
     if (m->stop_deadline_us != 0 && m->stop_deadline_us < d) d = m->stop_deadline_us;
+    if (drive_drops_deadline_us(&m->drops) < d) d = drive_drops_deadline_us(&m->drops);
     /* O(slots) while any connection lingers: ~1000 compares a turn, small next to poll() */
     for (uint32_t s = 0; m->linger_count > 0 && s < CONN_SLOTS; s++)
         if (m->conns[s].state == CONN_LINGER && m->conns[s].linger_until_us < d)
@@ -475,6 +475,7 @@ static void serverM_on_time(serverM_t *m) {
     for (uint32_t s = 0; m->linger_count > 0 && s < CONN_SLOTS; s++)
         if (m->conns[s].state == CONN_LINGER && now >= m->conns[s].linger_until_us)
             conn_free(m, &m->conns[s]);
+    drive_drops_report(m->cfg.program, &m->drops, now);
 }
 
 /* Stopping: no new connections; in-flight work finishes (or the grace period ends). */
@@ -519,7 +520,8 @@ int main(int argc, char **argv) {
     }
     fd_limit_raise();
     outbox_init(&m->out);
-    m->drive = (drive_t){.program = m->cfg.program, .fatal_exit_code = EXIT_RUNTIME, .on_fx = serverM_fx, .ctx = m};
+    m->drive = (drive_t){.program = m->cfg.program, .fatal_exit_code = EXIT_RUNTIME, .on_fx = serverM_fx, .ctx = m,
+                         .drops = &m->drops};
     loop_init(&m->loop);
     m->listen_slot[0] = m->listen_slot[1] = -1;
     serverM_open(m);
@@ -529,6 +531,7 @@ int main(int argc, char **argv) {
         pump(m);
         serverM_on_time(m);
     }
+    drive_drops_report(m->cfg.program, &m->drops, UINT64_MAX); /* what the last second held */
     serverM_close(m);
     return 0;
 }

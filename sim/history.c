@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "messages.h"
+#include "client.h"
 
 #define HIST_MSG_BYTES 400
 #define HIST_VALUES_SHOWN 6
@@ -476,10 +476,18 @@ static long stats_text(hist_t *h, const huser_t *u, uint32_t j) {
         free(rows);
         return -1;
     }
+    size_t name_max = 0;
+    uint64_t count_max = 0;
     for (uint32_t i = 0; i < n; i++) {
-        len += (size_t)snprintf(h->text + len, h->text_cap - len, MSG_C_STATS_ROW "\n",
-                                (unsigned long long)(i + 1), rows[i].name,
-                                (unsigned long long)rows[i].count, (long long)rows[i].net);
+        size_t nl = strlen(rows[i].name);
+        if (nl > name_max) name_max = nl;
+        if (rows[i].count > count_max) count_max = rows[i].count;
+    }
+    client_stats_widths_t w = client_stats_widths(n, name_max, count_max);
+    for (uint32_t i = 0; i < n; i++) {
+        len += (size_t)client_stats_row(h->text + len, h->text_cap - len, &w, i + 1, rows[i].name,
+                                        rows[i].count, rows[i].net);
+        h->text[len++] = '\n';
     }
     free(rows);
     return (long)len;

@@ -2,9 +2,12 @@
  * sim`, or print a scenario (parsed, or generated for a swarm seed). Thin: everything
  * lives in sim.a (sim.h, swarm.h, suite.h). In the alichain-sim-mutants build --mutant
  * NAME plants one of core/'s named bugs (core/mutant.h). */
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mutant.h"
@@ -21,18 +24,84 @@ static const char usage[] =
     "       alichain-sim suite [DIR...] [--swarm N] [--out DIR]\n"
     "       alichain-sim print FILE        the scenario as parsed, printed back\n"
     "       alichain-sim gen SEED          the scenario the swarm runs for SEED\n"
-    "options of every command: --mutant NAME (alichain-sim-mutants only; names: --mutant list)\n"
+    "options of every command: --mutant NAME (alichain-sim-mutants only; names: --mutant list);\n"
+    "  -- ends the options; --help prints this text\n"
     "run prints trace-hash: <hex> and verdict: pass|fail; exit 0 pass, 1 fail, 2 usage.\n"
     "docs/SIMULATOR.md and docs/SCENARIOS.md describe the model and the language.\n";
 
 static const char *prog_name = "alichain-sim";
 
-static int parse_u64_arg(const char *s, uint64_t *out) {
-    char *end;
-    if (s == NULL || *s == '\0' || *s == '-') return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0') return -1;
+/* One line on stderr naming what is wrong, then EXIT_USAGE (every refusal of the command
+ * line goes through here, before any work is done). */
+static int usage_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_fail(const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s (try --help)\n", prog_name, line);
+    return EXIT_USAGE;
+}
+
+/* A strict decimal (digits only, no sign or blank) in [min, UINT64_MAX]; what names it.
+ * Returns 0, or EXIT_USAGE with the line printed. */
+static int parse_u64_arg(const char *what, const char *s, uint64_t min, uint64_t *out) {
+    uint64_t v = 0;
+    int ok = s[0] != '\0';
+    for (const char *c = s; ok && *c != '\0'; c++) {
+        unsigned d = (unsigned)(*c - '0');
+        if (d > 9 || v > (UINT64_MAX - d) / 10) ok = 0;
+        else v = v * 10 + d;
+    }
+    if (!ok || v < min)
+        return usage_fail("%s: \"%.40s\" is not a whole number in %llu..18446744073709551615",
+                          what, s, (unsigned long long)min);
     *out = v;
+    return 0;
+}
+
+/* The directory part of a file path ("." when it has none), into dir. */
+static void path_dir(const char *path, char *dir, size_t cap) {
+    snprintf(dir, cap, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL) snprintf(dir, cap, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+}
+
+/* A file the run will write (a trace): not a directory, in a writable directory. */
+static int check_out_file(const char *what, const char *path) {
+    struct stat st;
+    char dir[PATH_MAX];
+    if (path[0] == '\0') return usage_fail("%s: an empty path", what);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return usage_fail("%s: \"%.200s\" is a directory", what, path);
+    path_dir(path, dir, sizeof(dir));
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return usage_fail("%s: no directory \"%.200s\" to write in", what, dir);
+    if (access(dir, W_OK | X_OK) != 0 || (access(path, F_OK) == 0 && access(path, W_OK) != 0))
+        return usage_fail("%s: cannot write \"%.200s\"", what, path);
+    return 0;
+}
+
+/* A directory the run may create (--out): a writable directory, or creatable under the
+ * nearest directory that exists. */
+static int check_out_dir(const char *what, const char *path) {
+    struct stat st;
+    char dir[PATH_MAX];
+    if (path[0] == '\0') return usage_fail("%s: an empty path", what);
+    snprintf(dir, sizeof(dir), "%s", path);
+    while (stat(dir, &st) != 0) {
+        char parent[PATH_MAX];
+        path_dir(dir, parent, sizeof(parent));
+        if (strcmp(parent, dir) == 0) break;
+        snprintf(dir, sizeof(dir), "%s", parent);
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return usage_fail("%s: \"%.200s\" is not a directory", what, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return usage_fail("%s: cannot write in \"%.200s\"", what, dir);
     return 0;
 }
 
@@ -49,76 +118,190 @@ static int mutant_select(const char *name) {
             return 0;
         }
     }
-    fprintf(stderr, "%s: unknown mutant \"%s\" (--mutant list)\n", prog_name, name);
+    fprintf(stderr, "%s: --mutant: unknown mutant \"%.60s\" (--mutant list)\n", prog_name, name);
     return -1;
 #else
     if (strcmp(name, "none") == 0) return 0;
-    fprintf(stderr, "%s: this build has no planted bugs; use alichain-sim-mutants\n", prog_name);
+    fprintf(stderr, "%s: --mutant: this build has no planted bugs; use alichain-sim-mutants\n",
+            prog_name);
     return -1;
 #endif
 }
 
+#define POSITIONAL_MAX 64
+
+/* The options, which commands take them, and whether a value follows. */
+typedef enum {
+    OPT_SEED, OPT_SEEDS, OPT_FIRST, OPT_SWARM, OPT_TRACE, OPT_TRACE_JSON, OPT_OUT, OPT_MUTANT,
+    OPT_VERBOSE, OPT_STOP_ON_FAIL, OPT_NO_SHRINK, OPT_COUNT
+} opt_t;
+
+static const struct {
+    const char *name;
+    const char *alias;      /* or NULL */
+    int takes_value;
+    const char *commands;   /* the commands that take it, space-separated */
+} options[OPT_COUNT] = {
+    [OPT_SEED] = {"--seed", NULL, 1, "run"},
+    [OPT_SEEDS] = {"--seeds", NULL, 1, "swarm"},
+    [OPT_FIRST] = {"--first", NULL, 1, "swarm"},
+    [OPT_SWARM] = {"--swarm", NULL, 1, "suite"},
+    [OPT_TRACE] = {"--trace", NULL, 1, "run"},
+    [OPT_TRACE_JSON] = {"--trace-json", NULL, 1, "run"},
+    [OPT_OUT] = {"--out", NULL, 1, "swarm suite"},
+    [OPT_MUTANT] = {"--mutant", NULL, 1, "run swarm suite print gen"},
+    [OPT_VERBOSE] = {"-v", "--verbose", 0, "run"},
+    [OPT_STOP_ON_FAIL] = {"--stop-on-fail", NULL, 0, "swarm"},
+    [OPT_NO_SHRINK] = {"--no-shrink", NULL, 0, "swarm"},
+};
+
 typedef struct {
-    const char *positional[64];
+    const char *cmd;
+    const char *positional[POSITIONAL_MAX];
     int npos;
+    const char *value[OPT_COUNT];   /* the option's value ("" for a switch); NULL: absent */
     const char *trace, *trace_json, *out, *mutant;
     uint64_t seed, seeds, first, swarm;
-    int has_seed, has_seeds, has_swarm, verbose, stop_on_fail, no_shrink;
+    int has_seed, has_seeds, has_swarm, verbose, stop_on_fail, no_shrink, help;
 } args_t;
 
-static int args_parse(int argc, char **argv, args_t *a) {
-    memset(a, 0, sizeof(*a));
-    a->first = 1;
-    for (int i = 2; i < argc; i++) {
-        const char *s = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(s, "--seed") == 0) {
-            if (parse_u64_arg(v, &a->seed) != 0) return -1;
-            a->has_seed = 1;
-            i++;
-        } else if (strcmp(s, "--seeds") == 0) {
-            if (parse_u64_arg(v, &a->seeds) != 0) return -1;
-            a->has_seeds = 1;
-            i++;
-        } else if (strcmp(s, "--first") == 0) {
-            if (parse_u64_arg(v, &a->first) != 0) return -1;
-            i++;
-        } else if (strcmp(s, "--swarm") == 0) {
-            if (parse_u64_arg(v, &a->swarm) != 0) return -1;
-            a->has_swarm = 1;
-            i++;
-        } else if (strcmp(s, "--trace") == 0 && v) {
-            a->trace = v;
-            i++;
-        } else if (strcmp(s, "--trace-json") == 0 && v) {
-            a->trace_json = v;
-            i++;
-        } else if (strcmp(s, "--out") == 0 && v) {
-            a->out = v;
-            i++;
-        } else if (strcmp(s, "--mutant") == 0 && v) {
-            a->mutant = v;
-            i++;
-        } else if (strcmp(s, "-v") == 0 || strcmp(s, "--verbose") == 0) {
-            a->verbose = 1;
-        } else if (strcmp(s, "--stop-on-fail") == 0) {
-            a->stop_on_fail = 1;
-        } else if (strcmp(s, "--no-shrink") == 0) {
-            a->no_shrink = 1;
-        } else if (s[0] == '-' && s[1] != '\0') {
-            return -1;
-        } else if (a->npos < 64) {
-            a->positional[a->npos++] = s;
-        } else {
-            return -1;
-        }
+/* 1 when word is one of the space-separated words of list. */
+static int word_in(const char *word, const char *list) {
+    size_t n = strlen(word);
+    for (const char *p = list; *p != '\0';) {
+        const char *end = strchr(p, ' ');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, word, n) == 0) return 1;
+        p += len;
+        while (*p == ' ') p++;
     }
-    if (a->mutant != NULL && mutant_select(a->mutant) != 0) return -1;
     return 0;
 }
 
+/* The option named by arg ("--name" or "--name=value"), or OPT_COUNT; *value is the text
+ * after '=' or NULL. */
+static opt_t option_find(const char *arg, const char **value) {
+    *value = NULL;
+    const char *eq = strchr(arg, '=');
+    size_t len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+    for (int o = 0; o < OPT_COUNT; o++) {
+        const char *names[2] = {options[o].name, options[o].alias};
+        for (int k = 0; k < 2; k++) {
+            if (names[k] == NULL || strlen(names[k]) != len || strncmp(arg, names[k], len) != 0)
+                continue;
+            if (eq != NULL) *value = eq + 1;
+            return (opt_t)o;
+        }
+    }
+    return OPT_COUNT;
+}
+
+/* Reads argv[2..]: every option must exist, belong to the command, come once and have its
+ * value; "--" ends the options. Returns 0 or EXIT_USAGE (one line printed). */
+static int args_read(int argc, char **argv, args_t *a) {
+    int ended = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *s = argv[i];
+        if (!ended && strcmp(s, "--") == 0) {
+            ended = 1;
+            continue;
+        }
+        if (!ended && (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0)) {
+            a->help = 1;
+            continue;
+        }
+        if (ended || s[0] != '-' || s[1] == '\0') {
+            if (a->npos == POSITIONAL_MAX)
+                return usage_fail("more than %d arguments to %s", POSITIONAL_MAX, a->cmd);
+            a->positional[a->npos++] = s;
+            continue;
+        }
+        const char *value;
+        opt_t o = option_find(s, &value);
+        if (o == OPT_COUNT) return usage_fail("unknown option \"%.60s\"", s);
+        if (!word_in(a->cmd, options[o].commands))
+            return usage_fail("%s does not apply to %s", options[o].name, a->cmd);
+        if (a->value[o] != NULL) return usage_fail("%s is given twice", options[o].name);
+        if (!options[o].takes_value && value != NULL)
+            return usage_fail("%s takes no value", options[o].name);
+        if (options[o].takes_value && value == NULL) {
+            if (i + 1 >= argc) return usage_fail("%s needs a value", options[o].name);
+            value = argv[++i];
+        }
+        a->value[o] = value != NULL ? value : "";
+    }
+    return 0;
+}
+
+/* The positional arguments each command takes. */
+static int args_count_check(const args_t *a) {
+    int want = strcmp(a->cmd, "swarm") == 0 ? 0 : 1;
+    if (strcmp(a->cmd, "suite") == 0) return 0; /* any number of directories */
+    if (a->npos > want) return usage_fail("unexpected argument \"%.60s\" to %s",
+                                          a->positional[want], a->cmd);
+    if (a->npos < want)
+        return usage_fail("%s needs %s", a->cmd, strcmp(a->cmd, "gen") == 0 ? "a SEED" : "a FILE");
+    return 0;
+}
+
+/* Checks every value before any work: numbers in range, files and directories usable. */
+static int args_values(args_t *a) {
+    const char *const *v = a->value;
+    if (v[OPT_SEED] && parse_u64_arg("--seed", v[OPT_SEED], 0, &a->seed)) return EXIT_USAGE;
+    if (v[OPT_SEEDS] && parse_u64_arg("--seeds", v[OPT_SEEDS], 1, &a->seeds)) return EXIT_USAGE;
+    if (v[OPT_FIRST] && parse_u64_arg("--first", v[OPT_FIRST], 0, &a->first)) return EXIT_USAGE;
+    if (v[OPT_SWARM] && parse_u64_arg("--swarm", v[OPT_SWARM], 0, &a->swarm)) return EXIT_USAGE;
+    a->has_seed = v[OPT_SEED] != NULL;
+    a->has_seeds = v[OPT_SEEDS] != NULL;
+    a->has_swarm = v[OPT_SWARM] != NULL;
+    if (strcmp(a->cmd, "swarm") == 0 && !a->has_seeds) return usage_fail("swarm needs --seeds N");
+    if (a->has_seeds && a->seeds - 1 > UINT64_MAX - a->first)
+        return usage_fail("--first %llu with --seeds %llu goes past 18446744073709551615",
+                          (unsigned long long)a->first, (unsigned long long)a->seeds);
+    a->trace = v[OPT_TRACE];
+    a->trace_json = v[OPT_TRACE_JSON];
+    a->out = v[OPT_OUT];
+    a->mutant = v[OPT_MUTANT];
+    a->verbose = v[OPT_VERBOSE] != NULL;
+    a->stop_on_fail = v[OPT_STOP_ON_FAIL] != NULL;
+    a->no_shrink = v[OPT_NO_SHRINK] != NULL;
+    if (a->trace && check_out_file("--trace", a->trace)) return EXIT_USAGE;
+    if (a->trace_json && check_out_file("--trace-json", a->trace_json)) return EXIT_USAGE;
+    if (a->trace && a->trace_json && strcmp(a->trace, a->trace_json) == 0)
+        return usage_fail("--trace and --trace-json name the same file \"%.200s\"", a->trace);
+    if (a->out && check_out_dir("--out", a->out)) return EXIT_USAGE;
+    if (strcmp(a->cmd, "gen") == 0 && parse_u64_arg("gen SEED", a->positional[0], 0, &a->seed))
+        return EXIT_USAGE;
+    for (int i = 0; strcmp(a->cmd, "suite") == 0 && i < a->npos; i++) {
+        struct stat st;
+        if (stat(a->positional[i], &st) != 0 || !S_ISDIR(st.st_mode))
+            return usage_fail("suite: \"%.200s\" is not a directory of scenarios",
+                              a->positional[i]);
+    }
+    if (a->mutant != NULL && mutant_select(a->mutant) != 0) return EXIT_USAGE;
+    return 0;
+}
+
+static const char *const commands = "run swarm suite print gen";
+
+/* The whole command line; returns 0, or EXIT_USAGE with one line printed. */
+static int args_parse(int argc, char **argv, args_t *a) {
+    memset(a, 0, sizeof(*a));
+    a->first = 1;
+    a->cmd = argv[1];
+    if (!word_in(a->cmd, commands))
+        return usage_fail("unknown command \"%.60s\" (one of: %s)", a->cmd, commands);
+    int rc = args_read(argc, argv, a);
+    if (rc != 0 || a->help) return rc;
+    /* "--mutant list" asks for the names, like --help: it needs no other argument */
+    if (a->value[OPT_MUTANT] != NULL && strcmp(a->value[OPT_MUTANT], "list") == 0)
+        return mutant_select("list");
+    rc = args_count_check(a);
+    if (rc != 0) return rc;
+    return args_values(a);
+}
+
 static int cmd_run(const args_t *a) {
-    if (a->npos != 1) return EXIT_USAGE;
     scenario_t s;
     char err[512];
     if (scenario_load(a->positional[0], &s, err, sizeof(err)) != 0) {
@@ -147,7 +330,6 @@ static int cmd_run(const args_t *a) {
 }
 
 static int cmd_swarm(const args_t *a) {
-    if (!a->has_seeds || a->npos != 0) return EXIT_USAGE;
     swarm_options_t o = {.seeds = a->seeds, .first = a->first, .out_dir = a->out, .prog = prog_name,
                          .mutant = a->mutant, .stop_on_fail = a->stop_on_fail, .shrink = !a->no_shrink,
                          .progress = isatty(STDERR_FILENO), .report = stdout};
@@ -181,7 +363,6 @@ static int cmd_suite(const args_t *a) {
 }
 
 static int cmd_print(const args_t *a) {
-    if (a->npos != 1) return EXIT_USAGE;
     scenario_t s;
     char err[512];
     if (scenario_load(a->positional[0], &s, err, sizeof(err)) != 0) {
@@ -194,11 +375,12 @@ static int cmd_print(const args_t *a) {
 }
 
 static int cmd_gen(const args_t *a) {
-    uint64_t seed;
-    if (a->npos != 1 || parse_u64_arg(a->positional[0], &seed) != 0) return EXIT_USAGE;
     scenario_t s;
-    if (swarm_scenario(seed, &s) != 0) return EXIT_USAGE;
-    printf("# the scenario alichain-sim swarm runs for seed %llu\n", (unsigned long long)seed);
+    if (swarm_scenario(a->seed, &s) != 0) {
+        fprintf(stderr, "%s: gen: out of memory\n", prog_name);
+        return EXIT_USAGE;
+    }
+    printf("# the scenario alichain-sim swarm runs for seed %llu\n", (unsigned long long)a->seed);
     scenario_print(&s, stdout);
     scenario_free(&s);
     return 0;
@@ -209,22 +391,20 @@ int main(int argc, char **argv) {
     prog_name = "alichain-sim-mutants";
 #endif
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_USAGE : 0;
+    if (argc < 2) return usage_fail("missing a command: one of %s", commands);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, stdout);
+        return 0;
     }
     args_t a;
-    if (args_parse(argc, argv, &a) != 0) {
-        fputs(usage, stderr);
-        return EXIT_USAGE;
+    if (args_parse(argc, argv, &a) != 0) return EXIT_USAGE;
+    if (a.help) {
+        fputs(usage, stdout);
+        return 0;
     }
-    int rc = EXIT_USAGE;
-    const char *cmd = argv[1];
-    if (strcmp(cmd, "run") == 0) rc = cmd_run(&a);
-    else if (strcmp(cmd, "swarm") == 0) rc = cmd_swarm(&a);
-    else if (strcmp(cmd, "suite") == 0) rc = cmd_suite(&a);
-    else if (strcmp(cmd, "print") == 0) rc = cmd_print(&a);
-    else if (strcmp(cmd, "gen") == 0) rc = cmd_gen(&a);
-    if (rc == EXIT_USAGE && strcmp(cmd, "run") != 0 && strcmp(cmd, "print") != 0) fputs(usage, stderr);
-    return rc;
+    if (strcmp(a.cmd, "run") == 0) return cmd_run(&a);
+    if (strcmp(a.cmd, "swarm") == 0) return cmd_swarm(&a);
+    if (strcmp(a.cmd, "suite") == 0) return cmd_suite(&a);
+    if (strcmp(a.cmd, "print") == 0) return cmd_print(&a);
+    return cmd_gen(&a);
 }

@@ -10,7 +10,12 @@ seeds=${2:-2000}
 out=${3:-build/mutants/sim-failures}
 missed=0
 printf '%-24s %-8s %-20s %s\n' "mutant" "caught" "checker" "seed / reproduce"
-for m in $("$bin" run --mutant list); do
+names=$("$bin" run --mutant list) || { echo "sim-mutants: $bin run --mutant list failed"; exit 1; }
+if [ -z "$names" ]; then
+    echo "sim-mutants: $bin lists no planted bugs"
+    exit 1
+fi
+for m in $names; do
     log=$("$bin" swarm --seeds "$seeds" --first 1 --stop-on-fail --mutant "$m" --out "$out" 2>/dev/null)
     line=$(printf '%s\n' "$log" | grep -E "^mutant $m:" | head -1)
     if printf '%s' "$line" | grep -q "caught by seed"; then

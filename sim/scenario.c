@@ -249,10 +249,20 @@ typedef struct {
     int quoted;
 } tok_t;
 
+/* Which statement wrote which bytes of a block: bytes up to `end` of block `block` came
+ * from scenario line `line` (or an earlier mark's). */
+typedef struct {
+    size_t end;
+    uint32_t line;
+    int block;
+} scn_mark_t;
+
 typedef struct {
     scenario_t *scn;
     const char *base_dir;   /* NULL: "block X file" refused */
     uint32_t line;
+    scn_mark_t *marks;      /* owned; freed when the parse ends */
+    size_t mark_count, mark_cap;
     tok_t tok[SCN_TOKENS_MAX];
     int ntok;
     char arena[SCN_LINE_BYTES_MAX + SCN_TOKENS_MAX];
@@ -540,6 +550,19 @@ static int block_append(parser_t *p, int b, const char *data, size_t len) {
     s->block_len[b] += len;
     n[s->block_len[b]] = '\0';
     s->block[b] = n;
+    if (p->mark_count > 0 && p->marks[p->mark_count - 1].block == b &&
+        p->marks[p->mark_count - 1].line == p->line) {
+        p->marks[p->mark_count - 1].end = s->block_len[b];
+        return 0;
+    }
+    if (p->mark_count == p->mark_cap) {
+        size_t cap = p->mark_cap == 0 ? 64 : p->mark_cap * 2;
+        scn_mark_t *m = realloc(p->marks, cap * sizeof(*m));
+        if (m == NULL) return perr(p, AC_ENOMEM, "out of memory");
+        p->marks = m;
+        p->mark_cap = cap;
+    }
+    p->marks[p->mark_count++] = (scn_mark_t){.end = s->block_len[b], .line = p->line, .block = b};
     return 0;
 }
 
@@ -566,7 +589,10 @@ static int parse_block(parser_t *p, int first) {
         size_t n;
         int rc = 0;
         while (rc == 0 && (n = fread(buf, 1, sizeof(buf), fp)) > 0) rc = block_append(p, b, buf, n);
+        int read_errno = ferror(fp) ? errno : 0; /* a directory opens, then fails to read */
         fclose(fp);
+        if (rc == 0 && read_errno != 0)
+            return perr(p, AC_EINVAL, "cannot read %s: %s", path, strerror(read_errno));
         return rc;
     }
     if (p->ntok - i != 4) return perr(p, AC_EINVAL, "block X SERIAL SENDER RECEIVER AMOUNT (or raw/file)");
@@ -1025,6 +1051,67 @@ static int parse_statement(parser_t *p) {
     return perr(p, AC_EINVAL, "unknown statement \"%s\"", t->s);
 }
 
+/* One serial of the initial blocks and where it is. */
+typedef struct {
+    uint64_t serial;
+    size_t pos;      /* byte offset of its line in the block */
+    uint32_t line;   /* 1-based, in its block */
+    int block;       /* 0..2 */
+} scn_serial_t;
+
+static int scn_serial_cmp(const void *a, const void *b) {
+    const scn_serial_t *x = a, *y = b;
+    if (x->serial != y->serial) return x->serial < y->serial ? -1 : 1;
+    if (x->block != y->block) return x->block - y->block;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* The scenario line of the statement that wrote byte pos of block b. */
+static uint32_t scenario_line_of(const parser_t *p, int b, size_t pos) {
+    for (size_t i = 0; i < p->mark_count; i++) {
+        if (p->marks[i].block == b && pos < p->marks[i].end) return p->marks[i].line;
+    }
+    return p->line; /* cannot happen: every byte was appended under a mark */
+}
+
+/* Serials are unique across all three blocks (SPEC.md "Data"): a scenario whose initial
+ * blocks repeat one (in two blocks, or twice in one) is refused here rather than run and
+ * blamed on the system. Lines that do not parse are left to the backend, which names them.
+ * Returns 0, AC_EDUP with "line N: initial blocks repeat serial S: block1.txt:L and
+ * block2.txt:M" in err (N: the statement that wrote the second), or AC_ENOMEM. */
+static int scenario_check_serials(parser_t *p) {
+    const scenario_t *s = p->scn;
+    size_t cap = 0, n = 0;
+    for (int b = 0; b < BACKEND_COUNT; b++) cap += s->block_len[b] / 2 + 1; /* "1\n" is shortest */
+    scn_serial_t *all = malloc(cap * sizeof(*all));
+    if (all == NULL) return perr(p, AC_ENOMEM, "out of memory");
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        const char *d = s->block[b];
+        size_t len = s->block_len[b], pos = 0;
+        uint32_t line = 0;
+        while (d != NULL && pos < len) {
+            const char *nl = memchr(d + pos, '\n', len - pos);
+            size_t end = nl != NULL ? (size_t)(nl - d) : len;
+            tx_t t;
+            line++;
+            if (tx_parse_line(d + pos, end - pos, &t, NULL, 0) == AC_OK && ALWAYS(n < cap))
+                all[n++] = (scn_serial_t){.serial = t.serial, .pos = pos, .line = line, .block = b};
+            pos = end + 1;
+        }
+    }
+    qsort(all, n, sizeof(*all), scn_serial_cmp);
+    int rc = 0;
+    for (size_t i = 1; i < n && rc == 0; i++) {
+        if (all[i].serial != all[i - 1].serial) continue;
+        p->line = scenario_line_of(p, all[i].block, all[i].pos);
+        rc = perr(p, AC_EDUP, "initial blocks repeat serial %llu: block%d.txt:%u and "
+                  "block%d.txt:%u", (unsigned long long)all[i].serial, all[i - 1].block + 1,
+                  all[i - 1].line, all[i].block + 1, all[i].line);
+    }
+    free(all);
+    return rc;
+}
+
 static int scenario_parse_in(const char *text, size_t len, const char *base_dir, scenario_t *out,
                              char *err, size_t err_cap) {
     static parser_t parser; /* large arena; the simulator is single-threaded */
@@ -1052,6 +1139,9 @@ static int scenario_parse_in(const char *text, size_t len, const char *base_dir,
         if (rc == 0) rc = parse_statement(p);
         pos = end + 1;
     }
+    if (rc == 0) rc = scenario_check_serials(p);
+    free(p->marks);
+    p->marks = NULL;
     if (rc != 0) scenario_free(out);
     return rc;
 }
@@ -1089,7 +1179,13 @@ int scenario_load(const char *path, scenario_t *out, char *err, size_t err_cap) 
         if (got == 0) break;
         len += got;
     }
+    int read_errno = ferror(fp) ? errno : 0; /* a directory opens, then fails to read */
     fclose(fp);
+    if (text != NULL && rc == 0 && read_errno != 0) {
+        free(text);
+        snprintf(err, err_cap, "cannot read %s: %s", path, strerror(read_errno));
+        return AC_EINVAL;
+    }
     if (text == NULL) {
         snprintf(err, err_cap, "out of memory reading %s", path);
         return AC_ENOMEM;

@@ -214,7 +214,8 @@ typedef struct {
 
 /* Parses scenario text. Reads no files: "block X file PATH" is an error here (use
  * scenario_load). Returns 0, or AC_EINVAL / AC_ERANGE / AC_ENOMEM with
- * "line N: reason" in err. On error *out is freed and empty. */
+ * "line N: reason" in err, or AC_EDUP when the initial blocks repeat a serial (err names
+ * it and both places). On error *out is freed and empty. */
 int scenario_parse(const char *text, size_t len, scenario_t *out, char *err, size_t err_cap);
 /* Reads and parses a scenario file; "block X file PATH" is relative to its directory. */
 int scenario_load(const char *path, scenario_t *out, char *err, size_t err_cap);

@@ -37,6 +37,7 @@ POLL_S = 0.02
 AMOUNT_MAX = 10 ** 12
 NAME_RE = re.compile(rb"^[A-Za-z0-9_.\-]{1,64}$")
 DIGITS_RE = re.compile(rb"^[0-9]+$")
+AMOUNT_RE = re.compile(rb"^[1-9][0-9]*$")   # one spelling: no leading zero
 
 
 # ---------------------------------------------------------------- ports ----------------
@@ -161,16 +162,16 @@ def wait_file_text(path, predicate, timeout, proc=None):
         time.sleep(POLL_S)
 
 
-def start_expect_exit(path, cwd, env, up_line, log_dir, timeout=READY_TIMEOUT_S):
-    """Starts a server that is expected to refuse to start (its logs go to log_dir, not to
-    cwd). Returns Result when it exited; raises AssertionError when it printed up_line (it
-    started) or kept running."""
+def start_expect_exit(path, cwd, env, up_line, log_dir, timeout=READY_TIMEOUT_S, args=()):
+    """Starts a server (with args) that is expected to refuse to start (its logs go to
+    log_dir, not to cwd). Returns Result when it exited; raises AssertionError when it
+    printed up_line (it started) or kept running."""
     logs = Path(log_dir)
     logs.mkdir(parents=True, exist_ok=True)
     out_p = logs / f".{Path(path).name}.expect.out"
     err_p = logs / f".{Path(path).name}.expect.err"
     with open(out_p, "wb") as fo, open(err_p, "wb") as fe:
-        proc = subprocess.Popen([str(path)], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([str(path), *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=fo, stderr=fe, start_new_session=True)
     try:
         started, _ = wait_file_text(out_p, lambda t: up_line in t, timeout, proc)
@@ -447,7 +448,7 @@ def parse_block(data, label="block"):
         if raw.strip() == b"":
             continue
         f = raw.split()
-        if (len(f) != 4 or not DIGITS_RE.match(f[0]) or not DIGITS_RE.match(f[3])
+        if (len(f) != 4 or not DIGITS_RE.match(f[0]) or not AMOUNT_RE.match(f[3])
                 or not NAME_RE.match(f[1]) or not NAME_RE.match(f[2])):
             raise ValueError(f"{label}:{no}: malformed {raw!r}")
         serial, amount = int(f[0]), int(f[3])

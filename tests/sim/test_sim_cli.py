@@ -1,7 +1,9 @@
 # test_sim_cli.py — alichain-sim's command line: verdicts and exit codes, a wrong
 # expectation fails, a checker violation prints checker, virtual time, seed and the
 # command that reproduces it, traces (text and Chrome JSON), printing scenarios back,
-# the swarm and the suite table, and the C unit tests of the simulator.
+# the swarm and the suite table, every refused argument (exit 2, one line naming it,
+# nothing created), scenarios refused for repeated serials or a leading-zero amount, and
+# the C unit tests of the simulator.
 import json
 import re
 import subprocess
@@ -184,3 +186,108 @@ def test_simulator_unit_tests(name):
     r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert re.search(r"\d+ passed, 0 failed", r.stdout)
+
+
+# ---- refusals: exit 2, one stderr line naming the argument, nothing created --------------
+def refusal_cases(tmp):
+    ex = str(EXAMPLE)
+    a_file = tmp / "a_file"
+    a_file.write_text("x")
+    return [
+        ([], "missing a command"),
+        (["frobnicate"], '"frobnicate"'),
+        (["run"], "run needs a FILE"),
+        (["run", ex, "extra"], '"extra"'),
+        (["run", ex, "--seed", "18446744073709551616"], "--seed"),
+        (["run", ex, "--seed", "-1"], "--seed"),
+        (["run", ex, "--seed", " 5"], "--seed"),
+        (["run", ex, "--seed", ""], "--seed"),
+        (["run", ex, "--seed"], "--seed needs a value"),
+        (["run", ex, "--seed", "1", "--seed", "2"], "--seed is given twice"),
+        (["run", ex, "--trace", str(tmp / "nodir" / "t.txt")], "--trace"),
+        (["run", ex, "--trace", str(tmp)], "--trace"),
+        (["run", ex, "--trace-json", str(tmp / "nodir" / "t.json")], "--trace-json"),
+        (["run", ex, "--trace", str(tmp / "t"), "--trace-json", str(tmp / "t")], "same file"),
+        (["run", ex, "--seeds", "5"], "--seeds does not apply to run"),
+        (["run", ex, "--bogus"], '"--bogus"'),
+        (["run", ex, "-v=1"], "-v takes no value"),
+        (["run", str(tmp)], "Is a directory"),
+        (["run", "--", "-v"], "-v"),
+        (["print", ex, "--trace", str(tmp / "t.txt")], "--trace does not apply to print"),
+        (["swarm"], "swarm needs --seeds"),
+        (["swarm", "--seeds", "0"], "--seeds"),
+        (["swarm", "--seeds", "x"], "--seeds"),
+        (["swarm", "--seeds", "2", "--first", "18446744073709551615"], "--first"),
+        (["swarm", "--seeds", "1", "--out", str(a_file / "x")], "--out"),
+        (["swarm", "--seeds", "1", "extra"], '"extra"'),
+        (["suite", str(tmp / "missing")], "missing"),
+        (["suite", str(a_file)], "a_file"),
+        (["suite", "--swarm", "x"], "--swarm"),
+        (["gen"], "gen needs a SEED"),
+        (["gen", "18446744073709551616"], "SEED"),
+        (["gen", "1", "2"], '"2"'),
+        (["gen", "1", "--seed", "2"], "--seed does not apply to gen"),
+    ]
+
+
+def test_every_refused_argument_is_one_line_naming_it(tmp_path):
+    tmp = tmp_path / "w"
+    tmp.mkdir()
+    for args, named in refusal_cases(tmp):
+        before = sorted(tmp.rglob("*"))
+        r = run_sim(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert r.stdout == "", (args, r.stdout)
+        lines = r.stderr.splitlines()
+        assert len(lines) == 1, (args, r.stderr)
+        assert named in lines[0], (args, named, lines[0])
+        assert sorted(tmp.rglob("*")) == before, (args, "created files")
+
+
+def test_double_dash_ends_the_options(tmp_path):
+    scenario(tmp_path, "at 0ms a: clientA Chinmay\nexpect a exit 0\n", name="-v")
+    r = run_sim("run", "--", "-v", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert field(r.stdout, "scenario") == "-v"
+    assert "stdout: " not in r.stdout  # -v was the file, not --verbose
+
+
+def test_help_of_a_command_exits_0():
+    r = run_sim("run", "--help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: alichain-sim")
+
+
+@pytest.mark.parametrize("blocks,named", [
+    ("block A 1 Ann Bob 5\nblock B 2 Bob Ann 1\nblock C 1 Cy Ann 3\n",
+     "line 3: initial blocks repeat serial 1: block1.txt:1 and block3.txt:1"),
+    ("block A raw \"7 Ann Bob 5\\n\\n7 Ann Bob 5\\n\"\n",
+     "line 1: initial blocks repeat serial 7: block1.txt:1 and block1.txt:3"),
+])
+def test_scenario_repeating_a_serial_is_refused(tmp_path, blocks, named):
+    p = tmp_path / "dup.scn"
+    p.write_text(blocks + "at 0ms a: clientA Ann\n")
+    trace = tmp_path / "t.txt"
+    r = run_sim("run", p, "--trace", trace)
+    assert r.returncode == 2, r.stdout
+    assert r.stdout == "" and named in r.stderr, r.stderr
+    assert not trace.exists()
+
+
+def test_amount_with_leading_zero_refused_in_scenarios(tmp_path):
+    p = tmp_path / "b.scn"
+    p.write_text("block A 1 Ann Bob 0012\nat 0ms a: clientA Ann\n")
+    r = run_sim("run", p)
+    assert r.returncode == 2
+    assert "block1.txt:1: amount with a leading zero" in r.stderr, r.stderr
+    p = scenario(tmp_path, "at 0ms a: clientA Chinmay Luke 0012\nexpect a exit 2\n"
+                           "expect a stderr \"invalid amount \\\"0012\\\"\"\n"
+                           "at 0ms b: clientA Chinmay Luke 12\nexpect b exit 0\n", name="c.scn")
+    r = run_sim("run", p)
+    assert r.returncode == 0, r.stdout
+
+
+def test_mutant_list_needs_no_other_argument():
+    # sim/mutants.sh iterates over this list: it must not be refused for lacking a FILE
+    r = run_sim("run", "--mutant", "list")
+    assert r.returncode == 0, r.stderr
+    assert "no-fencing" in r.stdout.split()

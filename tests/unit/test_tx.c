@@ -40,15 +40,21 @@ TEST(test_amount_parse) {
     CHECK_EQ(v, 1);
     CHECK_EQ(tx_amount_parse(S("1000000000000"), &v), AC_OK);
     CHECK_EQ(v, AMOUNT_MAX);
-    CHECK_EQ(tx_amount_parse(S("0000000000042"), &v), AC_OK); /* 13 digits */
-    CHECK_EQ(v, 42);
     v = 7;
-    CHECK_EQ(tx_amount_parse(S("00000000000042"), &v), AC_ERANGE); /* 14 digits */
+    /* one spelling per amount: a leading zero is refused at any length */
+    CHECK_EQ(tx_amount_parse(S("0000000000042"), &v), AC_EINVAL); /* 13 digits */
+    CHECK_EQ(tx_amount_parse(S("00000000000042"), &v), AC_EINVAL); /* 14 digits */
+    CHECK_EQ(tx_amount_parse(S("0012"), &v), AC_EINVAL);
+    CHECK_EQ(tx_amount_parse(S("01"), &v), AC_EINVAL);
+    CHECK_EQ(tx_amount_parse(S("01000000000000"), &v), AC_EINVAL); /* 10^12 with a 0 */
     CHECK_EQ(v, 7); /* untouched on error */
+    CHECK_EQ(tx_amount_parse(S("10"), &v), AC_OK); /* a zero that leads nothing */
+    CHECK_EQ(v, 10);
+    v = 7;
     CHECK_EQ(tx_amount_parse(S("1000000000001"), &v), AC_ERANGE);
     CHECK_EQ(tx_amount_parse(S("9999999999999"), &v), AC_ERANGE);
     CHECK_EQ(tx_amount_parse(S("0"), &v), AC_ERANGE);
-    CHECK_EQ(tx_amount_parse(S("000"), &v), AC_ERANGE);
+    CHECK_EQ(tx_amount_parse(S("000"), &v), AC_EINVAL);
     CHECK_EQ(tx_amount_parse(S(""), &v), AC_EINVAL);
     CHECK_EQ(tx_amount_parse(S("-5"), &v), AC_EINVAL);
     CHECK_EQ(tx_amount_parse(S("+5"), &v), AC_EINVAL);
@@ -160,7 +166,9 @@ TEST(test_parse_line_errors) {
     parse_expect_error(S("1 a b -5"), AC_EINVAL, "invalid amount");
     parse_expect_error(S("1 a b 0"), AC_ERANGE, "amount out of range");
     parse_expect_error(S("1 a b 1000000000001"), AC_ERANGE, "amount out of range");
-    parse_expect_error(S("1 a b 00000000000001"), AC_ERANGE, "amount out of range");
+    parse_expect_error(S("1 a b 00000000000001"), AC_EINVAL, "amount with a leading zero");
+    parse_expect_error(S("1 a b 0012"), AC_EINVAL, "amount with a leading zero");
+    parse_expect_error(S("1 a b 00"), AC_EINVAL, "amount with a leading zero");
     parse_expect_error(S("1 a\nb c 5"), AC_EINVAL, "invalid sender name");
     parse_expect_error("1 a\0 b 5", 8, AC_EINVAL, "invalid sender name");
 

@@ -8,8 +8,8 @@ import socket
 import pytest
 
 from e2e_helpers import (
-    BACKENDS, c_txlist_ok, expected_balance_lines, expected_transfer_ok_lines,
-    read_until_closed,
+    BACKENDS, c_txlist_ok, expected_balance_lines, expected_transfer_ok_lines, parse_block,
+    parse_stats_output, read_until_closed, sample_blocks, stats_of,
 )
 
 CLOSE_TIMEOUT_S = 5
@@ -122,6 +122,8 @@ def test_half_sent_request_does_not_delay_others(net):
         assert_serving(net, "B")
         r = net.client("B", "Luke", "stats", timeout=PROMPT_CLIENT_TIMEOUT_S)
         assert r.rc == 0, r
+        sample = [t for data in sample_blocks() for t in parse_block(data)]
+        assert parse_stats_output("B", "Luke", r.out) == stats_of(sample, "Luke")
     finally:
         for s in stalled:
             s.close()

@@ -9,9 +9,11 @@
 # A WRITE lost on the wire past its deadline stays in doubt (no serial handed out twice)
 # and lands once when the link heals. Backends paused by the tap when a request reaches
 # them read serverM's retransmission too, and lost acknowledgements make serverM resend
-# writes already stored: every write is still stored once. SIGTERM/SIGINT exit 0.
+# writes already stored: every write is still stored once. SIGTERM/SIGINT exit 0, and
+# serverM stopping with a write in flight finishes it first.
 import re
 import signal
+import socket
 import time
 
 import pytest
@@ -326,6 +328,40 @@ def test_signal_stops_servers_with_exit_0(net, sig):
     # the confirmed transfer survived the shutdown
     txs = [t for b in BACKENDS for t in parse_block(net.block_path(b).read_bytes())]
     assert Tx(10, "Chinmay", "Luke", 20) in txs
+
+
+def wait_listener_closed(port):
+    """Waits until a TCP connect to port is refused (serverM closes its listeners as soon
+    as it starts stopping)."""
+    deadline = time.monotonic() + EVENT_TIMEOUT_S
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            return
+        assert time.monotonic() < deadline, f"port {port} still accepts connections"
+        time.sleep(0.005)
+
+
+def test_sigterm_lets_the_transfer_in_flight_finish(tapped_network):
+    # SPEC: on SIGTERM a server finishes what is in flight. serverM gets it while a write
+    # is durable on its backend but unacknowledged; once the acknowledgement gets through,
+    # the client hears of success, and only then serverM exits 0
+    net, tap = tapped_network(env={"ALICHAIN_TIMEOUT_MS": 2000})
+    tap.hold_next_write_ack()
+    p = net.popen_client("A", "Chinmay", "Luke", "20")
+    held = tap.wait("serverM sent no WRITE for a transfer")
+    assert held.txs == [Tx(10, "Chinmay", "Luke", 20)], held
+    net.servers["M"].expected_exit = True
+    net.send_signal("M", signal.SIGTERM)
+    wait_listener_closed(net.ports["tcpA"])          # serverM is stopping now
+    assert net.servers["M"].proc.poll() is None, "serverM left its transfer in flight"
+    tap.heal()
+    [r] = communicate_all([p])
+    assert (r.rc, r.lines) == (0, expected_transfer_ok_lines(
+        "A", "Chinmay", "Luke", 20, 861)), r
+    assert net.servers["M"].proc.wait(timeout=10) == 0
+    assert Tx(10, "Chinmay", "Luke", 20) in net.all_disk_txs()
 
 
 def test_restart_everything_keeps_the_ledger(net):

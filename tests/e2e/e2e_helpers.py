@@ -685,6 +685,7 @@ WIRE_WRITE = 2
 WIRE_REPLY = 0x80
 WIRE_ST_OK = 0
 WIRE_ST_STALE = 1
+WIRE_ST_UNFENCED = 2
 TAP_HOST_BACKENDS = "127.0.0.2"   # where serverM believes the backends are
 TAP_HOST_M = "127.0.0.3"          # where the backends believe serverM is
 TAP_EVENT_TIMEOUT_S = 10          # a fault window the test waits for must open by then
@@ -832,17 +833,25 @@ class UdpTap:
             self.cut = None
             self.cut_writes = None
 
-    def release_write(self):
-        """Delivers the WRITE kept by hold_next_write() to its backend, as serverM sent it."""
+    def release_write(self, timeout=TAP_EVENT_TIMEOUT_S):
+        """Delivers the WRITE kept by hold_next_write() to its backend, as serverM sent it,
+        and returns the status of the backend's reply (WIRE_ST_*), which the tap passes on
+        to serverM. Fails when no reply comes within timeout."""
         h = self.held
         assert h is not None and self.rule is None, "no WRITE is held"
-        self._to_backends.sendto(h.data, ("127.0.0.1", self.ports[h.backend]))
-
-    def status_of(self, data):
-        """The last reply status seen for the request `data` (None: no reply yet)."""
-        _, inc, rid = wire_header(data)
+        _, inc, rid = wire_header(h.data)
         with self.lock:
-            return self.reply_status.get((inc, rid))
+            self.reply_status.pop((inc, rid), None)
+        self._to_backends.sendto(h.data, ("127.0.0.1", self.ports[h.backend]))
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                status = self.reply_status.get((inc, rid))
+            if status is not None:
+                return status
+            assert time.monotonic() < deadline, f"the held WRITE got no answer from " \
+                                                f"server{h.backend} within {timeout} s"
+            time.sleep(POLL_S / 4)
 
     def pause_on_requests(self, pid_of, every):
         """Pauses (SIGSTOP) a backend just before the n-th first copy of a request type

@@ -5,7 +5,8 @@
 # reached serverM (or, for fencing, before the WRITE reached the backend), so every such
 # test has a write really in doubt and then checks that it resolves exactly once:
 # confirmed across a backend restart, "outcome unknown" then stored when the backend
-# returns, stored though serverM died, or refused as stale after serverM restarted.
+# returns, stored though serverM died, or refused (UNFENCED by a restarted backend, STALE
+# once the next serverM has read) when an old serverM's WRITE arrives late.
 # A WRITE lost on the wire past its deadline stays in doubt (no serial handed out twice)
 # and lands once when the link heals. Backends paused by the tap when a request reaches
 # them read serverM's retransmission too, and lost acknowledgements make serverM resend
@@ -19,8 +20,8 @@ import time
 import pytest
 
 from e2e_helpers import (
-    BACKENDS, WIRE_QUERY, WIRE_ST_STALE, WIRE_ST_UNFENCED, WIRE_WRITE, Tx, b_received, balance_of,
-    block_text, c_txlist_ok, communicate_all, expected_balance_lines,
+    BACKENDS, WIRE_QUERY, WIRE_ST_STALE, WIRE_ST_UNFENCED, WIRE_WRITE, Tx, b_received,
+    balance_of, block_text, c_txlist_ok, communicate_all, expected_balance_lines,
     expected_transfer_ok_lines, m_recv_balance, m_sent_result, parse_block,
 )
 

@@ -1,9 +1,20 @@
 # conftest.py (e2e) — fixtures that run the real programs: `make_network` starts a whole
 # network (four servers on a leased port offset, in a fresh temp dir) and always tears it
-# down; `net` is one network on the sample blocks; `lease` is a free offset with no servers.
+# down; `net` is one network on the sample blocks; `lease` is a free offset with no servers;
+# `tapped_network` is a network whose UDP traffic goes through a UdpTap.
 import pytest
 
-from e2e_helpers import Network, PortLease
+from e2e_helpers import Network, PortLease, UdpTap
+
+
+def end_all(items, end, what):
+    """Calls end(item) on every item (each returns a list of problems, and all are ended
+    whatever the others returned); fails the test with `what` and the problems, if any."""
+    problems = []
+    for item in items:
+        problems += end(item)
+    if problems:
+        pytest.fail(f"{what}:\n" + "\n".join(problems))
 
 
 @pytest.fixture
@@ -24,11 +35,28 @@ def make_network(bin_dir, tmp_path):
         return n
 
     yield make
-    problems = []
-    for n in nets:
-        problems += n.close()
-    if problems:
-        pytest.fail("server problems at teardown:\n" + "\n".join(problems))
+    end_all(nets, Network.close, "server problems at teardown")
+
+
+@pytest.fixture
+def tapped_network(make_network):
+    """tapped_network(blocks=None, env=None) -> (Network, UdpTap): a started network whose
+    serverM <-> backend datagrams all pass through a started UdpTap. The tap is stopped
+    before the servers; a problem in its thread fails the test."""
+    taps = []
+
+    def make(blocks=None, env=None):
+        n = make_network(blocks=blocks, env=env, start=False)
+        tap = UdpTap(n.offset)
+        taps.append(tap)
+        for name, extra in tap.server_env().items():
+            n.server_env.setdefault(name, {}).update(extra)
+        tap.start()
+        n.start()
+        return n, tap
+
+    yield make
+    end_all(taps, UdpTap.stop, "tap problems")
 
 
 @pytest.fixture

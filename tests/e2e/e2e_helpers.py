@@ -1,15 +1,18 @@
 # e2e_helpers.py — the machinery of the end-to-end tests: a locked, verified-free port
 # offset; a Network of the four real servers in a temp dir (start, stop, kill, pause,
-# restart, logs); client runs; the exact SPEC.md screen lines; and a reference model of
-# the ledger (block parsing, balances, stats) computed independently of the C code.
+# restart, logs); client runs; the exact SPEC.md screen lines; a reference model of the
+# ledger (block parsing, balances, stats) computed independently of the C code; and a UDP
+# tap between serverM and the backends that opens fault windows on protocol events.
 import errno
 import fcntl
 import os
 import random
 import re
+import selectors
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -671,3 +674,316 @@ def read_until_closed(sock, timeout):
             return True, data
         data += chunk
     return False, data
+
+
+# ---------------------------------------------------------------- UDP tap ----------------
+# The UDP protocol of PROTOCOL.md section 1, as far as the tap needs it: every datagram
+# starts with a 20-byte header (magic, version, type, flags, u64 incarnation, u64 request
+# id); a reply's type is the request's | 0x80 and its status byte follows the header.
+WIRE_HEADER_BYTES = 20
+WIRE_QUERY = 1
+WIRE_WRITE = 2
+WIRE_REPLY = 0x80
+WIRE_ST_OK = 0
+WIRE_ST_STALE = 1
+WIRE_ST_UNFENCED = 2
+TAP_HOST_BACKENDS = "127.0.0.2"   # where serverM believes the backends are
+TAP_HOST_M = "127.0.0.3"          # where the backends believe serverM is
+TAP_EVENT_TIMEOUT_S = 10          # a fault window the test waits for must open by then
+TAP_PAUSE_MAX_S = 2               # a backend paused by the tap is resumed by then at most
+
+
+def wire_header(data):
+    """(type, incarnation, request id) of a datagram, or None when it is too short."""
+    if len(data) < WIRE_HEADER_BYTES:
+        return None
+    return data[2], int.from_bytes(data[4:12], "big"), int.from_bytes(data[12:20], "big")
+
+
+def wire_write_txs(data):
+    """The transactions [Tx] of a WRITE request (PROTOCOL.md 1.4); raises ValueError on a
+    datagram that is not one."""
+    if len(data) < WIRE_HEADER_BYTES + 1 or data[2] != WIRE_WRITE:
+        raise ValueError("not a WRITE request")
+    pos = WIRE_HEADER_BYTES + 1
+    txs = []
+
+    def name():
+        nonlocal pos
+        n = data[pos]
+        s = data[pos + 1:pos + 1 + n].decode("ascii")
+        pos += 1 + n
+        return s
+
+    for _ in range(data[WIRE_HEADER_BYTES]):
+        serial = int.from_bytes(data[pos:pos + 8], "big")
+        pos += 8
+        sender, receiver = name(), name()
+        amount = int.from_bytes(data[pos:pos + 8], "big")
+        pos += 8
+        txs.append(Tx(serial, sender, receiver, amount))
+    if pos != len(data):
+        raise ValueError("trailing bytes after a WRITE request")
+    return txs
+
+
+class HeldWrite(NamedTuple):
+    backend: str           # "A", "B" or "C"
+    txs: list              # the transactions of that WRITE request
+    data: bytes            # the request as serverM sent it (for release_write)
+
+
+class UdpTap:
+    """A man in the middle on the UDP links between serverM and the three backends, so that
+    a test opens a fault window on an event (a WRITE sent, a WRITE acknowledged) instead of
+    after a sleep. serverM reaches the backends at TAP_HOST_BACKENDS and the backends reach
+    serverM at TAP_HOST_M (server_env() sets both); a thread forwards every datagram and
+    applies the armed rule. start() before the network starts, stop() at the end."""
+
+    def __init__(self, offset):
+        self.ports = ports_of(offset)
+        self.lock = threading.Lock()
+        self.event = threading.Event()     # set when an armed rule fired
+        self.rule = None                   # "hold-ack", "hold-write", "drop-writes", None
+        self.cut = None                    # a backend whose link drops everything
+        self.cut_writes = None             # a backend whose WRITE requests are dropped
+        self.held = None                   # HeldWrite of the rule that fired
+        self.writes = {}                   # (incarnation, request id) -> HeldWrite
+        self.reply_status = {}             # (incarnation, request id) -> last status seen
+        self.pause_every = None            # {request type: n}: pause on every n-th one
+        self.pid_of = None
+        self.ack_loss_every = None         # (n, phase): lose an ack of WRITE number k*n+phase
+        self.write_index = {}              # (incarnation, request id) -> WRITE number (1..)
+        self.acks_lost = set()             # WRITEs whose first OK reply was lost
+        self.paused = {}                   # backend -> (key, monotonic time paused)
+        self.seen = {}                     # (backend, incarnation, request id) -> copies
+        self.counts = {"requests": 0, "replies": 0, "dropped": 0, "paused": 0,
+                       "duplicates_delivered": 0, "pause_timeouts": 0, "acks_lost": 0}
+        self.type_seen = {}                # request type -> number of first copies
+        self.problems = []
+        self._stop = threading.Event()
+        self._from_m = {}                  # backend -> socket serverM sends to
+        for b in BACKENDS:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((TAP_HOST_BACKENDS, self.ports[b]))
+            self._from_m[b] = s
+        self._to_backends = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._to_backends.bind((TAP_HOST_M, self.ports["M"]))
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def server_env(self):
+        """server_env for make_network: serverM sends to the tap, backends answer it."""
+        env = {"M": {f"ALICHAIN_HOST_{b}": TAP_HOST_BACKENDS for b in BACKENDS}}
+        for b in BACKENDS:
+            env[b] = {"ALICHAIN_HOST_M": TAP_HOST_M}
+        return env
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        """Ends the thread, resumes any backend it paused, closes the sockets; returns the
+        problems seen (a pause nobody ended, an exception in the thread)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        with self.lock:
+            for b in list(self.paused):
+                self._resume(b)
+        for s in (*self._from_m.values(), self._to_backends):
+            s.close()
+        return self.problems
+
+    # ---- rules (each fires once; wait() returns what it caught)
+    def hold_next_write_ack(self):
+        """The next OK reply to a WRITE is not delivered: the write is durable on its backend
+        but serverM never hears it, and from then on that backend's link drops everything
+        until heal(). wait() returns the HeldWrite."""
+        with self.lock:
+            self.event.clear()
+            self.held = None
+            self.rule = "hold-ack"
+
+    def hold_next_write(self):
+        """The next WRITE request is kept instead of delivered (release_write() delivers it
+        later), and that backend's link drops everything until heal()."""
+        with self.lock:
+            self.event.clear()
+            self.held = None
+            self.rule = "hold-write"
+
+    def drop_next_writes(self):
+        """From the next WRITE request on, every WRITE to that backend is dropped (its other
+        requests pass) until heal(): the write never lands while serverM keeps retrying.
+        wait() returns the first one as a HeldWrite."""
+        with self.lock:
+            self.event.clear()
+            self.held = None
+            self.rule = "drop-writes"
+
+    def wait(self, what, timeout=TAP_EVENT_TIMEOUT_S):
+        """Waits for the armed rule to fire; returns the HeldWrite, fails with `what`."""
+        assert self.event.wait(timeout), f"the fault window never opened: {what} " \
+                                         f"(within {timeout} s; tap counts {self.counts})"
+        return self.held
+
+    def heal(self):
+        """Ends the cuts of hold_next_write_ack(), hold_next_write() and drop_next_writes()."""
+        with self.lock:
+            self.cut = None
+            self.cut_writes = None
+
+    def release_write(self, timeout=TAP_EVENT_TIMEOUT_S):
+        """Delivers the WRITE kept by hold_next_write() to its backend, as serverM sent it,
+        and returns the status of the backend's reply (WIRE_ST_*), which the tap passes on
+        to serverM. Fails when no reply comes within timeout."""
+        h = self.held
+        assert h is not None and self.rule is None, "no WRITE is held"
+        _, inc, rid = wire_header(h.data)
+        with self.lock:
+            self.reply_status.pop((inc, rid), None)
+        self._to_backends.sendto(h.data, ("127.0.0.1", self.ports[h.backend]))
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                status = self.reply_status.get((inc, rid))
+            if status is not None:
+                return status
+            assert time.monotonic() < deadline, f"the held WRITE got no answer from " \
+                                                f"server{h.backend} within {timeout} s"
+            time.sleep(POLL_S / 4)
+
+    def pause_on_requests(self, pid_of, every):
+        """Pauses (SIGSTOP) a backend just before the n-th first copy of a request type
+        (every = {type: n}) reaches it, and resumes it (SIGCONT) just after serverM's
+        retransmission of that request has reached it too: the backend then reads both
+        copies. pid_of(backend) gives the backend's pid."""
+        with self.lock:
+            self.pid_of = pid_of
+            self.pause_every = dict(every)
+
+    def lose_write_acks(self, every, phase):
+        """Loses the first OK reply to WRITE number k * every + phase (WRITEs counted from 1
+        in the order serverM sends them): the backend has stored it, and serverM's
+        retransmission reaches a backend that already holds that serial."""
+        with self.lock:
+            self.ack_loss_every = (every, phase)
+
+    # ---- the thread
+    def _resume(self, b):
+        self.paused.pop(b, None)
+        try:
+            os.kill(self.pid_of(b), signal.SIGCONT)
+        except (ProcessLookupError, KeyError):
+            pass
+
+    def _on_request(self, b, data):
+        """A datagram from serverM to backend b: returns True to deliver it."""
+        h = wire_header(data)
+        self.counts["requests"] += 1
+        if self.cut == b or (self.cut_writes == b and h is not None and h[0] == WIRE_WRITE):
+            self.counts["dropped"] += 1
+            return False
+        if h is None:
+            return True
+        typ, inc, rid = h
+        copies = self.seen.get((b, inc, rid), 0) + 1
+        self.seen[(b, inc, rid)] = copies
+        if copies == 1:
+            n = self.type_seen.get(typ, 0) + 1
+            self.type_seen[typ] = n
+        if typ == WIRE_WRITE and copies == 1:
+            self.writes[(inc, rid)] = HeldWrite(b, wire_write_txs(data), data)
+            self.write_index[(inc, rid)] = n
+        if self.rule in ("hold-write", "drop-writes") and typ == WIRE_WRITE:
+            self.held = self.writes[(inc, rid)]
+            if self.rule == "hold-write":
+                self.cut = b
+            else:
+                self.cut_writes = b
+            self.rule = None
+            self.event.set()
+            self.counts["dropped"] += 1
+            return False
+        if copies == 1:
+            every = (self.pause_every or {}).get(typ)
+            if every and n % every == 0 and b not in self.paused:
+                os.kill(self.pid_of(b), signal.SIGSTOP)
+                self.paused[b] = ((inc, rid), time.monotonic())
+                self.counts["paused"] += 1
+        return True
+
+    def _after_request(self, b, data):
+        """After delivery: a retransmission that reached a backend paused for it resumes it."""
+        h = wire_header(data)
+        if h is None or b not in self.paused:
+            return
+        if self.paused[b][0] == (h[1], h[2]) and self.seen[(b, h[1], h[2])] >= 2:
+            self.counts["duplicates_delivered"] += 1
+            self._resume(b)
+
+    def _on_reply(self, b, data):
+        """A datagram from backend b to serverM: returns True to deliver it."""
+        h = wire_header(data)
+        self.counts["replies"] += 1
+        if self.cut == b:
+            self.counts["dropped"] += 1
+            return False
+        if h is None or len(data) <= WIRE_HEADER_BYTES:
+            return True
+        typ, inc, rid = h
+        self.reply_status[(inc, rid)] = data[WIRE_HEADER_BYTES]
+        if (self.rule == "hold-ack" and typ == WIRE_REPLY | WIRE_WRITE
+                and data[WIRE_HEADER_BYTES] == WIRE_ST_OK and (inc, rid) in self.writes):
+            self.rule = None
+            self.held = self.writes[(inc, rid)]
+            self.cut = b
+            self.event.set()
+            return False
+        if (self.ack_loss_every and typ == WIRE_REPLY | WIRE_WRITE
+                and data[WIRE_HEADER_BYTES] == WIRE_ST_OK and (inc, rid) not in self.acks_lost):
+            every, phase = self.ack_loss_every
+            if self.write_index.get((inc, rid), 0) % every == phase:
+                self.acks_lost.add((inc, rid))
+                self.counts["acks_lost"] += 1
+                return False
+        return True
+
+    def _run(self):
+        sel = selectors.DefaultSelector()
+        for b, s in self._from_m.items():
+            sel.register(s, selectors.EVENT_READ, ("req", b))
+        sel.register(self._to_backends, selectors.EVENT_READ, ("rep", None))
+        by_port = {self.ports[b]: b for b in BACKENDS}
+        m_addr = ("127.0.0.1", self.ports["M"])
+        try:
+            while not self._stop.is_set():
+                for key, _ in sel.select(timeout=0.01):
+                    kind, b = key.data
+                    data, src = key.fileobj.recvfrom(65536)
+                    with self.lock:
+                        if kind == "req":
+                            if self._on_request(b, data):
+                                self._send(self._to_backends, data, ("127.0.0.1", self.ports[b]))
+                                self._after_request(b, data)
+                        else:
+                            rb = by_port.get(src[1])
+                            if rb is not None and self._on_reply(rb, data):
+                                self._send(self._from_m[rb], data, m_addr)
+                with self.lock:
+                    for b, (_, since) in list(self.paused.items()):
+                        if time.monotonic() - since > TAP_PAUSE_MAX_S:
+                            self.counts["pause_timeouts"] += 1
+                            self._resume(b)
+        except Exception as e:   # reported by stop(); the test then fails
+            self.problems.append(f"tap thread: {e!r}")
+        finally:
+            sel.close()
+
+    @staticmethod
+    def _send(sock, data, addr):
+        try:
+            sock.sendto(data, addr)
+        except OSError:
+            pass             # a dead backend: the datagram is lost, as on a real network

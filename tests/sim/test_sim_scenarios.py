@@ -1,6 +1,7 @@
 # test_sim_scenarios.py — every scenario of sim/scenarios passes, twice with the same
 # trace hash (determinism), documents what it shows, and the faults it enables really
-# fire (no scenario passes with its faults silently off).
+# fire (no scenario passes with its faults silently off); since a scenario runs with its
+# own seed, none (regressions included) accepts two exit codes for one operation.
 import re
 
 import pytest
@@ -8,6 +9,8 @@ import pytest
 from sim_helpers import SCENARIOS, faults, field, run_sim, scenario_files
 
 FILES = scenario_files()
+ALL_FILES = FILES + scenario_files(SCENARIOS / "regress")
+MULTI_EXIT_RE = re.compile(r"^\s*expect\s+\S+\s+exit\s+\d+\s*,", re.M)
 
 # a statement in a scenario -> the fault counter that must then be non-zero
 FAULT_EVIDENCE = [
@@ -57,6 +60,20 @@ def test_enabled_faults_fire(path):
     fired = faults(run.stdout)
     silent = sorted(c for c in wanted if fired.get(c, 0) == 0)
     assert not silent, "enabled but never fired: %s\n%s" % (silent, run.stdout)
+
+
+def test_multi_exit_pattern_matches_what_it_must():
+    assert MULTI_EXIT_RE.search("expect t1 exit 0,3\n")
+    assert MULTI_EXIT_RE.search("expect t1 exit 0, 1\n")
+    assert not MULTI_EXIT_RE.search("expect t1 exit 3\nexpect t1 stderr \"a, b\"\n")
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: p.name)
+def test_each_operation_expects_one_exit_code(path):
+    # a run is deterministic (one seed, fixed data), so "exit 0,3" cannot fail when the run
+    # takes the other branch: it hides a fault that missed (issue #7, item 9)
+    multi = [m.group(0) for m in MULTI_EXIT_RE.finditer(path.read_text())]
+    assert not multi, "expect the one exit code the run has: %s" % multi
 
 
 def test_every_fault_kind_and_operation_is_covered():

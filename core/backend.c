@@ -197,7 +197,7 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
 
     backend_pending_t *op = backend_pending_free_slot(b);
     if (op == NULL) {
-        outbox_line(out, FX_STDERR, "dropped a WRITE: too many writes are syncing (serverM retries)");
+        outbox_drop(out, "a WRITE: too many writes are syncing (serverM retries)");
         *reply_now = 0;
         return;
     }
@@ -234,7 +234,7 @@ void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, siz
     wire_reply_t *rep = &b->rep;
     if (wire_req_decode(data, len, req) != 0) {
         b->stat_dropped++;
-        outbox_line(out, FX_STDERR, "dropped a malformed datagram of %zu bytes", len);
+        outbox_drop(out, "a malformed datagram of %zu bytes", len);
         return;
     }
     memset(rep, 0, sizeof(*rep));

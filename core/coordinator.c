@@ -1321,7 +1321,7 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
     wire_reply_t *rep = &c->reply;
     if (backend < 0 || backend >= BACKEND_COUNT || wire_reply_decode(data, len, rep) != 0) {
         c->stats.datagrams_dropped++;
-        outbox_line(out, FX_STDERR, "dropped a malformed datagram of %zu bytes", len);
+        outbox_drop(out, "a malformed datagram of %zu bytes", len);
         return;
     }
     if (rep->incarnation != c->cfg.incarnation) {
@@ -1336,7 +1336,7 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
     }
     if (e->backend != backend || !reply_shape_ok(e, rep)) {
         c->stats.datagrams_dropped++;
-        outbox_line(out, FX_STDERR, "dropped a reply that does not match its request");
+        outbox_drop(out, "a reply that does not match its request");
         return;
     }
     if (e->hello_for >= 0) {

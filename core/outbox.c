@@ -55,15 +55,32 @@ fx_t *outbox_push(outbox_t *o, fx_kind_t kind, uint32_t target, uint64_t token,
     return f;
 }
 
-void outbox_line(outbox_t *o, fx_kind_t kind, const char *fmt, ...) {
+/* One formatted line (prefix, then fmt) as an effect of this kind and arg. */
+static void outbox_vline(outbox_t *o, fx_kind_t kind, uint64_t arg, const char *prefix,
+                         const char *fmt, va_list ap) {
     AC_ASSERT(o != NULL);
     AC_ASSERT(kind == FX_STDOUT || kind == FX_STDERR);
     char buf[OUTBOX_LINE_BYTES];
+    size_t at = strlen(prefix);
+    AC_ASSERT(at < sizeof buf);
+    memcpy(buf, prefix, at);
+    int n = vsnprintf(buf + at, sizeof buf - at, fmt, ap);
+    if (n < 0) n = 0; /* an encoding error: push what there is rather than nothing */
+    size_t len = at + ((size_t)n < sizeof buf - at ? (size_t)n : sizeof buf - at - 1);
+    fx_t *f = outbox_push(o, kind, 0, 0, buf, len);
+    if (f != NULL) f->arg = arg;
+}
+
+void outbox_line(outbox_t *o, fx_kind_t kind, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    outbox_vline(o, kind, 0, "", fmt, ap);
     va_end(ap);
-    if (n < 0) n = 0; /* an encoding error: push an empty line rather than nothing */
-    size_t len = (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
-    (void)outbox_push(o, kind, 0, 0, buf, len);
+}
+
+void outbox_drop(outbox_t *o, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    outbox_vline(o, FX_STDERR, FX_STDERR_DROP, OUTBOX_DROP_PREFIX, fmt, ap);
+    va_end(ap);
 }

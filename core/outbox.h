@@ -27,7 +27,8 @@ typedef enum {
     FX_FILE_WRITE,   /* serverM: write data atomically (temp, sync, rename) to the TXLIST
                         path, then call coord_on_file_written(token, ok) */
     FX_STDOUT,       /* one line of the spec's screen text (no newline in data) */
-    FX_STDERR,       /* one diagnostic line (no newline in data) */
+    FX_STDERR,       /* one diagnostic line (no newline in data); arg FX_STDERR_DROP: it
+                        reports one dropped input and may be counted, not printed (outbox_drop) */
     FX_DONE,         /* client: finished; `arg` is the process exit code */
 } fx_kind_t;
 
@@ -60,12 +61,20 @@ void outbox_clear(outbox_t *o);
 fx_t *outbox_push(outbox_t *o, fx_kind_t kind, uint32_t target, uint64_t token,
                   const void *data, size_t len);
 
+#define FX_STDERR_DROP 1 /* FX_STDERR arg: "dropped <reason>", one dropped input */
+#define OUTBOX_DROP_PREFIX "dropped " /* how every FX_STDERR_DROP line starts */
+
 /* FX_STDOUT / FX_STDERR with printf-style formatting (truncated to 1023 bytes). */
 void outbox_line(outbox_t *o, fx_kind_t kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* The effect's payload (never NULL: an outbox that holds no payload yet has no arena, and
  * even a zero offset from NULL is undefined behaviour; fuzz_block found it). */
+/* FX_STDERR "dropped <reason>" with arg FX_STDERR_DROP: the core dropped one input (a
+ * malformed or unexpected datagram...). fmt gives the reason, e.g. "a malformed datagram of
+ * %zu bytes"; a driver may count drops by reason instead of printing each. */
+void outbox_drop(outbox_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static inline const uint8_t *outbox_bytes(const outbox_t *o, const fx_t *f) {
     if (o->data == NULL) return (const uint8_t *)"";
     return o->data + f->data_off;

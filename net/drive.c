@@ -110,12 +110,11 @@ void drive_drain(const drive_t *d, outbox_t *o) {
         if (f->kind == FX_STDOUT) {
             fwrite(bytes, 1, f->data_len, stdout);
             fputc('\n', stdout);
-        } else if (f->kind == FX_STDERR && d->drops != NULL &&
-                   f->data_len > strlen(DRIVE_DROP_PREFIX) &&
-                   memcmp(bytes, DRIVE_DROP_PREFIX, strlen(DRIVE_DROP_PREFIX)) == 0) {
-            /* the core's "dropped a malformed datagram of 9 bytes": counted, not printed */
+        } else if (f->kind == FX_STDERR && f->arg == FX_STDERR_DROP && d->drops != NULL) {
+            /* "dropped a malformed datagram of 9 bytes": counted by reason, not printed */
             char reason[DRIVE_DROP_REASON_BYTES];
-            size_t skip = strlen(DRIVE_DROP_PREFIX);
+            size_t skip = strlen(OUTBOX_DROP_PREFIX);
+            AC_ASSERT(f->data_len >= skip);
             size_t n = f->data_len - skip < sizeof(reason) - 1 ? f->data_len - skip
                                                                : sizeof(reason) - 1;
             memcpy(reason, bytes + skip, n);

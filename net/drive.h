@@ -18,7 +18,6 @@
 #define DRIVE_WARN_INTERVAL_US 1000000   /* a rate-limited warning: at most one a second */
 #define DRIVE_DROP_REASONS_MAX 4          /* reasons told apart in one report; more: "other" */
 #define DRIVE_DROP_REASON_BYTES 96
-#define DRIVE_DROP_PREFIX "dropped a "    /* a core diagnostic about one dropped datagram */
 
 /* Datagrams dropped (stray, oversized, malformed, unsendable) are counted, not reported one
  * by one: the first drop opens a one-second window, and when it ends one line reports it,
@@ -52,11 +51,11 @@ typedef struct {
     int fatal_exit_code;     /* exit code when draining fails (a client's differs) */
     drive_fx_fn on_fx;
     void *ctx;
-    drive_drops_t *drops;    /* counts the core's "dropped a ..." lines; NULL: printed */
+    drive_drops_t *drops;    /* counts the core's FX_STDERR_DROP lines; NULL: printed */
 } drive_t;
 
-/* Carries out every effect of o in order, then clears it. An FX_STDERR line starting with
- * DRIVE_DROP_PREFIX is counted in d->drops (when set) instead of printed. An outbox that
+/* Carries out every effect of o in order, then clears it. An FX_STDERR line marked
+ * FX_STDERR_DROP (outbox_drop) is counted in d->drops (when set) instead of printed. An outbox that
  * ran out of memory, or a handler that fails, is fatal: one line on stderr,
  * exit(fatal_exit_code). */
 void drive_drain(const drive_t *d, outbox_t *o);

@@ -407,6 +407,10 @@ int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_
     if (rc == 0 && !calm && chance(g, 1, 5)) rc = gen_end_down(g, s, phase, users, &nops);
     uint32_t ops = (uint32_t)rnd_range(g, 1, lim->ops_max ? lim->ops_max : 1);
     if (rc == 0) rc = gen_ops(g, s, users, ops, phase + GEN_CALM_TAIL_US, &nops);
+    /* some clients half-close their connection right after the request (core answers) */
+    for (size_t i = 0; rc == 0 && i < s->step_count; i++) {
+        if (s->steps[i].kind == STEP_OP && chance(g, 1, 8)) s->steps[i].half_close = 1;
+    }
     s->until_quiet = 1;
     s->run_us = phase + GEN_QUIET_MAX_US;
     if (rc != 0) scenario_free(s);

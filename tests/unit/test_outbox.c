@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <wchar.h>
 
+#include "backend.h"
 #include "check.h"
 #include "outbox.h"
 
@@ -123,6 +124,30 @@ TEST(test_line) {
     outbox_free(&o);
 }
 
+/* A dropped input is reported as a marked diagnostic, so that a driver can count it. */
+TEST(test_drop) {
+    outbox_t o;
+    outbox_init(&o);
+    outbox_drop(&o, "a malformed datagram of %d bytes", 9);
+    outbox_line(&o, FX_STDERR, "dropped by hand, not marked");
+    CHECK_EQ(o.fx_count, 2);
+    CHECK_EQ(o.fx[0].kind, FX_STDERR);
+    CHECK(o.fx[0].arg == FX_STDERR_DROP);
+    CHECK_EQ(o.fx[0].data_len, strlen("dropped a malformed datagram of 9 bytes"));
+    CHECK(memcmp(outbox_bytes(&o, &o.fx[0]), "dropped a malformed datagram of 9 bytes", o.fx[0].data_len) == 0);
+    CHECK(o.fx[1].arg == 0);
+    outbox_free(&o);
+    /* the backend's garbage path uses it */
+    backend_t b;
+    backend_init(&b, 0);
+    outbox_init(&o);
+    backend_on_datagram(&b, 0, (const uint8_t *)"junk", 4, &o);
+    CHECK_EQ(o.fx_count, 1);
+    CHECK(o.fx[0].arg == FX_STDERR_DROP);
+    backend_free(&b);
+    outbox_free(&o);
+}
+
 TEST(test_failed) {
     outbox_t o;
     outbox_init(&o);
@@ -151,6 +176,7 @@ int main(void) {
     RUN(test_init_push_clear_free);
     RUN(test_growth);
     RUN(test_line);
+    RUN(test_drop);
     RUN(test_failed);
     return CHECK_DONE();
 }

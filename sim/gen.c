@@ -296,14 +296,18 @@ static int gen_faults(gen_src_t *g, scenario_t *s, uint64_t phase) {
 static int gen_end_down(gen_src_t *g, scenario_t *s, uint64_t phase, int users, uint32_t *nops) {
     uint64_t at = phase + rnd_range(g, 10000, GEN_CALM_TAIL_US);
     int rc = 0;
+    uint64_t sync_max = rnd_range(g, 10000, 60000); /* draws in a fixed order (FUZZING.md D1) */
+    uint32_t torn = (uint32_t)rnd_range(g, 500000, 1000000);
     scn_step_t *st = scenario_add_step(s, at - 10000, STEP_SET);
     if (st == NULL) return AC_ENOMEM;
     st->set = (sim_set_t){.what = SET_DISK, .from = SIM_NODE_ALL, .mask = SETF_DELAY | SETF_TORN,
-                          .min_us = 5000, .max_us = rnd_range(g, 10000, 60000),
-                          .torn_ppm = (uint32_t)rnd_range(g, 500000, 1000000)};
+                          .min_us = 5000, .max_us = sync_max, .torn_ppm = torn};
     int k_max = (int)rnd_range(g, 2, 6);
-    for (int k = 0; k < k_max && rc == 0; k++)
-        rc = add_transfer(g, s, at - rnd(g, 8000), users, (int)rnd(g, (uint64_t)users), nops);
+    for (int k = 0; k < k_max && rc == 0; k++) {
+        uint64_t when = at - rnd(g, 8000);
+        int from = (int)rnd(g, (uint64_t)users);
+        rc = add_transfer(g, s, when, users, from, nops);
+    }
     uint64_t kind = rnd(g, 4);
     int node = (int)rnd_range(g, 1, 3);
     for (int b = SIM_NODE_A; b <= SIM_NODE_C && rc == 0; b++) {

@@ -1,7 +1,8 @@
 /* jsonl.c — writes and strictly reads the swarm's JSON lines (jsonl.h). The reader is a
  * small bounded JSON parser for exactly what the writer produces (objects, strings, whole
  * numbers, null; objects nested one level): any other input is refused with a reason, never
- * a crash, since report reads files that crossed machines and may be cut or corrupted. */
+ * a crash, since report reads files that crossed machines and may be cut or corrupted.
+ * Decoded strings are printable ASCII: any other byte reads back as '?'. */
 #include "jsonl.h"
 
 #include <stdarg.h>
@@ -151,7 +152,7 @@ static int parse_string(parser_t *ps, const char **out) {
                 return perr(ps, "bad escape \\%c", e >= 0x20 && e < 0x7f ? e : '?');
             }
         }
-        dst[n++] = (char)c;
+        dst[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';   /* report prints them: ASCII only */
     }
     dst[n] = '\0';
     ps->used += n + 1;

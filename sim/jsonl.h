@@ -57,7 +57,9 @@ int jsonl_write(FILE *f, const jsonl_record_t *r);
 
 /* Parses one line (len bytes, no newline) into r. Returns 0, or -1 with the reason in err:
  * not JSON, not an object, a field missing or of the wrong type, another format or
- * version. Unknown fields are allowed (later minor additions); never reads past len. */
+ * version. Unknown fields are allowed (later minor additions); never reads past len.
+ * Strings come back as printable ASCII (other bytes as '?'). Not reentrant (one static
+ * parser state: report reads one line at a time). */
 int jsonl_parse(const char *line, size_t len, jsonl_record_t *r, char *err, size_t cap);
 
 #endif

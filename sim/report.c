@@ -1,7 +1,7 @@
 /* report.c — merges swarm JSON-lines files (report.h). Seeds are kept as sorted ranges, not
  * one by one, so 10^7 seeds from contiguous blocks cost a few ranges of memory; failures
- * are grouped by checker and message with its numbers masked ("#"), since the same bug
- * shows different serials and times on different seeds. Damaged input is named line by
+ * are grouped by checker and message with its numbers and names masked, since the same
+ * bug shows different serials, times and accounts on different seeds. Damaged input is named line by
  * line and makes the exit status 2, whatever else the files say. */
 #include "report.h"
 
@@ -161,21 +161,31 @@ static void damage(report_t *rp, const char *file, uint64_t line, const char *wh
     }
 }
 
-static void mask_digits(const char *s, char *dst, size_t cap) {
+/* The group key of a message: numbers become "#", words starting with a capital letter
+ * (account names: Bob, Ann) "Name", so one bug on different seeds lands in one group. */
+static void mask_message(const char *s, char *dst, size_t cap) {
     size_t n = 0;
-    for (; *s != '\0' && n + 1 < cap; s++) {
-        if (*s >= '0' && *s <= '9') {
+    int in_word = 0;   /* inside a word (letters/digits) that started earlier */
+    for (; *s != '\0' && n + 5 < cap; s++) {
+        int digit = *s >= '0' && *s <= '9';
+        int upper = *s >= 'A' && *s <= 'Z', lower = *s >= 'a' && *s <= 'z';
+        if (upper && !in_word) {
+            memcpy(dst + n, "Name", 4);
+            n += 4;
+            while ((s[1] >= 'a' && s[1] <= 'z') || (s[1] >= 'A' && s[1] <= 'Z')) s++;
+        } else if (digit) {
             if (n == 0 || dst[n - 1] != '#') dst[n++] = '#';
         } else {
             dst[n++] = *s;
         }
+        in_word = digit || upper || lower;
     }
     dst[n] = '\0';
 }
 
 static void group_add(report_t *rp, const jsonl_record_t *r) {
     char key[JSONL_MESSAGE_BYTES];
-    mask_digits(r->message, key, sizeof(key));
+    mask_message(r->message, key, sizeof(key));
     group_t *g = NULL;
     for (size_t i = 0; i < rp->group_count && g == NULL; i++)
         if (strcmp(rp->groups[i].checker, r->checker) == 0 && strcmp(rp->groups[i].key, key) == 0)
@@ -304,7 +314,7 @@ static void read_file(report_t *rp, const char *path) {
 static void print_groups(report_t *rp) {
     FILE *f = rp->out;
     uint64_t failed = rp->verdicts[JSONL_FAIL];
-    fprintf(f, "failures: %llu seed%s in %zu group%s (by checker and message, numbers masked)\n",
+    fprintf(f, "failures: %llu seed%s in %zu group%s (by checker and message, numbers and names masked)\n",
             (unsigned long long)failed, failed == 1 ? "" : "s", rp->group_count,
             rp->group_count == 1 ? "" : "s");
     for (size_t i = 0; i < rp->group_count; i++) {

@@ -25,6 +25,7 @@ have_cmd zip || need+=(zip)              # the seed corpora of .clusterfuzzlite/
 [ -x /usr/bin/python3 ] || need+=(python3)
 /usr/bin/python3 -m pytest --version >/dev/null 2>&1 || need+=(python3-pytest)
 /usr/bin/python3 -m gcovr --version >/dev/null 2>&1 || need+=(gcovr)
+/usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)   # workflow checks
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"

@@ -361,6 +361,47 @@ def test_job_script_exit_1_on_a_failing_seed_keeps_the_results(tmp_path, mutant_
     assert any(x["verdict"] == "fail" for x in lines[1:]) and len(lines) == 11
 
 
+# ---------------------------------------------------------------- the shipped deploy files
+
+SHIPPED_SEEDS = 10 ** 7   # what deploy/ runs as shipped: 1000 blocks of 10,000 seeds
+
+
+def test_slurm_array_script_runs_the_job_script_unchanged(tmp_path):
+    text = (REPO / "deploy" / "slurm-swarm.sh").read_text()
+    array = re.search(r"^#SBATCH --array=0-(\d+)$", text, re.M)
+    assert array and (int(array.group(1)) + 1) * 10000 == SHIPPED_SEEDS
+    assert "ALICHAIN_BLOCK_SEEDS:-10000" in text
+    # as Slurm runs it: a copy elsewhere, the repository in SLURM_SUBMIT_DIR
+    copy = tmp_path / "spool" / "slurm_script"
+    copy.parent.mkdir()
+    copy.write_text(text)
+    r = subprocess.run(["bash", str(copy)], cwd=tmp_path,
+                       env=clean_env(SLURM_ARRAY_TASK_ID=2, SLURM_SUBMIT_DIR=REPO, ALICHAIN_SIM=SIM,
+                                     ALICHAIN_RESULTS=tmp_path / "res", ALICHAIN_BLOCK_SEEDS=3),
+                       capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert r.returncode == 0 and "index from SLURM_ARRAY_TASK_ID" in r.stdout, r.stdout + r.stderr
+    assert block_seeds_of(tmp_path / "res" / "block-2.jsonl") == [6, 7, 8]
+
+
+def test_kubernetes_indexed_job_runs_the_job_script_unchanged(tmp_path):
+    import yaml   # python3-yaml (ci/install-deps.sh)
+    job = yaml.safe_load((REPO / "deploy" / "k8s-swarm-job.yaml").read_text())
+    spec = job["spec"]
+    assert job["kind"] == "Job" and spec["completionMode"] == "Indexed"
+    (c,) = spec["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in c["env"]}
+    assert spec["completions"] * int(env["ALICHAIN_BLOCK_SEEDS"]) == SHIPPED_SEEDS
+    assert c["command"] == ["sim/swarm-job.sh"] and c["workingDir"] == "/alichain"
+    mounts = {m["mountPath"] for m in c["volumeMounts"]}
+    assert env["ALICHAIN_RESULTS"] in mounts
+    # the pod's command, from the repository as the image has it; fewer seeds, a local volume
+    env.update(ALICHAIN_BLOCK_SEEDS=3, ALICHAIN_RESULTS=tmp_path / "res")
+    r = subprocess.run(c["command"], cwd=REPO, env=clean_env(JOB_COMPLETION_INDEX=4, ALICHAIN_SIM=SIM, **env),
+                       capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert r.returncode == 0 and "index from JOB_COMPLETION_INDEX" in r.stdout, r.stdout + r.stderr
+    assert block_seeds_of(tmp_path / "res" / "block-4.jsonl") == [12, 13, 14]
+
+
 # ---------------------------------------------------------------- make swarm-parallel
 
 def make_swarm(tmp_path, seeds, sim=SIM, block=10):

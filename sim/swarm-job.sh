@@ -44,7 +44,8 @@ mkdir -p "$results" || fail "cannot create the results directory \"$results\""
 out=$results/block-$index.jsonl
 partial=$out.partial
 rm -f "$partial"
-trap 'rm -f "$partial"' INT TERM HUP
+# an engine cancelling the job (Slurm, Kubernetes: SIGTERM) leaves no partial file behind
+trap 'rm -f "$partial"; echo "swarm-job: block $index: interrupted" >&2; exit 2' INT TERM HUP
 
 # shellcheck disable=SC2086
 "$sim" swarm --block "$index" --block-seeds "$block_seeds" --jsonl "$partial" \

@@ -8,7 +8,9 @@ import pathlib
 import random
 import re
 import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -20,6 +22,7 @@ FAULT_NAMES = ("dgrams", "lost", "duplicated", "reordered", "cut", "to-down", "s
                "stalled", "crashes", "restarts", "pauses", "partitions", "torn", "unsynced")
 FUZZ_CASES = 150          # random garbage / byte-flip variants per test
 MUTANT = "same-balance"   # a planted bug the swarm catches within a few seeds
+CANCEL_WAIT_S = 60       # deadline for the job to start, and to end after SIGTERM
 MUTANT_SIM = REPO / "build" / "mutants" / "bin" / "alichain-sim"
 
 
@@ -333,6 +336,27 @@ def test_job_script_index_precedence_and_defaults(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "args").read_text().startswith("swarm --block 7 --block-seeds 10000 --jsonl results/")
     assert (tmp_path / "results" / "block-7.jsonl").is_file()
+
+
+def test_job_script_cancelled_by_the_engine_leaves_no_partial_file(tmp_path):
+    # Slurm's scancel and Kubernetes send SIGTERM to the job's processes
+    env = clean_env(ALICHAIN_SIM=SIM, ALICHAIN_RESULTS=tmp_path / "results", ALICHAIN_BLOCK_SEEDS=10 ** 7)
+    p = subprocess.Popen(["bash", str(JOB), "0"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        partial = tmp_path / "results" / "block-0.jsonl.partial"
+        deadline = time.monotonic() + CANCEL_WAIT_S
+        while not (partial.exists() and partial.stat().st_size > 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert partial.exists(), "the block never started"
+        os.killpg(p.pid, signal.SIGTERM)
+        _, err = p.communicate(timeout=CANCEL_WAIT_S)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(timeout=CANCEL_WAIT_S)
+    assert p.returncode == 2 and "interrupted" in err, err
+    assert not list((tmp_path / "results").glob("block-0.jsonl*"))
 
 
 @pytest.mark.parametrize("args, env, needle", [

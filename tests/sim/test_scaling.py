@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from sim_helpers import REPO, RUN_TIMEOUT_S, SIM, run_sim
+from sim_helpers import BUILD_DIR, REPO, RUN_TIMEOUT_S, SIM, run_sim
 
 JOB = REPO / "sim" / "swarm-job.sh"
 INDEX_VARS = ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX")
@@ -120,6 +120,14 @@ def test_jsonl_must_be_writable(tmp_path):
     assert r.returncode == 2 and "--jsonl" in r.stderr
     r = run_sim("swarm", "--seeds", 1, "--jsonl", tmp_path / "no" / "such.jsonl")
     assert r.returncode == 2 and "--jsonl" in r.stderr
+
+
+def test_jsonl_unit_tests_round_trip_and_mutations():
+    exe = BUILD_DIR / "tests" / "sim" / "test_sim_jsonl"
+    assert exe.exists(), "build it with make test-run (TEST_RUN_EXTRA)"
+    r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"^5 passed, 0 failed$", r.stdout, re.M), r.stdout
 
 
 # ---------------------------------------------------------------- report

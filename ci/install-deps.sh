@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh — installs with apt-get whatever `make test` (and `make fuzz`: clang and
-# its libFuzzer runtime) needs and is missing.
+# its libFuzzer runtime; `make swarm-parallel`: GNU parallel; .clusterfuzzlite/build.sh:
+# zip) needs and is missing.
 # Idempotent and quick when everything is present (no apt-get call at all then).
 set -euo pipefail
 
@@ -16,11 +17,15 @@ have_cmd nm || need+=(binutils)          # ci/lint.sh checks core's objects with
 have_cmd perl || need+=(perl)            # ci/lint.sh strips comments with perl
 have_cmd clang || need+=(clang)
 have_pkg libclang-rt-14-dev || need+=(libclang-rt-14-dev)
+# GNU parallel, not moreutils' program of the same name (Debian's parallel diverts it)
+parallel --version 2>/dev/null | grep -q 'GNU parallel' || need+=(parallel)
+have_cmd zip || need+=(zip)              # the seed corpora of .clusterfuzzlite/build.sh
 # pytest and gcovr are checked the way `make test` runs them: as modules of /usr/bin/python3
 # (a gcovr or pytest elsewhere on PATH, e.g. in a virtualenv, is not what runs)
 [ -x /usr/bin/python3 ] || need+=(python3)
 /usr/bin/python3 -m pytest --version >/dev/null 2>&1 || need+=(python3-pytest)
 /usr/bin/python3 -m gcovr --version >/dev/null 2>&1 || need+=(gcovr)
+/usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)   # workflow checks
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"

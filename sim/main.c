@@ -1,5 +1,5 @@
-/* main.c — the alichain-sim command line: run one scenario, a swarm, the suite of `make
- * sim`, or print a scenario (parsed, or generated for a swarm seed). Thin: everything
+/* main.c — the alichain-sim command line: run one scenario, a swarm (or one block of it),
+ * merge swarm results (report), the suite of `make sim`, or print a scenario (parsed, or generated for a swarm seed). Thin: everything
  * lives in sim.a (sim.h, swarm.h, suite.h). In the alichain-sim-mutants build --mutant
  * NAME plants one of core/'s named bugs (core/mutant.h). */
 #include <limits.h>
@@ -11,16 +11,23 @@
 #include <unistd.h>
 
 #include "mutant.h"
+#include "report.h"
 #include "sim.h"
 #include "suite.h"
 #include "swarm.h"
 
 #define EXIT_USAGE 2
+#ifndef ALICHAIN_COMMIT
+#define ALICHAIN_COMMIT "unknown"   /* sim/sim.mk passes the git commit of the build */
+#endif
 #define REPRO_BYTES 2048
 
 static const char usage[] =
     "usage: alichain-sim run FILE [--seed N] [--trace FILE] [--trace-json FILE] [-v]\n"
     "       alichain-sim swarm --seeds N [--first S] [--out DIR] [--stop-on-fail] [--no-shrink]\n"
+    "             [--jsonl FILE]  (or --block K --block-seeds N: seeds K*N .. K*N+N-1)\n"
+    "       alichain-sim report FILE... [--first S --seeds N]  merge --jsonl results;\n"
+    "             exit 0 all passed, 1 a seed failed, 2 damaged input or missing seeds\n"
     "       alichain-sim suite [DIR...] [--swarm N] [--out DIR]\n"
     "       alichain-sim print FILE        the scenario as parsed, printed back\n"
     "       alichain-sim gen SEED          the scenario the swarm runs for SEED\n"
@@ -133,7 +140,7 @@ static int mutant_select(const char *name) {
 /* The options, which commands take them, and whether a value follows. */
 typedef enum {
     OPT_SEED, OPT_SEEDS, OPT_FIRST, OPT_SWARM, OPT_TRACE, OPT_TRACE_JSON, OPT_OUT, OPT_MUTANT,
-    OPT_VERBOSE, OPT_STOP_ON_FAIL, OPT_NO_SHRINK, OPT_COUNT
+    OPT_VERBOSE, OPT_STOP_ON_FAIL, OPT_NO_SHRINK, OPT_BLOCK, OPT_BLOCK_SEEDS, OPT_JSONL, OPT_COUNT
 } opt_t;
 
 static const struct {
@@ -143,8 +150,8 @@ static const struct {
     const char *commands;   /* the commands that take it, space-separated */
 } options[OPT_COUNT] = {
     [OPT_SEED] = {"--seed", NULL, 1, "run"},
-    [OPT_SEEDS] = {"--seeds", NULL, 1, "swarm"},
-    [OPT_FIRST] = {"--first", NULL, 1, "swarm"},
+    [OPT_SEEDS] = {"--seeds", NULL, 1, "swarm report"},
+    [OPT_FIRST] = {"--first", NULL, 1, "swarm report"},
     [OPT_SWARM] = {"--swarm", NULL, 1, "suite"},
     [OPT_TRACE] = {"--trace", NULL, 1, "run"},
     [OPT_TRACE_JSON] = {"--trace-json", NULL, 1, "run"},
@@ -153,6 +160,9 @@ static const struct {
     [OPT_VERBOSE] = {"-v", "--verbose", 0, "run"},
     [OPT_STOP_ON_FAIL] = {"--stop-on-fail", NULL, 0, "swarm"},
     [OPT_NO_SHRINK] = {"--no-shrink", NULL, 0, "swarm"},
+    [OPT_BLOCK] = {"--block", NULL, 1, "swarm"},
+    [OPT_BLOCK_SEEDS] = {"--block-seeds", NULL, 1, "swarm"},
+    [OPT_JSONL] = {"--jsonl", NULL, 1, "swarm"},
 };
 
 typedef struct {
@@ -160,8 +170,8 @@ typedef struct {
     const char *positional[POSITIONAL_MAX];
     int npos;
     const char *value[OPT_COUNT];   /* the option's value ("" for a switch); NULL: absent */
-    const char *trace, *trace_json, *out, *mutant;
-    uint64_t seed, seeds, first, swarm;
+    const char *trace, *trace_json, *out, *mutant, *jsonl;
+    uint64_t seed, seeds, first, swarm, block, block_seeds;
     int has_seed, has_seeds, has_swarm, verbose, stop_on_fail, no_shrink, help;
 } args_t;
 
@@ -237,10 +247,32 @@ static int args_read(int argc, char **argv, args_t *a) {
 static int args_count_check(const args_t *a) {
     int want = strcmp(a->cmd, "swarm") == 0 ? 0 : 1;
     if (strcmp(a->cmd, "suite") == 0) return 0; /* any number of directories */
+    if (strcmp(a->cmd, "report") == 0)          /* any number of files, at least one */
+        return a->npos > 0 ? 0 : usage_fail("report needs a FILE of swarm --jsonl results");
     if (a->npos > want) return usage_fail("unexpected argument \"%.60s\" to %s",
                                           a->positional[want], a->cmd);
     if (a->npos < want)
         return usage_fail("%s needs %s", a->cmd, strcmp(a->cmd, "gen") == 0 ? "a SEED" : "a FILE");
+    return 0;
+}
+
+/* swarm --block K --block-seeds N: seeds K*N .. K*N+N-1, instead of --first/--seeds. */
+static int args_block(args_t *a) {
+    const char *const *v = a->value;
+    if (v[OPT_BLOCK] == NULL && v[OPT_BLOCK_SEEDS] == NULL) return 0;
+    if (v[OPT_BLOCK] == NULL || v[OPT_BLOCK_SEEDS] == NULL)
+        return usage_fail("--block and --block-seeds go together");
+    if (v[OPT_FIRST] != NULL || v[OPT_SEEDS] != NULL)
+        return usage_fail("--block/--block-seeds choose the seeds: no --first or --seeds with them");
+    if (parse_u64_arg("--block", v[OPT_BLOCK], 0, &a->block) ||
+        parse_u64_arg("--block-seeds", v[OPT_BLOCK_SEEDS], 1, &a->block_seeds))
+        return EXIT_USAGE;
+    if (a->block > (UINT64_MAX - (a->block_seeds - 1)) / a->block_seeds)
+        return usage_fail("--block %llu of --block-seeds %llu goes past 18446744073709551615",
+                          (unsigned long long)a->block, (unsigned long long)a->block_seeds);
+    a->first = a->block * a->block_seeds;
+    a->seeds = a->block_seeds;
+    a->has_seeds = 1;
     return 0;
 }
 
@@ -254,7 +286,11 @@ static int args_values(args_t *a) {
     a->has_seed = v[OPT_SEED] != NULL;
     a->has_seeds = v[OPT_SEEDS] != NULL;
     a->has_swarm = v[OPT_SWARM] != NULL;
-    if (strcmp(a->cmd, "swarm") == 0 && !a->has_seeds) return usage_fail("swarm needs --seeds N");
+    if (strcmp(a->cmd, "swarm") == 0 && args_block(a) != 0) return EXIT_USAGE;
+    if (strcmp(a->cmd, "swarm") == 0 && !a->has_seeds)
+        return usage_fail("swarm needs --seeds N (or --block K --block-seeds N)");
+    if (strcmp(a->cmd, "report") == 0 && (v[OPT_FIRST] != NULL) != a->has_seeds)
+        return usage_fail("report: --first and --seeds go together (the seeds expected)");
     if (a->has_seeds && a->seeds - 1 > UINT64_MAX - a->first)
         return usage_fail("--first %llu with --seeds %llu goes past 18446744073709551615",
                           (unsigned long long)a->first, (unsigned long long)a->seeds);
@@ -270,6 +306,8 @@ static int args_values(args_t *a) {
     if (a->trace && a->trace_json && strcmp(a->trace, a->trace_json) == 0)
         return usage_fail("--trace and --trace-json name the same file \"%.200s\"", a->trace);
     if (a->out && check_out_dir("--out", a->out)) return EXIT_USAGE;
+    a->jsonl = v[OPT_JSONL];
+    if (a->jsonl && check_out_file("--jsonl", a->jsonl)) return EXIT_USAGE;
     if (strcmp(a->cmd, "gen") == 0 && parse_u64_arg("gen SEED", a->positional[0], 0, &a->seed))
         return EXIT_USAGE;
     for (int i = 0; strcmp(a->cmd, "suite") == 0 && i < a->npos; i++) {
@@ -282,7 +320,7 @@ static int args_values(args_t *a) {
     return 0;
 }
 
-static const char *const commands = "run swarm suite print gen";
+static const char *const commands = "run swarm report suite print gen";
 
 /* The whole command line; returns 0, or EXIT_USAGE with one line printed. */
 static int args_parse(int argc, char **argv, args_t *a) {
@@ -332,11 +370,22 @@ static int cmd_run(const args_t *a) {
 static int cmd_swarm(const args_t *a) {
     swarm_options_t o = {.seeds = a->seeds, .first = a->first, .out_dir = a->out, .prog = prog_name,
                          .mutant = a->mutant, .stop_on_fail = a->stop_on_fail, .shrink = !a->no_shrink,
-                         .progress = isatty(STDERR_FILENO), .report = stdout};
+                         .progress = isatty(STDERR_FILENO), .report = stdout,
+                         .has_block = a->value[OPT_BLOCK] != NULL, .block = a->block,
+                         .block_seeds = a->block_seeds};
+    /* ALICHAIN_COMMIT in the environment names the commit when the build could not */
+    const char *commit = getenv("ALICHAIN_COMMIT");
+    o.commit = commit != NULL && commit[0] != '\0' ? commit : ALICHAIN_COMMIT;
+    if (a->jsonl != NULL && (o.jsonl = fopen(a->jsonl, "w")) == NULL) {
+        fprintf(stderr, "%s: --jsonl: cannot write \"%.200s\"\n", prog_name, a->jsonl);
+        return EXIT_USAGE;
+    }
     swarm_result_t r;
     int rc = swarm_run(&o, &r);
+    if (o.jsonl != NULL && fclose(o.jsonl) != 0 && rc >= 0) rc = SWARM_EWRITE;
     if (rc < 0) {
-        fprintf(stderr, "%s: swarm: out of memory\n", prog_name);
+        fprintf(stderr, "%s: swarm: %s\n", prog_name,
+                rc == SWARM_EWRITE ? "cannot write the --jsonl file" : "out of memory");
         return EXIT_USAGE;
     }
     double wall = (double)r.wall_us / 1e6;
@@ -360,6 +409,12 @@ static int cmd_suite(const args_t *a) {
                          .swarm_seeds = a->has_swarm ? a->swarm : 100, .out_dir = a->out,
                          .prog = prog_name, .report = stdout};
     return suite_run(&o);
+}
+
+static int cmd_report(const args_t *a) {
+    report_options_t o = {.files = a->positional, .file_count = a->npos, .has_expect = a->has_seeds,
+                          .expect_first = a->first, .expect_seeds = a->seeds, .out = stdout};
+    return report_run(&o);
 }
 
 static int cmd_print(const args_t *a) {
@@ -404,6 +459,7 @@ int main(int argc, char **argv) {
     }
     if (strcmp(a.cmd, "run") == 0) return cmd_run(&a);
     if (strcmp(a.cmd, "swarm") == 0) return cmd_swarm(&a);
+    if (strcmp(a.cmd, "report") == 0) return cmd_report(&a);
     if (strcmp(a.cmd, "suite") == 0) return cmd_suite(&a);
     if (strcmp(a.cmd, "print") == 0) return cmd_print(&a);
     return cmd_gen(&a);

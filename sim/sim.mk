@@ -4,6 +4,8 @@
 #   make sim             every sim/scenarios/*.scn twice + a short swarm + speed figures
 #   make sim-mutants     a swarm against each planted bug (alichain-sim-mutants); exits 0
 #                        only if every one is caught within MUTANT_SEEDS seeds
+#   make swarm-parallel SEEDS=N JOBS=J   the swarm in blocks through GNU parallel
+#                        (sim/swarm-job.sh), then the merged report (docs/SCALING.md)
 # The sim objects other than main go into $(OUT)/sim.a for the fuzz targets.
 
 SIM_SRC := $(filter-out sim/main.c,$(sort $(wildcard sim/*.c)))
@@ -18,6 +20,19 @@ MUTANT_SEEDS ?= 2000
 $(OUT)/sim.a: $(SIM_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The git commit goes into alichain-sim (the "commit" of its JSON lines). commit.h is
+# rewritten only when the commit changes, so main.o is recompiled only then.
+.PHONY: FORCE
+$(OUT)/sim/commit.h: FORCE
+	@mkdir -p $(dir $@)
+	@c=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	  if [ "$$c" != unknown ] && [ -n "$$(git status --porcelain -uno 2>/dev/null)" ]; then \
+	    c=$$c-dirty; fi; \
+	  printf '#define ALICHAIN_COMMIT "%s"\n' "$$c" >$@.tmp; \
+	  if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+$(OUT)/sim/main.o: $(OUT)/sim/commit.h
+$(OUT)/sim/main.o: CPPFLAGS += -include $(OUT)/sim/commit.h
 
 $(BIN)/alichain-sim: $(OUT)/sim/main.o $(OUT)/sim.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
@@ -50,3 +65,32 @@ sim-mutants:
 	  build/mutants/bin/alichain-sim
 	cp -f build/mutants/bin/alichain-sim ./alichain-sim-mutants
 	bash sim/mutants.sh ./alichain-sim-mutants $(MUTANT_SEEDS) build/mutants/sim-failures
+
+# ---- the swarm in blocks through GNU parallel (docs/SCALING.md) ------------------------
+# make swarm-parallel SEEDS=N JOBS=J: ceil(N / SWARM_BLOCK_SEEDS) blocks 0.. of
+# SWARM_BLOCK_SEEDS seeds each (so N rounds up to whole blocks), J at a time, each by
+# sim/swarm-job.sh into SWARM_RESULTS (emptied first); then `alichain-sim report` over
+# every block, expecting exactly seeds 0..blocks*SWARM_BLOCK_SEEDS-1; its exit status is
+# the target's. SWARM_PARALLEL_ARGS adds GNU parallel options (--sshlogin for many
+# machines: docs/SCALING.md); SWARM_SIM picks the alichain-sim.
+SEEDS ?= 20000
+JOBS ?= 2
+SWARM_BLOCK_SEEDS ?= 1000
+SWARM_RESULTS ?= $(OUT)/swarm-results
+SWARM_SIM ?= $(BIN)/alichain-sim
+SWARM_PARALLEL_ARGS ?=
+.PHONY: swarm-parallel
+swarm-parallel: $(SWARM_SIM)
+	@command -v parallel >/dev/null && parallel --version 2>/dev/null | grep -q 'GNU parallel' || \
+	  { echo "swarm-parallel: GNU parallel is missing (make deps installs Debian's parallel)" >&2; exit 2; }
+	@case "$(SEEDS)$(JOBS)$(SWARM_BLOCK_SEEDS)" in *[!0-9]*) \
+	  echo "swarm-parallel: SEEDS, JOBS and SWARM_BLOCK_SEEDS must be whole numbers" >&2; exit 2;; esac
+	@mkdir -p $(SWARM_RESULTS) && rm -rf $(SWARM_RESULTS)/block-* $(SWARM_RESULTS)/failures-*
+	@blocks=$$(( ($(SEEDS) + $(SWARM_BLOCK_SEEDS) - 1) / $(SWARM_BLOCK_SEEDS) )); \
+	  echo "swarm-parallel: $$blocks blocks of $(SWARM_BLOCK_SEEDS) seeds, $(JOBS) at a time -> $(SWARM_RESULTS)"; \
+	  seq 0 $$(( blocks - 1 )) | ALICHAIN_SIM=$(abspath $(SWARM_SIM)) \
+	    ALICHAIN_BLOCK_SEEDS=$(SWARM_BLOCK_SEEDS) ALICHAIN_RESULTS=$(abspath $(SWARM_RESULTS)) \
+	    parallel --will-cite --halt never -j $(JOBS) $(SWARM_PARALLEL_ARGS) \
+	      $(abspath sim/swarm-job.sh) '{}' || true; \
+	  $(SWARM_SIM) report --first 0 --seeds $$(( blocks * $(SWARM_BLOCK_SEEDS) )) \
+	    $(SWARM_RESULTS)/block-*.jsonl

@@ -2,7 +2,8 @@
  * mix; a failing seed is printed with the command that reproduces it and shrunk (greedy
  * removal of steps, in halves then one by one, and of fault settings) into a scenario file
  * that fails with the same checker. The shrunk file is parsed back and re-run before its
- * path is printed, so a printed reproducer always reproduces. */
+ * path is printed, so a printed reproducer always reproduces. With o->jsonl each seed's
+ * result is also one JSON line (jsonl.h). */
 #include "swarm.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "gen.h"
+#include "jsonl.h"
 #include "mutant.h"
 #include "prng.h"
 
@@ -157,12 +159,52 @@ static int swarm_base_fails(const scenario_t *s) {
 #endif
 }
 
+/* The "run" line: which seeds this swarm was asked for. */
+static void jsonl_run_line(const swarm_options_t *o) {
+    jsonl_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.kind = JSONL_RUN;
+    snprintf(rec.commit, sizeof(rec.commit), "%s", o->commit ? o->commit : "unknown");
+    rec.first = o->first;
+    rec.seeds = o->seeds;
+    rec.has_block = o->has_block;
+    rec.block = o->block;
+    rec.block_seeds = o->block_seeds;
+    snprintf(rec.mutant, sizeof(rec.mutant), "%s", o->mutant ? o->mutant : "");
+    jsonl_write(o->jsonl, &rec);
+}
+
+/* One seed's line; reproducer is the shrunk scenario's path or "". */
+static void jsonl_seed_line(const swarm_options_t *o, uint64_t seed, jsonl_verdict_t verdict,
+                            const sim_result_t *res, const char *reproduce, const char *reproducer) {
+    jsonl_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.kind = JSONL_SEED;
+    snprintf(rec.commit, sizeof(rec.commit), "%s", o->commit ? o->commit : "unknown");
+    rec.seed = seed;
+    rec.verdict = verdict;
+    rec.events = res->events;
+    rec.virtual_us = res->virtual_us;
+    rec.wall_us = res->wall_us;
+    memcpy(rec.faults, res->faults, sizeof(rec.faults));
+    if (verdict != JSONL_PASS) {
+        rec.has_violation = 1;
+        snprintf(rec.checker, sizeof(rec.checker), "%s", result_checker(res));
+        rec.at_us = res->violation_count > 0 ? res->violations[0].at_us : res->virtual_us;
+        snprintf(rec.message, sizeof(rec.message), "%s", res->first_failure);
+        snprintf(rec.reproduce, sizeof(rec.reproduce), "%s", reproduce);
+        snprintf(rec.reproducer, sizeof(rec.reproducer), "%s", reproducer);
+    }
+    jsonl_write(o->jsonl, &rec);
+}
+
 int swarm_run(const swarm_options_t *o, swarm_result_t *r) {
     memset(r, 0, sizeof(*r));
     FILE *f = o->report;
     const char *prog = o->prog ? o->prog : "alichain-sim";
     char mut[80] = "";
     if (o->mutant) snprintf(mut, sizeof(mut), " --mutant %s", o->mutant);
+    if (o->jsonl != NULL) jsonl_run_line(o);
     for (uint64_t i = 0; i < o->seeds; i++) {
         uint64_t seed = o->first + i;
         scenario_t s;
@@ -178,15 +220,20 @@ int swarm_run(const swarm_options_t *o, swarm_result_t *r) {
             scenario_free(&s);
             return rc;
         }
+        char repro[SWARM_PATH_BYTES];
+        snprintf(repro, sizeof(repro), "%s swarm --seeds 1 --first %llu%s", prog,
+                 (unsigned long long)seed, mut);
         if (rc == 1 && o->mutant != NULL && swarm_base_fails(&s)) {
             /* the unmutated core fails this seed too: it does not tell the mutant apart */
             r->base_failed++;
             if (f != NULL)
                 fprintf(f, "seed %llu: fails without the mutant too (%s); not counted\n",
                         (unsigned long long)seed, res.first_failure);
+            if (o->jsonl != NULL) jsonl_seed_line(o, seed, JSONL_IGNORED, &res, repro, "");
             scenario_free(&s);
             continue;
         }
+        char path[SWARM_PATH_BYTES] = "";
         if (rc == 1) {
             if (r->failed == 0) {
                 r->first_failed_seed = seed;
@@ -196,15 +243,13 @@ int swarm_run(const swarm_options_t *o, swarm_result_t *r) {
             if (f != NULL) {
                 if (o->progress) fputc('\n', stderr);
                 fprintf(f, "seed %llu: FAIL: %s\n", (unsigned long long)seed, res.first_failure);
-                fprintf(f, "  reproduce: %s swarm --seeds 1 --first %llu%s\n", prog,
-                        (unsigned long long)seed, mut);
+                fprintf(f, "  reproduce: %s\n", repro);
             }
             if (o->shrink) {
                 size_t before = s.step_count;
                 char checker[32];
                 snprintf(checker, sizeof(checker), "%s", result_checker(&res));
                 swarm_shrink(&s, checker, SWARM_SHRINK_RUNS_MAX);
-                char path[SWARM_PATH_BYTES];
                 int wrc = swarm_write(o, seed, &s, &res, before, path, sizeof(path));
                 if (f != NULL && wrc == 0) {
                     fprintf(f, "  shrunk scenario (%zu of %zu steps): %s\n", s.step_count, before, path);
@@ -213,8 +258,11 @@ int swarm_run(const swarm_options_t *o, swarm_result_t *r) {
                     fprintf(f, "  could not write a shrunk scenario that reproduces (%s)\n",
                             wrc == -1 ? "cannot write the file" : "the file does not fail");
                 }
+                if (wrc != 0) path[0] = '\0';
             }
         }
+        if (o->jsonl != NULL)
+            jsonl_seed_line(o, seed, rc == 1 ? JSONL_FAIL : JSONL_PASS, &res, repro, path);
         scenario_free(&s);
         if (o->progress && f != NULL && (i % 10 == 9 || i + 1 == o->seeds)) {
             fprintf(stderr, "\rswarm: %llu/%llu seeds, %llu failed", (unsigned long long)(i + 1),
@@ -223,6 +271,7 @@ int swarm_run(const swarm_options_t *o, swarm_result_t *r) {
         if (rc == 1 && o->stop_on_fail) break;
     }
     if (o->progress && f != NULL) fputc('\n', stderr);
+    if (o->jsonl != NULL && (fflush(o->jsonl) != 0 || ferror(o->jsonl))) return SWARM_EWRITE;
     if (f != NULL) {
         fprintf(f, "swarm: %llu seeds, %llu failed\n", (unsigned long long)r->seeds_run,
                 (unsigned long long)r->failed);

@@ -18,6 +18,10 @@ typedef struct {
     int shrink;                /* shrink failures */
     int progress;              /* a progress line on stderr (a terminal) */
     FILE *report;              /* failures and the summary (NULL: silent) */
+    FILE *jsonl;               /* one JSON line per seed after a "run" line (jsonl.h), or NULL */
+    const char *commit;        /* the "commit" field of those lines (NULL: "unknown") */
+    int has_block;             /* the seeds are block `block` of `block_seeds` (run line) */
+    uint64_t block, block_seeds;
 } swarm_options_t;
 
 typedef struct {
@@ -32,7 +36,11 @@ typedef struct {
     uint64_t faults[FAULT_COUNT];
 } swarm_result_t;
 
-/* Returns 0 when every seed passed, 1 otherwise, or a negative error. */
+/* swarm_run's error when the JSON lines could not be written (out of core's error range). */
+#define SWARM_EWRITE (-64)
+
+/* Returns 0 when every seed passed, 1 otherwise, or a negative error (AC_ENOMEM, or
+ * SWARM_EWRITE when o->jsonl reports a write error). */
 int swarm_run(const swarm_options_t *o, swarm_result_t *r);
 
 /* The scenario the swarm runs for `seed`. Returns 0 or AC_ENOMEM. */

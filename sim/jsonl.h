@@ -1,0 +1,65 @@
+/* jsonl.h — the swarm's JSON-lines results (format "alichain-swarm", version 1, documented
+ * in docs/SCALING.md): one "run" line per swarm, then one "seed" line per seed. The writer
+ * (swarm.c) and the strict reader (report.c) share the record below, so they cannot drift. */
+#ifndef ALICHAIN_SIM_JSONL_H
+#define ALICHAIN_SIM_JSONL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim.h"
+
+#define JSONL_FORMAT "alichain-swarm"
+#define JSONL_VERSION 1
+#define JSONL_LINE_BYTES_MAX 16384   /* a longer line is damaged input */
+#define JSONL_FIELDS_MAX 64          /* fields of one line, nested ones included */
+#define JSONL_DEPTH_MAX 2            /* the line's object and one level of objects in it */
+#define JSONL_KEY_BYTES 48
+#define JSONL_COMMIT_BYTES 64
+#define JSONL_NAME_BYTES 64          /* checker, mutant */
+#define JSONL_MESSAGE_BYTES 480      /* as sim_result_t.first_failure */
+#define JSONL_PATH_BYTES 1024        /* reproducer path, reproduce command */
+
+typedef enum { JSONL_RUN = 0, JSONL_SEED } jsonl_kind_t;
+
+typedef enum {
+    JSONL_PASS = 0,
+    JSONL_FAIL,
+    JSONL_IGNORED,   /* --mutant: fails without the mutant too, so not counted */
+    JSONL_VERDICT_COUNT
+} jsonl_verdict_t;
+extern const char *const jsonl_verdict_names[JSONL_VERDICT_COUNT];
+
+typedef struct {
+    jsonl_kind_t kind;
+    char commit[JSONL_COMMIT_BYTES];
+    /* kind JSONL_RUN: the seeds this run was asked for */
+    uint64_t first, seeds;
+    int has_block;                   /* 0: "block" and "block_seeds" are null */
+    uint64_t block, block_seeds;
+    char mutant[JSONL_NAME_BYTES];   /* "" when none (null) */
+    /* kind JSONL_SEED */
+    uint64_t seed;
+    jsonl_verdict_t verdict;
+    uint64_t events, virtual_us, wall_us;
+    uint64_t faults[FAULT_COUNT];
+    int has_violation;               /* 0: "violation" is null */
+    char checker[JSONL_NAME_BYTES];
+    uint64_t at_us;
+    char message[JSONL_MESSAGE_BYTES];
+    char reproducer[JSONL_PATH_BYTES];   /* shrunk scenario path, "" when none (null) */
+    char reproduce[JSONL_PATH_BYTES];    /* the command that reproduces, "" when none */
+} jsonl_record_t;
+
+/* Writes r as one line (newline included). Returns 0, or -1 when f reports an error. */
+int jsonl_write(FILE *f, const jsonl_record_t *r);
+
+/* Parses one line (len bytes, no newline) into r. Returns 0, or -1 with the reason in err:
+ * not JSON, not an object, a field missing or of the wrong type, another format or
+ * version. Unknown fields are allowed (later minor additions); never reads past len.
+ * Strings come back as printable ASCII (other bytes as '?'). Not reentrant (one static
+ * parser state: report reads one line at a time). */
+int jsonl_parse(const char *line, size_t len, jsonl_record_t *r, char *err, size_t cap);
+
+#endif

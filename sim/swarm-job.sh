@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# swarm-job.sh — runs ONE block of the swarm, for any batch engine: the 0-based block index
+# comes from the argument (GNU parallel), else SLURM_ARRAY_TASK_ID (Slurm array), else
+# JOB_COMPLETION_INDEX (Kubernetes Indexed Job). docs/SCALING.md has the whole story.
+#   ALICHAIN_BLOCK_SEEDS  seeds per block (default 10000): block K runs K*N .. K*N+N-1
+#   ALICHAIN_RESULTS      directory for the results (default results/): block-K.jsonl, and
+#                         shrunk reproducers of failing seeds under failures-K/
+#   ALICHAIN_SIM          the alichain-sim to run (default: the repository's, else PATH's)
+#   ALICHAIN_SWARM_ARGS   more swarm options, e.g. "--no-shrink" (word-split)
+# Exit: 0 every seed passed, 1 a seed failed, 2 usage or the run could not be done.
+# The JSON lines are written to block-K.jsonl.partial and renamed when the block is done, so
+# a killed job leaves no complete-looking file (alichain-sim report then names the seeds as
+# missing).
+set -uo pipefail
+
+BLOCK_SEEDS_DEFAULT=10000
+here=$(cd "$(dirname "$0")" && pwd)
+
+fail() { echo "swarm-job: $*" >&2; exit 2; }
+
+if [ $# -gt 1 ]; then fail "usage: $0 [INDEX]"; fi
+if [ $# -eq 1 ]; then index=$1; from=argument
+elif [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then index=$SLURM_ARRAY_TASK_ID; from=SLURM_ARRAY_TASK_ID
+elif [ -n "${JOB_COMPLETION_INDEX:-}" ]; then index=$JOB_COMPLETION_INDEX; from=JOB_COMPLETION_INDEX
+else fail "no block index: give it as the argument, or set SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX"
+fi
+# digits only (alichain-sim checks the range); a leading zero would read as another number
+[[ $index =~ ^(0|[1-9][0-9]{0,18})$ ]] || fail "block index from $from is not a whole number: \"$index\""
+
+block_seeds=${ALICHAIN_BLOCK_SEEDS:-$BLOCK_SEEDS_DEFAULT}
+[[ $block_seeds =~ ^[1-9][0-9]{0,18}$ ]] || fail "ALICHAIN_BLOCK_SEEDS is not a whole number >= 1: \"$block_seeds\""
+results=${ALICHAIN_RESULTS:-results}
+
+sim=${ALICHAIN_SIM:-}
+if [ -z "$sim" ]; then
+    if [ -x "$here/../alichain-sim" ]; then sim=$here/../alichain-sim
+    elif command -v alichain-sim >/dev/null 2>&1; then sim=$(command -v alichain-sim)
+    else fail "no alichain-sim: run make, or set ALICHAIN_SIM"
+    fi
+fi
+[ -x "$sim" ] || fail "ALICHAIN_SIM is not an executable: \"$sim\""
+
+mkdir -p "$results" || fail "cannot create the results directory \"$results\""
+out=$results/block-$index.jsonl
+partial=$out.partial
+rm -f "$partial"
+# an engine cancelling the job (Slurm, Kubernetes: SIGTERM) leaves no partial file behind
+trap 'rm -f "$partial"; echo "swarm-job: block $index: interrupted" >&2; exit 2' INT TERM HUP
+
+# shellcheck disable=SC2086
+"$sim" swarm --block "$index" --block-seeds "$block_seeds" --jsonl "$partial" \
+    --out "$results/failures-$index" ${ALICHAIN_SWARM_ARGS:-} >"$results/block-$index.log"
+rc=$?
+if [ $rc -eq 0 ] || [ $rc -eq 1 ]; then
+    mv -f "$partial" "$out" || fail "cannot rename $partial"
+else
+    rm -f "$partial"
+    echo "swarm-job: block $index: alichain-sim exited $rc; see $results/block-$index.log" >&2
+    cat "$results/block-$index.log" >&2
+    exit 2
+fi
+echo "swarm-job: block $index of $block_seeds seeds (index from $from): $(grep -E '^swarm: [0-9]+ seeds' "$results/block-$index.log" | tail -n 1) -> $out"
+exit $rc

@@ -31,9 +31,20 @@ enum {
  * partition rule), FAULT_DGRAMS when it can count them. Others stay 0. */
 typedef uint64_t realnet_counters_t[FAULT_COUNT];
 
+/* What a back end can produce (realnet_t.caps): the runner refuses (exit 2) a scenario
+ * that needs anything else before it starts a process, naming the fault. */
+enum {
+    REALNET_CAN_PARTITION = 1u << 0,   /* partition, one-way partition, isolate */
+    REALNET_CAN_UDP_LOSS = 1u << 1,
+    REALNET_CAN_UDP_DUP = 1u << 2,
+    REALNET_CAN_UDP_REORDER = 1u << 3,
+    REALNET_CAN_UDP_DELAY = 1u << 4,   /* a delay range other than the calm default */
+};
+
 typedef struct realnet realnet_t;
 struct realnet {
     char name[REALNET_NAME_BYTES];  /* "loopback", "netns", ... (printed as `network:`) */
+    uint32_t caps;                  /* REALNET_CAN_* */
     void *ctx;                      /* the back end's own state */
 
     /* Creates what the run needs (namespaces, bridge, rules, relays) for port offset
@@ -69,8 +80,8 @@ struct realnet {
     void (*teardown)(realnet_t *n);
 };
 
-/* The loopback back end (sim/real.c): every node on 127.0.0.1, no wrapping; partition,
- * heal and every non-calm udp setting are REALNET_UNSUPPORTED. */
+/* The loopback back end (sim/real.c): every node on 127.0.0.1, no wrapping, caps 0;
+ * partition and every non-calm udp setting are REALNET_UNSUPPORTED, heal a no-op. */
 void realnet_loopback(realnet_t *n);
 
 #endif

@@ -367,8 +367,9 @@ static int cmd_real(const args_t *a) {
         return EXIT_USAGE;
     }
     char programs[PATH_MAX];
-    if (a->value[OPT_PROGRAMS] != NULL) snprintf(programs, sizeof(programs), "%s", a->value[OPT_PROGRAMS]);
-    else self_dir(programs, sizeof(programs));
+    if (a->value[OPT_PROGRAMS] == NULL) self_dir(programs, sizeof(programs));
+    else if (realpath(a->value[OPT_PROGRAMS], programs) == NULL) /* the programs run elsewhere */
+        snprintf(programs, sizeof(programs), "%s", a->value[OPT_PROGRAMS]);
     real_options_t o = {.programs = programs, .skip_unsupported = a->value[OPT_SKIP_UNSUPPORTED] != NULL,
                         .has_seed = a->has_seed, .seed = a->seed,
                         .has_port_offset = a->value[OPT_PORT_OFFSET] != NULL,

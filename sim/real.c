@@ -758,8 +758,23 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
 
 /* ------------------------------------------------------------------ judging */
 
+/* The balance of user once every distinct transaction up to serial has applied. */
+static int64_t balance_after(const check_txs_t *disk, const char *user, uint64_t serial) {
+    int64_t b = BALANCE_INITIAL;
+    for (size_t i = 0; i < disk->count; i++) {
+        const tx_t *t = &disk->txs[i].tx;
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++) dup = disk->txs[j].tx.serial == t->serial;
+        if (dup || t->serial > serial) continue;
+        if (strcmp(t->sender, user) == 0) b -= t->amount;
+        if (strcmp(t->receiver, user) == 0) b += t->amount;
+    }
+    return b;
+}
+
 /* Confirmed transfers get the serial of the new transaction on disk that matches them (the
- * real client does not print it): in order of response, the lowest unclaimed match. */
+ * real client does not print it): in order of response, the unclaimed match after which the
+ * sender's balance is the one the client printed, else the lowest unclaimed match. */
 static void assign_serials(real_t *r, const check_txs_t *disk, const check_txs_t *initial) {
     uint8_t *claimed = calloc(disk->count + 1, 1);
     if (claimed == NULL) return;
@@ -779,12 +794,18 @@ static void assign_serials(real_t *r, const check_txs_t *disk, const check_txs_t
         if (next == NULL) break;
         next->c.reply.serial = UINT64_MAX; /* "no disk holds it" unless found below */
         size_t best = SIZE_MAX;
+        int best_fits = 0;
         for (size_t i = 0; i < disk->count; i++) {
             const tx_t *t = &disk->txs[i].tx;
             if (claimed[i] || strcmp(t->sender, next->c.req.user.s) != 0 ||
                 strcmp(t->receiver, next->c.req.receiver.s) != 0 || t->amount != next->c.req.amount)
                 continue;
-            if (best == SIZE_MAX || t->serial < disk->txs[best].tx.serial) best = i;
+            int fits = balance_after(disk, t->sender, t->serial) == next->c.reply.balance;
+            if (best == SIZE_MAX || (fits && !best_fits) ||
+                (fits == best_fits && t->serial < disk->txs[best].tx.serial)) {
+                best = i;
+                best_fits = fits;
+            }
         }
         if (best == SIZE_MAX) continue;
         next->c.reply.serial = disk->txs[best].tx.serial;

@@ -31,6 +31,7 @@ typedef struct {
     char label[SCN_LABEL_BYTES];
     int state;                   /* CHECK_OP_* */
     int exit_code;
+    uint64_t inv_us, resp_us;    /* resp_us UINT64_MAX: never ended */
     char *out;                   /* stdout (owned) */
     size_t out_len;
 } real_outcome_t;

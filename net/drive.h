@@ -9,7 +9,7 @@
  * normal build of the real programs: only `make real-mutants` compiles them with
  * -DALICHAIN_MUTANTS together with -DALICHAIN_REAL_MUTANTS (tests/real/test_real.py checks). */
 #if defined(ALICHAIN_MUTANTS) && !defined(ALICHAIN_REAL_MUTANTS)
-#error "alichain: real programs get planted bugs only from make real-mutants (-DALICHAIN_REAL_MUTANTS)"
+#error "alichain: the real programs must not be built with ALICHAIN_MUTANTS (planted bugs) outside make real-mutants (-DALICHAIN_REAL_MUTANTS)"
 #endif
 #if defined(ALICHAIN_REAL_MUTANTS) && !defined(ALICHAIN_MUTANTS)
 #error "alichain: -DALICHAIN_REAL_MUTANTS needs -DALICHAIN_MUTANTS"

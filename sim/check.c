@@ -1,4 +1,4 @@
-/* check.c — what is checked when a run ends, for any driver (check.h): the disks are read
+/* check.c — what is checked when a run ends, for any driver (judge.h): the disks are read
  * back through blockfile_recover, the history of client-visible results goes to history.c
  * (serials, durability, phantoms, overdraft, linearizability) and the scenario's `expect`
  * statements are evaluated; for the simulator also each live backend's index against its disk. */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "judge.h"
 #include "history.h"
 #include "world.h"
 

@@ -1,7 +1,7 @@
 /* real.c — the real-mode runner: writes a scenario's blocks to a temp dir, starts serverA/B/C
  * and serverM as processes, runs each labelled client operation at its wall-clock time,
  * injects crash/restart (kill -9, new process) and pause/resume (SIGSTOP/SIGCONT) itself and
- * network faults through a realnet_t, then judges the run with check.h; plus the loopback
+ * network faults through a realnet_t, then judges the run with judge.h; plus the loopback
  * back end and `compare`. Trade-offs are written down in docs/REAL.md. */
 #define _XOPEN_SOURCE 700 /* nftw, struct FTW */
 #include <arpa/inet.h>
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "blockfile.h"
-#include "check.h"
+#include "judge.h"
 #include "disk.h"
 #include "client.h"
 #include "real.h"

@@ -138,11 +138,18 @@ def test_sigint_stops_everything():
 def test_normal_build_has_no_planted_bugs(tmp_path):
     for p in ("serverM", "serverA", "clientA"):
         assert b"ALICHAIN_MUTANT" not in (BIN_DIR / p).read_bytes(), p
-    # a net main compiled with the simulator's mutant flag alone is refused
-    r = subprocess.run(["gcc", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE", "-Icore",
-                        "-DALICHAIN_MUTANTS", "-fsyntax-only", "net/main_serverM.c"],
-                       cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    # tests/lint refuses -DALICHAIN_MUTANTS alone in a net main; the real-mutants pair is
+    # accepted, and -DALICHAIN_REAL_MUTANTS alone is refused
+    def syntax(*defs):
+        cmd = ["gcc", "-std=c11", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE", "-Icore",
+               *["-D" + d for d in defs], "-fsyntax-only", "net/main_serverM.c"]
+        return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    r = syntax("ALICHAIN_MUTANTS")
     assert r.returncode != 0 and "real-mutants" in r.stderr, r.stderr
+    r = syntax("ALICHAIN_MUTANTS", "ALICHAIN_REAL_MUTANTS")
+    assert r.returncode == 0, r.stderr
+    r = syntax("ALICHAIN_REAL_MUTANTS")
+    assert r.returncode != 0 and "needs -DALICHAIN_MUTANTS" in r.stderr, r.stderr
 
 
 def test_usage_errors():

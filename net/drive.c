@@ -140,6 +140,8 @@ void drive_drain(const drive_t *d, outbox_t *o) {
 void drive_mutant_select(const char *program) {
 #if defined(ALICHAIN_REAL_MUTANTS)
     const char *name = getenv("ALICHAIN_MUTANT");
+    const char *slash = strrchr(program, '/');
+    if (slash != NULL) program = slash + 1; /* argv[0]: the name, as in every other line */
     if (name == NULL) return;
     for (int m = 0; m < MUT_COUNT; m++) {
         if (strcmp(mutant_names[m], name) == 0) {

@@ -43,6 +43,7 @@
 #define REAL_LOOKBACK_TIMEOUTS 3
 #define REAL_PORTS 6
 #define REAL_EXIT_REFUSED 2
+#define REAL_LOG_LINES_MAX 5            /* a failed run reports this many stderr lines a server */
 
 static const char *const server_prog[SIM_SERVERS] = {"serverM", "serverA", "serverB", "serverC"};
 static const char *const host_env[SIM_SERVERS] = {"ALICHAIN_HOST_M", "ALICHAIN_HOST_A",
@@ -626,6 +627,10 @@ static void op_finish(real_t *r, real_op_t *op, int status) {
     }
     op_reply_from_output(op);
     const scn_step_t *st = op->step;
+    /* a result the checkers cannot read would pass unjudged: say so */
+    if (op->c.parsed && (op->c.exit_code == 0 || op->c.exit_code == 1) && !op->c.have_reply)
+        violation(r, "harness", op->c.resp_us, "%s exited %d but its stdout shows no result real mode "
+                  "can read (core/messages.h changed?)", st->label, op->c.exit_code);
     if (op->c.exit_code == CLIENT_EXIT_FAILED && !op->disturbed)
         violation(r, "availability", op->c.resp_us, "%s (client%c) ended with exit 3 although no hard "
                   "fault touched it (started %.6fs, calm since %.6fs)", st->label, st->client ? 'B' : 'A',
@@ -896,6 +901,32 @@ static int judge(real_t *r, int settled) {
 
 /* ------------------------------------------------------------------ the run */
 
+/* A failed run's diagnostics, before its directory goes: the last lines of every server
+ * process's stderr (each generation: a restart is a new process). */
+static void report_server_logs(const real_t *r, FILE *f) {
+    for (int n = 0; n < SIM_SERVERS; n++) {
+        for (unsigned g = 0; g <= r->srv[n].generation; g++) {
+            char path[REAL_PATH_BYTES], *text = NULL;
+            size_t len = 0;
+            snprintf(path, sizeof(path), "%s/logs/%s.%u.err", r->dir, server_prog[n], g);
+            if (file_read(path, &text, &len) != 0 || text == NULL || len == 0) {
+                free(text);
+                continue;
+            }
+            const char *from = text + len;
+            for (int lines = 0; from > text && lines <= REAL_LOG_LINES_MAX; from--) lines += from[-1] == '\n';
+            if (from > text) from += 1;
+            for (const char *p = from; *p != '\0';) {
+                const char *nl = strchr(p, '\n');
+                int l = nl ? (int)(nl - p) : (int)strlen(p);
+                if (l > 0) fprintf(f, "log %s#%u: %.*s\n", server_prog[n], g, l, p);
+                p += l + (nl != NULL);
+            }
+            free(text);
+        }
+    }
+}
+
 static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
     real_result_t *res = r->res;
     fprintf(f, "network: %s%s\n", r->net->name,
@@ -944,18 +975,16 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
     for (uint32_t i = 0; i < shown; i++) fprintf(f, "violation: %s\n", r->violations[i]);
     if (r->violation_count > shown) fprintf(f, "violation: ... and %u more\n", r->violation_count - shown);
     if (r->expect_log != NULL) fputs(r->expect_log, f);
-    if (r->violation_count > 0 || r->expects_failed > 0)
-        fprintf(f, "logs: kept in %s\n", r->dir);
+    if (r->violation_count > 0 || r->expects_failed > 0) report_server_logs(r, f);
 }
 
-/* Stops every process, undoes the back end, and removes the run's directory (kept when
- * keep: a failed run's logs). */
-static void teardown(real_t *r, int keep) {
+/* Stops every process, undoes the back end, and removes the run's directory. */
+static void teardown(real_t *r) {
     for (size_t i = 0; i < r->op_count; i++) proc_kill(&r->ops[i].pid);
     for (int n = 0; n < SIM_SERVERS; n++) proc_kill(&r->srv[n].pid);
     if (r->net_ready) r->net->teardown(r->net);
     r->net_ready = 0;
-    if (r->dir[0] != '\0' && !keep) nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (r->dir[0] != '\0') nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (r->lock_fd >= 0) close(r->lock_fd);
     r->lock_fd = -1;
 }
@@ -982,7 +1011,7 @@ static int refuse(real_t *r, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(r->res->first_failure, sizeof(r->res->first_failure), fmt, ap);
     va_end(ap);
-    teardown(r, 0);
+    teardown(r);
     return REAL_EXIT_REFUSED;
 }
 
@@ -1127,7 +1156,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             r->ops[i].out = NULL;
         }
         res->op_count = r->op_count;
-        teardown(r, res->verdict != 0);
+        teardown(r);
         rc = res->verdict;
     } else {
         res->verdict = 1;

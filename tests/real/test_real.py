@@ -87,10 +87,12 @@ def test_wrong_expectation_fails(tmp_path):
     text += "expect balance Chinmay 862\n"
     scn = tmp_path / "wrong.scn"
     scn.write_text(text)
+    before = set(pathlib.Path("/tmp").glob("alichain-real-*"))
     r = run("real", scn)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "expect failed" in r.stdout and "the balance of Chinmay is 861" in r.stdout
     assert r.stdout.rstrip().endswith("verdict: fail")
+    assert set(pathlib.Path("/tmp").glob("alichain-real-*")) <= before  # removed on failure too
 
 
 def test_compare_reports_a_difference():

@@ -23,6 +23,7 @@ SCN = REPO / "sim" / "scenarios"
 RUN_TIMEOUT_S = 120          # a hang guard, not a timing assertion
 INTERRUPT_AFTER_S = 1.0      # SIGINT lands while scenario 11's backend is down
 EXIT_DEADLINE_S = 20         # the runner must have stopped everything by then
+COMPARE_ATTEMPTS_MAX = 3     # runs of one comparison when real timing breaks its schedule
 
 # Scenarios that use only faults loopback can produce (crash/restart, pause/resume) ...
 COMPARED = ["01_worked_example", "02_unknown_users_and_usage", "03_transfer_refusals",
@@ -47,8 +48,16 @@ def faults(stdout):
 @pytest.mark.parametrize("name", COMPARED + COMPARED_SKIPPING)
 def test_compare_no_difference(name):
     extra = ["--skip-unsupported"] if name in COMPARED_SKIPPING else []
-    r = run("compare", SCN / f"{name}.scn", *extra)
+    for attempt in range(1, COMPARE_ATTEMPTS_MAX + 1):
+        r = run("compare", SCN / f"{name}.scn", *extra)
+        if r.returncode == 0 or "schedule: not kept" not in r.stdout:
+            break
+        # the machine was too slow to keep the scenario's order (reported by compare, see
+        # docs/REAL.md): that run proves nothing either way, so it is run again, loudly
+        print(f"{name}: attempt {attempt}: real timing did not keep the schedule; again",
+              file=sys.stderr)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert "schedule: kept" in r.stdout
     assert "differences: 0" in r.stdout
     assert "simulator: verdict pass" in r.stdout and "real: verdict pass" in r.stdout
     assert re.search(r"^network: loopback", r.stdout, re.M)
@@ -101,6 +110,18 @@ def test_compare_reports_a_difference():
     assert r.returncode == 1, r.stdout + r.stderr
     assert "DIFFERENT" in r.stdout
     assert not re.search(r"^differences: 0$", r.stdout, re.M)
+
+
+def test_compare_reports_a_schedule_real_timing_broke(tmp_path):
+    # planted slowness: clientB starts 300 ms late, so the transfer t (100 ms, clientB) and
+    # the TXLIST l2 (200 ms, clientB) overlap for real but not in the simulator
+    for p in ("serverM", "serverA", "serverB", "serverC", "clientA"):
+        (tmp_path / p).symlink_to(BIN_DIR / p)
+    slow = tmp_path / "clientB"
+    slow.write_text(f"#!/bin/sh\nsleep 0.3\nexec {BIN_DIR / 'clientB'} \"$@\"\n")
+    slow.chmod(0o755)
+    r = run("compare", SCN / "05_txlist.scn", "--programs", tmp_path)
+    assert "schedule: not kept in the real run: t overlapped l2;" in r.stdout, r.stdout + r.stderr
 
 
 def processes_with_offset(offset):

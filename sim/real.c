@@ -1238,6 +1238,21 @@ static uint32_t expect_exit_mask(const scenario_t *s, const char *label) {
     return mask;
 }
 
+/* 1 when the step is a well-formed transfer (usage errors never reach serverM). */
+static int step_is_transfer(const scn_step_t *st) {
+    const char *argv[SCN_ARGS_MAX + 1] = {st->client ? "clientB" : "clientA"};
+    for (int k = 0; k < st->argc && k < SCN_ARGS_MAX; k++) argv[k + 1] = st->argv[k];
+    wire_creq_t req;
+    char err[200];
+    return client_parse_argv(st->argc + 1, argv, &req, err, sizeof(err)) == 0 && req.op == CREQ_TRANSFER;
+}
+
+/* 1 when outcome o of step st may have changed the ledger: a transfer not refused (exit 1)
+ * — confirmed, in doubt or unfinished. */
+static int may_write(const scn_step_t *st, const real_outcome_t *o) {
+    return step_is_transfer(st) && !(o->state == CHECK_OP_DONE && o->exit_code == 1);
+}
+
 /* 1 when operation i overlapped in time with a transfer (another operation of three words)
  * in run o: it may then see the ledger before or after it, and each side's checkers judge
  * which it saw; compare does not ask both sides for the same text. */
@@ -1245,8 +1260,9 @@ static int overlaps_transfer(const scenario_t *s, const real_outcome_t *o, size_
     size_t j = 0;
     for (size_t st = 0; st < s->step_count && j < n; st++) {
         if (s->steps[st].kind != STEP_OP) continue;
-        int transfer = s->steps[st].argc == 3;
-        if (j != i && transfer && o[j].inv_us <= o[i].resp_us && o[i].inv_us <= o[j].resp_us) return 1;
+        if (j != i && may_write(&s->steps[st], &o[j]) && o[j].inv_us <= o[i].resp_us &&
+            o[i].inv_us <= o[j].resp_us)
+            return 1;
         j++;
     }
     return 0;
@@ -1257,7 +1273,8 @@ static int overlap(const real_outcome_t *a, const real_outcome_t *b) {
 }
 
 /* Whether the real run kept the order the scenario intends (the simulator's): a transfer
- * and another operation that did not overlap there but did for real (a slow process, a slow
+ * (one that may have written: not refused) and another operation that did not overlap
+ * there but did for real (a slow process, a slow
  * fsync) may legitimately give other results and fail the scenario's expectations; that is
  * real timing, not a bug, and the line says so ("schedule: not kept"). */
 static void schedule_report(const scenario_t *s, const real_outcome_t *sim, const real_outcome_t *real,
@@ -1269,8 +1286,9 @@ static void schedule_report(const scenario_t *s, const real_outcome_t *sim, cons
         size_t j = 0;
         for (size_t sj = 0; sj < s->step_count && j < n; sj++) {
             if (s->steps[sj].kind != STEP_OP) continue;
-            if (j > i && (s->steps[si].argc == 3 || s->steps[sj].argc == 3) && overlap(&real[i], &real[j]) &&
-                !overlap(&sim[i], &sim[j])) {
+            int write = may_write(&s->steps[si], &real[i]) || may_write(&s->steps[si], &sim[i]) ||
+                        may_write(&s->steps[sj], &real[j]) || may_write(&s->steps[sj], &sim[j]);
+            if (j > i && write && overlap(&real[i], &real[j]) && !overlap(&sim[i], &sim[j])) {
                 if (bad++ == 0) fprintf(f, "schedule: not kept in the real run:");
                 fprintf(f, " %s overlapped %s;", real[i].label, real[j].label);
             }

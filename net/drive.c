@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "loop.h"
+#include "mutant.h"
 
 #define DRIVE_ERR_BYTES 512
 
@@ -134,4 +135,23 @@ void drive_drain(const drive_t *d, outbox_t *o) {
         }
     }
     outbox_clear(o);
+}
+
+void drive_mutant_select(const char *program) {
+#if defined(ALICHAIN_REAL_MUTANTS)
+    const char *name = getenv("ALICHAIN_MUTANT");
+    const char *slash = strrchr(program, '/');
+    if (slash != NULL) program = slash + 1; /* argv[0]: the name, as in every other line */
+    if (name == NULL) return;
+    for (int m = 0; m < MUT_COUNT; m++) {
+        if (strcmp(mutant_names[m], name) == 0) {
+            ac_mutant = (mutant_t)m;
+            if (m != MUT_NONE) drive_warn(program, "planted bug \"%s\" (real-mutants build)", name);
+            return;
+        }
+    }
+    drive_die(program, 1, "ALICHAIN_MUTANT: unknown planted bug \"%.60s\"", name);
+#else
+    (void)program;
+#endif
 }

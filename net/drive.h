@@ -5,10 +5,14 @@
 #ifndef ALICHAIN_NET_DRIVE_H
 #define ALICHAIN_NET_DRIVE_H
 
-/* Every net main includes this header. The planted bugs of core/mutant.h are for the
- * simulator's checkers only (make sim-mutants); a real program must never carry them. */
-#if defined(ALICHAIN_MUTANTS)
-#error "alichain: the real programs must not be built with ALICHAIN_MUTANTS (planted bugs)"
+/* Every net main includes this header. The planted bugs of core/mutant.h never reach a
+ * normal build of the real programs: only `make real-mutants` compiles them with
+ * -DALICHAIN_MUTANTS together with -DALICHAIN_REAL_MUTANTS (tests/real/test_real.py checks). */
+#if defined(ALICHAIN_MUTANTS) && !defined(ALICHAIN_REAL_MUTANTS)
+#error "alichain: the real programs must not be built with ALICHAIN_MUTANTS (planted bugs) outside make real-mutants (-DALICHAIN_REAL_MUTANTS)"
+#endif
+#if defined(ALICHAIN_REAL_MUTANTS) && !defined(ALICHAIN_MUTANTS)
+#error "alichain: -DALICHAIN_REAL_MUTANTS needs -DALICHAIN_MUTANTS"
 #endif
 
 #include <stdint.h>
@@ -59,6 +63,10 @@ typedef struct {
  * ran out of memory, or a handler that fails, is fatal: one line on stderr,
  * exit(fatal_exit_code). */
 void drive_drain(const drive_t *d, outbox_t *o);
+
+/* The real-mutants build only: ALICHAIN_MUTANT=NAME (core/mutant.h's names) plants that bug,
+ * an unknown name is fatal. In every other build it does nothing and reads no variable. */
+void drive_mutant_select(const char *program);
 
 /* "<program>: <message>" on stderr. */
 void drive_warn(const char *program, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

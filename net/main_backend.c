@@ -168,6 +168,7 @@ int main(int argc, char **argv) {
     backend_main_t *m = &g;
     char err[ERR_BYTES];
     setvbuf(stdout, NULL, _IOLBF, 0);
+    drive_mutant_select(argv[0]);
     if (config_load(&m->cfg, CONFIG_BACKEND, BACKEND_INDEX, argc, argv, err, sizeof(err)) < 0)
         drive_die(m->cfg.program, EXIT_CONFIG, "%s", err);
     if (m->cfg.help) {

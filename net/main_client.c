@@ -163,6 +163,7 @@ int main(int argc, char **argv) {
     client_main_t *m = &g;
     char err[ERR_BYTES];
     setvbuf(stdout, NULL, _IOLBF, 0);
+    drive_mutant_select(argv[0]);
     if (config_load(&m->cfg, CONFIG_CLIENT, CLIENT_INDEX, argc, argv, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s: %s\n", m->cfg.program, err); /* a bad setting: one line */
         return CLIENT_EXIT_USAGE;

@@ -1,23 +1,19 @@
-/* check.c — what is checked when a run ends: the simulated disks are read back, the
- * history of client-visible results goes to history.c (serials, durability, phantoms,
- * overdraft, linearizability), every live backend's index is checked against its own disk
- * (conservation), and the scenario's `expect` statements are evaluated. */
+/* check.c — what is checked when a run ends, for any driver (judge.h): the disks are read
+ * back through blockfile_recover, the history of client-visible results goes to history.c
+ * (serials, durability, phantoms, overdraft, linearizability) and the scenario's `expect`
+ * statements are evaluated; for the simulator also each live backend's index against its disk. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "judge.h"
 #include "history.h"
 #include "world.h"
 
 #define CHECK_MSG_BYTES 480
 
-typedef struct {
-    hist_stored_t *txs;
-    size_t count, cap;
-} txlist_t;
-
-static int txlist_add(txlist_t *l, const tx_t *t, int backend) {
+static int txlist_add(check_txs_t *l, const tx_t *t, int backend) {
     if (l->count == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         hist_stored_t *n = realloc(l->txs, cap * sizeof(*n));
@@ -31,18 +27,22 @@ static int txlist_add(txlist_t *l, const tx_t *t, int backend) {
     return 0;
 }
 
+void check_txs_free(check_txs_t *t) {
+    free(t->txs);
+    t->txs = NULL;
+    t->count = t->cap = 0;
+}
+
 /* Every transaction of a block file, read as a restarting backend reads it: through
  * blockfile_recover (a torn tail of an appended file left out, whatever it looks like).
- * disk == NULL: the scenario's initial image (hand-written, no marker). Returns 0, 1 when
- * the file cannot be recovered (reason in err), or AC_ENOMEM. */
-static int disk_read_txs(const simdisk_t *disk, const char *img, size_t len, int backend,
-                         txlist_t *out, char *err, size_t err_cap) {
+ * marker == NULL: no "<block>.appended" marker (e.g. a scenario's hand-written image). */
+int check_block_read(const char *img, size_t len, const char *marker, size_t marker_len,
+                     int backend, check_txs_t *out, char *err, size_t err_cap) {
     const char *name = simdisk_block_name(backend);
     ledger_t l;
     ledger_init(&l);
     blockfile_recovery_t res;
-    int rc = disk != NULL ? simdisk_recover(disk, &l, name, &res, err, err_cap)
-                          : blockfile_recover(&l, img, len, NULL, 0, name, &res, err, err_cap);
+    int rc = blockfile_recover(&l, img, len, marker, marker_len, name, &res, err, err_cap);
     if (rc == AC_ENOMEM) {
         ledger_free(&l);
         return AC_ENOMEM;
@@ -59,29 +59,277 @@ static int disk_read_txs(const simdisk_t *disk, const char *img, size_t len, int
     return rc != 0 ? 1 : 0;
 }
 
-static void hist_violation(void *ctx, const char *checker, uint64_t at_us, const char *msg) {
-    world_t *w = ctx;
-    world_violation_at(w, at_us ? at_us : w->now_us, checker, msg);
+/* ---- the driver-neutral judge ---- */
+
+static void judge_violation(void *ctx, const char *checker, uint64_t at_us, const char *msg) {
+    const check_sink_t *sink = ctx;
+    sink->violation(sink->ctx, checker, at_us, msg);
 }
 
 /* The stats rows a client printed: the stdout lines after the column header. */
-static void op_stats_rows(const sim_op_t *op, const char **rows, size_t *len) {
+static void op_stats_rows(const check_op_t *op, const char **rows, size_t *len) {
     static const char header[] = "Rank--Username--NumofTransactions--Total\n";
-    const char *out = (const char *)op->out.p;
+    const char *out = op->out;
     *rows = "";
     *len = 0;
     if (out == NULL) return;
     size_t hl = sizeof(header) - 1;
-    for (size_t pos = 0; pos + hl <= op->out.len;) {
+    for (size_t pos = 0; pos + hl <= op->out_len;) {
         if (memcmp(out + pos, header, hl) == 0) {
             *rows = out + pos + hl;
-            *len = op->out.len - pos - hl;
+            *len = op->out_len - pos - hl;
             return;
         }
-        const char *nl = memchr(out + pos, '\n', op->out.len - pos);
+        const char *nl = memchr(out + pos, '\n', op->out_len - pos);
         if (nl == NULL) break;
         pos = (size_t)(nl - out) + 1;
     }
+}
+
+static void expect_fail(const check_sink_t *sink, const scn_expect_t *e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void expect_fail(const check_sink_t *sink, const scn_expect_t *e, const char *fmt, ...) {
+    char msg[CHECK_MSG_BYTES - 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    sink->expect_failed(sink->ctx, e, msg);
+}
+
+static const check_op_t *op_by_label(const check_input_t *in, const char *label) {
+    for (size_t i = 0; i < in->op_count; i++) {
+        if (strcmp(in->ops[i].step->label, label) == 0) return &in->ops[i];
+    }
+    return NULL;
+}
+
+static int has_line(const char *p, size_t len, const char *text) {
+    size_t tl = strlen(text);
+    for (size_t pos = 0; p != NULL && pos < len;) {
+        const char *nl = memchr(p + pos, '\n', len - pos);
+        size_t ll = nl ? (size_t)(nl - (p + pos)) : len - pos;
+        if (ll == tl && memcmp(p + pos, text, tl) == 0) return 1;
+        pos += ll + 1;
+    }
+    return 0;
+}
+
+static int has_sub(const char *p, size_t len, const char *text) {
+    size_t tl = strlen(text);
+    if (tl == 0) return 1;
+    for (size_t pos = 0; p != NULL && pos + tl <= len; pos++) {
+        if (memcmp(p + pos, text, tl) == 0) return 1;
+    }
+    return 0;
+}
+
+int check_final_balance(const check_txs_t *d, const char *user, int64_t *bal) {
+    int exists = 0;
+    int64_t b = BALANCE_INITIAL;
+    for (size_t i = 0; i < d->count; i++) {
+        const tx_t *t = &d->txs[i].tx;
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++) dup = tx_equal(&d->txs[j].tx, t);
+        if (dup) continue;
+        if (strcmp(t->sender, user) == 0) {
+            exists = 1;
+            b -= t->amount;
+        }
+        if (strcmp(t->receiver, user) == 0) {
+            exists = 1;
+            b += t->amount;
+        }
+    }
+    *bal = b;
+    return exists;
+}
+
+static void check_expect_op(const check_sink_t *sink, const scn_expect_t *e, const check_op_t *op) {
+    switch (e->kind) {
+    case EXP_EXIT:
+        if (op->exit_code < 0 || op->exit_code > 31 || !(e->exit_mask & (1u << op->exit_code)))
+            expect_fail(sink, e, "%s exited %d", e->label, op->exit_code);
+        break;
+    case EXP_STDOUT:
+        if (!has_line(op->out, op->out_len, e->text))
+            expect_fail(sink, e, "%s printed no stdout line \"%s\"", e->label, e->text);
+        break;
+    case EXP_NO_STDOUT:
+        if (has_line(op->out, op->out_len, e->text)) expect_fail(sink, e, "%s printed \"%s\"", e->label, e->text);
+        break;
+    case EXP_STDERR:
+        if (!has_sub(op->err, op->err_len, e->text))
+            expect_fail(sink, e, "%s's stderr lacks \"%s\"", e->label, e->text);
+        break;
+    case EXP_SERIAL:
+        if (!op->have_reply || op->reply.kind != CREP_TRANSFER || (int64_t)op->reply.serial != e->num)
+            expect_fail(sink, e, "%s got serial %lld, not %lld", e->label,
+                        op->have_reply && op->reply.kind == CREP_TRANSFER ? (long long)op->reply.serial : -1LL,
+                        (long long)e->num);
+        break;
+    default:
+        break;
+    }
+}
+
+static int64_t distinct_count(const check_txs_t *disk) {
+    int64_t distinct = 0;
+    for (size_t k = 0; k < disk->count; k++) {
+        int dup = 0;
+        for (size_t j = 0; j < k && !dup; j++) dup = tx_equal(&disk->txs[j].tx, &disk->txs[k].tx);
+        distinct += !dup;
+    }
+    return distinct;
+}
+
+static void check_expects(const check_input_t *in, const check_sink_t *sink) {
+    const scenario_t *s = in->scn;
+    const check_txs_t *disk = in->disk;
+    for (size_t i = 0; i < s->expect_count; i++) {
+        const scn_expect_t *e = &s->expects[i];
+        if (e->kind == EXP_EXIT || e->kind == EXP_STDOUT || e->kind == EXP_NO_STDOUT ||
+            e->kind == EXP_STDERR || e->kind == EXP_SERIAL) {
+            const check_op_t *op = op_by_label(in, e->label);
+            if (op == NULL || op->state != CHECK_OP_DONE)
+                expect_fail(sink, e, "%s has not finished (%s)", e->label,
+                            op == NULL ? "no such operation"
+                            : op->state == CHECK_OP_RUNNING ? "still running" : "never started");
+            else check_expect_op(sink, e, op);
+            continue;
+        }
+        int64_t bal;
+        switch (e->kind) {
+        case EXP_BALANCE:
+            if (!check_final_balance(disk, e->text, &bal)) expect_fail(sink, e, "%s is not part of the network", e->text);
+            else if (bal != e->num) expect_fail(sink, e, "the balance of %s is %lld", e->text, (long long)bal);
+            break;
+        case EXP_ABSENT:
+            if (check_final_balance(disk, e->text, &bal))
+                expect_fail(sink, e, "%s is part of the network (balance %lld)", e->text, (long long)bal);
+            break;
+        case EXP_TXLIST_ABSENT:
+            if (in->txlist != NULL) expect_fail(sink, e, "alichain.txt exists (%zu bytes)", in->txlist_len);
+            break;
+        case EXP_TXLIST_LINES:
+        case EXP_TXLIST_LINE: {
+            if (in->txlist == NULL) {
+                expect_fail(sink, e, "alichain.txt was never written");
+                break;
+            }
+            if (e->kind == EXP_TXLIST_LINE) {
+                if (!has_line(in->txlist, in->txlist_len, e->text))
+                    expect_fail(sink, e, "alichain.txt has no line \"%s\"", e->text);
+                break;
+            }
+            int64_t lines = 0;
+            for (size_t k = 0; k < in->txlist_len; k++) lines += in->txlist[k] == '\n';
+            if (lines != e->num) expect_fail(sink, e, "alichain.txt has %lld lines", (long long)lines);
+            break;
+        }
+        case EXP_LEDGER_COUNT: {
+            int64_t distinct = distinct_count(disk);
+            if (distinct != e->num) expect_fail(sink, e, "the disks hold %lld transactions", (long long)distinct);
+            break;
+        }
+        case EXP_LEDGER_HAS: {
+            tx_t t;
+            char err[96];
+            if (tx_parse_line(e->text, strlen(e->text), &t, err, sizeof(err)) != 0) {
+                expect_fail(sink, e, "\"%s\" is not a transaction line: %s", e->text, err);
+                break;
+            }
+            int found = 0;
+            for (size_t k = 0; k < disk->count && !found; k++) found = tx_equal(&disk->txs[k].tx, &t);
+            if (!found) expect_fail(sink, e, "no disk holds \"%s\"", e->text);
+            break;
+        }
+        case EXP_INVARIANTS:
+            break; /* the checkers always run; a violation fails the run by itself */
+        case EXP_FAULT: {
+            uint64_t got = in->faults[e->fault];
+            int ok = e->cmp == CMP_GE ? got >= (uint64_t)e->num
+                     : e->cmp == CMP_EQ ? got == (uint64_t)e->num : got <= (uint64_t)e->num;
+            if (!ok) expect_fail(sink, e, "fault %s fired %llu times", sim_fault_names[e->fault],
+                                 (unsigned long long)got);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+int check_judge(const check_input_t *in, const check_sink_t *sink) {
+    const scenario_t *s = in->scn;
+    check_txs_t initial = {0};
+    hist_op_t *hops = calloc(in->op_count + 1, sizeof(*hops));
+    tx_t *init = NULL;
+    int rc = hops == NULL ? AC_ENOMEM : 0;
+    for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
+        char err[CHECK_MSG_BYTES];
+        if (s->block[b] == NULL) continue;
+        int ib = check_block_read(s->block[b], s->block_len[b], NULL, 0, b, &initial, err, sizeof(err));
+        if (ib < 0) rc = ib;
+    }
+    if (rc == 0) {
+        init = calloc(initial.count + 1, sizeof(*init));
+        if (init == NULL) rc = AC_ENOMEM;
+        for (size_t i = 0; rc == 0 && i < initial.count; i++) init[i] = initial.txs[i].tx;
+    }
+    size_t nh = 0;
+    for (size_t i = 0; rc == 0 && i < in->op_count; i++) {
+        const check_op_t *op = &in->ops[i];
+        if (op->state == CHECK_OP_WAITING) continue;
+        hist_op_t *h = &hops[nh++];
+        h->label = op->step->label;
+        h->op = op->parsed ? op->req.op : CREQ_BALANCE;
+        h->user = op->parsed ? op->req.user.s : NULL;
+        h->receiver = op->parsed && op->req.op == CREQ_TRANSFER ? op->req.receiver.s : NULL;
+        h->amount = op->req.amount;
+        h->inv_us = op->inv_us;
+        h->resp_us = op->state == CHECK_OP_DONE ? op->resp_us : HIST_NO_RESPONSE;
+        h->status = HIST_NONE;
+        if (op->state == CHECK_OP_DONE && op->parsed && op->have_reply) {
+            if (op->exit_code == 0) h->status = HIST_OK;
+            if (op->exit_code == 1) h->status = HIST_REFUSED;
+            h->reply = op->reply;
+        }
+        if (h->status == HIST_OK && h->op == CREQ_STATS) op_stats_rows(op, &h->rows, &h->rows_len);
+        if (h->status == HIST_OK && h->op == CREQ_TXLIST && op->file != NULL) {
+            h->file = op->file;
+            h->file_len = op->file_len;
+        }
+    }
+    if (rc == 0) {
+        hist_input_t hin = {.initial = init, .initial_count = initial.count, .stored = in->disk->txs,
+                            .stored_count = in->disk->count, .ops = hops, .op_count = nh,
+                            .settled = in->settled};
+        rc = history_check(&hin, judge_violation, (void *)sink);
+        if (rc > 0) rc = 0;
+    }
+    if (rc == 0) check_expects(in, sink);
+    free(hops);
+    free(init);
+    check_txs_free(&initial);
+    return rc;
+}
+
+/* ---- the simulator's side ---- */
+
+static void world_sink_violation(void *ctx, const char *checker, uint64_t at_us, const char *msg) {
+    world_t *w = ctx;
+    world_violation_at(w, at_us ? at_us : w->now_us, checker, msg);
+}
+
+static void world_sink_expect(void *ctx, const scn_expect_t *e, const char *msg) {
+    world_t *w = ctx;
+    char line[CHECK_MSG_BYTES + 96];
+    int n = snprintf(line, sizeof(line), "expect failed: line %u: %s\n", e->line, msg);
+    buf_append(&w->expect_log, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    w->res->expects_failed++;
+    if (w->res->first_failure[0] == '\0')
+        snprintf(w->res->first_failure, sizeof(w->res->first_failure), "expect (line %u): %s", e->line, msg);
 }
 
 static int world_settled(const world_t *w) {
@@ -93,7 +341,7 @@ static int world_settled(const world_t *w) {
 }
 
 /* Each live backend's index agrees with itself and with its own disk. */
-static void check_conservation(world_t *w, const txlist_t *disk) {
+static void check_conservation(world_t *w, const check_txs_t *disk) {
     for (int b = 0; b < BACKEND_COUNT; b++) {
         if (!w->node[b + 1].up) continue;
         const ledger_t *l = &w->be[b]->ledger;
@@ -118,235 +366,54 @@ static void check_conservation(world_t *w, const txlist_t *disk) {
     }
 }
 
-static void expect_fail(world_t *w, const scn_expect_t *e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void expect_fail(world_t *w, const scn_expect_t *e, const char *fmt, ...) {
-    char msg[CHECK_MSG_BYTES - 64];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    char line[CHECK_MSG_BYTES + 96];
-    int n = snprintf(line, sizeof(line), "expect failed: line %u: %s\n", e->line, msg);
-    buf_append(&w->expect_log, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-    w->res->expects_failed++;
-    if (w->res->first_failure[0] == '\0')
-        snprintf(w->res->first_failure, sizeof(w->res->first_failure), "expect (line %u): %s", e->line, msg);
-}
-
-static const sim_op_t *op_by_label(const world_t *w, const char *label) {
-    for (uint32_t i = 0; i < w->op_count; i++) {
-        if (strcmp(w->ops[i].step->label, label) == 0) return &w->ops[i];
-    }
-    return NULL;
-}
-
-static int has_line(const sim_buf_t *b, const char *text) {
-    size_t tl = strlen(text);
-    const char *p = (const char *)b->p;
-    for (size_t pos = 0; pos < b->len;) {
-        const char *nl = memchr(p + pos, '\n', b->len - pos);
-        size_t ll = nl ? (size_t)(nl - (p + pos)) : b->len - pos;
-        if (ll == tl && memcmp(p + pos, text, tl) == 0) return 1;
-        pos += ll + 1;
-    }
-    return 0;
-}
-
-static int has_sub(const sim_buf_t *b, const char *text) {
-    size_t tl = strlen(text);
-    if (tl == 0) return 1;
-    for (size_t pos = 0; pos + tl <= b->len; pos++) {
-        if (memcmp(b->p + pos, text, tl) == 0) return 1;
-    }
-    return 0;
-}
-
-/* Final-state balance of a user over the distinct transactions on the disks. */
-static int final_balance(const txlist_t *d, const char *user, int64_t *bal) {
-    int exists = 0;
-    int64_t b = BALANCE_INITIAL;
-    for (size_t i = 0; i < d->count; i++) {
-        const tx_t *t = &d->txs[i].tx;
-        int dup = 0;
-        for (size_t j = 0; j < i && !dup; j++) dup = tx_equal(&d->txs[j].tx, t);
-        if (dup) continue;
-        if (strcmp(t->sender, user) == 0) {
-            exists = 1;
-            b -= t->amount;
-        }
-        if (strcmp(t->receiver, user) == 0) {
-            exists = 1;
-            b += t->amount;
-        }
-    }
-    *bal = b;
-    return exists;
-}
-
-static void check_expects(world_t *w, const txlist_t *disk) {
-    const scenario_t *s = w->scn;
-    const sim_buf_t *file = w->files.current ? &w->files.versions[w->files.current] : NULL;
-    for (size_t i = 0; i < s->expect_count; i++) {
-        const scn_expect_t *e = &s->expects[i];
-        const sim_op_t *op = NULL;
-        if (e->kind == EXP_EXIT || e->kind == EXP_STDOUT || e->kind == EXP_NO_STDOUT ||
-            e->kind == EXP_STDERR || e->kind == EXP_SERIAL) {
-            op = op_by_label(w, e->label);
-            if (op == NULL || op->state != OP_DONE) {
-                expect_fail(w, e, "%s has not finished (%s)", e->label,
-                            op == NULL ? "no such operation" : op->state == OP_RUNNING ? "still running" : "never started");
-                continue;
-            }
-        }
-        int64_t bal;
-        switch (e->kind) {
-        case EXP_EXIT:
-            if (op->exit_code < 0 || op->exit_code > 31 || !(e->exit_mask & (1u << op->exit_code)))
-                expect_fail(w, e, "%s exited %d", e->label, op->exit_code);
-            break;
-        case EXP_STDOUT:
-            if (!has_line(&op->out, e->text)) expect_fail(w, e, "%s printed no stdout line \"%s\"", e->label, e->text);
-            break;
-        case EXP_NO_STDOUT:
-            if (has_line(&op->out, e->text)) expect_fail(w, e, "%s printed \"%s\"", e->label, e->text);
-            break;
-        case EXP_STDERR:
-            if (!has_sub(&op->err, e->text)) expect_fail(w, e, "%s's stderr lacks \"%s\"", e->label, e->text);
-            break;
-        case EXP_SERIAL:
-            if (!op->have_reply || op->reply.kind != CREP_TRANSFER || (int64_t)op->reply.serial != e->num)
-                expect_fail(w, e, "%s got serial %lld, not %lld", e->label,
-                            op->have_reply && op->reply.kind == CREP_TRANSFER ? (long long)op->reply.serial : -1LL,
-                            (long long)e->num);
-            break;
-        case EXP_BALANCE:
-            if (!final_balance(disk, e->text, &bal)) expect_fail(w, e, "%s is not part of the network", e->text);
-            else if (bal != e->num) expect_fail(w, e, "the balance of %s is %lld", e->text, (long long)bal);
-            break;
-        case EXP_ABSENT:
-            if (final_balance(disk, e->text, &bal)) expect_fail(w, e, "%s is part of the network (balance %lld)",
-                                                                e->text, (long long)bal);
-            break;
-        case EXP_TXLIST_ABSENT:
-            if (file != NULL) expect_fail(w, e, "alichain.txt exists (%zu bytes)", file->len);
-            break;
-        case EXP_TXLIST_LINES:
-        case EXP_TXLIST_LINE: {
-            if (file == NULL) {
-                expect_fail(w, e, "alichain.txt was never written");
-                break;
-            }
-            sim_buf_t tmp = *file;
-            if (e->kind == EXP_TXLIST_LINE) {
-                if (!has_line(&tmp, e->text)) expect_fail(w, e, "alichain.txt has no line \"%s\"", e->text);
-                break;
-            }
-            int64_t lines = 0;
-            for (size_t k = 0; k < file->len; k++) lines += file->p[k] == '\n';
-            if (lines != e->num) expect_fail(w, e, "alichain.txt has %lld lines", (long long)lines);
-            break;
-        }
-        case EXP_LEDGER_COUNT: {
-            int64_t distinct = 0;
-            for (size_t k = 0; k < disk->count; k++) {
-                int dup = 0;
-                for (size_t j = 0; j < k && !dup; j++) dup = tx_equal(&disk->txs[j].tx, &disk->txs[k].tx);
-                distinct += !dup;
-            }
-            if (distinct != e->num) expect_fail(w, e, "the disks hold %lld transactions", (long long)distinct);
-            break;
-        }
-        case EXP_LEDGER_HAS: {
-            tx_t t;
-            char err[96];
-            if (tx_parse_line(e->text, strlen(e->text), &t, err, sizeof(err)) != 0) {
-                expect_fail(w, e, "\"%s\" is not a transaction line: %s", e->text, err);
-                break;
-            }
-            int found = 0;
-            for (size_t k = 0; k < disk->count && !found; k++) found = tx_equal(&disk->txs[k].tx, &t);
-            if (!found) expect_fail(w, e, "no disk holds \"%s\"", e->text);
-            break;
-        }
-        case EXP_INVARIANTS:
-            break; /* the checkers always run; a violation fails the run by itself */
-        case EXP_FAULT: {
-            uint64_t got = w->res->faults[e->fault];
-            int ok = e->cmp == CMP_GE ? got >= (uint64_t)e->num
-                     : e->cmp == CMP_EQ ? got == (uint64_t)e->num : got <= (uint64_t)e->num;
-            if (!ok) expect_fail(w, e, "fault %s fired %llu times", sim_fault_names[e->fault],
-                                 (unsigned long long)got);
-            break;
-        }
-        default:
-            break;
-        }
-    }
-}
-
 void world_check_final(world_t *w) {
-    txlist_t disk = {0}, initial = {0};
-    const scenario_t *s = w->scn;
-    hist_op_t *hops = calloc(w->op_count + 1, sizeof(*hops));
-    tx_t *init = NULL;
-    int rc = hops == NULL ? AC_ENOMEM : 0;
+    check_txs_t disk = {0};
+    check_op_t *ops = calloc(w->op_count + 1, sizeof(*ops));
+    int rc = ops == NULL ? AC_ENOMEM : 0;
     for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
         char err[CHECK_MSG_BYTES];
-        int bad = disk_read_txs(&w->disk[b], NULL, 0, b, &disk, err, sizeof(err));
+        size_t marker_len;
+        const char *marker = simdisk_marker(&w->disk[b], &marker_len);
+        int bad = check_block_read(simdisk_image(&w->disk[b]), w->disk[b].durable_len, marker,
+                                   marker_len, b, &disk, err, sizeof(err));
         if (bad < 0) rc = bad;
         else if (bad > 0)
             world_violation(w, "durability", "a restart could not recover block%d.txt: %s", b + 1, err);
-        if (rc == 0 && s->block[b] != NULL) {
-            int ib = disk_read_txs(NULL, s->block[b], s->block_len[b], b, &initial, err, sizeof(err));
-            if (ib < 0) rc = ib;
-        }
     }
-    if (rc == 0) {
-        init = calloc(initial.count + 1, sizeof(*init));
-        if (init == NULL) rc = AC_ENOMEM;
-        for (size_t i = 0; rc == 0 && i < initial.count; i++) init[i] = initial.txs[i].tx;
-    }
-    size_t nh = 0;
     for (uint32_t i = 0; rc == 0 && i < w->op_count; i++) {
-        const sim_op_t *op = &w->ops[i];
-        if (op->state == OP_WAITING) continue;
-        hist_op_t *h = &hops[nh++];
-        h->label = op->step->label;
-        h->op = op->parsed ? op->req.op : CREQ_BALANCE;
-        h->user = op->parsed ? op->req.user.s : NULL;
-        h->receiver = op->parsed && op->req.op == CREQ_TRANSFER ? op->req.receiver.s : NULL;
-        h->amount = op->req.amount;
-        h->inv_us = op->inv_us;
-        h->resp_us = op->state == OP_DONE ? op->resp_us : HIST_NO_RESPONSE;
-        h->status = HIST_NONE;
-        if (op->state == OP_DONE && op->parsed && op->have_reply) {
-            if (op->exit_code == 0) h->status = HIST_OK;
-            if (op->exit_code == 1) h->status = HIST_REFUSED;
-            h->reply = op->reply;
+        const sim_op_t *so = &w->ops[i];
+        check_op_t *op = &ops[i];
+        op->step = so->step;
+        op->state = so->state == OP_DONE ? CHECK_OP_DONE : so->state == OP_RUNNING ? CHECK_OP_RUNNING
+                                                                                   : CHECK_OP_WAITING;
+        op->parsed = so->parsed;
+        op->have_reply = so->have_reply;
+        op->exit_code = so->exit_code;
+        op->req = so->req;
+        op->reply = so->reply;
+        op->inv_us = so->inv_us;
+        op->resp_us = so->resp_us;
+        op->out = (const char *)so->out.p;
+        op->out_len = so->out.len;
+        op->err = (const char *)so->err.p;
+        op->err_len = so->err.len;
+        if (so->file_version != 0) {
+            op->file = (const char *)w->files.versions[so->file_version].p;
+            op->file_len = w->files.versions[so->file_version].len;
+            if (op->file == NULL) op->file = "";
         }
-        if (h->status == HIST_OK && h->op == CREQ_STATS) op_stats_rows(op, &h->rows, &h->rows_len);
-        if (h->status == HIST_OK && h->op == CREQ_TXLIST && op->file_version != 0) {
-            h->file = (const char *)w->files.versions[op->file_version].p;
-            h->file_len = w->files.versions[op->file_version].len;
-            if (h->file == NULL) h->file = "";
-        }
     }
+    const sim_buf_t *file = w->files.current ? &w->files.versions[w->files.current] : NULL;
     if (rc == 0) {
-        hist_input_t in = {.initial = init, .initial_count = initial.count, .stored = disk.txs,
-                           .stored_count = disk.count, .ops = hops, .op_count = nh,
-                           .settled = world_settled(w)};
-        rc = history_check(&in, hist_violation, w);
-        if (rc > 0) rc = 0;
+        check_input_t in = {.scn = w->scn, .ops = ops, .op_count = w->op_count, .disk = &disk,
+                            .txlist = file ? (file->p ? (const char *)file->p : "") : NULL,
+                            .txlist_len = file ? file->len : 0, .faults = w->res->faults,
+                            .settled = world_settled(w)};
+        check_sink_t sink = {.violation = world_sink_violation, .expect_failed = world_sink_expect, .ctx = w};
+        rc = check_judge(&in, &sink);
+        if (rc == 0) check_conservation(w, &disk);
     }
-    if (rc == 0) {
-        check_conservation(w, &disk);
-        check_expects(w, &disk);
-    } else {
-        world_violation(w, "runaway", "out of memory in the final checks");
-    }
-    free(hops);
-    free(init);
-    free(disk.txs);
-    free(initial.txs);
+    if (rc != 0) world_violation(w, "runaway", "out of memory in the final checks");
+    free(ops);
+    check_txs_free(&disk);
 }

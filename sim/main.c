@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "mutant.h"
+#include "real.h"
 #include "report.h"
 #include "sim.h"
 #include "suite.h"
@@ -31,6 +32,9 @@ static const char usage[] =
     "       alichain-sim suite [DIR...] [--swarm N] [--out DIR]\n"
     "       alichain-sim print FILE        the scenario as parsed, printed back\n"
     "       alichain-sim gen SEED          the scenario the swarm runs for SEED\n"
+    "       alichain-sim real FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N] [-v]\n"
+    "       alichain-sim compare FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N]\n"
+    "real plays the scenario on the six real programs (docs/REAL.md); compare runs it both ways.\n"
     "options of every command: --mutant NAME (alichain-sim-mutants only; names: --mutant list);\n"
     "  -- ends the options; --help prints this text\n"
     "run prints trace-hash: <hex> and verdict: pass|fail; exit 0 pass, 1 fail, 2 usage.\n"
@@ -140,7 +144,8 @@ static int mutant_select(const char *name) {
 /* The options, which commands take them, and whether a value follows. */
 typedef enum {
     OPT_SEED, OPT_SEEDS, OPT_FIRST, OPT_SWARM, OPT_TRACE, OPT_TRACE_JSON, OPT_OUT, OPT_MUTANT,
-    OPT_VERBOSE, OPT_STOP_ON_FAIL, OPT_NO_SHRINK, OPT_BLOCK, OPT_BLOCK_SEEDS, OPT_JSONL, OPT_COUNT
+    OPT_VERBOSE, OPT_STOP_ON_FAIL, OPT_NO_SHRINK, OPT_BLOCK, OPT_BLOCK_SEEDS, OPT_JSONL,
+    OPT_PROGRAMS, OPT_SKIP_UNSUPPORTED, OPT_PORT_OFFSET, OPT_COUNT
 } opt_t;
 
 static const struct {
@@ -149,7 +154,7 @@ static const struct {
     int takes_value;
     const char *commands;   /* the commands that take it, space-separated */
 } options[OPT_COUNT] = {
-    [OPT_SEED] = {"--seed", NULL, 1, "run"},
+    [OPT_SEED] = {"--seed", NULL, 1, "run real compare"},
     [OPT_SEEDS] = {"--seeds", NULL, 1, "swarm report"},
     [OPT_FIRST] = {"--first", NULL, 1, "swarm report"},
     [OPT_SWARM] = {"--swarm", NULL, 1, "suite"},
@@ -157,12 +162,15 @@ static const struct {
     [OPT_TRACE_JSON] = {"--trace-json", NULL, 1, "run"},
     [OPT_OUT] = {"--out", NULL, 1, "swarm suite"},
     [OPT_MUTANT] = {"--mutant", NULL, 1, "run swarm suite print gen"},
-    [OPT_VERBOSE] = {"-v", "--verbose", 0, "run"},
+    [OPT_VERBOSE] = {"-v", "--verbose", 0, "run real"},
     [OPT_STOP_ON_FAIL] = {"--stop-on-fail", NULL, 0, "swarm"},
     [OPT_NO_SHRINK] = {"--no-shrink", NULL, 0, "swarm"},
     [OPT_BLOCK] = {"--block", NULL, 1, "swarm"},
     [OPT_BLOCK_SEEDS] = {"--block-seeds", NULL, 1, "swarm"},
     [OPT_JSONL] = {"--jsonl", NULL, 1, "swarm"},
+    [OPT_PROGRAMS] = {"--programs", NULL, 1, "real compare"},
+    [OPT_SKIP_UNSUPPORTED] = {"--skip-unsupported", NULL, 0, "real compare"},
+    [OPT_PORT_OFFSET] = {"--port-offset", NULL, 1, "real compare"},
 };
 
 typedef struct {
@@ -171,7 +179,7 @@ typedef struct {
     int npos;
     const char *value[OPT_COUNT];   /* the option's value ("" for a switch); NULL: absent */
     const char *trace, *trace_json, *out, *mutant, *jsonl;
-    uint64_t seed, seeds, first, swarm, block, block_seeds;
+    uint64_t seed, seeds, first, swarm, block, block_seeds, port_offset;
     int has_seed, has_seeds, has_swarm, verbose, stop_on_fail, no_shrink, help;
 } args_t;
 
@@ -317,10 +325,19 @@ static int args_values(args_t *a) {
                               a->positional[i]);
     }
     if (a->mutant != NULL && mutant_select(a->mutant) != 0) return EXIT_USAGE;
+    if (v[OPT_PORT_OFFSET] && (parse_u64_arg("--port-offset", v[OPT_PORT_OFFSET], 0, &a->port_offset) ||
+                               a->port_offset > REAL_PORT_OFFSET_MAX))
+        return a->port_offset > REAL_PORT_OFFSET_MAX ? usage_fail("--port-offset: at most %d", REAL_PORT_OFFSET_MAX)
+                                                : EXIT_USAGE;
+    if (v[OPT_PROGRAMS]) {
+        struct stat st;
+        if (stat(v[OPT_PROGRAMS], &st) != 0 || !S_ISDIR(st.st_mode))
+            return usage_fail("--programs: \"%.200s\" is not a directory", v[OPT_PROGRAMS]);
+    }
     return 0;
 }
 
-static const char *const commands = "run swarm report suite print gen";
+static const char *const commands = "run swarm report suite print gen real compare";
 
 /* The whole command line; returns 0, or EXIT_USAGE with one line printed. */
 static int args_parse(int argc, char **argv, args_t *a) {
@@ -365,6 +382,51 @@ static int cmd_run(const args_t *a) {
     printf("trace-hash: %016llx\n", (unsigned long long)r.trace_hash);
     printf("verdict: %s\n", r.verdict == 0 ? "pass" : "fail");
     return r.verdict == 0 ? 0 : 1;
+}
+
+/* The directory alichain-sim itself lives in: where `make` put the six programs too. */
+static void self_dir(char *dir, size_t cap) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        snprintf(dir, cap, ".");
+        return;
+    }
+    exe[n] = '\0';
+    path_dir(exe, dir, cap);
+}
+
+/* real and compare: the scenario on the real programs (sim/real.h). */
+static int cmd_real(const args_t *a) {
+    scenario_t s;
+    char err[512];
+    if (scenario_load(a->positional[0], &s, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", prog_name, err);
+        return EXIT_USAGE;
+    }
+    char programs[PATH_MAX];
+    if (a->value[OPT_PROGRAMS] == NULL) self_dir(programs, sizeof(programs));
+    else if (realpath(a->value[OPT_PROGRAMS], programs) == NULL) /* the programs run elsewhere */
+        snprintf(programs, sizeof(programs), "%s", a->value[OPT_PROGRAMS]);
+    real_options_t o = {.programs = programs, .skip_unsupported = a->value[OPT_SKIP_UNSUPPORTED] != NULL,
+                        .has_seed = a->has_seed, .seed = a->seed,
+                        .has_port_offset = a->value[OPT_PORT_OFFSET] != NULL,
+                        .port_offset = (unsigned)a->port_offset, .verbose = a->verbose, .report = stdout};
+    uint64_t seed = a->has_seed ? a->seed : s.seed;
+    printf("scenario: %s\nseed: %llu\nprograms: %s\n", a->positional[0], (unsigned long long)seed, programs);
+    int rc;
+    if (strcmp(a->cmd, "compare") == 0) {
+        rc = real_compare(&s, &o, stdout);
+        if (rc == EXIT_USAGE) fprintf(stderr, "%s: %s: refused (see above)\n", prog_name, a->positional[0]);
+    } else {
+        real_result_t r;
+        rc = real_run(&s, &o, &r);
+        if (rc == EXIT_USAGE) fprintf(stderr, "%s: %s: %s\n", prog_name, a->positional[0], r.first_failure);
+        else printf("verdict: %s\n", rc == 0 ? "pass" : "fail");
+        real_result_free(&r);
+    }
+    scenario_free(&s);
+    return rc;
 }
 
 static int cmd_swarm(const args_t *a) {
@@ -462,5 +524,6 @@ int main(int argc, char **argv) {
     if (strcmp(a.cmd, "report") == 0) return cmd_report(&a);
     if (strcmp(a.cmd, "suite") == 0) return cmd_suite(&a);
     if (strcmp(a.cmd, "print") == 0) return cmd_print(&a);
+    if (strcmp(a.cmd, "real") == 0 || strcmp(a.cmd, "compare") == 0) return cmd_real(&a);
     return cmd_gen(&a);
 }

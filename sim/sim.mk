@@ -94,3 +94,14 @@ swarm-parallel: $(SWARM_SIM)
 	      $(abspath sim/swarm-job.sh) '{}' || true; \
 	  $(SWARM_SIM) report --first 0 --seeds $$(( blocks * $(SWARM_BLOCK_SEEDS) )) \
 	    $(SWARM_RESULTS)/block-*.jsonl
+
+# make real-mutants: the six real programs built with core's planted bugs (selected at run
+# time by ALICHAIN_MUTANT, a variable only this build reads; net/drive.h keeps them out of
+# every other build), then alichain-sim real against each; exits 0 only if at least
+# REAL_MUTANTS_MIN are caught while the same scenarios pass with ALICHAIN_MUTANT=none.
+REAL_MUTANTS_MIN ?= 4
+.PHONY: real-mutants
+real-mutants: $(BIN)/alichain-sim
+	$(MAKE) --no-print-directory VARIANT=real-mutants \
+	  EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DALICHAIN_MUTANTS -DALICHAIN_REAL_MUTANTS" programs
+	bash sim/real-mutants.sh $(BIN)/alichain-sim build/real-mutants/bin $(REAL_MUTANTS_MIN)

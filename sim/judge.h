@@ -1,0 +1,73 @@
+/* judge.h — the end-of-run judge, independent of who ran the scenario: the simulator
+ * (world.c) and the real-mode runner (real.c) both describe their run as check_input_t
+ * (operations with invocation/response times, the final disks read through core's
+ * blockfile_recover, alichain.txt, fault counters) and get the same checkers and `expect`s. */
+#ifndef ALICHAIN_SIM_JUDGE_H
+#define ALICHAIN_SIM_JUDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "history.h"
+#include "sim.h"
+#include "wire.h"
+
+enum { CHECK_OP_WAITING = 0, CHECK_OP_RUNNING, CHECK_OP_DONE };
+
+/* One labelled client operation as its driver saw it. */
+typedef struct {
+    const scn_step_t *step;
+    uint8_t state;            /* CHECK_OP_* */
+    uint8_t parsed;           /* argv was valid: req holds the request */
+    uint8_t have_reply;       /* reply holds the reply head */
+    int exit_code;
+    wire_creq_t req;
+    wire_crep_t reply;
+    uint64_t inv_us, resp_us; /* since the run started (virtual or wall clock) */
+    const char *out;          /* stdout, lines ending in '\n' */
+    size_t out_len;
+    const char *err;          /* stderr */
+    size_t err_len;
+    const char *file;         /* TXLIST answered OK: alichain.txt then (NULL: none) */
+    size_t file_len;
+} check_op_t;
+
+/* Every transaction of the final (or initial) block files, every copy. */
+typedef struct {
+    hist_stored_t *txs;
+    size_t count, cap;
+} check_txs_t;
+
+typedef struct {
+    const scenario_t *scn;
+    const check_op_t *ops;
+    size_t op_count;
+    const check_txs_t *disk;      /* the final disks */
+    const char *txlist;           /* the final alichain.txt (NULL: absent) */
+    size_t txlist_len;
+    const uint64_t *faults;       /* FAULT_COUNT counters (EXP_FAULT) */
+    int settled;                  /* nothing in flight at the end */
+} check_input_t;
+
+typedef struct {
+    void (*violation)(void *ctx, const char *checker, uint64_t at_us, const char *msg);
+    void (*expect_failed)(void *ctx, const scn_expect_t *e, const char *msg);
+    void *ctx;
+} check_sink_t;
+
+/* Reads one block image as a restarting backend would (blockfile_recover, with the
+ * "<block>.appended" marker when given) and appends its transactions to out, tagged with
+ * backend. Returns 0, 1 when it cannot be recovered (reason in err), or AC_ENOMEM. */
+int check_block_read(const char *img, size_t len, const char *marker, size_t marker_len,
+                     int backend, check_txs_t *out, char *err, size_t err_cap);
+void check_txs_free(check_txs_t *t);
+
+/* The checkers of history.c over the operations and disks (the initial transactions are
+ * the scenario's blocks), then every `expect` of the scenario. Returns 0 or AC_ENOMEM. */
+int check_judge(const check_input_t *in, const check_sink_t *sink);
+
+/* The final balance of user over the distinct transactions of d; 0 when the user is in
+ * none of them. */
+int check_final_balance(const check_txs_t *d, const char *user, int64_t *bal);
+
+#endif

@@ -1,0 +1,1368 @@
+/* real.c — the real-mode runner: writes a scenario's blocks to a temp dir, starts serverA/B/C
+ * and serverM as processes, runs each labelled client operation at its wall-clock time,
+ * injects crash/restart (kill -9, new process) and pause/resume (SIGSTOP/SIGCONT) itself and
+ * network faults through a realnet_t, then judges the run with judge.h; plus the loopback
+ * back end and `compare`. Trade-offs are written down in docs/REAL.md. */
+#define _XOPEN_SOURCE 700 /* nftw, struct FTW */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blockfile.h"
+#include "judge.h"
+#include "disk.h"
+#include "client.h"
+#include "real.h"
+
+#define REAL_START_MS_MAX 5000          /* a server prints its "up" line within this */
+#define REAL_REAP_MS_MAX 3000           /* a killed process is reaped within this */
+#define REAL_TICK_US 1000               /* the main loop wakes at least this often */
+#define REAL_END_SLACK_MS 5000          /* quiet run: beyond the longest client deadline */
+#define REAL_FILE_BYTES_MAX (64u << 20) /* a block file, alichain.txt or an output read back */
+#define REAL_PATH_BYTES 512
+#define REAL_DIR_BYTES 256              /* the run's directory, the programs' directory */
+#define REAL_ENV_BYTES 600
+#define REAL_MSG_BYTES 480
+#define REAL_OFFSET_MIN 400             /* the range tests/e2e leases from ... */
+#define REAL_OFFSET_MAX 999
+#define REAL_OFFSET_ATTEMPTS_MAX 300
+#define REAL_LOCK_DIR "/tmp/alichain-e2e-ports"  /* ... with the same lock files */
+#define REAL_LIVENESS_SLACK_US 2000000  /* as the simulator: 4 x timeout + this */
+#define REAL_LOOKBACK_TIMEOUTS 3
+#define REAL_PORTS 6
+#define REAL_EXIT_REFUSED 2
+#define REAL_LOG_LINES_MAX 5            /* a failed run reports this many stderr lines a server */
+
+static const char *const server_prog[SIM_SERVERS] = {"serverM", "serverA", "serverB", "serverC"};
+static const char *const host_env[SIM_SERVERS] = {"ALICHAIN_HOST_M", "ALICHAIN_HOST_A",
+                                                   "ALICHAIN_HOST_B", "ALICHAIN_HOST_C"};
+
+static volatile sig_atomic_t real_interrupted;
+
+static void on_signal(int sig) {
+    (void)sig;
+    real_interrupted = 1;
+}
+
+/* ------------------------------------------------------------------ loopback back end */
+
+static const char *lo_host(const realnet_t *n, int node) {
+    (void)n;
+    (void)node;
+    return "127.0.0.1";
+}
+static void lo_wrap(const realnet_t *n, int node, const char *const **words, int *count) {
+    (void)n;
+    (void)node;
+    *words = NULL;
+    *count = 0;
+}
+static int lo_setup(realnet_t *n, unsigned off, char *err, size_t cap) {
+    (void)n;
+    (void)off;
+    (void)err;
+    (void)cap;
+    return 0;
+}
+static int lo_partition(realnet_t *n, int a, int b, int oneway, char *err, size_t cap) {
+    (void)n;
+    (void)a;
+    (void)b;
+    (void)oneway;
+    snprintf(err, cap, "loopback cannot cut links");
+    return REALNET_UNSUPPORTED;
+}
+static int lo_heal(realnet_t *n, int a, int b, int oneway, char *err, size_t cap) {
+    (void)n;
+    (void)a;
+    (void)b;
+    (void)oneway;
+    (void)err;
+    (void)cap;
+    return REALNET_OK; /* nothing is ever cut on loopback */
+}
+static int lo_udp(realnet_t *n, int from, int to, const sim_udp_t *u, char *err, size_t cap) {
+    (void)n;
+    snprintf(err, cap, "loopback cannot change UDP link %d->%d (loss %u ppm)", from, to, u->loss_ppm);
+    return REALNET_UNSUPPORTED;
+}
+static void lo_counters(realnet_t *n, realnet_counters_t c) {
+    (void)n;
+    (void)c;
+}
+static void lo_teardown(realnet_t *n) {
+    (void)n;
+}
+
+void realnet_loopback(realnet_t *n) {
+    memset(n, 0, sizeof(*n));
+    snprintf(n->name, sizeof(n->name), "loopback");
+    n->setup = lo_setup;
+    n->host = lo_host;
+    n->wrap = lo_wrap;
+    n->partition = lo_partition;
+    n->heal = lo_heal;
+    n->udp = lo_udp;
+    n->counters = lo_counters;
+    n->teardown = lo_teardown;
+}
+
+/* ------------------------------------------------------------------ what can run */
+
+static void name_add(char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES], int *count, const char *name) {
+    for (int i = 0; i < *count; i++) {
+        if (strcmp(names[i], name) == 0) return;
+    }
+    if (*count < REAL_SKIPPED_MAX) snprintf(names[(*count)++], REAL_FAULT_NAME_BYTES, "%s", name);
+}
+
+/* The faults of settings f that net cannot produce. */
+static void faults_unsupported(const sim_faults_t *f, uint32_t caps,
+                               char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES], int *count) {
+    sim_faults_t calm;
+    sim_faults_default(&calm);
+    for (int i = 0; i < SIM_SERVERS; i++) {
+        for (int j = 0; j < SIM_SERVERS; j++) {
+            const sim_udp_t *u = &f->udp[i][j];
+            if (u->loss_ppm && !(caps & REALNET_CAN_UDP_LOSS)) name_add(names, count, "udp loss");
+            if (u->dup_ppm && !(caps & REALNET_CAN_UDP_DUP)) name_add(names, count, "udp duplication");
+            if (u->reorder_ppm && !(caps & REALNET_CAN_UDP_REORDER)) name_add(names, count, "udp reordering");
+            if ((u->delay_min_us != calm.udp[i][j].delay_min_us || u->delay_max_us != calm.udp[i][j].delay_max_us) &&
+                !(caps & REALNET_CAN_UDP_DELAY))
+                name_add(names, count, "udp delay");
+        }
+    }
+    if (f->tcp.seg_min != calm.tcp.seg_min || f->tcp.seg_max != calm.tcp.seg_max)
+        name_add(names, count, "tcp segment sizes");
+    if (f->tcp.reset_ppm) name_add(names, count, "tcp reset");
+    if (f->tcp.delay_min_us != calm.tcp.delay_min_us || f->tcp.delay_max_us != calm.tcp.delay_max_us)
+        name_add(names, count, "tcp delay");
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        if (f->disk[b].torn_ppm) name_add(names, count, "torn write");
+        if (f->disk[b].sync_min_us != calm.disk[b].sync_min_us || f->disk[b].sync_max_us != calm.disk[b].sync_max_us)
+            name_add(names, count, "disk sync delay");
+    }
+    if (f->file_min_us != calm.file_min_us || f->file_max_us != calm.file_max_us)
+        name_add(names, count, "file write delay");
+}
+
+int real_unsupported(const scenario_t *s, const realnet_t *net,
+                     char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES]) {
+    int count = 0;
+    uint32_t caps = net->caps;
+    sim_faults_t f = s->faults;
+    faults_unsupported(&f, caps, names, &count);
+    for (size_t i = 0; i < s->step_count; i++) {
+        const scn_step_t *st = &s->steps[i];
+        if (st->kind == STEP_OP && st->half_close) name_add(names, &count, "half-close");
+        if (st->kind == STEP_PARTITION && !(caps & REALNET_CAN_PARTITION)) name_add(names, &count, "partition");
+        if (st->kind == STEP_SET) {
+            sim_set_apply(&f, &st->set);
+            faults_unsupported(&f, caps, names, &count);
+        }
+        if (st->kind == STEP_RECOVER) {
+            sim_faults_t calm;
+            sim_faults_default(&calm);
+            for (int a = 0; a < SIM_SERVERS; a++) {
+                for (int b = 0; b < SIM_SERVERS; b++) {
+                    f.udp[a][b].loss_ppm = f.udp[a][b].dup_ppm = f.udp[a][b].reorder_ppm = 0;
+                }
+            }
+            f.tcp.reset_ppm = 0;
+        }
+    }
+    return count;
+}
+
+/* ------------------------------------------------------------------ the run's state */
+
+typedef struct {
+    pid_t pid;                /* 0: not running */
+    int paused;
+    unsigned generation;      /* restarts so far (log file names) */
+} real_server_t;
+
+typedef struct {
+    const scn_step_t *step;
+    pid_t pid;
+    check_op_t c;             /* state, times, exit code, req, reply */
+    char out_path[REAL_PATH_BYTES], err_path[REAL_PATH_BYTES];
+    char *out, *err, *file;   /* read back (owned) */
+    size_t out_len, err_len, file_len;
+    int disturbed;
+    uint64_t must_end_us;
+} real_op_t;
+
+typedef struct {
+    const scenario_t *scn;
+    const real_options_t *opts;
+    real_result_t *res;
+    realnet_t lo;
+    realnet_t *net;
+    int net_ready;
+    char dir[REAL_DIR_BYTES];
+    char programs[REAL_DIR_BYTES];
+    unsigned offset;
+    int lock_fd;
+    uint64_t seed;
+    uint64_t t0_us;           /* wall clock of time 0 */
+    real_server_t srv[SIM_SERVERS];
+    real_op_t *ops;
+    size_t op_count;
+    int cut;                  /* a partition is active (hard fault) */
+    int hard;
+    int had_hard;
+    uint64_t hard_end_us;
+    uint64_t liveness_us, lookback_us;
+    char violations[SIM_VIOLATIONS_MAX][REAL_MSG_BYTES];
+    uint32_t violation_count;
+    char *expect_log;
+    size_t expect_log_len;
+    uint32_t expects_failed;
+} real_t;
+
+static uint64_t now_wall_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t run_us(const real_t *r) {
+    return now_wall_us() - r->t0_us;
+}
+
+static void sleep_us(uint64_t us) {
+    struct timespec ts = {.tv_sec = (time_t)(us / 1000000u), .tv_nsec = (long)(us % 1000000u) * 1000};
+    nanosleep(&ts, NULL); /* a signal cuts it short: the loop checks real_interrupted */
+}
+
+static void violation(real_t *r, const char *checker, uint64_t at_us, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void violation(real_t *r, const char *checker, uint64_t at_us, const char *fmt, ...) {
+    char msg[REAL_MSG_BYTES - 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (r->violation_count < SIM_VIOLATIONS_MAX)
+        snprintf(r->violations[r->violation_count], REAL_MSG_BYTES, "%s at t=%.6fs: %s", checker,
+                 (double)at_us / 1e6, msg);
+    if (r->res->first_failure[0] == '\0')
+        snprintf(r->res->first_failure, sizeof(r->res->first_failure), "%s: %s", checker, msg);
+    r->violation_count++;
+}
+
+static void sink_violation(void *ctx, const char *checker, uint64_t at_us, const char *msg) {
+    violation(ctx, checker, at_us, "%s", msg);
+}
+
+static void sink_expect(void *ctx, const scn_expect_t *e, const char *msg) {
+    real_t *r = ctx;
+    char line[REAL_MSG_BYTES + 64];
+    int n = snprintf(line, sizeof(line), "expect failed: line %u: %s\n", e->line, msg);
+    size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+    char *p = realloc(r->expect_log, r->expect_log_len + len + 1);
+    if (p != NULL) {
+        memcpy(p + r->expect_log_len, line, len);
+        r->expect_log = p;
+        r->expect_log_len += len;
+        p[r->expect_log_len] = '\0';
+    }
+    r->expects_failed++;
+    if (r->res->first_failure[0] == '\0')
+        snprintf(r->res->first_failure, sizeof(r->res->first_failure), "expect (line %u): %s", e->line, msg);
+}
+
+/* ------------------------------------------------------------------ files */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* The whole file into a NUL-terminated buffer (*buf NULL when it does not exist). */
+static int file_read(const char *path, char **buf, size_t *len) {
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return errno == ENOENT ? 0 : -1;
+    size_t cap = 4096, n = 0;
+    char *p = malloc(cap + 1);
+    while (p != NULL) {
+        size_t got = fread(p + n, 1, cap - n, f);
+        n += got;
+        if (got == 0 || n > REAL_FILE_BYTES_MAX) break;
+        if (n == cap) {
+            char *q = realloc(p, cap * 2 + 1);
+            if (q == NULL) {
+                free(p);
+                p = NULL;
+                break;
+            }
+            p = q;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (p == NULL) return -1;
+    p[n] = '\0';
+    *buf = p;
+    *len = n;
+    return 0;
+}
+
+static int file_write(const char *path, const char *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (f == NULL) return -1;
+    int ok = (len == 0 || fwrite(data, 1, len, f) == len);
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ ports */
+
+static int port_free(unsigned offset) {
+    static const int base[REAL_PORTS] = {21000, 22000, 23000, 24000, 25000, 26000};
+    for (int i = 0; i < REAL_PORTS; i++) {
+        int tcp = i >= 4;
+        int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
+        if (fd < 0) return 0;
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(base[i] + (int)offset))};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int one = 1;
+        if (tcp) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        int ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+/* A free offset held under the lock file tests/e2e uses, so parallel runs never collide. */
+static int port_lease(real_t *r, char *err, size_t cap) {
+    mkdir(REAL_LOCK_DIR, 0777);
+    uint64_t x = now_wall_us() ^ ((uint64_t)getpid() << 20);
+    for (int k = 0; k < REAL_OFFSET_ATTEMPTS_MAX; k++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned off = REAL_OFFSET_MIN + (unsigned)((x >> 33) % (REAL_OFFSET_MAX - REAL_OFFSET_MIN + 1));
+        char path[REAL_PATH_BYTES];
+        snprintf(path, sizeof(path), "%s/%u.lock", REAL_LOCK_DIR, off);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0 || !port_free(off)) {
+            close(fd);
+            continue;
+        }
+        r->offset = off;
+        r->lock_fd = fd;
+        return 0;
+    }
+    snprintf(err, cap, "no free port offset in %d..%d after %d attempts", REAL_OFFSET_MIN, REAL_OFFSET_MAX,
+             REAL_OFFSET_ATTEMPTS_MAX);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ processes */
+
+/* Forks program (in the programs directory) on node with argv words after its name, stdout
+ * and stderr appended to the given files, cwd the run's directory, env set for node. */
+static pid_t spawn(real_t *r, int node, const char *prog, int argc, char *const *args,
+                   const char *out_path, const char *err_path) {
+    char path[REAL_PATH_BYTES];
+    snprintf(path, sizeof(path), "%s/%s", r->programs, prog);
+    char env[8][REAL_ENV_BYTES];
+    int ne = 0;
+    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_PORT_OFFSET=%u", r->offset);
+    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_TIMEOUT_MS=%u", r->scn->timeout_ms);
+    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_CLIENT_TIMEOUT_MS=%u", r->scn->client_timeout_ms);
+    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_SEED=%llu", (unsigned long long)r->seed);
+    if (node >= SIM_NODE_A && node <= SIM_NODE_C)
+        snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", r->dir, simdisk_block_name(node - 1));
+    const char *const *wrap;
+    int nwrap;
+    r->net->wrap(r->net, node, &wrap, &nwrap);
+    const char *argv[REALNET_WRAP_ARGS_MAX + SCN_ARGS_MAX + 2];
+    int na = 0;
+    for (int k = 0; k < nwrap && k < REALNET_WRAP_ARGS_MAX; k++) argv[na++] = wrap[k];
+    argv[na++] = path;
+    for (int k = 0; k < argc && k < SCN_ARGS_MAX; k++) argv[na++] = args[k];
+    argv[na] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    /* the child: only async-signal-safe-enough calls, then exec */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int er = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in < 0 || out < 0 || er < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(er, 2) < 0) _exit(127);
+    if (chdir(r->dir) != 0) _exit(127);
+    for (int k = 0; k < ne; k++) putenv(env[k]);
+    for (int h = 0; h < SIM_SERVERS; h++) {
+        const char *host = r->net->host(r->net, h);
+        if (node == SIM_NODE_M && h != SIM_NODE_M && r->net->host_seen_by_m != NULL)
+            host = r->net->host_seen_by_m(r->net, h);
+        setenv(host_env[h], host, 1);
+    }
+    execvp(argv[0], (char *const *)argv);
+    _exit(127);
+}
+
+static void server_log(const real_t *r, int node, const char *ext, char *path, size_t cap) {
+    snprintf(path, cap, "%s/logs/%s.%u.%s", r->dir, server_prog[node], r->srv[node].generation, ext);
+}
+
+/* Starts server node and waits for its "up" line. Returns 0 or -1 with err. */
+static int server_start(real_t *r, int node, char *err, size_t cap) {
+    char out[REAL_PATH_BYTES], er[REAL_PATH_BYTES];
+    server_log(r, node, "out", out, sizeof(out));
+    server_log(r, node, "err", er, sizeof(er));
+    pid_t pid = spawn(r, node, server_prog[node], 0, NULL, out, er);
+    if (pid < 0) {
+        snprintf(err, cap, "cannot fork %s: %s", server_prog[node], strerror(errno));
+        return -1;
+    }
+    r->srv[node].pid = pid;
+    r->srv[node].paused = 0;
+    const char *up = node == SIM_NODE_M ? "is up and running" : "is up and running using UDP";
+    uint64_t deadline = now_wall_us() + REAL_START_MS_MAX * 1000ull;
+    while (!real_interrupted) {
+        char *text;
+        size_t len;
+        int found = file_read(out, &text, &len) == 0 && text != NULL && strstr(text, up) != NULL;
+        free(text);
+        if (found) return 0;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            r->srv[node].pid = 0;
+            char *e = NULL;
+            size_t el;
+            file_read(er, &e, &el);
+            if (e != NULL && el > 0 && e[el - 1] == '\n') e[el - 1] = '\0';
+            snprintf(err, cap, "%s exited at start (status %d): %.300s", server_prog[node],
+                     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), e ? e : "");
+            free(e);
+            return -1;
+        }
+        if (now_wall_us() > deadline) {
+            snprintf(err, cap, "%s printed no \"up\" line within %d ms", server_prog[node], REAL_START_MS_MAX);
+            return -1;
+        }
+        sleep_us(REAL_TICK_US);
+    }
+    snprintf(err, cap, "interrupted");
+    return -1;
+}
+
+/* kill -9 and reap (deadline REAL_REAP_MS_MAX). */
+static void proc_kill(pid_t *pid) {
+    if (*pid <= 0) return;
+    kill(*pid, SIGKILL);
+    kill(*pid, SIGCONT);
+    uint64_t deadline = now_wall_us() + REAL_REAP_MS_MAX * 1000ull;
+    while (waitpid(*pid, NULL, WNOHANG) == 0 && now_wall_us() < deadline) sleep_us(REAL_TICK_US);
+    *pid = 0;
+}
+
+/* ------------------------------------------------------------------ hard faults (availability, liveness) */
+
+/* As the simulator's world_hard_update: a server down or paused, or a link cut, is a hard
+ * fault; running operations lose their availability promise when one begins and must end
+ * within the liveness bound after the last one ends. */
+static void hard_update(real_t *r) {
+    int hard = r->cut;
+    for (int n = 0; n < SIM_SERVERS; n++) hard |= r->srv[n].pid == 0 || r->srv[n].paused;
+    if (hard == r->hard) return;
+    r->hard = hard;
+    uint64_t now = run_us(r);
+    for (size_t i = 0; i < r->op_count; i++) {
+        real_op_t *op = &r->ops[i];
+        if (op->c.state != CHECK_OP_RUNNING) continue;
+        if (hard) {
+            op->disturbed = 1;
+            op->must_end_us = UINT64_MAX;
+        } else {
+            op->must_end_us = now + r->liveness_us;
+        }
+    }
+    if (hard) r->had_hard = 1;
+    else r->hard_end_us = now;
+}
+
+/* ------------------------------------------------------------------ operations */
+
+static void op_start(real_t *r, real_op_t *op, size_t i) {
+    const scn_step_t *st = op->step;
+    snprintf(op->out_path, sizeof(op->out_path), "%s/logs/op%zu.out", r->dir, i);
+    snprintf(op->err_path, sizeof(op->err_path), "%s/logs/op%zu.err", r->dir, i);
+    char err[200];
+    const char *argv[SCN_ARGS_MAX + 1] = {st->client ? "clientB" : "clientA"};
+    for (int k = 0; k < st->argc && k < SCN_ARGS_MAX; k++) argv[k + 1] = st->argv[k];
+    op->c.parsed = client_parse_argv(st->argc + 1, argv, &op->c.req, err, sizeof(err)) == 0;
+    uint64_t now = run_us(r);
+    op->c.inv_us = now;
+    op->c.state = CHECK_OP_RUNNING;
+    op->disturbed = r->hard || (r->had_hard && now < r->hard_end_us + r->lookback_us);
+    op->must_end_us = r->hard ? UINT64_MAX : now + r->liveness_us;
+    op->pid = spawn(r, SIM_NODE_CLIENTS, st->client ? "clientB" : "clientA", st->argc, st->argv,
+                    op->out_path, op->err_path);
+    if (op->pid < 0) {
+        op->pid = 0;
+        op->c.state = CHECK_OP_DONE;
+        op->c.exit_code = 127;
+        op->c.resp_us = now;
+    }
+}
+
+/* The line of text starting with prefix, or NULL. */
+static const char *line_with(const char *text, const char *prefix) {
+    size_t pl = strlen(prefix);
+    for (const char *p = text; p != NULL && *p != '\0';) {
+        if (strncmp(p, prefix, pl) == 0) return p;
+        p = strchr(p, '\n');
+        if (p != NULL) p++;
+    }
+    return NULL;
+}
+
+/* The name in double quotes after p's first '"' into n; p past it, or NULL. */
+static const char *quoted_name(const char *p, wire_name_t *n) {
+    const char *a = p != NULL ? strchr(p, '"') : NULL;
+    const char *b = a != NULL ? strchr(a + 1, '"') : NULL;
+    if (b == NULL || (size_t)(b - a - 1) > NAME_BYTES_MAX) return NULL;
+    n->len = (uint8_t)(b - a - 1);
+    memcpy(n->s, a + 1, n->len);
+    n->s[n->len] = '\0';
+    return b + 1;
+}
+
+static int balance_line(const char *out, int64_t *bal) {
+    const char *l = line_with(out, "The current balance of \"");
+    const char *c = l != NULL ? strstr(l, "\" is : ") : NULL;
+    if (c == NULL) return 0;
+    *bal = strtoll(c + 7, NULL, 10);
+    return 1;
+}
+
+/* The reply head a real client's stdout shows (the inverse of its messages in
+ * core/messages.h). A transfer's serial is not printed: real_assign_serials finds it on disk. */
+static void op_reply_from_output(real_op_t *op) {
+    check_op_t *c = &op->c;
+    const char *out = op->out != NULL ? op->out : "";
+    wire_crep_t *rep = &c->reply;
+    memset(rep, 0, sizeof(*rep));
+    if (!c->parsed || (c->exit_code != 0 && c->exit_code != 1)) return;
+    int ok = c->exit_code == 0;
+    const char *l;
+    switch (c->req.op) {
+    case CREQ_BALANCE:
+        if (ok && balance_line(out, &rep->balance)) rep->kind = CREP_BALANCE;
+        else if (!ok && quoted_name(line_with(out, "Unable to proceed with the request as"), &rep->names[0]))
+            rep->kind = CREP_NOUSER;
+        break;
+    case CREQ_TRANSFER:
+        if (ok) {
+            if (line_with(out, "\"") && strstr(out, "successfully transferred") && balance_line(out, &rep->balance))
+                rep->kind = CREP_TRANSFER;
+        } else if (strstr(out, "because of insufficient balance.") != NULL && balance_line(out, &rep->balance)) {
+            rep->kind = CREP_INSUFFICIENT;
+        } else if ((l = line_with(out, "Unable to proceed with the transaction as")) != NULL) {
+            const char *rest = quoted_name(l, &rep->names[0]);
+            const char *eol = strchr(l, '\n');
+            if (strstr(l, "cannot transfer coins to itself") != NULL &&
+                (eol == NULL || strstr(l, "cannot transfer") < eol))
+                rep->kind = CREP_SAME;
+            else if (rest != NULL && strncmp(rest, " and \"", 6) == 0 && quoted_name(rest, &rep->names[1]))
+                rep->kind = CREP_NOUSERS;
+            else if (rest != NULL)
+                rep->kind = CREP_NOUSER;
+        }
+        break;
+    case CREQ_TXLIST:
+        if (ok && (l = line_with(out, "The sorted list of ")) != NULL) {
+            rep->kind = CREP_TXLIST;
+            rep->count = strtoull(l + strlen("The sorted list of "), NULL, 10);
+        }
+        break;
+    case CREQ_STATS:
+        if (ok && (l = line_with(out, "Rank--Username--NumofTransactions--Total")) != NULL) {
+            rep->kind = CREP_STATS;
+            for (const char *p = strchr(l, '\n'); p != NULL && p[1] != '\0'; p = strchr(p + 1, '\n'))
+                rep->count++;
+        } else if (!ok && quoted_name(line_with(out, "Unable to proceed with the request as"), &rep->names[0])) {
+            rep->kind = CREP_NOUSER;
+        }
+        break;
+    }
+    c->have_reply = rep->kind != 0;
+}
+
+static void op_finish(real_t *r, real_op_t *op, int status) {
+    op->pid = 0;
+    op->c.resp_us = run_us(r);
+    op->c.state = CHECK_OP_DONE;
+    op->c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    file_read(op->out_path, &op->out, &op->out_len);
+    file_read(op->err_path, &op->err, &op->err_len);
+    /* alichain.txt as serverM answered (read now: a later TXLIST may replace it) */
+    if (op->c.parsed && op->c.req.op == CREQ_TXLIST && op->c.exit_code == 0) {
+        char path[REAL_PATH_BYTES];
+        snprintf(path, sizeof(path), "%s/alichain.txt", r->dir);
+        file_read(path, &op->file, &op->file_len);
+    }
+    op_reply_from_output(op);
+    const scn_step_t *st = op->step;
+    /* a result the checkers cannot read would pass unjudged: say so */
+    if (op->c.parsed && (op->c.exit_code == 0 || op->c.exit_code == 1) && !op->c.have_reply)
+        violation(r, "harness", op->c.resp_us, "%s exited %d but its stdout shows no result real mode "
+                  "can read (core/messages.h changed?)", st->label, op->c.exit_code);
+    if (op->c.exit_code == CLIENT_EXIT_FAILED && !op->disturbed)
+        violation(r, "availability", op->c.resp_us, "%s (client%c) ended with exit 3 although no hard "
+                  "fault touched it (started %.6fs, calm since %.6fs)", st->label, st->client ? 'B' : 'A',
+                  (double)op->c.inv_us / 1e6, (double)r->hard_end_us / 1e6);
+    if (op->c.resp_us > op->must_end_us)
+        violation(r, "liveness", op->c.resp_us, "%s ended at %.6fs, after its bound %.6fs", st->label,
+                  (double)op->c.resp_us / 1e6, (double)op->must_end_us / 1e6);
+}
+
+/* Reaps every client that has exited; returns how many are still running. */
+static size_t ops_reap(real_t *r) {
+    size_t running = 0;
+    for (size_t i = 0; i < r->op_count; i++) {
+        real_op_t *op = &r->ops[i];
+        if (op->c.state != CHECK_OP_RUNNING) continue;
+        int status;
+        if (waitpid(op->pid, &status, WNOHANG) == op->pid) op_finish(r, op, status);
+        else running++;
+    }
+    return running;
+}
+
+/* ------------------------------------------------------------------ fault steps */
+
+/* Hands every UDP link whose settings differ between before and after to the back end. */
+static int udp_apply(real_t *r, const sim_faults_t *before, const sim_faults_t *after, char *err, size_t cap) {
+    for (int a = 0; a < SIM_SERVERS; a++) {
+        for (int b = 0; b < SIM_SERVERS; b++) {
+            if (memcmp(&before->udp[a][b], &after->udp[a][b], sizeof(sim_udp_t)) == 0) continue;
+            int rc = r->net->udp(r->net, a, b, &after->udp[a][b], err, cap);
+            if (rc == REALNET_UNSUPPORTED && r->opts->skip_unsupported) continue;
+            if (rc != REALNET_OK) return -1;
+        }
+    }
+    return 0;
+}
+
+static int udp_supported(const real_t *r) {
+    return (r->net->caps & (REALNET_CAN_UDP_LOSS | REALNET_CAN_UDP_DUP | REALNET_CAN_UDP_REORDER |
+                            REALNET_CAN_UDP_DELAY)) != 0;
+}
+
+static int node_restart(real_t *r, int n, char *err, size_t cap) {
+    if (r->srv[n].pid != 0) return 0;
+    r->srv[n].generation++;
+    r->res->faults[FAULT_RESTARTS]++;
+    if (server_start(r, n, err, cap) != 0) {
+        violation(r, "durability", run_us(r), "a restart failed: %s", err);
+        return 0; /* judged, not a harness failure: the node stays down */
+    }
+    return 0;
+}
+
+/* One timed step. Returns 0, or -1 with err (a harness failure: the run fails). */
+static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t *next_op,
+                    char *err, size_t cap) {
+    int n = st->node;
+    switch ((step_kind_t)st->kind) {
+    case STEP_OP:
+        op_start(r, &r->ops[*next_op], *next_op);
+        (*next_op)++;
+        return 0;
+    case STEP_CRASH:
+        if (n < SIM_SERVERS && r->srv[n].pid != 0) {
+            proc_kill(&r->srv[n].pid);
+            r->srv[n].paused = 0;
+            r->res->faults[FAULT_CRASHES]++;
+        }
+        break;
+    case STEP_RESTART:
+        if (n < SIM_SERVERS && node_restart(r, n, err, cap) != 0) return -1;
+        break;
+    case STEP_PAUSE:
+        if (n < SIM_SERVERS && r->srv[n].pid != 0 && !r->srv[n].paused) {
+            kill(r->srv[n].pid, SIGSTOP);
+            r->srv[n].paused = 1;
+            r->res->faults[FAULT_PAUSES]++;
+        }
+        break;
+    case STEP_RESUME:
+        if (n < SIM_SERVERS && r->srv[n].pid != 0 && r->srv[n].paused) {
+            kill(r->srv[n].pid, SIGCONT);
+            r->srv[n].paused = 0;
+        }
+        break;
+    case STEP_PARTITION: {
+        int rc = r->net->partition(r->net, n, st->node2, st->oneway, err, cap);
+        if (rc == REALNET_UNSUPPORTED && r->opts->skip_unsupported) break;
+        if (rc != REALNET_OK) return -1;
+        r->cut++;
+        r->res->faults[FAULT_PARTITIONS]++;
+        break;
+    }
+    case STEP_HEAL:
+        if (r->net->heal(r->net, n, st->node2, st->oneway, err, cap) != REALNET_OK) return -1;
+        if (n == SIM_NODE_ALL || r->cut <= 1) r->cut = 0;
+        else r->cut--;
+        break;
+    case STEP_RECOVER: {
+        if (r->net->heal(r->net, SIM_NODE_ALL, SIM_NODE_ALL, 0, err, cap) != REALNET_OK) return -1;
+        r->cut = 0;
+        for (int k = 0; k < SIM_SERVERS; k++) {
+            if (r->srv[k].pid != 0 && r->srv[k].paused) {
+                kill(r->srv[k].pid, SIGCONT);
+                r->srv[k].paused = 0;
+            }
+            if (node_restart(r, k, err, cap) != 0) return -1;
+        }
+        sim_faults_t before = *faults;
+        for (int a = 0; a < SIM_SERVERS; a++) {
+            for (int b = 0; b < SIM_SERVERS; b++) {
+                faults->udp[a][b].loss_ppm = faults->udp[a][b].dup_ppm = faults->udp[a][b].reorder_ppm = 0;
+            }
+        }
+        faults->tcp.reset_ppm = 0;
+        if (udp_supported(r) && udp_apply(r, &before, faults, err, cap) != 0) return -1;
+        break;
+    }
+    case STEP_SET: {
+        sim_faults_t before = *faults;
+        sim_set_apply(faults, &st->set);
+        if (st->set.what == SET_UDP && udp_supported(r) && udp_apply(r, &before, faults, err, cap) != 0)
+            return -1;
+        break; /* tcp, disk and file settings: refused or skipped before the run */
+    }
+    }
+    hard_update(r);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ judging */
+
+/* The balance of user once every distinct transaction up to serial has applied. */
+static int64_t balance_after(const check_txs_t *disk, const char *user, uint64_t serial) {
+    int64_t b = BALANCE_INITIAL;
+    for (size_t i = 0; i < disk->count; i++) {
+        const tx_t *t = &disk->txs[i].tx;
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++) dup = disk->txs[j].tx.serial == t->serial;
+        if (dup || t->serial > serial) continue;
+        if (strcmp(t->sender, user) == 0) b -= t->amount;
+        if (strcmp(t->receiver, user) == 0) b += t->amount;
+    }
+    return b;
+}
+
+/* Confirmed transfers get the serial of the new transaction on disk that matches them (the
+ * real client does not print it): in order of response, the unclaimed match after which the
+ * sender's balance is the one the client printed, else the lowest unclaimed match. */
+static void assign_serials(real_t *r, const check_txs_t *disk, const check_txs_t *initial) {
+    uint8_t *claimed = calloc(disk->count + 1, 1);
+    if (claimed == NULL) return;
+    for (size_t i = 0; i < disk->count; i++) {
+        for (size_t k = 0; k < initial->count && !claimed[i]; k++)
+            claimed[i] = initial->txs[k].tx.serial == disk->txs[i].tx.serial;
+    }
+    for (;;) {
+        real_op_t *next = NULL;
+        for (size_t i = 0; i < r->op_count; i++) {
+            real_op_t *op = &r->ops[i];
+            if (op->c.state != CHECK_OP_DONE || !op->c.have_reply || op->c.reply.kind != CREP_TRANSFER ||
+                op->c.reply.serial != 0)
+                continue;
+            if (next == NULL || op->c.resp_us < next->c.resp_us) next = op;
+        }
+        if (next == NULL) break;
+        next->c.reply.serial = UINT64_MAX; /* "no disk holds it" unless found below */
+        size_t best = SIZE_MAX;
+        int best_fits = 0;
+        for (size_t i = 0; i < disk->count; i++) {
+            const tx_t *t = &disk->txs[i].tx;
+            if (claimed[i] || strcmp(t->sender, next->c.req.user.s) != 0 ||
+                strcmp(t->receiver, next->c.req.receiver.s) != 0 || t->amount != next->c.req.amount)
+                continue;
+            int fits = balance_after(disk, t->sender, t->serial) == next->c.reply.balance;
+            if (best == SIZE_MAX || (fits && !best_fits) ||
+                (fits == best_fits && t->serial < disk->txs[best].tx.serial)) {
+                best = i;
+                best_fits = fits;
+            }
+        }
+        if (best == SIZE_MAX) continue;
+        next->c.reply.serial = disk->txs[best].tx.serial;
+        for (size_t i = 0; i < disk->count; i++) claimed[i] |= disk->txs[i].tx.serial == next->c.reply.serial;
+    }
+    free(claimed);
+}
+
+/* Coins over the final files: every user's balance from the distinct transactions, none
+ * negative, and their sum 1000 x users (the real index is not visible from outside). */
+static void conservation_files(real_t *r, const check_txs_t *disk) {
+    int64_t total = 0;
+    int64_t users = 0;
+    for (size_t i = 0; i < disk->count; i++) {
+        const tx_t *t = &disk->txs[i].tx;
+        const char *names[2] = {t->sender, t->receiver};
+        for (int k = 0; k < 2; k++) {
+            int seen = 0;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = strcmp(disk->txs[j].tx.sender, names[k]) == 0 || strcmp(disk->txs[j].tx.receiver, names[k]) == 0;
+            if (seen || (k == 1 && strcmp(names[0], names[1]) == 0)) continue;
+            int64_t bal;
+            check_final_balance(disk, names[k], &bal);
+            users++;
+            total += bal;
+        }
+    }
+    if (total != users * BALANCE_INITIAL)
+        violation(r, "conservation", run_us(r), "the final block files hold %lld coins for %lld users, "
+                  "not %lld", (long long)total, (long long)users, (long long)(users * BALANCE_INITIAL));
+}
+
+static int judge(real_t *r, int settled) {
+    check_txs_t disk = {0}, initial = {0};
+    int rc = 0;
+    for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
+        char path[REAL_PATH_BYTES], mpath[REAL_PATH_BYTES + 16], err[REAL_MSG_BYTES];
+        snprintf(path, sizeof(path), "%s/%s", r->dir, simdisk_block_name(b));
+        snprintf(mpath, sizeof(mpath), "%s%s", path, BLOCKFILE_MARKER_SUFFIX);
+        char *img = NULL, *marker = NULL;
+        size_t len = 0, mlen = 0;
+        if (file_read(path, &img, &len) != 0 || file_read(mpath, &marker, &mlen) != 0) {
+            violation(r, "durability", run_us(r), "cannot read %s", path);
+        } else {
+            int bad = check_block_read(img ? img : "", len, marker, mlen, b, &disk, err, sizeof(err));
+            if (bad < 0) rc = bad;
+            else if (bad > 0)
+                violation(r, "durability", run_us(r), "a restart could not recover %s: %s",
+                          simdisk_block_name(b), err);
+        }
+        free(img);
+        free(marker);
+        if (rc == 0 && r->scn->block[b] != NULL) {
+            int ib = check_block_read(r->scn->block[b], r->scn->block_len[b], NULL, 0, b, &initial, err, sizeof(err));
+            if (ib < 0) rc = ib;
+        }
+    }
+    check_op_t *ops = calloc(r->op_count + 1, sizeof(*ops));
+    char *txlist = NULL;
+    size_t txlist_len = 0;
+    char tpath[REAL_PATH_BYTES];
+    snprintf(tpath, sizeof(tpath), "%s/alichain.txt", r->dir);
+    if (ops == NULL || file_read(tpath, &txlist, &txlist_len) != 0) rc = AC_ENOMEM;
+    if (rc == 0) {
+        assign_serials(r, &disk, &initial);
+        for (size_t i = 0; i < r->op_count; i++) {
+            ops[i] = r->ops[i].c;
+            ops[i].out = r->ops[i].out;
+            ops[i].out_len = r->ops[i].out_len;
+            ops[i].err = r->ops[i].err;
+            ops[i].err_len = r->ops[i].err_len;
+            ops[i].file = r->ops[i].file;
+            ops[i].file_len = r->ops[i].file_len;
+        }
+        check_input_t in = {.scn = r->scn, .ops = ops, .op_count = r->op_count, .disk = &disk,
+                            .txlist = txlist, .txlist_len = txlist_len, .faults = r->res->faults,
+                            .settled = settled};
+        check_sink_t sink = {.violation = sink_violation, .expect_failed = sink_expect, .ctx = r};
+        rc = check_judge(&in, &sink);
+        if (rc == 0) conservation_files(r, &disk);
+    }
+    free(ops);
+    free(txlist);
+    check_txs_free(&disk);
+    check_txs_free(&initial);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ the run */
+
+/* A failed run's diagnostics, before its directory goes: the last lines of every server
+ * process's stderr (each generation: a restart is a new process). */
+static void report_server_logs(const real_t *r, FILE *f) {
+    for (int n = 0; n < SIM_SERVERS; n++) {
+        for (unsigned g = 0; g <= r->srv[n].generation; g++) {
+            char path[REAL_PATH_BYTES], *text = NULL;
+            size_t len = 0;
+            snprintf(path, sizeof(path), "%s/logs/%s.%u.err", r->dir, server_prog[n], g);
+            if (file_read(path, &text, &len) != 0 || text == NULL || len == 0) {
+                free(text);
+                continue;
+            }
+            const char *from = text + len;
+            for (int lines = 0; from > text && lines <= REAL_LOG_LINES_MAX; from--) lines += from[-1] == '\n';
+            if (from > text) from += 1;
+            for (const char *p = from; *p != '\0';) {
+                const char *nl = strchr(p, '\n');
+                int l = nl ? (int)(nl - p) : (int)strlen(p);
+                if (l > 0) fprintf(f, "log %s#%u: %.*s\n", server_prog[n], g, l, p);
+                p += l + (nl != NULL);
+            }
+            free(text);
+        }
+    }
+}
+
+static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
+    real_result_t *res = r->res;
+    fprintf(f, "network: %s%s\n", r->net->name,
+            strcmp(r->net->name, "loopback") == 0 ? " (no namespaces: every program on 127.0.0.1)" : "");
+    fprintf(f, "port-offset: %u\n", r->offset);
+    if (res->skipped_count > 0) {
+        fprintf(f, "skipped (--skip-unsupported):");
+        for (int i = 0; i < res->skipped_count; i++) fprintf(f, "%s %s", i ? "," : "", res->skipped[i]);
+        fputc('\n', f);
+    }
+    uint32_t ok = 0, refused = 0, usage = 0, failed = 0, pending = 0;
+    for (size_t i = 0; i < r->op_count; i++) {
+        const real_op_t *op = &r->ops[i];
+        const scn_step_t *st = op->step;
+        fprintf(f, "op %s: client%c", st->label, st->client ? 'B' : 'A');
+        for (int k = 0; k < st->argc; k++) fprintf(f, " %s", st->argv[k]);
+        if (op->c.state == CHECK_OP_DONE)
+            fprintf(f, "  [%.6fs .. %.6fs] exit %d\n", (double)op->c.inv_us / 1e6, (double)op->c.resp_us / 1e6,
+                    op->c.exit_code);
+        else if (op->c.state == CHECK_OP_RUNNING)
+            fprintf(f, "  [%.6fs .. ] still running\n", (double)op->c.inv_us / 1e6);
+        else fprintf(f, "  never started\n");
+        if (op->c.state != CHECK_OP_DONE) pending++;
+        else if (op->c.exit_code == 0) ok++;
+        else if (op->c.exit_code == 1) refused++;
+        else if (op->c.exit_code == 2) usage++;
+        else failed++;
+        for (int k = 0; r->opts->verbose && k < 2; k++) {
+            const char *text = k ? op->err : op->out;
+            for (const char *p = text; p != NULL && *p != '\0';) {
+                const char *nl = strchr(p, '\n');
+                int len = nl ? (int)(nl - p) : (int)strlen(p);
+                fprintf(f, "    %s %.*s\n", k ? "stderr:" : "stdout:", len, p);
+                p += len + (nl != NULL);
+            }
+        }
+    }
+    fprintf(f, "ops: %zu (ok %u, refused %u, usage %u, failed %u, pending %u)\n", r->op_count, ok, refused,
+            usage, failed, pending);
+    fprintf(f, "faults: dgrams=%llu", (unsigned long long)res->faults[FAULT_DGRAMS]);
+    for (int k = 1; k < FAULT_COUNT; k++)
+        fprintf(f, " %s=%llu", sim_fault_names[k], (unsigned long long)res->faults[k]);
+    fputc('\n', f);
+    fprintf(f, "wall: %.3fs\n", (double)wall_us / 1e6);
+    uint32_t shown = r->violation_count < SIM_VIOLATIONS_MAX ? r->violation_count : SIM_VIOLATIONS_MAX;
+    for (uint32_t i = 0; i < shown; i++) fprintf(f, "violation: %s\n", r->violations[i]);
+    if (r->violation_count > shown) fprintf(f, "violation: ... and %u more\n", r->violation_count - shown);
+    if (r->expect_log != NULL) fputs(r->expect_log, f);
+    if (r->violation_count > 0 || r->expects_failed > 0) report_server_logs(r, f);
+}
+
+/* Stops every process, undoes the back end, and removes the run's directory. */
+static void teardown(real_t *r) {
+    for (size_t i = 0; i < r->op_count; i++) proc_kill(&r->ops[i].pid);
+    for (int n = 0; n < SIM_SERVERS; n++) proc_kill(&r->srv[n].pid);
+    if (r->net_ready) r->net->teardown(r->net);
+    r->net_ready = 0;
+    if (r->dir[0] != '\0') nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (r->lock_fd >= 0) close(r->lock_fd);
+    r->lock_fd = -1;
+}
+
+/* Stops servers at the end: SIGTERM (finish, flush, exit 0) to the running ones, SIGKILL to
+ * the paused ones and to any that outlive REAL_REAP_MS_MAX. */
+static void servers_stop(real_t *r) {
+    for (int n = 0; n < SIM_SERVERS; n++) {
+        if (r->srv[n].pid != 0 && !r->srv[n].paused) kill(r->srv[n].pid, SIGTERM);
+    }
+    uint64_t deadline = now_wall_us() + REAL_REAP_MS_MAX * 1000ull;
+    for (int n = 0; n < SIM_SERVERS; n++) {
+        while (r->srv[n].pid != 0 && !r->srv[n].paused && now_wall_us() < deadline) {
+            if (waitpid(r->srv[n].pid, NULL, WNOHANG) == r->srv[n].pid) r->srv[n].pid = 0;
+            else sleep_us(REAL_TICK_US);
+        }
+        proc_kill(&r->srv[n].pid);
+    }
+}
+
+static int refuse(real_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(real_t *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->res->first_failure, sizeof(r->res->first_failure), fmt, ap);
+    va_end(ap);
+    teardown(r);
+    return REAL_EXIT_REFUSED;
+}
+
+/* Waits until run time at_us, reaping clients; 0, or -1 when interrupted. */
+static int wait_until(real_t *r, uint64_t at_us, int stop_when_quiet) {
+    for (;;) {
+        if (real_interrupted) return -1;
+        size_t running = ops_reap(r);
+        uint64_t now = run_us(r);
+        if (now >= at_us || (stop_when_quiet && running == 0)) return 0;
+        uint64_t left = at_us - now;
+        sleep_us(left < REAL_TICK_US ? left : REAL_TICK_US);
+    }
+}
+
+static int run_body(real_t *r, char *err, size_t cap) {
+    const scenario_t *s = r->scn;
+    sim_faults_t faults = s->faults;
+    sim_faults_t calm;
+    sim_faults_default(&calm);
+    if (udp_supported(r) && udp_apply(r, &calm, &faults, err, cap) != 0) return -1;
+    for (int n = SIM_NODE_A; n <= SIM_NODE_C; n++) {
+        if (server_start(r, n, err, cap) != 0) return -1;
+    }
+    if (server_start(r, SIM_NODE_M, err, cap) != 0) return -1;
+    r->t0_us = now_wall_us();
+    hard_update(r);
+    size_t next_op = 0;
+    for (size_t i = 0; i < s->step_count; i++) {
+        if (wait_until(r, s->steps[i].at_us, 0) != 0) return -1;
+        if (step_run(r, &s->steps[i], &faults, &next_op, err, cap) != 0) return -1;
+    }
+    if (wait_until(r, s->run_us, s->until_quiet) != 0) return -1;
+    return 0;
+}
+
+int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
+    memset(res, 0, sizeof(*res));
+    real_t *r = calloc(1, sizeof(*r));
+    if (r == NULL) return REAL_EXIT_REFUSED;
+    r->scn = s;
+    r->opts = o;
+    r->res = res;
+    r->lock_fd = -1;
+    realnet_loopback(&r->lo);
+    r->net = o->net != NULL ? o->net : &r->lo;
+    r->seed = o->has_seed ? o->seed : s->seed;
+    r->liveness_us = s->liveness_us ? s->liveness_us : 4ull * s->timeout_ms * 1000u + REAL_LIVENESS_SLACK_US;
+    r->lookback_us = (uint64_t)REAL_LOOKBACK_TIMEOUTS * s->timeout_ms * 1000u;
+    uint64_t wall0 = now_wall_us();
+    int rc;
+    real_interrupted = 0;
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES];
+    int nu = real_unsupported(s, r->net, names);
+    for (int i = 0; i < nu; i++) name_add(res->skipped, &res->skipped_count, names[i]);
+    r->op_count = 0;
+    for (size_t i = 0; i < s->step_count; i++) r->op_count += s->steps[i].kind == STEP_OP;
+    r->ops = calloc(r->op_count + 1, sizeof(*r->ops));
+    res->ops = calloc(r->op_count + 1, sizeof(*res->ops));
+    snprintf(r->programs, sizeof(r->programs), "%s", o->programs);
+    char err[REAL_MSG_BYTES] = "";
+    if (r->ops == NULL || res->ops == NULL) {
+        rc = refuse(r, "out of memory");
+    } else if (strlen(o->programs) >= sizeof(r->programs)) {
+        rc = refuse(r, "--programs: a path longer than %d bytes", REAL_DIR_BYTES - 1);
+    } else if (nu > 0 && !o->skip_unsupported) {
+        res->unsupported = 1;
+        char list[REAL_SKIPPED_MAX * (REAL_FAULT_NAME_BYTES + 2)] = "";
+        for (int i = 0; i < nu; i++) {
+            strcat(list, i ? ", " : "");
+            strcat(list, names[i]);
+        }
+        rc = refuse(r, "the %s network cannot produce: %s (--skip-unsupported skips them)", r->net->name, list);
+    } else {
+        for (size_t i = 0, k = 0; i < s->step_count; i++) {
+            if (s->steps[i].kind == STEP_OP) r->ops[k].step = r->ops[k].c.step = &s->steps[i], k++;
+        }
+        snprintf(r->dir, sizeof(r->dir), "/tmp/alichain-real-XXXXXX");
+        char logs[REAL_PATH_BYTES + 8];
+        if (mkdtemp(r->dir) == NULL) {
+            r->dir[0] = '\0';
+            rc = refuse(r, "cannot create a temp dir: %s", strerror(errno));
+        } else if (snprintf(logs, sizeof(logs), "%s/logs", r->dir) < 0 || mkdir(logs, 0755) != 0) {
+            rc = refuse(r, "cannot create %s", logs);
+        } else {
+            rc = 0;
+            for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
+                char path[REAL_PATH_BYTES];
+                snprintf(path, sizeof(path), "%s/%s", r->dir, simdisk_block_name(b));
+                if (file_write(path, s->block[b] ? s->block[b] : "", s->block[b] ? s->block_len[b] : 0) != 0)
+                    rc = refuse(r, "cannot write %s", path);
+            }
+            if (rc == 0 && o->has_port_offset) r->offset = o->port_offset;
+            else if (rc == 0 && port_lease(r, err, sizeof(err)) != 0) rc = refuse(r, "%s", err);
+            if (rc == 0 && r->net->setup(r->net, r->offset, err, sizeof(err)) != 0) {
+                r->net_ready = 1;
+                rc = refuse(r, "network %s: %s", r->net->name, err);
+            }
+            if (rc == 0) {
+                r->net_ready = 1;
+                if (run_body(r, err, sizeof(err)) != 0) {
+                    rc = refuse(r, "%s", real_interrupted ? "interrupted: everything started was stopped"
+                                                           : err);
+                }
+            }
+        }
+    }
+    if (rc == 0) {
+        uint64_t end = run_us(r);
+        for (size_t i = 0; i < r->op_count; i++) {
+            real_op_t *op = &r->ops[i];
+            if (op->c.state != CHECK_OP_RUNNING) continue;
+            proc_kill(&op->pid);
+            file_read(op->out_path, &op->out, &op->out_len);
+            file_read(op->err_path, &op->err, &op->err_len);
+            if (end > op->must_end_us)
+                violation(r, "liveness", end, "%s still running at the end (%.6fs), past its bound %.6fs",
+                          op->step->label, (double)end / 1e6, (double)op->must_end_us / 1e6);
+        }
+        int settled = !r->hard;
+        for (size_t i = 0; i < r->op_count; i++) settled &= r->ops[i].c.state != CHECK_OP_RUNNING;
+        servers_stop(r);
+        if (r->net->counters != NULL) r->net->counters(r->net, res->faults);
+        if (judge(r, settled) != 0) violation(r, "runaway", run_us(r), "out of memory in the final checks");
+        res->verdict = r->violation_count > 0 || r->expects_failed > 0;
+        if (o->report != NULL) report_print(r, o->report, now_wall_us() - wall0);
+        for (size_t i = 0; i < r->op_count; i++) {
+            real_outcome_t *out = &res->ops[i];
+            snprintf(out->label, sizeof(out->label), "%s", r->ops[i].step->label);
+            out->state = r->ops[i].c.state;
+            out->exit_code = r->ops[i].c.exit_code;
+            out->inv_us = r->ops[i].c.inv_us;
+            out->resp_us = r->ops[i].c.state == CHECK_OP_DONE ? r->ops[i].c.resp_us : UINT64_MAX;
+            out->out = r->ops[i].out;
+            out->out_len = r->ops[i].out_len;
+            r->ops[i].out = NULL;
+        }
+        res->op_count = r->op_count;
+        teardown(r);
+        rc = res->verdict;
+    } else {
+        res->verdict = 1;
+    }
+    for (size_t i = 0; r->ops != NULL && i < r->op_count; i++) {
+        free(r->ops[i].out);
+        free(r->ops[i].err);
+        free(r->ops[i].file);
+    }
+    free(r->ops);
+    free(r->expect_log);
+    free(r);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return rc;
+}
+
+void real_result_free(real_result_t *r) {
+    for (size_t i = 0; r->ops != NULL && i < r->op_count; i++) free(r->ops[i].out);
+    free(r->ops);
+    r->ops = NULL;
+    r->op_count = 0;
+}
+
+/* ------------------------------------------------------------------ compare */
+
+/* The simulator's outcome of each operation, read from its verbose report ("op L: ...
+ * exit N" then "    stdout: ..." lines). */
+static int sim_outcomes(const scenario_t *s, const real_options_t *o, real_outcome_t *ops, size_t n,
+                        int *verdict) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL) return -1;
+    sim_options_t so = {.seed_override = o->seed, .has_seed_override = o->has_seed, .report = f, .verbose = 1};
+    sim_result_t sr;
+    int rc = sim_run(s, &so, &sr);
+    fclose(f);
+    *verdict = sr.verdict;
+    size_t k = SIZE_MAX;
+    for (char *line = text; rc >= 0 && line != NULL && *line != '\0';) {
+        char *nl = strchr(line, '\n');
+        if (nl != NULL) *nl = '\0';
+        if (strncmp(line, "op ", 3) == 0) {
+            k = k == SIZE_MAX ? 0 : k + 1;
+            if (k >= n) break;
+            char *colon = strchr(line + 3, ':');
+            if (colon != NULL) snprintf(ops[k].label, sizeof(ops[k].label), "%.*s", (int)(colon - line - 3), line + 3);
+            char *ex = strstr(line, "] exit ");
+            ops[k].state = ex ? CHECK_OP_DONE : strstr(line, "still running") ? CHECK_OP_RUNNING : CHECK_OP_WAITING;
+            ops[k].exit_code = ex ? atoi(ex + 7) : -1;
+            char *open_br = strstr(line, "  [");
+            ops[k].inv_us = open_br ? (uint64_t)(strtod(open_br + 3, NULL) * 1e6 + 0.5) : 0;
+            char *dots = open_br ? strstr(open_br, " .. ") : NULL;
+            ops[k].resp_us = ex && dots ? (uint64_t)(strtod(dots + 4, NULL) * 1e6 + 0.5) : UINT64_MAX;
+        } else if (k < n && strncmp(line, "    stdout: ", 12) == 0) {
+            size_t l = strlen(line + 12);
+            char *p = realloc(ops[k].out, ops[k].out_len + l + 2);
+            if (p != NULL) {
+                memcpy(p + ops[k].out_len, line + 12, l);
+                ops[k].out_len += l;
+                p[ops[k].out_len++] = '\n';
+                p[ops[k].out_len] = '\0';
+                ops[k].out = p;
+            }
+        }
+        line = nl != NULL ? nl + 1 : NULL;
+    }
+    free(text);
+    return rc < 0 ? -1 : 0;
+}
+
+/* The exit codes the scenario allows for label (0: no `expect LABEL exit`). */
+static uint32_t expect_exit_mask(const scenario_t *s, const char *label) {
+    uint32_t mask = 0;
+    for (size_t i = 0; i < s->expect_count; i++) {
+        if (s->expects[i].kind == EXP_EXIT && strcmp(s->expects[i].label, label) == 0) mask |= s->expects[i].exit_mask;
+    }
+    return mask;
+}
+
+/* 1 when the step is a well-formed transfer (usage errors never reach serverM). */
+static int step_is_transfer(const scn_step_t *st) {
+    const char *argv[SCN_ARGS_MAX + 1] = {st->client ? "clientB" : "clientA"};
+    for (int k = 0; k < st->argc && k < SCN_ARGS_MAX; k++) argv[k + 1] = st->argv[k];
+    wire_creq_t req;
+    char err[200];
+    return client_parse_argv(st->argc + 1, argv, &req, err, sizeof(err)) == 0 && req.op == CREQ_TRANSFER;
+}
+
+/* 1 when outcome o of step st may have changed the ledger: a transfer not refused (exit 1)
+ * — confirmed, in doubt or unfinished. */
+static int may_write(const scn_step_t *st, const real_outcome_t *o) {
+    return step_is_transfer(st) && !(o->state == CHECK_OP_DONE && o->exit_code == 1);
+}
+
+/* 1 when operation i overlapped in time with a transfer (another operation of three words)
+ * in run o: it may then see the ledger before or after it, and each side's checkers judge
+ * which it saw; compare does not ask both sides for the same text. */
+static int overlaps_transfer(const scenario_t *s, const real_outcome_t *o, size_t n, size_t i) {
+    size_t j = 0;
+    for (size_t st = 0; st < s->step_count && j < n; st++) {
+        if (s->steps[st].kind != STEP_OP) continue;
+        if (j != i && may_write(&s->steps[st], &o[j]) && o[j].inv_us <= o[i].resp_us &&
+            o[i].inv_us <= o[j].resp_us)
+            return 1;
+        j++;
+    }
+    return 0;
+}
+
+static int overlap(const real_outcome_t *a, const real_outcome_t *b) {
+    return a->inv_us <= b->resp_us && b->inv_us <= a->resp_us;
+}
+
+/* Whether the real run kept the order the scenario intends (the simulator's): a transfer
+ * (one that may have written: not refused) and another operation that did not overlap
+ * there but did for real (a slow process, a slow
+ * fsync) may legitimately give other results and fail the scenario's expectations; that is
+ * real timing, not a bug, and the line says so ("schedule: not kept"). */
+static void schedule_report(const scenario_t *s, const real_outcome_t *sim, const real_outcome_t *real,
+                            size_t n, FILE *f) {
+    size_t bad = 0;
+    size_t i = 0;
+    for (size_t si = 0; si < s->step_count && i < n; si++) {
+        if (s->steps[si].kind != STEP_OP) continue;
+        size_t j = 0;
+        for (size_t sj = 0; sj < s->step_count && j < n; sj++) {
+            if (s->steps[sj].kind != STEP_OP) continue;
+            int write = may_write(&s->steps[si], &real[i]) || may_write(&s->steps[si], &sim[i]) ||
+                        may_write(&s->steps[sj], &real[j]) || may_write(&s->steps[sj], &sim[j]);
+            if (j > i && write && overlap(&real[i], &real[j]) && !overlap(&sim[i], &sim[j])) {
+                if (bad++ == 0) fprintf(f, "schedule: not kept in the real run:");
+                fprintf(f, " %s overlapped %s;", real[i].label, real[j].label);
+            }
+            j++;
+        }
+        i++;
+    }
+    if (bad > 0) fprintf(f, " (apart in the simulator: real timing, see docs/REAL.md)\n");
+    else fprintf(f, "schedule: kept\n");
+}
+
+static void outcome_print(FILE *f, const real_outcome_t *o) {
+    if (o->state == CHECK_OP_DONE) fprintf(f, "exit %d", o->exit_code);
+    else fprintf(f, "%s", o->state == CHECK_OP_RUNNING ? "still running" : "never started");
+}
+
+int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
+    size_t n = 0;
+    for (size_t i = 0; i < s->step_count; i++) n += s->steps[i].kind == STEP_OP;
+    real_outcome_t *sim = calloc(n + 1, sizeof(*sim));
+    if (sim == NULL) return REAL_EXIT_REFUSED;
+    int sim_verdict = 1;
+    if (sim_outcomes(s, o, sim, n, &sim_verdict) != 0) {
+        fprintf(f, "simulator: the scenario cannot run\n");
+        free(sim);
+        return REAL_EXIT_REFUSED;
+    }
+    fprintf(f, "simulator: verdict %s\n", sim_verdict == 0 ? "pass" : "fail");
+    fprintf(f, "-- real --\n");
+    real_result_t rr;
+    int rc = real_run(s, o, &rr);
+    if (rc == REAL_EXIT_REFUSED) {
+        fprintf(f, "real: refused: %s\n", rr.first_failure);
+        for (size_t i = 0; i < n; i++) free(sim[i].out);
+        free(sim);
+        real_result_free(&rr);
+        return REAL_EXIT_REFUSED;
+    }
+    fprintf(f, "real: verdict %s\n-- compare --\n", rr.verdict == 0 ? "pass" : "fail");
+    uint32_t differences = 0;
+    for (size_t i = 0; i < n && i < rr.op_count; i++) {
+        const real_outcome_t *a = &sim[i], *b = &rr.ops[i];
+        uint32_t mask = expect_exit_mask(s, b->label);
+        int ca = a->state == CHECK_OP_DONE ? a->exit_code : -1, cb = b->state == CHECK_OP_DONE ? b->exit_code : -1;
+        int popcount = __builtin_popcount(mask);
+        const char *verdict;
+        if (ca != cb) {
+            int allowed = ca >= 0 && cb >= 0 && ca < 32 && cb < 32 && (mask >> ca & 1u) && (mask >> cb & 1u);
+            verdict = allowed ? "allowed (expect exit)" : "DIFFERENT";
+        } else if (popcount > 1) {
+            verdict = "same exit (output not compared: expect allows several)";
+        } else if (overlaps_transfer(s, sim, n, i) || overlaps_transfer(s, rr.ops, rr.op_count, i)) {
+            verdict = "same exit (output not compared: concurrent with a transfer)";
+        } else {
+            int same = a->out_len == b->out_len && (a->out_len == 0 || memcmp(a->out, b->out, a->out_len) == 0);
+            verdict = same ? "same" : "DIFFERENT (stdout)";
+        }
+        if (strncmp(verdict, "DIFFERENT", 9) == 0) differences++;
+        fprintf(f, "op %-12s sim: ", b->label);
+        outcome_print(f, a);
+        fprintf(f, "  real: ");
+        outcome_print(f, b);
+        fprintf(f, "  %s\n", verdict);
+        if (strcmp(verdict, "DIFFERENT (stdout)") == 0) {
+            fprintf(f, "  sim stdout:\n%.*s  real stdout:\n%.*s", (int)a->out_len, a->out ? a->out : "",
+                    (int)b->out_len, b->out ? b->out : "");
+        }
+    }
+    fprintf(f, "differences: %u\n", differences);
+    schedule_report(s, sim, rr.ops, n < rr.op_count ? n : rr.op_count, f);
+    int fail = differences > 0 || sim_verdict != 0 || rr.verdict != 0;
+    fprintf(f, "verdict: %s\n", fail ? "fail" : "pass");
+    for (size_t i = 0; i < n; i++) free(sim[i].out);
+    free(sim);
+    real_result_free(&rr);
+    return fail;
+}

@@ -1,0 +1,64 @@
+/* real.h — `alichain-sim real` and `compare`: a scenario played against the six real programs
+ * as processes (wall clock, real sockets and files, faults from signals and a realnet_t back
+ * end), judged by the same checkers as the simulator (judge.h). docs/REAL.md explains it. */
+#ifndef ALICHAIN_SIM_REAL_H
+#define ALICHAIN_SIM_REAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "realnet.h"
+#include "sim.h"
+
+#define REAL_SKIPPED_MAX 16          /* distinct unsupported faults named in a report */
+#define REAL_FAULT_NAME_BYTES 48
+#define REAL_PORT_OFFSET_MAX 999     /* ALICHAIN_PORT_OFFSET is 0..999 (SPEC.md) */
+
+typedef struct {
+    const char *programs;        /* directory holding serverM/A/B/C, clientA/B */
+    int skip_unsupported;        /* skip (and list) faults the back end cannot produce */
+    int has_seed;
+    uint64_t seed;
+    int has_port_offset;
+    unsigned port_offset;        /* else: a free one, locked like tests/e2e does */
+    int verbose;                 /* report every operation's output */
+    FILE *report;                /* NULL: print nothing */
+    realnet_t *net;              /* NULL: loopback */
+} real_options_t;
+
+/* One labelled operation's outcome, for compare. */
+typedef struct {
+    char label[SCN_LABEL_BYTES];
+    int state;                   /* CHECK_OP_* */
+    int exit_code;
+    uint64_t inv_us, resp_us;    /* resp_us UINT64_MAX: never ended */
+    char *out;                   /* stdout (owned) */
+    size_t out_len;
+} real_outcome_t;
+
+typedef struct {
+    int verdict;                 /* 0 pass, 1 fail */
+    int unsupported;             /* refused: a fault the back end cannot produce */
+    char skipped[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES];
+    int skipped_count;
+    uint64_t faults[FAULT_COUNT];
+    real_outcome_t *ops;         /* one per STEP_OP, in step order (owned) */
+    size_t op_count;
+    char first_failure[480];
+} real_result_t;
+
+/* Plays s for real. Returns 0 pass, 1 fail, 2 refused (unsupported fault without
+ * --skip-unsupported, cannot start: reason on stderr and in first_failure) or interrupted.
+ * Everything it started (processes, temp dir, the back end's setup) is gone on return. */
+int real_run(const scenario_t *s, const real_options_t *o, real_result_t *r);
+void real_result_free(real_result_t *r);
+
+/* The faults of s that net cannot produce, each named once (e.g. "udp loss", "torn write"). */
+int real_unsupported(const scenario_t *s, const realnet_t *net,
+                     char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES]);
+
+/* Runs s in the simulator and for real and prints both results per labelled operation;
+ * returns 0 (no difference, both pass), 1, or 2 (refused / cannot run). */
+int real_compare(const scenario_t *s, const real_options_t *o, FILE *f);
+
+#endif

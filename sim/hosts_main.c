@@ -36,6 +36,7 @@ static int usage(const char *why) {
 
 static int failed(int rc, const char *err) {
     fprintf(stderr, "alichain-hosts: %s\n", err);
+    if (rc == NETNS_ERR_ARG) return EXIT_USAGE;
     return rc == NETNS_ERR_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;
 }
 

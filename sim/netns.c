@@ -315,7 +315,7 @@ int netns_enter(char *err, const netns_t *n, int host) {
     if (join_netns(n->name[host]) < 0)
         return fail(err, NETNS_ERR_SYS, "cannot enter namespace %s: %s", n->name[host], strerror(errno));
     for (int h = 0; h <= NETNS_HOST_C; h++)
-        if (setenv(HOST_VARS[h], n->addr[h], 1) < 0) return fail(err, NETNS_ERR_SYS, "setenv: %s", strerror(errno));
+        if (setenv(HOST_VARS[h], n->addr[h], 0) < 0) /* the caller's own value wins */ return fail(err, NETNS_ERR_SYS, "setenv: %s", strerror(errno));
     return 0;
 }
 
@@ -350,7 +350,8 @@ static int fault_add(char *err, const netns_t *n, int host, const char *counter,
 
 static int pair_ok(char *err, int from, int to) {
     if (from < 0 || from >= NETNS_HOSTS || to < 0 || to >= NETNS_HOSTS || from == to)
-        return fail(err, NETNS_ERR_ARG, "hosts %d and %d are not two distinct hosts", from, to);
+        return fail(err, NETNS_ERR_ARG, "hosts %c and %c are not two distinct hosts", netns_letter_of(from),
+                    netns_letter_of(to));
     return 0;
 }
 

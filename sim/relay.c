@@ -151,11 +151,13 @@ void relay_counts_text(const relay_t *r, char *buf, size_t cap) {
     size_t used = 0;
     for (int d = 0; d < RELAY_DIRS && used < cap; d++) {
         const relay_counts_t *c = &r->counts[d];
+        unsigned long long pending = 0; /* still held when the counters were read */
+        for (size_t i = 0; i < r->count; i++) pending += r->items[i].dir == d;
         int n = snprintf(buf + used, cap - used,
-                         "%s%s received=%llu forwarded=%llu duplicated=%llu delayed=%llu held=%llu "
-                         "reordered=%llu dropped_full=%llu foreign=%llu",
-                         d ? "; " : "", names[d], (unsigned long long)c->received,
-                         (unsigned long long)c->forwarded, (unsigned long long)c->duplicated,
+                         "%s%s received=%llu forwarded=%llu pending=%llu duplicated=%llu delayed=%llu "
+                         "held=%llu reordered=%llu dropped_full=%llu foreign=%llu",
+                         d ? "; " : "", names[d], (unsigned long long)c->received, (unsigned long long)c->forwarded,
+                         pending, (unsigned long long)c->duplicated,
                          (unsigned long long)c->delayed, (unsigned long long)c->held,
                          (unsigned long long)c->reordered, (unsigned long long)c->dropped_full,
                          (unsigned long long)c->foreign);

@@ -87,7 +87,8 @@ uint64_t relay_next_due_us(const relay_t *r);
  * counts its delivery. Returns 1 when it did, 0 when nothing is due. */
 int relay_pop(relay_t *r, uint64_t now_us, relay_item_t *out);
 
-/* "down received=.. forwarded=.. ...; up ..." into buf. */
+/* "down received=.. forwarded=.. pending=.. ...; up ..." into buf; pending: copies still
+ * queued (received + duplicated = forwarded + pending, dropped_full aside). */
 void relay_counts_text(const relay_t *r, char *buf, size_t cap);
 
 /* One link's sockets and peers: front faces serverM (bound where serverM believes the

@@ -18,6 +18,7 @@
 static const char USAGE[] =
     "usage: alichain-hosts check | sweep\n"
     "       alichain-hosts up|down|heal|counters TAG [--owner PID]\n"
+    "       alichain-hosts heal TAG HOST | heal TAG FROM TO   [--owner PID]\n"
     "       alichain-hosts exec TAG HOST [--owner PID] -- PROGRAM [ARG...]\n"
     "       alichain-hosts loss TAG FROM TO PCT | cut TAG FROM TO | partition TAG X Y\n"
     "                      | isolate TAG HOST   [--owner PID]\n"
@@ -103,7 +104,7 @@ static int cmd_relay(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     printf("relay: ready, %d link(s), seed %llu\n", link_count, seed);
     fflush(stdout);
-    relay_serve(&relay, links, link_count, fds, &stop_flag, for_ms);
+    relay_serve(&relay, links, link_count, fds, &stop_flag, for_ms, NULL, NULL);
     for (int i = 0; i < link_count * RELAY_DIRS; i++) close(fds[i]);
     char text[RELAY_COUNTS_TEXT_BYTES];
     relay_counts_text(&relay, text, sizeof(text));
@@ -164,6 +165,10 @@ static int cmd_hosts(const char *cmd, int argc, char **argv) {
         rc = netns_down(err, &n);
     } else if (strcmp(cmd, "heal") == 0 && npos == 1) {
         rc = netns_heal(err, &n);
+    } else if (strcmp(cmd, "heal") == 0 && npos == 2 && a >= 0) {
+        rc = netns_heal_host(err, &n, a);
+    } else if (strcmp(cmd, "heal") == 0 && npos == 3 && a >= 0 && b >= 0) {
+        rc = netns_heal_link(err, &n, a, b);
     } else if (strcmp(cmd, "counters") == 0 && npos == 1) {
         return cmd_counters(&n);
     } else if (strcmp(cmd, "exec") == 0 && npos == 2 && a >= 0 && prog_at > 0 && prog_at < argc) {
@@ -176,7 +181,7 @@ static int cmd_hosts(const char *cmd, int argc, char **argv) {
         char *end = NULL;
         long pct = strtol(pos[3], &end, 10);
         if (*end || pct < 1 || pct > 100) return usage("PCT is not 1..100");
-        rc = netns_loss(err, &n, a, b, (int)pct);
+        rc = netns_loss(err, &n, a, b, (uint32_t)pct * (NETNS_PPM_ONE / 100));
     } else if (strcmp(cmd, "cut") == 0 && npos == 3 && a >= 0 && b >= 0) {
         rc = netns_cut(err, &n, a, b);
     } else if (strcmp(cmd, "partition") == 0 && npos == 3 && a >= 0 && b >= 0) {

@@ -5,6 +5,7 @@
 #include "netns.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -340,7 +341,37 @@ int netns_spawn(char *err, const netns_t *n, int host, char *const argv[], char 
     return 0;
 }
 
-/* Adds a named counter and the rules of one fault to host's table. */
+/* Every fault rule carries its counter's name as its comment, so it can be found again
+ * (by `nft -a list`, for its handle) and removed alone: the tool is stateless between
+ * calls, the kernel's table is the state. */
+
+/* Deletes the rules of host whose comment matches pattern (fnmatch). */
+static int rules_delete(char *err, const netns_t *n, int host, const char *pattern) {
+    static char text[NETNS_CMD_OUT_BYTES];
+    char script[SCRIPT_BYTES * 4];
+    size_t used = 0;
+    int rc = run(err, n->name[host], NULL, text, sizeof(text), "nft", "-a", "list", "table", "inet", "alichain", NULL);
+    if (rc < 0) return rc;
+    char chain[16] = "";
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char name[NETNS_FAULT_NAME_BYTES];
+        unsigned long handle;
+        const char *c = strstr(line, "comment \""), *h = strstr(line, "# handle ");
+        if (sscanf(line, " chain %15s {", chain) == 1) continue;
+        if (!c || !h || sscanf(c, "comment \"%31[^\"]\"", name) != 1 || sscanf(h, "# handle %lu", &handle) != 1)
+            continue;
+        if (fnmatch(pattern, name, 0) != 0) continue;
+        int len = snprintf(script + used, sizeof(script) - used, "delete rule %s %s handle %lu\n", NFT_TABLE, chain,
+                           handle);
+        if (len < 0 || (size_t)len >= sizeof(script) - used) return fail(err, NETNS_ERR_ARG, "too many rules to delete");
+        used += (size_t)len;
+    }
+    return used == 0 ? 0 : run(err, n->name[host], script, NULL, 0, "nft", "-f", "-", NULL);
+}
+
+/* Adds a named counter (kept if it exists: it counts on) and one rule per line of rules,
+ * each already ending in "counter name NAME drop comment NAME". */
 static int fault_add(char *err, const netns_t *n, int host, const char *counter, const char *rules) {
     char script[SCRIPT_BYTES];
     int len = snprintf(script, sizeof(script), "add counter %s %s\n%s", NFT_TABLE, counter, rules);
@@ -355,17 +386,20 @@ static int pair_ok(char *err, int from, int to) {
     return 0;
 }
 
-int netns_loss(char *err, const netns_t *n, int from, int to, int pct) {
+int netns_loss(char *err, const netns_t *n, int from, int to, uint32_t ppm) {
     if (pair_ok(err, from, to) < 0) return NETNS_ERR_ARG;
-    if (pct < 1 || pct > 100) return fail(err, NETNS_ERR_ARG, "loss %d %% is not 1..100", pct);
+    if (ppm > NETNS_PPM_ONE) return fail(err, NETNS_ERR_ARG, "loss %u ppm is over 1000000", (unsigned)ppm);
     char counter[NETNS_FAULT_NAME_BYTES], rules[SCRIPT_BYTES];
     snprintf(counter, sizeof(counter), "loss_%c_%c", HOST_LETTERS[from], HOST_LETTERS[to]);
-    /* numgen random mod 100 is uniform in 0..99: "< pct" drops pct of 100 (nft refuses
-     * "< 100", and 100 % needs no draw) */
+    int rc = rules_delete(err, n, to, counter); /* the link's earlier setting, if any */
+    if (rc < 0 || ppm == 0) return rc;
+    /* numgen random mod 1000000 is uniform in 0..999999: "< ppm" drops ppm of a million
+     * (nft refuses "< 1000000", and a certain loss needs no draw) */
     char draw[64] = "";
-    if (pct < 100) snprintf(draw, sizeof(draw), "numgen random mod 100 < %d ", pct);
-    snprintf(rules, sizeof(rules), "add rule %s input ip saddr %s meta l4proto udp %scounter name %s drop\n",
-             NFT_TABLE, n->addr[from], draw, counter);
+    if (ppm < NETNS_PPM_ONE) snprintf(draw, sizeof(draw), "numgen random mod %u < %u ", NETNS_PPM_ONE, (unsigned)ppm);
+    snprintf(rules, sizeof(rules),
+             "add rule %s input ip saddr %s meta l4proto udp %scounter name %s drop comment \"%s\"\n", NFT_TABLE,
+             n->addr[from], draw, counter, counter);
     return fault_add(err, n, to, counter, rules);
 }
 
@@ -373,8 +407,10 @@ int netns_cut(char *err, const netns_t *n, int from, int to) {
     if (pair_ok(err, from, to) < 0) return NETNS_ERR_ARG;
     char counter[NETNS_FAULT_NAME_BYTES], rules[SCRIPT_BYTES];
     snprintf(counter, sizeof(counter), "part_%c_%c", HOST_LETTERS[from], HOST_LETTERS[to]);
-    snprintf(rules, sizeof(rules), "add rule %s input ip saddr %s counter name %s drop\n", NFT_TABLE,
-             n->addr[from], counter);
+    int rc = rules_delete(err, n, to, counter); /* cut twice is cut once */
+    if (rc < 0) return rc;
+    snprintf(rules, sizeof(rules), "add rule %s input ip saddr %s counter name %s drop comment \"%s\"\n",
+             NFT_TABLE, n->addr[from], counter, counter);
     return fault_add(err, n, to, counter, rules);
 }
 
@@ -382,11 +418,41 @@ int netns_isolate(char *err, const netns_t *n, int host) {
     if (host < 0 || host >= NETNS_HOSTS) return fail(err, NETNS_ERR_ARG, "no host %d", host);
     char counter[NETNS_FAULT_NAME_BYTES], rules[SCRIPT_BYTES];
     snprintf(counter, sizeof(counter), "iso_%c", HOST_LETTERS[host]);
+    int rc = rules_delete(err, n, host, counter);
+    if (rc < 0) return rc;
     snprintf(rules, sizeof(rules),
-             "add rule %s input iifname \"eth0\" counter name %s drop\n"
-             "add rule %s output oifname \"eth0\" counter name %s drop\n",
-             NFT_TABLE, counter, NFT_TABLE, counter);
+             "add rule %s input iifname \"eth0\" counter name %s drop comment \"%s\"\n"
+             "add rule %s output oifname \"eth0\" counter name %s drop comment \"%s\"\n",
+             NFT_TABLE, counter, counter, NFT_TABLE, counter, counter);
     return fault_add(err, n, host, counter, rules);
+}
+
+int netns_heal_link(char *err, const netns_t *n, int from, int to) {
+    if (pair_ok(err, from, to) < 0) return NETNS_ERR_ARG;
+    char counter[NETNS_FAULT_NAME_BYTES];
+    snprintf(counter, sizeof(counter), "part_%c_%c", HOST_LETTERS[from], HOST_LETTERS[to]);
+    return rules_delete(err, n, to, counter);
+}
+
+int netns_heal_host(char *err, const netns_t *n, int host) {
+    if (host < 0 || host >= NETNS_HOSTS) return fail(err, NETNS_ERR_ARG, "no host %d", host);
+    char into[NETNS_FAULT_NAME_BYTES], iso[NETNS_FAULT_NAME_BYTES];
+    snprintf(into, sizeof(into), "part_?_%c", HOST_LETTERS[host]);
+    snprintf(iso, sizeof(iso), "iso_%c", HOST_LETTERS[host]);
+    int rc = rules_delete(err, n, host, into);
+    if (rc == 0) rc = rules_delete(err, n, host, iso);
+    for (int h = 0; h < NETNS_HOSTS && rc == 0; h++)
+        if (h != host) rc = netns_heal_link(err, n, host, h);
+    return rc;
+}
+
+int netns_heal_cuts(char *err, const netns_t *n) {
+    int rc = 0;
+    for (int h = 0; h < NETNS_HOSTS && rc == 0; h++) {
+        rc = rules_delete(err, n, h, "part_*");
+        if (rc == 0) rc = rules_delete(err, n, h, "iso_*");
+    }
+    return rc;
 }
 
 int netns_heal(char *err, const netns_t *n) {

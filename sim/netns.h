@@ -96,16 +96,23 @@ int netns_spawn(char *err, const netns_t *n, int host, char *const argv[], char 
  * backend behind a relay keeps its own). Returns 0, NETNS_ERR_ARG or NETNS_ERR_SYS. */
 int netns_enter(char *err, const netns_t *n, int host);
 
-/* Faults, each a rule with its own named counter in the receiving host's input chain:
- *   loss     UDP from `from` to `to` dropped with probability pct % (numgen random)
- *   cut      everything from `from` to `to` (one way); call twice for both ways
- *   isolate  everything into and out of host over the bridge
- *   heal     every fault rule removed in every host (the counters stay readable, and a
- *            fault set again later counts on in the same counter)
- * Returns 0, NETNS_ERR_ARG (bad host or pct outside 1..100) or NETNS_ERR_COMMAND. */
-int netns_loss(char *err, const netns_t *n, int from, int to, int pct);
+/* Faults, each a rule in the receiving host's table with its own named counter (the
+ * counter outlives the rule: a fault set again counts on):
+ *   loss       UDP from `from` to `to` dropped with probability ppm / 1,000,000 (numgen
+ *              random); a new setting replaces the link's old one, 0 removes it
+ *   cut        everything from `from` to `to` (one way); call twice for both ways
+ *   isolate    everything into and out of host over the bridge
+ *   heal_link  the cut from -> to removed; heal_host every cut to or from host and its
+ *              isolation; heal_cuts every cut and isolation (losses stay)
+ *   heal       every fault rule of every host removed, losses included
+ * Return 0, NETNS_ERR_ARG (bad host or ppm) or NETNS_ERR_COMMAND. */
+#define NETNS_PPM_ONE 1000000u
+int netns_loss(char *err, const netns_t *n, int from, int to, uint32_t ppm);
 int netns_cut(char *err, const netns_t *n, int from, int to);
 int netns_isolate(char *err, const netns_t *n, int host);
+int netns_heal_link(char *err, const netns_t *n, int from, int to);
+int netns_heal_host(char *err, const netns_t *n, int host);
+int netns_heal_cuts(char *err, const netns_t *n);
 int netns_heal(char *err, const netns_t *n);
 
 /* Reads back every fault counter of every host into out (up to cap); *count gets how many.

@@ -17,11 +17,11 @@
 #include "common.h"
 
 _Static_assert(RELAY_DGRAM_BYTES_MAX > DGRAM_BYTES_MAX, "the relay carries any protocol datagram");
-_Static_assert(RELAY_REORDER_HOLD_MS < RELAY_DELAY_MS_MAX, "a hold is a delay");
+_Static_assert(RELAY_REORDER_HOLD_US < RELAY_DELAY_MS_MAX * 1000ull, "a hold is a delay");
 
 #define RELAY_HOST_BYTES 64
+#define PPM_PER_PCT 10000u
 #define RELAY_READS_PER_EVENT 64  /* datagrams read from one socket per poll() turn */
-#define RELAY_POLL_MS_MAX 100     /* the loop looks at *stop at least this often */
 
 static int relay_fail(char *err, size_t cap, const char *msg, const char *what) {
     snprintf(err, cap, "%s \"%s\"", msg, what);
@@ -48,23 +48,27 @@ int relay_fault_parse(char *err, size_t cap, const char *spec, relay_fault_t *f)
     if (strcmp(spec, "none") == 0) return 0;
     const char *p = spec;
     while (*p) {
+        uint32_t lo = 0, hi = 0, pct = 0;
         if (strncmp(p, "delay=", 6) == 0) {
             p += 6;
-            if (parse_num(&p, RELAY_DELAY_MS_MAX, &f->delay_ms_min) < 0)
+            if (parse_num(&p, RELAY_DELAY_MS_MAX, &lo) < 0)
                 return relay_fail(err, cap, "delay is not 0..60000 ms in", spec);
-            f->delay_ms_max = f->delay_ms_min;
+            hi = lo;
             if (*p == '-') {
                 p++;
-                if (parse_num(&p, RELAY_DELAY_MS_MAX, &f->delay_ms_max) < 0 || f->delay_ms_max < f->delay_ms_min)
+                if (parse_num(&p, RELAY_DELAY_MS_MAX, &hi) < 0 || hi < lo)
                     return relay_fail(err, cap, "delay range is not LO-HI with LO <= HI <= 60000 in", spec);
             }
+            f->delay_us_min = (uint64_t)lo * 1000u;
+            f->delay_us_max = (uint64_t)hi * 1000u;
         } else if (strncmp(p, "dup=", 4) == 0) {
             p += 4;
-            if (parse_num(&p, 100, &f->dup_pct) < 0) return relay_fail(err, cap, "dup is not 0..100 in", spec);
+            if (parse_num(&p, 100, &pct) < 0) return relay_fail(err, cap, "dup is not 0..100 in", spec);
+            f->dup_ppm = pct * PPM_PER_PCT;
         } else if (strncmp(p, "reorder=", 8) == 0) {
             p += 8;
-            if (parse_num(&p, 100, &f->reorder_pct) < 0)
-                return relay_fail(err, cap, "reorder is not 0..100 in", spec);
+            if (parse_num(&p, 100, &pct) < 0) return relay_fail(err, cap, "reorder is not 0..100 in", spec);
+            f->reorder_ppm = pct * PPM_PER_PCT;
         } else {
             return relay_fail(err, cap, "expected delay=LO-HI, dup=PCT, reorder=PCT or none in", spec);
         }
@@ -89,14 +93,15 @@ static int relay_queue(relay_t *r, uint64_t now_us, int link, int dir, uint64_t 
         c->dropped_full++;
         return RELAY_ERR_FULL;
     }
-    uint64_t delay_ms = f->delay_ms_min + prng_below(&r->prng, (uint64_t)(f->delay_ms_max - f->delay_ms_min) + 1);
-    if (f->reorder_pct > 0 && prng_below(&r->prng, 100) < f->reorder_pct) {
-        delay_ms += RELAY_REORDER_HOLD_MS;
+    uint64_t delay_us = f->delay_us_min;
+    if (f->delay_us_max > f->delay_us_min) delay_us += prng_below(&r->prng, f->delay_us_max - f->delay_us_min + 1);
+    if (f->reorder_ppm > 0 && prng_chance_ppm(&r->prng, f->reorder_ppm)) {
+        delay_us += RELAY_REORDER_HOLD_US;
         c->held++;
     }
-    if (delay_ms > 0) c->delayed++;
+    if (delay_us > 0) c->delayed++;
     relay_item_t *it = &r->items[r->count++];
-    it->due_us = now_us + delay_ms * 1000u;
+    it->due_us = now_us + delay_us;
     it->seq = seq;
     it->link = link;
     it->dir = dir;
@@ -112,7 +117,7 @@ int relay_push(relay_t *r, uint64_t now_us, int link, int dir, const uint8_t *da
     c->received++;
     uint64_t seq = r->next_seq[link][dir]++;
     int rc = relay_queue(r, now_us, link, dir, seq, data, len);
-    if (rc == 0 && r->fault[dir].dup_pct > 0 && prng_below(&r->prng, 100) < r->fault[dir].dup_pct) {
+    if (rc == 0 && r->fault[dir].dup_ppm > 0 && prng_chance_ppm(&r->prng, r->fault[dir].dup_ppm)) {
         c->duplicated++;
         rc = relay_queue(r, now_us, link, dir, seq, data, len);
     }
@@ -241,13 +246,15 @@ int relay_bind(char *err, size_t cap, const relay_link_t *links, int link_count,
 }
 
 void relay_serve(relay_t *r, const relay_link_t *links, int link_count, const int fds[],
-                 volatile sig_atomic_t *stop, uint64_t for_ms) {
+                 volatile sig_atomic_t *stop, uint64_t for_ms, void (*on_turn)(void *ctx, relay_t *r),
+                 void *ctx) {
     struct pollfd pfds[RELAY_LINKS_MAX * RELAY_DIRS];
     int nfds = link_count * RELAY_DIRS;
     assert(link_count >= 1);
     assert(link_count <= RELAY_LINKS_MAX);
     uint64_t end_us = for_ms ? mono_us() + for_ms * 1000u : UINT64_MAX;
     while (!*stop) {
+        if (on_turn) on_turn(ctx, r);
         uint64_t now = mono_us();
         if (now >= end_us) break;
         relay_item_t it;

@@ -15,9 +15,10 @@
 #define RELAY_DGRAM_BYTES_MAX 2048   /* above the protocol's DGRAM_BYTES_MAX */
 #define RELAY_QUEUE_MAX 512          /* datagrams held at once; more are dropped and counted */
 #define RELAY_DELAY_MS_MAX 60000
-#define RELAY_REORDER_HOLD_MS 30     /* extra hold of a datagram picked for reordering */
+#define RELAY_REORDER_HOLD_US 30000  /* extra hold of a datagram picked for reordering */
 #define RELAY_LINKS_MAX 3            /* one per backend */
 #define RELAY_COUNTS_TEXT_BYTES 512
+#define RELAY_POLL_MS_MAX 100        /* the loop looks at *stop and on_turn at least this often */
 
 enum { RELAY_DOWN = 0, RELAY_UP = 1, RELAY_DIRS = 2 }; /* down: serverM -> backend */
 
@@ -30,10 +31,10 @@ enum {
 
 /* One direction's faults. */
 typedef struct {
-    uint32_t delay_ms_min;
-    uint32_t delay_ms_max;
-    uint32_t dup_pct;     /* a second copy, with its own delay */
-    uint32_t reorder_pct; /* held RELAY_REORDER_HOLD_MS more, so later ones overtake it */
+    uint64_t delay_us_min;
+    uint64_t delay_us_max;
+    uint32_t dup_ppm;     /* a second copy, with its own delay */
+    uint32_t reorder_ppm; /* held RELAY_REORDER_HOLD_US more, so later ones overtake it */
 } relay_fault_t;
 
 /* What happened in one direction. reordered counts deliveries that really came after a
@@ -68,8 +69,8 @@ typedef struct {
     relay_item_t items[RELAY_QUEUE_MAX];
 } relay_t;
 
-/* Parses "delay=LO-HI,dup=PCT,reorder=PCT" (any subset, "delay=N" for a fixed delay,
- * "none" for nothing) into f. Returns 0 or RELAY_ERR_ARG with a reason in err (cap bytes). */
+/* Parses "delay=LO-HI,dup=PCT,reorder=PCT" (delays in ms, any subset, "delay=N" for a
+ * fixed delay, "none" for nothing) into f. Returns 0 or RELAY_ERR_ARG with a reason in err (cap bytes). */
 int relay_fault_parse(char *err, size_t cap, const char *spec, relay_fault_t *f);
 
 /* r is the caller's (it is large: allocate it, do not put it on a stack). */
@@ -107,10 +108,13 @@ int relay_addr_parse(char *err, size_t cap, const char *text, struct sockaddr_in
  * Returns 0, or RELAY_ERR_SYS with err naming the address when a bind fails. */
 int relay_bind(char *err, size_t cap, const relay_link_t *links, int link_count, int fds[]);
 
-/* Forwards through r until *stop becomes non-zero or for_ms passes (0: no limit). A
+/* Forwards through r until *stop becomes non-zero or for_ms passes (0: no limit), calling
+ * on_turn(ctx, r) (when not NULL) once per loop turn: a place to change r->fault and to
+ * publish r->counts (at least every RELAY_POLL_MS_MAX ms). A
  * datagram on a front socket from anyone but m_addr, or on a back socket from anyone but
  * backend_addr, is counted as foreign and not forwarded. */
 void relay_serve(relay_t *r, const relay_link_t *links, int link_count, const int fds[],
-                 volatile sig_atomic_t *stop, uint64_t for_ms);
+                 volatile sig_atomic_t *stop, uint64_t for_ms, void (*on_turn)(void *ctx, relay_t *r),
+                 void *ctx);
 
 #endif

@@ -150,7 +150,10 @@ def test_partition_both_ways_one_way_isolate_and_heal(make_net, hosts):
     assert_unavailable(net.client("A", "Chinmay"), "B")
     c = hosts.counters()
     assert c.get("part_M_B", 0) > 0, c          # serverM's queries stopped at B's door
-    hosts.op("heal")
+    hosts.op("heal", "M", "B")                  # one direction healed: B's answers still cut
+    assert_unavailable(net.client("A", "Chinmay"), "B")
+    assert hosts.counters().get("part_B_M", 0) > 0
+    hosts.op("heal", "B", "M")
     assert net.client("A", "Chinmay").rc == 0
     # one way: the clients' host cannot reach serverM at all
     hosts.op("cut", "K", "M")

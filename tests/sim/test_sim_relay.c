@@ -25,15 +25,15 @@ TEST(fault_spec_parses_and_refuses) {
     relay_fault_t f;
     char err[128];
     CHECK_EQ(relay_fault_parse(err, sizeof(err), "delay=5-40,dup=10,reorder=20", &f), 0);
-    CHECK_EQ(f.delay_ms_min, 5);
-    CHECK_EQ(f.delay_ms_max, 40);
-    CHECK_EQ(f.dup_pct, 10);
-    CHECK_EQ(f.reorder_pct, 20);
+    CHECK_EQ(f.delay_us_min, 5 * MS);
+    CHECK_EQ(f.delay_us_max, 40 * MS);
+    CHECK_EQ(f.dup_ppm, 100000);
+    CHECK_EQ(f.reorder_ppm, 200000);
     CHECK_EQ(relay_fault_parse(err, sizeof(err), "delay=7", &f), 0);
-    CHECK_EQ(f.delay_ms_min, 7);
-    CHECK_EQ(f.delay_ms_max, 7);
+    CHECK_EQ(f.delay_us_min, 7 * MS);
+    CHECK_EQ(f.delay_us_max, 7 * MS);
     CHECK_EQ(relay_fault_parse(err, sizeof(err), "none", &f), 0);
-    CHECK_EQ(f.delay_ms_max + f.dup_pct + f.reorder_pct, 0);
+    CHECK_EQ(f.delay_us_max + f.dup_ppm + f.reorder_ppm, 0);
     const char *bad[] = {"delay=40-5", "dup=101", "reorder=x", "loss=3", "delay=5,,dup=1", "delay=60001",
                          "dup=5;", ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

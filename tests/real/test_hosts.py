@@ -222,6 +222,18 @@ def test_relay_unit_tests(build_dir):
     assert re.search(r"\d+ passed, 0 failed", r.stdout)
 
 
+def test_realnet_back_end_drives_servers_and_faults(tool, bin_dir, build_dir):
+    """sim/realnet_ns.c, the back end `alichain-sim real` uses for namespace hosts, driven
+    through its realnet_t hooks by a C test (tests/sim/test_sim_realnet_ns.c)."""
+    exe = build_dir / "tests" / "sim" / "test_sim_realnet_ns"
+    assert exe.exists(), "build it with make test-run (TEST_RUN_EXTRA)"
+    r = subprocess.run([str(exe), str(bin_dir), str(SAMPLE_DIR)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"\d+ passed, 0 failed", r.stdout)
+    print(r.stdout)
+
+
 def test_relay_refuses_bad_options(tool):
     for args in (["relay"], ["relay", "--seed", "1"], ["relay", "--seed", "x", "--link", "a"],
                  ["relay", "--seed", "1", "--down", "dup=200", "--link",

@@ -1,0 +1,87 @@
+/* realnet.h — where `alichain-sim real` runs each program and how it injects network faults:
+ * the narrow interface between the real-mode runner (sim/real.c) and a network back end.
+ * real.c ships the loopback back end (realnet_loopback); the namespace hosts + nftables +
+ * fault relay back end (issue #8 items 2 and 3) implements the same table. */
+#ifndef ALICHAIN_SIM_REALNET_H
+#define ALICHAIN_SIM_REALNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+
+#define REALNET_HOST_BYTES 64      /* an address as ALICHAIN_HOST_* holds it */
+#define REALNET_NAME_BYTES 32
+#define REALNET_ERR_BYTES 300
+#define REALNET_WRAP_ARGS_MAX 8    /* words put before a program's argv (e.g. ip netns exec NS) */
+
+/* The places a process runs: the nodes of sim.h (SIM_NODE_M, _A.._C, _CLIENTS). */
+
+/* Results of a fault hook. */
+enum {
+    REALNET_OK = 0,
+    REALNET_UNSUPPORTED = 1,       /* this back end cannot produce the fault: the runner refuses
+                                    * the scenario (exit 2) or, with --skip-unsupported, skips
+                                    * it and lists it in the report */
+    REALNET_FAILED = -1,           /* it should work but did not: err says why (run fails) */
+};
+
+/* Counters a back end reads back for the report's `faults:` line, in sim_fault_id_t
+ * units: FAULT_LOST, FAULT_DUPLICATED, FAULT_REORDERED, FAULT_CUT (datagrams dropped by a
+ * partition rule), FAULT_DGRAMS when it can count them. Others stay 0. */
+typedef uint64_t realnet_counters_t[FAULT_COUNT];
+
+/* What a back end can produce (realnet_t.caps): the runner refuses (exit 2) a scenario
+ * that needs anything else before it starts a process, naming the fault. */
+enum {
+    REALNET_CAN_PARTITION = 1u << 0,   /* partition, one-way partition, isolate */
+    REALNET_CAN_UDP_LOSS = 1u << 1,
+    REALNET_CAN_UDP_DUP = 1u << 2,
+    REALNET_CAN_UDP_REORDER = 1u << 3,
+    REALNET_CAN_UDP_DELAY = 1u << 4,   /* a delay range other than the calm default */
+};
+
+typedef struct realnet realnet_t;
+struct realnet {
+    char name[REALNET_NAME_BYTES];  /* "loopback", "netns", ... (printed as `network:`) */
+    uint32_t caps;                  /* REALNET_CAN_* */
+    void *ctx;                      /* the back end's own state */
+
+    /* Creates what the run needs (namespaces, bridge, rules, relays) for port offset
+     * port_offset. Called once before any process starts. Returns 0 or -1 with err. */
+    int (*setup)(realnet_t *n, unsigned port_offset, char *err, size_t err_cap);
+
+    /* The address node listens on / is reached at (ALICHAIN_HOST_<node>); for
+     * SIM_NODE_CLIENTS the address clients run at (informational). Never NULL. Where a
+     * relay sits between serverM and a backend, host_seen_by_m(n, b) is where serverM sends
+     * to backend b (ALICHAIN_HOST_<b> in serverM's environment); NULL hook: host(). */
+    const char *(*host)(const realnet_t *n, int node);
+    const char *(*host_seen_by_m)(const realnet_t *n, int node);
+
+    /* Words to put before argv to run a program on node (e.g. {"ip","netns","exec","ns-M"});
+     * *count set to 0 for none. The runner execs wrap[0] with wrap + argv. */
+    void (*wrap)(const realnet_t *n, int node, const char *const **words, int *count);
+
+    /* Fault hooks; each returns REALNET_OK, REALNET_UNSUPPORTED or REALNET_FAILED (err).
+     * partition: cut node -> node2 (and node2 -> node unless oneway); node2 SIM_NODE_ALL
+     * isolates node. heal: node SIM_NODE_ALL heals every link; node2 SIM_NODE_ALL every link
+     * of node. udp: the settings of one link from -> to (sim_udp_t: loss, dup, reorder,
+     * delay) — called at start for every link whose settings differ from the calm default,
+     * and at every "net udp" step. */
+    int (*partition)(realnet_t *n, int node, int node2, int oneway, char *err, size_t err_cap);
+    int (*heal)(realnet_t *n, int node, int node2, int oneway, char *err, size_t err_cap);
+    int (*udp)(realnet_t *n, int from, int to, const sim_udp_t *u, char *err, size_t err_cap);
+
+    /* Adds what fired so far to c (may be called more than once; adds the delta). */
+    void (*counters)(realnet_t *n, realnet_counters_t c);
+
+    /* Undoes setup; must be safe after a partial setup and more than once (a SIGINT may
+     * land anywhere). */
+    void (*teardown)(realnet_t *n);
+};
+
+/* The loopback back end (sim/real.c): every node on 127.0.0.1, no wrapping, caps 0;
+ * partition and every non-calm udp setting are REALNET_UNSUPPORTED, heal a no-op. */
+void realnet_loopback(realnet_t *n);
+
+#endif

@@ -26,6 +26,9 @@
 #define LINE_BYTES 256
 
 static const char HOST_LETTERS[NETNS_HOSTS] = {'M', 'A', 'B', 'C', 'K'};
+/* 198.18.0.0/15 only (RFC 2544's benchmarking range): never an address in use elsewhere */
+static const char *const HOST_ADDRS[NETNS_HOSTS] = {"198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.4",
+                                                    "198.18.0.5"};
 static const char *const HOST_VARS[] = {"ALICHAIN_HOST_M", "ALICHAIN_HOST_A", "ALICHAIN_HOST_B",
                                         "ALICHAIN_HOST_C"};
 _Static_assert(NETNS_HOST_C + 1 == sizeof(HOST_VARS) / sizeof(HOST_VARS[0]),
@@ -202,11 +205,13 @@ int netns_init(char *err, netns_t *n, pid_t owner, const char *tag) {
     if (tag_len == 0 || tag_len >= NETNS_TAG_BYTES || strspn(tag, "abcdefghijklmnopqrstuvwxyz0123456789") != tag_len)
         return fail(err, NETNS_ERR_ARG, "tag \"%s\" is not 1..%d of [a-z0-9]", tag, NETNS_TAG_BYTES - 1);
     memset(n, 0, sizeof(*n));
-    snprintf(n->prefix, sizeof(n->prefix), "alc-%d-%s-", (int)owner, tag);
-    snprintf(n->bridge, sizeof(n->bridge), "%sbr", n->prefix);
+    char prefix[NETNS_PREFIX_BYTES];
+    snprintf(prefix, sizeof(prefix), "alc-%d-%s-", (int)owner, tag);
+    snprintf(n->prefix, sizeof(n->prefix), "%s", prefix);
+    snprintf(n->bridge, sizeof(n->bridge), "%sbr", prefix);
     for (int h = 0; h < NETNS_HOSTS; h++) {
-        snprintf(n->name[h], sizeof(n->name[h]), "%s%c", n->prefix, HOST_LETTERS[h]);
-        snprintf(n->addr[h], sizeof(n->addr[h]), "198.18.0.%d", h + 1);
+        snprintf(n->name[h], sizeof(n->name[h]), "%s%c", prefix, HOST_LETTERS[h]);
+        snprintf(n->addr[h], sizeof(n->addr[h]), "%s", HOST_ADDRS[h]);
     }
     return 0;
 }

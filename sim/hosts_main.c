@@ -1,6 +1,7 @@
 /* hosts_main.c — alichain-hosts: the namespace hosts (sim/netns.h) and the UDP fault relay
  * (sim/relay.h) from the command line, for tests, demos and by hand. Exit 0 done, 1 the
- * operation failed, 2 usage, 3 unavailable (not root, or ip / nft missing). */
+ * operation failed, 2 usage, 3 unavailable (not root, or ip / nft missing), 130 `up`
+ * interrupted (and undone). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 #define EXIT_UNAVAILABLE 3
+#define EXIT_INTERRUPTED 130
 #define ERR_TEXT_BYTES 256
 
 static const char USAGE[] =
@@ -124,9 +126,24 @@ static int cmd_counters(const netns_t *n) {
     return 0;
 }
 
+/* SIGINT, SIGTERM and SIGHUP wait while the hosts come up (a half-built run is never left
+ * behind by an interrupt); if one came, everything is removed again and the exit is 130. */
 static int cmd_up(netns_t *n) {
     char err[NETNS_ERR_BYTES];
+    sigset_t block, old, pending;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &old);
     int rc = netns_up(err, n);
+    sigpending(&pending);
+    if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) || sigismember(&pending, SIGHUP)) {
+        if (rc == 0 && netns_down(err, n) < 0) fprintf(stderr, "alichain-hosts: %s\n", err);
+        fprintf(stderr, "alichain-hosts: interrupted: the hosts were removed again\n");
+        return EXIT_INTERRUPTED;
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (rc < 0) return failed(rc, err);
     printf("prefix %s bridge %s\n", n->prefix, n->bridge);
     for (int h = 0; h < NETNS_HOSTS; h++) printf("host %c %s %s\n", netns_letter_of(h), n->name[h], n->addr[h]);

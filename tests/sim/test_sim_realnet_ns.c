@@ -22,6 +22,7 @@
 #define CLIENT_MS 15000
 #define STEP_MS 20
 #define CLIENTS 8
+#define ROUNDS_MAX 4
 #define PATH_BYTES 512
 #define OUT_BYTES 8192
 #define EXIT_UNAVAILABLE 3
@@ -158,17 +159,20 @@ TEST(servers_and_faults_through_the_back_end) {
     }
     CHECK_EQ(net.udp(&net, SIM_NODE_A, SIM_NODE_B, &rough, err, sizeof(err)), REALNET_UNSUPPORTED);
     sleep_ms(3 * STEP_MS); /* the relays pick the settings up within a loop turn */
-    pid_t pids[CLIENTS];
-    char outs[CLIENTS][PATH_BYTES];
-    for (int i = 0; i < CLIENTS; i++) pids[i] = start(SIM_NODE_CLIENTS, "clientA", "Chinmay", outs[i]);
-    for (int i = 0; i < CLIENTS; i++) {
-        char buf[OUT_BYTES];
-        CHECK_EQ(finish(pids[i], CLIENT_MS), 0);
-        read_file(outs[i], buf, sizeof(buf));
-        CHECK(strstr(buf, "\"Chinmay\" is : 881 alicoins.") != NULL);
+    /* rounds of concurrent clients until both faults were seen (each is a draw) */
+    for (int round = 0; round < ROUNDS_MAX && (c[FAULT_DUPLICATED] == 0 || c[FAULT_REORDERED] == 0); round++) {
+        pid_t pids[CLIENTS];
+        char outs[CLIENTS][PATH_BYTES];
+        for (int i = 0; i < CLIENTS; i++) pids[i] = start(SIM_NODE_CLIENTS, "clientA", "Chinmay", outs[i]);
+        for (int i = 0; i < CLIENTS; i++) {
+            char buf[OUT_BYTES];
+            CHECK_EQ(finish(pids[i], CLIENT_MS), 0);
+            read_file(outs[i], buf, sizeof(buf));
+            CHECK(strstr(buf, "\"Chinmay\" is : 881 alicoins.") != NULL);
+        }
+        sleep_ms(5 * STEP_MS); /* a relay publishes its counters after each loop turn */
+        net.counters(&net, c);
     }
-    sleep_ms(5 * STEP_MS);
-    net.counters(&net, c);
     printf("relay: dgrams %llu duplicated %llu reordered %llu\n", (unsigned long long)c[FAULT_DGRAMS],
            (unsigned long long)c[FAULT_DUPLICATED], (unsigned long long)c[FAULT_REORDERED]);
     CHECK(c[FAULT_DGRAMS] > 0);

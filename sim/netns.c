@@ -24,6 +24,7 @@
 #define NFT_TABLE "inet alichain"
 #define SCRIPT_BYTES 1024
 #define LINE_BYTES 256
+#define TCP_PREFIX "tcp_" /* the TCP half of a partition's counter */
 
 static const char HOST_LETTERS[NETNS_HOSTS] = {'M', 'A', 'B', 'C', 'K'};
 /* 198.18.0.0/15 only (RFC 2544's benchmarking range): never an address in use elsewhere */
@@ -375,13 +376,26 @@ static int rules_delete(char *err, const netns_t *n, int host, const char *patte
     return used == 0 ? 0 : run(err, n->name[host], script, NULL, 0, "nft", "-f", "-", NULL);
 }
 
-/* Adds a named counter (kept if it exists: it counts on) and one rule per line of rules,
- * each already ending in "counter name NAME drop comment NAME". */
-static int fault_add(char *err, const netns_t *n, int host, const char *counter, const char *rules) {
+/* Adds a named counter (kept if it exists: it counts on), with its tcp_ twin when tcp, and
+ * one rule per line of rules, each already naming its counter and commented with NAME. */
+static int fault_add(char *err, const netns_t *n, int host, const char *counter, int tcp, const char *rules) {
     char script[SCRIPT_BYTES];
-    int len = snprintf(script, sizeof(script), "add counter %s %s\n%s", NFT_TABLE, counter, rules);
+    int len = snprintf(script, sizeof(script), "add counter %s %s\n%s%s%s%s%s", NFT_TABLE, counter,
+                       tcp ? "add counter " : "", tcp ? NFT_TABLE " " TCP_PREFIX : "", tcp ? counter : "",
+                       tcp ? "\n" : "", rules);
     if (len < 0 || (size_t)len >= sizeof(script)) return fail(err, NETNS_ERR_ARG, "fault script too long");
     return run(err, n->name[host], script, NULL, 0, "nft", "-f", "-", NULL);
+}
+
+/* Two drop rules on chain for what matches: TCP counted apart as tcp_NAME (segments and
+ * handshakes the partition holds back, which TCP will retransmit: the report's "stalled"),
+ * the rest as NAME (the report's "cut"). Appends to rules (cap bytes). */
+static void cut_rules(char *rules, size_t cap, const char *chain, const char *match, const char *counter) {
+    size_t used = strlen(rules);
+    snprintf(rules + used, cap - used,
+             "add rule %s %s %s meta l4proto tcp counter name " TCP_PREFIX "%s drop comment \"%s\"\n"
+             "add rule %s %s %s counter name %s drop comment \"%s\"\n",
+             NFT_TABLE, chain, match, counter, counter, NFT_TABLE, chain, match, counter, counter);
 }
 
 static int pair_ok(char *err, int from, int to) {
@@ -405,7 +419,7 @@ int netns_loss(char *err, const netns_t *n, int from, int to, uint32_t ppm) {
     snprintf(rules, sizeof(rules),
              "add rule %s input ip saddr %s meta l4proto udp %scounter name %s drop comment \"%s\"\n", NFT_TABLE,
              n->addr[from], draw, counter, counter);
-    return fault_add(err, n, to, counter, rules);
+    return fault_add(err, n, to, counter, 0, rules);
 }
 
 int netns_cut(char *err, const netns_t *n, int from, int to) {
@@ -414,9 +428,11 @@ int netns_cut(char *err, const netns_t *n, int from, int to) {
     snprintf(counter, sizeof(counter), "part_%c_%c", HOST_LETTERS[from], HOST_LETTERS[to]);
     int rc = rules_delete(err, n, to, counter); /* cut twice is cut once */
     if (rc < 0) return rc;
-    snprintf(rules, sizeof(rules), "add rule %s input ip saddr %s counter name %s drop comment \"%s\"\n",
-             NFT_TABLE, n->addr[from], counter, counter);
-    return fault_add(err, n, to, counter, rules);
+    char match[NETNS_ADDR_BYTES + 16];
+    snprintf(match, sizeof(match), "ip saddr %s", n->addr[from]);
+    rules[0] = '\0';
+    cut_rules(rules, sizeof(rules), "input", match, counter);
+    return fault_add(err, n, to, counter, 1, rules);
 }
 
 int netns_isolate(char *err, const netns_t *n, int host) {
@@ -425,11 +441,10 @@ int netns_isolate(char *err, const netns_t *n, int host) {
     snprintf(counter, sizeof(counter), "iso_%c", HOST_LETTERS[host]);
     int rc = rules_delete(err, n, host, counter);
     if (rc < 0) return rc;
-    snprintf(rules, sizeof(rules),
-             "add rule %s input iifname \"eth0\" counter name %s drop comment \"%s\"\n"
-             "add rule %s output oifname \"eth0\" counter name %s drop comment \"%s\"\n",
-             NFT_TABLE, counter, counter, NFT_TABLE, counter, counter);
-    return fault_add(err, n, host, counter, rules);
+    rules[0] = '\0';
+    cut_rules(rules, sizeof(rules), "input", "iifname \"eth0\"", counter);
+    cut_rules(rules, sizeof(rules), "output", "oifname \"eth0\"", counter);
+    return fault_add(err, n, host, counter, 1, rules);
 }
 
 int netns_heal_link(char *err, const netns_t *n, int from, int to) {

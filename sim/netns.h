@@ -49,7 +49,8 @@ typedef struct {
     int up;                                    /* netns_up ran (partly): netns_down has work */
 } netns_t;
 
-/* A fault rule's counter: its name (loss_A_M, part_A_M, iso_A) and what it dropped. */
+/* A fault rule's counter: its name (loss_A_M; part_A_M and iso_A for what a partition
+ * dropped but TCP, tcp_part_A_M and tcp_iso_A for its TCP) and what it dropped. */
 typedef struct {
     char name[NETNS_FAULT_NAME_BYTES];
     char host;                                 /* the namespace holding the rule: M A B C K */

@@ -312,9 +312,10 @@ static void ns_counters(realnet_t *n, realnet_counters_t out) {
     size_t count = 0;
     char why[NETNS_ERR_BYTES];
     if (c->ns.up && netns_counters(why, &c->ns, nc, NETNS_COUNTERS_MAX, &count) == 0) {
-        total[FAULT_LOST] = total[FAULT_CUT] = 0;
+        total[FAULT_LOST] = total[FAULT_CUT] = total[FAULT_STALLED] = 0;
         for (size_t i = 0; i < count; i++) {
             if (strncmp(nc[i].name, "loss_", 5) == 0) total[FAULT_LOST] += nc[i].packets;
+            else if (strncmp(nc[i].name, "tcp_", 4) == 0) total[FAULT_STALLED] += nc[i].packets;
             else total[FAULT_CUT] += nc[i].packets;
         }
     }

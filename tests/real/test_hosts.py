@@ -161,7 +161,7 @@ def test_partition_both_ways_one_way_isolate_and_heal(make_net, hosts):
     hosts.op("cut", "K", "M")
     r = net.client("B", "Chinmay", env={"ALICHAIN_CLIENT_TIMEOUT_MS": CLIENT_CUT_TIMEOUT_MS})
     assert r.rc == 3, r                         # its SYNs never arrive: its own deadline ends it
-    assert hosts.counters().get("part_K_M", 0) > 0
+    assert hosts.counters().get("tcp_part_K_M", 0) > 0   # its SYNs: a partition's TCP
     hosts.op("heal")
     assert net.client("B", "Chinmay").rc == 0
     # isolate: serverC's host hears nothing and says nothing

@@ -99,7 +99,8 @@ static int cmd_run(char *err, const char *ns, const char *input, char *const arg
             dprintf(2, "cannot enter namespace %s: %s\n", ns, strerror(errno));
             _exit(126);
         }
-        execvp(argv[0], argv);
+        char path[LINE_BYTES];
+        if (netns_tool_path(argv[0], path, sizeof(path)) == 0) execv(path, argv);
         dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
@@ -177,26 +178,33 @@ static int run(char *err, const char *ns, const char *input, char *out, size_t o
     return cmd_run(err, ns, input, argv, out, out_cap);
 }
 
-static int on_path(const char *prog) {
-    const char *path = getenv("PATH");
-    if (!path || !*path) path = "/usr/sbin:/usr/bin:/sbin:/bin";
-    char dir[LINE_BYTES];
-    while (*path) {
-        size_t len = strcspn(path, ":");
-        if (len > 0 && len + strlen(prog) + 2 <= sizeof(dir)) {
-            snprintf(dir, sizeof(dir), "%.*s/%s", (int)len, path, prog);
-            if (access(dir, X_OK) == 0) return 1;
+/* Where prog is: the first executable in PATH, then in the system directories (root's
+ * tools live in /usr/sbin, which a user's PATH may lack). Returns 0 with its path in buf. */
+int netns_tool_path(const char *prog, char *buf, size_t cap) {
+    const char *lists[] = {getenv("PATH"), "/usr/sbin:/usr/bin:/sbin:/bin"};
+    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+        for (const char *path = lists[l]; path && *path;) {
+            size_t len = strcspn(path, ":");
+            if (len > 0 && len + strlen(prog) + 2 <= cap) {
+                snprintf(buf, cap, "%.*s/%s", (int)len, path, prog);
+                if (access(buf, X_OK) == 0) return 0;
+            }
+            path += len;
+            if (*path == ':') path++;
         }
-        path += len;
-        if (*path == ':') path++;
     }
-    return 0;
+    return -1;
+}
+
+static int on_path(const char *prog) {
+    char buf[LINE_BYTES];
+    return netns_tool_path(prog, buf, sizeof(buf)) == 0;
 }
 
 int netns_available(char *err) {
     if (geteuid() != 0) return fail(err, NETNS_ERR_UNAVAILABLE, "not root: network namespaces need root");
-    if (!on_path("ip")) return fail(err, NETNS_ERR_UNAVAILABLE, "`ip` (iproute2) is not on PATH");
-    if (!on_path("nft")) return fail(err, NETNS_ERR_UNAVAILABLE, "`nft` (nftables) is not on PATH");
+    if (!on_path("ip")) return fail(err, NETNS_ERR_UNAVAILABLE, "`ip` (iproute2) is not installed (PATH, /usr/sbin, /sbin)");
+    if (!on_path("nft")) return fail(err, NETNS_ERR_UNAVAILABLE, "`nft` (nftables) is not installed (PATH, /usr/sbin, /sbin)");
     return 0;
 }
 

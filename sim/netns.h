@@ -58,7 +58,7 @@ typedef struct {
     uint64_t bytes;
 } netns_counter_t;
 
-/* 0 when running as root with `ip` and `nft` on PATH; NETNS_ERR_UNAVAILABLE otherwise,
+/* 0 when running as root with `ip` and `nft` installed (netns_tool_path); NETNS_ERR_UNAVAILABLE otherwise,
  * err naming what is missing. */
 int netns_available(char *err);
 
@@ -80,6 +80,10 @@ int netns_down(char *err, netns_t *n);
 /* Deletes every namespace named alc-<pid>-* whose pid is no longer alive (a killed run's
  * leftovers); *removed gets how many. Never touches a live owner's namespaces. */
 int netns_sweep(char *err, int *removed);
+
+/* Where an executable is: PATH first, then /usr/sbin, /usr/bin, /sbin, /bin. Returns 0
+ * with the path in buf (cap bytes), or -1. */
+int netns_tool_path(const char *prog, char *buf, size_t cap);
 
 /* The host index of a letter M A B C K (K: the clients), or -1. */
 int netns_host_of(char letter);

@@ -26,6 +26,7 @@
 #define NS_PORT_BASE_M_UDP 24000u
 #define NS_LOCAL "127.0.0.1"
 #define NS_ENV_BYTES 48
+#define NS_PATH_BYTES 256
 #define NS_WAIT_STEP_MS 10
 #define NS_SEED_BASE 0x616c6963686e7300ull /* the relays' draws: offset and backend mixed in */
 
@@ -52,6 +53,7 @@ typedef struct {
     ns_shared_t *shared[BACKEND_COUNT];
     char env_host[BACKEND_COUNT][NS_ENV_BYTES];
     char env_m[NS_ENV_BYTES];
+    char ip_path[NS_PATH_BYTES]; /* the wrap's first word: the runner's PATH may lack sbin */
     const char *words[SIM_NODES][REALNET_WRAP_ARGS_MAX];
     int nwords[SIM_NODES];
     uint64_t reported[FAULT_COUNT];
@@ -200,7 +202,7 @@ static void ns_words(ns_ctx_t *c) {
     for (int node = 0; node < SIM_NODES; node++) {
         const char **w = c->words[node];
         int k = 0;
-        w[k++] = "ip";
+        w[k++] = c->ip_path;
         w[k++] = "netns";
         w[k++] = "exec";
         w[k++] = c->ns.name[node];
@@ -346,6 +348,8 @@ int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
     char why[NETNS_ERR_BYTES];
     if (netns_available(why) < 0) return ns_fail(err, err_cap, "network namespaces unavailable", why);
     if (netns_init(why, &ns_ctx.ns, getpid(), "r0") < 0) return ns_fail(err, err_cap, "hosts", why);
+    if (netns_tool_path("ip", ns_ctx.ip_path, sizeof(ns_ctx.ip_path)) < 0)
+        return ns_fail(err, err_cap, "network namespaces unavailable", "`ip` not found");
     /* host_seen_by_m stays NULL: the relay holds the backend's own address */
     *n = (realnet_t){.name = "netns",
                      .caps = REALNET_CAN_PARTITION | REALNET_CAN_UDP_LOSS | REALNET_CAN_UDP_DUP |

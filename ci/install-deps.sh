@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh — installs with apt-get whatever `make test` (and `make fuzz`: clang and
 # its libFuzzer runtime; `make swarm-parallel`: GNU parallel; .clusterfuzzlite/build.sh:
-# zip) needs and is missing.
+# zip; tests/real: iproute2 and nftables) needs and is missing.
 # Idempotent and quick when everything is present (no apt-get call at all then).
 set -euo pipefail
 
@@ -26,6 +26,11 @@ have_cmd zip || need+=(zip)              # the seed corpora of .clusterfuzzlite/
 /usr/bin/python3 -m pytest --version >/dev/null 2>&1 || need+=(python3-pytest)
 /usr/bin/python3 -m gcovr --version >/dev/null 2>&1 || need+=(gcovr)
 /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)   # workflow checks
+# the namespace hosts of tests/real (alichain-hosts, sim/netns.c): ip and nft; setpriv
+# (util-linux) runs the "without root" check
+have_cmd ip || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
+have_cmd nft || [ -x /usr/sbin/nft ] || need+=(nftables)
+have_cmd setpriv || need+=(util-linux)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"

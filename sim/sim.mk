@@ -8,7 +8,7 @@
 #                        (sim/swarm-job.sh), then the merged report (docs/SCALING.md)
 # The sim objects other than main go into $(OUT)/sim.a for the fuzz targets.
 
-SIM_SRC := $(filter-out sim/main.c,$(sort $(wildcard sim/*.c)))
+SIM_SRC := $(filter-out sim/main.c sim/hosts_main.c,$(sort $(wildcard sim/*.c)))
 SIM_OBJ := $(SIM_SRC:%.c=$(OUT)/%.o)
 SIM_TEST_SRC := $(sort $(wildcard tests/sim/test_*.c))
 SIM_TEST_BIN := $(SIM_TEST_SRC:tests/sim/%.c=$(OUT)/tests/sim/%)
@@ -50,11 +50,17 @@ $(OUT)/tests/test_nodes: tests/unit/test_nodes.c tests/unit/check.h $(OUT)/sim.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isim -Itests/unit $(CFLAGS) $< $(OUT)/sim.a $(OUT)/core.a $(LDFLAGS) -o $@
 
-all: sim-root
-sim-root: $(BIN)/alichain-sim
-	cp -f $(BIN)/alichain-sim ./alichain-sim
+# alichain-hosts: namespace hosts, kernel faults and the UDP fault relay (docs/REAL-HOSTS.md)
+$(BIN)/alichain-hosts: $(OUT)/sim/hosts_main.o $(OUT)/sim.a $(OUT)/core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 
-TEST_RUN_EXTRA += $(BIN)/alichain-sim $(SIM_TEST_BIN)
+all: sim-root
+sim-root: $(BIN)/alichain-sim $(BIN)/alichain-hosts
+	cp -f $(BIN)/alichain-sim ./alichain-sim
+	cp -f $(BIN)/alichain-hosts ./alichain-hosts
+
+TEST_RUN_EXTRA += $(BIN)/alichain-sim $(BIN)/alichain-hosts $(SIM_TEST_BIN)
 
 sim: $(BIN)/alichain-sim
 	$(BIN)/alichain-sim suite sim/scenarios sim/scenarios/regress --swarm $(SIM_SWARM_SEEDS) \

@@ -1,0 +1,127 @@
+/* netns.h — hosts for real runs: one network namespace per host (M, A, B, C and one for the
+ * clients) on a bridge that lives in a namespace of its own, addresses from 198.18.0.0/15,
+ * no default route; kernel faults (UDP loss, partitions) as nftables rules inside them.
+ * Everything is done by running `ip` and `nft` (each call with a deadline), so it needs
+ * root and both tools: netns_available() says which is missing. */
+#ifndef ALICHAIN_NETNS_H
+#define ALICHAIN_NETNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum {
+    NETNS_HOST_M = 0,
+    NETNS_HOST_A = 1,
+    NETNS_HOST_B = 2,
+    NETNS_HOST_C = 3,
+    NETNS_HOST_CLIENTS = 4,
+    NETNS_HOSTS = 5
+};
+
+#define NETNS_ERR_BYTES 256
+#define NETNS_PREFIX_BYTES 24        /* "alc-<pid>-<tag>-": a namespace name is prefix+host */
+#define NETNS_NAME_BYTES 32
+#define NETNS_TAG_BYTES 8            /* [a-z0-9], 1..7 characters */
+#define NETNS_ADDR_BYTES 16
+#define NETNS_CMD_TIMEOUT_MS 10000   /* one `ip` or `nft` call */
+#define NETNS_CMD_OUT_BYTES 65536    /* what a call may print (counters listing) */
+#define NETNS_SWEEP_MAX 256          /* stale namespaces removed in one sweep */
+#define NETNS_FAULT_NAME_BYTES 32
+#define NETNS_COUNTERS_MAX 64        /* fault counters read back in one call */
+
+/* The error values; every function returning int returns 0 or one of these, with a
+ * one-line reason in the caller's err buffer (NETNS_ERR_BYTES). */
+enum {
+    NETNS_OK = 0,
+    NETNS_ERR_UNAVAILABLE = -1, /* not root, or ip / nft missing */
+    NETNS_ERR_COMMAND = -2,     /* an ip / nft call failed or timed out */
+    NETNS_ERR_ARG = -3,         /* a bad host, percentage or name */
+    NETNS_ERR_SYS = -4          /* fork, pipe, setns, exec */
+};
+
+/* One run's hosts. The caller owns it; netns_init fills the names, netns_up creates them. */
+typedef struct {
+    char prefix[NETNS_PREFIX_BYTES];
+    char bridge[NETNS_NAME_BYTES];             /* the bridge's namespace */
+    char name[NETNS_HOSTS][NETNS_NAME_BYTES];  /* each host's namespace */
+    char addr[NETNS_HOSTS][NETNS_ADDR_BYTES];  /* each host's address on the bridge */
+    int up;                                    /* netns_up ran (partly): netns_down has work */
+} netns_t;
+
+/* A fault rule's counter: its name (loss_A_M; part_A_M and iso_A for what a partition
+ * dropped but TCP, tcp_part_A_M and tcp_iso_A for its TCP) and what it dropped. */
+typedef struct {
+    char name[NETNS_FAULT_NAME_BYTES];
+    char host;                                 /* the namespace holding the rule: M A B C K */
+    uint64_t packets;
+    uint64_t bytes;
+} netns_counter_t;
+
+/* 0 when running as root with `ip` and `nft` installed (netns_tool_path); NETNS_ERR_UNAVAILABLE otherwise,
+ * err naming what is missing. */
+int netns_available(char *err);
+
+/* Names the run: prefix "alc-<owner>-<tag>-" (owner: the process whose death makes the
+ * namespaces stale; tag: [a-z0-9]{1,7} so two runs of one owner differ). Returns 0 or
+ * NETNS_ERR_ARG. Touches nothing on the system. */
+int netns_init(char *err, netns_t *n, pid_t owner, const char *tag);
+
+/* Creates the bridge namespace and the five host namespaces, each joined to the bridge by
+ * a veth pair (eth0 inside the host), lo up, its address /24, no route beyond the link, an
+ * empty nft table `inet alichain` with input and output chains. On failure whatever was
+ * created is removed again. Returns 0, NETNS_ERR_UNAVAILABLE or NETNS_ERR_COMMAND. */
+int netns_up(char *err, netns_t *n);
+
+/* Kills every process left in the run's namespaces and deletes them (the veth pairs and
+ * nft tables go with them). Idempotent; returns 0 or the first error (it still tries all). */
+int netns_down(char *err, netns_t *n);
+
+/* Deletes every namespace named alc-<pid>-* whose pid is no longer alive (a killed run's
+ * leftovers); *removed gets how many. Never touches a live owner's namespaces. */
+int netns_sweep(char *err, int *removed);
+
+/* Where an executable is: PATH first, then /usr/sbin, /usr/bin, /sbin, /bin. Returns 0
+ * with the path in buf (cap bytes), or -1. */
+int netns_tool_path(const char *prog, char *buf, size_t cap);
+
+/* The host index of a letter M A B C K (K: the clients), or -1. */
+int netns_host_of(char letter);
+char netns_letter_of(int host);
+
+/* Forks a child that joins host's namespace (netns_enter) and execs argv[0] (searched on
+ * PATH) with the environment environ plus the ALICHAIN_HOST_* of netns_enter, then
+ * overrides (NAME=VALUE strings, may be NULL/0). *pid_out gets the child's pid; stdin,
+ * stdout and stderr are inherited. Returns 0 or NETNS_ERR_SYS. */
+int netns_spawn(char *err, const netns_t *n, int host, char *const argv[], char *const overrides[],
+                size_t override_count, pid_t *pid_out);
+
+/* Joins host's namespace in the calling process (for `exec`-style tools) and sets each
+ * ALICHAIN_HOST_* variable not already set in its environment to that host's address (a
+ * backend behind a relay keeps its own). Returns 0, NETNS_ERR_ARG or NETNS_ERR_SYS. */
+int netns_enter(char *err, const netns_t *n, int host);
+
+/* Faults, each a rule in the receiving host's table with its own named counter (the
+ * counter outlives the rule: a fault set again counts on):
+ *   loss       UDP from `from` to `to` dropped with probability ppm / 1,000,000 (numgen
+ *              random); a new setting replaces the link's old one, 0 removes it
+ *   cut        everything from `from` to `to` (one way); call twice for both ways
+ *   isolate    everything into and out of host over the bridge
+ *   heal_link  the cut from -> to removed; heal_host every cut to or from host and its
+ *              isolation; heal_cuts every cut and isolation (losses stay)
+ *   heal       every fault rule of every host removed, losses included
+ * Return 0, NETNS_ERR_ARG (bad host or ppm) or NETNS_ERR_COMMAND. */
+#define NETNS_PPM_ONE 1000000u
+int netns_loss(char *err, const netns_t *n, int from, int to, uint32_t ppm);
+int netns_cut(char *err, const netns_t *n, int from, int to);
+int netns_isolate(char *err, const netns_t *n, int host);
+int netns_heal_link(char *err, const netns_t *n, int from, int to);
+int netns_heal_host(char *err, const netns_t *n, int host);
+int netns_heal_cuts(char *err, const netns_t *n);
+int netns_heal(char *err, const netns_t *n);
+
+/* Reads back every fault counter of every host into out (up to cap); *count gets how many.
+ * Returns 0 or NETNS_ERR_COMMAND. */
+int netns_counters(char *err, const netns_t *n, netns_counter_t *out, size_t cap, size_t *count);
+
+#endif

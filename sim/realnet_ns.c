@@ -1,0 +1,361 @@
+/* realnet_ns.c — the namespace back end of `alichain-sim real` (see realnet_ns.h). Every
+ * backend listens on 127.0.0.1 inside its own host and believes serverM is at 127.0.0.1; a
+ * relay child process on that host holds the backend's real address and port (where serverM
+ * sends, and from where serverM accepts answers) and 127.0.0.1 at serverM's port (where the
+ * backend sends, and from where it accepts queries). Relay settings and counters cross the
+ * process boundary through a shared mapping. */
+#include "realnet_ns.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netns.h"
+#include "relay.h"
+
+/* SPEC.md's port table: serverA 21000 + offset, B and C 1000 apart; serverM's UDP 24000. */
+#define NS_PORT_BASE_BACKEND 21000u
+#define NS_PORT_STEP_BACKEND 1000u
+#define NS_PORT_BASE_M_UDP 24000u
+#define NS_LOCAL "127.0.0.1"
+#define NS_ENV_BYTES 48
+#define NS_PATH_BYTES 256
+#define NS_WAIT_STEP_MS 10
+#define NS_SEED_BASE 0x616c6963686e7300ull /* the relays' draws: offset and backend mixed in */
+
+_Static_assert((int)NETNS_HOST_M == (int)SIM_NODE_M && (int)NETNS_HOST_A == (int)SIM_NODE_A &&
+                   (int)NETNS_HOST_B == (int)SIM_NODE_B && (int)NETNS_HOST_C == (int)SIM_NODE_C &&
+                   (int)NETNS_HOST_CLIENTS == (int)SIM_NODE_CLIENTS && (int)NETNS_HOSTS == (int)SIM_NODES,
+               "a node is the host of the same number");
+_Static_assert(sizeof(relay_counts_t) % sizeof(uint64_t) == 0, "the counters are copied as words");
+
+/* One relay's shared state: the child works on relay; the parent writes wanted then bumps
+ * wanted_seq; the child publishes its counters after every loop turn. */
+typedef struct {
+    relay_t relay;
+    relay_fault_t wanted[RELAY_DIRS];
+    uint32_t wanted_seq;
+    relay_counts_t published[RELAY_DIRS];
+} ns_shared_t;
+
+typedef struct {
+    netns_t ns;
+    unsigned offset;
+    unsigned runs;
+    pid_t relay_pid[BACKEND_COUNT];
+    ns_shared_t *shared[BACKEND_COUNT];
+    char env_host[BACKEND_COUNT][NS_ENV_BYTES];
+    char env_m[NS_ENV_BYTES];
+    char ip_path[NS_PATH_BYTES]; /* the wrap's first word: the runner's PATH may lack sbin */
+    const char *words[SIM_NODES][REALNET_WRAP_ARGS_MAX];
+    int nwords[SIM_NODES];
+    uint64_t reported[FAULT_COUNT];
+} ns_ctx_t;
+
+static ns_ctx_t ns_ctx;
+
+static int ns_fail(char *err, size_t cap, const char *what, const char *why) {
+    snprintf(err, cap, "%s: %s", what, why);
+    return -1;
+}
+
+static uint64_t ns_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- the relay child ------------------------------------------------------------------- */
+
+static volatile sig_atomic_t relay_stop;
+static void relay_on_stop(int sig) {
+    (void)sig;
+    relay_stop = 1;
+}
+
+static void relay_turn(void *ctx, relay_t *r) {
+    ns_shared_t *sh = ctx;
+    static uint32_t seen;
+    uint32_t seq = __atomic_load_n(&sh->wanted_seq, __ATOMIC_ACQUIRE);
+    if (seq != seen) {
+        seen = seq;
+        memcpy(r->fault, sh->wanted, sizeof(r->fault));
+    }
+    const uint64_t *from = (const uint64_t *)r->counts;
+    uint64_t *to = (uint64_t *)sh->published;
+    for (size_t i = 0; i < sizeof(r->counts) / (sizeof(uint64_t)); i++) __atomic_store_n(&to[i], from[i], __ATOMIC_RELAXED);
+}
+
+static void relay_link_of(const ns_ctx_t *c, int b, relay_link_t *l) {
+    char err[NETNS_ERR_BYTES], text[NS_ENV_BYTES];
+    unsigned port_b = NS_PORT_BASE_BACKEND + NS_PORT_STEP_BACKEND * (unsigned)b + c->offset;
+    unsigned port_m = NS_PORT_BASE_M_UDP + c->offset;
+    snprintf(text, sizeof(text), "%s:%u", c->ns.addr[SIM_NODE_A + b], port_b);
+    (void)relay_addr_parse(err, sizeof(err), text, &l->front_bind);
+    snprintf(text, sizeof(text), "%s:%u", c->ns.addr[SIM_NODE_M], port_m);
+    (void)relay_addr_parse(err, sizeof(err), text, &l->m_addr);
+    snprintf(text, sizeof(text), "%s:%u", NS_LOCAL, port_m);
+    (void)relay_addr_parse(err, sizeof(err), text, &l->back_bind);
+    snprintf(text, sizeof(text), "%s:%u", NS_LOCAL, port_b);
+    (void)relay_addr_parse(err, sizeof(err), text, &l->backend_addr);
+}
+
+/* The child: joins backend b's host, binds, says so on ready_fd (one byte, or the error's
+ * text), forwards until SIGTERM. Never returns. */
+static void relay_child(ns_ctx_t *c, int b, int ready_fd) {
+    char err[NETNS_ERR_BYTES];
+    struct sigaction sa = {0};
+    sa.sa_handler = relay_on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    relay_link_t link;
+    int fds[RELAY_DIRS];
+    if (netns_enter(err, &c->ns, SIM_NODE_A + b) < 0) {
+        (void)!write(ready_fd, err, strlen(err));
+        _exit(1);
+    }
+    relay_link_of(c, b, &link);
+    if (relay_bind(err, sizeof(err), &link, 1, fds) < 0) {
+        (void)!write(ready_fd, err, strlen(err));
+        _exit(1);
+    }
+    (void)!write(ready_fd, "+", 1);
+    close(ready_fd);
+    relay_serve(&c->shared[b]->relay, &link, 1, fds, &relay_stop, 0, relay_turn, c->shared[b]);
+    _exit(0);
+}
+
+static int relay_start(ns_ctx_t *c, int b, char *err, size_t cap) {
+    ns_shared_t *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED) return ns_fail(err, cap, "mmap", strerror(errno));
+    /* an anonymous mapping starts zeroed: no settings wanted, no counts */
+    c->shared[b] = sh;
+    relay_init(&sh->relay, NS_SEED_BASE ^ ((uint64_t)c->offset << 8) ^ (uint64_t)b, sh->wanted);
+    int p[2];
+    if (pipe(p) < 0) return ns_fail(err, cap, "pipe", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        relay_child(c, b, p[1]);
+    }
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return ns_fail(err, cap, "fork", strerror(errno));
+    }
+    c->relay_pid[b] = pid;
+    char msg[NETNS_ERR_BYTES] = "";
+    struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+    int ready = poll(&pfd, 1, REALNET_NS_READY_TIMEOUT_MS);
+    ssize_t got = ready > 0 ? read(p[0], msg, sizeof(msg) - 1) : -1;
+    close(p[0]);
+    if (got == 1 && msg[0] == '+') return 0;
+    if (got > 0) msg[got] = '\0';
+    snprintf(err, cap, "relay of server%c: %s", 'A' + b,
+             got > 0 ? msg : ready == 0 ? "not ready in time" : "exited before it was ready");
+    return -1;
+}
+
+static void relay_stop_all(ns_ctx_t *c) {
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        if (c->relay_pid[b] > 0) {
+            pid_t pid = c->relay_pid[b];
+            kill(pid, SIGTERM);
+            int status;
+            uint64_t deadline = ns_now_ms() + REALNET_NS_STOP_TIMEOUT_MS;
+            while (waitpid(pid, &status, WNOHANG) == 0) {
+                if (ns_now_ms() >= deadline) {
+                    kill(pid, SIGKILL);
+                    (void)waitpid(pid, &status, 0);
+                    break;
+                }
+                poll(NULL, 0, NS_WAIT_STEP_MS);
+            }
+            c->relay_pid[b] = 0;
+        }
+    }
+}
+
+/* ---- the realnet_t hooks ----------------------------------------------------------------- */
+
+static const char *ns_host(const realnet_t *n, int node) {
+    const ns_ctx_t *c = n->ctx;
+    return node >= 0 && node < NETNS_HOSTS ? c->ns.addr[node] : NS_LOCAL;
+}
+
+static void ns_wrap(const realnet_t *n, int node, const char *const **words, int *count) {
+    const ns_ctx_t *c = n->ctx;
+    int ok = node >= 0 && node < SIM_NODES;
+    *words = ok ? c->words[node] : NULL;
+    *count = ok ? c->nwords[node] : 0;
+}
+
+static void ns_words(ns_ctx_t *c) {
+    for (int node = 0; node < SIM_NODES; node++) {
+        const char **w = c->words[node];
+        int k = 0;
+        w[k++] = c->ip_path;
+        w[k++] = "netns";
+        w[k++] = "exec";
+        w[k++] = c->ns.name[node];
+        if (node >= SIM_NODE_A && node <= SIM_NODE_C) { /* behind its relay */
+            w[k++] = "env";
+            w[k++] = c->env_host[node - SIM_NODE_A];
+            w[k++] = c->env_m;
+        }
+        c->nwords[node] = k;
+    }
+    for (int b = 0; b < BACKEND_COUNT; b++)
+        snprintf(c->env_host[b], sizeof(c->env_host[b]), "ALICHAIN_HOST_%c=%s", 'A' + b, NS_LOCAL);
+    snprintf(c->env_m, sizeof(c->env_m), "ALICHAIN_HOST_M=%s", NS_LOCAL);
+}
+_Static_assert(REALNET_WRAP_ARGS_MAX >= 7, "ip netns exec NS env HOST_X HOST_M");
+
+static void ns_teardown(realnet_t *n) {
+    ns_ctx_t *c = n->ctx;
+    char err[NETNS_ERR_BYTES];
+    relay_stop_all(c);
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        if (c->shared[b]) munmap(c->shared[b], sizeof(ns_shared_t));
+        c->shared[b] = NULL;
+    }
+    if (c->ns.up && netns_down(err, &c->ns) < 0) fprintf(stderr, "alichain-sim: network netns teardown: %s\n", err);
+}
+
+static int ns_setup(realnet_t *n, unsigned port_offset, char *err, size_t cap) {
+    ns_ctx_t *c = n->ctx;
+    char why[NETNS_ERR_BYTES], tag[NETNS_TAG_BYTES];
+    int removed = 0;
+    c->offset = port_offset;
+    memset(c->reported, 0, sizeof(c->reported));
+    (void)netns_sweep(why, &removed); /* a killed earlier run's leftovers */
+    snprintf(tag, sizeof(tag), "r%u", c->runs++ % 100000u);
+    if (netns_init(why, &c->ns, getpid(), tag) < 0 || netns_up(why, &c->ns) < 0) {
+        ns_teardown(n);
+        return ns_fail(err, cap, "hosts", why);
+    }
+    ns_words(c);
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        if (relay_start(c, b, err, cap) < 0) {
+            ns_teardown(n);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int ns_partition(realnet_t *n, int node, int node2, int oneway, char *err, size_t cap) {
+    ns_ctx_t *c = n->ctx;
+    char why[NETNS_ERR_BYTES];
+    int rc;
+    if (node2 == SIM_NODE_ALL) {
+        rc = netns_isolate(why, &c->ns, node);
+    } else {
+        rc = netns_cut(why, &c->ns, node, node2);
+        if (rc == 0 && !oneway) rc = netns_cut(why, &c->ns, node2, node);
+    }
+    return rc < 0 ? ns_fail(err, cap, "partition", why) : REALNET_OK;
+}
+
+static int ns_heal(realnet_t *n, int node, int node2, int oneway, char *err, size_t cap) {
+    ns_ctx_t *c = n->ctx;
+    char why[NETNS_ERR_BYTES];
+    int rc;
+    if (node == SIM_NODE_ALL) {
+        rc = netns_heal_cuts(why, &c->ns);
+    } else if (node2 == SIM_NODE_ALL) {
+        rc = netns_heal_host(why, &c->ns, node);
+    } else {
+        rc = netns_heal_link(why, &c->ns, node, node2);
+        if (rc == 0 && !oneway) rc = netns_heal_link(why, &c->ns, node2, node);
+    }
+    return rc < 0 ? ns_fail(err, cap, "heal", why) : REALNET_OK;
+}
+
+static uint64_t clamp_us(uint64_t us) {
+    const uint64_t max = (uint64_t)RELAY_DELAY_MS_MAX * 1000u;
+    return us < max ? us : max;
+}
+
+/* Loss: an nft rule on the receiving host; delay, duplication, reordering: the relay of the
+ * backend at the link's other end, in the link's direction. */
+static int ns_udp(realnet_t *n, int from, int to, const sim_udp_t *u, char *err, size_t cap) {
+    ns_ctx_t *c = n->ctx;
+    char why[NETNS_ERR_BYTES];
+    int down = from == SIM_NODE_M && to >= SIM_NODE_A && to <= SIM_NODE_C;
+    int up = to == SIM_NODE_M && from >= SIM_NODE_A && from <= SIM_NODE_C;
+    if (!down && !up) return REALNET_UNSUPPORTED; /* the protocol has no other UDP link */
+    if (netns_loss(why, &c->ns, from, to, u->loss_ppm > PPM_ONE ? PPM_ONE : u->loss_ppm) < 0)
+        return ns_fail(err, cap, "udp loss", why);
+    int b = (down ? to : from) - SIM_NODE_A, dir = down ? RELAY_DOWN : RELAY_UP;
+    ns_shared_t *sh = c->shared[b];
+    if (!sh) return ns_fail(err, cap, "udp", "no relay (setup did not run)");
+    relay_fault_t f = {.delay_us_min = clamp_us(u->delay_min_us), .delay_us_max = clamp_us(u->delay_max_us),
+                       .dup_ppm = u->dup_ppm, .reorder_ppm = u->reorder_ppm};
+    if (f.delay_us_max < f.delay_us_min) f.delay_us_max = f.delay_us_min;
+    sh->wanted[dir] = f; /* the child copies it only after it sees the new sequence number */
+    __atomic_add_fetch(&sh->wanted_seq, 1, __ATOMIC_RELEASE);
+    return REALNET_OK;
+}
+
+static void ns_counters(realnet_t *n, realnet_counters_t out) {
+    ns_ctx_t *c = n->ctx;
+    uint64_t total[FAULT_COUNT];
+    memcpy(total, c->reported, sizeof(total));
+    netns_counter_t nc[NETNS_COUNTERS_MAX];
+    size_t count = 0;
+    char why[NETNS_ERR_BYTES];
+    if (c->ns.up && netns_counters(why, &c->ns, nc, NETNS_COUNTERS_MAX, &count) == 0) {
+        total[FAULT_LOST] = total[FAULT_CUT] = total[FAULT_STALLED] = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (strncmp(nc[i].name, "loss_", 5) == 0) total[FAULT_LOST] += nc[i].packets;
+            else if (strncmp(nc[i].name, "tcp_", 4) == 0) total[FAULT_STALLED] += nc[i].packets;
+            else total[FAULT_CUT] += nc[i].packets;
+        }
+    }
+    uint64_t dgrams = 0, dup = 0, reord = 0, full = 0;
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        if (!c->shared[b]) continue;
+        for (int d = 0; d < RELAY_DIRS; d++) {
+            const relay_counts_t *p = &c->shared[b]->published[d];
+            dgrams += __atomic_load_n(&p->received, __ATOMIC_RELAXED);
+            dup += __atomic_load_n(&p->duplicated, __ATOMIC_RELAXED);
+            reord += __atomic_load_n(&p->reordered, __ATOMIC_RELAXED);
+            full += __atomic_load_n(&p->dropped_full, __ATOMIC_RELAXED);
+        }
+    }
+    if (dgrams > 0) {
+        total[FAULT_DGRAMS] = dgrams;
+        total[FAULT_DUPLICATED] = dup;
+        total[FAULT_REORDERED] = reord;
+        total[FAULT_LOST] += full;
+    }
+    for (int i = 0; i < FAULT_COUNT; i++) {
+        if (total[i] > c->reported[i]) out[i] += total[i] - c->reported[i];
+        if (total[i] > c->reported[i]) c->reported[i] = total[i];
+    }
+}
+
+int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
+    char why[NETNS_ERR_BYTES];
+    if (netns_available(why) < 0) return ns_fail(err, err_cap, "network namespaces unavailable", why);
+    if (netns_init(why, &ns_ctx.ns, getpid(), "r0") < 0) return ns_fail(err, err_cap, "hosts", why);
+    if (netns_tool_path("ip", ns_ctx.ip_path, sizeof(ns_ctx.ip_path)) < 0)
+        return ns_fail(err, err_cap, "network namespaces unavailable", "`ip` not found");
+    /* host_seen_by_m stays NULL: the relay holds the backend's own address */
+    *n = (realnet_t){.name = "netns",
+                     .caps = REALNET_CAN_PARTITION | REALNET_CAN_UDP_LOSS | REALNET_CAN_UDP_DUP |
+                             REALNET_CAN_UDP_REORDER | REALNET_CAN_UDP_DELAY,
+                     .ctx = &ns_ctx, .setup = ns_setup, .host = ns_host, .wrap = ns_wrap,
+                     .partition = ns_partition, .heal = ns_heal, .udp = ns_udp, .counters = ns_counters,
+                     .teardown = ns_teardown};
+    return 0;
+}

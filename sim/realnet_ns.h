@@ -1,0 +1,21 @@
+/* realnet_ns.h — the namespace back end of `alichain-sim real` (sim/realnet.h): each node on
+ * its own network-namespace host (sim/netns.h), partitions and UDP loss as nftables rules,
+ * and a UDP fault relay (sim/relay.h) in front of each backend for delay, duplication and
+ * reordering. One run at a time per process (its state is static). */
+#ifndef ALICHAIN_SIM_REALNET_NS_H
+#define ALICHAIN_SIM_REALNET_NS_H
+
+#include <stddef.h>
+
+#include "realnet.h"
+
+#define REALNET_NS_READY_TIMEOUT_MS 5000  /* a relay child binds its sockets by then */
+#define REALNET_NS_STOP_TIMEOUT_MS 2000   /* a relay child exits on SIGTERM by then */
+
+/* Fills n with the namespace back end (name "netns", caps: partitions, UDP loss, delay,
+ * duplication, reordering). Returns 0, or -1 with err saying why it cannot run here (not
+ * root, ip or nft missing): the caller then runs on loopback and says so. Nothing is created
+ * before n->setup. */
+int realnet_netns(realnet_t *n, char *err, size_t err_cap);
+
+#endif

@@ -1,0 +1,276 @@
+/* relay.c — the UDP fault relay (see relay.h): first the pure plan (parse, push, pop,
+ * counters; no clock, no socket), then relay_serve(), the poll() loop that feeds it.
+ * The queue is an array scanned for its earliest item: O(RELAY_QUEUE_MAX), fine here. */
+#include "relay.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+_Static_assert(RELAY_DGRAM_BYTES_MAX > DGRAM_BYTES_MAX, "the relay carries any protocol datagram");
+_Static_assert(RELAY_REORDER_HOLD_US < RELAY_DELAY_MS_MAX * 1000ull, "a hold is a delay");
+
+#define RELAY_HOST_BYTES 64
+#define PPM_PER_PCT 10000u
+#define RELAY_READS_PER_EVENT 64  /* datagrams read from one socket per poll() turn */
+
+static int relay_fail(char *err, size_t cap, const char *msg, const char *what) {
+    snprintf(err, cap, "%s \"%s\"", msg, what);
+    return RELAY_ERR_ARG;
+}
+
+/* A decimal number 0..max ending at *end (one of stop_chars or NUL). */
+static int parse_num(const char **p, uint32_t max, uint32_t *out) {
+    const char *s = *p;
+    uint64_t v = 0;
+    if (*s < '0' || *s > '9') return -1;
+    while (*s >= '0' && *s <= '9') {
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v > max) return -1;
+        s++;
+    }
+    *out = (uint32_t)v;
+    *p = s;
+    return 0;
+}
+
+int relay_fault_parse(char *err, size_t cap, const char *spec, relay_fault_t *f) {
+    memset(f, 0, sizeof(*f));
+    if (strcmp(spec, "none") == 0) return 0;
+    const char *p = spec;
+    while (*p) {
+        uint32_t lo = 0, hi = 0, pct = 0;
+        if (strncmp(p, "delay=", 6) == 0) {
+            p += 6;
+            if (parse_num(&p, RELAY_DELAY_MS_MAX, &lo) < 0)
+                return relay_fail(err, cap, "delay is not 0..60000 ms in", spec);
+            hi = lo;
+            if (*p == '-') {
+                p++;
+                if (parse_num(&p, RELAY_DELAY_MS_MAX, &hi) < 0 || hi < lo)
+                    return relay_fail(err, cap, "delay range is not LO-HI with LO <= HI <= 60000 in", spec);
+            }
+            f->delay_us_min = (uint64_t)lo * 1000u;
+            f->delay_us_max = (uint64_t)hi * 1000u;
+        } else if (strncmp(p, "dup=", 4) == 0) {
+            p += 4;
+            if (parse_num(&p, 100, &pct) < 0) return relay_fail(err, cap, "dup is not 0..100 in", spec);
+            f->dup_ppm = pct * PPM_PER_PCT;
+        } else if (strncmp(p, "reorder=", 8) == 0) {
+            p += 8;
+            if (parse_num(&p, 100, &pct) < 0) return relay_fail(err, cap, "reorder is not 0..100 in", spec);
+            f->reorder_ppm = pct * PPM_PER_PCT;
+        } else {
+            return relay_fail(err, cap, "expected delay=LO-HI, dup=PCT, reorder=PCT or none in", spec);
+        }
+        if (*p == ',') p++;
+        else if (*p != '\0') return relay_fail(err, cap, "expected ',' between faults in", spec);
+    }
+    return 0;
+}
+
+void relay_init(relay_t *r, uint64_t seed, const relay_fault_t fault[RELAY_DIRS]) {
+    memset(r, 0, offsetof(relay_t, items));
+    prng_init(&r->prng, seed);
+    for (int d = 0; d < RELAY_DIRS; d++) r->fault[d] = fault[d];
+}
+
+/* One queued copy, due after a delay drawn from the direction's range (plus the hold). */
+static int relay_queue(relay_t *r, uint64_t now_us, int link, int dir, uint64_t seq, const uint8_t *data,
+                       size_t len) {
+    relay_counts_t *c = &r->counts[dir];
+    const relay_fault_t *f = &r->fault[dir];
+    if (r->count == RELAY_QUEUE_MAX) {
+        c->dropped_full++;
+        return RELAY_ERR_FULL;
+    }
+    uint64_t delay_us = f->delay_us_min;
+    if (f->delay_us_max > f->delay_us_min) delay_us += prng_below(&r->prng, f->delay_us_max - f->delay_us_min + 1);
+    if (f->reorder_ppm > 0 && prng_chance_ppm(&r->prng, f->reorder_ppm)) {
+        delay_us += RELAY_REORDER_HOLD_US;
+        c->held++;
+    }
+    if (delay_us > 0) c->delayed++;
+    relay_item_t *it = &r->items[r->count++];
+    it->due_us = now_us + delay_us;
+    it->seq = seq;
+    it->link = link;
+    it->dir = dir;
+    it->len = len;
+    memcpy(it->data, data, len);
+    return 0;
+}
+
+int relay_push(relay_t *r, uint64_t now_us, int link, int dir, const uint8_t *data, size_t len) {
+    if (link < 0 || link >= RELAY_LINKS_MAX || dir < 0 || dir >= RELAY_DIRS || len > RELAY_DGRAM_BYTES_MAX)
+        return RELAY_ERR_ARG;
+    relay_counts_t *c = &r->counts[dir];
+    c->received++;
+    uint64_t seq = r->next_seq[link][dir]++;
+    int rc = relay_queue(r, now_us, link, dir, seq, data, len);
+    if (rc == 0 && r->fault[dir].dup_ppm > 0 && prng_chance_ppm(&r->prng, r->fault[dir].dup_ppm)) {
+        c->duplicated++;
+        rc = relay_queue(r, now_us, link, dir, seq, data, len);
+    }
+    return rc;
+}
+
+static size_t relay_earliest(const relay_t *r) {
+    size_t best = 0;
+    for (size_t i = 1; i < r->count; i++) {
+        const relay_item_t *a = &r->items[i], *b = &r->items[best];
+        if (a->due_us < b->due_us || (a->due_us == b->due_us && a->seq < b->seq)) best = i;
+    }
+    return best;
+}
+
+uint64_t relay_next_due_us(const relay_t *r) {
+    return r->count == 0 ? UINT64_MAX : r->items[relay_earliest(r)].due_us;
+}
+
+int relay_pop(relay_t *r, uint64_t now_us, relay_item_t *out) {
+    if (r->count == 0) return 0;
+    size_t i = relay_earliest(r);
+    if (r->items[i].due_us > now_us) return 0;
+    *out = r->items[i];
+    r->items[i] = r->items[--r->count];
+    relay_counts_t *c = &r->counts[out->dir];
+    uint64_t *max_sent = &r->max_sent_seq[out->link][out->dir];
+    c->forwarded++;
+    if (out->seq + 1 < *max_sent) c->reordered++; /* a later datagram went first */
+    if (out->seq + 1 > *max_sent) *max_sent = out->seq + 1;
+    return 1;
+}
+
+void relay_counts_text(const relay_t *r, char *buf, size_t cap) {
+    static const char *const names[RELAY_DIRS] = {"down", "up"};
+    size_t used = 0;
+    for (int d = 0; d < RELAY_DIRS && used < cap; d++) {
+        const relay_counts_t *c = &r->counts[d];
+        unsigned long long pending = 0; /* still held when the counters were read */
+        for (size_t i = 0; i < r->count; i++) pending += r->items[i].dir == d;
+        int n = snprintf(buf + used, cap - used,
+                         "%s%s received=%llu forwarded=%llu pending=%llu duplicated=%llu delayed=%llu "
+                         "held=%llu reordered=%llu dropped_full=%llu foreign=%llu",
+                         d ? "; " : "", names[d], (unsigned long long)c->received, (unsigned long long)c->forwarded,
+                         pending, (unsigned long long)c->duplicated,
+                         (unsigned long long)c->delayed, (unsigned long long)c->held,
+                         (unsigned long long)c->reordered, (unsigned long long)c->dropped_full,
+                         (unsigned long long)c->foreign);
+        if (n < 0) return;
+        used += (size_t)n;
+    }
+}
+
+/* ---- the poll() loop ------------------------------------------------------------------ */
+
+int relay_addr_parse(char *err, size_t cap, const char *text, struct sockaddr_in *a) {
+    char host[RELAY_HOST_BYTES];
+    const char *colon = strrchr(text, ':');
+    if (!colon || (size_t)(colon - text) >= sizeof(host)) return relay_fail(err, cap, "expected HOST:PORT, got", text);
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    const char *p = colon + 1;
+    uint32_t port = 0;
+    memset(a, 0, sizeof(*a));
+    a->sin_family = AF_INET;
+    if (parse_num(&p, 65535, &port) < 0 || *p != '\0' || port == 0 || inet_pton(AF_INET, host, &a->sin_addr) != 1)
+        return relay_fail(err, cap, "expected an IPv4 address and a port 1..65535, got", text);
+    a->sin_port = htons((uint16_t)port);
+    return 0;
+}
+
+static uint64_t mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int udp_bound(char *err, size_t cap, const struct sockaddr_in *at, int *fd_out) {
+    char text[INET_ADDRSTRLEN] = "?";
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && bind(fd, (const struct sockaddr *)at, sizeof(*at)) == 0) {
+        *fd_out = fd;
+        return 0;
+    }
+    int e = errno;
+    if (fd >= 0) close(fd);
+    inet_ntop(AF_INET, &at->sin_addr, text, sizeof(text));
+    snprintf(err, cap, "cannot bind UDP %s:%u: %s", text, (unsigned)ntohs(at->sin_port), strerror(e));
+    return RELAY_ERR_SYS;
+}
+
+static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b) {
+    return a->sin_addr.s_addr == b->sin_addr.s_addr && a->sin_port == b->sin_port;
+}
+
+/* Reads what waits on one link's socket (front: from serverM, down; back: from the
+ * backend, up) into the plan. */
+static void relay_read(relay_t *r, const relay_link_t *l, int link, int dir, int fd) {
+    const struct sockaddr_in *peer = dir == RELAY_DOWN ? &l->m_addr : &l->backend_addr;
+    for (int i = 0; i < RELAY_READS_PER_EVENT; i++) {
+        uint8_t buf[RELAY_DGRAM_BYTES_MAX];
+        struct sockaddr_in src;
+        socklen_t src_len = sizeof(src);
+        ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&src, &src_len);
+        if (n < 0) return;
+        if (src_len != sizeof(src) || !same_addr(&src, peer)) {
+            r->counts[dir].foreign++;
+            continue;
+        }
+        (void)relay_push(r, mono_us(), link, dir, buf, (size_t)n); /* a full queue counts its drop */
+    }
+}
+
+int relay_bind(char *err, size_t cap, const relay_link_t *links, int link_count, int fds[]) {
+    assert(link_count >= 1);
+    assert(link_count <= RELAY_LINKS_MAX);
+    for (int i = 0; i < link_count * RELAY_DIRS; i++) {
+        const relay_link_t *l = &links[i / 2];
+        int rc = udp_bound(err, cap, i % 2 ? &l->back_bind : &l->front_bind, &fds[i]);
+        if (rc < 0) {
+            while (i-- > 0) close(fds[i]);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void relay_serve(relay_t *r, const relay_link_t *links, int link_count, const int fds[],
+                 volatile sig_atomic_t *stop, uint64_t for_ms, void (*on_turn)(void *ctx, relay_t *r),
+                 void *ctx) {
+    struct pollfd pfds[RELAY_LINKS_MAX * RELAY_DIRS];
+    int nfds = link_count * RELAY_DIRS;
+    assert(link_count >= 1);
+    assert(link_count <= RELAY_LINKS_MAX);
+    uint64_t end_us = for_ms ? mono_us() + for_ms * 1000u : UINT64_MAX;
+    while (!*stop) {
+        if (on_turn) on_turn(ctx, r);
+        uint64_t now = mono_us();
+        if (now >= end_us) break;
+        relay_item_t it;
+        while (relay_pop(r, now, &it)) {
+            const relay_link_t *l = &links[it.link];
+            int fd = it.dir == RELAY_DOWN ? fds[2 * it.link + 1] : fds[2 * it.link];
+            const struct sockaddr_in *to = it.dir == RELAY_DOWN ? &l->backend_addr : &l->m_addr;
+            (void)sendto(fd, it.data, it.len, 0, (const struct sockaddr *)to, sizeof(*to)); /* UDP: may be lost */
+        }
+        uint64_t due = relay_next_due_us(r);
+        uint64_t wake = due < end_us ? due : end_us;
+        uint64_t wait_ms = wake > now ? (wake - now + 999) / 1000 : 0;
+        if (wait_ms > RELAY_POLL_MS_MAX) wait_ms = RELAY_POLL_MS_MAX;
+        for (int i = 0; i < nfds; i++) pfds[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+        if (poll(pfds, (nfds_t)nfds, (int)wait_ms) <= 0) continue; /* timeout, or EINTR: look at *stop */
+        for (int i = 0; i < nfds; i++)
+            if (pfds[i].revents & POLLIN) relay_read(r, &links[i / 2], i / 2, i % 2 ? RELAY_UP : RELAY_DOWN, fds[i]);
+    }
+}

@@ -12,6 +12,7 @@
 
 #include "mutant.h"
 #include "real.h"
+#include "realnet_ns.h"
 #include "report.h"
 #include "sim.h"
 #include "suite.h"
@@ -32,8 +33,10 @@ static const char usage[] =
     "       alichain-sim suite [DIR...] [--swarm N] [--out DIR]\n"
     "       alichain-sim print FILE        the scenario as parsed, printed back\n"
     "       alichain-sim gen SEED          the scenario the swarm runs for SEED\n"
-    "       alichain-sim real FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N] [-v]\n"
+    "       alichain-sim real FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N]\n"
+    "             [--net auto|netns|loopback] [-v]\n"
     "       alichain-sim compare FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N]\n"
+    "             [--net auto|netns|loopback]   (auto: namespace hosts when root with ip and nft)\n"
     "real plays the scenario on the six real programs (docs/REAL.md); compare runs it both ways.\n"
     "options of every command: --mutant NAME (alichain-sim-mutants only; names: --mutant list);\n"
     "  -- ends the options; --help prints this text\n"
@@ -145,7 +148,7 @@ static int mutant_select(const char *name) {
 typedef enum {
     OPT_SEED, OPT_SEEDS, OPT_FIRST, OPT_SWARM, OPT_TRACE, OPT_TRACE_JSON, OPT_OUT, OPT_MUTANT,
     OPT_VERBOSE, OPT_STOP_ON_FAIL, OPT_NO_SHRINK, OPT_BLOCK, OPT_BLOCK_SEEDS, OPT_JSONL,
-    OPT_PROGRAMS, OPT_SKIP_UNSUPPORTED, OPT_PORT_OFFSET, OPT_COUNT
+    OPT_PROGRAMS, OPT_SKIP_UNSUPPORTED, OPT_PORT_OFFSET, OPT_NET, OPT_COUNT
 } opt_t;
 
 static const struct {
@@ -171,6 +174,7 @@ static const struct {
     [OPT_PROGRAMS] = {"--programs", NULL, 1, "real compare"},
     [OPT_SKIP_UNSUPPORTED] = {"--skip-unsupported", NULL, 0, "real compare"},
     [OPT_PORT_OFFSET] = {"--port-offset", NULL, 1, "real compare"},
+    [OPT_NET] = {"--net", NULL, 1, "real compare"},
 };
 
 typedef struct {
@@ -325,6 +329,9 @@ static int args_values(args_t *a) {
                               a->positional[i]);
     }
     if (a->mutant != NULL && mutant_select(a->mutant) != 0) return EXIT_USAGE;
+    if (v[OPT_NET] && strcmp(v[OPT_NET], "auto") != 0 && strcmp(v[OPT_NET], "netns") != 0 &&
+        strcmp(v[OPT_NET], "loopback") != 0)
+        return usage_fail("--net: \"%.40s\" is not auto, netns or loopback", v[OPT_NET]);
     if (v[OPT_PORT_OFFSET] && (parse_u64_arg("--port-offset", v[OPT_PORT_OFFSET], 0, &a->port_offset) ||
                                a->port_offset > REAL_PORT_OFFSET_MAX))
         return a->port_offset > REAL_PORT_OFFSET_MAX ? usage_fail("--port-offset: at most %d", REAL_PORT_OFFSET_MAX)
@@ -412,6 +419,22 @@ static int cmd_real(const args_t *a) {
                         .has_seed = a->has_seed, .seed = a->seed,
                         .has_port_offset = a->value[OPT_PORT_OFFSET] != NULL,
                         .port_offset = (unsigned)a->port_offset, .verbose = a->verbose, .report = stdout};
+    /* --net auto (default): namespace hosts when this machine can make them (root, ip,
+     * nft), else loopback with the reason in the report; netns: hosts or refuse. */
+    const char *net = a->value[OPT_NET] != NULL ? a->value[OPT_NET] : "auto";
+    static realnet_t ns;
+    static char why[REALNET_ERR_BYTES];
+    if (strcmp(net, "loopback") != 0) {
+        if (realnet_netns(&ns, why, sizeof(why)) == 0) {
+            o.net = &ns;
+        } else if (strcmp(net, "netns") == 0) {
+            fprintf(stderr, "%s: --net netns: %s\n", prog_name, why);
+            scenario_free(&s);
+            return EXIT_USAGE;
+        } else {
+            o.net_note = why;
+        }
+    }
     uint64_t seed = a->has_seed ? a->seed : s.seed;
     printf("scenario: %s\nseed: %llu\nprograms: %s\n", a->positional[0], (unsigned long long)seed, programs);
     int rc;

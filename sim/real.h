@@ -24,6 +24,7 @@ typedef struct {
     int verbose;                 /* report every operation's output */
     FILE *report;                /* NULL: print nothing */
     realnet_t *net;              /* NULL: loopback */
+    const char *net_note;        /* why the run is on loopback when hosts were wanted (report) */
 } real_options_t;
 
 /* One labelled operation's outcome, for compare. */

@@ -1,8 +1,9 @@
-# test_real.py — `alichain-sim real` and `compare` (docs/REAL.md) on loopback: scenarios of
-# sim/scenarios run on the real programs and in the simulator with no difference; faults the
-# loopback cannot produce are refused (exit 2, named) or skipped and listed; a wrong
-# expectation or a real/sim difference fails; runs clean up, also on SIGINT; planted bugs
-# never reach the normal build of the real programs.
+# test_real.py — `alichain-sim real` and `compare` (docs/REAL.md): scenarios of sim/scenarios
+# run on the real programs — across network-namespace hosts with nftables and relay faults
+# where this machine allows it (root with ip and nft; CI=true requires it), else on loopback
+# — and in the simulator with no difference; faults a back end cannot produce are refused
+# (exit 2, named) or skipped and listed; a wrong expectation or a real/sim difference fails;
+# runs clean up, also on SIGINT; planted bugs never reach the normal build.
 import os
 import pathlib
 import re
@@ -25,13 +26,41 @@ INTERRUPT_AFTER_S = 1.0      # SIGINT lands while scenario 11's backend is down
 EXIT_DEADLINE_S = 20         # the runner must have stopped everything by then
 COMPARE_ATTEMPTS_MAX = 3     # runs of one comparison when real timing breaks its schedule
 
-# Scenarios that use only faults loopback can produce (crash/restart, pause/resume) ...
+def hosts_available():
+    """(True, "") when alichain-sim real can put every program on its own namespace host."""
+    r = subprocess.run([str(BIN_DIR / "alichain-hosts"), "check"], capture_output=True,
+                       text=True, timeout=30)
+    return r.returncode == 0, r.stderr.strip()
+
+
+HOSTS, HOSTS_WHY = hosts_available()
+if not HOSTS:
+    print(f"NAMESPACE HOSTS UNAVAILABLE: {HOSTS_WHY}: real mode runs on loopback", file=sys.stderr)
+
+
+def test_namespace_hosts_available_under_ci():
+    # CI runs as root with ip and nft: the comparisons must run across hosts there
+    if os.environ.get("CI", "").lower() == "true":
+        assert HOSTS, f"NAMESPACE HOSTS UNAVAILABLE under CI=true: {HOSTS_WHY}"
+    elif not HOSTS:
+        pytest.skip(f"namespace hosts unavailable here ({HOSTS_WHY}); loopback only")
+
+
+# Scenarios that use only faults every back end can produce (crash/restart, pause/resume) ...
 COMPARED = ["01_worked_example", "02_unknown_users_and_usage", "03_transfer_refusals",
             "04_stats_ranking", "05_txlist", "11_backend_crash_restart", "14_pause_backend",
             "15_pause_serverM", "22_block_file_formats", "23_client_timeout",
             "30_inputs_at_the_edges"]
 # ... and two whose unsupported settings do not change any outcome (docs/REAL.md says why).
 COMPARED_SKIPPING = ["20_slow_disk", "21_large_ledger_paging"]
+# ... and, across namespace hosts, those whose UDP loss, duplication, reordering, delay and
+# partitions come from nftables and the fault relay.
+COMPARED_HOSTS = ["07_udp_loss", "08_udp_dup_reorder", "16_partition_two_way",
+                  "18_isolate_clients", "24_timed_fault_settings"]
+# 19 (30 % loss, a crash and a paused serverM at once) runs across hosts and passes its own
+# checkers, but which of its storm-time transfers end "unknown" is chance on both sides and
+# it expects nothing of them: compared by hand, not in the suite (docs/REAL.md).
+NETWORK = "netns" if HOSTS else "loopback"
 
 
 def run(*args, timeout=RUN_TIMEOUT_S):
@@ -45,8 +74,10 @@ def faults(stdout):
     return {k: int(v) for k, v in re.findall(r"([a-z-]+)=(\d+)", m.group(1))}
 
 
-@pytest.mark.parametrize("name", COMPARED + COMPARED_SKIPPING)
+@pytest.mark.parametrize("name", COMPARED + COMPARED_SKIPPING + COMPARED_HOSTS)
 def test_compare_no_difference(name):
+    if name in COMPARED_HOSTS and not HOSTS:
+        pytest.skip(f"{name} needs namespace hosts ({HOSTS_WHY})")
     extra = ["--skip-unsupported"] if name in COMPARED_SKIPPING else []
     for attempt in range(1, COMPARE_ATTEMPTS_MAX + 1):
         r = run("compare", SCN / f"{name}.scn", *extra)
@@ -59,8 +90,8 @@ def test_compare_no_difference(name):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "differences: 0" in r.stdout
     assert "simulator: verdict pass" in r.stdout and "real: verdict pass" in r.stdout
-    assert re.search(r"^network: loopback", r.stdout, re.M)
-    if extra:
+    assert re.search(rf"^network: {NETWORK} ", r.stdout, re.M), r.stdout
+    if extra and (NETWORK == "loopback" or name == "20_slow_disk"):  # disk latency: nowhere
         assert "skipped (--skip-unsupported):" in r.stdout
 
 
@@ -72,11 +103,46 @@ def test_compare_no_difference(name):
     ("16_partition_two_way", "partition"),
     ("27_half_close", "half-close"),
 ])
-def test_unsupported_fault_refused(name, fault):
-    r = run("real", SCN / f"{name}.scn")
+def test_unsupported_fault_refused_on_loopback(name, fault):
+    r = run("real", SCN / f"{name}.scn", "--net", "loopback")
     assert r.returncode == 2, r.stdout + r.stderr
     assert fault in r.stderr and "--skip-unsupported" in r.stderr
     assert "verdict:" not in r.stdout  # nothing ran
+
+
+@pytest.mark.parametrize("name,fault", [
+    ("09_tcp_byte_stream", "tcp segment sizes"),
+    ("12_torn_write", "torn write"),
+])
+def test_unsupported_fault_refused_across_hosts(name, fault):
+    # the kernel cannot tear a write or cut TCP segments on demand, namespaces or not
+    if not HOSTS:
+        pytest.skip(f"needs namespace hosts ({HOSTS_WHY})")
+    r = run("real", SCN / f"{name}.scn", "--net", "netns")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert fault in r.stderr and "the netns network cannot produce" in r.stderr, r.stderr
+    assert "verdict:" not in r.stdout
+
+
+def test_net_netns_refused_clearly_without_hosts():
+    if HOSTS:
+        r = run("real", SCN / "01_worked_example.scn", "--net", "bogus")
+        assert r.returncode == 2 and "--net" in r.stderr, r.stderr
+        return
+    r = run("real", SCN / "01_worked_example.scn", "--net", "netns")
+    assert r.returncode == 2 and "--net netns:" in r.stderr, r.stderr
+
+
+def test_faults_counted_from_the_kernel_and_the_relay():
+    if not HOSTS:
+        pytest.skip(f"needs namespace hosts ({HOSTS_WHY})")
+    r = run("real", SCN / "08_udp_dup_reorder.scn")
+    assert r.returncode == 0, r.stdout + r.stderr
+    f = faults(r.stdout)
+    assert f["duplicated"] > 0 and f["reordered"] > 0, r.stdout
+    r = run("real", SCN / "16_partition_two_way.scn")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert faults(r.stdout)["cut"] > 0, r.stdout
 
 
 def test_faults_counted_from_signals():
@@ -103,11 +169,17 @@ def test_wrong_expectation_fails(tmp_path):
     assert set(pathlib.Path("/tmp").glob("alichain-real-*")) <= before  # removed on failure too
 
 
-def test_compare_reports_a_difference():
-    # UDP delays decide this scenario's outcomes; skipping them on loopback changes them
-    r = run("compare", SCN / "13_serverM_crash.scn", "--skip-unsupported")
+def test_compare_reports_a_difference(tmp_path):
+    # a planted difference: clientA's balance line off by one after the real client prints
+    for p in ("serverM", "serverA", "serverB", "serverC", "clientB"):
+        (tmp_path / p).symlink_to(BIN_DIR / p)
+    liar = tmp_path / "clientA"
+    liar.write_text(f"#!/bin/sh\n{BIN_DIR / 'clientA'} \"$@\" | sed 's/is : 881 /is : 882 /'\n"
+                    "exit 0\n")
+    liar.chmod(0o755)
+    r = run("compare", SCN / "01_worked_example.scn", "--programs", tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "DIFFERENT" in r.stdout
+    assert "DIFFERENT (stdout)" in r.stdout, r.stdout
     assert not re.search(r"^differences: 0$", r.stdout, re.M)
 
 

@@ -206,13 +206,14 @@ static uint64_t g_t0_ns;
 
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void progress(const char *fmt, ...) {
+    char line[512];
+    int n = snprintf(line, sizeof line, "[bench %3u/%u %6.0fs] ", ++g_step, g_steps,
+                     (double)(bench_now_ns() - g_t0_ns) / 1e9);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "[bench %3u/%u %6.0fs] ", ++g_step, g_steps,
-            (double)(bench_now_ns() - g_t0_ns) / 1e9);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "%s\n", line);   /* one write: no interleaving with stdout's lines */
 }
 
 /* ---- ports ---- */
@@ -352,6 +353,8 @@ static figures_t g_floor_sync, g_floor_udp;
 
 static double floor_secs(const opts_t *o) { return o->secs < FLOOR_SECONDS_MAX ? o->secs : FLOOR_SECONDS_MAX; }
 
+static uint64_t g_floor_txs;             /* the ledger size the floors were measured for */
+
 static const figures_t *floor_tcp_for(const opts_t *o, unsigned conns) {
     for (int i = 0; i < g_floor_tcp_n; i++)
         if (g_floor_tcp[i].conns == conns) return &g_floor_tcp[i].f;
@@ -366,23 +369,28 @@ static const figures_t *floor_tcp_for(const opts_t *o, unsigned conns) {
     floor_tcp_t *ft = &g_floor_tcp[g_floor_tcp_n++];
     ft->conns = conns;
     ft->f = figures_of(&r, &r.lat);
-    report_load(0, "floor-tcp", conns, &r, &r.lat, NULL, NULL);
+    report_load(g_floor_txs, "floor-tcp", conns, &r, &r.lat, NULL, NULL);
     samples_free(&r.lat);
     samples_free(&r.aux);
     return &ft->f;
 }
 
-static void measure_floors(const opts_t *o, const char *dir) {
+/* Measured again for every ledger size, next to its load phases: on a shared machine the
+ * floors move with the neighbours' load, and a ratio should compare like with like. */
+static void measure_floors(const opts_t *o, const char *dir, uint64_t txs) {
+    g_floor_txs = txs;
+    g_floor_tcp_n = 0;
+    if (!o->floors) return;
     bench_result_t r;
     progress("floor: loopback UDP round trip");
     floor_udp_run(floor_secs(o), &r);
     g_floor_udp = figures_of(&r, &r.lat);
-    report_load(0, "floor-udp", 1, &r, &r.lat, NULL, NULL);
+    report_load(g_floor_txs, "floor-udp", 1, &r, &r.lat, NULL, NULL);
     samples_free(&r.lat);
     progress("floor: append + fdatasync in %s", dir);
     floor_sync_run(dir, floor_secs(o), &r);
     g_floor_sync = figures_of(&r, &r.lat);
-    report_load(0, "floor-sync", 1, &r, &r.lat, NULL, NULL);
+    report_load(g_floor_txs, "floor-sync", 1, &r, &r.lat, NULL, NULL);
     samples_free(&r.lat);
     for (int i = 0; i < o->conns_n; i++) floor_tcp_for(o, (unsigned)o->conns[i]);
 }
@@ -482,6 +490,7 @@ static void run_size(const opts_t *o, uint64_t txs) {
     bench_ledger_t l;
     progress("txs=%llu generating the ledger", (unsigned long long)txs);
     ledger_init(&l, txs, o->seed);
+    measure_floors(o, g_tmpdir, txs);
     if (o->external) {
         run_modes(o, &l, (uint16_t)(25000 + o->offset), o->ledger_dir);
         ledger_free(&l);
@@ -542,8 +551,8 @@ static void usage(FILE *f) {
           "                      [--external --port-offset X [--ledger-dir DIR]]\n"
           "       alichain-bench gen --txs N --dir DIR [--seed N]\n"
           "modes: balance transfer mix hot stats txlist hol (default: all)\n"
-          "Generates ledgers of N transactions, starts the four servers of --bin (default\n"
-          "build/release/bin) on a free port offset in a temp dir, drives serverM with C\n"
+          "Generates ledgers of N transactions, starts the four servers of --bin (default:\n"
+          "the directory of alichain-bench) on a free port offset in a temp dir, drives serverM with C\n"
           "one-shot connections per mode, verifies every answer, and prints ops/s and\n"
           "p50/p99/p99.9 with ratios to this machine's floors. --external uses servers already\n"
           "running on --port-offset X over a ledger written by `alichain-bench gen` with the\n"
@@ -557,7 +566,7 @@ static void parse_args(int argc, char **argv, opts_t *o, int *gen, const char **
     o->conns[0] = 1; o->conns[1] = 8; o->conns[2] = 64; o->conns_n = 3;
     for (int i = 0; i < MODE_FLOOR; i++) o->modes[o->modes_n++] = (bench_mode_t)i;
     o->secs = SECONDS_DEFAULT;
-    o->bin = "build/release/bin";
+    o->bin = NULL;   /* the directory of alichain-bench itself */
     o->seed = SEED_DEFAULT;
     o->floors = 1;
     o->sim_seeds = SIM_SEEDS_DEFAULT;
@@ -629,7 +638,9 @@ int main(int argc, char **argv) {
     }
     if (o.external && o.txs_n != 1) bench_die("--external takes one --txs size");
     static char bin_abs[BENCH_PATH_MAX];   /* the servers run in other directories */
-    if (!realpath(o.bin, bin_abs)) bench_die("--bin %s: %s", o.bin, strerror(errno));
+    if (!realpath(o.bin ? o.bin : "/proc/self/exe", bin_abs))
+        bench_die("--bin %s: %s", o.bin ? o.bin : "/proc/self/exe", strerror(errno));
+    if (!o.bin) *strrchr(bin_abs, '/') = '\0';
     o.bin = bin_abs;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -645,19 +656,18 @@ int main(int argc, char **argv) {
     if (!o.external) o.offset = lease_offset();
 
     g_t0_ns = bench_now_ns();
-    g_steps = (unsigned)(o.floors ? 3 + o.conns_n : 0) + (o.sim_seeds ? 1 : 0);
+    g_steps = (unsigned)o.txs_n * (unsigned)(o.floors ? 2 + o.conns_n : 0) + (o.sim_seeds ? 1 : 0);
     for (int m = 0; m < o.modes_n; m++) {
         bench_mode_t md = o.modes[m];
         g_steps += (unsigned)o.txs_n *
                    (md == MODE_BALANCE || md == MODE_TRANSFER || md == MODE_MIX ? (unsigned)o.conns_n : 1);
     }
-    g_steps += (unsigned)o.txs_n * (o.external ? 1 : 4);
+    g_steps += (unsigned)o.txs_n * (o.external ? 1 : 3);
     printf("alichain-bench: %s; port offset %u; %.1f s a phase%s\n",
            o.external ? "external servers" : "own servers", o.offset, o.secs,
            o.ops ? " (or --ops)" : "");
     printf("%-9s %-13s %-5s %15s  %-13s %-13s %-15s\n", "txs", "what", "conns", "rate", "p50",
            "p99", "p99.9");
-    if (o.floors) measure_floors(&o, g_tmpdir);
     for (int k = 0; k < o.txs_n && !bench_interrupted; k++) run_size(&o, o.txs[k]);
     if (o.sim_seeds && !bench_interrupted) sim_speed(&o);
     if (g_tsv) fclose(g_tsv);

@@ -14,6 +14,7 @@ $(BIN)/alichain-bench: $(BENCH_OBJ) $(OUT)/core.a
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 
 bench-bin: $(BIN)/alichain-bench
+all: bench-bin
 
 TEST_RUN_EXTRA += $(BIN)/alichain-bench
 

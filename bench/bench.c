@@ -342,74 +342,83 @@ typedef struct {
     const char *ledger_dir;
 } opts_t;
 
-typedef struct {
-    unsigned conns;
-    figures_t f;
-} floor_tcp_t;
-
-static floor_tcp_t g_floor_tcp[LIST_MAX * 2];
-static int g_floor_tcp_n;
-static figures_t g_floor_sync, g_floor_udp;
-
 static double floor_secs(const opts_t *o) { return o->secs < FLOOR_SECONDS_MAX ? o->secs : FLOOR_SECONDS_MAX; }
 
-static uint64_t g_floor_txs;             /* the ledger size the floors were measured for */
-
-static const figures_t *floor_tcp_for(const opts_t *o, unsigned conns) {
-    for (int i = 0; i < g_floor_tcp_n; i++)
-        if (g_floor_tcp[i].conns == conns) return &g_floor_tcp[i].f;
-    if (!o->floors || g_floor_tcp_n == (int)AC_ARRAY_LEN(g_floor_tcp)) return NULL;
-    progress("floor: minimal one-shot TCP server, %u connections", conns);
-    uint16_t port;
-    pid_t pid = floor_tcp_start(&port);
-    bench_load_t cfg = { MODE_FLOOR, port, conns, floor_secs(o), 0, NULL, NULL, o->seed };
-    bench_result_t r;
-    load_run(&cfg, &r);
-    floor_stop(pid);
-    floor_tcp_t *ft = &g_floor_tcp[g_floor_tcp_n++];
-    ft->conns = conns;
-    ft->f = figures_of(&r, &r.lat);
-    report_load(g_floor_txs, "floor-tcp", conns, &r, &r.lat, NULL, NULL);
-    samples_free(&r.lat);
-    samples_free(&r.aux);
-    return &ft->f;
-}
-
-/* Measured again for every ledger size, next to its load phases: on a shared machine the
- * floors move with the neighbours' load, and a ratio should compare like with like. */
+/* The floors of the floor table, measured for every ledger size next to its phases. */
 static void measure_floors(const opts_t *o, const char *dir, uint64_t txs) {
-    g_floor_txs = txs;
-    g_floor_tcp_n = 0;
     if (!o->floors) return;
     bench_result_t r;
     progress("floor: loopback UDP round trip");
     floor_udp_run(floor_secs(o), &r);
-    g_floor_udp = figures_of(&r, &r.lat);
-    report_load(g_floor_txs, "floor-udp", 1, &r, &r.lat, NULL, NULL);
+    report_load(txs, "floor-udp", 1, &r, &r.lat, NULL, NULL);
     samples_free(&r.lat);
     progress("floor: append + fdatasync in %s", dir);
     floor_sync_run(dir, floor_secs(o), &r);
-    g_floor_sync = figures_of(&r, &r.lat);
-    report_load(g_floor_txs, "floor-sync", 1, &r, &r.lat, NULL, NULL);
+    report_load(txs, "floor-sync", 1, &r, &r.lat, NULL, NULL);
     samples_free(&r.lat);
-    for (int i = 0; i < o->conns_n; i++) floor_tcp_for(o, (unsigned)o->conns[i]);
+}
+
+/* A phase's own floor brackets it: half before, half after, added up. On a shared machine
+ * the floor moves with the neighbours' load within seconds, and a ratio should compare
+ * like with like (a floor measured at another time gave ratios far above 1). */
+typedef enum { FLOOR_NONE, FLOOR_TCP, FLOOR_SYNC } floor_kind_t;
+
+typedef struct {
+    floor_kind_t kind;
+    pid_t tcp_pid;
+    uint16_t tcp_port;
+    bench_result_t r;
+} bracket_t;
+
+static void bracket_half(const opts_t *o, bracket_t *b, unsigned conns, const char *dir) {
+    bench_result_t h;
+    double secs = floor_secs(o) / 2;
+    if (b->kind == FLOOR_TCP) {
+        bench_load_t cfg = { MODE_FLOOR, b->tcp_port, conns, secs, 0, NULL, NULL, o->seed };
+        load_run(&cfg, &h);
+    } else {
+        floor_sync_run(dir, secs, &h);
+    }
+    b->r.ops += h.ops;
+    b->r.wrong += h.wrong;
+    b->r.errors += h.errors;
+    b->r.secs += h.secs;
+    for (size_t i = 0; i < h.lat.len; i++) samples_add(&b->r.lat, (uint64_t)h.lat.us[i] * 1000);
+    samples_free(&h.lat);
+    samples_free(&h.aux);
 }
 
 static void run_phase(const opts_t *o, bench_ledger_t *l, uint16_t port, const char *dir,
                       bench_mode_t mode, unsigned conns) {
     progress("txs=%llu %s, %u connections", (unsigned long long)l->txs, bench_mode_name(mode), conns);
+    bracket_t b;
+    memset(&b, 0, sizeof b);
+    unsigned floor_conns = mode == MODE_HOL ? conns - 1 : conns;
+    /* the sync floor on the block files' filesystem; with external servers, the temp dir */
+    const char *sync_dir = o->external ? g_tmpdir : dir;
+    if (o->floors) {
+        if (mode == MODE_TRANSFER || mode == MODE_HOT) b.kind = FLOOR_SYNC;
+        else if (mode != MODE_TXLIST) b.kind = FLOOR_TCP;
+    }
+    if (b.kind == FLOOR_TCP) b.tcp_pid = floor_tcp_start(&b.tcp_port);
+    if (b.kind != FLOOR_NONE) bracket_half(o, &b, floor_conns, sync_dir);
     bench_load_t cfg = { mode, port, conns, o->secs, o->ops, l, dir,
                          o->seed ^ (l->txs << 8) ^ ((uint64_t)mode << 4) ^ conns };
     bench_result_t r;
     load_run(&cfg, &r);
-    char what[32];
-    snprintf(what, sizeof what, "%s", bench_mode_name(mode));
+    if (b.kind != FLOOR_NONE) bracket_half(o, &b, floor_conns, sync_dir);
+    if (b.kind == FLOOR_TCP) floor_stop(b.tcp_pid);
+    figures_t fl = figures_of(&b.r, &b.r.lat);
+    const figures_t *floor = b.kind != FLOOR_NONE ? &fl : NULL;
+    if (mode == MODE_BALANCE && floor)   /* the floor table's TCP rows */
+        report_load(l->txs, "floor-tcp", conns, &b.r, &b.r.lat, NULL, NULL);
+    const char *what = bench_mode_name(mode);
     switch (mode) {
     case MODE_TRANSFER: case MODE_HOT:
-        report_load(l->txs, what, conns, &r, &r.lat, "append+fdatasync", o->floors ? &g_floor_sync : NULL);
+        report_load(l->txs, what, conns, &r, &r.lat, "append+fdatasync", floor);
         break;
     case MODE_MIX: case MODE_BALANCE: case MODE_STATS:
-        report_load(l->txs, what, conns, &r, &r.lat, "min-tcp", floor_tcp_for(o, conns));
+        report_load(l->txs, what, conns, &r, &r.lat, "min-tcp", floor);
         break;
     case MODE_TXLIST: {
         figures_t ff = { 0, 0, 0, 0 };
@@ -424,12 +433,12 @@ static void run_phase(const opts_t *o, bench_ledger_t *l, uint16_t port, const c
         break;
     }
     case MODE_HOL:
-        report_load(l->txs, "hol-balance", conns - 1, &r, &r.lat, "min-tcp",
-                    floor_tcp_for(o, conns - 1));
+        report_load(l->txs, "hol-balance", floor_conns, &r, &r.lat, "min-tcp", floor);
         report_load(l->txs, "hol-txlist", 1, &r, &r.aux, NULL, NULL);
         break;
     case MODE_FLOOR: case MODE_COUNT: break;
     }
+    samples_free(&b.r.lat);
     samples_free(&r.lat);
     samples_free(&r.aux);
 }
@@ -656,7 +665,7 @@ int main(int argc, char **argv) {
     if (!o.external) o.offset = lease_offset();
 
     g_t0_ns = bench_now_ns();
-    g_steps = (unsigned)o.txs_n * (unsigned)(o.floors ? 2 + o.conns_n : 0) + (o.sim_seeds ? 1 : 0);
+    g_steps = (unsigned)o.txs_n * (unsigned)(o.floors ? 2 : 0) + (o.sim_seeds ? 1 : 0);
     for (int m = 0; m < o.modes_n; m++) {
         bench_mode_t md = o.modes[m];
         g_steps += (unsigned)o.txs_n *

@@ -234,17 +234,19 @@ def main():
         if r["what"].startswith("floor-"):
             rows.append((size_name(r["txs"]), r["what"], r["conns"], f"{r['rate']:.0f}", us(r["p50"]),
                          us(r["p99"]), us(r["p999"])))
-    doc += ["Measured again next to each ledger size's load phases (the machine is shared, so a "
-            "floor moves with the neighbours' load; each ratio below uses the floor measured "
-            "with it). floor-tcp: the minimal one-shot TCP server of bench/floor.c at that many "
-            "connections; floor-udp: one QUERY-sized datagram and its reply at a time; "
-            "floor-sync: append one line + fdatasync, one at a time.", "",
+    doc += ["Measured again for each ledger size (the machine is shared, so a floor moves with "
+            "the neighbours' load). floor-tcp: the minimal one-shot TCP server of bench/floor.c "
+            "at that many connections, around that size's balance phase; floor-udp: one "
+            "QUERY-sized datagram and its reply at a time; floor-sync: append one line + "
+            "fdatasync, one at a time, before the size's phases (each transfer phase has its "
+            "own, in the next tables).", "",
             table(("measured with", "floor", "connections", "ops/s", "p50", "p99", "p99.9"), rows), ""]
 
     doc += ["### Load: ops/s and latency, with ratios to the floor", "",
-            "Ratio columns: this figure divided by its floor's (balance, mix, stats: the minimal "
-            "one-shot TCP server at the same connection count; transfer, hot: one append + "
-            "fdatasync at a time; txlist: writing the same bytes to a file + fdatasync + rename). "
+            "Ratio columns: this figure divided by its floor's, measured around the phase (half "
+            "just before it, half just after; balance, mix, stats, hol: the minimal one-shot TCP "
+            "server at the same connection count; transfer, hot: one append + fdatasync at a "
+            "time; txlist: writing the same bytes to a file + fdatasync + rename, after it). "
             "`hol-balance` is balance from 8 clients while a 9th runs TXLISTs back to back; "
             "`hol-txlist` is those TXLISTs.", ""]
     for n in sizes:
@@ -254,7 +256,8 @@ def main():
                 continue
             rows.append((r["what"], r["conns"], f"{r['rate']:.0f}", us(r["p50"]), us(r["p99"]),
                          us(r["p999"]), r["ops"], f"{r['wrong']}/{r['errors']}",
-                         r["floor"] if r["floor"] != "-" else "—",
+                         f"{r['floor']}: {r['floor_rate']:.0f}/s, p99 {us(r['floor_p99'])}"
+                         if r["floor"] != "-" else "—",
                          ratio(r["rate"], r["floor_rate"]), ratio(r["p99"], r["floor_p99"])))
         doc += [f"#### {size_name(n)} transactions", "",
                 table(("mode", "conns", "ops/s", "p50", "p99", "p99.9", "ops", "wrong/errors",

@@ -282,10 +282,22 @@ static int server_start(const net_t *n, const char *program, const char *dir, do
     bench_path(out, "%s/%s.out", dir, program);
     bench_path(err, "%s/%s.err", dir, program);
     snprintf(off, sizeof off, "%u", n->offset);
+    /* SIGINT/SIGTERM stay blocked across fork: one that came in between would run our
+     * handler in the child, which would then exec a server that never heard of it. The
+     * child takes the default actions back before it unblocks them. */
+    sigset_t stop_sigs, old_mask;
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGINT);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_sigs, &old_mask);
     uint64_t t0 = bench_now_ns();
     pid_t pid = fork();
     if (pid < 0) bench_die("fork: %s", strerror(errno));
     if (pid == 0) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
         int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fo < 0 || fe < 0 || chdir(dir) != 0) _exit(127);
@@ -304,6 +316,7 @@ static int server_start(const net_t *n, const char *program, const char *dir, do
         _exit(127);
     }
     g_children[slot] = pid;
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     uint64_t end = t0 + BENCH_READY_TIMEOUT_MS * 1000000ULL;
     for (;;) {
         FILE *f = fopen(out, "r");
@@ -317,7 +330,10 @@ static int server_start(const net_t *n, const char *program, const char *dir, do
             g_children[slot] = 0;
             bench_die("%s exited before it was up (see %s)", program, err);
         }
-        if (bench_interrupted) exit(130);
+        if (bench_interrupted) {
+            fprintf(stderr, "alichain-bench: interrupted\n");
+            exit(130);   /* cleanup() stops the servers, removes the temp dir */
+        }
         if (bench_now_ns() >= end) bench_die("%s not up within %d ms", program, BENCH_READY_TIMEOUT_MS);
         struct timespec ts = { 0, READY_POLL_NS };
         nanosleep(&ts, NULL);
@@ -408,6 +424,12 @@ static void run_phase(const opts_t *o, bench_ledger_t *l, uint16_t port, const c
     load_run(&cfg, &r);
     if (b.kind != FLOOR_NONE) bracket_half(o, &b, floor_conns, sync_dir);
     if (b.kind == FLOOR_TCP) floor_stop(b.tcp_pid);
+    if (bench_interrupted) {   /* a cut phase is no figure */
+        samples_free(&b.r.lat);
+        samples_free(&r.lat);
+        samples_free(&r.aux);
+        return;
+    }
     figures_t fl = figures_of(&b.r, &b.r.lat);
     const figures_t *floor = b.kind != FLOOR_NONE ? &fl : NULL;
     if (mode == MODE_BALANCE && floor)   /* the floor table's TCP rows */
@@ -524,6 +546,10 @@ static void run_size(const opts_t *o, uint64_t txs) {
     for (int i = 0; i < 3; i++) kb0[i] = rss_kb(g_children[slot[i]]);
     report_metric(txs, "startup-three-backends", secs[0] + secs[1] + secs[2], "s", "-", 0);
     run_modes(o, &l, (uint16_t)(25000 + o->offset), dir);
+    if (bench_interrupted) {   /* cleanup() stops the servers, removes the dir */
+        ledger_free(&l);
+        return;
+    }
     long grown = 0;
     for (int i = 0; i < 3; i++) grown += rss_kb(g_children[slot[i]]) - kb0[i];
     report_metric(txs, "backend-rss-growth-under-load", (double)grown, "kB", "-", 0);

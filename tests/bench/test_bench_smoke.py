@@ -1,10 +1,13 @@
 # test_bench_smoke.py — a few-second run of alichain-bench that checks ANSWERS, never times:
 # every mode and floor runs and verifies every reply against the generated ledger's model;
 # the bench itself is shown to fail on a ledger that differs from its model (a changed
-# amount: balances and the TXLIST file; an extra transaction: transfer serials and TXLIST
-# counts); bad arguments are refused. Benchmarks proper are `make bench` (docs/BENCHMARKS.md).
+# amount: balances, stats and the TXLIST file; an extra transaction: transfer serials and
+# TXLIST counts); an interrupt stops its servers and removes its temp dir; bad arguments are
+# refused. Benchmarks proper are `make bench` (docs/BENCHMARKS.md).
 import os
+import signal
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from e2e_helpers import Network  # noqa: E402
 
 TXS = 1000
 SMOKE_TIMEOUT_S = 180          # a deadline for a hung run, not a timing assertion
+INTERRUPT_WAIT_S = 30          # SIGINT -> exit, servers stopped (they get 10 s each)
 PHASE_S = "0.3"
 MODES = ("balance", "transfer", "mix", "hot", "stats", "txlist", "hol-balance", "hol-txlist")
 FLOORS = ("floor-tcp", "floor-udp", "floor-sync")
@@ -102,19 +106,24 @@ def test_external_servers_on_the_generated_ledger_pass(bench, tmp_path):
     assert "WRONG" not in p.stdout
 
 
+STATS_USERS = {f"u{i}" for i in range(50, 66)}   # the bench asks stats of users U/2 .. U/2+15
+
+
 def test_a_changed_amount_is_caught(bench, tmp_path):
     blocks = generated_blocks(bench, tmp_path)
     lines = blocks[0].splitlines(keepends=True)
-    serial, sender, receiver, amount = lines[-1].split()
-    lines[-1] = f"{serial} {sender} {receiver} {int(amount) + 1}\n"
+    i = max(k for k, l in enumerate(lines) if l.split()[1] in STATS_USERS)
+    serial, sender, receiver, amount = lines[i].split()
+    lines[i] = f"{serial} {sender} {receiver} {int(amount) + 1}\n"
     blocks[0] = "".join(lines)
-    p = bench_external(bench, tmp_path, blocks, "balance,txlist")
+    p = bench_external(bench, tmp_path, blocks, "balance,mix,stats,txlist")
     assert p.returncode == 1, f"{p.stdout}\n{p.stderr}"
     assert "FAILED" in p.stdout
-    balance = next(l for l in p.stdout.splitlines() if " balance " in l)
-    assert "WRONG" in balance and "BALANCE u" in balance, p.stdout
-    txlist = next(l for l in p.stdout.splitlines() if " txlist " in l)
-    assert f"line {serial}:" in txlist, p.stdout
+    out = {l.split()[1]: l for l in p.stdout.splitlines() if len(l.split()) > 2 and l[0].isdigit()}
+    assert "WRONG" in out["balance"] and "BALANCE u" in out["balance"], p.stdout
+    assert "WRONG" in out["mix"], p.stdout
+    assert "WRONG" in out["stats"] and f"STATS {sender}" in out["stats"], p.stdout
+    assert f"line {serial}:" in out["txlist"], p.stdout
 
 
 def test_an_extra_transaction_is_caught(bench, tmp_path):
@@ -126,6 +135,47 @@ def test_an_extra_transaction_is_caught(bench, tmp_path):
     assert "serials not contiguous" in transfer, p.stdout
     txlist = next(l for l in p.stdout.splitlines() if " txlist " in l)
     assert "TXLIST: " in txlist and "WRONG" in txlist, p.stdout
+
+
+def test_an_interrupt_stops_servers_and_cleans_up(bench, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALICHAIN_")}
+    env["TMPDIR"] = str(tmp_path)
+    p = subprocess.Popen([str(bench), "--txs", str(TXS), "--modes", "balance", "--conns", "8",
+                          "--seconds", "60", "--no-floors", "--sim-seeds", "0"], env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + SMOKE_TIMEOUT_S
+        for line in p.stderr:                        # wait for the load phase to begin
+            if "balance, 8 connections" in line or time.monotonic() > deadline:
+                break
+        servers = [c for c in Path("/proc").glob("[0-9]*")
+                   if (c / "stat").exists() and _ppid(c) == p.pid and _comm(c).startswith("server")]
+        assert len(servers) == 4, "the four servers are not running under the bench"
+        p.send_signal(signal.SIGINT)
+        rest = p.stderr.read()
+        assert p.wait(timeout=INTERRUPT_WAIT_S) == 130, rest
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "alichain-bench: interrupted" in rest
+    assert not any(s.exists() for s in servers), "a server outlived the bench"
+    assert not list(tmp_path.glob("alichain-bench.*")), "the bench left its temp dir behind"
+
+
+def _ppid(proc_dir):
+    try:
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _comm(proc_dir):
+    try:
+        return (proc_dir / "comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 @pytest.mark.parametrize("args", [["--conns", "0"], ["--modes", "nosuch"], ["--txs", "5"],

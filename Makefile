@@ -6,6 +6,7 @@
 #   make asan       make sim and every test under AddressSanitizer + UndefinedBehaviorSanitizer,
 #                   assertions and ALWAYS/NEVER live
 #   make demo       the worked example of SPEC.md on loopback
+#   make bench      the benchmark matrix: docs/BENCHMARKS.md and docs/benchmarks.svg (bench/bench.mk)
 # Objects live under build/<variant>/; the variant's programs under build/<variant>/bin/.
 
 MAKEFLAGS += --no-builtin-rules
@@ -87,6 +88,7 @@ $(OUT)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(OUT)/core.a
 # Optional parts, each in its own fragment (sim/, fuzz/).
 -include sim/sim.mk
 -include fuzz/fuzz.mk
+-include bench/bench.mk
 
 # ---- checks ---------------------------------------------------------------------------
 # core/ is pure: no sockets, clocks, randomness, printing, exiting, no header from outside

@@ -1,0 +1,713 @@
+/* bench.c — alichain-bench: generates a ledger, starts the four real servers on a free port
+ * offset in a temp dir (or uses running ones), drives serverM with the load phases of
+ * load.c, measures the floors of floor.c in the same run, backend memory, start-up time and
+ * the simulator's speed, and prints every figure with its ratio to its floor (also as TSV
+ * rows for bench/report.py). Exit 0 only when every answer was right. */
+#define _XOPEN_SOURCE 700   /* nftw */
+#include "bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LIST_MAX 16                      /* entries of --txs, --conns, --modes */
+#define CHILDREN_MAX 8                   /* servers started at once */
+#define OFFSET_MIN 400                   /* as tests/e2e/e2e_helpers.py, same lock files */
+#define OFFSET_MAX 999
+#define OFFSET_ATTEMPTS_MAX 300
+#define LOCK_DIR "/tmp/alichain-e2e-ports"
+#define READY_POLL_NS 1000000ULL         /* 1 ms between looks at a server's stdout */
+#define HOL_BALANCE_CONNS 8              /* balance clients while TXLISTs run */
+#define SINGLE_CONNS 1                   /* stats and TXLIST latency: one client */
+#define SIM_SEEDS_DEFAULT 200
+#define SEED_DEFAULT 20260930ULL
+#define SECONDS_DEFAULT 2.0
+#define FLOOR_SECONDS_MAX 5.0            /* a floor is stable well before this */
+#define SERVER_LINE_BYTES 256
+
+volatile int bench_interrupted;
+
+static pid_t g_children[CHILDREN_MAX];
+static char g_tmpdir[BENCH_PATH_MAX];
+static int g_failed;                      /* a wrong answer or an error was seen */
+
+/* ---- helpers ---- */
+uint64_t bench_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void bench_die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("alichain-bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(2);
+}
+
+void bench_path(char *out, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, BENCH_PATH_MAX, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n >= BENCH_PATH_MAX) bench_die("path too long: %s...", out);
+}
+
+void *bench_xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) bench_die("out of memory (%zu bytes)", n);
+    return p;
+}
+
+void *bench_xrealloc(void *p, size_t n) {
+    p = realloc(p, n ? n : 1);
+    if (!p) bench_die("out of memory (%zu bytes)", n);
+    return p;
+}
+
+static void on_signal(int sig) {
+    (void)sig;
+    bench_interrupted = 1;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void child_stop(pid_t *slot) {
+    if (*slot <= 0) return;
+    kill(*slot, SIGTERM);
+    uint64_t end = bench_now_ns() + BENCH_STOP_TIMEOUT_MS * 1000000ULL;
+    while (waitpid(*slot, NULL, WNOHANG) == 0) {
+        if (bench_now_ns() >= end) {
+            kill(*slot, SIGKILL);
+            waitpid(*slot, NULL, 0);
+            break;
+        }
+        usleep(1000);
+    }
+    *slot = 0;
+}
+
+static void cleanup(void) {
+    for (int i = 0; i < CHILDREN_MAX; i++) child_stop(&g_children[i]);
+    if (g_tmpdir[0]) nftw(g_tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    g_tmpdir[0] = '\0';
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || *s == '-') return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_list(const char *s, uint64_t *out, int *n) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", s);
+    *n = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (*n == LIST_MAX || parse_u64(t, &out[*n]) != 0) return -1;
+        (*n)++;
+    }
+    return *n ? 0 : -1;
+}
+
+/* ---- output ---- */
+static FILE *g_tsv;
+
+static void fmt_us(double us, char *buf, size_t cap) {
+    if (us >= 1e6) snprintf(buf, cap, "%.2f s", us / 1e6);
+    else if (us >= 1e3) snprintf(buf, cap, "%.2f ms", us / 1e3);
+    else snprintf(buf, cap, "%.0f us", us);
+}
+
+typedef struct {
+    double rate, p50, p99, p999;
+} figures_t;
+
+static figures_t figures_of(bench_result_t *r, bench_samples_t *s) {
+    figures_t f;
+    f.rate = r->secs > 0 ? (double)s->len / r->secs : 0;
+    f.p50 = samples_pct(s, 50);
+    f.p99 = samples_pct(s, 99);
+    f.p999 = samples_pct(s, 99.9);
+    return f;
+}
+
+/* One line on stdout, one TSV row: a load figure and its floor. */
+static void report_load(uint64_t txs, const char *what, unsigned conns, bench_result_t *r,
+                        bench_samples_t *s, const char *floor_name, const figures_t *floor) {
+    figures_t f = figures_of(r, s);
+    char p50[32], p99[32], p999[32];
+    fmt_us(f.p50, p50, sizeof p50);
+    fmt_us(f.p99, p99, sizeof p99);
+    fmt_us(f.p999, p999, sizeof p999);
+    printf("%-9llu %-13s c=%-3u %9.0f ops/s  p50 %-9s p99 %-9s p99.9 %-9s %llu ops",
+           (unsigned long long)txs, what, conns, f.rate, p50, p99, p999,
+           (unsigned long long)s->len);
+    if (floor && floor->rate > 0)
+        printf("  | %.2fx %s rate, p99 %.1fx", f.rate / floor->rate, floor_name,
+               floor->p99 > 0 ? f.p99 / floor->p99 : 0);
+    if (r->wrong || r->errors) {
+        printf("  WRONG %llu ERRORS %llu", (unsigned long long)r->wrong,
+               (unsigned long long)r->errors);
+        if (r->wrong) printf(" (first: %s)", r->first_wrong);
+        g_failed = 1;
+    }
+    printf("\n");
+    fflush(stdout);
+    if (g_tsv) {
+        fprintf(g_tsv, "load\t%llu\t%s\t%u\t%llu\t%.3f\t%.1f\t%.0f\t%.0f\t%.0f\t%llu\t%llu\t%s\t%.1f\t%.0f\t%.0f\n",
+                (unsigned long long)txs, what, conns, (unsigned long long)s->len, r->secs,
+                f.rate, f.p50, f.p99, f.p999, (unsigned long long)r->wrong,
+                (unsigned long long)r->errors, floor ? floor_name : "-",
+                floor ? floor->rate : 0, floor ? floor->p50 : 0, floor ? floor->p99 : 0);
+        fflush(g_tsv);
+    }
+}
+
+static void report_metric(uint64_t txs, const char *name, double value, const char *unit,
+                          const char *floor_name, double floor) {
+    printf("%-9llu %-28s %12.3f %-8s", (unsigned long long)txs, name, value, unit);
+    if (floor > 0) printf("  | %.2fx %s (%.3f)", value / floor, floor_name, floor);
+    printf("\n");
+    fflush(stdout);
+    if (g_tsv) {
+        fprintf(g_tsv, "metric\t%llu\t%s\t%.6f\t%s\t%s\t%.6f\n", (unsigned long long)txs, name,
+                value, unit, floor > 0 ? floor_name : "-", floor);
+        fflush(g_tsv);
+    }
+}
+
+/* ---- progress ---- */
+static unsigned g_step, g_steps;
+static uint64_t g_t0_ns;
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...) {
+    char line[512];
+    int n = snprintf(line, sizeof line, "[bench %3u/%u %6.0fs] ", ++g_step, g_steps,
+                     (double)(bench_now_ns() - g_t0_ns) / 1e9);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", line);   /* one write: no interleaving with stdout's lines */
+}
+
+/* ---- ports ---- */
+static int port_free(int type, uint16_t port) {
+    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    int one = 1;
+    if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+/* An offset whose six ports are free, held under the e2e tests' lock file (kept open until
+ * exit) so that the tests and other benches never pick it at the same time. */
+static unsigned lease_offset(void) {
+    mkdir(LOCK_DIR, 0777);
+    uint64_t rng = bench_now_ns() ^ (uint64_t)getpid() << 32;
+    for (int i = 0; i < OFFSET_ATTEMPTS_MAX; i++) {
+        unsigned off = OFFSET_MIN + (unsigned)(bench_rand(&rng) % (OFFSET_MAX - OFFSET_MIN + 1));
+        char path[BENCH_PATH_MAX];
+        bench_path(path, "%s/%u.lock", LOCK_DIR, off);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0) continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) { close(fd); continue; }
+        if (port_free(SOCK_DGRAM, (uint16_t)(21000 + off)) && port_free(SOCK_DGRAM, (uint16_t)(22000 + off)) &&
+            port_free(SOCK_DGRAM, (uint16_t)(23000 + off)) && port_free(SOCK_DGRAM, (uint16_t)(24000 + off)) &&
+            port_free(SOCK_STREAM, (uint16_t)(25000 + off)) && port_free(SOCK_STREAM, (uint16_t)(26000 + off)))
+            return off;   /* fd stays open: the lease lasts until exit */
+        close(fd);
+    }
+    bench_die("no free port offset in %d..%d", OFFSET_MIN, OFFSET_MAX);
+}
+
+/* ---- servers ---- */
+typedef struct {
+    const char *bin;          /* directory of the programs */
+    unsigned offset;
+} net_t;
+
+static long rss_kb(pid_t pid) {
+    char path[64], line[SERVER_LINE_BYTES];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+    fclose(f);
+    return kb;
+}
+
+/* Starts program (serverA...) in dir, stdout to dir/<program>.out; waits for its "up and
+ * running" line. Returns the child's slot; *secs is the time from fork to that line. */
+static int server_start(const net_t *n, const char *program, const char *dir, double *secs) {
+    int slot = 0;
+    while (slot < CHILDREN_MAX && g_children[slot] > 0) slot++;
+    if (slot == CHILDREN_MAX) bench_die("too many servers");
+    char exe[BENCH_PATH_MAX], out[BENCH_PATH_MAX], err[BENCH_PATH_MAX], off[16];
+    bench_path(exe, "%s/%s", n->bin, program);
+    bench_path(out, "%s/%s.out", dir, program);
+    bench_path(err, "%s/%s.err", dir, program);
+    snprintf(off, sizeof off, "%u", n->offset);
+    /* SIGINT/SIGTERM stay blocked across fork: one that came in between would run our
+     * handler in the child, which would then exec a server that never heard of it. The
+     * child takes the default actions back before it unblocks them. */
+    sigset_t stop_sigs, old_mask;
+    sigemptyset(&stop_sigs);
+    sigaddset(&stop_sigs, SIGINT);
+    sigaddset(&stop_sigs, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_sigs, &old_mask);
+    uint64_t t0 = bench_now_ns();
+    pid_t pid = fork();
+    if (pid < 0) bench_die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0 || chdir(dir) != 0) _exit(127);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0) dup2(nul, 0);
+        unsetenv("ALICHAIN_BLOCK");
+        unsetenv("ALICHAIN_TXLIST");
+        unsetenv("ALICHAIN_TIMEOUT_MS");
+        unsetenv("ALICHAIN_HOST_M"); unsetenv("ALICHAIN_HOST_A");
+        unsetenv("ALICHAIN_HOST_B"); unsetenv("ALICHAIN_HOST_C");
+        setenv("ALICHAIN_PORT_OFFSET", off, 1);
+        setenv("ALICHAIN_SEED", "1", 1);
+        execl(exe, program, (char *)NULL);
+        _exit(127);
+    }
+    g_children[slot] = pid;
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    uint64_t end = t0 + BENCH_READY_TIMEOUT_MS * 1000000ULL;
+    for (;;) {
+        FILE *f = fopen(out, "r");
+        char line[SERVER_LINE_BYTES];
+        int up = 0;
+        while (f && fgets(line, sizeof line, f))
+            if (strstr(line, "is up and running")) { up = 1; break; }
+        if (f) fclose(f);
+        if (up) break;
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            g_children[slot] = 0;
+            bench_die("%s exited before it was up (see %s)", program, err);
+        }
+        if (bench_interrupted) {
+            fprintf(stderr, "alichain-bench: interrupted\n");
+            exit(130);   /* cleanup() stops the servers, removes the temp dir */
+        }
+        if (bench_now_ns() >= end) bench_die("%s not up within %d ms", program, BENCH_READY_TIMEOUT_MS);
+        struct timespec ts = { 0, READY_POLL_NS };
+        nanosleep(&ts, NULL);
+    }
+    *secs = (double)(bench_now_ns() - t0) / 1e9;
+    return slot;
+}
+
+/* ---- the run ---- */
+typedef struct {
+    uint64_t txs[LIST_MAX]; int txs_n;
+    uint64_t conns[LIST_MAX]; int conns_n;
+    bench_mode_t modes[LIST_MAX]; int modes_n;
+    double secs;
+    uint64_t ops;
+    const char *bin;
+    uint64_t seed;
+    int floors;
+    uint64_t sim_seeds;
+    int external;
+    unsigned offset;
+    const char *ledger_dir;
+} opts_t;
+
+static double floor_secs(const opts_t *o) { return o->secs < FLOOR_SECONDS_MAX ? o->secs : FLOOR_SECONDS_MAX; }
+
+/* The floors of the floor table, measured for every ledger size next to its phases. */
+static void measure_floors(const opts_t *o, const char *dir, uint64_t txs) {
+    if (!o->floors) return;
+    bench_result_t r;
+    progress("floor: loopback UDP round trip");
+    floor_udp_run(floor_secs(o), &r);
+    report_load(txs, "floor-udp", 1, &r, &r.lat, NULL, NULL);
+    samples_free(&r.lat);
+    progress("floor: append + fdatasync in %s", dir);
+    floor_sync_run(dir, floor_secs(o), &r);
+    report_load(txs, "floor-sync", 1, &r, &r.lat, NULL, NULL);
+    samples_free(&r.lat);
+}
+
+/* A phase's own floor brackets it: half before, half after, added up. On a shared machine
+ * the floor moves with the neighbours' load within seconds, and a ratio should compare
+ * like with like (a floor measured at another time gave ratios far above 1). */
+typedef enum { FLOOR_NONE, FLOOR_TCP, FLOOR_SYNC } floor_kind_t;
+
+typedef struct {
+    floor_kind_t kind;
+    pid_t tcp_pid;
+    uint16_t tcp_port;
+    bench_result_t r;
+} bracket_t;
+
+static void bracket_half(const opts_t *o, bracket_t *b, unsigned conns, const char *dir) {
+    bench_result_t h;
+    double secs = floor_secs(o) / 2;
+    if (b->kind == FLOOR_TCP) {
+        bench_load_t cfg = { MODE_FLOOR, b->tcp_port, conns, secs, 0, NULL, NULL, o->seed };
+        load_run(&cfg, &h);
+    } else {
+        floor_sync_run(dir, secs, &h);
+    }
+    b->r.ops += h.ops;
+    b->r.wrong += h.wrong;
+    b->r.errors += h.errors;
+    b->r.secs += h.secs;
+    for (size_t i = 0; i < h.lat.len; i++) samples_add(&b->r.lat, (uint64_t)h.lat.us[i] * 1000);
+    samples_free(&h.lat);
+    samples_free(&h.aux);
+}
+
+static void run_phase(const opts_t *o, bench_ledger_t *l, uint16_t port, const char *dir,
+                      bench_mode_t mode, unsigned conns) {
+    progress("txs=%llu %s, %u connections", (unsigned long long)l->txs, bench_mode_name(mode), conns);
+    bracket_t b;
+    memset(&b, 0, sizeof b);
+    unsigned floor_conns = mode == MODE_HOL ? conns - 1 : conns;
+    /* the sync floor on the block files' filesystem; with external servers, the temp dir */
+    const char *sync_dir = o->external ? g_tmpdir : dir;
+    if (o->floors) {
+        if (mode == MODE_TRANSFER || mode == MODE_HOT) b.kind = FLOOR_SYNC;
+        else if (mode != MODE_TXLIST) b.kind = FLOOR_TCP;
+    }
+    if (b.kind == FLOOR_TCP) b.tcp_pid = floor_tcp_start(&b.tcp_port);
+    if (b.kind != FLOOR_NONE) bracket_half(o, &b, floor_conns, sync_dir);
+    bench_load_t cfg = { mode, port, conns, o->secs, o->ops, l, dir,
+                         o->seed ^ (l->txs << 8) ^ ((uint64_t)mode << 4) ^ conns };
+    bench_result_t r;
+    load_run(&cfg, &r);
+    if (b.kind != FLOOR_NONE) bracket_half(o, &b, floor_conns, sync_dir);
+    if (b.kind == FLOOR_TCP) floor_stop(b.tcp_pid);
+    if (bench_interrupted) {   /* a cut phase is no figure */
+        samples_free(&b.r.lat);
+        samples_free(&r.lat);
+        samples_free(&r.aux);
+        return;
+    }
+    figures_t fl = figures_of(&b.r, &b.r.lat);
+    const figures_t *floor = b.kind != FLOOR_NONE ? &fl : NULL;
+    if (mode == MODE_BALANCE && floor)   /* the floor table's TCP rows */
+        report_load(l->txs, "floor-tcp", conns, &b.r, &b.r.lat, NULL, NULL);
+    const char *what = bench_mode_name(mode);
+    switch (mode) {
+    case MODE_TRANSFER: case MODE_HOT:
+        report_load(l->txs, what, conns, &r, &r.lat, "append+fdatasync", floor);
+        break;
+    case MODE_MIX: case MODE_BALANCE: case MODE_STATS:
+        report_load(l->txs, what, conns, &r, &r.lat, "min-tcp", floor);
+        break;
+    case MODE_TXLIST: {
+        figures_t ff = { 0, 0, 0, 0 };
+        char path[BENCH_PATH_MAX];
+        struct stat st;
+        bench_path(path, "%s/alichain.txt", dir ? dir : ".");
+        if (o->floors && dir && stat(path, &st) == 0) {
+            double s = floor_file_secs(dir, (uint64_t)st.st_size);
+            ff = (figures_t){ 1 / s, s * 1e6, s * 1e6, s * 1e6 };
+        }
+        report_load(l->txs, what, conns, &r, &r.lat, "write+sync file", ff.rate > 0 ? &ff : NULL);
+        break;
+    }
+    case MODE_HOL:
+        report_load(l->txs, "hol-balance", floor_conns, &r, &r.lat, "min-tcp", floor);
+        report_load(l->txs, "hol-txlist", 1, &r, &r.aux, NULL, NULL);
+        break;
+    case MODE_FLOOR: case MODE_COUNT: break;
+    }
+    samples_free(&b.r.lat);
+    samples_free(&r.lat);
+    samples_free(&r.aux);
+}
+
+static void run_modes(const opts_t *o, bench_ledger_t *l, uint16_t port, const char *dir) {
+    for (int m = 0; m < o->modes_n && !bench_interrupted; m++) {
+        bench_mode_t mode = o->modes[m];
+        if (mode == MODE_BALANCE || mode == MODE_TRANSFER || mode == MODE_MIX) {
+            for (int c = 0; c < o->conns_n && !bench_interrupted; c++)
+                run_phase(o, l, port, dir, mode, (unsigned)o->conns[c]);
+        } else if (mode == MODE_HOT) {
+            run_phase(o, l, port, dir, mode, (unsigned)o->conns[o->conns_n - 1]);
+        } else if (mode == MODE_HOL) {
+            run_phase(o, l, port, dir, mode, HOL_BALANCE_CONNS + 1);
+        } else {
+            run_phase(o, l, port, dir, mode, SINGLE_CONNS);
+        }
+    }
+}
+
+static void write_tiny_block(const char *dir) {
+    char path[BENCH_PATH_MAX];
+    bench_path(path, "%s/block1.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs("1 u0 u1 1\n", f) < 0 || fclose(f) != 0) bench_die("cannot write %s", path);
+}
+
+static void mkdir_or_die(const char *path) {
+    if (mkdir(path, 0755) != 0) bench_die("cannot create %s: %s", path, strerror(errno));
+}
+
+/* Start-up time and memory of one backend holding every line in one block file. */
+static void measure_solo(const net_t *n, const bench_ledger_t *l, const char *dir) {
+    char tiny[BENCH_PATH_MAX], solo[BENCH_PATH_MAX], file[BENCH_PATH_MAX];
+    bench_path(tiny, "%s/tiny", dir);
+    bench_path(solo, "%s/solo", dir);
+    bench_path(file, "%s/block1.txt", solo);
+    mkdir_or_die(tiny);
+    write_tiny_block(tiny);
+    double secs;
+    progress("txs=%llu start-up and memory of one backend", (unsigned long long)l->txs);
+    int s = server_start(n, "serverA", tiny, &secs);
+    long base_kb = rss_kb(g_children[s]);
+    child_stop(&g_children[s]);
+    double read_secs = floor_read_secs(file);
+    s = server_start(n, "serverA", solo, &secs);
+    long kb = rss_kb(g_children[s]);
+    child_stop(&g_children[s]);
+    struct stat st;
+    double line_bytes = stat(file, &st) == 0 ? (double)st.st_size / (double)l->txs : 0;
+    unlink(file);
+    report_metric(l->txs, "startup-one-file", secs, "s", "read file", read_secs);
+    report_metric(l->txs, "backend-bytes-per-tx", (double)(kb - base_kb) * 1024.0 / (double)l->txs,
+                  "B", "file bytes/tx", line_bytes);
+}
+
+static void run_size(const opts_t *o, uint64_t txs) {
+    bench_ledger_t l;
+    progress("txs=%llu generating the ledger", (unsigned long long)txs);
+    ledger_init(&l, txs, o->seed);
+    measure_floors(o, g_tmpdir, txs);
+    if (o->external) {
+        run_modes(o, &l, (uint16_t)(25000 + o->offset), o->ledger_dir);
+        ledger_free(&l);
+        return;
+    }
+    char dir[BENCH_PATH_MAX], solo[BENCH_PATH_MAX], all[BENCH_PATH_MAX];
+    bench_path(dir, "%s/%llu", g_tmpdir, (unsigned long long)txs);
+    bench_path(solo, "%s/solo", dir);
+    bench_path(all, "%s/block1.txt", solo);
+    mkdir_or_die(dir);
+    mkdir_or_die(solo);
+    ledger_write_blocks(&l, dir, all);
+    net_t n = { o->bin, o->offset };
+    measure_solo(&n, &l, dir);
+
+    progress("txs=%llu starting serverA, serverB, serverC, serverM", (unsigned long long)txs);
+    int slot[4];
+    double secs[4];
+    static const char *const names[4] = { "serverA", "serverB", "serverC", "serverM" };
+    for (int i = 0; i < 4; i++) slot[i] = server_start(&n, names[i], dir, &secs[i]);
+    long kb0[3];
+    for (int i = 0; i < 3; i++) kb0[i] = rss_kb(g_children[slot[i]]);
+    report_metric(txs, "startup-three-backends", secs[0] + secs[1] + secs[2], "s", "-", 0);
+    run_modes(o, &l, (uint16_t)(25000 + o->offset), dir);
+    if (bench_interrupted) {   /* cleanup() stops the servers, removes the dir */
+        ledger_free(&l);
+        return;
+    }
+    long grown = 0;
+    for (int i = 0; i < 3; i++) grown += rss_kb(g_children[slot[i]]) - kb0[i];
+    report_metric(txs, "backend-rss-growth-under-load", (double)grown, "kB", "-", 0);
+    for (int i = 3; i >= 0; i--) child_stop(&g_children[slot[i]]);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ledger_free(&l);
+}
+
+static void sim_speed(const opts_t *o) {
+    char cmd[BENCH_PATH_MAX + 64], line[SERVER_LINE_BYTES];
+    snprintf(cmd, sizeof cmd, "'%s/alichain-sim' swarm --seeds %llu 2>&1", o->bin,
+             (unsigned long long)o->sim_seeds);
+    progress("simulator: alichain-sim swarm --seeds %llu", (unsigned long long)o->sim_seeds);
+    FILE *p = popen(cmd, "r");
+    if (!p) bench_die("cannot run %s", cmd);
+    double eps = -1;
+    unsigned long long events;
+    double s;
+    while (fgets(line, sizeof line, p))
+        if (sscanf(line, "events: %llu in %lfs (%lf events/s)", &events, &s, &eps) == 3) {}
+    int rc = pclose(p);
+    if (rc != 0 || eps < 0) {
+        printf("simulator: `%s` failed or printed no speed line\n", cmd);
+        g_failed = 1;
+        return;
+    }
+    report_metric(0, "sim-events-per-s", eps, "ev/s", "-", 0);
+}
+
+static void usage(FILE *f) {
+    fputs("usage: alichain-bench [--txs N[,N...]] [--conns C[,C...]] [--modes M[,M...]]\n"
+          "                      [--seconds S | --ops K] [--bin DIR] [--seed N] [--tsv FILE]\n"
+          "                      [--no-floors] [--sim-seeds N (0: no simulator run)]\n"
+          "                      [--external --port-offset X [--ledger-dir DIR]]\n"
+          "       alichain-bench gen --txs N --dir DIR [--seed N]\n"
+          "modes: balance transfer mix hot stats txlist hol (default: all)\n"
+          "Generates ledgers of N transactions, starts the four servers of --bin (default:\n"
+          "the directory of alichain-bench) on a free port offset in a temp dir, drives serverM with C\n"
+          "one-shot connections per mode, verifies every answer, and prints ops/s and\n"
+          "p50/p99/p99.9 with ratios to this machine's floors. --external uses servers already\n"
+          "running on --port-offset X over a ledger written by `alichain-bench gen` with the\n"
+          "same --txs and --seed and nothing changed since. Exit 0 when every answer was right.\n", f);
+}
+
+static void parse_args(int argc, char **argv, opts_t *o, int *gen, const char **gen_dir,
+                       const char **tsv) {
+    memset(o, 0, sizeof *o);
+    o->txs[0] = 1000; o->txs_n = 1;
+    o->conns[0] = 1; o->conns[1] = 8; o->conns[2] = 64; o->conns_n = 3;
+    for (int i = 0; i < MODE_FLOOR; i++) o->modes[o->modes_n++] = (bench_mode_t)i;
+    o->secs = SECONDS_DEFAULT;
+    o->bin = NULL;   /* the directory of alichain-bench itself */
+    o->seed = SEED_DEFAULT;
+    o->floors = 1;
+    o->sim_seeds = SIM_SEEDS_DEFAULT;
+    int i = 1;
+    if (argc > 1 && strcmp(argv[1], "gen") == 0) { *gen = 1; i = 2; }
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t u;
+        int bad = 0, takes = 1;
+        if (strcmp(a, "--help") == 0) { usage(stdout); exit(0); }
+        else if (strcmp(a, "--no-floors") == 0) { o->floors = 0; takes = 0; }
+        else if (strcmp(a, "--external") == 0) { o->external = 1; takes = 0; }
+        else if (!v) bad = 1;
+        else if (strcmp(a, "--txs") == 0) bad = parse_list(v, o->txs, &o->txs_n);
+        else if (strcmp(a, "--conns") == 0) bad = parse_list(v, o->conns, &o->conns_n);
+        else if (strcmp(a, "--modes") == 0) {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", v);
+            o->modes_n = 0;
+            for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && !bad;
+                 t = strtok_r(NULL, ",", &save))
+                bad = o->modes_n == LIST_MAX || bench_mode_parse(t, &o->modes[o->modes_n++]) != 0 ||
+                      o->modes[o->modes_n - 1] == MODE_FLOOR;
+            bad |= o->modes_n == 0;
+        }
+        else if (strcmp(a, "--seconds") == 0) { char *e; o->secs = strtod(v, &e); bad = *e || !(o->secs > 0); }
+        else if (strcmp(a, "--ops") == 0) bad = parse_u64(v, &o->ops) || o->ops == 0;
+        else if (strcmp(a, "--bin") == 0) o->bin = v;
+        else if (strcmp(a, "--seed") == 0) bad = parse_u64(v, &o->seed);
+        else if (strcmp(a, "--tsv") == 0) *tsv = v;
+        else if (strcmp(a, "--dir") == 0) *gen_dir = v;
+        else if (strcmp(a, "--ledger-dir") == 0) o->ledger_dir = v;
+        else if (strcmp(a, "--sim-seeds") == 0) bad = parse_u64(v, &o->sim_seeds);
+        else if (strcmp(a, "--port-offset") == 0) { bad = parse_u64(v, &u) || u > 999; o->offset = (unsigned)u; }
+        else bad = 1;
+        if (bad) {
+            fprintf(stderr, "alichain-bench: bad option or value: %s%s%s\n", a, v && takes ? " " : "",
+                    v && takes ? v : "");
+            usage(stderr);
+            exit(2);
+        }
+        i += takes;
+    }
+    for (int k = 0; k < o->txs_n; k++)
+        if (o->txs[k] < BENCH_TXS_MIN || o->txs[k] > BENCH_TXS_MAX)
+            bench_die("--txs %llu: outside %d..%llu", (unsigned long long)o->txs[k], BENCH_TXS_MIN,
+                      (unsigned long long)BENCH_TXS_MAX);
+    for (int k = 0; k < o->conns_n; k++)
+        if (o->conns[k] < 1 || o->conns[k] > BENCH_CONNS_MAX)
+            bench_die("--conns %llu: outside 1..%d", (unsigned long long)o->conns[k], BENCH_CONNS_MAX);
+}
+
+int main(int argc, char **argv) {
+    opts_t o;
+    int gen = 0;
+    const char *gen_dir = NULL, *tsv = NULL;
+    parse_args(argc, argv, &o, &gen, &gen_dir, &tsv);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (gen) {
+        if (!gen_dir || o.txs_n != 1) bench_die("gen needs --txs N (one size) and --dir DIR");
+        bench_ledger_t l;
+        ledger_init(&l, o.txs[0], o.seed);
+        ledger_write_blocks(&l, gen_dir, NULL);
+        printf("wrote %s/block1.txt, block2.txt, block3.txt: %llu transactions, %u users\n",
+               gen_dir, (unsigned long long)l.txs, l.users);
+        ledger_free(&l);
+        return 0;
+    }
+    if (o.external && o.txs_n != 1) bench_die("--external takes one --txs size");
+    static char bin_abs[BENCH_PATH_MAX];   /* the servers run in other directories */
+    if (!realpath(o.bin ? o.bin : "/proc/self/exe", bin_abs))
+        bench_die("--bin %s: %s", o.bin ? o.bin : "/proc/self/exe", strerror(errno));
+    if (!o.bin) *strrchr(bin_abs, '/') = '\0';
+    o.bin = bin_abs;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    atexit(cleanup);
+    if (tsv && !(g_tsv = fopen(tsv, "w"))) bench_die("cannot write %s", tsv);
+    const char *tmp = getenv("TMPDIR");
+    bench_path(g_tmpdir, "%s/alichain-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(g_tmpdir)) bench_die("cannot create a temp dir: %s", strerror(errno));
+    if (!o.external) o.offset = lease_offset();
+
+    g_t0_ns = bench_now_ns();
+    g_steps = (unsigned)o.txs_n * (unsigned)(o.floors ? 2 : 0) + (o.sim_seeds ? 1 : 0);
+    for (int m = 0; m < o.modes_n; m++) {
+        bench_mode_t md = o.modes[m];
+        g_steps += (unsigned)o.txs_n *
+                   (md == MODE_BALANCE || md == MODE_TRANSFER || md == MODE_MIX ? (unsigned)o.conns_n : 1);
+    }
+    g_steps += (unsigned)o.txs_n * (o.external ? 1 : 3);
+    printf("alichain-bench: %s; port offset %u; %.1f s a phase%s\n",
+           o.external ? "external servers" : "own servers", o.offset, o.secs,
+           o.ops ? " (or --ops)" : "");
+    printf("%-9s %-13s %-5s %15s  %-13s %-13s %-15s\n", "txs", "what", "conns", "rate", "p50",
+           "p99", "p99.9");
+    for (int k = 0; k < o.txs_n && !bench_interrupted; k++) run_size(&o, o.txs[k]);
+    if (o.sim_seeds && !bench_interrupted) sim_speed(&o);
+    if (g_tsv) fclose(g_tsv);
+    if (bench_interrupted) { fprintf(stderr, "alichain-bench: interrupted\n"); return 130; }
+    if (g_failed) { printf("alichain-bench: FAILED: wrong answers or errors above\n"); return 1; }
+    printf("alichain-bench: every answer verified\n");
+    return 0;
+}

@@ -1,0 +1,22 @@
+# bench.mk — alichain-bench, included by the top Makefile (which defines OUT, BIN, CC,
+# CPPFLAGS, CFLAGS, LDFLAGS and $(OUT)/core.a). bench/ links core only (the wire codec), never net/.
+#   make bench             the standard matrix (docs/BENCHMARKS.md, docs/benchmarks.svg); ~10 min
+#   make bench BENCH_QUICK=1   a fast run of the same (small ledgers, short phases)
+# Benchmarks are not tests: `make test` runs only tests/bench/test_bench_smoke.py.
+
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_OBJ := $(BENCH_SRC:%.c=$(OUT)/%.o)
+
+.PHONY: bench bench-bin
+
+$(BIN)/alichain-bench: $(BENCH_OBJ) $(OUT)/core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
+
+bench-bin: $(BIN)/alichain-bench
+all: bench-bin
+
+TEST_RUN_EXTRA += $(BIN)/alichain-bench
+
+bench: programs $(BIN)/alichain-sim $(BIN)/alichain-bench
+	BIN=$(BIN) BENCH_QUICK=$(BENCH_QUICK) bash bench/run.sh

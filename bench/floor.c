@@ -1,0 +1,198 @@
+/* floor.c — what this machine can do at best, measured in the same run as alichain: a
+ * minimal one-shot TCP server (own process, poll loop, read one line, answer, close), the
+ * loopback UDP round trip, append + fdatasync of one line, writing and reading a file.
+ * Every alichain figure is printed as a ratio to one of these. */
+#define _GNU_SOURCE   /* accept4 */
+#include "bench.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FLOOR_BACKLOG 511                   /* as serverM's listen() (net/sock.h) */
+#define FLOOR_CONNS_MAX 1024                /* as serverM's CONNECTIONS_MAX */
+#define FLOOR_REPLY "OK BALANCE 1000000000\n" /* the size of a real balance reply */
+#define FLOOR_UDP_REQ_BYTES 29              /* a QUERY of one 7-byte name (PROTOCOL.md 1.9) */
+#define FLOOR_UDP_REPLY_BYTES 59            /* its reply */
+#define FLOOR_UDP_WAIT_MS 1000              /* a lost loopback datagram ends the floor run */
+#define FLOOR_SYNC_LINE "10000001 u123456 u654321 500\n"
+#define FLOOR_FILE_CHUNK_BYTES (1u << 20)
+
+_Static_assert(FLOOR_CONNS_MAX >= BENCH_CONNS_MAX, "the floor server takes every connection");
+
+static int floor_listen_loopback(int type, uint16_t *port) {
+    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    if (fd < 0) bench_die("floor: socket: %s", strerror(errno));
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0)
+        bench_die("floor: bind: %s", strerror(errno));
+    if (type == SOCK_STREAM && listen(fd, FLOOR_BACKLOG) != 0)
+        bench_die("floor: listen: %s", strerror(errno));
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* The child of floor_tcp_start: serves until killed. */
+static void floor_tcp_serve(int lfd) __attribute__((noreturn));
+static void floor_tcp_serve(int lfd) {
+    static struct pollfd pfd[FLOOR_CONNS_MAX + 1];
+    nfds_t n = 1;
+    fcntl(lfd, F_SETFL, O_NONBLOCK);
+    pfd[0] = (struct pollfd){ lfd, POLLIN, 0 };
+    for (;;) {
+        if (poll(pfd, n, -1) < 0 && errno != EINTR) _exit(1);
+        if (pfd[0].revents) {
+            while (n < FLOOR_CONNS_MAX + 1) {
+                int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0) break;
+                pfd[n++] = (struct pollfd){ fd, POLLIN, 0 };
+            }
+        }
+        for (nfds_t i = 1; i < n;) {
+            if (!pfd[i].revents) { i++; continue; }
+            char buf[TCP_REQUEST_BYTES_MAX];
+            ssize_t got = read(pfd[i].fd, buf, sizeof buf);
+            if (got < 0 && errno == EAGAIN) { pfd[i].revents = 0; i++; continue; }
+            if (got > 0 && memchr(buf, '\n', (size_t)got)) {
+                ssize_t w = write(pfd[i].fd, FLOOR_REPLY, sizeof FLOOR_REPLY - 1);
+                (void)w;   /* a failed reply is the client's error to count */
+            } else if (got > 0) {
+                pfd[i].revents = 0;   /* a partial line: wait for the rest */
+                i++;
+                continue;
+            }
+            close(pfd[i].fd);
+            pfd[i] = pfd[--n];
+        }
+    }
+}
+
+pid_t floor_tcp_start(uint16_t *port) {
+    int lfd = floor_listen_loopback(SOCK_STREAM, port);
+    pid_t pid = fork();
+    if (pid < 0) bench_die("floor: fork: %s", strerror(errno));
+    if (pid == 0) floor_tcp_serve(lfd);
+    close(lfd);
+    return pid;
+}
+
+void floor_stop(pid_t pid) {
+    if (pid <= 0) return;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+void floor_udp_run(double secs, bench_result_t *r) {
+    memset(r, 0, sizeof *r);
+    uint16_t port;
+    int echo = floor_listen_loopback(SOCK_DGRAM, &port);
+    pid_t pid = fork();
+    if (pid < 0) bench_die("floor: fork: %s", strerror(errno));
+    if (pid == 0) {
+        uint8_t buf[DGRAM_BYTES_MAX], reply[FLOOR_UDP_REPLY_BYTES];
+        memset(reply, 0xA1, sizeof reply);
+        for (;;) {
+            struct sockaddr_in from;
+            socklen_t len = sizeof from;
+            ssize_t n = recvfrom(echo, buf, sizeof buf, 0, (struct sockaddr *)&from, &len);
+            if (n < 0 && errno != EINTR) _exit(1);
+            if (n > 0) sendto(echo, reply, sizeof reply, 0, (struct sockaddr *)&from, len);
+        }
+    }
+    close(echo);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+        bench_die("floor: udp socket: %s", strerror(errno));
+    uint8_t req[FLOOR_UDP_REQ_BYTES], buf[DGRAM_BYTES_MAX];
+    memset(req, 0xA1, sizeof req);
+    uint64_t t_start = bench_now_ns(), end = t_start + (uint64_t)(secs * 1e9);
+    while (!bench_interrupted && bench_now_ns() < end) {
+        uint64_t t0 = bench_now_ns();
+        if (send(fd, req, sizeof req, 0) != (ssize_t)sizeof req) { r->errors++; break; }
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll(&p, 1, FLOOR_UDP_WAIT_MS) != 1 || recv(fd, buf, sizeof buf, 0) != FLOOR_UDP_REPLY_BYTES) {
+            r->errors++;
+            break;
+        }
+        samples_add(&r->lat, bench_now_ns() - t0);
+        r->ops++;
+    }
+    r->secs = (double)(bench_now_ns() - t_start) / 1e9;
+    close(fd);
+    floor_stop(pid);
+}
+
+void floor_sync_run(const char *dir, double secs, bench_result_t *r) {
+    memset(r, 0, sizeof *r);
+    char path[BENCH_PATH_MAX];
+    bench_path(path, "%s/floor-sync.txt", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) bench_die("floor: cannot create %s: %s", path, strerror(errno));
+    uint64_t t_start = bench_now_ns(), end = t_start + (uint64_t)(secs * 1e9);
+    while (!bench_interrupted && bench_now_ns() < end) {
+        uint64_t t0 = bench_now_ns();
+        if (write(fd, FLOOR_SYNC_LINE, sizeof FLOOR_SYNC_LINE - 1) != sizeof FLOOR_SYNC_LINE - 1 ||
+            fdatasync(fd) != 0)
+            bench_die("floor: append + fdatasync of %s: %s", path, strerror(errno));
+        samples_add(&r->lat, bench_now_ns() - t0);
+        r->ops++;
+    }
+    r->secs = (double)(bench_now_ns() - t_start) / 1e9;
+    close(fd);
+    unlink(path);
+}
+
+double floor_file_secs(const char *dir, uint64_t bytes) {
+    char tmp[BENCH_PATH_MAX], path[BENCH_PATH_MAX];
+    bench_path(tmp, "%s/floor-file.tmp", dir);
+    bench_path(path, "%s/floor-file.txt", dir);
+    char *chunk = bench_xmalloc(FLOOR_FILE_CHUNK_BYTES);
+    memset(chunk, 'x', FLOOR_FILE_CHUNK_BYTES);
+    uint64_t t0 = bench_now_ns();
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) bench_die("floor: cannot create %s: %s", tmp, strerror(errno));
+    for (uint64_t done = 0; done < bytes;) {
+        size_t n = bytes - done < FLOOR_FILE_CHUNK_BYTES ? (size_t)(bytes - done) : FLOOR_FILE_CHUNK_BYTES;
+        ssize_t w = write(fd, chunk, n);
+        if (w <= 0) bench_die("floor: write %s: %s", tmp, strerror(errno));
+        done += (uint64_t)w;
+    }
+    if (fdatasync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0)
+        bench_die("floor: sync/rename %s: %s", tmp, strerror(errno));
+    double secs = (double)(bench_now_ns() - t0) / 1e9;
+    unlink(path);
+    free(chunk);
+    return secs;
+}
+
+double floor_read_secs(const char *path) {
+    char *chunk = bench_xmalloc(FLOOR_FILE_CHUNK_BYTES);
+    uint64_t t0 = bench_now_ns();
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) bench_die("floor: cannot open %s: %s", path, strerror(errno));
+    ssize_t n;
+    while ((n = read(fd, chunk, FLOOR_FILE_CHUNK_BYTES)) > 0) {}
+    if (n < 0) bench_die("floor: read %s: %s", path, strerror(errno));
+    close(fd);
+    free(chunk);
+    return (double)(bench_now_ns() - t0) / 1e9;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# run.sh — the body of `make bench`: the standard matrix of alichain-bench (every answer
+# verified), then bench/report.py writes docs/BENCHMARKS.md (below its hand-written part)
+# and the data of bench/plot.gp, which gnuplot draws into docs/benchmarks.svg.
+# BENCH_QUICK=1: small ledgers and short phases (a minute or so), same report.
+# Installs Debian's gnuplot (gnuplot-nox) when it is missing; `make test` never needs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-build/release/bin}
+OUT=build/bench
+SIZE_BIG=10000000
+DISK_KB_BIG=4000000        # 10^7: three block files, the one-file copy, alichain.txt, logs
+mkdir -p "$OUT"
+
+if ! command -v gnuplot >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bench: gnuplot is missing; install Debian's gnuplot-nox (needs root)" >&2; exit 1
+  fi
+  echo "bench: installing gnuplot-nox"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends gnuplot-nox >/dev/null
+fi
+
+if [ -n "${BENCH_QUICK:-}" ] && [ "${BENCH_QUICK}" != 0 ]; then
+  sizes=1000,100000; secs=1; sim_seeds=200
+else
+  sizes=1000,100000,1000000; secs=5; sim_seeds=2000
+  avail=$(df -Pk "${TMPDIR:-/tmp}" | awk 'NR == 2 { print $4 }')
+  if [ "$avail" -ge "$DISK_KB_BIG" ]; then
+    sizes=$sizes,$SIZE_BIG
+  else
+    echo "bench: only ${avail} kB free in ${TMPDIR:-/tmp}: no 10^7 ledger this time" >&2
+  fi
+fi
+
+cmd=("$BIN/alichain-bench" --txs "$sizes" --conns 1,8,64 --seconds "$secs"
+     --sim-seeds "$sim_seeds" --tsv "$OUT/results.tsv")
+echo "bench: ${cmd[*]}"
+set +e
+"${cmd[@]}" | tee "$OUT/output.txt"
+rc=${PIPESTATUS[0]}
+set -e
+/usr/bin/python3 bench/report.py --tsv "$OUT/results.tsv" --out docs/BENCHMARKS.md \
+  --data "$OUT" --command "make bench${BENCH_QUICK:+ BENCH_QUICK=$BENCH_QUICK}" \
+  --command "${cmd[*]}" --status "$rc"
+gnuplot -e "data='$OUT'" bench/plot.gp > docs/benchmarks.svg
+echo "bench: wrote docs/BENCHMARKS.md and docs/benchmarks.svg (alichain-bench exit $rc)"
+exit "$rc"

@@ -1,0 +1,186 @@
+# test_bench_smoke.py — a few-second run of alichain-bench that checks ANSWERS, never times:
+# every mode and floor runs and verifies every reply against the generated ledger's model;
+# the bench itself is shown to fail on a ledger that differs from its model (a changed
+# amount: balances, stats and the TXLIST file; an extra transaction: transfer serials and
+# TXLIST counts); an interrupt stops its servers and removes its temp dir; bad arguments are
+# refused. Benchmarks proper are `make bench` (docs/BENCHMARKS.md).
+import os
+import signal
+import subprocess
+import time
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
+from e2e_helpers import Network  # noqa: E402
+
+TXS = 1000
+SMOKE_TIMEOUT_S = 180          # a deadline for a hung run, not a timing assertion
+INTERRUPT_WAIT_S = 30          # SIGINT -> exit, servers stopped (they get 10 s each)
+PHASE_S = "0.3"
+MODES = ("balance", "transfer", "mix", "hot", "stats", "txlist", "hol-balance", "hol-txlist")
+FLOORS = ("floor-tcp", "floor-udp", "floor-sync")
+METRICS = ("startup-one-file", "backend-bytes-per-tx", "startup-three-backends",
+           "sim-events-per-s")
+
+
+@pytest.fixture
+def bench(bin_dir):
+    exe = bin_dir / "alichain-bench"
+    assert exe.is_file() and os.access(exe, os.X_OK), (
+        f"{exe} is missing: build it with `make` (bench/bench.mk), or set ALICHAIN_BIN")
+    return exe
+
+
+def run_bench(exe, args, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALICHAIN_")}
+    env["TMPDIR"] = str(tmp_path)          # its temp dir, removed by itself, inside ours
+    try:
+        p = subprocess.run([str(exe), *args], env=env, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=SMOKE_TIMEOUT_S)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"alichain-bench {args} did not finish in {SMOKE_TIMEOUT_S} s: "
+                             f"{e.stdout!r}") from None
+    return p
+
+
+def tsv_rows(path):
+    loads, metrics = {}, {}
+    for line in Path(path).read_text().splitlines():
+        f = line.split("\t")
+        if f[0] == "load":
+            loads.setdefault(f[2], []).append(dict(ops=int(f[4]), wrong=int(f[10]),
+                                                   errors=int(f[11])))
+        elif f[0] == "metric":
+            metrics[f[2]] = float(f[3])
+    return loads, metrics
+
+
+def test_every_mode_and_floor_answers_right(bench, tmp_path):
+    tsv = tmp_path / "r.tsv"
+    p = run_bench(bench, ["--txs", str(TXS), "--conns", "1,8", "--seconds", PHASE_S,
+                          "--sim-seeds", "5", "--tsv", str(tsv)], tmp_path)
+    assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    assert "alichain-bench: every answer verified" in p.stdout
+    assert "[bench " in p.stderr, "no progress line"
+    loads, metrics = tsv_rows(tsv)
+    for what in MODES + FLOORS:
+        assert what in loads, f"no {what} row:\n{p.stdout}"
+        for r in loads[what]:
+            assert r["ops"] > 0, f"{what}: no operation completed:\n{p.stdout}"
+            assert r["wrong"] == 0 and r["errors"] == 0, f"{what}: {r}\n{p.stdout}"
+    for m in METRICS:
+        assert m in metrics, f"no {m} figure:\n{p.stdout}"
+    assert metrics["sim-events-per-s"] > 0
+    # its temp dir (block files, logs, alichain.txt) is gone, its servers stopped
+    assert not list(tmp_path.glob("alichain-bench.*")), "the bench left its temp dir behind"
+
+
+def generated_blocks(bench, tmp_path):
+    d = tmp_path / "gen"
+    d.mkdir()
+    p = run_bench(bench, ["gen", "--txs", str(TXS), "--dir", str(d)], tmp_path)
+    assert p.returncode == 0, p.stderr
+    return [(d / f"block{i}.txt").read_text() for i in (1, 2, 3)]
+
+
+def bench_external(bench, tmp_path, blocks, modes):
+    net = Network(bench.parent, tmp_path / "net", blocks=blocks)
+    try:
+        net.start()
+        return run_bench(bench, ["--external", "--port-offset", str(net.offset), "--txs",
+                                 str(TXS), "--modes", modes, "--conns", "1", "--seconds",
+                                 PHASE_S, "--no-floors", "--sim-seeds", "0", "--ledger-dir",
+                                 str(net.root)], tmp_path)
+    finally:
+        problems = net.close()
+        assert not problems, problems
+
+
+def test_external_servers_on_the_generated_ledger_pass(bench, tmp_path):
+    p = bench_external(bench, tmp_path, generated_blocks(bench, tmp_path),
+                       "balance,transfer,mix,stats,txlist")
+    assert p.returncode == 0, f"{p.stdout}\n{p.stderr}"
+    assert "WRONG" not in p.stdout
+
+
+STATS_USERS = {f"u{i}" for i in range(50, 66)}   # the bench asks stats of users U/2 .. U/2+15
+
+
+def test_a_changed_amount_is_caught(bench, tmp_path):
+    blocks = generated_blocks(bench, tmp_path)
+    lines = blocks[0].splitlines(keepends=True)
+    i = max(k for k, l in enumerate(lines) if l.split()[1] in STATS_USERS)
+    serial, sender, receiver, amount = lines[i].split()
+    lines[i] = f"{serial} {sender} {receiver} {int(amount) + 1}\n"
+    blocks[0] = "".join(lines)
+    p = bench_external(bench, tmp_path, blocks, "balance,mix,stats,txlist")
+    assert p.returncode == 1, f"{p.stdout}\n{p.stderr}"
+    assert "FAILED" in p.stdout
+    out = {l.split()[1]: l for l in p.stdout.splitlines() if len(l.split()) > 2 and l[0].isdigit()}
+    assert "WRONG" in out["balance"] and "BALANCE u" in out["balance"], p.stdout
+    assert "WRONG" in out["mix"], p.stdout
+    assert "WRONG" in out["stats"] and f"STATS {sender}" in out["stats"], p.stdout
+    assert f"line {serial}:" in out["txlist"], p.stdout
+
+
+def test_an_extra_transaction_is_caught(bench, tmp_path):
+    blocks = generated_blocks(bench, tmp_path)
+    blocks[2] += f"{TXS + 1} u1 u2 5\n"
+    p = bench_external(bench, tmp_path, blocks, "transfer,txlist")
+    assert p.returncode == 1, f"{p.stdout}\n{p.stderr}"
+    transfer = next(l for l in p.stdout.splitlines() if " transfer " in l)
+    assert "serials not contiguous" in transfer, p.stdout
+    txlist = next(l for l in p.stdout.splitlines() if " txlist " in l)
+    assert "TXLIST: " in txlist and "WRONG" in txlist, p.stdout
+
+
+def test_an_interrupt_stops_servers_and_cleans_up(bench, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALICHAIN_")}
+    env["TMPDIR"] = str(tmp_path)
+    p = subprocess.Popen([str(bench), "--txs", str(TXS), "--modes", "balance", "--conns", "8",
+                          "--seconds", "60", "--no-floors", "--sim-seeds", "0"], env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + SMOKE_TIMEOUT_S
+        for line in p.stderr:                        # wait for the load phase to begin
+            if "balance, 8 connections" in line or time.monotonic() > deadline:
+                break
+        servers = [c for c in Path("/proc").glob("[0-9]*")
+                   if (c / "stat").exists() and _ppid(c) == p.pid and _comm(c).startswith("server")]
+        assert len(servers) == 4, "the four servers are not running under the bench"
+        p.send_signal(signal.SIGINT)
+        rest = p.stderr.read()
+        assert p.wait(timeout=INTERRUPT_WAIT_S) == 130, rest
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "alichain-bench: interrupted" in rest
+    assert not any(s.exists() for s in servers), "a server outlived the bench"
+    assert not list(tmp_path.glob("alichain-bench.*")), "the bench left its temp dir behind"
+
+
+def _ppid(proc_dir):
+    try:
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
+def _comm(proc_dir):
+    try:
+        return (proc_dir / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize("args", [["--conns", "0"], ["--modes", "nosuch"], ["--txs", "5"],
+                                  ["--seconds", "-1"], ["--bogus"], ["gen", "--txs", "1000"]])
+def test_bad_arguments_are_refused(bench, tmp_path, args):
+    p = run_bench(bench, args, tmp_path)
+    assert p.returncode == 2, f"{args}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    assert p.stderr.startswith("alichain-bench: "), p.stderr

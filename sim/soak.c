@@ -29,6 +29,8 @@
 #define SOAK_CLIENT_SLACK_MS 5000       /* past its own timeout a client counts as hung */
 #define SOAK_START_MS_MAX 5000          /* a server prints its "up" line within this */
 #define SOAK_STOP_MS_MAX 3000           /* SIGTERM'd servers exit within this */
+#define SOAK_START_FAILURES_MAX 3       /* a server that exits by itself this often in a row is
+                                         * given up: no new transfers start, the checks run */
 #define SOAK_TICK_US 1000
 #define SOAK_PATH_BYTES 512
 #define SOAK_DIR_BYTES 128              /* the run's temp dir */
@@ -61,6 +63,8 @@ typedef struct {
     int ready;
     unsigned generation;
     uint64_t started_us;
+    unsigned failed_starts;   /* exits by itself since it was last up */
+    int broken;               /* given up after SOAK_START_FAILURES_MAX of them */
 } soak_srv_t;
 
 typedef struct {
@@ -172,6 +176,12 @@ static int servers_poll(soak_t *s) {
                       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), why);
             v->pid = 0;
             s->self_exits++;
+            if (++v->failed_starts >= SOAK_START_FAILURES_MAX) {
+                v->broken = 1;
+                violation(s, "restart: %s given up after %d exits in a row; no new transfers start",
+                          soak_prog[n], SOAK_START_FAILURES_MAX);
+                continue;
+            }
             v->generation++;
             if (server_spawn(s, n) != 0) return -1;
             continue;
@@ -183,6 +193,7 @@ static int servers_poll(soak_t *s) {
             const char *up = n == SIM_NODE_M ? "is up and running" : "is up and running using UDP";
             v->ready = real_file_read(path, &text, &len) == 0 && text != NULL && strstr(text, up) != NULL;
             free(text);
+            if (v->ready) v->failed_starts = 0;
             if (!v->ready && soak_now_us() - v->started_us > SOAK_START_MS_MAX * 1000ull) {
                 violation(s, "restart: %s#%u printed no \"up\" line within %d ms", soak_prog[n], v->generation,
                           SOAK_START_MS_MAX);
@@ -198,7 +209,7 @@ static int servers_wait_ready(soak_t *s) {
     for (;;) {
         if (soak_interrupted || servers_poll(s) != 0) return -1;
         int all = 1;
-        for (int n = 0; n < SIM_SERVERS; n++) all &= s->srv[n].ready;
+        for (int n = 0; n < SIM_SERVERS; n++) all &= s->srv[n].ready || s->srv[n].broken;
         if (all) return 0;
         soak_sleep_us(SOAK_TICK_US);
     }
@@ -508,7 +519,7 @@ static int check_all(soak_t *s, FILE *f) {
     }
     s->torn_bad = s->recovery_bad = 0;
     if (read_disks(s, &disk, &torn) != 0) return -1;
-    fprintf(f, "check recovery: %s (every block file recovers with core's blockfile_recover)\n",
+    fprintf(f, "check recovery: %s (each block file read as a restarting backend reads it: blockfile_recover)\n",
             s->recovery_bad == 0 ? "ok" : "FAIL");
     fprintf(f, "check torn: %s (%u torn lines, each a prefix of an append never confirmed)\n",
             s->torn_bad == 0 ? "ok" : "FAIL", torn);
@@ -629,11 +640,13 @@ static int drive(soak_t *s) {
     for (;;) {
         if (soak_interrupted || servers_poll(s) != 0) return -1;
         uint32_t running = txs_reap(s, started);
-        while (running < o->concurrency && started < o->transfers) {
+        int broken = 0;
+        for (int n = 0; n < SIM_SERVERS; n++) broken |= s->srv[n].broken;
+        while (!broken && running < o->concurrency && started < o->transfers) {
             tx_start(s, started++);
             running++;
         }
-        if (running == 0 && started == o->transfers) return 0;
+        if (running == 0 && (started == o->transfers || broken)) return 0;
         uint64_t now = soak_now_us();
         if (o->kill_ms > 0 && now >= next_kill) {
             if (kill_one(s) != 0) return -1;
@@ -647,9 +660,9 @@ static int drive(soak_t *s) {
 static void report_counts(const soak_t *s, FILE *f) {
     uint32_t c[OUT_HUNG + 1] = {0};
     for (uint32_t i = 0; i < s->o->transfers; i++) c[s->tx[i].outcome]++;
-    fprintf(f, "transfers: %u (confirmed %u, in doubt %u, refused %u, unavailable %u, hung %u, other %u)\n",
-            s->o->transfers, c[OUT_CONFIRMED], c[OUT_IN_DOUBT], c[OUT_REFUSED], c[OUT_UNAVAILABLE], c[OUT_HUNG],
-            c[OUT_OTHER] + c[OUT_PENDING] + c[OUT_RUNNING]);
+    fprintf(f, "transfers: %u (confirmed %u, in doubt %u, refused %u, unavailable %u, hung %u, other %u, "
+            "not started %u)\n", s->o->transfers, c[OUT_CONFIRMED], c[OUT_IN_DOUBT], c[OUT_REFUSED],
+            c[OUT_UNAVAILABLE], c[OUT_HUNG], c[OUT_OTHER] + c[OUT_RUNNING], c[OUT_PENDING]);
     uint64_t kills = 0;
     for (int n = 0; n < SIM_SERVERS; n++) kills += s->kills[n];
     fprintf(f, "kills: %llu (serverM %llu, serverA %llu, serverB %llu, serverC %llu)\n", (unsigned long long)kills,

@@ -40,7 +40,8 @@ static const char usage[] =
     "       alichain-sim compare FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N]\n"
     "             [--net auto|netns|loopback]   (auto: namespace hosts when root with ip and nft)\n"
     "       alichain-sim soak [--transfers N] [--concurrency C] [--kill-ms K] [--seed N] [--programs DIR]\n"
-    "             [--port-offset N] [--net auto|netns|loopback] [--plant drop-confirmed|torn-confirmed]\n"
+    "             [--port-offset N] [--net auto|netns|loopback]\n"
+    "             [--plant drop-confirmed|torn-confirmed|copy-confirmed]\n"
     "real plays the scenario on the six real programs (docs/REAL.md); compare runs it both ways;\n"
     "soak: N transfers, C at a time, a random server killed (-9) and restarted every K ms, then\n"
     "  the block files checked (docs/REAL.md \"Durability soak\"); exit 0 pass, 1 fail, 2 refused.\n"
@@ -491,8 +492,10 @@ static int cmd_soak(const args_t *a) {
     soak_plant_t plant = SOAK_PLANT_NONE;
     if (v[OPT_PLANT] && strcmp(v[OPT_PLANT], "drop-confirmed") == 0) plant = SOAK_PLANT_DROP_CONFIRMED;
     else if (v[OPT_PLANT] && strcmp(v[OPT_PLANT], "torn-confirmed") == 0) plant = SOAK_PLANT_TORN_CONFIRMED;
+    else if (v[OPT_PLANT] && strcmp(v[OPT_PLANT], "copy-confirmed") == 0) plant = SOAK_PLANT_COPY_CONFIRMED;
     else if (v[OPT_PLANT] && strcmp(v[OPT_PLANT], "none") != 0)
-        return usage_fail("--plant: \"%.40s\" is not none, drop-confirmed or torn-confirmed", v[OPT_PLANT]);
+        return usage_fail("--plant: \"%.40s\" is not none, drop-confirmed, torn-confirmed or copy-confirmed",
+                          v[OPT_PLANT]);
     char programs[PATH_MAX];
     programs_dir(a, programs, sizeof(programs));
     soak_options_t o = {.programs = programs, .transfers = (uint32_t)transfers,

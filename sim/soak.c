@@ -1,7 +1,6 @@
-/* soak.c — the durability soak (soak.h, docs/REAL.md "Durability soak"): N transfers, C at a
- * time, on the real programs (processes via real.c's helpers, hosts via a realnet_t) while a
- * random server is killed with SIGKILL and restarted every K ms; then the block files are read
- * through core's blockfile_recover and every client's outcome is checked against them. */
+/* soak.c — the durability soak (soak.h): N transfers, C at a time, on the real programs (real.c's
+ * process helpers, a realnet_t's hosts), kill -9 + restart of a random server every K ms, then
+ * the checks over the block files read through core's blockfile_recover. */
 #define _XOPEN_SOURCE 700 /* mkdtemp, nanosleep */
 #include "soak.h"
 
@@ -78,6 +77,8 @@ typedef struct {
     prng_t rng;
     char users[SOAK_USERS][SOAK_NAME_BYTES];
     soak_tx_t *tx;
+    int32_t *by_key;          /* (sender, receiver, amount <= range) -> transfer, or -1 */
+    uint64_t range;           /* amounts 1..range (refused ones: above BALANCE_INITIAL x users) */
     soak_srv_t srv[SIM_SERVERS];
     uint64_t kills[SIM_SERVERS], restarts, self_exits;
     uint32_t violations;
@@ -326,11 +327,16 @@ static int txs_plan(soak_t *s) {
     uint64_t all = pairs * range;
     uint32_t *pick = malloc(all * sizeof(*pick));
     s->tx = calloc(n + 1, sizeof(*s->tx));
-    if (pick == NULL || s->tx == NULL) {
+    s->by_key = malloc(all * sizeof(*s->by_key));
+    s->range = range;
+    if (pick == NULL || s->tx == NULL || s->by_key == NULL) {
         free(pick);
         return -1;
     }
-    for (uint64_t k = 0; k < all; k++) pick[k] = (uint32_t)k;
+    for (uint64_t k = 0; k < all; k++) {
+        pick[k] = (uint32_t)k;
+        s->by_key[k] = -1;
+    }
     for (uint32_t i = 0; i < n; i++) {
         uint64_t j = i + prng_below(&s->rng, all - i);
         uint32_t k = pick[j];
@@ -344,6 +350,8 @@ static int txs_plan(soak_t *s) {
         t->amount = (int64_t)(k % range) + 1;
         if (i % SOAK_REFUSED_EVERY == SOAK_REFUSED_EVERY - 1) /* more than the ledger holds: refused */
             t->amount = (int64_t)BALANCE_INITIAL * SOAK_USERS + 1 + i;
+        else
+            s->by_key[k] = (int32_t)i;
     }
     free(pick);
     return 0;
@@ -377,9 +385,13 @@ static long tx_of(const soak_t *s, const tx_t *t) {
     int a = user_of(s, t->sender), b = user_of(s, t->receiver);
     if (a < 0 || b < 0) return -1;
     if (t->serial <= SOAK_USERS && t->amount == 1 && b == (a + 1) % SOAK_USERS && (int)t->serial == a + 1) return -2;
-    for (uint32_t i = 0; i < s->o->transfers; i++)
-        if (s->tx[i].sender == a && s->tx[i].receiver == b && s->tx[i].amount == t->amount) return (long)i;
-    return -1;
+    int64_t i = -1, over = t->amount - (int64_t)BALANCE_INITIAL * SOAK_USERS - 1;
+    if (over >= 0 && over < (int64_t)s->o->transfers) i = over;
+    else if (t->amount >= 1 && (uint64_t)t->amount <= s->range)
+        i = s->by_key[((uint64_t)a * (SOAK_USERS - 1) + (uint64_t)(b > a ? b - 1 : b)) * s->range +
+                      (uint64_t)t->amount - 1];
+    if (i < 0 || s->tx[i].sender != a || s->tx[i].receiver != b || s->tx[i].amount != t->amount) return -1;
+    return (long)i;
 }
 
 static int cmp_serial(const void *x, const void *y) {
@@ -440,17 +452,34 @@ static void check_torn(soak_t *s, int b, const char *img, size_t len, const char
     free(text);
 }
 
-/* Deletes the line of the first confirmed transfer from whichever block holds it (and for
- * torn-confirmed writes it to that block's .torn file, as a torn confirmed append). */
+static void file_append(const char *path, const char *line, size_t len) {
+    FILE *f = fopen(path, "a");
+    if (f == NULL) return;
+    fwrite(line, 1, len, f);
+    fclose(f);
+}
+
+/* The planted faults, on the line of the first confirmed transfer: drop-confirmed deletes it
+ * from its block, torn-confirmed also writes it to that block's .torn file (a torn confirmed
+ * append), copy-confirmed appends it to the next block as well (stored twice). */
 static void plant_confirmed(soak_t *s, const check_txs_t *disk) {
     for (size_t k = 0; k < disk->count; k++) {
         long i = tx_of(s, &disk->txs[k].tx);
         if (i < 0 || s->tx[i].outcome != OUT_CONFIRMED) continue;
+        int b = disk->txs[k].backend;
         char path[SOAK_PATH_BYTES], *img = NULL, line[TX_LINE_BYTES_MAX + 2];
         size_t len = 0;
-        snprintf(path, sizeof(path), "%s/%s", s->dir, simdisk_block_name(disk->txs[k].backend));
+        snprintf(path, sizeof(path), "%s/%s", s->dir, simdisk_block_name(b));
         size_t ll = tx_format(&disk->txs[k].tx, line, sizeof(line) - 1); /* ends in '\n' */
         line[ll] = '\0';
+        if (s->o->plant == SOAK_PLANT_COPY_CONFIRMED) {
+            int other = (b + 1) % BACKEND_COUNT;
+            snprintf(path, sizeof(path), "%s/%s", s->dir, simdisk_block_name(other));
+            file_append(path, line, ll);
+            fprintf(s->o->report, "planted: copied \"%.*s\" (a confirmed transfer) from %s into %s\n",
+                    (int)ll - 1, line, simdisk_block_name(b), simdisk_block_name(other));
+            return;
+        }
         if (real_file_read(path, &img, &len) != 0 || img == NULL) return;
         char *at = strncmp(img, line, ll) == 0 ? img : NULL; /* a whole line: at the start or after '\n' */
         for (char *p = img; at == NULL && (p = strchr(p, '\n')) != NULL; p++)
@@ -463,18 +492,13 @@ static void plant_confirmed(soak_t *s, const check_txs_t *disk) {
                 fclose(f);
             }
             fprintf(s->o->report, "planted: deleted \"%.*s\" (a confirmed transfer) from %s\n", (int)ll - 1, line,
-                    simdisk_block_name(disk->txs[k].backend));
+                    simdisk_block_name(b));
         }
         if (at != NULL && s->o->plant == SOAK_PLANT_TORN_CONFIRMED) { /* ... as if its append had torn */
             char torn[SOAK_PATH_BYTES + 8];
             snprintf(torn, sizeof(torn), "%s%s", path, BLOCKFILE_TORN_SUFFIX);
-            FILE *f = fopen(torn, "a");
-            if (f != NULL) {
-                fprintf(f, "%.*s\n", (int)ll - 1, line);
-                fclose(f);
-            }
-            fprintf(s->o->report, "planted: ... and put it in %s%s\n", simdisk_block_name(disk->txs[k].backend),
-                    BLOCKFILE_TORN_SUFFIX);
+            file_append(torn, line, ll);
+            fprintf(s->o->report, "planted: ... and put it in %s%s\n", simdisk_block_name(b), BLOCKFILE_TORN_SUFFIX);
         }
         free(img);
         return;
@@ -498,7 +522,8 @@ static int read_disks(soak_t *s, check_txs_t *disk, uint32_t *torn) {
                 free(marker);
                 return -1;
             }
-            if (bad > 0 && ++s->recovery_bad) violation(s, "recovery: a restart could not recover %s: %s", simdisk_block_name(b), err);
+            if (bad > 0 && ++s->recovery_bad)
+                violation(s, "recovery: a restart could not recover %s: %s", simdisk_block_name(b), err);
             check_torn(s, b, img, len, marker, mlen, torn);
         }
         free(img);
@@ -742,6 +767,7 @@ int soak_run(const soak_options_t *o) {
     fprintf(f, "wall: %.3fs\n", (double)(soak_now_us() - wall0) / 1e6);
     fprintf(f, "verdict: %s\n", rc == 0 ? "pass" : rc == 1 ? "fail" : "refused");
     free(s->tx);
+    free(s->by_key);
     free(s);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -1,7 +1,6 @@
-/* soak.h — `alichain-sim soak`: the durability soak (issue #8 item 6). Many concurrent
- * transfers on the real programs across the namespace hosts while a random server is killed
- * (kill -9) and restarted every few hundred ms; then the block files are read with core's
- * rules (blockfile_recover) and every outcome a client saw is checked against them. */
+/* soak.h — `alichain-sim soak`, the durability soak: concurrent transfers on the real programs
+ * while a random server is killed (-9) and restarted every K ms, then the block files read with
+ * core's blockfile_recover and every client's outcome checked against them (docs/REAL.md). */
 #ifndef ALICHAIN_SIM_SOAK_H
 #define ALICHAIN_SIM_SOAK_H
 
@@ -22,6 +21,7 @@ typedef enum {
     SOAK_PLANT_NONE = 0,
     SOAK_PLANT_DROP_CONFIRMED = 1, /* delete one confirmed transfer's line before the check */
     SOAK_PLANT_TORN_CONFIRMED = 2, /* ... and put it into "<block>.torn" as a torn append */
+    SOAK_PLANT_COPY_CONFIRMED = 3, /* append one confirmed line to a second block file */
 } soak_plant_t;
 
 typedef struct {

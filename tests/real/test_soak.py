@@ -1,8 +1,6 @@
-# test_soak.py — `alichain-sim soak` (docs/REAL.md "Durability soak"): a short soak on the
-# real programs across the namespace hosts (loopback, said loudly, where they cannot be made;
-# under CI=true that fails) passes every check; planted faults (a confirmed line deleted, a
-# confirmed append "torn") make it report violations; SIGINT stops and removes everything;
-# without hosts it says so loudly, and refuses under CI=true.
+# test_soak.py — `alichain-sim soak` (docs/REAL.md "Durability soak"): a short soak passes every
+# check; planted faults (a confirmed line deleted, "torn" or copied; a server that cannot
+# restart) are reported; SIGINT removes everything; no hosts: loud on loopback, refused under CI.
 import os
 import pathlib
 import re
@@ -103,6 +101,7 @@ def test_short_soak_every_check_holds():
 @pytest.mark.parametrize("plant,failing", [
     ("drop-confirmed", {"confirmed", "serials"}),
     ("torn-confirmed", {"confirmed", "serials", "torn"}),
+    ("copy-confirmed", {"confirmed", "serials"}),
 ])
 def test_planted_fault_is_reported(plant, failing):
     lease = PortLease()
@@ -111,9 +110,14 @@ def test_planted_fault_is_reported(plant, failing):
     finally:
         lease.release()
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "verdict: fail" in r.stdout and "planted: deleted" in r.stdout
+    assert "verdict: fail" in r.stdout
     got = checks(r.stdout)
     assert {k for k, v in got.items() if v == "FAIL"} == failing, r.stdout
+    if plant == "copy-confirmed":
+        assert re.search(r"^violation: serials: serial \d+ is on disk twice", r.stdout, re.M), r.stdout
+        assert re.search(r"^violation: confirmed: transfer \d+ is on disk 2 times$", r.stdout, re.M), r.stdout
+        return
+    assert "planted: deleted" in r.stdout
     assert re.search(r"^violation: confirmed: transfer \d+ .* is not on disk$", r.stdout, re.M), r.stdout
     if plant == "torn-confirmed":
         assert re.search(r"^violation: torn: block\d\.txt line \"\d+ \S+ \S+ \d+\" is no prefix", r.stdout,

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "mutant.h"
 #include "real.h"
 #include "realnet_ns.h"
+#include "soak.h"
 #include "report.h"
 #include "sim.h"
 #include "suite.h"
@@ -37,7 +39,12 @@ static const char usage[] =
     "             [--net auto|netns|loopback] [-v]\n"
     "       alichain-sim compare FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N]\n"
     "             [--net auto|netns|loopback]   (auto: namespace hosts when root with ip and nft)\n"
-    "real plays the scenario on the six real programs (docs/REAL.md); compare runs it both ways.\n"
+    "       alichain-sim soak [--transfers N] [--concurrency C] [--kill-ms K] [--seed N] [--programs DIR]\n"
+    "             [--port-offset N] [--net auto|netns|loopback]\n"
+    "             [--plant drop-confirmed|torn-confirmed|copy-confirmed]\n"
+    "real plays the scenario on the six real programs (docs/REAL.md); compare runs it both ways;\n"
+    "soak: N transfers, C at a time, a random server killed (-9) and restarted every K ms, then\n"
+    "  the block files checked (docs/REAL.md \"Durability soak\"); exit 0 pass, 1 fail, 2 refused.\n"
     "options of every command: --mutant NAME (alichain-sim-mutants only; names: --mutant list);\n"
     "  -- ends the options; --help prints this text\n"
     "run prints trace-hash: <hex> and verdict: pass|fail; exit 0 pass, 1 fail, 2 usage.\n"
@@ -148,7 +155,8 @@ static int mutant_select(const char *name) {
 typedef enum {
     OPT_SEED, OPT_SEEDS, OPT_FIRST, OPT_SWARM, OPT_TRACE, OPT_TRACE_JSON, OPT_OUT, OPT_MUTANT,
     OPT_VERBOSE, OPT_STOP_ON_FAIL, OPT_NO_SHRINK, OPT_BLOCK, OPT_BLOCK_SEEDS, OPT_JSONL,
-    OPT_PROGRAMS, OPT_SKIP_UNSUPPORTED, OPT_PORT_OFFSET, OPT_NET, OPT_COUNT
+    OPT_PROGRAMS, OPT_SKIP_UNSUPPORTED, OPT_PORT_OFFSET, OPT_NET, OPT_TRANSFERS, OPT_CONCURRENCY,
+    OPT_KILL_MS, OPT_PLANT, OPT_COUNT
 } opt_t;
 
 static const struct {
@@ -157,7 +165,7 @@ static const struct {
     int takes_value;
     const char *commands;   /* the commands that take it, space-separated */
 } options[OPT_COUNT] = {
-    [OPT_SEED] = {"--seed", NULL, 1, "run real compare"},
+    [OPT_SEED] = {"--seed", NULL, 1, "run real compare soak"},
     [OPT_SEEDS] = {"--seeds", NULL, 1, "swarm report"},
     [OPT_FIRST] = {"--first", NULL, 1, "swarm report"},
     [OPT_SWARM] = {"--swarm", NULL, 1, "suite"},
@@ -171,10 +179,14 @@ static const struct {
     [OPT_BLOCK] = {"--block", NULL, 1, "swarm"},
     [OPT_BLOCK_SEEDS] = {"--block-seeds", NULL, 1, "swarm"},
     [OPT_JSONL] = {"--jsonl", NULL, 1, "swarm"},
-    [OPT_PROGRAMS] = {"--programs", NULL, 1, "real compare"},
+    [OPT_PROGRAMS] = {"--programs", NULL, 1, "real compare soak"},
     [OPT_SKIP_UNSUPPORTED] = {"--skip-unsupported", NULL, 0, "real compare"},
-    [OPT_PORT_OFFSET] = {"--port-offset", NULL, 1, "real compare"},
-    [OPT_NET] = {"--net", NULL, 1, "real compare"},
+    [OPT_PORT_OFFSET] = {"--port-offset", NULL, 1, "real compare soak"},
+    [OPT_NET] = {"--net", NULL, 1, "real compare soak"},
+    [OPT_TRANSFERS] = {"--transfers", NULL, 1, "soak"},
+    [OPT_CONCURRENCY] = {"--concurrency", NULL, 1, "soak"},
+    [OPT_KILL_MS] = {"--kill-ms", NULL, 1, "soak"},
+    [OPT_PLANT] = {"--plant", NULL, 1, "soak"},
 };
 
 typedef struct {
@@ -257,7 +269,7 @@ static int args_read(int argc, char **argv, args_t *a) {
 
 /* The positional arguments each command takes. */
 static int args_count_check(const args_t *a) {
-    int want = strcmp(a->cmd, "swarm") == 0 ? 0 : 1;
+    int want = strcmp(a->cmd, "swarm") == 0 || strcmp(a->cmd, "soak") == 0 ? 0 : 1;
     if (strcmp(a->cmd, "suite") == 0) return 0; /* any number of directories */
     if (strcmp(a->cmd, "report") == 0)          /* any number of files, at least one */
         return a->npos > 0 ? 0 : usage_fail("report needs a FILE of swarm --jsonl results");
@@ -344,7 +356,7 @@ static int args_values(args_t *a) {
     return 0;
 }
 
-static const char *const commands = "run swarm report suite print gen real compare";
+static const char *const commands = "run swarm report suite print gen real compare soak";
 
 /* The whole command line; returns 0, or EXIT_USAGE with one line printed. */
 static int args_parse(int argc, char **argv, args_t *a) {
@@ -403,6 +415,33 @@ static void self_dir(char *dir, size_t cap) {
     path_dir(exe, dir, cap);
 }
 
+/* --net auto (default): namespace hosts when this machine can make them (root, ip, nft),
+ * else loopback with the reason in *note; netns: hosts or refuse (-1, one line printed). */
+static int net_choose(const args_t *a, realnet_t **net_out, const char **note) {
+    const char *net = a->value[OPT_NET] != NULL ? a->value[OPT_NET] : "auto";
+    static realnet_t ns;
+    static char why[REALNET_ERR_BYTES];
+    *net_out = NULL;
+    *note = NULL;
+    if (strcmp(net, "loopback") == 0) return 0;
+    if (realnet_netns(&ns, why, sizeof(why)) == 0) {
+        *net_out = &ns;
+    } else if (strcmp(net, "netns") == 0) {
+        fprintf(stderr, "%s: --net netns: %s\n", prog_name, why);
+        return -1;
+    } else {
+        *note = why;
+    }
+    return 0;
+}
+
+/* The programs' directory: --programs, else the one alichain-sim is in. */
+static void programs_dir(const args_t *a, char *programs, size_t cap) {
+    if (a->value[OPT_PROGRAMS] == NULL) self_dir(programs, cap);
+    else if (realpath(a->value[OPT_PROGRAMS], programs) == NULL) /* the programs run elsewhere */
+        snprintf(programs, cap, "%s", a->value[OPT_PROGRAMS]);
+}
+
 /* real and compare: the scenario on the real programs (sim/real.h). */
 static int cmd_real(const args_t *a) {
     scenario_t s;
@@ -412,28 +451,14 @@ static int cmd_real(const args_t *a) {
         return EXIT_USAGE;
     }
     char programs[PATH_MAX];
-    if (a->value[OPT_PROGRAMS] == NULL) self_dir(programs, sizeof(programs));
-    else if (realpath(a->value[OPT_PROGRAMS], programs) == NULL) /* the programs run elsewhere */
-        snprintf(programs, sizeof(programs), "%s", a->value[OPT_PROGRAMS]);
+    programs_dir(a, programs, sizeof(programs));
     real_options_t o = {.programs = programs, .skip_unsupported = a->value[OPT_SKIP_UNSUPPORTED] != NULL,
                         .has_seed = a->has_seed, .seed = a->seed,
                         .has_port_offset = a->value[OPT_PORT_OFFSET] != NULL,
                         .port_offset = (unsigned)a->port_offset, .verbose = a->verbose, .report = stdout};
-    /* --net auto (default): namespace hosts when this machine can make them (root, ip,
-     * nft), else loopback with the reason in the report; netns: hosts or refuse. */
-    const char *net = a->value[OPT_NET] != NULL ? a->value[OPT_NET] : "auto";
-    static realnet_t ns;
-    static char why[REALNET_ERR_BYTES];
-    if (strcmp(net, "loopback") != 0) {
-        if (realnet_netns(&ns, why, sizeof(why)) == 0) {
-            o.net = &ns;
-        } else if (strcmp(net, "netns") == 0) {
-            fprintf(stderr, "%s: --net netns: %s\n", prog_name, why);
-            scenario_free(&s);
-            return EXIT_USAGE;
-        } else {
-            o.net_note = why;
-        }
+    if (net_choose(a, &o.net, &o.net_note) != 0) {
+        scenario_free(&s);
+        return EXIT_USAGE;
     }
     uint64_t seed = a->has_seed ? a->seed : s.seed;
     printf("scenario: %s\nseed: %llu\nprograms: %s\n", a->positional[0], (unsigned long long)seed, programs);
@@ -450,6 +475,45 @@ static int cmd_real(const args_t *a) {
     }
     scenario_free(&s);
     return rc;
+}
+
+/* soak: the durability soak on the real programs (sim/soak.h). Without namespace hosts it
+ * runs on loopback and says so loudly; under CI=true it refuses instead. */
+static int cmd_soak(const args_t *a) {
+    const char *const *v = a->value;
+    uint64_t transfers = SOAK_TRANSFERS_DEFAULT, concurrency = SOAK_CONCURRENCY_DEFAULT, kill_ms = SOAK_KILL_MS_DEFAULT;
+    if ((v[OPT_TRANSFERS] && parse_u64_arg("--transfers", v[OPT_TRANSFERS], 1, &transfers)) ||
+        (v[OPT_CONCURRENCY] && parse_u64_arg("--concurrency", v[OPT_CONCURRENCY], 1, &concurrency)) ||
+        (v[OPT_KILL_MS] && parse_u64_arg("--kill-ms", v[OPT_KILL_MS], 0, &kill_ms)))
+        return EXIT_USAGE;
+    if (transfers > SOAK_TRANSFERS_MAX) return usage_fail("--transfers: at most %u", SOAK_TRANSFERS_MAX);
+    if (concurrency > SOAK_CONCURRENCY_MAX) return usage_fail("--concurrency: at most %u", SOAK_CONCURRENCY_MAX);
+    if (kill_ms > SOAK_KILL_MS_MAX) return usage_fail("--kill-ms: at most %u", SOAK_KILL_MS_MAX);
+    soak_plant_t plant = SOAK_PLANT_NONE;
+    if (v[OPT_PLANT] && strcmp(v[OPT_PLANT], "drop-confirmed") == 0) plant = SOAK_PLANT_DROP_CONFIRMED;
+    else if (v[OPT_PLANT] && strcmp(v[OPT_PLANT], "torn-confirmed") == 0) plant = SOAK_PLANT_TORN_CONFIRMED;
+    else if (v[OPT_PLANT] && strcmp(v[OPT_PLANT], "copy-confirmed") == 0) plant = SOAK_PLANT_COPY_CONFIRMED;
+    else if (v[OPT_PLANT] && strcmp(v[OPT_PLANT], "none") != 0)
+        return usage_fail("--plant: \"%.40s\" is not none, drop-confirmed, torn-confirmed or copy-confirmed",
+                          v[OPT_PLANT]);
+    char programs[PATH_MAX];
+    programs_dir(a, programs, sizeof(programs));
+    soak_options_t o = {.programs = programs, .transfers = (uint32_t)transfers,
+                        .concurrency = (uint32_t)concurrency, .kill_ms = (uint32_t)kill_ms,
+                        .seed = a->has_seed ? a->seed : 1, .has_port_offset = v[OPT_PORT_OFFSET] != NULL,
+                        .port_offset = (unsigned)a->port_offset, .plant = plant, .report = stdout};
+    if (net_choose(a, &o.net, &o.net_note) != 0) return EXIT_USAGE;
+    if (o.net == NULL && o.net_note != NULL) {
+        const char *ci = getenv("CI");
+        if (ci != NULL && strcasecmp(ci, "true") == 0) {
+            fprintf(stderr, "%s: soak: NAMESPACE HOSTS UNAVAILABLE under CI=true: %s\n", prog_name, o.net_note);
+            return EXIT_USAGE;
+        }
+        fprintf(stderr, "%s: soak: NAMESPACE HOSTS UNAVAILABLE (%s): THE SOAK RUNS ON LOOPBACK\n", prog_name,
+                o.net_note);
+    }
+    printf("programs: %s\n", programs);
+    return soak_run(&o);
 }
 
 static int cmd_swarm(const args_t *a) {
@@ -548,5 +612,6 @@ int main(int argc, char **argv) {
     if (strcmp(a.cmd, "suite") == 0) return cmd_suite(&a);
     if (strcmp(a.cmd, "print") == 0) return cmd_print(&a);
     if (strcmp(a.cmd, "real") == 0 || strcmp(a.cmd, "compare") == 0) return cmd_real(&a);
+    if (strcmp(a.cmd, "soak") == 0) return cmd_soak(&a);
     return cmd_gen(&a);
 }

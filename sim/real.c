@@ -295,8 +295,12 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
+void real_remove_tree(const char *dir) {
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* The whole file into a NUL-terminated buffer (*buf NULL when it does not exist). */
-static int file_read(const char *path, char **buf, size_t *len) {
+int real_file_read(const char *path, char **buf, size_t *len) {
     *buf = NULL;
     *len = 0;
     FILE *f = fopen(path, "rb");
@@ -353,7 +357,7 @@ static int port_free(unsigned offset) {
 }
 
 /* A free offset held under the lock file tests/e2e uses, so parallel runs never collide. */
-static int port_lease(real_t *r, char *err, size_t cap) {
+int real_port_lease(unsigned *offset, int *lock_fd, char *err, size_t cap) {
     mkdir(REAL_LOCK_DIR, 0777);
     uint64_t x = now_wall_us() ^ ((uint64_t)getpid() << 20);
     for (int k = 0; k < REAL_OFFSET_ATTEMPTS_MAX; k++) {
@@ -367,8 +371,8 @@ static int port_lease(real_t *r, char *err, size_t cap) {
             close(fd);
             continue;
         }
-        r->offset = off;
-        r->lock_fd = fd;
+        *offset = off;
+        *lock_fd = fd;
         return 0;
     }
     snprintf(err, cap, "no free port offset in %d..%d after %d attempts", REAL_OFFSET_MIN, REAL_OFFSET_MAX,
@@ -385,6 +389,7 @@ static pid_t spawn(real_t *r, int node, const char *prog, int argc, char *const 
     char path[REAL_PATH_BYTES];
     snprintf(path, sizeof(path), "%s/%s", r->programs, prog);
     char env[8][REAL_ENV_BYTES];
+    char *envp[8];
     int ne = 0;
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_PORT_OFFSET=%u", r->offset);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_TIMEOUT_MS=%u", r->scn->timeout_ms);
@@ -392,9 +397,15 @@ static pid_t spawn(real_t *r, int node, const char *prog, int argc, char *const 
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_SEED=%llu", (unsigned long long)r->seed);
     if (node >= SIM_NODE_A && node <= SIM_NODE_C)
         snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", r->dir, simdisk_block_name(node - 1));
+    for (int k = 0; k < ne; k++) envp[k] = env[k];
+    return real_spawn(r->net, node, path, argc, args, r->dir, envp, ne, out_path, err_path);
+}
+
+pid_t real_spawn(const realnet_t *net, int node, const char *path, int argc, char *const *args,
+                 const char *cwd, char *const *env, int ne, const char *out_path, const char *err_path) {
     const char *const *wrap;
     int nwrap;
-    r->net->wrap(r->net, node, &wrap, &nwrap);
+    net->wrap(net, node, &wrap, &nwrap);
     const char *argv[REALNET_WRAP_ARGS_MAX + SCN_ARGS_MAX + 2];
     int na = 0;
     for (int k = 0; k < nwrap && k < REALNET_WRAP_ARGS_MAX; k++) argv[na++] = wrap[k];
@@ -411,12 +422,12 @@ static pid_t spawn(real_t *r, int node, const char *prog, int argc, char *const 
     int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     int er = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (in < 0 || out < 0 || er < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(er, 2) < 0) _exit(127);
-    if (chdir(r->dir) != 0) _exit(127);
+    if (chdir(cwd) != 0) _exit(127);
     for (int k = 0; k < ne; k++) putenv(env[k]);
     for (int h = 0; h < SIM_SERVERS; h++) {
-        const char *host = r->net->host(r->net, h);
-        if (node == SIM_NODE_M && h != SIM_NODE_M && r->net->host_seen_by_m != NULL)
-            host = r->net->host_seen_by_m(r->net, h);
+        const char *host = net->host(net, h);
+        if (node == SIM_NODE_M && h != SIM_NODE_M && net->host_seen_by_m != NULL)
+            host = net->host_seen_by_m(net, h);
         setenv(host_env[h], host, 1);
     }
     execvp(argv[0], (char *const *)argv);
@@ -444,7 +455,7 @@ static int server_start(real_t *r, int node, char *err, size_t cap) {
     while (!real_interrupted) {
         char *text;
         size_t len;
-        int found = file_read(out, &text, &len) == 0 && text != NULL && strstr(text, up) != NULL;
+        int found = real_file_read(out, &text, &len) == 0 && text != NULL && strstr(text, up) != NULL;
         free(text);
         if (found) return 0;
         int status;
@@ -452,7 +463,7 @@ static int server_start(real_t *r, int node, char *err, size_t cap) {
             r->srv[node].pid = 0;
             char *e = NULL;
             size_t el;
-            file_read(er, &e, &el);
+            real_file_read(er, &e, &el);
             if (e != NULL && el > 0 && e[el - 1] == '\n') e[el - 1] = '\0';
             snprintf(err, cap, "%s exited at start (status %d): %.300s", server_prog[node],
                      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), e ? e : "");
@@ -470,7 +481,7 @@ static int server_start(real_t *r, int node, char *err, size_t cap) {
 }
 
 /* kill -9 and reap (deadline REAL_REAP_MS_MAX). */
-static void proc_kill(pid_t *pid) {
+void real_proc_kill(pid_t *pid) {
     if (*pid <= 0) return;
     kill(*pid, SIGKILL);
     kill(*pid, SIGCONT);
@@ -617,13 +628,13 @@ static void op_finish(real_t *r, real_op_t *op, int status) {
     op->c.resp_us = run_us(r);
     op->c.state = CHECK_OP_DONE;
     op->c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    file_read(op->out_path, &op->out, &op->out_len);
-    file_read(op->err_path, &op->err, &op->err_len);
+    real_file_read(op->out_path, &op->out, &op->out_len);
+    real_file_read(op->err_path, &op->err, &op->err_len);
     /* alichain.txt as serverM answered (read now: a later TXLIST may replace it) */
     if (op->c.parsed && op->c.req.op == CREQ_TXLIST && op->c.exit_code == 0) {
         char path[REAL_PATH_BYTES];
         snprintf(path, sizeof(path), "%s/alichain.txt", r->dir);
-        file_read(path, &op->file, &op->file_len);
+        real_file_read(path, &op->file, &op->file_len);
     }
     op_reply_from_output(op);
     const scn_step_t *st = op->step;
@@ -695,7 +706,7 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
         return 0;
     case STEP_CRASH:
         if (n < SIM_SERVERS && r->srv[n].pid != 0) {
-            proc_kill(&r->srv[n].pid);
+            real_proc_kill(&r->srv[n].pid);
             r->srv[n].paused = 0;
             r->res->faults[FAULT_CRASHES]++;
         }
@@ -852,7 +863,7 @@ static int judge(real_t *r, int settled) {
         snprintf(mpath, sizeof(mpath), "%s%s", path, BLOCKFILE_MARKER_SUFFIX);
         char *img = NULL, *marker = NULL;
         size_t len = 0, mlen = 0;
-        if (file_read(path, &img, &len) != 0 || file_read(mpath, &marker, &mlen) != 0) {
+        if (real_file_read(path, &img, &len) != 0 || real_file_read(mpath, &marker, &mlen) != 0) {
             violation(r, "durability", run_us(r), "cannot read %s", path);
         } else {
             int bad = check_block_read(img ? img : "", len, marker, mlen, b, &disk, err, sizeof(err));
@@ -873,7 +884,7 @@ static int judge(real_t *r, int settled) {
     size_t txlist_len = 0;
     char tpath[REAL_PATH_BYTES];
     snprintf(tpath, sizeof(tpath), "%s/alichain.txt", r->dir);
-    if (ops == NULL || file_read(tpath, &txlist, &txlist_len) != 0) rc = AC_ENOMEM;
+    if (ops == NULL || real_file_read(tpath, &txlist, &txlist_len) != 0) rc = AC_ENOMEM;
     if (rc == 0) {
         assign_serials(r, &disk, &initial);
         for (size_t i = 0; i < r->op_count; i++) {
@@ -909,7 +920,7 @@ static void report_server_logs(const real_t *r, FILE *f) {
             char path[REAL_PATH_BYTES], *text = NULL;
             size_t len = 0;
             snprintf(path, sizeof(path), "%s/logs/%s.%u.err", r->dir, server_prog[n], g);
-            if (file_read(path, &text, &len) != 0 || text == NULL || len == 0) {
+            if (real_file_read(path, &text, &len) != 0 || text == NULL || len == 0) {
                 free(text);
                 continue;
             }
@@ -986,11 +997,11 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
 
 /* Stops every process, undoes the back end, and removes the run's directory. */
 static void teardown(real_t *r) {
-    for (size_t i = 0; i < r->op_count; i++) proc_kill(&r->ops[i].pid);
-    for (int n = 0; n < SIM_SERVERS; n++) proc_kill(&r->srv[n].pid);
+    for (size_t i = 0; i < r->op_count; i++) real_proc_kill(&r->ops[i].pid);
+    for (int n = 0; n < SIM_SERVERS; n++) real_proc_kill(&r->srv[n].pid);
     if (r->net_ready) r->net->teardown(r->net);
     r->net_ready = 0;
-    if (r->dir[0] != '\0') nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (r->dir[0] != '\0') real_remove_tree(r->dir);
     if (r->lock_fd >= 0) close(r->lock_fd);
     r->lock_fd = -1;
 }
@@ -1007,7 +1018,7 @@ static void servers_stop(real_t *r) {
             if (waitpid(r->srv[n].pid, NULL, WNOHANG) == r->srv[n].pid) r->srv[n].pid = 0;
             else sleep_us(REAL_TICK_US);
         }
-        proc_kill(&r->srv[n].pid);
+        real_proc_kill(&r->srv[n].pid);
     }
 }
 
@@ -1117,7 +1128,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
                     rc = refuse(r, "cannot write %s", path);
             }
             if (rc == 0 && o->has_port_offset) r->offset = o->port_offset;
-            else if (rc == 0 && port_lease(r, err, sizeof(err)) != 0) rc = refuse(r, "%s", err);
+            else if (rc == 0 && real_port_lease(&r->offset, &r->lock_fd, err, sizeof(err)) != 0) rc = refuse(r, "%s", err);
             if (rc == 0 && r->net->setup(r->net, r->offset, err, sizeof(err)) != 0) {
                 r->net_ready = 1;
                 rc = refuse(r, "network %s: %s", r->net->name, err);
@@ -1136,9 +1147,9 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         for (size_t i = 0; i < r->op_count; i++) {
             real_op_t *op = &r->ops[i];
             if (op->c.state != CHECK_OP_RUNNING) continue;
-            proc_kill(&op->pid);
-            file_read(op->out_path, &op->out, &op->out_len);
-            file_read(op->err_path, &op->err, &op->err_len);
+            real_proc_kill(&op->pid);
+            real_file_read(op->out_path, &op->out, &op->out_len);
+            real_file_read(op->err_path, &op->err, &op->err_len);
             if (end > op->must_end_us)
                 violation(r, "liveness", end, "%s still running at the end (%.6fs), past its bound %.6fs",
                           op->step->label, (double)end / 1e6, (double)op->must_end_us / 1e6);

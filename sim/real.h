@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "realnet.h"
 #include "sim.h"
@@ -61,5 +62,21 @@ int real_unsupported(const scenario_t *s, const realnet_t *net,
 /* Runs s in the simulator and for real and prints both results per labelled operation;
  * returns 0 (no difference, both pass), 1, or 2 (refused / cannot run). */
 int real_compare(const scenario_t *s, const real_options_t *o, FILE *f);
+
+/* Process helpers, shared with the durability soak (sim/soak.c). */
+
+/* Forks path on node (the back end's wrap words first) with args after its name, stdin
+ * /dev/null, stdout and stderr appended to the given files, cwd cwd, env[0..ne) put into
+ * its environment and ALICHAIN_HOST_* from net. Returns the pid, or -1. */
+pid_t real_spawn(const realnet_t *net, int node, const char *path, int argc, char *const *args,
+                 const char *cwd, char *const *env, int ne, const char *out_path, const char *err_path);
+/* kill -9 (and SIGCONT) and reap, within a deadline; *pid set to 0. */
+void real_proc_kill(pid_t *pid);
+/* The whole file into a NUL-terminated malloc'd *buf (NULL when it does not exist): 0 or -1. */
+int real_file_read(const char *path, char **buf, size_t *len);
+/* Removes dir and everything below it (best effort). */
+void real_remove_tree(const char *dir);
+/* A free port offset held under tests/e2e's lock files (*lock_fd: close it to release). */
+int real_port_lease(unsigned *offset, int *lock_fd, char *err, size_t cap);
 
 #endif

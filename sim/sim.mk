@@ -111,3 +111,16 @@ real-mutants: $(BIN)/alichain-sim
 	$(MAKE) --no-print-directory VARIANT=real-mutants \
 	  EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DALICHAIN_MUTANTS -DALICHAIN_REAL_MUTANTS" programs
 	bash sim/real-mutants.sh $(BIN)/alichain-sim build/real-mutants/bin $(REAL_MUTANTS_MIN)
+
+# make soak: the durability soak (docs/REAL.md "Durability soak"): SOAK_TRANSFERS transfers,
+# SOAK_CONCURRENCY at a time, on the real programs across the namespace hosts (loopback,
+# said loudly, where they cannot be made; refused under CI=true), a random server killed
+# with SIGKILL and restarted every SOAK_KILL_MS ms; then the block files are checked.
+SOAK_TRANSFERS ?= 2000
+SOAK_CONCURRENCY ?= 16
+SOAK_KILL_MS ?= 200
+SOAK_SEED ?= 1
+.PHONY: soak
+soak: programs $(BIN)/alichain-sim
+	$(BIN)/alichain-sim soak --transfers $(SOAK_TRANSFERS) --concurrency $(SOAK_CONCURRENCY) \
+	  --kill-ms $(SOAK_KILL_MS) --seed $(SOAK_SEED) --programs $(BIN)

@@ -987,3 +987,18 @@ class UdpTap:
             sock.sendto(data, addr)
         except OSError:
             pass             # a dead backend: the datagram is lost, as on a real network
+
+
+def processes_with_offset(offset):
+    """Pids of our processes whose environment holds ALICHAIN_PORT_OFFSET=offset."""
+    want = f"ALICHAIN_PORT_OFFSET={offset}".encode()
+    found = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            if want in (p / "environ").read_bytes().split(b"\0"):
+                found.append(int(p.name))
+        except OSError:
+            continue
+    return found

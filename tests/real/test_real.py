@@ -16,7 +16,7 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
-from e2e_helpers import PortLease  # noqa: E402
+from e2e_helpers import PortLease, processes_with_offset  # noqa: E402
 
 BIN_DIR = pathlib.Path(os.environ.get("ALICHAIN_BIN", REPO / "build" / "release" / "bin"))
 SIM = BIN_DIR / "alichain-sim"
@@ -193,21 +193,6 @@ def test_compare_reports_a_schedule_real_timing_broke(tmp_path):
     slow.chmod(0o755)
     r = run("compare", SCN / "05_txlist.scn", "--programs", tmp_path)
     assert "schedule: not kept in the real run: t overlapped l2;" in r.stdout, r.stdout + r.stderr
-
-
-def processes_with_offset(offset):
-    """Pids of our processes whose environment holds ALICHAIN_PORT_OFFSET=offset."""
-    want = f"ALICHAIN_PORT_OFFSET={offset}".encode()
-    found = []
-    for p in pathlib.Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            if want in (p / "environ").read_bytes().split(b"\0"):
-                found.append(int(p.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_sigint_stops_everything():

@@ -295,6 +295,21 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
+int real_mkdtemp(char *dir, size_t cap, const char *prefix) {
+    const char *tmp = getenv("TMPDIR"); /* temp dirs where the user keeps them */
+    if (tmp == NULL || tmp[0] != '/') tmp = "/tmp";
+    if ((size_t)snprintf(dir, cap, "%s/%s-XXXXXX", tmp, prefix) >= cap) {
+        dir[0] = '\0';
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    if (mkdtemp(dir) == NULL) {
+        dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 void real_remove_tree(const char *dir) {
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -1112,10 +1127,8 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         for (size_t i = 0, k = 0; i < s->step_count; i++) {
             if (s->steps[i].kind == STEP_OP) r->ops[k].step = r->ops[k].c.step = &s->steps[i], k++;
         }
-        snprintf(r->dir, sizeof(r->dir), "/tmp/alichain-real-XXXXXX");
         char logs[REAL_PATH_BYTES + 8];
-        if (mkdtemp(r->dir) == NULL) {
-            r->dir[0] = '\0';
+        if (real_mkdtemp(r->dir, sizeof(r->dir), "alichain-real") != 0) {
             rc = refuse(r, "cannot create a temp dir: %s", strerror(errno));
         } else if (snprintf(logs, sizeof(logs), "%s/logs", r->dir) < 0 || mkdir(logs, 0755) != 0) {
             rc = refuse(r, "cannot create %s", logs);

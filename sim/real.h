@@ -75,6 +75,9 @@ void real_proc_kill(pid_t *pid);
 /* The whole file into a NUL-terminated malloc'd *buf (NULL when it does not exist): 0 or -1. */
 int real_file_read(const char *path, char **buf, size_t *len);
 /* Removes dir and everything below it (best effort). */
+/* A fresh directory "$TMPDIR/<prefix>-XXXXXX" (TMPDIR unset or relative: /tmp) into
+ * dir[cap]. Returns 0, or -1 with errno (dir then empty). */
+int real_mkdtemp(char *dir, size_t cap, const char *prefix);
 void real_remove_tree(const char *dir);
 /* A free port offset held under tests/e2e's lock files (*lock_fd: close it to release). */
 int real_port_lease(unsigned *offset, int *lock_fd, char *err, size_t cap);

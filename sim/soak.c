@@ -722,9 +722,7 @@ int soak_run(const soak_options_t *o) {
     char err[SOAK_MSG_BYTES] = "";
     char logs[SOAK_DIR_BYTES + 8];
     int rc = SOAK_EXIT_REFUSED;
-    snprintf(s->dir, sizeof(s->dir), "/tmp/alichain-soak-XXXXXX");
-    if (mkdtemp(s->dir) == NULL) {
-        s->dir[0] = '\0';
+    if (real_mkdtemp(s->dir, sizeof(s->dir), "alichain-soak") != 0) {
         snprintf(err, sizeof(err), "cannot create a temp dir: %s", strerror(errno));
     } else if (snprintf(logs, sizeof(logs), "%s/logs", s->dir) < 0 || mkdir(logs, 0755) != 0) {
         snprintf(err, sizeof(err), "cannot create %s", logs);

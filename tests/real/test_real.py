@@ -63,9 +63,11 @@ COMPARED_HOSTS = ["07_udp_loss", "08_udp_dup_reorder", "16_partition_two_way",
 NETWORK = "netns" if HOSTS else "loopback"
 
 
-def run(*args, timeout=RUN_TIMEOUT_S):
+def run(*args, timeout=RUN_TIMEOUT_S, tmpdir=None):
+    """alichain-sim with args; tmpdir: its TMPDIR (where a run makes its directory)."""
+    env = dict(os.environ, TMPDIR=str(tmpdir)) if tmpdir is not None else None
     return subprocess.run([str(SIM), *map(str, args)], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
 
 
 def faults(stdout):
@@ -161,12 +163,13 @@ def test_wrong_expectation_fails(tmp_path):
     text += "expect balance Chinmay 862\n"
     scn = tmp_path / "wrong.scn"
     scn.write_text(text)
-    before = set(pathlib.Path("/tmp").glob("alichain-real-*"))
-    r = run("real", scn)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    r = run("real", scn, tmpdir=tmp)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "expect failed" in r.stdout and "the balance of Chinmay is 861" in r.stdout
     assert r.stdout.rstrip().endswith("verdict: fail")
-    assert set(pathlib.Path("/tmp").glob("alichain-real-*")) <= before  # removed on failure too
+    assert list(tmp.iterdir()) == []  # its run directory is removed on failure too
 
 
 def test_compare_reports_a_difference(tmp_path):
@@ -195,12 +198,12 @@ def test_compare_reports_a_schedule_real_timing_broke(tmp_path):
     assert "schedule: not kept in the real run: t overlapped l2;" in r.stdout, r.stdout + r.stderr
 
 
-def test_sigint_stops_everything():
+def test_sigint_stops_everything(tmp_path):
     lease = PortLease()
     try:
-        before = set(pathlib.Path("/tmp").glob("alichain-real-*"))
         proc = subprocess.Popen([str(SIM), "real", str(SCN / "11_backend_crash_restart.scn"),
                                  "--port-offset", str(lease.offset)], cwd=REPO,
+                                env=dict(os.environ, TMPDIR=str(tmp_path)),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(INTERRUPT_AFTER_S)
         assert processes_with_offset(lease.offset), "the servers should be running by now"
@@ -209,7 +212,7 @@ def test_sigint_stops_everything():
         assert proc.returncode == 2, out + err
         assert "interrupted" in err
         assert processes_with_offset(lease.offset) == []
-        assert set(pathlib.Path("/tmp").glob("alichain-real-*")) <= before
+        assert not list(tmp_path.glob("alichain-real-*")), "the run directory outlived SIGINT"
     finally:
         lease.release()
 

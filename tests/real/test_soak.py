@@ -155,12 +155,12 @@ def netns_of(pid):
     return [line for line in out.splitlines() if line.startswith(f"alc-{pid}-")]
 
 
-def test_sigint_stops_everything():
+def test_sigint_stops_everything(tmp_path):
     lease = PortLease()
     try:
-        before = set(pathlib.Path("/tmp").glob("alichain-soak-*"))
         proc = subprocess.Popen([str(SIM), "soak", "--transfers", "100000", "--port-offset", str(lease.offset),
                                  "--programs", str(BIN_DIR)], cwd="/tmp", stdout=subprocess.PIPE,
+                                env=dict(os.environ, TMPDIR=str(tmp_path)),
                                 stderr=subprocess.PIPE, text=True)
         time.sleep(INTERRUPT_AFTER_S)
         assert processes_with_offset(lease.offset), "the servers should be running by now"
@@ -171,7 +171,7 @@ def test_sigint_stops_everything():
         assert proc.returncode == 2, out + err
         assert "refused: interrupted: everything started was stopped" in out
         assert processes_with_offset(lease.offset) == []
-        assert set(pathlib.Path("/tmp").glob("alichain-soak-*")) <= before
+        assert not list(tmp_path.glob("alichain-soak-*")), "the soak's directory outlived SIGINT"
         if HOSTS:
             assert netns_of(proc.pid) == []
     finally:

@@ -7,7 +7,9 @@ import itertools
 import os
 import re
 import signal
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -344,7 +346,14 @@ def test_sweep_removes_a_killed_runs_namespaces_only(tool):
 
 
 def test_without_root_it_says_so(tool):
-    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                        str(tool), "check"], capture_output=True, text=True, timeout=30)
+    # a copy the other user can reach (the checkout may be private to root)
+    d = Path(tempfile.mkdtemp(prefix="alichain-hosts-tool-"))
+    try:
+        d.chmod(0o755)
+        shutil.copy2(tool, d / tool.name)
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                            str(d / tool.name), "check"], capture_output=True, text=True, timeout=30)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
     assert r.returncode == 3, r
     assert "not root" in r.stderr, r

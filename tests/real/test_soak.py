@@ -4,9 +4,11 @@
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -44,10 +46,34 @@ if not HOSTS:
     print(f"NAMESPACE HOSTS UNAVAILABLE: {HOSTS_WHY}: the soak runs on loopback", file=sys.stderr)
 
 
+PROGRAMS = ("alichain-sim", "alichain-hosts", "serverM", "serverA", "serverB", "serverC",
+            "clientA", "clientB")
+
+
+def programs_for(user):
+    """The directory the soak's programs run from: BIN_DIR, or for another user a copy in a
+    fresh world-readable directory (the checkout, and pytest's tmp_path, may be private to
+    root)."""
+    if user is None:
+        return BIN_DIR
+    d = pathlib.Path(tempfile.mkdtemp(prefix="alichain-soak-programs-"))
+    d.chmod(0o755)
+    for name in PROGRAMS:
+        shutil.copy2(BIN_DIR / name, d / name)
+    return d
+
+
 def soak(*args, offset, timeout=RUN_TIMEOUT_S, env=None, user=None):
-    argv = [str(SIM), "soak", "--port-offset", str(offset), "--programs", str(BIN_DIR), *map(str, args)]
+    bin_dir = programs_for(user)
+    argv = [str(bin_dir / "alichain-sim"), "soak", "--port-offset", str(offset), "--programs",
+            str(bin_dir), *map(str, args)]
     if user is not None:
         argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+        try:
+            return subprocess.run(argv, cwd="/tmp", capture_output=True, text=True,
+                                  timeout=timeout, env=env)
+        finally:
+            shutil.rmtree(bin_dir, ignore_errors=True)
     return subprocess.run(argv, cwd="/tmp", capture_output=True, text=True, timeout=timeout,
                           env=env)
 

@@ -56,6 +56,22 @@ static void on_signal(int sig) {
     real_interrupted = 1;
 }
 
+void real_signals_catch(real_signals_t *saved) {
+    real_interrupted = 0;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &saved->old_int);
+    sigaction(SIGTERM, &sa, &saved->old_term);
+}
+
+void real_signals_restore(const real_signals_t *saved) {
+    sigaction(SIGINT, &saved->old_int, NULL);
+    sigaction(SIGTERM, &saved->old_term, NULL);
+}
+
+int real_was_interrupted(void) { return real_interrupted != 0; }
+
 /* ------------------------------------------------------------------ loopback back end */
 
 static const char *lo_host(const realnet_t *n, int node) {
@@ -1095,12 +1111,8 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     r->lookback_us = (uint64_t)REAL_LOOKBACK_TIMEOUTS * s->timeout_ms * 1000u;
     uint64_t wall0 = now_wall_us();
     int rc;
-    real_interrupted = 0;
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    real_signals_t saved;
+    real_signals_catch(&saved);
 
     char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES];
     int nu = real_unsupported(s, r->net, names);
@@ -1199,8 +1211,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     free(r->ops);
     free(r->expect_log);
     free(r);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    real_signals_restore(&saved);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #ifndef ALICHAIN_SIM_REAL_H
 #define ALICHAIN_SIM_REAL_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -75,6 +76,16 @@ void real_proc_kill(pid_t *pid);
 /* The whole file into a NUL-terminated malloc'd *buf (NULL when it does not exist): 0 or -1. */
 int real_file_read(const char *path, char **buf, size_t *len);
 /* Removes dir and everything below it (best effort). */
+/* SIGINT/SIGTERM during a run (real, soak): caught so everything started is stopped first.
+ * real_signals_catch clears the flag and installs the handler, saving the old ones;
+ * real_signals_restore puts them back; real_was_interrupted says whether one arrived. */
+typedef struct {
+    struct sigaction old_int, old_term;
+} real_signals_t;
+void real_signals_catch(real_signals_t *saved);
+void real_signals_restore(const real_signals_t *saved);
+int real_was_interrupted(void);
+
 /* A fresh directory "$TMPDIR/<prefix>-XXXXXX" (TMPDIR unset or relative: /tmp) into
  * dir[cap]. Returns 0, or -1 with errno (dir then empty). */
 int real_mkdtemp(char *dir, size_t cap, const char *prefix);

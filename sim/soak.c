@@ -86,11 +86,6 @@ typedef struct {
     char first[SOAK_VIOLATIONS_SHOWN][SOAK_MSG_BYTES];
 } soak_t;
 
-static volatile sig_atomic_t soak_interrupted;
-static void soak_on_signal(int sig) {
-    (void)sig;
-    soak_interrupted = 1;
-}
 
 static uint64_t soak_now_us(void) {
     struct timespec ts;
@@ -208,7 +203,7 @@ static int servers_poll(soak_t *s) {
 /* Waits until every server is up (deadline SOAK_START_MS_MAX each). */
 static int servers_wait_ready(soak_t *s) {
     for (;;) {
-        if (soak_interrupted || servers_poll(s) != 0) return -1;
+        if (real_was_interrupted() || servers_poll(s) != 0) return -1;
         int all = 1;
         for (int n = 0; n < SIM_SERVERS; n++) all &= s->srv[n].ready || s->srv[n].broken;
         if (all) return 0;
@@ -663,7 +658,7 @@ static int drive(soak_t *s) {
     uint32_t started = 0;
     uint64_t next_kill = soak_now_us() + o->kill_ms * 1000ull;
     for (;;) {
-        if (soak_interrupted || servers_poll(s) != 0) return -1;
+        if (real_was_interrupted() || servers_poll(s) != 0) return -1;
         uint32_t running = txs_reap(s, started);
         int broken = 0;
         for (int n = 0; n < SIM_SERVERS; n++) broken |= s->srv[n].broken;
@@ -706,12 +701,8 @@ int soak_run(const soak_options_t *o) {
     realnet_loopback(&s->lo);
     s->net = o->net != NULL ? o->net : &s->lo;
     prng_init(&s->rng, o->seed);
-    soak_interrupted = 0;
-    struct sigaction sa = {0}, old_int, old_term;
-    sa.sa_handler = soak_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    real_signals_t saved; /* SIGINT/SIGTERM: stop everything started, then report */
+    real_signals_catch(&saved);
     uint64_t wall0 = soak_now_us();
 
     fprintf(f, "soak: %u transfers, concurrency %u, kill -9 of a random server every %u ms, seed %llu\n",
@@ -741,7 +732,7 @@ int soak_run(const soak_options_t *o) {
         if (err[0] == '\0' && servers_wait_ready(s) != 0) snprintf(err, sizeof(err), "the servers did not start");
         uint64_t t0 = soak_now_us();
         if (err[0] == '\0' && drive(s) != 0)
-            snprintf(err, sizeof(err), "%s", soak_interrupted ? "interrupted" : "a server could not be restarted");
+            snprintf(err, sizeof(err), "%s", real_was_interrupted() ? "interrupted" : "a server could not be restarted");
         if (err[0] == '\0' && servers_wait_ready(s) != 0) snprintf(err, sizeof(err), "the servers did not come back");
         uint64_t t1 = soak_now_us();
         if (err[0] == '\0') {
@@ -754,7 +745,7 @@ int soak_run(const soak_options_t *o) {
     }
     if (err[0] != '\0') {
         if (s->tx != NULL && s->dir[0] != '\0') report_counts(s, f);
-        fprintf(f, "refused: %s\n", soak_interrupted ? "interrupted: everything started was stopped" : err);
+        fprintf(f, "refused: %s\n", real_was_interrupted() ? "interrupted: everything started was stopped" : err);
     } else {
         rc = s->violations > 0;
     }
@@ -767,7 +758,6 @@ int soak_run(const soak_options_t *o) {
     free(s->tx);
     free(s->by_key);
     free(s);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    real_signals_restore(&saved);
     return rc;
 }

@@ -73,7 +73,7 @@ CLIENT_INDEX_B := 1
 
 $(BIN)/serverM: $(OUT)/net/main_serverM.o $(OUT)/net.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) -pthread -o $@
 $(BIN)/server%: $(OUT)/net/main_backend_%.o $(OUT)/net.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@

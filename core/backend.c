@@ -193,6 +193,16 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
         fresh[i] = 1;
         fresh_count++;
     }
+    /* All or nothing: when one transaction is refused, so are the request's new ones
+     * (serverM validated each against the ones before it: docs/PROTOCOL.md 1.5). */
+    for (uint8_t i = 0; i < count && fresh_count > 0; i++) {
+        if (rep->u.write.results[i] != WIRE_TX_CONFLICT) continue;
+        for (uint8_t j = 0; j < count; j++) {
+            if (fresh[j]) rep->u.write.results[j] = WIRE_TX_CONFLICT;
+            fresh[j] = 0;
+        }
+        fresh_count = 0;
+    }
     if (fresh_count == 0) return; /* everything was already stored (or refused) */
 
     backend_pending_t *op = backend_pending_free_slot(b);

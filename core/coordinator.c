@@ -50,6 +50,9 @@
 #define OUT_SLOT_BITS 11
 #define OUT_MAX (1 << OUT_SLOT_BITS)      /* UDP requests in flight */
 #define LIST_PAGE_TXS WIRE_LIST_TXS_MAX
+#define TXJ_QUEUE_TXS (2 * LIST_PAGE_TXS) /* a backend's listed, unmerged transactions */
+#define STATS_JOBS_MAX 64                 /* stats requests served at once */
+#define FILE_CHUNK_BYTES (1u << 20)       /* the TXLIST file goes to the driver in chunks */
 #define CONN_INDEX_SLOTS (2 * CONNECTIONS_MAX) /* conn id -> conn: load <= 1/2 */
 
 _Static_assert(BATCH_OPS_MAX <= OPS_MAX, "a batch fits in the op pool");
@@ -61,12 +64,13 @@ _Static_assert(CONNECTIONS_MAX < UINT16_MAX, "a conn index + 1 fits a uint16_t")
 /* The reply to a stats request is built in one buffer: head line plus its rows. */
 _Static_assert(COORD_STATS_ROW_BYTES_MAX >= 20 + 1 + NAME_BYTES_MAX + 1 + 20 + 1 + 20 + 1,
                "a stats row (rank, partner, count, net, newline) fits its bound");
-/* At most in flight: the paged phase (a LIST per backend, a STATS per job and backend)
- * plus the batch's writes in doubt (one datagram a transfer at worst) and their hellos. */
-_Static_assert(BACKEND_COUNT * (1 + BATCH_OPS_MAX) + 2 * BATCH_OPS_MAX <= OUT_MAX,
-               "every datagram of one batch fits in the out table");
-_Static_assert(BATCH_USERS_MAX / WIRE_QUERY_NAMES_MAX * BACKEND_COUNT <= OUT_MAX,
-               "every QUERY of one batch fits in the out table");
+/* At most in flight at once: the jobs (a LIST or hello per backend for TXLIST, a STATS
+ * per stats job and backend), the batch's QUERYs or its writes (one datagram a transfer
+ * at worst, each with a hello) and the earlier batch's in-doubt writes and hellos. */
+_Static_assert(BACKEND_COUNT * (1 + STATS_JOBS_MAX) + BATCH_USERS_MAX / WIRE_QUERY_NAMES_MAX * BACKEND_COUNT +
+                   4 * BATCH_OPS_MAX <= OUT_MAX,
+               "every datagram in flight fits in the out table");
+_Static_assert(TXJ_QUEUE_TXS >= 2 * LIST_PAGE_TXS, "a page is asked while one waits to merge");
 
 /* Where a client request (an op) is in its life. */
 typedef enum {
@@ -104,7 +108,6 @@ typedef struct {
     int64_t new_balance;
     /* stats */
     int stats_job;
-    int deferred;          /* left for the next batch */
 } op_t;
 
 /* A client connection, from coord_on_conn_open until the core closes it or hears of a
@@ -130,10 +133,10 @@ typedef struct {
     uint8_t got_mask;      /* backends that answered for this user */
     int exists;
     int overflow;
-    int touched;           /* an accepted transfer of this batch names the user */
     uint64_t sent;
     uint64_t received;
-    int64_t balance;
+    int64_t balance;       /* from the fetch: what a balance request of the batch hears */
+    int64_t running;       /* after the transfers accepted so far in this batch */
 } buser_t;
 
 typedef struct {
@@ -144,10 +147,14 @@ typedef struct {
 } srow_t;
 
 typedef struct {
+    int used;
     int op;
     uint32_t cursor[BACKEND_COUNT];
+    int outstanding[BACKEND_COUNT];   /* 0 or 1: one page a backend at a time */
+    uint8_t active_mask;              /* backends asked (for the screen lines) */
     uint8_t done_mask;
     uint8_t failed_mask;
+    uint8_t stale_mask;
     srow_t *rows;
     uint32_t row_count;
     size_t row_cap;
@@ -156,17 +163,43 @@ typedef struct {
     int overflow;
 } stats_job_t;
 
+/* The TXLIST job (one at a time: every TXLIST writes the same file). */
+typedef enum { TXJ_IDLE = 0, TXJ_HELLO, TXJ_PAGES, TXJ_FILE } txjob_phase_t;
+
 typedef struct {
-    uint64_t serial;
-    uint32_t off;
-    uint32_t len;
-} lline_t;
+    txjob_phase_t phase;
+    int op_count;
+    int outstanding[BACKEND_COUNT];   /* 0 or 1 */
+    uint8_t active_mask;
+    uint8_t failed_mask;
+    uint8_t stale_mask;
+    uint8_t done_mask;                /* no page left to ask of that backend */
+    uint64_t snapshot;                /* the listing holds the serials <= this (3.7) */
+    uint32_t cursor[BACKEND_COUNT];
+    uint64_t last_serial[BACKEND_COUNT]; /* the largest serial a backend listed so far */
+    uint32_t q_head[BACKEND_COUNT], q_len[BACKEND_COUNT];
+    uint64_t merged_last;             /* serial of the last line written (0: none) */
+    uint64_t line_count;
+    int broken;                       /* an internal failure: the job answers INTERNAL */
+    const char *broken_text;
+    uint64_t file_token;              /* 0 until the first chunk went to the driver */
+    int file_open;                    /* chunks went out; an abort must follow a failure */
+    char *chunk;
+    size_t chunk_len, chunk_cap;
+    /* the large tables last: txjob_release clears what comes before them */
+    tx_t q[BACKEND_COUNT][TXJ_QUEUE_TXS]; /* listed, not merged yet: a ring per backend */
+    int ops[BATCH_OPS_MAX];
+} txjob_t;
+
+/* Who is waiting for an out entry's answer. */
+typedef enum { OWN_BATCH = 0, OWN_TXLIST, OWN_STATS } out_owner_t;
 
 typedef struct {
     int used;
     uint64_t request_id;
     int backend;
     uint8_t type;
+    out_owner_t owner;
     uint8_t payload[DGRAM_BYTES_MAX];
     size_t len;
     uint64_t deadline_us;   /* UINT64_MAX for an in-doubt write (retried until answered) */
@@ -188,7 +221,6 @@ typedef struct {
     batch_phase_t phase;
     int op_count;
     int user_count;
-    int job_count;
     int outstanding[BACKEND_COUNT];   /* requests of the current phase per backend */
     uint8_t failed_mask;              /* backends that missed a deadline in this phase */
     uint8_t stale_mask;               /* backends that answered STALE in this batch */
@@ -197,23 +229,16 @@ typedef struct {
     int accepted;                     /* transfers accepted for writing */
     int write_backend;                /* the one backend all of them go to */
     int write_next;                   /* index into ops[] of the next to send */
-    /* PAGED */
-    int txlist;                       /* a TXLIST is in this batch */
-    uint32_t list_cursor[BACKEND_COUNT];
-    uint8_t list_done_mask;
-    uint8_t list_failed_mask;
-    lline_t *lines;
-    uint32_t line_count;
-    size_t line_cap;
-    char *text;
-    size_t text_len, text_cap;
-    int list_overflow;
-    uint64_t file_token;              /* FX_FILE_WRITE in flight */
     /* the large tables last: batch_release clears only the entries in use */
     int ops[BATCH_OPS_MAX];
     buser_t users[BATCH_USERS_MAX];
-    stats_job_t jobs[BATCH_OPS_MAX];
 } batch_t;
+
+/* A ring of op indexes. */
+typedef struct {
+    int idx[OPS_MAX];
+    int head, len;
+} opq_t;
 
 struct coord {
     coord_config_t cfg;
@@ -228,8 +253,10 @@ struct coord {
     op_t ops[OPS_MAX];
     int op_free[OPS_MAX];             /* stack of free op indexes: O(1) allocation */
     int op_free_count;
-    int queue[OPS_MAX];               /* ring of op indexes waiting for a batch */
-    int queue_head, queue_len;
+    opq_t queue;                      /* balances and transfers waiting for a batch */
+    opq_t txq;                        /* TXLISTs waiting for the TXLIST job */
+    opq_t sq;                         /* stats waiting for a stats job */
+    opq_t parked;                     /* transfers naming a user whose stats job runs */
     out_t out[OUT_MAX];
     int out_free[OUT_MAX];            /* stack of free out indexes: O(1) allocation */
     int out_free_count;
@@ -237,6 +264,9 @@ struct coord {
     int conn_hw;                      /* likewise for conns */
     int in_doubt;                     /* out entries that are in-doubt writes */
     batch_t batch;
+    txjob_t txjob;
+    stats_job_t sjobs[STATS_JOBS_MAX];
+    int sjob_count;                   /* stats jobs running */
     coord_stats_t stats;
     wire_reply_t reply;               /* coord_on_datagram's decoded reply (too large for
                                          the stack of a small thread; owned here) */
@@ -272,6 +302,33 @@ static int balance_of(uint64_t received, uint64_t sent, int64_t *out) {
     return 0;
 }
 
+static void opq_push(opq_t *q, int i) {
+    AC_ASSERT(q->len < OPS_MAX);
+    q->idx[(q->head + q->len) % OPS_MAX] = i;
+    q->len++;
+}
+
+static int opq_pop(opq_t *q) {
+    AC_ASSERT(q->len > 0);
+    int i = q->idx[q->head];
+    q->head = (q->head + 1) % OPS_MAX;
+    q->len--;
+    return i;
+}
+
+static int opq_peek(const opq_t *q) { return q->idx[q->head]; }
+
+/* Moves every op of `from` to the head of `to`, in their order. */
+static void opq_prepend_all(opq_t *to, opq_t *from) {
+    for (int k = from->len - 1; k >= 0; k--) {
+        AC_ASSERT(to->len < OPS_MAX);
+        to->head = (to->head + OPS_MAX - 1) % OPS_MAX;
+        to->idx[to->head] = from->idx[(from->head + k) % OPS_MAX];
+        to->len++;
+    }
+    from->head = from->len = 0;
+}
+
 /* ------------------------------------------------------------------------------------ */
 /* lifecycle                                                                             */
 
@@ -301,20 +358,29 @@ coord_t *coord_new(const coord_config_t *cfg) {
 }
 
 static void batch_release(batch_t *b) {
-    for (int j = 0; j < b->job_count; j++) {
-        free(b->jobs[j].rows);
-        free(b->jobs[j].slots);
-    }
-    free(b->lines);
-    free(b->text);
     memset(b->users, 0, sizeof(b->users[0]) * (size_t)b->user_count);
-    memset(b->jobs, 0, sizeof(b->jobs[0]) * (size_t)b->job_count);
     memset(b, 0, offsetof(batch_t, ops)); /* ops[] entries are written before use */
+}
+
+static void stats_job_release(coord_t *c, stats_job_t *s) {
+    AC_ASSERT(s->used && c->sjob_count > 0);
+    free(s->rows);
+    free(s->slots);
+    memset(s, 0, sizeof(*s));
+    c->sjob_count--;
+}
+
+static void txjob_release(txjob_t *t) {
+    free(t->chunk);
+    memset(t, 0, offsetof(txjob_t, q));
 }
 
 void coord_free(coord_t *c) {
     if (c == NULL) return;
-    batch_release(&c->batch);
+    for (int j = 0; j < STATS_JOBS_MAX; j++) {
+        if (c->sjobs[j].used) stats_job_release(c, &c->sjobs[j]);
+    }
+    txjob_release(&c->txjob);
     free(c);
 }
 
@@ -437,15 +503,17 @@ static void op_reply(coord_t *c, op_t *o, const wire_crep_t *rep, outbox_t *out)
 }
 
 /* An UNAVAILABLE reply names the backends that failed (text: their letters); when some
- * of them answered STALE in this batch, the reply is STALE and names just those. */
-static void op_reply_kind(coord_t *c, op_t *o, crep_kind_t kind, const char *text, outbox_t *out) {
+ * of them answered STALE (stale_mask, of the batch or job that failed), the reply is STALE
+ * and names just those. */
+static void op_reply_kind(coord_t *c, op_t *o, crep_kind_t kind, const char *text,
+                          uint8_t stale_mask, outbox_t *out) {
     wire_crep_t rep;
     memset(&rep, 0, sizeof(rep));
     rep.kind = kind;
     if (text != NULL) snprintf(rep.text, sizeof(rep.text), "%s", text);
     uint8_t stale = 0;
     for (const char *l = text; kind == CREP_UNAVAILABLE && l != NULL && *l != '\0'; l++)
-        stale |= (uint8_t)(c->batch.stale_mask & (1u << (*l - 'A')));
+        stale |= (uint8_t)(stale_mask & (1u << (*l - 'A')));
     if (stale != 0) {
         rep.kind = CREP_STALE;
         mask_letters(stale, rep.text);
@@ -461,11 +529,11 @@ static void op_release(coord_t *c, int i) {
     c->op_free[c->op_free_count++] = i;
 }
 
-static void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out);
+static void coord_schedule(coord_t *c, uint64_t now_us, outbox_t *out);
 
 static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const wire_creq_t *req,
                                  outbox_t *out) {
-    if (c->op_free_count == 0 || c->queue_len >= OPS_MAX) {
+    if (c->op_free_count == 0) { /* every queue holds at most OPS_MAX: the ops */
         wire_crep_t rep = {.kind = CREP_BUSY};
         conn_reply_close(c, k, &rep, out);
         return;
@@ -502,9 +570,8 @@ static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const w
         outbox_line(out, FX_STDOUT, MSG_M_RECV_STATS, req->user.s, j, port);
         break;
     }
-    c->queue[(c->queue_head + c->queue_len) % OPS_MAX] = slot;
-    c->queue_len++;
-    coord_batch_start(c, now_us, out);
+    opq_push(req->op == CREQ_TXLIST ? &c->txq : req->op == CREQ_STATS ? &c->sq : &c->queue, slot);
+    coord_schedule(c, now_us, out);
 }
 
 void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uint8_t *data,
@@ -563,7 +630,8 @@ void coord_on_conn_reset(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t
 
 /* Sends a new request; returns its entry index or -1 (the table is full: a bug, since
  * batches are bounded to fit; treated as a missed deadline by the caller). */
-static int out_send(coord_t *c, uint64_t now_us, int backend, wire_req_t *req, outbox_t *out) {
+static int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_req_t *req,
+                    outbox_t *out) {
     if (NEVER(c->out_free_count == 0)) return -1;
     int i = c->out_free[--c->out_free_count];
     out_t *e = &c->out[i];
@@ -577,6 +645,7 @@ static int out_send(coord_t *c, uint64_t now_us, int backend, wire_req_t *req, o
     e->request_id = req->request_id;
     e->backend = backend;
     e->type = req->type;
+    e->owner = owner;
     e->len = n;
     e->deadline_us = now_us + (uint64_t)c->cfg.timeout_ms * 1000u;
     e->rto_us = RETRANSMIT_US_INITIAL;
@@ -643,56 +712,85 @@ static void batch_phase_begin(batch_t *b, batch_phase_t phase) {
     b->active_mask = 0;
 }
 
-static void batch_note_sent(coord_t *c, int backend, outbox_t *out) {
-    batch_t *b = &c->batch;
-    if (!(b->active_mask & (1u << backend))) {
-        b->active_mask |= (uint8_t)(1u << backend);
+/* "sent a request to server X", once per backend for each phase or job (*mask: its own). */
+static void note_sent(uint8_t *mask, int backend, outbox_t *out) {
+    if (!(*mask & (1u << backend))) {
+        *mask |= (uint8_t)(1u << backend);
         outbox_line(out, FX_STDOUT, MSG_M_SENT_BACKEND, backend_letter(backend));
     }
-    b->outstanding[backend]++;
+}
+
+static void batch_note_sent(coord_t *c, int backend, outbox_t *out) {
+    note_sent(&c->batch.active_mask, backend, out);
+    c->batch.outstanding[backend]++;
+}
+
+static int names_equal(const wire_name_t *a, const wire_name_t *b) {
+    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+/* A stats job of this user is running: a transfer naming the user waits for its end. */
+static int user_locked(const coord_t *c, const wire_name_t *n) {
+    if (c->sjob_count == 0 || MUTANT(MUT_STATS_NO_LOCK)) return 0;
+    for (int j = 0; j < STATS_JOBS_MAX; j++) {
+        const stats_job_t *s = &c->sjobs[j];
+        if (s->used && names_equal(&c->ops[s->op].req.user, n)) return 1;
+    }
+    return 0;
 }
 
 static void coord_fetch_send(coord_t *c, uint64_t now_us, outbox_t *out);
 static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out);
 static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out);
-static void coord_paged_begin(coord_t *c, uint64_t now_us, outbox_t *out);
-static void coord_paged_check(coord_t *c, uint64_t now_us, outbox_t *out);
 static void coord_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out);
 
-/* Starts a batch from the queue when none is running and no write is in doubt. */
+/* Starts a batch of the queued balances and transfers when none is running. */
 static void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out) {
     batch_t *b = &c->batch;
-    if (b->phase != PHASE_IDLE || c->queue_len == 0) return;
-    if (c->in_doubt > 0 && !MUTANT(MUT_SERIAL_REUSE_IN_DOUBT)) return;
+    if (b->phase != PHASE_IDLE || c->queue.len == 0) return;
     batch_release(b);
-    c->stats.batches++;
-    int needs_fetch = 0;
-    while (c->queue_len > 0 && b->op_count < BATCH_OPS_MAX) {
-        int i = c->queue[c->queue_head];
-        c->queue_head = (c->queue_head + 1) % OPS_MAX;
-        c->queue_len--;
+    while (c->queue.len > 0 && b->op_count < BATCH_OPS_MAX) {
+        int i = opq_pop(&c->queue);
         op_t *o = &c->ops[i];
         AC_ASSERT(o->state == OP_QUEUED);
+        if (o->req.op == CREQ_TRANSFER &&
+            (user_locked(c, &o->req.user) || user_locked(c, &o->req.receiver))) {
+            opq_push(&c->parked, i); /* back in the queue when that stats job ends */
+            continue;
+        }
         o->state = OP_BATCH;
         b->ops[b->op_count++] = i;
-        if (o->req.op == CREQ_BALANCE || o->req.op == CREQ_TRANSFER) {
-            needs_fetch = 1;
-            batch_user_index(b, &o->req.user);
-            if (o->req.op == CREQ_TRANSFER) batch_user_index(b, &o->req.receiver);
+        batch_user_index(b, &o->req.user);
+        if (o->req.op == CREQ_TRANSFER) batch_user_index(b, &o->req.receiver);
+    }
+    if (b->op_count == 0) return;
+    c->stats.batches++;
+    batch_phase_begin(b, PHASE_FETCH);
+    coord_fetch_send(c, now_us, out);
+}
+
+/* The batch is over: its ops are released (a transfer in doubt when its write settles),
+ * then the next jobs and batch start. */
+static void coord_batch_end(coord_t *c, uint64_t now_us, outbox_t *out) {
+    batch_t *b = &c->batch;
+    for (int k = 0; k < b->op_count; k++) {
+        int i = b->ops[k];
+        op_t *o = &c->ops[i];
+        AC_ASSERT(o->replied);
+        if (o->write_state == W_UNKNOWN) { /* released when its write settles */
+            o->state = OP_DOUBT;
+            continue;
         }
+        op_release(c, i);
     }
-    if (needs_fetch) {
-        batch_phase_begin(b, PHASE_FETCH);
-        coord_fetch_send(c, now_us, out);
-    } else {
-        coord_paged_begin(c, now_us, out);
-    }
+    batch_release(b);
+    coord_schedule(c, now_us, out);
 }
 
 /* Sends one WRITE datagram owned by the ops in owners[], and empties req. */
 static void coord_write_send(coord_t *c, uint64_t now_us, int be, wire_req_t *req,
                              const int *owners, outbox_t *out) {
-    int e = out_send(c, now_us, be, req, out);
+    int e = out_send(c, now_us, be, OWN_BATCH, req, out);
     if (ALWAYS(e >= 0)) {
         memcpy(c->out[e].ops, owners, sizeof(int) * req->u.write.count);
         c->out[e].op_count = req->u.write.count;
@@ -712,7 +810,7 @@ static void coord_fetch_send(coord_t *c, uint64_t now_us, outbox_t *out) {
             req.type = WIRE_QUERY;
             req.u.query.count = (uint8_t)n;
             for (int k = 0; k < n; k++) req.u.query.names[k] = b->users[first + k].name;
-            int e = out_send(c, now_us, be, &req, out);
+            int e = out_send(c, now_us, be, OWN_BATCH, &req, out);
             if (NEVER(e < 0)) continue;
             c->out[e].first_user = first;
             c->out[e].user_count = n;
@@ -746,31 +844,6 @@ static int batch_outstanding(const batch_t *b) {
     return b->outstanding[0] + b->outstanding[1] + b->outstanding[2];
 }
 
-/* Puts the batch's deferred ops back at the head of the queue, in their order. */
-static void coord_requeue_deferred(coord_t *c) {
-    batch_t *b = &c->batch;
-    int kept = 0;
-    int deferred[BATCH_OPS_MAX];
-    int n = 0;
-    for (int k = 0; k < b->op_count; k++) {
-        op_t *o = &c->ops[b->ops[k]];
-        if (o->deferred) {
-            deferred[n++] = b->ops[k];
-        } else {
-            b->ops[kept++] = b->ops[k];
-        }
-    }
-    b->op_count = kept;
-    for (int j = n - 1; j >= 0; j--) {
-        AC_ASSERT(c->queue_len < OPS_MAX);
-        c->queue_head = (c->queue_head + OPS_MAX - 1) % OPS_MAX;
-        c->queue[c->queue_head] = deferred[j];
-        c->queue_len++;
-        c->ops[deferred[j]].state = OP_QUEUED;
-        c->ops[deferred[j]].deferred = 0;
-    }
-}
-
 /* Sends the batch's next WRITE: accepted transfers from write_next on, in serial order, as
  * many as fit one datagram. Returns 1 when one was sent, 0 when none is left. */
 static int coord_write_next(coord_t *c, uint64_t now_us, outbox_t *out) {
@@ -799,7 +872,13 @@ static int coord_write_next(coord_t *c, uint64_t now_us, outbox_t *out) {
     return 1;
 }
 
-/* Balance and transfer ops, once every QUERY of the batch is answered or failed. */
+/* Balance and transfer ops, once every QUERY of the batch is answered or failed.
+ * Balances are answered from the fetch (linearized before the batch's transfers).
+ * Transfers are validated in arrival order against running balances: the fetched ones
+ * plus the effect of every transfer accepted before in this batch. That is safe because
+ * the batch's writes are stored in serial order or not at all after the first that is
+ * not stored: one datagram after the other, each stored whole by its backend (a WRITE is
+ * all or nothing), the next sent only once the previous one is stored. */
 static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
     batch_t *b = &c->batch;
     if (batch_outstanding(b) > 0) return;
@@ -809,12 +888,14 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
     for (int u = 0; u < b->user_count; u++) {
         buser_t *x = &b->users[u];
         if (balance_of(x->received, x->sent, &x->balance)) x->overflow = 1;
+        x->running = x->balance;
     }
+    opq_t deferred; /* ops of this batch that wait for the next one, in order */
+    deferred.head = deferred.len = 0;
     for (int k = 0; k < b->op_count; k++) {
         op_t *o = &c->ops[b->ops[k]];
-        if (o->req.op != CREQ_BALANCE && o->req.op != CREQ_TRANSFER) continue;
         if (!fetch_ok) {
-            op_reply_kind(c, o, CREP_UNAVAILABLE, letters, out);
+            op_reply_kind(c, o, CREP_UNAVAILABLE, letters, b->stale_mask, out);
             continue;
         }
         buser_t *s = &b->users[batch_user_index(b, &o->req.user)];
@@ -835,13 +916,11 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
             continue;
         }
         buser_t *r = &b->users[batch_user_index(b, &o->req.receiver)];
-        if ((s->touched || r->touched) && !MUTANT(MUT_SAME_BALANCE)) {
-            /* validated against this fetch it could double-spend (or report a balance
-             * that misses the other transfer): the next batch reads after that write */
-            o->deferred = 1;
+        int64_t credited = 0;
+        if (r->running != r->balance && __builtin_add_overflow(r->running, o->req.amount, &credited)) {
+            opq_push(&deferred, b->ops[k]); /* as below: the next batch decides */
             continue;
         }
-        int64_t credited = 0;
         if (!s->exists && !r->exists) {
             rep.kind = CREP_NOUSERS;
             rep.names[0] = o->req.user;
@@ -852,19 +931,27 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
         } else if (s == r) {
             rep.kind = CREP_SAME;
         } else if (s->overflow || r->overflow ||
-                   __builtin_add_overflow(r->balance, o->req.amount, &credited)) {
+                   __builtin_add_overflow(r->running, o->req.amount, &credited)) {
             rep.kind = CREP_INTERNAL;
             snprintf(rep.text, sizeof(rep.text), "balance out of 64-bit range");
-        } else if (s->balance < o->req.amount) {
+        } else if (s->running < o->req.amount && s->running != s->balance) {
+            /* refused only because of transfers of this batch that may still fail: it is
+             * decided by the next batch, which reads after them */
+            opq_push(&deferred, b->ops[k]);
+            continue;
+        } else if (s->running < o->req.amount) {
             rep.kind = CREP_INSUFFICIENT;
-            rep.balance = s->balance;
+            rep.balance = s->running;
         } else if (b->max_serial == UINT64_MAX) {
             rep.kind = CREP_INTERNAL; /* a serial never wraps around to reuse 1 */
             snprintf(rep.text, sizeof(rep.text), "no serial left (the largest is 18446744073709551615)");
         } else {
             if (b->accepted == 0) b->write_backend = (int)prng_below(&c->prng, BACKEND_COUNT);
-            s->touched = r->touched = 1;
-            o->new_balance = s->balance - o->req.amount;
+            o->new_balance = s->running - o->req.amount;
+            if (!MUTANT(MUT_SAME_BALANCE)) { /* the mutant validates all against the fetch */
+                s->running -= o->req.amount;
+                r->running = credited;
+            }
             o->serial = ++b->max_serial;
             o->backend = b->write_backend;
             o->write_state = W_PENDING;
@@ -873,9 +960,19 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
         }
         op_reply(c, o, &rep, out);
     }
-    coord_requeue_deferred(c);
+    if (deferred.len > 0) { /* out of the batch, back at the head of the queue */
+        int kept = 0;
+        for (int k = 0; k < b->op_count; k++) {
+            if (c->ops[b->ops[k]].replied || c->ops[b->ops[k]].write_state == W_PENDING)
+                b->ops[kept++] = b->ops[k];
+            else
+                c->ops[b->ops[k]].state = OP_QUEUED;
+        }
+        b->op_count = kept;
+        opq_prepend_all(&c->queue, &deferred);
+    }
     if (b->accepted == 0) {
-        coord_paged_begin(c, now_us, out);
+        coord_batch_end(c, now_us, out);
         return;
     }
     batch_phase_begin(b, PHASE_WRITE);
@@ -919,7 +1016,7 @@ static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_re
     }
     out_release(c, ei);
     if (was_in_doubt) {
-        coord_batch_start(c, now_us, out);
+        coord_schedule(c, now_us, out);
         return;
     }
     if (rep->status == WIRE_ST_STALE) b->stale_mask |= (uint8_t)(1u << be);
@@ -966,111 +1063,71 @@ static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out) {
         }
         op_reply(c, o, &rep, out);
     }
-    coord_paged_begin(c, now_us, out);
+    coord_batch_end(c, now_us, out);
 }
 
-/* ---- PAGED: TXLIST and stats ------------------------------------------------------- */
+/* ------------------------------------------------------------------------------------ */
+/* jobs: stats and TXLIST, beside the batches                                            */
+/* A stats or TXLIST request does not wait for batches, nor batches for it: each is a job
+ * that reads pages from the backends while balances and transfers go on.
+ *   stats of U  starts when no write is in doubt and the running batch names no U; while
+ *               it runs, a transfer naming U waits (c->parked), so U's transactions do
+ *               not change under its pages: it is linearized at any moment of its run.
+ *   TXLIST      starts when no write is in doubt; first a hello (a QUERY of no names) to
+ *               every backend: the largest serial S of the three answers. Every serial
+ *               <= S is settled by then (a batch writes in serial order, one datagram
+ *               after the other, and the next batch waits for every write of the one
+ *               before), and every transfer confirmed before the request arrived has a
+ *               serial <= S. The listing is the transactions with serial <= S, merged from
+ *               the three backends' pages as they arrive (each backend lists in ascending
+ *               serial order, PROTOCOL.md 1.5) and handed to the driver in chunks, so no
+ *               step costs more than a page: it is linearized just after S was stored (or
+ *               at its arrival, when S was stored before). */
 
-static void coord_list_ask(coord_t *c, uint64_t now_us, int be, outbox_t *out) {
-    wire_req_t req;
-    memset(&req, 0, sizeof(req));
-    req.type = WIRE_LIST;
-    req.u.list.cursor = c->batch.list_cursor[be];
-    req.u.list.max = LIST_PAGE_TXS;
-    if (ALWAYS(out_send(c, now_us, be, &req, out) >= 0)) batch_note_sent(c, be, out);
-}
-
-static void coord_stats_ask(coord_t *c, uint64_t now_us, int job, int be, outbox_t *out) {
-    stats_job_t *s = &c->batch.jobs[job];
+static void stats_ask(coord_t *c, uint64_t now_us, int job, int be, outbox_t *out) {
+    stats_job_t *s = &c->sjobs[job];
     wire_req_t req;
     memset(&req, 0, sizeof(req));
     req.type = WIRE_STATS;
     req.u.stats.user = c->ops[s->op].req.user;
     req.u.stats.cursor = s->cursor[be];
-    int e = out_send(c, now_us, be, &req, out);
+    int e = out_send(c, now_us, be, OWN_STATS, &req, out);
     if (ALWAYS(e >= 0)) {
         c->out[e].stats_job = job;
-        batch_note_sent(c, be, out);
+        note_sent(&s->active_mask, be, out);
+        s->outstanding[be]++;
     }
 }
 
-static void coord_paged_begin(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
-    batch_phase_begin(b, PHASE_PAGED);
-    char letters[BACKEND_COUNT + 1] = "";
-    uint8_t doubt_mask = 0;
-    for (int i = 0; i < c->out_hw; i++) {
-        if (c->out[i].used && c->out[i].in_doubt) doubt_mask |= (uint8_t)(1u << c->out[i].backend);
-    }
-    mask_letters(doubt_mask, letters);
+/* Whether the running batch names this user (its transfers may still be written). */
+static int batch_names(const coord_t *c, const wire_name_t *n) {
+    const batch_t *b = &c->batch;
+    if (b->phase == PHASE_IDLE) return 0;
     for (int k = 0; k < b->op_count; k++) {
-        int i = b->ops[k];
-        op_t *o = &c->ops[i];
-        if (o->req.op != CREQ_TXLIST && o->req.op != CREQ_STATS) continue;
-        if (doubt_mask != 0) {
-            /* a write of this batch is in doubt: a listing now could show a gap */
-            op_reply_kind(c, o, CREP_UNAVAILABLE, letters, out);
-            continue;
-        }
-        if (o->req.op == CREQ_TXLIST) {
-            b->txlist = 1;
-            continue;
-        }
-        AC_ASSERT(b->job_count < BATCH_OPS_MAX);
-        o->stats_job = b->job_count;
-        stats_job_t *s = &b->jobs[b->job_count++];
-        memset(s, 0, sizeof(*s));
-        s->op = i;
+        const op_t *o = &c->ops[b->ops[k]];
+        if (o->req.op == CREQ_TRANSFER && (names_equal(&o->req.user, n) || names_equal(&o->req.receiver, n)))
+            return 1;
     }
-    for (int be = 0; be < BACKEND_COUNT; be++) {
-        if (b->txlist) coord_list_ask(c, now_us, be, out);
-        for (int j = 0; j < b->job_count; j++) coord_stats_ask(c, now_us, j, be, out);
-    }
-    coord_paged_check(c, now_us, out);
-}
-
-static int text_append(batch_t *b, const char *s, size_t n) {
-    if (n > SIZE_MAX - b->text_len) return AC_ENOMEM;
-    int rc = grow_array(&b->text, &b->text_cap, b->text_len + n, 1);
-    if (rc != AC_OK) return rc;
-    memcpy(b->text + b->text_len, s, n);
-    b->text_len += n;
     return 0;
 }
 
-static void coord_list_reply(coord_t *c, uint64_t now_us, out_t *e, const wire_reply_t *rep,
-                             outbox_t *out) {
-    batch_t *b = &c->batch;
-    int be = e->backend;
-    for (int k = 0; k < rep->u.list.count && !b->list_overflow; k++) {
-        char line[TX_LINE_BYTES_MAX];
-        size_t n = tx_format(&rep->u.list.txs[k], line, sizeof(line));
-        AC_ASSERT(n > 0);
-        if (b->line_count == UINT32_MAX ||
-            grow_array(&b->lines, &b->line_cap, (size_t)b->line_count + 1, sizeof(lline_t)) != AC_OK) {
-            b->list_overflow = 1;
-            break;
-        }
-        if (b->text_len + n > UINT32_MAX) {
-            b->list_overflow = 1;
-            break;
-        }
-        lline_t *l = &b->lines[b->line_count];
-        l->serial = rep->u.list.txs[k].serial;
-        l->off = (uint32_t)b->text_len;
-        l->len = (uint32_t)n;
-        if (text_append(b, line, n) != 0) {
-            b->list_overflow = 1;
-            break;
-        }
-        b->line_count++;
-    }
-    b->list_cursor[be] = rep->u.list.next_cursor;
-    b->outstanding[be]--;
-    if (rep->u.list.done || rep->u.list.count == 0) {
-        b->list_done_mask |= (uint8_t)(1u << be);
-    } else {
-        coord_list_ask(c, now_us, be, out);
+/* Starts stats jobs from c->sq, in order, while a job is free and the head may start. */
+static void coord_stats_start(coord_t *c, uint64_t now_us, outbox_t *out) {
+    while (c->sq.len > 0 && c->sjob_count < STATS_JOBS_MAX) {
+        int i = opq_peek(&c->sq);
+        op_t *o = &c->ops[i];
+        if (batch_names(c, &o->req.user) && !MUTANT(MUT_STATS_NO_LOCK)) return; /* again when the batch ends */
+        opq_pop(&c->sq);
+        int job = 0;
+        while (c->sjobs[job].used) job++;
+        stats_job_t *s = &c->sjobs[job];
+        memset(s, 0, sizeof(*s));
+        s->used = 1;
+        s->op = i;
+        c->sjob_count++;
+        o->state = OP_BATCH;
+        o->stats_job = job;
+        for (int be = 0; be < BACKEND_COUNT; be++) stats_ask(c, now_us, job, be, out);
     }
 }
 
@@ -1118,29 +1175,6 @@ static int stats_merge(stats_job_t *s, const wire_row_t *r) {
     return 0;
 }
 
-static void coord_stats_reply(coord_t *c, uint64_t now_us, out_t *e, const wire_reply_t *rep,
-                              outbox_t *out) {
-    batch_t *b = &c->batch;
-    int be = e->backend;
-    int job = e->stats_job;
-    stats_job_t *s = &b->jobs[job];
-    for (int k = 0; k < rep->u.stats.count && !s->overflow; k++) {
-        if (stats_merge(s, &rep->u.stats.rows[k]) != 0) s->overflow = 1;
-    }
-    s->cursor[be] = rep->u.stats.next_cursor;
-    b->outstanding[be]--;
-    if (rep->u.stats.done || rep->u.stats.count == 0) {
-        s->done_mask |= (uint8_t)(1u << be);
-    } else {
-        coord_stats_ask(c, now_us, job, be, out);
-    }
-}
-
-static int lline_cmp(const void *a, const void *b) {
-    uint64_t x = ((const lline_t *)a)->serial, y = ((const lline_t *)b)->serial;
-    return x < y ? -1 : x > y;
-}
-
 static int srow_cmp(const void *a, const void *b) {
     const srow_t *x = a, *y = b;
     if (x->count != y->count) return x->count > y->count ? -1 : 1;
@@ -1150,17 +1184,16 @@ static int srow_cmp(const void *a, const void *b) {
     return (int)x->len - (int)y->len;
 }
 
-/* The reply of a finished stats job: head line and one row a partner, in one send. */
 static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
     op_t *o = &c->ops[s->op];
     char letters[BACKEND_COUNT + 1];
     if (s->failed_mask) {
         mask_letters(s->failed_mask, letters);
-        op_reply_kind(c, o, CREP_UNAVAILABLE, letters, out);
+        op_reply_kind(c, o, CREP_UNAVAILABLE, letters, s->stale_mask, out);
         return;
     }
     if (s->overflow) {
-        op_reply_kind(c, o, CREP_INTERNAL, "statistics too large", out);
+        op_reply_kind(c, o, CREP_INTERNAL, "statistics too large", 0, out);
         return;
     }
     if (s->row_count == 0) {
@@ -1186,7 +1219,7 @@ static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
     char *buf = malloc(cap);
     if (buf == NULL) {
         o->replied = 0;
-        op_reply_kind(c, o, CREP_INTERNAL, "out of memory", out);
+        op_reply_kind(c, o, CREP_INTERNAL, "out of memory", 0, out);
         return;
     }
     size_t len = wire_crep_encode(&head, buf, cap);
@@ -1208,102 +1241,259 @@ static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
     outbox_line(out, FX_STDOUT, MSG_M_SENT_STATS, client_letter(o->client_index));
 }
 
-/* Finishes the paged phase (and the batch) once every chain ended. */
-static void coord_paged_check(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
-    if (b->phase != PHASE_PAGED || batch_outstanding(b) > 0 || b->file_token != 0) return;
+static int stats_outstanding(const stats_job_t *s) {
+    return s->outstanding[0] + s->outstanding[1] + s->outstanding[2];
+}
+
+/* A stats job whose chains all ended: answered, released, and its parked transfers go
+ * back to the head of the queue. */
+static void coord_stats_check(coord_t *c, uint64_t now_us, int job, outbox_t *out) {
+    stats_job_t *s = &c->sjobs[job];
+    if (stats_outstanding(s) > 0) return;
     for (int be = 0; be < BACKEND_COUNT; be++) { /* once per backend that answered all */
-        if ((b->active_mask & (1u << be)) && !(b->failed_mask & (1u << be))) {
+        if ((s->active_mask & (1u << be)) && !(s->failed_mask & (1u << be)))
             outbox_line(out, FX_STDOUT, MSG_M_RECV_TXS, backend_letter(be), c->cfg.backend_port[be]);
-        }
     }
-    b->active_mask = 0;
-    for (int j = 0; j < b->job_count; j++) {
-        stats_job_t *s = &b->jobs[j];
-        if (!c->ops[s->op].replied) coord_stats_finish(c, s, out);
+    int i = s->op;
+    coord_stats_finish(c, s, out);
+    op_release(c, i);
+    stats_job_release(c, s);
+    opq_prepend_all(&c->queue, &c->parked);
+    coord_schedule(c, now_us, out);
+}
+
+static void coord_stats_reply(coord_t *c, uint64_t now_us, const out_t *e, const wire_reply_t *rep,
+                              outbox_t *out) {
+    int be = e->backend;
+    int job = e->stats_job;
+    stats_job_t *s = &c->sjobs[job];
+    AC_ASSERT(s->used);
+    for (int k = 0; k < rep->u.stats.count && !s->overflow; k++) {
+        if (stats_merge(s, &rep->u.stats.rows[k]) != 0) s->overflow = 1;
     }
-    if (b->txlist && !b->list_failed_mask && !b->list_overflow && b->text != NULL) {
-        /* sort by serial and hand the file to the driver */
-        qsort(b->lines, b->line_count, sizeof(lline_t), lline_cmp);
-        for (uint32_t i = 1; i < b->line_count; i++) { /* only hand-edited blocks do this */
-            if (b->lines[i].serial == b->lines[i - 1].serial) {
-                outbox_line(out, FX_STDERR, "warning: serial %llu appears in more than one block",
-                            (unsigned long long)b->lines[i].serial);
+    s->cursor[be] = rep->u.stats.next_cursor;
+    s->outstanding[be]--;
+    if (rep->u.stats.done || rep->u.stats.count == 0) {
+        s->done_mask |= (uint8_t)(1u << be);
+    } else {
+        stats_ask(c, now_us, job, be, out);
+    }
+    coord_stats_check(c, now_us, job, out);
+}
+
+/* ---- the TXLIST job ---------------------------------------------------------------- */
+
+static void txjob_send(coord_t *c, uint64_t now_us, int be, wire_req_t *req, outbox_t *out) {
+    txjob_t *t = &c->txjob;
+    if (ALWAYS(out_send(c, now_us, be, OWN_TXLIST, req, out) >= 0)) {
+        note_sent(&t->active_mask, be, out);
+        t->outstanding[be]++;
+    }
+}
+
+static void txjob_list_ask(coord_t *c, uint64_t now_us, int be, outbox_t *out) {
+    txjob_t *t = &c->txjob;
+    if (t->outstanding[be] > 0 || (t->done_mask & (1u << be)) || t->failed_mask != 0 || t->broken ||
+        t->q_len[be] > TXJ_QUEUE_TXS - LIST_PAGE_TXS)
+        return;
+    wire_req_t req;
+    memset(&req, 0, sizeof(req));
+    req.type = WIRE_LIST;
+    req.u.list.cursor = t->cursor[be];
+    req.u.list.max = LIST_PAGE_TXS;
+    txjob_send(c, now_us, be, &req, out);
+}
+
+/* Starts the TXLIST job for every waiting TXLIST: a hello to each backend. */
+static void coord_txlist_start(coord_t *c, uint64_t now_us, outbox_t *out) {
+    txjob_t *t = &c->txjob;
+    if (t->phase != TXJ_IDLE || c->txq.len == 0) return;
+    txjob_release(t);
+    while (c->txq.len > 0 && t->op_count < BATCH_OPS_MAX) {
+        int i = opq_pop(&c->txq);
+        c->ops[i].state = OP_BATCH;
+        t->ops[t->op_count++] = i;
+    }
+    t->phase = TXJ_HELLO;
+    for (int be = 0; be < BACKEND_COUNT; be++) {
+        wire_req_t hello;
+        memset(&hello, 0, sizeof(hello));
+        hello.type = WIRE_QUERY;
+        txjob_send(c, now_us, be, &hello, out);
+    }
+}
+
+static void file_push(outbox_t *out, uint64_t token, const char *data, size_t len, uint64_t arg) {
+    fx_t *f = outbox_push(out, FX_FILE_WRITE, 0, token, data, len);
+    if (f != NULL) f->arg = arg; /* else out->failed: the driver treats it as a crash */
+}
+
+/* Hands the chunk to the driver: FX_FILE_MORE while lines follow, else the last one. */
+static void txjob_flush(coord_t *c, int last, outbox_t *out) {
+    txjob_t *t = &c->txjob;
+    if (t->file_token == 0) t->file_token = c->next_token++;
+    file_push(out, t->file_token, t->chunk, t->chunk_len, last ? 0 : FX_FILE_MORE);
+    t->file_open = !last;
+    t->chunk_len = 0;
+}
+
+/* Writes the lines every backend's stream allows, in serial order. Returns 1 when every
+ * stream has ended (the listing is complete). */
+static int txjob_merge(coord_t *c, outbox_t *out) {
+    txjob_t *t = &c->txjob;
+    for (;;) {
+        int best = -1;
+        for (int be = 0; be < BACKEND_COUNT; be++) {
+            if (t->q_len[be] == 0) {
+                if (t->done_mask & (1u << be)) continue; /* ended */
+                return 0; /* its next page decides what comes first */
             }
+            const tx_t *x = &t->q[be][t->q_head[be]];
+            if (best < 0 || x->serial < t->q[best][t->q_head[best]].serial) best = be;
         }
-        size_t total = b->text_len;
-        char *file = malloc(total ? total : 1);
-        if (file != NULL) {
-            size_t off = 0;
-            for (uint32_t i = 0; i < b->line_count; i++) {
-                memcpy(file + off, b->text + b->lines[i].off, b->lines[i].len);
-                off += b->lines[i].len;
-            }
-            b->file_token = c->next_token++;
-            outbox_push(out, FX_FILE_WRITE, 0, b->file_token, file, total);
-            free(file);
-            return; /* coord_on_file_written continues */
+        if (best < 0) return 1;
+        const tx_t *x = &t->q[best][t->q_head[best]];
+        if (x->serial == t->merged_last) { /* only hand-edited blocks do this */
+            outbox_line(out, FX_STDERR, "warning: serial %llu appears in more than one block",
+                        (unsigned long long)x->serial);
         }
-        b->list_overflow = 1;
+        t->merged_last = x->serial;
+        if (grow_array(&t->chunk, &t->chunk_cap, t->chunk_len + TX_LINE_BYTES_MAX, 1) != AC_OK) {
+            t->broken = 1;
+            t->broken_text = "out of memory";
+            return 1;
+        }
+        size_t n = tx_format(x, t->chunk + t->chunk_len, TX_LINE_BYTES_MAX);
+        AC_ASSERT(n > 0);
+        t->chunk_len += n;
+        t->line_count++;
+        t->q_head[best] = (t->q_head[best] + 1) % TXJ_QUEUE_TXS;
+        t->q_len[best]--;
+        if (t->chunk_len >= FILE_CHUNK_BYTES) txjob_flush(c, 0, out);
     }
-    if (b->txlist && b->text == NULL && !b->list_failed_mask && !b->list_overflow) {
-        /* an empty ledger: an empty file */
-        b->file_token = c->next_token++;
-        outbox_push(out, FX_FILE_WRITE, 0, b->file_token, "", 0);
+}
+
+static int txjob_outstanding(const txjob_t *t) {
+    return t->outstanding[0] + t->outstanding[1] + t->outstanding[2];
+}
+
+/* Every TXLIST of the job gets this reply; then the job ends and the next may start. */
+static void txjob_end(coord_t *c, uint64_t now_us, crep_kind_t kind, const char *text, outbox_t *out) {
+    txjob_t *t = &c->txjob;
+    for (int k = 0; k < t->op_count; k++) {
+        op_t *o = &c->ops[t->ops[k]];
+        if (kind == CREP_TXLIST) {
+            wire_crep_t rep;
+            memset(&rep, 0, sizeof(rep));
+            rep.kind = CREP_TXLIST;
+            rep.count = t->line_count;
+            snprintf(rep.text, sizeof(rep.text), "%s", c->txlist_path);
+            op_reply(c, o, &rep, out);
+        } else {
+            op_reply_kind(c, o, kind, text, t->stale_mask, out);
+        }
+        op_release(c, t->ops[k]);
+    }
+    txjob_release(t);
+    coord_schedule(c, now_us, out);
+}
+
+/* Moves the job on after a reply or a missed deadline. */
+static void coord_txlist_check(coord_t *c, uint64_t now_us, outbox_t *out) {
+    txjob_t *t = &c->txjob;
+    if (t->phase == TXJ_FILE) return;
+    if (t->failed_mask != 0 || t->broken) {
+        if (txjob_outstanding(t) > 0) return; /* the other chains end first */
+        if (t->file_open) {
+            file_push(out, t->file_token, NULL, 0, FX_FILE_ABORT);
+            t->file_open = 0;
+        }
+        char letters[BACKEND_COUNT + 1];
+        mask_letters(t->failed_mask, letters);
+        if (t->failed_mask != 0) txjob_end(c, now_us, CREP_UNAVAILABLE, letters, out);
+        else txjob_end(c, now_us, CREP_INTERNAL, t->broken_text, out);
         return;
     }
-    /* TXLIST failed (or none): answer and end the batch */
-    for (int k = 0; k < b->op_count; k++) {
-        op_t *o = &c->ops[b->ops[k]];
-        if (o->req.op != CREQ_TXLIST || o->replied) continue;
-        char letters[BACKEND_COUNT + 1];
-        mask_letters(b->list_failed_mask, letters);
-        if (b->list_failed_mask) {
-            op_reply_kind(c, o, CREP_UNAVAILABLE, letters, out);
-        } else {
-            op_reply_kind(c, o, CREP_INTERNAL, "ledger too large or out of memory", out);
-        }
+    if (t->phase == TXJ_HELLO) {
+        if (txjob_outstanding(t) > 0) return;
+        t->phase = TXJ_PAGES;
+        for (int be = 0; be < BACKEND_COUNT; be++) txjob_list_ask(c, now_us, be, out);
+        return;
     }
-    /* end of batch */
-    for (int k = 0; k < b->op_count; k++) {
-        int i = b->ops[k];
-        op_t *o = &c->ops[i];
-        AC_ASSERT(o->replied);
-        if (o->write_state == W_UNKNOWN) { /* released when its write settles */
-            o->state = OP_DOUBT;
-            continue;
-        }
-        op_release(c, i);
+    if (!txjob_merge(c, out)) {
+        for (int be = 0; be < BACKEND_COUNT; be++) txjob_list_ask(c, now_us, be, out);
+        return;
     }
-    batch_release(b);
-    coord_batch_start(c, now_us, out);
+    if (t->broken) {
+        coord_txlist_check(c, now_us, out);
+        return;
+    }
+    AC_ASSERT(txjob_outstanding(t) == 0);
+    for (int be = 0; be < BACKEND_COUNT; be++)
+        outbox_line(out, FX_STDOUT, MSG_M_RECV_TXS, backend_letter(be), c->cfg.backend_port[be]);
+    t->phase = TXJ_FILE;
+    txjob_flush(c, 1, out); /* coord_on_file_written continues */
+}
+
+static void coord_txlist_hello(coord_t *c, uint64_t now_us, const out_t *e, const wire_reply_t *rep,
+                               outbox_t *out) {
+    txjob_t *t = &c->txjob;
+    if (rep->u.query.max_serial > t->snapshot) t->snapshot = rep->u.query.max_serial;
+    t->outstanding[e->backend]--;
+    coord_txlist_check(c, now_us, out);
+}
+
+static void coord_list_reply(coord_t *c, uint64_t now_us, const out_t *e, const wire_reply_t *rep,
+                             outbox_t *out) {
+    txjob_t *t = &c->txjob;
+    int be = e->backend;
+    t->outstanding[be]--;
+    for (int k = 0; k < rep->u.list.count && !(t->done_mask & (1u << be)); k++) {
+        const tx_t *x = &rep->u.list.txs[k];
+        if (x->serial <= t->last_serial[be]) {
+            outbox_line(out, FX_STDERR, "server %c listed serial %llu after %llu", backend_letter(be),
+                        (unsigned long long)x->serial, (unsigned long long)t->last_serial[be]);
+            t->broken = 1;
+            t->broken_text = "a server listed its transactions out of order";
+            break;
+        }
+        t->last_serial[be] = x->serial;
+        if (x->serial > t->snapshot && !MUTANT(MUT_TXLIST_NO_SNAPSHOT)) {
+            /* written after the listing's moment: the end */
+            t->done_mask |= (uint8_t)(1u << be);
+            break;
+        }
+        AC_ASSERT(t->q_len[be] < TXJ_QUEUE_TXS);
+        t->q[be][(t->q_head[be] + t->q_len[be]) % TXJ_QUEUE_TXS] = *x;
+        t->q_len[be]++;
+    }
+    t->cursor[be] = rep->u.list.next_cursor;
+    if (rep->u.list.done || rep->u.list.count == 0) t->done_mask |= (uint8_t)(1u << be);
+    coord_txlist_check(c, now_us, out);
 }
 
 void coord_on_file_written(coord_t *c, uint64_t now_us, uint64_t token, int ok, outbox_t *out) {
-    batch_t *b = &c->batch;
-    if (NEVER(token == 0 || token != b->file_token)) return;
-    b->file_token = 0;
-    if (ok) outbox_line(out, FX_STDOUT, MSG_M_WROTE_TXLIST, c->txlist_path);
-    for (int k = 0; k < b->op_count; k++) {
-        op_t *o = &c->ops[b->ops[k]];
-        if (o->req.op != CREQ_TXLIST || o->replied) continue;
-        wire_crep_t rep;
-        memset(&rep, 0, sizeof(rep));
-        if (ok) {
-            rep.kind = CREP_TXLIST;
-            rep.count = b->line_count;
-            snprintf(rep.text, sizeof(rep.text), "%s", c->txlist_path);
-        } else {
-            rep.kind = CREP_INTERNAL;
-            snprintf(rep.text, sizeof(rep.text), "could not write the sorted list");
-        }
-        op_reply(c, o, &rep, out);
+    txjob_t *t = &c->txjob;
+    if (NEVER(token == 0 || t->phase != TXJ_FILE || token != t->file_token)) return;
+    if (ok) {
+        outbox_line(out, FX_STDOUT, MSG_M_WROTE_TXLIST, c->txlist_path);
+        txjob_end(c, now_us, CREP_TXLIST, NULL, out);
+    } else {
+        txjob_end(c, now_us, CREP_INTERNAL, "could not write the sorted list", out);
     }
-    b->txlist = 0;
-    free(b->text);
-    b->text = NULL;
-    b->text_len = b->text_cap = 0;
-    coord_paged_check(c, now_us, out);
+}
+
+/* ---- scheduling --------------------------------------------------------------------- */
+
+/* Starts what may start: jobs need no write in doubt (nor does a batch, but for the
+ * mutant that reuses serials); stats before the batch, so it can lock its user first. */
+static void coord_schedule(coord_t *c, uint64_t now_us, outbox_t *out) {
+    if (c->in_doubt == 0) {
+        coord_txlist_start(c, now_us, out);
+        coord_stats_start(c, now_us, out);
+    }
+    if (c->in_doubt > 0 && !MUTANT(MUT_SERIAL_REUSE_IN_DOUBT)) return;
+    coord_batch_start(c, now_us, out);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1353,7 +1543,7 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
         wire_req_t hello;
         memset(&hello, 0, sizeof(hello));
         hello.type = WIRE_QUERY;
-        int h = out_send(c, now_us, backend, &hello, out);
+        int h = out_send(c, now_us, backend, OWN_BATCH, &hello, out);
         if (NEVER(h < 0)) return;
         c->out[h].hello_for = ei;
         c->out[h].deadline_us = UINT64_MAX; /* the write's own deadline governs */
@@ -1366,7 +1556,10 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
         /* a newer serverM is running: this one can no longer read consistently */
         outbox_line(out, FX_STDERR, "server %c has seen a newer serverM; failing the request",
                     backend_letter(backend));
-        c->batch.stale_mask |= (uint8_t)(1u << backend);
+        uint8_t bit = (uint8_t)(1u << backend);
+        if (e->owner == OWN_TXLIST) c->txjob.stale_mask |= bit;
+        else if (e->owner == OWN_STATS) c->sjobs[e->stats_job].stale_mask |= bit;
+        else c->batch.stale_mask |= bit;
         coord_expire(c, now_us, ei, out);
         return;
     }
@@ -1378,15 +1571,14 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
     out_release(c, ei);
     switch (copy.type) {
     case WIRE_QUERY:
-        coord_fetch_reply(c, now_us, &copy, rep, out);
+        if (copy.owner == OWN_TXLIST) coord_txlist_hello(c, now_us, &copy, rep, out);
+        else coord_fetch_reply(c, now_us, &copy, rep, out);
         break;
     case WIRE_LIST:
         coord_list_reply(c, now_us, &copy, rep, out);
-        coord_paged_check(c, now_us, out);
         break;
     case WIRE_STATS:
         coord_stats_reply(c, now_us, &copy, rep, out);
-        coord_paged_check(c, now_us, out);
         break;
     default:
         AC_ASSERT(0);
@@ -1402,7 +1594,10 @@ static void coord_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out) {
     out_t *e = &c->out[ei];
     batch_t *b = &c->batch;
     int be = e->backend;
-    if (!(b->stale_mask & (1u << be))) /* a STALE answer was reported as such */
+    uint8_t stale = e->owner == OWN_TXLIST  ? c->txjob.stale_mask
+                    : e->owner == OWN_STATS ? c->sjobs[e->stats_job].stale_mask
+                                            : b->stale_mask;
+    if (!(stale & (1u << be))) /* a STALE answer was reported as such */
         outbox_line(out, FX_STDERR, "server %c did not answer within %u ms", backend_letter(be),
                     c->cfg.timeout_ms);
     if (e->type == WIRE_WRITE) {
@@ -1421,23 +1616,30 @@ static void coord_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out) {
     }
     out_t copy = *e;
     out_release(c, ei);
-    b->failed_mask |= (uint8_t)(1u << be);
-    b->outstanding[be]--;
-    switch (copy.type) {
-    case WIRE_QUERY:
+    uint8_t bit = (uint8_t)(1u << be);
+    switch (copy.owner) {
+    case OWN_BATCH:
+        AC_ASSERT(copy.type == WIRE_QUERY);
+        b->failed_mask |= bit;
+        b->outstanding[be]--;
         coord_fetch_done(c, now_us, out);
         break;
-    case WIRE_LIST:
-        b->list_failed_mask |= (uint8_t)(1u << be);
-        coord_paged_check(c, now_us, out);
+    case OWN_TXLIST:
+        c->txjob.failed_mask |= bit;
+        c->txjob.outstanding[be]--;
+        coord_txlist_check(c, now_us, out);
         break;
-    case WIRE_STATS:
-        b->jobs[copy.stats_job].failed_mask |= (uint8_t)(1u << be);
-        coord_paged_check(c, now_us, out);
+    case OWN_STATS:
+        c->sjobs[copy.stats_job].failed_mask |= bit;
+        c->sjobs[copy.stats_job].outstanding[be]--;
+        coord_stats_check(c, now_us, copy.stats_job, out);
         break;
-    default:
-        AC_ASSERT(0);
     }
+}
+
+/* When the request at the head of q has waited a whole timeout behind an in-doubt write. */
+static uint64_t stuck_deadline(const coord_t *c, const opq_t *q) {
+    return c->ops[opq_peek(q)].arrived_us + (uint64_t)c->cfg.timeout_ms * 1000u;
 }
 
 void coord_on_timer(coord_t *c, uint64_t now_us, outbox_t *out) {
@@ -1460,22 +1662,20 @@ void coord_on_timer(coord_t *c, uint64_t now_us, outbox_t *out) {
         if (now_us >= e->next_retx_us) out_retransmit(c, now_us, e, out);
     }
     /* queued requests stuck behind an in-doubt write */
-    if (c->in_doubt > 0 && c->batch.phase == PHASE_IDLE) {
+    if (c->in_doubt > 0) {
         uint8_t mask = 0;
         for (int i = 0; i < c->out_hw; i++) {
             if (c->out[i].used && c->out[i].in_doubt) mask |= (uint8_t)(1u << c->out[i].backend);
         }
         char letters[BACKEND_COUNT + 1];
         mask_letters(mask, letters);
-        uint64_t wait_us = (uint64_t)c->cfg.timeout_ms * 1000u;
-        while (c->queue_len > 0) {
-            int i = c->queue[c->queue_head];
-            op_t *o = &c->ops[i];
-            if (now_us < o->arrived_us + wait_us) break;
-            c->queue_head = (c->queue_head + 1) % OPS_MAX;
-            c->queue_len--;
-            op_reply_kind(c, o, CREP_UNAVAILABLE, letters, out);
-            op_release(c, i);
+        opq_t *stuck[3] = {&c->txq, &c->sq, c->batch.phase == PHASE_IDLE ? &c->queue : NULL};
+        for (int q = 0; q < 3; q++) {
+            while (stuck[q] != NULL && stuck[q]->len > 0 && now_us >= stuck_deadline(c, stuck[q])) {
+                int i = opq_pop(stuck[q]);
+                op_reply_kind(c, &c->ops[i], CREP_UNAVAILABLE, letters, 0, out);
+                op_release(c, i);
+            }
         }
     }
     /* idle connections */
@@ -1496,9 +1696,12 @@ uint64_t coord_deadline_us(const coord_t *c) {
         if (e->deadline_us < t) t = e->deadline_us;
         if (e->hello < 0 && e->next_retx_us < t) t = e->next_retx_us;
     }
-    if (c->in_doubt > 0 && c->queue_len > 0 && c->batch.phase == PHASE_IDLE) { /* as coord_on_timer */
-        uint64_t q = c->ops[c->queue[c->queue_head]].arrived_us + (uint64_t)c->cfg.timeout_ms * 1000u;
-        if (q < t) t = q;
+    if (c->in_doubt > 0) { /* as coord_on_timer */
+        const opq_t *stuck[3] = {&c->txq, &c->sq, c->batch.phase == PHASE_IDLE ? &c->queue : NULL};
+        for (int q = 0; q < 3; q++) {
+            if (stuck[q] != NULL && stuck[q]->len > 0 && stuck_deadline(c, stuck[q]) < t)
+                t = stuck_deadline(c, stuck[q]);
+        }
     }
     for (int i = 0; i < c->conn_hw; i++) {
         const conn_t *k = &c->conns[i];
@@ -1508,7 +1711,9 @@ uint64_t coord_deadline_us(const coord_t *c) {
 }
 
 int coord_idle(const coord_t *c) {
-    return c->batch.phase == PHASE_IDLE && c->queue_len == 0 && c->out_free_count == OUT_MAX;
+    return c->batch.phase == PHASE_IDLE && c->txjob.phase == TXJ_IDLE && c->sjob_count == 0 &&
+           c->queue.len == 0 && c->txq.len == 0 && c->sq.len == 0 && c->parked.len == 0 &&
+           c->out_free_count == OUT_MAX;
 }
 
 void coord_get_stats(const coord_t *c, coord_stats_t *s) { *s = c->stats; }

@@ -17,4 +17,6 @@ const char *const mutant_names[MUT_COUNT] = {
     "no-fencing",
     "keep-torn-tail",
     "no-marker",
+    "txlist-no-snapshot",
+    "stats-no-lock",
 };

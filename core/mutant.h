@@ -17,6 +17,8 @@ typedef enum {
     MUT_NO_FENCING,             /* no restart fencing */
     MUT_KEEP_TORN_TAIL,         /* recovery keeps a torn append that happens to parse */
     MUT_NO_MARKER,              /* appends without the "<block>.appended" marker */
+    MUT_TXLIST_NO_SNAPSHOT,     /* a TXLIST also lists what was written while it ran */
+    MUT_STATS_NO_LOCK,          /* transfers of a user go on while its stats are paged */
     MUT_COUNT
 } mutant_t;
 

@@ -24,8 +24,11 @@ typedef enum {
     FX_MARKER_WRITE, /* replace "<block>.appended" with data, durably (temp, sync, rename) */
     FX_MARKER_REMOVE,/* remove "<block>.appended" durably (absent: nothing to do) */
     FX_TORN_APPEND,  /* append data to "<block>.torn", durably */
-    FX_FILE_WRITE,   /* serverM: write data atomically (temp, sync, rename) to the TXLIST
-                        path, then call coord_on_file_written(token, ok) */
+    FX_FILE_WRITE,   /* serverM: the TXLIST file, in chunks of one token: data goes to a
+                        new temporary file; arg FX_FILE_MORE: more chunks follow; arg 0:
+                        the last one: sync, rename onto the TXLIST path (atomic), then call
+                        coord_on_file_written(token, ok); arg FX_FILE_ABORT: no more
+                        chunks, discard the temporary file, no call */
     FX_STDOUT,       /* one line of the spec's screen text (no newline in data) */
     FX_STDERR,       /* one diagnostic line (no newline in data); arg FX_STDERR_DROP: it
                         reports one dropped input and may be counted, not printed (outbox_drop) */
@@ -61,6 +64,8 @@ void outbox_clear(outbox_t *o);
 fx_t *outbox_push(outbox_t *o, fx_kind_t kind, uint32_t target, uint64_t token,
                   const void *data, size_t len);
 
+#define FX_FILE_MORE 1  /* FX_FILE_WRITE arg: a chunk, more of the same file follow */
+#define FX_FILE_ABORT 2 /* FX_FILE_WRITE arg: the file of this token is abandoned */
 #define FX_STDERR_DROP 1 /* FX_STDERR arg: "dropped <reason>", one dropped input */
 #define OUTBOX_DROP_PREFIX "dropped " /* how every FX_STDERR_DROP line starts */
 

@@ -28,7 +28,7 @@ static int disk_fail(char *err, size_t err_cap, const char *fmt, ...) {
 }
 
 /* write() until all of data is written; -1 with errno on failure. */
-static int disk_write_full(int fd, const void *data, size_t len) {
+int disk_write_full(int fd, const void *data, size_t len) {
     const char *p = data;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
@@ -83,7 +83,7 @@ int disk_read_all(char *err, size_t err_cap, const char *path, char **data, size
 }
 
 /* fsync of the directory holding path, so a created or renamed entry is durable. */
-static int disk_sync_dir(char *err, size_t err_cap, const char *path) {
+int disk_sync_dir(char *err, size_t err_cap, const char *path) {
     char dir[DISK_PATH_BYTES];
     const char *slash = strrchr(path, '/');
     if (slash == NULL) snprintf(dir, sizeof(dir), ".");

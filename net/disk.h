@@ -13,6 +13,10 @@
 
 /* Reads the whole file into a malloc'd buffer (*data, freed by the caller; never NULL on
  * success, even for an empty file). */
+/* write() until every byte is written (EINTR retried). 0, or -1 with errno. */
+int disk_write_full(int fd, const void *data, size_t len);
+/* fsync the directory holding path, so a rename or create in it is durable. */
+int disk_sync_dir(char *err, size_t err_cap, const char *path);
 int disk_read_all(char *err, size_t err_cap, const char *path, char **data, size_t *len);
 
 /* A backend's block file, opened for reading and appending and held exclusively (an

@@ -18,6 +18,7 @@
 #include "drive.h"
 #include "loop.h"
 #include "sock.h"
+#include "txfile.h"
 
 #define CONN_SLOTS (CONNECTIONS_MAX + 32)  /* beyond CONNECTIONS_MAX the core answers BUSY */
 #define CONN_SLOT_BITS 11                  /* conn id = generation << bits | slot */
@@ -90,6 +91,7 @@ typedef struct {
     uint64_t stop_deadline_us;     /* 0: not stopping */
     drive_limiter_t accept_warn;
     drive_drops_t drops;           /* datagrams dropped, reported as a count once a second */
+    txfile_t *txfile;              /* the TXLIST file's writer thread */
 } serverM_t;
 
 static serverM_t g; /* static: the tables are large */
@@ -323,18 +325,13 @@ static int serverM_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, si
         c->state = CONN_CLOSING;
         conn_touch(m, c);
         return 0;
-    case FX_FILE_WRITE: {
-        /* synchronous: the loop waits for the disk here; TXLIST is rare (trade-off) */
-        char why[ERR_BYTES];
-        int ok = disk_write_atomic(why, sizeof(why), m->cfg.txlist_path, bytes, f->data_len) == 0;
-        if (!ok) drive_warn(m->cfg.program, "%s", why);
-        if (m->files_done_count >= FILES_DONE_MAX) {
-            snprintf(err, err_cap, "more than %d file writes in one drain", FILES_DONE_MAX);
+    case FX_FILE_WRITE:
+        /* on the writer thread: a large file never holds up the loop (txfile.h) */
+        if (txfile_submit(m->txfile, f->token, f->arg, bytes, f->data_len) < 0) {
+            snprintf(err, err_cap, "out of memory for the TXLIST file");
             return -1;
         }
-        m->files_done[m->files_done_count++] = (file_done_t){f->token, ok};
         return 0;
-    }
     default:
         break;
     }
@@ -399,6 +396,21 @@ static void udp_on_event(void *ctx, int fd, short revents) {
     }
 }
 
+/* The writer thread finished a TXLIST file. */
+static void txfile_on_event(void *ctx, int fd, short revents) {
+    serverM_t *m = ctx;
+    (void)fd;
+    (void)revents;
+    txfile_done_t done[FILES_DONE_MAX];
+    size_t n = txfile_take(m->txfile, done, FILES_DONE_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (!done[i].ok) drive_warn(m->cfg.program, "%s", done[i].why);
+        AC_ASSERT(m->files_done_count < FILES_DONE_MAX);
+        m->files_done[m->files_done_count++] = (file_done_t){done[i].token, done[i].ok};
+    }
+    pump(m);
+}
+
 /* ---- start, timers, stop ------------------------------------------------------------------ */
 
 /* Room for every connection's descriptor (the soft limit is often 1024). */
@@ -436,6 +448,9 @@ static void serverM_open(serverM_t *m) {
     if (loop_catch_signals(&m->loop, err, sizeof(err)) < 0)
         drive_die(cfg->program, EXIT_RUNTIME, "%s", err);
     if (loop_add(&m->loop, m->udp_fd, POLLIN, udp_on_event, m) < 0) AC_ASSERT(0);
+    m->txfile = txfile_new(cfg->txlist_path, err, sizeof(err));
+    if (m->txfile == NULL) drive_die(cfg->program, EXIT_RUNTIME, "%s", err);
+    if (loop_add(&m->loop, txfile_fd(m->txfile), POLLIN, txfile_on_event, m) < 0) AC_ASSERT(0);
     for (int j = 0; j < 2; j++) {
         m->listen_slot[j] = loop_add(&m->loop, m->listen_fd[j], POLLIN, listen_on_event,
                                      (void *)(intptr_t)j);
@@ -491,7 +506,7 @@ static int serverM_stopped(serverM_t *m) {
         }
     }
     if (now >= m->stop_deadline_us) return 1;
-    if (!coord_idle(m->coord) || m->touched_count > 0) return 0;
+    if (!coord_idle(m->coord) || m->touched_count > 0 || !txfile_idle(m->txfile)) return 0;
     for (uint32_t s = 0; s < CONN_SLOTS; s++)
         if (m->conns[s].state == CONN_CLOSING) return 0; /* a reply still being sent */
     return 1;
@@ -503,6 +518,7 @@ static void serverM_close(serverM_t *m) {
     for (int j = 0; j < 2; j++)
         if (m->listen_slot[j] >= 0) close(m->listen_fd[j]);
     close(m->udp_fd);
+    txfile_free(m->txfile);
     loop_free(&m->loop);
     coord_free(m->coord);
     outbox_free(&m->out);

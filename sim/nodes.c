@@ -128,8 +128,15 @@ static void drain(nodes_t *n, int src) {
                 nodes_fail(n, "a second TXLIST write while one is pending");
                 break;
             }
+            if (f->arg == FX_FILE_ABORT) {
+                n->file_partial.len = 0;
+                break;
+            }
+            buf_append(&n->file_partial, d, f->data_len);
+            if (f->arg == FX_FILE_MORE) break;
             n->txlist.len = 0;
-            buf_append(&n->txlist, d, f->data_len);
+            buf_append(&n->txlist, n->file_partial.p, n->file_partial.len);
+            n->file_partial.len = 0;
             n->file_pending = 1;
             n->file_token = f->token;
             n->file_seq = ++n->seq;
@@ -206,6 +213,7 @@ void nodes_coord_restart(nodes_t *n) {
         }
     }
     n->file_pending = 0; /* its file write died with it */
+    n->file_partial.len = 0;
     coord_start(n->m, n->now, &n->out);
     drain(n, NODES_SRC_M);
 }
@@ -244,6 +252,7 @@ void nodes_free(nodes_t *n) {
         buf_free(&n->conn[c].out);
     }
     buf_free(&n->txlist);
+    buf_free(&n->file_partial);
     buf_free(&n->m_out);
     outbox_free(&n->out);
     free(n->queue);

@@ -55,6 +55,7 @@ typedef struct {
     int file_at_once;               /* 1 (default): it completes (ok) as issued */
     uint64_t file_token, file_seq;
     sim_buf_t txlist;               /* alichain.txt as last written */
+    sim_buf_t file_partial;         /* the chunks of the one being written (FX_FILE_MORE) */
     sim_buf_t m_out;                /* serverM's stdout lines */
     nodes_conn_t conn[NODES_CONNS_MAX + 1];
     nodes_fx_hook_t hook;

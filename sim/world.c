@@ -245,6 +245,20 @@ static void drain_m(world_t *w, int after_timer) {
         }
         case FX_FILE_WRITE: {
             sim_files_t *fs = &w->files;
+            if (f->arg == FX_FILE_ABORT) {
+                fs->partial.len = 0;
+                fs->partial_open = 0;
+                trace_event(w, SIM_NODE_M, "file-abort", "", 0, "alichain.txt: write abandoned");
+                break;
+            }
+            if (buf_append(&fs->partial, d, len) != 0) {
+                w->stop = 1;
+                break;
+            }
+            fs->partial_open = f->arg == FX_FILE_MORE;
+            if (fs->partial_open) break;
+            d = fs->partial.p;
+            len = fs->partial.len;
             if (fs->count == fs->cap) {
                 uint32_t cap = fs->cap ? fs->cap * 2 : 8;
                 sim_buf_t *v = realloc(fs->versions, cap * sizeof(*v));
@@ -268,6 +282,7 @@ static void drain_m(world_t *w, int after_timer) {
             e.at_us = w->now_us + world_rand_range(w, w->faults.file_min_us, w->faults.file_max_us);
             trace_event(w, SIM_NODE_M, "file-write", d, len, "alichain.txt: %zu bytes (version %u)",
                         len, e.a);
+            fs->partial.len = 0;
             world_push(w, &e);
             break;
         }
@@ -778,6 +793,8 @@ static void node_crash(world_t *w, int node) {
     if (node == SIM_NODE_M) {
         coord_free(w->coord);
         w->coord = NULL;
+        w->files.partial.len = 0; /* a temporary file, never renamed */
+        w->files.partial_open = 0;
         for (uint32_t c = 1; c <= w->link.conn_count; c++) {
             sim_conn_t *cn = conn_get(w, c);
             if (cn->state == CONN_OPEN) {
@@ -1097,6 +1114,7 @@ static void world_free(world_t *w) {
         simdisk_free(&w->disk[b]);
     }
     for (uint32_t v = 0; v < w->files.count; v++) buf_free(&w->files.versions[v]);
+    buf_free(&w->files.partial);
     free(w->files.versions);
     for (int n = 0; n < SIM_SERVERS; n++) free(w->node[n].parked);
     link_free(&w->link);

@@ -37,6 +37,8 @@ typedef struct {
     sim_buf_t *versions;
     uint32_t count, cap;
     uint32_t current;     /* 0: the file does not exist */
+    sim_buf_t partial;    /* the chunks of the file being written (FX_FILE_MORE) */
+    int partial_open;     /* chunks came and neither the last one nor an abort */
 } sim_files_t;
 
 /* ---- operations (client processes) ---- */

@@ -90,11 +90,12 @@ def confirmed_count(net):
     return sum(lines.count(m_sent_result(j)) for j in "AB")
 
 
-def launch_burst(net, amounts):
-    """Launches one transfer per amount (Rich -> Bob or Cat, clients A and B in turn)
-    without waiting; returns (keys, procs)."""
+def launch_burst(net, amounts, first=0):
+    """Launches one transfer per amount (Rich -> Bob or Cat, clients A and B in turn;
+    `first`: the index of the first one in its burst) without waiting; returns
+    (keys, procs)."""
     procs, keys = [], []
-    for k, a in enumerate(amounts):
+    for k, a in enumerate(amounts, start=first):
         receiver = "Bob" if k % 2 else "Cat"
         procs.append(net.popen_client("AB"[k % 2], "Rich", receiver, str(a)))
         keys.append(("Rich", receiver, a))
@@ -112,16 +113,17 @@ def wait_confirmed(net, n):
         time.sleep(0.005)
 
 
-def hold_an_acknowledged_write(net, tap, after):
-    """Once `after` transfers of a burst are confirmed, keeps the next WRITE acknowledgement
-    from serverM (the tap cuts that backend's link). Returns the HeldWrite, after checking
-    that its transfer is durable on its backend: an in-doubt write that really happened."""
-    wait_confirmed(net, after)
-    tap.hold_next_write_ack()
+def held_write_on_disk(net, tap, after):
+    """Waits for the WRITE acknowledgement the tap was told to keep from serverM (it cuts
+    that backend's link). Returns the HeldWrite, after checking that its transfers are
+    durable on their backend: an in-doubt write that really happened."""
     held = tap.wait(f"no WRITE was acknowledged after {after} confirmed transfers")
-    assert len(held.txs) == 1, f"a batch of Rich's transfers holds one: {held}"
+    # a batch validates Rich's transfers one after the other against running balances, so
+    # one WRITE may hold several: all of them are in doubt together
+    assert held.txs and all(t.sender == "Rich" for t in held.txs), held
     on_disk = parse_block(net.block_path(held.backend).read_bytes())
-    assert held.txs[0] in on_disk, f"{held.txs[0]} acknowledged but not on disk"
+    for t in held.txs:
+        assert t in on_disk, f"{t} acknowledged but not on disk"
     return held
 
 
@@ -152,16 +154,21 @@ def check_served(net, all_disk):
 
 
 def kill_during_burst(tapped_network, timeout_ms, amounts, after, fault):
-    """A network on rich_blocks() with ALICHAIN_TIMEOUT_MS=timeout_ms and a tap; launches a
-    burst of transfers, holds the first WRITE acknowledgement after `after` confirmations
-    and calls fault(net, tap, held) at that moment. Returns (base, net, tap, held,
-    [(key, Result)]) once every client has ended."""
+    """A network on rich_blocks() with ALICHAIN_TIMEOUT_MS=timeout_ms and a tap; launches
+    the first `after` transfers of a burst, waits until they are confirmed, then holds the
+    next WRITE acknowledgement and launches the rest (a batch takes every transfer waiting,
+    so the second wave is written after the hold is armed), and calls fault(net, tap, held)
+    at that moment. Returns (base, net, tap, held, [(key, Result)]) once every client has
+    ended."""
     base, blocks = rich_blocks()
     net, tap = tapped_network(blocks=blocks, env={"ALICHAIN_TIMEOUT_MS": timeout_ms})
-    keys, procs = launch_burst(net, amounts)
-    held = hold_an_acknowledged_write(net, tap, after)
+    keys, procs = launch_burst(net, list(amounts)[:after])
+    wait_confirmed(net, after)
+    tap.hold_next_write_ack()
+    more_keys, more_procs = launch_burst(net, list(amounts)[after:], first=after)
+    held = held_write_on_disk(net, tap, after)
     fault(net, tap, held)
-    return base, net, tap, held, list(zip(keys, communicate_all(procs, timeout=60)))
+    return base, net, tap, held, list(zip(keys + more_keys, communicate_all(procs + more_procs, timeout=60)))
 
 
 def restart_and_resolve(net, tap, name, base, outcomes):
@@ -188,9 +195,10 @@ def test_kill9_backend_with_unacknowledged_write_confirms_it_after_restart(tappe
         tapped_network, 5000, range(1, 31), 10, fault)
     for key, r in outcomes:
         assert r.rc == 0, (key, r)        # Rich can afford all, and nothing timed out
-    r = dict(outcomes)[key_of(held.txs[0])]
-    assert r.lines[-2].endswith(f'successfully transferred {held.txs[0].amount} alicoins to '
-                                f'"{held.txs[0].receiver}".'), r
+    for t in held.txs:
+        r = dict(outcomes)[key_of(t)]
+        assert r.lines[-2].endswith(f'successfully transferred {t.amount} alicoins to '
+                                    f'"{t.receiver}".'), r
     assert b_received(held.backend) in net.out_lines(held.backend), \
         "the restarted backend never heard the retransmitted WRITE"
     all_disk = check_exactly_once(net, base, outcomes)
@@ -206,9 +214,10 @@ def test_kill9_backend_leaves_write_in_doubt_until_it_returns(tapped_network):
     base, net, tap, held, outcomes = kill_during_burst(
         tapped_network, 1000, range(201, 221), 5, lambda net, tap, held: net.kill(held.backend))
     unavailable = []
+    held_keys = {key_of(t) for t in held.txs}
     for key, r in outcomes:
-        if key == key_of(held.txs[0]):
-            assert r.rc == 3 and UNKNOWN in r.err, ("the in-doubt transfer", key, r)
+        if key in held_keys:
+            assert r.rc == 3 and UNKNOWN in r.err, ("an in-doubt transfer", key, r)
         elif r.rc != 0:
             assert r.rc == 3 and "unavailable" in r.err, (key, r)
             unavailable.append(key)
@@ -216,7 +225,8 @@ def test_kill9_backend_leaves_write_in_doubt_until_it_returns(tapped_network):
     assert unavailable, "no request came after the in-doubt write"
 
     all_disk = restart_and_resolve(net, tap, held.backend, base, outcomes)
-    assert held.txs[0] in all_disk, "the in-doubt write was lost"
+    for t in held.txs:
+        assert t in all_disk, "an in-doubt write was lost"
     on_disk_keys = {key_of(t) for t in all_disk}
     assert not on_disk_keys & set(unavailable), "a transfer answered 'unavailable' was stored"
     check_served(net, all_disk)
@@ -229,12 +239,12 @@ def test_kill9_main_server_after_a_durable_write(tapped_network):
         tapped_network, 1000, range(101, 131), 10, lambda net, tap, held: net.kill("M"))
     for key, r in outcomes:
         assert r.rc in (0, 3), (key, r)    # which were served before the kill is timing
-        if key == key_of(held.txs[0]):
-            assert r.rc == 3 and UNKNOWN in r.err, ("the in-doubt transfer", key, r)
+        if key in {key_of(t) for t in held.txs}:
+            assert r.rc == 3 and UNKNOWN in r.err, ("an in-doubt transfer", key, r)
     all_disk = restart_and_resolve(net, tap, "M", base, outcomes)
-    # exactly the confirmed transfers and the one in doubt are stored (one batch in flight)
+    # exactly the confirmed transfers and those in doubt are stored (one batch in flight)
     stored = {key_of(t) for t in all_disk if t not in base}
-    assert stored == {k for k, r in outcomes if r.rc == 0} | {key_of(held.txs[0])}
+    assert stored == {k for k, r in outcomes if r.rc == 0} | {key_of(t) for t in held.txs}
     check_served(net, all_disk)
 
 
@@ -307,8 +317,12 @@ def test_backend_paused_or_unheard_stores_each_write_once(tapped_network):
     net, tap = tapped_network(blocks=blocks, env={"ALICHAIN_TIMEOUT_MS": 5000})
     tap.pause_on_requests(lambda b: net.servers[b].proc.pid, {WIRE_WRITE: 3, WIRE_QUERY: 15})
     tap.lose_write_acks(3, 1)
-    keys, procs = launch_burst(net, range(1, TRANSFERS_PAUSED + 1))
-    outcomes = list(zip(keys, communicate_all(procs, timeout=90)))
+    # one after the other, so that each transfer is a batch and a WRITE of its own (a
+    # batch takes every transfer waiting: a burst would share few WRITEs)
+    keys, outcomes = [], []
+    for k in range(TRANSFERS_PAUSED):
+        more_keys, procs = launch_burst(net, [k + 1], first=k)
+        outcomes += list(zip(more_keys, communicate_all(procs, timeout=90)))
     for key, r in outcomes:
         assert r.rc == 0, (key, r)
     assert tap.type_seen[WIRE_WRITE] == TRANSFERS_PAUSED, tap.type_seen

@@ -99,19 +99,34 @@ static int users_table_reserve(ledger_t *l, uint32_t count) {
     return AC_OK;
 }
 
+/* The first LEDGER_NAME_HEAD_BYTES of a name, 0-padded. */
+static void name_head(const char *name, size_t len, char head[LEDGER_NAME_HEAD_BYTES]) {
+    memset(head, 0, LEDGER_NAME_HEAD_BYTES);
+    memcpy(head, name, len < LEDGER_NAME_HEAD_BYTES ? len : LEDGER_NAME_HEAD_BYTES);
+}
+
+/* 1 when user u is called name[0..len) (head: name_head of it). A short name is compared
+ * within the user record alone: no access to the arena (a cache miss at load). */
+static int user_is(const ledger_t *l, const ledger_user_t *u, const char *name, size_t len,
+                   const char head[LEDGER_NAME_HEAD_BYTES]) {
+    if (u->name_len != len || memcmp(u->name_head, head, LEDGER_NAME_HEAD_BYTES) != 0) return 0;
+    if (len <= LEDGER_NAME_HEAD_BYTES) return 1;
+    return memcmp(l->names + u->name_off + LEDGER_NAME_HEAD_BYTES, name + LEDGER_NAME_HEAD_BYTES,
+                  len - LEDGER_NAME_HEAD_BYTES) == 0;
+}
+
 /* index+1 of the user, or 0 when absent; tag is hash_name(name, len). */
 static uint32_t user_find_tagged(const ledger_t *l, const char *name, size_t len, uint32_t tag) {
     if (l->user_slot_cap == 0) return 0;
+    char head[LEDGER_NAME_HEAD_BYTES];
+    name_head(name, len, head);
     uint32_t mask = l->user_slot_cap - 1;
     uint32_t i = tag & mask;
     for (uint32_t n = 0; n < l->user_slot_cap; n++) {
         uint64_t v = l->user_slots[i];
         if (v == 0) return 0;
-        if ((uint32_t)(v >> 32) == tag) {
-            const ledger_user_t *u = &l->users[(uint32_t)v - 1u];
-            if (u->name_len == len && memcmp(l->names + u->name_off, name, len) == 0)
-                return (uint32_t)v;
-        }
+        if ((uint32_t)(v >> 32) == tag && user_is(l, &l->users[(uint32_t)v - 1u], name, len, head))
+            return (uint32_t)v;
         i = (i + 1) & mask;
     }
     return 0;
@@ -145,6 +160,7 @@ static uint32_t user_insert(ledger_t *l, const char *name, size_t len, uint32_t 
     memset(u, 0, sizeof *u);
     u->name_off = l->names_len;
     u->name_len = (uint8_t)len;
+    name_head(name, len, u->name_head);
     memcpy(l->names + l->names_len, name, len);
     l->names_len += (uint32_t)len;
     slots_put(l->user_slots, l->user_slot_cap, tag, id);
@@ -388,7 +404,8 @@ int ledger_load_add_batch(ledger_t *l, const tx_t *txs, uint32_t n, uint32_t *ad
         }
     }
     for (uint32_t j = 0; j < 2 * n; j++) {
-        if (ids[j] != 0) __builtin_prefetch(l->names + l->users[ids[j] - 1].name_off);
+        const ledger_user_t *u = ids[j] != 0 ? &l->users[ids[j] - 1] : NULL;
+        if (u != NULL && u->name_len > LEDGER_NAME_HEAD_BYTES) __builtin_prefetch(l->names + u->name_off);
     }
     for (uint32_t k = 0; k < n; k++) {
         int rc = load_add_tagged(l, &txs[k], &tags[2 * k]);

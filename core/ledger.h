@@ -9,6 +9,7 @@
 
 #define LEDGER_TXS_MAX (1u << 28)            /* transactions one backend holds */
 #define LEDGER_PARTNER_CACHE_ENTRIES 4       /* users whose partner aggregates are cached */
+#define LEDGER_NAME_HEAD_BYTES 7             /* name bytes kept in the user record */
 
 typedef struct {
     uint64_t sent;       /* total sent by the user in this ledger (<= INT64_MAX) */
@@ -16,8 +17,10 @@ typedef struct {
     uint32_t tx_count;   /* transactions naming the user */
     uint32_t head;       /* first / last transaction of the user's chain (index+1; 0 = none) */
     uint32_t tail;
-    uint32_t name_off;   /* into the name arena */
+    uint32_t name_off;   /* into the name arena (which holds every name whole) */
     uint8_t name_len;
+    char name_head[LEDGER_NAME_HEAD_BYTES]; /* the name's first bytes, 0-padded: a lookup
+                                               compares these first (in the padding) */
 } ledger_user_t;
 
 /* 32 bytes: the two chain links make a user's history walkable without any per-pair or

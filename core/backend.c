@@ -63,7 +63,8 @@ static void backend_query(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     }
 }
 
-/* One page of transactions from the cursor, as many as fit in a datagram. */
+/* One page of transactions from the cursor (a position in ascending serial order), as
+ * many as fit in a datagram: O(page). */
 static void backend_list(backend_t *b, const wire_req_t *req, wire_reply_t *rep) {
     size_t bytes = WIRE_LIST_REPLY_FIXED_BYTES;
     uint32_t i = req->u.list.cursor;
@@ -82,8 +83,11 @@ static void backend_list(backend_t *b, const wire_req_t *req, wire_reply_t *rep)
     rep->u.list.done = (uint8_t)(i >= b->ledger.tx_count);
 }
 
-/* One page of the user's partner aggregates from the cursor. */
-static void backend_stats(backend_t *b, const wire_req_t *req, wire_reply_t *rep) {
+/* One page of the user's partner aggregates from the cursor: O(page) once the user's
+ * aggregates are cached (ledger_partners). Returns 0, or AC_ENOMEM when they cannot be
+ * built: then nothing is answered (serverM retries, and reports the backend unavailable
+ * rather than a partial list). */
+static int backend_stats(backend_t *b, const wire_req_t *req, wire_reply_t *rep) {
     const wire_name_t *user = &req->u.stats.user;
     size_t bytes = WIRE_STATS_REPLY_FIXED_BYTES;
     uint32_t cursor = req->u.stats.cursor;
@@ -93,7 +97,8 @@ static void backend_stats(backend_t *b, const wire_req_t *req, wire_reply_t *rep
         ledger_partner_t row;
         uint32_t before = cursor;
         int row_done = 0;
-        uint32_t n = ledger_partners(&b->ledger, user->s, user->len, &cursor, &row, 1, &row_done);
+        int n = ledger_partners(&b->ledger, user->s, user->len, &cursor, &row, 1, &row_done);
+        if (n < 0) return n;
         if (n == 0) {
             done = 1;
             break;
@@ -118,6 +123,7 @@ static void backend_stats(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     rep->u.stats.count = count;
     rep->u.stats.next_cursor = cursor;
     rep->u.stats.done = (uint8_t)done;
+    return AC_OK;
 }
 
 static backend_pending_t *backend_pending_holding(backend_t *b, uint64_t serial) {
@@ -287,7 +293,10 @@ void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, siz
         backend_list(b, req, rep);
         break;
     case WIRE_STATS:
-        backend_stats(b, req, rep);
+        if (backend_stats(b, req, rep) != AC_OK) {
+            outbox_drop(out, "a STATS request: out of memory for the partner list");
+            return;
+        }
         break;
     case WIRE_WRITE:
         if (fencing && !b->fenced) {

@@ -74,36 +74,114 @@ static int load_fail(char *err, size_t err_cap, const char *file_name, size_t li
     return rc;
 }
 
+/* The line at *pos of data[0..len) (without its '\n'): its start and length; *pos moves
+ * past it and its '\n'. Called only while *pos < len. */
+static const char *line_next(const char *data, size_t len, size_t *pos, size_t *line_len) {
+    const char *line = data + *pos;
+    const char *nl = memchr(line, '\n', len - *pos);
+    *line_len = nl != NULL ? (size_t)(nl - line) : len - *pos;
+    *pos += *line_len + (nl != NULL);
+    return line;
+}
+
+/* A capacity hint for the ledger: the lines of data[0..len) (blank ones included). */
+static uint32_t lines_count(const char *data, size_t len) {
+    uint64_t n = 0;
+    for (const char *p = data, *end = data + len; p < end; n++) { /* one line a pass */
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl != NULL ? nl + 1 : end;
+    }
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/* The 1-based line number of the transaction loaded at position tx (0-based, blank lines
+ * not counted): only on the error path, so a second pass is fine. */
+static size_t line_of_tx(const char *data, size_t len, uint32_t tx) {
+    size_t pos = 0, line_no = 0;
+    uint32_t seen = 0;
+    while (pos < len) { /* each pass consumes at least one byte */
+        size_t line_len;
+        const char *line = line_next(data, len, &pos, &line_len);
+        line_no++;
+        if (line_blank(line, line_len)) continue;
+        if (seen++ == tx) return line_no;
+    }
+    AC_ASSERT(!"tx is a position the load reached");
+    return line_no;
+}
+
 /* Every line of data[0..len) into l: blank lines (spaces, tabs, CR only) skipped, a
  * trailing CR tolerated, the last line with or without its '\n'. Any other line that does
- * not parse, a duplicate serial, or an overflow is an error naming the line. */
+ * not parse, a duplicate serial, or an overflow is an error naming the line — the first
+ * such line of the file: duplicates are found by the sort at the end of the load, so a
+ * later error yields to a duplicate before it. */
+typedef struct {
+    tx_t txs[LEDGER_LOAD_BATCH];
+    size_t line_no[LEDGER_LOAD_BATCH];
+    uint32_t count;
+} load_batch_t;
+
+/* Adds the batch's lines to l. Returns 0, or an error with its line in *line_no and the
+ * reason in reason. */
+static int load_flush(ledger_t *l, load_batch_t *b, uint32_t *lines, size_t *line_no,
+                      char *reason, size_t reason_cap) {
+    uint32_t added = 0;
+    int rc = ledger_load_add_batch(l, b->txs, b->count, &added);
+    *lines += added;
+    if (rc != AC_OK) {
+        *line_no = b->line_no[added];
+        snprintf(reason, reason_cap, "%s", rc == AC_ERANGE ? "totals overflow" : "out of memory");
+    }
+    b->count = 0;
+    return rc;
+}
+
 static int load_lines(ledger_t *l, const char *data, size_t len, const char *file_name,
                       uint32_t *lines, char *err, size_t err_cap) {
     size_t pos = 0;
     size_t line_no = 0;
+    int rc = AC_OK;
+    char reason[LOAD_REASON_BYTES] = "";
+    load_batch_t batch; /* ~5 kB: parsed lines wait here for one ledger_load_add_batch */
+    batch.count = 0;
+    ledger_load_begin(l, lines_count(data, len));
     /* Each pass consumes at least one byte (a line or its '\n'): at most len passes. */
-    while (pos < len) {
+    while (pos < len && rc == AC_OK) {
         line_no++;
-        const char *line = data + pos;
-        const char *nl = memchr(line, '\n', len - pos);
-        size_t line_len = nl != NULL ? (size_t)(nl - line) : len - pos;
-        pos += line_len + (nl != NULL);
-        if (line_len > BLOCK_LINE_BYTES_MAX)
-            return load_fail(err, err_cap, file_name, line_no, "line too long", AC_EINVAL);
-        if (line_blank(line, line_len)) continue;
-        tx_t t;
-        char reason[LOAD_REASON_BYTES];
-        int rc = tx_parse_line(line, line_len, &t, reason, sizeof reason);
-        if (rc != AC_OK) return load_fail(err, err_cap, file_name, line_no, reason, rc);
-        rc = ledger_add(l, &t);
-        if (rc == AC_EDUP) {
-            snprintf(reason, sizeof reason, "duplicate serial %llu", (unsigned long long)t.serial);
-            return load_fail(err, err_cap, file_name, line_no, reason, rc);
+        size_t line_len;
+        const char *line = line_next(data, len, &pos, &line_len);
+        if (line_len > BLOCK_LINE_BYTES_MAX) {
+            rc = AC_EINVAL;
+            snprintf(reason, sizeof reason, "line too long");
+        } else if (!line_blank(line, line_len)) {
+            rc = tx_parse_line(line, line_len, &batch.txs[batch.count], reason, sizeof reason);
+            if (rc == AC_OK) batch.line_no[batch.count++] = line_no;
         }
-        if (rc == AC_ERANGE) return load_fail(err, err_cap, file_name, line_no, "totals overflow", rc);
-        if (rc != AC_OK) return load_fail(err, err_cap, file_name, line_no, "out of memory", rc);
-        (*lines)++;
+        /* the lines before an error go in too: a duplicate among them is reported first */
+        if (batch.count == LEDGER_LOAD_BATCH || (rc != AC_OK && batch.count > 0)) {
+            size_t at = line_no;
+            char why[LOAD_REASON_BYTES];
+            int frc = load_flush(l, &batch, lines, &at, why, sizeof why);
+            if (frc != AC_OK) {
+                rc = frc;
+                line_no = at;
+                memcpy(reason, why, sizeof reason);
+            }
+        }
     }
+    if (rc == AC_OK && batch.count > 0) rc = load_flush(l, &batch, lines, &line_no, reason, sizeof reason);
+    uint32_t dup_at = 0;
+    int end = ledger_load_end(l, &dup_at);
+    if (end == AC_EDUP) {
+        snprintf(reason, sizeof reason, "duplicate serial %llu",
+                 (unsigned long long)l->txs[dup_at].serial);
+        return load_fail(err, err_cap, file_name, line_of_tx(data, len, dup_at), reason, end);
+    }
+    if (rc == AC_OK && end != AC_OK) {
+        rc = end;
+        snprintf(reason, sizeof reason, "out of memory");
+    }
+    if (rc != AC_OK) return load_fail(err, err_cap, file_name, line_no, reason, rc);
     return AC_OK;
 }
 

@@ -29,13 +29,16 @@ static void line_check(const char *line, size_t len) {
     FUZZ_CHECK(tx_parse_line(buf, n - 1, &b, err, sizeof err) == 0 && tx_equal(&a, &b));
 }
 
-/* Serial index, user totals against ledger_totals, partner pages, conservation of coins. */
-static void users_check(const ledger_t *l) {
-    uint64_t sent = 0, received = 0, amounts = 0;
+/* Serial index and ascending positions, user totals against ledger_totals, partner pages,
+ * conservation of coins. */
+static void users_check(ledger_t *l) {
+    uint64_t sent = 0, received = 0, amounts = 0, prev = 0;
     for (uint32_t i = 0; i < l->tx_count; i++) {
         tx_t t;
         ledger_get(l, i, &t);
         FUZZ_CHECK(ledger_find_serial(l, t.serial) == (int64_t)i);
+        FUZZ_CHECK(t.serial > prev); /* LIST's order: strictly ascending serials */
+        prev = t.serial;
         amounts += (uint64_t)t.amount;
     }
     for (uint32_t u = 0; u < l->user_count; u++) {
@@ -52,15 +55,15 @@ static void users_check(const ledger_t *l) {
         ledger_partner_t page[FUZZ_BLOCK_PAGE];
         int done = 0;
         for (uint32_t calls = 0; !done; calls++) {
-            FUZZ_CHECK(calls <= l->pair_count + 1);
-            uint32_t n = ledger_partners(l, name, user->name_len, &cursor, page,
-                                         FUZZ_BLOCK_PAGE, &done);
-            FUZZ_CHECK(n <= FUZZ_BLOCK_PAGE && (n == FUZZ_BLOCK_PAGE || done));
-            for (uint32_t k = 0; k < n; k++) {
+            FUZZ_CHECK(calls <= l->user_count + 1);
+            int n = ledger_partners(l, name, user->name_len, &cursor, page, FUZZ_BLOCK_PAGE,
+                                    &done);
+            FUZZ_CHECK(n >= 0 && n <= FUZZ_BLOCK_PAGE && (n == FUZZ_BLOCK_PAGE || done));
+            for (int k = 0; k < n; k++) {
                 FUZZ_CHECK(page[k].count > 0 && tx_name_valid(page[k].name, page[k].name_len));
                 net += (uint64_t)page[k].net; /* modulo 2^64, like the totals below */
             }
-            rows += n;
+            rows += (uint32_t)n;
         }
         FUZZ_CHECK(rows <= l->user_count);
         FUZZ_CHECK(net == tot.received - tot.sent);

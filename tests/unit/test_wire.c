@@ -249,14 +249,14 @@ TEST(test_doc_examples) {
     r.request_id = 9;
     r.u.list.next_cursor = 2;
     r.u.list.count = 2;
-    tx_set(&r.u.list.txs[0], 6, "Racheal", 7, "Alice", 5, 49);
-    tx_set(&r.u.list.txs[1], 4, "Ben", 3, "Victor", 6, 85);
+    tx_set(&r.u.list.txs[0], 4, "Ben", 3, "Victor", 6, 85); /* LIST ascends */
+    tx_set(&r.u.list.txs[1], 6, "Racheal", 7, "Alice", 5, 49);
     reply_matches_hex(&r, "a1 01 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
                           "00 00 00 00 00 00 00 01  00 00 00 02  00  02"
-                          "00 00 00 00 00 00 00 06  07 52 61 63 68 65 61 6c  05 41 6c 69 63 65"
-                          "00 00 00 00 00 00 00 31"
                           "00 00 00 00 00 00 00 04  03 42 65 6e  06 56 69 63 74 6f 72"
-                          "00 00 00 00 00 00 00 55");
+                          "00 00 00 00 00 00 00 55"
+                          "00 00 00 00 00 00 00 06  07 52 61 63 68 65 61 6c  05 41 6c 69 63 65"
+                          "00 00 00 00 00 00 00 31");
     reply_init(&r, WIRE_LIST); /* STALE */
     r.request_id = 9;
     r.status = WIRE_ST_STALE;

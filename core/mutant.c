@@ -19,4 +19,5 @@ const char *const mutant_names[MUT_COUNT] = {
     "no-marker",
     "txlist-no-snapshot",
     "stats-no-lock",
+    "reply-out-of-order",
 };

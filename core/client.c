@@ -181,6 +181,7 @@ void client_on_connected(client_t *c, uint64_t now_us, outbox_t *out) {
     case CREQ_STATS:
         outbox_line(out, FX_STDOUT, MSG_C_STATS_SENT, r->user.s);
         break;
+    case CREQ_KEEPALIVE: break; /* not a command line of clientA/B (client_parse_argv) */
     }
     c->state = CLIENT_WAITING;
 }
@@ -208,6 +209,7 @@ static int client_reply_fits(const client_t *c, crep_kind_t kind) {
     case CREP_BUSY:
     case CREP_BADREQ:
     case CREP_INTERNAL: return 1;
+    case CREP_KEEPALIVE: return 0; /* a one-shot client never asks for a persistent connection */
     }
     return 0;
 }
@@ -290,6 +292,7 @@ static int client_show(client_t *c, const wire_crep_t *rep, outbox_t *out) {
     case CREP_INTERNAL:
         outbox_line(out, FX_STDERR, "the main server failed: %s", rep->text);
         break;
+    case CREP_KEEPALIVE: break; /* refused by client_reply_fits before it gets here */
     }
     return 0;
 }

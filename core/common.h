@@ -34,13 +34,15 @@
 #define TCP_LINE_BYTES_MAX 512             /* one reply line, newline included */
 #define PATH_BYTES_MAX 200                 /* the TXLIST path shown to clients */
 #define CONNECTIONS_MAX 1024               /* client connections open at once in serverM */
+#define TCP_PIPELINE_MAX 64                /* unanswered requests of one persistent connection */
 #define STATS_PARTNERS_MAX 1000000         /* partners of one user serverM will merge */
 
 /* ---- time ---- */
 #define TIMEOUT_MS_DEFAULT 2000            /* ALICHAIN_TIMEOUT_MS */
 #define RETRANSMIT_US_INITIAL 20000        /* first retransmission after 20 ms ... */
 #define RETRANSMIT_US_MAX 320000           /* ... doubling up to 320 ms */
-#define CONN_IDLE_US 10000000              /* a client connection must send its request in 10 s */
+#define CONN_IDLE_US 10000000              /* a client connection must send its request in 10 s;
+                                              a persistent one with nothing unanswered, its next */
 #define CLIENT_TIMEOUT_MS_DEFAULT 30000    /* a client waits this long for its reply */
 
 _Static_assert(TX_LINE_BYTES_MAX < BLOCK_LINE_BYTES_MAX, "a valid line fits the line limit");

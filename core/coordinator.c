@@ -25,8 +25,9 @@
  *                             coord_on_timer / out_retransmit until answered
  *   coord_on_datagram         the WRITE reply (after the backend's append is durable)
  *   coord_write_reply         the transfer is W_STORED; the next WRITE, or:
- *   coord_write_done          op_reply: "OK TRANSFER <balance> <serial>" and FX_CONN_CLOSE
- *                             (conn_reply_close), "sent the result to client" printed
+ *   coord_write_done          op_reply: "OK TRANSFER <balance> <serial>"; op_send, the one
+ *                             way out, keeps each connection's replies in request order,
+ *                             then FX_CONN_CLOSE (one-shot) and "sent the result" printed
  *   coord_paged_begin/check   nothing paged in this batch: ops released, next batch.
  * A write past its deadline goes through coord_expire (the client hears UNKNOWN; the
  * write stays, retried until the backend answers). A half-close of the connection on the
@@ -44,7 +45,7 @@
 #include "mutant.h"
 #include "prng.h"
 
-#define OPS_MAX (2 * CONNECTIONS_MAX)     /* requests alive (queued or in a batch) */
+#define OPS_MAX (4 * CONNECTIONS_MAX)     /* requests alive (queued, in a batch, in doubt) */
 #define BATCH_OPS_MAX 256                 /* requests served by one batch */
 #define BATCH_USERS_MAX (2 * BATCH_OPS_MAX)
 #define OUT_SLOT_BITS 11
@@ -53,6 +54,10 @@
 #define CONN_INDEX_SLOTS (2 * CONNECTIONS_MAX) /* conn id -> conn: load <= 1/2 */
 
 _Static_assert(BATCH_OPS_MAX <= OPS_MAX, "a batch fits in the op pool");
+_Static_assert(OPS_MAX >= 2 * CONNECTIONS_MAX, "every one-shot connection's request fits, twice");
+_Static_assert(OPS_MAX >= 64 * TCP_PIPELINE_MAX,
+               "64 full pipelines (docs/BENCHMARKS.md's persistent load) fit the op pool");
+_Static_assert(TCP_PIPELINE_MAX <= 255, "a pipeline position fits its conn's ring index");
 /* A request id is (sequence << OUT_SLOT_BITS) | out slot: unique within the incarnation
  * (the sequence only grows) and found again in O(1) from a reply. */
 _Static_assert(OUT_MAX == 1 << OUT_SLOT_BITS, "an out slot fits its bits of a request id");
@@ -97,6 +102,7 @@ typedef struct {
     wire_creq_t req;
     uint64_t arrived_us;
     int replied;
+    uint32_t conn_seq;     /* its place in its connection's reply order (conn_t.ring) */
     /* transfer */
     write_state_t write_state;
     int backend;
@@ -111,18 +117,37 @@ typedef struct {
  * reset (coordinator.h says what each event means). */
 typedef enum {
     CONN_FREE = 0,
-    CONN_READING,          /* the request line is not complete yet */
-    CONN_SERVING,          /* the request is an op; its reply closes the connection */
+    CONN_READING,          /* the first line is not complete yet */
+    CONN_SERVING,          /* one-shot: the request is an op; its reply closes the connection */
+    CONN_KEEP,             /* persistent (first line ALICHAIN/1 KEEPALIVE): requests in, replies
+                              out in request order */
 } conn_state_t;
+
+/* One request of a connection whose reply has not left yet, in the connection's ring. Its
+ * reply is held here (owned by the conn) when an earlier one is still being worked on, so
+ * an op's own lifetime does not depend on its connection's order. */
+typedef struct {
+    int op;                /* the op still working on it, or -1 */
+    uint8_t ready;         /* 1: the reply is decided (held, fixed, or gone already) */
+    uint8_t msg;           /* creq_op_t of the "sent ... to client" screen line, 0: none */
+    uint8_t fixed;         /* a crep_kind_t sent without an op (BUSY, KEEPALIVE), 0: none */
+    uint32_t busy_after;   /* requests refused at TCP_PIPELINE_MAX right after this one:
+                              an ERROR BUSY each, sent after this reply */
+    uint8_t *held;         /* malloc'd reply bytes, or NULL */
+    size_t held_len;
+} pend_t;
 
 typedef struct {
     conn_state_t state;
     uint32_t conn_id;
     int client_index;
-    int op;                /* CONN_SERVING: the op; -1 while reading */
     int peer_eof;          /* the peer shut down its writing side (half-closed) */
+    int badreq;            /* CONN_KEEP: a bad line came; ERROR BADREQ and close after the ring */
     uint64_t idle_deadline_us;
+    uint32_t head;         /* seq of the oldest request whose reply has not left */
+    uint32_t count;        /* requests in the ring (CONN_SERVING: 1) */
     wire_lines_t lines;
+    pend_t ring[TCP_PIPELINE_MAX]; /* request seq s at ring[s % TCP_PIPELINE_MAX] */
 } conn_t;
 
 typedef struct {
@@ -365,8 +390,22 @@ static void conn_index_remove(coord_t *c, int i) {
     c->conn_index[hole] = 0;
 }
 
+static void op_release(coord_t *c, int i);
+
+/* Frees what the ring holds; an op still working on one of its requests will find its
+ * connection gone (conn_open = 0) and drop its reply. */
+static void conn_ring_clear(coord_t *c, conn_t *k) {
+    for (uint32_t n = 0; n < k->count; n++) {
+        pend_t *p = &k->ring[(k->head + n) % TCP_PIPELINE_MAX];
+        if (p->op >= 0) c->ops[p->op].conn_open = 0;
+        free(p->held);
+    }
+    k->count = 0;
+}
+
 static void conn_forget(coord_t *c, conn_t *k) {
     int i = (int)(k - c->conns);
+    conn_ring_clear(c, k);
     conn_index_remove(c, i);
     memset(k, 0, sizeof(*k));
     AC_ASSERT(c->conn_free_count < CONNECTIONS_MAX);
@@ -379,12 +418,117 @@ static void conn_close(coord_t *c, conn_t *k, outbox_t *out) {
     conn_forget(c, k);
 }
 
+static void conn_send_kind(conn_t *k, crep_kind_t kind, outbox_t *out) {
+    wire_crep_t rep = {.kind = kind};
+    char line[TCP_LINE_BYTES_MAX];
+    size_t n = wire_crep_encode(&rep, line, sizeof(line));
+    AC_ASSERT(n > 0);
+    outbox_push(out, FX_CONN_SEND, k->conn_id, 0, line, n);
+}
+
 static void conn_reply_close(coord_t *c, conn_t *k, const wire_crep_t *rep, outbox_t *out) {
     char line[TCP_LINE_BYTES_MAX];
     size_t n = wire_crep_encode(rep, line, sizeof(line));
     AC_ASSERT(n > 0);
     outbox_push(out, FX_CONN_SEND, k->conn_id, 0, line, n);
     conn_close(c, k, out);
+}
+
+/* The spec's "sent ... to client <j>" line of a request kind (TXLIST has none: "wrote the
+ * sorted list" says it). */
+static void conn_sent_line(int client_index, uint8_t msg, outbox_t *out) {
+    char j = client_letter(client_index);
+    switch (msg) {
+    case CREQ_BALANCE: outbox_line(out, FX_STDOUT, MSG_M_SENT_BALANCE, j); break;
+    case CREQ_TRANSFER: outbox_line(out, FX_STDOUT, MSG_M_SENT_RESULT, j); break;
+    case CREQ_STATS: outbox_line(out, FX_STDOUT, MSG_M_SENT_STATS, j); break;
+    default: break;
+    }
+}
+
+/* Sends one reply that is next in its connection's order: its bytes, then (one-shot) the
+ * close, then the screen line, then the BUSY replies owed after it. Returns 0 when the
+ * connection is gone (one-shot: closed) and k must not be used again. */
+static int conn_emit(coord_t *c, conn_t *k, const uint8_t *bytes, size_t len, uint8_t msg,
+                     uint32_t busy_after, outbox_t *out) {
+    if (len > 0) outbox_push(out, FX_CONN_SEND, k->conn_id, 0, bytes, len);
+    int client_index = k->client_index;
+    if (k->state == CONN_SERVING) {
+        AC_ASSERT(busy_after == 0);
+        conn_close(c, k, out); /* forgets k */
+        conn_sent_line(client_index, msg, out);
+        return 0;
+    }
+    conn_sent_line(client_index, msg, out);
+    for (uint32_t b = 0; b < busy_after; b++) conn_send_kind(k, CREP_BUSY, out);
+    return 1;
+}
+
+/* Sends the replies at the head of the ring that are ready, in order; once the ring is
+ * empty, a pending BADREQ or the peer's eof closes the connection. */
+static void conn_flush(coord_t *c, conn_t *k, outbox_t *out) {
+    while (k->count > 0) {
+        pend_t *p = &k->ring[k->head % TCP_PIPELINE_MAX];
+        if (!p->ready) return;
+        pend_t taken = *p;
+        memset(p, 0, sizeof(*p));
+        p->op = -1;
+        k->head++;
+        k->count--;
+        int alive;
+        if (taken.fixed != 0) {
+            conn_send_kind(k, (crep_kind_t)taken.fixed, out);
+            alive = conn_emit(c, k, NULL, 0, 0, taken.busy_after, out);
+        } else {
+            alive = conn_emit(c, k, taken.held, taken.held_len, taken.msg, taken.busy_after, out);
+        }
+        free(taken.held);
+        if (!alive) return;
+    }
+    if (k->state != CONN_KEEP) return;
+    if (k->badreq) {
+        conn_send_kind(k, CREP_BADREQ, out);
+        conn_close(c, k, out);
+    } else if (k->peer_eof) {
+        conn_close(c, k, out); /* a half-close: everything received is answered */
+    }
+}
+
+/* Appends a request to the ring (the caller checked there is room); returns its seq. */
+static uint32_t conn_push(conn_t *k, int op, crep_kind_t fixed) {
+    AC_ASSERT(k->count < TCP_PIPELINE_MAX);
+    uint32_t seq = k->head + k->count;
+    pend_t *p = &k->ring[seq % TCP_PIPELINE_MAX];
+    memset(p, 0, sizeof(*p));
+    p->op = op;
+    p->ready = op < 0;
+    p->fixed = (uint8_t)fixed;
+    k->count++;
+    return seq;
+}
+
+/* A persistent connection's request answered without an op (OK KEEPALIVE, a BUSY of a
+ * full op pool), in its turn. A full ring adds one more BUSY after its last request. */
+static void conn_answer_fixed(coord_t *c, conn_t *k, crep_kind_t kind, outbox_t *out) {
+    if (k->count >= TCP_PIPELINE_MAX) {
+        k->ring[(k->head + k->count - 1) % TCP_PIPELINE_MAX].busy_after++;
+        return;
+    }
+    conn_push(k, -1, kind);
+    conn_flush(c, k, out);
+}
+
+/* A malformed or overlong line: one-shot, ERROR BADREQ and close now; persistent, after
+ * the replies still owed (the stream can no longer be trusted, so nothing more is read). */
+static void conn_bad_line(coord_t *c, conn_t *k, const char *why, outbox_t *out) {
+    outbox_line(out, FX_STDERR, "closed a connection: %s", why);
+    if (k->state != CONN_KEEP) {
+        wire_crep_t bad = {.kind = CREP_BADREQ};
+        conn_reply_close(c, k, &bad, out);
+        return;
+    }
+    k->badreq = 1;
+    conn_flush(c, k, out);
 }
 
 int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client_index,
@@ -398,7 +542,6 @@ int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client
         k->state = CONN_READING;
         k->conn_id = conn_id;
         k->client_index = client_index;
-        k->op = -1;
         k->idle_deadline_us = now_us + CONN_IDLE_US;
         wire_lines_init(&k->lines, TCP_REQUEST_BYTES_MAX);
         conn_index_add(c, i);
@@ -418,22 +561,56 @@ int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client
     return AC_EFULL;
 }
 
-/* Sends the reply of an op to its client (when still connected) and prints the spec's
- * "sent" line; the op itself is released by its batch (or here when it never got one). */
-static void op_reply(coord_t *c, op_t *o, const wire_crep_t *rep, outbox_t *out) {
+/* The one way a reply leaves: the op's reply bytes go to its client in the order of that
+ * connection's requests (held by the conn while an earlier one is unanswered), followed by
+ * the spec's "sent" line; nothing when the connection is gone. The op itself is released
+ * by its batch (or by its caller when it never got one); the bytes are copied. */
+static void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, outbox_t *out) {
     AC_ASSERT(!o->replied);
     o->replied = 1;
     if (!o->conn_open) return;
+    o->conn_open = 0; /* the op is done with its connection */
     conn_t *k = conn_find(c, o->conn_id);
     if (NEVER(k == NULL)) return;
-    conn_reply_close(c, k, rep, out);
-    char j = client_letter(o->client_index);
-    switch (o->req.op) {
-    case CREQ_BALANCE: outbox_line(out, FX_STDOUT, MSG_M_SENT_BALANCE, j); break;
-    case CREQ_TRANSFER: outbox_line(out, FX_STDOUT, MSG_M_SENT_RESULT, j); break;
-    case CREQ_STATS: outbox_line(out, FX_STDOUT, MSG_M_SENT_STATS, j); break;
-    case CREQ_TXLIST: break; /* SPEC.md: "wrote the sorted list" says it */
+    AC_ASSERT(o->conn_seq - k->head < k->count);
+    pend_t *p = &k->ring[o->conn_seq % TCP_PIPELINE_MAX];
+    AC_ASSERT(p->op == (int)(o - c->ops));
+    p->op = -1;
+    p->ready = 1;
+    p->msg = (uint8_t)o->req.op;
+    if (o->conn_seq != k->head && MUTANT(MUT_REPLY_OUT_OF_ORDER)) {
+        /* planted bug: the reply leaves as it completes, ahead of earlier ones */
+        outbox_push(out, FX_CONN_SEND, k->conn_id, 0, bytes, len);
+        conn_sent_line(k->client_index, p->msg, out);
+        p->msg = 0;
+        return;
     }
+    if (o->conn_seq == k->head) { /* nothing before it: no copy */
+        uint32_t busy_after = p->busy_after;
+        memset(p, 0, sizeof(*p));
+        p->op = -1;
+        k->head++;
+        k->count--;
+        if (!conn_emit(c, k, (const uint8_t *)bytes, len, (uint8_t)o->req.op, busy_after, out)) return;
+        conn_flush(c, k, out);
+        return;
+    }
+    p->held = malloc(len);
+    if (p->held == NULL) { /* cannot keep the order: drop the connection, as a reset would */
+        outbox_line(out, FX_STDERR, "closed a connection: out of memory for a held reply");
+        conn_close(c, k, out);
+        return;
+    }
+    memcpy(p->held, bytes, len);
+    p->held_len = len;
+}
+
+/* Sends the reply of an op (op_send) as one line. */
+static void op_reply(coord_t *c, op_t *o, const wire_crep_t *rep, outbox_t *out) {
+    char line[TCP_LINE_BYTES_MAX];
+    size_t n = wire_crep_encode(rep, line, sizeof(line));
+    AC_ASSERT(n > 0);
+    op_send(c, o, line, n, out);
 }
 
 /* An UNAVAILABLE reply names the backends that failed (text: their letters); when some
@@ -463,9 +640,19 @@ static void op_release(coord_t *c, int i) {
 
 static void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out);
 
+/* A request line of k becomes an op in the queue (or, at a limit, an ERROR BUSY in its
+ * turn: the op pool is full, or a persistent connection has TCP_PIPELINE_MAX unanswered). */
 static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const wire_creq_t *req,
                                  outbox_t *out) {
+    if (k->state == CONN_KEEP && k->count >= TCP_PIPELINE_MAX) {
+        conn_answer_fixed(c, k, CREP_BUSY, out);
+        return;
+    }
     if (c->op_free_count == 0 || c->queue_len >= OPS_MAX) {
+        if (k->state == CONN_KEEP) {
+            conn_answer_fixed(c, k, CREP_BUSY, out);
+            return;
+        }
         wire_crep_t rep = {.kind = CREP_BUSY};
         conn_reply_close(c, k, &rep, out);
         return;
@@ -482,8 +669,8 @@ static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const w
     o->arrived_us = now_us;
     o->stats_job = -1;
     o->backend = -1;
-    k->state = CONN_SERVING;
-    k->op = slot;
+    if (k->state == CONN_READING) k->state = CONN_SERVING; /* one-shot: this is its request */
+    o->conn_seq = conn_push(k, slot, 0);
     c->stats.requests++;
     uint16_t port = client_port(c, k->client_index);
     char j = client_letter(k->client_index);
@@ -501,17 +688,38 @@ static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const w
     case CREQ_STATS:
         outbox_line(out, FX_STDOUT, MSG_M_RECV_STATS, req->user.s, j, port);
         break;
+    case CREQ_KEEPALIVE: AC_ASSERT(0); break; /* answered by coord_on_conn_data */
     }
     c->queue[(c->queue_head + c->queue_len) % OPS_MAX] = slot;
     c->queue_len++;
     coord_batch_start(c, now_us, out);
 }
 
+/* One whole request line of k. Returns 1 when k may read on (a persistent connection). */
+static int conn_take_line(coord_t *c, uint64_t now_us, conn_t *k, const char *line, size_t len,
+                          outbox_t *out) {
+    wire_creq_t req;
+    if (wire_creq_decode(line, len, &req) != 0) {
+        conn_bad_line(c, k, "malformed request line", out);
+        return 0;
+    }
+    if (req.op == CREQ_KEEPALIVE) { /* first line: persistent from here; later: answered again */
+        if (k->state == CONN_READING) k->state = CONN_KEEP;
+        conn_answer_fixed(c, k, CREP_KEEPALIVE, out);
+        return 1;
+    }
+    int keep = k->state == CONN_KEEP;
+    coord_accept_request(c, now_us, k, &req, out);
+    return keep;
+}
+
 void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uint8_t *data,
                         size_t len, outbox_t *out) {
     conn_t *k = conn_find(c, conn_id);
-    /* one request a connection: bytes after it are ignored (none come after an eof) */
-    if (k == NULL || k->state != CONN_READING || k->peer_eof) return;
+    /* one-shot: bytes after the request line are ignored; persistent: read until a bad line
+     * (none come after an eof) */
+    if (k == NULL || k->state == CONN_SERVING || k->peer_eof || k->badreq) return;
+    if (k->state == CONN_KEEP) k->idle_deadline_us = now_us + CONN_IDLE_US;
     size_t off = 0;
     while (off < len) {
         size_t used = 0;
@@ -520,42 +728,42 @@ void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uin
         int rc = wire_lines_take(&k->lines, data + off, len - off, &used, &line, &line_len);
         off += used;
         if (rc == 0) return;
-        wire_crep_t bad = {.kind = CREP_BADREQ};
         if (rc == AC_EFULL) {
-            outbox_line(out, FX_STDERR, "closed a connection: request longer than %d bytes",
-                        TCP_REQUEST_BYTES_MAX);
-            conn_reply_close(c, k, &bad, out);
+            char why[64];
+            snprintf(why, sizeof(why), "request longer than %d bytes", TCP_REQUEST_BYTES_MAX);
+            conn_bad_line(c, k, why, out);
             return;
         }
-        wire_creq_t req;
-        if (wire_creq_decode(line, line_len, &req) != 0) {
-            outbox_line(out, FX_STDERR, "closed a connection: malformed request line");
-            conn_reply_close(c, k, &bad, out);
-            return;
-        }
-        coord_accept_request(c, now_us, k, &req, out);
-        return;
+        if (!conn_take_line(c, now_us, k, line, line_len, out)) return;
+        k = conn_find(c, conn_id); /* defensive: the batch it started may have answered */
+        if (NEVER(k == NULL)) return;
     }
 }
 
-/* A half-close: the request (if whole) is still answered; a partial one is dropped. */
+/* A half-close: the requests already whole are still answered; a partial one is dropped. */
 void coord_on_conn_eof(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
     (void)now_us;
     conn_t *k = conn_find(c, conn_id);
     if (k == NULL || k->peer_eof) return; /* closed by the core already, or a repeat */
     k->peer_eof = 1;
     if (k->state == CONN_READING) conn_close(c, k, out); /* no request will come */
-    /* CONN_SERVING: the op's reply goes out, then FX_CONN_CLOSE (op_reply) */
+    else if (k->state == CONN_KEEP) conn_flush(c, k, out); /* closes once nothing is owed */
+    /* CONN_SERVING: the op's reply goes out, then FX_CONN_CLOSE (op_send) */
 }
 
-/* The connection is gone: the op goes on, its reply is dropped. */
+/* The connection is gone: its ops go on, their replies are dropped. */
 void coord_on_conn_reset(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
     (void)now_us;
     (void)out;
     conn_t *k = conn_find(c, conn_id);
     if (k == NULL) return;
-    if (k->state == CONN_SERVING) c->ops[k->op].conn_open = 0;
-    conn_forget(c, k);
+    conn_forget(c, k); /* conn_ring_clear tells the ops */
+}
+
+/* 1 when k is closed by coord_on_timer once its idle deadline passes: it waits for its first
+ * line, or is persistent with nothing unanswered. */
+static int conn_idle(const conn_t *k) {
+    return k->state == CONN_READING || (k->state == CONN_KEEP && k->count == 0);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -1172,11 +1380,11 @@ static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
         return;
     }
     qsort(s->rows, s->row_count, sizeof(srow_t), srow_cmp);
-    /* Build the whole reply in the outbox: head + rows, then close. */
-    o->replied = 1;
-    if (!o->conn_open) return;
-    conn_t *k = conn_find(c, o->conn_id);
-    if (NEVER(k == NULL)) return;
+    /* Build the whole reply: head + rows, sent as one (op_send) */
+    if (!o->conn_open) { /* nobody to read it */
+        o->replied = 1;
+        return;
+    }
     wire_crep_t head;
     memset(&head, 0, sizeof(head));
     head.kind = CREP_STATS;
@@ -1185,7 +1393,6 @@ static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
     size_t cap = TCP_LINE_BYTES_MAX * 2 + (size_t)s->row_count * COORD_STATS_ROW_BYTES_MAX;
     char *buf = malloc(cap);
     if (buf == NULL) {
-        o->replied = 0;
         op_reply_kind(c, o, CREP_INTERNAL, "out of memory", out);
         return;
     }
@@ -1202,10 +1409,8 @@ static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
         AC_ASSERT(n > 0);
         len += n;
     }
-    outbox_push(out, FX_CONN_SEND, k->conn_id, 0, buf, len);
+    op_send(c, o, buf, len, out);
     free(buf);
-    conn_close(c, k, out);
-    outbox_line(out, FX_STDOUT, MSG_M_SENT_STATS, client_letter(o->client_index));
 }
 
 /* Finishes the paged phase (and the batch) once every chain ended. */
@@ -1481,7 +1686,7 @@ void coord_on_timer(coord_t *c, uint64_t now_us, outbox_t *out) {
     /* idle connections */
     for (int i = 0; i < c->conn_hw; i++) {
         conn_t *k = &c->conns[i];
-        if (k->state == CONN_READING && now_us >= k->idle_deadline_us) {
+        if (conn_idle(k) && now_us >= k->idle_deadline_us) {
             outbox_line(out, FX_STDERR, "closed a connection idle for %d s", CONN_IDLE_US / 1000000);
             conn_close(c, k, out);
         }
@@ -1502,7 +1707,7 @@ uint64_t coord_deadline_us(const coord_t *c) {
     }
     for (int i = 0; i < c->conn_hw; i++) {
         const conn_t *k = &c->conns[i];
-        if (k->state == CONN_READING && k->idle_deadline_us < t) t = k->idle_deadline_us;
+        if (conn_idle(k) && k->idle_deadline_us < t) t = k->idle_deadline_us;
     }
     return t;
 }

@@ -41,15 +41,21 @@ void coord_start(coord_t *c, uint64_t now_us, outbox_t *out);
 /* ---- client connections ----------------------------------------------------------
  * The core decides what every event on a client connection means; a driver only reports
  * events and carries out FX_CONN_SEND / FX_CONN_CLOSE (docs/PROTOCOL.md 2.5):
- *   open  -> the request line is awaited (CONN_IDLE_US at most);
- *   data  -> bytes of the request line; the first whole line is the request, any bytes
- *            after it are ignored;
+ *   open  -> the first line is awaited (CONN_IDLE_US at most);
+ *   data  -> bytes of request lines. One-shot (the usual): the first whole line is the
+ *            request, any bytes after it are ignored. Persistent (first line
+ *            "ALICHAIN/1 KEEPALIVE", answered "OK KEEPALIVE"): every later line is a
+ *            request, answered in request order; at most TCP_PIPELINE_MAX unanswered
+ *            (more: ERROR BUSY in turn); a bad line: ERROR BADREQ after the replies owed,
+ *            then FX_CONN_CLOSE, and no more bytes are read;
  *   eof   -> the peer shut down its writing side (a read returned 0). The driver keeps the
- *            connection open. A complete request already received is still answered
- *            (a half-close), then FX_CONN_CLOSE; before a complete line the partial bytes
- *            are dropped and FX_CONN_CLOSE is queued at once, with no reply;
+ *            connection open. The complete requests already received are still answered
+ *            (a half-close), then FX_CONN_CLOSE; partial bytes are dropped, and with no
+ *            reply owed FX_CONN_CLOSE is queued at once;
  *   reset -> the connection is gone (a reset, a failed write): the driver has released it.
- *            An operation already accepted still completes; only its reply is dropped.
+ *            The operations already accepted still complete; only their replies are dropped.
+ *   idle  -> a connection without its first line, or a persistent one with nothing
+ *            unanswered, that got no bytes for CONN_IDLE_US is closed (no reply).
  * FX_CONN_CLOSE means: send what is queued, then close (net: flush, shutdown(SHUT_WR), read
  * until the peer's FIN or a linger deadline). After it the core forgets conn_id, so later
  * events on that id (the peer's FIN, a reset) are ignored. */

@@ -17,4 +17,5 @@ const char *const mutant_names[MUT_COUNT] = {
     "no-fencing",
     "keep-torn-tail",
     "no-marker",
+    "reply-out-of-order",
 };

@@ -17,6 +17,7 @@ typedef enum {
     MUT_NO_FENCING,             /* no restart fencing */
     MUT_KEEP_TORN_TAIL,         /* recovery keeps a torn append that happens to parse */
     MUT_NO_MARKER,              /* appends without the "<block>.appended" marker */
+    MUT_REPLY_OUT_OF_ORDER,     /* a persistent connection's replies leave as they complete */
     MUT_COUNT
 } mutant_t;
 

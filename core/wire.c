@@ -405,6 +405,7 @@ static const text_form_t creq_forms[] = {
     {CREQ_TRANSFER, REQ_PREFIX " TRANSFER", "uva", 0},
     {CREQ_TXLIST, REQ_PREFIX " TXLIST", "", 0},
     {CREQ_STATS, REQ_PREFIX " STATS", "u", 0},
+    {CREQ_KEEPALIVE, REQ_PREFIX " KEEPALIVE", "", 0},
 };
 
 static const text_form_t crep_forms[] = {
@@ -422,6 +423,7 @@ static const text_form_t crep_forms[] = {
     {CREP_BADREQ, "ERROR BADREQ", "", 3},
     {CREP_INTERNAL, "ERROR INTERNAL", "t", 3},
     {CREP_STALE, "ERROR STALE", "l", 3},
+    {CREP_KEEPALIVE, "OK KEEPALIVE", "", 0},
 };
 
 static const text_form_t *form_by_code(const text_form_t *forms, size_t n, int code) {

@@ -122,12 +122,15 @@ size_t wire_row_bytes(size_t partner_len);    /* encoded size of one stats row *
 
 /* ================================ TCP ================================ */
 /* Request: one line "ALICHAIN/1 <OP> <args>\n" of at most TCP_REQUEST_BYTES_MAX bytes.
- * Reply: one head line, then (STATS only) `count` row lines; each <= TCP_LINE_BYTES_MAX. */
+ * Reply: one head line, then (STATS only) `count` row lines; each <= TCP_LINE_BYTES_MAX.
+ * "ALICHAIN/1 KEEPALIVE" as a connection's first line makes it persistent (answered
+ * "OK KEEPALIVE"): then any number of requests follow, answered in order (PROTOCOL.md 2.5). */
 typedef enum {
     CREQ_BALANCE = 1,
     CREQ_TRANSFER = 2,
     CREQ_TXLIST = 3,
     CREQ_STATS = 4,
+    CREQ_KEEPALIVE = 5,    /* no arguments: the connection is persistent from here on */
 } creq_op_t;
 
 typedef struct {
@@ -156,6 +159,7 @@ typedef enum {
     CREP_INTERNAL,         /* text: what went wrong (e.g. "txlist write failed") */
     CREP_STALE,            /* text: the backend letters that answered STALE: they have seen
                             * a newer serverM, so this one can no longer serve */
+    CREP_KEEPALIVE,        /* status OK: the answer to ALICHAIN/1 KEEPALIVE (no arguments) */
 } crep_kind_t;
 
 typedef struct {

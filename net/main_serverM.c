@@ -1,9 +1,10 @@
 /* main_serverM.c — serverM: the TCP ports of client A and B, the UDP socket to the
  * backends and the TXLIST file, around core/coordinator. Connections are non-blocking with
  * bounded output queues, so one slow client never holds up the others. What a client's
- * bytes, EOF and reset mean is the core's decision (coord_on_conn_data/eof/reset); this
- * file only reports them and carries out FX_CONN_SEND/FX_CONN_CLOSE: flush, shutdown the
- * write side, linger for the peer's FIN. */
+ * bytes, EOF and reset mean (one-shot or persistent, pipelined) is the core's decision
+ * (coord_on_conn_data/eof/reset): this file hands it every byte read while the connection
+ * is open, and carries out FX_CONN_SEND/FX_CONN_CLOSE: flush, shutdown the write side,
+ * linger for the peer's FIN. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,8 @@
 
 #define CONN_SLOTS (CONNECTIONS_MAX + 32)  /* beyond CONNECTIONS_MAX the core answers BUSY */
 #define CONN_SLOT_BITS 11                  /* conn id = generation << bits | slot */
-#define CONN_OUT_BYTES_MAX (128u << 20)    /* one reply (a big stats table) at most */
+#define CONN_OUT_BYTES_MAX (128u << 20)    /* unsent bytes of one connection: a big stats
+                                              table, or a pipeline's replies; beyond: dropped */
 #define CONN_OUT_BYTES_MIN 512             /* first allocation of an output queue */
 #define CONN_READ_BYTES 4096
 #define CONN_READS_PER_EVENT 4
@@ -204,7 +206,8 @@ static void conn_settle(serverM_t *m, conn_t *c) {
     loop_set_events(&m->loop, c->slot, ev);
 }
 
-/* Reads and hands bytes to the core (OPEN) or discards them (CLOSING, LINGER). */
+/* Reads and hands bytes to the core (OPEN: every byte; a persistent connection's reads
+ * may hold many request lines, or end inside one) or discards them (CLOSING, LINGER). */
 static void conn_read(serverM_t *m, conn_t *c) {
     for (int i = 0; i < CONN_READS_PER_EVENT && c->state != CONN_FREE && !c->peer_eof; i++) {
         uint8_t buf[CONN_READ_BYTES];

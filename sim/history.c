@@ -554,6 +554,7 @@ static int read_fits(hist_t *h, const hist_op_t *op, uint32_t j) {
         default: return 0;
         }
     }
+    case CREQ_KEEPALIVE: return 0; /* not an operation: never recorded as one */
     }
     return 0;
 }

@@ -650,6 +650,7 @@ static void op_reply_from_output(real_op_t *op) {
             rep->kind = CREP_NOUSER;
         }
         break;
+    case CREQ_KEEPALIVE: break; /* not a command line of the real clients */
     }
     c->have_reply = rep->kind != 0;
 }

@@ -11,6 +11,7 @@ import re
 import selectors
 import signal
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -656,6 +657,24 @@ def parse_stats_output(j, user, out):
         assert len(f) == 4, f"stats row {l!r} does not have 4 fields"
         rows.append((int(f[0]), f[1], int(f[2]), int(f[3])))
     return rows
+
+
+def transfer_then_reset(net, port_key, before=b""):
+    """Sends `before` and "TRANSFER Chinmay Luke 20" on a new connection to serverM's
+    port_key, waits until serverM accepted the transfer, then resets the connection (a zero
+    linger: RST, not FIN). The transfer must still complete: Luke's balance is then 1200
+    on the sample blocks."""
+    s = socket.create_connection(("127.0.0.1", net.ports[port_key]), timeout=5)
+    try:
+        s.sendall(before + b"ALICHAIN/1 TRANSFER Chinmay Luke 20\n")
+        # by event, not by sleep: serverM has accepted the request as an operation
+        net.wait_line("M", m_recv_transfer("Chinmay", 20, "Luke", net.ports[port_key]))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    finally:
+        s.close()
+    r = net.client("A", "Luke")
+    assert r.rc == 0, r
+    assert r.lines[-1] == 'The current balance of "Luke" is : 1200 alicoins.', r
 
 
 def read_until_closed(sock, timeout):

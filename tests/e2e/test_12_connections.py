@@ -3,12 +3,11 @@
 # does the same: sim/scenarios/27_half_close.scn). A raw socket plays the client: it sends
 # its request line, shuts down its writing side, and must still read the whole reply.
 import socket
-import struct
 
 import pytest
 
 from e2e_helpers import (
-    m_recv_transfer, m_sent_balance, m_sent_result, m_sent_stats, read_until_closed,
+    m_sent_balance, m_sent_result, m_sent_stats, read_until_closed, transfer_then_reset,
 )
 
 REPLY_TIMEOUT_S = 5
@@ -62,18 +61,7 @@ def test_half_close_before_a_whole_request_closes_at_once(net, partial):
 
 
 def test_reset_after_the_request_still_completes_the_transfer(net):
-    s = socket.create_connection(("127.0.0.1", net.ports["tcpB"]), timeout=5)
-    try:
-        s.sendall(b"ALICHAIN/1 TRANSFER Chinmay Luke 20\n")
-        # by event, not by sleep: serverM has accepted the request as an operation
-        net.wait_line("M", m_recv_transfer("Chinmay", 20, "Luke", net.ports["tcpB"]))
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    finally:
-        s.close()  # with a zero linger: a reset, not a FIN
-    # the operation was not cancelled: the transfer is stored (its reply had nowhere to go)
-    r = net.client("A", "Luke")
-    assert r.rc == 0, r
-    assert r.lines[-1] == 'The current balance of "Luke" is : 1200 alicoins.', r
+    transfer_then_reset(net, "tcpB")
 
 
 BIG_PARTNERS = 110_000         # x ~75-byte rows: a stats reply of ~8 MB, more than the

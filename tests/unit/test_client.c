@@ -183,6 +183,14 @@ TEST(test_unavailable_and_stale_messages_name_the_backends) {
     CHECK(strstr(line, "serverA and serverB have seen a newer main server") != NULL);
 }
 
+/* A one-shot client never asks for a persistent connection: an OK KEEPALIVE is not its
+ * reply (exit 3, one diagnostic), never a success. */
+TEST(test_keepalive_reply_is_not_a_one_shot_answer) {
+    char line[LINE_BYTES];
+    client_error_line("OK KEEPALIVE\n", line);
+    CHECK(line[0] != '\0');
+}
+
 /* ---- the coordinator's side: which backends the reply names ---- */
 
 #define INCARNATION 5
@@ -295,6 +303,7 @@ int main(void) {
     RUN(test_stats_row_of_the_spec_example);
     RUN(test_stale_reply_on_the_wire);
     RUN(test_unavailable_and_stale_messages_name_the_backends);
+    RUN(test_keepalive_reply_is_not_a_one_shot_answer);
     RUN(test_coordinator_names_who_did_not_answer_and_who_is_stale);
     return CHECK_DONE();
 }

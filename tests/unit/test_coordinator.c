@@ -1,5 +1,5 @@
 /* test_coordinator.c — serverM's connection rules (core/coordinator.h): what open, data,
- * eof (a half-close) and reset mean, checked on the effects alone, with three scripted
+ * eof (a half-close), reset and idle mean, one-shot and persistent (pipelined), checked on the effects alone, with three scripted
  * backends that answer every datagram at once; and how a reply finds its request. The drivers (net/, sim/) only carry these
  * effects out, so these are the rules both of them follow. */
 #include <stdlib.h>
@@ -235,6 +235,20 @@ TEST(eof_before_a_whole_request_closes_without_reply) {
     rig_free(&r);
 }
 
+/* Resets conn after the requests sent on it (a transfer among them), answers every
+ * datagram: the transfer is stored, only `sent` reached the client, no close was asked. */
+static void check_reset_completes(rig_t *r, uint32_t conn, const char *sent) {
+    rig_reset(r, conn);
+    rig_backends_answer(r);
+    CHECK_EQ(r->log.writes, 1);
+    CHECK_STR(r->log.sent[conn], sent);
+    CHECK_EQ(r->log.closes[conn], 0);
+    coord_stats_t st;
+    coord_get_stats(r->m, &st);
+    CHECK_EQ(st.transfers_ok, 1);
+    CHECK(coord_idle(r->m));
+}
+
 /* A reset after the request: the operation goes on (the write is sent and settles), its
  * reply is dropped, and no close is asked for a connection the driver already released. */
 TEST(reset_after_the_request_completes_the_operation_without_reply) {
@@ -242,15 +256,7 @@ TEST(reset_after_the_request_completes_the_operation_without_reply) {
     rig_init(&r);
     rig_open(&r, 5);
     rig_data(&r, 5, "ALICHAIN/1 TRANSFER Chinmay Luke 20\n");
-    rig_reset(&r, 5);
-    rig_backends_answer(&r);
-    CHECK_EQ(r.log.writes, 1);
-    CHECK_STR(r.log.sent[5], "");
-    CHECK_EQ(r.log.closes[5], 0);
-    coord_stats_t st;
-    coord_get_stats(r.m, &st);
-    CHECK_EQ(st.transfers_ok, 1);
-    CHECK(coord_idle(r.m));
+    check_reset_completes(&r, 5, "");
     rig_free(&r);
 }
 
@@ -363,6 +369,147 @@ TEST(every_connection_is_found_at_the_limit) {
     rig_free(&r);
 }
 
+
+/* ---- persistent connections (ALICHAIN/1 KEEPALIVE) ---------------------------------- */
+
+static void rig_keepalive(rig_t *r, uint32_t conn) {
+    rig_open(r, conn);
+    rig_data(r, conn, "ALICHAIN/1 KEEPALIVE\n");
+    CHECK_STR(r->log.sent[conn], "OK KEEPALIVE\n");
+    CHECK_EQ(r->log.closes[conn], 0);
+}
+
+/* Replies leave in request order even when a later request completes first: in the second
+ * batch the balance is answered from the fetch, before the transfer's write is stored. */
+TEST(keepalive_replies_leave_in_request_order) {
+    rig_t r;
+    rig_init(&r);
+    rig_keepalive(&r, 1);
+    rig_data(&r, 1, "ALICHAIN/1 BALANCE Ann\n"); /* a batch of its own */
+    rig_data(&r, 1, "ALICHAIN/1 TRANSFER Chinmay Luke 20\nALICHAIN/1 BALANCE Luke\n"
+                    "ALICHAIN/1 KEEPALIVE\nALICHAIN/1 STATS Luke\n");
+    rig_backends_answer(&r);
+    CHECK_STR(r.log.sent[1], "OK KEEPALIVE\nOK BALANCE 1000\nOK TRANSFER 980 10\n"
+                             "OK BALANCE 1000\nOK KEEPALIVE\nREFUSED NOUSER Luke\n");
+    CHECK_EQ(r.log.closes[1], 0); /* persistent: still open */
+    CHECK_EQ(r.log.writes, 1);
+    rig_data(&r, 1, "ALICHAIN/1 BALANCE Ann\n"); /* and it keeps serving */
+    rig_backends_answer(&r);
+    CHECK_STR(r.log.sent[1] + strlen(r.log.sent[1]) - 16, "OK BALANCE 1000\n");
+    coord_stats_t st;
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.requests, 5);
+    rig_free(&r);
+}
+
+/* TCP_PIPELINE_MAX unanswered requests are served; the ones beyond get ERROR BUSY in their
+ * turn, with no work done; once the ring has room again, requests are served again. */
+TEST(keepalive_busy_beyond_the_pipeline_limit) {
+    rig_t r;
+    rig_init(&r);
+    rig_keepalive(&r, 2);
+    for (int i = 0; i < TCP_PIPELINE_MAX + 2; i++) rig_data(&r, 2, "ALICHAIN/1 BALANCE Ann\n");
+    CHECK_STR(r.log.sent[2], "OK KEEPALIVE\n");
+    coord_stats_t st;
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.requests, TCP_PIPELINE_MAX);
+    rig_backends_answer(&r);
+    char want[REPLY_BYTES_MAX] = "OK KEEPALIVE\n";
+    for (int i = 0; i < TCP_PIPELINE_MAX; i++) strcat(want, "OK BALANCE 1000\n");
+    strcat(want, "ERROR BUSY\nERROR BUSY\n");
+    CHECK_STR(r.log.sent[2], want);
+    rig_data(&r, 2, "ALICHAIN/1 BALANCE Ann\n");
+    rig_backends_answer(&r);
+    strcat(want, "OK BALANCE 1000\n");
+    CHECK_STR(r.log.sent[2], want);
+    CHECK_EQ(r.log.closes[2], 0);
+    rig_free(&r);
+}
+
+/* A malformed line: ERROR BADREQ after the replies owed, then the close; nothing after the
+ * bad line is read. An overlong line is the same. */
+TEST(keepalive_badreq_closes_after_the_earlier_replies) {
+    rig_t r;
+    rig_init(&r);
+    rig_keepalive(&r, 3);
+    rig_data(&r, 3, "ALICHAIN/1 BALANCE Ann\nnonsense\nALICHAIN/1 BALANCE Bob\n");
+    CHECK_EQ(r.log.closes[3], 0);
+    rig_backends_answer(&r);
+    CHECK_STR(r.log.sent[3], "OK KEEPALIVE\nOK BALANCE 1000\nERROR BADREQ\n");
+    CHECK_EQ(r.log.closes[3], 1);
+    CHECK_EQ(r.log.close_after_send[3], 1);
+    coord_stats_t st;
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.requests, 1);
+    rig_keepalive(&r, 4);
+    char longline[TCP_REQUEST_BYTES_MAX + 2];
+    memset(longline, 'x', sizeof(longline) - 1);
+    longline[sizeof(longline) - 1] = '\0';
+    rig_data(&r, 4, longline);
+    CHECK_STR(r.log.sent[4], "OK KEEPALIVE\nERROR BADREQ\n");
+    CHECK_EQ(r.log.closes[4], 1);
+    rig_free(&r);
+}
+
+/* A half-close answers every whole request received, in order, then closes; a partial line
+ * at the eof is dropped. */
+TEST(keepalive_half_close_answers_everything_received) {
+    rig_t r;
+    rig_init(&r);
+    rig_keepalive(&r, 5);
+    rig_data(&r, 5, "ALICHAIN/1 TRANSFER Chinmay Luke 20\nALICHAIN/1 BALANCE Luke\nALICHAIN/1 BAL");
+    rig_eof(&r, 5);
+    CHECK_EQ(r.log.closes[5], 0);
+    rig_backends_answer(&r);
+    CHECK_STR(r.log.sent[5], "OK KEEPALIVE\nOK TRANSFER 980 10\nOK BALANCE 1000\n");
+    CHECK_EQ(r.log.closes[5], 1);
+    CHECK_EQ(r.log.close_after_send[5], 1);
+    rig_keepalive(&r, 6); /* nothing owed: the eof closes at once */
+    rig_eof(&r, 6);
+    CHECK_EQ(r.log.closes[6], 1);
+    CHECK(coord_idle(r.m));
+    rig_free(&r);
+}
+
+/* A reset mid-pipeline: the accepted operations complete (the write is stored), their
+ * replies are dropped, no close is asked. */
+TEST(keepalive_reset_completes_the_accepted_operations) {
+    rig_t r;
+    rig_init(&r);
+    rig_keepalive(&r, 7);
+    rig_data(&r, 7, "ALICHAIN/1 BALANCE Ann\nALICHAIN/1 TRANSFER Chinmay Luke 20\n");
+    check_reset_completes(&r, 7, "OK KEEPALIVE\n");
+    rig_free(&r);
+}
+
+/* Idle: a persistent connection with nothing unanswered and no bytes for CONN_IDLE_US is
+ * closed without a reply; the deadline counts from its last bytes. */
+TEST(keepalive_idle_connection_is_closed) {
+    rig_t r;
+    rig_init(&r);
+    rig_keepalive(&r, 1);
+    CHECK_EQ(coord_deadline_us(r.m), r.now + CONN_IDLE_US);
+    r.now += CONN_IDLE_US / 2;
+    rig_data(&r, 1, "ALICHAIN/1 BALANCE Ann\n");
+    uint64_t idle_at = r.now + CONN_IDLE_US;
+    r.now += 2000 * 1000; /* timeout_ms: the balance misses its deadline: UNAVAILABLE */
+    coord_on_timer(r.m, r.now, &r.out);
+    rig_sweep(&r);
+    CHECK_STR(r.log.sent[1], "OK KEEPALIVE\nERROR UNAVAILABLE ABC\n");
+    CHECK_EQ(r.log.closes[1], 0);
+    CHECK_EQ(coord_deadline_us(r.m), idle_at); /* counted from its last bytes */
+    r.log.pending_count = 0;
+    coord_on_timer(r.m, idle_at - 1, &r.out);
+    rig_sweep(&r);
+    CHECK_EQ(r.log.closes[1], 0);
+    coord_on_timer(r.m, idle_at, &r.out); /* nothing owed, no bytes for the idle time */
+    rig_sweep(&r);
+    CHECK_EQ(r.log.closes[1], 1);
+    CHECK_STR(r.log.sent[1], "OK KEEPALIVE\nERROR UNAVAILABLE ABC\n");
+    CHECK_EQ(coord_deadline_us(r.m), UINT64_MAX);
+    rig_free(&r);
+}
+
 int main(void) {
     RUN(eof_after_a_whole_request_still_gets_the_reply);
     RUN(eof_after_a_transfer_in_pieces_gets_the_serial);
@@ -372,5 +519,11 @@ int main(void) {
     RUN(bytes_after_the_request_and_a_late_eof_are_ignored);
     RUN(a_reply_is_matched_by_its_whole_request_id);
     RUN(every_connection_is_found_at_the_limit);
+    RUN(keepalive_replies_leave_in_request_order);
+    RUN(keepalive_busy_beyond_the_pipeline_limit);
+    RUN(keepalive_badreq_closes_after_the_earlier_replies);
+    RUN(keepalive_half_close_answers_everything_received);
+    RUN(keepalive_reset_completes_the_accepted_operations);
+    RUN(keepalive_idle_connection_is_closed);
     return CHECK_DONE();
 }

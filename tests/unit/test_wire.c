@@ -1122,6 +1122,8 @@ TEST(test_creq_roundtrip) {
     memset(&r, 0, sizeof r);
     r.op = CREQ_TXLIST;
     creq_roundtrip(&r, "ALICHAIN/1 TXLIST\n");
+    r.op = CREQ_KEEPALIVE; /* a persistent connection's first line */
+    creq_roundtrip(&r, "ALICHAIN/1 KEEPALIVE\n");
     r.op = CREQ_TRANSFER;
     name_set(&r.user, "Chinmay");
     name_set(&r.receiver, "Luke");
@@ -1174,6 +1176,8 @@ TEST(test_creq_rejects) {
         "ALICHAIN/1 TRANSFER a% b 5", "ALICHAIN/1 TRANSFER a b% 5",
         "ALICHAIN/1 TXLIST x", "ALICHAIN/1 TXLIST ", "ALICHAIN/1 TXLISTS", "ALICHAIN/1 STATS",
         "ALICHAIN/1 STATS a b", "ALICHAIN/1 STATS a stats", "ALICHAIN/1 WHAT a",
+        "ALICHAIN/1 KEEPALIVE 1", "ALICHAIN/1 KEEPALIVE ", "ALICHAIN/1 KEEPALIVEX",
+        "ALICHAIN/1 keepalive", "ALICHAIN/2 KEEPALIVE", "ALICHAIN/1  KEEPALIVE",
     };
     for (size_t i = 0; i < AC_ARRAY_LEN(bad); i++) {
         if (!creq_rejects(bad[i])) {
@@ -1194,7 +1198,7 @@ TEST(test_creq_encode_rejects) {
     memset(&r, 0, sizeof r);
     r.op = (creq_op_t)0;
     CHECK_EQ(wire_creq_encode(&r, buf, sizeof buf), 0);
-    r.op = (creq_op_t)5;
+    r.op = (creq_op_t)(CREQ_KEEPALIVE + 1);
     CHECK_EQ(wire_creq_encode(&r, buf, sizeof buf), 0);
     r.op = CREQ_BALANCE; /* empty name */
     CHECK_EQ(wire_creq_encode(&r, buf, sizeof buf), 0);
@@ -1319,6 +1323,10 @@ TEST(test_crep_roundtrip) {
 
     crep_init(&r, CREP_SAME);
     crep_roundtrip(&r, "REFUSED SAME\n");
+    crep_init(&r, CREP_KEEPALIVE);
+    crep_roundtrip(&r, "OK KEEPALIVE\n");
+    CHECK_EQ(wire_crep_decode("OK KEEPALIVE 1", 14, &d), AC_EINVAL);
+    CHECK_EQ(wire_crep_decode("OK KEEPALIVE ", 13, &d), AC_EINVAL);
     crep_init(&r, CREP_INSUFFICIENT);
     r.balance = 5;
     crep_roundtrip(&r, "REFUSED INSUFFICIENT 5\n");
@@ -1451,6 +1459,7 @@ TEST(test_crep_exit_codes) {
     CHECK_EQ(wire_crep_exit_code(CREP_TRANSFER), 0);
     CHECK_EQ(wire_crep_exit_code(CREP_TXLIST), 0);
     CHECK_EQ(wire_crep_exit_code(CREP_STATS), 0);
+    CHECK_EQ(wire_crep_exit_code(CREP_KEEPALIVE), 0);
     CHECK_EQ(wire_crep_exit_code(CREP_NOUSER), 1);
     CHECK_EQ(wire_crep_exit_code(CREP_NOUSERS), 1);
     CHECK_EQ(wire_crep_exit_code(CREP_SAME), 1);

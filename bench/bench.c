@@ -31,6 +31,7 @@
 #define LOCK_DIR "/tmp/alichain-e2e-ports"
 #define READY_POLL_NS 1000000ULL         /* 1 ms between looks at a server's stdout */
 #define HOL_BALANCE_CONNS 8              /* balance clients while TXLISTs run */
+#define MODE_PERSISTENT_PREFIX "p-"      /* --modes p-balance: balance on persistent connections */
 #define SINGLE_CONNS 1                   /* stats and TXLIST latency: one client */
 #define SIM_SEEDS_DEFAULT 200
 #define SEED_DEFAULT 20260930ULL
@@ -347,6 +348,9 @@ typedef struct {
     uint64_t txs[LIST_MAX]; int txs_n;
     uint64_t conns[LIST_MAX]; int conns_n;
     bench_mode_t modes[LIST_MAX]; int modes_n;
+    int modes_p[LIST_MAX];        /* that mode on persistent connections ("p-balance") */
+    int persistent_all;           /* --persistent: every mode of --modes persistent */
+    unsigned depth;               /* --depth: persistent requests in flight per connection */
     double secs;
     uint64_t ops;
     const char *bin;
@@ -381,6 +385,8 @@ typedef enum { FLOOR_NONE, FLOOR_TCP, FLOOR_SYNC } floor_kind_t;
 
 typedef struct {
     floor_kind_t kind;
+    int persistent;               /* FLOOR_TCP: the persistent floor server, same depth */
+    unsigned depth;
     pid_t tcp_pid;
     uint16_t tcp_port;
     bench_result_t r;
@@ -390,7 +396,9 @@ static void bracket_half(const opts_t *o, bracket_t *b, unsigned conns, const ch
     bench_result_t h;
     double secs = floor_secs(o) / 2;
     if (b->kind == FLOOR_TCP) {
-        bench_load_t cfg = { MODE_FLOOR, b->tcp_port, conns, secs, 0, NULL, NULL, o->seed };
+        bench_load_t cfg = { .mode = MODE_FLOOR, .port = b->tcp_port, .conns = conns,
+                             .secs = secs, .rng = o->seed, .persistent = b->persistent,
+                             .depth = b->depth };
         load_run(&cfg, &h);
     } else {
         floor_sync_run(dir, secs, &h);
@@ -405,10 +413,22 @@ static void bracket_half(const opts_t *o, bracket_t *b, unsigned conns, const ch
 }
 
 static void run_phase(const opts_t *o, bench_ledger_t *l, uint16_t port, const char *dir,
-                      bench_mode_t mode, unsigned conns) {
-    progress("txs=%llu %s, %u connections", (unsigned long long)l->txs, bench_mode_name(mode), conns);
+                      bench_mode_t mode, int persistent, unsigned conns) {
+    char what[64], hol_b[64], hol_t[64];
+    const char *pre = persistent ? "p-" : "";
+    snprintf(what, sizeof what, "%s%s", pre, bench_mode_name(mode));
+    snprintf(hol_b, sizeof hol_b, "%shol-balance", pre);
+    snprintf(hol_t, sizeof hol_t, "%shol-txlist", pre);
+    const char *tcp_floor = persistent ? "min-ptcp" : "min-tcp";
+    if (persistent)
+        progress("txs=%llu %s, %u persistent connections, depth %u", (unsigned long long)l->txs,
+                 bench_mode_name(mode), conns, o->depth);
+    else
+        progress("txs=%llu %s, %u connections", (unsigned long long)l->txs, bench_mode_name(mode), conns);
     bracket_t b;
     memset(&b, 0, sizeof b);
+    b.persistent = persistent;
+    b.depth = o->depth;
     unsigned floor_conns = mode == MODE_HOL ? conns - 1 : conns;
     /* the sync floor on the block files' filesystem; with external servers, the temp dir */
     const char *sync_dir = o->external ? g_tmpdir : dir;
@@ -416,10 +436,13 @@ static void run_phase(const opts_t *o, bench_ledger_t *l, uint16_t port, const c
         if (mode == MODE_TRANSFER || mode == MODE_HOT) b.kind = FLOOR_SYNC;
         else if (mode != MODE_TXLIST) b.kind = FLOOR_TCP;
     }
-    if (b.kind == FLOOR_TCP) b.tcp_pid = floor_tcp_start(&b.tcp_port);
+    if (b.kind == FLOOR_TCP) b.tcp_pid = floor_tcp_start(&b.tcp_port, persistent);
     if (b.kind != FLOOR_NONE) bracket_half(o, &b, floor_conns, sync_dir);
-    bench_load_t cfg = { mode, port, conns, o->secs, o->ops, l, dir,
-                         o->seed ^ (l->txs << 8) ^ ((uint64_t)mode << 4) ^ conns };
+    bench_load_t cfg = { .mode = mode, .port = port, .conns = conns, .secs = o->secs,
+                         .ops_max = o->ops, .ledger = l, .txlist_dir = dir,
+                         .rng = o->seed ^ (l->txs << 8) ^ ((uint64_t)mode << 4) ^ conns ^
+                                ((uint64_t)persistent << 40),
+                         .persistent = persistent, .depth = o->depth };
     bench_result_t r;
     load_run(&cfg, &r);
     if (b.kind != FLOOR_NONE) bracket_half(o, &b, floor_conns, sync_dir);
@@ -433,14 +456,14 @@ static void run_phase(const opts_t *o, bench_ledger_t *l, uint16_t port, const c
     figures_t fl = figures_of(&b.r, &b.r.lat);
     const figures_t *floor = b.kind != FLOOR_NONE ? &fl : NULL;
     if (mode == MODE_BALANCE && floor)   /* the floor table's TCP rows */
-        report_load(l->txs, "floor-tcp", conns, &b.r, &b.r.lat, NULL, NULL);
-    const char *what = bench_mode_name(mode);
+        report_load(l->txs, persistent ? "floor-ptcp" : "floor-tcp", conns, &b.r, &b.r.lat,
+                    NULL, NULL);
     switch (mode) {
     case MODE_TRANSFER: case MODE_HOT:
         report_load(l->txs, what, conns, &r, &r.lat, "append+fdatasync", floor);
         break;
     case MODE_MIX: case MODE_BALANCE: case MODE_STATS:
-        report_load(l->txs, what, conns, &r, &r.lat, "min-tcp", floor);
+        report_load(l->txs, what, conns, &r, &r.lat, tcp_floor, floor);
         break;
     case MODE_TXLIST: {
         figures_t ff = { 0, 0, 0, 0 };
@@ -455,8 +478,8 @@ static void run_phase(const opts_t *o, bench_ledger_t *l, uint16_t port, const c
         break;
     }
     case MODE_HOL:
-        report_load(l->txs, "hol-balance", floor_conns, &r, &r.lat, "min-tcp", floor);
-        report_load(l->txs, "hol-txlist", 1, &r, &r.aux, NULL, NULL);
+        report_load(l->txs, hol_b, floor_conns, &r, &r.lat, tcp_floor, floor);
+        report_load(l->txs, hol_t, 1, &r, &r.aux, NULL, NULL);
         break;
     case MODE_FLOOR: case MODE_COUNT: break;
     }
@@ -465,18 +488,27 @@ static void run_phase(const opts_t *o, bench_ledger_t *l, uint16_t port, const c
     samples_free(&r.aux);
 }
 
+/* Whether a mode runs at every --conns (else at one count: phase_conns). One-shot balance,
+ * transfer and mix do; persistent, only balance (the others at the largest count). */
+static int mode_every_conns(bench_mode_t mode, int persistent) {
+    return mode == MODE_BALANCE || (!persistent && (mode == MODE_TRANSFER || mode == MODE_MIX));
+}
+
+static unsigned phase_conns(const opts_t *o, bench_mode_t mode) {
+    if (mode == MODE_HOL) return HOL_BALANCE_CONNS + 1;
+    if (mode == MODE_STATS || mode == MODE_TXLIST) return SINGLE_CONNS;
+    return (unsigned)o->conns[o->conns_n - 1];
+}
+
 static void run_modes(const opts_t *o, bench_ledger_t *l, uint16_t port, const char *dir) {
     for (int m = 0; m < o->modes_n && !bench_interrupted; m++) {
         bench_mode_t mode = o->modes[m];
-        if (mode == MODE_BALANCE || mode == MODE_TRANSFER || mode == MODE_MIX) {
+        int persistent = o->modes_p[m];
+        if (mode_every_conns(mode, persistent)) {
             for (int c = 0; c < o->conns_n && !bench_interrupted; c++)
-                run_phase(o, l, port, dir, mode, (unsigned)o->conns[c]);
-        } else if (mode == MODE_HOT) {
-            run_phase(o, l, port, dir, mode, (unsigned)o->conns[o->conns_n - 1]);
-        } else if (mode == MODE_HOL) {
-            run_phase(o, l, port, dir, mode, HOL_BALANCE_CONNS + 1);
+                run_phase(o, l, port, dir, mode, persistent, (unsigned)o->conns[c]);
         } else {
-            run_phase(o, l, port, dir, mode, SINGLE_CONNS);
+            run_phase(o, l, port, dir, mode, persistent, phase_conns(o, mode));
         }
     }
 }
@@ -581,15 +613,19 @@ static void sim_speed(const opts_t *o) {
 
 static void usage(FILE *f) {
     fputs("usage: alichain-bench [--txs N[,N...]] [--conns C[,C...]] [--modes M[,M...]]\n"
+          "                      [--persistent] [--depth D (1..64, default 16)]\n"
           "                      [--seconds S | --ops K] [--bin DIR] [--seed N] [--tsv FILE]\n"
           "                      [--no-floors] [--sim-seeds N (0: no simulator run)]\n"
           "                      [--external --port-offset X [--ledger-dir DIR]]\n"
           "       alichain-bench gen --txs N --dir DIR [--seed N]\n"
-          "modes: balance transfer mix hot stats txlist hol (default: all)\n"
+          "modes: balance transfer mix hot stats txlist hol, and p-balance p-transfer p-mix\n"
+          "       p-hot p-stats p-hol on persistent connections (default: all of them)\n"
           "Generates ledgers of N transactions, starts the four servers of --bin (default:\n"
           "the directory of alichain-bench) on a free port offset in a temp dir, drives serverM with C\n"
-          "one-shot connections per mode, verifies every answer, and prints ops/s and\n"
-          "p50/p99/p99.9 with ratios to this machine's floors. --external uses servers already\n"
+          "one-shot connections per mode (p-: C persistent connections, ALICHAIN/1 KEEPALIVE, each\n"
+          "with D requests in flight; p-transfer, p-mix, p-hot at the largest C only;\n"
+          "--persistent: every mode given persistent), verifies every answer, and prints ops/s\n"
+          "and p50/p99/p99.9 with ratios to this machine's floors. --external uses servers already\n"
           "running on --port-offset X over a ledger written by `alichain-bench gen` with the\n"
           "same --txs and --seed and nothing changed since. Exit 0 when every answer was right.\n", f);
 }
@@ -600,6 +636,12 @@ static void parse_args(int argc, char **argv, opts_t *o, int *gen, const char **
     o->txs[0] = 1000; o->txs_n = 1;
     o->conns[0] = 1; o->conns[1] = 8; o->conns[2] = 64; o->conns_n = 3;
     for (int i = 0; i < MODE_FLOOR; i++) o->modes[o->modes_n++] = (bench_mode_t)i;
+    for (int i = 0; i < MODE_FLOOR; i++)   /* then every mode but txlist persistent */
+        if (i != MODE_TXLIST) {
+            o->modes_p[o->modes_n] = 1;
+            o->modes[o->modes_n++] = (bench_mode_t)i;
+        }
+    o->depth = BENCH_DEPTH_DEFAULT;
     o->secs = SECONDS_DEFAULT;
     o->bin = NULL;   /* the directory of alichain-bench itself */
     o->seed = SEED_DEFAULT;
@@ -615,6 +657,7 @@ static void parse_args(int argc, char **argv, opts_t *o, int *gen, const char **
         if (strcmp(a, "--help") == 0) { usage(stdout); exit(0); }
         else if (strcmp(a, "--no-floors") == 0) { o->floors = 0; takes = 0; }
         else if (strcmp(a, "--external") == 0) { o->external = 1; takes = 0; }
+        else if (strcmp(a, "--persistent") == 0) { o->persistent_all = 1; takes = 0; }
         else if (!v) bad = 1;
         else if (strcmp(a, "--txs") == 0) bad = parse_list(v, o->txs, &o->txs_n);
         else if (strcmp(a, "--conns") == 0) bad = parse_list(v, o->conns, &o->conns_n);
@@ -623,13 +666,22 @@ static void parse_args(int argc, char **argv, opts_t *o, int *gen, const char **
             snprintf(buf, sizeof buf, "%s", v);
             o->modes_n = 0;
             for (char *save = NULL, *t = strtok_r(buf, ",", &save); t && !bad;
-                 t = strtok_r(NULL, ",", &save))
-                bad = o->modes_n == LIST_MAX || bench_mode_parse(t, &o->modes[o->modes_n++]) != 0 ||
-                      o->modes[o->modes_n - 1] == MODE_FLOOR;
+                 t = strtok_r(NULL, ",", &save)) {
+                int pers = strncmp(t, MODE_PERSISTENT_PREFIX, strlen(MODE_PERSISTENT_PREFIX)) == 0;
+                if (pers) t += strlen(MODE_PERSISTENT_PREFIX);
+                bad = o->modes_n == LIST_MAX || bench_mode_parse(t, &o->modes[o->modes_n]) != 0 ||
+                      o->modes[o->modes_n] == MODE_FLOOR ||
+                      (pers && o->modes[o->modes_n] == MODE_TXLIST);
+                o->modes_p[o->modes_n++] = pers;
+            }
             bad |= o->modes_n == 0;
         }
         else if (strcmp(a, "--seconds") == 0) { char *e; o->secs = strtod(v, &e); bad = *e || !(o->secs > 0); }
         else if (strcmp(a, "--ops") == 0) bad = parse_u64(v, &o->ops) || o->ops == 0;
+        else if (strcmp(a, "--depth") == 0) {
+            bad = parse_u64(v, &u) || u < 1 || u > BENCH_DEPTH_MAX;
+            o->depth = (unsigned)u;
+        }
         else if (strcmp(a, "--bin") == 0) o->bin = v;
         else if (strcmp(a, "--seed") == 0) bad = parse_u64(v, &o->seed);
         else if (strcmp(a, "--tsv") == 0) *tsv = v;
@@ -650,6 +702,18 @@ static void parse_args(int argc, char **argv, opts_t *o, int *gen, const char **
         if (o->txs[k] < BENCH_TXS_MIN || o->txs[k] > BENCH_TXS_MAX)
             bench_die("--txs %llu: outside %d..%llu", (unsigned long long)o->txs[k], BENCH_TXS_MIN,
                       (unsigned long long)BENCH_TXS_MAX);
+    if (o->persistent_all) {   /* one of each mode, persistent (txlist has no persistent phase) */
+        int n = 0;
+        for (int k = 0; k < o->modes_n; k++) {
+            int seen = o->modes[k] == MODE_TXLIST;
+            for (int j = 0; j < n && !seen; j++) seen = o->modes[j] == o->modes[k];
+            if (seen) continue;
+            o->modes[n] = o->modes[k];
+            o->modes_p[n++] = 1;
+        }
+        if (n == 0) bench_die("--persistent: no mode left (txlist has no persistent phase)");
+        o->modes_n = n;
+    }
     for (int k = 0; k < o->conns_n; k++)
         if (o->conns[k] < 1 || o->conns[k] > BENCH_CONNS_MAX)
             bench_die("--conns %llu: outside 1..%d", (unsigned long long)o->conns[k], BENCH_CONNS_MAX);
@@ -692,11 +756,9 @@ int main(int argc, char **argv) {
 
     g_t0_ns = bench_now_ns();
     g_steps = (unsigned)o.txs_n * (unsigned)(o.floors ? 2 : 0) + (o.sim_seeds ? 1 : 0);
-    for (int m = 0; m < o.modes_n; m++) {
-        bench_mode_t md = o.modes[m];
+    for (int m = 0; m < o.modes_n; m++)
         g_steps += (unsigned)o.txs_n *
-                   (md == MODE_BALANCE || md == MODE_TRANSFER || md == MODE_MIX ? (unsigned)o.conns_n : 1);
-    }
+                   (mode_every_conns(o.modes[m], o.modes_p[m]) ? (unsigned)o.conns_n : 1);
     g_steps += (unsigned)o.txs_n * (o.external ? 1 : 3);
     printf("alichain-bench: %s; port offset %u; %.1f s a phase%s\n",
            o.external ? "external servers" : "own servers", o.offset, o.secs,

@@ -31,6 +31,16 @@
 #define BENCH_STOP_TIMEOUT_MS 10000    /* SIGTERM -> exit, else SIGKILL */
 #define BENCH_POLL_MS_MAX 50           /* longest single poll() of the driver */
 #define BENCH_PATH_MAX 4096
+/* The persistent protocol (docs/PROTOCOL.md): the first line of a persistent connection, its
+ * answer, and how many requests of one connection may be unanswered at once
+ * (TCP_PIPELINE_MAX of serverM). */
+#define BENCH_KEEPALIVE_LINE "ALICHAIN/1 KEEPALIVE\n"
+#define BENCH_KEEPALIVE_OK "OK KEEPALIVE\n"
+#define BENCH_DEPTH_MAX 64             /* TCP_PIPELINE_MAX */
+#define BENCH_DEPTH_DEFAULT 16         /* --depth: requests in flight per persistent connection */
+#ifdef TCP_PIPELINE_MAX
+_Static_assert(BENCH_DEPTH_MAX == TCP_PIPELINE_MAX, "the bench pipelines as deep as serverM allows");
+#endif
 
 /* ---- helpers (bench.c) ---- */
 uint64_t bench_now_ns(void);
@@ -131,6 +141,8 @@ typedef struct {
     bench_ledger_t *ledger;       /* NULL for MODE_FLOOR */
     const char *txlist_dir;       /* where serverM writes alichain.txt (NULL: count only) */
     uint64_t rng;
+    int persistent;               /* 0: one-shot connections; 1: ALICHAIN/1 KEEPALIVE ones */
+    unsigned depth;               /* persistent: requests in flight per connection, 1..64 */
 } bench_load_t;
 
 const char *bench_mode_name(bench_mode_t m);
@@ -139,9 +151,11 @@ int bench_mode_parse(const char *s, bench_mode_t *m);
 void load_run(const bench_load_t *cfg, bench_result_t *r);
 
 /* ---- floors (floor.c) ---- */
-/* A minimal one-shot TCP server in a child process: reads one line, answers a balance
- * line of the real reply's size, closes. Returns its pid; *port is where it listens. */
-pid_t floor_tcp_start(uint16_t *port);
+/* A minimal TCP server in a child process (epoll). One-shot: reads one line, answers a
+ * balance line of the real reply's size, closes. Persistent: answers "OK KEEPALIVE" to the
+ * hello and a balance-sized line to every other line, in order, until the client's EOF.
+ * Returns its pid; *port is where it listens. */
+pid_t floor_tcp_start(uint16_t *port, int persistent);
 /* Loopback UDP round trips (a QUERY-sized request, a QUERY-reply-sized answer) one at a
  * time against an echo child, for secs: rate and latencies. */
 void floor_udp_run(double secs, bench_result_t *r);

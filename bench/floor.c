@@ -1,6 +1,7 @@
 /* floor.c — what this machine can do at best, measured in the same run as alichain: a
- * minimal one-shot TCP server (own process, poll loop, read one line, answer, close), the
- * loopback UDP round trip, append + fdatasync of one line, writing and reading a file.
+ * minimal TCP server (own process, epoll; one-shot: read one line, answer, close; persistent:
+ * answer every line in order on the open connection), the loopback UDP round trip,
+ * append + fdatasync of one line, writing and reading a file.
  * Every alichain figure is printed as a ratio to one of these. */
 #define _GNU_SOURCE   /* accept4 */
 #include "bench.h"
@@ -14,12 +15,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define FLOOR_BACKLOG 511                   /* as serverM's listen() (net/sock.h) */
 #define FLOOR_CONNS_MAX 1024                /* as serverM's CONNECTIONS_MAX */
+#define FLOOR_FDS_MAX (FLOOR_CONNS_MAX + 64)  /* descriptors the floor server indexes */
+#define FLOOR_EVENTS_MAX 256                /* epoll events taken per wake-up */
+#define FLOOR_IN_BYTES (TCP_REQUEST_BYTES_MAX * BENCH_DEPTH_MAX) /* one read: a full pipeline */
+#define FLOOR_OUT_BYTES (FLOOR_IN_BYTES * 2) /* its replies: a reply is < 2 shortest requests */
 #define FLOOR_REPLY "OK BALANCE 1000000000\n" /* the size of a real balance reply */
 #define FLOOR_UDP_REQ_BYTES 29              /* a QUERY of one 7-byte name (PROTOCOL.md 1.9) */
 #define FLOOR_UDP_REPLY_BYTES 59            /* its reply */
@@ -46,46 +52,105 @@ static int floor_listen_loopback(int type, uint16_t *port) {
     return fd;
 }
 
-/* The child of floor_tcp_start: serves until killed. */
-static void floor_tcp_serve(int lfd) __attribute__((noreturn));
-static void floor_tcp_serve(int lfd) {
-    static struct pollfd pfd[FLOOR_CONNS_MAX + 1];
-    nfds_t n = 1;
-    fcntl(lfd, F_SETFL, O_NONBLOCK);
-    pfd[0] = (struct pollfd){ lfd, POLLIN, 0 };
+/* The floor servers' connections, indexed by descriptor: the carried part of a line. */
+typedef struct {
+    uint16_t len;
+    char buf[TCP_REQUEST_BYTES_MAX];
+} floor_conn_t;
+
+static floor_conn_t g_floor_conns[FLOOR_FDS_MAX];
+
+/* The replies to every whole line of in[0..len): a balance-sized line each, "OK KEEPALIVE"
+ * to the hello. Returns the bytes of in used (the rest is a partial line), or -1 when a line
+ * is overlong or out would overflow. */
+static long floor_answer(const char *in, size_t len, char *out, size_t out_cap, size_t *out_len) {
+    size_t at = 0;
+    *out_len = 0;
     for (;;) {
-        if (poll(pfd, n, -1) < 0 && errno != EINTR) _exit(1);
-        if (pfd[0].revents) {
-            while (n < FLOOR_CONNS_MAX + 1) {
-                int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (fd < 0) break;
-                pfd[n++] = (struct pollfd){ fd, POLLIN, 0 };
+        const char *nl = memchr(in + at, '\n', len - at);
+        if (!nl) return len - at >= TCP_REQUEST_BYTES_MAX ? -1 : (long)at;
+        size_t line = (size_t)(nl - (in + at)) + 1;
+        if (line > TCP_REQUEST_BYTES_MAX) return -1;
+        int hello = line == sizeof BENCH_KEEPALIVE_LINE - 1 &&
+                    memcmp(in + at, BENCH_KEEPALIVE_LINE, line) == 0;
+        const char *rep = hello ? BENCH_KEEPALIVE_OK : FLOOR_REPLY;
+        size_t rep_len = hello ? sizeof BENCH_KEEPALIVE_OK - 1 : sizeof FLOOR_REPLY - 1;
+        if (out_cap - *out_len < rep_len) return -1;
+        memcpy(out + *out_len, rep, rep_len);
+        *out_len += rep_len;
+        at += line;
+    }
+}
+
+static void floor_close(int ep, int fd) {
+    epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+    close(fd);
+}
+
+/* One readable connection. One-shot: the first whole line is answered and the connection
+ * closed at once (the client sends nothing more, so nothing unread can turn the close into
+ * a reset). Persistent: every whole line is answered in one write; EOF closes. A reply that
+ * does not fit the socket (a client that stopped reading) closes it too. */
+static void floor_serve_conn(int ep, int fd, int persistent) {
+    floor_conn_t *c = &g_floor_conns[fd];
+    static char in[FLOOR_IN_BYTES], out[FLOOR_OUT_BYTES];
+    memcpy(in, c->buf, c->len);
+    ssize_t got = read(fd, in + c->len, sizeof in - c->len);
+    if (got < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (got <= 0) { floor_close(ep, fd); return; }
+    size_t len = c->len + (size_t)got, out_len;
+    long used = floor_answer(in, len, out, sizeof out, &out_len);
+    if (used < 0) { floor_close(ep, fd); return; }
+    if (out_len > 0 && !persistent) {   /* one request, one reply, close */
+        ssize_t w = write(fd, FLOOR_REPLY, sizeof FLOOR_REPLY - 1);
+        (void)w;   /* a failed reply is the client's error to count */
+        floor_close(ep, fd);
+        return;
+    }
+    if (out_len > 0 && write(fd, out, out_len) != (ssize_t)out_len) {
+        floor_close(ep, fd);
+        return;
+    }
+    c->len = (uint16_t)(len - (size_t)used);
+    memmove(c->buf, in + used, c->len);
+}
+
+/* The child of floor_tcp_start: serves until killed. epoll (no per-turn rebuild), every
+ * pending connection accepted per wake-up (accept4 until EAGAIN), the listen backlog of
+ * serverM. */
+static void floor_tcp_serve(int lfd, int persistent) __attribute__((noreturn));
+static void floor_tcp_serve(int lfd, int persistent) {
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) _exit(1);
+    fcntl(lfd, F_SETFL, O_NONBLOCK);
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd };
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) != 0) _exit(1);
+    static struct epoll_event evs[FLOOR_EVENTS_MAX];
+    for (;;) {
+        int n = epoll_wait(ep, evs, FLOOR_EVENTS_MAX, -1);
+        if (n < 0 && errno != EINTR) _exit(1);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd != lfd) { floor_serve_conn(ep, fd, persistent); continue; }
+            for (int k = 0; k < FLOOR_CONNS_MAX; k++) {   /* bounded: one backlog's worth */
+                int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (cfd < 0) break;
+                struct epoll_event cev = { .events = EPOLLIN, .data.fd = cfd };
+                if (cfd >= FLOOR_FDS_MAX || epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &cev) != 0) {
+                    close(cfd);
+                    continue;
+                }
+                g_floor_conns[cfd].len = 0;
             }
-        }
-        for (nfds_t i = 1; i < n;) {
-            if (!pfd[i].revents) { i++; continue; }
-            char buf[TCP_REQUEST_BYTES_MAX];
-            ssize_t got = read(pfd[i].fd, buf, sizeof buf);
-            if (got < 0 && errno == EAGAIN) { pfd[i].revents = 0; i++; continue; }
-            if (got > 0 && memchr(buf, '\n', (size_t)got)) {
-                ssize_t w = write(pfd[i].fd, FLOOR_REPLY, sizeof FLOOR_REPLY - 1);
-                (void)w;   /* a failed reply is the client's error to count */
-            } else if (got > 0) {
-                pfd[i].revents = 0;   /* a partial line: wait for the rest */
-                i++;
-                continue;
-            }
-            close(pfd[i].fd);
-            pfd[i] = pfd[--n];
         }
     }
 }
 
-pid_t floor_tcp_start(uint16_t *port) {
+pid_t floor_tcp_start(uint16_t *port, int persistent) {
     int lfd = floor_listen_loopback(SOCK_STREAM, port);
     pid_t pid = fork();
     if (pid < 0) bench_die("floor: fork: %s", strerror(errno));
-    if (pid == 0) floor_tcp_serve(lfd);
+    if (pid == 0) floor_tcp_serve(lfd, persistent);
     close(lfd);
     return pid;
 }

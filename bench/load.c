@@ -1,6 +1,8 @@
-/* load.c — the load driver of alichain-bench: up to BENCH_CONNS_MAX concurrent one-shot TCP
- * connections to serverM (one request, read the reply to EOF, like clientA), non-blocking,
- * one poll() loop; every answer checked against the ledger model, latencies kept exactly.
+/* load.c — the load driver of alichain-bench: up to BENCH_CONNS_MAX concurrent TCP
+ * connections to serverM, one-shot (one request, read the reply to EOF, like clientA) or
+ * persistent (ALICHAIN/1 KEEPALIVE, then up to --depth requests in flight, replies in order),
+ * non-blocking, one poll() loop; every answer checked against the ledger model, latencies
+ * (send to reply) kept exactly.
  * Concurrent transfers are checked after the phase: replayed in serial order, their serials
  * must be contiguous and each new balance right; a balance read meanwhile must be the
  * user's balance after some serial between the last confirmed one and the last sent one. */
@@ -30,16 +32,33 @@ typedef struct {
     uint64_t lo_serial;      /* MIX balance: largest serial confirmed before it was sent */
 } op_t;
 
-enum { CONN_FREE, CONN_CONNECTING, CONN_SENDING, CONN_READING };
+/* one-shot: CONNECTING -> SENDING -> READING (to EOF) -> FREE;
+ * persistent: CONNECTING -> OPEN (hello answered, then requests in flight) -> FREE */
+enum { CONN_FREE, CONN_CONNECTING, CONN_SENDING, CONN_READING, CONN_OPEN };
+
+#define PCONN_OUT_BYTES (sizeof BENCH_KEEPALIVE_LINE + BENCH_DEPTH_MAX * TCP_REQUEST_BYTES_MAX)
+
+typedef struct {             /* a persistent connection's request awaiting its reply */
+    op_t op;
+    uint64_t t0_ns;
+} pending_t;
 
 typedef struct {
     int fd, state;
-    op_t op;
+    op_t op;                 /* one-shot: the request */
     char req[TCP_REQUEST_BYTES_MAX];
     size_t req_len, req_off;
-    char *rep;
-    size_t rep_len, rep_cap;
-    uint64_t t0_ns, deadline_ns;
+    char *rep;               /* bytes received (persistent: from rep_off on, not yet parsed) */
+    size_t rep_len, rep_cap, rep_off;
+    uint64_t t0_ns, deadline_ns;   /* one-shot: the request's; persistent: the hello's */
+    /* persistent only */
+    int hello;               /* OK KEEPALIVE not received yet */
+    unsigned depth;          /* requests in flight at most */
+    pending_t q[BENCH_DEPTH_MAX];  /* in flight, oldest at q_head */
+    unsigned q_head, q_len;
+    char *out;               /* PCONN_OUT_BYTES: requests [out_off, out_len) not yet written */
+    size_t out_off, out_len;
+    size_t scan_at, scan_lines, need_lines;   /* framing of the reply at rep_off */
 } conn_t;
 
 typedef struct {
@@ -67,6 +86,7 @@ typedef struct {
     xfer_t *xf; size_t xf_len, xf_cap;
     seen_t *seen; size_t seen_len, seen_cap;
     int64_t *start_balance;        /* MIX: the balances when the phase began */
+    uint64_t end_ns;               /* --seconds are up */
 } phase_t;
 
 static const char *const mode_names[MODE_COUNT] = {
@@ -170,19 +190,20 @@ static void check_stats(phase_t *ph, const op_t *op, const wire_crep_t *head, ch
     if (p != end) wrong(ph, "STATS u%u: bytes after the last row", op->user);
 }
 
-static void check_reply(phase_t *ph, conn_t *c, uint64_t now_ns) {
-    const op_t *op = &c->op;
+/* Checks the whole reply text[0..len) to op, sent at t0_ns, against the model. */
+static void check_reply(phase_t *ph, const op_t *op, char *text, size_t len, uint64_t t0_ns,
+                        uint64_t now_ns) {
     const char *line[2];
     size_t line_len[2];
     wire_crep_t rep;
-    int lines = reply_lines(c->rep, c->rep_len, line, line_len, 1);
-    if (c->rep_len == 0 || !memchr(c->rep, '\n', c->rep_len)) {
+    int lines = reply_lines(text, len, line, line_len, 1);
+    if (len == 0 || !memchr(text, '\n', len)) {
         ph->r->errors++;                       /* closed before a whole reply */
         return;
     }
-    const char *nl = memchr(c->rep, '\n', c->rep_len);
-    if (wire_crep_decode(c->rep, (size_t)(nl - c->rep), &rep) != 0) {
-        wrong(ph, "undecodable reply \"%.*s\"", (int)(nl - c->rep), c->rep);
+    const char *nl = memchr(text, '\n', len);
+    if (wire_crep_decode(text, (size_t)(nl - text), &rep) != 0) {
+        wrong(ph, "undecodable reply \"%.*s\"", (int)(nl - text), text);
         return;
     }
     if (is_error_kind(rep.kind)) { ph->r->errors++; return; }
@@ -210,7 +231,7 @@ static void check_reply(phase_t *ph, conn_t *c, uint64_t now_ns) {
     case OP_TRANSFER:
         if (rep.kind != CREP_TRANSFER) {
             wrong(ph, "TRANSFER u%u -> u%u: reply \"%.*s\"", op->user, op->receiver,
-                  (int)(nl - c->rep), c->rep);
+                  (int)(nl - text), text);
             return;
         }
         if (ph->xf_len == ph->xf_cap) {
@@ -222,7 +243,7 @@ static void check_reply(phase_t *ph, conn_t *c, uint64_t now_ns) {
         break;
     case OP_STATS:
         if (rep.kind != CREP_STATS) { wrong(ph, "STATS: reply kind %d", (int)rep.kind); return; }
-        check_stats(ph, op, &rep, c->rep, c->rep_len);
+        check_stats(ph, op, &rep, text, len);
         break;
     case OP_TXLIST:
         if (rep.kind != CREP_TXLIST) { wrong(ph, "TXLIST: reply kind %d", (int)rep.kind); return; }
@@ -240,10 +261,10 @@ static void check_reply(phase_t *ph, conn_t *c, uint64_t now_ns) {
     }
     if (op->aux) {
         ph->aux_done++;
-        samples_add(&ph->r->aux, now_ns - c->t0_ns);
+        samples_add(&ph->r->aux, now_ns - t0_ns);
     } else {
         ph->r->ops++;
-        samples_add(&ph->r->lat, now_ns - c->t0_ns);
+        samples_add(&ph->r->lat, now_ns - t0_ns);
     }
 }
 
@@ -384,23 +405,59 @@ static void set_name(wire_name_t *n, const phase_t *ph, uint32_t u) {
     }
 }
 
-static void encode_op(const phase_t *ph, conn_t *c) {
+/* The request line of op into buf (>= TCP_REQUEST_BYTES_MAX); returns its length. */
+static size_t encode_op(const phase_t *ph, const op_t *op, char *buf) {
     wire_creq_t q;
     memset(&q, 0, sizeof q);
-    switch (c->op.kind) {
-    case OP_BALANCE: q.op = CREQ_BALANCE; set_name(&q.user, ph, c->op.user); break;
+    switch (op->kind) {
+    case OP_BALANCE: q.op = CREQ_BALANCE; set_name(&q.user, ph, op->user); break;
     case OP_TRANSFER:
         q.op = CREQ_TRANSFER;
-        set_name(&q.user, ph, c->op.user);
-        set_name(&q.receiver, ph, c->op.receiver);
+        set_name(&q.user, ph, op->user);
+        set_name(&q.receiver, ph, op->receiver);
         q.amount = 1;
         break;
-    case OP_STATS: q.op = CREQ_STATS; set_name(&q.user, ph, c->op.user); break;
+    case OP_STATS: q.op = CREQ_STATS; set_name(&q.user, ph, op->user); break;
     case OP_TXLIST: q.op = CREQ_TXLIST; break;
     }
-    c->req_len = wire_creq_encode(&q, c->req, sizeof c->req);
-    AC_ASSERT(c->req_len > 0);
-    c->req_off = 0;
+    size_t n = wire_creq_encode(&q, buf, TCP_REQUEST_BYTES_MAX);
+    AC_ASSERT(n > 0);
+    return n;
+}
+
+/* Chooses the next operation of a slot and counts it as started. */
+static void op_begin(phase_t *ph, unsigned slot, op_t *op) {
+    choose_op(ph, slot, op);
+    if (op->aux) ph->aux_inflight++; else ph->started++;
+    if (op->kind == OP_TRANSFER) ph->sent_transfers++;
+}
+
+static uint64_t op_timeout_ns(const op_t *op) {
+    return (op->kind == OP_TXLIST ? BENCH_TXLIST_TIMEOUT_MS : BENCH_OP_TIMEOUT_MS) * 1000000ULL;
+}
+
+/* A non-blocking connect to serverM's port: 0 (c->fd, c->state set) or -1. */
+static int conn_connect(const phase_t *ph, conn_t *c) {
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0) return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(ph->cfg->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(c->fd, (struct sockaddr *)&a, sizeof a) == 0) c->state = CONN_SENDING;
+    else if (errno == EINPROGRESS) c->state = CONN_CONNECTING;
+    else return -1;
+    return 0;
+}
+
+/* Makes room for another TCP_LINE_BYTES_MAX in c->rep; -1 past BENCH_REPLY_BYTES_MAX. */
+static int rep_reserve(conn_t *c) {
+    if (c->rep_cap - c->rep_len >= TCP_LINE_BYTES_MAX) return 0;
+    if (c->rep_cap >= BENCH_REPLY_BYTES_MAX) return -1;
+    c->rep_cap = c->rep_cap ? 2 * c->rep_cap : 4096;
+    c->rep = bench_xrealloc(c->rep, c->rep_cap);
+    return 0;
 }
 
 static void conn_close(conn_t *c) {
@@ -417,43 +474,35 @@ static void conn_fail(phase_t *ph, conn_t *c) {
 }
 
 static void conn_start(phase_t *ph, conn_t *c, unsigned slot, uint64_t now_ns) {
-    choose_op(ph, slot, &c->op);
-    encode_op(ph, c);
-    if (c->op.aux) ph->aux_inflight++; else ph->started++;
-    if (c->op.kind == OP_TRANSFER) ph->sent_transfers++;
+    op_begin(ph, slot, &c->op);
+    c->req_len = encode_op(ph, &c->op, c->req);
+    c->req_off = 0;
     c->t0_ns = now_ns;
-    uint64_t timeout_ms = c->op.kind == OP_TXLIST ? BENCH_TXLIST_TIMEOUT_MS : BENCH_OP_TIMEOUT_MS;
-    c->deadline_ns = now_ns + timeout_ms * 1000000ULL;
+    c->deadline_ns = now_ns + op_timeout_ns(&c->op);
     c->rep_len = 0;
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0) { conn_fail(ph, c); return; }
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(ph->cfg->port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(c->fd, (struct sockaddr *)&a, sizeof a) == 0) c->state = CONN_SENDING;
-    else if (errno == EINPROGRESS) c->state = CONN_CONNECTING;
-    else conn_fail(ph, c);
+    if (conn_connect(ph, c) != 0) conn_fail(ph, c);
+}
+
+/* Writes buf[*off..len) until done (0), the socket is full (1) or it fails (-1). */
+static int write_some(int fd, const char *buf, size_t len, size_t *off) {
+    while (*off < len) {
+        ssize_t n = write(fd, buf + *off, len - *off);
+        if (n < 0 && errno == EAGAIN) return 1;
+        if (n <= 0) return -1;
+        *off += (size_t)n;
+    }
+    return 0;
 }
 
 static void conn_send(phase_t *ph, conn_t *c) {
-    while (c->req_off < c->req_len) {
-        ssize_t n = write(c->fd, c->req + c->req_off, c->req_len - c->req_off);
-        if (n < 0 && errno == EAGAIN) return;
-        if (n <= 0) { conn_fail(ph, c); return; }
-        c->req_off += (size_t)n;
-    }
-    c->state = CONN_READING;
+    int rc = write_some(c->fd, c->req, c->req_len, &c->req_off);
+    if (rc < 0) conn_fail(ph, c);
+    else if (rc == 0) c->state = CONN_READING;
 }
 
 static void conn_read(phase_t *ph, conn_t *c) {
     for (;;) {
-        if (c->rep_cap - c->rep_len < TCP_LINE_BYTES_MAX) {
-            if (c->rep_cap >= BENCH_REPLY_BYTES_MAX) { conn_fail(ph, c); return; }
-            c->rep_cap = c->rep_cap ? 2 * c->rep_cap : 4096;
-            c->rep = bench_xrealloc(c->rep, c->rep_cap);
-        }
+        if (rep_reserve(c) != 0) { conn_fail(ph, c); return; }
         ssize_t n = read(c->fd, c->rep + c->rep_len, c->rep_cap - c->rep_len);
         if (n < 0 && errno == EAGAIN) return;
         if (n < 0) { conn_fail(ph, c); return; }
@@ -461,11 +510,12 @@ static void conn_read(phase_t *ph, conn_t *c) {
         c->rep_len += (size_t)n;
     }
     if (c->op.aux && ph->aux_inflight) ph->aux_inflight--;
-    check_reply(ph, c, bench_now_ns());
+    check_reply(ph, &c->op, c->rep, c->rep_len, c->t0_ns, bench_now_ns());
     conn_close(c);
 }
 
-static int keep_starting(const phase_t *ph, unsigned slot, uint64_t now_ns, uint64_t end_ns) {
+static int keep_starting(const phase_t *ph, unsigned slot, uint64_t now_ns) {
+    uint64_t end_ns = ph->end_ns;
     if (bench_interrupted) return 0;
     const bench_load_t *cfg = ph->cfg;
     if (cfg->mode == MODE_HOL) {
@@ -479,9 +529,185 @@ static int keep_starting(const phase_t *ph, unsigned slot, uint64_t now_ns, uint
     return cfg->ops_max ? 1 : now_ns < end_ns;
 }
 
+/* ---- persistent connections ---- */
+/* The phase is over for good (HOL: its TXLIST slot stops; otherwise every slot does). */
+static int phase_done(const phase_t *ph, uint64_t now_ns) { return !keep_starting(ph, 0, now_ns); }
+
+static void pconn_close(conn_t *c) {
+    conn_close(c);
+    c->q_len = 0;
+    c->q_head = 0;
+    c->hello = 0;
+    c->out_off = c->out_len = 0;
+    c->rep_off = 0;
+    c->scan_at = c->scan_lines = c->need_lines = 0;
+}
+
+/* A failed persistent connection: every request in flight (or the hello) is an error. */
+static void pconn_fail(phase_t *ph, conn_t *c) {
+    ph->r->errors += c->q_len ? c->q_len : 1;
+    for (unsigned i = 0; i < c->q_len; i++)
+        if (c->q[(c->q_head + i) % BENCH_DEPTH_MAX].op.aux && ph->aux_inflight) ph->aux_inflight--;
+    pconn_close(c);
+}
+
+static void pconn_open(phase_t *ph, conn_t *c, unsigned slot, uint64_t now_ns) {
+    if (!c->out) c->out = bench_xmalloc(PCONN_OUT_BYTES);
+    /* HOL's TXLIST slot: one TXLIST at a time, as one-shot */
+    c->depth = ph->cfg->mode == MODE_HOL && slot == 0 ? 1 : ph->cfg->depth;
+    c->hello = 1;
+    memcpy(c->out, BENCH_KEEPALIVE_LINE, sizeof BENCH_KEEPALIVE_LINE - 1);
+    c->out_off = 0;
+    c->out_len = sizeof BENCH_KEEPALIVE_LINE - 1;
+    c->rep_len = c->rep_off = 0;
+    c->deadline_ns = now_ns + BENCH_OP_TIMEOUT_MS * 1000000ULL;
+    if (conn_connect(ph, c) != 0) { pconn_fail(ph, c); return; }
+    c->state = c->state == CONN_SENDING ? CONN_OPEN : CONN_CONNECTING;
+}
+
+/* Tops the pipeline up to its depth (once the hello is answered). */
+static void pconn_fill(phase_t *ph, conn_t *c, unsigned slot, uint64_t now_ns) {
+    if (c->hello) return;
+    while (c->q_len < c->depth && keep_starting(ph, slot, now_ns)) {
+        pending_t *pd = &c->q[(c->q_head + c->q_len) % BENCH_DEPTH_MAX];
+        op_begin(ph, slot, &pd->op);
+        pd->t0_ns = now_ns;
+        c->q_len++;
+        if (c->out_off == c->out_len) c->out_off = c->out_len = 0;
+        if (PCONN_OUT_BYTES - c->out_len < TCP_REQUEST_BYTES_MAX) {
+            memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+            c->out_len -= c->out_off;
+            c->out_off = 0;
+        }
+        AC_ASSERT(PCONN_OUT_BYTES - c->out_len >= TCP_REQUEST_BYTES_MAX);
+        c->out_len += encode_op(ph, &pd->op, c->out + c->out_len);
+    }
+}
+
+static void pconn_flush(phase_t *ph, conn_t *c) {
+    if (write_some(c->fd, c->out, c->out_len, &c->out_off) < 0) pconn_fail(ph, c);
+}
+
+/* The length of the whole reply at rep_off (its head line, and for OK STATS its rows), 0
+ * while part of it is still to come, -1 when it cannot be framed. Lines already counted are
+ * not scanned again. */
+static long pconn_frame(conn_t *c) {
+    const char *p = c->rep + c->rep_off;
+    size_t len = c->rep_len - c->rep_off;
+    while (c->scan_at < len) {
+        const char *nl = memchr(p + c->scan_at, '\n', len - c->scan_at);
+        if (!nl) { c->scan_at = len; break; }
+        c->scan_at = (size_t)(nl - p) + 1;
+        if (++c->scan_lines == 1) {
+            wire_crep_t head;
+            c->need_lines = 1;
+            if (!c->hello && wire_crep_decode(p, c->scan_at - 1, &head) == 0 &&
+                head.kind == CREP_STATS) {
+                if (head.count >= BENCH_REPLY_BYTES_MAX) return -1;
+                c->need_lines += head.count;
+            }
+        }
+        if (c->scan_lines == c->need_lines) {
+            size_t n = c->scan_at;
+            c->scan_at = c->scan_lines = c->need_lines = 0;
+            return (long)n;
+        }
+    }
+    return len >= BENCH_REPLY_BYTES_MAX ? -1 : 0;
+}
+
+/* Checks every whole reply received, in the order of the requests. */
+static void pconn_parse(phase_t *ph, conn_t *c, uint64_t now_ns) {
+    for (;;) {
+        long n = pconn_frame(c);
+        if (n < 0) { wrong(ph, "a reply too long to frame"); pconn_fail(ph, c); return; }
+        if (n == 0) break;
+        char *text = c->rep + c->rep_off;
+        if (c->hello) {
+            if ((size_t)n != sizeof BENCH_KEEPALIVE_OK - 1 ||
+                memcmp(text, BENCH_KEEPALIVE_OK, (size_t)n) != 0) {
+                wrong(ph, "KEEPALIVE: reply \"%.*s\"", (int)n - 1, text);
+                pconn_fail(ph, c);
+                return;
+            }
+            c->hello = 0;
+        } else if (c->q_len == 0) {
+            wrong(ph, "a reply to no request: \"%.*s\"", (int)n - 1, text);
+            pconn_fail(ph, c);
+            return;
+        } else {
+            pending_t *pd = &c->q[c->q_head];
+            c->q_head = (c->q_head + 1) % BENCH_DEPTH_MAX;
+            c->q_len--;
+            if (pd->op.aux && ph->aux_inflight) ph->aux_inflight--;
+            check_reply(ph, &pd->op, text, (size_t)n, pd->t0_ns, now_ns);
+        }
+        c->rep_off += (size_t)n;
+    }
+    if (c->rep_off == c->rep_len) {
+        c->rep_off = c->rep_len = 0;
+    } else if (c->rep_off > c->rep_cap / 2) {
+        memmove(c->rep, c->rep + c->rep_off, c->rep_len - c->rep_off);
+        c->rep_len -= c->rep_off;
+        c->rep_off = 0;
+    }
+}
+
+static void pconn_read(phase_t *ph, conn_t *c) {
+    while (c->state == CONN_OPEN) {
+        if (rep_reserve(c) != 0) { pconn_fail(ph, c); return; }
+        ssize_t n = read(c->fd, c->rep + c->rep_len, c->rep_cap - c->rep_len);
+        if (n < 0 && errno == EAGAIN) return;
+        if (n <= 0) {   /* a reset, or serverM closed: an error only with replies owed */
+            if (c->q_len || c->hello || c->rep_off < c->rep_len) pconn_fail(ph, c);
+            else pconn_close(c);
+            return;
+        }
+        c->rep_len += (size_t)n;
+        pconn_parse(ph, c, bench_now_ns());
+    }
+}
+
+/* The deadline of a persistent connection: its hello's, else its oldest request's. */
+static uint64_t pconn_deadline(const conn_t *c) {
+    if (c->hello || c->q_len == 0) return c->hello ? c->deadline_ns : UINT64_MAX;
+    const pending_t *pd = &c->q[c->q_head];
+    return pd->t0_ns + op_timeout_ns(&pd->op);
+}
+
+/* One turn of the loop for a persistent connection: open, top up, send, end, time out.
+ * Returns the poll events it waits for (0: free). */
+static short pconn_turn(phase_t *ph, conn_t *c, unsigned slot, uint64_t now_ns) {
+    if (c->state == CONN_FREE && !phase_done(ph, now_ns) && keep_starting(ph, slot, now_ns))
+        pconn_open(ph, c, slot, now_ns);
+    if (c->state == CONN_OPEN) pconn_fill(ph, c, slot, now_ns);
+    if (c->state == CONN_OPEN) pconn_flush(ph, c);
+    if (c->state == CONN_OPEN && !c->hello && c->q_len == 0 && phase_done(ph, now_ns))
+        pconn_close(c);
+    if (c->state != CONN_FREE && now_ns >= pconn_deadline(c)) pconn_fail(ph, c);
+    if (c->state == CONN_FREE) return 0;
+    if (c->state == CONN_CONNECTING) return POLLOUT;
+    return (short)(POLLIN | (c->out_off < c->out_len ? POLLOUT : 0));
+}
+
+static void pconn_event(phase_t *ph, conn_t *c, short revents) {
+    if (c->state == CONN_CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+            pconn_fail(ph, c);
+            return;
+        }
+        c->state = CONN_OPEN;
+    }
+    if (c->state == CONN_OPEN && (revents & POLLOUT)) pconn_flush(ph, c);
+    if (c->state == CONN_OPEN && (revents & (POLLIN | POLLHUP | POLLERR))) pconn_read(ph, c);
+}
+
 void load_run(const bench_load_t *cfg, bench_result_t *r) {
     AC_ASSERT(cfg->conns >= 1);
     AC_ASSERT(cfg->conns <= BENCH_CONNS_MAX);
+    AC_ASSERT(!cfg->persistent || (cfg->depth >= 1 && cfg->depth <= BENCH_DEPTH_MAX));
     memset(r, 0, sizeof *r);
     phase_t ph;
     memset(&ph, 0, sizeof ph);
@@ -510,13 +736,22 @@ void load_run(const bench_load_t *cfg, bench_result_t *r) {
     for (unsigned i = 0; i < cfg->conns; i++) conns[i].fd = -1;
 
     uint64_t t_start = bench_now_ns();
-    uint64_t end_ns = t_start + (uint64_t)(cfg->secs * 1e9);
+    ph.end_ns = t_start + (uint64_t)(cfg->secs * 1e9);
     for (;;) {
         uint64_t now = bench_now_ns();
         unsigned n = 0;
         for (unsigned i = 0; i < cfg->conns; i++) {
             conn_t *c = &conns[i];
-            if (c->state == CONN_FREE && keep_starting(&ph, i, now, end_ns))
+            if (cfg->persistent) {
+                short ev = pconn_turn(&ph, c, i, now);
+                if (!ev) continue;
+                pfd[n].fd = c->fd;
+                pfd[n].events = ev;
+                pfd[n].revents = 0;
+                who[n++] = i;
+                continue;
+            }
+            if (c->state == CONN_FREE && keep_starting(&ph, i, now))
                 conn_start(&ph, c, i, now);
             if (c->state == CONN_SENDING) conn_send(&ph, c);
             if (c->state != CONN_FREE && now >= c->deadline_ns) conn_fail(&ph, c);
@@ -530,7 +765,7 @@ void load_run(const bench_load_t *cfg, bench_result_t *r) {
             /* nothing in flight: done, unless HOL's balances wait for the next TXLIST */
             int more = 0;
             for (unsigned i = 0; i < cfg->conns && !more; i++)
-                more = keep_starting(&ph, i, now, end_ns);
+                more = keep_starting(&ph, i, now);
             if (!more) break;
             continue;
         }
@@ -539,7 +774,9 @@ void load_run(const bench_load_t *cfg, bench_result_t *r) {
         for (unsigned k = 0; ready > 0 && k < n; k++) {
             if (!pfd[k].revents) continue;
             conn_t *c = &conns[who[k]];
-            if (c->state == CONN_CONNECTING) {
+            if (cfg->persistent) {
+                pconn_event(&ph, c, pfd[k].revents);
+            } else if (c->state == CONN_CONNECTING) {
                 int err = 0;
                 socklen_t len = sizeof err;
                 if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
@@ -561,6 +798,7 @@ void load_run(const bench_load_t *cfg, bench_result_t *r) {
     for (unsigned i = 0; i < cfg->conns; i++) {
         conn_close(&conns[i]);
         free(conns[i].rep);
+        free(conns[i].out);
     }
     free(conns);
     free(pfd);

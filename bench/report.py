@@ -1,7 +1,8 @@
 # report.py — turns alichain-bench's TSV rows (bench/run.sh) into docs/BENCHMARKS.md: keeps
 # the hand-written part above the GENERATED marker, writes the machine, the commands, the
-# tables with ratios to the floors and the state of issue #9's targets below it, and the
-# .dat files bench/plot.gp draws. Figures only: nothing here asserts a timing.
+# tables with ratios to the floors and the state of issue #9's targets (one-shot and
+# persistent phases) below it, and the .dat files bench/plot.gp draws. Figures only:
+# nothing here asserts a timing.
 import argparse
 import datetime
 import os
@@ -101,68 +102,106 @@ def table(head, rows):
     return "\n".join(out)
 
 
+def verdict(ok, by):
+    return ("holds" if ok else "missed") + (f" ({by})" if by else "")
+
+
+def at_least(value, want):
+    """holds/missed for value >= want, and by how much when missed."""
+    return verdict(value >= want, "" if value >= want else f"{value / want:.2f} of the target")
+
+
+def at_most(value, want):
+    return verdict(value <= want, "" if value <= want else f"{value / want:.2f}× over")
+
+
+def floor_ratio_text(r):
+    return f"{r['rate']:.0f}/s = {r['rate'] / r['floor_rate']:.2f}× of {r['floor_rate']:.0f}/s"
+
+
+def sync_target_rows(loads, sizes, what, want, label):
+    """Durable transfers and the hot sender: one row a size with the persistent and the
+    one-shot figure; the verdict is the persistent one's (the one-shot one's without a
+    persistent phase)."""
+    rows = []
+    for n in sizes:
+        o = find(loads, what, n, 64)
+        pp = find(loads, "p-" + what, n, 64)
+        parts, judged = [], None
+        if pp and pp["floor_rate"] > 0:
+            parts.append("persistent " + floor_ratio_text(pp))
+            judged = (pp, "persistent")
+        if o and o["floor_rate"] > 0:
+            parts.append("one-shot " + floor_ratio_text(o))
+            judged = judged or (o, "one-shot; no persistent phase")
+        if not judged:
+            continue
+        r = judged[0]["rate"] / judged[0]["floor_rate"]
+        rows.append((f"{label}, {size_name(n)}: ≥ {want}× append+fdatasync",
+                     "; ".join(parts), f"{at_least(r, want)} — judged on the {judged[1]} figure"))
+    return rows
+
+
 def targets(loads, metrics, sizes):
     rows = []
-
-    def verdict(ok, by):
-        return ("holds" if ok else "missed") + (f" ({by})" if by else "")
-
     for n in sizes:
         b = find(loads, "balance", n, 64)
         if b and b["floor_rate"] > 0:
             r = b["rate"] / b["floor_rate"]
             rows.append((f"one-shot balance, 64 connections, {size_name(n)}: ≥ {TARGET_ONESHOT_RATIO}× minimal server",
-                         f"{b['rate']:.0f}/s = {r:.2f}× of {b['floor_rate']:.0f}/s",
+                         floor_ratio_text(b),
                          verdict(r >= TARGET_ONESHOT_RATIO,
                                  "" if r >= TARGET_ONESHOT_RATIO else f"short by {TARGET_ONESHOT_RATIO - r:.2f}×")))
-    rows.append((f"persistent balance, 64 connections: ≥ {TARGET_PERSISTENT_RATE}/s",
-                 "n/a (one-shot protocol only)", "not measured: the protocol has no persistent connections yet"))
-    for what, want, label in (("transfer", TARGET_TRANSFER_RATIO, "durable transfers, 64 connections"),
-                              ("hot", TARGET_HOT_RATIO, "hot sender (64 connections, 8 senders)")):
-        for n in sizes:
-            t = find(loads, what, n, 64)
-            if t and t["floor_rate"] > 0:
-                r = t["rate"] / t["floor_rate"]
-                rows.append((f"{label}, {size_name(n)}: ≥ {want}× append+fdatasync",
-                             f"{t['rate']:.0f}/s = {r:.2f}× of {t['floor_rate']:.0f}/s",
-                             verdict(r >= want, "" if r >= want else f"{r / want:.2f} of the target")))
+    persistent = [find(loads, "p-balance", n, 64) for n in sizes]
+    for n, pb in zip(sizes, persistent):
+        if pb:
+            fl = (f" ({pb['rate'] / pb['floor_rate']:.2f}× of the minimal persistent server's "
+                  f"{pb['floor_rate']:.0f}/s)" if pb["floor_rate"] > 0 else "")
+            rows.append((f"persistent balance, 64 connections, {size_name(n)}: ≥ {TARGET_PERSISTENT_RATE}/s",
+                         f"{pb['rate']:.0f}/s{fl}", at_least(pb["rate"], TARGET_PERSISTENT_RATE)))
+    if not any(persistent):
+        rows.append((f"persistent balance, 64 connections: ≥ {TARGET_PERSISTENT_RATE}/s",
+                     "no persistent phase in this run", "not measured"))
+    rows += sync_target_rows(loads, sizes, "transfer", TARGET_TRANSFER_RATIO, "durable transfers, 64 connections")
+    rows += sync_target_rows(loads, sizes, "hot", TARGET_HOT_RATIO, "hot sender (64 connections, 8 senders)")
     lo, hi = min(sizes), max(sizes)
-    b_lo, b_hi = find(loads, "balance", lo, 1), find(loads, "balance", hi, 1)
-    if hi == 10 ** 7 and b_lo and b_hi and b_lo["p50"] > 0:
-        g = b_hi["p50"] / b_lo["p50"]
-        rows.append((f"balance latency at 10^7 within {TARGET_LATENCY_GROWTH}× of 10^3 (p50, 1 connection)",
-                     f"{us(b_hi['p50'])} vs {us(b_lo['p50'])} = {g:.2f}×",
-                     verdict(g <= TARGET_LATENCY_GROWTH, "" if g <= TARGET_LATENCY_GROWTH else f"{g / TARGET_LATENCY_GROWTH:.2f}× over")))
-    else:
+    grew = False
+    for what, label in (("balance", "one-shot"), ("p-balance", "persistent")):
+        b_lo, b_hi = find(loads, what, lo, 1), find(loads, what, hi, 1)
+        if hi == 10 ** 7 and b_lo and b_hi and b_lo["p50"] > 0:
+            g = b_hi["p50"] / b_lo["p50"]
+            rows.append((f"balance latency at 10^7 within {TARGET_LATENCY_GROWTH}× of 10^3 (p50, 1 {label} connection)",
+                         f"{us(b_hi['p50'])} vs {us(b_lo['p50'])} = {g:.2f}×", at_most(g, TARGET_LATENCY_GROWTH)))
+            grew = True
+    if not grew:
         rows.append((f"balance latency at 10^7 within {TARGET_LATENCY_GROWTH}× of 10^3",
                      "no 10^7 ledger in this run", "not measured"))
     t6 = find(loads, "txlist", 10 ** 6, 1)
     if t6:
         s = t6["p50"] / 1e6
-        rows.append((f"TXLIST of 10^6 ≤ {TARGET_TXLIST_1E6_S} s (p50)", f"{s:.2f} s",
-                     verdict(s <= TARGET_TXLIST_1E6_S, "" if s <= TARGET_TXLIST_1E6_S else f"{s / TARGET_TXLIST_1E6_S:.2f}× over")))
+        rows.append((f"TXLIST of 10^6 ≤ {TARGET_TXLIST_1E6_S} s (p50)", f"{s:.2f} s", at_most(s, TARGET_TXLIST_1E6_S)))
     for n in sizes:
-        h = find(loads, "hol-balance", n)
-        t = find(loads, "hol-txlist", n)
-        if h:
-            ms = h["p99"] / 1e3
-            rows.append((f"balance p99 while TXLISTs run, {size_name(n)}: ≤ {TARGET_HOL_P99_MS:.0f} ms",
-                         f"{ms:.1f} ms ({h['rate']:.0f}/s)",
-                         verdict(ms <= TARGET_HOL_P99_MS, "" if ms <= TARGET_HOL_P99_MS else f"{ms / TARGET_HOL_P99_MS:.1f}× over")))
-        if t:
-            s = t["p999"] / 1e6
-            rows.append((f"TXLIST's own client under the default {TX_DEFAULT_TIMEOUT_S} s, {size_name(n)}",
-                         f"slowest {s:.2f} s", verdict(s < TX_DEFAULT_TIMEOUT_S and t["errors"] == 0, "")))
+        for pre, label in (("", "one-shot"), ("p-", "persistent")):
+            h = find(loads, pre + "hol-balance", n)
+            t = find(loads, pre + "hol-txlist", n)
+            if h:
+                ms = h["p99"] / 1e3
+                rows.append((f"{label} balance p99 while TXLISTs run, {size_name(n)}: ≤ {TARGET_HOL_P99_MS:.0f} ms",
+                             f"{ms:.1f} ms ({h['rate']:.0f}/s)", at_most(ms, TARGET_HOL_P99_MS)))
+            if t:
+                s = t["p999"] / 1e6
+                rows.append((f"TXLIST's own {label} client under the default {TX_DEFAULT_TIMEOUT_S} s, {size_name(n)}",
+                             f"slowest {s:.2f} s", verdict(s < TX_DEFAULT_TIMEOUT_S and t["errors"] == 0, "")))
     m = metric(metrics, "backend-bytes-per-tx", hi)
     if m:
         v = m["value"]
         rows.append((f"backend memory ≤ {TARGET_BYTES_PER_TX:.0f} B per transaction ({size_name(hi)})",
-                     f"{v:.0f} B", verdict(v <= TARGET_BYTES_PER_TX, "" if v <= TARGET_BYTES_PER_TX else f"{v / TARGET_BYTES_PER_TX:.2f}× over")))
+                     f"{v:.0f} B", at_most(v, TARGET_BYTES_PER_TX)))
     m = metric(metrics, "startup-one-file", 10 ** 7)
     if m:
         v = m["value"]
         rows.append((f"10^7-line block file indexed ≤ {TARGET_INDEX_1E7_S} s", f"{v:.2f} s",
-                     verdict(v <= TARGET_INDEX_1E7_S, "" if v <= TARGET_INDEX_1E7_S else f"{v / TARGET_INDEX_1E7_S:.2f}× over")))
+                     at_most(v, TARGET_INDEX_1E7_S)))
     else:
         rows.append((f"10^7-line block file indexed ≤ {TARGET_INDEX_1E7_S} s", "no 10^7 ledger in this run",
                      "not measured"))
@@ -180,31 +219,40 @@ def write_data(loads, sizes, data):
     d = Path(data)
     (d / "sizes.gp").write_text(f"nsizes = {len(sizes)}\n"
                                 f"sizelabels = \"{' '.join(size_name(n) for n in sizes)}\"\n")
-    with open(d / "conns.dat", "w") as f:       # x = connections
+    with open(d / "conns.dat", "w") as f:       # x = connections; one-shot, then persistent
         f.write("# conns floor_rate floor_p99_ms " +
-                " ".join(f"rate_{n} p99ms_{n}" for n in sizes) + "\n")
+                " ".join(f"rate_{n} p99ms_{n}" for n in sizes) + " pfloor_rate pfloor_p99_ms " +
+                " ".join(f"prate_{n} pp99ms_{n}" for n in sizes) + "\n")
         for c in CONNS:
-            fl = floor_median(loads, "floor-tcp", c)
-            cols = [str(c), f"{fl['rate']:.1f}" if fl else "NaN", f"{fl['p99'] / 1e3:.3f}" if fl else "NaN"]
-            for n in sizes:
-                b = find(loads, "balance", n, c)
-                cols += [f"{b['rate']:.1f}", f"{b['p99'] / 1e3:.3f}"] if b else ["NaN", "NaN"]
+            cols = [str(c)]
+            for pre, floor in (("", "floor-tcp"), ("p-", "floor-ptcp")):
+                fl = floor_median(loads, floor, c)
+                cols += [f"{fl['rate']:.1f}", f"{fl['p99'] / 1e3:.3f}"] if fl else ["NaN", "NaN"]
+                for n in sizes:
+                    b = find(loads, pre + "balance", n, c)
+                    cols += [f"{b['rate']:.1f}", f"{b['p99'] / 1e3:.3f}"] if b else ["NaN", "NaN"]
             f.write(" ".join(cols) + "\n")
     with open(d / "sizes.dat", "w") as f:       # x = ledger size
         f.write("# txs balance64 transfer64 mix64 hot64 floor_tcp64 floor_sync "
-                "p99_balance1 p99_balance64 p99_hol floor_p99_tcp64 p50_txlist_ms\n")
+                "p99_balance1 p99_balance64 p99_hol floor_p99_tcp64 p50_txlist_ms "
+                "p_balance64 p_transfer64 floor_ptcp64 p99_p_hol p99_p_balance64 p_hot64\n")
         sync = floor_median(loads, "floor-sync", 1)
+        fl = floor_median(loads, "floor-tcp", 64)
+        pfl = floor_median(loads, "floor-ptcp", 64)
         for n in sizes:
             def v(what, c, key="rate", scale=1.0):
                 r = find(loads, what, n, c)
                 return f"{r[key] / scale:.3f}" if r else "NaN"
-            fl = floor_median(loads, "floor-tcp", 64)
             f.write(" ".join([str(n), v("balance", 64), v("transfer", 64), v("mix", 64), v("hot", 64),
                               f"{fl['rate']:.1f}" if fl else "NaN", f"{sync['rate']:.1f}" if sync else "NaN",
                               v("balance", 1, "p99", 1e3), v("balance", 64, "p99", 1e3),
                               v("hol-balance", None, "p99", 1e3),
                               f"{fl['p99'] / 1e3:.3f}" if fl else "NaN",
-                              v("txlist", 1, "p50", 1e3)]) + "\n")
+                              v("txlist", 1, "p50", 1e3),
+                              v("p-balance", 64), v("p-transfer", 64),
+                              f"{pfl['rate']:.1f}" if pfl else "NaN",
+                              v("p-hol-balance", None, "p99", 1e3), v("p-balance", 64, "p99", 1e3),
+                              v("p-hot", 64)]) + "\n")
 
 
 def main():
@@ -236,7 +284,9 @@ def main():
                          us(r["p99"]), us(r["p999"])))
     doc += ["Measured again for each ledger size (the machine is shared, so a floor moves with "
             "the neighbours' load). floor-tcp: the minimal one-shot TCP server of bench/floor.c "
-            "at that many connections, around that size's balance phase; floor-udp: one "
+            "at that many connections, around that size's balance phase; floor-ptcp: the minimal "
+            "persistent TCP server at that many connections and the same pipeline depth, around "
+            "that size's p-balance phase; floor-udp: one "
             "QUERY-sized datagram and its reply at a time; floor-sync: append one line + "
             "fdatasync, one at a time, before the size's phases (each transfer phase has its "
             "own, in the next tables).", "",
@@ -246,9 +296,12 @@ def main():
             "Ratio columns: this figure divided by its floor's, measured around the phase (half "
             "just before it, half just after; balance, mix, stats, hol: the minimal one-shot TCP "
             "server at the same connection count; transfer, hot: one append + fdatasync at a "
-            "time; txlist: writing the same bytes to a file + fdatasync + rename, after it). "
+            "time; txlist: writing the same bytes to a file + fdatasync + rename, after it; "
+            "`p-` rows: the same on persistent connections, `ALICHAIN/1 KEEPALIVE` and a "
+            "pipeline of requests each, against the minimal persistent server). "
             "`hol-balance` is balance from 8 clients while a 9th runs TXLISTs back to back; "
-            "`hol-txlist` is those TXLISTs.", ""]
+            "`hol-txlist` is those TXLISTs (`p-hol-`: the 8 balance clients persistent, "
+            "the TXLIST client persistent with one request at a time).", ""]
     for n in sizes:
         rows = []
         for r in loads:

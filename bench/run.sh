@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh — the body of `make bench`: the standard matrix of alichain-bench (every answer
-# verified), then bench/report.py writes docs/BENCHMARKS.md (below its hand-written part)
+# verified, one-shot and persistent phases), then bench/report.py writes docs/BENCHMARKS.md
+# (below its hand-written part)
 # and the data of bench/plot.gp, which gnuplot draws into docs/benchmarks.svg.
 # BENCH_QUICK=1: small ledgers and short phases (a minute or so), same report.
 # Installs Debian's gnuplot (gnuplot-nox) when it is missing; `make test` never needs it.
@@ -10,6 +11,7 @@ BIN=${BIN:-build/release/bin}
 OUT=build/bench
 SIZE_BIG=10000000
 DISK_KB_BIG=4000000        # 10^7: three block files, the one-file copy, alichain.txt, logs
+DEPTH=16                   # persistent phases: requests in flight per connection
 mkdir -p "$OUT"
 
 if ! command -v gnuplot >/dev/null 2>&1; then
@@ -23,7 +25,7 @@ if ! command -v gnuplot >/dev/null 2>&1; then
 fi
 
 if [ -n "${BENCH_QUICK:-}" ] && [ "${BENCH_QUICK}" != 0 ]; then
-  sizes=1000,100000; secs=1; sim_seeds=200
+  sizes=1000,100000; secs=0.7; sim_seeds=200
 else
   sizes=1000,100000,1000000; secs=5; sim_seeds=2000
   avail=$(df -Pk "${TMPDIR:-/tmp}" | awk 'NR == 2 { print $4 }')
@@ -34,8 +36,11 @@ else
   fi
 fi
 
-cmd=("$BIN/alichain-bench" --txs "$sizes" --conns 1,8,64 --seconds "$secs"
-     --sim-seeds "$sim_seeds" --tsv "$OUT/results.tsv")
+# one-shot: every mode (balance, transfer, mix at 1/8/64 connections); persistent (p-):
+# balance at 1/8/64, transfer, mix and hot at 64, hol; 16 requests in flight a connection
+modes=balance,transfer,mix,hot,stats,txlist,hol,p-balance,p-transfer,p-mix,p-hot,p-hol
+cmd=("$BIN/alichain-bench" --txs "$sizes" --conns 1,8,64 --modes "$modes" --depth "$DEPTH"
+     --seconds "$secs" --sim-seeds "$sim_seeds" --tsv "$OUT/results.tsv")
 echo "bench: ${cmd[*]}"
 set +e
 "${cmd[@]}" | tee "$OUT/output.txt"

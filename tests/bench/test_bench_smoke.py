@@ -1,5 +1,6 @@
 # test_bench_smoke.py — a few-second run of alichain-bench that checks ANSWERS, never times:
-# every mode and floor runs and verifies every reply against the generated ledger's model;
+# every mode and floor runs, one-shot and persistent (ALICHAIN/1 KEEPALIVE, pipelined), and
+# verifies every reply against the generated ledger's model;
 # the bench itself is shown to fail on a ledger that differs from its model (a changed
 # amount: balances, stats and the TXLIST file; an extra transaction: transfer serials and
 # TXLIST counts); an interrupt stops its servers and removes its temp dir; bad arguments are
@@ -21,7 +22,9 @@ SMOKE_TIMEOUT_S = 180          # a deadline for a hung run, not a timing asserti
 INTERRUPT_WAIT_S = 30          # SIGINT -> exit, servers stopped (they get 10 s each)
 PHASE_S = "0.3"
 MODES = ("balance", "transfer", "mix", "hot", "stats", "txlist", "hol-balance", "hol-txlist")
-FLOORS = ("floor-tcp", "floor-udp", "floor-sync")
+P_MODES = ("p-balance", "p-transfer", "p-mix", "p-hot", "p-stats", "p-hol-balance",
+           "p-hol-txlist")
+FLOORS = ("floor-tcp", "floor-ptcp", "floor-udp", "floor-sync")
 METRICS = ("startup-one-file", "backend-bytes-per-tx", "startup-three-backends",
            "sim-events-per-s")
 
@@ -66,7 +69,7 @@ def test_every_mode_and_floor_answers_right(bench, tmp_path):
     assert "alichain-bench: every answer verified" in p.stdout
     assert "[bench " in p.stderr, "no progress line"
     loads, metrics = tsv_rows(tsv)
-    for what in MODES + FLOORS:
+    for what in MODES + P_MODES + FLOORS:
         assert what in loads, f"no {what} row:\n{p.stdout}"
         for r in loads[what]:
             assert r["ops"] > 0, f"{what}: no operation completed:\n{p.stdout}"
@@ -109,29 +112,41 @@ def test_external_servers_on_the_generated_ledger_pass(bench, tmp_path):
 STATS_USERS = {f"u{i}" for i in range(50, 66)}   # the bench asks stats of users U/2 .. U/2+15
 
 
-def test_a_changed_amount_is_caught(bench, tmp_path):
+def test_persistent_modes_on_external_servers_pass(bench, tmp_path):
+    p = bench_external(bench, tmp_path, generated_blocks(bench, tmp_path),
+                       "p-balance,p-transfer,p-mix,p-stats,p-hol")
+    assert p.returncode == 0, f"{p.stdout}\n{p.stderr}"
+    assert "WRONG" not in p.stdout
+    for what in ("p-balance", "p-transfer", "p-mix", "p-stats", "p-hol-balance"):
+        assert f" {what} " in p.stdout, p.stdout
+
+
+@pytest.mark.parametrize("pre", ["", "p-"], ids=["one-shot", "persistent"])
+def test_a_changed_amount_is_caught(bench, tmp_path, pre):
     blocks = generated_blocks(bench, tmp_path)
     lines = blocks[0].splitlines(keepends=True)
     i = max(k for k, l in enumerate(lines) if l.split()[1] in STATS_USERS)
     serial, sender, receiver, amount = lines[i].split()
     lines[i] = f"{serial} {sender} {receiver} {int(amount) + 1}\n"
     blocks[0] = "".join(lines)
-    p = bench_external(bench, tmp_path, blocks, "balance,mix,stats,txlist")
+    modes = [pre + m for m in ("balance", "mix", "stats")] + ["txlist"]
+    p = bench_external(bench, tmp_path, blocks, ",".join(modes))
     assert p.returncode == 1, f"{p.stdout}\n{p.stderr}"
     assert "FAILED" in p.stdout
     out = {l.split()[1]: l for l in p.stdout.splitlines() if len(l.split()) > 2 and l[0].isdigit()}
-    assert "WRONG" in out["balance"] and "BALANCE u" in out["balance"], p.stdout
-    assert "WRONG" in out["mix"], p.stdout
-    assert "WRONG" in out["stats"] and f"STATS {sender}" in out["stats"], p.stdout
+    assert "WRONG" in out[pre + "balance"] and "BALANCE u" in out[pre + "balance"], p.stdout
+    assert "WRONG" in out[pre + "mix"], p.stdout
+    assert "WRONG" in out[pre + "stats"] and f"STATS {sender}" in out[pre + "stats"], p.stdout
     assert f"line {serial}:" in out["txlist"], p.stdout
 
 
-def test_an_extra_transaction_is_caught(bench, tmp_path):
+@pytest.mark.parametrize("pre", ["", "p-"], ids=["one-shot", "persistent"])
+def test_an_extra_transaction_is_caught(bench, tmp_path, pre):
     blocks = generated_blocks(bench, tmp_path)
     blocks[2] += f"{TXS + 1} u1 u2 5\n"
-    p = bench_external(bench, tmp_path, blocks, "transfer,txlist")
+    p = bench_external(bench, tmp_path, blocks, f"{pre}transfer,txlist")
     assert p.returncode == 1, f"{p.stdout}\n{p.stderr}"
-    transfer = next(l for l in p.stdout.splitlines() if " transfer " in l)
+    transfer = next(l for l in p.stdout.splitlines() if f" {pre}transfer " in l)
     assert "serials not contiguous" in transfer, p.stdout
     txlist = next(l for l in p.stdout.splitlines() if " txlist " in l)
     assert "TXLIST: " in txlist and "WRONG" in txlist, p.stdout
@@ -179,7 +194,9 @@ def _comm(proc_dir):
 
 
 @pytest.mark.parametrize("args", [["--conns", "0"], ["--modes", "nosuch"], ["--txs", "5"],
-                                  ["--seconds", "-1"], ["--bogus"], ["gen", "--txs", "1000"]])
+                                  ["--seconds", "-1"], ["--bogus"], ["gen", "--txs", "1000"],
+                                  ["--depth", "0"], ["--depth", "65"], ["--modes", "p-txlist"],
+                                  ["--modes", "p-nosuch"], ["--persistent", "--modes", "txlist"]])
 def test_bad_arguments_are_refused(bench, tmp_path, args):
     p = run_bench(bench, args, tmp_path)
     assert p.returncode == 2, f"{args}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"

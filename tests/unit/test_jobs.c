@@ -1,0 +1,341 @@
+/* test_jobs.c — serverM's jobs beside its batches (core/coordinator.c, "jobs"), on the
+ * shared harness sim/nodes.h: a balance is answered while a TXLIST or a stats request is
+ * paging (no head-of-line blocking); a TXLIST lists the ledger of the moment it began and
+ * reaches the driver in chunks; a stats request parks the transfers of its user; a batch
+ * validates one sender's transfers against running balances. Each test holds datagrams
+ * back by type to put the jobs and batches where it wants them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "nodes.h"
+#include "outbox.h"
+#include "wire.h"
+
+#define INCARNATION 100
+#define TIMEOUT_MS 200
+#define STEPS_MAX 200000
+#define BIG_LINES 60000 /* about 1.4 MB of alichain.txt: more than one chunk */
+
+static const char *sample[3] = {
+    "5 Chinmay Oliver 129\n1 Racheal John 45\n9 Ali Luke 155\n",
+    "2 Rishil Alice 30\n8 Rishil Chinmay 10\n3 Oliver Rachit 94\n",
+    "6 Racheal Alice 49\n4 Ben Victor 85\n7 Martin Luke 25\n",
+};
+
+/* What serverM handed to the driver for alichain.txt. */
+typedef struct {
+    int more, last, aborts;
+} files_t;
+
+static void hook(void *ctx, int src, const fx_t *f, const uint8_t *data) {
+    (void)data;
+    files_t *fl = ctx;
+    if (src != NODES_SRC_M || f->kind != FX_FILE_WRITE) return;
+    if (f->arg == FX_FILE_MORE) fl->more++;
+    else if (f->arg == FX_FILE_ABORT) fl->aborts++;
+    else fl->last++;
+}
+
+static nodes_t *world_new(const char *const blocks[3], files_t *fl) {
+    nodes_t *n = malloc(sizeof(*n));
+    CHECK(n != NULL);
+    CHECK_EQ(nodes_init(n, blocks, INCARNATION, TIMEOUT_MS, 1 << 16), 0);
+    memset(fl, 0, sizeof(*fl));
+    n->hook = hook;
+    n->hook_ctx = fl;
+    return n;
+}
+
+static void world_free(nodes_t *n) {
+    CHECK_EQ(n->failures, 0);
+    if (n->failures) fprintf(stderr, "harness: %s\n", n->failure);
+    nodes_free(n);
+    free(n);
+}
+
+static const char *text(sim_buf_t *b) {
+    CHECK_EQ(buf_reserve(b, 1), 0);
+    b->p[b->len] = '\0';
+    return (const char *)b->p;
+}
+
+#define OUT(n, k) text(&(n)->conn[k].out)
+
+static uint32_t client(nodes_t *n, int argc, const char *const *argv) {
+    uint32_t c = nodes_client(n, 0, argc, argv);
+    CHECK(c != 0);
+    return c;
+}
+
+/* The request type of a queued datagram to a backend (0 for one to serverM). */
+static int type_of(const nodes_dgram_t *g) { return g->to_coord ? 0 : g->data[2]; }
+
+/* Delivers queued datagrams, oldest first, except requests of type `hold` (0: none) to
+ * the backends in hold_mask, until `until` is done (a client finished) or nothing else can
+ * move. Returns 1 when the client finished. */
+static int deliver_except(nodes_t *n, int hold, unsigned hold_mask, uint32_t until) {
+    for (int steps = 0; steps < STEPS_MAX; steps++) {
+        if (until != 0 && n->conn[until].done) return 1;
+        size_t i = 0;
+        while (i < n->queued && type_of(&n->queue[i]) == hold && hold != 0 &&
+               (hold_mask & (1u << n->queue[i].node)))
+            i++;
+        if (i == n->queued) return until != 0 && n->conn[until].done;
+        nodes_deliver_queued(n, i, 0);
+    }
+    return 0;
+}
+
+static int count_queued(const nodes_t *n, int type) {
+    int k = 0;
+    for (size_t i = 0; i < n->queued; i++) k += type_of(&n->queue[i]) == type;
+    return k;
+}
+
+/* A balance goes through while every LIST page of a TXLIST is held back. */
+TEST(a_balance_is_answered_while_a_txlist_pages) {
+    files_t fl;
+    nodes_t *n = world_new(sample, &fl);
+    const char *tl[] = {"clientA", "TXLIST"};
+    uint32_t l = client(n, 2, tl);
+    deliver_except(n, WIRE_LIST, 7, 0);
+    CHECK_EQ(count_queued(n, WIRE_LIST), 3); /* the hellos are in: one page asked of each */
+    const char *bal[] = {"clientB", "Ali"};
+    uint32_t b = client(n, 2, bal);
+    CHECK(deliver_except(n, WIRE_LIST, 7, b));
+    CHECK(strstr(OUT(n, b), "The current balance of \"Ali\" is : 845 alicoins.") != NULL);
+    CHECK(!n->conn[l].done);
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK(strstr(OUT(n, l), "The sorted list of 9 transactions is ready") != NULL);
+    CHECK_EQ(fl.last, 1);
+    world_free(n);
+}
+
+/* A transfer confirmed while the TXLIST's pages are held (its hellos answered first) is
+ * not in the list: the listing is the ledger of the moment it began. */
+TEST(a_txlist_lists_the_ledger_of_the_moment_it_began) {
+    files_t fl;
+    nodes_t *n = world_new(sample, &fl);
+    const char *tl[] = {"clientA", "TXLIST"};
+    uint32_t l = client(n, 2, tl);
+    deliver_except(n, WIRE_LIST, 7, 0);
+    const char *tr[] = {"clientB", "Ali", "Luke", "5"};
+    uint32_t t = client(n, 4, tr);
+    CHECK(deliver_except(n, WIRE_LIST, 7, t));
+    CHECK_EQ(n->conn[t].exit_code, 0); /* serial 10, stored before any page was read */
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK(strstr(OUT(n, l), "The sorted list of 9 transactions is ready") != NULL);
+    CHECK(strstr(text(&n->txlist), "10 Ali Luke 5") == NULL);
+    CHECK(strstr(text(&n->txlist), "9 Ali Luke 155\n") != NULL);
+    /* the next one has it */
+    uint32_t l2 = client(n, 2, tl);
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK(strstr(OUT(n, l2), "The sorted list of 10 transactions is ready") != NULL);
+    CHECK(strstr(text(&n->txlist), "9 Ali Luke 155\n10 Ali Luke 5\n") != NULL);
+    world_free(n);
+}
+
+/* Blocks of BIG_LINES transactions in all, dealt to the three backends out of order. */
+static char **big_blocks(void) {
+    char **b = calloc(3, sizeof(char *));
+    size_t cap = (size_t)BIG_LINES * 40;
+    for (int i = 0; i < 3; i++) {
+        b[i] = malloc(cap);
+        b[i][0] = '\0';
+    }
+    size_t len[3] = {0, 0, 0};
+    for (int s = BIG_LINES; s >= 1; s--) {
+        int i = (s * 7) % 3;
+        len[i] += (size_t)snprintf(b[i] + len[i], cap - len[i], "%d user%d user%d %d\n", s, s % 50,
+                                   (s + 1) % 50, s % 90 + 1);
+    }
+    return b;
+}
+
+static void big_free(char **b) {
+    for (int i = 0; i < 3; i++) free(b[i]);
+    free(b);
+}
+
+/* A listing over 1 MiB reaches the driver in chunks that make up the sorted file. */
+TEST(a_large_txlist_is_written_in_chunks) {
+    char **blocks = big_blocks();
+    files_t fl;
+    nodes_t *n = world_new((const char *const *)blocks, &fl);
+    const char *tl[] = {"clientA", "TXLIST"};
+    uint32_t l = client(n, 2, tl);
+    CHECK_EQ(nodes_run(n, 0), 0);
+    char want[128];
+    snprintf(want, sizeof(want), "The sorted list of %d transactions is ready", BIG_LINES);
+    CHECK(strstr(OUT(n, l), want) != NULL);
+    CHECK(fl.more >= 1);
+    CHECK_EQ(fl.last, 1);
+    CHECK_EQ(fl.aborts, 0);
+    /* every serial once, in order */
+    const char *p = text(&n->txlist);
+    long expect = 1;
+    int sorted = 1;
+    while (*p != '\0') {
+        if (strtol(p, NULL, 10) != expect) sorted = 0;
+        expect++;
+        p = strchr(p, '\n');
+        if (p == NULL) break;
+        p++;
+    }
+    CHECK(sorted);
+    CHECK_EQ(expect - 1, BIG_LINES);
+    world_free(n);
+    big_free(blocks);
+}
+
+/* A backend lost after chunks went out: the file is abandoned, the client hears
+ * "unavailable", alichain.txt keeps what it was. */
+TEST(a_backend_lost_mid_listing_abandons_the_file) {
+    char **blocks = big_blocks();
+    files_t fl;
+    nodes_t *n = world_new((const char *const *)blocks, &fl);
+    const char *tl[] = {"clientA", "TXLIST"};
+    uint32_t l = client(n, 2, tl);
+    for (int steps = 0; steps < STEPS_MAX && fl.more == 0 && n->queued > 0; steps++)
+        nodes_deliver_queued(n, 0, 0);
+    CHECK(fl.more >= 1);
+    n->drop_to[2] = 1; /* serverC is gone */
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK_EQ(n->conn[l].exit_code, 3);
+    CHECK_EQ(fl.aborts, 1);
+    CHECK_EQ(fl.last, 0);
+    CHECK_EQ(n->txlist.len, 0);
+    world_free(n);
+    big_free(blocks);
+}
+
+/* A LIST reply that goes back in serial order fails the TXLIST (INTERNAL), nothing written. */
+TEST(a_list_out_of_order_fails_the_txlist) {
+    files_t fl;
+    nodes_t *n = world_new(sample, &fl);
+    const char *tl[] = {"clientA", "TXLIST"};
+    uint32_t l = client(n, 2, tl);
+    deliver_except(n, WIRE_LIST, 1, 0); /* A's page held */
+    size_t i = 0;
+    while (i < n->queued && type_of(&n->queue[i]) != WIRE_LIST) i++;
+    CHECK(i < n->queued);
+    if (i < n->queued) {
+        wire_req_t q;
+        CHECK_EQ(wire_req_decode(n->queue[i].data, n->queue[i].len, &q), 0);
+        nodes_deliver_queued(n, i, 1);
+        wire_reply_t *rep = calloc(1, sizeof(*rep));
+        rep->type = WIRE_LIST | WIRE_REPLY;
+        rep->incarnation = q.incarnation;
+        rep->request_id = q.request_id;
+        rep->fence = q.incarnation;
+        rep->u.list.count = 2;
+        rep->u.list.done = 1;
+        rep->u.list.next_cursor = 2;
+        tx_set(&rep->u.list.txs[0], 5, "Chinmay", 7, "Oliver", 6, 129);
+        tx_set(&rep->u.list.txs[1], 1, "Racheal", 7, "John", 4, 45);
+        uint8_t buf[DGRAM_BYTES_MAX];
+        size_t len = wire_reply_encode(rep, buf, sizeof(buf));
+        CHECK(len > 0);
+        nodes_deliver(n, 1, 0, buf, len);
+        free(rep);
+    }
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK_EQ(n->conn[l].exit_code, 3);
+    CHECK_EQ(fl.last, 0);
+    CHECK_EQ(fl.more, 0);
+    world_free(n);
+}
+
+/* While Rishil's stats page, a transfer naming Rishil waits; a balance of Rishil and a
+ * transfer of others go through. The stats are those of before the transfer. */
+TEST(stats_park_the_transfers_of_their_user) {
+    files_t fl;
+    nodes_t *n = world_new(sample, &fl);
+    const char *st[] = {"clientA", "Rishil", "stats"};
+    uint32_t s = client(n, 3, st);
+    const char *tr[] = {"clientB", "Chinmay", "Rishil", "7"};
+    uint32_t t = client(n, 4, tr);
+    const char *other[] = {"clientB", "Ali", "Luke", "5"};
+    uint32_t o = client(n, 4, other);
+    const char *bal[] = {"clientA", "Rishil"};
+    uint32_t b = client(n, 2, bal);
+    CHECK(deliver_except(n, WIRE_STATS, 7, o));
+    CHECK(deliver_except(n, WIRE_STATS, 7, b));
+    CHECK_EQ(n->conn[o].exit_code, 0);
+    CHECK(strstr(OUT(n, b), "The current balance of \"Rishil\" is : 960 alicoins.") != NULL);
+    CHECK(!n->conn[t].done);
+    CHECK(!n->conn[s].done);
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK(strstr(OUT(n, s), "Chinmay") != NULL);
+    CHECK(strstr(OUT(n, s), "-10") != NULL || strstr(OUT(n, s), "10") != NULL);
+    CHECK(strstr(OUT(n, s), "17") == NULL); /* 10 + 7: the transfer came after */
+    CHECK_EQ(n->conn[t].exit_code, 0);
+    world_free(n);
+}
+
+/* Counts the WRITE requests queued now and delivers everything. */
+static int writes_while_running(nodes_t *n) {
+    int writes = 0;
+    for (int steps = 0; steps < STEPS_MAX && n->queued > 0; steps++) {
+        writes += type_of(&n->queue[0]) == WIRE_WRITE;
+        nodes_deliver_queued(n, 0, 0);
+    }
+    return writes;
+}
+
+/* Three transfers of one sender waiting together are one batch: validated one after the
+ * other against running balances, written in one WRITE, serials in arrival order. */
+TEST(one_senders_transfers_share_a_batch_and_a_write) {
+    files_t fl;
+    nodes_t *n = world_new(sample, &fl);
+    const char *first[] = {"clientA", "Luke"}; /* a batch in flight: the rest waits */
+    client(n, 2, first);
+    const char *t1[] = {"clientA", "Chinmay", "Luke", "100"};
+    const char *t2[] = {"clientB", "Chinmay", "Ali", "200"};
+    const char *t3[] = {"clientA", "Chinmay", "Luke", "300"};
+    uint32_t a = client(n, 4, t1), b = client(n, 4, t2), c = client(n, 4, t3);
+    CHECK_EQ(writes_while_running(n), 1);
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK(strstr(OUT(n, a), "successfully transferred 100 alicoins") != NULL);
+    CHECK(strstr(OUT(n, b), "successfully transferred 200 alicoins") != NULL);
+    CHECK(strstr(OUT(n, c), "successfully transferred 300 alicoins") != NULL);
+    CHECK(strstr(OUT(n, c), "The current balance of \"Chinmay\" is : 281 alicoins.") != NULL);
+    world_free(n);
+}
+
+/* A transfer refused only because of an earlier one of its batch (which might still fail)
+ * is decided by the next batch, from what is stored. */
+TEST(a_refusal_that_depends_on_the_batch_waits_for_the_next) {
+    files_t fl;
+    nodes_t *n = world_new(sample, &fl);
+    const char *first[] = {"clientA", "Luke"};
+    client(n, 2, first);
+    const char *t1[] = {"clientA", "Chinmay", "Luke", "800"};
+    const char *t2[] = {"clientB", "Chinmay", "Ali", "100"};
+    uint32_t a = client(n, 4, t1), b = client(n, 4, t2);
+    int queries_before = 0;
+    for (int steps = 0; steps < STEPS_MAX && n->queued > 0 && !n->conn[b].done; steps++) {
+        if (n->conn[a].done && type_of(&n->queue[0]) == WIRE_QUERY) queries_before++;
+        nodes_deliver_queued(n, 0, 0);
+    }
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK_EQ(n->conn[a].exit_code, 0);
+    CHECK_EQ(n->conn[b].exit_code, 1);
+    CHECK(strstr(OUT(n, b), "insufficient balance") != NULL);
+    CHECK(queries_before >= 3); /* fetched again after the first was stored */
+    world_free(n);
+}
+
+int main(void) {
+    RUN(a_balance_is_answered_while_a_txlist_pages);
+    RUN(a_txlist_lists_the_ledger_of_the_moment_it_began);
+    RUN(a_large_txlist_is_written_in_chunks);
+    RUN(a_backend_lost_mid_listing_abandons_the_file);
+    RUN(a_list_out_of_order_fails_the_txlist);
+    RUN(stats_park_the_transfers_of_their_user);
+    RUN(one_senders_transfers_share_a_batch_and_a_write);
+    RUN(a_refusal_that_depends_on_the_batch_waits_for_the_next);
+    return CHECK_DONE();
+}

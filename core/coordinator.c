@@ -1,17 +1,20 @@
-/* coordinator.c — serverM: client requests in, backend datagrams out, one batch at a time.
+/* coordinator.c — serverM: client requests in, backend datagrams out; balances and
+ * transfers one batch at a time, TXLIST and stats as jobs beside the batches.
  *
- * A batch takes every request waiting at that moment and runs three phases:
- *   FETCH  one QUERY per backend (16 users a datagram) for the users of balance and
- *          transfer requests; balances are answered from this fetch, and transfers are
- *          validated against it in arrival order; a transfer naming a user that an
- *          accepted transfer of this batch already names waits for the next batch;
+ * A batch takes every balance and transfer waiting at that moment and runs two phases:
+ *   FETCH  one QUERY per backend (16 users a datagram) for the batch's users; balances are
+ *          answered from this fetch, and transfers are validated in arrival order against
+ *          running balances (the fetch plus the transfers accepted before in the batch);
+ *          a refusal that depends on those is left to the next batch;
  *   WRITE  accepted transfers get serial = max(max serial of the three) + 1, +1 each, and
- *          all go to one backend chosen at random, one WRITE datagram after the other
- *          (so a lost write never leaves a later serial stored without it);
- *   PAGED  TXLIST and stats read pages from every backend by cursor and merge them.
+ *          all go to one backend chosen at random, one WRITE datagram after the other,
+ *          the next only once the previous is stored whole (a WRITE is all or nothing),
+ *          so a lost write never leaves a later serial stored without it.
  * Only one batch is in flight and a new one waits while any write is in doubt, so no two
- * transfers see the same balance and no serial is handed out twice. Every UDP request is
- * retransmitted with backoff until answered or until its deadline.
+ * transfers see the same balance and no serial is handed out twice. TXLIST and stats are
+ * jobs that page the backends beside the batches ("jobs" below says why each is
+ * linearizable). Every UDP request is retransmitted with backoff until answered or until
+ * its deadline. docs/DESIGN-NOTES.md has the argument.
  *
  * One TRANSFER, from the TCP line to the backend's ack and back to the client:
  *   coord_on_conn_data        bytes of the request line (wire_lines_take, wire_creq_decode)
@@ -28,7 +31,7 @@
  *   coord_write_done          op_reply: "OK TRANSFER <balance> <serial>"; op_send, the one
  *                             way out, keeps each connection's replies in request order,
  *                             then FX_CONN_CLOSE (one-shot) and "sent the result" printed
- *   coord_paged_begin/check   nothing paged in this batch: ops released, next batch.
+ *   coord_batch_end           ops released; coord_schedule starts jobs and the next batch.
  * A write past its deadline goes through coord_expire (the client hears UNKNOWN; the
  * write stays, retried until the backend answers). A half-close of the connection on the
  * way (coord_on_conn_eof) changes nothing; a reset (coord_on_conn_reset) only drops the
@@ -86,7 +89,7 @@ typedef enum {
 } op_state_t;
 
 /* The phase of the (single) batch in flight; the top of this file describes each. */
-typedef enum { PHASE_IDLE = 0, PHASE_FETCH, PHASE_WRITE, PHASE_PAGED } batch_phase_t;
+typedef enum { PHASE_IDLE = 0, PHASE_FETCH, PHASE_WRITE } batch_phase_t;
 
 /* Where a transfer's write is. */
 typedef enum {

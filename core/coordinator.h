@@ -1,10 +1,12 @@
 /* coordinator.h — serverM as a sans-I/O state machine.
  * Client connections and backend datagrams in; replies, datagrams, the TXLIST file and
- * screen lines out (outbox.h). Requests that wait at the same moment are served together
- * as one batch: one QUERY per backend for all their users, transfers validated in arrival
- * order against that one fetch, one WRITE per chosen backend, then the paged operations
- * (TXLIST, stats). Only one batch is in flight, so no two transfers are ever validated
- * against the same balance, and serials (max over all backends + 1) never repeat.
+ * screen lines out (outbox.h). Balances and transfers that wait at the same moment are
+ * served together as one batch: one QUERY per backend for all their users, transfers
+ * validated in arrival order against running balances, WRITEs to one chosen backend one
+ * after the other. Only one batch is in flight, so serials (max over all backends + 1)
+ * never repeat. TXLIST and stats run as jobs beside the batches: a TXLIST lists the
+ * serials up to the largest stored when it began, merged from the backends' ascending
+ * pages and written in chunks; a stats job holds back transfers naming its user.
  * docs/PROTOCOL.md describes the retries, deadlines and fencing. */
 #ifndef ALICHAIN_COORDINATOR_H
 #define ALICHAIN_COORDINATOR_H

@@ -15,6 +15,7 @@
 static void drive_vwarn(const char *program, const char *fmt, va_list ap) {
     char line[DRIVE_ERR_BYTES];
     vsnprintf(line, sizeof(line), fmt, ap);
+    fflush(stdout); /* stdout is buffered for a loop turn: its lines come first */
     fprintf(stderr, "%s: %s\n", program, line);
 }
 
@@ -126,6 +127,7 @@ void drive_drain(const drive_t *d, outbox_t *o) {
             size_t plen = strlen(d->program);
             int named = f->data_len > plen + 1 && memcmp(bytes, d->program, plen) == 0 &&
                         bytes[plen] == ':';
+            fflush(stdout); /* in the order the core emitted them */
             fprintf(stderr, "%s%s%.*s\n", named ? "" : d->program, named ? "" : ": ",
                     (int)f->data_len, (const char *)bytes);
         } else {

@@ -148,6 +148,7 @@ int loop_turn(loop_t *l, uint64_t deadline_us, char *err, size_t err_cap) {
         n++;
     }
     int timeout = l->stop ? 0 : loop_timeout_ms(deadline_us);
+    fflush(stdout); /* the screen lines of the turn, in one write, before any wait */
     int ready = poll(l->pfds, n, timeout);
     if (ready < 0) {
         if (errno == EINTR) return 0;

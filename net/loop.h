@@ -10,6 +10,10 @@
 
 #include "common.h"
 
+/* stdout of a server: fully buffered, flushed before every wait of loop_turn and before
+ * any stderr line (drive.c), so lines keep their order and each turn costs one write. */
+#define STDOUT_BUFFER_BYTES (64u << 10)
+
 /* Client connections, listeners, the UDP socket and the signal pipe, with room to spare. */
 #define LOOP_FDS_MAX (CONNECTIONS_MAX + 64)
 
@@ -44,8 +48,8 @@ void loop_set_events(loop_t *l, int slot, short events);
 /* Stops watching (does not close the descriptor). Safe from inside a handler. */
 void loop_del(loop_t *l, int slot);
 
-/* One turn: waits until a descriptor is ready, a signal arrives or the monotonic clock
- * reaches deadline_us (UINT64_MAX: no deadline), then runs the handlers of the ready
+/* One turn: flushes stdout, then waits until a descriptor is ready, a signal arrives or
+ * the monotonic clock reaches deadline_us (UINT64_MAX: no deadline), then runs the handlers of the ready
  * descriptors. Returns 0, or -1 when poll() itself failed (err: why). */
 int loop_turn(loop_t *l, uint64_t deadline_us, char *err, size_t err_cap);
 

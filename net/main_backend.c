@@ -167,7 +167,7 @@ static void backend_open(backend_main_t *m) {
 int main(int argc, char **argv) {
     backend_main_t *m = &g;
     char err[ERR_BYTES];
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER_BYTES); /* flushed every loop turn (loop.c) */
     drive_mutant_select(argv[0]);
     if (config_load(&m->cfg, CONFIG_BACKEND, BACKEND_INDEX, argc, argv, err, sizeof(err)) < 0)
         drive_die(m->cfg.program, EXIT_CONFIG, "%s", err);

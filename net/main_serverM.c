@@ -530,7 +530,7 @@ static void serverM_close(serverM_t *m) {
 int main(int argc, char **argv) {
     serverM_t *m = &g;
     char err[ERR_BYTES];
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    setvbuf(stdout, NULL, _IOFBF, STDOUT_BUFFER_BYTES); /* flushed every loop turn (loop.c) */
     drive_mutant_select(argv[0]);
     if (config_load(&m->cfg, CONFIG_SERVERM, 0, argc, argv, err, sizeof(err)) < 0)
         drive_die(m->cfg.program, EXIT_CONFIG, "%s", err);

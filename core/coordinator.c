@@ -83,7 +83,9 @@ _Static_assert(TXJ_QUEUE_TXS >= 2 * LIST_PAGE_TXS, "a page is asked while one wa
 /* Where a client request (an op) is in its life. */
 typedef enum {
     OP_FREE = 0,
-    OP_QUEUED,             /* waiting for a batch */
+    OP_HELD,               /* persistent connection: waits for an earlier request of its
+                              connection (conn_may_admit), in no queue yet */
+    OP_QUEUED,             /* waiting for a batch or job */
     OP_BATCH,              /* in the current batch */
     OP_DOUBT,              /* its batch is over, its write still in doubt */
 } op_state_t;
@@ -152,6 +154,7 @@ typedef struct {
     uint64_t idle_deadline_us;
     uint32_t head;         /* seq of the oldest request whose reply has not left */
     uint32_t count;        /* requests in the ring (CONN_SERVING: 1) */
+    uint32_t parked;       /* its transfers in c->parked: the later ones wait behind them */
     wire_lines_t lines;
     pend_t ring[TCP_PIPELINE_MAX]; /* request seq s at ring[s % TCP_PIPELINE_MAX] */
 } conn_t;
@@ -460,13 +463,18 @@ static void conn_index_remove(coord_t *c, int i) {
 }
 
 static void op_release(coord_t *c, int i);
+static void op_admit(coord_t *c, int i);
+static void conn_admit_held(coord_t *c, conn_t *k);
 
 /* Frees what the ring holds; an op still working on one of its requests will find its
  * connection gone (conn_open = 0) and drop its reply. */
 static void conn_ring_clear(coord_t *c, conn_t *k) {
     for (uint32_t n = 0; n < k->count; n++) {
         pend_t *p = &k->ring[(k->head + n) % TCP_PIPELINE_MAX];
-        if (p->op >= 0) c->ops[p->op].conn_open = 0;
+        if (p->op >= 0) {
+            c->ops[p->op].conn_open = 0;
+            if (c->ops[p->op].state == OP_HELD) op_admit(c, p->op); /* accepted: it completes */
+        }
         free(p->held);
     }
     k->count = 0;
@@ -646,6 +654,7 @@ static void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, outbox_t
     AC_ASSERT(p->op == (int)(o - c->ops));
     p->op = -1;
     p->ready = 1;
+    if (k->state == CONN_KEEP) conn_admit_held(c, k);
     p->msg = (uint8_t)o->req.op;
     if (o->conn_seq != k->head && MUTANT(MUT_REPLY_OUT_OF_ORDER)) {
         /* planted bug: the reply leaves as it completes, ahead of earlier ones */
@@ -711,6 +720,44 @@ static void op_release(coord_t *c, int i) {
 
 static void coord_schedule(coord_t *c, uint64_t now_us, outbox_t *out);
 
+/* Into the queue of its kind (a batch's, the TXLIST job's or the stats jobs'). */
+static void op_admit(coord_t *c, int i) {
+    op_t *o = &c->ops[i];
+    o->state = OP_QUEUED;
+    creq_op_t op = o->req.op;
+    opq_push(op == CREQ_TXLIST ? &c->txq : op == CREQ_STATS ? &c->sq : &c->queue, i);
+}
+
+/* A persistent connection's requests take effect in their order. The request at seq may
+ * start now when every earlier request of k still unanswered allows it: a read (balance,
+ * stats, TXLIST) waits for an earlier transfer's answer; a transfer waits for an earlier
+ * stats or TXLIST (balances before it are linearized first in any batch, and transfers
+ * keep their order through batches: c->parked and deferrals keep a connection's transfers
+ * together). Nothing passes a request that is still held. */
+static int conn_may_admit(const coord_t *c, const conn_t *k, uint32_t seq) {
+    creq_op_t x = c->ops[k->ring[seq % TCP_PIPELINE_MAX].op].req.op;
+    for (uint32_t s = k->head; s != seq; s++) {
+        const pend_t *p = &k->ring[s % TCP_PIPELINE_MAX];
+        if (p->op < 0) continue; /* answered */
+        const op_t *e = &c->ops[p->op];
+        if (e->state == OP_HELD) return 0;
+        if (x != CREQ_TRANSFER && e->req.op == CREQ_TRANSFER) return 0;
+        if (x == CREQ_TRANSFER && (e->req.op == CREQ_STATS || e->req.op == CREQ_TXLIST)) return 0;
+    }
+    return 1;
+}
+
+/* Admits k's held requests, in order, as far as conn_may_admit allows (after an answer).
+ * They start at the next coord_schedule (every batch and job end calls it). */
+static void conn_admit_held(coord_t *c, conn_t *k) {
+    for (uint32_t s = k->head; s != k->head + k->count; s++) {
+        const pend_t *p = &k->ring[s % TCP_PIPELINE_MAX];
+        if (p->op < 0 || c->ops[p->op].state != OP_HELD) continue;
+        if (!conn_may_admit(c, k, s)) return;
+        op_admit(c, p->op);
+    }
+}
+
 /* A request line of k becomes an op in the queue (or, at a limit, an ERROR BUSY in its
  * turn: the op pool is full, or a persistent connection has TCP_PIPELINE_MAX unanswered). */
 static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const wire_creq_t *req,
@@ -761,7 +808,11 @@ static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const w
         break;
     case CREQ_KEEPALIVE: AC_ASSERT(0); break; /* answered by coord_on_conn_data */
     }
-    opq_push(req->op == CREQ_TXLIST ? &c->txq : req->op == CREQ_STATS ? &c->sq : &c->queue, slot);
+    if (k->state == CONN_KEEP && !conn_may_admit(c, k, o->conn_seq)) {
+        o->state = OP_HELD; /* conn_admit_held, when the one it waits for is answered */
+        return;
+    }
+    op_admit(c, slot);
     coord_schedule(c, now_us, out);
 }
 
@@ -964,9 +1015,11 @@ static void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out) {
         int i = opq_pop(&c->queue);
         op_t *o = &c->ops[i];
         AC_ASSERT(o->state == OP_QUEUED);
-        if (o->req.op == CREQ_TRANSFER &&
-            (user_locked(c, &o->req.user) || user_locked(c, &o->req.receiver))) {
-            opq_push(&c->parked, i); /* back in the queue when that stats job ends */
+        conn_t *k = o->conn_open ? conn_find(c, o->conn_id) : NULL;
+        if (o->req.op == CREQ_TRANSFER && ((k != NULL && k->parked > 0) || user_locked(c, &o->req.user) ||
+                                           user_locked(c, &o->req.receiver))) {
+            opq_push(&c->parked, i); /* back in the queue when that stats job ends; a later */
+            if (k != NULL) k->parked++; /* transfer of its connection waits behind it */
             continue;
         }
         o->state = OP_BATCH;
@@ -1103,6 +1156,8 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
     }
     opq_t deferred; /* ops of this batch that wait for the next one, in order */
     deferred.head = deferred.len = 0;
+    uint32_t deferred_conns[BATCH_OPS_MAX]; /* their connections: later transfers of one */
+    int deferred_conn_count = 0;            /* wait behind them (conn_may_admit) */
     for (int k = 0; k < b->op_count; k++) {
         op_t *o = &c->ops[b->ops[k]];
         if (!fetch_ok) {
@@ -1128,8 +1183,14 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
         }
         buser_t *r = &b->users[batch_user_index(b, &o->req.receiver)];
         int64_t credited = 0;
-        if (r->running != r->balance && __builtin_add_overflow(r->running, o->req.amount, &credited)) {
-            opq_push(&deferred, b->ops[k]); /* as below: the next batch decides */
+        int behind = 0; /* an earlier transfer of its connection waits for the next batch */
+        for (int d = 0; d < deferred_conn_count && o->conn_open; d++) behind |= deferred_conns[d] == o->conn_id;
+        if (behind || (s->running < o->req.amount && s->running != s->balance) ||
+            (r->running != r->balance && __builtin_add_overflow(r->running, o->req.amount, &credited))) {
+            /* refused only because of transfers of this batch that may still fail: it is
+             * decided by the next batch, which reads after them */
+            opq_push(&deferred, b->ops[k]);
+            if (o->conn_open && deferred_conn_count < BATCH_OPS_MAX) deferred_conns[deferred_conn_count++] = o->conn_id;
             continue;
         }
         if (!s->exists && !r->exists) {
@@ -1145,11 +1206,6 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
                    __builtin_add_overflow(r->running, o->req.amount, &credited)) {
             rep.kind = CREP_INTERNAL;
             snprintf(rep.text, sizeof(rep.text), "balance out of 64-bit range");
-        } else if (s->running < o->req.amount && s->running != s->balance) {
-            /* refused only because of transfers of this batch that may still fail: it is
-             * decided by the next batch, which reads after them */
-            opq_push(&deferred, b->ops[k]);
-            continue;
         } else if (s->running < o->req.amount) {
             rep.kind = CREP_INSUFFICIENT;
             rep.balance = s->running;
@@ -1466,6 +1522,11 @@ static void coord_stats_check(coord_t *c, uint64_t now_us, int job, outbox_t *ou
     coord_stats_finish(c, s, out);
     op_release(c, i);
     stats_job_release(c, s);
+    for (int n = 0; n < c->parked.len; n++) {
+        const op_t *o = &c->ops[c->parked.idx[(c->parked.head + n) % OPS_MAX]];
+        conn_t *k = o->conn_open ? conn_find(c, o->conn_id) : NULL;
+        if (k != NULL) k->parked = 0;
+    }
     opq_prepend_all(&c->queue, &c->parked);
     coord_schedule(c, now_us, out);
 }

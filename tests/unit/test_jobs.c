@@ -24,14 +24,24 @@ static const char *sample[3] = {
     "6 Racheal Alice 49\n4 Ben Victor 85\n7 Martin Luke 25\n",
 };
 
-/* What serverM handed to the driver for alichain.txt. */
+#define RAW_BYTES 4096
+
+/* What serverM handed to the driver for alichain.txt, and sent on raw connections. */
 typedef struct {
     int more, last, aborts;
+    char raw[NODES_CONNS_MAX + 1][RAW_BYTES];
 } files_t;
 
 static void hook(void *ctx, int src, const fx_t *f, const uint8_t *data) {
-    (void)data;
     files_t *fl = ctx;
+    if (src == NODES_SRC_M && f->kind == FX_CONN_SEND && f->target <= NODES_CONNS_MAX) {
+        char *r = fl->raw[f->target];
+        size_t have = strlen(r);
+        if (have + f->data_len < RAW_BYTES) {
+            memcpy(r + have, data, f->data_len);
+            r[have + f->data_len] = '\0';
+        }
+    }
     if (src != NODES_SRC_M || f->kind != FX_FILE_WRITE) return;
     if (f->arg == FX_FILE_MORE) fl->more++;
     else if (f->arg == FX_FILE_ABORT) fl->aborts++;
@@ -39,10 +49,10 @@ static void hook(void *ctx, int src, const fx_t *f, const uint8_t *data) {
 }
 
 static nodes_t *world_new(const char *const blocks[3], files_t *fl) {
+    memset(fl, 0, sizeof(*fl));
     nodes_t *n = malloc(sizeof(*n));
     CHECK(n != NULL);
     CHECK_EQ(nodes_init(n, blocks, INCARNATION, TIMEOUT_MS, 1 << 16), 0);
-    memset(fl, 0, sizeof(*fl));
     n->hook = hook;
     n->hook_ctx = fl;
     return n;
@@ -328,6 +338,62 @@ TEST(a_refusal_that_depends_on_the_batch_waits_for_the_next) {
     world_free(n);
 }
 
+/* A persistent connection on conn id `conn` with these request lines, all in one piece. */
+static void pipeline(nodes_t *n, uint32_t conn, const char *lines) {
+    nodes_conn_open(n, conn, 0);
+    char buf[2048];
+    int len = snprintf(buf, sizeof(buf), "ALICHAIN/1 KEEPALIVE\n%s", lines);
+    nodes_conn_data(n, conn, (const uint8_t *)buf, (size_t)len);
+}
+
+/* A persistent connection's requests take effect in their order, even when they arrive
+ * together behind a running batch: a balance after a transfer sees it, a TXLIST after it
+ * lists it, a transfer after a TXLIST is not in that list. */
+TEST(a_connections_requests_take_effect_in_order) {
+    files_t *fl = calloc(1, sizeof(*fl));
+    nodes_t *n = world_new(sample, fl);
+    const char *first[] = {"clientA", "Luke"}; /* a batch in flight: the pipeline queues */
+    client(n, 2, first);
+    pipeline(n, 60, "ALICHAIN/1 TRANSFER Chinmay Luke 20\n"
+                    "ALICHAIN/1 BALANCE Chinmay\n"
+                    "ALICHAIN/1 TXLIST\n"
+                    "ALICHAIN/1 TRANSFER Chinmay Luke 1\n"
+                    "ALICHAIN/1 BALANCE Chinmay\n");
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK_STR(fl->raw[60], "OK KEEPALIVE\nOK TRANSFER 861 10\nOK BALANCE 861\n"
+                           "OK TXLIST 10 alichain.txt\nOK TRANSFER 860 11\nOK BALANCE 860\n");
+    world_free(n);
+    free(fl);
+}
+
+/* Transfers of one connection keep their order when the first must wait: parked behind a
+ * stats job of its user, or left to the next batch. */
+TEST(a_connections_transfers_keep_their_order) {
+    files_t *fl = calloc(1, sizeof(*fl));
+    nodes_t *n = world_new(sample, fl);
+    const char *st[] = {"clientB", "Rishil", "stats"};
+    uint32_t s = client(n, 3, st);
+    deliver_except(n, WIRE_STATS, 7, 0); /* the stats job runs: Rishil's transfers park */
+    pipeline(n, 61, "ALICHAIN/1 TRANSFER Rishil Luke 5\n"
+                    "ALICHAIN/1 TRANSFER Ali Luke 6\n");
+    deliver_except(n, WIRE_STATS, 7, 0);
+    CHECK(strstr(fl->raw[61], "OK TRANSFER") == NULL); /* the second waits behind the first */
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK(n->conn[s].done);
+    CHECK_STR(fl->raw[61], "OK KEEPALIVE\nOK TRANSFER 955 10\nOK TRANSFER 839 11\n");
+    /* a refusal left to the next batch: the transfers after it follow it there */
+    const char *first[] = {"clientA", "Luke"};
+    client(n, 2, first);
+    pipeline(n, 62, "ALICHAIN/1 TRANSFER Chinmay Luke 800\n"
+                    "ALICHAIN/1 TRANSFER Chinmay Ali 100\n"
+                    "ALICHAIN/1 TRANSFER Ali Chinmay 50\n");
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK_STR(fl->raw[62], "OK KEEPALIVE\nOK TRANSFER 81 12\nREFUSED INSUFFICIENT 81\n"
+                           "OK TRANSFER 789 13\n"); /* had it gone first, Chinmay could pay 100 */
+    world_free(n);
+    free(fl);
+}
+
 int main(void) {
     RUN(a_balance_is_answered_while_a_txlist_pages);
     RUN(a_txlist_lists_the_ledger_of_the_moment_it_began);
@@ -337,5 +403,7 @@ int main(void) {
     RUN(stats_park_the_transfers_of_their_user);
     RUN(one_senders_transfers_share_a_batch_and_a_write);
     RUN(a_refusal_that_depends_on_the_batch_waits_for_the_next);
+    RUN(a_connections_requests_take_effect_in_order);
+    RUN(a_connections_transfers_keep_their_order);
     return CHECK_DONE();
 }

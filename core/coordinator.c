@@ -51,6 +51,7 @@
 #define OPS_MAX (4 * CONNECTIONS_MAX)     /* requests alive (queued, in a batch, in doubt) */
 #define BATCH_OPS_MAX 256                 /* requests served by one batch */
 #define BATCH_USERS_MAX (2 * BATCH_OPS_MAX)
+#define BATCH_USER_SLOTS (2 * BATCH_USERS_MAX) /* name -> users[] index + 1: load <= 1/2 */
 #define OUT_SLOT_BITS 11
 #define OUT_MAX (1 << OUT_SLOT_BITS)      /* UDP requests in flight */
 #define LIST_PAGE_TXS WIRE_LIST_TXS_MAX
@@ -68,6 +69,8 @@ _Static_assert(TCP_PIPELINE_MAX <= 255, "a pipeline position fits its conn's rin
  * (the sequence only grows) and found again in O(1) from a reply. */
 _Static_assert(OUT_MAX == 1 << OUT_SLOT_BITS, "an out slot fits its bits of a request id");
 _Static_assert((CONN_INDEX_SLOTS & (CONN_INDEX_SLOTS - 1)) == 0, "a power of two");
+_Static_assert((BATCH_USER_SLOTS & (BATCH_USER_SLOTS - 1)) == 0 && BATCH_USERS_MAX < UINT16_MAX,
+               "a power of two, and a users[] index + 1 fits a uint16_t");
 _Static_assert(CONNECTIONS_MAX < UINT16_MAX, "a conn index + 1 fits a uint16_t");
 /* The reply to a stats request is built in one buffer: head line plus its rows. */
 _Static_assert(COORD_STATS_ROW_BYTES_MAX >= 20 + 1 + NAME_BYTES_MAX + 1 + 20 + 1 + 20 + 1,
@@ -260,6 +263,7 @@ typedef struct {
     int accepted;                     /* transfers accepted for writing */
     int write_backend;                /* the one backend all of them go to */
     int write_next;                   /* index into ops[] of the next to send */
+    uint16_t user_slots[BATCH_USER_SLOTS]; /* open addressing over users[] (batch_user_index) */
     /* the large tables last: batch_release clears only the entries in use */
     int ops[BATCH_OPS_MAX];
     buser_t users[BATCH_USERS_MAX];
@@ -957,13 +961,22 @@ static void out_retransmit(coord_t *c, uint64_t now_us, out_t *e, outbox_t *out)
 /* ------------------------------------------------------------------------------------ */
 /* batches                                                                               */
 
+static uint32_t name_hash(const char *s, size_t n) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* The batch's entry for a user (added when new): O(1) on average, by a hash of the name. */
 static int batch_user_index(batch_t *b, const wire_name_t *n) {
-    /* O(users) scan per name; a batch holds at most BATCH_USERS_MAX, fine for now */
-    for (int u = 0; u < b->user_count; u++) {
-        if (b->users[u].name.len == n->len && memcmp(b->users[u].name.s, n->s, n->len) == 0) return u;
+    uint32_t h = name_hash(n->s, n->len) & (BATCH_USER_SLOTS - 1);
+    for (; b->user_slots[h] != 0; h = (h + 1) & (BATCH_USER_SLOTS - 1)) {
+        const buser_t *x = &b->users[b->user_slots[h] - 1];
+        if (x->name.len == n->len && memcmp(x->name.s, n->s, n->len) == 0) return b->user_slots[h] - 1;
     }
     AC_ASSERT(b->user_count < BATCH_USERS_MAX);
     b->users[b->user_count].name = *n;
+    b->user_slots[h] = (uint16_t)(b->user_count + 1);
     return b->user_count++;
 }
 
@@ -1396,12 +1409,6 @@ static void coord_stats_start(coord_t *c, uint64_t now_us, outbox_t *out) {
         o->stats_job = job;
         for (int be = 0; be < BACKEND_COUNT; be++) stats_ask(c, now_us, job, be, out);
     }
-}
-
-static uint32_t name_hash(const char *s, size_t n) {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
 }
 
 /* Adds a backend's partner row into the job's merge table. Returns 0 or AC_ENOMEM/AC_EFULL. */

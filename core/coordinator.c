@@ -57,7 +57,7 @@
 #define LIST_PAGE_TXS WIRE_LIST_TXS_MAX
 #define TXJ_QUEUE_TXS (2 * LIST_PAGE_TXS) /* a backend's listed, unmerged transactions */
 #define STATS_JOBS_MAX 64                 /* stats requests served at once */
-#define FILE_CHUNK_BYTES (1u << 20)       /* the TXLIST file goes to the driver in chunks */
+#define FILE_CHUNK_BYTES (1u << 20)       /* the TXLIST file goes to the driver in chunks of at most this */
 #define CONN_INDEX_SLOTS (2 * CONNECTIONS_MAX) /* conn id -> conn: load <= 1/2 */
 
 _Static_assert(BATCH_OPS_MAX <= OPS_MAX, "a batch fits in the op pool");
@@ -1634,6 +1634,7 @@ static int txjob_merge(coord_t *c, outbox_t *out) {
                         (unsigned long long)x->serial);
         }
         t->merged_last = x->serial;
+        if (t->chunk_len + TX_LINE_BYTES_MAX > FILE_CHUNK_BYTES) txjob_flush(c, 0, out); /* <= 1 MiB */
         if (grow_array(&t->chunk, &t->chunk_cap, t->chunk_len + TX_LINE_BYTES_MAX, 1) != AC_OK) {
             t->broken = 1;
             t->broken_text = "out of memory";
@@ -1645,7 +1646,6 @@ static int txjob_merge(coord_t *c, outbox_t *out) {
         t->line_count++;
         t->q_head[best] = (t->q_head[best] + 1) % TXJ_QUEUE_TXS;
         t->q_len[best]--;
-        if (t->chunk_len >= FILE_CHUNK_BYTES) txjob_flush(c, 0, out);
     }
 }
 

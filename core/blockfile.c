@@ -110,11 +110,7 @@ static size_t line_of_tx(const char *data, size_t len, uint32_t tx) {
     return line_no;
 }
 
-/* Every line of data[0..len) into l: blank lines (spaces, tabs, CR only) skipped, a
- * trailing CR tolerated, the last line with or without its '\n'. Any other line that does
- * not parse, a duplicate serial, or an overflow is an error naming the line — the first
- * such line of the file: duplicates are found by the sort at the end of the load, so a
- * later error yields to a duplicate before it. */
+/* Parsed lines waiting for one ledger_load_add_batch, with their line numbers. */
 typedef struct {
     tx_t txs[LEDGER_LOAD_BATCH];
     size_t line_no[LEDGER_LOAD_BATCH];
@@ -136,6 +132,12 @@ static int load_flush(ledger_t *l, load_batch_t *b, uint32_t *lines, size_t *lin
     return rc;
 }
 
+/* Every line of data[0..len) into l: blank lines (spaces, tabs, CR only) skipped, a
+ * trailing CR tolerated, the last line with or without its '\n'. Any other line that does
+ * not parse, a duplicate serial, or an overflow is an error naming the line — the first
+ * such line of the file: duplicates are found by the sort at the end of the load, so a
+ * later error yields to a duplicate before it. *hash is continued over every byte read
+ * (the marker's hash of data[0..len) on success). */
 static int load_lines(ledger_t *l, const char *data, size_t len, const char *file_name,
                       uint32_t *lines, uint64_t *hash, char *err, size_t err_cap) {
     size_t pos = 0;

@@ -110,11 +110,7 @@ static size_t line_of_tx(const char *data, size_t len, uint32_t tx) {
     return line_no;
 }
 
-/* Every line of data[0..len) into l: blank lines (spaces, tabs, CR only) skipped, a
- * trailing CR tolerated, the last line with or without its '\n'. Any other line that does
- * not parse, a duplicate serial, or an overflow is an error naming the line — the first
- * such line of the file: duplicates are found by the sort at the end of the load, so a
- * later error yields to a duplicate before it. */
+/* Parsed lines waiting for one ledger_load_add_batch, with their line numbers. */
 typedef struct {
     tx_t txs[LEDGER_LOAD_BATCH];
     size_t line_no[LEDGER_LOAD_BATCH];
@@ -136,8 +132,14 @@ static int load_flush(ledger_t *l, load_batch_t *b, uint32_t *lines, size_t *lin
     return rc;
 }
 
+/* Every line of data[0..len) into l: blank lines (spaces, tabs, CR only) skipped, a
+ * trailing CR tolerated, the last line with or without its '\n'. Any other line that does
+ * not parse, a duplicate serial, or an overflow is an error naming the line — the first
+ * such line of the file: duplicates are found by the sort at the end of the load, so a
+ * later error yields to a duplicate before it. *hash is continued over every byte read
+ * (the marker's hash of data[0..len) on success). */
 static int load_lines(ledger_t *l, const char *data, size_t len, const char *file_name,
-                      uint32_t *lines, char *err, size_t err_cap) {
+                      uint32_t *lines, uint64_t *hash, char *err, size_t err_cap) {
     size_t pos = 0;
     size_t line_no = 0;
     int rc = AC_OK;
@@ -149,7 +151,10 @@ static int load_lines(ledger_t *l, const char *data, size_t len, const char *fil
     while (pos < len && rc == AC_OK) {
         line_no++;
         size_t line_len;
+        size_t start = pos;
         const char *line = line_next(data, len, &pos, &line_len);
+        /* the marker's hash, line by line: its multiply chain overlaps the parsing */
+        *hash = blockfile_hash(*hash, data + start, pos - start);
         if (line_len > BLOCK_LINE_BYTES_MAX) {
             rc = AC_EINVAL;
             snprintf(reason, sizeof reason, "line too long");
@@ -223,9 +228,9 @@ int blockfile_recover(ledger_t *l, const char *img, size_t len, const char *mark
         res->load_len = open_tail_start(img, len);
         res->torn_len = len - res->load_len;
     }
-    int rc = load_lines(l, img, res->load_len, file_name, &res->lines, err, err_cap);
+    res->hash = BLOCKFILE_HASH_INIT;
+    int rc = load_lines(l, img, res->load_len, file_name, &res->lines, &res->hash, err, err_cap);
     if (rc != AC_OK) return rc;
-    res->hash = blockfile_hash(BLOCKFILE_HASH_INIT, img, res->load_len);
     return AC_OK;
 }
 

@@ -133,7 +133,16 @@ int tx_parse_line(const char *line, size_t len, tx_t *out, char *err, size_t err
                               : rc == AC_EINVAL ? "invalid amount" : "amount out of range");
         return rc;
     }
-    tx_set(out, serial, field[1], field_len[1], field[2], field_len[2], amount);
+    /* tx_set's fields without its checks (done above) and without clearing the name
+     * buffers: block files are parsed line by line at start-up. */
+    out->serial = serial;
+    out->amount = amount;
+    out->sender_len = (uint8_t)field_len[1];
+    out->receiver_len = (uint8_t)field_len[2];
+    memcpy(out->sender, field[1], field_len[1]);
+    out->sender[field_len[1]] = '\0';
+    memcpy(out->receiver, field[2], field_len[2]);
+    out->receiver[field_len[2]] = '\0';
     return AC_OK;
 }
 

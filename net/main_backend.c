@@ -159,9 +159,11 @@ static void backend_open(backend_main_t *m) {
         loop_add(&m->loop, m->udp_fd, POLLIN, backend_on_readable, m) < 0)
         drive_die(prog, EXIT_RUNTIME, "cannot start the event loop: %s", err);
     backend_start(&m->node, data, &res, m->cfg.block_path, port, &m->out);
-    drive_drain(&m->drive, &m->out);
+    /* The outbox holds copies of what the effects need: the image (as large as the file)
+     * goes before "up and running", so a running backend holds only its index. */
     free(data);
     free(marker);
+    drive_drain(&m->drive, &m->out);
 }
 
 int main(int argc, char **argv) {

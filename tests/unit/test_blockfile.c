@@ -184,6 +184,30 @@ TEST(test_hand_written_errors) {
 
 /* ---- files a backend appended to ---- */
 
+/* Duplicates are found by the load's sort, at the end: the error still names the first
+ * bad line of the file, whether that is a duplicate or a later parse error, across the
+ * load's batches (lines 1..40 here, scrambled). */
+TEST(test_first_error_wins) {
+    static char img[4096];
+    size_t len = 0;
+    for (unsigned i = 1; i <= 40; i++) {
+        unsigned serial = (i * 7) % 41; /* 1..40 scrambled */
+        if (i == 35) serial = (3 * 7) % 41; /* line 35 repeats line 3's serial */
+        len += (size_t)snprintf(img + len, sizeof img - len, "%u a b %u\n", serial, i);
+    }
+    char msg[64];
+    snprintf(msg, sizeof msg, "block2.txt:35: duplicate serial %u", (3 * 7) % 41);
+    expect_error(img, len, NULL, AC_EDUP, msg);
+    /* a parse error after the duplicate: the duplicate is reported */
+    size_t with_bad = len + (size_t)snprintf(img + len, sizeof img - len, "41 a b x\n");
+    expect_error(img, with_bad, NULL, AC_EDUP, msg);
+    /* a parse error before it (line 20): that is reported */
+    char *l20 = img;
+    for (int n = 0; n < 19; n++) l20 = strchr(l20, '\n') + 1;
+    l20[0] = 'x';
+    expect_error(img, len, NULL, AC_EINVAL, "block2.txt:20: invalid serial");
+}
+
 TEST(test_marker_torn_tail) {
     /* before the first append the file held "1 a b 5\n"; appends followed */
     const char *before = "1 a b 5\n";
@@ -386,6 +410,7 @@ int main(void) {
     RUN(test_hash);
     RUN(test_hand_written_ok);
     RUN(test_hand_written_errors);
+    RUN(test_first_error_wins);
     RUN(test_marker_torn_tail);
     RUN(test_marker_of_another_file);
     RUN(test_marker_malformed);

@@ -733,11 +733,13 @@ static void op_admit(coord_t *c, int i) {
 }
 
 /* A persistent connection's requests take effect in their order. The request at seq may
- * start now when every earlier request of k still unanswered allows it: a read (balance,
- * stats, TXLIST) waits for an earlier transfer's answer; a transfer waits for an earlier
- * stats or TXLIST (balances before it are linearized first in any batch, and transfers
- * keep their order through batches: c->parked and deferrals keep a connection's transfers
- * together). Nothing passes a request that is still held. */
+ * start before the earlier unanswered requests of k only where batches keep the order by
+ * themselves: a balance behind balances (one batch's fetch, or a later one), a transfer
+ * behind balances and transfers (a batch answers its balances from the fetch before its
+ * transfers; transfers keep their order through batches: c->parked and deferrals keep a
+ * connection's transfers together). Anything else, and anything behind a stats or TXLIST
+ * job (its moment is its own), waits for the answers before it. Nothing passes a request
+ * that is still held. */
 static int conn_may_admit(const coord_t *c, const conn_t *k, uint32_t seq) {
     creq_op_t x = c->ops[k->ring[seq % TCP_PIPELINE_MAX].op].req.op;
     for (uint32_t s = k->head; s != seq; s++) {
@@ -745,8 +747,9 @@ static int conn_may_admit(const coord_t *c, const conn_t *k, uint32_t seq) {
         if (p->op < 0) continue; /* answered */
         const op_t *e = &c->ops[p->op];
         if (e->state == OP_HELD) return 0;
-        if (x != CREQ_TRANSFER && e->req.op == CREQ_TRANSFER) return 0;
-        if (x == CREQ_TRANSFER && (e->req.op == CREQ_STATS || e->req.op == CREQ_TXLIST)) return 0;
+        int in_order = (x == CREQ_BALANCE && e->req.op == CREQ_BALANCE) ||
+                       (x == CREQ_TRANSFER && (e->req.op == CREQ_BALANCE || e->req.op == CREQ_TRANSFER));
+        if (!in_order) return 0;
     }
     return 1;
 }

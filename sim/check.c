@@ -295,6 +295,8 @@ int check_judge(const check_input_t *in, const check_sink_t *sink) {
             if (op->exit_code == 1) h->status = HIST_REFUSED;
             h->reply = op->reply;
         }
+        h->session = op->session <= in->op_count ? op->session : 0;
+        h->session_seq = op->session_seq;
         if (h->status == HIST_OK && h->op == CREQ_STATS) op_stats_rows(op, &h->rows, &h->rows_len);
         if (h->status == HIST_OK && h->op == CREQ_TXLIST && op->file != NULL) {
             h->file = op->file;
@@ -397,6 +399,12 @@ void world_check_final(world_t *w) {
         op->out_len = so->out.len;
         op->err = (const char *)so->err.p;
         op->err_len = so->err.len;
+        const sim_session_t *ka = so->joined && so->session != 0 ? w->ops[so->session - 1].ka : NULL;
+        for (size_t m = 0; ka != NULL && m < ka->member_count; m++) {
+            if (ka->members[m] != i) continue;
+            op->session = so->session; /* the requests of one connection, in their order */
+            op->session_seq = (uint32_t)m;
+        }
         if (so->file_version != 0) {
             op->file = (const char *)w->files.versions[so->file_version].p;
             op->file_len = w->files.versions[so->file_version].len;

@@ -157,6 +157,10 @@ typedef struct {
     uint64_t init_max;
     char *text;               /* scratch for expected stats/TXLIST text */
     size_t text_cap;
+    /* session order (hist_sessions): per op, the states its connection allows it */
+    uint32_t *sess_lo;        /* >= the serial index of every earlier transfer of its session */
+    uint32_t *sess_hi;        /* <= every later one's, minus 1 (reads) */
+    uint32_t *sess_last_j;    /* per session: the largest state one of its reads has seen */
 } hist_t;
 
 static void hist_report(hist_t *h, const char *checker, uint64_t at_us, const char *fmt, ...)
@@ -412,6 +416,78 @@ static void hist_writes_order(hist_t *h) {
                         (unsigned long long)h->applied[e_from]->serial, (double)late->inv_us / 1e6);
         }
     }
+}
+
+/* ------------------------------------------------------------------ sessions */
+
+typedef struct {
+    uint32_t session, seq, idx;
+} hsess_t;
+
+static int cmp_hsess(const void *a, const void *b) {
+    const hsess_t *x = a, *y = b;
+    if (x->session != y->session) return x->session < y->session ? -1 : 1;
+    if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The requests of one persistent connection take effect in their order: its transfers
+ * that took effect have ascending serials (else a violation), and each of its reads must
+ * see a state at or after every earlier transfer of the connection and before every later
+ * one (sess_lo/sess_hi, used by hist_reads, which also keeps its reads monotonic). */
+static int hist_sessions(hist_t *h) {
+    const hist_input_t *in = h->in;
+    size_t n = in->op_count;
+    h->sess_lo = calloc(n + 1, sizeof(*h->sess_lo));
+    h->sess_hi = calloc(n + 1, sizeof(*h->sess_hi));
+    h->sess_last_j = calloc(n + 2, sizeof(*h->sess_last_j));
+    uint32_t *k_of = calloc(n + 1, sizeof(*k_of));
+    hsess_t *order = calloc(n + 1, sizeof(*order));
+    int rc = AC_ENOMEM;
+    if (!h->sess_lo || !h->sess_hi || !h->sess_last_j || !k_of || !order) goto out;
+    for (uint32_t k = 1; k <= h->n; k++)
+        if (h->applied_op[k] >= 0) k_of[h->applied_op[k]] = k;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        h->sess_hi[i] = UINT32_MAX;
+        uint32_t s = in->ops[i].session;
+        if (s != 0 && s <= n) order[m++] = (hsess_t){s, in->ops[i].session_seq, (uint32_t)i};
+    }
+    qsort(order, m, sizeof(*order), cmp_hsess);
+    for (size_t a = 0; a < m;) {
+        size_t b = a;
+        while (b < m && order[b].session == order[a].session) b++;
+        uint32_t lo = 0, prev = 0;
+        for (size_t i = a; i < b; i++) { /* forwards: earlier transfers */
+            const hist_op_t *op = &in->ops[order[i].idx];
+            h->sess_lo[order[i].idx] = lo;
+            uint32_t k = k_of[order[i].idx];
+            if (k == 0) continue;
+            if (k < lo) {
+                const hist_op_t *e = &in->ops[order[prev].idx];
+                hist_report(h, "session-order", op->resp_us, "%s and %s are requests of one connection "
+                            "in that order, but %s took effect first (serial %llu before %llu)",
+                            op_label(e), op_label(op), op_label(op),
+                            (unsigned long long)h->applied[k]->serial,
+                            (unsigned long long)h->applied[lo]->serial);
+            } else {
+                lo = k;
+                prev = i;
+            }
+        }
+        uint32_t hi = UINT32_MAX;
+        for (size_t i = b; i > a; i--) { /* backwards: later transfers */
+            h->sess_hi[order[i - 1].idx] = hi;
+            uint32_t k = k_of[order[i - 1].idx];
+            if (k != 0 && k - 1 < hi) hi = k - 1;
+        }
+        a = b;
+    }
+    rc = 0;
+out:
+    free(k_of);
+    free(order);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ reads */
@@ -676,6 +752,16 @@ static int hist_reads(hist_t *h) {
         if (is_read(&in->ops[i])) reads[nr++] = (hkey_t){in->ops[i].inv_us, (uint32_t)i};
     }
     qsort(reads, nr, sizeof(*reads), cmp_hkey);
+    /* reads of one connection started at the same moment: in their order on it */
+    for (size_t i = 1; i < nr; i++) {
+        for (size_t j = i; j > 0 && reads[j].key == reads[j - 1].key; j--) {
+            const hist_op_t *x = &in->ops[reads[j - 1].idx], *y = &in->ops[reads[j].idx];
+            if (x->session == 0 || x->session != y->session || x->session_seq < y->session_seq) break;
+            hkey_t t = reads[j];
+            reads[j] = reads[j - 1];
+            reads[j - 1] = t;
+        }
+    }
     size_t ndone = 0;
     uint32_t lb = 0;
     for (size_t ri = 0; ri < nr; ri++) {
@@ -702,6 +788,13 @@ static int hist_reads(hist_t *h) {
         }
         uint32_t hi = suf_min[a] - 1;
         uint32_t from = lo > lb ? lo : lb;
+        uint32_t sess = op->session <= in->op_count ? op->session : 0;
+        if (sess != 0) { /* its connection's earlier requests first, its later ones after */
+            uint32_t slo = h->sess_lo[reads[ri].idx], shi = h->sess_hi[reads[ri].idx];
+            if (h->sess_last_j[sess] > slo) slo = h->sess_last_j[sess];
+            if (slo > from) from = slo;
+            if (shi < hi) hi = shi;
+        }
         uint32_t chosen = UINT32_MAX;
         if (from <= hi) {
             if (op->op == CREQ_TXLIST) {
@@ -750,6 +843,7 @@ static int hist_reads(hist_t *h) {
             chosen = from <= hi ? from : lb;
         }
         if (op->resp_us != HIST_NO_RESPONSE) done_push(done, &ndone, (hdone_t){op->resp_us, chosen});
+        if (sess != 0 && chosen != UINT32_MAX && chosen > h->sess_last_j[sess]) h->sess_last_j[sess] = chosen;
     }
     rc = 0;
 out:
@@ -772,6 +866,7 @@ int history_check(const hist_input_t *in, hist_report_fn report, void *ctx) {
     if (rc == 0) rc = hist_match(&h);
     if (rc == 0) rc = hist_replay(&h);
     if (rc == 0) hist_writes_order(&h);
+    if (rc == 0) rc = hist_sessions(&h);
     if (rc == 0) rc = hist_reads(&h);
     for (uint32_t i = 0; i < h.users.count; i++) {
         free(h.users.users[i].changes);
@@ -783,5 +878,8 @@ int history_check(const hist_input_t *in, hist_report_fn report, void *ctx) {
     free(h.applied);
     free(h.applied_op);
     free(h.text);
+    free(h.sess_lo);
+    free(h.sess_hi);
+    free(h.sess_last_j);
     return rc != 0 ? rc : h.found;
 }

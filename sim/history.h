@@ -1,7 +1,8 @@
 /* history.h — the end-of-run checkers over what clients saw and what the disks hold: serials
  * unique and contiguous, every confirmed transfer stored exactly once, no transaction that
  * no operation asked for, no overdraft, and linearizability of every client-visible result
- * against a sequential model of the ledger. Pure: no world, no I/O; tests/sim feeds it
+ * against a sequential model of the ledger, with the requests of one persistent connection
+ * in their order. Pure: no world, no I/O; tests/sim feeds it
  * hand-made histories. docs/SIMULATOR.md ("Checkers") explains the algorithm. */
 #ifndef ALICHAIN_SIM_HISTORY_H
 #define ALICHAIN_SIM_HISTORY_H
@@ -34,6 +35,10 @@ typedef struct {
     size_t rows_len;
     const char *file;           /* TXLIST OK: alichain.txt as serverM wrote it (NULL: none) */
     size_t file_len;
+    uint32_t session;           /* 0: a one-shot client; else 1..op_count, the same for every
+                                   request of one persistent connection: they take effect in
+                                   session_seq order (checker "session-order") */
+    uint32_t session_seq;       /* the request's place on its connection: 0, 1, 2, ... */
 } hist_op_t;
 
 typedef struct {

@@ -30,6 +30,8 @@ typedef struct {
     size_t err_len;
     const char *file;         /* TXLIST answered OK: alichain.txt then (NULL: none) */
     size_t file_len;
+    uint32_t session;         /* its persistent connection (1..op_count; 0: one-shot) */
+    uint32_t session_seq;     /* its request's place on that connection */
 } check_op_t;
 
 /* Every transaction of the final (or initial) block files, every copy. */

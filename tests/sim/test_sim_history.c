@@ -318,6 +318,69 @@ TEST(test_absent_user_read) {
     CHECK(fx_run(&f) > 0);
 }
 
+static hist_op_t *in_session(hist_op_t *op, uint32_t session, uint32_t seq) {
+    op->session = session;
+    op->session_seq = seq;
+    return op;
+}
+
+/* One persistent connection pipelines a transfer then a balance, all concurrent in real
+ * time: the balance must see the transfer. Two one-shot clients may see either state. */
+TEST(test_session_read_sees_its_earlier_transfer) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_ok(in_session(fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 30), 1, 0), 3, 870);
+    fx_store(&f, 2, 3, "Ann", "Cid", 30);
+    in_session(fx_balance(&f, "b", "Ann", 10, 30, 900), 1, 1);
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "linearizability"));
+    f.ops[1].session = 0; /* another client's balance: 900 is fine */
+    CHECK_EQ(fx_run(&f), 0);
+    f.ops[1].session = 1;
+    f.ops[1].reply.balance = 870;
+    CHECK_EQ(fx_run(&f), 0);
+}
+
+/* A balance before a transfer on the connection must not see it. */
+TEST(test_session_read_misses_its_later_transfer) {
+    hist_fixture_t f;
+    fx_init(&f);
+    in_session(fx_balance(&f, "b", "Ann", 10, 30, 870), 1, 0);
+    fx_ok(in_session(fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 30), 1, 1), 3, 870);
+    fx_store(&f, 2, 3, "Ann", "Cid", 30);
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "linearizability"));
+    f.ops[0].reply.balance = 900;
+    CHECK_EQ(fx_run(&f), 0);
+}
+
+/* A connection's transfers take effect in its order; reads of one connection never go back. */
+TEST(test_session_transfers_and_reads_keep_their_order) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_ok(in_session(fx_transfer(&f, "t1", "Ann", "Cid", 30, 10, 30), 1, 0), 4, 840);
+    fx_ok(in_session(fx_transfer(&f, "t2", "Ann", "Bob", 30, 10, 30), 1, 1), 3, 870);
+    fx_store(&f, 2, 3, "Ann", "Bob", 30);
+    fx_store(&f, 0, 4, "Ann", "Cid", 30);
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "session-order"));
+    f.ops[0].session_seq = 2; /* the other order on the connection: fine */
+    CHECK_EQ(fx_run(&f), 0);
+    /* two balances of one connection, a transfer of another client meanwhile */
+    hist_fixture_t g;
+    fx_init(&g);
+    fx_ok(fx_transfer(&g, "t", "Ann", "Cid", 30, 10, 30), 3, 870);
+    fx_store(&g, 2, 3, "Ann", "Cid", 30);
+    in_session(fx_balance(&g, "b1", "Ann", 10, 30, 870), 1, 0);
+    in_session(fx_balance(&g, "b2", "Ann", 10, 30, 900), 1, 1);
+    CHECK(fx_run(&g) > 0);
+    g.ops[2].reply.balance = 900;
+    g.ops[1].reply.balance = 870; /* the first saw the old state, the second the new: fine */
+    g.ops[1].session_seq = 1;
+    g.ops[2].session_seq = 0;
+    CHECK_EQ(fx_run(&g), 0);
+}
+
 int main(void) {
     RUN(test_clean_history_passes);
     RUN(test_stale_read_is_not_linearizable);
@@ -336,5 +399,8 @@ int main(void) {
     RUN(test_txlist_file_must_match_a_state);
     RUN(test_stats_rows_must_match_a_state);
     RUN(test_absent_user_read);
+    RUN(test_session_read_sees_its_earlier_transfer);
+    RUN(test_session_read_misses_its_later_transfer);
+    RUN(test_session_transfers_and_reads_keep_their_order);
     return CHECK_DONE();
 }

@@ -742,6 +742,7 @@ static void op_admit(coord_t *c, int i) {
  * that is still held. */
 static int conn_may_admit(const coord_t *c, const conn_t *k, uint32_t seq) {
     creq_op_t x = c->ops[k->ring[seq % TCP_PIPELINE_MAX].op].req.op;
+    if (MUTANT(MUT_CONN_UNORDERED)) return 1;
     for (uint32_t s = k->head; s != seq; s++) {
         const pend_t *p = &k->ring[s % TCP_PIPELINE_MAX];
         if (p->op < 0) continue; /* answered */

@@ -20,4 +20,5 @@ const char *const mutant_names[MUT_COUNT] = {
     "txlist-no-snapshot",
     "stats-no-lock",
     "reply-out-of-order",
+    "conn-unordered",
 };

@@ -20,6 +20,7 @@ typedef enum {
     MUT_TXLIST_NO_SNAPSHOT,     /* a TXLIST also lists what was written while it ran */
     MUT_STATS_NO_LOCK,          /* transfers of a user go on while its stats are paged */
     MUT_REPLY_OUT_OF_ORDER,     /* a persistent connection's replies leave as they complete */
+    MUT_CONN_UNORDERED,         /* a persistent connection's requests all start at once */
     MUT_COUNT
 } mutant_t;
 

@@ -17,6 +17,10 @@
 #define GEN_BURST_MAX 5
 #define GEN_CALM_TAIL_US 4000000       /* operations keep coming this long after recover */
 #define GEN_QUIET_MAX_US (180ull * 1000000ull)
+#define GEN_SESSIONS_MAX 2             /* keep-alive sessions in one scenario */
+#define GEN_SESSION_SPAN_US 8000000    /* its operations start within this: under serverM's
+                                          10 s idle close (CONN_IDLE_US) */
+_Static_assert(GEN_SESSION_SPAN_US < CONN_IDLE_US, "a session is never idle between its operations");
 
 const gen_limits_t gen_limits_swarm = {.ops_max = 60, .fault_phase_max_us = 6000000};
 
@@ -385,6 +389,41 @@ static int gen_ops(gen_src_t *g, scenario_t *s, int users, uint32_t ops, uint64_
     return rc;
 }
 
+/* Some clients pipeline: a keep-alive session "ka<k>" of one client letter starts before
+ * some of that client's operations, which then ride on it (at most TCP_PIPELINE_MAX - 1,
+ * so a well-behaved session never hears BUSY); sometimes the session is shut down or
+ * reset on the way. Operations that half-close stay on their own connections. */
+static int gen_sessions(gen_src_t *g, scenario_t *s, uint64_t span_us) {
+    int sessions = (int)rnd_range(g, 1, GEN_SESSIONS_MAX);
+    for (int k = 0; k < sessions; k++) {
+        int client = (int)rnd(g, 2);
+        uint64_t t0 = rnd(g, span_us);
+        scn_step_t *st = scenario_add_step(s, t0, STEP_OP);
+        if (st == NULL) return AC_ENOMEM;
+        st->client = (uint8_t)client;
+        st->keepalive = 1;
+        char label[SCN_LABEL_BYTES];
+        snprintf(label, sizeof(label), "ka%d", k);
+        memcpy(st->label, label, sizeof(label));
+        uint32_t members = 0;
+        for (size_t i = 0; i < s->step_count && members < TCP_PIPELINE_MAX - 1; i++) {
+            scn_step_t *m = &s->steps[i];
+            if (m->kind != STEP_OP || m->keepalive || m->session[0] != '\0' || m->half_close) continue;
+            if (m->client != client || m->at_us <= t0 || m->at_us >= t0 + GEN_SESSION_SPAN_US) continue;
+            if (!chance(g, 2, 3)) continue;
+            memcpy(m->session, label, sizeof(label));
+            members++;
+        }
+        if (chance(g, 1, 4)) {
+            st = scenario_add_step(s, t0 + rnd(g, GEN_SESSION_SPAN_US), STEP_SESSION);
+            if (st == NULL) return AC_ENOMEM;
+            st->half_close = (uint8_t)chance(g, 1, 2); /* shutdown, else reset */
+            memcpy(st->session, label, sizeof(label));
+        }
+    }
+    return 0;
+}
+
 int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_t *s) {
     scenario_init(s);
     s->seed = seed;
@@ -415,6 +454,7 @@ int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_
     for (size_t i = 0; rc == 0 && i < s->step_count; i++) {
         if (s->steps[i].kind == STEP_OP && chance(g, 1, 8)) s->steps[i].half_close = 1;
     }
+    if (rc == 0 && chance(g, 1, 3)) rc = gen_sessions(g, s, phase + GEN_CALM_TAIL_US);
     s->until_quiet = 1;
     s->run_us = phase + GEN_QUIET_MAX_US;
     if (rc != 0) scenario_free(s);

@@ -183,6 +183,8 @@ int real_unsupported(const scenario_t *s, const realnet_t *net,
     for (size_t i = 0; i < s->step_count; i++) {
         const scn_step_t *st = &s->steps[i];
         if (st->kind == STEP_OP && st->half_close) name_add(names, &count, "half-close");
+        if ((st->kind == STEP_OP && (st->keepalive || st->session[0] != '\0')) || st->kind == STEP_SESSION)
+            name_add(names, &count, "keepalive session");
         if (st->kind == STEP_PARTITION && !(caps & REALNET_CAN_PARTITION)) name_add(names, &count, "partition");
         if (st->kind == STEP_SET) {
             sim_set_apply(&f, &st->set);
@@ -799,6 +801,7 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
             return -1;
         break; /* tcp, disk and file settings: refused or skipped before the run */
     }
+    case STEP_SESSION: break; /* refused or skipped before the run: the real clients are one-shot */
     }
     hard_update(r);
     return 0;

@@ -769,10 +769,21 @@ static int parse_timed(parser_t *p) {
         if (i >= p->ntok) return perr(p, AC_EINVAL, "label without an operation");
     }
     int half_close = 0; /* "half-close clientA ...": FIN after the request (docs/SCENARIOS.md) */
+    int keepalive = 0;  /* "keepalive clientA": a session; "on S clientA ...": a request on it */
+    char session[SCN_LABEL_BYTES] = "";
     if (tok_is(&p->tok[i], "half-close")) {
         half_close = 1;
         i++;
         if (i >= p->ntok) return perr(p, AC_EINVAL, "half-close clientA|clientB WORDS...");
+    } else if (tok_is(&p->tok[i], "keepalive")) {
+        keepalive = 1;
+        i++;
+        if (i + 1 != p->ntok) return perr(p, AC_EINVAL, "keepalive clientA|clientB");
+    } else if (tok_is(&p->tok[i], "on")) {
+        if (i + 2 >= p->ntok || !label_valid(p->tok[i + 1].s, p->tok[i + 1].len))
+            return perr(p, AC_EINVAL, "on SESSION clientA|clientB WORDS...");
+        memcpy(session, p->tok[i + 1].s, p->tok[i + 1].len + 1);
+        i += 2;
     }
     const char *w = p->tok[i].s;
     int client = -1;
@@ -780,6 +791,8 @@ static int parse_timed(parser_t *p) {
     if (tok_is(&p->tok[i], "clientB")) client = 1;
     if (label[0] != '\0' && client < 0) return perr(p, AC_EINVAL, "only client operations have labels");
     if (half_close && client < 0) return perr(p, AC_EINVAL, "half-close clientA|clientB WORDS...");
+    if ((keepalive || session[0] != '\0') && client < 0)
+        return perr(p, AC_EINVAL, "keepalive|on SESSION: clientA or clientB expected");
     scn_step_t tmp;
     memset(&tmp, 0, sizeof(tmp));
     if (client >= 0) {
@@ -795,6 +808,8 @@ static int parse_timed(parser_t *p) {
         if (st == NULL) return perr(p, AC_ENOMEM, "too many steps");
         st->client = (uint8_t)client;
         st->half_close = (uint8_t)half_close;
+        st->keepalive = (uint8_t)keepalive;
+        memcpy(st->session, session, sizeof(session));
         st->line = p->line;
         /* an unlabelled operation is "op<line>" (".2", ".3", ... if a label took it) */
         if (label[0] == '\0') snprintf(label, sizeof(label), "op%u", p->line);
@@ -813,6 +828,7 @@ static int parse_timed(parser_t *p) {
     else if (strcmp(w, "heal") == 0) kind = STEP_HEAL;
     else if (strcmp(w, "recover") == 0) kind = STEP_RECOVER;
     else if (strcmp(w, "net") == 0 || strcmp(w, "disk") == 0 || strcmp(w, "file") == 0) kind = STEP_SET;
+    else if (strcmp(w, "shutdown") == 0 || strcmp(w, "reset") == 0) kind = STEP_SESSION;
     else return perr(p, AC_EINVAL, "unknown event \"%s\"", w);
     tmp.kind = (uint8_t)kind;
     tmp.line = p->line;
@@ -847,6 +863,12 @@ static int parse_timed(parser_t *p) {
     case STEP_SET:
         rc = parse_setting(p, i, &tmp.set);
         if (rc != 0) return rc;
+        break;
+    case STEP_SESSION: /* the session need not exist: a shrunk reproducer may have lost it */
+        if (p->ntok != i + 2 || !label_valid(p->tok[i + 1].s, p->tok[i + 1].len))
+            return perr(p, AC_EINVAL, "%s SESSION", w);
+        tmp.half_close = strcmp(w, "shutdown") == 0;
+        memcpy(tmp.session, p->tok[i + 1].s, p->tok[i + 1].len + 1);
         break;
     default:
         break;
@@ -1417,8 +1439,11 @@ static void print_step(FILE *f, const scn_step_t *st) {
     fputc(' ', f);
     switch (st->kind) {
     case STEP_OP:
-        fprintf(f, "%s: %sclient%c", st->label, st->half_close ? "half-close " : "",
-                st->client ? 'B' : 'A');
+        fprintf(f, "%s: ", st->label);
+        if (st->keepalive) fputs("keepalive ", f);
+        else if (st->session[0] != '\0') fprintf(f, "on %s ", st->session);
+        else if (st->half_close) fputs("half-close ", f);
+        fprintf(f, "client%c", st->client ? 'B' : 'A');
         for (int i = 0; i < st->argc; i++) {
             fputc(' ', f);
             print_word(f, st->argv[i], strlen(st->argv[i]), 0);
@@ -1441,6 +1466,7 @@ static void print_step(FILE *f, const scn_step_t *st) {
     }
     case STEP_RECOVER: fputs("recover\n", f); break;
     case STEP_SET: print_set(f, &st->set); break;
+    case STEP_SESSION: fprintf(f, "%s %s\n", st->half_close ? "shutdown" : "reset", st->session); break;
     default: fputs("# unknown step\n", f); break;
     }
 }

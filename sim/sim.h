@@ -74,6 +74,8 @@ typedef enum {
     STEP_HEAL,      /* restore links (node SIM_NODE_ALL: every link) */
     STEP_RECOVER,   /* heal all links, restart/resume every node, zero the fault rates */
     STEP_SET,       /* change fault settings */
+    STEP_SESSION,   /* a keep-alive session's client ends its connection: half_close 1 =
+                       shutdown(SHUT_WR) ("shutdown S"), 0 = a reset ("reset S") */
 } step_kind_t;
 
 /* A settings change: which part, which link/disk, and which fields (mask). */
@@ -104,8 +106,13 @@ typedef struct {
     uint8_t oneway;
     uint8_t client;          /* STEP_OP: 0 = clientA, 1 = clientB */
     uint8_t argc;            /* STEP_OP: words after the program name */
-    uint8_t half_close;      /* STEP_OP: shut down the write side right after the request */
+    uint8_t half_close;      /* STEP_OP: shut down the write side right after the request;
+                                STEP_SESSION: shutdown (1) or reset (0) */
+    uint8_t keepalive;       /* STEP_OP: a keep-alive session (a persistent connection that
+                                the operations "on" it pipeline their requests over) */
     char label[SCN_LABEL_BYTES];
+    char session[SCN_LABEL_BYTES]; /* STEP_OP: the session it rides on ("" : its own
+                                connection); STEP_SESSION: the session */
     char *argv[SCN_ARGS_MAX];/* STEP_OP: owned by the scenario */
     sim_set_t set;           /* STEP_SET */
     uint32_t line;           /* in the source text (0: generated) */

@@ -156,8 +156,8 @@ static int world_net_calm(const world_t *w) {
 }
 
 void world_op_disturb(world_t *w, sim_op_t *op) {
-    (void)w;
     op->disturbed = 1;
+    if (op->ka != NULL) session_disturb(w, (uint32_t)(op - w->ops)); /* and what rides on it */
 }
 
 /* Recomputes whether a hard fault is active: a node down or paused, a link cut, or a
@@ -227,7 +227,8 @@ static void drain_m(world_t *w, int after_timer) {
                 break;
             }
             sim_op_t *op = &w->ops[c->op];
-            if (op->parsed && op->req.op == CREQ_TXLIST && op->file_version == 0)
+            if (op->ka != NULL) session_m_sent(w, c->op, d, len);
+            else if (op->parsed && op->req.op == CREQ_TXLIST && op->file_version == 0)
                 op->file_version = w->files.current;
             link_tcp_send(&w->link, f->target, DIR_TO_CLIENT, d, len);
             break;
@@ -437,7 +438,7 @@ static void op_finish(world_t *w, uint32_t i, int code) {
             op->have_reply = 1;
         }
     }
-    sim_conn_t *c = conn_get(w, op->conn);
+    sim_conn_t *c = op->joined ? NULL : conn_get(w, op->conn); /* a session's is not its own */
     if (c != NULL && c->c_open) { /* the process exits: its socket closes */
         c->c_open = 0;
         if (c->state != CONN_DEAD) link_tcp_fin(&w->link, op->conn, DIR_TO_M);
@@ -456,7 +457,10 @@ static void op_finish(world_t *w, uint32_t i, int code) {
                         (double)op->must_end_us / 1e6, (double)w->hard_end_us / 1e6,
                         (double)w->liveness_us / 1e6);
     }
+    if (op->session != 0) session_member_done(w, i);
 }
+
+void world_op_finish(world_t *w, uint32_t i, int code) { op_finish(w, i, code); }
 
 static void drain_client(world_t *w, uint32_t i) {
     outbox_t *o = &w->out;
@@ -474,11 +478,11 @@ static void drain_client(world_t *w, uint32_t i) {
             if (c == NULL || !c->c_open || c->state == CONN_DEAD) break; /* broken: EPIPE */
             link_tcp_send(&w->link, op->conn, DIR_TO_M, d, len);
             /* "half-close clientA ...": shutdown(SHUT_WR) after the request, still reading */
-            if (op->step->half_close) link_tcp_fin(&w->link, op->conn, DIR_TO_M);
+            if (op->step->half_close && !op->joined) link_tcp_fin(&w->link, op->conn, DIR_TO_M);
             break;
         }
         case FX_CONN_CLOSE: {
-            sim_conn_t *c = conn_get(w, op->conn);
+            sim_conn_t *c = op->joined ? NULL : conn_get(w, op->conn); /* the session's stays */
             if (c != NULL && c->c_open) {
                 c->c_open = 0;
                 if (c->state != CONN_DEAD) link_tcp_fin(&w->link, op->conn, DIR_TO_M);
@@ -512,6 +516,8 @@ static void drain_client(world_t *w, uint32_t i) {
     client_arm(w, i);
 }
 
+void world_drain_client(world_t *w, uint32_t i) { drain_client(w, i); }
+
 static void op_start(world_t *w, uint32_t i) {
     sim_op_t *op = &w->ops[i];
     const scn_step_t *st = op->step;
@@ -522,6 +528,11 @@ static void op_start(world_t *w, uint32_t i) {
     op->timer_at = UINT64_MAX;
     op->disturbed = (uint8_t)(w->hard || (w->had_hard && w->now_us < w->hard_end_us + w->lookback_us));
     op->must_end_us = w->hard ? UINT64_MAX : w->now_us + w->liveness_us;
+    if (op->ka != NULL) {
+        session_start(w, i);
+        return;
+    }
+    if (op->session != 0) w->ops[op->session - 1].ka->members_started++;
     const char *argv[SCN_ARGS_MAX + 1];
     argv[0] = st->client ? "clientB" : "clientA";
     char cmd[SCN_ARGS_MAX * (SCN_ARG_BYTES_MAX + 1) + 16];
@@ -556,6 +567,7 @@ static void op_start(world_t *w, uint32_t i) {
     client_start(op->cl, w->now_us, &w->out);
     drain_client(w, i);
     if (op->state != OP_RUNNING) return;
+    if (session_join(w, i)) return; /* its request goes over its session's connection */
     op->conn = link_conn_new(&w->link, i);
     if (op->conn == 0) {
         w->stop = 1;
@@ -604,6 +616,10 @@ static void hook_m_conn_reset(void *ctx, uint32_t conn) {
 static void hook_client_connected(void *ctx, uint32_t op) {
     world_t *w = ctx;
     if (w->ops[op].state != OP_RUNNING) return;
+    if (w->ops[op].ka != NULL) {
+        session_connected(w, op);
+        return;
+    }
     client_on_connected(w->ops[op].cl, w->now_us, &w->out);
     drain_client(w, op);
 }
@@ -611,6 +627,10 @@ static void hook_client_connected(void *ctx, uint32_t op) {
 static void hook_client_connect_failed(void *ctx, uint32_t op) {
     world_t *w = ctx;
     if (w->ops[op].state != OP_RUNNING) return;
+    if (w->ops[op].ka != NULL) {
+        session_connect_failed(w, op);
+        return;
+    }
     client_on_connect_failed(w->ops[op].cl, w->now_us, &w->out);
     drain_client(w, op);
 }
@@ -618,6 +638,10 @@ static void hook_client_connect_failed(void *ctx, uint32_t op) {
 static void hook_client_data(void *ctx, uint32_t op, const uint8_t *data, size_t len) {
     world_t *w = ctx;
     if (w->ops[op].state != OP_RUNNING) return;
+    if (w->ops[op].ka != NULL) {
+        session_data(w, op, data, len);
+        return;
+    }
     client_on_data(w->ops[op].cl, w->now_us, data, len, &w->out);
     drain_client(w, op);
 }
@@ -625,6 +649,10 @@ static void hook_client_data(void *ctx, uint32_t op, const uint8_t *data, size_t
 static void hook_client_closed(void *ctx, uint32_t op) {
     world_t *w = ctx;
     if (w->ops[op].state != OP_RUNNING) return;
+    if (w->ops[op].ka != NULL) {
+        session_closed(w, op);
+        return;
+    }
     client_on_closed(w->ops[op].cl, w->now_us, &w->out);
     drain_client(w, op);
 }
@@ -919,6 +947,9 @@ static void script_run(world_t *w, uint32_t si, const uint32_t *step_op) {
         trace_event(w, SIM_NODE_M, "recover", "recover", 7, "recover everything");
         world_recover(w);
         break;
+    case STEP_SESSION:
+        session_step(w, st);
+        break;
     case STEP_SET:
         sim_set_apply(&w->faults, &st->set);
         trace_event(w, SIM_NODE_M, "settings", &st->set.what, 1, "fault settings changed (line %u)",
@@ -1015,7 +1046,10 @@ static void report_ops(world_t *w, FILE *f) {
     for (uint32_t i = 0; i < w->op_count; i++) {
         const sim_op_t *op = &w->ops[i];
         const scn_step_t *st = op->step;
-        fprintf(f, "op %s: client%c", st->label, st->client ? 'B' : 'A');
+        fprintf(f, "op %s: ", st->label);
+        if (st->keepalive) fputs("keepalive ", f);
+        else if (st->session[0] != '\0') fprintf(f, "on %s ", st->session);
+        fprintf(f, "client%c", st->client ? 'B' : 'A');
         for (int k = 0; k < st->argc; k++) fprintf(f, " %s", st->argv[k]);
         if (op->state == OP_DONE) {
             fprintf(f, "  [%.6fs .. %.6fs] exit %d\n", (double)op->inv_us / 1e6,
@@ -1081,6 +1115,7 @@ static void report_print(world_t *w) {
 /* ------------------------------------------------------------------ the run */
 
 static void world_free(world_t *w) {
+    session_free(w);
     for (uint32_t i = 0; i < w->op_count; i++) {
         if (w->ops[i].cl != NULL) client_free(w->ops[i].cl);
         buf_free(&w->ops[i].out);
@@ -1142,6 +1177,7 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     for (size_t i = 0, k = 0; rc == 0 && i < s->step_count; i++) {
         if (s->steps[i].kind == STEP_OP) w->ops[k++].step = &s->steps[i];
     }
+    if (rc == 0) rc = session_init(w);
     /* version 0 of alichain.txt: "no file" */
     w->files.versions = calloc(8, sizeof(sim_buf_t));
     w->files.cap = 8;

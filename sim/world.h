@@ -42,6 +42,28 @@ typedef struct {
 /* ---- operations (client processes) ---- */
 enum { OP_WAITING = 0, OP_RUNNING, OP_DONE };
 
+/* A keep-alive session (session.c): one client connection opened with ALICHAIN/1
+ * KEEPALIVE; the operations "on" it send their request lines over it, pipelined, and it
+ * hands each reply to the oldest operation still waiting for one. */
+typedef struct {
+    uint32_t *members;     /* op indexes, in the order they joined (= request order) */
+    size_t member_count, member_cap;
+    size_t sent;           /* members[0..sent) have sent their request line */
+    size_t head;           /* members[head] gets the next reply */
+    uint32_t members_total;/* operations of the scenario on this session */
+    uint32_t members_started;
+    uint32_t m_sends;      /* serverM's sends on the connection (0: its OK KEEPALIVE) */
+    uint64_t skip_rows;    /* rows of a STATS reply whose member gave up before it came */
+    uint8_t connected;
+    uint8_t got_ok;        /* OK KEEPALIVE arrived */
+    uint8_t ended;         /* shut down or reset by the scenario: later operations go alone */
+    uint8_t fin_pending;   /* "shutdown" before the connection was up */
+    uint8_t closing;       /* the connection is gone: its operations are being failed */
+    uint32_t lost;         /* operations that ended without their reply (the exit code) */
+    uint32_t feeding;      /* members[head] + 1 while a reply line is handed to it */
+    wire_lines_t lines;
+} sim_session_t;
+
 typedef struct {
     const scn_step_t *step;
     client_t *cl;
@@ -60,6 +82,9 @@ typedef struct {
     uint64_t timer_at;
     sim_buf_t out;        /* stdout lines, each ending in '\n' */
     sim_buf_t err;        /* stderr lines */
+    uint32_t session;     /* "on S": S's op index + 1 (0: none, or S is not in the scenario) */
+    uint8_t joined;       /* its request went (or waits to go) over its session's connection */
+    sim_session_t *ka;    /* "keepalive": this op is a session (owned) */
 } sim_op_t;
 
 /* ---- traces ---- */
@@ -122,6 +147,24 @@ void world_node_event(world_t *w, int node, const sim_event_t *e);
 void world_op_disturb(world_t *w, sim_op_t *op);
 /* 1: the event may run on `node` now; 0: it was parked (node paused) */
 int world_gate(world_t *w, int node, const sim_event_t *e);
+
+/* world.c, for session.c */
+void world_drain_client(world_t *w, uint32_t i);
+void world_op_finish(world_t *w, uint32_t i, int code);
+
+/* session.c: keep-alive sessions (docs/SIMULATOR.md "Keep-alive sessions") */
+int session_init(world_t *w);                      /* after w->ops: link members; AC_ENOMEM */
+void session_free(world_t *w);
+void session_start(world_t *w, uint32_t si);       /* the "keepalive" op starts: connect */
+int session_join(world_t *w, uint32_t i);          /* 1: op i rides its session */
+void session_connected(world_t *w, uint32_t si);
+void session_connect_failed(world_t *w, uint32_t si);
+void session_data(world_t *w, uint32_t si, const uint8_t *data, size_t len);
+void session_closed(world_t *w, uint32_t si);
+void session_member_done(world_t *w, uint32_t i);  /* a joined op finished */
+void session_m_sent(world_t *w, uint32_t si, const uint8_t *data, size_t len);
+void session_disturb(world_t *w, uint32_t si);     /* a hard fault touched the connection */
+void session_step(world_t *w, const scn_step_t *st); /* STEP_SESSION */
 
 /* trace.c */
 void trace_open(world_t *w);

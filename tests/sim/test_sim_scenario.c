@@ -42,6 +42,10 @@ static const char full_text[] =
     "at 6s net udp A->M loss 0\n"
     "at 6s disk sync 5ms\n"
     "at 7s h1: half-close clientB Bob stats\n"
+    "at 8s k: keepalive clientA\n"
+    "at 8s k1: on k clientA Ann\n"
+    "at 8s shutdown k\n"
+    "at 9s reset gone\n"
     "run until quiet max 90s\n"
     "expect t1 exit 0,3\n"
     "expect t1 stdout \"x \\\"y\\\"\"\n"
@@ -75,8 +79,15 @@ TEST(test_parse_print_round_trip) {
     CHECK_EQ(a.seed, 99);
     CHECK_EQ(a.timeout_ms, 1500);
     CHECK_EQ(a.client_timeout_ms, 20000);
-    CHECK_EQ(a.step_count, 17);
+    CHECK_EQ(a.step_count, 21);
     CHECK_EQ(a.steps[16].half_close, 1);
+    CHECK_EQ(a.steps[17].keepalive, 1);
+    CHECK_STR(a.steps[18].session, "k");
+    CHECK_EQ(a.steps[18].keepalive, 0);
+    CHECK_EQ(a.steps[19].kind, STEP_SESSION);
+    CHECK_EQ(a.steps[19].half_close, 1); /* shutdown */
+    CHECK_STR(a.steps[20].session, "gone"); /* need not exist: a shrunk reproducer */
+    CHECK_EQ(a.steps[20].half_close, 0);  /* reset */
     CHECK_EQ(a.steps[0].half_close, 0);
     CHECK_EQ(a.expect_count, 14);
     CHECK_EQ(a.faults.udp[SIM_NODE_M][SIM_NODE_B].loss_ppm, 500000);
@@ -96,7 +107,8 @@ TEST(test_parse_print_round_trip) {
     if (t1 && t2) CHECK_STR(t1, t2);
     CHECK(memcmp(&a.faults, &b.faults, sizeof(a.faults)) == 0);
     CHECK_EQ(b.step_count, a.step_count);
-    if (b.step_count == 17) CHECK_EQ(b.steps[16].half_close, 1);
+    if (b.step_count == 21) CHECK_EQ(b.steps[16].half_close, 1);
+    if (b.step_count == 21) CHECK_STR(b.steps[18].session, "k");
     free(t1);
     free(t2);
     scenario_free(&a);
@@ -129,6 +141,13 @@ TEST(test_parse_errors_name_the_line) {
     expect_error("at 1ms clientA \"unterminated\n", "unterminated string");
     expect_error("at 1ms half-close crash A\n", "line 1: half-close clientA|clientB");
     expect_error("at 1ms x: half-close\n", "line 1: half-close clientA|clientB");
+    expect_error("at 1ms k: keepalive clientA Ann\n", "line 1: keepalive clientA|clientB");
+    expect_error("at 1ms keepalive crash\n", "line 1: keepalive|on SESSION: clientA or clientB expected");
+    expect_error("at 1ms on k\n", "line 1: on SESSION clientA|clientB");
+    expect_error("at 1ms on k crash A\n", "clientA or clientB expected");
+    expect_error("at 1ms on b@d clientA Ann\n", "line 1: on SESSION");
+    expect_error("at 1ms shutdown\n", "line 1: shutdown SESSION");
+    expect_error("at 1ms reset a b\n", "line 1: reset SESSION");
 }
 
 TEST(test_steps_keep_file_order_at_equal_times) {

@@ -71,10 +71,11 @@ static long floor_answer(const char *in, size_t len, char *out, size_t out_cap, 
         if (!nl) return len - at >= TCP_REQUEST_BYTES_MAX ? -1 : (long)at;
         size_t line = (size_t)(nl - (in + at)) + 1;
         if (line > TCP_REQUEST_BYTES_MAX) return -1;
-        int hello = line == sizeof BENCH_KEEPALIVE_LINE - 1 &&
-                    memcmp(in + at, BENCH_KEEPALIVE_LINE, line) == 0;
-        const char *rep = hello ? BENCH_KEEPALIVE_OK : FLOOR_REPLY;
-        size_t rep_len = hello ? sizeof BENCH_KEEPALIVE_OK - 1 : sizeof FLOOR_REPLY - 1;
+        size_t hello_len, ok_len;
+        const char *hello_line = bench_hello_line(&hello_len), *ok = bench_hello_reply(&ok_len);
+        int hello = line == hello_len && memcmp(in + at, hello_line, line) == 0;
+        const char *rep = hello ? ok : FLOOR_REPLY;
+        size_t rep_len = hello ? ok_len : sizeof FLOOR_REPLY - 1;
         if (out_cap - *out_len < rep_len) return -1;
         memcpy(out + *out_len, rep, rep_len);
         *out_len += rep_len;

@@ -57,7 +57,8 @@ _Static_assert(BATCH_OPS_MAX <= OPS_MAX, "a batch fits in the op pool");
 _Static_assert(OPS_MAX >= 2 * CONNECTIONS_MAX, "every one-shot connection's request fits, twice");
 _Static_assert(OPS_MAX >= 64 * TCP_PIPELINE_MAX,
                "64 full pipelines (docs/BENCHMARKS.md's persistent load) fit the op pool");
-_Static_assert(TCP_PIPELINE_MAX <= 255, "a pipeline position fits its conn's ring index");
+_Static_assert((TCP_PIPELINE_MAX & (TCP_PIPELINE_MAX - 1)) == 0,
+               "a power of two: ring[seq % TCP_PIPELINE_MAX] stays in order when seq wraps");
 /* A request id is (sequence << OUT_SLOT_BITS) | out slot: unique within the incarnation
  * (the sequence only grows) and found again in O(1) from a reply. */
 _Static_assert(OUT_MAX == 1 << OUT_SLOT_BITS, "an out slot fits its bits of a request id");
@@ -389,8 +390,6 @@ static void conn_index_remove(coord_t *c, int i) {
     }
     c->conn_index[hole] = 0;
 }
-
-static void op_release(coord_t *c, int i);
 
 /* Frees what the ring holds; an op still working on one of its requests will find its
  * connection gone (conn_open = 0) and drop its reply. */

@@ -6,6 +6,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,6 +101,12 @@ int sock_accept(char *err, int listen_fd, int *fd_out) {
         return sock_fail(err, "accept: %s", strerror(errno));
     }
     if (sock_nonblock(err, fd) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
+        sock_fail(err, "setsockopt(TCP_NODELAY): %s", strerror(errno));
         close(fd);
         return -1;
     }

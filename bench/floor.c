@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -118,7 +119,7 @@ static void floor_serve_conn(int ep, int fd, int persistent) {
 
 /* The child of floor_tcp_start: serves until killed. epoll (no per-turn rebuild), every
  * pending connection accepted per wake-up (accept4 until EAGAIN), the listen backlog of
- * serverM. */
+ * serverM, TCP_NODELAY on every connection as serverM. */
 static void floor_tcp_serve(int lfd, int persistent) __attribute__((noreturn));
 static void floor_tcp_serve(int lfd, int persistent) {
     int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -137,7 +138,10 @@ static void floor_tcp_serve(int lfd, int persistent) {
                 int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0) break;
                 struct epoll_event cev = { .events = EPOLLIN, .data.fd = cfd };
-                if (cfd >= FLOOR_FDS_MAX || epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &cev) != 0) {
+                int one = 1;   /* as serverM's accepted connections */
+                if (cfd >= FLOOR_FDS_MAX ||
+                    setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+                    epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &cev) != 0) {
                     close(cfd);
                     continue;
                 }

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -440,6 +441,10 @@ static uint64_t op_timeout_ns(const op_t *op) {
 static int conn_connect(const phase_t *ph, conn_t *c) {
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) return -1;
+    int one = 1;   /* pipelined requests go out at once, not behind an unacknowledged one */
+    if (ph->cfg->persistent &&
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+        return -1;
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;

@@ -82,6 +82,36 @@ void *bench_xrealloc(void *p, size_t n) {
     return p;
 }
 
+/* The persistent hello and its answer, encoded once by the wire codec. */
+static char g_hello[TCP_REQUEST_BYTES_MAX], g_hello_ok[TCP_LINE_BYTES_MAX];
+static size_t g_hello_len, g_hello_ok_len;
+
+static void hello_encode(void) {
+    if (g_hello_len) return;
+    wire_creq_t q;
+    memset(&q, 0, sizeof q);
+    q.op = CREQ_KEEPALIVE;
+    g_hello_len = wire_creq_encode(&q, g_hello, sizeof g_hello);
+    wire_crep_t r;
+    memset(&r, 0, sizeof r);
+    r.kind = CREP_KEEPALIVE;
+    g_hello_ok_len = wire_crep_encode(&r, g_hello_ok, sizeof g_hello_ok);
+    AC_ASSERT(g_hello_len > 0);
+    AC_ASSERT(g_hello_ok_len > 0);
+}
+
+const char *bench_hello_line(size_t *len) {
+    hello_encode();
+    *len = g_hello_len;
+    return g_hello;
+}
+
+const char *bench_hello_reply(size_t *len) {
+    hello_encode();
+    *len = g_hello_ok_len;
+    return g_hello_ok;
+}
+
 static void on_signal(int sig) {
     (void)sig;
     bench_interrupted = 1;

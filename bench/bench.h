@@ -31,16 +31,10 @@
 #define BENCH_STOP_TIMEOUT_MS 10000    /* SIGTERM -> exit, else SIGKILL */
 #define BENCH_POLL_MS_MAX 50           /* longest single poll() of the driver */
 #define BENCH_PATH_MAX 4096
-/* The persistent protocol (docs/PROTOCOL.md): the first line of a persistent connection, its
- * answer, and how many requests of one connection may be unanswered at once
- * (TCP_PIPELINE_MAX of serverM). */
-#define BENCH_KEEPALIVE_LINE "ALICHAIN/1 KEEPALIVE\n"
-#define BENCH_KEEPALIVE_OK "OK KEEPALIVE\n"
-#define BENCH_DEPTH_MAX 64             /* TCP_PIPELINE_MAX */
+/* Persistent connections (docs/PROTOCOL.md 2.5; the hello and its answer come from the wire
+ * codec, CREQ_KEEPALIVE and CREP_KEEPALIVE): requests in flight on one connection. */
+#define BENCH_DEPTH_MAX TCP_PIPELINE_MAX   /* what serverM allows unanswered */
 #define BENCH_DEPTH_DEFAULT 16         /* --depth: requests in flight per persistent connection */
-#ifdef TCP_PIPELINE_MAX
-_Static_assert(BENCH_DEPTH_MAX == TCP_PIPELINE_MAX, "the bench pipelines as deep as serverM allows");
-#endif
 
 /* ---- helpers (bench.c) ---- */
 uint64_t bench_now_ns(void);
@@ -50,6 +44,10 @@ void bench_path(char *out, const char *fmt, ...) __attribute__((format(printf, 2
 void *bench_xmalloc(size_t n);
 void *bench_xrealloc(void *p, size_t n);
 extern volatile int bench_interrupted;   /* SIGINT/SIGTERM seen: stop and clean up */
+/* The persistent hello (ALICHAIN/1 KEEPALIVE) and its answer (OK KEEPALIVE), each a whole
+ * line with its newline, from the wire codec; *len is its length. */
+const char *bench_hello_line(size_t *len);
+const char *bench_hello_reply(size_t *len);
 
 /* ---- the ledger (gen.c) ----
  * Serial k (1..txs) is a pure function of (seed, k): serials 1..users are grants from the

@@ -1,6 +1,6 @@
 # bench.mk — alichain-bench, included by the top Makefile (which defines OUT, BIN, CC,
 # CPPFLAGS, CFLAGS, LDFLAGS and $(OUT)/core.a). bench/ links core only (the wire codec), never net/.
-#   make bench             the standard matrix (docs/BENCHMARKS.md, docs/benchmarks.svg); ~10 min
+#   make bench             the standard matrix (docs/BENCHMARKS.md, docs/benchmarks.svg); ~15 min
 #   make bench BENCH_QUICK=1   a fast run of the same (small ledgers, short phases)
 # Benchmarks are not tests: `make test` runs only tests/bench/test_bench_smoke.py.
 

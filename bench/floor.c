@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,10 +72,11 @@ static long floor_answer(const char *in, size_t len, char *out, size_t out_cap, 
         if (!nl) return len - at >= TCP_REQUEST_BYTES_MAX ? -1 : (long)at;
         size_t line = (size_t)(nl - (in + at)) + 1;
         if (line > TCP_REQUEST_BYTES_MAX) return -1;
-        int hello = line == sizeof BENCH_KEEPALIVE_LINE - 1 &&
-                    memcmp(in + at, BENCH_KEEPALIVE_LINE, line) == 0;
-        const char *rep = hello ? BENCH_KEEPALIVE_OK : FLOOR_REPLY;
-        size_t rep_len = hello ? sizeof BENCH_KEEPALIVE_OK - 1 : sizeof FLOOR_REPLY - 1;
+        size_t hello_len, ok_len;
+        const char *hello_line = bench_hello_line(&hello_len), *ok = bench_hello_reply(&ok_len);
+        int hello = line == hello_len && memcmp(in + at, hello_line, line) == 0;
+        const char *rep = hello ? ok : FLOOR_REPLY;
+        size_t rep_len = hello ? ok_len : sizeof FLOOR_REPLY - 1;
         if (out_cap - *out_len < rep_len) return -1;
         memcpy(out + *out_len, rep, rep_len);
         *out_len += rep_len;
@@ -117,7 +119,7 @@ static void floor_serve_conn(int ep, int fd, int persistent) {
 
 /* The child of floor_tcp_start: serves until killed. epoll (no per-turn rebuild), every
  * pending connection accepted per wake-up (accept4 until EAGAIN), the listen backlog of
- * serverM. */
+ * serverM, TCP_NODELAY on every connection as serverM. */
 static void floor_tcp_serve(int lfd, int persistent) __attribute__((noreturn));
 static void floor_tcp_serve(int lfd, int persistent) {
     int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -136,7 +138,10 @@ static void floor_tcp_serve(int lfd, int persistent) {
                 int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0) break;
                 struct epoll_event cev = { .events = EPOLLIN, .data.fd = cfd };
-                if (cfd >= FLOOR_FDS_MAX || epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &cev) != 0) {
+                int one = 1;   /* as serverM's accepted connections */
+                if (cfd >= FLOOR_FDS_MAX ||
+                    setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+                    epoll_ctl(ep, EPOLL_CTL_ADD, cfd, &cev) != 0) {
                     close(cfd);
                     continue;
                 }

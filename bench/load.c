@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -36,7 +37,7 @@ typedef struct {
  * persistent: CONNECTING -> OPEN (hello answered, then requests in flight) -> FREE */
 enum { CONN_FREE, CONN_CONNECTING, CONN_SENDING, CONN_READING, CONN_OPEN };
 
-#define PCONN_OUT_BYTES (sizeof BENCH_KEEPALIVE_LINE + BENCH_DEPTH_MAX * TCP_REQUEST_BYTES_MAX)
+#define PCONN_OUT_BYTES ((BENCH_DEPTH_MAX + 1) * TCP_REQUEST_BYTES_MAX)   /* hello + pipeline */
 
 typedef struct {             /* a persistent connection's request awaiting its reply */
     op_t op;
@@ -440,6 +441,10 @@ static uint64_t op_timeout_ns(const op_t *op) {
 static int conn_connect(const phase_t *ph, conn_t *c) {
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) return -1;
+    int one = 1;   /* pipelined requests go out at once, not behind an unacknowledged one */
+    if (ph->cfg->persistent &&
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+        return -1;
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
@@ -556,9 +561,11 @@ static void pconn_open(phase_t *ph, conn_t *c, unsigned slot, uint64_t now_ns) {
     /* HOL's TXLIST slot: one TXLIST at a time, as one-shot */
     c->depth = ph->cfg->mode == MODE_HOL && slot == 0 ? 1 : ph->cfg->depth;
     c->hello = 1;
-    memcpy(c->out, BENCH_KEEPALIVE_LINE, sizeof BENCH_KEEPALIVE_LINE - 1);
+    size_t hello_len;
+    const char *hello = bench_hello_line(&hello_len);
+    memcpy(c->out, hello, hello_len);
     c->out_off = 0;
-    c->out_len = sizeof BENCH_KEEPALIVE_LINE - 1;
+    c->out_len = hello_len;
     c->rep_len = c->rep_off = 0;
     c->deadline_ns = now_ns + BENCH_OP_TIMEOUT_MS * 1000000ULL;
     if (conn_connect(ph, c) != 0) { pconn_fail(ph, c); return; }
@@ -624,8 +631,9 @@ static void pconn_parse(phase_t *ph, conn_t *c, uint64_t now_ns) {
         if (n == 0) break;
         char *text = c->rep + c->rep_off;
         if (c->hello) {
-            if ((size_t)n != sizeof BENCH_KEEPALIVE_OK - 1 ||
-                memcmp(text, BENCH_KEEPALIVE_OK, (size_t)n) != 0) {
+            size_t ok_len;
+            const char *ok = bench_hello_reply(&ok_len);
+            if ((size_t)n != ok_len || memcmp(text, ok, ok_len) != 0) {
                 wrong(ph, "KEEPALIVE: reply \"%.*s\"", (int)n - 1, text);
                 pconn_fail(ph, c);
                 return;

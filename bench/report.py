@@ -333,7 +333,7 @@ def main():
             "load phases. `sim-events-per-s`: `alichain-sim swarm`'s speed line.", ""]
 
     doc += ["### Issue #9's targets today", "",
-            "Measured facts of this run only; the reasons belong to the optimisation work.", "",
+            "Measured in this run; what makes each figure: \"What makes the figures\" above.", "",
             targets(loads, metrics, sizes), ""]
     out.write_text(head + "\n".join(doc) + "\n")
 

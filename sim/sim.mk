@@ -46,7 +46,7 @@ $(OUT)/tests/sim/test_%: tests/sim/test_%.c $(OUT)/sim.a $(OUT)/core.a
 sim-tests: $(SIM_TEST_BIN)
 
 # The node and job unit tests drive core through the shared in-process harness (sim/nodes.h).
-$(OUT)/tests/test_nodes $(OUT)/tests/test_jobs: $(OUT)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(OUT)/sim.a $(OUT)/core.a
+$(OUT)/tests/test_nodes $(OUT)/tests/test_jobs: $(OUT)/tests/test_%: tests/unit/test_%.c tests/unit/check.h tests/unit/nodes_check.h $(OUT)/sim.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isim -Itests/unit $(CFLAGS) $< $(OUT)/sim.a $(OUT)/core.a $(LDFLAGS) -o $@
 

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "nodes.h"
+#include "nodes_check.h"
 #include "outbox.h"
 #include "wire.h"
 
@@ -17,12 +18,6 @@
 #define TIMEOUT_MS 200
 #define STEPS_MAX 200000
 #define BIG_LINES 60000 /* about 1.4 MB of alichain.txt: more than one chunk */
-
-static const char *sample[3] = {
-    "5 Chinmay Oliver 129\n1 Racheal John 45\n9 Ali Luke 155\n",
-    "2 Rishil Alice 30\n8 Rishil Chinmay 10\n3 Oliver Rachit 94\n",
-    "6 Racheal Alice 49\n4 Ben Victor 85\n7 Martin Luke 25\n",
-};
 
 #define RAW_BYTES 4096
 
@@ -50,33 +45,22 @@ static void hook(void *ctx, int src, const fx_t *f, const uint8_t *data) {
 
 static nodes_t *world_new(const char *const blocks[3], files_t *fl) {
     memset(fl, 0, sizeof(*fl));
-    nodes_t *n = malloc(sizeof(*n));
-    CHECK(n != NULL);
-    CHECK_EQ(nodes_init(n, blocks, INCARNATION, TIMEOUT_MS, 1 << 16), 0);
+    nodes_t *n = world_alloc(blocks, INCARNATION, TIMEOUT_MS, 1 << 16);
     n->hook = hook;
     n->hook_ctx = fl;
     return n;
 }
 
-static void world_free(nodes_t *n) {
-    CHECK_EQ(n->failures, 0);
-    if (n->failures) fprintf(stderr, "harness: %s\n", n->failure);
-    nodes_free(n);
-    free(n);
-}
-
-static const char *text(sim_buf_t *b) {
-    CHECK_EQ(buf_reserve(b, 1), 0);
-    b->p[b->len] = '\0';
-    return (const char *)b->p;
-}
-
-#define OUT(n, k) text(&(n)->conn[k].out)
-
 static uint32_t client(nodes_t *n, int argc, const char *const *argv) {
     uint32_t c = nodes_client(n, 0, argc, argv);
     CHECK(c != 0);
     return c;
+}
+
+/* clientA asks for the TXLIST. */
+static uint32_t txlist(nodes_t *n) {
+    const char *tl[] = {"clientA", "TXLIST"};
+    return client(n, 2, tl);
 }
 
 /* The request type of a queued datagram to a backend (0 for one to serverM). */
@@ -108,8 +92,7 @@ static int count_queued(const nodes_t *n, int type) {
 TEST(a_balance_is_answered_while_a_txlist_pages) {
     files_t fl;
     nodes_t *n = world_new(sample, &fl);
-    const char *tl[] = {"clientA", "TXLIST"};
-    uint32_t l = client(n, 2, tl);
+    uint32_t l = txlist(n);
     deliver_except(n, WIRE_LIST, 7, 0);
     CHECK_EQ(count_queued(n, WIRE_LIST), 3); /* the hellos are in: one page asked of each */
     const char *bal[] = {"clientB", "Ali"};
@@ -128,8 +111,7 @@ TEST(a_balance_is_answered_while_a_txlist_pages) {
 TEST(a_txlist_lists_the_ledger_of_the_moment_it_began) {
     files_t fl;
     nodes_t *n = world_new(sample, &fl);
-    const char *tl[] = {"clientA", "TXLIST"};
-    uint32_t l = client(n, 2, tl);
+    uint32_t l = txlist(n);
     deliver_except(n, WIRE_LIST, 7, 0);
     const char *tr[] = {"clientB", "Ali", "Luke", "5"};
     uint32_t t = client(n, 4, tr);
@@ -140,7 +122,7 @@ TEST(a_txlist_lists_the_ledger_of_the_moment_it_began) {
     CHECK(strstr(text(&n->txlist), "10 Ali Luke 5") == NULL);
     CHECK(strstr(text(&n->txlist), "9 Ali Luke 155\n") != NULL);
     /* the next one has it */
-    uint32_t l2 = client(n, 2, tl);
+    uint32_t l2 = txlist(n);
     CHECK_EQ(nodes_run(n, 0), 0);
     CHECK(strstr(OUT(n, l2), "The sorted list of 10 transactions is ready") != NULL);
     CHECK(strstr(text(&n->txlist), "9 Ali Luke 155\n10 Ali Luke 5\n") != NULL);
@@ -174,8 +156,7 @@ TEST(a_large_txlist_is_written_in_chunks) {
     char **blocks = big_blocks();
     files_t fl;
     nodes_t *n = world_new((const char *const *)blocks, &fl);
-    const char *tl[] = {"clientA", "TXLIST"};
-    uint32_t l = client(n, 2, tl);
+    uint32_t l = txlist(n);
     CHECK_EQ(nodes_run(n, 0), 0);
     char want[128];
     snprintf(want, sizeof(want), "The sorted list of %d transactions is ready", BIG_LINES);
@@ -206,8 +187,7 @@ TEST(a_backend_lost_mid_listing_abandons_the_file) {
     char **blocks = big_blocks();
     files_t fl;
     nodes_t *n = world_new((const char *const *)blocks, &fl);
-    const char *tl[] = {"clientA", "TXLIST"};
-    uint32_t l = client(n, 2, tl);
+    uint32_t l = txlist(n);
     for (int steps = 0; steps < STEPS_MAX && fl.more == 0 && n->queued > 0; steps++)
         nodes_deliver_queued(n, 0, 0);
     CHECK(fl.more >= 1);
@@ -225,8 +205,7 @@ TEST(a_backend_lost_mid_listing_abandons_the_file) {
 TEST(a_list_out_of_order_fails_the_txlist) {
     files_t fl;
     nodes_t *n = world_new(sample, &fl);
-    const char *tl[] = {"clientA", "TXLIST"};
-    uint32_t l = client(n, 2, tl);
+    uint32_t l = txlist(n);
     deliver_except(n, WIRE_LIST, 1, 0); /* A's page held */
     size_t i = 0;
     while (i < n->queued && type_of(&n->queue[i]) != WIRE_LIST) i++;

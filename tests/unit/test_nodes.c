@@ -9,36 +9,13 @@
 #include "check.h"
 #include "messages.h"
 #include "nodes.h"
+#include "nodes_check.h"
 
 #define INCARNATION 100
 #define TIMEOUT_MS 200
 
-static const char *sample[3] = {
-    "5 Chinmay Oliver 129\n1 Racheal John 45\n9 Ali Luke 155\n",
-    "2 Rishil Alice 30\n8 Rishil Chinmay 10\n3 Oliver Rachit 94\n",
-    "6 Racheal Alice 49\n4 Ben Victor 85\n7 Martin Luke 25\n",
-};
-
 static nodes_t *world_new(const char *const blocks[3]) {
-    nodes_t *n = malloc(sizeof(*n));
-    CHECK(n != NULL);
-    CHECK_EQ(nodes_init(n, blocks, INCARNATION, TIMEOUT_MS, 4096), 0);
-    return n;
-}
-
-/* Frees the world; the harness itself must have found nothing wrong. */
-static void world_free(nodes_t *n) {
-    CHECK_EQ(n->failures, 0);
-    if (n->failures) fprintf(stderr, "harness: %s\n", n->failure);
-    nodes_free(n);
-    free(n);
-}
-
-/* A NUL-terminated view of a captured buffer. */
-static const char *text(sim_buf_t *b) {
-    CHECK_EQ(buf_reserve(b, 1), 0);
-    b->p[b->len] = '\0';
-    return (const char *)b->p;
+    return world_alloc(blocks, INCARNATION, TIMEOUT_MS, 4096);
 }
 
 static uint32_t op_start(nodes_t *n, int client_index, int argc, const char *const *argv) {
@@ -49,7 +26,6 @@ static uint32_t op_start(nodes_t *n, int client_index, int argc, const char *con
 
 static void run(nodes_t *n) { CHECK_EQ(nodes_run(n, 0), 0); }
 
-#define OUT(n, k) text(&(n)->conn[k].out)
 #define EXIT(n, k) ((n)->conn[k].exit_code)
 
 static int64_t balance(nodes_t *n, const char *user) {

@@ -43,8 +43,8 @@ core=()
 for f in core/*.c; do compile "$f"; core+=("$obj/$(echo "${f%.c}" | tr / _).o"); done
 ar rcs "$obj/core.a" "${core[@]}"
 sim=()
-for f in sim/*.c; do
-    [ "$f" = sim/main.c ] && continue   # the command line; the targets bring their own entry
+# the simulator library: the one list sim/lib.sources (no main() in it; the mains are sim/cmd/)
+for f in $(sed -e 's/#.*//' sim/lib.sources); do
     compile "$f"
     sim+=("$obj/$(echo "${f%.c}" | tr / _).o")
 done

@@ -26,7 +26,7 @@ have_cmd zip || need+=(zip)              # the seed corpora of .clusterfuzzlite/
 /usr/bin/python3 -m pytest --version >/dev/null 2>&1 || need+=(python3-pytest)
 /usr/bin/python3 -m gcovr --version >/dev/null 2>&1 || need+=(gcovr)
 /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)   # workflow checks
-# the namespace hosts of tests/real (alichain-hosts, sim/netns.c): ip and nft; setpriv
+# the namespace hosts of tests/real (alichain-hosts, sim/hosts/netns.c): ip and nft; setpriv
 # (util-linux) runs the "without root" check
 have_cmd ip || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 have_cmd nft || [ -x /usr/sbin/nft ] || need+=(nftables)

@@ -13,6 +13,12 @@
 #define LOAD_REASON_BYTES 64
 #define BLOCKFILE_FNV_PRIME 0x100000001b3ULL
 
+const char *blockfile_default_name(int b) {
+    static const char *const names[BACKEND_COUNT] = {"block1.txt", "block2.txt", "block3.txt"};
+    AC_ASSERT(b >= 0 && b < BACKEND_COUNT);
+    return names[b];
+}
+
 uint64_t blockfile_hash(uint64_t h, const void *data, size_t len) {
     /* FNV-1a: one multiply a byte, about 1 s for 10^9 bytes; recovery parses the same bytes
      * at a far higher cost per byte, so this stays a small part of start-up. */

@@ -2,7 +2,7 @@
  * refuses (with "file:line"), what it sets aside, and the ordered steps of an append. The
  * backend emits those steps as storage effects (outbox.h, FX_BLOCK_* / FX_MARKER_* /
  * FX_TORN_APPEND); the real programs carry them out with syscalls and the simulator, the
- * fuzz targets and the unit tests with one simulated disk (sim/disk.c). The simulator's
+ * fuzz targets and the unit tests with one simulated disk (sim/world/disk.c). The simulator's
  * checkers read disks through blockfile_recover() as well.
  *
  * The rule (docs/DESIGN-NOTES.md, "Block files"):
@@ -30,6 +30,9 @@
 #define BLOCKFILE_MARKER_MAGIC "alichain-appended 1"
 /* "alichain-appended 1 <size> <16 hex digits>\n" */
 #define BLOCKFILE_MARKER_BYTES_MAX (sizeof(BLOCKFILE_MARKER_MAGIC) + 1 + 20 + 1 + 16 + 1)
+
+/* Backend b's block file by default (0..2: SPEC.md's "block1.txt".."block3.txt"). */
+const char *blockfile_default_name(int b);
 
 /* What blockfile_recover() found. */
 typedef struct {

@@ -1,6 +1,6 @@
 #!/bin/bash
 # slurm-swarm.sh — the swarm as a Slurm job array: task K runs seed block K through
-# sim/swarm-job.sh (which reads SLURM_ARRAY_TASK_ID). As shipped: 1000 blocks of 10,000
+# sim/swarm/swarm-job.sh (which reads SLURM_ARRAY_TASK_ID). As shipped: 1000 blocks of 10,000
 # seeds = seeds 0 .. 9,999,999. Submit from the repository root (after `make`), on a
 # file system every node sees:   sbatch deploy/slurm-swarm.sh
 # then merge:   ./alichain-sim report --first 0 --seeds 10000000 results/block-*.jsonl
@@ -18,4 +18,4 @@ set -euo pipefail
 cd "${SLURM_SUBMIT_DIR:-$(dirname "$0")/..}"
 export ALICHAIN_BLOCK_SEEDS=${ALICHAIN_BLOCK_SEEDS:-10000}
 export ALICHAIN_RESULTS=${ALICHAIN_RESULTS:-results}
-exec sim/swarm-job.sh
+exec sim/swarm/swarm-job.sh

@@ -43,8 +43,8 @@ FUZZ_RSS_MB   ?= 1024
 FUZZ_TARGETS  ?= $(FUZZ_ALL)
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS   := -std=c11 -O1 -g $(WARN) $(FUZZ_SAN)
-# The simulator's library sources: everything in sim/ but the file holding main().
-FUZZ_SIM_SRC  := $(filter-out sim/main%.c,$(sort $(wildcard sim/*.c)))
+# The simulator's library: sim/sim.mk's SIM_SRC, read from the one list sim/lib.sources.
+FUZZ_SIM_SRC  := $(SIM_SRC)
 FUZZ_BINS     := $(FUZZ_ALL:%=$(FUZZ_DIR)/bin/%)
 
 # Library code gets coverage instrumentation but not libFuzzer's main().

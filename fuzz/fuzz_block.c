@@ -10,7 +10,7 @@
  * anything else. */
 #include <string.h>
 
-#include "disk.h"
+#include "world/disk.h"
 #include "fuzz.h"
 
 #define FUZZ_BLOCK_PAGE 3      /* partner rows per page: small, to cross page edges */

@@ -1,5 +1,5 @@
 /* fuzz_nodes.c — libFuzzer target for the node state machines (backend.c, coordinator.c,
- * blockfile.c), driven through the shared in-process harness (sim/nodes.h: the simulator's
+ * blockfile.c), driven through the shared in-process harness (sim/world/nodes.h: the simulator's
  * disk and recovery path). The input is a sequence of steps (an op byte, then its operands):
  * raw datagrams and client bytes in, time passing, syncs and file writes completing, the
  * little network carrying the nodes' own datagrams that the fuzzer delivers, duplicates,
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "nodes.h"
+#include "world/nodes.h"
 
 #define NODES_CONNS 4                  /* client connections, ids 1..4 */
 #define NODES_QUEUE_MAX 32             /* datagrams in flight in the little network */

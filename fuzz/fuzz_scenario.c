@@ -1,11 +1,11 @@
-/* fuzz_scenario.c — libFuzzer target for the scenario-file parser (sim/scenario.c). The
+/* fuzz_scenario.c — libFuzzer target for the scenario-file parser (sim/scenario/scenario.c). The
  * input is scenario text. A refused text must say which line ("line N: ..."); an accepted
  * one must print (scenario_print) as text that parses again and prints the very same way,
  * and a deep copy must print the same too. Nothing is run. */
 #include <string.h>
 
 #include "fuzz.h"
-#include "sim.h"
+#include "scenario/scenario.h"
 
 /* Prints s into a heap string (*len bytes); the caller frees it. */
 static char *scenario_text(const scenario_t *s, size_t *len) {

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "sim.h"
+#include "world/sim.h"
 
 #define FUZZ_SIM_EVENTS_MAX 2000000ull /* per run: keeps one input well under a second */
 /* An input starting with this line is scenario text (a comment line of the scenario

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blockfile.h"
+
 #define CONFIG_NUMBER_DIGITS_MAX 20   /* UINT64_MAX */
 
 static int config_fail(char *err, size_t err_cap, const char *fmt, ...)
@@ -259,7 +261,7 @@ static void config_defaults(config_t *c, config_role_t role, int index) {
     c->port_offset = PORT_OFFSET_DEFAULT;
     for (int h = 0; h <= BACKEND_COUNT; h++)
         snprintf(c->host[h], CONFIG_HOST_BYTES, "127.0.0.1");
-    snprintf(c->block_path, sizeof(c->block_path), "block%d.txt", index + 1);
+    snprintf(c->block_path, sizeof(c->block_path), "%s", blockfile_default_name(index));
     snprintf(c->txlist_path, sizeof(c->txlist_path), "%s", CONFIG_TXLIST_DEFAULT);
     c->timeout_ms = TIMEOUT_MS_DEFAULT;
     c->client_timeout_ms = CLIENT_TIMEOUT_MS_DEFAULT;

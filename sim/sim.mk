@@ -5,11 +5,15 @@
 #   make sim-mutants     a swarm against each planted bug (alichain-sim-mutants); exits 0
 #                        only if every one is caught within MUTANT_SEEDS seeds
 #   make swarm-parallel SEEDS=N JOBS=J   the swarm in blocks through GNU parallel
-#                        (sim/swarm-job.sh), then the merged report (docs/SCALING.md)
-# The sim objects other than main go into $(OUT)/sim.a for the fuzz targets.
+#                        (sim/swarm/swarm-job.sh), then the merged report (docs/SCALING.md)
+# sim/ is in rooms (sim/README.md); the library's sources are the one list sim/lib.sources
+# (also read by fuzz/fuzz.mk and .clusterfuzzlite/build.sh); the mains are sim/cmd/.
+# Simulator code includes another room's header as "room/file.h" (-Isim).
 
-SIM_SRC := $(filter-out sim/main.c sim/hosts_main.c,$(sort $(wildcard sim/*.c)))
+SIM_SRC := $(shell sed -e 's/\#.*//' sim/lib.sources)
 SIM_OBJ := $(SIM_SRC:%.c=$(OUT)/%.o)
+SIM_CPPFLAGS := -Isim
+$(OUT)/sim/%.o: CPPFLAGS += $(SIM_CPPFLAGS)
 SIM_TEST_SRC := $(sort $(wildcard tests/sim/test_*.c))
 SIM_TEST_BIN := $(SIM_TEST_SRC:tests/sim/%.c=$(OUT)/tests/sim/%)
 SIM_SWARM_SEEDS ?= 2000
@@ -31,10 +35,10 @@ $(OUT)/sim/commit.h: FORCE
 	    c=$$c-dirty; fi; \
 	  printf '#define ALICHAIN_COMMIT "%s"\n' "$$c" >$@.tmp; \
 	  if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
-$(OUT)/sim/main.o: $(OUT)/sim/commit.h
-$(OUT)/sim/main.o: CPPFLAGS += -include $(OUT)/sim/commit.h
+$(OUT)/sim/cmd/alichain-sim.o: $(OUT)/sim/commit.h
+$(OUT)/sim/cmd/alichain-sim.o: CPPFLAGS += -include $(OUT)/sim/commit.h
 
-$(BIN)/alichain-sim: $(OUT)/sim/main.o $(OUT)/sim.a $(OUT)/core.a
+$(BIN)/alichain-sim: $(OUT)/sim/cmd/alichain-sim.o $(OUT)/sim.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 
@@ -45,13 +49,13 @@ $(OUT)/tests/sim/test_%: tests/sim/test_%.c $(OUT)/sim.a $(OUT)/core.a
 
 sim-tests: $(SIM_TEST_BIN)
 
-# The node and job unit tests drive core through the shared in-process harness (sim/nodes.h).
+# The node and job unit tests drive core through the shared in-process harness (sim/world/nodes.h).
 $(OUT)/tests/test_nodes $(OUT)/tests/test_jobs: $(OUT)/tests/test_%: tests/unit/test_%.c tests/unit/check.h tests/unit/nodes_check.h $(OUT)/sim.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isim -Itests/unit $(CFLAGS) $< $(OUT)/sim.a $(OUT)/core.a $(LDFLAGS) -o $@
 
 # alichain-hosts: namespace hosts, kernel faults and the UDP fault relay (docs/REAL-HOSTS.md)
-$(BIN)/alichain-hosts: $(OUT)/sim/hosts_main.o $(OUT)/sim.a $(OUT)/core.a
+$(BIN)/alichain-hosts: $(OUT)/sim/cmd/alichain-hosts.o $(OUT)/sim.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 
@@ -70,12 +74,12 @@ sim-mutants:
 	$(MAKE) --no-print-directory VARIANT=mutants EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DALICHAIN_MUTANTS" \
 	  build/mutants/bin/alichain-sim
 	cp -f build/mutants/bin/alichain-sim ./alichain-sim-mutants
-	bash sim/mutants.sh ./alichain-sim-mutants $(MUTANT_SEEDS) build/mutants/sim-failures
+	bash sim/swarm/mutants.sh ./alichain-sim-mutants $(MUTANT_SEEDS) build/mutants/sim-failures
 
 # ---- the swarm in blocks through GNU parallel (docs/SCALING.md) ------------------------
 # make swarm-parallel SEEDS=N JOBS=J: ceil(N / SWARM_BLOCK_SEEDS) blocks 0.. of
 # SWARM_BLOCK_SEEDS seeds each (so N rounds up to whole blocks), J at a time, each by
-# sim/swarm-job.sh into SWARM_RESULTS (emptied first); then `alichain-sim report` over
+# sim/swarm/swarm-job.sh into SWARM_RESULTS (emptied first); then `alichain-sim report` over
 # every block, expecting exactly seeds 0..blocks*SWARM_BLOCK_SEEDS-1; its exit status is
 # the target's. SWARM_PARALLEL_ARGS adds GNU parallel options (--sshlogin for many
 # machines: docs/SCALING.md); SWARM_SIM picks the alichain-sim.
@@ -97,7 +101,7 @@ swarm-parallel: $(SWARM_SIM)
 	  seq 0 $$(( blocks - 1 )) | ALICHAIN_SIM=$(abspath $(SWARM_SIM)) \
 	    ALICHAIN_BLOCK_SEEDS=$(SWARM_BLOCK_SEEDS) ALICHAIN_RESULTS=$(abspath $(SWARM_RESULTS)) \
 	    parallel --will-cite --halt never -j $(JOBS) $(SWARM_PARALLEL_ARGS) \
-	      $(abspath sim/swarm-job.sh) '{}' || true; \
+	      $(abspath sim/swarm/swarm-job.sh) '{}' || true; \
 	  $(SWARM_SIM) report --first 0 --seeds $$(( blocks * $(SWARM_BLOCK_SEEDS) )) \
 	    $(SWARM_RESULTS)/block-*.jsonl
 
@@ -110,7 +114,7 @@ REAL_MUTANTS_MIN ?= 4
 real-mutants: $(BIN)/alichain-sim
 	$(MAKE) --no-print-directory VARIANT=real-mutants \
 	  EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DALICHAIN_MUTANTS -DALICHAIN_REAL_MUTANTS" programs
-	bash sim/real-mutants.sh $(BIN)/alichain-sim build/real-mutants/bin $(REAL_MUTANTS_MIN)
+	bash sim/real/mutants.sh $(BIN)/alichain-sim build/real-mutants/bin $(REAL_MUTANTS_MIN)
 
 # make soak: the durability soak (docs/REAL.md "Durability soak"): SOAK_TRANSFERS transfers,
 # SOAK_CONCURRENCY at a time, on the real programs across the namespace hosts (loopback,

@@ -148,5 +148,5 @@ def test_the_mutants_build_compiles_no_net_file():
     assert proc.returncode == 0, proc.stderr
     compiles = [line for line in proc.stdout.splitlines() if " -c " in line]
     assert compiles and all("-DALICHAIN_MUTANTS" in line for line in compiles), proc.stdout
-    assert any(" -c sim/main.c " in line for line in compiles), proc.stdout
+    assert any(" -c sim/cmd/alichain-sim.c " in line for line in compiles), proc.stdout
     assert not [line for line in compiles if " -c net/" in line], proc.stdout

@@ -229,7 +229,7 @@ def test_relay_unit_tests(build_dir):
 
 
 def test_realnet_back_end_drives_servers_and_faults(tool, bin_dir, build_dir):
-    """sim/realnet_ns.c, the back end `alichain-sim real` uses for namespace hosts, driven
+    """sim/real/realnet_ns.c, the back end `alichain-sim real` uses for namespace hosts, driven
     through its realnet_t hooks by a C test (tests/sim/test_sim_realnet_ns.c)."""
     exe = build_dir / "tests" / "sim" / "test_sim_realnet_ns"
     assert exe.exists(), "build it with make test-run (TEST_RUN_EXTRA)"

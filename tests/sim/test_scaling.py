@@ -1,6 +1,6 @@
 # test_scaling.py — the swarm beyond one machine (docs/SCALING.md): seed blocks, the JSON
 # lines (format alichain-swarm v1), `alichain-sim report` merging them (and refusing damaged
-# input line by line, exit 2, never a crash: fuzz-like cases), sim/swarm-job.sh under each
+# input line by line, exit 2, never a crash: fuzz-like cases), sim/swarm/swarm-job.sh under each
 # engine's index variable, and `make swarm-parallel` through GNU parallel.
 import json
 import os
@@ -16,7 +16,7 @@ import pytest
 
 from sim_helpers import BUILD_DIR, REPO, RUN_TIMEOUT_S, SIM, run_sim
 
-JOB = REPO / "sim" / "swarm-job.sh"
+JOB = REPO / "sim" / "swarm" / "swarm-job.sh"
 INDEX_VARS = ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX")
 FAULT_NAMES = ("dgrams", "lost", "duplicated", "reordered", "cut", "to-down", "split", "resets",
                "stalled", "crashes", "restarts", "pauses", "partitions", "torn", "unsynced")
@@ -423,7 +423,7 @@ def test_kubernetes_indexed_job_runs_the_job_script_unchanged(tmp_path):
     (c,) = spec["template"]["spec"]["containers"]
     env = {e["name"]: e["value"] for e in c["env"]}
     assert spec["completions"] * int(env["ALICHAIN_BLOCK_SEEDS"]) == SHIPPED_SEEDS
-    assert c["command"] == ["sim/swarm-job.sh"] and c["workingDir"] == "/alichain"
+    assert c["command"] == ["sim/swarm/swarm-job.sh"] and c["workingDir"] == "/alichain"
     mounts = {m["mountPath"] for m in c["volumeMounts"]}
     assert env["ALICHAIN_RESULTS"] in mounts
     # the pod's command, from the repository as the image has it; fewer seeds, a local volume

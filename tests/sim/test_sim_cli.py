@@ -287,7 +287,7 @@ def test_amount_with_leading_zero_refused_in_scenarios(tmp_path):
 
 
 def test_mutant_list_needs_no_other_argument():
-    # sim/mutants.sh iterates over this list: it must not be refused for lacking a FILE
+    # sim/swarm/mutants.sh iterates over this list: it must not be refused for lacking a FILE
     r = run_sim("run", "--mutant", "list")
     assert r.returncode == 0, r.stderr
     assert "no-fencing" in r.stdout.split()

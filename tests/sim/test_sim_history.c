@@ -1,11 +1,11 @@
-/* test_sim_history.c — unit tests of the simulator's end-of-run checkers (sim/history.c)
+/* test_sim_history.c — unit tests of the simulator's end-of-run checkers (sim/judge/history.c)
  * on hand-made histories: each checker must fire on the history that breaks its rule and
  * stay quiet on the legal ones next to it (concurrent reads, unknown outcomes, ...). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "history.h"
+#include "judge/history.h"
 
 #define H_MAX 32
 #define MS 1000u

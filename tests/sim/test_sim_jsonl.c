@@ -1,4 +1,4 @@
-/* test_sim_jsonl.c — unit tests of the swarm's JSON lines (sim/jsonl.c): every field
+/* test_sim_jsonl.c — unit tests of the swarm's JSON lines (sim/swarm/jsonl.c): every field
  * survives write then parse, extreme values and awkward strings included; and a bounded
  * mutation loop: any change to a good line either parses or is refused with a reason, and
  * whatever parses writes back to a line that parses to the same record. */
@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "jsonl.h"
+#include "swarm/jsonl.h"
 #include "prng.h"
 
 #define LINE_BYTES (JSONL_LINE_BYTES_MAX + 2)

@@ -1,4 +1,4 @@
-/* test_sim_realnet_ns.c — the namespace back end of `alichain-sim real` (sim/realnet_ns.c)
+/* test_sim_realnet_ns.c — the namespace back end of `alichain-sim real` (sim/real/realnet_ns.c)
  * driven the way the runner drives it: setup, the real servers started through its wrap
  * words, UDP dup/reorder/delay/loss and partitions through its hooks, counters, teardown.
  * Usage: test_sim_realnet_ns BIN_DIR SAMPLE_DIR. Needs root, ip and nft: exits 3 saying so
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "realnet_ns.h"
+#include "real/realnet_ns.h"
 
 #define OFFSET 319u
 #define READY_MS 10000

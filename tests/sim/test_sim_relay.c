@@ -1,11 +1,11 @@
-/* test_sim_relay.c — unit tests of the UDP fault relay's pure plan (sim/relay.c): fault
+/* test_sim_relay.c — unit tests of the UDP fault relay's pure plan (sim/hosts/relay.c): fault
  * specs, delays inside their range, duplicates, holds that really reorder, the bounded
  * queue, and one seed giving one plan. No socket, no clock: the tests pass the time. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "relay.h"
+#include "hosts/relay.h"
 
 #define MS 1000u
 #define PUSHES 400

@@ -1,5 +1,5 @@
-/* test_sim_scenario.c — unit tests of the scenario language (sim/scenario.c), the event
- * queue (sim/evq.c) and the fuzzers' entry points: parse errors name their line, printing
+/* test_sim_scenario.c — unit tests of the scenario language (sim/scenario/scenario.c), the event
+ * queue (sim/world/evq.c) and the fuzzers' entry points: parse errors name their line, printing
  * a scenario and parsing it back gives the same scenario (the swarm's reproducers rely on
  * it), events of equal time keep their order, and bytes always make a runnable scenario. */
 #include <stdio.h>
@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "evq.h"
+#include "world/evq.h"
 #include "prng.h"
-#include "sim.h"
+#include "world/sim.h"
 
 static const char full_text[] =
     "# every statement kind\n"

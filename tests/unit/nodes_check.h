@@ -1,4 +1,4 @@
-/* nodes_check.h — what the unit tests on the shared harness (sim/nodes.h) have in common:
+/* nodes_check.h — what the unit tests on the shared harness (sim/world/nodes.h) have in common:
  * the sample blocks of SPEC.md, a world on the heap, its freeing (the harness itself must
  * have found nothing wrong) and a NUL-terminated view of a captured buffer. Include after
  * check.h; for test_nodes.c and test_jobs.c. */
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "nodes.h"
+#include "world/nodes.h"
 
 static const char *sample[3] = {
     "5 Chinmay Oliver 129\n1 Racheal John 45\n9 Ali Luke 155\n",

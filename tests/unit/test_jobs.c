@@ -1,5 +1,5 @@
 /* test_jobs.c — serverM's jobs beside its batches (core/coordinator.c, "jobs"), on the
- * shared harness sim/nodes.h: a balance is answered while a TXLIST or a stats request is
+ * shared harness sim/world/nodes.h: a balance is answered while a TXLIST or a stats request is
  * paging (no head-of-line blocking); a TXLIST lists the ledger of the moment it began and
  * reaches the driver in chunks; a stats request parks the transfers of its user; a batch
  * validates one sender's transfers against running balances. Each test holds datagrams
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "nodes.h"
+#include "world/nodes.h"
 #include "nodes_check.h"
 #include "outbox.h"
 #include "wire.h"

@@ -1,5 +1,5 @@
 /* test_nodes.c — unit tests of the three node state machines (coordinator, backend,
- * client) wired together in one process by the shared harness sim/nodes.h (the same
+ * client) wired together in one process by the shared harness sim/world/nodes.h (the same
  * simulated disk and recovery path as the simulator and fuzz_nodes): datagrams delivered
  * in order, disks synced at once unless a test holds them, time jumping to the next
  * deadline. The simulator does faults at scale; this pins down exact behaviour case by case. */
@@ -8,7 +8,7 @@
 
 #include "check.h"
 #include "messages.h"
-#include "nodes.h"
+#include "world/nodes.h"
 #include "nodes_check.h"
 
 #define INCARNATION 100

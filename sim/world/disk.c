@@ -8,12 +8,6 @@
 #include <string.h>
 
 
-const char *simdisk_block_name(int b) {
-    static const char *const names[BACKEND_COUNT] = {"block1.txt", "block2.txt", "block3.txt"};
-    AC_ASSERT(b >= 0 && b < BACKEND_COUNT);
-    return names[b];
-}
-
 int simdisk_init(simdisk_t *d, const char *image, size_t len) {
     memset(d, 0, sizeof(*d));
     if (buf_append(&d->file, image, len) != 0) return AC_ENOMEM;

@@ -25,9 +25,6 @@ typedef struct {
     size_t sync_count, sync_cap;
 } simdisk_t;
 
-/* The file name of backend b's block file (0..2: "block1.txt".."block3.txt"). */
-const char *simdisk_block_name(int b);
-
 /* A disk holding image[0..len), all of it durable, no marker. Returns 0 or AC_ENOMEM. */
 int simdisk_init(simdisk_t *d, const char *image, size_t len);
 void simdisk_free(simdisk_t *d);

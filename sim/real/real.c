@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "blockfile.h"
-#include "judge.h"
-#include "disk.h"
+#include "judge/judge.h"
+#include "world/sim.h"
 #include "client.h"
 #include "real.h"
 
@@ -429,7 +429,7 @@ static pid_t spawn(real_t *r, int node, const char *prog, int argc, char *const 
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_CLIENT_TIMEOUT_MS=%u", r->scn->client_timeout_ms);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_SEED=%llu", (unsigned long long)r->seed);
     if (node >= SIM_NODE_A && node <= SIM_NODE_C)
-        snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", r->dir, simdisk_block_name(node - 1));
+        snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", r->dir, blockfile_default_name(node - 1));
     for (int k = 0; k < ne; k++) envp[k] = env[k];
     return real_spawn(r->net, node, path, argc, args, r->dir, envp, ne, out_path, err_path);
 }
@@ -894,7 +894,7 @@ static int judge(real_t *r, int settled) {
     int rc = 0;
     for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
         char path[REAL_PATH_BYTES], mpath[REAL_PATH_BYTES + 16], err[REAL_MSG_BYTES];
-        snprintf(path, sizeof(path), "%s/%s", r->dir, simdisk_block_name(b));
+        snprintf(path, sizeof(path), "%s/%s", r->dir, blockfile_default_name(b));
         snprintf(mpath, sizeof(mpath), "%s%s", path, BLOCKFILE_MARKER_SUFFIX);
         char *img = NULL, *marker = NULL;
         size_t len = 0, mlen = 0;
@@ -905,7 +905,7 @@ static int judge(real_t *r, int settled) {
             if (bad < 0) rc = bad;
             else if (bad > 0)
                 violation(r, "durability", run_us(r), "a restart could not recover %s: %s",
-                          simdisk_block_name(b), err);
+                          blockfile_default_name(b), err);
         }
         free(img);
         free(marker);
@@ -1152,7 +1152,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             rc = 0;
             for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
                 char path[REAL_PATH_BYTES];
-                snprintf(path, sizeof(path), "%s/%s", r->dir, simdisk_block_name(b));
+                snprintf(path, sizeof(path), "%s/%s", r->dir, blockfile_default_name(b));
                 if (file_write(path, s->block[b] ? s->block[b] : "", s->block[b] ? s->block_len[b] : 0) != 0)
                     rc = refuse(r, "cannot write %s", path);
             }

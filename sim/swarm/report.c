@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "jsonl.h"
-#include "sim.h"
+#include "scenario/scenario.h"
 
 #define REPORT_GROUPS_MAX 256          /* failure groups kept; more are counted as "other" */
 #define REPORT_GROUP_SEEDS_SHOWN 8     /* seeds listed per group */

@@ -1,5 +1,5 @@
-/* hosts_main.c — alichain-hosts: the namespace hosts (sim/netns.h) and the UDP fault relay
- * (sim/relay.h) from the command line, for tests, demos and by hand. Exit 0 done, 1 the
+/* hosts_main.c — alichain-hosts: the namespace hosts (sim/hosts/netns.h) and the UDP fault relay
+ * (sim/hosts/relay.h) from the command line, for tests, demos and by hand. Exit 0 done, 1 the
  * operation failed, 2 usage, 3 unavailable (not root, or ip / nft missing), 130 `up`
  * interrupted (and undone). */
 #include <signal.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "netns.h"
-#include "relay.h"
+#include "hosts/netns.h"
+#include "hosts/relay.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2

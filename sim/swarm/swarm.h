@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "sim.h"
+#include "world/sim.h"
 
 typedef struct {
     uint64_t seeds;            /* how many */

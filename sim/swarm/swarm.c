@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "gen.h"
+#include "scenario/gen.h"
 #include "jsonl.h"
 #include "mutant.h"
 #include "prng.h"

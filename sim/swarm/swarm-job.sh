@@ -33,7 +33,7 @@ results=${ALICHAIN_RESULTS:-results}
 
 sim=${ALICHAIN_SIM:-}
 if [ -z "$sim" ]; then
-    if [ -x "$here/../alichain-sim" ]; then sim=$here/../alichain-sim
+    if [ -x "$here/../../alichain-sim" ]; then sim=$here/../../alichain-sim
     elif command -v alichain-sim >/dev/null 2>&1; then sim=$(command -v alichain-sim)
     else fail "no alichain-sim: run make, or set ALICHAIN_SIM"
     fi

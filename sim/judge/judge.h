@@ -9,8 +9,10 @@
 #include <stdint.h>
 
 #include "history.h"
-#include "sim.h"
+#include "scenario/scenario.h"
 #include "wire.h"
+
+#define CHECK_MSG_BYTES 480 /* one violation or failed expect, as sim_result_t keeps it */
 
 enum { CHECK_OP_WAITING = 0, CHECK_OP_RUNNING, CHECK_OP_DONE };
 

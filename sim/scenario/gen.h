@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "sim.h"
+#include "scenario.h"
 
 typedef struct {
     uint64_t (*below)(void *ctx, uint64_t n); /* uniform in [0, n), n >= 1 */

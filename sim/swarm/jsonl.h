@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "sim.h"
+#include "scenario/scenario.h"
 
 #define JSONL_FORMAT "alichain-swarm"
 #define JSONL_VERSION 1

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim.h"
+#include "world/sim.h"
 #include "swarm.h"
 
 #define SUITE_FILES_MAX 4096

@@ -3,7 +3,7 @@
  * small editing helpers the shrinker uses. Exact integer arithmetic throughout (times in
  * microseconds, probabilities in parts per million), so a printed scenario parses back to
  * the very same run. */
-#include "sim.h"
+#include "scenario.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1541,4 +1541,15 @@ int scenario_print(const scenario_t *s, FILE *f) {
     }
     for (size_t i = 0; i < s->expect_count; i++) print_expect(f, &s->expects[i]);
     return ferror(f) ? AC_EINVAL : 0;
+}
+
+void sim_faults_format(const uint64_t *faults, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 1; k < FAULT_COUNT && len < cap; k++) {
+        if (faults[k] == 0) continue;
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s=%llu", len ? " " : "",
+                                sim_fault_names[k], (unsigned long long)faults[k]);
+    }
+    if (len == 0) snprintf(buf, cap, "none");
 }

@@ -1,5 +1,5 @@
 /* realnet.h — where `alichain-sim real` runs each program and how it injects network faults:
- * the narrow interface between the real-mode runner (sim/real.c) and a network back end.
+ * the narrow interface between the real-mode runner (sim/real/real.c) and a network back end.
  * real.c ships the loopback back end (realnet_loopback); the namespace hosts + nftables +
  * fault relay back end (issue #8 items 2 and 3) implements the same table. */
 #ifndef ALICHAIN_SIM_REALNET_H
@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sim.h"
+#include "scenario/scenario.h"
 
 #define REALNET_HOST_BYTES 64      /* an address as ALICHAIN_HOST_* holds it */
 #define REALNET_NAME_BYTES 32
@@ -80,7 +80,7 @@ struct realnet {
     void (*teardown)(realnet_t *n);
 };
 
-/* The loopback back end (sim/real.c): every node on 127.0.0.1, no wrapping, caps 0;
+/* The loopback back end (sim/real/real.c): every node on 127.0.0.1, no wrapping, caps 0;
  * partition and every non-calm udp setting are REALNET_UNSUPPORTED, heal a no-op. */
 void realnet_loopback(realnet_t *n);
 

@@ -15,8 +15,7 @@
 #include <unistd.h>
 
 #include "blockfile.h"
-#include "disk.h"
-#include "judge.h"
+#include "judge/judge.h"
 #include "prng.h"
 #include "real.h"
 
@@ -128,7 +127,7 @@ static pid_t soak_spawn(soak_t *s, int node, const char *prog, int argc, char *c
     snprintf(env[ne++], SOAK_ENV_BYTES, "ALICHAIN_SEED=%llu",
              (unsigned long long)(s->o->seed + (node >= 0 && node < SIM_SERVERS ? s->srv[node].generation : 0)));
     if (node >= SIM_NODE_A && node <= SIM_NODE_C)
-        snprintf(env[ne++], SOAK_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", s->dir, simdisk_block_name(node - 1));
+        snprintf(env[ne++], SOAK_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", s->dir, blockfile_default_name(node - 1));
     for (int k = 0; k < ne; k++) envp[k] = env[k];
     return real_spawn(s->net, node, path, argc, args, s->dir, envp, ne, out, err);
 }
@@ -357,7 +356,7 @@ static int blocks_write(soak_t *s) {
     for (int u = 0; u < SOAK_USERS; u++) snprintf(s->users[u], SOAK_NAME_BYTES, "Soak%c%c", 'A' + u / 26, 'a' + u % 26);
     for (int b = 0; b < BACKEND_COUNT; b++) {
         char path[SOAK_PATH_BYTES];
-        snprintf(path, sizeof(path), "%s/%s", s->dir, simdisk_block_name(b));
+        snprintf(path, sizeof(path), "%s/%s", s->dir, blockfile_default_name(b));
         FILE *f = fopen(path, "w");
         if (f == NULL) return -1;
         for (int u = b; u < SOAK_USERS; u += BACKEND_COUNT)
@@ -416,13 +415,13 @@ static void check_torn(soak_t *s, int b, const char *img, size_t len, const char
                        uint32_t *torn) {
     char path[SOAK_PATH_BYTES + 8], *text = NULL, err[SOAK_MSG_BYTES];
     size_t tl = 0;
-    snprintf(path, sizeof(path), "%s/%s%s", s->dir, simdisk_block_name(b), BLOCKFILE_TORN_SUFFIX);
+    snprintf(path, sizeof(path), "%s/%s%s", s->dir, blockfile_default_name(b), BLOCKFILE_TORN_SUFFIX);
     if (real_file_read(path, &text, &tl) != 0) violation(s, "torn: cannot read %s", path);
     ledger_t l;
     ledger_init(&l);
     blockfile_recovery_t rec = {0};
     size_t extra = 0;
-    if (blockfile_recover(&l, img, len, marker, mlen, simdisk_block_name(b), &rec, err, sizeof(err)) == 0)
+    if (blockfile_recover(&l, img, len, marker, mlen, blockfile_default_name(b), &rec, err, sizeof(err)) == 0)
         extra = rec.torn_len;
     ledger_free(&l);
     char *all = malloc(tl + extra + 2);
@@ -441,7 +440,7 @@ static void check_torn(soak_t *s, int b, const char *img, size_t len, const char
         (*torn)++;
         if (!torn_line_ok(s, line) && ++s->torn_bad)
             violation(s, "torn: %s line \"%.80s\" is no prefix of an append that was never confirmed",
-                      simdisk_block_name(b), line);
+                      blockfile_default_name(b), line);
     }
     free(all);
     free(text);
@@ -464,15 +463,15 @@ static void plant_confirmed(soak_t *s, const check_txs_t *disk) {
         int b = disk->txs[k].backend;
         char path[SOAK_PATH_BYTES], *img = NULL, line[TX_LINE_BYTES_MAX + 2];
         size_t len = 0;
-        snprintf(path, sizeof(path), "%s/%s", s->dir, simdisk_block_name(b));
+        snprintf(path, sizeof(path), "%s/%s", s->dir, blockfile_default_name(b));
         size_t ll = tx_format(&disk->txs[k].tx, line, sizeof(line) - 1); /* ends in '\n' */
         line[ll] = '\0';
         if (s->o->plant == SOAK_PLANT_COPY_CONFIRMED) {
             int other = (b + 1) % BACKEND_COUNT;
-            snprintf(path, sizeof(path), "%s/%s", s->dir, simdisk_block_name(other));
+            snprintf(path, sizeof(path), "%s/%s", s->dir, blockfile_default_name(other));
             file_append(path, line, ll);
             fprintf(s->o->report, "planted: copied \"%.*s\" (a confirmed transfer) from %s into %s\n",
-                    (int)ll - 1, line, simdisk_block_name(b), simdisk_block_name(other));
+                    (int)ll - 1, line, blockfile_default_name(b), blockfile_default_name(other));
             return;
         }
         if (real_file_read(path, &img, &len) != 0 || img == NULL) return;
@@ -487,13 +486,13 @@ static void plant_confirmed(soak_t *s, const check_txs_t *disk) {
                 fclose(f);
             }
             fprintf(s->o->report, "planted: deleted \"%.*s\" (a confirmed transfer) from %s\n", (int)ll - 1, line,
-                    simdisk_block_name(b));
+                    blockfile_default_name(b));
         }
         if (at != NULL && s->o->plant == SOAK_PLANT_TORN_CONFIRMED) { /* ... as if its append had torn */
             char torn[SOAK_PATH_BYTES + 8];
             snprintf(torn, sizeof(torn), "%s%s", path, BLOCKFILE_TORN_SUFFIX);
             file_append(torn, line, ll);
-            fprintf(s->o->report, "planted: ... and put it in %s%s\n", simdisk_block_name(b), BLOCKFILE_TORN_SUFFIX);
+            fprintf(s->o->report, "planted: ... and put it in %s%s\n", blockfile_default_name(b), BLOCKFILE_TORN_SUFFIX);
         }
         free(img);
         return;
@@ -503,7 +502,7 @@ static void plant_confirmed(soak_t *s, const check_txs_t *disk) {
 static int read_disks(soak_t *s, check_txs_t *disk, uint32_t *torn) {
     for (int b = 0; b < BACKEND_COUNT; b++) {
         char path[SOAK_PATH_BYTES], mpath[SOAK_PATH_BYTES + 16], err[SOAK_MSG_BYTES];
-        snprintf(path, sizeof(path), "%s/%s", s->dir, simdisk_block_name(b));
+        snprintf(path, sizeof(path), "%s/%s", s->dir, blockfile_default_name(b));
         snprintf(mpath, sizeof(mpath), "%s%s", path, BLOCKFILE_MARKER_SUFFIX);
         char *img = NULL, *marker = NULL;
         size_t len = 0, mlen = 0;
@@ -518,7 +517,7 @@ static int read_disks(soak_t *s, check_txs_t *disk, uint32_t *torn) {
                 return -1;
             }
             if (bad > 0 && ++s->recovery_bad)
-                violation(s, "recovery: a restart could not recover %s: %s", simdisk_block_name(b), err);
+                violation(s, "recovery: a restart could not recover %s: %s", blockfile_default_name(b), err);
             check_torn(s, b, img, len, marker, mlen, torn);
         }
         free(img);
@@ -552,7 +551,7 @@ static int check_all(soak_t *s, FILE *f) {
         uint64_t want = k == 0 ? 1 : disk.txs[k - 1].tx.serial + 1;
         if (k > 0 && disk.txs[k].tx.serial == disk.txs[k - 1].tx.serial)
             violation(s, "serials: serial %llu is on disk twice (%s and %s)", (unsigned long long)disk.txs[k].tx.serial,
-                      simdisk_block_name(disk.txs[k - 1].backend), simdisk_block_name(disk.txs[k].backend));
+                      blockfile_default_name(disk.txs[k - 1].backend), blockfile_default_name(disk.txs[k].backend));
         else if (disk.txs[k].tx.serial != want)
             violation(s, "serials: a gap: %llu..%llu missing", (unsigned long long)want,
                       (unsigned long long)disk.txs[k].tx.serial - 1);

@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "mutant.h"
-#include "real.h"
-#include "realnet_ns.h"
-#include "soak.h"
-#include "report.h"
-#include "sim.h"
-#include "suite.h"
-#include "swarm.h"
+#include "real/real.h"
+#include "real/realnet_ns.h"
+#include "real/soak.h"
+#include "swarm/report.h"
+#include "world/sim.h"
+#include "swarm/suite.h"
+#include "swarm/swarm.h"
 
 #define EXIT_USAGE 2
 #ifndef ALICHAIN_COMMIT
@@ -442,7 +442,7 @@ static void programs_dir(const args_t *a, char *programs, size_t cap) {
         snprintf(programs, cap, "%s", a->value[OPT_PROGRAMS]);
 }
 
-/* real and compare: the scenario on the real programs (sim/real.h). */
+/* real and compare: the scenario on the real programs (sim/real/real.h). */
 static int cmd_real(const args_t *a) {
     scenario_t s;
     char err[512];
@@ -477,7 +477,7 @@ static int cmd_real(const args_t *a) {
     return rc;
 }
 
-/* soak: the durability soak on the real programs (sim/soak.h). Without namespace hosts it
+/* soak: the durability soak on the real programs (sim/real/soak.h). Without namespace hosts it
  * runs on loopback and says so loudly; under CI=true it refuses instead. */
 static int cmd_soak(const args_t *a) {
     const char *const *v = a->value;

@@ -12,9 +12,10 @@
 #include <time.h>
 
 #include "grow.h"
-#include "history.h"
+#include "judge/history.h"
 #include "messages.h"
 #include "mutant.h"
+#include "proc/proc.h"
 #include "tx.h"
 
 #define PORT_OFFSET_DEFAULT 319
@@ -26,12 +27,6 @@
 #define PARKED_MAX 100000            /* inputs queued at a paused node */
 #define TIMER_SPINS_MAX 1000         /* a timer that keeps asking for "now" is a core bug */
 #define OUT_TEXT_BYTES_MAX (1u << 20)/* captured output of one operation */
-
-uint64_t sim_wall_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* ------------------------------------------------------------------ basics */
 
@@ -767,7 +762,7 @@ static int be_start(world_t *w, int b, char *err, size_t err_cap) {
     size_t marker_len;
     const char *marker = simdisk_marker(d, &marker_len);
     int rc = backend_load(be, simdisk_image(d), d->durable_len, marker, marker_len,
-                          simdisk_block_name(b), &res, err, err_cap);
+                          blockfile_default_name(b), &res, err, err_cap);
     if (rc != 0) {
         backend_free(be);
         return rc;
@@ -778,7 +773,7 @@ static int be_start(world_t *w, int b, char *err, size_t err_cap) {
     nd->paused = 0;
     nd->timer_at = UINT64_MAX;
     w->disk_last_sync_at[b] = 0;
-    backend_start(be, simdisk_image(d), &res, simdisk_block_name(b), backend_port(b), &w->out);
+    backend_start(be, simdisk_image(d), &res, blockfile_default_name(b), backend_port(b), &w->out);
     drain_backend(w, b);
     return 0;
 }
@@ -1091,17 +1086,6 @@ static void report_ops(world_t *w, FILE *f) {
     }
 }
 
-void sim_faults_format(const uint64_t *faults, char *buf, size_t cap) {
-    size_t len = 0;
-    buf[0] = '\0';
-    for (int k = 1; k < FAULT_COUNT && len < cap; k++) {
-        if (faults[k] == 0) continue;
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s=%llu", len ? " " : "",
-                                sim_fault_names[k], (unsigned long long)faults[k]);
-    }
-    if (len == 0) snprintf(buf, cap, "none");
-}
-
 static void report_print(world_t *w) {
     FILE *f = w->opts->report;
     sim_result_t *r = w->res;
@@ -1162,7 +1146,7 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     static const sim_options_t no_opts;
     const sim_options_t *opts = opts_in != NULL ? opts_in : &no_opts;
     memset(res, 0, sizeof(*res));
-    uint64_t wall0 = sim_wall_us();
+    uint64_t wall0 = proc_now_us();
     world_t *w = calloc(1, sizeof(*w));
     uint32_t *step_op = calloc(s->step_count + 1, sizeof(uint32_t));
     if (w == NULL || step_op == NULL) {
@@ -1258,7 +1242,7 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     res->virtual_us = w->now_us;
     res->trace_hash = w->trace.hash;
     res->verdict = (res->violation_count > 0 || res->expects_failed > 0 || rc != 0) ? 1 : 0;
-    res->wall_us = sim_wall_us() - wall0;
+    res->wall_us = proc_now_us() - wall0;
     if (rc == 0) report_print(w);
     trace_close(w);
     world_free(w);

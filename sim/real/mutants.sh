@@ -1,6 +1,6 @@
 #!/bin/bash
 # real-mutants.sh — `make real-mutants`: each planted bug against the real programs built
-# with it (ALICHAIN_MUTANT selects it), on a scenario of sim/real-mutants/ (or sim/scenarios/)
+# with it (ALICHAIN_MUTANT selects it), on a scenario of sim/real/mutants/ (or sim/scenarios/)
 # that the same build passes with ALICHAIN_MUTANT=none. Usage: SIM PROGRAMS_DIR MIN_CAUGHT
 set -u
 sim=$1 programs=$2 min=$3

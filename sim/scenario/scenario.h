@@ -1,9 +1,10 @@
-/* sim.h — the simulator as a library: scenarios (parse, print, generate from bytes), one
- * deterministic run of a scenario, and its result. alichain-sim's main, the swarm and the
- * fuzz targets (fuzz/fuzz_scenario.c, fuzz/fuzz_sim.c) all go through this API; nothing
- * here prints unless sim_options_t.report asks for it. docs/SIMULATOR.md explains the model. */
-#ifndef ALICHAIN_SIM_H
-#define ALICHAIN_SIM_H
+/* scenario.h — the scenario room: what a run is asked to do and what it reports, for every
+ * driver (the simulator, the real programs, the swarm, the fuzzers). The scenario language
+ * of docs/SCENARIOS.md (parse, print, generate from bytes, the shrinker's edits), the fault
+ * settings, and the result vocabulary (fault counters, violations, sim_result_t). Pure
+ * data and text: no clock, no process, no network. */
+#ifndef ALICHAIN_SIM_SCENARIO_H
+#define ALICHAIN_SIM_SCENARIO_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -192,17 +193,6 @@ typedef struct {
     char message[400];
 } sim_violation_t;
 
-typedef struct {
-    uint64_t seed_override;       /* used when has_seed_override */
-    int has_seed_override;
-    FILE *report;                 /* NULL: print nothing; else the run's report */
-    int verbose;                  /* report: every operation's output too */
-    const char *trace_path;       /* text trace, one event a line (NULL: none) */
-    const char *trace_json_path;  /* Chrome trace-event JSON (NULL: none) */
-    const char *repro;            /* printed after a violation: how to reproduce it */
-    uint64_t events_max;          /* 0: SIM_EVENTS_MAX_DEFAULT */
-} sim_options_t;
-#define SIM_EVENTS_MAX_DEFAULT 200000000ull
 
 typedef struct {
     int verdict;                  /* 0 pass, 1 fail */
@@ -246,15 +236,9 @@ void sim_faults_default(sim_faults_t *f);
 /* Applies one settings change. */
 void sim_set_apply(sim_faults_t *f, const sim_set_t *set);
 
-/* Runs the scenario once. Returns the verdict (0 pass, 1 fail) or a negative error
- * (AC_EINVAL: the scenario cannot start, e.g. a bad block; AC_ENOMEM); res is filled
- * either way. Prints only to opts->report. */
-int sim_run(const scenario_t *s, const sim_options_t *opts, sim_result_t *res);
 
 /* "lost=3 duplicated=1 ..." of the non-zero fault counters (DGRAMS excluded). */
 void sim_faults_format(const uint64_t *faults, char *buf, size_t cap);
 
-/* Wall clock in microseconds (the speed report and the swarm's progress only). */
-uint64_t sim_wall_us(void);
 
 #endif

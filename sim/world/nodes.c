@@ -173,14 +173,14 @@ static int nodes_backend_start(nodes_t *n, int b) {
     char err[NODES_FAILURE_BYTES];
     backend_init(&n->be[b], b);
     int rc = backend_load(&n->be[b], simdisk_image(d), d->durable_len, marker, marker_len,
-                          simdisk_block_name(b), &res, err, sizeof(err));
+                          blockfile_default_name(b), &res, err, sizeof(err));
     if (rc != 0) {
         backend_free(&n->be[b]);
         nodes_fail(n, "server%c cannot start: %s", backend_letter(b), err);
         return rc;
     }
     n->be_up[b] = 1;
-    backend_start(&n->be[b], simdisk_image(d), &res, simdisk_block_name(b),
+    backend_start(&n->be[b], simdisk_image(d), &res, blockfile_default_name(b),
                   (uint16_t)(NODES_PORTS_A + 1000 * b), &n->out);
     drain(n, b);
     return 0;

@@ -9,7 +9,7 @@
 #include "common.h"
 #include "evq.h"
 #include "prng.h"
-#include "sim.h"
+#include "scenario/scenario.h"
 
 #define TRACE_TRACK_OP0 16   /* trace track of operation i = TRACE_TRACK_OP0 + i */
 

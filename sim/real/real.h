@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 #include "realnet.h"
-#include "sim.h"
+#include "scenario/scenario.h"
 
 #define REAL_SKIPPED_MAX 16          /* distinct unsupported faults named in a report */
 #define REAL_FAULT_NAME_BYTES 48
@@ -64,7 +64,7 @@ int real_unsupported(const scenario_t *s, const realnet_t *net,
  * returns 0 (no difference, both pass), 1, or 2 (refused / cannot run). */
 int real_compare(const scenario_t *s, const real_options_t *o, FILE *f);
 
-/* Process helpers, shared with the durability soak (sim/soak.c). */
+/* Process helpers, shared with the durability soak (sim/real/soak.c). */
 
 /* Forks path on node (the back end's wrap words first) with args after its name, stdin
  * /dev/null, stdout and stderr appended to the given files, cwd cwd, env[0..ne) put into

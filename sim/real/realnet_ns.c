@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "netns.h"
-#include "relay.h"
+#include "hosts/netns.h"
+#include "hosts/relay.h"
 
 /* SPEC.md's port table: serverA 21000 + offset, B and C 1000 apart; serverM's UDP 24000. */
 #define NS_PORT_BASE_BACKEND 21000u

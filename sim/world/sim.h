@@ -1,0 +1,30 @@
+/* sim.h — the world room's public face: one deterministic run of a scenario in one process
+ * under a virtual clock (world.c and its parts). alichain-sim, the swarm, compare and the
+ * fuzz targets (fuzz/fuzz_sim.c) all go through sim_run(); nothing here prints unless
+ * sim_options_t.report asks for it. docs/SIMULATOR.md explains the model. */
+#ifndef ALICHAIN_SIM_WORLD_SIM_H
+#define ALICHAIN_SIM_WORLD_SIM_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "scenario/scenario.h"
+
+typedef struct {
+    uint64_t seed_override;       /* used when has_seed_override */
+    int has_seed_override;
+    FILE *report;                 /* NULL: print nothing; else the run's report */
+    int verbose;                  /* report: every operation's output too */
+    const char *trace_path;       /* text trace, one event a line (NULL: none) */
+    const char *trace_json_path;  /* Chrome trace-event JSON (NULL: none) */
+    const char *repro;            /* printed after a violation: how to reproduce it */
+    uint64_t events_max;          /* 0: SIM_EVENTS_MAX_DEFAULT */
+} sim_options_t;
+#define SIM_EVENTS_MAX_DEFAULT 200000000ull
+
+/* Runs the scenario once. Returns the verdict (0 pass, 1 fail) or a negative error
+ * (AC_EINVAL: the scenario cannot start, e.g. a bad block; AC_ENOMEM); res is filled
+ * either way. Prints only to opts->report. */
+int sim_run(const scenario_t *s, const sim_options_t *opts, sim_result_t *res);
+
+#endif

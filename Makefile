@@ -92,9 +92,12 @@ $(OUT)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(OUT)/core.a
 
 # ---- checks ---------------------------------------------------------------------------
 # core/ is pure: no sockets, clocks, randomness, printing, exiting, no header from outside
-# core/, no libc function outside an allow-list in its objects (ci/lint.sh, build/lint/).
+# core/, no libc function outside an allow-list in its objects (ci/lint.sh, build/lint/);
+# the harness's rooms include only along their arrows and sim/lib.sources lists the
+# simulator library (ci/arrows.sh, sim/README.md).
 lint:
 	@bash ci/lint.sh
+	@bash ci/arrows.sh
 
 deps:
 	@bash ci/install-deps.sh

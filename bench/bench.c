@@ -3,18 +3,16 @@
  * load.c, measures the floors of floor.c in the same run, backend memory, start-up time and
  * the simulator's speed, and prints every figure with its ratio to its floor (also as TSV
  * rows for bench/report.py). Exit 0 only when every answer was right. */
-#define _XOPEN_SOURCE 700   /* nftw */
 #include "bench.h"
 
+#include "proc/proc.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,10 +23,6 @@
 
 #define LIST_MAX 16                      /* entries of --txs, --conns, --modes */
 #define CHILDREN_MAX 8                   /* servers started at once */
-#define OFFSET_MIN 400                   /* as tests/e2e/e2e_helpers.py, same lock files */
-#define OFFSET_MAX 999
-#define OFFSET_ATTEMPTS_MAX 300
-#define LOCK_DIR "/tmp/alichain-e2e-ports"
 #define READY_POLL_NS 1000000ULL         /* 1 ms between looks at a server's stdout */
 #define HOL_BALANCE_CONNS 8              /* balance clients while TXLISTs run */
 #define MODE_PERSISTENT_PREFIX "p-"      /* --modes p-balance: balance on persistent connections */
@@ -46,11 +40,7 @@ static char g_tmpdir[BENCH_PATH_MAX];
 static int g_failed;                      /* a wrong answer or an error was seen */
 
 /* ---- helpers ---- */
-uint64_t bench_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
+uint64_t bench_now_ns(void) { return proc_now_ns(); }
 
 void bench_die(const char *fmt, ...) {
     va_list ap;
@@ -117,30 +107,13 @@ static void on_signal(int sig) {
     bench_interrupted = 1;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st; (void)flag; (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static void child_stop(pid_t *slot) {
-    if (*slot <= 0) return;
-    kill(*slot, SIGTERM);
-    uint64_t end = bench_now_ns() + BENCH_STOP_TIMEOUT_MS * 1000000ULL;
-    while (waitpid(*slot, NULL, WNOHANG) == 0) {
-        if (bench_now_ns() >= end) {
-            kill(*slot, SIGKILL);
-            waitpid(*slot, NULL, 0);
-            break;
-        }
-        usleep(1000);
-    }
-    *slot = 0;
+    (void)proc_stop_all(slot, NULL, 1, BENCH_STOP_TIMEOUT_MS * 1000ULL);
 }
 
 static void cleanup(void) {
     for (int i = 0; i < CHILDREN_MAX; i++) child_stop(&g_children[i]);
-    if (g_tmpdir[0]) nftw(g_tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (g_tmpdir[0]) proc_remove_tree(g_tmpdir);
     g_tmpdir[0] = '\0';
 }
 
@@ -248,40 +221,14 @@ static void progress(const char *fmt, ...) {
 }
 
 /* ---- ports ---- */
-static int port_free(int type, uint16_t port) {
-    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-    if (fd < 0) return 0;
-    int one = 1;
-    if (type == SOCK_STREAM) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
-/* An offset whose six ports are free, held under the e2e tests' lock file (kept open until
- * exit) so that the tests and other benches never pick it at the same time. */
+/* An offset whose six ports are free, held under the lease rule of sim/proc/proc.h (the lock
+ * stays open until exit) so that tests, real runs and other benches never take it too. */
 static unsigned lease_offset(void) {
-    mkdir(LOCK_DIR, 0777);
-    uint64_t rng = bench_now_ns() ^ (uint64_t)getpid() << 32;
-    for (int i = 0; i < OFFSET_ATTEMPTS_MAX; i++) {
-        unsigned off = OFFSET_MIN + (unsigned)(bench_rand(&rng) % (OFFSET_MAX - OFFSET_MIN + 1));
-        char path[BENCH_PATH_MAX];
-        bench_path(path, "%s/%u.lock", LOCK_DIR, off);
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-        if (fd < 0) continue;
-        if (flock(fd, LOCK_EX | LOCK_NB) != 0) { close(fd); continue; }
-        if (port_free(SOCK_DGRAM, (uint16_t)(21000 + off)) && port_free(SOCK_DGRAM, (uint16_t)(22000 + off)) &&
-            port_free(SOCK_DGRAM, (uint16_t)(23000 + off)) && port_free(SOCK_DGRAM, (uint16_t)(24000 + off)) &&
-            port_free(SOCK_STREAM, (uint16_t)(25000 + off)) && port_free(SOCK_STREAM, (uint16_t)(26000 + off)))
-            return off;   /* fd stays open: the lease lasts until exit */
-        close(fd);
-    }
-    bench_die("no free port offset in %d..%d", OFFSET_MIN, OFFSET_MAX);
+    unsigned off;
+    int fd;
+    char err[200];
+    if (proc_port_lease(&off, &fd, err, sizeof err) != 0) bench_die("%s", err);
+    return off;
 }
 
 /* ---- servers ---- */
@@ -308,66 +255,33 @@ static int server_start(const net_t *n, const char *program, const char *dir, do
     int slot = 0;
     while (slot < CHILDREN_MAX && g_children[slot] > 0) slot++;
     if (slot == CHILDREN_MAX) bench_die("too many servers");
-    char exe[BENCH_PATH_MAX], out[BENCH_PATH_MAX], err[BENCH_PATH_MAX], off[16];
+    char exe[BENCH_PATH_MAX], out[BENCH_PATH_MAX], err[BENCH_PATH_MAX];
     bench_path(exe, "%s/%s", n->bin, program);
     bench_path(out, "%s/%s.out", dir, program);
     bench_path(err, "%s/%s.err", dir, program);
-    snprintf(off, sizeof off, "%u", n->offset);
-    /* SIGINT/SIGTERM stay blocked across fork: one that came in between would run our
-     * handler in the child, which would then exec a server that never heard of it. The
-     * child takes the default actions back before it unblocks them. */
-    sigset_t stop_sigs, old_mask;
-    sigemptyset(&stop_sigs);
-    sigaddset(&stop_sigs, SIGINT);
-    sigaddset(&stop_sigs, SIGTERM);
-    sigprocmask(SIG_BLOCK, &stop_sigs, &old_mask);
+    const char *argv[] = {exe, NULL};
+    proc_spec_t sp = {.argv = argv, .cwd = dir, .out_path = out, .err_path = err, .truncate = 1,
+                      .env = {"ALICHAIN_SEED=1"},
+                      .unset = {"ALICHAIN_BLOCK", "ALICHAIN_TXLIST", "ALICHAIN_TIMEOUT_MS", "ALICHAIN_HOST_M",
+                                "ALICHAIN_HOST_A", "ALICHAIN_HOST_B", "ALICHAIN_HOST_C"}};
+    char off_env[48];
+    snprintf(off_env, sizeof off_env, "ALICHAIN_PORT_OFFSET=%u", n->offset);
+    sp.env[1] = off_env;
     uint64_t t0 = bench_now_ns();
-    pid_t pid = fork();
+    pid_t pid = proc_spawn(&sp);
     if (pid < 0) bench_die("fork: %s", strerror(errno));
-    if (pid == 0) {
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        sigprocmask(SIG_SETMASK, &old_mask, NULL);
-        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fo < 0 || fe < 0 || chdir(dir) != 0) _exit(127);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0) dup2(nul, 0);
-        unsetenv("ALICHAIN_BLOCK");
-        unsetenv("ALICHAIN_TXLIST");
-        unsetenv("ALICHAIN_TIMEOUT_MS");
-        unsetenv("ALICHAIN_HOST_M"); unsetenv("ALICHAIN_HOST_A");
-        unsetenv("ALICHAIN_HOST_B"); unsetenv("ALICHAIN_HOST_C");
-        setenv("ALICHAIN_PORT_OFFSET", off, 1);
-        setenv("ALICHAIN_SEED", "1", 1);
-        execl(exe, program, (char *)NULL);
-        _exit(127);
-    }
     g_children[slot] = pid;
-    sigprocmask(SIG_SETMASK, &old_mask, NULL);
-    uint64_t end = t0 + BENCH_READY_TIMEOUT_MS * 1000000ULL;
-    for (;;) {
-        FILE *f = fopen(out, "r");
-        char line[SERVER_LINE_BYTES];
-        int up = 0;
-        while (f && fgets(line, sizeof line, f))
-            if (strstr(line, "is up and running")) { up = 1; break; }
-        if (f) fclose(f);
-        if (up) break;
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            g_children[slot] = 0;
-            bench_die("%s exited before it was up (see %s)", program, err);
-        }
-        if (bench_interrupted) {
-            fprintf(stderr, "alichain-bench: interrupted\n");
-            exit(130);   /* cleanup() stops the servers, removes the temp dir */
-        }
-        if (bench_now_ns() >= end) bench_die("%s not up within %d ms", program, BENCH_READY_TIMEOUT_MS);
-        struct timespec ts = { 0, READY_POLL_NS };
-        nanosleep(&ts, NULL);
+    int status;
+    switch (proc_wait_up(pid, out, "is up and running", BENCH_READY_TIMEOUT_MS * 1000ULL, READY_POLL_NS / 1000u,
+                         &status)) {
+    case 0: break;
+    case -1:
+        g_children[slot] = 0;
+        bench_die("%s exited before it was up (see %s)", program, err);
+    case -2: bench_die("%s not up within %d ms", program, BENCH_READY_TIMEOUT_MS);
+    default:
+        fprintf(stderr, "alichain-bench: interrupted\n");
+        exit(130);   /* cleanup() stops the servers, removes the temp dir */
     }
     *secs = (double)(bench_now_ns() - t0) / 1e9;
     return slot;
@@ -616,7 +530,7 @@ static void run_size(const opts_t *o, uint64_t txs) {
     for (int i = 0; i < 3; i++) grown += rss_kb(g_children[slot[i]]) - kb0[i];
     report_metric(txs, "backend-rss-growth-under-load", (double)grown, "kB", "-", 0);
     for (int i = 3; i >= 0; i--) child_stop(&g_children[slot[i]]);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    proc_remove_tree(dir);
     ledger_free(&l);
 }
 
@@ -779,9 +693,8 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     atexit(cleanup);
     if (tsv && !(g_tsv = fopen(tsv, "w"))) bench_die("cannot write %s", tsv);
-    const char *tmp = getenv("TMPDIR");
-    bench_path(g_tmpdir, "%s/alichain-bench.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(g_tmpdir)) bench_die("cannot create a temp dir: %s", strerror(errno));
+    if (proc_mkdtemp(g_tmpdir, sizeof g_tmpdir, "alichain-bench") != 0)
+        bench_die("cannot create a temp dir: %s", strerror(errno));
     if (!o.external) o.offset = lease_offset();
 
     g_t0_ns = bench_now_ns();

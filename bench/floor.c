@@ -6,6 +6,8 @@
 #define _GNU_SOURCE   /* accept4 */
 #include "bench.h"
 
+#include "proc/proc.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -153,7 +155,7 @@ static void floor_tcp_serve(int lfd, int persistent) {
 
 pid_t floor_tcp_start(uint16_t *port, int persistent) {
     int lfd = floor_listen_loopback(SOCK_STREAM, port);
-    pid_t pid = fork();
+    pid_t pid = proc_fork();
     if (pid < 0) bench_die("floor: fork: %s", strerror(errno));
     if (pid == 0) floor_tcp_serve(lfd, persistent);
     close(lfd);
@@ -170,7 +172,7 @@ void floor_udp_run(double secs, bench_result_t *r) {
     memset(r, 0, sizeof *r);
     uint16_t port;
     int echo = floor_listen_loopback(SOCK_DGRAM, &port);
-    pid_t pid = fork();
+    pid_t pid = proc_fork();
     if (pid < 0) bench_die("floor: fork: %s", strerror(errno));
     if (pid == 0) {
         uint8_t buf[DGRAM_BYTES_MAX], reply[FLOOR_UDP_REPLY_BYTES];

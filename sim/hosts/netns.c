@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "netns.h"
 
+#include "proc/proc.h"
+
 #include <errno.h>
 #include <fnmatch.h>
 #include <fcntl.h>
@@ -53,12 +55,6 @@ static int fail(char *err, int code, const char *fmt, ...) {
     return code;
 }
 
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int join_netns(const char *name) {
     char path[NETNS_NAME_BYTES + sizeof(NETNS_DIR) + 1];
     snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, name);
@@ -91,7 +87,7 @@ static int cmd_run(char *err, const char *ns, const char *input, char *const arg
         close(out_pipe[1]);
         return fail(err, NETNS_ERR_SYS, "pipe: %s", strerror(errno));
     }
-    pid_t pid = fork();
+    pid_t pid = proc_fork();
     if (pid == 0) {
         int in = input ? in_pipe[0] : open("/dev/null", O_RDONLY);
         if (in < 0 || dup2(in, 0) < 0 || dup2(out_pipe[1], 1) < 0 || dup2(out_pipe[1], 2) < 0) _exit(126);
@@ -118,10 +114,10 @@ static int cmd_run(char *err, const char *ns, const char *input, char *const arg
         close(in_pipe[1]);
     }
     size_t used = 0;
-    uint64_t deadline = now_ms() + NETNS_CMD_TIMEOUT_MS;
+    uint64_t deadline = proc_now_us() / 1000u + NETNS_CMD_TIMEOUT_MS;
     int timed_out = 0;
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = proc_now_us() / 1000u;
         if (now >= deadline) {
             timed_out = 1;
             break;
@@ -331,27 +327,6 @@ int netns_enter(char *err, const netns_t *n, int host) {
         return fail(err, NETNS_ERR_SYS, "cannot enter namespace %s: %s", n->name[host], strerror(errno));
     for (int h = 0; h <= NETNS_HOST_C; h++)
         if (setenv(HOST_VARS[h], n->addr[h], 0) < 0) /* the caller's own value wins */ return fail(err, NETNS_ERR_SYS, "setenv: %s", strerror(errno));
-    return 0;
-}
-
-int netns_spawn(char *err, const netns_t *n, int host, char *const argv[], char *const overrides[],
-                size_t override_count, pid_t *pid_out) {
-    if (host < 0 || host >= NETNS_HOSTS) return fail(err, NETNS_ERR_ARG, "no host %d", host);
-    pid_t pid = fork();
-    if (pid < 0) return fail(err, NETNS_ERR_SYS, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        char why[NETNS_ERR_BYTES];
-        if (netns_enter(why, n, host) < 0) {
-            dprintf(2, "netns: %s\n", why);
-            _exit(126);
-        }
-        for (size_t i = 0; i < override_count; i++)
-            if (putenv(overrides[i]) != 0) _exit(126);
-        execvp(argv[0], argv);
-        dprintf(2, "netns: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    *pid_out = pid;
     return 0;
 }
 

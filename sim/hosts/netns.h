@@ -89,13 +89,6 @@ int netns_tool_path(const char *prog, char *buf, size_t cap);
 int netns_host_of(char letter);
 char netns_letter_of(int host);
 
-/* Forks a child that joins host's namespace (netns_enter) and execs argv[0] (searched on
- * PATH) with the environment environ plus the ALICHAIN_HOST_* of netns_enter, then
- * overrides (NAME=VALUE strings, may be NULL/0). *pid_out gets the child's pid; stdin,
- * stdout and stderr are inherited. Returns 0 or NETNS_ERR_SYS. */
-int netns_spawn(char *err, const netns_t *n, int host, char *const argv[], char *const overrides[],
-                size_t override_count, pid_t *pid_out);
-
 /* Joins host's namespace in the calling process (for `exec`-style tools) and sets each
  * ALICHAIN_HOST_* variable not already set in its environment to that host's address (a
  * backend behind a relay keeps its own). Returns 0, NETNS_ERR_ARG or NETNS_ERR_SYS. */

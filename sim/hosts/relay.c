@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "proc/proc.h"
 
 _Static_assert(RELAY_DGRAM_BYTES_MAX > DGRAM_BYTES_MAX, "the relay carries any protocol datagram");
 _Static_assert(RELAY_REORDER_HOLD_US < RELAY_DELAY_MS_MAX * 1000ull, "a hold is a delay");
@@ -189,12 +190,6 @@ int relay_addr_parse(char *err, size_t cap, const char *text, struct sockaddr_in
     return 0;
 }
 
-static uint64_t mono_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static int udp_bound(char *err, size_t cap, const struct sockaddr_in *at, int *fd_out) {
     char text[INET_ADDRSTRLEN] = "?";
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -227,7 +222,7 @@ static void relay_read(relay_t *r, const relay_link_t *l, int link, int dir, int
             r->counts[dir].foreign++;
             continue;
         }
-        (void)relay_push(r, mono_us(), link, dir, buf, (size_t)n); /* a full queue counts its drop */
+        (void)relay_push(r, proc_now_us(), link, dir, buf, (size_t)n); /* a full queue counts its drop */
     }
 }
 
@@ -252,10 +247,10 @@ void relay_serve(relay_t *r, const relay_link_t *links, int link_count, const in
     int nfds = link_count * RELAY_DIRS;
     assert(link_count >= 1);
     assert(link_count <= RELAY_LINKS_MAX);
-    uint64_t end_us = for_ms ? mono_us() + for_ms * 1000u : UINT64_MAX;
+    uint64_t end_us = for_ms ? proc_now_us() + for_ms * 1000u : UINT64_MAX;
     while (!*stop) {
         if (on_turn) on_turn(ctx, r);
-        uint64_t now = mono_us();
+        uint64_t now = proc_now_us();
         if (now >= end_us) break;
         relay_item_t it;
         while (relay_pop(r, now, &it)) {

@@ -3,31 +3,25 @@
  * injects crash/restart (kill -9, new process) and pause/resume (SIGSTOP/SIGCONT) itself and
  * network faults through a realnet_t, then judges the run with judge.h; plus the loopback
  * back end and `compare`. Trade-offs are written down in docs/REAL.md. */
-#define _XOPEN_SOURCE 700 /* nftw, struct FTW */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "blockfile.h"
 #include "judge/judge.h"
 #include "world/sim.h"
 #include "client.h"
+#include "messages.h"
+#include "proc/proc.h"
 #include "real.h"
 
 #define REAL_START_MS_MAX 5000          /* a server prints its "up" line within this */
-#define REAL_REAP_MS_MAX 3000           /* a killed process is reaped within this */
+#define REAL_STOP_MS_MAX 3000           /* SIGTERM'd servers exit within this */
 #define REAL_TICK_US 1000               /* the main loop wakes at least this often */
 #define REAL_END_SLACK_MS 5000          /* quiet run: beyond the longest client deadline */
 #define REAL_FILE_BYTES_MAX (64u << 20) /* a block file, alichain.txt or an output read back */
@@ -35,42 +29,14 @@
 #define REAL_DIR_BYTES 256              /* the run's directory, the programs' directory */
 #define REAL_ENV_BYTES 600
 #define REAL_MSG_BYTES 480
-#define REAL_OFFSET_MIN 400             /* the range tests/e2e leases from ... */
-#define REAL_OFFSET_MAX 999
-#define REAL_OFFSET_ATTEMPTS_MAX 300
-#define REAL_LOCK_DIR "/tmp/alichain-e2e-ports"  /* ... with the same lock files */
 #define REAL_LIVENESS_SLACK_US 2000000  /* as the simulator: 4 x timeout + this */
 #define REAL_LOOKBACK_TIMEOUTS 3
-#define REAL_PORTS 6
 #define REAL_EXIT_REFUSED 2
 #define REAL_LOG_LINES_MAX 5            /* a failed run reports this many stderr lines a server */
 
 static const char *const server_prog[SIM_SERVERS] = {"serverM", "serverA", "serverB", "serverC"};
 static const char *const host_env[SIM_SERVERS] = {"ALICHAIN_HOST_M", "ALICHAIN_HOST_A",
                                                    "ALICHAIN_HOST_B", "ALICHAIN_HOST_C"};
-
-static volatile sig_atomic_t real_interrupted;
-
-static void on_signal(int sig) {
-    (void)sig;
-    real_interrupted = 1;
-}
-
-void real_signals_catch(real_signals_t *saved) {
-    real_interrupted = 0;
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &saved->old_int);
-    sigaction(SIGTERM, &sa, &saved->old_term);
-}
-
-void real_signals_restore(const real_signals_t *saved) {
-    sigaction(SIGINT, &saved->old_int, NULL);
-    sigaction(SIGTERM, &saved->old_term, NULL);
-}
-
-int real_was_interrupted(void) { return real_interrupted != 0; }
 
 /* ------------------------------------------------------------------ loopback back end */
 
@@ -251,19 +217,8 @@ typedef struct {
     uint32_t expects_failed;
 } real_t;
 
-static uint64_t now_wall_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static uint64_t run_us(const real_t *r) {
-    return now_wall_us() - r->t0_us;
-}
-
-static void sleep_us(uint64_t us) {
-    struct timespec ts = {.tv_sec = (time_t)(us / 1000000u), .tv_nsec = (long)(us % 1000000u) * 1000};
-    nanosleep(&ts, NULL); /* a signal cuts it short: the loop checks real_interrupted */
+    return proc_now_us() - r->t0_us;
 }
 
 static void violation(real_t *r, const char *checker, uint64_t at_us, const char *fmt, ...)
@@ -303,168 +258,51 @@ static void sink_expect(void *ctx, const scn_expect_t *e, const char *msg) {
         snprintf(r->res->first_failure, sizeof(r->res->first_failure), "expect (line %u): %s", e->line, msg);
 }
 
-/* ------------------------------------------------------------------ files */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    remove(path);
-    return 0;
-}
-
-int real_mkdtemp(char *dir, size_t cap, const char *prefix) {
-    const char *tmp = getenv("TMPDIR"); /* temp dirs where the user keeps them */
-    if (tmp == NULL || tmp[0] != '/') tmp = "/tmp";
-    if ((size_t)snprintf(dir, cap, "%s/%s-XXXXXX", tmp, prefix) >= cap) {
-        dir[0] = '\0';
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    if (mkdtemp(dir) == NULL) {
-        dir[0] = '\0';
-        return -1;
-    }
-    return 0;
-}
-
-void real_remove_tree(const char *dir) {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* The whole file into a NUL-terminated buffer (*buf NULL when it does not exist). */
-int real_file_read(const char *path, char **buf, size_t *len) {
-    *buf = NULL;
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return errno == ENOENT ? 0 : -1;
-    size_t cap = 4096, n = 0;
-    char *p = malloc(cap + 1);
-    while (p != NULL) {
-        size_t got = fread(p + n, 1, cap - n, f);
-        n += got;
-        if (got == 0 || n > REAL_FILE_BYTES_MAX) break;
-        if (n == cap) {
-            char *q = realloc(p, cap * 2 + 1);
-            if (q == NULL) {
-                free(p);
-                p = NULL;
-                break;
-            }
-            p = q;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    if (p == NULL) return -1;
-    p[n] = '\0';
-    *buf = p;
-    *len = n;
-    return 0;
-}
-
-static int file_write(const char *path, const char *data, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (f == NULL) return -1;
-    int ok = (len == 0 || fwrite(data, 1, len, f) == len);
-    return (fclose(f) == 0 && ok) ? 0 : -1;
-}
-
-/* ------------------------------------------------------------------ ports */
-
-static int port_free(unsigned offset) {
-    static const int base[REAL_PORTS] = {21000, 22000, 23000, 24000, 25000, 26000};
-    for (int i = 0; i < REAL_PORTS; i++) {
-        int tcp = i >= 4;
-        int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
-        if (fd < 0) return 0;
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(base[i] + (int)offset))};
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        int one = 1;
-        if (tcp) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        int ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-        close(fd);
-        if (!ok) return 0;
-    }
-    return 1;
-}
-
-/* A free offset held under the lock file tests/e2e uses, so parallel runs never collide. */
-int real_port_lease(unsigned *offset, int *lock_fd, char *err, size_t cap) {
-    mkdir(REAL_LOCK_DIR, 0777);
-    uint64_t x = now_wall_us() ^ ((uint64_t)getpid() << 20);
-    for (int k = 0; k < REAL_OFFSET_ATTEMPTS_MAX; k++) {
-        x = x * 6364136223846793005ull + 1442695040888963407ull;
-        unsigned off = REAL_OFFSET_MIN + (unsigned)((x >> 33) % (REAL_OFFSET_MAX - REAL_OFFSET_MIN + 1));
-        char path[REAL_PATH_BYTES];
-        snprintf(path, sizeof(path), "%s/%u.lock", REAL_LOCK_DIR, off);
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-        if (fd < 0) continue;
-        if (flock(fd, LOCK_EX | LOCK_NB) != 0 || !port_free(off)) {
-            close(fd);
-            continue;
-        }
-        *offset = off;
-        *lock_fd = fd;
-        return 0;
-    }
-    snprintf(err, cap, "no free port offset in %d..%d after %d attempts", REAL_OFFSET_MIN, REAL_OFFSET_MAX,
-             REAL_OFFSET_ATTEMPTS_MAX);
-    return -1;
-}
-
 /* ------------------------------------------------------------------ processes */
 
-/* Forks program (in the programs directory) on node with argv words after its name, stdout
- * and stderr appended to the given files, cwd the run's directory, env set for node. */
-static pid_t spawn(real_t *r, int node, const char *prog, int argc, char *const *args,
-                   const char *out_path, const char *err_path) {
-    char path[REAL_PATH_BYTES];
-    snprintf(path, sizeof(path), "%s/%s", r->programs, prog);
-    char env[8][REAL_ENV_BYTES];
-    char *envp[8];
-    int ne = 0;
-    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_PORT_OFFSET=%u", r->offset);
-    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_TIMEOUT_MS=%u", r->scn->timeout_ms);
-    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_CLIENT_TIMEOUT_MS=%u", r->scn->client_timeout_ms);
-    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_SEED=%llu", (unsigned long long)r->seed);
-    if (node >= SIM_NODE_A && node <= SIM_NODE_C)
-        snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", r->dir, blockfile_default_name(node - 1));
-    for (int k = 0; k < ne; k++) envp[k] = env[k];
-    return real_spawn(r->net, node, path, argc, args, r->dir, envp, ne, out_path, err_path);
+void real_up_line(int node, unsigned offset, char *buf, size_t cap) {
+    if (node == SIM_NODE_M) snprintf(buf, cap, MSG_M_UP);
+    else snprintf(buf, cap, MSG_BACKEND_UP, 'A' + node - 1, REAL_BACKEND_PORT(node - 1, offset));
 }
 
-pid_t real_spawn(const realnet_t *net, int node, const char *path, int argc, char *const *args,
-                 const char *cwd, char *const *env, int ne, const char *out_path, const char *err_path) {
+pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed, int argc, char *const *args,
+                 const char *out_path, const char *err_path) {
+    char path[REAL_PATH_BYTES];
+    snprintf(path, sizeof(path), "%s/%s", e->programs, prog);
     const char *const *wrap;
     int nwrap;
-    net->wrap(net, node, &wrap, &nwrap);
+    e->net->wrap(e->net, node, &wrap, &nwrap);
     const char *argv[REALNET_WRAP_ARGS_MAX + SCN_ARGS_MAX + 2];
     int na = 0;
     for (int k = 0; k < nwrap && k < REALNET_WRAP_ARGS_MAX; k++) argv[na++] = wrap[k];
     argv[na++] = path;
     for (int k = 0; k < argc && k < SCN_ARGS_MAX; k++) argv[na++] = args[k];
     argv[na] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    /* the child: only async-signal-safe-enough calls, then exec */
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    int in = open("/dev/null", O_RDONLY);
-    int out = open(out_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    int er = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (in < 0 || out < 0 || er < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(er, 2) < 0) _exit(127);
-    if (chdir(cwd) != 0) _exit(127);
-    for (int k = 0; k < ne; k++) putenv(env[k]);
+    char env[5 + SIM_SERVERS][REAL_ENV_BYTES];
+    proc_spec_t sp = {.argv = argv, .cwd = e->dir, .out_path = out_path, .err_path = err_path};
+    int ne = 0;
+    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_PORT_OFFSET=%u", e->offset);
+    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_TIMEOUT_MS=%u", e->timeout_ms);
+    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_CLIENT_TIMEOUT_MS=%u", e->client_timeout_ms);
+    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_SEED=%llu", (unsigned long long)seed);
+    if (node >= SIM_NODE_A && node <= SIM_NODE_C)
+        snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", e->dir, blockfile_default_name(node - 1));
+    /* where each server is, as this program sees it (serverM may see the relays instead) */
     for (int h = 0; h < SIM_SERVERS; h++) {
-        const char *host = net->host(net, h);
-        if (node == SIM_NODE_M && h != SIM_NODE_M && net->host_seen_by_m != NULL)
-            host = net->host_seen_by_m(net, h);
-        setenv(host_env[h], host, 1);
+        const char *host = e->net->host(e->net, h);
+        if (node == SIM_NODE_M && h != SIM_NODE_M && e->net->host_seen_by_m != NULL)
+            host = e->net->host_seen_by_m(e->net, h);
+        snprintf(env[ne++], REAL_ENV_BYTES, "%s=%s", host_env[h], host);
     }
-    execvp(argv[0], (char *const *)argv);
-    _exit(127);
+    for (int k = 0; k < ne; k++) sp.env[k] = env[k];
+    return proc_spawn(&sp);
+}
+
+static pid_t spawn(real_t *r, int node, const char *prog, int argc, char *const *args,
+                   const char *out_path, const char *err_path) {
+    real_env_t e = {.net = r->net, .programs = r->programs, .dir = r->dir, .offset = r->offset,
+                    .timeout_ms = r->scn->timeout_ms, .client_timeout_ms = r->scn->client_timeout_ms};
+    return real_spawn(&e, node, prog, r->seed, argc, args, out_path, err_path);
 }
 
 static void server_log(const real_t *r, int node, const char *ext, char *path, size_t cap) {
@@ -473,7 +311,7 @@ static void server_log(const real_t *r, int node, const char *ext, char *path, s
 
 /* Starts server node and waits for its "up" line. Returns 0 or -1 with err. */
 static int server_start(real_t *r, int node, char *err, size_t cap) {
-    char out[REAL_PATH_BYTES], er[REAL_PATH_BYTES];
+    char out[REAL_PATH_BYTES], er[REAL_PATH_BYTES], up[REAL_MSG_BYTES];
     server_log(r, node, "out", out, sizeof(out));
     server_log(r, node, "err", er, sizeof(er));
     pid_t pid = spawn(r, node, server_prog[node], 0, NULL, out, er);
@@ -483,44 +321,26 @@ static int server_start(real_t *r, int node, char *err, size_t cap) {
     }
     r->srv[node].pid = pid;
     r->srv[node].paused = 0;
-    const char *up = node == SIM_NODE_M ? "is up and running" : "is up and running using UDP";
-    uint64_t deadline = now_wall_us() + REAL_START_MS_MAX * 1000ull;
-    while (!real_interrupted) {
-        char *text;
-        size_t len;
-        int found = real_file_read(out, &text, &len) == 0 && text != NULL && strstr(text, up) != NULL;
-        free(text);
-        if (found) return 0;
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            r->srv[node].pid = 0;
-            char *e = NULL;
-            size_t el;
-            real_file_read(er, &e, &el);
-            if (e != NULL && el > 0 && e[el - 1] == '\n') e[el - 1] = '\0';
-            snprintf(err, cap, "%s exited at start (status %d): %.300s", server_prog[node],
-                     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), e ? e : "");
-            free(e);
-            return -1;
-        }
-        if (now_wall_us() > deadline) {
-            snprintf(err, cap, "%s printed no \"up\" line within %d ms", server_prog[node], REAL_START_MS_MAX);
-            return -1;
-        }
-        sleep_us(REAL_TICK_US);
+    real_up_line(node, r->offset, up, sizeof(up));
+    int status = 0;
+    switch (proc_wait_up(pid, out, up, REAL_START_MS_MAX * 1000ull, REAL_TICK_US, &status)) {
+    case 0: return 0;
+    case -1: {
+        r->srv[node].pid = 0;
+        char *e = NULL;
+        size_t el = 0;
+        proc_file_read(er, REAL_FILE_BYTES_MAX, &e, &el);
+        if (e != NULL && el > 0 && e[el - 1] == '\n') e[el - 1] = '\0';
+        snprintf(err, cap, "%s exited at start (status %d): %.300s", server_prog[node], proc_exit_code(status),
+                 e ? e : "");
+        free(e);
+        return -1;
     }
-    snprintf(err, cap, "interrupted");
-    return -1;
-}
-
-/* kill -9 and reap (deadline REAL_REAP_MS_MAX). */
-void real_proc_kill(pid_t *pid) {
-    if (*pid <= 0) return;
-    kill(*pid, SIGKILL);
-    kill(*pid, SIGCONT);
-    uint64_t deadline = now_wall_us() + REAL_REAP_MS_MAX * 1000ull;
-    while (waitpid(*pid, NULL, WNOHANG) == 0 && now_wall_us() < deadline) sleep_us(REAL_TICK_US);
-    *pid = 0;
+    case -2:
+        snprintf(err, cap, "%s printed no \"up\" line within %d ms", server_prog[node], REAL_START_MS_MAX);
+        return -1;
+    default: snprintf(err, cap, "interrupted"); return -1;
+    }
 }
 
 /* ------------------------------------------------------------------ hard faults (availability, liveness) */
@@ -661,14 +481,14 @@ static void op_finish(real_t *r, real_op_t *op, int status) {
     op->pid = 0;
     op->c.resp_us = run_us(r);
     op->c.state = CHECK_OP_DONE;
-    op->c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    real_file_read(op->out_path, &op->out, &op->out_len);
-    real_file_read(op->err_path, &op->err, &op->err_len);
+    op->c.exit_code = proc_exit_code(status);
+    proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
+    proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
     /* alichain.txt as serverM answered (read now: a later TXLIST may replace it) */
     if (op->c.parsed && op->c.req.op == CREQ_TXLIST && op->c.exit_code == 0) {
         char path[REAL_PATH_BYTES];
         snprintf(path, sizeof(path), "%s/alichain.txt", r->dir);
-        real_file_read(path, &op->file, &op->file_len);
+        proc_file_read(path, REAL_FILE_BYTES_MAX, &op->file, &op->file_len);
     }
     op_reply_from_output(op);
     const scn_step_t *st = op->step;
@@ -740,7 +560,7 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
         return 0;
     case STEP_CRASH:
         if (n < SIM_SERVERS && r->srv[n].pid != 0) {
-            real_proc_kill(&r->srv[n].pid);
+            proc_kill(&r->srv[n].pid);
             r->srv[n].paused = 0;
             r->res->faults[FAULT_CRASHES]++;
         }
@@ -898,7 +718,7 @@ static int judge(real_t *r, int settled) {
         snprintf(mpath, sizeof(mpath), "%s%s", path, BLOCKFILE_MARKER_SUFFIX);
         char *img = NULL, *marker = NULL;
         size_t len = 0, mlen = 0;
-        if (real_file_read(path, &img, &len) != 0 || real_file_read(mpath, &marker, &mlen) != 0) {
+        if (proc_file_read(path, REAL_FILE_BYTES_MAX, &img, &len) != 0 || proc_file_read(mpath, REAL_FILE_BYTES_MAX, &marker, &mlen) != 0) {
             violation(r, "durability", run_us(r), "cannot read %s", path);
         } else {
             int bad = check_block_read(img ? img : "", len, marker, mlen, b, &disk, err, sizeof(err));
@@ -919,7 +739,7 @@ static int judge(real_t *r, int settled) {
     size_t txlist_len = 0;
     char tpath[REAL_PATH_BYTES];
     snprintf(tpath, sizeof(tpath), "%s/alichain.txt", r->dir);
-    if (ops == NULL || real_file_read(tpath, &txlist, &txlist_len) != 0) rc = AC_ENOMEM;
+    if (ops == NULL || proc_file_read(tpath, REAL_FILE_BYTES_MAX, &txlist, &txlist_len) != 0) rc = AC_ENOMEM;
     if (rc == 0) {
         assign_serials(r, &disk, &initial);
         for (size_t i = 0; i < r->op_count; i++) {
@@ -955,7 +775,7 @@ static void report_server_logs(const real_t *r, FILE *f) {
             char path[REAL_PATH_BYTES], *text = NULL;
             size_t len = 0;
             snprintf(path, sizeof(path), "%s/logs/%s.%u.err", r->dir, server_prog[n], g);
-            if (real_file_read(path, &text, &len) != 0 || text == NULL || len == 0) {
+            if (proc_file_read(path, REAL_FILE_BYTES_MAX, &text, &len) != 0 || text == NULL || len == 0) {
                 free(text);
                 continue;
             }
@@ -1032,29 +852,26 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
 
 /* Stops every process, undoes the back end, and removes the run's directory. */
 static void teardown(real_t *r) {
-    for (size_t i = 0; i < r->op_count; i++) real_proc_kill(&r->ops[i].pid);
-    for (int n = 0; n < SIM_SERVERS; n++) real_proc_kill(&r->srv[n].pid);
+    for (size_t i = 0; i < r->op_count; i++) proc_kill(&r->ops[i].pid);
+    for (int n = 0; n < SIM_SERVERS; n++) proc_kill(&r->srv[n].pid);
     if (r->net_ready) r->net->teardown(r->net);
     r->net_ready = 0;
-    if (r->dir[0] != '\0') real_remove_tree(r->dir);
+    if (r->dir[0] != '\0') proc_remove_tree(r->dir);
     if (r->lock_fd >= 0) close(r->lock_fd);
     r->lock_fd = -1;
 }
 
 /* Stops servers at the end: SIGTERM (finish, flush, exit 0) to the running ones, SIGKILL to
- * the paused ones and to any that outlive REAL_REAP_MS_MAX. */
+ * the paused ones and to any that outlive REAL_STOP_MS_MAX. */
 static void servers_stop(real_t *r) {
+    pid_t pids[SIM_SERVERS];
+    int paused[SIM_SERVERS];
     for (int n = 0; n < SIM_SERVERS; n++) {
-        if (r->srv[n].pid != 0 && !r->srv[n].paused) kill(r->srv[n].pid, SIGTERM);
+        pids[n] = r->srv[n].pid;
+        paused[n] = r->srv[n].paused;
     }
-    uint64_t deadline = now_wall_us() + REAL_REAP_MS_MAX * 1000ull;
-    for (int n = 0; n < SIM_SERVERS; n++) {
-        while (r->srv[n].pid != 0 && !r->srv[n].paused && now_wall_us() < deadline) {
-            if (waitpid(r->srv[n].pid, NULL, WNOHANG) == r->srv[n].pid) r->srv[n].pid = 0;
-            else sleep_us(REAL_TICK_US);
-        }
-        real_proc_kill(&r->srv[n].pid);
-    }
+    proc_stop_all(pids, paused, SIM_SERVERS, REAL_STOP_MS_MAX * 1000ull);
+    for (int n = 0; n < SIM_SERVERS; n++) r->srv[n].pid = 0;
 }
 
 static int refuse(real_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1070,12 +887,12 @@ static int refuse(real_t *r, const char *fmt, ...) {
 /* Waits until run time at_us, reaping clients; 0, or -1 when interrupted. */
 static int wait_until(real_t *r, uint64_t at_us, int stop_when_quiet) {
     for (;;) {
-        if (real_interrupted) return -1;
+        if (proc_interrupted()) return -1;
         size_t running = ops_reap(r);
         uint64_t now = run_us(r);
         if (now >= at_us || (stop_when_quiet && running == 0)) return 0;
         uint64_t left = at_us - now;
-        sleep_us(left < REAL_TICK_US ? left : REAL_TICK_US);
+        proc_sleep_us(left < REAL_TICK_US ? left : REAL_TICK_US);
     }
 }
 
@@ -1089,7 +906,7 @@ static int run_body(real_t *r, char *err, size_t cap) {
         if (server_start(r, n, err, cap) != 0) return -1;
     }
     if (server_start(r, SIM_NODE_M, err, cap) != 0) return -1;
-    r->t0_us = now_wall_us();
+    r->t0_us = proc_now_us();
     hard_update(r);
     size_t next_op = 0;
     for (size_t i = 0; i < s->step_count; i++) {
@@ -1113,10 +930,10 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     r->seed = o->has_seed ? o->seed : s->seed;
     r->liveness_us = s->liveness_us ? s->liveness_us : 4ull * s->timeout_ms * 1000u + REAL_LIVENESS_SLACK_US;
     r->lookback_us = (uint64_t)REAL_LOOKBACK_TIMEOUTS * s->timeout_ms * 1000u;
-    uint64_t wall0 = now_wall_us();
+    uint64_t wall0 = proc_now_us();
     int rc;
-    real_signals_t saved;
-    real_signals_catch(&saved);
+    proc_signals_t saved;
+    proc_signals_catch(&saved);
 
     char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES];
     int nu = real_unsupported(s, r->net, names);
@@ -1144,7 +961,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             if (s->steps[i].kind == STEP_OP) r->ops[k].step = r->ops[k].c.step = &s->steps[i], k++;
         }
         char logs[REAL_PATH_BYTES + 8];
-        if (real_mkdtemp(r->dir, sizeof(r->dir), "alichain-real") != 0) {
+        if (proc_mkdtemp(r->dir, sizeof(r->dir), "alichain-real") != 0) {
             rc = refuse(r, "cannot create a temp dir: %s", strerror(errno));
         } else if (snprintf(logs, sizeof(logs), "%s/logs", r->dir) < 0 || mkdir(logs, 0755) != 0) {
             rc = refuse(r, "cannot create %s", logs);
@@ -1153,11 +970,11 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
                 char path[REAL_PATH_BYTES];
                 snprintf(path, sizeof(path), "%s/%s", r->dir, blockfile_default_name(b));
-                if (file_write(path, s->block[b] ? s->block[b] : "", s->block[b] ? s->block_len[b] : 0) != 0)
+                if (proc_file_write(path, s->block[b] ? s->block[b] : "", s->block[b] ? s->block_len[b] : 0) != 0)
                     rc = refuse(r, "cannot write %s", path);
             }
             if (rc == 0 && o->has_port_offset) r->offset = o->port_offset;
-            else if (rc == 0 && real_port_lease(&r->offset, &r->lock_fd, err, sizeof(err)) != 0) rc = refuse(r, "%s", err);
+            else if (rc == 0 && proc_port_lease(&r->offset, &r->lock_fd, err, sizeof(err)) != 0) rc = refuse(r, "%s", err);
             if (rc == 0 && r->net->setup(r->net, r->offset, err, sizeof(err)) != 0) {
                 r->net_ready = 1;
                 rc = refuse(r, "network %s: %s", r->net->name, err);
@@ -1165,7 +982,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             if (rc == 0) {
                 r->net_ready = 1;
                 if (run_body(r, err, sizeof(err)) != 0) {
-                    rc = refuse(r, "%s", real_interrupted ? "interrupted: everything started was stopped"
+                    rc = refuse(r, "%s", proc_interrupted() ? "interrupted: everything started was stopped"
                                                            : err);
                 }
             }
@@ -1176,9 +993,9 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         for (size_t i = 0; i < r->op_count; i++) {
             real_op_t *op = &r->ops[i];
             if (op->c.state != CHECK_OP_RUNNING) continue;
-            real_proc_kill(&op->pid);
-            real_file_read(op->out_path, &op->out, &op->out_len);
-            real_file_read(op->err_path, &op->err, &op->err_len);
+            proc_kill(&op->pid);
+            proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
+            proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
             if (end > op->must_end_us)
                 violation(r, "liveness", end, "%s still running at the end (%.6fs), past its bound %.6fs",
                           op->step->label, (double)end / 1e6, (double)op->must_end_us / 1e6);
@@ -1189,7 +1006,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         if (r->net->counters != NULL) r->net->counters(r->net, res->faults);
         if (judge(r, settled) != 0) violation(r, "runaway", run_us(r), "out of memory in the final checks");
         res->verdict = r->violation_count > 0 || r->expects_failed > 0;
-        if (o->report != NULL) report_print(r, o->report, now_wall_us() - wall0);
+        if (o->report != NULL) report_print(r, o->report, proc_now_us() - wall0);
         for (size_t i = 0; i < r->op_count; i++) {
             real_outcome_t *out = &res->ops[i];
             snprintf(out->label, sizeof(out->label), "%s", r->ops[i].step->label);
@@ -1215,7 +1032,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     free(r->ops);
     free(r->expect_log);
     free(r);
-    real_signals_restore(&saved);
+    proc_signals_restore(&saved);
     return rc;
 }
 

@@ -4,7 +4,6 @@
 #ifndef ALICHAIN_SIM_REAL_H
 #define ALICHAIN_SIM_REAL_H
 
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -64,33 +63,25 @@ int real_unsupported(const scenario_t *s, const realnet_t *net,
  * returns 0 (no difference, both pass), 1, or 2 (refused / cannot run). */
 int real_compare(const scenario_t *s, const real_options_t *o, FILE *f);
 
-/* Process helpers, shared with the durability soak (sim/real/soak.c). */
-
-/* Forks path on node (the back end's wrap words first) with args after its name, stdin
- * /dev/null, stdout and stderr appended to the given files, cwd cwd, env[0..ne) put into
- * its environment and ALICHAIN_HOST_* from net. Returns the pid, or -1. */
-pid_t real_spawn(const realnet_t *net, int node, const char *path, int argc, char *const *args,
-                 const char *cwd, char *const *env, int ne, const char *out_path, const char *err_path);
-/* kill -9 (and SIGCONT) and reap, within a deadline; *pid set to 0. */
-void real_proc_kill(pid_t *pid);
-/* The whole file into a NUL-terminated malloc'd *buf (NULL when it does not exist): 0 or -1. */
-int real_file_read(const char *path, char **buf, size_t *len);
-/* Removes dir and everything below it (best effort). */
-/* SIGINT/SIGTERM during a run (real, soak): caught so everything started is stopped first.
- * real_signals_catch clears the flag and installs the handler, saving the old ones;
- * real_signals_restore puts them back; real_was_interrupted says whether one arrived. */
+/* What every program of a run is started with (real mode and the durability soak). */
 typedef struct {
-    struct sigaction old_int, old_term;
-} real_signals_t;
-void real_signals_catch(real_signals_t *saved);
-void real_signals_restore(const real_signals_t *saved);
-int real_was_interrupted(void);
+    const realnet_t *net;     /* where it runs (wrap words) and where the servers are */
+    const char *programs;     /* the directory of the six programs */
+    const char *dir;          /* the run's directory: the cwd, the block files */
+    unsigned offset;          /* ALICHAIN_PORT_OFFSET */
+    uint32_t timeout_ms, client_timeout_ms;
+} real_env_t;
 
-/* A fresh directory "$TMPDIR/<prefix>-XXXXXX" (TMPDIR unset or relative: /tmp) into
- * dir[cap]. Returns 0, or -1 with errno (dir then empty). */
-int real_mkdtemp(char *dir, size_t cap, const char *prefix);
-void real_remove_tree(const char *dir);
-/* A free port offset held under tests/e2e's lock files (*lock_fd: close it to release). */
-int real_port_lease(unsigned *offset, int *lock_fd, char *err, size_t cap);
+/* SPEC.md's UDP port of backend b (0..2) at a port offset. */
+#define REAL_BACKEND_PORT(b, offset) (21000u + 1000u * (unsigned)(b) + (offset))
+
+/* Starts prog (in e->programs) on node with the args after its name, stdin /dev/null,
+ * stdout and stderr appended to the given files, through proc_spawn (signals blocked across
+ * the fork); its environment: the port offset, timeouts, ALICHAIN_SEED=seed, a backend's
+ * ALICHAIN_BLOCK and every ALICHAIN_HOST_* as node sees them. Returns the pid, or -1. */
+pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed, int argc, char *const *args,
+                 const char *out_path, const char *err_path);
+/* The exact "up" line server node prints at that offset (core/messages.h's sentence). */
+void real_up_line(int node, unsigned offset, char *buf, size_t cap);
 
 #endif

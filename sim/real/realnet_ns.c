@@ -19,6 +19,7 @@
 
 #include "hosts/netns.h"
 #include "hosts/relay.h"
+#include "proc/proc.h"
 
 /* SPEC.md's port table: serverA 21000 + offset, B and C 1000 apart; serverM's UDP 24000. */
 #define NS_PORT_BASE_BACKEND 21000u
@@ -27,7 +28,6 @@
 #define NS_LOCAL "127.0.0.1"
 #define NS_ENV_BYTES 48
 #define NS_PATH_BYTES 256
-#define NS_WAIT_STEP_MS 10
 #define NS_SEED_BASE 0x616c6963686e7300ull /* the relays' draws: offset and backend mixed in */
 
 _Static_assert((int)NETNS_HOST_M == (int)SIM_NODE_M && (int)NETNS_HOST_A == (int)SIM_NODE_A &&
@@ -64,12 +64,6 @@ static ns_ctx_t ns_ctx;
 static int ns_fail(char *err, size_t cap, const char *what, const char *why) {
     snprintf(err, cap, "%s: %s", what, why);
     return -1;
-}
-
-static uint64_t ns_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- the relay child ------------------------------------------------------------------- */
@@ -140,8 +134,7 @@ static int relay_start(ns_ctx_t *c, int b, char *err, size_t cap) {
     relay_init(&sh->relay, NS_SEED_BASE ^ ((uint64_t)c->offset << 8) ^ (uint64_t)b, sh->wanted);
     int p[2];
     if (pipe(p) < 0) return ns_fail(err, cap, "pipe", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
+    pid_t pid = proc_fork();
     if (pid == 0) {
         close(p[0]);
         relay_child(c, b, p[1]);
@@ -165,23 +158,7 @@ static int relay_start(ns_ctx_t *c, int b, char *err, size_t cap) {
 }
 
 static void relay_stop_all(ns_ctx_t *c) {
-    for (int b = 0; b < BACKEND_COUNT; b++) {
-        if (c->relay_pid[b] > 0) {
-            pid_t pid = c->relay_pid[b];
-            kill(pid, SIGTERM);
-            int status;
-            uint64_t deadline = ns_now_ms() + REALNET_NS_STOP_TIMEOUT_MS;
-            while (waitpid(pid, &status, WNOHANG) == 0) {
-                if (ns_now_ms() >= deadline) {
-                    kill(pid, SIGKILL);
-                    (void)waitpid(pid, &status, 0);
-                    break;
-                }
-                poll(NULL, 0, NS_WAIT_STEP_MS);
-            }
-            c->relay_pid[b] = 0;
-        }
-    }
+    (void)proc_stop_all(c->relay_pid, NULL, BACKEND_COUNT, REALNET_NS_STOP_TIMEOUT_MS * 1000ull);
 }
 
 /* ---- the realnet_t hooks ----------------------------------------------------------------- */

@@ -1,7 +1,6 @@
 /* soak.c — the durability soak (soak.h): N transfers, C at a time, on the real programs (real.c's
  * process helpers, a realnet_t's hosts), kill -9 + restart of a random server every K ms, then
  * the checks over the block files read through core's blockfile_recover. */
-#define _XOPEN_SOURCE 700 /* mkdtemp, nanosleep */
 #include "soak.h"
 
 #include <errno.h>
@@ -11,12 +10,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "blockfile.h"
 #include "judge/judge.h"
 #include "prng.h"
+#include "proc/proc.h"
 #include "real.h"
 
 #define SOAK_USERS 20                   /* users on the ledger, each starting with 1000 */
@@ -39,6 +38,7 @@
 #define SOAK_NAME_BYTES 16
 #define SOAK_ARG_BYTES 32
 #define SOAK_EXIT_REFUSED 2
+#define SOAK_FILE_BYTES_MAX (256u << 20) /* a block file or an output read back */
 
 static const char *const soak_prog[SIM_SERVERS] = {"serverM", "serverA", "serverB", "serverC"};
 
@@ -86,17 +86,6 @@ typedef struct {
 } soak_t;
 
 
-static uint64_t soak_now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void soak_sleep_us(uint64_t us) {
-    struct timespec ts = {.tv_sec = (time_t)(us / 1000000u), .tv_nsec = (long)(us % 1000000u) * 1000};
-    nanosleep(&ts, NULL);
-}
-
 static void violation(soak_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void violation(soak_t *s, const char *fmt, ...) {
     if (s->violations < SOAK_VIOLATIONS_SHOWN) {
@@ -116,20 +105,10 @@ static void log_path(const soak_t *s, const char *name, unsigned n, const char *
 
 static pid_t soak_spawn(soak_t *s, int node, const char *prog, int argc, char *const *args, const char *out,
                         const char *err) {
-    char path[SOAK_PATH_BYTES];
-    snprintf(path, sizeof(path), "%s/%s", s->o->programs, prog);
-    char env[SOAK_ENV_MAX][SOAK_ENV_BYTES];
-    char *envp[SOAK_ENV_MAX];
-    int ne = 0;
-    snprintf(env[ne++], SOAK_ENV_BYTES, "ALICHAIN_PORT_OFFSET=%u", s->offset);
-    snprintf(env[ne++], SOAK_ENV_BYTES, "ALICHAIN_TIMEOUT_MS=%u", SOAK_TIMEOUT_MS);
-    snprintf(env[ne++], SOAK_ENV_BYTES, "ALICHAIN_CLIENT_TIMEOUT_MS=%u", SOAK_CLIENT_TIMEOUT_MS);
-    snprintf(env[ne++], SOAK_ENV_BYTES, "ALICHAIN_SEED=%llu",
-             (unsigned long long)(s->o->seed + (node >= 0 && node < SIM_SERVERS ? s->srv[node].generation : 0)));
-    if (node >= SIM_NODE_A && node <= SIM_NODE_C)
-        snprintf(env[ne++], SOAK_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", s->dir, blockfile_default_name(node - 1));
-    for (int k = 0; k < ne; k++) envp[k] = env[k];
-    return real_spawn(s->net, node, path, argc, args, s->dir, envp, ne, out, err);
+    real_env_t e = {.net = s->net, .programs = s->o->programs, .dir = s->dir, .offset = s->offset,
+                    .timeout_ms = SOAK_TIMEOUT_MS, .client_timeout_ms = SOAK_CLIENT_TIMEOUT_MS};
+    uint64_t seed = s->o->seed + (node >= 0 && node < SIM_SERVERS ? s->srv[node].generation : 0);
+    return real_spawn(&e, node, prog, seed, argc, args, out, err);
 }
 
 static int server_spawn(soak_t *s, int n) {
@@ -140,7 +119,7 @@ static int server_spawn(soak_t *s, int n) {
     if (pid < 0) return -1;
     s->srv[n].pid = pid;
     s->srv[n].ready = 0;
-    s->srv[n].started_us = soak_now_us();
+    s->srv[n].started_us = proc_now_us();
     return 0;
 }
 
@@ -150,7 +129,7 @@ static void server_last_err(const soak_t *s, int n, unsigned g, char *buf, size_
     size_t len = 0;
     log_path(s, soak_prog[n], g, "err", path, sizeof(path));
     buf[0] = '\0';
-    if (real_file_read(path, &text, &len) != 0 || text == NULL) return;
+    if (proc_file_read(path, SOAK_FILE_BYTES_MAX, &text, &len) != 0 || text == NULL) return;
     while (len > 0 && text[len - 1] == '\n') text[--len] = '\0';
     const char *last = strrchr(text, '\n');
     snprintf(buf, cap, "%s", last ? last + 1 : text);
@@ -168,7 +147,7 @@ static int servers_poll(soak_t *s) {
             char why[SOAK_MSG_BYTES / 2];
             server_last_err(s, n, v->generation, why, sizeof(why));
             violation(s, "restart: %s#%u exited by itself (status %d): %s", soak_prog[n], v->generation,
-                      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), why);
+                      proc_exit_code(status), why);
             v->pid = 0;
             s->self_exits++;
             if (++v->failed_starts >= SOAK_START_FAILURES_MAX) {
@@ -182,14 +161,12 @@ static int servers_poll(soak_t *s) {
             continue;
         }
         if (!v->ready) {
-            char path[SOAK_PATH_BYTES], *text = NULL;
-            size_t len = 0;
+            char path[SOAK_PATH_BYTES], up[SOAK_MSG_BYTES];
             log_path(s, soak_prog[n], v->generation, "out", path, sizeof(path));
-            const char *up = n == SIM_NODE_M ? "is up and running" : "is up and running using UDP";
-            v->ready = real_file_read(path, &text, &len) == 0 && text != NULL && strstr(text, up) != NULL;
-            free(text);
+            real_up_line(n, s->offset, up, sizeof(up));
+            v->ready = proc_file_has(path, up);
             if (v->ready) v->failed_starts = 0;
-            if (!v->ready && soak_now_us() - v->started_us > SOAK_START_MS_MAX * 1000ull) {
+            if (!v->ready && proc_now_us() - v->started_us > SOAK_START_MS_MAX * 1000ull) {
                 violation(s, "restart: %s#%u printed no \"up\" line within %d ms", soak_prog[n], v->generation,
                           SOAK_START_MS_MAX);
                 return -1;
@@ -202,11 +179,11 @@ static int servers_poll(soak_t *s) {
 /* Waits until every server is up (deadline SOAK_START_MS_MAX each). */
 static int servers_wait_ready(soak_t *s) {
     for (;;) {
-        if (real_was_interrupted() || servers_poll(s) != 0) return -1;
+        if (proc_interrupted() || servers_poll(s) != 0) return -1;
         int all = 1;
         for (int n = 0; n < SIM_SERVERS; n++) all &= s->srv[n].ready || s->srv[n].broken;
         if (all) return 0;
-        soak_sleep_us(SOAK_TICK_US);
+        proc_sleep_us(SOAK_TICK_US);
     }
 }
 
@@ -217,7 +194,7 @@ static int kill_one(soak_t *s) {
         if (s->srv[n].pid != 0 && s->srv[n].ready) up[nup++] = n;
     if (nup == 0) return 0;
     int n = up[prng_below(&s->rng, (uint64_t)nup)];
-    real_proc_kill(&s->srv[n].pid);
+    proc_kill(&s->srv[n].pid);
     s->kills[n]++;
     s->srv[n].generation++;
     s->restarts++;
@@ -226,17 +203,13 @@ static int kill_one(soak_t *s) {
 
 /* SIGTERM (finish, flush, exit 0), SIGKILL after SOAK_STOP_MS_MAX. */
 static void servers_stop(soak_t *s) {
-    for (int n = 0; n < SIM_SERVERS; n++)
-        if (s->srv[n].pid != 0) kill(s->srv[n].pid, SIGTERM);
-    uint64_t deadline = soak_now_us() + SOAK_STOP_MS_MAX * 1000ull;
+    pid_t pids[SIM_SERVERS];
+    for (int n = 0; n < SIM_SERVERS; n++) pids[n] = s->srv[n].pid;
+    unsigned late = proc_stop_all(pids, NULL, SIM_SERVERS, SOAK_STOP_MS_MAX * 1000ull);
     for (int n = 0; n < SIM_SERVERS; n++) {
-        while (s->srv[n].pid != 0 && soak_now_us() < deadline) {
-            if (waitpid(s->srv[n].pid, NULL, WNOHANG) == s->srv[n].pid) s->srv[n].pid = 0;
-            else soak_sleep_us(SOAK_TICK_US);
-        }
-        if (s->srv[n].pid != 0) violation(s, "stop: %s did not exit within %d ms of SIGTERM", soak_prog[n],
-                                          SOAK_STOP_MS_MAX);
-        real_proc_kill(&s->srv[n].pid);
+        if (late & (1u << n))
+            violation(s, "stop: %s did not exit within %d ms of SIGTERM", soak_prog[n], SOAK_STOP_MS_MAX);
+        s->srv[n].pid = 0;
     }
 }
 
@@ -253,7 +226,7 @@ static void tx_start(soak_t *s, uint32_t i) {
     log_path(s, "tx", i, "err", err, sizeof(err));
     t->pid = soak_spawn(s, SIM_NODE_CLIENTS, prog, 3, args, out, err);
     t->outcome = OUT_RUNNING;
-    t->deadline_us = soak_now_us() + (SOAK_CLIENT_TIMEOUT_MS + SOAK_CLIENT_SLACK_MS) * 1000ull;
+    t->deadline_us = proc_now_us() + (SOAK_CLIENT_TIMEOUT_MS + SOAK_CLIENT_SLACK_MS) * 1000ull;
     if (t->pid < 0) {
         t->pid = 0;
         t->outcome = OUT_OTHER;
@@ -264,13 +237,13 @@ static void tx_start(soak_t *s, uint32_t i) {
 static void tx_finish(soak_t *s, uint32_t i, int status) {
     soak_tx_t *t = &s->tx[i];
     t->pid = 0;
-    t->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    t->exit_code = proc_exit_code(status);
     char outp[SOAK_PATH_BYTES], errp[SOAK_PATH_BYTES], *out = NULL, *err = NULL;
     size_t ol = 0, el = 0;
     log_path(s, "tx", i, "out", outp, sizeof(outp));
     log_path(s, "tx", i, "err", errp, sizeof(errp));
-    real_file_read(outp, &out, &ol);
-    real_file_read(errp, &err, &el);
+    proc_file_read(outp, SOAK_FILE_BYTES_MAX, &out, &ol);
+    proc_file_read(errp, SOAK_FILE_BYTES_MAX, &err, &el);
     const char *bal = out ? strstr(out, "The current balance of \"") : NULL;
     const char *num = bal ? strstr(bal, "\" is : ") : NULL;
     if (t->exit_code == 0 && num != NULL && strstr(out, "successfully transferred") != NULL) {
@@ -294,7 +267,7 @@ static void tx_finish(soak_t *s, uint32_t i, int status) {
 /* Reaps ended clients and kills hung ones; returns how many still run. */
 static uint32_t txs_reap(soak_t *s, uint32_t started) {
     uint32_t running = 0;
-    uint64_t now = soak_now_us();
+    uint64_t now = proc_now_us();
     for (uint32_t i = 0; i < started; i++) {
         soak_tx_t *t = &s->tx[i];
         if (t->outcome != OUT_RUNNING) continue;
@@ -302,7 +275,7 @@ static uint32_t txs_reap(soak_t *s, uint32_t started) {
         if (waitpid(t->pid, &status, WNOHANG) == t->pid) {
             tx_finish(s, i, status);
         } else if (now > t->deadline_us) {
-            real_proc_kill(&t->pid);
+            proc_kill(&t->pid);
             t->outcome = OUT_HUNG;
             violation(s, "liveness: transfer %u still ran %d ms after its client timeout", i, SOAK_CLIENT_SLACK_MS);
         } else {
@@ -416,7 +389,7 @@ static void check_torn(soak_t *s, int b, const char *img, size_t len, const char
     char path[SOAK_PATH_BYTES + 8], *text = NULL, err[SOAK_MSG_BYTES];
     size_t tl = 0;
     snprintf(path, sizeof(path), "%s/%s%s", s->dir, blockfile_default_name(b), BLOCKFILE_TORN_SUFFIX);
-    if (real_file_read(path, &text, &tl) != 0) violation(s, "torn: cannot read %s", path);
+    if (proc_file_read(path, SOAK_FILE_BYTES_MAX, &text, &tl) != 0) violation(s, "torn: cannot read %s", path);
     ledger_t l;
     ledger_init(&l);
     blockfile_recovery_t rec = {0};
@@ -474,7 +447,7 @@ static void plant_confirmed(soak_t *s, const check_txs_t *disk) {
                     (int)ll - 1, line, blockfile_default_name(b), blockfile_default_name(other));
             return;
         }
-        if (real_file_read(path, &img, &len) != 0 || img == NULL) return;
+        if (proc_file_read(path, SOAK_FILE_BYTES_MAX, &img, &len) != 0 || img == NULL) return;
         char *at = strncmp(img, line, ll) == 0 ? img : NULL; /* a whole line: at the start or after '\n' */
         for (char *p = img; at == NULL && (p = strchr(p, '\n')) != NULL; p++)
             if (strncmp(p + 1, line, ll) == 0) at = p + 1;
@@ -506,7 +479,7 @@ static int read_disks(soak_t *s, check_txs_t *disk, uint32_t *torn) {
         snprintf(mpath, sizeof(mpath), "%s%s", path, BLOCKFILE_MARKER_SUFFIX);
         char *img = NULL, *marker = NULL;
         size_t len = 0, mlen = 0;
-        if (real_file_read(path, &img, &len) != 0 || img == NULL || real_file_read(mpath, &marker, &mlen) != 0) {
+        if (proc_file_read(path, SOAK_FILE_BYTES_MAX, &img, &len) != 0 || img == NULL || proc_file_read(mpath, SOAK_FILE_BYTES_MAX, &marker, &mlen) != 0) {
             s->recovery_bad++;
             violation(s, "recovery: cannot read %s", path);
         } else {
@@ -641,11 +614,11 @@ static int check_all(soak_t *s, FILE *f) {
 /* ------------------------------------------------------------------ the run */
 
 static void teardown(soak_t *s) {
-    for (uint32_t i = 0; s->tx != NULL && i < s->o->transfers; i++) real_proc_kill(&s->tx[i].pid);
-    for (int n = 0; n < SIM_SERVERS; n++) real_proc_kill(&s->srv[n].pid);
+    for (uint32_t i = 0; s->tx != NULL && i < s->o->transfers; i++) proc_kill(&s->tx[i].pid);
+    for (int n = 0; n < SIM_SERVERS; n++) proc_kill(&s->srv[n].pid);
     if (s->net_ready) s->net->teardown(s->net);
     s->net_ready = 0;
-    if (s->dir[0] != '\0') real_remove_tree(s->dir);
+    if (s->dir[0] != '\0') proc_remove_tree(s->dir);
     s->dir[0] = '\0';
     if (s->lock_fd >= 0) close(s->lock_fd);
     s->lock_fd = -1;
@@ -655,9 +628,9 @@ static void teardown(soak_t *s) {
 static int drive(soak_t *s) {
     const soak_options_t *o = s->o;
     uint32_t started = 0;
-    uint64_t next_kill = soak_now_us() + o->kill_ms * 1000ull;
+    uint64_t next_kill = proc_now_us() + o->kill_ms * 1000ull;
     for (;;) {
-        if (real_was_interrupted() || servers_poll(s) != 0) return -1;
+        if (proc_interrupted() || servers_poll(s) != 0) return -1;
         uint32_t running = txs_reap(s, started);
         int broken = 0;
         for (int n = 0; n < SIM_SERVERS; n++) broken |= s->srv[n].broken;
@@ -666,13 +639,13 @@ static int drive(soak_t *s) {
             running++;
         }
         if (running == 0 && (started == o->transfers || broken)) return 0;
-        uint64_t now = soak_now_us();
+        uint64_t now = proc_now_us();
         if (o->kill_ms > 0 && now >= next_kill) {
             if (kill_one(s) != 0) return -1;
             next_kill += o->kill_ms * 1000ull;
             if (next_kill < now) next_kill = now + o->kill_ms * 1000ull; /* a slow tick: no burst */
         }
-        soak_sleep_us(SOAK_TICK_US);
+        proc_sleep_us(SOAK_TICK_US);
     }
 }
 
@@ -700,9 +673,9 @@ int soak_run(const soak_options_t *o) {
     realnet_loopback(&s->lo);
     s->net = o->net != NULL ? o->net : &s->lo;
     prng_init(&s->rng, o->seed);
-    real_signals_t saved; /* SIGINT/SIGTERM: stop everything started, then report */
-    real_signals_catch(&saved);
-    uint64_t wall0 = soak_now_us();
+    proc_signals_t saved; /* SIGINT/SIGTERM: stop everything started, then report */
+    proc_signals_catch(&saved);
+    uint64_t wall0 = proc_now_us();
 
     fprintf(f, "soak: %u transfers, concurrency %u, kill -9 of a random server every %u ms, seed %llu\n",
             o->transfers, o->concurrency, o->kill_ms, (unsigned long long)o->seed);
@@ -712,14 +685,14 @@ int soak_run(const soak_options_t *o) {
     char err[SOAK_MSG_BYTES] = "";
     char logs[SOAK_DIR_BYTES + 8];
     int rc = SOAK_EXIT_REFUSED;
-    if (real_mkdtemp(s->dir, sizeof(s->dir), "alichain-soak") != 0) {
+    if (proc_mkdtemp(s->dir, sizeof(s->dir), "alichain-soak") != 0) {
         snprintf(err, sizeof(err), "cannot create a temp dir: %s", strerror(errno));
     } else if (snprintf(logs, sizeof(logs), "%s/logs", s->dir) < 0 || mkdir(logs, 0755) != 0) {
         snprintf(err, sizeof(err), "cannot create %s", logs);
     } else if (blocks_write(s) != 0 || txs_plan(s) != 0) {
         snprintf(err, sizeof(err), "cannot write the blocks or plan the transfers");
     } else if (o->has_port_offset ? (s->offset = o->port_offset, 0)
-                                  : real_port_lease(&s->offset, &s->lock_fd, err, sizeof(err))) {
+                                  : proc_port_lease(&s->offset, &s->lock_fd, err, sizeof(err))) {
         /* err says why */
     } else if (s->net_ready = 1, s->net->setup(s->net, s->offset, err, sizeof(err)) != 0) {
         /* err says why */
@@ -729,11 +702,11 @@ int soak_run(const soak_options_t *o) {
             if (server_spawn(s, n) != 0) snprintf(err, sizeof(err), "cannot fork %s", soak_prog[n]);
         if (err[0] == '\0' && server_spawn(s, SIM_NODE_M) != 0) snprintf(err, sizeof(err), "cannot fork serverM");
         if (err[0] == '\0' && servers_wait_ready(s) != 0) snprintf(err, sizeof(err), "the servers did not start");
-        uint64_t t0 = soak_now_us();
+        uint64_t t0 = proc_now_us();
         if (err[0] == '\0' && drive(s) != 0)
-            snprintf(err, sizeof(err), "%s", real_was_interrupted() ? "interrupted" : "a server could not be restarted");
+            snprintf(err, sizeof(err), "%s", proc_interrupted() ? "interrupted" : "a server could not be restarted");
         if (err[0] == '\0' && servers_wait_ready(s) != 0) snprintf(err, sizeof(err), "the servers did not come back");
-        uint64_t t1 = soak_now_us();
+        uint64_t t1 = proc_now_us();
         if (err[0] == '\0') {
             servers_stop(s);
             report_counts(s, f);
@@ -744,7 +717,7 @@ int soak_run(const soak_options_t *o) {
     }
     if (err[0] != '\0') {
         if (s->tx != NULL && s->dir[0] != '\0') report_counts(s, f);
-        fprintf(f, "refused: %s\n", real_was_interrupted() ? "interrupted: everything started was stopped" : err);
+        fprintf(f, "refused: %s\n", proc_interrupted() ? "interrupted: everything started was stopped" : err);
     } else {
         rc = s->violations > 0;
     }
@@ -752,11 +725,11 @@ int soak_run(const soak_options_t *o) {
     for (uint32_t i = 0; i < shown; i++) fprintf(f, "violation: %s\n", s->first[i]);
     if (s->violations > shown) fprintf(f, "violation: ... and %u more\n", s->violations - shown);
     teardown(s);
-    fprintf(f, "wall: %.3fs\n", (double)(soak_now_us() - wall0) / 1e6);
+    fprintf(f, "wall: %.3fs\n", (double)(proc_now_us() - wall0) / 1e6);
     fprintf(f, "verdict: %s\n", rc == 0 ? "pass" : rc == 1 ? "fail" : "refused");
     free(s->tx);
     free(s->by_key);
     free(s);
-    real_signals_restore(&saved);
+    proc_signals_restore(&saved);
     return rc;
 }

@@ -27,10 +27,19 @@ UDP_BASE = {"A": 21000, "B": 22000, "C": 23000, "M": 24000}
 TCP_BASE = {"A": 25000, "B": 26000}        # serverM's TCP port for client A / client B
 BLOCK_NAME = {"A": "block1.txt", "B": "block2.txt", "C": "block3.txt"}
 
-OFFSET_MIN = 400
-OFFSET_MAX = 999
-OFFSET_ATTEMPTS_MAX = 300
-LOCK_DIR = Path("/tmp/alichain-e2e-ports")
+
+
+def _lease_rule():
+    """The port-offset lease rule, read from the one place it is written (sim/proc/proc.h:
+    PROC_LEASE_DIR, PROC_LEASE_MIN..PROC_LEASE_MAX, PROC_LEASE_ATTEMPTS), so these tests,
+    alichain-sim real/soak and alichain-bench share lock files and never pick one offset."""
+    text = (REPO / "sim" / "proc" / "proc.h").read_text()
+    found = dict(re.findall(r'^#define (PROC_LEASE_[A-Z]+) "?([^"\s]+?)u?"?\s', text, re.M))
+    return (Path(found["PROC_LEASE_DIR"]), int(found["PROC_LEASE_MIN"]), int(found["PROC_LEASE_MAX"]),
+            int(found["PROC_LEASE_ATTEMPTS"]))
+
+
+LOCK_DIR, OFFSET_MIN, OFFSET_MAX, OFFSET_ATTEMPTS_MAX = _lease_rule()
 
 CLIENT_TIMEOUT_S = 10          # a client run that takes longer is a failure
 READY_TIMEOUT_S = 10           # a server must print its "up and running" line by then
@@ -97,7 +106,7 @@ class PortLease:
                 self._fd = fd
                 return
             os.close(fd)
-        raise RuntimeError("no free port offset found in 400..999")
+        raise RuntimeError(f"no free port offset found in {OFFSET_MIN}..{OFFSET_MAX}")
 
     @property
     def ports(self):

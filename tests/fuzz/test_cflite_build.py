@@ -136,3 +136,49 @@ def test_project_dockerfile_and_workflows_fit_together():
             if s["uses"].endswith("run_fuzzers@v1"):
                 modes[name] = s["with"]["mode"]
     assert modes == {"cflite_pr.yml": "code-change", "cflite_batch.yml": "batch"}
+
+
+# ---- a plain-object engine linked after the library (issue #14 item 2) ----------------
+# AFL++'s and honggfuzz's drivers, and any engine given as a plain object, come AFTER the
+# archives on the link line with no whole-archive: the C runtime's reference to main() is
+# then resolved from the archives first, so a main() inside the simulator library (as
+# alichain-hosts' once was) is linked in and collides with the engine's. Here the engine
+# is fuzz/standalone.c (a main() that replays files) compiled to one object with gcc.
+
+def build_with_plain_engine(tmp, src_root):
+    engine = tmp / "engine.o"
+    cc = subprocess.run(["gcc", "-std=c11", "-O1", "-D_POSIX_C_SOURCE=200809L", "-D_DEFAULT_SOURCE",
+                         "-I", str(ROOT / "core"), "-c", str(ROOT / "fuzz" / "standalone.c"), "-o", str(engine)],
+                        capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    assert cc.returncode == 0, cc.stderr
+    for d in ("out", "work"):
+        (tmp / d).mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CXX", "CXXFLAGS")}
+    env.update(CC="gcc", CFLAGS="-O1 -g", LIB_FUZZING_ENGINE=str(engine), OUT=str(tmp / "out"),
+               WORK=str(tmp / "work"), ALICHAIN_SRC=str(src_root))
+    return subprocess.run(["bash", str(src_root / ".clusterfuzzlite" / "build.sh")], cwd=src_root, env=env,
+                          capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+
+
+def test_every_target_links_a_plain_object_engine_after_the_library_and_runs(tmp_path):
+    r = build_with_plain_engine(tmp_path, ROOT)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    for t in TARGETS:
+        corpus = ROOT / "fuzz" / "corpus" / t
+        run = subprocess.run([str(tmp_path / "out" / t), str(corpus)], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=RUN_TIMEOUT_S)
+        assert run.returncode == 0, "%s on its corpus: exit %d\n%s" % (t, run.returncode, run.stderr[-2000:])
+        replayed = len([p for p in corpus.iterdir() if p.is_file() and not p.name.startswith(".")])
+        assert replayed > 0, t
+
+
+def test_a_main_in_the_library_breaks_that_link(tmp_path):
+    # the check above is shown to fire: a copy of the tree whose library holds a main()
+    src = tmp_path / "src"
+    for d in ("core", "sim", "fuzz", ".clusterfuzzlite"):
+        shutil.copytree(ROOT / d, src / d, symlinks=True)
+    planted = src / "sim" / "swarm" / "report.c"
+    planted.write_text(planted.read_text() + "\nint main(void);\nint main(void) { return 0; }\n")
+    r = build_with_plain_engine(tmp_path, src)
+    assert r.returncode != 0, r.stdout[-2000:]
+    assert "multiple definition of `main'" in r.stderr, r.stderr[-3000:]

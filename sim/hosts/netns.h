@@ -1,8 +1,8 @@
-/* netns.h — hosts for real runs: one network namespace per host (M, A, B, C and one for the
- * clients) on a bridge that lives in a namespace of its own, addresses from 198.18.0.0/15,
- * no default route; kernel faults (UDP loss, partitions) as nftables rules inside them.
- * Everything is done by running `ip` and `nft` (each call with a deadline), so it needs
- * root and both tools: netns_available() says which is missing. */
+/* netns.h — the hosts room (with relay.h): hosts for real runs: one network namespace per host
+ * (M, A, B, C and one for the clients) on a bridge that lives in a namespace of its own,
+ * addresses from 198.18.0.0/15, no default route; kernel faults (UDP loss, partitions) as
+ * nftables rules inside them. Everything is done by running `ip` and `nft` (each call with a
+ * deadline), so it needs root and both tools: netns_available() says which is missing. */
 #ifndef ALICHAIN_NETNS_H
 #define ALICHAIN_NETNS_H
 

@@ -1,7 +1,8 @@
-/* judge.h — the end-of-run judge, independent of who ran the scenario: the simulator
- * (world.c) and the real-mode runner (real.c) both describe their run as check_input_t
- * (operations with invocation/response times, the final disks read through core's
- * blockfile_recover, alichain.txt, fault counters) and get the same checkers and `expect`s. */
+/* judge.h — the judge room: the end-of-run judge, independent of who ran the scenario: the
+ * simulator (world.c) and the real-mode runner (real.c) both describe their run as
+ * check_input_t (operations with invocation/response times, the final disks read through
+ * core's blockfile_recover, alichain.txt, fault counters) and get the same checkers and
+ * `expect`s. */
 #ifndef ALICHAIN_SIM_JUDGE_H
 #define ALICHAIN_SIM_JUDGE_H
 

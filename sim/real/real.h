@@ -1,6 +1,7 @@
-/* real.h — `alichain-sim real` and `compare`: a scenario played against the six real programs
- * as processes (wall clock, real sockets and files, faults from signals and a realnet_t back
- * end), judged by the same checkers as the simulator (judge.h). docs/REAL.md explains it. */
+/* real.h — the real room: `alichain-sim real` and `compare`: a scenario played against the six
+ * real programs as processes (wall clock, real sockets and files, faults from signals and a
+ * realnet_t back end), judged by the same checkers as the simulator (judge.h). docs/REAL.md
+ * explains it. */
 #ifndef ALICHAIN_SIM_REAL_H
 #define ALICHAIN_SIM_REAL_H
 

@@ -1,7 +1,7 @@
-/* realnet_ns.h — the namespace back end of `alichain-sim real` (sim/real/realnet.h): each node on
- * its own network-namespace host (sim/hosts/netns.h), partitions and UDP loss as nftables rules,
- * and a UDP fault relay (sim/hosts/relay.h) in front of each backend for delay, duplication and
- * reordering. One run at a time per process (its state is static). */
+/* realnet_ns.h — the namespace back end of `alichain-sim real` (sim/real/realnet.h): each node
+ * on its own network-namespace host (sim/hosts/netns.h), partitions and UDP loss as nftables
+ * rules, and a UDP fault relay (sim/hosts/relay.h) in front of each backend for delay,
+ * duplication and reordering. One run at a time per process (its state is static). */
 #ifndef ALICHAIN_SIM_REALNET_NS_H
 #define ALICHAIN_SIM_REALNET_NS_H
 

@@ -1,6 +1,7 @@
-/* swarm.h — many seeds, each a generated scenario with its own fault mix (gen.h); every
- * failure is reported with its seed, the command that reproduces it, and a scenario file
- * shrunk by greedy removal of operations and faults while the same checker still fails. */
+/* swarm.h — the swarm room: many seeds, each a generated scenario with its own fault mix
+ * (gen.h); every failure is reported with its seed, the command that reproduces it, and a
+ * scenario file shrunk by greedy removal of operations and faults while the same checker still
+ * fails. */
 #ifndef ALICHAIN_SIM_SWARM_H
 #define ALICHAIN_SIM_SWARM_H
 

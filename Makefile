@@ -33,8 +33,11 @@ NET_LIB_SRC := $(filter-out net/main_%.c,$(sort $(wildcard net/*.c)))
 NET_LIB_OBJ := $(NET_LIB_SRC:%.c=$(OUT)/%.o)
 
 PROGRAMS := serverM serverA serverB serverC clientA clientB
-UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+# Every C test under tests/, by one glob: tests/<dir>/test_<name>.c is built to
+# $(OUT)/tests/<dir>/test_<name> by the one rule below, and tests/test_unit.py runs every
+# such binary (or checks the pytest test named there runs it): none is built and never run.
+C_TEST_SRC := $(sort $(wildcard tests/*/test_*.c))
+C_TEST_BIN := $(C_TEST_SRC:%.c=$(OUT)/%)
 
 .PHONY: all programs unit test test-run lint asan demo clean coverage deps sim fuzz
 .DEFAULT_GOAL := all
@@ -44,7 +47,7 @@ all: programs
 
 programs: $(PROGRAMS:%=$(BIN)/%)
 
-unit: $(UNIT_BIN)
+unit: $(C_TEST_BIN)
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -81,9 +84,11 @@ $(BIN)/client%: $(OUT)/net/main_client_%.o $(OUT)/net.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 
-$(OUT)/tests/test_%: tests/unit/test_%.c tests/unit/check.h $(OUT)/core.a
+# A C test may use core and the simulator library (tests/unit/check.h, sim/'s rooms).
+$(OUT)/tests/%: tests/%.c $(OUT)/sim.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $< $(OUT)/core.a $(LDFLAGS) -o $@
+	$(CC) $(CPPFLAGS) -Isim -Itests/unit $(CFLAGS) -MMD -MP -MF $@.d $< $(OUT)/sim.a $(OUT)/core.a \
+	  $(LDFLAGS) -o $@
 
 # Optional parts, each in its own fragment (sim/, fuzz/).
 -include sim/sim.mk
@@ -127,7 +132,9 @@ coverage:
 demo: all
 	bash ci/demo.sh
 
+# Everything `make` and its fragments copy to the repository root (ROOT_ARTIFACTS) goes too.
+ROOT_ARTIFACTS += $(PROGRAMS)
 clean:
-	rm -rf build $(PROGRAMS) alichain-sim alichain-sim-mutants
+	rm -rf build $(ROOT_ARTIFACTS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)

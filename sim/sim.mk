@@ -14,12 +14,10 @@ SIM_SRC := $(shell sed -e 's/\#.*//' sim/lib.sources)
 SIM_OBJ := $(SIM_SRC:%.c=$(OUT)/%.o)
 SIM_CPPFLAGS := -Isim
 $(OUT)/sim/%.o: CPPFLAGS += $(SIM_CPPFLAGS)
-SIM_TEST_SRC := $(sort $(wildcard tests/sim/test_*.c))
-SIM_TEST_BIN := $(SIM_TEST_SRC:tests/sim/%.c=$(OUT)/tests/sim/%)
 SIM_SWARM_SEEDS ?= 2000
 MUTANT_SEEDS ?= 2000
 
-.PHONY: sim sim-root sim-mutants sim-tests
+.PHONY: sim sim-root sim-mutants
 
 $(OUT)/sim.a: $(SIM_OBJ)
 	@rm -f $@
@@ -42,29 +40,18 @@ $(BIN)/alichain-sim: $(OUT)/sim/cmd/alichain-sim.o $(OUT)/sim.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 
-# C unit tests of the simulator's own parts (pytest runs them: tests/sim/test_units.py)
-$(OUT)/tests/sim/test_%: tests/sim/test_%.c $(OUT)/sim.a $(OUT)/core.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isim -Itests/unit $(CFLAGS) $< $(OUT)/sim.a $(OUT)/core.a $(LDFLAGS) -o $@
-
-sim-tests: $(SIM_TEST_BIN)
-
-# The node and job unit tests drive core through the shared in-process harness (sim/world/nodes.h).
-$(OUT)/tests/test_nodes $(OUT)/tests/test_jobs: $(OUT)/tests/test_%: tests/unit/test_%.c tests/unit/check.h tests/unit/nodes_check.h $(OUT)/sim.a $(OUT)/core.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isim -Itests/unit $(CFLAGS) $< $(OUT)/sim.a $(OUT)/core.a $(LDFLAGS) -o $@
-
 # alichain-hosts: namespace hosts, kernel faults and the UDP fault relay (docs/REAL-HOSTS.md)
 $(BIN)/alichain-hosts: $(OUT)/sim/cmd/alichain-hosts.o $(OUT)/sim.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 
 all: sim-root
+ROOT_ARTIFACTS += alichain-sim alichain-hosts alichain-sim-mutants
 sim-root: $(BIN)/alichain-sim $(BIN)/alichain-hosts
 	cp -f $(BIN)/alichain-sim ./alichain-sim
 	cp -f $(BIN)/alichain-hosts ./alichain-hosts
 
-TEST_RUN_EXTRA += $(BIN)/alichain-sim $(BIN)/alichain-hosts $(SIM_TEST_BIN)
+TEST_RUN_EXTRA += $(BIN)/alichain-sim $(BIN)/alichain-hosts
 
 sim: $(BIN)/alichain-sim
 	$(BIN)/alichain-sim suite sim/scenarios sim/scenarios/regress --swarm $(SIM_SWARM_SEEDS) \

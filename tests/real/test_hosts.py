@@ -220,14 +220,6 @@ def test_relay_delay_dup_reorder_every_answer_right(make_net):
     assert serials == list(range(1, len(serials) + 1))
 
 
-def test_relay_unit_tests(build_dir):
-    exe = build_dir / "tests" / "sim" / "test_sim_relay"
-    assert exe.exists(), "build it with make test-run (TEST_RUN_EXTRA)"
-    r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert re.search(r"\d+ passed, 0 failed", r.stdout)
-
-
 def test_realnet_back_end_drives_servers_and_faults(tool, bin_dir, build_dir):
     """sim/real/realnet_ns.c, the back end `alichain-sim real` uses for namespace hosts, driven
     through its realnet_t hooks by a C test (tests/sim/test_sim_realnet_ns.c)."""

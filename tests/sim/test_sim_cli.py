@@ -179,15 +179,6 @@ def test_fault_report_lists_every_counter():
     assert f["crashes"] == 1 and f["pauses"] == 1 and f["lost"] > 0
 
 
-@pytest.mark.parametrize("name", ["test_sim_history", "test_sim_scenario"])
-def test_simulator_unit_tests(name):
-    exe = BUILD_DIR / "tests" / "sim" / name
-    assert exe.exists(), "build it with make test-run (TEST_RUN_EXTRA)"
-    r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert re.search(r"\d+ passed, 0 failed", r.stdout)
-
-
 # ---- refusals: exit 2, one stderr line naming the argument, nothing created --------------
 def refusal_cases(tmp):
     ex = str(EXAMPLE)

@@ -23,10 +23,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ports.h"
+
 #define LIST_MAX 16                      /* entries of --txs, --conns, --modes */
 #define CHILDREN_MAX 8                   /* servers started at once */
 #define OFFSET_MIN 400                   /* as tests/e2e/e2e_helpers.py, same lock files */
-#define OFFSET_MAX 999
+#define OFFSET_MAX PORT_OFFSET_MAX
 #define OFFSET_ATTEMPTS_MAX 300
 #define LOCK_DIR "/tmp/alichain-e2e-ports"
 #define READY_POLL_NS 1000000ULL         /* 1 ms between looks at a server's stdout */
@@ -275,10 +277,9 @@ static unsigned lease_offset(void) {
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
         if (fd < 0) continue;
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) { close(fd); continue; }
-        if (port_free(SOCK_DGRAM, (uint16_t)(21000 + off)) && port_free(SOCK_DGRAM, (uint16_t)(22000 + off)) &&
-            port_free(SOCK_DGRAM, (uint16_t)(23000 + off)) && port_free(SOCK_DGRAM, (uint16_t)(24000 + off)) &&
-            port_free(SOCK_STREAM, (uint16_t)(25000 + off)) && port_free(SOCK_STREAM, (uint16_t)(26000 + off)))
-            return off;   /* fd stays open: the lease lasts until exit */
+        int k = 0;
+        while (k < PORT_COUNT && port_free(k < PORT_UDP_COUNT ? SOCK_DGRAM : SOCK_STREAM, port_nth(k, off))) k++;
+        if (k == PORT_COUNT) return off;   /* fd stays open: the lease lasts until exit */
         close(fd);
     }
     bench_die("no free port offset in %d..%d", OFFSET_MIN, OFFSET_MAX);
@@ -585,7 +586,7 @@ static void run_size(const opts_t *o, uint64_t txs) {
     ledger_init(&l, txs, o->seed);
     measure_floors(o, g_tmpdir, txs);
     if (o->external) {
-        run_modes(o, &l, (uint16_t)(25000 + o->offset), o->ledger_dir);
+        run_modes(o, &l, port_client(0, o->offset), o->ledger_dir);
         ledger_free(&l);
         return;
     }
@@ -607,7 +608,7 @@ static void run_size(const opts_t *o, uint64_t txs) {
     long kb0[3];
     for (int i = 0; i < 3; i++) kb0[i] = rss_kb(g_children[slot[i]]);
     report_metric(txs, "startup-three-backends", secs[0] + secs[1] + secs[2], "s", "-", 0);
-    run_modes(o, &l, (uint16_t)(25000 + o->offset), dir);
+    run_modes(o, &l, port_client(0, o->offset), dir);
     if (bench_interrupted) {   /* cleanup() stops the servers, removes the dir */
         ledger_free(&l);
         return;
@@ -718,7 +719,7 @@ static void parse_args(int argc, char **argv, opts_t *o, int *gen, const char **
         else if (strcmp(a, "--dir") == 0) *gen_dir = v;
         else if (strcmp(a, "--ledger-dir") == 0) o->ledger_dir = v;
         else if (strcmp(a, "--sim-seeds") == 0) bad = parse_u64(v, &o->sim_seeds);
-        else if (strcmp(a, "--port-offset") == 0) { bad = parse_u64(v, &u) || u > 999; o->offset = (unsigned)u; }
+        else if (strcmp(a, "--port-offset") == 0) { bad = parse_u64(v, &u) || u > PORT_OFFSET_MAX; o->offset = (unsigned)u; }
         else bad = 1;
         if (bad) {
             fprintf(stderr, "alichain-bench: bad option or value: %s%s%s\n", a, v && takes ? " " : "",

@@ -23,6 +23,7 @@
 #include "blockfile.h"
 #include "judge.h"
 #include "disk.h"
+#include "ports.h"
 #include "client.h"
 #include "real.h"
 
@@ -36,12 +37,11 @@
 #define REAL_ENV_BYTES 600
 #define REAL_MSG_BYTES 480
 #define REAL_OFFSET_MIN 400             /* the range tests/e2e leases from ... */
-#define REAL_OFFSET_MAX 999
+#define REAL_OFFSET_MAX PORT_OFFSET_MAX
 #define REAL_OFFSET_ATTEMPTS_MAX 300
 #define REAL_LOCK_DIR "/tmp/alichain-e2e-ports"  /* ... with the same lock files */
 #define REAL_LIVENESS_SLACK_US 2000000  /* as the simulator: 4 x timeout + this */
 #define REAL_LOOKBACK_TIMEOUTS 3
-#define REAL_PORTS 6
 #define REAL_EXIT_REFUSED 2
 #define REAL_LOG_LINES_MAX 5            /* a failed run reports this many stderr lines a server */
 
@@ -373,12 +373,11 @@ static int file_write(const char *path, const char *data, size_t len) {
 /* ------------------------------------------------------------------ ports */
 
 static int port_free(unsigned offset) {
-    static const int base[REAL_PORTS] = {21000, 22000, 23000, 24000, 25000, 26000};
-    for (int i = 0; i < REAL_PORTS; i++) {
-        int tcp = i >= 4;
+    for (int i = 0; i < PORT_COUNT; i++) {
+        int tcp = i >= PORT_UDP_COUNT;
         int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
         if (fd < 0) return 0;
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)(base[i] + (int)offset))};
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port_nth(i, offset))};
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         int one = 1;
         if (tcp) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));

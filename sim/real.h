@@ -14,7 +14,6 @@
 
 #define REAL_SKIPPED_MAX 16          /* distinct unsupported faults named in a report */
 #define REAL_FAULT_NAME_BYTES 48
-#define REAL_PORT_OFFSET_MAX 999     /* ALICHAIN_PORT_OFFSET is 0..999 (SPEC.md) */
 
 typedef struct {
     const char *programs;        /* directory holding serverM/A/B/C, clientA/B */

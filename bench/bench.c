@@ -90,10 +90,7 @@ static size_t g_hello_len, g_hello_ok_len;
 
 static void hello_encode(void) {
     if (g_hello_len) return;
-    wire_creq_t q;
-    memset(&q, 0, sizeof q);
-    q.op = CREQ_KEEPALIVE;
-    g_hello_len = wire_creq_encode(&q, g_hello, sizeof g_hello);
+    g_hello_len = wire_hello_encode(g_hello, sizeof g_hello);
     wire_crep_t r;
     memset(&r, 0, sizeof r);
     r.kind = CREP_KEEPALIVE;

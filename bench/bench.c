@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ports.h"
+
 #define LIST_MAX 16                      /* entries of --txs, --conns, --modes */
 #define CHILDREN_MAX 8                   /* servers started at once */
 #define READY_POLL_NS 1000000ULL         /* 1 ms between looks at a server's stdout */
@@ -78,10 +80,7 @@ static size_t g_hello_len, g_hello_ok_len;
 
 static void hello_encode(void) {
     if (g_hello_len) return;
-    wire_creq_t q;
-    memset(&q, 0, sizeof q);
-    q.op = CREQ_KEEPALIVE;
-    g_hello_len = wire_creq_encode(&q, g_hello, sizeof g_hello);
+    g_hello_len = wire_hello_encode(g_hello, sizeof g_hello);
     wire_crep_t r;
     memset(&r, 0, sizeof r);
     r.kind = CREP_KEEPALIVE;
@@ -499,7 +498,7 @@ static void run_size(const opts_t *o, uint64_t txs) {
     ledger_init(&l, txs, o->seed);
     measure_floors(o, g_tmpdir, txs);
     if (o->external) {
-        run_modes(o, &l, (uint16_t)(25000 + o->offset), o->ledger_dir);
+        run_modes(o, &l, port_client(0, o->offset), o->ledger_dir);
         ledger_free(&l);
         return;
     }
@@ -521,7 +520,7 @@ static void run_size(const opts_t *o, uint64_t txs) {
     long kb0[3];
     for (int i = 0; i < 3; i++) kb0[i] = rss_kb(g_children[slot[i]]);
     report_metric(txs, "startup-three-backends", secs[0] + secs[1] + secs[2], "s", "-", 0);
-    run_modes(o, &l, (uint16_t)(25000 + o->offset), dir);
+    run_modes(o, &l, port_client(0, o->offset), dir);
     if (bench_interrupted) {   /* cleanup() stops the servers, removes the dir */
         ledger_free(&l);
         return;
@@ -632,7 +631,7 @@ static void parse_args(int argc, char **argv, opts_t *o, int *gen, const char **
         else if (strcmp(a, "--dir") == 0) *gen_dir = v;
         else if (strcmp(a, "--ledger-dir") == 0) o->ledger_dir = v;
         else if (strcmp(a, "--sim-seeds") == 0) bad = parse_u64(v, &o->sim_seeds);
-        else if (strcmp(a, "--port-offset") == 0) { bad = parse_u64(v, &u) || u > 999; o->offset = (unsigned)u; }
+        else if (strcmp(a, "--port-offset") == 0) { bad = parse_u64(v, &u) || u > PORT_OFFSET_MAX; o->offset = (unsigned)u; }
         else bad = 1;
         if (bad) {
             fprintf(stderr, "alichain-bench: bad option or value: %s%s%s\n", a, v && takes ? " " : "",

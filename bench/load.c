@@ -59,7 +59,8 @@ typedef struct {
     unsigned q_head, q_len;
     char *out;               /* PCONN_OUT_BYTES: requests [out_off, out_len) not yet written */
     size_t out_off, out_len;
-    size_t scan_at, scan_lines, need_lines;   /* framing of the reply at rep_off */
+    size_t scan_at;          /* bytes of the reply at rep_off already framed ... */
+    wire_frame_t frame;      /* ... by core's framing of persistent replies */
 } conn_t;
 
 typedef struct {
@@ -545,7 +546,7 @@ static void pconn_close(conn_t *c) {
     c->hello = 0;
     c->out_off = c->out_len = 0;
     c->rep_off = 0;
-    c->scan_at = c->scan_lines = c->need_lines = 0;
+    c->scan_at = 0;
 }
 
 /* A failed persistent connection: every request in flight (or the hello) is an error. */
@@ -567,6 +568,8 @@ static void pconn_open(phase_t *ph, conn_t *c, unsigned slot, uint64_t now_ns) {
     c->out_off = 0;
     c->out_len = hello_len;
     c->rep_len = c->rep_off = 0;
+    c->scan_at = 0;
+    wire_frame_init(&c->frame);
     c->deadline_ns = now_ns + BENCH_OP_TIMEOUT_MS * 1000000ULL;
     if (conn_connect(ph, c) != 0) { pconn_fail(ph, c); return; }
     c->state = c->state == CONN_SENDING ? CONN_OPEN : CONN_CONNECTING;
@@ -595,32 +598,19 @@ static void pconn_flush(phase_t *ph, conn_t *c) {
     if (write_some(c->fd, c->out, c->out_len, &c->out_off) < 0) pconn_fail(ph, c);
 }
 
-/* The length of the whole reply at rep_off (its head line, and for OK STATS its rows), 0
- * while part of it is still to come, -1 when it cannot be framed. Lines already counted are
- * not scanned again. */
+/* The length of the whole reply at rep_off (its head line, and for OK STATS its rows:
+ * wire_frame_take), 0 while part of it is still to come, -1 when it cannot be framed (a line
+ * over TCP_LINE_BYTES_MAX). A head line that is no reply is a reply of its own, which
+ * check_reply calls wrong. Bytes already framed are not scanned again. */
 static long pconn_frame(conn_t *c) {
-    const char *p = c->rep + c->rep_off;
-    size_t len = c->rep_len - c->rep_off;
-    while (c->scan_at < len) {
-        const char *nl = memchr(p + c->scan_at, '\n', len - c->scan_at);
-        if (!nl) { c->scan_at = len; break; }
-        c->scan_at = (size_t)(nl - p) + 1;
-        if (++c->scan_lines == 1) {
-            wire_crep_t head;
-            c->need_lines = 1;
-            if (!c->hello && wire_crep_decode(p, c->scan_at - 1, &head) == 0 &&
-                head.kind == CREP_STATS) {
-                if (head.count >= BENCH_REPLY_BYTES_MAX) return -1;
-                c->need_lines += head.count;
-            }
-        }
-        if (c->scan_lines == c->need_lines) {
-            size_t n = c->scan_at;
-            c->scan_at = c->scan_lines = c->need_lines = 0;
-            return (long)n;
-        }
-    }
-    return len >= BENCH_REPLY_BYTES_MAX ? -1 : 0;
+    size_t at = c->rep_off + c->scan_at, used = 0;
+    int rc = wire_frame_take(&c->frame, (const uint8_t *)c->rep + at, c->rep_len - at, &used);
+    c->scan_at += used;
+    if (rc == 0) return 0;
+    if (rc == AC_EFULL) return -1;
+    size_t n = c->scan_at;   /* rc 1, or AC_EINVAL: the reply ends here */
+    c->scan_at = 0;
+    return (long)n;
 }
 
 /* Checks every whole reply received, in the order of the requests. */
@@ -631,9 +621,7 @@ static void pconn_parse(phase_t *ph, conn_t *c, uint64_t now_ns) {
         if (n == 0) break;
         char *text = c->rep + c->rep_off;
         if (c->hello) {
-            size_t ok_len;
-            const char *ok = bench_hello_reply(&ok_len);
-            if ((size_t)n != ok_len || memcmp(text, ok, ok_len) != 0) {
+            if (c->frame.head.kind != CREP_KEEPALIVE) {   /* 0 for a line that is no reply */
                 wrong(ph, "KEEPALIVE: reply \"%.*s\"", (int)n - 1, text);
                 pconn_fail(ph, c);
                 return;

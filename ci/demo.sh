@@ -22,16 +22,18 @@ trap 'exit 130' INT TERM
 
 # A port offset whose six ports are free now (starting somewhere in 400..999 by our pid,
 # so two demos at once rarely try the same one).
-offset=$(/usr/bin/python3 - "$$" <<'EOF'
+# The six base ports are core/ports.h's, read by tests/ports.py.
+offset=$(/usr/bin/python3 - "$$" "$root" <<'EOF'
 import socket, sys
+sys.path.insert(0, sys.argv[2] + "/tests")
+from ports import TCP_BASE, UDP_BASE
 start = 400 + int(sys.argv[1]) % 600
 for k in range(600):
     off = 400 + (start - 400 + k) % 600
     socks = []
     try:
-        for base, kind in ((21000, socket.SOCK_DGRAM), (22000, socket.SOCK_DGRAM),
-                           (23000, socket.SOCK_DGRAM), (24000, socket.SOCK_DGRAM),
-                           (25000, socket.SOCK_STREAM), (26000, socket.SOCK_STREAM)):
+        for base, kind in ([(b, socket.SOCK_DGRAM) for b in UDP_BASE.values()] +
+                           [(b, socket.SOCK_STREAM) for b in TCP_BASE.values()]):
             s = socket.socket(socket.AF_INET, kind)
             socks.append(s)
             s.bind(("127.0.0.1", base + off))

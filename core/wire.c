@@ -838,3 +838,50 @@ int wire_lines_take(wire_lines_t *lb, const uint8_t *data, size_t len, size_t *u
     *used = len;
     return 0;
 }
+
+/* ---- persistent connections ---- */
+
+size_t wire_hello_encode(char *buf, size_t cap) {
+    wire_creq_t hello;
+    memset(&hello, 0, sizeof hello);
+    hello.op = CREQ_KEEPALIVE;
+    return wire_creq_encode(&hello, buf, cap);
+}
+
+void wire_frame_init(wire_frame_t *f) {
+    AC_ASSERT(f != NULL);
+    memset(f, 0, sizeof *f);
+    wire_lines_init(&f->lines, TCP_LINE_BYTES_MAX);
+}
+
+/* One line at a time through wire_lines: the head line is decoded, a STATS head sets the
+ * rows to count, and the reply ends with its head (no rows) or its last row. */
+int wire_frame_take(wire_frame_t *f, const uint8_t *data, size_t len, size_t *used) {
+    AC_ASSERT(f != NULL);
+    AC_ASSERT(data != NULL || len == 0);
+    AC_ASSERT(used != NULL);
+    *used = 0;
+    for (;;) {
+        size_t took = 0, line_len = 0;
+        const char *line = NULL;
+        const uint8_t *rest = data == NULL ? NULL : data + *used; /* no offset on NULL */
+        int rc = wire_lines_take(&f->lines, rest, len - *used, &took, &line, &line_len);
+        *used += took;
+        if (rc != 1) return rc; /* 0: all consumed; AC_EFULL: an overlong line */
+        if (!f->have_head) {
+            if (wire_crep_decode(line, line_len, &f->head) != AC_OK) {
+                memset(&f->head, 0, sizeof f->head); /* the decoder may have set a kind */
+                return AC_EINVAL;
+            }
+            f->have_head = 1;
+            f->rows_left = f->head.kind == CREP_STATS ? f->head.count : 0;
+        } else {
+            AC_ASSERT(f->rows_left > 0);
+            f->rows_left--;
+        }
+        if (f->rows_left == 0) {
+            f->have_head = 0;
+            return 1;
+        }
+    }
+}

@@ -208,4 +208,31 @@ void wire_lines_init(wire_lines_t *lb, size_t limit);
 int wire_lines_take(wire_lines_t *lb, const uint8_t *data, size_t len, size_t *used,
                     const char **line, size_t *line_len);
 
+/* ---- persistent connections (PROTOCOL.md 2.5) ---- */
+/* The hello that makes a connection persistent, "ALICHAIN/1 KEEPALIVE\n" (no NUL): returns
+ * its length, or 0 when cap is short. */
+size_t wire_hello_encode(char *buf, size_t cap);
+
+/* Framing of the replies on a persistent connection, as they arrive in arbitrary pieces: a
+ * reply is one head line, plus `count` row lines after OK STATS (the hello's answer, OK
+ * KEEPALIVE, is a reply like the others). Rows are counted and held to the line limit, not
+ * decoded: the reader checks them. The caller keeps the bytes; each is looked at once. */
+typedef struct {
+    wire_lines_t lines;  /* the line being read (TCP_LINE_BYTES_MAX) */
+    int have_head;       /* the head line of the reply being read has come */
+    uint64_t rows_left;  /* then: STATS rows still to come */
+    wire_crep_t head;    /* the head line, decoded (once have_head; kept after a reply ends) */
+} wire_frame_t;
+
+void wire_frame_init(wire_frame_t *f);
+/* Consumes bytes of data[0..len) up to the end of the reply being read; *used says how many.
+ * Returns 1 when the reply is complete (its last byte is data[*used - 1]; f->head is its
+ * head line, f->head.kind its kind) and f is ready for the next reply; 0 when all len bytes
+ * were consumed and the reply is not complete yet; AC_EINVAL when the head line is not a
+ * reply (*used ends with that line; f->head.kind is 0, and f takes the next line as the next
+ * head, so a reader may count the line as a reply of its own or give up the stream);
+ * AC_EFULL when a line exceeds TCP_LINE_BYTES_MAX (and on every call after that, until
+ * wire_frame_init: the stream can no longer be framed). */
+int wire_frame_take(wire_frame_t *f, const uint8_t *data, size_t len, size_t *used);
+
 #endif

@@ -1,8 +1,9 @@
-/* fuzz_tcp.c — libFuzzer target for the TCP framing (wire_lines) and line codecs (creq,
- * crep, crow), and for the client reading a reply. Input: a mode byte (bit 0: reply side;
+/* fuzz_tcp.c — libFuzzer target for the TCP framing (wire_lines, and wire_frame for the
+ * replies of a persistent connection) and line codecs (creq, crep, crow), and for the
+ * client reading a reply. Input: a mode byte (bit 0: reply side;
  * bits 1-2: the client's operation), a split byte, then the byte stream. The stream is fed
- * once whole and once cut at split points the fuzzer chooses: the lines, the client's
- * screen output and its exit code must not depend on the cuts. An accepted line must
+ * once whole and once cut at split points the fuzzer chooses: the lines, the replies'
+ * ends and kinds, the client's screen output and its exit code must not depend on the cuts. An accepted line must
  * re-encode to itself (docs/PROTOCOL.md: one spelling per value) and decode the same. */
 #include <string.h>
 
@@ -76,32 +77,83 @@ static size_t chunk_next(uint32_t *st, uint8_t split) {
     return span == SIZE_MAX ? SIZE_MAX : 1u + (*st >> 16) % span;
 }
 
-/* Runs the stream through wire_lines in chunks; returns a hash of the lines and errors. */
-static uint64_t lines_run(const uint8_t *s, size_t n, int reply, uint8_t split, int check) {
-    wire_lines_t lb;
-    wire_lines_init(&lb, reply ? TCP_LINE_BYTES_MAX : TCP_REQUEST_BYTES_MAX);
-    uint64_t h = FUZZ_HASH_INIT;
+/* A chunked feed: take() consumes from data[0..len) and sets *used; it returns 1 to be
+ * called again on the rest of the chunk, 0 when it consumed all of it, -1 to stop the feed. */
+typedef int (*feed_take_t)(void *ctx, const uint8_t *data, size_t len, size_t *used);
+
+/* Feeds s[0..n) to take in the chunks the split byte chooses (0: in one piece). */
+static void feed_chunks(const uint8_t *s, size_t n, uint8_t split, feed_take_t take, void *ctx) {
     uint32_t st = split;
     size_t off = 0;
     while (off < n) {
         size_t want = chunk_next(&st, split);
         size_t end = want > n - off ? n : off + want;
-        while (off < end) {
-            size_t used = 0, len = 0;
-            const char *line = NULL;
-            int rc = wire_lines_take(&lb, s + off, end - off, &used, &line, &len);
-            FUZZ_CHECK(rc == 1 || rc == 0 || rc == AC_EFULL);
-            FUZZ_CHECK(used <= end - off && (rc != 0 || used == end - off));
+        for (int more = 1; more > 0 && off < end;) {
+            size_t used = 0;
+            more = take(ctx, s + off, end - off, &used);
+            FUZZ_CHECK(used <= end - off && (more != 0 || used == end - off));
             off += used;
-            if (rc == AC_EFULL) return fuzz_hash_u64(h, 0xF011);
-            if (rc == 0) break;
-            FUZZ_CHECK(len < lb.limit && memchr(line, '\n', len) == NULL);
-            h = fuzz_hash(fuzz_hash_u64(h, len), line, len);
-            if (check && reply) reply_line_check(line, len);
-            if (check && !reply) creq_check(line, len);
+            if (more < 0) return;
         }
     }
-    return h;
+}
+
+typedef struct {
+    wire_lines_t lb;
+    uint64_t h;
+    int reply, check;
+} lines_ctx_t;
+
+static int lines_take(void *ctx, const uint8_t *data, size_t len, size_t *used) {
+    lines_ctx_t *c = ctx;
+    size_t line_len = 0;
+    const char *line = NULL;
+    int rc = wire_lines_take(&c->lb, data, len, used, &line, &line_len);
+    FUZZ_CHECK(rc == 1 || rc == 0 || rc == AC_EFULL);
+    if (rc == AC_EFULL) c->h = fuzz_hash_u64(c->h, 0xF011);
+    if (rc != 1) return rc == 0 ? 0 : -1;
+    FUZZ_CHECK(line_len < c->lb.limit && memchr(line, '\n', line_len) == NULL);
+    c->h = fuzz_hash(fuzz_hash_u64(c->h, line_len), line, line_len);
+    if (c->check && c->reply) reply_line_check(line, line_len);
+    if (c->check && !c->reply) creq_check(line, line_len);
+    return 1;
+}
+
+/* Runs the stream through wire_lines in chunks; returns a hash of the lines and errors. */
+static uint64_t lines_run(const uint8_t *s, size_t n, int reply, uint8_t split, int check) {
+    lines_ctx_t c = {.h = FUZZ_HASH_INIT, .reply = reply, .check = check};
+    wire_lines_init(&c.lb, reply ? TCP_LINE_BYTES_MAX : TCP_REQUEST_BYTES_MAX);
+    feed_chunks(s, n, split, lines_take, &c);
+    return c.h;
+}
+
+typedef struct {
+    wire_frame_t f;
+    uint64_t h;
+    size_t off; /* bytes framed so far */
+} frame_ctx_t;
+
+static int frame_take(void *ctx, const uint8_t *data, size_t len, size_t *used) {
+    frame_ctx_t *c = ctx;
+    int rc = wire_frame_take(&c->f, data, len, used);
+    FUZZ_CHECK(rc == 1 || rc == 0 || rc == AC_EINVAL || rc == AC_EFULL);
+    c->off += *used;
+    if (rc == AC_EFULL) c->h = fuzz_hash_u64(c->h, 0xF011 + c->off);
+    if (rc == 0 || rc == AC_EFULL) return rc == 0 ? 0 : -1;
+    FUZZ_CHECK(*used > 0 && data[*used - 1] == '\n'); /* a reply ends with its last line */
+    FUZZ_CHECK(rc == 1 || c->f.head.kind == 0);
+    c->h = fuzz_hash_u64(fuzz_hash_u64(c->h, c->off), rc == 1 ? (uint64_t)c->f.head.kind : 0xBAD);
+    return 1;
+}
+
+/* Frames the stream as the replies of a persistent connection, in chunks; returns a hash of
+ * where each reply (or refused head line) ends and its kind, and where an overlong line
+ * stopped the framing. */
+static uint64_t frame_run(const uint8_t *s, size_t n, uint8_t split) {
+    frame_ctx_t c = {.h = FUZZ_HASH_INIT};
+    wire_frame_init(&c.f);
+    feed_chunks(s, n, split, frame_take, &c);
+    return c.h;
 }
 
 /* Feeds the stream as the reply to a client; returns a hash of its output. */
@@ -151,5 +203,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t n = size - 2;
     FUZZ_CHECK(lines_run(s, n, reply, split, 1) == lines_run(s, n, reply, 0, 0));
     if (reply) FUZZ_CHECK(client_run(s, n, op, split) == client_run(s, n, op, 0));
+    if (reply) FUZZ_CHECK(frame_run(s, n, split) == frame_run(s, n, 0));
     return 0;
 }

@@ -1,6 +1,6 @@
 /* config.h — the settings of the six programs, from the environment (SPEC.md "Ports and
  * configuration") overridden by command-line flags, validated once at start so that a bad
- * value is one line on stderr before anything else happens. Also the port table. */
+ * value is one line on stderr before anything else happens. Ports: core's table (ports.h). */
 #ifndef ALICHAIN_NET_CONFIG_H
 #define ALICHAIN_NET_CONFIG_H
 
@@ -9,13 +9,8 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "ports.h"
 
-#define PORT_OFFSET_DEFAULT 319
-#define PORT_OFFSET_MAX 999
-#define PORT_BASE_BACKEND 21000        /* serverA; B and C follow 1000 apart */
-#define PORT_BASE_M_UDP 24000
-#define PORT_BASE_CLIENT 25000         /* client A's TCP port; client B's is 1000 above */
-#define PORT_STRIDE 1000
 #define CONFIG_TIMEOUT_MS_MAX 600000   /* ALICHAIN_TIMEOUT_MS and the client's wait */
 #define CONFIG_HOST_BYTES 64
 #define CONFIG_PATH_BYTES 4096
@@ -63,13 +58,13 @@ void config_usage(const config_t *c, FILE *f);
 void config_client_usage(FILE *f);
 
 static inline uint16_t config_port_backend(const config_t *c, int i) {
-    return (uint16_t)(PORT_BASE_BACKEND + PORT_STRIDE * i + (int)c->port_offset);
+    return port_backend(i, c->port_offset);
 }
 static inline uint16_t config_port_m_udp(const config_t *c) {
-    return (uint16_t)(PORT_BASE_M_UDP + c->port_offset);
+    return port_m_udp(c->port_offset);
 }
 static inline uint16_t config_port_client(const config_t *c, int j) {
-    return (uint16_t)(PORT_BASE_CLIENT + PORT_STRIDE * j + (int)c->port_offset);
+    return port_client(j, c->port_offset);
 }
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mutant.h"
+#include "ports.h"
 #include "real/real.h"
 #include "real/realnet_ns.h"
 #include "real/soak.h"
@@ -345,8 +346,8 @@ static int args_values(args_t *a) {
         strcmp(v[OPT_NET], "loopback") != 0)
         return usage_fail("--net: \"%.40s\" is not auto, netns or loopback", v[OPT_NET]);
     if (v[OPT_PORT_OFFSET] && (parse_u64_arg("--port-offset", v[OPT_PORT_OFFSET], 0, &a->port_offset) ||
-                               a->port_offset > REAL_PORT_OFFSET_MAX))
-        return a->port_offset > REAL_PORT_OFFSET_MAX ? usage_fail("--port-offset: at most %d", REAL_PORT_OFFSET_MAX)
+                               a->port_offset > PORT_OFFSET_MAX))
+        return a->port_offset > PORT_OFFSET_MAX ? usage_fail("--port-offset: at most %d", PORT_OFFSET_MAX)
                                                 : EXIT_USAGE;
     if (v[OPT_PROGRAMS]) {
         struct stat st;

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ports.h"
+
 #define PROC_REAP_US 3000000u   /* a killed process is reaped within this */
 #define PROC_REAP_TICK_US 1000u
 #define PROC_PATH_BYTES 512
@@ -227,11 +229,8 @@ int proc_exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) 
 
 /* ------------------------------------------------------------------ the port lease */
 
-/* SPEC.md's six static ports of an offset: UDP serverA/B/C and serverM, TCP for client A/B. */
-static const struct {
-    unsigned base;
-    int tcp;
-} lease_ports[] = {{21000, 0}, {22000, 0}, {23000, 0}, {24000, 0}, {25000, 1}, {26000, 1}};
+_Static_assert(PROC_LEASE_MAX == PORT_OFFSET_MAX, "the lease hands out valid offsets only");
+_Static_assert(PROC_LEASE_MIN > PORT_OFFSET_DEFAULT, "the demo's default offset is never leased");
 
 static int port_free(unsigned port, int tcp) {
     int fd = socket(AF_INET, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
@@ -257,8 +256,8 @@ int proc_port_lease(unsigned *offset, int *lock_fd, char *err, size_t cap) {
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
         if (fd < 0) continue;
         int free_ports = flock(fd, LOCK_EX | LOCK_NB) == 0;
-        for (size_t i = 0; free_ports && i < sizeof(lease_ports) / sizeof(lease_ports[0]); i++)
-            free_ports = port_free(lease_ports[i].base + off, lease_ports[i].tcp);
+        for (int p = 0; free_ports && p < PORT_COUNT; p++) /* core's table: UDP first, then TCP */
+            free_ports = port_free(port_nth(p, off), p >= PORT_UDP_COUNT);
         if (!free_ports) {
             close(fd);
             continue;

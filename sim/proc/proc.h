@@ -84,8 +84,8 @@ int proc_exit_code(int status);
 /* ---- the port-offset lease ----
  * Every harness that starts the real programs on loopback (real mode, the soak, bench,
  * tests/e2e's Network) takes its ALICHAIN_PORT_OFFSET by one rule, so parallel runs never
- * collide: an offset in PROC_LEASE_MIN..PROC_LEASE_MAX (core/ports.h's range above the
- * demo's), the file PROC_LEASE_DIR/<offset>.lock opened (created 0666) and flock'd
+ * collide: an offset in PROC_LEASE_MIN..PROC_LEASE_MAX (core/ports.h's range, above its
+ * default, which the demo uses), the file PROC_LEASE_DIR/<offset>.lock opened (created 0666) and flock'd
  * LOCK_EX|LOCK_NB for as long as the offset is in use, and then the six ports of that
  * offset bound once to check they are free. tests/e2e/e2e_helpers.py follows the same
  * rule (it names this header). */

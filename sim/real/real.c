@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "blockfile.h"
+#include "ports.h"
 #include "judge/judge.h"
 #include "world/sim.h"
 #include "client.h"
@@ -262,7 +263,7 @@ static void sink_expect(void *ctx, const scn_expect_t *e, const char *msg) {
 
 void real_up_line(int node, unsigned offset, char *buf, size_t cap) {
     if (node == SIM_NODE_M) snprintf(buf, cap, MSG_M_UP);
-    else snprintf(buf, cap, MSG_BACKEND_UP, 'A' + node - 1, REAL_BACKEND_PORT(node - 1, offset));
+    else snprintf(buf, cap, MSG_BACKEND_UP, 'A' + node - 1, port_backend(node - 1, offset));
 }
 
 pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed, int argc, char *const *args,

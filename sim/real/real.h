@@ -14,7 +14,6 @@
 
 #define REAL_SKIPPED_MAX 16          /* distinct unsupported faults named in a report */
 #define REAL_FAULT_NAME_BYTES 48
-#define REAL_PORT_OFFSET_MAX 999     /* ALICHAIN_PORT_OFFSET is 0..999 (SPEC.md) */
 
 typedef struct {
     const char *programs;        /* directory holding serverM/A/B/C, clientA/B */
@@ -72,9 +71,6 @@ typedef struct {
     unsigned offset;          /* ALICHAIN_PORT_OFFSET */
     uint32_t timeout_ms, client_timeout_ms;
 } real_env_t;
-
-/* SPEC.md's UDP port of backend b (0..2) at a port offset. */
-#define REAL_BACKEND_PORT(b, offset) (21000u + 1000u * (unsigned)(b) + (offset))
 
 /* Starts prog (in e->programs) on node with the args after its name, stdin /dev/null,
  * stdout and stderr appended to the given files, through proc_spawn (signals blocked across

@@ -17,14 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ports.h"
 #include "hosts/netns.h"
 #include "hosts/relay.h"
 #include "proc/proc.h"
 
-/* SPEC.md's port table: serverA 21000 + offset, B and C 1000 apart; serverM's UDP 24000. */
-#define NS_PORT_BASE_BACKEND 21000u
-#define NS_PORT_STEP_BACKEND 1000u
-#define NS_PORT_BASE_M_UDP 24000u
 #define NS_LOCAL "127.0.0.1"
 #define NS_ENV_BYTES 48
 #define NS_PATH_BYTES 256
@@ -89,8 +86,8 @@ static void relay_turn(void *ctx, relay_t *r) {
 
 static void relay_link_of(const ns_ctx_t *c, int b, relay_link_t *l) {
     char err[NETNS_ERR_BYTES], text[NS_ENV_BYTES];
-    unsigned port_b = NS_PORT_BASE_BACKEND + NS_PORT_STEP_BACKEND * (unsigned)b + c->offset;
-    unsigned port_m = NS_PORT_BASE_M_UDP + c->offset;
+    unsigned port_b = port_backend(b, c->offset);
+    unsigned port_m = port_m_udp(c->offset);
     snprintf(text, sizeof(text), "%s:%u", c->ns.addr[SIM_NODE_A + b], port_b);
     (void)relay_addr_parse(err, sizeof(err), text, &l->front_bind);
     snprintf(text, sizeof(text), "%s:%u", c->ns.addr[SIM_NODE_M], port_m);

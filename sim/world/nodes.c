@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ports.h"
+
 #define NODES_RUN_STEPS_MAX 200000  /* deliveries and timer calls in one nodes_run */
 #define NODES_HEAL_ROUNDS 400       /* 50 ms each: 20 s of a healed network */
 #define NODES_HEAL_STEP_US 50000
-#define NODES_PORTS_A 21319
 
 static void nodes_fail(nodes_t *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -181,7 +182,7 @@ static int nodes_backend_start(nodes_t *n, int b) {
     }
     n->be_up[b] = 1;
     backend_start(&n->be[b], simdisk_image(d), &res, blockfile_default_name(b),
-                  (uint16_t)(NODES_PORTS_A + 1000 * b), &n->out);
+                  port_backend(b, PORT_OFFSET_DEFAULT), &n->out);
     drain(n, b);
     return 0;
 }
@@ -200,8 +201,12 @@ void nodes_coord_restart(nodes_t *n) {
     if (n->m != NULL) coord_free(n->m);
     coord_config_t cfg = {.incarnation = ++n->incarnation, .seed = n->incarnation,
                           .timeout_ms = n->timeout_ms,
-                          .backend_port = {NODES_PORTS_A, NODES_PORTS_A + 1000, NODES_PORTS_A + 2000},
-                          .client_port = {25319, 26319}, .txlist_path = "alichain.txt"};
+                          .backend_port = {port_backend(0, PORT_OFFSET_DEFAULT),
+                                           port_backend(1, PORT_OFFSET_DEFAULT),
+                                           port_backend(2, PORT_OFFSET_DEFAULT)},
+                          .client_port = {port_client(0, PORT_OFFSET_DEFAULT),
+                                          port_client(1, PORT_OFFSET_DEFAULT)},
+                          .txlist_path = "alichain.txt"};
     n->m = coord_new(&cfg);
     AC_ASSERT(n->m != NULL);
     for (uint32_t c = 1; c <= NODES_CONNS_MAX; c++) {

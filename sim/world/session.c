@@ -10,9 +10,6 @@
 
 #include "grow.h"
 
-#define KEEPALIVE_REQUEST "ALICHAIN/1 KEEPALIVE\n"
-#define KEEPALIVE_REPLY "OK KEEPALIVE"
-
 static sim_session_t *ka_of(world_t *w, uint32_t si) { return w->ops[si].ka; }
 
 static sim_conn_t *session_conn(world_t *w, uint32_t si) {
@@ -25,7 +22,7 @@ int session_init(world_t *w) {
         if (!w->ops[i].step->keepalive) continue;
         sim_session_t *ka = calloc(1, sizeof(*ka));
         if (ka == NULL) return AC_ENOMEM;
-        wire_lines_init(&ka->lines, TCP_LINE_BYTES_MAX);
+        wire_frame_init(&ka->frame);
         w->ops[i].ka = ka;
         sessions++;
     }
@@ -118,8 +115,10 @@ void session_connected(world_t *w, uint32_t si) {
     sim_session_t *ka = ka_of(w, si);
     sim_op_t *s = &w->ops[si];
     ka->connected = 1;
-    link_tcp_send(&w->link, s->conn, DIR_TO_M, (const uint8_t *)KEEPALIVE_REQUEST,
-                  strlen(KEEPALIVE_REQUEST));
+    char hello[TCP_REQUEST_BYTES_MAX];
+    size_t hello_len = wire_hello_encode(hello, sizeof(hello));
+    AC_ASSERT(hello_len > 0);
+    link_tcp_send(&w->link, s->conn, DIR_TO_M, (const uint8_t *)hello, hello_len);
     /* the operations that joined while it connected; those that gave up meanwhile leave
      * the list, so members[0..sent) stay exactly the requests sent, in order */
     size_t keep = ka->sent;
@@ -156,12 +155,27 @@ void session_connect_failed(world_t *w, uint32_t si) { session_fail_all(w, si, 1
 
 void session_closed(world_t *w, uint32_t si) { session_fail_all(w, si, 0); }
 
-/* One reply line: to the oldest operation still waiting, whole, as its own client reads
- * it (it finishes when its reply is complete: the head line, or the last STATS row). */
-static void session_line(world_t *w, uint32_t si, const char *line, size_t len) {
+/* Bytes of the reply being read go to the oldest operation still waiting, as its own client
+ * reads them (it finishes when its reply is complete: the head line, or the last STATS row).
+ * The hello's answer goes to no one, nor does the reply of an operation that gave up or one
+ * no request waits for (session_reply_end reports that). */
+static void session_feed(world_t *w, uint32_t si, const uint8_t *data, size_t len) {
+    sim_session_t *ka = ka_of(w, si);
+    if (!ka->got_ok || ka->head >= ka->sent || len == 0) return;
+    uint32_t m = ka->members[ka->head];
+    sim_op_t *op = &w->ops[m];
+    if (op->state != OP_RUNNING || op->cl == NULL) return; /* it gave up: its reply is dropped */
+    client_on_data(op->cl, w->now_us, data, len, &w->out);
+    world_drain_client(w, m); /* may finish it */
+}
+
+/* A reply ended (rc 1), or a head line that is no reply did (AC_EINVAL: the oldest operation
+ * got it as its reply, and fails on it as its own client would): the next reply is the next
+ * operation's. */
+static void session_reply_end(world_t *w, uint32_t si, int rc) {
     sim_session_t *ka = ka_of(w, si);
     if (!ka->got_ok) {
-        if (len == strlen(KEEPALIVE_REPLY) && memcmp(line, KEEPALIVE_REPLY, len) == 0) {
+        if (rc == 1 && ka->frame.head.kind == CREP_KEEPALIVE) {
             ka->got_ok = 1;
             return;
         }
@@ -170,32 +184,15 @@ static void session_line(world_t *w, uint32_t si, const char *line, size_t len) 
         session_fail_all(w, si, 0);
         return;
     }
-    if (ka->skip_rows > 0) {
-        ka->skip_rows--;
-        return;
-    }
     if (ka->head >= ka->sent) {
+        char head[TCP_LINE_BYTES_MAX];
+        size_t n = rc == 1 ? wire_crep_encode(&ka->frame.head, head, sizeof(head)) : 0;
         world_violation(w, "effects", "session %s: serverM sent a reply no request waits for: "
-                        "\"%.*s\"", w->ops[si].step->label, (int)(len > 80 ? 80 : len), line);
+                        "\"%.*s\"", w->ops[si].step->label, n > 0 ? (int)n - 1 : 0, head);
         return;
     }
-    uint32_t m = ka->members[ka->head];
-    sim_op_t *op = &w->ops[m];
-    if (op->state != OP_RUNNING || op->cl == NULL) { /* it gave up: read and drop its reply */
-        wire_crep_t rep;
-        if (wire_crep_decode(line, len, &rep) == 0 && rep.kind == CREP_STATS) ka->skip_rows = rep.count;
-        ka->head++;
-        session_check_end(w, si);
-        return;
-    }
-    char buf[TCP_LINE_BYTES_MAX + 1];
-    AC_ASSERT(len < sizeof(buf));
-    memcpy(buf, line, len);
-    buf[len] = '\n';
-    ka->feeding = m + 1;
-    client_on_data(op->cl, w->now_us, (const uint8_t *)buf, len + 1, &w->out);
-    world_drain_client(w, m); /* may finish it: session_member_done moves head on */
-    ka->feeding = 0;
+    ka->head++;
+    session_check_end(w, si);
 }
 
 void session_data(world_t *w, uint32_t si, const uint8_t *data, size_t len) {
@@ -203,27 +200,22 @@ void session_data(world_t *w, uint32_t si, const uint8_t *data, size_t len) {
     size_t off = 0;
     while (off < len && w->ops[si].state == OP_RUNNING) {
         size_t used = 0;
-        const char *line = NULL;
-        size_t line_len = 0;
-        int rc = wire_lines_take(&ka->lines, data + off, len - off, &used, &line, &line_len);
-        off += used;
+        int rc = wire_frame_take(&ka->frame, data + off, len - off, &used);
         if (rc == AC_EFULL) {
             world_violation(w, "effects", "session %s: a reply line longer than %d bytes",
                             w->ops[si].step->label, TCP_LINE_BYTES_MAX);
-            wire_lines_init(&ka->lines, TCP_LINE_BYTES_MAX);
+            wire_frame_init(&ka->frame);
             return;
         }
+        session_feed(w, si, data + off, used);
+        off += used;
         if (rc == 0) return;
-        session_line(w, si, line, line_len);
+        session_reply_end(w, si, rc);
     }
 }
 
 void session_member_done(world_t *w, uint32_t i) {
-    sim_op_t *op = &w->ops[i];
-    uint32_t si = op->session - 1;
-    sim_session_t *ka = ka_of(w, si);
-    if (op->joined && ka->feeding == i + 1) ka->head++; /* its reply is complete */
-    session_check_end(w, si);
+    session_check_end(w, w->ops[i].session - 1); /* session_reply_end moves head on */
 }
 
 void session_m_sent(world_t *w, uint32_t si, const uint8_t *data, size_t len) {

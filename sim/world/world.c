@@ -15,10 +15,10 @@
 #include "judge/history.h"
 #include "messages.h"
 #include "mutant.h"
+#include "ports.h"
 #include "proc/proc.h"
 #include "tx.h"
 
-#define PORT_OFFSET_DEFAULT 319
 #define LOSS_CALM_PPM 50000          /* availability is owed under at most 5% loss ... */
 #define CALM_DELAY_DIVISOR 8         /* ... one-way delays under timeout/8 ... */
 #define TCP_CALM_DELAY_US 1000000    /* ... and client links under 1 s */
@@ -727,7 +727,7 @@ static void world_link_init(world_t *w) {
 
 /* ------------------------------------------------------------------ nodes */
 
-static uint16_t backend_port(int b) { return (uint16_t)(21000 + 1000 * b + PORT_OFFSET_DEFAULT); }
+static uint16_t backend_port(int b) { return port_backend(b, PORT_OFFSET_DEFAULT); }
 
 static int m_start(world_t *w) {
     coord_config_t cfg;
@@ -736,8 +736,8 @@ static int m_start(world_t *w) {
     cfg.seed = prng_next(&w->rng);
     cfg.timeout_ms = w->scn->timeout_ms;
     for (int b = 0; b < BACKEND_COUNT; b++) cfg.backend_port[b] = backend_port(b);
-    cfg.client_port[0] = 25000 + PORT_OFFSET_DEFAULT;
-    cfg.client_port[1] = 26000 + PORT_OFFSET_DEFAULT;
+    cfg.client_port[0] = port_client(0, PORT_OFFSET_DEFAULT);
+    cfg.client_port[1] = port_client(1, PORT_OFFSET_DEFAULT);
     cfg.txlist_path = "alichain.txt";
     w->coord = coord_new(&cfg);
     if (w->coord == NULL) return AC_ENOMEM;

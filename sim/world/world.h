@@ -55,15 +55,13 @@ typedef struct {
     uint32_t members_total;/* operations of the scenario on this session */
     uint32_t members_started;
     uint32_t m_sends;      /* serverM's sends on the connection (0: its OK KEEPALIVE) */
-    uint64_t skip_rows;    /* rows of a STATS reply whose member gave up before it came */
     uint8_t connected;
     uint8_t got_ok;        /* OK KEEPALIVE arrived */
     uint8_t ended;         /* shut down or reset by the scenario: later operations go alone */
     uint8_t fin_pending;   /* "shutdown" before the connection was up */
     uint8_t closing;       /* the connection is gone: its operations are being failed */
     uint32_t lost;         /* operations that ended without their reply (the exit code) */
-    uint32_t feeding;      /* members[head] + 1 while a reply line is handed to it */
-    wire_lines_t lines;
+    wire_frame_t frame;    /* where serverM's reply being read ends (core/wire.h) */
 } sim_session_t;
 
 typedef struct {

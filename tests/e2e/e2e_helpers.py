@@ -13,6 +13,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,11 +21,11 @@ from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DIR = REPO / "data" / "sample"
+sys.path.insert(0, str(REPO / "tests"))
+from ports import TCP_BASE, UDP_BASE  # noqa: E402  (core/ports.h's table)
 
 BACKENDS = ("A", "B", "C")
 SERVERS = ("A", "B", "C", "M")
-UDP_BASE = {"A": 21000, "B": 22000, "C": 23000, "M": 24000}
-TCP_BASE = {"A": 25000, "B": 26000}        # serverM's TCP port for client A / client B
 BLOCK_NAME = {"A": "block1.txt", "B": "block2.txt", "C": "block3.txt"}
 
 

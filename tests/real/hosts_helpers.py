@@ -14,9 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 from e2e_helpers import (  # noqa: E402  (the e2e helpers live next door)
     BACKENDS, BLOCK_NAME, Result, decode, program_env, sample_blocks, wait_file_text,
 )
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ports import OFFSET_DEFAULT, UDP_BASE  # noqa: E402  (core/ports.h's table)
 
-OFFSET = 319                  # each host has its own network stack: no port can collide
-UDP_BASE = {"A": 21000, "B": 22000, "C": 23000, "M": 24000}
+OFFSET = OFFSET_DEFAULT       # each host has its own network stack: no port can collide
 HOST_ADDR = {"M": "198.18.0.1", "A": "198.18.0.2", "B": "198.18.0.3", "C": "198.18.0.4",
              "K": "198.18.0.5"}
 TOOL_TIMEOUT_S = 30           # one alichain-hosts call (each ip/nft call inside has 10 s)

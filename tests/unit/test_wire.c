@@ -1,6 +1,7 @@
 /* test_wire.c — unit tests of core/wire.c: every UDP message and TCP line round-trips at
  * its limits, every malformed input is refused (including every truncation), the size
- * helpers agree with real encodings, and line assembly survives any chunking. */
+ * helpers agree with real encodings, and line assembly and the framing of persistent replies
+ * survive any chunking. */
 #include "check.h"
 #include "wire.h"
 
@@ -1779,6 +1780,168 @@ TEST(test_tcp_exchange) {
     CHECK_EQ(got.op, CREQ_TXLIST);
 }
 
+/* ---------------------------------------------------------------- persistent replies */
+
+TEST(test_hello_encode) {
+    static const char want[] = "ALICHAIN/1 KEEPALIVE\n";
+    char buf[TCP_REQUEST_BYTES_MAX];
+    size_t n = wire_hello_encode(buf, sizeof buf);
+    CHECK_EQ(n, sizeof want - 1);
+    CHECK(memcmp(buf, want, sizeof want - 1) == 0);
+    wire_creq_t r;
+    CHECK_EQ(wire_creq_decode(buf, n - 1, &r), AC_OK);
+    CHECK_EQ(r.op, CREQ_KEEPALIVE);
+    CHECK_EQ(wire_hello_encode(buf, sizeof want - 1), sizeof want - 1); /* exactly enough */
+    CHECK_EQ(wire_hello_encode(buf, sizeof want - 2), 0);                /* one short */
+}
+
+#define FRAMES_MAX 16
+
+typedef struct {
+    size_t ends[FRAMES_MAX];  /* stream offset just past each reply (or refused head line) */
+    int kinds[FRAMES_MAX];    /* its kind, or AC_EINVAL for a head line that is no reply */
+    size_t count;
+    int full;                 /* AC_EFULL came: the offset where framing stopped */
+    size_t full_at;
+} frames_t;
+
+/* Feeds data through one wire_frame_t in chunks of the given sizes (cycled), collecting where
+ * each reply ends; a refused head line is recorded and framing goes on after it. */
+static void frames_feed(const char *data, size_t len, const size_t *chunks, size_t chunk_count,
+                        frames_t *out) {
+    static wire_frame_t f;
+    wire_frame_init(&f);
+    memset(out, 0, sizeof *out);
+    size_t pos = 0, c = 0;
+    while (pos < len) {
+        size_t n = chunks[c++ % chunk_count];
+        if (n > len - pos) n = len - pos;
+        size_t end = pos + n;
+        for (int guard = 0; pos < end; guard++) {
+            CHECK(guard < 10000);
+            size_t used = 0;
+            int rc = wire_frame_take(&f, (const uint8_t *)data + pos, end - pos, &used);
+            CHECK(used <= end - pos);
+            pos += used;
+            if (rc == AC_EFULL) {
+                out->full = 1;
+                out->full_at = pos;
+                return;
+            }
+            if (rc == 0) {
+                CHECK_EQ(pos, end); /* not complete: everything was consumed */
+                break;
+            }
+            CHECK(rc == 1 || rc == AC_EINVAL);
+            CHECK(out->count < FRAMES_MAX);
+            if (out->count >= FRAMES_MAX) return;
+            CHECK(rc == 1 || f.head.kind == 0);
+            out->ends[out->count] = pos;
+            out->kinds[out->count++] = rc == 1 ? (int)f.head.kind : AC_EINVAL;
+        }
+    }
+}
+
+/* The same stream whole, byte by byte and in odd pieces must frame the same. */
+static void frames_every_way(const char *data, size_t len, frames_t *out) {
+    static const size_t whole[] = {SIZE_MAX}, one[] = {1}, odd[] = {3, 1, 7, 2, 11, 5};
+    frames_t a, b;
+    frames_feed(data, len, whole, 1, out);
+    frames_feed(data, len, one, 1, &a);
+    frames_feed(data, len, odd, AC_ARRAY_LEN(odd), &b);
+    CHECK(memcmp(out, &a, sizeof a) == 0);
+    CHECK(memcmp(out, &b, sizeof b) == 0);
+}
+
+/* The stream, framed every way, gives exactly these replies: where each ends, its kind. */
+static void frames_expect(const char *data, size_t len, const size_t *ends, const int *kinds,
+                          size_t count) {
+    frames_t got;
+    frames_every_way(data, len, &got);
+    CHECK_EQ(got.full, 0);
+    CHECK_EQ(got.count, count);
+    for (size_t i = 0; i < got.count && i < count; i++) {
+        CHECK_EQ(got.ends[i], ends[i]);
+        CHECK_EQ(got.kinds[i], kinds[i]);
+    }
+}
+
+TEST(test_frame_replies) {
+    static const char s[] = "OK KEEPALIVE\n"                             /* 13 */
+                            "OK BALANCE 5\n"                             /* 26 */
+                            "OK STATS 2\n1 Luke 1 -20\n2 Oliver 1 -129\n" /* 66 */
+                            "OK STATS 0\n"                               /* 77 */
+                            "ERROR BUSY\n"                               /* 88 */
+                            "OK TRANSFER 3 4\r\n"                        /* 105 */
+                            "OK STATS 1\nnot a row, but a line\n";       /* 138 */
+    static const size_t ends[] = {13, 26, 66, 77, 88, 105, 138};
+    static const int kinds[] = {CREP_KEEPALIVE, CREP_BALANCE, CREP_STATS, CREP_STATS,
+                                CREP_BUSY, CREP_TRANSFER, CREP_STATS};
+    frames_expect(s, sizeof s - 1, ends, kinds, AC_ARRAY_LEN(ends));
+}
+
+TEST(test_frame_partial) {
+    wire_frame_t f;
+    size_t used = 0;
+    wire_frame_init(&f);
+    CHECK_EQ(wire_frame_take(&f, NULL, 0, &used), 0); /* no input: nothing happens */
+    CHECK_EQ(used, 0);
+    /* a head line without its newline, then a STATS reply short of its last row */
+    CHECK_EQ(wire_frame_take(&f, (const uint8_t *)"OK STA", 6, &used), 0);
+    CHECK_EQ(used, 6);
+    CHECK_EQ(wire_frame_take(&f, (const uint8_t *)"TS 2\n1 Luke 1 -20\n2 Oli", 24, &used), 0);
+    CHECK_EQ(used, 24);
+    /* the rest, with the next reply behind it: the take stops where the reply ends */
+    CHECK_EQ(wire_frame_take(&f, (const uint8_t *)"ver 1 -129\nOK BALANCE 9\n", 24, &used), 1);
+    CHECK_EQ(used, 11);
+    CHECK_EQ(f.head.kind, CREP_STATS);
+    CHECK_EQ(f.head.count, 2);
+    CHECK_EQ(wire_frame_take(&f, (const uint8_t *)"OK BALANCE 9\n", 13, &used), 1);
+    CHECK_EQ(used, 13);
+    CHECK_EQ(f.head.kind, CREP_BALANCE);
+    CHECK_EQ(f.head.balance, 9);
+}
+
+TEST(test_frame_malformed) {
+    /* head lines that are no reply: each is refused alone, the next line is the next head
+     * (a kind's prefix, a bad argument, a count over STATS_PARTNERS_MAX, a request, empty) */
+    static const char s[] = "OK BALANCE x\nOK BALANCE 5\nOK STATS 1000001\nALICHAIN/1 TXLIST\n"
+                            "\nOK STATS 1\nOK BALANCE 7\nERROR UNKNOWN\n";
+    static const size_t ends[] = {13, 26, 43, 61, 62, 86, 100};
+    static const int kinds[] = {AC_EINVAL, CREP_BALANCE, AC_EINVAL, AC_EINVAL, AC_EINVAL,
+                                CREP_STATS, CREP_UNKNOWN};
+    frames_expect(s, sizeof s - 1, ends, kinds, AC_ARRAY_LEN(ends));
+    frames_t got;
+
+    /* a line over TCP_LINE_BYTES_MAX, as a head or as a row: framing stops for good */
+    static char big[2 * TCP_LINE_BYTES_MAX];
+    static const char stats[] = "OK STATS 3\n1 Luke 1 -20\n";
+    for (int as_row = 0; as_row < 2; as_row++) {
+        size_t pre = as_row ? sizeof stats - 1 : 0;
+        memcpy(big, stats, pre);
+        memset(big + pre, 'a', sizeof big - pre);
+        big[pre + TCP_LINE_BYTES_MAX] = '\n';  /* one byte past the limit */
+        frames_every_way(big, sizeof big, &got);
+        CHECK_EQ(got.full, 1);
+        CHECK_EQ(got.count, 0);
+        CHECK_EQ(got.full_at, pre + TCP_LINE_BYTES_MAX);
+        big[pre + TCP_LINE_BYTES_MAX - 1] = '\n'; /* exactly the limit: a line */
+        frames_feed(big, pre + TCP_LINE_BYTES_MAX, (const size_t[]){SIZE_MAX}, 1, &got);
+        CHECK_EQ(got.full, 0);
+        CHECK_EQ(got.count, as_row ? 0 : 1);   /* a row line is counted, 1 of 2 to go */
+    }
+    wire_frame_t f;
+    size_t used = 0;
+    memset(big, 'a', sizeof big);
+    wire_frame_init(&f);
+    CHECK_EQ(wire_frame_take(&f, (const uint8_t *)big, sizeof big, &used), AC_EFULL);
+    CHECK_EQ(wire_frame_take(&f, (const uint8_t *)"\nOK SAME\n", 9, &used), AC_EFULL); /* sticky */
+    CHECK_EQ(used, 0);
+    wire_frame_init(&f);
+    CHECK_EQ(wire_frame_take(&f, (const uint8_t *)"REFUSED SAME\n", 13, &used), 1);
+    CHECK_EQ(f.head.kind, CREP_SAME);
+}
+
 int main(void) {
     RUN(test_query_worked_example);
     RUN(test_reply_worked_example);
@@ -1815,5 +1978,9 @@ int main(void) {
     RUN(test_lines_random_chunks);
     RUN(test_lines_limit);
     RUN(test_tcp_exchange);
+    RUN(test_hello_encode);
+    RUN(test_frame_replies);
+    RUN(test_frame_partial);
+    RUN(test_frame_malformed);
     return CHECK_DONE();
 }

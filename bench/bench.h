@@ -81,13 +81,8 @@ typedef struct {                  /* the expected stats of BENCH_STATS_USERS use
     size_t rows_len[BENCH_STATS_USERS];
 } bench_stats_model_t;
 
-uint32_t bench_users_for(uint64_t txs);
 void ledger_init(bench_ledger_t *l, uint64_t txs, uint64_t seed);
 void ledger_free(bench_ledger_t *l);
-/* The generated transaction of serial 1..txs. */
-bench_tx_t ledger_gen_tx(const bench_ledger_t *l, uint64_t serial);
-/* Any transaction of serial 1..ledger_max_serial. */
-bench_tx_t ledger_tx(const bench_ledger_t *l, uint64_t serial);
 uint64_t ledger_max_serial(const bench_ledger_t *l);
 /* The name of user index u (users -> "mint") into buf (>= NAME_BYTES_MAX + 1). */
 size_t ledger_name(const bench_ledger_t *l, uint32_t u, char *buf);

@@ -11,14 +11,14 @@
 #define GEN_WRITE_BUF_BYTES (1u << 20)   /* stdio buffer of each block file */
 #define GEN_LINE_BYTES 128               /* one generated line (names are short) */
 
-uint32_t bench_users_for(uint64_t txs) {
+static uint32_t bench_users_for(uint64_t txs) {
     uint64_t u = txs / BENCH_TXS_PER_USER;
     if (u < BENCH_USERS_MIN) u = BENCH_USERS_MIN;
     if (u > BENCH_USERS_MAX) u = BENCH_USERS_MAX;
     return (uint32_t)u;
 }
 
-bench_tx_t ledger_gen_tx(const bench_ledger_t *l, uint64_t serial) {
+static bench_tx_t ledger_gen_tx(const bench_ledger_t *l, uint64_t serial) {
     AC_ASSERT(serial >= 1);
     AC_ASSERT(serial <= l->txs);
     bench_tx_t t;
@@ -42,7 +42,7 @@ static unsigned gen_block_of(const bench_ledger_t *l, uint64_t serial) {
 
 uint64_t ledger_max_serial(const bench_ledger_t *l) { return l->txs + l->log_len; }
 
-bench_tx_t ledger_tx(const bench_ledger_t *l, uint64_t serial) {
+static bench_tx_t ledger_tx(const bench_ledger_t *l, uint64_t serial) {
     AC_ASSERT(serial >= 1);
     AC_ASSERT(serial <= ledger_max_serial(l));
     if (serial <= l->txs) return ledger_gen_tx(l, serial);

@@ -74,14 +74,6 @@ static int disk_read_fd(char *err, size_t err_cap, int fd, const char *path, cha
     return 0;
 }
 
-int disk_read_all(char *err, size_t err_cap, const char *path, char **data, size_t *len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return disk_fail(err, err_cap, "cannot open %s: %s", path, strerror(errno));
-    int rc = disk_read_fd(err, err_cap, fd, path, data, len);
-    close(fd);
-    return rc;
-}
-
 /* fsync of the directory holding path, so a created or renamed entry is durable. */
 int disk_sync_dir(char *err, size_t err_cap, const char *path) {
     char dir[DISK_PATH_BYTES];
@@ -157,6 +149,10 @@ int disk_block_truncate(char *err, size_t err_cap, disk_block_t *blk, uint64_t l
     return 0;
 }
 
+/* Writes data to path atomically: "<path>.tmp.<pid>", fsync, rename, fsync the directory.
+ * On failure the temp file is removed and path is untouched. */
+static int disk_write_atomic(char *err, size_t err_cap, const char *path, const void *data, size_t len);
+
 int disk_block_mark(char *err, size_t err_cap, disk_block_t *blk, const void *data, size_t len) {
     return disk_write_atomic(err, err_cap, blk->marker_path, data, len);
 }
@@ -185,7 +181,7 @@ void disk_block_close(disk_block_t *blk) {
     blk->fd = -1;
 }
 
-int disk_write_atomic(char *err, size_t err_cap, const char *path, const void *data,
+static int disk_write_atomic(char *err, size_t err_cap, const char *path, const void *data,
                       size_t len) {
     char tmp[DISK_PATH_BYTES];
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))

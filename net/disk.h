@@ -17,7 +17,6 @@
 int disk_write_full(int fd, const void *data, size_t len);
 /* fsync the directory holding path, so a rename or create in it is durable. */
 int disk_sync_dir(char *err, size_t err_cap, const char *path);
-int disk_read_all(char *err, size_t err_cap, const char *path, char **data, size_t *len);
 
 /* A backend's block file, opened for reading and appending and held exclusively (an
  * advisory lock: a second backend on the same file refuses to start). What the bytes mean
@@ -43,7 +42,8 @@ int disk_block_append(char *err, size_t err_cap, disk_block_t *blk, const void *
 int disk_block_sync(char *err, size_t err_cap, disk_block_t *blk);
 /* FX_BLOCK_TRUNCATE: ftruncate to len, fsync. */
 int disk_block_truncate(char *err, size_t err_cap, disk_block_t *blk, uint64_t len);
-/* FX_MARKER_WRITE: disk_write_atomic of the marker. */
+/* FX_MARKER_WRITE: the marker written atomically (temp file, fsync, rename, fsync of the
+ * directory; on failure the old marker is untouched). */
 int disk_block_mark(char *err, size_t err_cap, disk_block_t *blk, const void *data, size_t len);
 /* FX_MARKER_REMOVE: unlink (absent is fine), fsync of the directory. */
 int disk_block_unmark(char *err, size_t err_cap, disk_block_t *blk);
@@ -52,10 +52,5 @@ int disk_block_set_aside(char *err, size_t err_cap, disk_block_t *blk, const voi
                          size_t len);
 /* Releases the lock and the descriptor. */
 void disk_block_close(disk_block_t *blk);
-
-/* Writes data to path atomically: "<path>.tmp.<pid>", fsync, rename, fsync the directory.
- * On failure the temp file is removed and path is untouched. */
-int disk_write_atomic(char *err, size_t err_cap, const char *path, const void *data,
-                      size_t len);
 
 #endif

@@ -141,8 +141,9 @@ static void faults_unsupported(const sim_faults_t *f, uint32_t caps,
         name_add(names, count, "file write delay");
 }
 
-int real_unsupported(const scenario_t *s, const realnet_t *net,
-                     char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES]) {
+/* The faults of s that net cannot produce, each named once (e.g. "udp loss", "torn write"). */
+static int real_unsupported(const scenario_t *s, const realnet_t *net,
+                            char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES]) {
     int count = 0;
     uint32_t caps = net->caps;
     sim_faults_t f = s->faults;

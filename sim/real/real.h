@@ -55,10 +55,6 @@ typedef struct {
 int real_run(const scenario_t *s, const real_options_t *o, real_result_t *r);
 void real_result_free(real_result_t *r);
 
-/* The faults of s that net cannot produce, each named once (e.g. "udp loss", "torn write"). */
-int real_unsupported(const scenario_t *s, const realnet_t *net,
-                     char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES]);
-
 /* Runs s in the simulator and for real and prints both results per labelled operation;
  * returns 0 (no difference, both pass), 1, or 2 (refused / cannot run). */
 int real_compare(const scenario_t *s, const real_options_t *o, FILE *f);

@@ -173,14 +173,6 @@ void scenario_remove_step(scenario_t *s, size_t i) {
     s->step_count--;
 }
 
-void scenario_remove_expect(scenario_t *s, size_t i) {
-    AC_ASSERT(i < s->expect_count);
-    free(s->expects[i].text);
-    memmove(&s->expects[i], &s->expects[i + 1],
-            (s->expect_count - i - 1) * sizeof(scn_expect_t));
-    s->expect_count--;
-}
-
 static scn_expect_t *scenario_add_expect(scenario_t *s) {
     if (s->expect_count >= SCN_EXPECTS_MAX) return NULL;
     if (s->expect_count == s->expect_cap) {

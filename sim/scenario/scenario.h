@@ -230,7 +230,6 @@ scn_step_t *scenario_add_step(scenario_t *s, uint64_t at_us, step_kind_t kind);
 /* Sets an operation's words (copied). Returns 0 or AC_ENOMEM / AC_EINVAL. */
 int scenario_step_set_args(scn_step_t *st, int argc, const char *const *argv);
 void scenario_remove_step(scenario_t *s, size_t i);
-void scenario_remove_expect(scenario_t *s, size_t i);
 /* The default fault settings (a calm network). */
 void sim_faults_default(sim_faults_t *f);
 /* Applies one settings change. */

@@ -81,7 +81,9 @@ static int shrink_settings(scenario_t *s, const char *checker, uint32_t *runs, u
     return changed;
 }
 
-int swarm_shrink(scenario_t *s, const char *checker, uint32_t runs_max) {
+/* Shrinks a failing scenario in place; `runs_max` bounds the attempts. Returns the number
+ * of steps removed. */
+static int swarm_shrink(scenario_t *s, const char *checker, uint32_t runs_max) {
     uint32_t runs = 0;
     size_t before = s->step_count;
     int changed = 1;

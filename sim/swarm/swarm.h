@@ -47,8 +47,5 @@ int swarm_run(const swarm_options_t *o, swarm_result_t *r);
 /* The scenario the swarm runs for `seed`. Returns 0 or AC_ENOMEM. */
 int swarm_scenario(uint64_t seed, scenario_t *out);
 
-/* Shrinks a failing scenario in place; `runs_max` bounds the attempts. Returns the number
- * of steps removed. */
-int swarm_shrink(scenario_t *s, const char *checker, uint32_t runs_max);
 
 #endif

@@ -19,7 +19,7 @@ static uint64_t hash_word(uint64_t h, uint64_t v) {
     return h ^ (h >> 31);
 }
 
-void trace_hash_bytes(world_t *w, const void *data, size_t len) {
+static void trace_hash_bytes(world_t *w, const void *data, size_t len) {
     const uint8_t *p = data;
     uint64_t h = w->trace.hash;
     size_t i = 0;
@@ -34,7 +34,7 @@ void trace_hash_bytes(world_t *w, const void *data, size_t len) {
     w->trace.hash = h;
 }
 
-const char *trace_track_name(const world_t *w, int track, char *buf, size_t cap) {
+static const char *trace_track_name(const world_t *w, int track, char *buf, size_t cap) {
     static const char *const names[SIM_SERVERS] = {"serverM", "serverA", "serverB", "serverC"};
     if (track >= 0 && track < SIM_SERVERS) return names[track];
     uint32_t op = (uint32_t)(track - TRACE_TRACK_OP0);

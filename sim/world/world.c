@@ -54,7 +54,7 @@ void world_violation_at(world_t *w, uint64_t at_us, const char *checker, const c
     trace_event(w, SIM_NODE_M, "violation", checker, strlen(checker), "%s: %s", checker, msg);
 }
 
-int world_push(world_t *w, sim_event_t *e) {
+static int world_push(world_t *w, sim_event_t *e) {
     AC_ASSERT(e->at_us >= w->now_us);
     switch (e->kind) {
     case EV_DGRAM: case EV_TCP: case EV_CONNECT: case EV_ACCEPT: case EV_CONNECTED:
@@ -75,7 +75,7 @@ int world_push(world_t *w, sim_event_t *e) {
     return rc;
 }
 
-uint64_t world_rand_range(world_t *w, uint64_t lo, uint64_t hi) {
+static uint64_t world_rand_range(world_t *w, uint64_t lo, uint64_t hi) {
     if (hi <= lo) return lo;
     return lo + prng_below(&w->rng, hi - lo + 1);
 }
@@ -102,7 +102,8 @@ static uint64_t parked_total(const world_t *w) {
     return n;
 }
 
-int world_gate(world_t *w, int node, const sim_event_t *e) {
+/* 1: the event may run on `node` now; 0: it was parked (node paused) */
+static int world_gate(world_t *w, int node, const sim_event_t *e) {
     sim_node_t *n = &w->node[node];
     if (!n->paused) return 1;
     if (n->parked_count >= PARKED_MAX) {
@@ -150,7 +151,7 @@ static int world_net_calm(const world_t *w) {
     return w->faults.tcp.delay_max_us <= TCP_CALM_DELAY_US;
 }
 
-void world_op_disturb(world_t *w, sim_op_t *op) {
+static void world_op_disturb(world_t *w, sim_op_t *op) {
     op->disturbed = 1;
     if (op->ka != NULL) session_disturb(w, (uint32_t)(op - w->ops)); /* and what rides on it */
 }
@@ -159,7 +160,7 @@ void world_op_disturb(world_t *w, sim_op_t *op) {
  * network too lossy or slow for the availability promise. On the way in, every running
  * operation loses its availability promise; on the way out, every running operation must
  * end within the liveness bound. */
-void world_hard_update(world_t *w) {
+static void world_hard_update(world_t *w) {
     int hard = !world_net_calm(w);
     for (int n = 0; n < SIM_SERVERS && !hard; n++) {
         if (!w->node[n].up || w->node[n].paused) hard = 1;

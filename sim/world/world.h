@@ -140,13 +140,7 @@ void world_violation(world_t *w, const char *checker, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* the same, at a given virtual time (the end-of-run checkers) */
 void world_violation_at(world_t *w, uint64_t at_us, const char *checker, const char *msg);
-int world_push(world_t *w, sim_event_t *e);
-uint64_t world_rand_range(world_t *w, uint64_t lo, uint64_t hi);
-void world_hard_update(world_t *w);
 void world_node_event(world_t *w, int node, const sim_event_t *e);
-void world_op_disturb(world_t *w, sim_op_t *op);
-/* 1: the event may run on `node` now; 0: it was parked (node paused) */
-int world_gate(world_t *w, int node, const sim_event_t *e);
 
 /* world.c, for session.c */
 void world_drain_client(world_t *w, uint32_t i);
@@ -174,10 +168,8 @@ void trace_event(world_t *w, int track, const char *what, const void *data, size
                  const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 void trace_flow_send(world_t *w, int track, uint64_t id, const char *name);
 void trace_flow_recv(world_t *w, int track, uint64_t id, const char *name);
-void trace_hash_bytes(world_t *w, const void *data, size_t len);
-const char *trace_track_name(const world_t *w, int track, char *buf, size_t cap);
 
-/* check.c (end of run) */
+/* world_check.c (end of run) */
 void world_check_final(world_t *w);
 
 #endif

@@ -31,3 +31,32 @@ def test_make_clean_removes_every_root_artifact():
     assert "build" in removed
     missing = [n for n in made if n not in removed]
     assert not missing, f"make clean leaves {missing} (add them to ROOT_ARTIFACTS)"
+
+
+def test_every_external_function_of_the_harness_and_net_is_used_outside_its_file():
+    # A function that no other object (nor a test or fuzz target) calls is either dead or
+    # belongs `static` in its file. Read from the build's objects (nm): sim/, net/, bench/.
+    import os
+    build = Path(os.environ.get("ALICHAIN_BUILD", ROOT / "build" / "release"))
+    objs = [p for d in ("sim", "net", "bench") for p in (build / d).rglob("*.o")]
+    objs = [p for p in objs if (ROOT / p.relative_to(build)).with_suffix(".c").is_file()]
+    assert objs, f"no objects under {build} (run make)"
+    nm = lambda *a: subprocess.run(["nm", *a], capture_output=True, text=True, timeout=TIMEOUT_S,
+                                   check=True).stdout
+    wanted = set()
+    for o in build.rglob("*.o"):
+        src = (ROOT / o.relative_to(build)).with_suffix(".c")
+        per_letter = src.with_name(src.name[:-4] + ".c") if src.stem[-2:-1] == "_" else src  # main_backend_A.o
+        if not src.is_file() and not per_letter.is_file():
+            continue  # a stale object of a moved or removed source
+        wanted.update(line.split()[-1] for line in nm("-u", str(o)).splitlines() if line.strip())
+    test_words = set()
+    for src in list(ROOT.glob("tests/*/*.[ch]")) + list(ROOT.glob("fuzz/*.c")):
+        test_words.update(__import__("re").findall(r"\b[a-z_][a-z0-9_]*\b", src.read_text()))
+    unused = []
+    for o in objs:
+        for line in nm("--defined-only", "-g", str(o)).splitlines():
+            kind, name = line.split()[-2:]
+            if kind == "T" and name != "main" and name not in wanted and name not in test_words:
+                unused.append(f"{o.relative_to(build)}: {name}")
+    assert not unused, "defined extern but used by no other object (dead, or make it static):\n" + "\n".join(unused)

@@ -1,5 +1,7 @@
 # alichain — build, test, lint, demo.
 #   make            the six programs (+ alichain-sim) at the repository root
+#   make check      the quick tier (well under two minutes): build, lint, unit and lint
+#                   tests, every scenario, a short swarm
 #   make test       install deps, lint, build, run every test on an instrumented build,
 #                   print coverage (fails below COVERAGE_MIN % of core/ lines), make sim,
 #                   make sim-mutants, then make asan (ci/test.sh)
@@ -39,7 +41,7 @@ PROGRAMS := serverM serverA serverB serverC clientA clientB
 C_TEST_SRC := $(sort $(wildcard tests/*/test_*.c))
 C_TEST_BIN := $(C_TEST_SRC:%.c=$(OUT)/%)
 
-.PHONY: all programs unit test test-run lint asan demo clean coverage deps sim fuzz
+.PHONY: all programs unit test test-run lint asan demo clean coverage deps sim fuzz check
 .DEFAULT_GOAL := all
 
 all: programs
@@ -111,6 +113,20 @@ deps:
 test-run: programs unit $(TEST_RUN_EXTRA)
 	ALICHAIN_BIN=$(abspath $(BIN)) ALICHAIN_BUILD=$(abspath $(OUT)) \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
+
+# The quick tier, for every change (well under two minutes): the -Werror build, make lint,
+# every C unit test (through tests/test_unit.py, which also checks each was built) and the
+# lint tests, then every scenario twice and a short swarm. `make test` is everything.
+CHECK_SWARM_SEEDS ?= 1000
+check:
+	@t0=$$(date +%s); \
+	$(MAKE) --no-print-directory WERROR=1 all unit && \
+	$(MAKE) --no-print-directory lint && \
+	ALICHAIN_BIN=$(abspath $(BIN)) ALICHAIN_BUILD=$(abspath $(OUT)) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/test_unit.py tests/lint && \
+	$(BIN)/alichain-sim suite sim/scenarios sim/scenarios/regress --swarm $(CHECK_SWARM_SEEDS) \
+	  --out $(OUT)/sim-failures && \
+	echo "make check: passed in $$(( $$(date +%s) - t0 )) s (make test runs everything)"
 
 test: deps
 	$(MAKE) --no-print-directory lint

@@ -215,8 +215,9 @@ unsigned proc_stop_all(pid_t *pids, const int *term_skip, int n, uint64_t grace_
     uint64_t deadline = proc_now_us() + grace_us;
     for (int k = 0; k < n; k++) {
         if (pids[k] <= 0 || (term_skip && term_skip[k])) continue;
-        while (pids[k] > 0 && proc_now_us() < deadline) {
+        while (pids[k] > 0) { /* asked at least once, even past the deadline */
             if (waitpid(pids[k], NULL, WNOHANG) == pids[k]) pids[k] = 0;
+            else if (proc_now_us() >= deadline) break;
             else proc_sleep_us(PROC_REAP_TICK_US);
         }
         if (pids[k] > 0) late |= 1u << k;

@@ -144,8 +144,7 @@ static void client_rows_print(client_t *c, outbox_t *out);
 static void client_fail(client_t *c, const char *why, outbox_t *out) {
     client_rows_print(c, out);
     if (c->req.op == CREQ_TRANSFER && c->state >= CLIENT_WAITING) {
-        outbox_line(out, FX_STDERR, "%s; the outcome of the transfer is unknown "
-                    "(check the balance before trying again)", why);
+        outbox_line(out, FX_STDERR, MSG_C_FAIL_TRANSFER, why);
     } else {
         outbox_line(out, FX_STDERR, "%s", why);
     }
@@ -189,7 +188,7 @@ void client_on_connected(client_t *c, uint64_t now_us, outbox_t *out) {
 void client_on_connect_failed(client_t *c, uint64_t now_us, outbox_t *out) {
     (void)now_us;
     if (c->state == CLIENT_DONE) return;
-    client_fail(c, "cannot reach the main server", out);
+    client_fail(c, MSG_C_FAIL_UNREACHABLE, out);
 }
 
 /* 1 when the reply kind answers the request we sent. */
@@ -214,10 +213,7 @@ static int client_reply_fits(const client_t *c, crep_kind_t kind) {
     return 0;
 }
 
-#define CLIENT_SERVER_NAMES_BYTES 48 /* "serverA, serverB and serverC" */
-
-/* Backend letters ("BC") as the programs are called: "serverB and serverC". */
-static void client_server_names(const char *letters, char *buf, size_t cap) {
+void client_server_names(const char *letters, char *buf, size_t cap) {
     size_t n = strlen(letters);
     size_t len = 0;
     buf[0] = '\0';
@@ -267,30 +263,26 @@ static int client_show(client_t *c, const wire_crep_t *rep, outbox_t *out) {
     case CREP_UNAVAILABLE: {
         char names[CLIENT_SERVER_NAMES_BYTES];
         client_server_names(rep->text, names, sizeof(names));
-        outbox_line(out, FX_STDERR, "the ledger is unavailable: %s did not answer the main "
-                    "server in time; try again later", names);
+        outbox_line(out, FX_STDERR, MSG_C_UNAVAILABLE, names);
         break;
     }
     case CREP_STALE: {
         char names[CLIENT_SERVER_NAMES_BYTES];
         client_server_names(rep->text, names, sizeof(names));
-        outbox_line(out, FX_STDERR, "the main server is out of date: %s %s seen a newer main "
-                    "server, so this one may no longer serve; use the newer one", names,
-                    rep->text[1] != '\0' ? "have" : "has");
+        outbox_line(out, FX_STDERR, MSG_C_STALE, names, rep->text[1] != '\0' ? "have" : "has");
         break;
     }
     case CREP_UNKNOWN:
-        outbox_line(out, FX_STDERR, "the outcome of the transfer is unknown: the main "
-                    "server could not confirm it in time (check the balance before trying again)");
+        outbox_line(out, FX_STDERR, MSG_C_UNKNOWN);
         break;
     case CREP_BUSY:
-        outbox_line(out, FX_STDERR, "the main server is busy; try again");
+        outbox_line(out, FX_STDERR, MSG_C_BUSY);
         break;
     case CREP_BADREQ:
-        outbox_line(out, FX_STDERR, "the main server did not understand the request");
+        outbox_line(out, FX_STDERR, MSG_C_BADREQ);
         break;
     case CREP_INTERNAL:
-        outbox_line(out, FX_STDERR, "the main server failed: %s", rep->text);
+        outbox_line(out, FX_STDERR, MSG_C_INTERNAL, rep->text);
         break;
     case CREP_KEEPALIVE: break; /* refused by client_reply_fits before it gets here */
     }
@@ -370,7 +362,7 @@ static void client_rows_print(client_t *c, outbox_t *out) {
 static void client_on_line(client_t *c, const char *line, size_t len, outbox_t *out) {
     if (c->state == CLIENT_WAITING) {
         if (wire_crep_decode(line, len, &c->reply) != 0 || !client_reply_fits(c, c->reply.kind)) {
-            client_fail(c, "malformed reply from the main server", out);
+            client_fail(c, MSG_C_FAIL_MALFORMED, out);
             return;
         }
         c->have_reply = 1;
@@ -385,11 +377,11 @@ static void client_on_line(client_t *c, const char *line, size_t len, outbox_t *
     AC_ASSERT(c->state == CLIENT_ROWS);
     wire_crow_t row;
     if (wire_crow_decode(line, len, &row) != 0 || row.rank != c->rows_seen + 1) {
-        client_fail(c, "malformed statistics row from the main server", out);
+        client_fail(c, MSG_C_FAIL_MALFORMED_ROW, out);
         return;
     }
     if (client_row_keep(c, &row) != AC_OK) {
-        client_fail(c, "out of memory for the statistics rows", out);
+        client_fail(c, MSG_C_FAIL_ROWS_NOMEM, out);
         return;
     }
     c->rows_seen++;
@@ -411,7 +403,7 @@ void client_on_data(client_t *c, uint64_t now_us, const uint8_t *data, size_t le
         int rc = wire_lines_take(&c->lines, data + off, len - off, &used, &line, &line_len);
         off += used;
         if (rc == AC_EFULL) {
-            client_fail(c, "reply line too long from the main server", out);
+            client_fail(c, MSG_C_FAIL_LINE_TOO_LONG, out);
             return;
         }
         if (rc == 0) return;
@@ -422,15 +414,13 @@ void client_on_data(client_t *c, uint64_t now_us, const uint8_t *data, size_t le
 void client_on_closed(client_t *c, uint64_t now_us, outbox_t *out) {
     (void)now_us;
     if (c->state == CLIENT_DONE) return;
-    client_fail(c, c->state == CLIENT_ROWS ? "the main server closed the connection mid-reply"
-                                           : "the main server closed the connection without a reply",
-                out);
+    client_fail(c, c->state == CLIENT_ROWS ? MSG_C_FAIL_CLOSED_MID_REPLY : MSG_C_FAIL_CLOSED, out);
 }
 
 void client_on_timer(client_t *c, uint64_t now_us, outbox_t *out) {
     if (c->state == CLIENT_DONE || now_us < c->deadline_us) return;
     char why[96];
-    snprintf(why, sizeof(why), "no reply from the main server within %u ms", c->timeout_ms);
+    snprintf(why, sizeof(why), MSG_C_FAIL_TIMEOUT, c->timeout_ms);
     client_fail(c, why, out);
 }
 

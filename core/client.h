@@ -32,6 +32,10 @@ client_stats_widths_t client_stats_widths(uint64_t row_count, size_t name_len_ma
 int client_stats_row(char *buf, size_t cap, const client_stats_widths_t *w, uint64_t rank,
                      const char *name, uint64_t count, int64_t net);
 
+#define CLIENT_SERVER_NAMES_BYTES 48 /* "serverA, serverB and serverC" */
+/* Backend letters ("BC") as the programs are called, into buf: "serverB and serverC". */
+void client_server_names(const char *letters, char *buf, size_t cap);
+
 /* Returns NULL when memory runs out. */
 client_t *client_new(int client_index, const wire_creq_t *req, uint32_t timeout_ms);
 void client_free(client_t *c);

@@ -50,4 +50,25 @@
 /* Not in SPEC.md (it lists no sentence for these cases); documented in README.md. */
 #define MSG_C_SAME_TX "Unable to proceed with the transaction as \"%s\" cannot transfer coins to itself."
 
+/* client <j> on stderr (the driver puts "client<j>: " before each line); not in SPEC.md.
+ * An error reply: <servers> is "serverB", "serverB and serverC", "serverA, serverB and
+ * serverC" (client_server_names); MSG_C_STALE's second %s is "has" or "have". */
+#define MSG_C_UNAVAILABLE "the ledger is unavailable: %s did not answer the main server in time; try again later"
+#define MSG_C_STALE "the main server is out of date: %s %s seen a newer main server, so this one may no longer serve; use the newer one"
+#define MSG_C_UNKNOWN "the outcome of the transfer is unknown: the main server could not confirm it in time (check the balance before trying again)"
+#define MSG_C_BUSY "the main server is busy; try again"
+#define MSG_C_BADREQ "the main server did not understand the request"
+#define MSG_C_INTERNAL "the main server failed: %s"
+/* The client gave up (exit 3) for one of these reasons; for a transfer whose request went
+ * out, the reason is printed inside MSG_C_FAIL_TRANSFER. */
+#define MSG_C_FAIL_UNREACHABLE "cannot reach the main server"
+#define MSG_C_FAIL_MALFORMED "malformed reply from the main server"
+#define MSG_C_FAIL_MALFORMED_ROW "malformed statistics row from the main server"
+#define MSG_C_FAIL_ROWS_NOMEM "out of memory for the statistics rows"
+#define MSG_C_FAIL_LINE_TOO_LONG "reply line too long from the main server"
+#define MSG_C_FAIL_CLOSED_MID_REPLY "the main server closed the connection mid-reply"
+#define MSG_C_FAIL_CLOSED "the main server closed the connection without a reply"
+#define MSG_C_FAIL_TIMEOUT "no reply from the main server within %u ms"
+#define MSG_C_FAIL_TRANSFER "%s; the outcome of the transfer is unknown (check the balance before trying again)"
+
 #endif

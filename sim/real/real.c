@@ -18,6 +18,7 @@
 #include "world/sim.h"
 #include "client.h"
 #include "messages.h"
+#include "outcome.h"
 #include "proc/proc.h"
 #include "real.h"
 
@@ -395,87 +396,18 @@ static void op_start(real_t *r, real_op_t *op, size_t i) {
     }
 }
 
-/* The line of text starting with prefix, or NULL. */
-static const char *line_with(const char *text, const char *prefix) {
-    size_t pl = strlen(prefix);
-    for (const char *p = text; p != NULL && *p != '\0';) {
-        if (strncmp(p, prefix, pl) == 0) return p;
-        p = strchr(p, '\n');
-        if (p != NULL) p++;
-    }
-    return NULL;
-}
-
-/* The name in double quotes after p's first '"' into n; p past it, or NULL. */
-static const char *quoted_name(const char *p, wire_name_t *n) {
-    const char *a = p != NULL ? strchr(p, '"') : NULL;
-    const char *b = a != NULL ? strchr(a + 1, '"') : NULL;
-    if (b == NULL || (size_t)(b - a - 1) > NAME_BYTES_MAX) return NULL;
-    n->len = (uint8_t)(b - a - 1);
-    memcpy(n->s, a + 1, n->len);
-    n->s[n->len] = '\0';
-    return b + 1;
-}
-
-static int balance_line(const char *out, int64_t *bal) {
-    const char *l = line_with(out, "The current balance of \"");
-    const char *c = l != NULL ? strstr(l, "\" is : ") : NULL;
-    if (c == NULL) return 0;
-    *bal = strtoll(c + 7, NULL, 10);
-    return 1;
-}
-
-/* The reply head a real client's stdout shows (the inverse of its messages in
- * core/messages.h). A transfer's serial is not printed: real_assign_serials finds it on disk. */
+/* The reply head a real client's output shows, read by core/outcome.c (when it is what
+ * client.c prints for this request and exit code). A transfer's serial is not printed:
+ * real_assign_serials finds it on disk. */
 static void op_reply_from_output(real_op_t *op) {
     check_op_t *c = &op->c;
-    const char *out = op->out != NULL ? op->out : "";
     wire_crep_t *rep = &c->reply;
     memset(rep, 0, sizeof(*rep));
     if (!c->parsed || (c->exit_code != 0 && c->exit_code != 1)) return;
-    int ok = c->exit_code == 0;
-    const char *l;
-    switch (c->req.op) {
-    case CREQ_BALANCE:
-        if (ok && balance_line(out, &rep->balance)) rep->kind = CREP_BALANCE;
-        else if (!ok && quoted_name(line_with(out, "Unable to proceed with the request as"), &rep->names[0]))
-            rep->kind = CREP_NOUSER;
-        break;
-    case CREQ_TRANSFER:
-        if (ok) {
-            if (line_with(out, "\"") && strstr(out, "successfully transferred") && balance_line(out, &rep->balance))
-                rep->kind = CREP_TRANSFER;
-        } else if (strstr(out, "because of insufficient balance.") != NULL && balance_line(out, &rep->balance)) {
-            rep->kind = CREP_INSUFFICIENT;
-        } else if ((l = line_with(out, "Unable to proceed with the transaction as")) != NULL) {
-            const char *rest = quoted_name(l, &rep->names[0]);
-            const char *eol = strchr(l, '\n');
-            if (strstr(l, "cannot transfer coins to itself") != NULL &&
-                (eol == NULL || strstr(l, "cannot transfer") < eol))
-                rep->kind = CREP_SAME;
-            else if (rest != NULL && strncmp(rest, " and \"", 6) == 0 && quoted_name(rest, &rep->names[1]))
-                rep->kind = CREP_NOUSERS;
-            else if (rest != NULL)
-                rep->kind = CREP_NOUSER;
-        }
-        break;
-    case CREQ_TXLIST:
-        if (ok && (l = line_with(out, "The sorted list of ")) != NULL) {
-            rep->kind = CREP_TXLIST;
-            rep->count = strtoull(l + strlen("The sorted list of "), NULL, 10);
-        }
-        break;
-    case CREQ_STATS:
-        if (ok && (l = line_with(out, "Rank--Username--NumofTransactions--Total")) != NULL) {
-            rep->kind = CREP_STATS;
-            for (const char *p = strchr(l, '\n'); p != NULL && p[1] != '\0'; p = strchr(p + 1, '\n'))
-                rep->count++;
-        } else if (!ok && quoted_name(line_with(out, "Unable to proceed with the request as"), &rep->names[0])) {
-            rep->kind = CREP_NOUSER;
-        }
-        break;
-    case CREQ_KEEPALIVE: break; /* not a command line of the real clients */
-    }
+    outcome_t o;
+    if (outcome_parse(op->out, op->out_len, op->err, op->err_len, &o, NULL, 0) == 0 &&
+        outcome_exit_code(&o) == c->exit_code && o.req.op == c->req.op)
+        *rep = o.reply;
     c->have_reply = rep->kind != 0;
 }
 

@@ -14,6 +14,7 @@
 
 #include "blockfile.h"
 #include "judge/judge.h"
+#include "outcome.h"
 #include "prng.h"
 #include "proc/proc.h"
 #include "real.h"
@@ -244,15 +245,15 @@ static void tx_finish(soak_t *s, uint32_t i, int status) {
     log_path(s, "tx", i, "err", errp, sizeof(errp));
     proc_file_read(outp, SOAK_FILE_BYTES_MAX, &out, &ol);
     proc_file_read(errp, SOAK_FILE_BYTES_MAX, &err, &el);
-    const char *bal = out ? strstr(out, "The current balance of \"") : NULL;
-    const char *num = bal ? strstr(bal, "\" is : ") : NULL;
-    if (t->exit_code == 0 && num != NULL && strstr(out, "successfully transferred") != NULL) {
+    outcome_t o; /* what the client printed, read by core/outcome.c */
+    int shown = outcome_parse(out, ol, err, el, &o, NULL, 0) == 0 && outcome_exit_code(&o) == t->exit_code;
+    if (t->exit_code == 0 && shown && o.reply.kind == CREP_TRANSFER) {
         t->outcome = OUT_CONFIRMED;
-        t->balance = strtoll(num + 7, NULL, 10);
+        t->balance = o.reply.balance;
     } else if (t->exit_code == 1) {
         t->outcome = OUT_REFUSED;
     } else if (t->exit_code == 3) {
-        t->outcome = err && strstr(err, "outcome of the transfer is unknown") ? OUT_IN_DOUBT : OUT_UNAVAILABLE;
+        t->outcome = shown && o.in_doubt ? OUT_IN_DOUBT : OUT_UNAVAILABLE;
     } else {
         t->outcome = OUT_OTHER;
         violation(s, "client: transfer %u (%s -> %s %lld) ended with exit %d: %.120s", i, s->users[t->sender],

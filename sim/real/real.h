@@ -14,6 +14,7 @@
 
 #define REAL_SKIPPED_MAX 16          /* distinct unsupported faults named in a report */
 #define REAL_FAULT_NAME_BYTES 48
+#define REAL_EXIT_REFUSED 2          /* real / compare / soak: refused, or cannot run */
 
 typedef struct {
     const char *programs;        /* directory holding serverM/A/B/C, clientA/B */

@@ -38,7 +38,6 @@
 #define SOAK_VIOLATIONS_SHOWN 20
 #define SOAK_NAME_BYTES 16
 #define SOAK_ARG_BYTES 32
-#define SOAK_EXIT_REFUSED 2
 #define SOAK_FILE_BYTES_MAX (256u << 20) /* a block file or an output read back */
 
 static const char *const soak_prog[SIM_SERVERS] = {"serverM", "serverA", "serverB", "serverC"};
@@ -668,7 +667,7 @@ static void report_counts(const soak_t *s, FILE *f) {
 int soak_run(const soak_options_t *o) {
     FILE *f = o->report;
     soak_t *s = calloc(1, sizeof(*s));
-    if (s == NULL) return SOAK_EXIT_REFUSED;
+    if (s == NULL) return REAL_EXIT_REFUSED;
     s->o = o;
     s->lock_fd = -1;
     realnet_loopback(&s->lo);
@@ -685,7 +684,7 @@ int soak_run(const soak_options_t *o) {
                  o->net_note ? "; hosts unavailable: " : "", o->net_note ? o->net_note : "");
     char err[SOAK_MSG_BYTES] = "";
     char logs[SOAK_DIR_BYTES + 8];
-    int rc = SOAK_EXIT_REFUSED;
+    int rc = REAL_EXIT_REFUSED;
     if (proc_mkdtemp(s->dir, sizeof(s->dir), "alichain-soak") != 0) {
         snprintf(err, sizeof(err), "cannot create a temp dir: %s", strerror(errno));
     } else if (snprintf(logs, sizeof(logs), "%s/logs", s->dir) < 0 || mkdir(logs, 0755) != 0) {

@@ -83,6 +83,8 @@ static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out);
 void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out) {
     batch_t *b = &c->batch;
     if (b->phase != PHASE_IDLE || c->queue.len == 0) return;
+    /* a write in doubt may yet store its serials: the next batch's fetch would not see them */
+    AC_ASSERT(c->in_doubt == 0 || MUTANT(MUT_SERIAL_REUSE_IN_DOUBT));
     batch_release(b);
     while (c->queue.len > 0 && b->op_count < BATCH_OPS_MAX) {
         int i = opq_pop(&c->queue);
@@ -127,6 +129,13 @@ static void coord_batch_end(coord_t *c, uint64_t now_us, outbox_t *out) {
 /* Sends one WRITE datagram owned by the ops in owners[], and empties req. */
 static void coord_write_send(coord_t *c, uint64_t now_us, int be, wire_req_t *req,
                              const int *owners, outbox_t *out) {
+    uint8_t count = req->u.write.count;
+    AC_ASSERT(count > 0);
+    AC_ASSERT(count <= WIRE_WRITE_TXS_MAX);
+    for (uint8_t k = 0; k < count; k++) { /* the owners' serials, contiguous */
+        AC_ASSERT(req->u.write.txs[k].serial == c->ops[owners[k]].serial);
+        AC_ASSERT(req->u.write.txs[k].serial - req->u.write.txs[0].serial == k);
+    }
     int e = out_send(c, now_us, be, OWN_BATCH, req, out);
     if (ALWAYS(e >= 0)) {
         memcpy(c->out[e].ops, owners, sizeof(int) * req->u.write.count);
@@ -185,6 +194,8 @@ static int batch_outstanding(const batch_t *b) {
  * many as fit one datagram. Returns 1 when one was sent, 0 when none is left. */
 static int coord_write_next(coord_t *c, uint64_t now_us, outbox_t *out) {
     batch_t *b = &c->batch;
+    AC_ASSERT(b->phase == PHASE_WRITE);
+    AC_ASSERT(b->acked == b->sent); /* one WRITE at a time: the one before is stored */
     wire_req_t req;
     int owners[WIRE_WRITE_TXS_MAX];
     size_t bytes = WIRE_WRITE_REQ_FIXED_BYTES;
@@ -202,11 +213,55 @@ static int coord_write_next(coord_t *c, uint64_t now_us, outbox_t *out) {
         owners[req.u.write.count] = i;
         req.u.write.txs[req.u.write.count++] = t;
         bytes += need;
+        AC_ASSERT(o->serial - b->serial_first == (uint64_t)b->sent); /* in serial order */
         o->write_state = W_SENT;
+        b->sent++;
     }
+    AC_ASSERT(b->sent <= b->accepted);
     if (req.u.write.count == 0) return 0;
     coord_write_send(c, now_us, b->write_backend, &req, owners, out);
     return 1;
+}
+
+/* Transfer o from s to r passed every check: money moves between their running balances
+ * (credited: r's after it) and o takes the next serial of the batch. */
+static void batch_accept(coord_t *c, op_t *o, buser_t *s, buser_t *r, int64_t credited) {
+    batch_t *b = &c->batch;
+    AC_ASSERT(o->req.op == CREQ_TRANSFER);
+    AC_ASSERT(o->write_state == W_NONE);
+    AC_ASSERT(o->req.amount >= AMOUNT_MIN); /* wire_creq_decode refuses other amounts */
+    AC_ASSERT(o->req.amount <= AMOUNT_MAX);
+    AC_ASSERT(s != r);
+    AC_ASSERT(s->exists);
+    AC_ASSERT(r->exists);
+    AC_ASSERT(s->running >= o->req.amount); /* so no balance goes below zero */
+    AC_ASSERT(credited - o->req.amount == r->running);
+    AC_ASSERT(b->max_serial < UINT64_MAX);
+    if (b->accepted == 0) {
+        b->write_backend = (int)prng_below(&c->prng, BACKEND_COUNT);
+        b->serial_first = b->max_serial + 1;
+    }
+    o->new_balance = s->running - o->req.amount;
+    if (!MUTANT(MUT_SAME_BALANCE)) { /* the mutant validates all against the fetch */
+        s->running -= o->req.amount;
+        r->running = credited;
+    }
+    o->serial = ++b->max_serial;
+    o->backend = b->write_backend;
+    o->write_state = W_PENDING;
+    b->accepted++;
+    AC_ASSERT(o->new_balance >= 0);
+    AC_ASSERT(s->running >= 0);
+    AC_ASSERT(o->serial - b->serial_first == (uint64_t)(b->accepted - 1)); /* contiguous */
+}
+
+/* What the accepted transfers debited they credited: the running balances of the batch's
+ * users add up to the fetched ones. Each differs by at most BATCH_OPS_MAX * AMOUNT_MAX,
+ * so the sum cannot overflow. */
+static void batch_assert_conserved(const batch_t *b) {
+    int64_t moved = 0;
+    for (int u = 0; u < b->user_count; u++) moved += b->users[u].running - b->users[u].balance;
+    AC_ASSERT(moved == 0);
 }
 
 /* Balance and transfer ops, once every QUERY of the batch is answered or failed.
@@ -286,20 +341,12 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
             rep.kind = CREP_INTERNAL; /* a serial never wraps around to reuse 1 */
             snprintf(rep.text, sizeof(rep.text), "no serial left (the largest is 18446744073709551615)");
         } else {
-            if (b->accepted == 0) b->write_backend = (int)prng_below(&c->prng, BACKEND_COUNT);
-            o->new_balance = s->running - o->req.amount;
-            if (!MUTANT(MUT_SAME_BALANCE)) { /* the mutant validates all against the fetch */
-                s->running -= o->req.amount;
-                r->running = credited;
-            }
-            o->serial = ++b->max_serial;
-            o->backend = b->write_backend;
-            o->write_state = W_PENDING;
-            b->accepted++;
+            batch_accept(c, o, s, r, credited);
             continue;
         }
         op_reply(c, o, &rep, out);
     }
+    batch_assert_conserved(b);
     if (deferred.len > 0) { /* out of the batch, back at the head of the queue */
         int kept = 0;
         for (int k = 0; k < b->op_count; k++) {
@@ -325,10 +372,18 @@ static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_re
     out_t *e = &c->out[ei];
     batch_t *b = &c->batch;
     int be = e->backend;
+    int e_count = e->op_count; /* e is released before the next WRITE goes */
     int was_in_doubt = e->in_doubt;
     int all_stored = 1;
+    AC_ASSERT(e->type == WIRE_WRITE);
+    AC_ASSERT(e->op_count > 0);
+    if (!was_in_doubt) { /* one WRITE at a time: the last one sent, the oldest not stored */
+        AC_ASSERT(c->ops[e->ops[0]].serial - b->serial_first == (uint64_t)b->acked);
+        AC_ASSERT(b->acked + e->op_count == b->sent);
+    }
     for (int k = 0; k < e->op_count; k++) {
         op_t *o = &c->ops[e->ops[k]];
+        AC_ASSERT(o->write_state == (was_in_doubt ? W_UNKNOWN : W_SENT));
         int result = WIRE_TX_CONFLICT;
         if (rep->status == WIRE_ST_OK) {
             for (int m = 0; m < rep->u.write.count; m++) {
@@ -361,6 +416,7 @@ static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_re
     }
     if (rep->status == WIRE_ST_STALE) b->stale_mask |= (uint8_t)(1u << be);
     b->outstanding[be]--;
+    if (all_stored) b->acked += e_count;
     /* the next datagram only after this one is stored whole, so serials stay contiguous */
     if (all_stored && coord_write_next(c, now_us, out)) return;
     outbox_line(out, FX_STDOUT, MSG_M_RECV_FEEDBACK, backend_letter(be), c->cfg.backend_port[be]);
@@ -371,13 +427,23 @@ static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out) {
     batch_t *b = &c->batch;
     if (batch_outstanding(b) > 0) return;
     int refused = 0; /* a backend answered one of the batch's transfers with a refusal */
-    for (int k = 0; k < b->op_count; k++) refused |= c->ops[b->ops[k]].write_state == W_FAILED;
+    int stored = 0;
+    for (int k = 0; k < b->op_count; k++) {
+        refused |= c->ops[b->ops[k]].write_state == W_FAILED;
+        stored += c->ops[b->ops[k]].write_state == W_STORED;
+    }
+    /* Only what was acknowledged is confirmed: with no refusal (a refusal may come with a
+     * backend's mixed answer), exactly the acknowledged serials, a contiguous run. */
+    AC_ASSERT(b->acked <= stored);
+    if (!refused) AC_ASSERT(stored == b->acked);
     for (int k = 0; k < b->op_count; k++) {
         op_t *o = &c->ops[b->ops[k]];
         if (o->req.op != CREQ_TRANSFER || o->replied) continue;
         wire_crep_t rep;
         memset(&rep, 0, sizeof(rep));
         if (o->write_state == W_STORED) {
+            AC_ASSERT(o->new_balance >= 0);
+            AC_ASSERT(o->serial - b->serial_first < (uint64_t)b->sent);
             rep.kind = CREP_TRANSFER;
             rep.balance = o->new_balance;
             rep.serial = o->serial;

@@ -230,6 +230,12 @@ typedef struct {
     int accepted;                     /* transfers accepted for writing */
     int write_backend;                /* the one backend all of them go to */
     int write_next;                   /* index into ops[] of the next to send */
+    /* The accepted transfers hold the serials serial_first + 0 .. accepted - 1, in ops[]
+     * order; the first `sent` of them went out in WRITEs, one WRITE at a time, and the
+     * first `acked` came back stored (acked <= sent <= accepted). */
+    uint64_t serial_first;
+    int sent;
+    int acked;
     uint16_t user_slots[BATCH_USER_SLOTS]; /* open addressing over users[] (batch_user_index) */
     /* the large tables last: batch_release clears only the entries in use */
     int ops[BATCH_OPS_MAX];

@@ -36,6 +36,7 @@ static void conn_index_add(coord_t *c, int i) {
     uint32_t h = conn_hash(c->conns[i].conn_id);
     while (c->conn_index[h] != 0) h = (h + 1) & (CONN_INDEX_SLOTS - 1);
     c->conn_index[h] = (uint16_t)(i + 1);
+    AC_ASSERT(conn_find(c, c->conns[i].conn_id) == &c->conns[i]);
 }
 
 /* Removes conns[i] from the index; the entries after it in its probe run move back into
@@ -73,8 +74,10 @@ static void conn_ring_clear(coord_t *c, conn_t *k) {
 
 static void conn_forget(coord_t *c, conn_t *k) {
     int i = (int)(k - c->conns);
+    AC_ASSERT(k->state != CONN_FREE);
     conn_ring_clear(c, k);
     conn_index_remove(c, i);
+    AC_ASSERT(conn_find(c, k->conn_id) == NULL);
     memset(k, 0, sizeof(*k));
     AC_ASSERT(c->conn_free_count < CONNECTIONS_MAX);
     c->conn_free[c->conn_free_count++] = i;
@@ -338,6 +341,8 @@ static void conn_admit_held(coord_t *c, conn_t *k) {
  * turn: the op pool is full, or a persistent connection has TCP_PIPELINE_MAX unanswered). */
 static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const wire_creq_t *req,
                                  outbox_t *out) {
+    AC_ASSERT(req->op != CREQ_KEEPALIVE); /* answered by conn_take_line */
+    AC_ASSERT(k->state == CONN_READING || k->state == CONN_KEEP); /* one-shot: one request */
     if (k->state == CONN_KEEP && k->count >= TCP_PIPELINE_MAX) {
         conn_answer_fixed(c, k, CREP_BUSY, out);
         return;

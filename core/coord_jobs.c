@@ -28,15 +28,19 @@
 /* ---- stats jobs ---------------------------------------------------------------------- */
 
 static void stats_job_release(coord_t *c, stats_job_t *s) {
-    AC_ASSERT(s->used && c->sjob_count > 0);
+    AC_ASSERT(s->used);
+    AC_ASSERT(c->sjob_count > 0);
     free(s->rows);
     free(s->slots);
     memset(s, 0, sizeof(*s));
     c->sjob_count--;
 }
 
+/* The next page of backend be: one at a time, from where the last one ended. */
 static void stats_ask(coord_t *c, uint64_t now_us, int job, int be, outbox_t *out) {
     stats_job_t *s = &c->sjobs[job];
+    AC_ASSERT(s->used);
+    AC_ASSERT(s->outstanding[be] == 0);
     wire_req_t req;
     memset(&req, 0, sizeof(req));
     req.type = WIRE_STATS;
@@ -59,6 +63,8 @@ void coord_stats_start(coord_t *c, uint64_t now_us, outbox_t *out) {
         opq_pop(&c->sq);
         int job = 0;
         while (c->sjobs[job].used) job++;
+        AC_ASSERT(job < STATS_JOBS_MAX); /* sjob_count < STATS_JOBS_MAX: one is free */
+        AC_ASSERT(o->state == OP_QUEUED);
         stats_job_t *s = &c->sjobs[job];
         memset(s, 0, sizeof(*s));
         s->used = 1;
@@ -203,6 +209,7 @@ static void coord_stats_reply(coord_t *c, uint64_t now_us, const out_t *e, const
     int job = e->stats_job;
     stats_job_t *s = &c->sjobs[job];
     AC_ASSERT(s->used);
+    AC_ASSERT(s->outstanding[be] == 1);
     for (int k = 0; k < rep->u.stats.count && !s->overflow; k++) {
         if (stats_merge(s, &rep->u.stats.rows[k]) != 0) s->overflow = 1;
     }
@@ -226,6 +233,8 @@ void stats_on_reply(coord_t *c, uint64_t now_us, int ei, const wire_reply_t *rep
 void stats_on_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out) {
     out_t e = out_take(c, ei);
     stats_job_t *s = &c->sjobs[e.stats_job];
+    AC_ASSERT(s->used);
+    AC_ASSERT(s->outstanding[e.backend] == 1);
     s->failed_mask |= (uint8_t)(1u << e.backend);
     s->outstanding[e.backend]--;
     coord_stats_check(c, now_us, e.stats_job, out);
@@ -247,8 +256,11 @@ void coord_jobs_free(coord_t *c) {
     txjob_release(&c->txjob);
 }
 
+/* One request (a hello, then pages) to backend be at a time. */
 static void txjob_send(coord_t *c, uint64_t now_us, int be, wire_req_t *req, outbox_t *out) {
     txjob_t *t = &c->txjob;
+    AC_ASSERT(t->phase == TXJ_HELLO || t->phase == TXJ_PAGES);
+    AC_ASSERT(t->outstanding[be] == 0);
     if (ALWAYS(out_send(c, now_us, be, OWN_TXLIST, req, out) >= 0)) {
         note_sent(&t->active_mask, be, out);
         t->outstanding[be]++;
@@ -295,6 +307,7 @@ static void file_push(outbox_t *out, uint64_t token, const char *data, size_t le
 /* Hands the chunk to the driver: FX_FILE_MORE while lines follow, else the last one. */
 static void txjob_flush(coord_t *c, int last, outbox_t *out) {
     txjob_t *t = &c->txjob;
+    AC_ASSERT(t->chunk_len <= FILE_CHUNK_BYTES);
     if (t->file_token == 0) t->file_token = c->next_token++;
     file_push(out, t->file_token, t->chunk, t->chunk_len, last ? 0 : FX_FILE_MORE);
     t->file_open = !last;
@@ -321,6 +334,9 @@ static int txjob_merge(coord_t *c, outbox_t *out) {
             outbox_line(out, FX_STDERR, "warning: serial %llu appears in more than one block",
                         (unsigned long long)x->serial);
         }
+        /* every stream ascends and each had its head here: the listing ascends */
+        AC_ASSERT(x->serial >= t->merged_last);
+        AC_ASSERT(x->serial <= t->snapshot || MUTANT(MUT_TXLIST_NO_SNAPSHOT));
         t->merged_last = x->serial;
         if (t->chunk_len + TX_LINE_BYTES_MAX > FILE_CHUNK_BYTES) txjob_flush(c, 0, out); /* <= 1 MiB */
         if (grow_array(&t->chunk, &t->chunk_cap, t->chunk_len + TX_LINE_BYTES_MAX, 1) != AC_OK) {
@@ -402,6 +418,8 @@ static void coord_txlist_check(coord_t *c, uint64_t now_us, outbox_t *out) {
 static void coord_txlist_hello(coord_t *c, uint64_t now_us, const out_t *e, const wire_reply_t *rep,
                                outbox_t *out) {
     txjob_t *t = &c->txjob;
+    AC_ASSERT(t->phase == TXJ_HELLO);
+    AC_ASSERT(t->outstanding[e->backend] == 1);
     if (rep->u.query.max_serial > t->snapshot) t->snapshot = rep->u.query.max_serial;
     t->outstanding[e->backend]--;
     coord_txlist_check(c, now_us, out);
@@ -411,6 +429,8 @@ static void coord_list_reply(coord_t *c, uint64_t now_us, const out_t *e, const 
                              outbox_t *out) {
     txjob_t *t = &c->txjob;
     int be = e->backend;
+    AC_ASSERT(t->phase == TXJ_PAGES);
+    AC_ASSERT(t->outstanding[be] == 1);
     t->outstanding[be]--;
     for (int k = 0; k < rep->u.list.count && !(t->done_mask & (1u << be)); k++) {
         const tx_t *x = &rep->u.list.txs[k];
@@ -462,6 +482,8 @@ void txlist_on_reply(coord_t *c, uint64_t now_us, int ei, const wire_reply_t *re
 void txlist_on_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out) {
     out_t e = out_take(c, ei);
     txjob_t *t = &c->txjob;
+    AC_ASSERT(t->phase == TXJ_HELLO || t->phase == TXJ_PAGES);
+    AC_ASSERT(t->outstanding[e.backend] == 1);
     t->failed_mask |= (uint8_t)(1u << e.backend);
     t->outstanding[e.backend]--;
     coord_txlist_check(c, now_us, out);

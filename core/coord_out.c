@@ -19,7 +19,10 @@ static const out_owner_ops_t out_owners[OWN_COUNT] = {
 /* The table is full only through a bug (batches and jobs are bounded to fit); the caller
  * then treats the request as one that missed its deadline. */
 int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_req_t *req,
-                    outbox_t *out) {
+             outbox_t *out) {
+    AC_ASSERT(backend >= 0);
+    AC_ASSERT(backend < BACKEND_COUNT);
+    AC_ASSERT(owner < OWN_COUNT);
     if (NEVER(c->out_free_count == 0)) return -1;
     int i = c->out_free[--c->out_free_count];
     out_t *e = &c->out[i];
@@ -42,6 +45,7 @@ int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_r
     e->hello = -1;
     e->stats_job = -1;
     if (i >= c->out_hw) c->out_hw = i + 1;
+    AC_ASSERT((e->request_id & (OUT_MAX - 1)) == (uint64_t)i); /* found again from its id */
     outbox_push(out, FX_DGRAM, (uint32_t)backend, 0, e->payload, n);
     return i;
 }
@@ -65,9 +69,13 @@ void out_release(coord_t *c, int i) {
         out_release(c, hello);
     }
     while (c->out_hw > 0 && !c->out[c->out_hw - 1].used) c->out_hw--;
+    AC_ASSERT(c->in_doubt >= 0);
 }
 
+/* A WRITE paused for its hello is not retransmitted: the hello is. */
 static void out_retransmit(coord_t *c, uint64_t now_us, out_t *e, outbox_t *out) {
+    AC_ASSERT(e->used);
+    AC_ASSERT(e->hello < 0);
     if (MUTANT(MUT_NO_RETRANSMIT)) {
         e->next_retx_us = UINT64_MAX;
         return;
@@ -78,6 +86,7 @@ static void out_retransmit(coord_t *c, uint64_t now_us, out_t *e, outbox_t *out)
     c->stats.retransmits++;
     e->rto_us = e->rto_us * 2 > RETRANSMIT_US_MAX ? RETRANSMIT_US_MAX : e->rto_us * 2;
     e->next_retx_us = now_us + e->rto_us;
+    AC_ASSERT(e->rto_us <= RETRANSMIT_US_MAX);
 }
 
 out_t out_take(coord_t *c, int i) {
@@ -166,7 +175,8 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
     if (e->hello_for >= 0) {
         /* the hello a fenced-out WRITE waited for: resend that write at once */
         out_t *w = &c->out[e->hello_for];
-        AC_ASSERT(w->used && w->hello == ei); /* out_release drops a write's hello too */
+        AC_ASSERT(w->used);
+        AC_ASSERT(w->hello == ei);            /* out_release drops a write's hello too */
         out_release(c, ei);                   /* and unpauses the write: w->hello = -1 */
         w->rto_us = RETRANSMIT_US_INITIAL / 2;
         out_retransmit(c, now_us, w, out);

@@ -68,6 +68,8 @@ uint32_t name_hash(const char *s, size_t n) {
 /* op queues: rings of op indexes                                                        */
 
 void opq_push(opq_t *q, int i) {
+    AC_ASSERT(i >= 0);
+    AC_ASSERT(i < OPS_MAX);
     AC_ASSERT(q->len < OPS_MAX);
     q->idx[(q->head + q->len) % OPS_MAX] = i;
     q->len++;
@@ -92,6 +94,7 @@ void opq_prepend_all(opq_t *to, opq_t *from) {
         to->len++;
     }
     from->head = from->len = 0;
+    AC_ASSERT(to->len <= OPS_MAX);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -151,6 +154,8 @@ int op_alloc(coord_t *c) {
 
 void op_admit(coord_t *c, int i) {
     op_t *o = &c->ops[i];
+    AC_ASSERT(o->state == OP_HELD || o->state == OP_QUEUED); /* held, or just accepted */
+    AC_ASSERT(!o->replied);
     o->state = OP_QUEUED;
     creq_op_t op = o->req.op;
     opq_push(op == CREQ_TXLIST ? &c->txq : op == CREQ_STATS ? &c->sq : &c->queue, i);
@@ -200,6 +205,8 @@ static uint64_t stuck_deadline(const coord_t *c, const opq_t *q) {
  * coord_on_timer, which drops the figure (requests its actions send into lower out slots
  * are not in it; drivers ask coord_deadline_us next). */
 static uint64_t coord_timers(coord_t *c, uint64_t now_us, outbox_t *out) {
+    AC_ASSERT(c->out_hw <= OUT_MAX);
+    AC_ASSERT(c->conn_hw <= CONNECTIONS_MAX);
     uint64_t next_us = UINT64_MAX;
     uint8_t doubt_mask = 0; /* backends holding an in-doubt write */
     for (int i = 0; i < c->out_hw; i++) {
@@ -211,6 +218,7 @@ static uint64_t coord_timers(coord_t *c, uint64_t now_us, outbox_t *out) {
         next_us = min_u64(next_us, out_due_us(e));
     }
     if (c->in_doubt > 0) {
+        AC_ASSERT(doubt_mask != 0); /* c->in_doubt counts the entries walked above */
         char letters[BACKEND_COUNT + 1];
         mask_letters(doubt_mask, letters);
         opq_t *stuck[3] = {&c->txq, &c->sq, c->batch.phase == PHASE_IDLE ? &c->queue : NULL};

@@ -144,16 +144,27 @@ static backend_pending_t *backend_pending_free_slot(backend_t *b) {
     return NULL;
 }
 
-/* Adds the fresh transactions of a synced write to the index. */
+/* Adds the fresh transactions of a synced write to the index. Afterwards every
+ * transaction its reply calls stored is in the index: an acknowledgement never names a
+ * transaction this backend does not hold. */
 static void backend_commit(backend_t *b, backend_pending_t *op) {
+    AC_ASSERT(op->count <= WIRE_WRITE_TXS_MAX);
+    uint32_t before = b->ledger.tx_count;
+    uint32_t added = 0;
     for (uint8_t i = 0; i < op->count; i++) {
         if (!op->fresh[i]) continue;
         int rc = ledger_add(&b->ledger, &op->txs[i]);
+        if (rc == 0) added++;
         if (rc != 0 && !MUTANT(MUT_BACKEND_DOUBLE_STORE)) {
             /* Durable on disk but not indexable (an overflow serverM already refuses):
              * refuse it so serverM never confirms it; recovery will see it. */
             op->results[i] = WIRE_TX_INVALID;
         }
+    }
+    AC_ASSERT(b->ledger.tx_count == before + added);
+    for (uint8_t i = 0; i < op->count; i++) {
+        if (op->results[i] != WIRE_TX_STORED || MUTANT(MUT_BACKEND_DOUBLE_STORE)) continue;
+        AC_ASSERT(ledger_find_serial(&b->ledger, op->txs[i].serial) >= 0);
     }
 }
 
@@ -209,6 +220,7 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
         }
         fresh_count = 0;
     }
+    AC_ASSERT(fresh_count <= count);
     if (fresh_count == 0) return; /* everything was already stored (or refused) */
 
     backend_pending_t *op = backend_pending_free_slot(b);
@@ -219,12 +231,19 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     }
     char buf[WIRE_WRITE_TXS_MAX * TX_LINE_BYTES_MAX];
     size_t len = 0;
+    int lines = 0;
     for (uint8_t i = 0; i < count; i++) {
         if (!fresh[i]) continue;
+        /* stored at most once: a fresh one is new to this backend (but for the mutant) */
+        AC_ASSERT(MUTANT(MUT_BACKEND_DOUBLE_STORE) ||
+                  ledger_find_serial(&b->ledger, req->u.write.txs[i].serial) < 0);
+        AC_ASSERT(rep->u.write.results[i] == WIRE_TX_STORED);
         size_t n = tx_format(&req->u.write.txs[i], buf + len, sizeof(buf) - len);
         AC_ASSERT(n > 0);
         len += n;
+        lines++;
     }
+    AC_ASSERT(lines == fresh_count); /* the append holds every new transaction, once */
     op->token = b->next_token++;
     b->pending_count++;
     op->incarnation = req->incarnation;
@@ -233,6 +252,7 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     memcpy(op->txs, req->u.write.txs, sizeof(tx_t) * count);
     memcpy(op->results, rep->u.write.results, count);
     memcpy(op->fresh, fresh, count);
+    AC_ASSERT(b->pending_count <= (int)BACKEND_PENDING_MAX);
     blockfile_append(&b->file, buf, len, op->token, out);
     if (MUTANT(MUT_ACK_BEFORE_SYNC)) {
         backend_commit(b, op);
@@ -319,6 +339,7 @@ void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t 
         if (b->pending[p].token == token) op = &b->pending[p];
     }
     if (NEVER(op == NULL) || NEVER(token == 0)) return;
+    AC_ASSERT(b->pending_count > 0);
     if (op->count > 0) {
         backend_commit(b, op);
         wire_reply_t *rep = &b->rep;
@@ -328,7 +349,7 @@ void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t 
         rep->request_id = op->request_id;
         rep->status = WIRE_ST_OK;
         rep->fence = b->fence;
-        rep->u.write.count = op->count;
+        rep->u.write.count = op->count; /* every transaction sent gets its answer */
         for (uint8_t i = 0; i < op->count; i++) {
             rep->u.write.serials[i] = op->txs[i].serial;
             rep->u.write.results[i] = op->results[i];

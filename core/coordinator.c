@@ -1,324 +1,49 @@
 /* coordinator.c — serverM: client requests in, backend datagrams out; balances and
- * transfers one batch at a time, TXLIST and stats as jobs beside the batches.
- *
- * A batch takes every balance and transfer waiting at that moment and runs two phases:
- *   FETCH  one QUERY per backend (16 users a datagram) for the batch's users; balances are
- *          answered from this fetch, and transfers are validated in arrival order against
- *          running balances (the fetch plus the transfers accepted before in the batch);
- *          a refusal that depends on those is left to the next batch;
- *   WRITE  accepted transfers get serial = max(max serial of the three) + 1, +1 each, and
- *          all go to one backend chosen at random, one WRITE datagram after the other,
- *          the next only once the previous is stored whole (a WRITE is all or nothing),
- *          so a lost write never leaves a later serial stored without it.
- * Only one batch is in flight and a new one waits while any write is in doubt, so no two
- * transfers see the same balance and no serial is handed out twice. TXLIST and stats are
- * jobs that page the backends beside the batches ("jobs" below says why each is
- * linearizable). Every UDP request is retransmitted with backoff until answered or until
- * its deadline. docs/DESIGN-NOTES.md has the argument.
+ * transfers one batch at a time, TXLIST and stats as jobs beside the batches. This file
+ * owns the coordinator itself: its lifecycle, the op pool and the queues between the
+ * sub-machines, scheduling, and the one timer pass. Each sub-machine has its own file
+ * (coord_internal.h lists them): connections (coord_conn.c), the UDP request table
+ * (coord_out.c), batches (coord_batch.c), jobs (coord_jobs.c). Only one batch is in flight
+ * and a new one waits while any write is in doubt, so no two transfers see the same
+ * balance and no serial is handed out twice. docs/DESIGN-NOTES.md has the argument.
  *
  * One TRANSFER, from the TCP line to the backend's ack and back to the client:
  *   coord_on_conn_data        bytes of the request line (wire_lines_take, wire_creq_decode)
- *   coord_accept_request      an op in the queue; "received ... to transfer" printed
- *   coord_batch_start         the queued ops become a batch; the users to fetch
+ *     (coord_conn.c)
+ *   coord_accept_request      an op from the pool (op_alloc) in the queue (op_admit);
+ *                             "received ... to transfer" printed
+ *   coord_schedule            here: starts jobs, then coord_batch_start (coord_batch.c):
+ *                             the queued ops become a batch; the users to fetch
  *   coord_fetch_send          one QUERY per backend (out_send: request id -> out slot)
- *   coord_on_datagram         each QUERY reply, matched by request id in O(1)
+ *   coord_on_datagram         each QUERY reply, matched by request id in O(1), goes to its
+ *     (coord_out.c)           owner's row of out_owners: batch_on_reply
  *   coord_fetch_reply         the totals summed; when all three are in:
  *   coord_fetch_done          the balance checked, a serial and the backend chosen
- *   coord_write_next          the WRITE datagram (out_send); retransmitted by
- *                             coord_on_timer / out_retransmit until answered
+ *   coord_write_next          the WRITE datagram (out_send); retransmitted by the timer
+ *                             pass (coord_timers, here) until answered
  *   coord_on_datagram         the WRITE reply (after the backend's append is durable)
  *   coord_write_reply         the transfer is W_STORED; the next WRITE, or:
- *   coord_write_done          op_reply: "OK TRANSFER <balance> <serial>"; op_send, the one
- *                             way out, keeps each connection's replies in request order,
- *                             then FX_CONN_CLOSE (one-shot) and "sent the result" printed
- *   coord_batch_end           ops released; coord_schedule starts jobs and the next batch.
- * A write past its deadline goes through coord_expire (the client hears UNKNOWN; the
+ *   coord_write_done          op_reply: "OK TRANSFER <balance> <serial>"; op_send
+ *                             (coord_conn.c), the one way out, keeps each connection's
+ *                             replies in request order, then FX_CONN_CLOSE (one-shot) and
+ *                             "sent the result" printed
+ *   coord_batch_end           ops released (op_release); coord_schedule starts jobs and
+ *                             the next batch.
+ * A write past its deadline goes through batch_on_expire (the client hears UNKNOWN; the
  * write stays, retried until the backend answers). A half-close of the connection on the
  * way (coord_on_conn_eof) changes nothing; a reset (coord_on_conn_reset) only drops the
  * reply: the transfer completes either way. */
-#include "coordinator.h"
-
-#include <stddef.h>
-#include <stdio.h> /* snprintf only: core never prints */
 #include <stdlib.h>
 #include <string.h>
 
-#include "grow.h"
+#include "coord_internal.h"
 #include "messages.h"
 #include "mutant.h"
-#include "prng.h"
-
-#define OPS_MAX (4 * CONNECTIONS_MAX)     /* requests alive (queued, in a batch, in doubt) */
-#define BATCH_OPS_MAX 256                 /* requests served by one batch */
-#define BATCH_USERS_MAX (2 * BATCH_OPS_MAX)
-#define BATCH_USER_SLOTS (2 * BATCH_USERS_MAX) /* name -> users[] index + 1: load <= 1/2 */
-#define OUT_SLOT_BITS 11
-#define OUT_MAX (1 << OUT_SLOT_BITS)      /* UDP requests in flight */
-#define LIST_PAGE_TXS WIRE_LIST_TXS_MAX
-#define TXJ_QUEUE_TXS (2 * LIST_PAGE_TXS) /* a backend's listed, unmerged transactions */
-#define STATS_JOBS_MAX 64                 /* stats requests served at once */
-#define FILE_CHUNK_BYTES (1u << 20)       /* the TXLIST file goes to the driver in chunks of at most this */
-#define CONN_INDEX_SLOTS (2 * CONNECTIONS_MAX) /* conn id -> conn: load <= 1/2 */
-
-_Static_assert(BATCH_OPS_MAX <= OPS_MAX, "a batch fits in the op pool");
-_Static_assert(OPS_MAX >= 2 * CONNECTIONS_MAX, "every one-shot connection's request fits, twice");
-_Static_assert(OPS_MAX >= 64 * TCP_PIPELINE_MAX,
-               "64 full pipelines (docs/BENCHMARKS.md's persistent load) fit the op pool");
-_Static_assert((TCP_PIPELINE_MAX & (TCP_PIPELINE_MAX - 1)) == 0,
-               "a power of two: ring[seq % TCP_PIPELINE_MAX] stays in order when seq wraps");
-/* A request id is (sequence << OUT_SLOT_BITS) | out slot: unique within the incarnation
- * (the sequence only grows) and found again in O(1) from a reply. */
-_Static_assert(OUT_MAX == 1 << OUT_SLOT_BITS, "an out slot fits its bits of a request id");
-_Static_assert((CONN_INDEX_SLOTS & (CONN_INDEX_SLOTS - 1)) == 0, "a power of two");
-_Static_assert((BATCH_USER_SLOTS & (BATCH_USER_SLOTS - 1)) == 0 && BATCH_USERS_MAX < UINT16_MAX,
-               "a power of two, and a users[] index + 1 fits a uint16_t");
-_Static_assert(CONNECTIONS_MAX < UINT16_MAX, "a conn index + 1 fits a uint16_t");
-/* The reply to a stats request is built in one buffer: head line plus its rows. */
-_Static_assert(COORD_STATS_ROW_BYTES_MAX >= 20 + 1 + NAME_BYTES_MAX + 1 + 20 + 1 + 20 + 1,
-               "a stats row (rank, partner, count, net, newline) fits its bound");
-/* At most in flight at once: the jobs (a LIST or hello per backend for TXLIST, a STATS
- * per stats job and backend), the batch's QUERYs or its writes (one datagram a transfer
- * at worst, each with a hello) and the earlier batch's in-doubt writes and hellos. */
-_Static_assert(BACKEND_COUNT * (1 + STATS_JOBS_MAX) + BATCH_USERS_MAX / WIRE_QUERY_NAMES_MAX * BACKEND_COUNT +
-                   4 * BATCH_OPS_MAX <= OUT_MAX,
-               "every datagram in flight fits in the out table");
-_Static_assert(TXJ_QUEUE_TXS >= 2 * LIST_PAGE_TXS, "a page is asked while one waits to merge");
-
-/* Where a client request (an op) is in its life. */
-typedef enum {
-    OP_FREE = 0,
-    OP_HELD,               /* persistent connection: waits for an earlier request of its
-                              connection (conn_may_admit), in no queue yet */
-    OP_QUEUED,             /* waiting for a batch or job */
-    OP_BATCH,              /* in the current batch */
-    OP_DOUBT,              /* its batch is over, its write still in doubt */
-} op_state_t;
-
-/* The phase of the (single) batch in flight; the top of this file describes each. */
-typedef enum { PHASE_IDLE = 0, PHASE_FETCH, PHASE_WRITE } batch_phase_t;
-
-/* Where a transfer's write is. */
-typedef enum {
-    W_NONE = 0,            /* not a transfer, or not accepted */
-    W_PENDING,             /* accepted, not sent yet */
-    W_SENT,                /* in a WRITE datagram, not answered */
-    W_STORED,              /* the backend stored it durably */
-    W_FAILED,              /* refused (conflict, invalid, stale) or never sent */
-    W_UNKNOWN,             /* past its deadline: in doubt, still retried */
-} write_state_t;
-
-typedef struct {
-    op_state_t state;
-    uint32_t conn_id;
-    int conn_open;
-    int client_index;
-    wire_creq_t req;
-    uint64_t arrived_us;
-    int replied;
-    uint32_t conn_seq;     /* its place in its connection's reply order (conn_t.ring) */
-    /* transfer */
-    write_state_t write_state;
-    int backend;
-    uint64_t serial;
-    int64_t new_balance;
-    /* stats */
-    int stats_job;
-} op_t;
-
-/* A client connection, from coord_on_conn_open until the core closes it or hears of a
- * reset (coordinator.h says what each event means). */
-typedef enum {
-    CONN_FREE = 0,
-    CONN_READING,          /* the first line is not complete yet */
-    CONN_SERVING,          /* one-shot: the request is an op; its reply closes the connection */
-    CONN_KEEP,             /* persistent (first line ALICHAIN/1 KEEPALIVE): requests in, replies
-                              out in request order */
-} conn_state_t;
-
-/* One request of a connection whose reply has not left yet, in the connection's ring. Its
- * reply is held here (owned by the conn) when an earlier one is still being worked on, so
- * an op's own lifetime does not depend on its connection's order. */
-typedef struct {
-    int op;                /* the op still working on it, or -1 */
-    uint8_t ready;         /* 1: the reply is decided (held, fixed, or gone already) */
-    uint8_t msg;           /* creq_op_t of the "sent ... to client" screen line, 0: none */
-    uint8_t fixed;         /* a crep_kind_t sent without an op (BUSY, KEEPALIVE), 0: none */
-    uint32_t busy_after;   /* requests refused at TCP_PIPELINE_MAX right after this one:
-                              an ERROR BUSY each, sent after this reply */
-    uint8_t *held;         /* malloc'd reply bytes, or NULL */
-    size_t held_len;
-} pend_t;
-
-typedef struct {
-    conn_state_t state;
-    uint32_t conn_id;
-    int client_index;
-    int peer_eof;          /* the peer shut down its writing side (half-closed) */
-    int badreq;            /* CONN_KEEP: a bad line came; ERROR BADREQ and close after the ring */
-    uint64_t idle_deadline_us;
-    uint32_t head;         /* seq of the oldest request whose reply has not left */
-    uint32_t count;        /* requests in the ring (CONN_SERVING: 1) */
-    uint32_t parked;       /* its transfers in c->parked: the later ones wait behind them */
-    wire_lines_t lines;
-    pend_t ring[TCP_PIPELINE_MAX]; /* request seq s at ring[s % TCP_PIPELINE_MAX] */
-} conn_t;
-
-typedef struct {
-    wire_name_t name;
-    uint8_t got_mask;      /* backends that answered for this user */
-    int exists;
-    int overflow;
-    uint64_t sent;
-    uint64_t received;
-    int64_t balance;       /* from the fetch: what a balance request of the batch hears */
-    int64_t running;       /* after the transfers accepted so far in this batch */
-} buser_t;
-
-typedef struct {
-    char name[NAME_BYTES_MAX + 1];
-    uint8_t len;
-    uint64_t count;
-    int64_t net;
-} srow_t;
-
-typedef struct {
-    int used;
-    int op;
-    uint32_t cursor[BACKEND_COUNT];
-    int outstanding[BACKEND_COUNT];   /* 0 or 1: one page a backend at a time */
-    uint8_t active_mask;              /* backends asked (for the screen lines) */
-    uint8_t done_mask;
-    uint8_t failed_mask;
-    uint8_t stale_mask;
-    srow_t *rows;
-    uint32_t row_count;
-    size_t row_cap;
-    uint32_t *slots;       /* hash of row index + 1 */
-    uint32_t slot_cap;
-    int overflow;
-} stats_job_t;
-
-/* The TXLIST job (one at a time: every TXLIST writes the same file). */
-typedef enum { TXJ_IDLE = 0, TXJ_HELLO, TXJ_PAGES, TXJ_FILE } txjob_phase_t;
-
-typedef struct {
-    txjob_phase_t phase;
-    int op_count;
-    int outstanding[BACKEND_COUNT];   /* 0 or 1 */
-    uint8_t active_mask;
-    uint8_t failed_mask;
-    uint8_t stale_mask;
-    uint8_t done_mask;                /* no page left to ask of that backend */
-    uint64_t snapshot;                /* the listing holds the serials <= this (3.7) */
-    uint32_t cursor[BACKEND_COUNT];
-    uint64_t last_serial[BACKEND_COUNT]; /* the largest serial a backend listed so far */
-    uint32_t q_head[BACKEND_COUNT], q_len[BACKEND_COUNT];
-    uint64_t merged_last;             /* serial of the last line written (0: none) */
-    uint64_t line_count;
-    int broken;                       /* an internal failure: the job answers INTERNAL */
-    const char *broken_text;
-    uint64_t file_token;              /* 0 until the first chunk went to the driver */
-    int file_open;                    /* chunks went out; an abort must follow a failure */
-    char *chunk;
-    size_t chunk_len, chunk_cap;
-    /* the large tables last: txjob_release clears what comes before them */
-    tx_t q[BACKEND_COUNT][TXJ_QUEUE_TXS]; /* listed, not merged yet: a ring per backend */
-    int ops[BATCH_OPS_MAX];
-} txjob_t;
-
-/* Who is waiting for an out entry's answer. */
-typedef enum { OWN_BATCH = 0, OWN_TXLIST, OWN_STATS } out_owner_t;
-
-typedef struct {
-    int used;
-    uint64_t request_id;
-    int backend;
-    uint8_t type;
-    out_owner_t owner;
-    uint8_t payload[DGRAM_BYTES_MAX];
-    size_t len;
-    uint64_t deadline_us;   /* UINT64_MAX for an in-doubt write (retried until answered) */
-    uint64_t next_retx_us;
-    uint64_t rto_us;
-    int in_doubt;
-    int hello_for;          /* for a hello QUERY: the WRITE entry waiting for it, else -1 */
-    int hello;              /* a WRITE paused until its hello is answered: the hello's entry,
-                               else -1 (out_release keeps the two links in step) */
-    /* owner */
-    int first_user;         /* QUERY chunk */
-    int user_count;
-    int ops[WIRE_WRITE_TXS_MAX]; /* WRITE */
-    int op_count;
-    int stats_job;          /* STATS */
-} out_t;
-
-typedef struct {
-    batch_phase_t phase;
-    int op_count;
-    int user_count;
-    int outstanding[BACKEND_COUNT];   /* requests of the current phase per backend */
-    uint8_t failed_mask;              /* backends that missed a deadline in this phase */
-    uint8_t stale_mask;               /* backends that answered STALE in this batch */
-    uint8_t active_mask;              /* backends asked in this phase */
-    uint64_t max_serial;
-    int accepted;                     /* transfers accepted for writing */
-    int write_backend;                /* the one backend all of them go to */
-    int write_next;                   /* index into ops[] of the next to send */
-    uint16_t user_slots[BATCH_USER_SLOTS]; /* open addressing over users[] (batch_user_index) */
-    /* the large tables last: batch_release clears only the entries in use */
-    int ops[BATCH_OPS_MAX];
-    buser_t users[BATCH_USERS_MAX];
-} batch_t;
-
-/* A ring of op indexes. */
-typedef struct {
-    int idx[OPS_MAX];
-    int head, len;
-} opq_t;
-
-struct coord {
-    coord_config_t cfg;
-    char txlist_path[PATH_BYTES_MAX + 1];
-    prng_t prng;
-    uint64_t next_request_seq;        /* the high bits of the next request id */
-    uint64_t next_token;
-    conn_t conns[CONNECTIONS_MAX];
-    uint16_t conn_index[CONN_INDEX_SLOTS]; /* open addressing: conn id -> conns[] index + 1 */
-    int conn_free[CONNECTIONS_MAX];   /* stack of free conns[] indexes */
-    int conn_free_count;
-    op_t ops[OPS_MAX];
-    int op_free[OPS_MAX];             /* stack of free op indexes: O(1) allocation */
-    int op_free_count;
-    opq_t queue;                      /* balances and transfers waiting for a batch */
-    opq_t txq;                        /* TXLISTs waiting for the TXLIST job */
-    opq_t sq;                         /* stats waiting for a stats job */
-    opq_t parked;                     /* transfers naming a user whose stats job runs */
-    out_t out[OUT_MAX];
-    int out_free[OUT_MAX];            /* stack of free out indexes: O(1) allocation */
-    int out_free_count;
-    int out_hw;                       /* entries at or above this index are unused */
-    int conn_hw;                      /* likewise for conns */
-    int in_doubt;                     /* out entries that are in-doubt writes */
-    batch_t batch;
-    txjob_t txjob;
-    stats_job_t sjobs[STATS_JOBS_MAX];
-    int sjob_count;                   /* stats jobs running */
-    coord_stats_t stats;
-    wire_reply_t reply;               /* coord_on_datagram's decoded reply (too large for
-                                         the stack of a small thread; owned here) */
-};
 
 /* ------------------------------------------------------------------------------------ */
 /* small helpers                                                                         */
 
-static char client_letter(int client_index) { return (char)('A' + client_index); }
-
-static uint16_t client_port(const coord_t *c, int client_index) {
-    return c->cfg.client_port[client_index];
-}
-
-/* Letters of the backends in mask, in order, e.g. "AC". */
-static void mask_letters(uint8_t mask, char *buf) {
+void mask_letters(uint8_t mask, char *buf) {
     size_t n = 0;
     for (int i = 0; i < BACKEND_COUNT; i++) {
         if (mask & (1u << i)) buf[n++] = backend_letter(i);
@@ -326,25 +51,31 @@ static void mask_letters(uint8_t mask, char *buf) {
     buf[n] = '\0';
 }
 
-static int add_u64(uint64_t a, uint64_t b, uint64_t *out) { return __builtin_add_overflow(a, b, out); }
-
-static int balance_of(uint64_t received, uint64_t sent, int64_t *out) {
-    /* 1000 + received - sent in 64 bits, or 1 on overflow */
-    if (received > (uint64_t)INT64_MAX || sent > (uint64_t)INT64_MAX) return 1;
-    int64_t v;
-    if (__builtin_add_overflow((int64_t)BALANCE_INITIAL, (int64_t)received, &v)) return 1;
-    if (__builtin_sub_overflow(v, (int64_t)sent, &v)) return 1;
-    *out = v;
-    return 0;
+void note_sent(uint8_t *mask, int backend, outbox_t *out) {
+    if (!(*mask & (1u << backend))) {
+        *mask |= (uint8_t)(1u << backend);
+        outbox_line(out, FX_STDOUT, MSG_M_SENT_BACKEND, backend_letter(backend));
+    }
 }
 
-static void opq_push(opq_t *q, int i) {
+uint32_t name_hash(const char *s, size_t n) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* op queues: rings of op indexes                                                        */
+
+void opq_push(opq_t *q, int i) {
+    AC_ASSERT(i >= 0);
+    AC_ASSERT(i < OPS_MAX);
     AC_ASSERT(q->len < OPS_MAX);
     q->idx[(q->head + q->len) % OPS_MAX] = i;
     q->len++;
 }
 
-static int opq_pop(opq_t *q) {
+int opq_pop(opq_t *q) {
     AC_ASSERT(q->len > 0);
     int i = q->idx[q->head];
     q->head = (q->head + 1) % OPS_MAX;
@@ -352,10 +83,10 @@ static int opq_pop(opq_t *q) {
     return i;
 }
 
-static int opq_peek(const opq_t *q) { return q->idx[q->head]; }
+int opq_peek(const opq_t *q) { return q->idx[q->head]; }
 
 /* Moves every op of `from` to the head of `to`, in their order. */
-static void opq_prepend_all(opq_t *to, opq_t *from) {
+void opq_prepend_all(opq_t *to, opq_t *from) {
     for (int k = from->len - 1; k >= 0; k--) {
         AC_ASSERT(to->len < OPS_MAX);
         to->head = (to->head + OPS_MAX - 1) % OPS_MAX;
@@ -363,6 +94,7 @@ static void opq_prepend_all(opq_t *to, opq_t *from) {
         to->len++;
     }
     from->head = from->len = 0;
+    AC_ASSERT(to->len <= OPS_MAX);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -393,30 +125,9 @@ coord_t *coord_new(const coord_config_t *cfg) {
     return c;
 }
 
-static void batch_release(batch_t *b) {
-    memset(b->users, 0, sizeof(b->users[0]) * (size_t)b->user_count);
-    memset(b, 0, offsetof(batch_t, ops)); /* ops[] entries are written before use */
-}
-
-static void stats_job_release(coord_t *c, stats_job_t *s) {
-    AC_ASSERT(s->used && c->sjob_count > 0);
-    free(s->rows);
-    free(s->slots);
-    memset(s, 0, sizeof(*s));
-    c->sjob_count--;
-}
-
-static void txjob_release(txjob_t *t) {
-    free(t->chunk);
-    memset(t, 0, offsetof(txjob_t, q));
-}
-
 void coord_free(coord_t *c) {
     if (c == NULL) return;
-    for (int j = 0; j < STATS_JOBS_MAX; j++) {
-        if (c->sjobs[j].used) stats_job_release(c, &c->sjobs[j]);
-    }
-    txjob_release(&c->txjob);
+    coord_jobs_free(c);
     free(c);
 }
 
@@ -427,294 +138,30 @@ void coord_start(coord_t *c, uint64_t now_us, outbox_t *out) {
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* connections and replies                                                               */
+/* the op pool and scheduling                                                            */
 
-/* The connection table: conns[] with a free stack, and conn_index, a linear-probing hash
- * of the driver's conn ids, so that every connection event finds its conn in O(1). */
-static uint32_t conn_hash(uint32_t conn_id) {
-    uint32_t h = conn_id * 2654435761u; /* Knuth's multiplicative hash */
-    return (h ^ (h >> 16)) & (CONN_INDEX_SLOTS - 1);
+int op_alloc(coord_t *c) {
+    if (c->op_free_count == 0) return -1;
+    int i = c->op_free[--c->op_free_count];
+    op_t *o = &c->ops[i];
+    AC_ASSERT(o->state == OP_FREE);
+    memset(o, 0, sizeof(*o));
+    o->state = OP_QUEUED;
+    o->stats_job = -1;
+    o->backend = -1;
+    return i;
 }
 
-static conn_t *conn_find(coord_t *c, uint32_t conn_id) {
-    for (uint32_t h = conn_hash(conn_id); c->conn_index[h] != 0; h = (h + 1) & (CONN_INDEX_SLOTS - 1)) {
-        conn_t *k = &c->conns[c->conn_index[h] - 1];
-        if (k->conn_id == conn_id) return k;
-    }
-    return NULL;
-}
-
-static void conn_index_add(coord_t *c, int i) {
-    uint32_t h = conn_hash(c->conns[i].conn_id);
-    while (c->conn_index[h] != 0) h = (h + 1) & (CONN_INDEX_SLOTS - 1);
-    c->conn_index[h] = (uint16_t)(i + 1);
-}
-
-/* Removes conns[i] from the index; the entries after it in its probe run move back into
- * the hole when their home slot allows (backward-shift deletion: no tombstones). */
-static void conn_index_remove(coord_t *c, int i) {
-    const uint32_t mask = CONN_INDEX_SLOTS - 1;
-    uint32_t hole = conn_hash(c->conns[i].conn_id);
-    while (c->conn_index[hole] != (uint16_t)(i + 1)) hole = (hole + 1) & mask;
-    for (uint32_t j = (hole + 1) & mask; c->conn_index[j] != 0; j = (j + 1) & mask) {
-        uint32_t home = conn_hash(c->conns[c->conn_index[j] - 1].conn_id);
-        /* j may fill the hole unless its home lies cyclically in (hole, j] */
-        if (((j - home) & mask) >= ((j - hole) & mask)) {
-            c->conn_index[hole] = c->conn_index[j];
-            hole = j;
-        }
-    }
-    c->conn_index[hole] = 0;
-}
-
-static void op_admit(coord_t *c, int i);
-static void conn_admit_held(coord_t *c, conn_t *k);
-
-/* Frees what the ring holds; an op still working on one of its requests will find its
- * connection gone (conn_open = 0) and drop its reply. */
-static void conn_ring_clear(coord_t *c, conn_t *k) {
-    for (uint32_t n = 0; n < k->count; n++) {
-        pend_t *p = &k->ring[(k->head + n) % TCP_PIPELINE_MAX];
-        if (p->op >= 0) {
-            c->ops[p->op].conn_open = 0;
-            if (c->ops[p->op].state == OP_HELD) op_admit(c, p->op); /* accepted: it completes */
-        }
-        free(p->held);
-    }
-    k->count = 0;
-}
-
-static void conn_forget(coord_t *c, conn_t *k) {
-    int i = (int)(k - c->conns);
-    conn_ring_clear(c, k);
-    conn_index_remove(c, i);
-    memset(k, 0, sizeof(*k));
-    AC_ASSERT(c->conn_free_count < CONNECTIONS_MAX);
-    c->conn_free[c->conn_free_count++] = i;
-    while (c->conn_hw > 0 && c->conns[c->conn_hw - 1].state == CONN_FREE) c->conn_hw--;
-}
-
-static void conn_close(coord_t *c, conn_t *k, outbox_t *out) {
-    outbox_push(out, FX_CONN_CLOSE, k->conn_id, 0, NULL, 0);
-    conn_forget(c, k);
-}
-
-static void conn_send_kind(conn_t *k, crep_kind_t kind, outbox_t *out) {
-    wire_crep_t rep = {.kind = kind};
-    char line[TCP_LINE_BYTES_MAX];
-    size_t n = wire_crep_encode(&rep, line, sizeof(line));
-    AC_ASSERT(n > 0);
-    outbox_push(out, FX_CONN_SEND, k->conn_id, 0, line, n);
-}
-
-static void conn_reply_close(coord_t *c, conn_t *k, const wire_crep_t *rep, outbox_t *out) {
-    char line[TCP_LINE_BYTES_MAX];
-    size_t n = wire_crep_encode(rep, line, sizeof(line));
-    AC_ASSERT(n > 0);
-    outbox_push(out, FX_CONN_SEND, k->conn_id, 0, line, n);
-    conn_close(c, k, out);
-}
-
-/* The spec's "sent ... to client <j>" line of a request kind (TXLIST has none: "wrote the
- * sorted list" says it). */
-static void conn_sent_line(int client_index, uint8_t msg, outbox_t *out) {
-    char j = client_letter(client_index);
-    switch (msg) {
-    case CREQ_BALANCE: outbox_line(out, FX_STDOUT, MSG_M_SENT_BALANCE, j); break;
-    case CREQ_TRANSFER: outbox_line(out, FX_STDOUT, MSG_M_SENT_RESULT, j); break;
-    case CREQ_STATS: outbox_line(out, FX_STDOUT, MSG_M_SENT_STATS, j); break;
-    default: break;
-    }
-}
-
-/* Sends one reply that is next in its connection's order: its bytes, then (one-shot) the
- * close, then the screen line, then the BUSY replies owed after it. Returns 0 when the
- * connection is gone (one-shot: closed) and k must not be used again. */
-static int conn_emit(coord_t *c, conn_t *k, const uint8_t *bytes, size_t len, uint8_t msg,
-                     uint32_t busy_after, outbox_t *out) {
-    if (len > 0) outbox_push(out, FX_CONN_SEND, k->conn_id, 0, bytes, len);
-    int client_index = k->client_index;
-    if (k->state == CONN_SERVING) {
-        AC_ASSERT(busy_after == 0);
-        conn_close(c, k, out); /* forgets k */
-        conn_sent_line(client_index, msg, out);
-        return 0;
-    }
-    conn_sent_line(client_index, msg, out);
-    for (uint32_t b = 0; b < busy_after; b++) conn_send_kind(k, CREP_BUSY, out);
-    return 1;
-}
-
-/* Sends the replies at the head of the ring that are ready, in order; once the ring is
- * empty, a pending BADREQ or the peer's eof closes the connection. */
-static void conn_flush(coord_t *c, conn_t *k, outbox_t *out) {
-    while (k->count > 0) {
-        pend_t *p = &k->ring[k->head % TCP_PIPELINE_MAX];
-        if (!p->ready) return;
-        pend_t taken = *p;
-        memset(p, 0, sizeof(*p));
-        p->op = -1;
-        k->head++;
-        k->count--;
-        int alive;
-        if (taken.fixed != 0) {
-            conn_send_kind(k, (crep_kind_t)taken.fixed, out);
-            alive = conn_emit(c, k, NULL, 0, 0, taken.busy_after, out);
-        } else {
-            alive = conn_emit(c, k, taken.held, taken.held_len, taken.msg, taken.busy_after, out);
-        }
-        free(taken.held);
-        if (!alive) return;
-    }
-    if (k->state != CONN_KEEP) return;
-    if (k->badreq) {
-        conn_send_kind(k, CREP_BADREQ, out);
-        conn_close(c, k, out);
-    } else if (k->peer_eof) {
-        conn_close(c, k, out); /* a half-close: everything received is answered */
-    }
-}
-
-/* Appends a request to the ring (the caller checked there is room); returns its seq. */
-static uint32_t conn_push(conn_t *k, int op, crep_kind_t fixed) {
-    AC_ASSERT(k->count < TCP_PIPELINE_MAX);
-    uint32_t seq = k->head + k->count;
-    pend_t *p = &k->ring[seq % TCP_PIPELINE_MAX];
-    memset(p, 0, sizeof(*p));
-    p->op = op;
-    p->ready = op < 0;
-    p->fixed = (uint8_t)fixed;
-    k->count++;
-    return seq;
-}
-
-/* A persistent connection's request answered without an op (OK KEEPALIVE, a BUSY of a
- * full op pool), in its turn. A full ring adds one more BUSY after its last request. */
-static void conn_answer_fixed(coord_t *c, conn_t *k, crep_kind_t kind, outbox_t *out) {
-    if (k->count >= TCP_PIPELINE_MAX) {
-        k->ring[(k->head + k->count - 1) % TCP_PIPELINE_MAX].busy_after++;
-        return;
-    }
-    conn_push(k, -1, kind);
-    conn_flush(c, k, out);
-}
-
-/* A malformed or overlong line: one-shot, ERROR BADREQ and close now; persistent, after
- * the replies still owed (the stream can no longer be trusted, so nothing more is read). */
-static void conn_bad_line(coord_t *c, conn_t *k, const char *why, outbox_t *out) {
-    outbox_line(out, FX_STDERR, "closed a connection: %s", why);
-    if (k->state != CONN_KEEP) {
-        wire_crep_t bad = {.kind = CREP_BADREQ};
-        conn_reply_close(c, k, &bad, out);
-        return;
-    }
-    k->badreq = 1;
-    conn_flush(c, k, out);
-}
-
-int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client_index,
-                       outbox_t *out) {
-    AC_ASSERT(client_index == 0 || client_index == 1);
-    AC_ASSERT(conn_find(c, conn_id) == NULL);
-    if (c->conn_free_count > 0) {
-        int i = c->conn_free[--c->conn_free_count];
-        conn_t *k = &c->conns[i];
-        AC_ASSERT(k->state == CONN_FREE);
-        k->state = CONN_READING;
-        k->conn_id = conn_id;
-        k->client_index = client_index;
-        k->idle_deadline_us = now_us + CONN_IDLE_US;
-        wire_lines_init(&k->lines, TCP_REQUEST_BYTES_MAX);
-        conn_index_add(c, i);
-        if (i >= c->conn_hw) c->conn_hw = i + 1;
-        return 0;
-    }
-    wire_crep_t rep = {.kind = CREP_BUSY};
-    char line[TCP_LINE_BYTES_MAX];
-    size_t n = wire_crep_encode(&rep, line, sizeof(line));
-    outbox_push(out, FX_CONN_SEND, conn_id, 0, line, n);
-    outbox_push(out, FX_CONN_CLOSE, conn_id, 0, NULL, 0);
-    c->stats.busy++;
-    if ((c->stats.busy & (c->stats.busy - 1)) == 0) { /* 1st, 2nd, 4th, ...: no flood */
-        outbox_line(out, FX_STDERR, "too many connections (%d open); refused %llu so far",
-                    CONNECTIONS_MAX, (unsigned long long)c->stats.busy);
-    }
-    return AC_EFULL;
-}
-
-/* The one way a reply leaves: the op's reply bytes go to its client in the order of that
- * connection's requests (held by the conn while an earlier one is unanswered), followed by
- * the spec's "sent" line; nothing when the connection is gone. The op itself is released
- * by its batch (or by its caller when it never got one); the bytes are copied. */
-static void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, outbox_t *out) {
+void op_admit(coord_t *c, int i) {
+    op_t *o = &c->ops[i];
+    AC_ASSERT(o->state == OP_HELD || o->state == OP_QUEUED); /* held, or just accepted */
     AC_ASSERT(!o->replied);
-    o->replied = 1;
-    if (!o->conn_open) return;
-    o->conn_open = 0; /* the op is done with its connection */
-    conn_t *k = conn_find(c, o->conn_id);
-    if (NEVER(k == NULL)) return;
-    AC_ASSERT(o->conn_seq - k->head < k->count);
-    pend_t *p = &k->ring[o->conn_seq % TCP_PIPELINE_MAX];
-    AC_ASSERT(p->op == (int)(o - c->ops));
-    p->op = -1;
-    p->ready = 1;
-    if (k->state == CONN_KEEP) conn_admit_held(c, k);
-    p->msg = (uint8_t)o->req.op;
-    if (o->conn_seq != k->head && MUTANT(MUT_REPLY_OUT_OF_ORDER)) {
-        /* planted bug: the reply leaves as it completes, ahead of earlier ones */
-        outbox_push(out, FX_CONN_SEND, k->conn_id, 0, bytes, len);
-        conn_sent_line(k->client_index, p->msg, out);
-        p->msg = 0;
-        return;
-    }
-    if (o->conn_seq == k->head) { /* nothing before it: no copy */
-        uint32_t busy_after = p->busy_after;
-        memset(p, 0, sizeof(*p));
-        p->op = -1;
-        k->head++;
-        k->count--;
-        if (!conn_emit(c, k, (const uint8_t *)bytes, len, (uint8_t)o->req.op, busy_after, out)) return;
-        conn_flush(c, k, out);
-        return;
-    }
-    p->held = malloc(len);
-    if (p->held == NULL) { /* cannot keep the order: drop the connection, as a reset would */
-        outbox_line(out, FX_STDERR, "closed a connection: out of memory for a held reply");
-        conn_close(c, k, out);
-        return;
-    }
-    memcpy(p->held, bytes, len);
-    p->held_len = len;
+    o->state = OP_QUEUED;
+    creq_op_t op = o->req.op;
+    opq_push(op == CREQ_TXLIST ? &c->txq : op == CREQ_STATS ? &c->sq : &c->queue, i);
 }
 
-/* Sends the reply of an op (op_send) as one line. */
-static void op_reply(coord_t *c, op_t *o, const wire_crep_t *rep, outbox_t *out) {
-    char line[TCP_LINE_BYTES_MAX];
-    size_t n = wire_crep_encode(rep, line, sizeof(line));
-    AC_ASSERT(n > 0);
-    op_send(c, o, line, n, out);
-}
-
-/* An UNAVAILABLE reply names the backends that failed (text: their letters); when some
- * of them answered STALE (stale_mask, of the batch or job that failed), the reply is STALE
- * and names just those. */
-static void op_reply_kind(coord_t *c, op_t *o, crep_kind_t kind, const char *text,
-                          uint8_t stale_mask, outbox_t *out) {
-    wire_crep_t rep;
-    memset(&rep, 0, sizeof(rep));
-    rep.kind = kind;
-    if (text != NULL) snprintf(rep.text, sizeof(rep.text), "%s", text);
-    uint8_t stale = 0;
-    for (const char *l = text; kind == CREP_UNAVAILABLE && l != NULL && *l != '\0'; l++)
-        stale |= (uint8_t)(stale_mask & (1u << (*l - 'A')));
-    if (stale != 0) {
-        rep.kind = CREP_STALE;
-        mask_letters(stale, rep.text);
-    }
-    op_reply(c, o, &rep, out);
-}
-
-static void op_release(coord_t *c, int i) {
+void op_release(coord_t *c, int i) {
     AC_ASSERT(c->ops[i].state != OP_FREE);
     AC_ASSERT(c->ops[i].replied);
     memset(&c->ops[i], 0, sizeof(c->ops[i]));
@@ -722,1052 +169,9 @@ static void op_release(coord_t *c, int i) {
     c->op_free[c->op_free_count++] = i;
 }
 
-static void coord_schedule(coord_t *c, uint64_t now_us, outbox_t *out);
-
-/* Into the queue of its kind (a batch's, the TXLIST job's or the stats jobs'). */
-static void op_admit(coord_t *c, int i) {
-    op_t *o = &c->ops[i];
-    o->state = OP_QUEUED;
-    creq_op_t op = o->req.op;
-    opq_push(op == CREQ_TXLIST ? &c->txq : op == CREQ_STATS ? &c->sq : &c->queue, i);
-}
-
-/* A persistent connection's requests take effect in their order. The request at seq may
- * start before the earlier unanswered requests of k only where batches keep the order by
- * themselves: a balance behind balances (one batch's fetch, or a later one), a transfer
- * behind balances and transfers (a batch answers its balances from the fetch before its
- * transfers; transfers keep their order through batches: c->parked and deferrals keep a
- * connection's transfers together). Anything else, and anything behind a stats or TXLIST
- * job (its moment is its own), waits for the answers before it. Nothing passes a request
- * that is still held. */
-static int conn_may_admit(const coord_t *c, const conn_t *k, uint32_t seq) {
-    creq_op_t x = c->ops[k->ring[seq % TCP_PIPELINE_MAX].op].req.op;
-    if (MUTANT(MUT_CONN_UNORDERED)) return 1;
-    for (uint32_t s = k->head; s != seq; s++) {
-        const pend_t *p = &k->ring[s % TCP_PIPELINE_MAX];
-        if (p->op < 0) continue; /* answered */
-        const op_t *e = &c->ops[p->op];
-        if (e->state == OP_HELD) return 0;
-        int in_order = (x == CREQ_BALANCE && e->req.op == CREQ_BALANCE) ||
-                       (x == CREQ_TRANSFER && (e->req.op == CREQ_BALANCE || e->req.op == CREQ_TRANSFER));
-        if (!in_order) return 0;
-    }
-    return 1;
-}
-
-/* Admits k's held requests, in order, as far as conn_may_admit allows (after an answer).
- * They start at the next coord_schedule (every batch and job end calls it). */
-static void conn_admit_held(coord_t *c, conn_t *k) {
-    for (uint32_t s = k->head; s != k->head + k->count; s++) {
-        const pend_t *p = &k->ring[s % TCP_PIPELINE_MAX];
-        if (p->op < 0 || c->ops[p->op].state != OP_HELD) continue;
-        if (!conn_may_admit(c, k, s)) return;
-        op_admit(c, p->op);
-    }
-}
-
-/* A request line of k becomes an op in the queue (or, at a limit, an ERROR BUSY in its
- * turn: the op pool is full, or a persistent connection has TCP_PIPELINE_MAX unanswered). */
-static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const wire_creq_t *req,
-                                 outbox_t *out) {
-    if (k->state == CONN_KEEP && k->count >= TCP_PIPELINE_MAX) {
-        conn_answer_fixed(c, k, CREP_BUSY, out);
-        return;
-    }
-    if (c->op_free_count == 0) { /* every queue holds at most OPS_MAX: the ops */
-        if (k->state == CONN_KEEP) {
-            conn_answer_fixed(c, k, CREP_BUSY, out);
-            return;
-        }
-        wire_crep_t rep = {.kind = CREP_BUSY};
-        conn_reply_close(c, k, &rep, out);
-        return;
-    }
-    int slot = c->op_free[--c->op_free_count];
-    op_t *o = &c->ops[slot];
-    AC_ASSERT(o->state == OP_FREE);
-    memset(o, 0, sizeof(*o));
-    o->state = OP_QUEUED;
-    o->conn_id = k->conn_id;
-    o->conn_open = 1;
-    o->client_index = k->client_index;
-    o->req = *req;
-    o->arrived_us = now_us;
-    o->stats_job = -1;
-    o->backend = -1;
-    if (k->state == CONN_READING) k->state = CONN_SERVING; /* one-shot: this is its request */
-    o->conn_seq = conn_push(k, slot, 0);
-    c->stats.requests++;
-    uint16_t port = client_port(c, k->client_index);
-    char j = client_letter(k->client_index);
-    switch (req->op) {
-    case CREQ_BALANCE:
-        outbox_line(out, FX_STDOUT, MSG_M_RECV_BALANCE, req->user.s, port);
-        break;
-    case CREQ_TRANSFER:
-        outbox_line(out, FX_STDOUT, MSG_M_RECV_TRANSFER, req->user.s, (long long)req->amount,
-                    req->receiver.s, port);
-        break;
-    case CREQ_TXLIST:
-        outbox_line(out, FX_STDOUT, MSG_M_RECV_TXLIST, j, port);
-        break;
-    case CREQ_STATS:
-        outbox_line(out, FX_STDOUT, MSG_M_RECV_STATS, req->user.s, j, port);
-        break;
-    case CREQ_KEEPALIVE: AC_ASSERT(0); break; /* answered by coord_on_conn_data */
-    }
-    if (k->state == CONN_KEEP && !conn_may_admit(c, k, o->conn_seq)) {
-        o->state = OP_HELD; /* conn_admit_held, when the one it waits for is answered */
-        return;
-    }
-    op_admit(c, slot);
-    coord_schedule(c, now_us, out);
-}
-
-/* One whole request line of k. Returns 1 when k may read on (a persistent connection). */
-static int conn_take_line(coord_t *c, uint64_t now_us, conn_t *k, const char *line, size_t len,
-                          outbox_t *out) {
-    wire_creq_t req;
-    if (wire_creq_decode(line, len, &req) != 0) {
-        conn_bad_line(c, k, "malformed request line", out);
-        return 0;
-    }
-    if (req.op == CREQ_KEEPALIVE) { /* first line: persistent from here; later: answered again */
-        if (k->state == CONN_READING) k->state = CONN_KEEP;
-        conn_answer_fixed(c, k, CREP_KEEPALIVE, out);
-        return 1;
-    }
-    int keep = k->state == CONN_KEEP;
-    coord_accept_request(c, now_us, k, &req, out);
-    return keep;
-}
-
-void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uint8_t *data,
-                        size_t len, outbox_t *out) {
-    conn_t *k = conn_find(c, conn_id);
-    /* one-shot: bytes after the request line are ignored; persistent: read until a bad line
-     * (none come after an eof) */
-    if (k == NULL || k->state == CONN_SERVING || k->peer_eof || k->badreq) return;
-    if (k->state == CONN_KEEP) k->idle_deadline_us = now_us + CONN_IDLE_US;
-    size_t off = 0;
-    while (off < len) {
-        size_t used = 0;
-        const char *line = NULL;
-        size_t line_len = 0;
-        int rc = wire_lines_take(&k->lines, data + off, len - off, &used, &line, &line_len);
-        off += used;
-        if (rc == 0) return;
-        if (rc == AC_EFULL) {
-            char why[64];
-            snprintf(why, sizeof(why), "request longer than %d bytes", TCP_REQUEST_BYTES_MAX);
-            conn_bad_line(c, k, why, out);
-            return;
-        }
-        if (!conn_take_line(c, now_us, k, line, line_len, out)) return;
-        k = conn_find(c, conn_id); /* defensive: the batch it started may have answered */
-        if (NEVER(k == NULL)) return;
-    }
-}
-
-/* A half-close: the requests already whole are still answered; a partial one is dropped. */
-void coord_on_conn_eof(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
-    (void)now_us;
-    conn_t *k = conn_find(c, conn_id);
-    if (k == NULL || k->peer_eof) return; /* closed by the core already, or a repeat */
-    k->peer_eof = 1;
-    if (k->state == CONN_READING) conn_close(c, k, out); /* no request will come */
-    else if (k->state == CONN_KEEP) conn_flush(c, k, out); /* closes once nothing is owed */
-    /* CONN_SERVING: the op's reply goes out, then FX_CONN_CLOSE (op_send) */
-}
-
-/* The connection is gone: its ops go on, their replies are dropped. */
-void coord_on_conn_reset(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
-    (void)now_us;
-    (void)out;
-    conn_t *k = conn_find(c, conn_id);
-    if (k == NULL) return;
-    conn_forget(c, k); /* conn_ring_clear tells the ops */
-}
-
-/* 1 when k is closed by coord_on_timer once its idle deadline passes: it waits for its first
- * line, or is persistent with nothing unanswered. */
-static int conn_idle(const conn_t *k) {
-    return k->state == CONN_READING || (k->state == CONN_KEEP && k->count == 0);
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* UDP requests: send, retransmit, deadlines                                            */
-
-/* Sends a new request; returns its entry index or -1 (the table is full: a bug, since
- * batches are bounded to fit; treated as a missed deadline by the caller). */
-static int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_req_t *req,
-                    outbox_t *out) {
-    if (NEVER(c->out_free_count == 0)) return -1;
-    int i = c->out_free[--c->out_free_count];
-    out_t *e = &c->out[i];
-    AC_ASSERT(!e->used);
-    memset(e, 0, sizeof(*e));
-    req->incarnation = c->cfg.incarnation;
-    req->request_id = (c->next_request_seq++ << OUT_SLOT_BITS) | (uint64_t)i;
-    size_t n = wire_req_encode(req, e->payload, sizeof(e->payload));
-    AC_ASSERT(n > 0);
-    e->used = 1;
-    e->request_id = req->request_id;
-    e->backend = backend;
-    e->type = req->type;
-    e->owner = owner;
-    e->len = n;
-    e->deadline_us = now_us + (uint64_t)c->cfg.timeout_ms * 1000u;
-    e->rto_us = RETRANSMIT_US_INITIAL;
-    e->next_retx_us = now_us + e->rto_us;
-    e->hello_for = -1;
-    e->hello = -1;
-    e->stats_job = -1;
-    if (i >= c->out_hw) c->out_hw = i + 1;
-    outbox_push(out, FX_DGRAM, (uint32_t)backend, 0, e->payload, n);
-    return i;
-}
-
-/* Frees entry i. A WRITE's hello goes with it (no longer needed); a hello that goes
- * unpauses its WRITE's link to it. */
-static void out_release(coord_t *c, int i) {
-    out_t *e = &c->out[i];
-    AC_ASSERT(e->used);
-    if (e->in_doubt) c->in_doubt--;
-    if (e->hello_for >= 0) {
-        AC_ASSERT(c->out[e->hello_for].hello == i);
-        c->out[e->hello_for].hello = -1;
-    }
-    int hello = e->hello;
-    memset(e, 0, sizeof(*e));
-    AC_ASSERT(c->out_free_count < OUT_MAX);
-    c->out_free[c->out_free_count++] = i;
-    if (hello >= 0) {
-        c->out[hello].hello_for = -1; /* already gone: nothing to unlink */
-        out_release(c, hello);
-    }
-    while (c->out_hw > 0 && !c->out[c->out_hw - 1].used) c->out_hw--;
-}
-
-static void out_retransmit(coord_t *c, uint64_t now_us, out_t *e, outbox_t *out) {
-    if (MUTANT(MUT_NO_RETRANSMIT)) {
-        e->next_retx_us = UINT64_MAX;
-        return;
-    }
-    int target = e->backend;
-    if (MUTANT(MUT_RETX_OTHER_BACKEND) && e->type == WIRE_WRITE) target = (e->backend + 1) % BACKEND_COUNT;
-    outbox_push(out, FX_DGRAM, (uint32_t)target, 0, e->payload, e->len);
-    c->stats.retransmits++;
-    e->rto_us = e->rto_us * 2 > RETRANSMIT_US_MAX ? RETRANSMIT_US_MAX : e->rto_us * 2;
-    e->next_retx_us = now_us + e->rto_us;
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* batches                                                                               */
-
-static uint32_t name_hash(const char *s, size_t n) {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
-}
-
-/* The batch's entry for a user (added when new): O(1) on average, by a hash of the name. */
-static int batch_user_index(batch_t *b, const wire_name_t *n) {
-    uint32_t h = name_hash(n->s, n->len) & (BATCH_USER_SLOTS - 1);
-    for (; b->user_slots[h] != 0; h = (h + 1) & (BATCH_USER_SLOTS - 1)) {
-        const buser_t *x = &b->users[b->user_slots[h] - 1];
-        if (x->name.len == n->len && memcmp(x->name.s, n->s, n->len) == 0) return b->user_slots[h] - 1;
-    }
-    AC_ASSERT(b->user_count < BATCH_USERS_MAX);
-    b->users[b->user_count].name = *n;
-    b->user_slots[h] = (uint16_t)(b->user_count + 1);
-    return b->user_count++;
-}
-
-static void batch_phase_begin(batch_t *b, batch_phase_t phase) {
-    b->phase = phase;
-    memset(b->outstanding, 0, sizeof(b->outstanding));
-    b->failed_mask = 0;
-    b->active_mask = 0;
-}
-
-/* "sent a request to server X", once per backend for each phase or job (*mask: its own). */
-static void note_sent(uint8_t *mask, int backend, outbox_t *out) {
-    if (!(*mask & (1u << backend))) {
-        *mask |= (uint8_t)(1u << backend);
-        outbox_line(out, FX_STDOUT, MSG_M_SENT_BACKEND, backend_letter(backend));
-    }
-}
-
-static void batch_note_sent(coord_t *c, int backend, outbox_t *out) {
-    note_sent(&c->batch.active_mask, backend, out);
-    c->batch.outstanding[backend]++;
-}
-
-static int names_equal(const wire_name_t *a, const wire_name_t *b) {
-    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
-}
-
-/* A stats job of this user is running: a transfer naming the user waits for its end. */
-static int user_locked(const coord_t *c, const wire_name_t *n) {
-    if (c->sjob_count == 0 || MUTANT(MUT_STATS_NO_LOCK)) return 0;
-    for (int j = 0; j < STATS_JOBS_MAX; j++) {
-        const stats_job_t *s = &c->sjobs[j];
-        if (s->used && names_equal(&c->ops[s->op].req.user, n)) return 1;
-    }
-    return 0;
-}
-
-static void coord_fetch_send(coord_t *c, uint64_t now_us, outbox_t *out);
-static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out);
-static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out);
-static void coord_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out);
-
-/* Starts a batch of the queued balances and transfers when none is running. */
-static void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
-    if (b->phase != PHASE_IDLE || c->queue.len == 0) return;
-    batch_release(b);
-    while (c->queue.len > 0 && b->op_count < BATCH_OPS_MAX) {
-        int i = opq_pop(&c->queue);
-        op_t *o = &c->ops[i];
-        AC_ASSERT(o->state == OP_QUEUED);
-        conn_t *k = o->conn_open ? conn_find(c, o->conn_id) : NULL;
-        if (o->req.op == CREQ_TRANSFER && ((k != NULL && k->parked > 0) || user_locked(c, &o->req.user) ||
-                                           user_locked(c, &o->req.receiver))) {
-            opq_push(&c->parked, i); /* back in the queue when that stats job ends; a later */
-            if (k != NULL) k->parked++; /* transfer of its connection waits behind it */
-            continue;
-        }
-        o->state = OP_BATCH;
-        b->ops[b->op_count++] = i;
-        batch_user_index(b, &o->req.user);
-        if (o->req.op == CREQ_TRANSFER) batch_user_index(b, &o->req.receiver);
-    }
-    if (b->op_count == 0) return;
-    c->stats.batches++;
-    batch_phase_begin(b, PHASE_FETCH);
-    coord_fetch_send(c, now_us, out);
-}
-
-/* The batch is over: its ops are released (a transfer in doubt when its write settles),
- * then the next jobs and batch start. */
-static void coord_batch_end(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
-    for (int k = 0; k < b->op_count; k++) {
-        int i = b->ops[k];
-        op_t *o = &c->ops[i];
-        AC_ASSERT(o->replied);
-        if (o->write_state == W_UNKNOWN) { /* released when its write settles */
-            o->state = OP_DOUBT;
-            continue;
-        }
-        op_release(c, i);
-    }
-    batch_release(b);
-    coord_schedule(c, now_us, out);
-}
-
-/* Sends one WRITE datagram owned by the ops in owners[], and empties req. */
-static void coord_write_send(coord_t *c, uint64_t now_us, int be, wire_req_t *req,
-                             const int *owners, outbox_t *out) {
-    int e = out_send(c, now_us, be, OWN_BATCH, req, out);
-    if (ALWAYS(e >= 0)) {
-        memcpy(c->out[e].ops, owners, sizeof(int) * req->u.write.count);
-        c->out[e].op_count = req->u.write.count;
-        batch_note_sent(c, be, out);
-    }
-    req->u.write.count = 0;
-}
-
-static void coord_fetch_send(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
-    for (int be = 0; be < BACKEND_COUNT; be++) {
-        for (int first = 0; first < b->user_count; first += WIRE_QUERY_NAMES_MAX) {
-            int n = b->user_count - first;
-            if (n > WIRE_QUERY_NAMES_MAX) n = WIRE_QUERY_NAMES_MAX;
-            wire_req_t req;
-            memset(&req, 0, sizeof(req));
-            req.type = WIRE_QUERY;
-            req.u.query.count = (uint8_t)n;
-            for (int k = 0; k < n; k++) req.u.query.names[k] = b->users[first + k].name;
-            int e = out_send(c, now_us, be, OWN_BATCH, &req, out);
-            if (NEVER(e < 0)) continue;
-            c->out[e].first_user = first;
-            c->out[e].user_count = n;
-            batch_note_sent(c, be, out);
-        }
-    }
-}
-
-static void coord_fetch_reply(coord_t *c, uint64_t now_us, out_t *e, const wire_reply_t *rep,
-                              outbox_t *out) {
-    batch_t *b = &c->batch;
-    int be = e->backend;
-    for (int k = 0; k < e->user_count; k++) {
-        buser_t *u = &b->users[e->first_user + k];
-        const wire_totals_t *t = &rep->u.query.totals[k];
-        u->got_mask |= (uint8_t)(1u << be);
-        if (t->exists) u->exists = 1;
-        if (add_u64(u->sent, t->sent, &u->sent) || add_u64(u->received, t->received, &u->received)) {
-            u->overflow = 1;
-        }
-    }
-    if (rep->u.query.max_serial > b->max_serial) b->max_serial = rep->u.query.max_serial;
-    b->outstanding[be]--;
-    if (b->outstanding[be] == 0) {
-        outbox_line(out, FX_STDOUT, MSG_M_RECV_TXS, backend_letter(be), c->cfg.backend_port[be]);
-    }
-    coord_fetch_done(c, now_us, out);
-}
-
-static int batch_outstanding(const batch_t *b) {
-    return b->outstanding[0] + b->outstanding[1] + b->outstanding[2];
-}
-
-/* Sends the batch's next WRITE: accepted transfers from write_next on, in serial order, as
- * many as fit one datagram. Returns 1 when one was sent, 0 when none is left. */
-static int coord_write_next(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
-    wire_req_t req;
-    int owners[WIRE_WRITE_TXS_MAX];
-    size_t bytes = WIRE_WRITE_REQ_FIXED_BYTES;
-    memset(&req, 0, sizeof(req));
-    req.type = WIRE_WRITE;
-    for (; b->write_next < b->op_count; b->write_next++) {
-        int i = b->ops[b->write_next];
-        op_t *o = &c->ops[i];
-        if (o->write_state != W_PENDING) continue;
-        tx_t t;
-        tx_set(&t, o->serial, o->req.user.s, o->req.user.len, o->req.receiver.s,
-               o->req.receiver.len, o->req.amount);
-        size_t need = wire_tx_bytes(&t);
-        if (req.u.write.count == WIRE_WRITE_TXS_MAX || bytes + need > DGRAM_BYTES_MAX) break;
-        owners[req.u.write.count] = i;
-        req.u.write.txs[req.u.write.count++] = t;
-        bytes += need;
-        o->write_state = W_SENT;
-    }
-    if (req.u.write.count == 0) return 0;
-    coord_write_send(c, now_us, b->write_backend, &req, owners, out);
-    return 1;
-}
-
-/* Balance and transfer ops, once every QUERY of the batch is answered or failed.
- * Balances are answered from the fetch (linearized before the batch's transfers).
- * Transfers are validated in arrival order against running balances: the fetched ones
- * plus the effect of every transfer accepted before in this batch. That is safe because
- * the batch's writes are stored in serial order or not at all after the first that is
- * not stored: one datagram after the other, each stored whole by its backend (a WRITE is
- * all or nothing), the next sent only once the previous one is stored. */
-static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
-    if (batch_outstanding(b) > 0) return;
-    char letters[BACKEND_COUNT + 1];
-    mask_letters(b->failed_mask, letters);
-    int fetch_ok = b->failed_mask == 0 || MUTANT(MUT_PARTIAL_BALANCE);
-    for (int u = 0; u < b->user_count; u++) {
-        buser_t *x = &b->users[u];
-        if (balance_of(x->received, x->sent, &x->balance)) x->overflow = 1;
-        x->running = x->balance;
-    }
-    opq_t deferred; /* ops of this batch that wait for the next one, in order */
-    deferred.head = deferred.len = 0;
-    uint32_t deferred_conns[BATCH_OPS_MAX]; /* their connections: later transfers of one */
-    int deferred_conn_count = 0;            /* wait behind them (conn_may_admit) */
-    for (int k = 0; k < b->op_count; k++) {
-        op_t *o = &c->ops[b->ops[k]];
-        if (!fetch_ok) {
-            op_reply_kind(c, o, CREP_UNAVAILABLE, letters, b->stale_mask, out);
-            continue;
-        }
-        buser_t *s = &b->users[batch_user_index(b, &o->req.user)];
-        wire_crep_t rep;
-        memset(&rep, 0, sizeof(rep));
-        if (o->req.op == CREQ_BALANCE) {
-            if (!s->exists) {
-                rep.kind = CREP_NOUSER;
-                rep.names[0] = o->req.user;
-            } else if (s->overflow) {
-                rep.kind = CREP_INTERNAL;
-                snprintf(rep.text, sizeof(rep.text), "balance out of 64-bit range");
-            } else {
-                rep.kind = CREP_BALANCE;
-                rep.balance = s->balance;
-            }
-            op_reply(c, o, &rep, out);
-            continue;
-        }
-        buser_t *r = &b->users[batch_user_index(b, &o->req.receiver)];
-        int64_t credited = 0;
-        int behind = 0; /* an earlier transfer of its connection waits for the next batch */
-        for (int d = 0; d < deferred_conn_count && o->conn_open; d++) behind |= deferred_conns[d] == o->conn_id;
-        if (behind || (s->running < o->req.amount && s->running != s->balance) ||
-            (r->running != r->balance && __builtin_add_overflow(r->running, o->req.amount, &credited))) {
-            /* refused only because of transfers of this batch that may still fail: it is
-             * decided by the next batch, which reads after them */
-            opq_push(&deferred, b->ops[k]);
-            if (o->conn_open && deferred_conn_count < BATCH_OPS_MAX) deferred_conns[deferred_conn_count++] = o->conn_id;
-            continue;
-        }
-        if (!s->exists && !r->exists) {
-            rep.kind = CREP_NOUSERS;
-            rep.names[0] = o->req.user;
-            rep.names[1] = o->req.receiver;
-        } else if (!s->exists || !r->exists) {
-            rep.kind = CREP_NOUSER;
-            rep.names[0] = s->exists ? o->req.receiver : o->req.user;
-        } else if (s == r) {
-            rep.kind = CREP_SAME;
-        } else if (s->overflow || r->overflow ||
-                   __builtin_add_overflow(r->running, o->req.amount, &credited)) {
-            rep.kind = CREP_INTERNAL;
-            snprintf(rep.text, sizeof(rep.text), "balance out of 64-bit range");
-        } else if (s->running < o->req.amount) {
-            rep.kind = CREP_INSUFFICIENT;
-            rep.balance = s->running;
-        } else if (b->max_serial == UINT64_MAX) {
-            rep.kind = CREP_INTERNAL; /* a serial never wraps around to reuse 1 */
-            snprintf(rep.text, sizeof(rep.text), "no serial left (the largest is 18446744073709551615)");
-        } else {
-            if (b->accepted == 0) b->write_backend = (int)prng_below(&c->prng, BACKEND_COUNT);
-            o->new_balance = s->running - o->req.amount;
-            if (!MUTANT(MUT_SAME_BALANCE)) { /* the mutant validates all against the fetch */
-                s->running -= o->req.amount;
-                r->running = credited;
-            }
-            o->serial = ++b->max_serial;
-            o->backend = b->write_backend;
-            o->write_state = W_PENDING;
-            b->accepted++;
-            continue;
-        }
-        op_reply(c, o, &rep, out);
-    }
-    if (deferred.len > 0) { /* out of the batch, back at the head of the queue */
-        int kept = 0;
-        for (int k = 0; k < b->op_count; k++) {
-            if (c->ops[b->ops[k]].replied || c->ops[b->ops[k]].write_state == W_PENDING)
-                b->ops[kept++] = b->ops[k];
-            else
-                c->ops[b->ops[k]].state = OP_QUEUED;
-        }
-        b->op_count = kept;
-        opq_prepend_all(&c->queue, &deferred);
-    }
-    if (b->accepted == 0) {
-        coord_batch_end(c, now_us, out);
-        return;
-    }
-    batch_phase_begin(b, PHASE_WRITE);
-    coord_write_next(c, now_us, out);
-}
-
-/* A WRITE reply (or a STALE refusal): settle its transfers. */
-static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_reply_t *rep,
-                              outbox_t *out) {
-    out_t *e = &c->out[ei];
-    batch_t *b = &c->batch;
-    int be = e->backend;
-    int was_in_doubt = e->in_doubt;
-    int all_stored = 1;
-    for (int k = 0; k < e->op_count; k++) {
-        op_t *o = &c->ops[e->ops[k]];
-        int result = WIRE_TX_CONFLICT;
-        if (rep->status == WIRE_ST_OK) {
-            for (int m = 0; m < rep->u.write.count; m++) {
-                if (rep->u.write.serials[m] == o->serial) result = rep->u.write.results[m];
-            }
-        }
-        if (was_in_doubt) {
-            /* the client already heard "unknown"; now we know */
-            if (result == WIRE_TX_STORED) c->stats.transfers_ok++;
-            if (result != WIRE_TX_STORED) {
-                outbox_line(out, FX_STDERR, "in-doubt transfer serial %llu was not stored",
-                            (unsigned long long)o->serial);
-            }
-            o->write_state = result == WIRE_TX_STORED ? W_STORED : W_FAILED;
-            if (o->state == OP_DOUBT) op_release(c, e->ops[k]); /* else its batch releases it */
-            continue;
-        }
-        o->write_state = result == WIRE_TX_STORED ? W_STORED : W_FAILED;
-        if (result != WIRE_TX_STORED) {
-            all_stored = 0;
-            outbox_line(out, FX_STDERR, "server %c refused transfer serial %llu (%s)",
-                        backend_letter(be), (unsigned long long)o->serial,
-                        rep->status == WIRE_ST_STALE ? "newer serverM seen" : "serial conflict");
-        }
-    }
-    out_release(c, ei);
-    if (was_in_doubt) {
-        coord_schedule(c, now_us, out);
-        return;
-    }
-    if (rep->status == WIRE_ST_STALE) b->stale_mask |= (uint8_t)(1u << be);
-    b->outstanding[be]--;
-    /* the next datagram only after this one is stored whole, so serials stay contiguous */
-    if (all_stored && coord_write_next(c, now_us, out)) return;
-    outbox_line(out, FX_STDOUT, MSG_M_RECV_FEEDBACK, backend_letter(be), c->cfg.backend_port[be]);
-    coord_write_done(c, now_us, out);
-}
-
-static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
-    if (batch_outstanding(b) > 0) return;
-    int refused = 0; /* a backend answered one of the batch's transfers with a refusal */
-    for (int k = 0; k < b->op_count; k++) refused |= c->ops[b->ops[k]].write_state == W_FAILED;
-    for (int k = 0; k < b->op_count; k++) {
-        op_t *o = &c->ops[b->ops[k]];
-        if (o->req.op != CREQ_TRANSFER || o->replied) continue;
-        wire_crep_t rep;
-        memset(&rep, 0, sizeof(rep));
-        if (o->write_state == W_STORED) {
-            rep.kind = CREP_TRANSFER;
-            rep.balance = o->new_balance;
-            rep.serial = o->serial;
-            c->stats.transfers_ok++;
-        } else if (o->write_state == W_UNKNOWN) {
-            rep.kind = CREP_UNKNOWN;
-        } else if (b->stale_mask & (1u << o->backend)) { /* refused: a newer serverM */
-            rep.kind = CREP_STALE;
-            rep.text[0] = backend_letter(o->backend);
-            rep.text[1] = '\0';
-        } else if (o->write_state == W_PENDING && refused) { /* never sent */
-            rep.kind = CREP_INTERNAL;
-            snprintf(rep.text, sizeof(rep.text), "server %c refused an earlier transfer of "
-                     "the batch", backend_letter(o->backend));
-        } else if (o->write_state == W_PENDING) { /* never sent: an earlier write timed out */
-            rep.kind = CREP_UNAVAILABLE;
-            rep.text[0] = backend_letter(o->backend);
-            rep.text[1] = '\0';
-        } else {
-            rep.kind = CREP_INTERNAL;
-            snprintf(rep.text, sizeof(rep.text), "server %c refused the write",
-                     backend_letter(o->backend));
-        }
-        op_reply(c, o, &rep, out);
-    }
-    coord_batch_end(c, now_us, out);
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* jobs: stats and TXLIST, beside the batches                                            */
-/* A stats or TXLIST request does not wait for batches, nor batches for it: each is a job
- * that reads pages from the backends while balances and transfers go on.
- *   stats of U  starts when no write is in doubt and the running batch names no U; while
- *               it runs, a transfer naming U waits (c->parked), so U's transactions do
- *               not change under its pages: it is linearized at any moment of its run.
- *   TXLIST      starts when no write is in doubt; first a hello (a QUERY of no names) to
- *               every backend: the largest serial S of the three answers. Every serial
- *               <= S is settled by then (a batch writes in serial order, one datagram
- *               after the other, and the next batch waits for every write of the one
- *               before), and every transfer confirmed before the request arrived has a
- *               serial <= S. The listing is the transactions with serial <= S, merged from
- *               the three backends' pages as they arrive (each backend lists in ascending
- *               serial order, PROTOCOL.md 1.5) and handed to the driver in chunks, so no
- *               step costs more than a page: it is linearized just after S was stored (or
- *               at its arrival, when S was stored before). */
-
-static void stats_ask(coord_t *c, uint64_t now_us, int job, int be, outbox_t *out) {
-    stats_job_t *s = &c->sjobs[job];
-    wire_req_t req;
-    memset(&req, 0, sizeof(req));
-    req.type = WIRE_STATS;
-    req.u.stats.user = c->ops[s->op].req.user;
-    req.u.stats.cursor = s->cursor[be];
-    int e = out_send(c, now_us, be, OWN_STATS, &req, out);
-    if (ALWAYS(e >= 0)) {
-        c->out[e].stats_job = job;
-        note_sent(&s->active_mask, be, out);
-        s->outstanding[be]++;
-    }
-}
-
-/* Whether the running batch names this user (its transfers may still be written). */
-static int batch_names(const coord_t *c, const wire_name_t *n) {
-    const batch_t *b = &c->batch;
-    if (b->phase == PHASE_IDLE) return 0;
-    for (int k = 0; k < b->op_count; k++) {
-        const op_t *o = &c->ops[b->ops[k]];
-        if (o->req.op == CREQ_TRANSFER && (names_equal(&o->req.user, n) || names_equal(&o->req.receiver, n)))
-            return 1;
-    }
-    return 0;
-}
-
-/* Starts stats jobs from c->sq, in order, while a job is free and the head may start. */
-static void coord_stats_start(coord_t *c, uint64_t now_us, outbox_t *out) {
-    while (c->sq.len > 0 && c->sjob_count < STATS_JOBS_MAX) {
-        int i = opq_peek(&c->sq);
-        op_t *o = &c->ops[i];
-        if (batch_names(c, &o->req.user) && !MUTANT(MUT_STATS_NO_LOCK)) return; /* again when the batch ends */
-        opq_pop(&c->sq);
-        int job = 0;
-        while (c->sjobs[job].used) job++;
-        stats_job_t *s = &c->sjobs[job];
-        memset(s, 0, sizeof(*s));
-        s->used = 1;
-        s->op = i;
-        c->sjob_count++;
-        o->state = OP_BATCH;
-        o->stats_job = job;
-        for (int be = 0; be < BACKEND_COUNT; be++) stats_ask(c, now_us, job, be, out);
-    }
-}
-
-/* Adds a backend's partner row into the job's merge table. Returns 0 or AC_ENOMEM/AC_EFULL. */
-static int stats_merge(stats_job_t *s, const wire_row_t *r) {
-    if (s->row_count * 2 >= s->slot_cap) {
-        uint32_t cap = s->slot_cap ? s->slot_cap * 2 : 64;
-        uint32_t *slots = calloc(cap, sizeof(uint32_t));
-        if (slots == NULL) return AC_ENOMEM;
-        for (uint32_t i = 0; i < s->row_count; i++) {
-            uint32_t h = name_hash(s->rows[i].name, s->rows[i].len) & (cap - 1);
-            while (slots[h] != 0) h = (h + 1) & (cap - 1);
-            slots[h] = i + 1;
-        }
-        free(s->slots);
-        s->slots = slots;
-        s->slot_cap = cap;
-    }
-    uint32_t h = name_hash(r->partner.s, r->partner.len) & (s->slot_cap - 1);
-    while (s->slots[h] != 0) {
-        srow_t *x = &s->rows[s->slots[h] - 1];
-        if (x->len == r->partner.len && memcmp(x->name, r->partner.s, x->len) == 0) {
-            x->count += r->count;
-            if (__builtin_add_overflow(x->net, r->net, &x->net)) return AC_ERANGE;
-            return 0;
-        }
-        h = (h + 1) & (s->slot_cap - 1);
-    }
-    if (s->row_count >= STATS_PARTNERS_MAX) return AC_EFULL;
-    int rc = grow_array(&s->rows, &s->row_cap, (size_t)s->row_count + 1, sizeof(srow_t));
-    if (rc != AC_OK) return rc;
-    srow_t *x = &s->rows[s->row_count];
-    memcpy(x->name, r->partner.s, r->partner.len);
-    x->name[r->partner.len] = '\0';
-    x->len = r->partner.len;
-    x->count = r->count;
-    x->net = r->net;
-    s->slots[h] = ++s->row_count;
-    return 0;
-}
-
-static int srow_cmp(const void *a, const void *b) {
-    const srow_t *x = a, *y = b;
-    if (x->count != y->count) return x->count > y->count ? -1 : 1;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int r = memcmp(x->name, y->name, n);
-    if (r != 0) return r;
-    return (int)x->len - (int)y->len;
-}
-
-static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
-    op_t *o = &c->ops[s->op];
-    char letters[BACKEND_COUNT + 1];
-    if (s->failed_mask) {
-        mask_letters(s->failed_mask, letters);
-        op_reply_kind(c, o, CREP_UNAVAILABLE, letters, s->stale_mask, out);
-        return;
-    }
-    if (s->overflow) {
-        op_reply_kind(c, o, CREP_INTERNAL, "statistics too large", 0, out);
-        return;
-    }
-    if (s->row_count == 0) {
-        wire_crep_t rep;
-        memset(&rep, 0, sizeof(rep));
-        rep.kind = CREP_NOUSER;
-        rep.names[0] = o->req.user;
-        op_reply(c, o, &rep, out);
-        return;
-    }
-    qsort(s->rows, s->row_count, sizeof(srow_t), srow_cmp);
-    /* Build the whole reply: head + rows, sent as one (op_send) */
-    if (!o->conn_open) { /* nobody to read it */
-        o->replied = 1;
-        return;
-    }
-    wire_crep_t head;
-    memset(&head, 0, sizeof(head));
-    head.kind = CREP_STATS;
-    head.count = s->row_count;
-    /* <= COORD_REPLY_BYTES_MAX, which net's connection queue is sized to hold */
-    size_t cap = TCP_LINE_BYTES_MAX * 2 + (size_t)s->row_count * COORD_STATS_ROW_BYTES_MAX;
-    char *buf = malloc(cap);
-    if (buf == NULL) {
-        op_reply_kind(c, o, CREP_INTERNAL, "out of memory", 0, out);
-        return;
-    }
-    size_t len = wire_crep_encode(&head, buf, cap);
-    for (uint32_t r = 0; r < s->row_count; r++) {
-        wire_crow_t row;
-        memset(&row, 0, sizeof(row));
-        row.rank = r + 1;
-        memcpy(row.partner.s, s->rows[r].name, s->rows[r].len + 1u);
-        row.partner.len = s->rows[r].len;
-        row.count = s->rows[r].count;
-        row.net = s->rows[r].net;
-        size_t n = wire_crow_encode(&row, buf + len, cap - len);
-        AC_ASSERT(n > 0);
-        len += n;
-    }
-    op_send(c, o, buf, len, out);
-    free(buf);
-}
-
-static int stats_outstanding(const stats_job_t *s) {
-    return s->outstanding[0] + s->outstanding[1] + s->outstanding[2];
-}
-
-/* A stats job whose chains all ended: answered, released, and its parked transfers go
- * back to the head of the queue. */
-static void coord_stats_check(coord_t *c, uint64_t now_us, int job, outbox_t *out) {
-    stats_job_t *s = &c->sjobs[job];
-    if (stats_outstanding(s) > 0) return;
-    for (int be = 0; be < BACKEND_COUNT; be++) { /* once per backend that answered all */
-        if ((s->active_mask & (1u << be)) && !(s->failed_mask & (1u << be)))
-            outbox_line(out, FX_STDOUT, MSG_M_RECV_TXS, backend_letter(be), c->cfg.backend_port[be]);
-    }
-    int i = s->op;
-    coord_stats_finish(c, s, out);
-    op_release(c, i);
-    stats_job_release(c, s);
-    for (int n = 0; n < c->parked.len; n++) {
-        const op_t *o = &c->ops[c->parked.idx[(c->parked.head + n) % OPS_MAX]];
-        conn_t *k = o->conn_open ? conn_find(c, o->conn_id) : NULL;
-        if (k != NULL) k->parked = 0;
-    }
-    opq_prepend_all(&c->queue, &c->parked);
-    coord_schedule(c, now_us, out);
-}
-
-static void coord_stats_reply(coord_t *c, uint64_t now_us, const out_t *e, const wire_reply_t *rep,
-                              outbox_t *out) {
-    int be = e->backend;
-    int job = e->stats_job;
-    stats_job_t *s = &c->sjobs[job];
-    AC_ASSERT(s->used);
-    for (int k = 0; k < rep->u.stats.count && !s->overflow; k++) {
-        if (stats_merge(s, &rep->u.stats.rows[k]) != 0) s->overflow = 1;
-    }
-    s->cursor[be] = rep->u.stats.next_cursor;
-    s->outstanding[be]--;
-    if (rep->u.stats.done || rep->u.stats.count == 0) {
-        s->done_mask |= (uint8_t)(1u << be);
-    } else {
-        stats_ask(c, now_us, job, be, out);
-    }
-    coord_stats_check(c, now_us, job, out);
-}
-
-/* ---- the TXLIST job ---------------------------------------------------------------- */
-
-static void txjob_send(coord_t *c, uint64_t now_us, int be, wire_req_t *req, outbox_t *out) {
-    txjob_t *t = &c->txjob;
-    if (ALWAYS(out_send(c, now_us, be, OWN_TXLIST, req, out) >= 0)) {
-        note_sent(&t->active_mask, be, out);
-        t->outstanding[be]++;
-    }
-}
-
-static void txjob_list_ask(coord_t *c, uint64_t now_us, int be, outbox_t *out) {
-    txjob_t *t = &c->txjob;
-    if (t->outstanding[be] > 0 || (t->done_mask & (1u << be)) || t->failed_mask != 0 || t->broken ||
-        t->q_len[be] > TXJ_QUEUE_TXS - LIST_PAGE_TXS)
-        return;
-    wire_req_t req;
-    memset(&req, 0, sizeof(req));
-    req.type = WIRE_LIST;
-    req.u.list.cursor = t->cursor[be];
-    req.u.list.max = LIST_PAGE_TXS;
-    txjob_send(c, now_us, be, &req, out);
-}
-
-/* Starts the TXLIST job for every waiting TXLIST: a hello to each backend. */
-static void coord_txlist_start(coord_t *c, uint64_t now_us, outbox_t *out) {
-    txjob_t *t = &c->txjob;
-    if (t->phase != TXJ_IDLE || c->txq.len == 0) return;
-    txjob_release(t);
-    while (c->txq.len > 0 && t->op_count < BATCH_OPS_MAX) {
-        int i = opq_pop(&c->txq);
-        c->ops[i].state = OP_BATCH;
-        t->ops[t->op_count++] = i;
-    }
-    t->phase = TXJ_HELLO;
-    for (int be = 0; be < BACKEND_COUNT; be++) {
-        wire_req_t hello;
-        memset(&hello, 0, sizeof(hello));
-        hello.type = WIRE_QUERY;
-        txjob_send(c, now_us, be, &hello, out);
-    }
-}
-
-static void file_push(outbox_t *out, uint64_t token, const char *data, size_t len, uint64_t arg) {
-    fx_t *f = outbox_push(out, FX_FILE_WRITE, 0, token, data, len);
-    if (f != NULL) f->arg = arg; /* else out->failed: the driver treats it as a crash */
-}
-
-/* Hands the chunk to the driver: FX_FILE_MORE while lines follow, else the last one. */
-static void txjob_flush(coord_t *c, int last, outbox_t *out) {
-    txjob_t *t = &c->txjob;
-    if (t->file_token == 0) t->file_token = c->next_token++;
-    file_push(out, t->file_token, t->chunk, t->chunk_len, last ? 0 : FX_FILE_MORE);
-    t->file_open = !last;
-    t->chunk_len = 0;
-}
-
-/* Writes the lines every backend's stream allows, in serial order. Returns 1 when every
- * stream has ended (the listing is complete). */
-static int txjob_merge(coord_t *c, outbox_t *out) {
-    txjob_t *t = &c->txjob;
-    for (;;) {
-        int best = -1;
-        for (int be = 0; be < BACKEND_COUNT; be++) {
-            if (t->q_len[be] == 0) {
-                if (t->done_mask & (1u << be)) continue; /* ended */
-                return 0; /* its next page decides what comes first */
-            }
-            const tx_t *x = &t->q[be][t->q_head[be]];
-            if (best < 0 || x->serial < t->q[best][t->q_head[best]].serial) best = be;
-        }
-        if (best < 0) return 1;
-        const tx_t *x = &t->q[best][t->q_head[best]];
-        if (x->serial == t->merged_last) { /* only hand-edited blocks do this */
-            outbox_line(out, FX_STDERR, "warning: serial %llu appears in more than one block",
-                        (unsigned long long)x->serial);
-        }
-        t->merged_last = x->serial;
-        if (t->chunk_len + TX_LINE_BYTES_MAX > FILE_CHUNK_BYTES) txjob_flush(c, 0, out); /* <= 1 MiB */
-        if (grow_array(&t->chunk, &t->chunk_cap, t->chunk_len + TX_LINE_BYTES_MAX, 1) != AC_OK) {
-            t->broken = 1;
-            t->broken_text = "out of memory";
-            return 1;
-        }
-        size_t n = tx_format(x, t->chunk + t->chunk_len, TX_LINE_BYTES_MAX);
-        AC_ASSERT(n > 0);
-        t->chunk_len += n;
-        t->line_count++;
-        t->q_head[best] = (t->q_head[best] + 1) % TXJ_QUEUE_TXS;
-        t->q_len[best]--;
-    }
-}
-
-static int txjob_outstanding(const txjob_t *t) {
-    return t->outstanding[0] + t->outstanding[1] + t->outstanding[2];
-}
-
-/* Every TXLIST of the job gets this reply; then the job ends and the next may start. */
-static void txjob_end(coord_t *c, uint64_t now_us, crep_kind_t kind, const char *text, outbox_t *out) {
-    txjob_t *t = &c->txjob;
-    for (int k = 0; k < t->op_count; k++) {
-        op_t *o = &c->ops[t->ops[k]];
-        if (kind == CREP_TXLIST) {
-            wire_crep_t rep;
-            memset(&rep, 0, sizeof(rep));
-            rep.kind = CREP_TXLIST;
-            rep.count = t->line_count;
-            snprintf(rep.text, sizeof(rep.text), "%s", c->txlist_path);
-            op_reply(c, o, &rep, out);
-        } else {
-            op_reply_kind(c, o, kind, text, t->stale_mask, out);
-        }
-        op_release(c, t->ops[k]);
-    }
-    txjob_release(t);
-    coord_schedule(c, now_us, out);
-}
-
-/* Moves the job on after a reply or a missed deadline. */
-static void coord_txlist_check(coord_t *c, uint64_t now_us, outbox_t *out) {
-    txjob_t *t = &c->txjob;
-    if (t->phase == TXJ_FILE) return;
-    if (t->failed_mask != 0 || t->broken) {
-        if (txjob_outstanding(t) > 0) return; /* the other chains end first */
-        if (t->file_open) {
-            file_push(out, t->file_token, NULL, 0, FX_FILE_ABORT);
-            t->file_open = 0;
-        }
-        char letters[BACKEND_COUNT + 1];
-        mask_letters(t->failed_mask, letters);
-        if (t->failed_mask != 0) txjob_end(c, now_us, CREP_UNAVAILABLE, letters, out);
-        else txjob_end(c, now_us, CREP_INTERNAL, t->broken_text, out);
-        return;
-    }
-    if (t->phase == TXJ_HELLO) {
-        if (txjob_outstanding(t) > 0) return;
-        t->phase = TXJ_PAGES;
-        for (int be = 0; be < BACKEND_COUNT; be++) txjob_list_ask(c, now_us, be, out);
-        return;
-    }
-    if (!txjob_merge(c, out)) {
-        for (int be = 0; be < BACKEND_COUNT; be++) txjob_list_ask(c, now_us, be, out);
-        return;
-    }
-    if (t->broken) {
-        coord_txlist_check(c, now_us, out);
-        return;
-    }
-    AC_ASSERT(txjob_outstanding(t) == 0);
-    for (int be = 0; be < BACKEND_COUNT; be++)
-        outbox_line(out, FX_STDOUT, MSG_M_RECV_TXS, backend_letter(be), c->cfg.backend_port[be]);
-    t->phase = TXJ_FILE;
-    txjob_flush(c, 1, out); /* coord_on_file_written continues */
-}
-
-static void coord_txlist_hello(coord_t *c, uint64_t now_us, const out_t *e, const wire_reply_t *rep,
-                               outbox_t *out) {
-    txjob_t *t = &c->txjob;
-    if (rep->u.query.max_serial > t->snapshot) t->snapshot = rep->u.query.max_serial;
-    t->outstanding[e->backend]--;
-    coord_txlist_check(c, now_us, out);
-}
-
-static void coord_list_reply(coord_t *c, uint64_t now_us, const out_t *e, const wire_reply_t *rep,
-                             outbox_t *out) {
-    txjob_t *t = &c->txjob;
-    int be = e->backend;
-    t->outstanding[be]--;
-    for (int k = 0; k < rep->u.list.count && !(t->done_mask & (1u << be)); k++) {
-        const tx_t *x = &rep->u.list.txs[k];
-        if (x->serial <= t->last_serial[be]) {
-            outbox_line(out, FX_STDERR, "server %c listed serial %llu after %llu", backend_letter(be),
-                        (unsigned long long)x->serial, (unsigned long long)t->last_serial[be]);
-            t->broken = 1;
-            t->broken_text = "a server listed its transactions out of order";
-            break;
-        }
-        t->last_serial[be] = x->serial;
-        if (x->serial > t->snapshot && !MUTANT(MUT_TXLIST_NO_SNAPSHOT)) {
-            /* written after the listing's moment: the end */
-            t->done_mask |= (uint8_t)(1u << be);
-            break;
-        }
-        AC_ASSERT(t->q_len[be] < TXJ_QUEUE_TXS);
-        t->q[be][(t->q_head[be] + t->q_len[be]) % TXJ_QUEUE_TXS] = *x;
-        t->q_len[be]++;
-    }
-    t->cursor[be] = rep->u.list.next_cursor;
-    if (rep->u.list.done || rep->u.list.count == 0) t->done_mask |= (uint8_t)(1u << be);
-    coord_txlist_check(c, now_us, out);
-}
-
-void coord_on_file_written(coord_t *c, uint64_t now_us, uint64_t token, int ok, outbox_t *out) {
-    txjob_t *t = &c->txjob;
-    if (NEVER(token == 0 || t->phase != TXJ_FILE || token != t->file_token)) return;
-    if (ok) {
-        outbox_line(out, FX_STDOUT, MSG_M_WROTE_TXLIST, c->txlist_path);
-        txjob_end(c, now_us, CREP_TXLIST, NULL, out);
-    } else {
-        txjob_end(c, now_us, CREP_INTERNAL, "could not write the sorted list", out);
-    }
-}
-
-/* ---- scheduling --------------------------------------------------------------------- */
-
-/* Starts what may start: jobs need no write in doubt (nor does a batch, but for the
- * mutant that reuses serials); stats before the batch, so it can lock its user first. */
-static void coord_schedule(coord_t *c, uint64_t now_us, outbox_t *out) {
+/* Jobs need no write in doubt (nor does a batch, but for the mutant that reuses serials);
+ * stats before the batch, so it can lock its user first. */
+void coord_schedule(coord_t *c, uint64_t now_us, outbox_t *out) {
     if (c->in_doubt == 0) {
         coord_txlist_start(c, now_us, out);
         coord_stats_start(c, now_us, out);
@@ -1777,218 +181,83 @@ static void coord_schedule(coord_t *c, uint64_t now_us, outbox_t *out) {
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* datagrams                                                                             */
+/* time: the one timer pass                                                              */
 
-static int reply_shape_ok(const out_t *e, const wire_reply_t *rep) {
-    if (rep->type != (e->type | WIRE_REPLY)) return 0;
-    if (rep->status != WIRE_ST_OK) return 1;
-    if (e->type == WIRE_QUERY) return rep->u.query.count == e->user_count;
-    return 1;
-}
+/* UINT64_MAX is "never": due at no time, not even now_us = UINT64_MAX. */
+static int is_due(uint64_t now_us, uint64_t due_us) { return due_us != UINT64_MAX && now_us >= due_us; }
 
-void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *data, size_t len,
-                       outbox_t *out) {
-    wire_reply_t *rep = &c->reply;
-    if (backend < 0 || backend >= BACKEND_COUNT || wire_reply_decode(data, len, rep) != 0) {
-        c->stats.datagrams_dropped++;
-        outbox_drop(out, "a malformed datagram of %zu bytes", len);
-        return;
-    }
-    if (rep->incarnation != c->cfg.incarnation) {
-        c->stats.datagrams_dropped++; /* for an earlier run of serverM */
-        return;
-    }
-    int ei = (int)(rep->request_id & (OUT_MAX - 1)); /* the slot is in the id's low bits */
-    out_t *e = &c->out[ei];
-    if (!e->used || e->request_id != rep->request_id) {
-        c->stats.datagrams_dropped++; /* a duplicate or a late reply */
-        return;
-    }
-    if (e->backend != backend || !reply_shape_ok(e, rep)) {
-        c->stats.datagrams_dropped++;
-        outbox_drop(out, "a reply that does not match its request");
-        return;
-    }
-    if (e->hello_for >= 0) {
-        /* the hello a fenced-out WRITE waited for: resend that write at once */
-        out_t *w = &c->out[e->hello_for];
-        AC_ASSERT(w->used && w->hello == ei); /* out_release drops a write's hello too */
-        out_release(c, ei);                   /* and unpauses the write: w->hello = -1 */
-        w->rto_us = RETRANSMIT_US_INITIAL / 2;
-        out_retransmit(c, now_us, w, out);
-        return;
-    }
-    if (rep->status == WIRE_ST_UNFENCED && e->type == WIRE_WRITE) {
-        if (e->hello >= 0) return;
-        wire_req_t hello;
-        memset(&hello, 0, sizeof(hello));
-        hello.type = WIRE_QUERY;
-        int h = out_send(c, now_us, backend, OWN_BATCH, &hello, out);
-        if (NEVER(h < 0)) return;
-        c->out[h].hello_for = ei;
-        c->out[h].deadline_us = UINT64_MAX; /* the write's own deadline governs */
-        c->out[h].user_count = 0;
-        e->hello = h;
-        e->next_retx_us = UINT64_MAX;
-        return;
-    }
-    if (rep->status == WIRE_ST_STALE && e->type != WIRE_WRITE) {
-        /* a newer serverM is running: this one can no longer read consistently */
-        outbox_line(out, FX_STDERR, "server %c has seen a newer serverM; failing the request",
-                    backend_letter(backend));
-        uint8_t bit = (uint8_t)(1u << backend);
-        if (e->owner == OWN_TXLIST) c->txjob.stale_mask |= bit;
-        else if (e->owner == OWN_STATS) c->sjobs[e->stats_job].stale_mask |= bit;
-        else c->batch.stale_mask |= bit;
-        coord_expire(c, now_us, ei, out);
-        return;
-    }
-    if (e->type == WIRE_WRITE) {
-        coord_write_reply(c, now_us, ei, rep, out);
-        return;
-    }
-    out_t copy = *e; /* free the entry first: the handlers may send the next page */
-    out_release(c, ei);
-    switch (copy.type) {
-    case WIRE_QUERY:
-        if (copy.owner == OWN_TXLIST) coord_txlist_hello(c, now_us, &copy, rep, out);
-        else coord_fetch_reply(c, now_us, &copy, rep, out);
-        break;
-    case WIRE_LIST:
-        coord_list_reply(c, now_us, &copy, rep, out);
-        break;
-    case WIRE_STATS:
-        coord_stats_reply(c, now_us, &copy, rep, out);
-        break;
-    default:
-        AC_ASSERT(0);
-    }
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* time                                                                                  */
-
-/* A request missed its deadline: for a read the batch reports "unavailable"; for a write
- * the client hears "unknown" and the write stays, retried until the backend answers. */
-static void coord_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out) {
-    out_t *e = &c->out[ei];
-    batch_t *b = &c->batch;
-    int be = e->backend;
-    uint8_t stale = e->owner == OWN_TXLIST  ? c->txjob.stale_mask
-                    : e->owner == OWN_STATS ? c->sjobs[e->stats_job].stale_mask
-                                            : b->stale_mask;
-    if (!(stale & (1u << be))) /* a STALE answer was reported as such */
-        outbox_line(out, FX_STDERR, "server %c did not answer within %u ms", backend_letter(be),
-                    c->cfg.timeout_ms);
-    if (e->type == WIRE_WRITE) {
-        c->stats.in_doubt++;
-        for (int k = 0; k < e->op_count; k++) c->ops[e->ops[k]].write_state = W_UNKNOWN;
-        e->in_doubt = 1; /* MUT_SERIAL_REUSE_IN_DOUBT: coord_batch_start ignores it */
-        c->in_doubt++;
-        e->deadline_us = UINT64_MAX;
-        b->outstanding[be]--;
-        coord_write_done(c, now_us, out);
-        return;
-    }
-    if (e->hello_for >= 0) { /* cannot happen: hellos have no deadline */
-        out_release(c, ei);
-        return;
-    }
-    out_t copy = *e;
-    out_release(c, ei);
-    uint8_t bit = (uint8_t)(1u << be);
-    switch (copy.owner) {
-    case OWN_BATCH:
-        AC_ASSERT(copy.type == WIRE_QUERY);
-        b->failed_mask |= bit;
-        b->outstanding[be]--;
-        coord_fetch_done(c, now_us, out);
-        break;
-    case OWN_TXLIST:
-        c->txjob.failed_mask |= bit;
-        c->txjob.outstanding[be]--;
-        coord_txlist_check(c, now_us, out);
-        break;
-    case OWN_STATS:
-        c->sjobs[copy.stats_job].failed_mask |= bit;
-        c->sjobs[copy.stats_job].outstanding[be]--;
-        coord_stats_check(c, now_us, copy.stats_job, out);
-        break;
-    }
-}
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* When the request at the head of q has waited a whole timeout behind an in-doubt write. */
 static uint64_t stuck_deadline(const coord_t *c, const opq_t *q) {
     return c->ops[opq_peek(q)].arrived_us + (uint64_t)c->cfg.timeout_ms * 1000u;
 }
 
-void coord_on_timer(coord_t *c, uint64_t now_us, outbox_t *out) {
-    /* deadlines and retransmissions; bounded by OUT_MAX per call */
+/* Every rule of time, walked once over each table (an entry's own rule: out_due_us,
+ * conn_due_us):
+ *   out entries   retransmission, then the deadline (out_on_due): bounded by OUT_MAX;
+ *   queues        while a write is in doubt, a request that waited a whole timeout at the
+ *                 head of a queue that cannot start (a job's; the batch queue between
+ *                 batches) hears UNAVAILABLE, naming the backends of the in-doubt writes;
+ *   connections   closed once idle past CONN_IDLE_US.
+ * With out == NULL the pass only reads and returns the earliest time something is due:
+ * coord_deadline_us. With an outbox it also carries out what is due at now_us:
+ * coord_on_timer, which drops the figure (requests its actions send into lower out slots
+ * are not in it; drivers ask coord_deadline_us next). */
+static uint64_t coord_timers(coord_t *c, uint64_t now_us, outbox_t *out) {
+    AC_ASSERT(c->out_hw <= OUT_MAX);
+    AC_ASSERT(c->conn_hw <= CONNECTIONS_MAX);
+    uint64_t next_us = UINT64_MAX;
+    uint8_t doubt_mask = 0; /* backends holding an in-doubt write */
     for (int i = 0; i < c->out_hw; i++) {
-        out_t *e = &c->out[i];
+        if (!c->out[i].used) continue;
+        if (out != NULL && is_due(now_us, out_due_us(&c->out[i]))) out_on_due(c, now_us, i, out);
+        const out_t *e = &c->out[i];
         if (!e->used) continue;
-        if (e->hello >= 0) {
-            if (now_us >= e->deadline_us) {
-                out_release(c, e->hello); /* its hello first; the write is unpaused */
-                coord_expire(c, now_us, i, out);
-                if (e->used) e->next_retx_us = now_us; /* an in-doubt write: resend now */
-            }
-            continue;
-        }
-        if (now_us >= e->deadline_us) {
-            coord_expire(c, now_us, i, out);
-            continue;
-        }
-        if (now_us >= e->next_retx_us) out_retransmit(c, now_us, e, out);
+        if (e->in_doubt) doubt_mask |= (uint8_t)(1u << e->backend);
+        next_us = min_u64(next_us, out_due_us(e));
     }
-    /* queued requests stuck behind an in-doubt write */
     if (c->in_doubt > 0) {
-        uint8_t mask = 0;
-        for (int i = 0; i < c->out_hw; i++) {
-            if (c->out[i].used && c->out[i].in_doubt) mask |= (uint8_t)(1u << c->out[i].backend);
-        }
+        AC_ASSERT(doubt_mask != 0); /* c->in_doubt counts the entries walked above */
         char letters[BACKEND_COUNT + 1];
-        mask_letters(mask, letters);
+        mask_letters(doubt_mask, letters);
         opq_t *stuck[3] = {&c->txq, &c->sq, c->batch.phase == PHASE_IDLE ? &c->queue : NULL};
         for (int q = 0; q < 3; q++) {
-            while (stuck[q] != NULL && stuck[q]->len > 0 && now_us >= stuck_deadline(c, stuck[q])) {
+            while (stuck[q] != NULL && stuck[q]->len > 0) {
+                uint64_t due_us = stuck_deadline(c, stuck[q]);
+                if (out == NULL || !is_due(now_us, due_us)) {
+                    next_us = min_u64(next_us, due_us);
+                    break;
+                }
                 int i = opq_pop(stuck[q]);
                 op_reply_kind(c, &c->ops[i], CREP_UNAVAILABLE, letters, 0, out);
                 op_release(c, i);
             }
         }
     }
-    /* idle connections */
     for (int i = 0; i < c->conn_hw; i++) {
         conn_t *k = &c->conns[i];
-        if (conn_idle(k) && now_us >= k->idle_deadline_us) {
-            outbox_line(out, FX_STDERR, "closed a connection idle for %d s", CONN_IDLE_US / 1000000);
-            conn_close(c, k, out);
+        uint64_t due_us = conn_due_us(k);
+        if (out != NULL && is_due(now_us, due_us)) {
+            conn_expire_idle(c, k, out);
+            continue;
         }
+        next_us = min_u64(next_us, due_us);
     }
+    return next_us;
+}
+
+void coord_on_timer(coord_t *c, uint64_t now_us, outbox_t *out) {
+    AC_ASSERT(out != NULL);
+    (void)coord_timers(c, now_us, out);
 }
 
 uint64_t coord_deadline_us(const coord_t *c) {
-    uint64_t t = UINT64_MAX;
-    for (int i = 0; i < c->out_hw; i++) {
-        const out_t *e = &c->out[i];
-        if (!e->used) continue;
-        if (e->deadline_us < t) t = e->deadline_us;
-        if (e->hello < 0 && e->next_retx_us < t) t = e->next_retx_us;
-    }
-    if (c->in_doubt > 0) { /* as coord_on_timer */
-        const opq_t *stuck[3] = {&c->txq, &c->sq, c->batch.phase == PHASE_IDLE ? &c->queue : NULL};
-        for (int q = 0; q < 3; q++) {
-            if (stuck[q] != NULL && stuck[q]->len > 0 && stuck_deadline(c, stuck[q]) < t)
-                t = stuck_deadline(c, stuck[q]);
-        }
-    }
-    for (int i = 0; i < c->conn_hw; i++) {
-        const conn_t *k = &c->conns[i];
-        if (conn_idle(k) && k->idle_deadline_us < t) t = k->idle_deadline_us;
-    }
-    return t;
+    /* with no outbox the pass writes nothing: the cast only shares its walk */
+    return coord_timers((coord_t *)c, 0, NULL);
 }
+
+/* ------------------------------------------------------------------------------------ */
 
 int coord_idle(const coord_t *c) {
     return c->batch.phase == PHASE_IDLE && c->txjob.phase == TXJ_IDLE && c->sjob_count == 0 &&

@@ -273,6 +273,7 @@ static int tx_store(ledger_t *l, const tx_t *t, const uint32_t tags[2], const ui
     uint32_t new_users = (found[0] == 0) + (!same && found[1] == 0);
     uint32_t names_bytes = (found[0] == 0 ? t->sender_len : 0u) +
                            (!same && found[1] == 0 ? t->receiver_len : 0u);
+    AC_ASSERT(pos <= l->tx_count);
     int rc = ledger_reserve(l, new_users, names_bytes);
     if (rc != AC_OK) return rc;
     /* Commit: nothing below can fail. */
@@ -298,6 +299,8 @@ static int tx_store(ledger_t *l, const tx_t *t, const uint32_t tags[2], const ui
     ru->received += (uint64_t)t->amount;
     su->tx_count++;
     if (!same) ru->tx_count++;
+    AC_ASSERT(su->sent <= LEDGER_TOTAL_MAX); /* users_of refused an overflow */
+    AC_ASSERT(ru->received <= LEDGER_TOTAL_MAX);
     return AC_OK;
 }
 
@@ -335,8 +338,15 @@ int ledger_add(ledger_t *l, const tx_t *t) {
     tx_tags(t, tags);
     int rc = users_of(l, t, tags, found, &same);
     if (rc != AC_OK) return rc;
+    uint32_t count_before = l->tx_count;
     rc = tx_store(l, t, tags, found, same, pos);
     if (rc != AC_OK) return rc;
+    /* stored once, in serial order */
+    AC_ASSERT(l->tx_count == count_before + 1);
+    AC_ASSERT(l->txs[pos].serial == t->serial);
+    AC_ASSERT(pos == 0 || l->txs[pos - 1].serial < t->serial);
+    AC_ASSERT(pos + 1 == l->tx_count || l->txs[pos + 1].serial > t->serial);
+    AC_ASSERT(l->max_serial >= t->serial);
     if (pos + 1 == l->tx_count) {
         chain_add_tx(l, pos);
     } else {

@@ -1,5 +1,5 @@
 # test_12_connections.py — what EOF, half-close and reset mean on a client connection to
-# the real serverM (docs/PROTOCOL.md 2.5; decided in core/coordinator.c, so the simulator
+# the real serverM (docs/PROTOCOL.md 2.5; decided in core/coord_conn.c, so the simulator
 # does the same: sim/scenarios/27_half_close.scn). A raw socket plays the client: it sends
 # its request line, shuts down its writing side, and must still read the whole reply.
 import socket

@@ -1,4 +1,4 @@
-/* test_jobs.c — serverM's jobs beside its batches (core/coordinator.c, "jobs"), on the
+/* test_jobs.c — serverM's jobs beside its batches (core/coord_jobs.c), on the
  * shared harness sim/world/nodes.h: a balance is answered while a TXLIST or a stats request is
  * paging (no head-of-line blocking); a TXLIST lists the ledger of the moment it began and
  * reaches the driver in chunks; a stats request parks the transfers of its user; a batch

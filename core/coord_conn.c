@@ -1,0 +1,470 @@
+/* coord_conn.c — serverM's client connections: the connection table (conn id -> conn in
+ * O(1)), each connection's ring of unanswered requests, and op_send, the one way a reply
+ * leaves, in request order. It decides what every event on a connection means
+ * (coordinator.h, docs/PROTOCOL.md 2.5); a request line becomes an op in the op pool
+ * (coordinator.c), which batches and jobs serve. */
+#include <stdio.h> /* snprintf only: core never prints */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord_internal.h"
+#include "messages.h"
+#include "mutant.h"
+
+static char client_letter(int client_index) { return (char)('A' + client_index); }
+
+static uint16_t client_port(const coord_t *c, int client_index) {
+    return c->cfg.client_port[client_index];
+}
+
+/* The connection table: conns[] with a free stack, and conn_index, a linear-probing hash
+ * of the driver's conn ids, so that every connection event finds its conn in O(1). */
+static uint32_t conn_hash(uint32_t conn_id) {
+    uint32_t h = conn_id * 2654435761u; /* Knuth's multiplicative hash */
+    return (h ^ (h >> 16)) & (CONN_INDEX_SLOTS - 1);
+}
+
+conn_t *conn_find(coord_t *c, uint32_t conn_id) {
+    for (uint32_t h = conn_hash(conn_id); c->conn_index[h] != 0; h = (h + 1) & (CONN_INDEX_SLOTS - 1)) {
+        conn_t *k = &c->conns[c->conn_index[h] - 1];
+        if (k->conn_id == conn_id) return k;
+    }
+    return NULL;
+}
+
+static void conn_index_add(coord_t *c, int i) {
+    uint32_t h = conn_hash(c->conns[i].conn_id);
+    while (c->conn_index[h] != 0) h = (h + 1) & (CONN_INDEX_SLOTS - 1);
+    c->conn_index[h] = (uint16_t)(i + 1);
+    AC_ASSERT(conn_find(c, c->conns[i].conn_id) == &c->conns[i]);
+}
+
+/* Removes conns[i] from the index; the entries after it in its probe run move back into
+ * the hole when their home slot allows (backward-shift deletion: no tombstones). */
+static void conn_index_remove(coord_t *c, int i) {
+    const uint32_t mask = CONN_INDEX_SLOTS - 1;
+    uint32_t hole = conn_hash(c->conns[i].conn_id);
+    while (c->conn_index[hole] != (uint16_t)(i + 1)) hole = (hole + 1) & mask;
+    for (uint32_t j = (hole + 1) & mask; c->conn_index[j] != 0; j = (j + 1) & mask) {
+        uint32_t home = conn_hash(c->conns[c->conn_index[j] - 1].conn_id);
+        /* j may fill the hole unless its home lies cyclically in (hole, j] */
+        if (((j - home) & mask) >= ((j - hole) & mask)) {
+            c->conn_index[hole] = c->conn_index[j];
+            hole = j;
+        }
+    }
+    c->conn_index[hole] = 0;
+}
+
+static void conn_admit_held(coord_t *c, conn_t *k);
+
+/* Frees what the ring holds; an op still working on one of its requests will find its
+ * connection gone (conn_open = 0) and drop its reply. */
+static void conn_ring_clear(coord_t *c, conn_t *k) {
+    for (uint32_t n = 0; n < k->count; n++) {
+        pend_t *p = &k->ring[(k->head + n) % TCP_PIPELINE_MAX];
+        if (p->op >= 0) {
+            c->ops[p->op].conn_open = 0;
+            if (c->ops[p->op].state == OP_HELD) op_admit(c, p->op); /* accepted: it completes */
+        }
+        free(p->held);
+    }
+    k->count = 0;
+}
+
+static void conn_forget(coord_t *c, conn_t *k) {
+    int i = (int)(k - c->conns);
+    AC_ASSERT(k->state != CONN_FREE);
+    conn_ring_clear(c, k);
+    conn_index_remove(c, i);
+    AC_ASSERT(conn_find(c, k->conn_id) == NULL);
+    memset(k, 0, sizeof(*k));
+    AC_ASSERT(c->conn_free_count < CONNECTIONS_MAX);
+    c->conn_free[c->conn_free_count++] = i;
+    while (c->conn_hw > 0 && c->conns[c->conn_hw - 1].state == CONN_FREE) c->conn_hw--;
+}
+
+static void conn_close(coord_t *c, conn_t *k, outbox_t *out) {
+    outbox_push(out, FX_CONN_CLOSE, k->conn_id, 0, NULL, 0);
+    conn_forget(c, k);
+}
+
+static void conn_send_kind(conn_t *k, crep_kind_t kind, outbox_t *out) {
+    wire_crep_t rep = {.kind = kind};
+    char line[TCP_LINE_BYTES_MAX];
+    size_t n = wire_crep_encode(&rep, line, sizeof(line));
+    AC_ASSERT(n > 0);
+    outbox_push(out, FX_CONN_SEND, k->conn_id, 0, line, n);
+}
+
+static void conn_reply_close(coord_t *c, conn_t *k, const wire_crep_t *rep, outbox_t *out) {
+    char line[TCP_LINE_BYTES_MAX];
+    size_t n = wire_crep_encode(rep, line, sizeof(line));
+    AC_ASSERT(n > 0);
+    outbox_push(out, FX_CONN_SEND, k->conn_id, 0, line, n);
+    conn_close(c, k, out);
+}
+
+/* The spec's "sent ... to client <j>" line of a request kind (TXLIST has none: "wrote the
+ * sorted list" says it). */
+static void conn_sent_line(int client_index, uint8_t msg, outbox_t *out) {
+    char j = client_letter(client_index);
+    switch (msg) {
+    case CREQ_BALANCE: outbox_line(out, FX_STDOUT, MSG_M_SENT_BALANCE, j); break;
+    case CREQ_TRANSFER: outbox_line(out, FX_STDOUT, MSG_M_SENT_RESULT, j); break;
+    case CREQ_STATS: outbox_line(out, FX_STDOUT, MSG_M_SENT_STATS, j); break;
+    default: break;
+    }
+}
+
+/* Sends one reply that is next in its connection's order: its bytes, then (one-shot) the
+ * close, then the screen line, then the BUSY replies owed after it. Returns 0 when the
+ * connection is gone (one-shot: closed) and k must not be used again. */
+static int conn_emit(coord_t *c, conn_t *k, const uint8_t *bytes, size_t len, uint8_t msg,
+                     uint32_t busy_after, outbox_t *out) {
+    if (len > 0) outbox_push(out, FX_CONN_SEND, k->conn_id, 0, bytes, len);
+    int client_index = k->client_index;
+    if (k->state == CONN_SERVING) {
+        AC_ASSERT(busy_after == 0);
+        conn_close(c, k, out); /* forgets k */
+        conn_sent_line(client_index, msg, out);
+        return 0;
+    }
+    conn_sent_line(client_index, msg, out);
+    for (uint32_t b = 0; b < busy_after; b++) conn_send_kind(k, CREP_BUSY, out);
+    return 1;
+}
+
+/* Sends the replies at the head of the ring that are ready, in order; once the ring is
+ * empty, a pending BADREQ or the peer's eof closes the connection. */
+static void conn_flush(coord_t *c, conn_t *k, outbox_t *out) {
+    while (k->count > 0) {
+        pend_t *p = &k->ring[k->head % TCP_PIPELINE_MAX];
+        if (!p->ready) return;
+        pend_t taken = *p;
+        memset(p, 0, sizeof(*p));
+        p->op = -1;
+        k->head++;
+        k->count--;
+        int alive;
+        if (taken.fixed != 0) {
+            conn_send_kind(k, (crep_kind_t)taken.fixed, out);
+            alive = conn_emit(c, k, NULL, 0, 0, taken.busy_after, out);
+        } else {
+            alive = conn_emit(c, k, taken.held, taken.held_len, taken.msg, taken.busy_after, out);
+        }
+        free(taken.held);
+        if (!alive) return;
+    }
+    if (k->state != CONN_KEEP) return;
+    if (k->badreq) {
+        conn_send_kind(k, CREP_BADREQ, out);
+        conn_close(c, k, out);
+    } else if (k->peer_eof) {
+        conn_close(c, k, out); /* a half-close: everything received is answered */
+    }
+}
+
+/* Appends a request to the ring (the caller checked there is room); returns its seq. */
+static uint32_t conn_push(conn_t *k, int op, crep_kind_t fixed) {
+    AC_ASSERT(k->count < TCP_PIPELINE_MAX);
+    uint32_t seq = k->head + k->count;
+    pend_t *p = &k->ring[seq % TCP_PIPELINE_MAX];
+    memset(p, 0, sizeof(*p));
+    p->op = op;
+    p->ready = op < 0;
+    p->fixed = (uint8_t)fixed;
+    k->count++;
+    return seq;
+}
+
+/* A persistent connection's request answered without an op (OK KEEPALIVE, a BUSY of a
+ * full op pool), in its turn. A full ring adds one more BUSY after its last request. */
+static void conn_answer_fixed(coord_t *c, conn_t *k, crep_kind_t kind, outbox_t *out) {
+    if (k->count >= TCP_PIPELINE_MAX) {
+        k->ring[(k->head + k->count - 1) % TCP_PIPELINE_MAX].busy_after++;
+        return;
+    }
+    conn_push(k, -1, kind);
+    conn_flush(c, k, out);
+}
+
+/* A malformed or overlong line: one-shot, ERROR BADREQ and close now; persistent, after
+ * the replies still owed (the stream can no longer be trusted, so nothing more is read). */
+static void conn_bad_line(coord_t *c, conn_t *k, const char *why, outbox_t *out) {
+    outbox_line(out, FX_STDERR, "closed a connection: %s", why);
+    if (k->state != CONN_KEEP) {
+        wire_crep_t bad = {.kind = CREP_BADREQ};
+        conn_reply_close(c, k, &bad, out);
+        return;
+    }
+    k->badreq = 1;
+    conn_flush(c, k, out);
+}
+
+int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client_index,
+                       outbox_t *out) {
+    AC_ASSERT(client_index == 0 || client_index == 1);
+    AC_ASSERT(conn_find(c, conn_id) == NULL);
+    if (c->conn_free_count > 0) {
+        int i = c->conn_free[--c->conn_free_count];
+        conn_t *k = &c->conns[i];
+        AC_ASSERT(k->state == CONN_FREE);
+        k->state = CONN_READING;
+        k->conn_id = conn_id;
+        k->client_index = client_index;
+        k->idle_deadline_us = now_us + CONN_IDLE_US;
+        wire_lines_init(&k->lines, TCP_REQUEST_BYTES_MAX);
+        conn_index_add(c, i);
+        if (i >= c->conn_hw) c->conn_hw = i + 1;
+        return 0;
+    }
+    wire_crep_t rep = {.kind = CREP_BUSY};
+    char line[TCP_LINE_BYTES_MAX];
+    size_t n = wire_crep_encode(&rep, line, sizeof(line));
+    outbox_push(out, FX_CONN_SEND, conn_id, 0, line, n);
+    outbox_push(out, FX_CONN_CLOSE, conn_id, 0, NULL, 0);
+    c->stats.busy++;
+    if ((c->stats.busy & (c->stats.busy - 1)) == 0) { /* 1st, 2nd, 4th, ...: no flood */
+        outbox_line(out, FX_STDERR, "too many connections (%d open); refused %llu so far",
+                    CONNECTIONS_MAX, (unsigned long long)c->stats.busy);
+    }
+    return AC_EFULL;
+}
+
+/* The one way a reply leaves: the op's reply bytes go to its client in the order of that
+ * connection's requests (held by the conn while an earlier one is unanswered), followed by
+ * the spec's "sent" line; nothing when the connection is gone. The op itself is released
+ * by its batch (or by its caller when it never got one); the bytes are copied. */
+void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, outbox_t *out) {
+    AC_ASSERT(!o->replied);
+    o->replied = 1;
+    if (!o->conn_open) return;
+    o->conn_open = 0; /* the op is done with its connection */
+    conn_t *k = conn_find(c, o->conn_id);
+    if (NEVER(k == NULL)) return;
+    AC_ASSERT(o->conn_seq - k->head < k->count);
+    pend_t *p = &k->ring[o->conn_seq % TCP_PIPELINE_MAX];
+    AC_ASSERT(p->op == (int)(o - c->ops));
+    p->op = -1;
+    p->ready = 1;
+    if (k->state == CONN_KEEP) conn_admit_held(c, k);
+    p->msg = (uint8_t)o->req.op;
+    if (o->conn_seq != k->head && MUTANT(MUT_REPLY_OUT_OF_ORDER)) {
+        /* planted bug: the reply leaves as it completes, ahead of earlier ones */
+        outbox_push(out, FX_CONN_SEND, k->conn_id, 0, bytes, len);
+        conn_sent_line(k->client_index, p->msg, out);
+        p->msg = 0;
+        return;
+    }
+    if (o->conn_seq == k->head) { /* nothing before it: no copy */
+        uint32_t busy_after = p->busy_after;
+        memset(p, 0, sizeof(*p));
+        p->op = -1;
+        k->head++;
+        k->count--;
+        if (!conn_emit(c, k, (const uint8_t *)bytes, len, (uint8_t)o->req.op, busy_after, out)) return;
+        conn_flush(c, k, out);
+        return;
+    }
+    p->held = malloc(len);
+    if (p->held == NULL) { /* cannot keep the order: drop the connection, as a reset would */
+        outbox_line(out, FX_STDERR, "closed a connection: out of memory for a held reply");
+        conn_close(c, k, out);
+        return;
+    }
+    memcpy(p->held, bytes, len);
+    p->held_len = len;
+}
+
+/* Sends the reply of an op (op_send) as one line. */
+void op_reply(coord_t *c, op_t *o, const wire_crep_t *rep, outbox_t *out) {
+    char line[TCP_LINE_BYTES_MAX];
+    size_t n = wire_crep_encode(rep, line, sizeof(line));
+    AC_ASSERT(n > 0);
+    op_send(c, o, line, n, out);
+}
+
+/* An UNAVAILABLE reply names the backends that failed (text: their letters); when some
+ * of them answered STALE (stale_mask, of the batch or job that failed), the reply is STALE
+ * and names just those. */
+void op_reply_kind(coord_t *c, op_t *o, crep_kind_t kind, const char *text, uint8_t stale_mask,
+                   outbox_t *out) {
+    wire_crep_t rep;
+    memset(&rep, 0, sizeof(rep));
+    rep.kind = kind;
+    if (text != NULL) snprintf(rep.text, sizeof(rep.text), "%s", text);
+    uint8_t stale = 0;
+    for (const char *l = text; kind == CREP_UNAVAILABLE && l != NULL && *l != '\0'; l++)
+        stale |= (uint8_t)(stale_mask & (1u << (*l - 'A')));
+    if (stale != 0) {
+        rep.kind = CREP_STALE;
+        mask_letters(stale, rep.text);
+    }
+    op_reply(c, o, &rep, out);
+}
+/* A persistent connection's requests take effect in their order. The request at seq may
+ * start before the earlier unanswered requests of k only where batches keep the order by
+ * themselves: a balance behind balances (one batch's fetch, or a later one), a transfer
+ * behind balances and transfers (a batch answers its balances from the fetch before its
+ * transfers; transfers keep their order through batches: c->parked and deferrals keep a
+ * connection's transfers together). Anything else, and anything behind a stats or TXLIST
+ * job (its moment is its own), waits for the answers before it. Nothing passes a request
+ * that is still held. */
+static int conn_may_admit(const coord_t *c, const conn_t *k, uint32_t seq) {
+    creq_op_t x = c->ops[k->ring[seq % TCP_PIPELINE_MAX].op].req.op;
+    if (MUTANT(MUT_CONN_UNORDERED)) return 1;
+    for (uint32_t s = k->head; s != seq; s++) {
+        const pend_t *p = &k->ring[s % TCP_PIPELINE_MAX];
+        if (p->op < 0) continue; /* answered */
+        const op_t *e = &c->ops[p->op];
+        if (e->state == OP_HELD) return 0;
+        int in_order = (x == CREQ_BALANCE && e->req.op == CREQ_BALANCE) ||
+                       (x == CREQ_TRANSFER && (e->req.op == CREQ_BALANCE || e->req.op == CREQ_TRANSFER));
+        if (!in_order) return 0;
+    }
+    return 1;
+}
+
+/* Admits k's held requests, in order, as far as conn_may_admit allows (after an answer).
+ * They start at the next coord_schedule (every batch and job end calls it). */
+static void conn_admit_held(coord_t *c, conn_t *k) {
+    for (uint32_t s = k->head; s != k->head + k->count; s++) {
+        const pend_t *p = &k->ring[s % TCP_PIPELINE_MAX];
+        if (p->op < 0 || c->ops[p->op].state != OP_HELD) continue;
+        if (!conn_may_admit(c, k, s)) return;
+        op_admit(c, p->op);
+    }
+}
+
+/* A request line of k becomes an op in the queue (or, at a limit, an ERROR BUSY in its
+ * turn: the op pool is full, or a persistent connection has TCP_PIPELINE_MAX unanswered). */
+static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const wire_creq_t *req,
+                                 outbox_t *out) {
+    AC_ASSERT(req->op != CREQ_KEEPALIVE); /* answered by conn_take_line */
+    AC_ASSERT(k->state == CONN_READING || k->state == CONN_KEEP); /* one-shot: one request */
+    if (k->state == CONN_KEEP && k->count >= TCP_PIPELINE_MAX) {
+        conn_answer_fixed(c, k, CREP_BUSY, out);
+        return;
+    }
+    int slot = op_alloc(c);
+    if (slot < 0) { /* every queue holds at most OPS_MAX: the ops */
+        if (k->state == CONN_KEEP) {
+            conn_answer_fixed(c, k, CREP_BUSY, out);
+            return;
+        }
+        wire_crep_t rep = {.kind = CREP_BUSY};
+        conn_reply_close(c, k, &rep, out);
+        return;
+    }
+    op_t *o = &c->ops[slot];
+    o->conn_id = k->conn_id;
+    o->conn_open = 1;
+    o->client_index = k->client_index;
+    o->req = *req;
+    o->arrived_us = now_us;
+    if (k->state == CONN_READING) k->state = CONN_SERVING; /* one-shot: this is its request */
+    o->conn_seq = conn_push(k, slot, 0);
+    c->stats.requests++;
+    uint16_t port = client_port(c, k->client_index);
+    char j = client_letter(k->client_index);
+    switch (req->op) {
+    case CREQ_BALANCE:
+        outbox_line(out, FX_STDOUT, MSG_M_RECV_BALANCE, req->user.s, port);
+        break;
+    case CREQ_TRANSFER:
+        outbox_line(out, FX_STDOUT, MSG_M_RECV_TRANSFER, req->user.s, (long long)req->amount,
+                    req->receiver.s, port);
+        break;
+    case CREQ_TXLIST:
+        outbox_line(out, FX_STDOUT, MSG_M_RECV_TXLIST, j, port);
+        break;
+    case CREQ_STATS:
+        outbox_line(out, FX_STDOUT, MSG_M_RECV_STATS, req->user.s, j, port);
+        break;
+    case CREQ_KEEPALIVE: AC_ASSERT(0); break; /* answered by coord_on_conn_data */
+    }
+    if (k->state == CONN_KEEP && !conn_may_admit(c, k, o->conn_seq)) {
+        o->state = OP_HELD; /* conn_admit_held, when the one it waits for is answered */
+        return;
+    }
+    op_admit(c, slot);
+    coord_schedule(c, now_us, out);
+}
+
+/* One whole request line of k. Returns 1 when k may read on (a persistent connection). */
+static int conn_take_line(coord_t *c, uint64_t now_us, conn_t *k, const char *line, size_t len,
+                          outbox_t *out) {
+    wire_creq_t req;
+    if (wire_creq_decode(line, len, &req) != 0) {
+        conn_bad_line(c, k, "malformed request line", out);
+        return 0;
+    }
+    if (req.op == CREQ_KEEPALIVE) { /* first line: persistent from here; later: answered again */
+        if (k->state == CONN_READING) k->state = CONN_KEEP;
+        conn_answer_fixed(c, k, CREP_KEEPALIVE, out);
+        return 1;
+    }
+    int keep = k->state == CONN_KEEP;
+    coord_accept_request(c, now_us, k, &req, out);
+    return keep;
+}
+
+void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uint8_t *data,
+                        size_t len, outbox_t *out) {
+    conn_t *k = conn_find(c, conn_id);
+    /* one-shot: bytes after the request line are ignored; persistent: read until a bad line
+     * (none come after an eof) */
+    if (k == NULL || k->state == CONN_SERVING || k->peer_eof || k->badreq) return;
+    if (k->state == CONN_KEEP) k->idle_deadline_us = now_us + CONN_IDLE_US;
+    size_t off = 0;
+    while (off < len) {
+        size_t used = 0;
+        const char *line = NULL;
+        size_t line_len = 0;
+        int rc = wire_lines_take(&k->lines, data + off, len - off, &used, &line, &line_len);
+        off += used;
+        if (rc == 0) return;
+        if (rc == AC_EFULL) {
+            char why[64];
+            snprintf(why, sizeof(why), "request longer than %d bytes", TCP_REQUEST_BYTES_MAX);
+            conn_bad_line(c, k, why, out);
+            return;
+        }
+        if (!conn_take_line(c, now_us, k, line, line_len, out)) return;
+        k = conn_find(c, conn_id); /* defensive: the batch it started may have answered */
+        if (NEVER(k == NULL)) return;
+    }
+}
+
+/* A half-close: the requests already whole are still answered; a partial one is dropped. */
+void coord_on_conn_eof(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
+    (void)now_us;
+    conn_t *k = conn_find(c, conn_id);
+    if (k == NULL || k->peer_eof) return; /* closed by the core already, or a repeat */
+    k->peer_eof = 1;
+    if (k->state == CONN_READING) conn_close(c, k, out); /* no request will come */
+    else if (k->state == CONN_KEEP) conn_flush(c, k, out); /* closes once nothing is owed */
+    /* CONN_SERVING: the op's reply goes out, then FX_CONN_CLOSE (op_send) */
+}
+
+/* The connection is gone: its ops go on, their replies are dropped. */
+void coord_on_conn_reset(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
+    (void)now_us;
+    (void)out;
+    conn_t *k = conn_find(c, conn_id);
+    if (k == NULL) return;
+    conn_forget(c, k); /* conn_ring_clear tells the ops */
+}
+
+/* A connection is closed for idleness once its idle deadline passes while it waits for its
+ * first line, or is persistent with nothing unanswered. */
+uint64_t conn_due_us(const conn_t *k) {
+    int idle = k->state == CONN_READING || (k->state == CONN_KEEP && k->count == 0);
+    return idle ? k->idle_deadline_us : UINT64_MAX;
+}
+
+void conn_expire_idle(coord_t *c, conn_t *k, outbox_t *out) {
+    outbox_line(out, FX_STDERR, "closed a connection idle for %d s", CONN_IDLE_US / 1000000);
+    conn_close(c, k, out);
+}

@@ -51,6 +51,9 @@ typedef struct {
     const char *txlist;           /* the final alichain.txt (NULL: absent) */
     size_t txlist_len;
     const uint64_t *faults;       /* FAULT_COUNT counters (EXP_FAULT) */
+    uint32_t faults_unmeasured;   /* 1u << FAULT_*: counters this driver cannot measure; an
+                                   * `expect fault` on one is never judged (the real runner
+                                   * refuses it, or lists it as skipped) */
     int settled;                  /* nothing in flight at the end */
 } check_input_t;
 

@@ -140,11 +140,27 @@ static void faults_unsupported(const sim_faults_t *f, uint32_t caps,
         name_add(names, count, "file write delay");
 }
 
-/* The faults of s that net cannot produce, each named once (e.g. "udp loss", "torn write"). */
+/* The fault counters real mode can measure on net: the runner's own (it makes crashes,
+ * restarts, pauses and partitions itself) and what the back end reads back. */
+static uint32_t real_measured(const realnet_t *net) {
+    return net->measured | 1u << FAULT_CRASHES | 1u << FAULT_RESTARTS | 1u << FAULT_PAUSES |
+           1u << FAULT_PARTITIONS;
+}
+
+/* The faults of s that net cannot produce, each named once (e.g. "udp loss", "torn write"),
+ * and each `expect fault X` whose counter it cannot measure ("expect fault split"): judged
+ * it would fail for the wrong reason (>= 1) or pass for nothing (== 0). */
 static int real_unsupported(const scenario_t *s, const realnet_t *net,
                             char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES]) {
     int count = 0;
     uint32_t caps = net->caps;
+    for (size_t i = 0; i < s->expect_count; i++) {
+        const scn_expect_t *e = &s->expects[i];
+        if (e->kind != EXP_FAULT || (real_measured(net) & (1u << e->fault))) continue;
+        char name[REAL_FAULT_NAME_BYTES];
+        snprintf(name, sizeof(name), "expect fault %s", sim_fault_names[e->fault]);
+        name_add(names, &count, name);
+    }
     sim_faults_t f = s->faults;
     faults_unsupported(&f, caps, names, &count);
     for (size_t i = 0; i < s->step_count; i++) {
@@ -685,7 +701,7 @@ static int judge(real_t *r, int settled) {
         }
         check_input_t in = {.scn = r->scn, .ops = ops, .op_count = r->op_count, .disk = &disk,
                             .txlist = txlist, .txlist_len = txlist_len, .faults = r->res->faults,
-                            .settled = settled};
+                            .faults_unmeasured = ~real_measured(r->net), .settled = settled};
         check_sink_t sink = {.violation = sink_violation, .expect_failed = sink_expect, .ctx = r};
         rc = check_judge(&in, &sink);
         if (rc == 0) conservation_files(r, &disk);

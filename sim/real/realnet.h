@@ -45,6 +45,7 @@ typedef struct realnet realnet_t;
 struct realnet {
     char name[REALNET_NAME_BYTES];  /* "loopback", "netns", ... (printed as `network:`) */
     uint32_t caps;                  /* REALNET_CAN_* */
+    uint32_t measured;              /* 1u << FAULT_*: the counters `counters` reads back */
     void *ctx;                      /* the back end's own state */
 
     /* Creates what the run needs (namespaces, bridge, rules, relays) for port offset

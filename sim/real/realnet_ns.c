@@ -326,6 +326,8 @@ int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
         return ns_fail(err, err_cap, "network namespaces unavailable", "`ip` not found");
     /* host_seen_by_m stays NULL: the relay holds the backend's own address */
     *n = (realnet_t){.name = "netns",
+                     .measured = 1u << FAULT_DGRAMS | 1u << FAULT_LOST | 1u << FAULT_DUPLICATED |
+                                 1u << FAULT_REORDERED | 1u << FAULT_CUT | 1u << FAULT_STALLED,
                      .caps = REALNET_CAN_PARTITION | REALNET_CAN_UDP_LOSS | REALNET_CAN_UDP_DUP |
                              REALNET_CAN_UDP_REORDER | REALNET_CAN_UDP_DELAY,
                      .ctx = &ns_ctx, .setup = ns_setup, .host = ns_host, .wrap = ns_wrap,

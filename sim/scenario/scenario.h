@@ -185,6 +185,7 @@ typedef enum {
     FAULT_UNSYNCED,       /* appends lost at a crash before their sync */
     FAULT_COUNT
 } sim_fault_id_t;
+_Static_assert(FAULT_COUNT <= 32, "fault counters fit a 32-bit mask");
 extern const char *const sim_fault_names[FAULT_COUNT];
 
 typedef struct {

@@ -172,6 +172,40 @@ def test_wrong_expectation_fails(tmp_path):
     assert list(tmp.iterdir()) == []  # its run directory is removed on failure too
 
 
+def expect_fault_scenario(tmp_path, *expects):
+    """Scenario 11 (serverB crashes and restarts) with extra `expect fault` lines."""
+    text = (SCN / "11_backend_crash_restart.scn").read_text().replace("../../", str(REPO) + "/")
+    scn = tmp_path / "faults.scn"
+    scn.write_text(text + "".join(f"expect fault {e}\n" for e in expects))
+    return scn
+
+
+@pytest.mark.parametrize("counter", ["split", "torn", "unsynced", "to-down", "resets"])
+def test_expect_on_a_fault_real_mode_cannot_measure_is_refused_by_name(tmp_path, counter):
+    # judged, `>= 1` would fail for the wrong reason and `== 0` would pass for nothing
+    r = run("real", expect_fault_scenario(tmp_path, f"{counter} >= 1"))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"expect fault {counter}" in r.stderr and "--skip-unsupported" in r.stderr, r.stderr
+    assert "verdict:" not in r.stdout  # nothing ran
+
+
+def test_expect_on_an_unmeasured_fault_is_listed_as_skipped_never_judged(tmp_path):
+    scn = expect_fault_scenario(tmp_path, "split >= 1", "torn == 0", "crashes == 1")
+    r = run("real", scn, "--skip-unsupported")
+    assert r.returncode == 0, r.stdout + r.stderr
+    skipped = re.search(r"^skipped \(--skip-unsupported\): (.*)$", r.stdout, re.M)
+    assert skipped and "expect fault split" in skipped.group(1) and "expect fault torn" in skipped.group(1)
+    assert "crashes" not in skipped.group(1)  # the runner counts its own crashes: judged
+    assert "expect failed" not in r.stdout and r.stdout.rstrip().endswith("verdict: pass")
+
+
+def test_expect_on_a_measured_fault_is_still_judged(tmp_path):
+    r = run("real", expect_fault_scenario(tmp_path, "split >= 1", "crashes == 2"), "--skip-unsupported")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "expect failed" in r.stdout and "fault crashes fired 1 times" in r.stdout, r.stdout
+    assert not re.search(r"^expect failed.*fault split", r.stdout, re.M), r.stdout  # skipped, not judged
+
+
 def test_compare_reports_a_difference(tmp_path):
     # a planted difference: clientA's balance line off by one after the real client prints
     for p in ("serverM", "serverA", "serverB", "serverC", "clientB"):

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from c_tests import build_dir_path, unit_executables
+
 REPO = Path(__file__).resolve().parent.parent
 PROGRAMS = ("serverM", "serverA", "serverB", "serverC", "clientA", "clientB")
 
@@ -27,38 +29,6 @@ def bin_dir_path():
     if programs_present(REPO):
         return REPO
     return default
-
-
-def build_dir_path():
-    env = os.environ.get("ALICHAIN_BUILD")
-    return Path(env).resolve() if env else REPO / "build" / "release"
-
-
-# C tests that need arguments or a setting only another pytest test provides; that test
-# runs them (tests/test_unit.py checks it names them). Every other one runs on its own.
-C_TESTS_RUN_ELSEWHERE = {
-    "sim/test_sim_realnet_ns": "tests/real/test_hosts.py",   # root, namespace hosts, programs
-    "sim/test_sim_jsonl": "tests/sim/test_scaling.py",       # with its exact count of cases
-}
-
-
-def c_test_sources():
-    """Every C test source, by the Makefile's one glob: tests/<dir>/test_<name>.c."""
-    return sorted(REPO.glob("tests/*/test_*.c"))
-
-
-def unit_executables():
-    """The C test executables $ALICHAIN_BUILD/tests/<dir>/test_* (not .gcno/.d/... files)
-    that run on their own (all but C_TESTS_RUN_ELSEWHERE)."""
-    tests_dir = build_dir_path() / "tests"
-    if not tests_dir.is_dir():
-        return []
-    found = []
-    for p in sorted(tests_dir.glob("*/test_*")):
-        rel = f"{p.parent.name}/{p.name}"
-        if p.is_file() and "." not in p.name and os.access(p, os.X_OK) and rel not in C_TESTS_RUN_ELSEWHERE:
-            found.append(p)
-    return found
 
 
 def pytest_generate_tests(metafunc):

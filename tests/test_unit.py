@@ -6,7 +6,7 @@
 import re
 import subprocess
 
-from conftest import C_TESTS_RUN_ELSEWHERE, REPO, build_dir_path, c_test_sources
+from c_tests import C_TESTS_RUN_ELSEWHERE, REPO, build_dir_path, c_test_sources
 
 UNIT_TIMEOUT_S = 300
 

@@ -1,7 +1,6 @@
 /* compare.c — `alichain-sim compare` (real.h): one scenario run in the simulator and on the
  * real programs, the outcome of every labelled operation printed side by side, and the
  * outcomes the scenario determines compared (docs/REAL.md "compare"). */
-#define _GNU_SOURCE /* open_memstream */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,53 +8,78 @@
 
 #include "client.h"
 #include "judge/judge.h"
+#include "outcome.h"
 #include "real.h"
 #include "world/sim.h"
 
-/* The simulator's outcome of each operation, read from its verbose report ("op L: ...
- * exit N" then "    stdout: ..." lines). */
+static char *bytes_dup(const char *p, size_t len) {
+    char *d = malloc(len + 1);
+    if (d == NULL) return NULL;
+    if (len > 0) memcpy(d, p, len);
+    d[len] = '\0';
+    return d;
+}
+
+typedef struct {
+    real_outcome_t *ops;
+    size_t n, seen;
+    int nomem;
+} sim_ops_t;
+
+/* stderr as the real client shows it: net/drive.c puts "client<j>: " before each line of
+ * core's (the simulator keeps core's lines as they are). */
+static char *stderr_as_printed(const char *p, size_t len, char letter, size_t *out_len) {
+    size_t lines = 0;
+    for (size_t k = 0; k < len; k++) lines += p[k] == '\n';
+    char prefix[] = "clientX: ";
+    prefix[6] = letter;
+    char *d = malloc(len + (lines + 1) * (sizeof(prefix) - 1) + 1);
+    if (d == NULL) return NULL;
+    size_t n = 0;
+    for (size_t k = 0; k < len; k++) {
+        if (k == 0 || p[k - 1] == '\n') n += (size_t)snprintf(d + n, sizeof(prefix), "%s", prefix);
+        d[n++] = p[k];
+    }
+    d[n] = '\0';
+    *out_len = n;
+    return d;
+}
+
+/* sim_run's on_op: the simulator's outcome of each labelled operation, as it ended. */
+static void sim_op_seen(void *ctx, const sim_op_view_t *v) {
+    sim_ops_t *so = ctx;
+    if (so->seen >= so->n) return;
+    real_outcome_t *o = &so->ops[so->seen++];
+    snprintf(o->label, sizeof(o->label), "%s", v->step->label);
+    o->state = v->state;
+    o->exit_code = v->state == SIM_OP_DONE ? v->exit_code : -1;
+    o->inv_us = v->state == SIM_OP_WAITING ? 0 : v->inv_us;
+    o->resp_us = v->state == SIM_OP_DONE ? v->resp_us : UINT64_MAX;
+    o->out = bytes_dup(v->out, v->out_len);
+    o->err = stderr_as_printed(v->err, v->err_len, v->step->client ? 'B' : 'A', &o->err_len);
+    o->out_len = o->out ? v->out_len : 0;
+    if (o->err == NULL) o->err_len = 0;
+    so->nomem |= o->out == NULL || o->err == NULL;
+}
+
+/* Runs s in the simulator; each operation's outcome into ops[0..n). */
 static int sim_outcomes(const scenario_t *s, const real_options_t *o, real_outcome_t *ops, size_t n,
                         int *verdict) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (f == NULL) return -1;
-    sim_options_t so = {.seed_override = o->seed, .has_seed_override = o->has_seed, .report = f, .verbose = 1};
+    sim_ops_t so = {.ops = ops, .n = n};
+    sim_options_t opts = {.seed_override = o->seed, .has_seed_override = o->has_seed, .on_op = sim_op_seen,
+                          .on_op_ctx = &so};
     sim_result_t sr;
-    int rc = sim_run(s, &so, &sr);
-    fclose(f);
+    int rc = sim_run(s, &opts, &sr);
     *verdict = sr.verdict;
-    size_t k = SIZE_MAX;
-    for (char *line = text; rc >= 0 && line != NULL && *line != '\0';) {
-        char *nl = strchr(line, '\n');
-        if (nl != NULL) *nl = '\0';
-        if (strncmp(line, "op ", 3) == 0) {
-            k = k == SIZE_MAX ? 0 : k + 1;
-            if (k >= n) break;
-            char *colon = strchr(line + 3, ':');
-            if (colon != NULL) snprintf(ops[k].label, sizeof(ops[k].label), "%.*s", (int)(colon - line - 3), line + 3);
-            char *ex = strstr(line, "] exit ");
-            ops[k].state = ex ? CHECK_OP_DONE : strstr(line, "still running") ? CHECK_OP_RUNNING : CHECK_OP_WAITING;
-            ops[k].exit_code = ex ? atoi(ex + 7) : -1;
-            char *open_br = strstr(line, "  [");
-            ops[k].inv_us = open_br ? (uint64_t)(strtod(open_br + 3, NULL) * 1e6 + 0.5) : 0;
-            char *dots = open_br ? strstr(open_br, " .. ") : NULL;
-            ops[k].resp_us = ex && dots ? (uint64_t)(strtod(dots + 4, NULL) * 1e6 + 0.5) : UINT64_MAX;
-        } else if (k < n && strncmp(line, "    stdout: ", 12) == 0) {
-            size_t l = strlen(line + 12);
-            char *p = realloc(ops[k].out, ops[k].out_len + l + 2);
-            if (p != NULL) {
-                memcpy(p + ops[k].out_len, line + 12, l);
-                ops[k].out_len += l;
-                p[ops[k].out_len++] = '\n';
-                p[ops[k].out_len] = '\0';
-                ops[k].out = p;
-            }
-        }
-        line = nl != NULL ? nl + 1 : NULL;
+    return rc < 0 || so.nomem || so.seen != n ? -1 : 0;
+}
+
+static void outcomes_free(real_outcome_t *ops, size_t n) {
+    for (size_t i = 0; ops != NULL && i < n; i++) {
+        free(ops[i].out);
+        free(ops[i].err);
     }
-    free(text);
-    return rc < 0 ? -1 : 0;
+    free(ops);
 }
 
 /* The exit codes the scenario allows for label (0: no `expect LABEL exit`). */
@@ -76,10 +100,31 @@ static int step_is_transfer(const scn_step_t *st) {
     return client_parse_argv(st->argc + 1, argv, &req, err, sizeof(err)) == 0 && req.op == CREQ_TRANSFER;
 }
 
-/* 1 when outcome o of step st may have changed the ledger: a transfer not refused (exit 1)
- * — confirmed, in doubt or unfinished. */
+/* What o printed, read back by core's outcome parser: 0, or -1 when it is not what a
+ * client prints (never guessed). */
+static int outcome_read(const real_outcome_t *o, outcome_t *oc) {
+    if (o->state != CHECK_OP_DONE) return -1;
+    return outcome_parse(o->out ? o->out : "", o->out_len, o->err ? o->err : "", o->err_len, oc, NULL, 0) == 0
+               ? 0 : -1;
+}
+
+/* 1 when transfer outcome o may have been stored: confirmed, or in doubt. Refused (exit 1),
+ * never started, or answered "unavailable", "stale", "busy" or "bad request" by serverM,
+ * which it says only before it sends a WRITE (core/coord_batch.c), is not. */
+static int may_be_stored(const real_outcome_t *o) {
+    if (o->state == CHECK_OP_WAITING) return 0;
+    if (o->state != CHECK_OP_DONE || o->exit_code == 0) return 1;
+    if (o->exit_code == 1 || o->exit_code == 2) return 0;
+    outcome_t oc;
+    if (outcome_read(o, &oc) != 0 || oc.failure != 0 || oc.in_doubt) return 1;
+    crep_kind_t k = oc.reply.kind;
+    return !(k == CREP_UNAVAILABLE || k == CREP_STALE || k == CREP_BUSY || k == CREP_BADREQ);
+}
+
+/* 1 when outcome o of step st may have changed the ledger: a transfer that may have been
+ * stored — confirmed, in doubt or unfinished. */
 static int may_write(const scn_step_t *st, const real_outcome_t *o) {
-    return step_is_transfer(st) && !(o->state == CHECK_OP_DONE && o->exit_code == 1);
+    return step_is_transfer(st) && may_be_stored(o);
 }
 
 /* 1 when operation i overlapped in time with a transfer (another operation of three words)
@@ -97,16 +142,19 @@ static int overlaps_transfer(const scenario_t *s, const real_outcome_t *o, size_
     return 0;
 }
 
-/* 1 when operation i started after a transfer whose outcome stayed in doubt in run o (exit
- * 3 "unknown"/"unavailable", or never finished): that write may land on one side and not
- * on the other, and both are correct (SPEC: the client was told the outcome is unknown), so
- * what i sees is judged by each side's checkers, not compared as text. */
+/* 1 when operation i started after a transfer that may have been stored and whose outcome
+ * stayed in doubt in run o (exit 3 "unknown", a client that gave up after sending, or one
+ * that never finished): that write may land on one side and not on the other, and both are
+ * correct (SPEC: the client was told the outcome is unknown), so what i sees is judged by
+ * each side's checkers, not compared as text. A transfer that certainly wrote nothing
+ * (refused, "unavailable") puts nothing in doubt. */
 static int after_in_doubt(const scenario_t *s, const real_outcome_t *o, size_t n, size_t i) {
     size_t j = 0;
     for (size_t st = 0; st < s->step_count && j < n; st++) {
         if (s->steps[st].kind != STEP_OP) continue;
         int settled = o[j].state == CHECK_OP_DONE && (o[j].exit_code == 0 || o[j].exit_code == 1);
-        if (j != i && step_is_transfer(&s->steps[st]) && !settled && o[j].inv_us <= o[i].inv_us)
+        if (j != i && step_is_transfer(&s->steps[st]) && !settled && may_be_stored(&o[j]) &&
+            o[j].inv_us <= o[i].inv_us)
             return 1;
         j++;
     }
@@ -150,6 +198,81 @@ static void outcome_print(FILE *f, const real_outcome_t *o) {
     else fprintf(f, "%s", o->state == CHECK_OP_RUNNING ? "still running" : "never started");
 }
 
+/* What one operation's comparison came to: compared (same or different), allowed, or
+ * exit codes only, and why. */
+typedef enum {
+    CMP_SAME,                 /* exit, stdout and stderr's class the same */
+    CMP_ALLOWED_EXIT,         /* different exit codes, both allowed by `expect L exit` */
+    CMP_SKIP_SEVERAL,         /* same exit; output not compared: expect allows several */
+    CMP_SKIP_CONCURRENT,      /* ... concurrent with a transfer */
+    CMP_SKIP_IN_DOUBT,        /* ... after a transfer that may have been stored, in doubt */
+    CMP_DIFF_EXIT,
+    CMP_DIFF_STDOUT,
+    CMP_DIFF_STDERR,          /* both exit 3, another reply or reason (which backends ...) */
+    CMP_DIFF_UNREADABLE,      /* one side printed what no client prints */
+    CMP_COUNT
+} cmp_kind_t;
+
+static const char *const cmp_text[CMP_COUNT] = {
+    [CMP_SAME] = "same",
+    [CMP_ALLOWED_EXIT] = "allowed (expect exit)",
+    [CMP_SKIP_SEVERAL] = "same exit (output not compared: expect allows several)",
+    [CMP_SKIP_CONCURRENT] = "same exit (output not compared: concurrent with a transfer)",
+    [CMP_SKIP_IN_DOUBT] = "same exit (output not compared: after a transfer in doubt)",
+    [CMP_DIFF_EXIT] = "DIFFERENT",
+    [CMP_DIFF_STDOUT] = "DIFFERENT (stdout)",
+    [CMP_DIFF_STDERR] = "DIFFERENT (stderr)",
+    [CMP_DIFF_UNREADABLE] = "DIFFERENT (output no client prints)",
+};
+
+static int cmp_is_difference(cmp_kind_t k) { return k >= CMP_DIFF_EXIT; }
+
+/* stderr by class: the error reply (its kind and, for unavailable/stale, which backends) or
+ * the reason the client gave up, and whether that left a transfer in doubt. */
+static int same_stderr_class(const outcome_t *x, const outcome_t *y) {
+    if (x->failure != y->failure || x->in_doubt != y->in_doubt || x->reply.kind != y->reply.kind) return 0;
+    if (x->reply.kind == CREP_UNAVAILABLE || x->reply.kind == CREP_STALE)
+        return strcmp(x->reply.text, y->reply.text) == 0;
+    return 1;
+}
+
+static cmp_kind_t compare_one(const scenario_t *s, const real_outcome_t *sim, const real_outcome_t *real,
+                              size_t n, size_t i) {
+    const real_outcome_t *a = &sim[i], *b = &real[i];
+    uint32_t mask = expect_exit_mask(s, b->label);
+    int ca = a->state == CHECK_OP_DONE ? a->exit_code : -1, cb = b->state == CHECK_OP_DONE ? b->exit_code : -1;
+    if (ca != cb) {
+        int allowed = ca >= 0 && cb >= 0 && ca < 32 && cb < 32 && (mask >> ca & 1u) && (mask >> cb & 1u);
+        return allowed ? CMP_ALLOWED_EXIT : CMP_DIFF_EXIT;
+    }
+    if (__builtin_popcount(mask) > 1) return CMP_SKIP_SEVERAL;
+    if (overlaps_transfer(s, sim, n, i) || overlaps_transfer(s, real, n, i)) return CMP_SKIP_CONCURRENT;
+    if (after_in_doubt(s, sim, n, i) || after_in_doubt(s, real, n, i)) return CMP_SKIP_IN_DOUBT;
+    int same = a->out_len == b->out_len && (a->out_len == 0 || memcmp(a->out, b->out, a->out_len) == 0);
+    if (!same) return CMP_DIFF_STDOUT;
+    if (ca < 0 || ca == 2) return CMP_SAME; /* unfinished, or a usage error: stdout said it all */
+    outcome_t x, y;
+    if (outcome_read(a, &x) != 0 || outcome_read(b, &y) != 0) return CMP_DIFF_UNREADABLE;
+    return same_stderr_class(&x, &y) ? CMP_SAME : CMP_DIFF_STDERR;
+}
+
+/* How many comparisons of each kind were made and skipped, and why: a compare that
+ * compared nothing proves nothing, and says so. */
+static void compared_report(const uint32_t counts[CMP_COUNT], FILE *f) {
+    uint32_t diff = 0;
+    for (int k = CMP_DIFF_EXIT; k < CMP_COUNT; k++) diff += counts[k];
+    fprintf(f, "compared: %u operations: output compared %u (same %u, different %u); exit only %u "
+               "(allowed by expect exit %u, expect allows several %u, concurrent with a transfer %u, "
+               "after a transfer in doubt %u)\n",
+            counts[CMP_SAME] + counts[CMP_ALLOWED_EXIT] + counts[CMP_SKIP_SEVERAL] + counts[CMP_SKIP_CONCURRENT] +
+                counts[CMP_SKIP_IN_DOUBT] + diff,
+            counts[CMP_SAME] + diff - counts[CMP_DIFF_EXIT], counts[CMP_SAME], diff,
+            counts[CMP_ALLOWED_EXIT] + counts[CMP_SKIP_SEVERAL] + counts[CMP_SKIP_CONCURRENT] +
+                counts[CMP_SKIP_IN_DOUBT] + counts[CMP_DIFF_EXIT],
+            counts[CMP_ALLOWED_EXIT], counts[CMP_SKIP_SEVERAL], counts[CMP_SKIP_CONCURRENT],
+            counts[CMP_SKIP_IN_DOUBT]);
+}
+
 int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
     size_t n = 0;
     for (size_t i = 0; i < s->step_count; i++) n += s->steps[i].kind == STEP_OP;
@@ -158,7 +281,7 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
     int sim_verdict = 1;
     if (sim_outcomes(s, o, sim, n, &sim_verdict) != 0) {
         fprintf(f, "simulator: the scenario cannot run\n");
-        free(sim);
+        outcomes_free(sim, n);
         return REAL_EXIT_REFUSED;
     }
     fprintf(f, "simulator: verdict %s\n", sim_verdict == 0 ? "pass" : "fail");
@@ -167,49 +290,37 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
     int rc = real_run(s, o, &rr);
     if (rc == REAL_EXIT_REFUSED) {
         fprintf(f, "real: refused: %s\n", rr.first_failure);
-        for (size_t i = 0; i < n; i++) free(sim[i].out);
-        free(sim);
+        outcomes_free(sim, n);
         real_result_free(&rr);
         return REAL_EXIT_REFUSED;
     }
     fprintf(f, "real: verdict %s\n-- compare --\n", rr.verdict == 0 ? "pass" : "fail");
     uint32_t differences = 0;
+    uint32_t counts[CMP_COUNT] = {0};
     for (size_t i = 0; i < n && i < rr.op_count; i++) {
         const real_outcome_t *a = &sim[i], *b = &rr.ops[i];
-        uint32_t mask = expect_exit_mask(s, b->label);
-        int ca = a->state == CHECK_OP_DONE ? a->exit_code : -1, cb = b->state == CHECK_OP_DONE ? b->exit_code : -1;
-        int popcount = __builtin_popcount(mask);
-        const char *verdict;
-        if (ca != cb) {
-            int allowed = ca >= 0 && cb >= 0 && ca < 32 && cb < 32 && (mask >> ca & 1u) && (mask >> cb & 1u);
-            verdict = allowed ? "allowed (expect exit)" : "DIFFERENT";
-        } else if (popcount > 1) {
-            verdict = "same exit (output not compared: expect allows several)";
-        } else if (overlaps_transfer(s, sim, n, i) || overlaps_transfer(s, rr.ops, rr.op_count, i)) {
-            verdict = "same exit (output not compared: concurrent with a transfer)";
-        } else if (after_in_doubt(s, sim, n, i) || after_in_doubt(s, rr.ops, rr.op_count, i)) {
-            verdict = "same exit (output not compared: after a transfer in doubt)";
-        } else {
-            int same = a->out_len == b->out_len && (a->out_len == 0 || memcmp(a->out, b->out, a->out_len) == 0);
-            verdict = same ? "same" : "DIFFERENT (stdout)";
-        }
-        if (strncmp(verdict, "DIFFERENT", 9) == 0) differences++;
+        cmp_kind_t kind = compare_one(s, sim, rr.ops, n < rr.op_count ? n : rr.op_count, i);
+        counts[kind]++;
+        if (cmp_is_difference(kind)) differences++;
         fprintf(f, "op %-12s sim: ", b->label);
         outcome_print(f, a);
         fprintf(f, "  real: ");
         outcome_print(f, b);
-        fprintf(f, "  %s\n", verdict);
-        if (strcmp(verdict, "DIFFERENT (stdout)") == 0) {
+        fprintf(f, "  %s\n", cmp_text[kind]);
+        if (kind == CMP_DIFF_STDOUT) {
             fprintf(f, "  sim stdout:\n%.*s  real stdout:\n%.*s", (int)a->out_len, a->out ? a->out : "",
                     (int)b->out_len, b->out ? b->out : "");
+        } else if (kind == CMP_DIFF_STDERR || kind == CMP_DIFF_UNREADABLE) {
+            fprintf(f, "  sim stderr:\n%.*s  real stderr:\n%.*s", (int)a->err_len, a->err ? a->err : "",
+                    (int)b->err_len, b->err ? b->err : "");
         }
     }
+    compared_report(counts, f);
     fprintf(f, "differences: %u\n", differences);
     schedule_report(s, sim, rr.ops, n < rr.op_count ? n : rr.op_count, f);
     int fail = differences > 0 || sim_verdict != 0 || rr.verdict != 0;
     fprintf(f, "verdict: %s\n", fail ? "fail" : "pass");
-    for (size_t i = 0; i < n; i++) free(sim[i].out);
-    free(sim);
+    outcomes_free(sim, n);
     real_result_free(&rr);
     return fail;
 }

@@ -964,7 +964,9 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             out->resp_us = r->ops[i].c.state == CHECK_OP_DONE ? r->ops[i].c.resp_us : UINT64_MAX;
             out->out = r->ops[i].out;
             out->out_len = r->ops[i].out_len;
-            r->ops[i].out = NULL;
+            out->err = r->ops[i].err;
+            out->err_len = r->ops[i].err_len;
+            r->ops[i].out = r->ops[i].err = NULL;
         }
         res->op_count = r->op_count;
         teardown(r);
@@ -985,7 +987,10 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
 }
 
 void real_result_free(real_result_t *r) {
-    for (size_t i = 0; r->ops != NULL && i < r->op_count; i++) free(r->ops[i].out);
+    for (size_t i = 0; r->ops != NULL && i < r->op_count; i++) {
+        free(r->ops[i].out);
+        free(r->ops[i].err);
+    }
     free(r->ops);
     r->ops = NULL;
     r->op_count = 0;

@@ -35,8 +35,8 @@ typedef struct {
     int state;                   /* CHECK_OP_* */
     int exit_code;
     uint64_t inv_us, resp_us;    /* resp_us UINT64_MAX: never ended */
-    char *out;                   /* stdout (owned) */
-    size_t out_len;
+    char *out, *err;             /* stdout, stderr (owned) */
+    size_t out_len, err_len;
 } real_outcome_t;
 
 typedef struct {

@@ -10,6 +10,17 @@
 
 #include "scenario/scenario.h"
 
+/* One labelled operation as the run ended, for a caller that compares runs (compare). */
+typedef struct {
+    const scn_step_t *step;       /* its step in the scenario */
+    int state;                    /* SIM_OP_WAITING / SIM_OP_RUNNING / SIM_OP_DONE */
+    int exit_code;                /* when done */
+    uint64_t inv_us, resp_us;     /* virtual times; resp_us when done */
+    const char *out, *err;        /* what it printed (not NUL-terminated) */
+    size_t out_len, err_len;
+} sim_op_view_t;
+enum { SIM_OP_WAITING = 0, SIM_OP_RUNNING, SIM_OP_DONE };
+
 typedef struct {
     uint64_t seed_override;       /* used when has_seed_override */
     int has_seed_override;
@@ -19,6 +30,10 @@ typedef struct {
     const char *trace_json_path;  /* Chrome trace-event JSON (NULL: none) */
     const char *repro;            /* printed after a violation: how to reproduce it */
     uint64_t events_max;          /* 0: SIM_EVENTS_MAX_DEFAULT */
+    /* Called once per labelled operation, in step order, when the run has ended (NULL:
+     * not). The view lives only for the call. */
+    void (*on_op)(void *ctx, const sim_op_view_t *op);
+    void *on_op_ctx;
 } sim_options_t;
 #define SIM_EVENTS_MAX_DEFAULT 200000000ull
 

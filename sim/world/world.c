@@ -1245,6 +1245,13 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     res->verdict = (res->violation_count > 0 || res->expects_failed > 0 || rc != 0) ? 1 : 0;
     res->wall_us = proc_now_us() - wall0;
     if (rc == 0) report_print(w);
+    for (uint32_t i = 0; rc == 0 && w->opts->on_op != NULL && i < w->op_count; i++) {
+        const sim_op_t *op = &w->ops[i];
+        sim_op_view_t v = {.step = op->step, .state = op->state, .exit_code = op->exit_code,
+                           .inv_us = op->inv_us, .resp_us = op->resp_us, .out = (const char *)op->out.p,
+                           .out_len = op->out.len, .err = (const char *)op->err.p, .err_len = op->err.len};
+        w->opts->on_op(w->opts->on_op_ctx, &v);
+    }
     trace_close(w);
     world_free(w);
     free(step_op);

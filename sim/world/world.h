@@ -42,7 +42,7 @@ typedef struct {
 } sim_files_t;
 
 /* ---- operations (client processes) ---- */
-enum { OP_WAITING = 0, OP_RUNNING, OP_DONE };
+enum { OP_WAITING = SIM_OP_WAITING, OP_RUNNING = SIM_OP_RUNNING, OP_DONE = SIM_OP_DONE };
 
 /* A keep-alive session (session.c): one client connection opened with ALICHAIN/1
  * KEEPALIVE; the operations "on" it send their request lines over it, pipelined, and it

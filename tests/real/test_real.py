@@ -220,6 +220,35 @@ def test_compare_reports_a_difference(tmp_path):
     assert not re.search(r"^differences: 0$", r.stdout, re.M)
 
 
+def test_compare_reports_a_stderr_class_difference(tmp_path):
+    # planted: clientB names the wrong unavailable backend (serverC for serverB); its exit code
+    # and stdout stay right, so only the comparison of stderr by class can see it
+    for p in ("serverM", "serverA", "serverB", "serverC", "clientA"):
+        (tmp_path / p).symlink_to(BIN_DIR / p)
+    liar = tmp_path / "clientB"
+    liar.write_text("#!/bin/sh\n"
+                    f"err=$(mktemp); {BIN_DIR / 'clientB'} \"$@\" 2>\"$err\"; rc=$?\n"
+                    "sed 's/serverB/serverC/' \"$err\" >&2; rm -f \"$err\"; exit $rc\n")
+    liar.chmod(0o755)
+    r = run("compare", SCN / "11_backend_crash_restart.scn", "--programs", tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert re.search(r"^op down2 .*DIFFERENT \(stderr\)$", r.stdout, re.M), r.stdout
+
+
+def test_compare_counts_what_it_compared_and_why_it_skipped(tmp_path):
+    # scenario 11: the transfer answered "unavailable" while serverB is down wrote nothing, so
+    # it puts no later operation in doubt: up2 (the same transfer after the restart) is compared
+    r = run("compare", SCN / "11_backend_crash_restart.scn")
+    assert r.returncode == 0, r.stdout + r.stderr
+    m = re.search(r"^compared: (\d+) operations: output compared (\d+) \(same (\d+), different 0\); "
+                  r"exit only (\d+) .*after a transfer in doubt (\d+)\)$", r.stdout, re.M)
+    assert m, r.stdout
+    total, compared, same, exit_only, in_doubt = map(int, m.groups())
+    assert total == 6 and compared == same and compared + exit_only == total
+    assert compared >= 4 and in_doubt == 0, r.stdout
+    assert re.search(r"^op up2 .*  same$", r.stdout, re.M), r.stdout
+
+
 def test_compare_reports_a_schedule_real_timing_broke(tmp_path):
     # planted slowness: clientB starts 300 ms late, so the transfer t (100 ms, clientB) and
     # the TXLIST l2 (200 ms, clientB) overlap for real but not in the simulator

@@ -24,6 +24,7 @@ typedef struct {
     real_outcome_t *ops;
     size_t n, seen;
     int nomem;
+    real_final_t final;
 } sim_ops_t;
 
 /* stderr as the real client shows it: net/drive.c puts "client<j>: " before each line of
@@ -62,16 +63,39 @@ static void sim_op_seen(void *ctx, const sim_op_view_t *v) {
     so->nomem |= o->out == NULL || o->err == NULL;
 }
 
-/* Runs s in the simulator; each operation's outcome into ops[0..n). */
+/* sim_run's on_end: the simulator's final disks and alichain.txt, copied. */
+static void sim_end_seen(void *ctx, const check_txs_t *disks, const char *txlist, size_t txlist_len) {
+    sim_ops_t *so = ctx;
+    real_final_t *f = &so->final;
+    f->disks.txs = malloc((disks->count + 1) * sizeof(*disks->txs));
+    f->txlist = txlist != NULL ? bytes_dup(txlist, txlist_len) : NULL;
+    if (f->disks.txs == NULL || (txlist != NULL && f->txlist == NULL)) {
+        so->nomem = 1;
+        return;
+    }
+    if (disks->count > 0) memcpy(f->disks.txs, disks->txs, disks->count * sizeof(*disks->txs));
+    f->disks.count = f->disks.cap = disks->count;
+    f->txlist_len = txlist_len;
+    f->known = 1;
+}
+
+/* Runs s in the simulator; each operation's outcome into ops[0..n), its end state into *final. */
 static int sim_outcomes(const scenario_t *s, const real_options_t *o, real_outcome_t *ops, size_t n,
-                        int *verdict) {
+                        int *verdict, real_final_t *final) {
     sim_ops_t so = {.ops = ops, .n = n};
     sim_options_t opts = {.seed_override = o->seed, .has_seed_override = o->has_seed, .on_op = sim_op_seen,
-                          .on_op_ctx = &so};
+                          .on_end = sim_end_seen, .hook_ctx = &so};
     sim_result_t sr;
     int rc = sim_run(s, &opts, &sr);
     *verdict = sr.verdict;
+    *final = so.final;
     return rc < 0 || so.nomem || so.seen != n ? -1 : 0;
+}
+
+static void final_free(real_final_t *f) {
+    check_txs_free(&f->disks);
+    free(f->txlist);
+    *f = (real_final_t){0};
 }
 
 static void outcomes_free(real_outcome_t *ops, size_t n) {
@@ -261,16 +285,189 @@ static cmp_kind_t compare_one(const scenario_t *s, const real_outcome_t *sim, co
 static void compared_report(const uint32_t counts[CMP_COUNT], FILE *f) {
     uint32_t diff = 0;
     for (int k = CMP_DIFF_EXIT; k < CMP_COUNT; k++) diff += counts[k];
+    uint32_t out_diff = diff - counts[CMP_DIFF_EXIT];
     fprintf(f, "compared: %u operations: output compared %u (same %u, different %u); exit only %u "
-               "(allowed by expect exit %u, expect allows several %u, concurrent with a transfer %u, "
-               "after a transfer in doubt %u)\n",
+               "(different exit %u, allowed by expect exit %u, expect allows several %u, concurrent with "
+               "a transfer %u, after a transfer in doubt %u)\n",
             counts[CMP_SAME] + counts[CMP_ALLOWED_EXIT] + counts[CMP_SKIP_SEVERAL] + counts[CMP_SKIP_CONCURRENT] +
                 counts[CMP_SKIP_IN_DOUBT] + diff,
-            counts[CMP_SAME] + diff - counts[CMP_DIFF_EXIT], counts[CMP_SAME], diff,
+            counts[CMP_SAME] + out_diff, counts[CMP_SAME], out_diff,
             counts[CMP_ALLOWED_EXIT] + counts[CMP_SKIP_SEVERAL] + counts[CMP_SKIP_CONCURRENT] +
                 counts[CMP_SKIP_IN_DOUBT] + counts[CMP_DIFF_EXIT],
-            counts[CMP_ALLOWED_EXIT], counts[CMP_SKIP_SEVERAL], counts[CMP_SKIP_CONCURRENT],
+            counts[CMP_DIFF_EXIT], counts[CMP_ALLOWED_EXIT], counts[CMP_SKIP_SEVERAL], counts[CMP_SKIP_CONCURRENT],
             counts[CMP_SKIP_IN_DOUBT]);
+}
+
+/* ---- the end states ---- */
+
+static int stored_by_serial(const void *x, const void *y) {
+    const hist_stored_t *a = x, *b = y;
+    return a->tx.serial < b->tx.serial ? -1 : a->tx.serial > b->tx.serial;
+}
+
+/* One transaction a line, in serial order, each serial once (the checkers judge copies):
+ * "<serial> <sender> <receiver> <amount>", or without the serial (ordered by the line). */
+static char *ledger_lines(const check_txs_t *d, int with_serial, size_t *count) {
+    hist_stored_t *v = malloc((d->count + 1) * sizeof(*v));
+    char *text = malloc(d->count * (2 * NAME_BYTES_MAX + 48) + 1);
+    if (v == NULL || text == NULL) {
+        free(v);
+        free(text);
+        return NULL;
+    }
+    if (d->count > 0) memcpy(v, d->txs, d->count * sizeof(*v));
+    qsort(v, d->count, sizeof(*v), stored_by_serial);
+    size_t len = 0, n = 0;
+    char **lines = malloc((d->count + 1) * sizeof(*lines));
+    for (size_t k = 0; lines != NULL && k < d->count; k++) {
+        if (k > 0 && v[k].tx.serial == v[k - 1].tx.serial) continue;
+        lines[n++] = text + len;
+        if (with_serial) len += (size_t)sprintf(text + len, "%llu ", (unsigned long long)v[k].tx.serial);
+        len += (size_t)sprintf(text + len, "%s %s %lld\n", v[k].tx.sender, v[k].tx.receiver,
+                               (long long)v[k].tx.amount);
+    }
+    text[len] = '\0';
+    free(v);
+    free(lines);
+    *count = n;
+    return text;
+}
+
+static int line_cmp(const void *x, const void *y) { return strcmp(*(char *const *)x, *(char *const *)y); }
+
+/* The lines of text (each ending in '\n') sorted, joined again: a multiset, comparable. */
+static char *lines_sorted(char *text, size_t count) {
+    char **v = malloc((count + 1) * sizeof(*v));
+    char *out = malloc(strlen(text) + 1);
+    if (v == NULL || out == NULL) {
+        free(v);
+        free(out);
+        return NULL;
+    }
+    size_t n = 0;
+    for (char *p = text; *p != '\0' && n < count; n++) {
+        v[n] = p;
+        p = strchr(p, '\n');
+        *p++ = '\0';
+    }
+    qsort(v, n, sizeof(*v), line_cmp);
+    size_t len = 0;
+    for (size_t k = 0; k < n; k++) len += (size_t)sprintf(out + len, "%s\n", v[k]);
+    out[len] = '\0';
+    free(v);
+    return out;
+}
+
+/* The first line where two texts differ, for the report. */
+static void first_difference(const char *a, const char *b, FILE *f) {
+    size_t line = 1, at = 0, start = 0;
+    while (a[at] != '\0' && a[at] == b[at]) {
+        if (a[at++] == '\n') {
+            line++;
+            start = at;
+        }
+    }
+    a += start; /* the start of that line on both sides: all before it is the same */
+    b += start;
+    fprintf(f, "  first difference, line %zu: sim \"%.*s\", real \"%.*s\"\n", line, (int)strcspn(a, "\n"), a,
+            (int)strcspn(b, "\n"), b);
+}
+
+/* The label of a transfer that may have been stored and stayed in doubt in run o (NULL:
+ * none): the ledgers may then rightly differ. */
+static const char *transfer_in_doubt(const scenario_t *s, const real_outcome_t *o, size_t n) {
+    size_t j = 0;
+    for (size_t st = 0; st < s->step_count && j < n; st++) {
+        if (s->steps[st].kind != STEP_OP) continue;
+        if (step_is_transfer(&s->steps[st]) && may_be_stored(&o[j]) &&
+            !(o[j].state == CHECK_OP_DONE && o[j].exit_code == 0))
+            return o[j].label;
+        j++;
+    }
+    return NULL;
+}
+
+/* 1 when two transfers that may have been stored overlapped in run o: their serial order
+ * is then the race's, not the scenario's. Also 1 when a TXLIST overlapped a transfer. */
+static int transfers_raced(const scenario_t *s, const real_outcome_t *o, size_t n, int txlists_too) {
+    size_t i = 0;
+    for (size_t si = 0; si < s->step_count && i < n; si++) {
+        if (s->steps[si].kind != STEP_OP) continue;
+        int is_list = txlists_too && strcmp(s->steps[si].argc > 0 ? s->steps[si].argv[0] : "", "TXLIST") == 0;
+        if (may_write(&s->steps[si], &o[i]) || is_list) {
+            size_t j = 0;
+            for (size_t sj = 0; sj < s->step_count && j < n; sj++) {
+                if (s->steps[sj].kind != STEP_OP) continue;
+                if (j != i && may_write(&s->steps[sj], &o[j]) && overlap(&o[i], &o[j])) return 1;
+                j++;
+            }
+        }
+        i++;
+    }
+    return 0;
+}
+
+/* The final ledgers (transactions as a multiset, then in serial order) and alichain.txt of
+ * the two runs, where the scenario determines them. Returns the differences found. */
+static uint32_t compare_end_states(const scenario_t *s, const real_outcome_t *sim, const real_final_t *sf,
+                                   const real_outcome_t *real, const real_final_t *rf, size_t n, FILE *f) {
+    const char *doubt = transfer_in_doubt(s, sim, n);
+    if (doubt == NULL) doubt = transfer_in_doubt(s, real, n);
+    if (!sf->known || !rf->known) {
+        fprintf(f, "ledger: not compared: the %s run's disks were not read\n", sf->known ? "real" : "simulated");
+        return 0;
+    }
+    if (doubt != NULL) {
+        fprintf(f, "ledger: not compared: transfer %s stayed in doubt\nalichain.txt: not compared: likewise\n", doubt);
+        return 0;
+    }
+    uint32_t diff = 0;
+    size_t na = 0, nb = 0;
+    char *a = ledger_lines(&sf->disks, 0, &na), *b = ledger_lines(&rf->disks, 0, &nb);
+    char *sa = a ? lines_sorted(a, na) : NULL, *sb = b ? lines_sorted(b, nb) : NULL;
+    int raced = transfers_raced(s, sim, n, 0) || transfers_raced(s, real, n, 0);
+    if (sa == NULL || sb == NULL) {
+        fprintf(f, "ledger: not compared: out of memory\n");
+    } else if (strcmp(sa, sb) != 0) {
+        fprintf(f, "ledger: DIFFERENT (sim %zu transactions, real %zu)\n", na, nb);
+        first_difference(sa, sb, f);
+        diff++;
+    } else if (raced) {
+        fprintf(f, "ledger: same %zu transactions (order not compared: transfers overlapped)\n", na);
+    } else {
+        free(a);
+        free(b);
+        a = ledger_lines(&sf->disks, 1, &na);
+        b = ledger_lines(&rf->disks, 1, &nb);
+        if (a == NULL || b == NULL) {
+            fprintf(f, "ledger: same %zu transactions (order not compared: out of memory)\n", na);
+        } else if (strcmp(a, b) != 0) {
+            fprintf(f, "ledger: DIFFERENT (serial order)\n");
+            first_difference(a, b, f);
+            diff++;
+        } else {
+            fprintf(f, "ledger: same %zu transactions in the same serial order\n", na);
+        }
+    }
+    if (diff == 0 && !raced && !transfers_raced(s, sim, n, 1) && !transfers_raced(s, real, n, 1)) {
+        if (sf->txlist == NULL && rf->txlist == NULL) {
+            fprintf(f, "alichain.txt: written by neither\n");
+        } else if (sf->txlist == NULL || rf->txlist == NULL || sf->txlist_len != rf->txlist_len ||
+                   memcmp(sf->txlist, rf->txlist, sf->txlist_len) != 0) {
+            fprintf(f, "alichain.txt: DIFFERENT\n");
+            first_difference(sf->txlist ? sf->txlist : "", rf->txlist ? rf->txlist : "", f);
+            diff++;
+        } else {
+            fprintf(f, "alichain.txt: same (%zu bytes)\n", sf->txlist_len);
+        }
+    } else {
+        fprintf(f, "alichain.txt: not compared: %s\n", diff ? "the ledgers differ" : "a TXLIST or transfers overlapped a transfer");
+    }
+    free(a);
+    free(b);
+    free(sa);
+    free(sb);
+    return diff;
 }
 
 int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
@@ -279,9 +476,11 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
     real_outcome_t *sim = calloc(n + 1, sizeof(*sim));
     if (sim == NULL) return REAL_EXIT_REFUSED;
     int sim_verdict = 1;
-    if (sim_outcomes(s, o, sim, n, &sim_verdict) != 0) {
+    real_final_t sim_final = {0};
+    if (sim_outcomes(s, o, sim, n, &sim_verdict, &sim_final) != 0) {
         fprintf(f, "simulator: the scenario cannot run\n");
         outcomes_free(sim, n);
+        final_free(&sim_final);
         return REAL_EXIT_REFUSED;
     }
     fprintf(f, "simulator: verdict %s\n", sim_verdict == 0 ? "pass" : "fail");
@@ -291,6 +490,7 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
     if (rc == REAL_EXIT_REFUSED) {
         fprintf(f, "real: refused: %s\n", rr.first_failure);
         outcomes_free(sim, n);
+        final_free(&sim_final);
         real_result_free(&rr);
         return REAL_EXIT_REFUSED;
     }
@@ -316,11 +516,13 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
         }
     }
     compared_report(counts, f);
+    differences += compare_end_states(s, sim, &sim_final, rr.ops, &rr.final, n < rr.op_count ? n : rr.op_count, f);
     fprintf(f, "differences: %u\n", differences);
     schedule_report(s, sim, rr.ops, n < rr.op_count ? n : rr.op_count, f);
     int fail = differences > 0 || sim_verdict != 0 || rr.verdict != 0;
     fprintf(f, "verdict: %s\n", fail ? "fail" : "pass");
     outcomes_free(sim, n);
+    final_free(&sim_final);
     real_result_free(&rr);
     return fail;
 }

@@ -706,6 +706,11 @@ static int judge(real_t *r, int settled) {
         rc = check_judge(&in, &sink);
         if (rc == 0) conservation_files(r, &disk);
     }
+    if (rc == 0) { /* handed to compare */
+        r->res->final = (real_final_t){.known = 1, .disks = disk, .txlist = txlist, .txlist_len = txlist_len};
+        disk = (check_txs_t){0};
+        txlist = NULL;
+    }
     free(ops);
     free(txlist);
     check_txs_free(&disk);
@@ -987,6 +992,9 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
 }
 
 void real_result_free(real_result_t *r) {
+    check_txs_free(&r->final.disks);
+    free(r->final.txlist);
+    r->final = (real_final_t){0};
     for (size_t i = 0; r->ops != NULL && i < r->op_count; i++) {
         free(r->ops[i].out);
         free(r->ops[i].err);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "realnet.h"
+#include "judge/judge.h"
 #include "scenario/scenario.h"
 
 #define REAL_SKIPPED_MAX 16          /* distinct unsupported faults named in a report */
@@ -39,6 +40,15 @@ typedef struct {
     size_t out_len, err_len;
 } real_outcome_t;
 
+/* A run's end state, for compare: the final disks as restarting backends would read them
+ * (every copy, tagged with its backend) and the last alichain.txt. */
+typedef struct {
+    int known;                   /* 0: not read (the run did not get that far) */
+    check_txs_t disks;           /* owned */
+    char *txlist;                /* owned; NULL: none was written */
+    size_t txlist_len;
+} real_final_t;
+
 typedef struct {
     int verdict;                 /* 0 pass, 1 fail */
     int unsupported;             /* refused: a fault the back end cannot produce */
@@ -47,6 +57,7 @@ typedef struct {
     uint64_t faults[FAULT_COUNT];
     real_outcome_t *ops;         /* one per STEP_OP, in step order (owned) */
     size_t op_count;
+    real_final_t final;
     char first_failure[480];
 } real_result_t;
 

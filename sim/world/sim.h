@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "judge/judge.h"
 #include "scenario/scenario.h"
 
 /* One labelled operation as the run ended, for a caller that compares runs (compare). */
@@ -30,10 +31,13 @@ typedef struct {
     const char *trace_json_path;  /* Chrome trace-event JSON (NULL: none) */
     const char *repro;            /* printed after a violation: how to reproduce it */
     uint64_t events_max;          /* 0: SIM_EVENTS_MAX_DEFAULT */
-    /* Called once per labelled operation, in step order, when the run has ended (NULL:
-     * not). The view lives only for the call. */
+    /* For a caller that compares runs (NULL: not called; views live only for the call):
+     * on_op once per labelled operation, in step order, when the run has ended; on_end
+     * with the final disks as restarting backends would read them (every copy, tagged
+     * with its backend) and the last alichain.txt (NULL: none was written). */
     void (*on_op)(void *ctx, const sim_op_view_t *op);
-    void *on_op_ctx;
+    void (*on_end)(void *ctx, const check_txs_t *disks, const char *txlist, size_t txlist_len);
+    void *hook_ctx;
 } sim_options_t;
 #define SIM_EVENTS_MAX_DEFAULT 200000000ull
 

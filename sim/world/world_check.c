@@ -112,6 +112,7 @@ void world_check_final(world_t *w) {
         check_sink_t sink = {.violation = world_sink_violation, .expect_failed = world_sink_expect, .ctx = w};
         rc = check_judge(&in, &sink);
         if (rc == 0) check_conservation(w, &disk);
+        if (rc == 0 && w->opts->on_end != NULL) w->opts->on_end(w->opts->hook_ctx, &disk, in.txlist, in.txlist_len);
     }
     if (rc != 0) world_violation(w, "runaway", "out of memory in the final checks");
     free(ops);

@@ -249,6 +249,29 @@ def test_compare_counts_what_it_compared_and_why_it_skipped(tmp_path):
     assert re.search(r"^op up2 .*  same$", r.stdout, re.M), r.stdout
 
 
+def test_compare_reports_a_ledger_difference(tmp_path):
+    # planted: serverC adds a transaction of its own to block3.txt as it stops, after every
+    # client has its answer: outputs are the same, the final ledgers are not
+    for p in ("serverM", "serverA", "serverB", "clientA", "clientB"):
+        (tmp_path / p).symlink_to(BIN_DIR / p)
+    forger = tmp_path / "serverC"
+    forger.write_text("#!/bin/sh\n"
+                      "trap 'kill -TERM $c; wait $c; printf \"99 Mallory Eve 1\\n\" >> \"$ALICHAIN_BLOCK\"; exit 0' TERM\n"
+                      f"{BIN_DIR / 'serverC'} \"$@\" &\nc=$!\nwait $c\n")
+    forger.chmod(0o755)
+    r = run("compare", SCN / "01_worked_example.scn", "--programs", tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert re.search(r"^ledger: DIFFERENT \(sim 10 transactions, real 11\)$", r.stdout, re.M), r.stdout
+    assert "alichain.txt: not compared: the ledgers differ" in r.stdout
+
+
+def test_compare_compares_the_final_ledgers_and_alichain_txt():
+    r = run("compare", SCN / "01_worked_example.scn")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r"^ledger: same 10 transactions in the same serial order$", r.stdout, re.M), r.stdout
+    assert re.search(r"^alichain.txt: same \(\d+ bytes\)$", r.stdout, re.M), r.stdout
+
+
 def test_compare_reports_a_schedule_real_timing_broke(tmp_path):
     # planted slowness: clientB starts 300 ms late, so the transfer t (100 ms, clientB) and
     # the TXLIST l2 (200 ms, clientB) overlap for real but not in the simulator

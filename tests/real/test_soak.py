@@ -69,11 +69,18 @@ def soak(*args, offset, timeout=RUN_TIMEOUT_S, env=None, user=None):
             str(bin_dir), *map(str, args)]
     if user is not None:
         argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+        # A coverage build's programs write .gcda files at exit; as another user they cannot
+        # (the build tree is root's) and the gcov runtime says so on stderr, which is no
+        # client's output: send those files to a directory that user may write.
+        gcov = tempfile.mkdtemp(prefix="alichain-soak-gcov-")
+        os.chmod(gcov, 0o777)
         try:
             return subprocess.run(argv, cwd="/tmp", capture_output=True, text=True,
-                                  timeout=timeout, env=env)
+                                  timeout=timeout, env=dict(env if env is not None else os.environ,
+                                                            GCOV_PREFIX=gcov))
         finally:
             shutil.rmtree(bin_dir, ignore_errors=True)
+            shutil.rmtree(gcov, ignore_errors=True)
     return subprocess.run(argv, cwd="/tmp", capture_output=True, text=True, timeout=timeout,
                           env=env)
 

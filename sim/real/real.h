@@ -16,9 +16,8 @@
 #define REAL_FAULT_NAME_BYTES 48
 #define REAL_EXIT_REFUSED 2          /* real / compare / soak: refused, or cannot run */
 #define REAL_EXIT_INCONCLUSIVE 3     /* real / compare: a timed fault landed later than
-                                      * REAL_LAND_TOLERANCE_US (or, for compare, the real run
-                                      * did not keep the scenario's order): neither pass nor
-                                      * fail, the run proves nothing either way */
+                                      * REAL_LAND_TOLERANCE_US: neither pass nor fail, the
+                                      * run proves nothing either way */
 #define REAL_LAND_TOLERANCE_US 10000 /* a timed step is on time when every injector has
                                       * acknowledged it within this of its scheduled time
                                       * (docs/REAL.md "When faults land") */
@@ -72,8 +71,7 @@ void real_result_free(real_result_t *r);
 
 /* Runs s in the simulator and for real and prints both results per labelled operation;
  * returns 0 (no difference, both pass), 1, 2 (refused / cannot run) or 3 (inconclusive:
- * the real run did not keep the schedule — a step landed late or operations overlapped
- * that the simulator kept apart — and the simulator passed). */
+ * a timed fault of the real run landed late, and the simulator passed). */
 int real_compare(const scenario_t *s, const real_options_t *o, FILE *f);
 
 /* What every program of a run is started with (real mode and the durability soak). */

@@ -96,7 +96,7 @@ def test_compare_no_difference(name):
     extra = ["--skip-unsupported"] if name in COMPARED_SKIPPING else []
     for attempt in range(1, COMPARE_ATTEMPTS_MAX + 1):
         r = run("compare", SCN / f"{name}.scn", *extra)
-        if r.returncode != EXIT_INCONCLUSIVE:
+        if r.returncode == 0 or (r.returncode != EXIT_INCONCLUSIVE and "schedule: not kept" not in r.stdout):
             break
         # the machine was too slow to keep the scenario's order (reported by compare, see
         # docs/REAL.md): that run proves nothing either way, so it is run again, loudly

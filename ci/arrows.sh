@@ -7,7 +7,7 @@
 #   proc, scenario          -> (core only)
 #   judge                   -> scenario
 #   world                   -> judge scenario proc
-#   hosts                   -> proc
+#   hosts                   -> scenario proc   (the relay draws the simulator's UDP faults: udp_fate.h)
 #   real                    -> judge scenario world hosts proc   (compare runs the simulator)
 #   swarm                   -> world judge scenario proc
 #   cmd                     -> every room
@@ -25,7 +25,7 @@ root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 root=$(cd "$root" && pwd)
 
 declare -A allow=(
-  [proc]="" [scenario]="" [judge]="scenario" [world]="judge scenario proc" [hosts]="proc"
+  [proc]="" [scenario]="" [judge]="scenario" [world]="judge scenario proc" [hosts]="scenario proc"
   [real]="judge scenario world hosts proc" [swarm]="world judge scenario proc"
   [cmd]="proc scenario judge world hosts real swarm"
   [net]="" [bench]="proc" [fuzz]="proc scenario judge world hosts real swarm"

@@ -106,7 +106,7 @@ static int cmd_relay(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     printf("relay: ready, %d link(s), seed %llu\n", link_count, seed);
     fflush(stdout);
-    relay_serve(&relay, links, link_count, fds, &stop_flag, for_ms, NULL, NULL);
+    relay_serve(&relay, links, link_count, fds, &stop_flag, for_ms, NULL, -1);
     for (int i = 0; i < link_count * RELAY_DIRS; i++) close(fds[i]);
     char text[RELAY_COUNTS_TEXT_BYTES];
     relay_counts_text(&relay, text, sizeof(text));
@@ -181,11 +181,11 @@ static int cmd_hosts(const char *cmd, int argc, char **argv) {
     if (strcmp(cmd, "down") == 0 && npos == 1) {
         rc = netns_down(err, &n);
     } else if (strcmp(cmd, "heal") == 0 && npos == 1) {
-        rc = netns_heal(err, &n);
+        rc = netns_heal(err, &n, NULL);
     } else if (strcmp(cmd, "heal") == 0 && npos == 2 && a >= 0) {
-        rc = netns_heal_host(err, &n, a);
+        rc = netns_heal_host(err, &n, NULL, a);
     } else if (strcmp(cmd, "heal") == 0 && npos == 3 && a >= 0 && b >= 0) {
-        rc = netns_heal_link(err, &n, a, b);
+        rc = netns_heal_link(err, &n, NULL, a, b);
     } else if (strcmp(cmd, "counters") == 0 && npos == 1) {
         return cmd_counters(&n);
     } else if (strcmp(cmd, "exec") == 0 && npos == 2 && a >= 0 && prog_at > 0 && prog_at < argc) {
@@ -198,14 +198,17 @@ static int cmd_hosts(const char *cmd, int argc, char **argv) {
         char *end = NULL;
         long pct = strtol(pos[3], &end, 10);
         if (*end || pct < 1 || pct > 100) return usage("PCT is not 1..100");
-        rc = netns_loss(err, &n, a, b, (uint32_t)pct * (NETNS_PPM_ONE / 100));
+        rc = netns_loss(err, &n, NULL, a, b, (uint32_t)pct * (NETNS_PPM_ONE / 100));
     } else if (strcmp(cmd, "cut") == 0 && npos == 3 && a >= 0 && b >= 0) {
-        rc = netns_cut(err, &n, a, b);
+        rc = netns_cut(err, &n, NULL, a, b);
     } else if (strcmp(cmd, "partition") == 0 && npos == 3 && a >= 0 && b >= 0) {
-        rc = netns_cut(err, &n, a, b);
-        if (rc == 0) rc = netns_cut(err, &n, b, a);
+        static netns_batch_t both; /* both ways land together: one transaction per host */
+        netns_batch_init(&both);
+        rc = netns_cut(err, &n, &both, a, b);
+        if (rc == 0) rc = netns_cut(err, &n, &both, b, a);
+        if (rc == 0) rc = netns_batch_run(err, &n, &both);
     } else if (strcmp(cmd, "isolate") == 0 && npos == 2 && a >= 0) {
-        rc = netns_isolate(err, &n, a);
+        rc = netns_isolate(err, &n, NULL, a);
     } else {
         return usage("unknown command or wrong arguments");
     }

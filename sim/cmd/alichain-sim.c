@@ -44,6 +44,9 @@ static const char usage[] =
     "             [--port-offset N] [--net auto|netns|loopback]\n"
     "             [--plant drop-confirmed|torn-confirmed|copy-confirmed]\n"
     "real plays the scenario on the six real programs (docs/REAL.md); compare runs it both ways;\n"
+    "  real and compare exit 0 pass, 1 fail, 2 refused, 3 inconclusive: a timed fault landed later\n"
+    "  than its tolerance (10 ms; the report's landed:/landing: lines say which step, how late):\n"
+    "  neither pass nor fail, the run proves nothing either way;\n"
     "soak: N transfers, C at a time, a random server killed (-9) and restarted every K ms, then\n"
     "  the block files checked (docs/REAL.md \"Durability soak\"); exit 0 pass, 1 fail, 2 refused.\n"
     "options of every command: --mutant NAME (alichain-sim-mutants only; names: --mutant list);\n"
@@ -471,7 +474,7 @@ static int cmd_real(const args_t *a) {
         real_result_t r;
         rc = real_run(&s, &o, &r);
         if (rc == EXIT_USAGE) fprintf(stderr, "%s: %s: %s\n", prog_name, a->positional[0], r.first_failure);
-        else printf("verdict: %s\n", rc == 0 ? "pass" : "fail");
+        else printf("verdict: %s\n", rc == REAL_EXIT_INCONCLUSIVE ? "inconclusive" : rc == 0 ? "pass" : "fail");
         real_result_free(&r);
     }
     scenario_free(&s);

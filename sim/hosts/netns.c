@@ -7,7 +7,6 @@
 #include "proc/proc.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -75,11 +74,15 @@ static void first_line(const char *text, char *buf, size_t cap) {
     buf[i] = '\0';
 }
 
-/* Runs argv (NULL-terminated) with stdin from input (or /dev/null), inside namespace ns
- * when ns is not NULL, and stdout+stderr captured into out (always terminated). Kills it
- * at NETNS_CMD_TIMEOUT_MS (out_cap >= 1). Returns 0 when it exited 0, else NETNS_ERR_COMMAND. */
-static int cmd_run(char *err, const char *ns, const char *input, char *const argv[], char *out,
-                   size_t out_cap) {
+/* A started command: its pid and the read end of its stdout+stderr. */
+typedef struct {
+    pid_t pid;
+    int out_fd;
+} cmd_t;
+
+/* Starts argv (NULL-terminated) with stdin from input (or /dev/null), inside namespace ns
+ * when ns is not NULL, stdout+stderr into a pipe. Returns 0 or NETNS_ERR_SYS. */
+static int cmd_start(char *err, const char *ns, const char *input, char *const argv[], cmd_t *c) {
     int out_pipe[2], in_pipe[2] = {-1, -1};
     if (pipe2(out_pipe, O_CLOEXEC) < 0) return fail(err, NETNS_ERR_SYS, "pipe: %s", strerror(errno));
     if (input && pipe2(in_pipe, O_CLOEXEC) < 0) {
@@ -113,21 +116,30 @@ static int cmd_run(char *err, const char *ns, const char *input, char *const arg
         (void)w;
         close(in_pipe[1]);
     }
+    c->pid = pid;
+    c->out_fd = out_pipe[0];
+    return 0;
+}
+
+/* Collects a started command's output into out (always terminated; out_cap >= 1) and its
+ * exit, killing it at deadline_ms (proc_now_us / 1000). Returns 0 when it exited 0, else
+ * NETNS_ERR_COMMAND with argv[0], argv[1] and ns in the message. */
+static int cmd_finish(char *err, const char *ns, char *const argv[], cmd_t *c, uint64_t deadline_ms, char *out,
+                      size_t out_cap) {
     size_t used = 0;
-    uint64_t deadline = proc_now_us() / 1000u + NETNS_CMD_TIMEOUT_MS;
     int timed_out = 0;
     for (;;) {
         uint64_t now = proc_now_us() / 1000u;
-        if (now >= deadline) {
+        if (now >= deadline_ms) {
             timed_out = 1;
             break;
         }
-        struct pollfd p = {.fd = out_pipe[0], .events = POLLIN};
-        int r = poll(&p, 1, (int)(deadline - now));
+        struct pollfd p = {.fd = c->out_fd, .events = POLLIN};
+        int r = poll(&p, 1, (int)(deadline_ms - now));
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) continue;
         char buf[4096];
-        ssize_t got = read(out_pipe[0], buf, sizeof(buf));
+        ssize_t got = read(c->out_fd, buf, sizeof(buf));
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) break;
         size_t take = (size_t)got;
@@ -135,11 +147,11 @@ static int cmd_run(char *err, const char *ns, const char *input, char *const arg
         memcpy(out + used, buf, take);
         used += take;
     }
-    close(out_pipe[0]);
+    close(c->out_fd);
     out[used] = '\0';
-    if (timed_out) kill(pid, SIGKILL);
+    if (timed_out) kill(c->pid, SIGKILL);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (timed_out) return fail(err, NETNS_ERR_COMMAND, "%s: no answer within %d ms", argv[0], NETNS_CMD_TIMEOUT_MS);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -149,6 +161,15 @@ static int cmd_run(char *err, const char *ns, const char *input, char *const arg
                     ns ? " in " : "", ns ? ns : "", line[0] ? line : "(no message)");
     }
     return 0;
+}
+
+/* Runs argv to its end (cmd_start, cmd_finish) with a deadline of NETNS_CMD_TIMEOUT_MS. */
+static int cmd_run(char *err, const char *ns, const char *input, char *const argv[], char *out,
+                   size_t out_cap) {
+    cmd_t c;
+    int rc = cmd_start(err, ns, input, argv, &c);
+    if (rc < 0) return rc;
+    return cmd_finish(err, ns, argv, &c, proc_now_us() / 1000u + NETNS_CMD_TIMEOUT_MS, out, out_cap);
 }
 
 /* cmd_run with a NULL-terminated list of words. */
@@ -228,9 +249,36 @@ static int ns_exists(const char *name) {
     return stat(path, &st) == 0;
 }
 
-/* One host: its namespace joined to the bridge, its address, its empty nft table. */
+/* The fault chains of host h's table, each jumped to from input or output: loss_F_H and
+ * part_F_H (from every other host F), iso_in and iso_out. Every change only inserts rules
+ * at a chain's head, where they shadow everything older: a fault inserts its drop rules
+ * above a `return` (so what it does not drop skips the older rules), a heal inserts a
+ * `return` alone. Removing a rule (flush, delete) costs the kernel a grace period, 10-20 ms
+ * measured here, where an insert commits in well under a millisecond; so nothing is ever
+ * removed during a run (a chain grows by a few rules a step; netns_down drops it all), and
+ * no handle needs looking up, so the faults of one step go to a host as one `nft -f`
+ * transaction (netns_batch_run). Appends the definitions to script. */
+static void fault_chains(char *script, size_t cap, int h) {
+    size_t used = strlen(script);
+    for (int f = 0; f < NETNS_HOSTS; f++) {
+        if (f == h) continue;
+        used += (size_t)snprintf(script + used, cap - used,
+                                 "add chain %s loss_%c_%c\nadd rule %s input jump loss_%c_%c\n"
+                                 "add chain %s part_%c_%c\nadd rule %s input jump part_%c_%c\n",
+                                 NFT_TABLE, HOST_LETTERS[f], HOST_LETTERS[h], NFT_TABLE, HOST_LETTERS[f],
+                                 HOST_LETTERS[h], NFT_TABLE, HOST_LETTERS[f], HOST_LETTERS[h], NFT_TABLE,
+                                 HOST_LETTERS[f], HOST_LETTERS[h]);
+    }
+    snprintf(script + used, cap - used,
+             "add chain %s iso_in\nadd rule %s input jump iso_in\n"
+             "add chain %s iso_out\nadd rule %s output jump iso_out\n",
+             NFT_TABLE, NFT_TABLE, NFT_TABLE, NFT_TABLE);
+}
+
+/* One host: its namespace joined to the bridge, its address, its nft table with empty
+ * fault chains. */
 static int host_up(char *err, const netns_t *n, int h) {
-    char peer[16], cidr[NETNS_ADDR_BYTES + 4], script[SCRIPT_BYTES];
+    char peer[16], cidr[NETNS_ADDR_BYTES + 4], script[SCRIPT_BYTES * 2];
     snprintf(peer, sizeof(peer), "v%c", HOST_LETTERS[h]);
     snprintf(cidr, sizeof(cidr), "%s/24", n->addr[h]);
     int rc = run(err, NULL, NULL, NULL, 0, "ip", "netns", "add", n->name[h], NULL);
@@ -246,6 +294,7 @@ static int host_up(char *err, const netns_t *n, int h) {
              "  chain output { type filter hook output priority 0; policy accept; }\n"
              "}\n",
              NFT_TABLE);
+    fault_chains(script, sizeof(script), h);
     if (rc == 0) rc = run(err, n->name[h], script, NULL, 0, "nft", "-f", "-", NULL);
     return rc;
 }
@@ -330,55 +379,97 @@ int netns_enter(char *err, const netns_t *n, int host) {
     return 0;
 }
 
-/* Every fault rule carries its counter's name as its comment, so it can be found again
- * (by `nft -a list`, for its handle) and removed alone: the tool is stateless between
- * calls, the kernel's table is the state. */
+/* ---- faults: each a chain's content (fault_chains), written into a batch ---------------- */
 
-/* Deletes the rules of host whose comment matches pattern (fnmatch). */
-static int rules_delete(char *err, const netns_t *n, int host, const char *pattern) {
-    static char text[NETNS_CMD_OUT_BYTES];
-    char script[SCRIPT_BYTES * 4];
-    size_t used = 0;
-    int rc = run(err, n->name[host], NULL, text, sizeof(text), "nft", "-a", "list", "table", "inet", "alichain", NULL);
-    if (rc < 0) return rc;
-    char chain[16] = "";
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        char name[NETNS_FAULT_NAME_BYTES];
-        unsigned long handle;
-        const char *c = strstr(line, "comment \""), *h = strstr(line, "# handle ");
-        if (sscanf(line, " chain %15s {", chain) == 1) continue;
-        if (!c || !h || sscanf(c, "comment \"%31[^\"]\"", name) != 1 || sscanf(h, "# handle %lu", &handle) != 1)
-            continue;
-        if (fnmatch(pattern, name, 0) != 0) continue;
-        int len = snprintf(script + used, sizeof(script) - used, "delete rule %s %s handle %lu\n", NFT_TABLE, chain,
-                           handle);
-        if (len < 0 || (size_t)len >= sizeof(script) - used) return fail(err, NETNS_ERR_ARG, "too many rules to delete");
-        used += (size_t)len;
+/* Bits of netns_batch_t.on: the loss chain from host F, the cut from F, the isolation. */
+#define ON_LOSS(f) (1u << (f))
+#define ON_PART(f) (1u << (8 + (f)))
+#define ON_ISO (1u << 16)
+_Static_assert(NETNS_HOSTS <= 8, "a host's chains fit the bits of netns_batch_t.on");
+
+static void batch_clear(netns_batch_t *b) {
+    memset(b->len, 0, sizeof(b->len));
+    b->overflow = 0;
+    for (int h = 0; h < NETNS_HOSTS; h++) b->script[h][0] = '\0';
+}
+
+void netns_batch_init(netns_batch_t *b) {
+    batch_clear(b);
+    for (int h = 0; h < NETNS_HOSTS; h++) b->on[h] = UINT32_MAX;
+}
+
+void netns_batch_fresh(netns_batch_t *b) {
+    batch_clear(b);
+    memset(b->on, 0, sizeof(b->on));
+}
+
+static void batch_add(netns_batch_t *b, int host, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void batch_add(netns_batch_t *b, int host, const char *fmt, ...) {
+    size_t used = b->len[host], cap = sizeof(b->script[host]);
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(b->script[host] + used, cap - used, fmt, ap);
+    va_end(ap);
+    if (len < 0 || (size_t)len >= cap - used) {
+        b->script[host][used] = '\0'; /* refused whole at netns_batch_run */
+        b->overflow = 1;
+        return;
     }
-    return used == 0 ? 0 : run(err, n->name[host], script, NULL, 0, "nft", "-f", "-", NULL);
+    b->len[host] += (size_t)len;
 }
 
-/* Adds a named counter (kept if it exists: it counts on), with its tcp_ twin when tcp, and
- * one rule per line of rules, each already naming its counter and commented with NAME. */
-static int fault_add(char *err, const netns_t *n, int host, const char *counter, int tcp, const char *rules) {
-    char script[SCRIPT_BYTES];
-    int len = snprintf(script, sizeof(script), "add counter %s %s\n%s%s%s%s%s", NFT_TABLE, counter,
-                       tcp ? "add counter " : "", tcp ? NFT_TABLE " " TCP_PREFIX : "", tcp ? counter : "",
-                       tcp ? "\n" : "", rules);
-    if (len < 0 || (size_t)len >= sizeof(script)) return fail(err, NETNS_ERR_ARG, "fault script too long");
-    return run(err, n->name[host], script, NULL, 0, "nft", "-f", "-", NULL);
+int netns_batch_run(char *err, const netns_t *n, netns_batch_t *b) {
+    static char *const argv[] = {"nft", "-f", "-", NULL};
+    cmd_t cmd[NETNS_HOSTS];
+    int started[NETNS_HOSTS] = {0}, rc = 0;
+    if (b->overflow) rc = fail(err, NETNS_ERR_ARG, "one step's fault rules exceed %d bytes on a host", NETNS_BATCH_BYTES);
+    /* every host at once: each transaction waits on its own kernel, not on the others' */
+    for (int h = 0; h < NETNS_HOSTS && rc == 0; h++) {
+        if (b->len[h] == 0) continue;
+        rc = cmd_start(err, n->name[h], b->script[h], argv, &cmd[h]);
+        started[h] = rc == 0;
+    }
+    uint64_t deadline_ms = proc_now_us() / 1000u + NETNS_CMD_TIMEOUT_MS;
+    for (int h = 0; h < NETNS_HOSTS; h++) {
+        if (!started[h]) continue;
+        char out[LINE_BYTES * 4], why[NETNS_ERR_BYTES];
+        int r = cmd_finish(why, n->name[h], argv, &cmd[h], deadline_ms, out, sizeof(out));
+        if (r < 0 && rc == 0) {
+            rc = r;
+            snprintf(err, NETNS_ERR_BYTES, "%s", why);
+        }
+    }
+    batch_clear(b);
+    return rc;
 }
 
-/* Two drop rules on chain for what matches: TCP counted apart as tcp_NAME (segments and
- * handshakes the partition holds back, which TCP will retransmit: the report's "stalled"),
- * the rest as NAME (the report's "cut"). Appends to rules (cap bytes). */
-static void cut_rules(char *rules, size_t cap, const char *chain, const char *match, const char *counter) {
-    size_t used = strlen(rules);
-    snprintf(rules + used, cap - used,
-             "add rule %s %s %s meta l4proto tcp counter name " TCP_PREFIX "%s drop comment \"%s\"\n"
-             "add rule %s %s %s counter name %s drop comment \"%s\"\n",
-             NFT_TABLE, chain, match, counter, counter, NFT_TABLE, chain, match, counter, counter);
+/* A fault call's batch: the caller's, or (b NULL) one of its own that batch_end runs. */
+static netns_batch_t *batch_begin(netns_batch_t *b) {
+    if (b != NULL) return b;
+    netns_batch_t *own = malloc(sizeof(*own));
+    if (own != NULL) netns_batch_init(own);
+    return own;
+}
+
+static int batch_end(char *err, const netns_t *n, netns_batch_t *given, netns_batch_t *b, int rc) {
+    if (b == NULL) return fail(err, NETNS_ERR_SYS, "out of memory for a fault batch");
+    if (b == given) return rc;
+    if (rc == 0) rc = netns_batch_run(err, n, b);
+    free(b);
+    return rc;
+}
+
+/* Two drop rules at the head of chain for what matches: TCP counted apart as tcp_NAME
+ * (segments and handshakes the partition holds back, which TCP will retransmit: the
+ * report's "stalled"), the rest as NAME (the report's "cut"). Inserted in reverse, so TCP's
+ * comes first. The counters are added (kept if they exist: a fault set again counts on). */
+static void cut_rules(netns_batch_t *b, int host, const char *chain, const char *match, const char *counter) {
+    batch_add(b, host,
+              "add counter %s %s\nadd counter %s " TCP_PREFIX "%s\n"
+              "insert rule %s %s %s counter name %s drop\n"
+              "insert rule %s %s %s meta l4proto tcp counter name " TCP_PREFIX "%s drop\n",
+              NFT_TABLE, counter, NFT_TABLE, counter, NFT_TABLE, chain, match, counter, NFT_TABLE, chain, match,
+              counter);
 }
 
 static int pair_ok(char *err, int from, int to) {
@@ -388,84 +479,116 @@ static int pair_ok(char *err, int from, int to) {
     return 0;
 }
 
-int netns_loss(char *err, const netns_t *n, int from, int to, uint32_t ppm) {
+/* Switches a fault chain off when it may be on: a `return` at its head shadows every
+ * older rule. The caller marks it on again when it inserts a fault above. */
+static void chain_off(netns_batch_t *b, int host, const char *kind, int from, int to) {
+    uint32_t bit = kind[0] == 'l' ? ON_LOSS(from) : ON_PART(from);
+    if (!(b->on[host] & bit)) return;
+    b->on[host] &= ~bit;
+    batch_add(b, host, "insert rule %s %s_%c_%c return\n", NFT_TABLE, kind, HOST_LETTERS[from], HOST_LETTERS[to]);
+}
+
+static void iso_off(netns_batch_t *b, int host) {
+    if (!(b->on[host] & ON_ISO)) return;
+    b->on[host] &= ~ON_ISO;
+    batch_add(b, host, "insert rule %s iso_in return\ninsert rule %s iso_out return\n", NFT_TABLE, NFT_TABLE);
+}
+
+int netns_loss(char *err, const netns_t *n, netns_batch_t *given, int from, int to, uint32_t ppm) {
     if (pair_ok(err, from, to) < 0) return NETNS_ERR_ARG;
     if (ppm > NETNS_PPM_ONE) return fail(err, NETNS_ERR_ARG, "loss %u ppm is over 1000000", (unsigned)ppm);
-    char counter[NETNS_FAULT_NAME_BYTES], rules[SCRIPT_BYTES];
-    snprintf(counter, sizeof(counter), "loss_%c_%c", HOST_LETTERS[from], HOST_LETTERS[to]);
-    int rc = rules_delete(err, n, to, counter); /* the link's earlier setting, if any */
-    if (rc < 0 || ppm == 0) return rc;
-    /* numgen random mod 1000000 is uniform in 0..999999: "< ppm" drops ppm of a million
-     * (nft refuses "< 1000000", and a certain loss needs no draw) */
-    char draw[64] = "";
-    if (ppm < NETNS_PPM_ONE) snprintf(draw, sizeof(draw), "numgen random mod %u < %u ", NETNS_PPM_ONE, (unsigned)ppm);
-    snprintf(rules, sizeof(rules),
-             "add rule %s input ip saddr %s meta l4proto udp %scounter name %s drop comment \"%s\"\n", NFT_TABLE,
-             n->addr[from], draw, counter, counter);
-    return fault_add(err, n, to, counter, 0, rules);
-}
-
-int netns_cut(char *err, const netns_t *n, int from, int to) {
-    if (pair_ok(err, from, to) < 0) return NETNS_ERR_ARG;
-    char counter[NETNS_FAULT_NAME_BYTES], rules[SCRIPT_BYTES];
-    snprintf(counter, sizeof(counter), "part_%c_%c", HOST_LETTERS[from], HOST_LETTERS[to]);
-    int rc = rules_delete(err, n, to, counter); /* cut twice is cut once */
-    if (rc < 0) return rc;
-    char match[NETNS_ADDR_BYTES + 16];
-    snprintf(match, sizeof(match), "ip saddr %s", n->addr[from]);
-    rules[0] = '\0';
-    cut_rules(rules, sizeof(rules), "input", match, counter);
-    return fault_add(err, n, to, counter, 1, rules);
-}
-
-int netns_isolate(char *err, const netns_t *n, int host) {
-    if (host < 0 || host >= NETNS_HOSTS) return fail(err, NETNS_ERR_ARG, "no host %d", host);
-    char counter[NETNS_FAULT_NAME_BYTES], rules[SCRIPT_BYTES];
-    snprintf(counter, sizeof(counter), "iso_%c", HOST_LETTERS[host]);
-    int rc = rules_delete(err, n, host, counter);
-    if (rc < 0) return rc;
-    rules[0] = '\0';
-    cut_rules(rules, sizeof(rules), "input", "iifname \"eth0\"", counter);
-    cut_rules(rules, sizeof(rules), "output", "oifname \"eth0\"", counter);
-    return fault_add(err, n, host, counter, 1, rules);
-}
-
-int netns_heal_link(char *err, const netns_t *n, int from, int to) {
-    if (pair_ok(err, from, to) < 0) return NETNS_ERR_ARG;
-    char counter[NETNS_FAULT_NAME_BYTES];
-    snprintf(counter, sizeof(counter), "part_%c_%c", HOST_LETTERS[from], HOST_LETTERS[to]);
-    return rules_delete(err, n, to, counter);
-}
-
-int netns_heal_host(char *err, const netns_t *n, int host) {
-    if (host < 0 || host >= NETNS_HOSTS) return fail(err, NETNS_ERR_ARG, "no host %d", host);
-    char into[NETNS_FAULT_NAME_BYTES], iso[NETNS_FAULT_NAME_BYTES];
-    snprintf(into, sizeof(into), "part_?_%c", HOST_LETTERS[host]);
-    snprintf(iso, sizeof(iso), "iso_%c", HOST_LETTERS[host]);
-    int rc = rules_delete(err, n, host, into);
-    if (rc == 0) rc = rules_delete(err, n, host, iso);
-    for (int h = 0; h < NETNS_HOSTS && rc == 0; h++)
-        if (h != host) rc = netns_heal_link(err, n, host, h);
-    return rc;
-}
-
-int netns_heal_cuts(char *err, const netns_t *n) {
-    int rc = 0;
-    for (int h = 0; h < NETNS_HOSTS && rc == 0; h++) {
-        rc = rules_delete(err, n, h, "part_*");
-        if (rc == 0) rc = rules_delete(err, n, h, "iso_*");
+    netns_batch_t *b = batch_begin(given);
+    if (b != NULL) {
+        b->on[to] |= ON_LOSS(from); /* the link's earlier setting, if any, is shadowed ... */
+        chain_off(b, to, "loss", from, to);
+        if (ppm > 0) b->on[to] |= ON_LOSS(from); /* ... by a return the new rule goes above */
+        /* numgen random mod 1000000 is uniform in 0..999999: "< ppm" drops ppm of a million
+         * (nft refuses "< 1000000", and a certain loss needs no draw) */
+        char draw[64] = "";
+        if (ppm < NETNS_PPM_ONE) snprintf(draw, sizeof(draw), "numgen random mod %u < %u ", NETNS_PPM_ONE, (unsigned)ppm);
+        if (ppm > 0)
+            batch_add(b, to,
+                      "add counter %s loss_%c_%c\n"
+                      "insert rule %s loss_%c_%c ip saddr %s meta l4proto udp %scounter name loss_%c_%c drop\n",
+                      NFT_TABLE, HOST_LETTERS[from], HOST_LETTERS[to], NFT_TABLE, HOST_LETTERS[from],
+                      HOST_LETTERS[to], n->addr[from], draw, HOST_LETTERS[from], HOST_LETTERS[to]);
     }
-    return rc;
+    return batch_end(err, n, given, b, 0);
 }
 
-int netns_heal(char *err, const netns_t *n) {
-    char script[SCRIPT_BYTES];
-    snprintf(script, sizeof(script), "flush chain %s input\nflush chain %s output\n", NFT_TABLE, NFT_TABLE);
-    for (int h = 0; h < NETNS_HOSTS; h++) {
-        int rc = run(err, n->name[h], script, NULL, 0, "nft", "-f", "-", NULL);
-        if (rc < 0) return rc;
+int netns_cut(char *err, const netns_t *n, netns_batch_t *given, int from, int to) {
+    if (pair_ok(err, from, to) < 0) return NETNS_ERR_ARG;
+    netns_batch_t *b = batch_begin(given);
+    if (b != NULL) {
+        char chain[NETNS_FAULT_NAME_BYTES], match[NETNS_ADDR_BYTES + 16];
+        snprintf(chain, sizeof(chain), "part_%c_%c", HOST_LETTERS[from], HOST_LETTERS[to]);
+        snprintf(match, sizeof(match), "ip saddr %s", n->addr[from]);
+        b->on[to] |= ON_PART(from); /* cut twice is cut once: the older rules are shadowed */
+        chain_off(b, to, "part", from, to);
+        b->on[to] |= ON_PART(from);
+        cut_rules(b, to, chain, match, chain);
     }
-    return 0;
+    return batch_end(err, n, given, b, 0);
+}
+
+int netns_isolate(char *err, const netns_t *n, netns_batch_t *given, int host) {
+    if (host < 0 || host >= NETNS_HOSTS) return fail(err, NETNS_ERR_ARG, "no host %d", host);
+    netns_batch_t *b = batch_begin(given);
+    if (b != NULL) {
+        char counter[NETNS_FAULT_NAME_BYTES];
+        snprintf(counter, sizeof(counter), "iso_%c", HOST_LETTERS[host]);
+        b->on[host] |= ON_ISO;
+        iso_off(b, host);
+        b->on[host] |= ON_ISO;
+        cut_rules(b, host, "iso_in", "iifname \"eth0\"", counter);
+        cut_rules(b, host, "iso_out", "oifname \"eth0\"", counter);
+    }
+    return batch_end(err, n, given, b, 0);
+}
+
+int netns_heal_link(char *err, const netns_t *n, netns_batch_t *given, int from, int to) {
+    if (pair_ok(err, from, to) < 0) return NETNS_ERR_ARG;
+    netns_batch_t *b = batch_begin(given);
+    if (b != NULL) chain_off(b, to, "part", from, to);
+    return batch_end(err, n, given, b, 0);
+}
+
+int netns_heal_host(char *err, const netns_t *n, netns_batch_t *given, int host) {
+    if (host < 0 || host >= NETNS_HOSTS) return fail(err, NETNS_ERR_ARG, "no host %d", host);
+    netns_batch_t *b = batch_begin(given);
+    if (b != NULL) {
+        iso_off(b, host);
+        for (int h = 0; h < NETNS_HOSTS; h++) {
+            if (h == host) continue;
+            chain_off(b, host, "part", h, host); /* cuts into host ... */
+            chain_off(b, h, "part", host, h);    /* ... and out of it */
+        }
+    }
+    return batch_end(err, n, given, b, 0);
+}
+
+/* Every cut and isolation of every host; with losses when with_loss. */
+static void heal_every(netns_batch_t *b, int with_loss) {
+    for (int to = 0; to < NETNS_HOSTS; to++) {
+        iso_off(b, to);
+        for (int from = 0; from < NETNS_HOSTS; from++) {
+            if (from == to) continue;
+            chain_off(b, to, "part", from, to);
+            if (with_loss) chain_off(b, to, "loss", from, to);
+        }
+    }
+}
+
+int netns_heal_cuts(char *err, const netns_t *n, netns_batch_t *given) {
+    netns_batch_t *b = batch_begin(given);
+    if (b != NULL) heal_every(b, 0);
+    return batch_end(err, n, given, b, 0);
+}
+
+int netns_heal(char *err, const netns_t *n, netns_batch_t *given) {
+    netns_batch_t *b = batch_begin(given);
+    if (b != NULL) heal_every(b, 1);
+    return batch_end(err, n, given, b, 0);
 }
 
 /* Parses `nft list table` output: "counter NAME {" then "packets P bytes B". */

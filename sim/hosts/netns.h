@@ -1,7 +1,7 @@
 /* netns.h — the hosts room (with relay.h): hosts for real runs: one network namespace per host
  * (M, A, B, C and one for the clients) on a bridge that lives in a namespace of its own,
  * addresses from 198.18.0.0/15, no default route; kernel faults (UDP loss, partitions) as
- * nftables rules inside them. Everything is done by running `ip` and `nft` (each call with a
+ * nftables rules inside them, one `nft -f` transaction per host per step. Everything is done by running `ip` and `nft` (each call with a
  * deadline), so it needs root and both tools: netns_available() says which is missing. */
 #ifndef ALICHAIN_NETNS_H
 #define ALICHAIN_NETNS_H
@@ -94,24 +94,42 @@ char netns_letter_of(int host);
  * backend behind a relay keeps its own). Returns 0, NETNS_ERR_ARG or NETNS_ERR_SYS. */
 int netns_enter(char *err, const netns_t *n, int host);
 
-/* Faults, each a rule in the receiving host's table with its own named counter (the
- * counter outlives the rule: a fault set again counts on):
+/* Faults. Each lives in a chain of its own in the receiving host's table (created empty
+ * by netns_up, jumped to from input or output) with its own named counter (the counter
+ * outlives the rules: a fault set again counts on):
  *   loss       UDP from `from` to `to` dropped with probability ppm / 1,000,000 (numgen
  *              random); a new setting replaces the link's old one, 0 removes it
  *   cut        everything from `from` to `to` (one way); call twice for both ways
  *   isolate    everything into and out of host over the bridge
  *   heal_link  the cut from -> to removed; heal_host every cut to or from host and its
  *              isolation; heal_cuts every cut and isolation (losses stay)
- *   heal       every fault rule of every host removed, losses included
- * Return 0, NETNS_ERR_ARG (bad host or ppm) or NETNS_ERR_COMMAND. */
+ *   heal       every fault of every host removed, losses included
+ * Each writes its nft commands into batch b and returns; netns_batch_run then applies
+ * everything b holds as one `nft -f` transaction per host, all hosts at once, and returns
+ * when every one has been committed: the faults of one step land together. With b NULL a
+ * call runs its own batch at once. Return 0, NETNS_ERR_ARG (bad host or ppm, a batch over
+ * NETNS_BATCH_BYTES), NETNS_ERR_SYS or NETNS_ERR_COMMAND. */
 #define NETNS_PPM_ONE 1000000u
-int netns_loss(char *err, const netns_t *n, int from, int to, uint32_t ppm);
-int netns_cut(char *err, const netns_t *n, int from, int to);
-int netns_isolate(char *err, const netns_t *n, int host);
-int netns_heal_link(char *err, const netns_t *n, int from, int to);
-int netns_heal_host(char *err, const netns_t *n, int host);
-int netns_heal_cuts(char *err, const netns_t *n);
-int netns_heal(char *err, const netns_t *n);
+#define NETNS_BATCH_BYTES 8192       /* one host's commands of one step (a heal of everything: ~1 KB) */
+typedef struct {
+    char script[NETNS_HOSTS][NETNS_BATCH_BYTES];
+    size_t len[NETNS_HOSTS];
+    int overflow;
+    uint32_t on[NETNS_HOSTS]; /* fault chains that may hold a fault: a heal touches only these */
+} netns_batch_t;
+/* An empty batch that assumes any fault may be on (a heal switches every chain off). */
+void netns_batch_init(netns_batch_t *b);
+/* The same for hosts netns_up has just made (no fault on): a batch kept for the whole run
+ * then sends a heal only to the hosts that have something to heal. */
+void netns_batch_fresh(netns_batch_t *b);
+int netns_batch_run(char *err, const netns_t *n, netns_batch_t *b); /* b's commands are gone after */
+int netns_loss(char *err, const netns_t *n, netns_batch_t *b, int from, int to, uint32_t ppm);
+int netns_cut(char *err, const netns_t *n, netns_batch_t *b, int from, int to);
+int netns_isolate(char *err, const netns_t *n, netns_batch_t *b, int host);
+int netns_heal_link(char *err, const netns_t *n, netns_batch_t *b, int from, int to);
+int netns_heal_host(char *err, const netns_t *n, netns_batch_t *b, int host);
+int netns_heal_cuts(char *err, const netns_t *n, netns_batch_t *b);
+int netns_heal(char *err, const netns_t *n, netns_batch_t *b);
 
 /* Reads back every fault counter of every host into out (up to cap); *count gets how many.
  * Returns 0 or NETNS_ERR_COMMAND. */

@@ -1,5 +1,6 @@
 /* relay.c — the UDP fault relay (see relay.h): first the pure plan (parse, push, pop,
- * counters; no clock, no socket), then relay_serve(), the poll() loop that feeds it.
+ * counters, the control block; no clock, no socket), then relay_serve(), the poll() loop
+ * that feeds it.
  * The queue is an array scanned for its earliest item: O(RELAY_QUEUE_MAX), fine here. */
 #include "relay.h"
 
@@ -18,7 +19,8 @@
 #include "proc/proc.h"
 
 _Static_assert(RELAY_DGRAM_BYTES_MAX > DGRAM_BYTES_MAX, "the relay carries any protocol datagram");
-_Static_assert(RELAY_REORDER_HOLD_US < RELAY_DELAY_MS_MAX * 1000ull, "a hold is a delay");
+_Static_assert(UDP_FATE_COPIES_MAX == 2, "a datagram is queued at most twice");
+_Static_assert(sizeof(relay_counts_t) % sizeof(uint64_t) == 0, "the counters are published as words");
 
 #define RELAY_HOST_BYTES 64
 #define PPM_PER_PCT 10000u
@@ -60,18 +62,22 @@ int relay_fault_parse(char *err, size_t cap, const char *spec, relay_fault_t *f)
                 if (parse_num(&p, RELAY_DELAY_MS_MAX, &hi) < 0 || hi < lo)
                     return relay_fail(err, cap, "delay range is not LO-HI with LO <= HI <= 60000 in", spec);
             }
-            f->delay_us_min = (uint64_t)lo * 1000u;
-            f->delay_us_max = (uint64_t)hi * 1000u;
+            f->delay_min_us = (uint64_t)lo * 1000u;
+            f->delay_max_us = (uint64_t)hi * 1000u;
         } else if (strncmp(p, "dup=", 4) == 0) {
             p += 4;
             if (parse_num(&p, 100, &pct) < 0) return relay_fail(err, cap, "dup is not 0..100 in", spec);
             f->dup_ppm = pct * PPM_PER_PCT;
+        } else if (strncmp(p, "loss=", 5) == 0) {
+            p += 5;
+            if (parse_num(&p, 100, &pct) < 0) return relay_fail(err, cap, "loss is not 0..100 in", spec);
+            f->loss_ppm = pct * PPM_PER_PCT;
         } else if (strncmp(p, "reorder=", 8) == 0) {
             p += 8;
             if (parse_num(&p, 100, &pct) < 0) return relay_fail(err, cap, "reorder is not 0..100 in", spec);
             f->reorder_ppm = pct * PPM_PER_PCT;
         } else {
-            return relay_fail(err, cap, "expected delay=LO-HI, dup=PCT, reorder=PCT or none in", spec);
+            return relay_fail(err, cap, "expected delay=LO-HI, dup=PCT, reorder=PCT, loss=PCT or none in", spec);
         }
         if (*p == ',') p++;
         else if (*p != '\0') return relay_fail(err, cap, "expected ',' between faults in", spec);
@@ -85,21 +91,15 @@ void relay_init(relay_t *r, uint64_t seed, const relay_fault_t fault[RELAY_DIRS]
     for (int d = 0; d < RELAY_DIRS; d++) r->fault[d] = fault[d];
 }
 
-/* One queued copy, due after a delay drawn from the direction's range (plus the hold). */
-static int relay_queue(relay_t *r, uint64_t now_us, int link, int dir, uint64_t seq, const uint8_t *data,
-                       size_t len) {
+/* One queued copy, due after its drawn delay (hold included). */
+static int relay_queue(relay_t *r, uint64_t now_us, uint64_t delay_us, int held, int link, int dir, uint64_t seq,
+                       const uint8_t *data, size_t len) {
     relay_counts_t *c = &r->counts[dir];
-    const relay_fault_t *f = &r->fault[dir];
     if (r->count == RELAY_QUEUE_MAX) {
         c->dropped_full++;
         return RELAY_ERR_FULL;
     }
-    uint64_t delay_us = f->delay_us_min;
-    if (f->delay_us_max > f->delay_us_min) delay_us += prng_below(&r->prng, f->delay_us_max - f->delay_us_min + 1);
-    if (f->reorder_ppm > 0 && prng_chance_ppm(&r->prng, f->reorder_ppm)) {
-        delay_us += RELAY_REORDER_HOLD_US;
-        c->held++;
-    }
+    if (held) c->held++;
     if (delay_us > 0) c->delayed++;
     relay_item_t *it = &r->items[r->count++];
     it->due_us = now_us + delay_us;
@@ -116,12 +116,21 @@ int relay_push(relay_t *r, uint64_t now_us, int link, int dir, const uint8_t *da
         return RELAY_ERR_ARG;
     relay_counts_t *c = &r->counts[dir];
     c->received++;
-    uint64_t seq = r->next_seq[link][dir]++;
-    int rc = relay_queue(r, now_us, link, dir, seq, data, len);
-    if (rc == 0 && r->fault[dir].dup_ppm > 0 && prng_chance_ppm(&r->prng, r->fault[dir].dup_ppm)) {
-        c->duplicated++;
-        rc = relay_queue(r, now_us, link, dir, seq, data, len);
+    if (r->cut[dir]) { /* before any draw, as the simulator's send checks its partitions */
+        c->cut++;
+        return 0;
     }
+    udp_fate_t fate; /* the simulator's draw (sim/world/link.c makes the same call) */
+    udp_fate_draw(&r->prng, &r->fault[dir], &fate);
+    if (fate.lost) {
+        c->lost++;
+        return 0;
+    }
+    uint64_t seq = r->next_seq[link][dir]++;
+    if (fate.copies == 2) c->duplicated++;
+    int rc = 0;
+    for (int k = 0; k < fate.copies && rc == 0; k++)
+        rc = relay_queue(r, now_us, fate.delay_us[k], fate.held[k], link, dir, seq, data, len);
     return rc;
 }
 
@@ -139,9 +148,15 @@ uint64_t relay_next_due_us(const relay_t *r) {
 }
 
 int relay_pop(relay_t *r, uint64_t now_us, relay_item_t *out) {
-    if (r->count == 0) return 0;
-    size_t i = relay_earliest(r);
-    if (r->items[i].due_us > now_us) return 0;
+    size_t i;
+    for (;;) {
+        if (r->count == 0) return 0;
+        i = relay_earliest(r);
+        if (r->items[i].due_us > now_us) return 0;
+        if (!r->cut[r->items[i].dir]) break;
+        r->counts[r->items[i].dir].cut++; /* in flight when the partition began */
+        r->items[i] = r->items[--r->count];
+    }
     *out = r->items[i];
     r->items[i] = r->items[--r->count];
     relay_counts_t *c = &r->counts[out->dir];
@@ -160,9 +175,11 @@ void relay_counts_text(const relay_t *r, char *buf, size_t cap) {
         unsigned long long pending = 0; /* still held when the counters were read */
         for (size_t i = 0; i < r->count; i++) pending += r->items[i].dir == d;
         int n = snprintf(buf + used, cap - used,
-                         "%s%s received=%llu forwarded=%llu pending=%llu duplicated=%llu delayed=%llu "
-                         "held=%llu reordered=%llu dropped_full=%llu foreign=%llu",
-                         d ? "; " : "", names[d], (unsigned long long)c->received, (unsigned long long)c->forwarded,
+                         "%s%s received=%llu lost=%llu cut=%llu forwarded=%llu pending=%llu duplicated=%llu "
+                         "delayed=%llu held=%llu reordered=%llu dropped_full=%llu foreign=%llu",
+                         d ? "; " : "", names[d], (unsigned long long)c->received, (unsigned long long)c->lost,
+                         (unsigned long long)c->cut,
+                         (unsigned long long)c->forwarded,
                          pending, (unsigned long long)c->duplicated,
                          (unsigned long long)c->delayed, (unsigned long long)c->held,
                          (unsigned long long)c->reordered, (unsigned long long)c->dropped_full,
@@ -170,6 +187,44 @@ void relay_counts_text(const relay_t *r, char *buf, size_t cap) {
         if (n < 0) return;
         used += (size_t)n;
     }
+}
+
+/* ---- the control block (relay.h): plain words in shared memory, ordered by the sequence */
+
+uint32_t relay_control_set(relay_control_t *c, int dir, const relay_fault_t *f) {
+    assert(dir >= 0 && dir < RELAY_DIRS);
+    c->wanted[dir] = *f; /* the relay reads it only after it sees the new sequence */
+    return __atomic_add_fetch(&c->wanted_seq, 1, __ATOMIC_RELEASE);
+}
+
+uint32_t relay_control_cut(relay_control_t *c, int dir, int cut) {
+    assert(dir >= 0 && dir < RELAY_DIRS);
+    c->cut_wanted[dir] = cut != 0;
+    return __atomic_add_fetch(&c->wanted_seq, 1, __ATOMIC_RELEASE);
+}
+
+int relay_control_acked(const relay_control_t *c) {
+    return __atomic_load_n(&c->applied_seq, __ATOMIC_ACQUIRE) == __atomic_load_n(&c->wanted_seq, __ATOMIC_ACQUIRE);
+}
+
+int relay_control_sync(relay_control_t *c, relay_t *r) {
+    uint32_t seq = __atomic_load_n(&c->wanted_seq, __ATOMIC_ACQUIRE);
+    int changed = seq != __atomic_load_n(&c->applied_seq, __ATOMIC_RELAXED);
+    if (changed) {
+        memcpy(r->fault, c->wanted, sizeof(r->fault));
+        memcpy(r->cut, c->cut_wanted, sizeof(r->cut));
+        __atomic_store_n(&c->applied_seq, seq, __ATOMIC_RELEASE);
+    }
+    const uint64_t *from = (const uint64_t *)r->counts;
+    uint64_t *to = (uint64_t *)c->published;
+    for (size_t i = 0; i < sizeof(r->counts) / (sizeof(uint64_t)); i++) __atomic_store_n(&to[i], from[i], __ATOMIC_RELAXED);
+    return changed;
+}
+
+int relay_take(relay_t *r, relay_control_t *c, uint64_t now_us, int link, int dir, const uint8_t *data,
+               size_t len) {
+    if (c != NULL) (void)relay_control_sync(c, r);
+    return relay_push(r, now_us, link, dir, data, len);
 }
 
 /* ---- the poll() loop ------------------------------------------------------------------ */
@@ -209,8 +264,8 @@ static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b) {
 }
 
 /* Reads what waits on one link's socket (front: from serverM, down; back: from the
- * backend, up) into the plan. */
-static void relay_read(relay_t *r, const relay_link_t *l, int link, int dir, int fd) {
+ * backend, up) into the plan, each datagram under the latest setting of c. */
+static void relay_read(relay_t *r, relay_control_t *ctl, const relay_link_t *l, int link, int dir, int fd) {
     const struct sockaddr_in *peer = dir == RELAY_DOWN ? &l->m_addr : &l->backend_addr;
     for (int i = 0; i < RELAY_READS_PER_EVENT; i++) {
         uint8_t buf[RELAY_DGRAM_BYTES_MAX];
@@ -222,7 +277,7 @@ static void relay_read(relay_t *r, const relay_link_t *l, int link, int dir, int
             r->counts[dir].foreign++;
             continue;
         }
-        (void)relay_push(r, proc_now_us(), link, dir, buf, (size_t)n); /* a full queue counts its drop */
+        (void)relay_take(r, ctl, proc_now_us(), link, dir, buf, (size_t)n); /* a full queue counts its drop */
     }
 }
 
@@ -241,15 +296,14 @@ int relay_bind(char *err, size_t cap, const relay_link_t *links, int link_count,
 }
 
 void relay_serve(relay_t *r, const relay_link_t *links, int link_count, const int fds[],
-                 volatile sig_atomic_t *stop, uint64_t for_ms, void (*on_turn)(void *ctx, relay_t *r),
-                 void *ctx) {
-    struct pollfd pfds[RELAY_LINKS_MAX * RELAY_DIRS];
+                 volatile sig_atomic_t *stop, uint64_t for_ms, relay_control_t *c, int wake_fd) {
+    struct pollfd pfds[RELAY_LINKS_MAX * RELAY_DIRS + 1];
     int nfds = link_count * RELAY_DIRS;
     assert(link_count >= 1);
     assert(link_count <= RELAY_LINKS_MAX);
     uint64_t end_us = for_ms ? proc_now_us() + for_ms * 1000u : UINT64_MAX;
     while (!*stop) {
-        if (on_turn) on_turn(ctx, r);
+        if (c != NULL) (void)relay_control_sync(c, r); /* also acknowledges a setting no datagram met yet */
         uint64_t now = proc_now_us();
         if (now >= end_us) break;
         relay_item_t it;
@@ -264,8 +318,14 @@ void relay_serve(relay_t *r, const relay_link_t *links, int link_count, const in
         uint64_t wait_ms = wake > now ? (wake - now + 999) / 1000 : 0;
         if (wait_ms > RELAY_POLL_MS_MAX) wait_ms = RELAY_POLL_MS_MAX;
         for (int i = 0; i < nfds; i++) pfds[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-        if (poll(pfds, (nfds_t)nfds, (int)wait_ms) <= 0) continue; /* timeout, or EINTR: look at *stop */
+        pfds[nfds] = (struct pollfd){.fd = wake_fd, .events = POLLIN}; /* a negative fd is ignored */
+        if (poll(pfds, (nfds_t)nfds + 1, (int)wait_ms) <= 0) continue; /* timeout, or EINTR: look at *stop */
+        if (wake_fd >= 0 && (pfds[nfds].revents & POLLIN)) {
+            uint64_t drain[8];
+            (void)!read(wake_fd, drain, sizeof(drain)); /* an eventfd resets; a pipe gives up to 64 wakes */
+        }
         for (int i = 0; i < nfds; i++)
-            if (pfds[i].revents & POLLIN) relay_read(r, &links[i / 2], i / 2, i % 2 ? RELAY_UP : RELAY_DOWN, fds[i]);
+            if (pfds[i].revents & POLLIN)
+                relay_read(r, c, &links[i / 2], i / 2, i % 2 ? RELAY_UP : RELAY_DOWN, fds[i]);
     }
 }

@@ -1,7 +1,9 @@
 /* relay.h — a UDP fault relay between serverM and a backend: what tc netem would do and
- * cannot here (delay ranges, duplication, reordering), per direction, drawn from a seeded
- * PRNG, with counters of what it really did. The plan (relay_t) is pure: the caller passes
- * the time and asks for the next deadline; relay_serve() is the poll() loop around it. */
+ * cannot here (loss, delay ranges, duplication, reordering), per direction, drawn from a
+ * seeded PRNG by the simulator's own distribution (scenario/udp_fate.h), with counters of
+ * what it really did. The plan (relay_t) is pure: the caller passes the time and asks for
+ * the next deadline; relay_control_t hands it new settings from another process and takes
+ * back its acknowledgement; relay_serve() is the poll() loop around both. */
 #ifndef ALICHAIN_RELAY_H
 #define ALICHAIN_RELAY_H
 
@@ -11,14 +13,14 @@
 #include <stdint.h>
 
 #include "prng.h"
+#include "scenario/udp_fate.h"
 
 #define RELAY_DGRAM_BYTES_MAX 2048   /* above the protocol's DGRAM_BYTES_MAX */
 #define RELAY_QUEUE_MAX 512          /* datagrams held at once; more are dropped and counted */
 #define RELAY_DELAY_MS_MAX 60000
-#define RELAY_REORDER_HOLD_US 30000  /* extra hold of a datagram picked for reordering */
 #define RELAY_LINKS_MAX 3            /* one per backend */
 #define RELAY_COUNTS_TEXT_BYTES 512
-#define RELAY_POLL_MS_MAX 100        /* the loop looks at *stop and on_turn at least this often */
+#define RELAY_POLL_MS_MAX 100        /* the loop looks at *stop and its control at least this often */
 
 enum { RELAY_DOWN = 0, RELAY_UP = 1, RELAY_DIRS = 2 }; /* down: serverM -> backend */
 
@@ -29,18 +31,17 @@ enum {
     RELAY_ERR_SYS = -3   /* a socket call failed */
 };
 
-/* One direction's faults. */
-typedef struct {
-    uint64_t delay_us_min;
-    uint64_t delay_us_max;
-    uint32_t dup_ppm;     /* a second copy, with its own delay */
-    uint32_t reorder_ppm; /* held RELAY_REORDER_HOLD_US more, so later ones overtake it */
-} relay_fault_t;
+/* One direction's faults: the simulator's settings of one link (scenario.h), drawn by
+ * udp_fate_draw: loss, a second copy with its own delay, a delay range, and a hold of
+ * 0 .. 2 x delay_max_us + 1 ms for a datagram picked for reordering. */
+typedef sim_udp_t relay_fault_t;
 
 /* What happened in one direction. reordered counts deliveries that really came after a
  * later-received datagram of the same link and direction (whatever the cause). */
 typedef struct {
     uint64_t received;
+    uint64_t lost;       /* dropped by the loss setting */
+    uint64_t cut;        /* dropped by a partition: at arrival, or still queued when it began */
     uint64_t forwarded;  /* copies sent (duplicates included) */
     uint64_t duplicated; /* extra copies made */
     uint64_t delayed;    /* copies held more than 0 ms */
@@ -61,6 +62,7 @@ typedef struct {
 
 typedef struct {
     relay_fault_t fault[RELAY_DIRS];
+    uint8_t cut[RELAY_DIRS];  /* a partition: as the simulator's, checked at arrival and at delivery */
     relay_counts_t counts[RELAY_DIRS];
     prng_t prng;
     uint64_t next_seq[RELAY_LINKS_MAX][RELAY_DIRS];
@@ -69,28 +71,59 @@ typedef struct {
     relay_item_t items[RELAY_QUEUE_MAX];
 } relay_t;
 
-/* Parses "delay=LO-HI,dup=PCT,reorder=PCT" (delays in ms, any subset, "delay=N" for a
- * fixed delay, "none" for nothing) into f. Returns 0 or RELAY_ERR_ARG with a reason in err (cap bytes). */
+/* Parses "delay=LO-HI,dup=PCT,reorder=PCT,loss=PCT" (delays in ms, any subset, "delay=N"
+ * for a fixed delay, "none" for nothing) into f. Returns 0 or RELAY_ERR_ARG with a reason in err (cap bytes). */
 int relay_fault_parse(char *err, size_t cap, const char *spec, relay_fault_t *f);
 
 /* r is the caller's (it is large: allocate it, do not put it on a stack). */
 void relay_init(relay_t *r, uint64_t seed, const relay_fault_t fault[RELAY_DIRS]);
 
-/* A datagram of link in direction dir arrived at now_us: queues one copy (two when
- * duplicated), each due after its drawn delay. Returns 0, RELAY_ERR_FULL (dropped,
- * counted) or RELAY_ERR_ARG (len over RELAY_DGRAM_BYTES_MAX, bad link or dir). */
+/* A datagram of link in direction dir arrived at now_us: drops it (lost, counted) or
+ * queues one copy (two when duplicated), each due after its drawn delay. Returns 0,
+ * RELAY_ERR_FULL (dropped, counted) or RELAY_ERR_ARG (len over RELAY_DGRAM_BYTES_MAX, bad
+ * link or dir). */
 int relay_push(relay_t *r, uint64_t now_us, int link, int dir, const uint8_t *data, size_t len);
 
 /* The earliest due time, or UINT64_MAX when nothing is queued. */
 uint64_t relay_next_due_us(const relay_t *r);
 
 /* Moves the earliest item due at or before now_us (ties in arrival order) into *out and
- * counts its delivery. Returns 1 when it did, 0 when nothing is due. */
+ * counts its delivery; an item of a direction cut meanwhile is dropped (counted cut) on the
+ * way. Returns 1 when it delivered one, 0 when nothing is due. */
 int relay_pop(relay_t *r, uint64_t now_us, relay_item_t *out);
 
-/* "down received=.. forwarded=.. pending=.. ...; up ..." into buf; pending: copies still
- * queued (received + duplicated = forwarded + pending, dropped_full aside). */
+/* "down received=.. lost=.. forwarded=.. pending=.. ...; up ..." into buf; pending: copies
+ * still queued (received + duplicated = lost + cut + forwarded + pending + dropped_full). */
 void relay_counts_text(const relay_t *r, char *buf, size_t cap);
+
+/* Settings handed to a relay that runs in another process, through memory both share (the
+ * caller maps it). The controller writes wanted[] and bumps wanted_seq
+ * (relay_control_set); the relay, before it plans every datagram it reads and at least
+ * every RELAY_POLL_MS_MAX, copies wanted[] when the sequence moved and acknowledges by
+ * storing it in applied_seq, and publishes its counters (relay_control_sync). So a setting
+ * applies to the very next datagram read after it was acknowledged, and a controller that
+ * waits for the acknowledgement knows the setting has landed. */
+typedef struct {
+    relay_fault_t wanted[RELAY_DIRS];
+    uint8_t cut_wanted[RELAY_DIRS];
+    uint32_t wanted_seq;
+    uint32_t applied_seq;
+    relay_counts_t published[RELAY_DIRS];
+} relay_control_t;
+
+/* The controller's side: dir's new settings, or dir cut (1) or healed (0); each returns the
+ * sequence to wait for. */
+uint32_t relay_control_set(relay_control_t *c, int dir, const relay_fault_t *f);
+uint32_t relay_control_cut(relay_control_t *c, int dir, int cut);
+/* 1 when the relay has applied every setting handed so far. */
+int relay_control_acked(const relay_control_t *c);
+/* The relay's side: applies what is wanted when the sequence moved (returns 1 then, else
+ * 0), acknowledges it, and publishes r's counters. */
+int relay_control_sync(relay_control_t *c, relay_t *r);
+/* relay_control_sync (when c is not NULL) then relay_push: how the serve loop takes every
+ * datagram, so none goes out under a setting older than the last acknowledged. */
+int relay_take(relay_t *r, relay_control_t *c, uint64_t now_us, int link, int dir, const uint8_t *data,
+               size_t len);
 
 /* One link's sockets and peers: front faces serverM (bound where serverM believes the
  * backend is), back faces the backend (bound where the backend believes serverM is). */
@@ -108,13 +141,13 @@ int relay_addr_parse(char *err, size_t cap, const char *text, struct sockaddr_in
  * Returns 0, or RELAY_ERR_SYS with err naming the address when a bind fails. */
 int relay_bind(char *err, size_t cap, const relay_link_t *links, int link_count, int fds[]);
 
-/* Forwards through r until *stop becomes non-zero or for_ms passes (0: no limit), calling
- * on_turn(ctx, r) (when not NULL) once per loop turn: a place to change r->fault and to
- * publish r->counts (at least every RELAY_POLL_MS_MAX ms). A
- * datagram on a front socket from anyone but m_addr, or on a back socket from anyone but
- * backend_addr, is counted as foreign and not forwarded. */
+/* Forwards through r until *stop becomes non-zero or for_ms passes (0: no limit). With a
+ * control c (NULL: none), syncs it once per loop turn and before every datagram it plans
+ * (relay_take); wake_fd (-1: none) is polled too, and a write to it (an eventfd or a pipe:
+ * it is drained) wakes the loop at once, so a new setting is acknowledged without waiting
+ * out a poll timeout. A datagram on a front socket from anyone but m_addr, or on a back
+ * socket from anyone but backend_addr, is counted as foreign and not forwarded. */
 void relay_serve(relay_t *r, const relay_link_t *links, int link_count, const int fds[],
-                 volatile sig_atomic_t *stop, uint64_t for_ms, void (*on_turn)(void *ctx, relay_t *r),
-                 void *ctx);
+                 volatile sig_atomic_t *stop, uint64_t for_ms, relay_control_t *c, int wake_fd);
 
 #endif

@@ -219,6 +219,8 @@ typedef struct {
     int lock_fd;
     uint64_t seed;
     uint64_t t0_us;           /* wall clock of time 0 */
+    uint64_t landed_us;       /* run time the current step's injections were all acknowledged */
+    uint64_t *land_us;        /* per step: its landing, UINT64_MAX when not a timed fault */
     real_server_t srv[SIM_SERVERS];
     real_op_t *ops;
     size_t op_count;
@@ -338,6 +340,8 @@ static int server_start(real_t *r, int node, char *err, size_t cap) {
     }
     r->srv[node].pid = pid;
     r->srv[node].paused = 0;
+    if (r->t0_us != 0) r->landed_us = run_us(r); /* a restart lands when its process starts:
+                                                  * its own start-up is the program's time */
     real_up_line(node, r->offset, up, sizeof(up));
     int status = 0;
     switch (proc_wait_up(pid, out, up, REAL_START_MS_MAX * 1000ull, REAL_TICK_US, &status)) {
@@ -497,7 +501,16 @@ static int node_restart(real_t *r, int n, char *err, size_t cap) {
     return 0;
 }
 
-/* One timed step. Returns 0, or -1 with err (a harness failure: the run fails). */
+/* Makes the network faults handed over so far land (realnet_t.commit): returns once every
+ * injector acknowledged them. 0, or -1 with err. */
+static int net_commit(real_t *r, char *err, size_t cap) {
+    if (r->net->commit == NULL) return 0;
+    return r->net->commit(r->net, err, cap) == REALNET_OK ? 0 : -1;
+}
+
+/* One timed step; sets r->landed_us to the run time its injections were acknowledged (a
+ * restart's: when its process started). Returns 0, or -1 with err (a harness failure: the
+ * run fails). */
 static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t *next_op,
                     char *err, size_t cap) {
     int n = st->node;
@@ -543,15 +556,10 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
         else r->cut--;
         break;
     case STEP_RECOVER: {
+        /* the network first (heal, calm rates: one commit), then the processes, so the
+         * restarts' start-up does not delay the network's landing */
         if (r->net->heal(r->net, SIM_NODE_ALL, SIM_NODE_ALL, 0, err, cap) != REALNET_OK) return -1;
         r->cut = 0;
-        for (int k = 0; k < SIM_SERVERS; k++) {
-            if (r->srv[k].pid != 0 && r->srv[k].paused) {
-                kill(r->srv[k].pid, SIGCONT);
-                r->srv[k].paused = 0;
-            }
-            if (node_restart(r, k, err, cap) != 0) return -1;
-        }
         sim_faults_t before = *faults;
         for (int a = 0; a < SIM_SERVERS; a++) {
             for (int b = 0; b < SIM_SERVERS; b++) {
@@ -560,7 +568,17 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
         }
         faults->tcp.reset_ppm = 0;
         if (udp_supported(r) && udp_apply(r, &before, faults, err, cap) != 0) return -1;
-        break;
+        if (net_commit(r, err, cap) != 0) return -1;
+        r->landed_us = run_us(r);
+        for (int k = 0; k < SIM_SERVERS; k++) {
+            if (r->srv[k].pid != 0 && r->srv[k].paused) {
+                kill(r->srv[k].pid, SIGCONT);
+                r->srv[k].paused = 0;
+            }
+            if (node_restart(r, k, err, cap) != 0) return -1;
+        }
+        hard_update(r);
+        return 0;
     }
     case STEP_SET: {
         sim_faults_t before = *faults;
@@ -571,6 +589,8 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
     }
     case STEP_SESSION: break; /* refused or skipped before the run: the real clients are one-shot */
     }
+    if (net_commit(r, err, cap) != 0) return -1;
+    if (st->kind != STEP_RESTART) r->landed_us = run_us(r);
     hard_update(r);
     return 0;
 }
@@ -746,6 +766,8 @@ static void report_server_logs(const real_t *r, FILE *f) {
     }
 }
 
+static void landing_report(const real_t *r, FILE *f);
+
 static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
     real_result_t *res = r->res;
     const char *why = r->opts->net_note;
@@ -795,6 +817,7 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
     for (int k = 1; k < FAULT_COUNT; k++)
         fprintf(f, " %s=%llu", sim_fault_names[k], (unsigned long long)res->faults[k]);
     fputc('\n', f);
+    landing_report(r, f);
     fprintf(f, "wall: %.3fs\n", (double)wall_us / 1e6);
     uint32_t shown = r->violation_count < SIM_VIOLATIONS_MAX ? r->violation_count : SIM_VIOLATIONS_MAX;
     for (uint32_t i = 0; i < shown; i++) fprintf(f, "violation: %s\n", r->violations[i]);
@@ -849,12 +872,73 @@ static int wait_until(real_t *r, uint64_t at_us, int stop_when_quiet) {
     }
 }
 
+/* 1 for a fault step whose landing is measured and held to REAL_LAND_TOLERANCE_US; an
+ * operation's start is judged by compare's overlap test, and a skipped step injects nothing. */
+static int step_timed(const scn_step_t *st) {
+    return st->kind != STEP_OP && st->kind != STEP_SESSION;
+}
+
+/* "partition", "net udp", ... of a timed step, for the report. */
+static const char *step_word(const scn_step_t *st) {
+    switch ((step_kind_t)st->kind) {
+    case STEP_CRASH: return "crash";
+    case STEP_RESTART: return "restart";
+    case STEP_PAUSE: return "pause";
+    case STEP_RESUME: return "resume";
+    case STEP_PARTITION: return st->node2 == SIM_NODE_ALL ? "isolate" : "partition";
+    case STEP_HEAL: return "heal";
+    case STEP_RECOVER: return "recover";
+    case STEP_SET: return st->set.what == SET_UDP ? "net udp" : "net (skipped)";
+    case STEP_OP:
+    case STEP_SESSION: break;
+    }
+    return "?";
+}
+
+/* The landing of every timed step into res (max, the late ones) and the report. */
+static void landing_report(const real_t *r, FILE *f) {
+    real_result_t *res = r->res;
+    size_t used = 0, late_n = 0;
+    size_t worst = SIZE_MAX;
+    res->late[0] = '\0';
+    for (size_t i = 0; i < r->scn->step_count; i++) {
+        const scn_step_t *st = &r->scn->steps[i];
+        if (r->land_us[i] == UINT64_MAX) continue;
+        res->steps_timed++;
+        if (worst == SIZE_MAX || r->land_us[i] > res->land_max_us) {
+            worst = i;
+            res->land_max_us = r->land_us[i];
+        }
+        int late = r->land_us[i] > REAL_LAND_TOLERANCE_US;
+        if (f != NULL)
+            fprintf(f, "landed: line %u %s at %.3fs +%.3f ms%s\n", st->line, step_word(st), (double)st->at_us / 1e6,
+                    (double)r->land_us[i] / 1e3, late ? "  LATE" : "");
+        if (!late) continue;
+        late_n++;
+        int n = snprintf(res->late + used, sizeof(res->late) - used, "%sline %u %s at %.3fs +%.3f ms",
+                         used ? "; " : "", st->line, step_word(st), (double)st->at_us / 1e6,
+                         (double)r->land_us[i] / 1e3);
+        if (n > 0 && (size_t)n < sizeof(res->late) - used) used += (size_t)n;
+    }
+    res->inconclusive = late_n > 0;
+    if (f == NULL) return;
+    if (res->steps_timed == 0) {
+        fprintf(f, "landing: no timed fault steps\n");
+        return;
+    }
+    const scn_step_t *w = &r->scn->steps[worst];
+    fprintf(f, "landing: %u timed steps, max +%.3f ms (line %u %s), tolerance %.1f ms: %s\n", res->steps_timed,
+            (double)res->land_max_us / 1e3, w->line, step_word(w), REAL_LAND_TOLERANCE_US / 1e3,
+            late_n ? "LATE, the run is inconclusive" : "kept");
+}
+
 static int run_body(real_t *r, char *err, size_t cap) {
     const scenario_t *s = r->scn;
     sim_faults_t faults = s->faults;
     sim_faults_t calm;
     sim_faults_default(&calm);
     if (udp_supported(r) && udp_apply(r, &calm, &faults, err, cap) != 0) return -1;
+    if (net_commit(r, err, cap) != 0) return -1;
     for (int n = SIM_NODE_A; n <= SIM_NODE_C; n++) {
         if (server_start(r, n, err, cap) != 0) return -1;
     }
@@ -865,6 +949,8 @@ static int run_body(real_t *r, char *err, size_t cap) {
     for (size_t i = 0; i < s->step_count; i++) {
         if (wait_until(r, s->steps[i].at_us, 0) != 0) return -1;
         if (step_run(r, &s->steps[i], &faults, &next_op, err, cap) != 0) return -1;
+        if (step_timed(&s->steps[i]))
+            r->land_us[i] = r->landed_us > s->steps[i].at_us ? r->landed_us - s->steps[i].at_us : 0;
     }
     if (wait_until(r, s->run_us, s->until_quiet) != 0) return -1;
     return 0;
@@ -895,9 +981,11 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     for (size_t i = 0; i < s->step_count; i++) r->op_count += s->steps[i].kind == STEP_OP;
     r->ops = calloc(r->op_count + 1, sizeof(*r->ops));
     res->ops = calloc(r->op_count + 1, sizeof(*res->ops));
+    r->land_us = malloc((s->step_count + 1) * sizeof(*r->land_us));
+    for (size_t i = 0; r->land_us != NULL && i <= s->step_count; i++) r->land_us[i] = UINT64_MAX;
     snprintf(r->programs, sizeof(r->programs), "%s", o->programs);
     char err[REAL_MSG_BYTES] = "";
-    if (r->ops == NULL || res->ops == NULL) {
+    if (r->ops == NULL || res->ops == NULL || r->land_us == NULL) {
         rc = refuse(r, "out of memory");
     } else if (strlen(o->programs) >= sizeof(r->programs)) {
         rc = refuse(r, "--programs: a path longer than %d bytes", REAL_DIR_BYTES - 1);
@@ -960,6 +1048,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         if (judge(r, settled) != 0) violation(r, "runaway", run_us(r), "out of memory in the final checks");
         res->verdict = r->violation_count > 0 || r->expects_failed > 0;
         if (o->report != NULL) report_print(r, o->report, proc_now_us() - wall0);
+        else landing_report(r, NULL);
         for (size_t i = 0; i < r->op_count; i++) {
             real_outcome_t *out = &res->ops[i];
             snprintf(out->label, sizeof(out->label), "%s", r->ops[i].step->label);
@@ -975,7 +1064,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         }
         res->op_count = r->op_count;
         teardown(r);
-        rc = res->verdict;
+        rc = res->inconclusive ? REAL_EXIT_INCONCLUSIVE : res->verdict;
     } else {
         res->verdict = 1;
     }
@@ -985,6 +1074,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         free(r->ops[i].file);
     }
     free(r->ops);
+    free(r->land_us);
     free(r->expect_log);
     free(r);
     proc_signals_restore(&saved);

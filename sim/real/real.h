@@ -16,6 +16,13 @@
 #define REAL_SKIPPED_MAX 16          /* distinct unsupported faults named in a report */
 #define REAL_FAULT_NAME_BYTES 48
 #define REAL_EXIT_REFUSED 2          /* real / compare / soak: refused, or cannot run */
+#define REAL_EXIT_INCONCLUSIVE 3     /* real / compare: a timed fault landed later than
+                                      * REAL_LAND_TOLERANCE_US: neither pass nor fail, the
+                                      * run proves nothing either way */
+#define REAL_LAND_TOLERANCE_US 25000 /* a timed step is on time when every injector has
+                                      * acknowledged it within this of its scheduled time
+                                      * (docs/REAL.md "When faults land") */
+#define REAL_LATE_TEXT_BYTES 400
 
 typedef struct {
     const char *programs;        /* directory holding serverM/A/B/C, clientA/B */
@@ -59,16 +66,23 @@ typedef struct {
     size_t op_count;
     real_final_t final;
     char first_failure[480];
+    int inconclusive;            /* a timed step landed late: see late */
+    uint32_t steps_timed;        /* fault steps whose landing was measured */
+    uint64_t land_max_us;        /* the latest landing (from the scheduled time) */
+    char late[REAL_LATE_TEXT_BYTES]; /* "line 9 partition at 1.000s +23.412 ms; ..." */
 } real_result_t;
 
 /* Plays s for real. Returns 0 pass, 1 fail, 2 refused (unsupported fault without
- * --skip-unsupported, cannot start: reason on stderr and in first_failure) or interrupted.
+ * --skip-unsupported, cannot start: reason on stderr and in first_failure) or interrupted,
+ * 3 inconclusive (a timed step landed later than REAL_LAND_TOLERANCE_US: r->late says which;
+ * the run was judged and reported all the same).
  * Everything it started (processes, temp dir, the back end's setup) is gone on return. */
 int real_run(const scenario_t *s, const real_options_t *o, real_result_t *r);
 void real_result_free(real_result_t *r);
 
 /* Runs s in the simulator and for real and prints both results per labelled operation;
- * returns 0 (no difference, both pass), 1, or 2 (refused / cannot run). */
+ * returns 0 (no difference, both pass), 1, 2 (refused / cannot run) or 3 (inconclusive:
+ * a timed fault of the real run landed late, and the simulator passed). */
 int real_compare(const scenario_t *s, const real_options_t *o, FILE *f);
 
 /* What every program of a run is started with (real mode and the durability soak). */

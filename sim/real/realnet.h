@@ -68,10 +68,17 @@ struct realnet {
      * isolates node. heal: node SIM_NODE_ALL heals every link; node2 SIM_NODE_ALL every link
      * of node. udp: the settings of one link from -> to (sim_udp_t: loss, dup, reorder,
      * delay) — called at start for every link whose settings differ from the calm default,
-     * and at every "net udp" step. */
+     * and at every "net udp" step. With a commit hook these only queue the change. */
     int (*partition)(realnet_t *n, int node, int node2, int oneway, char *err, size_t err_cap);
     int (*heal)(realnet_t *n, int node, int node2, int oneway, char *err, size_t err_cap);
     int (*udp)(realnet_t *n, int from, int to, const sim_udp_t *u, char *err, size_t err_cap);
+
+    /* Makes the faults handed to partition, heal and udp since the last commit land, and
+     * returns once every injector has acknowledged them (the kernel committed each host's
+     * rules, each relay applied its settings): a timed step is done when this returns, and
+     * the runner measures its landing time up to here. Returns REALNET_OK or REALNET_FAILED
+     * (err). NULL: the fault hooks take effect before they return. */
+    int (*commit)(realnet_t *n, char *err, size_t err_cap);
 
     /* Adds what fired so far to c (may be called more than once; adds the delta). */
     void (*counters)(realnet_t *n, realnet_counters_t c);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,20 +27,19 @@
 #define NS_ENV_BYTES 48
 #define NS_PATH_BYTES 256
 #define NS_SEED_BASE 0x616c6963686e7300ull /* the relays' draws: offset and backend mixed in */
+#define NS_ACK_POLL_US 50                  /* a relay acknowledges within one loop turn: tens of us */
 
 _Static_assert((int)NETNS_HOST_M == (int)SIM_NODE_M && (int)NETNS_HOST_A == (int)SIM_NODE_A &&
                    (int)NETNS_HOST_B == (int)SIM_NODE_B && (int)NETNS_HOST_C == (int)SIM_NODE_C &&
                    (int)NETNS_HOST_CLIENTS == (int)SIM_NODE_CLIENTS && (int)NETNS_HOSTS == (int)SIM_NODES,
                "a node is the host of the same number");
-_Static_assert(sizeof(relay_counts_t) % sizeof(uint64_t) == 0, "the counters are copied as words");
 
-/* One relay's shared state: the child works on relay; the parent writes wanted then bumps
- * wanted_seq; the child publishes its counters after every loop turn. */
+/* One relay's shared state: the child works on relay; the parent hands settings through ctl
+ * (relay.h: the child applies them before the next datagram it plans and acknowledges them)
+ * and reads the counters the child publishes there. */
 typedef struct {
     relay_t relay;
-    relay_fault_t wanted[RELAY_DIRS];
-    uint32_t wanted_seq;
-    relay_counts_t published[RELAY_DIRS];
+    relay_control_t ctl;
 } ns_shared_t;
 
 typedef struct {
@@ -48,6 +48,9 @@ typedef struct {
     unsigned runs;
     pid_t relay_pid[BACKEND_COUNT];
     ns_shared_t *shared[BACKEND_COUNT];
+    int wake_fd[BACKEND_COUNT];        /* an eventfd the relay polls: a new setting wakes it */
+    int relay_dirty[BACKEND_COUNT];    /* settings handed since the last commit */
+    netns_batch_t batch;               /* the nft commands of the step being run */
     char env_host[BACKEND_COUNT][NS_ENV_BYTES];
     char env_m[NS_ENV_BYTES];
     char ip_path[NS_PATH_BYTES]; /* the wrap's first word: the runner's PATH may lack sbin */
@@ -69,19 +72,6 @@ static volatile sig_atomic_t relay_stop;
 static void relay_on_stop(int sig) {
     (void)sig;
     relay_stop = 1;
-}
-
-static void relay_turn(void *ctx, relay_t *r) {
-    ns_shared_t *sh = ctx;
-    static uint32_t seen;
-    uint32_t seq = __atomic_load_n(&sh->wanted_seq, __ATOMIC_ACQUIRE);
-    if (seq != seen) {
-        seen = seq;
-        memcpy(r->fault, sh->wanted, sizeof(r->fault));
-    }
-    const uint64_t *from = (const uint64_t *)r->counts;
-    uint64_t *to = (uint64_t *)sh->published;
-    for (size_t i = 0; i < sizeof(r->counts) / (sizeof(uint64_t)); i++) __atomic_store_n(&to[i], from[i], __ATOMIC_RELAXED);
 }
 
 static void relay_link_of(const ns_ctx_t *c, int b, relay_link_t *l) {
@@ -119,7 +109,7 @@ static void relay_child(ns_ctx_t *c, int b, int ready_fd) {
     }
     (void)!write(ready_fd, "+", 1);
     close(ready_fd);
-    relay_serve(&c->shared[b]->relay, &link, 1, fds, &relay_stop, 0, relay_turn, c->shared[b]);
+    relay_serve(&c->shared[b]->relay, &link, 1, fds, &relay_stop, 0, &c->shared[b]->ctl, c->wake_fd[b]);
     _exit(0);
 }
 
@@ -128,7 +118,9 @@ static int relay_start(ns_ctx_t *c, int b, char *err, size_t cap) {
     if (sh == MAP_FAILED) return ns_fail(err, cap, "mmap", strerror(errno));
     /* an anonymous mapping starts zeroed: no settings wanted, no counts */
     c->shared[b] = sh;
-    relay_init(&sh->relay, NS_SEED_BASE ^ ((uint64_t)c->offset << 8) ^ (uint64_t)b, sh->wanted);
+    relay_init(&sh->relay, NS_SEED_BASE ^ ((uint64_t)c->offset << 8) ^ (uint64_t)b, sh->ctl.wanted);
+    c->wake_fd[b] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c->wake_fd[b] < 0) return ns_fail(err, cap, "eventfd", strerror(errno));
     int p[2];
     if (pipe(p) < 0) return ns_fail(err, cap, "pipe", strerror(errno));
     pid_t pid = proc_fork();
@@ -200,6 +192,9 @@ static void ns_teardown(realnet_t *n) {
     for (int b = 0; b < BACKEND_COUNT; b++) {
         if (c->shared[b]) munmap(c->shared[b], sizeof(ns_shared_t));
         c->shared[b] = NULL;
+        if (c->wake_fd[b] >= 0) close(c->wake_fd[b]);
+        c->wake_fd[b] = -1;
+        c->relay_dirty[b] = 0;
     }
     if (c->ns.up && netns_down(err, &c->ns) < 0) fprintf(stderr, "alichain-sim: network netns teardown: %s\n", err);
 }
@@ -210,6 +205,7 @@ static int ns_setup(realnet_t *n, unsigned port_offset, char *err, size_t cap) {
     int removed = 0;
     c->offset = port_offset;
     memset(c->reported, 0, sizeof(c->reported));
+    netns_batch_fresh(&c->batch); /* new hosts: no fault on, a heal touches only what was cut */
     (void)netns_sweep(why, &removed); /* a killed earlier run's leftovers */
     snprintf(tag, sizeof(tag), "r%u", c->runs++ % 100000u);
     if (netns_init(why, &c->ns, getpid(), tag) < 0 || netns_up(why, &c->ns) < 0) {
@@ -226,15 +222,51 @@ static int ns_setup(realnet_t *n, unsigned port_offset, char *err, size_t cap) {
     return 0;
 }
 
+/* The relay of the link node -> node2 when it is serverM <-> a backend (*dir its direction),
+ * else -1: every datagram of such a link passes that relay, so the relay cuts it, in
+ * microseconds and checked again at delivery like the simulator's; other links (the
+ * clients' TCP, an isolation) are the kernel's. */
+static int relay_of_link(int node, int node2, int *dir) {
+    if (node == SIM_NODE_M && node2 >= SIM_NODE_A && node2 <= SIM_NODE_C) {
+        *dir = RELAY_DOWN;
+        return node2 - SIM_NODE_A;
+    }
+    if (node2 == SIM_NODE_M && node >= SIM_NODE_A && node <= SIM_NODE_C) {
+        *dir = RELAY_UP;
+        return node - SIM_NODE_A;
+    }
+    return -1;
+}
+
+/* Cuts (cut 1) or heals the link node -> node2; queued for ns_commit. */
+static int ns_link(ns_ctx_t *c, int node, int node2, int cut, char *why) {
+    int dir, b = relay_of_link(node, node2, &dir);
+    if (b >= 0 && c->shared[b] != NULL) {
+        (void)relay_control_cut(&c->shared[b]->ctl, dir, cut);
+        c->relay_dirty[b] = 1;
+        return 0;
+    }
+    return cut ? netns_cut(why, &c->ns, &c->batch, node, node2) : netns_heal_link(why, &c->ns, &c->batch, node, node2);
+}
+
+/* Heals every relay cut of backend b's relay (b < 0: every relay). */
+static void relays_heal(ns_ctx_t *c, int only) {
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        if (c->shared[b] == NULL || (only >= 0 && b != only)) continue;
+        for (int d = 0; d < RELAY_DIRS; d++) (void)relay_control_cut(&c->shared[b]->ctl, d, 0);
+        c->relay_dirty[b] = 1;
+    }
+}
+
 static int ns_partition(realnet_t *n, int node, int node2, int oneway, char *err, size_t cap) {
     ns_ctx_t *c = n->ctx;
     char why[NETNS_ERR_BYTES];
     int rc;
     if (node2 == SIM_NODE_ALL) {
-        rc = netns_isolate(why, &c->ns, node);
+        rc = netns_isolate(why, &c->ns, &c->batch, node);
     } else {
-        rc = netns_cut(why, &c->ns, node, node2);
-        if (rc == 0 && !oneway) rc = netns_cut(why, &c->ns, node2, node);
+        rc = ns_link(c, node, node2, 1, why);
+        if (rc == 0 && !oneway) rc = ns_link(c, node2, node, 1, why);
     }
     return rc < 0 ? ns_fail(err, cap, "partition", why) : REALNET_OK;
 }
@@ -244,12 +276,15 @@ static int ns_heal(realnet_t *n, int node, int node2, int oneway, char *err, siz
     char why[NETNS_ERR_BYTES];
     int rc;
     if (node == SIM_NODE_ALL) {
-        rc = netns_heal_cuts(why, &c->ns);
+        relays_heal(c, -1);
+        rc = netns_heal_cuts(why, &c->ns, &c->batch);
     } else if (node2 == SIM_NODE_ALL) {
-        rc = netns_heal_host(why, &c->ns, node);
+        if (node == SIM_NODE_M) relays_heal(c, -1);
+        else if (node >= SIM_NODE_A && node <= SIM_NODE_C) relays_heal(c, node - SIM_NODE_A);
+        rc = netns_heal_host(why, &c->ns, &c->batch, node);
     } else {
-        rc = netns_heal_link(why, &c->ns, node, node2);
-        if (rc == 0 && !oneway) rc = netns_heal_link(why, &c->ns, node2, node);
+        rc = ns_link(c, node, node2, 0, why);
+        if (rc == 0 && !oneway) rc = ns_link(c, node2, node, 0, why);
     }
     return rc < 0 ? ns_fail(err, cap, "heal", why) : REALNET_OK;
 }
@@ -259,24 +294,51 @@ static uint64_t clamp_us(uint64_t us) {
     return us < max ? us : max;
 }
 
-/* Loss: an nft rule on the receiving host; delay, duplication, reordering: the relay of the
- * backend at the link's other end, in the link's direction. */
+/* Every UDP fault of a link — loss, delay, duplication, reordering — is the relay's, in the
+ * link's direction, drawn as the simulator draws it (scenario/udp_fate.h); queued here,
+ * landed by ns_commit. (Loss was an nft rule once: a rule change costs an nft process and
+ * often a kernel grace period, 5-20 ms, where a relay acknowledges in microseconds.) */
 static int ns_udp(realnet_t *n, int from, int to, const sim_udp_t *u, char *err, size_t cap) {
     ns_ctx_t *c = n->ctx;
-    char why[NETNS_ERR_BYTES];
     int down = from == SIM_NODE_M && to >= SIM_NODE_A && to <= SIM_NODE_C;
     int up = to == SIM_NODE_M && from >= SIM_NODE_A && from <= SIM_NODE_C;
     if (!down && !up) return REALNET_UNSUPPORTED; /* the protocol has no other UDP link */
-    if (netns_loss(why, &c->ns, from, to, u->loss_ppm > PPM_ONE ? PPM_ONE : u->loss_ppm) < 0)
-        return ns_fail(err, cap, "udp loss", why);
     int b = (down ? to : from) - SIM_NODE_A, dir = down ? RELAY_DOWN : RELAY_UP;
     ns_shared_t *sh = c->shared[b];
     if (!sh) return ns_fail(err, cap, "udp", "no relay (setup did not run)");
-    relay_fault_t f = {.delay_us_min = clamp_us(u->delay_min_us), .delay_us_max = clamp_us(u->delay_max_us),
-                       .dup_ppm = u->dup_ppm, .reorder_ppm = u->reorder_ppm};
-    if (f.delay_us_max < f.delay_us_min) f.delay_us_max = f.delay_us_min;
-    sh->wanted[dir] = f; /* the child copies it only after it sees the new sequence number */
-    __atomic_add_fetch(&sh->wanted_seq, 1, __ATOMIC_RELEASE);
+    relay_fault_t f = *u;
+    f.delay_min_us = clamp_us(u->delay_min_us);
+    f.delay_max_us = clamp_us(u->delay_max_us);
+    if (f.delay_max_us < f.delay_min_us) f.delay_max_us = f.delay_min_us;
+    if (f.loss_ppm > PPM_ONE) f.loss_ppm = PPM_ONE;
+    (void)relay_control_set(&sh->ctl, dir, &f);
+    c->relay_dirty[b] = 1;
+    return REALNET_OK;
+}
+
+/* Wakes every relay with new settings, commits every host's nft commands (one transaction
+ * each, all at once), then waits until every woken relay has acknowledged. */
+static int ns_commit(realnet_t *n, char *err, size_t cap) {
+    ns_ctx_t *c = n->ctx;
+    char why[NETNS_ERR_BYTES];
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        uint64_t one = 1;
+        if (c->relay_dirty[b] && c->wake_fd[b] >= 0) (void)!write(c->wake_fd[b], &one, sizeof(one));
+    }
+    if (netns_batch_run(why, &c->ns, &c->batch) < 0) return ns_fail(err, cap, "faults", why);
+    uint64_t deadline_us = proc_now_us() + REALNET_NS_ACK_TIMEOUT_MS * 1000ull;
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        if (!c->relay_dirty[b] || c->shared[b] == NULL) continue;
+        while (!relay_control_acked(&c->shared[b]->ctl)) {
+            if (proc_now_us() >= deadline_us) {
+                snprintf(err, cap, "the relay of server%c did not acknowledge its settings within %d ms", 'A' + b,
+                         REALNET_NS_ACK_TIMEOUT_MS);
+                return REALNET_FAILED;
+            }
+            proc_sleep_us(NS_ACK_POLL_US);
+        }
+        c->relay_dirty[b] = 0;
+    }
     return REALNET_OK;
 }
 
@@ -295,12 +357,14 @@ static void ns_counters(realnet_t *n, realnet_counters_t out) {
             else total[FAULT_CUT] += nc[i].packets;
         }
     }
-    uint64_t dgrams = 0, dup = 0, reord = 0, full = 0;
+    uint64_t dgrams = 0, dup = 0, reord = 0, full = 0, lost = 0, cut = 0;
     for (int b = 0; b < BACKEND_COUNT; b++) {
         if (!c->shared[b]) continue;
         for (int d = 0; d < RELAY_DIRS; d++) {
-            const relay_counts_t *p = &c->shared[b]->published[d];
+            const relay_counts_t *p = &c->shared[b]->ctl.published[d];
             dgrams += __atomic_load_n(&p->received, __ATOMIC_RELAXED);
+            lost += __atomic_load_n(&p->lost, __ATOMIC_RELAXED);
+            cut += __atomic_load_n(&p->cut, __ATOMIC_RELAXED);
             dup += __atomic_load_n(&p->duplicated, __ATOMIC_RELAXED);
             reord += __atomic_load_n(&p->reordered, __ATOMIC_RELAXED);
             full += __atomic_load_n(&p->dropped_full, __ATOMIC_RELAXED);
@@ -310,7 +374,8 @@ static void ns_counters(realnet_t *n, realnet_counters_t out) {
         total[FAULT_DGRAMS] = dgrams;
         total[FAULT_DUPLICATED] = dup;
         total[FAULT_REORDERED] = reord;
-        total[FAULT_LOST] += full;
+        total[FAULT_LOST] += full + lost;
+        total[FAULT_CUT] += cut;
     }
     for (int i = 0; i < FAULT_COUNT; i++) {
         if (total[i] > c->reported[i]) out[i] += total[i] - c->reported[i];
@@ -320,6 +385,7 @@ static void ns_counters(realnet_t *n, realnet_counters_t out) {
 
 int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
     char why[NETNS_ERR_BYTES];
+    for (int b = 0; b < BACKEND_COUNT; b++) ns_ctx.wake_fd[b] = -1;
     if (netns_available(why) < 0) return ns_fail(err, err_cap, "network namespaces unavailable", why);
     if (netns_init(why, &ns_ctx.ns, getpid(), "r0") < 0) return ns_fail(err, err_cap, "hosts", why);
     if (netns_tool_path("ip", ns_ctx.ip_path, sizeof(ns_ctx.ip_path)) < 0)
@@ -331,7 +397,8 @@ int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
                      .caps = REALNET_CAN_PARTITION | REALNET_CAN_UDP_LOSS | REALNET_CAN_UDP_DUP |
                              REALNET_CAN_UDP_REORDER | REALNET_CAN_UDP_DELAY,
                      .ctx = &ns_ctx, .setup = ns_setup, .host = ns_host, .wrap = ns_wrap,
-                     .partition = ns_partition, .heal = ns_heal, .udp = ns_udp, .counters = ns_counters,
+                     .partition = ns_partition, .heal = ns_heal, .udp = ns_udp, .commit = ns_commit,
+                     .counters = ns_counters,
                      .teardown = ns_teardown};
     return 0;
 }

@@ -13,13 +13,13 @@
 #include <string.h>
 
 #include "grow.h"
+#include "scenario/udp_fate.h"
 #include "wire.h"
 
 #define SLOTS_MAX (1u << 22)           /* datagrams in flight at once */
 #define CONNS_MAX (1u << 22)           /* client connections in one run */
 #define TCP_RETRY_US 200000            /* a stalled segment is retried (RTO) */
 #define SYN_RETRY_US 1000000           /* a connect across a partition is retried */
-#define REORDER_EXTRA_US_MIN 1000      /* a held-back datagram waits up to 2 x max + 1 ms */
 #define LINK_TEXT_BYTES 256            /* one trace line's detail */
 #define LINK_MSG_BYTES 200             /* one violation message */
 
@@ -40,9 +40,9 @@ void link_init(link_t *l, const link_hooks_t *hooks, prng_t *rng, const uint64_t
 
 static uint64_t now(const link_t *l) { return *l->now_us; }
 
-/* Uniform in [lo, hi] from the run's PRNG (the same draw world.c makes). */
+/* Uniform in [lo, hi] from the run's PRNG (the same draw world.c and the relay make). */
 static uint64_t rand_range(link_t *l, uint64_t lo, uint64_t hi) {
-    return hi <= lo ? lo : lo + prng_below(l->rng, hi - lo + 1);
+    return udp_fate_range(l->rng, lo, hi);
 }
 
 static void push(link_t *l, sim_event_t *e) { (void)l->hooks.push(l->hooks.ctx, e); }
@@ -144,24 +144,21 @@ void link_dgram_send(link_t *l, int src, int dst, const uint8_t *data, size_t le
         trace(l, src, "cut", &id, sizeof(id), "#%llu dropped by a partition", (unsigned long long)id);
         return;
     }
-    const sim_udp_t *u = &l->faults->udp[src][dst];
-    if (u->loss_ppm && prng_chance_ppm(l->rng, u->loss_ppm)) {
+    udp_fate_t fate; /* the distribution the real hosts' relay draws from too */
+    udp_fate_draw(l->rng, &l->faults->udp[src][dst], &fate);
+    if (fate.lost) {
         count(l, FAULT_LOST);
         trace(l, src, "lost", &id, sizeof(id), "#%llu lost", (unsigned long long)id);
         return;
     }
-    int copies = 1;
-    if (u->dup_ppm && prng_chance_ppm(l->rng, u->dup_ppm)) {
-        copies = 2;
+    if (fate.copies == 2) {
         count(l, FAULT_DUPLICATED);
         trace(l, src, "dup", &id, sizeof(id), "#%llu duplicated", (unsigned long long)id);
     }
     uint64_t seq = ++l->seq[src][dst];
     l->hooks.flow(l->hooks.ctx, src, id, "dgram", 0);
-    for (int c = 0; c < copies; c++) {
-        uint64_t delay = rand_range(l, u->delay_min_us, u->delay_max_us);
-        if (u->reorder_ppm && prng_chance_ppm(l->rng, u->reorder_ppm))
-            delay += rand_range(l, 0, 2 * u->delay_max_us + REORDER_EXTRA_US_MIN);
+    for (int c = 0; c < fate.copies; c++) {
+        uint64_t delay = fate.delay_us[c];
         uint32_t slot = slot_alloc(l);
         if (slot == UINT32_MAX) {
             violation(l, "runaway", "too many datagrams in flight");

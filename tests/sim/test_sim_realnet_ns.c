@@ -1,6 +1,7 @@
 /* test_sim_realnet_ns.c — the namespace back end of `alichain-sim real` (sim/real/realnet_ns.c)
  * driven the way the runner drives it: setup, the real servers started through its wrap
- * words, UDP dup/reorder/delay/loss and partitions through its hooks, counters, teardown.
+ * words, UDP dup/reorder/delay/loss and partitions through its hooks (each group landed by
+ * its commit hook, which returns once every injector acknowledged), counters, teardown.
  * Usage: test_sim_realnet_ns BIN_DIR SAMPLE_DIR. Needs root, ip and nft: exits 3 saying so
  * otherwise (tests/real/test_hosts.py turns that into a failure under CI=true). */
 #include <dirent.h>
@@ -36,6 +37,9 @@ static const char *const server_prog[SIM_SERVERS] = {"serverM", "serverA", "serv
 static const char *const host_env[SIM_SERVERS] = {"ALICHAIN_HOST_M", "ALICHAIN_HOST_A", "ALICHAIN_HOST_B",
                                                   "ALICHAIN_HOST_C"};
 static int outputs;
+
+/* The faults handed so far land: the runner calls this after each step's hooks. */
+#define COMMIT() CHECK_EQ(net.commit(&net, err, sizeof(err)), REALNET_OK)
 
 static void sleep_ms(int ms) {
     poll(NULL, 0, ms);
@@ -159,7 +163,7 @@ TEST(servers_and_faults_through_the_back_end) {
         CHECK_EQ(net.udp(&net, b, SIM_NODE_M, &rough, err, sizeof(err)), REALNET_OK);
     }
     CHECK_EQ(net.udp(&net, SIM_NODE_A, SIM_NODE_B, &rough, err, sizeof(err)), REALNET_UNSUPPORTED);
-    sleep_ms(3 * STEP_MS); /* the relays pick the settings up within a loop turn */
+    COMMIT(); /* returns once every relay acknowledged the settings */
     /* rounds of concurrent clients until both faults were seen (each is a draw) */
     for (int round = 0; round < ROUNDS_MAX && (c[FAULT_DUPLICATED] == 0 || c[FAULT_REORDERED] == 0); round++) {
         pid_t pids[CLIENTS];
@@ -184,39 +188,50 @@ TEST(servers_and_faults_through_the_back_end) {
         CHECK_EQ(net.udp(&net, SIM_NODE_M, b, &calm, err, sizeof(err)), REALNET_OK);
         CHECK_EQ(net.udp(&net, b, SIM_NODE_M, &calm, err, sizeof(err)), REALNET_OK);
     }
+    COMMIT();
 
-    /* all of serverA's answers lost in the kernel: unavailable, counted; calm again: fine */
+    /* all of serverA's answers lost by its relay: unavailable, counted; calm again: fine */
     sim_udp_t lossy = {.loss_ppm = PPM_ONE};
     CHECK_EQ(net.udp(&net, SIM_NODE_A, SIM_NODE_M, &lossy, err, sizeof(err)), REALNET_OK);
+    COMMIT();
     CHECK_EQ(balance(&right), 3);
     uint64_t lost_before = c[FAULT_LOST];
     net.counters(&net, c);
     CHECK(c[FAULT_LOST] > lost_before);
     CHECK_EQ(net.udp(&net, SIM_NODE_A, SIM_NODE_M, &calm, err, sizeof(err)), REALNET_OK);
+    COMMIT();
     CHECK_EQ(balance(&right), 0);
 
     /* a partition M<->B, then one way only, then an isolated C; each healed */
     CHECK_EQ(net.partition(&net, SIM_NODE_M, SIM_NODE_B, 0, err, sizeof(err)), REALNET_OK);
+    COMMIT();
     CHECK_EQ(balance(&right), 3);
     net.counters(&net, c);
     CHECK(c[FAULT_CUT] > 0);
     CHECK_EQ(net.heal(&net, SIM_NODE_M, SIM_NODE_B, 0, err, sizeof(err)), REALNET_OK);
+    COMMIT();
     CHECK_EQ(balance(&right), 0);
     CHECK_EQ(net.partition(&net, SIM_NODE_B, SIM_NODE_M, 1, err, sizeof(err)), REALNET_OK);
+    COMMIT();
     CHECK_EQ(balance(&right), 3);
     CHECK_EQ(net.heal(&net, SIM_NODE_B, SIM_NODE_M, 1, err, sizeof(err)), REALNET_OK);
+    COMMIT();
     CHECK_EQ(net.partition(&net, SIM_NODE_C, SIM_NODE_ALL, 0, err, sizeof(err)), REALNET_OK);
+    COMMIT();
     CHECK_EQ(balance(&right), 3);
     CHECK_EQ(net.heal(&net, SIM_NODE_C, SIM_NODE_ALL, 0, err, sizeof(err)), REALNET_OK);
+    COMMIT();
     CHECK_EQ(balance(&right), 0);
     CHECK(right);
     /* the clients cut off while one connects: its handshake is held back (stalled), and
      * after the heal TCP's retransmission carries it through */
     CHECK_EQ(net.partition(&net, SIM_NODE_CLIENTS, SIM_NODE_M, 0, err, sizeof(err)), REALNET_OK);
+    COMMIT();
     char late_out[PATH_BYTES], late_buf[OUT_BYTES];
     pid_t late = start(SIM_NODE_CLIENTS, "clientA", "Chinmay", late_out);
     sleep_ms(STALL_MS);
     CHECK_EQ(net.heal(&net, SIM_NODE_ALL, SIM_NODE_ALL, 0, err, sizeof(err)), REALNET_OK);
+    COMMIT();
     CHECK_EQ(finish(late, CLIENT_MS), 0);
     read_file(late_out, late_buf, sizeof(late_buf));
     CHECK(strstr(late_buf, "\"Chinmay\" is : 881 alicoins.") != NULL);

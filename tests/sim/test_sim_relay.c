@@ -1,11 +1,15 @@
 /* test_sim_relay.c — unit tests of the UDP fault relay's pure plan (sim/hosts/relay.c): fault
  * specs, delays inside their range, duplicates, holds that really reorder, the bounded
- * queue, and one seed giving one plan. No socket, no clock: the tests pass the time. */
+ * queue, one seed giving one plan; the simulator's distribution (scenario/udp_fate.h: loss,
+ * holds of 0 .. 2 x max + 1 ms, the same draw for the same seed); and the control block (a
+ * new setting applies to the very next datagram and is acknowledged). No socket, no clock:
+ * the tests pass the time. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "hosts/relay.h"
+#include "scenario/udp_fate.h"
 
 #define MS 1000u
 #define PUSHES 400
@@ -25,17 +29,19 @@ TEST(fault_spec_parses_and_refuses) {
     relay_fault_t f;
     char err[128];
     CHECK_EQ(relay_fault_parse(err, sizeof(err), "delay=5-40,dup=10,reorder=20", &f), 0);
-    CHECK_EQ(f.delay_us_min, 5 * MS);
-    CHECK_EQ(f.delay_us_max, 40 * MS);
+    CHECK_EQ(f.delay_min_us, 5 * MS);
+    CHECK_EQ(f.delay_max_us, 40 * MS);
     CHECK_EQ(f.dup_ppm, 100000);
     CHECK_EQ(f.reorder_ppm, 200000);
     CHECK_EQ(relay_fault_parse(err, sizeof(err), "delay=7", &f), 0);
-    CHECK_EQ(f.delay_us_min, 7 * MS);
-    CHECK_EQ(f.delay_us_max, 7 * MS);
+    CHECK_EQ(f.delay_min_us, 7 * MS);
+    CHECK_EQ(f.delay_max_us, 7 * MS);
+    CHECK_EQ(relay_fault_parse(err, sizeof(err), "loss=25", &f), 0);
+    CHECK_EQ(f.loss_ppm, 250000);
     CHECK_EQ(relay_fault_parse(err, sizeof(err), "none", &f), 0);
-    CHECK_EQ(f.delay_us_max + f.dup_ppm + f.reorder_ppm, 0);
-    const char *bad[] = {"delay=40-5", "dup=101", "reorder=x", "loss=3", "delay=5,,dup=1", "delay=60001",
-                         "dup=5;", ""};
+    CHECK_EQ(f.delay_max_us + f.dup_ppm + f.reorder_ppm + f.loss_ppm, 0);
+    const char *bad[] = {"delay=40-5", "dup=101", "reorder=x", "jitter=3", "delay=5,,dup=1", "delay=60001",
+                         "dup=5;", "loss=101", ""};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
         int rc = relay_fault_parse(err, sizeof(err), bad[i], &f);
@@ -121,16 +127,18 @@ TEST(duplicates_are_counted_copies) {
     free(r);
 }
 
-/* reorder=30 with no delay: a held datagram leaves after later ones; the counter counts
- * exactly the deliveries that came after a later arrival of the same link. */
+/* reorder=30 with no delay (a hold of 0 .. 1 ms, as the simulator's), a datagram every
+ * 0.1 ms: a held datagram leaves after later ones; the counter counts exactly the
+ * deliveries that came after a later arrival of the same link. */
 TEST(holds_reorder_and_are_counted) {
     relay_t *r = relay_new(11, "reorder=30", "none");
     relay_item_t it;
     uint64_t delivered[PUSHES], n = 0, late = 0, max_seen = 0;
     for (int i = 0; i < PUSHES; i++) {
         uint8_t b[2] = {(uint8_t)(i >> 8), (uint8_t)i};
-        CHECK_EQ(relay_push(r, (uint64_t)i * MS, 2, RELAY_DOWN, b, 2), 0);
-        while (relay_pop(r, (uint64_t)i * MS, &it)) delivered[n++] = (uint64_t)(it.data[0] << 8 | it.data[1]);
+        uint64_t now = (uint64_t)i * MS / 10;
+        CHECK_EQ(relay_push(r, now, 2, RELAY_DOWN, b, 2), 0);
+        while (relay_pop(r, now, &it)) delivered[n++] = (uint64_t)(it.data[0] << 8 | it.data[1]);
     }
     while (relay_pop(r, UINT64_MAX, &it)) delivered[n++] = (uint64_t)(it.data[0] << 8 | it.data[1]);
     CHECK_EQ(n, PUSHES);
@@ -187,6 +195,132 @@ TEST(seed_reproduces_the_plan) {
     free(c);
 }
 
+/* The simulator's hold (sim/world/link.c): a copy picked for reordering waits its delay
+ * plus 0 .. 2 x max + 1 ms — with no delay at most 1 ms (the relay once held it a fixed
+ * 30 ms, longer than serverM's first retransmission), with delay=20 up to 61 ms, spread. */
+TEST(reorder_holds_are_the_simulators) {
+    relay_t *calm = relay_new(21, "reorder=100", "none");
+    relay_t *slow = relay_new(22, "delay=20,reorder=100", "none");
+    uint8_t b = 0;
+    uint64_t slow_min = UINT64_MAX, slow_max = 0;
+    for (int i = 0; i < PUSHES; i++) {
+        CHECK_EQ(relay_push(calm, 0, 0, RELAY_DOWN, &b, 1), 0);
+        if (i < RELAY_QUEUE_MAX) CHECK_EQ(relay_push(slow, 0, 0, RELAY_DOWN, &b, 1), 0);
+        relay_item_t it;
+        while (relay_pop(calm, UINT64_MAX, &it)) CHECK(it.due_us <= 1 * MS);
+    }
+    for (size_t i = 0; i < slow->count; i++) {
+        uint64_t d = slow->items[i].due_us;
+        CHECK(d >= 20 * MS);
+        CHECK(d <= 20 * MS + 2 * 20 * MS + 1 * MS);
+        if (d < slow_min) slow_min = d;
+        if (d > slow_max) slow_max = d;
+    }
+    CHECK_EQ(calm->counts[RELAY_DOWN].held, PUSHES);
+    CHECK(slow_min < 25 * MS);  /* a range from the delay ... */
+    CHECK(slow_max > 55 * MS);  /* ... to near 2 x max + 1 ms above it, not one fixed hold */
+    free(calm);
+    free(slow);
+}
+
+/* One datagram, one draw: the relay's plan for a seed is udp_fate_draw's, the function
+ * the simulator's network calls, on a PRNG of the same seed (loss, dup, delay, hold). */
+TEST(relay_draws_what_the_simulator_draws) {
+    relay_t *r = relay_new(77, "loss=20,dup=30,reorder=40,delay=2-9", "none");
+    sim_udp_t u = {.delay_min_us = 2 * MS, .delay_max_us = 9 * MS, .loss_ppm = 200000, .dup_ppm = 300000,
+                   .reorder_ppm = 400000};
+    prng_t p;
+    prng_init(&p, 77);
+    uint8_t b = 0;
+    uint64_t lost = 0;
+    for (int i = 0; i < 100; i++) {
+        size_t before = r->count;
+        CHECK_EQ(relay_push(r, 0, 0, RELAY_DOWN, &b, 1), 0);
+        udp_fate_t f;
+        udp_fate_draw(&p, &u, &f);
+        lost += f.lost;
+        CHECK_EQ(r->count - before, f.copies);
+        for (size_t k = 0; k < f.copies && before + k < r->count; k++)
+            CHECK_EQ(r->items[before + k].due_us, f.delay_us[k]);
+    }
+    CHECK(lost > 0);
+    CHECK_EQ(r->counts[RELAY_DOWN].lost, lost);
+    char text[RELAY_COUNTS_TEXT_BYTES];
+    relay_counts_text(r, text, sizeof(text));
+    CHECK(strstr(text, "lost=") != NULL);
+    free(r);
+}
+
+/* loss=100 drops every datagram (counted, never queued); loss=30 about a third. */
+TEST(loss_drops_and_counts) {
+    relay_t *r = relay_new(8, "loss=100", "loss=30");
+    uint8_t b = 0;
+    for (int i = 0; i < PUSHES; i++) {
+        CHECK_EQ(relay_push(r, 0, 1, RELAY_DOWN, &b, 1), 0);
+        CHECK_EQ(relay_push(r, 0, 1, RELAY_UP, &b, 1), 0);
+    }
+    CHECK_EQ(r->counts[RELAY_DOWN].lost, PUSHES);
+    CHECK(r->counts[RELAY_UP].lost > PUSHES / 5);
+    CHECK(r->counts[RELAY_UP].lost < PUSHES * 2 / 5);
+    CHECK_EQ(r->count, PUSHES - r->counts[RELAY_UP].lost); /* only the up direction queued */
+    free(r);
+}
+
+/* A setting handed through the control block applies to the very next datagram taken
+ * after the sequence changed — not one loop turn later — and is acknowledged then; with
+ * no datagram, a sync (the loop's turn) acknowledges it. */
+TEST(control_applies_to_the_next_datagram) {
+    relay_t *r = relay_new(9, "none", "none");
+    relay_control_t ctl;
+    memset(&ctl, 0, sizeof(ctl));
+    uint8_t b = 0;
+    CHECK(relay_control_acked(&ctl));
+    CHECK_EQ(relay_take(r, &ctl, 10 * MS, 0, RELAY_DOWN, &b, 1), 0);
+    CHECK_EQ(r->items[0].due_us, 10 * MS); /* calm: at once */
+    relay_fault_t slow = {.delay_min_us = 50 * MS, .delay_max_us = 50 * MS};
+    uint32_t seq = relay_control_set(&ctl, RELAY_DOWN, &slow);
+    CHECK_EQ(seq, 1);
+    CHECK(!relay_control_acked(&ctl));
+    CHECK_EQ(relay_take(r, &ctl, 11 * MS, 0, RELAY_DOWN, &b, 1), 0);
+    CHECK_EQ(r->items[1].due_us, 61 * MS); /* the very next datagram: delayed */
+    CHECK(relay_control_acked(&ctl));
+    CHECK_EQ(ctl.applied_seq, 1);
+    CHECK_EQ(ctl.published[RELAY_DOWN].received, 1); /* published as of the sync, before this one */
+    relay_fault_t calm = {0};
+    (void)relay_control_set(&ctl, RELAY_DOWN, &calm);
+    CHECK_EQ(relay_control_sync(&ctl, r), 1);
+    CHECK(relay_control_acked(&ctl));
+    CHECK_EQ(relay_control_sync(&ctl, r), 0); /* nothing new */
+    CHECK_EQ(relay_take(r, &ctl, 12 * MS, 0, RELAY_DOWN, &b, 1), 0);
+    CHECK_EQ(r->items[2].due_us, 12 * MS);
+    free(r);
+}
+
+/* A cut direction drops what arrives (before any draw: the plan after the heal is the one
+ * an uncut relay would have made) and what was still queued when the cut began, as the
+ * simulator's partitions do at send and at arrival; the other direction flows. */
+TEST(cut_drops_at_arrival_and_at_delivery) {
+    static relay_control_t ctl; /* zeroed: nothing wanted, nothing applied */
+    relay_item_t it;
+    uint8_t b = 0;
+    relay_t *r = relay_new(4, "delay=10", "none");
+    CHECK_EQ(relay_take(r, &ctl, 0, 0, RELAY_DOWN, &b, 1), 0); /* queued, due at 10 ms */
+    (void)relay_control_cut(&ctl, RELAY_DOWN, 1);
+    CHECK_EQ(relay_take(r, &ctl, 1 * MS, 0, RELAY_DOWN, &b, 1), 0); /* cut at arrival */
+    CHECK_EQ(relay_take(r, &ctl, 1 * MS, 0, RELAY_UP, &b, 1), 0);   /* the other way flows */
+    CHECK(relay_control_acked(&ctl));
+    CHECK_EQ(relay_pop(r, 20 * MS, &it), 1);
+    CHECK_EQ(it.dir, RELAY_UP);
+    CHECK_EQ(relay_pop(r, 20 * MS, &it), 0); /* the queued one met the cut at delivery */
+    CHECK_EQ(r->counts[RELAY_DOWN].cut, 2);
+    CHECK_EQ(r->counts[RELAY_DOWN].forwarded, 0);
+    (void)relay_control_cut(&ctl, RELAY_DOWN, 0);
+    CHECK_EQ(relay_take(r, &ctl, 30 * MS, 0, RELAY_DOWN, &b, 1), 0);
+    CHECK_EQ(relay_pop(r, 40 * MS, &it), 1);
+    CHECK_EQ(r->counts[RELAY_DOWN].forwarded, 1);
+    free(r);
+}
+
 int main(void) {
     RUN(fault_spec_parses_and_refuses);
     RUN(addr_parses_and_refuses);
@@ -196,5 +330,10 @@ int main(void) {
     RUN(holds_reorder_and_are_counted);
     RUN(queue_is_bounded_and_input_checked);
     RUN(seed_reproduces_the_plan);
+    RUN(reorder_holds_are_the_simulators);
+    RUN(relay_draws_what_the_simulator_draws);
+    RUN(loss_drops_and_counts);
+    RUN(control_applies_to_the_next_datagram);
+    RUN(cut_drops_at_arrival_and_at_delivery);
     return CHECK_DONE();
 }

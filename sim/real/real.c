@@ -625,7 +625,11 @@ static int judge(real_t *r, int settled) {
             ops[i].file_len = r->ops[i].file_len;
         }
         /* said before the work, so a caller (tests/real) can see judging has begun */
-        fprintf(stderr, "judging %zu operations and %zu disk lines\n", r->op_count, disk.count);
+        if (r->opts->report != NULL)
+            fprintf(stderr, "judging %zu operations and %zu disk lines\n", r->op_count, disk.count);
+        for (uint64_t until = proc_now_us() + r->opts->judge_hold_ms * 1000ull;
+             proc_now_us() < until && !proc_interrupted();)
+            proc_sleep_us(REAL_TICK_US);
         rc = check_assign_serials(ops, r->op_count, &disk, &initial, judge_stop, NULL);
     }
     if (rc == 0) {

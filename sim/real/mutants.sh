@@ -6,11 +6,11 @@ set -u
 sim=$1 programs=$2 min=$3
 # mutant  scenario
 cases=(
-  "same-balance sim/real-mutants/same_balance_burst.scn"
+  "same-balance sim/real/mutants/same_balance_burst.scn"
   "partial-balance sim/scenarios/14_pause_backend.scn"
-  "no-retransmit sim/real-mutants/retransmit_after_restart.scn"
-  "backend-double-store sim/real-mutants/write_during_pause.scn"
-  "retx-other-backend sim/real-mutants/write_during_pause.scn"
+  "no-retransmit sim/real/mutants/retransmit_after_restart.scn"
+  "backend-double-store sim/real/mutants/write_during_pause.scn"
+  "retx-other-backend sim/real/mutants/write_during_pause.scn"
 )
 caught=0 total=0 bad=0
 for c in "${cases[@]}"; do

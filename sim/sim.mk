@@ -19,9 +19,11 @@ MUTANT_SEEDS ?= 2000
 
 .PHONY: sim sim-root sim-mutants
 
-$(OUT)/sim.a: $(SIM_OBJ)
+# lib.sources is a prerequisite too: under .SECONDARY a new file's missing object alone does
+# not make an archive newer than every source out of date
+$(OUT)/sim.a: $(SIM_OBJ) sim/lib.sources
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(filter %.o,$^)
 
 # The git commit goes into alichain-sim (the "commit" of its JSON lines). commit.h is
 # rewritten only when the commit changes, so main.o is recompiled only then.

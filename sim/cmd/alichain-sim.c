@@ -460,6 +460,8 @@ static int cmd_real(const args_t *a) {
                         .has_seed = a->has_seed, .seed = a->seed,
                         .has_port_offset = a->value[OPT_PORT_OFFSET] != NULL,
                         .port_offset = (unsigned)a->port_offset, .verbose = a->verbose, .report = stdout};
+    const char *hold = getenv("ALICHAIN_SIM_JUDGE_HOLD_MS"); /* tests/real: a signal while judging */
+    if (hold != NULL) o.judge_hold_ms = (uint32_t)strtoul(hold, NULL, 10);
     if (net_choose(a, &o.net, &o.net_note) != 0) {
         scenario_free(&s);
         return EXIT_USAGE;

@@ -95,11 +95,22 @@ static void expect_fail(const check_sink_t *sink, const scn_expect_t *e, const c
     sink->expect_failed(sink->ctx, e, msg);
 }
 
-static const check_op_t *op_by_label(const check_input_t *in, const char *label) {
-    for (size_t i = 0; i < in->op_count; i++) {
-        if (strcmp(in->ops[i].step->label, label) == 0) return &in->ops[i];
+static int cmp_op_label(const void *a, const void *b) {
+    const check_op_t *x = *(const check_op_t *const *)a, *y = *(const check_op_t *const *)b;
+    int c = strcmp(x->step->label, y->step->label);
+    return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+/* The first operation (in run order) labelled label, by binary search over the operations
+ * sorted by (label, position): one expect costs O(log ops), not a scan. */
+static const check_op_t *op_by_label(const check_op_t *const *sorted, size_t n, const char *label) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(sorted[mid]->step->label, label) < 0) lo = mid + 1;
+        else hi = mid;
     }
-    return NULL;
+    return lo < n && strcmp(sorted[lo]->step->label, label) == 0 ? sorted[lo] : NULL;
 }
 
 static int has_line(const char *p, size_t len, const char *text) {
@@ -120,27 +131,6 @@ static int has_sub(const char *p, size_t len, const char *text) {
         if (memcmp(p + pos, text, tl) == 0) return 1;
     }
     return 0;
-}
-
-int check_final_balance(const check_txs_t *d, const char *user, int64_t *bal) {
-    int exists = 0;
-    int64_t b = BALANCE_INITIAL;
-    for (size_t i = 0; i < d->count; i++) {
-        const tx_t *t = &d->txs[i].tx;
-        int dup = 0;
-        for (size_t j = 0; j < i && !dup; j++) dup = tx_equal(&d->txs[j].tx, t);
-        if (dup) continue;
-        if (strcmp(t->sender, user) == 0) {
-            exists = 1;
-            b -= t->amount;
-        }
-        if (strcmp(t->receiver, user) == 0) {
-            exists = 1;
-            b += t->amount;
-        }
-    }
-    *bal = b;
-    return exists;
 }
 
 static void check_expect_op(const check_sink_t *sink, const scn_expect_t *e, const check_op_t *op) {
@@ -171,24 +161,29 @@ static void check_expect_op(const check_sink_t *sink, const scn_expect_t *e, con
     }
 }
 
-static int64_t distinct_count(const check_txs_t *disk) {
-    int64_t distinct = 0;
-    for (size_t k = 0; k < disk->count; k++) {
-        int dup = 0;
-        for (size_t j = 0; j < k && !dup; j++) dup = tx_equal(&disk->txs[j].tx, &disk->txs[k].tx);
-        distinct += !dup;
-    }
-    return distinct;
-}
-
-static void check_expects(const check_input_t *in, const check_sink_t *sink) {
+/* Every `expect` of the scenario, against the operations sorted by label and the disks
+ * indexed once. Returns 0, AC_ENOMEM, or HIST_ESTOPPED. */
+static int check_expects(const check_input_t *in, const check_sink_t *sink) {
     const scenario_t *s = in->scn;
-    const check_txs_t *disk = in->disk;
+    check_disks_t disk = {0};
+    const check_op_t **sorted = malloc((in->op_count + 1) * sizeof(*sorted));
+    if (sorted == NULL || check_disks_index(&disk, in->disk) != 0) {
+        free(sorted);
+        check_disks_free(&disk);
+        return AC_ENOMEM;
+    }
+    for (size_t i = 0; i < in->op_count; i++) sorted[i] = &in->ops[i];
+    qsort(sorted, in->op_count, sizeof(*sorted), cmp_op_label);
+    int rc = 0;
     for (size_t i = 0; i < s->expect_count; i++) {
         const scn_expect_t *e = &s->expects[i];
+        if (i % HIST_POLL_EVERY == 0 && in->stop != NULL && in->stop(in->stop_ctx)) {
+            rc = HIST_ESTOPPED;
+            break;
+        }
         if (e->kind == EXP_EXIT || e->kind == EXP_STDOUT || e->kind == EXP_NO_STDOUT ||
             e->kind == EXP_STDERR || e->kind == EXP_SERIAL) {
-            const check_op_t *op = op_by_label(in, e->label);
+            const check_op_t *op = op_by_label(sorted, in->op_count, e->label);
             if (op == NULL || op->state != CHECK_OP_DONE)
                 expect_fail(sink, e, "%s has not finished (%s)", e->label,
                             op == NULL ? "no such operation"
@@ -199,11 +194,11 @@ static void check_expects(const check_input_t *in, const check_sink_t *sink) {
         int64_t bal;
         switch (e->kind) {
         case EXP_BALANCE:
-            if (!check_final_balance(disk, e->text, &bal)) expect_fail(sink, e, "%s is not part of the network", e->text);
+            if (!check_disks_balance(&disk, e->text, &bal)) expect_fail(sink, e, "%s is not part of the network", e->text);
             else if (bal != e->num) expect_fail(sink, e, "the balance of %s is %lld", e->text, (long long)bal);
             break;
         case EXP_ABSENT:
-            if (check_final_balance(disk, e->text, &bal))
+            if (check_disks_balance(&disk, e->text, &bal))
                 expect_fail(sink, e, "%s is part of the network (balance %lld)", e->text, (long long)bal);
             break;
         case EXP_TXLIST_ABSENT:
@@ -226,7 +221,7 @@ static void check_expects(const check_input_t *in, const check_sink_t *sink) {
             break;
         }
         case EXP_LEDGER_COUNT: {
-            int64_t distinct = distinct_count(disk);
+            int64_t distinct = (int64_t)disk.distinct_count;
             if (distinct != e->num) expect_fail(sink, e, "the disks hold %lld transactions", (long long)distinct);
             break;
         }
@@ -237,9 +232,7 @@ static void check_expects(const check_input_t *in, const check_sink_t *sink) {
                 expect_fail(sink, e, "\"%s\" is not a transaction line: %s", e->text, err);
                 break;
             }
-            int found = 0;
-            for (size_t k = 0; k < disk->count && !found; k++) found = tx_equal(&disk->txs[k].tx, &t);
-            if (!found) expect_fail(sink, e, "no disk holds \"%s\"", e->text);
+            if (!check_disks_has(&disk, &t)) expect_fail(sink, e, "no disk holds \"%s\"", e->text);
             break;
         }
         case EXP_INVARIANTS:
@@ -257,6 +250,9 @@ static void check_expects(const check_input_t *in, const check_sink_t *sink) {
             break;
         }
     }
+    free(sorted);
+    check_disks_free(&disk);
+    return rc;
 }
 
 int check_judge(const check_input_t *in, const check_sink_t *sink) {
@@ -305,11 +301,11 @@ int check_judge(const check_input_t *in, const check_sink_t *sink) {
     if (rc == 0) {
         hist_input_t hin = {.initial = init, .initial_count = initial.count, .stored = in->disk->txs,
                             .stored_count = in->disk->count, .ops = hops, .op_count = nh,
-                            .settled = in->settled};
+                            .settled = in->settled, .stop = in->stop, .stop_ctx = in->stop_ctx};
         rc = history_check(&hin, judge_violation, (void *)sink);
         if (rc > 0) rc = 0;
     }
-    if (rc == 0) check_expects(in, sink);
+    if (rc == 0) rc = check_expects(in, sink);
     free(hops);
     free(init);
     check_txs_free(&initial);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "names.h"
 
 #define HIST_MSG_BYTES 400
 #define HIST_VALUES_SHOWN 6
@@ -26,7 +27,7 @@
 /* ------------------------------------------------------------------ users */
 
 typedef struct {
-    char name[NAME_BYTES_MAX + 1];
+    const char *name;         /* a transaction's (the input outlives the check) */
     int initial_exists;
     int64_t initial_balance;
     uint32_t *changes;        /* applied indexes k (1-based) naming the user, ascending */
@@ -37,46 +38,16 @@ typedef struct {
 } huser_t;
 
 typedef struct {
+    names_t names;            /* name -> index into users */
     huser_t *users;
     uint32_t count, cap;
-    uint32_t *slots;          /* open addressing, index + 1 */
-    uint32_t slot_cap;
 } husers_t;
-
-static uint64_t name_hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
-
-static int users_grow_slots(husers_t *u) {
-    uint32_t cap = u->slot_cap ? u->slot_cap * 2 : 64;
-    uint32_t *s = calloc(cap, sizeof(*s));
-    if (s == NULL) return AC_ENOMEM;
-    for (uint32_t i = 0; i < u->count; i++) {
-        uint64_t h = name_hash(u->users[i].name);
-        uint32_t p = (uint32_t)h & (cap - 1);
-        while (s[p]) p = (p + 1) & (cap - 1);
-        s[p] = i + 1;
-    }
-    free(u->slots);
-    u->slots = s;
-    u->slot_cap = cap;
-    return 0;
-}
 
 /* The user's index, or -1 (create = 0), or AC_ENOMEM. */
 static int64_t users_find(husers_t *u, const char *name, int create) {
-    if (u->slot_cap) {
-        uint32_t p = (uint32_t)name_hash(name) & (u->slot_cap - 1);
-        while (u->slots[p]) {
-            if (strcmp(u->users[u->slots[p] - 1].name, name) == 0) return u->slots[p] - 1;
-            p = (p + 1) & (u->slot_cap - 1);
-        }
-    }
-    if (!create) return -1;
-    if ((u->count + 1) * 2 > u->slot_cap && users_grow_slots(u) != 0) return AC_ENOMEM;
-    if (u->count == u->cap) {
+    int64_t i = names_find(&u->names, name, create);
+    if (i < 0 || (uint32_t)i < u->count) return i;
+    if (u->count == u->cap) { /* a new name: names_find gave it the next index */
         uint32_t cap = u->cap ? u->cap * 2 : 32;
         huser_t *n = realloc(u->users, cap * sizeof(*n));
         if (n == NULL) return AC_ENOMEM;
@@ -85,11 +56,8 @@ static int64_t users_find(husers_t *u, const char *name, int create) {
     }
     huser_t *nu = &u->users[u->count];
     memset(nu, 0, sizeof(*nu));
-    snprintf(nu->name, sizeof(nu->name), "%s", name);
+    nu->name = name;
     nu->initial_balance = BALANCE_INITIAL;
-    uint32_t p = (uint32_t)name_hash(name) & (u->slot_cap - 1);
-    while (u->slots[p]) p = (p + 1) & (u->slot_cap - 1);
-    u->slots[p] = u->count + 1;
     return u->count++;
 }
 
@@ -150,6 +118,7 @@ typedef struct {
     hist_report_fn report;
     void *ctx;
     int found;
+    int stopped;              /* in->stop said so: every loop ends early */
     husers_t users;
     const tx_t **applied;     /* [1..n]: S_k = S_0 + applied[1..k] */
     int64_t *applied_op;      /* op index or -1 (none matched) */
@@ -173,6 +142,12 @@ static void hist_report(hist_t *h, const char *checker, uint64_t at_us, const ch
     va_end(ap);
     h->found++;
     if (h->report != NULL) h->report(h->ctx, checker, at_us, msg);
+}
+
+/* Whether the caller asked the check to end (a signal): asked again only until it says yes. */
+static int hist_stopped(hist_t *h) {
+    if (!h->stopped && h->in->stop != NULL) h->stopped = h->in->stop(h->in->stop_ctx) != 0;
+    return h->stopped;
 }
 
 static int cmp_stored_serial(const void *a, const void *b) {
@@ -282,6 +257,46 @@ static int transfer_matches(const hist_op_t *op, const tx_t *t) {
            strcmp(op->receiver, t->receiver) == 0 && op->amount == t->amount;
 }
 
+/* An operation's transfer fields against a transaction's: <0, 0, >0 in (sender,
+ * receiver, amount) order. */
+static int cmp_fields(const hist_op_t *op, const tx_t *t) {
+    int c = strcmp(op->user, t->sender);
+    if (c == 0) c = strcmp(op->receiver, t->receiver);
+    if (c == 0 && op->amount != t->amount) c = op->amount < t->amount ? -1 : 1;
+    return c;
+}
+
+typedef struct {
+    const hist_op_t *op;
+    uint32_t idx;             /* its index in the input */
+} hcand_t;
+
+/* Transfers of unknown outcome by (sender, receiver, amount, start, index). */
+static int cmp_unknown(const void *a, const void *b) {
+    const hcand_t *p = a, *q = b;
+    const hist_op_t *x = p->op, *y = q->op;
+    int c = strcmp(x->user, y->user);
+    if (c == 0) c = strcmp(x->receiver, y->receiver);
+    if (c == 0 && x->amount != y->amount) c = x->amount < y->amount ? -1 : 1;
+    if (c == 0 && x->inv_us != y->inv_us) c = x->inv_us < y->inv_us ? -1 : 1;
+    if (c == 0) c = p->idx < q->idx ? -1 : 1;
+    return c;
+}
+
+/* The first position >= c of cand whose operation is not used yet (n: none). skip[] links
+ * a used position onward and is compressed as it is walked, so every position is passed
+ * over a bounded number of times in all (a union-find "next free"). */
+static size_t skip_unused(uint32_t *skip, const hcand_t *cand, const uint8_t *used, size_t c, size_t n) {
+    size_t r = c;
+    while (r < n && used[cand[r].idx]) r = skip[r] == r ? r + 1 : skip[r];
+    while (c < r) { /* path compression */
+        size_t next = skip[c] == c ? c + 1 : skip[c];
+        skip[c] = (uint32_t)r;
+        c = next;
+    }
+    return r;
+}
+
 /* Finds the operation behind every applied transfer. */
 static int hist_match(hist_t *h) {
     const hist_input_t *in = h->in;
@@ -290,6 +305,7 @@ static int hist_match(hist_t *h) {
     /* confirmed transfers claim their serials */
     for (size_t i = 0; i < in->op_count; i++) {
         const hist_op_t *op = &in->ops[i];
+        if (i % HIST_POLL_EVERY == 0 && hist_stopped(h)) break;
         if (op->op != CREQ_TRANSFER || op->status != HIST_OK) continue;
         uint64_t s = op->reply.serial;
         uint32_t lo = 1, hi = h->n + 1; /* binary search over serial order */
@@ -321,16 +337,37 @@ static int hist_match(hist_t *h) {
         h->applied_op[lo] = (int64_t)i;
         used[i] = 1;
     }
-    /* the rest: transfers whose outcome the client never learnt, earliest start first */
+    /* the rest: transfers whose outcome the client never learnt, earliest start first. The
+     * candidates sorted by (sender, receiver, amount, start, index): each applied transfer
+     * takes the first unused one of its fields' run, in O(log ops) amortised. */
+    size_t nc = 0;
+    hcand_t *cand = malloc((in->op_count + 1) * sizeof(*cand));
+    uint32_t *skip = malloc((in->op_count + 1) * sizeof(*skip));
+    if (cand == NULL || skip == NULL) {
+        free(cand);
+        free(skip);
+        free(used);
+        return AC_ENOMEM;
+    }
+    for (size_t i = 0; i < in->op_count; i++) {
+        const hist_op_t *op = &in->ops[i];
+        if (op->op == CREQ_TRANSFER && op->status == HIST_NONE && op->user && op->receiver)
+            cand[nc++] = (hcand_t){op, (uint32_t)i};
+    }
+    qsort(cand, nc, sizeof(*cand), cmp_unknown);
+    for (size_t c = 0; c <= nc; c++) skip[c] = (uint32_t)c;
     for (uint32_t k = 1; k <= h->n; k++) {
         if (h->applied_op[k] >= 0) continue;
+        if (k % HIST_POLL_EVERY == 0 && hist_stopped(h)) break;
         const tx_t *t = h->applied[k];
-        int64_t best = -1;
-        for (size_t i = 0; i < in->op_count; i++) {
-            const hist_op_t *op = &in->ops[i];
-            if (used[i] || op->status != HIST_NONE || !transfer_matches(op, t)) continue;
-            if (best < 0 || op->inv_us < in->ops[best].inv_us) best = (int64_t)i;
+        size_t lo = 0, hi = nc; /* the first candidate not before t's fields */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (cmp_fields(cand[mid].op, t) < 0) lo = mid + 1;
+            else hi = mid;
         }
+        size_t c = skip_unused(skip, cand, used, lo, nc);
+        int64_t best = c < nc && transfer_matches(cand[c].op, t) ? (int64_t)cand[c].idx : -1;
         if (best < 0) {
             hist_report(h, "no-phantom", 0, "serial %llu (%s %s %lld) is on disk, but no transfer "
                         "operation asked for it (or it was confirmed with another serial)",
@@ -340,6 +377,8 @@ static int hist_match(hist_t *h) {
         h->applied_op[k] = best;
         used[best] = 1;
     }
+    free(cand);
+    free(skip);
     free(used);
     return 0;
 }
@@ -362,6 +401,7 @@ static int hist_replay(hist_t *h) {
         if (s != r && user_add_init(ur, (uint32_t)i) != 0) return AC_ENOMEM;
     }
     for (uint32_t k = 1; k <= h->n; k++) {
+        if (k % HIST_POLL_EVERY == 0 && hist_stopped(h)) break;
         const tx_t *t = h->applied[k];
         int64_t s = users_find(&h->users, t->sender, 1);
         if (s < 0) return AC_ENOMEM;
@@ -515,36 +555,35 @@ static int cmp_rows(const void *a, const void *b) {
     return strcmp(x->name, y->name);
 }
 
-static void row_add(hrow_t *rows, uint32_t *n, const char *partner, int64_t net) {
-    for (uint32_t i = 0; i < *n; i++) {
-        if (strcmp(rows[i].name, partner) == 0) {
-            rows[i].count++;
-            rows[i].net += net;
-            return;
-        }
-    }
-    rows[*n].name = partner;
-    rows[*n].count = 1;
-    rows[*n].net = net;
-    (*n)++;
+static int cmp_row_names(const void *a, const void *b) {
+    return strcmp(((const hrow_t *)a)->name, ((const hrow_t *)b)->name);
 }
 
-/* The stats rows of a user at state j, as the client prints them; length or -1. */
+/* A transaction of u as a one-transaction row: its partner and u's net from it. */
+static hrow_t row_of(const huser_t *u, const tx_t *t) {
+    if (strcmp(t->sender, u->name) == 0) return (hrow_t){t->receiver, 1, -t->amount};
+    return (hrow_t){t->sender, 1, t->amount};
+}
+
+/* The stats rows of a user at state j, as the client prints them; length or -1. The
+ * partners are merged by sorting, O(c log c) for c transactions (not a scan per row). */
 static long stats_text(hist_t *h, const huser_t *u, uint32_t j) {
     uint32_t c = user_changes_upto(u, j);
     uint32_t max = u->init_count + c;
     hrow_t *rows = malloc((max + 1) * sizeof(*rows));
     if (rows == NULL) return -1;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < u->init_count; i++) rows[m++] = row_of(u, &h->in->initial[u->init_txs[i]]);
+    for (uint32_t i = 0; i < c; i++) rows[m++] = row_of(u, h->applied[u->changes[i]]);
+    qsort(rows, m, sizeof(*rows), cmp_row_names);
     uint32_t n = 0;
-    for (uint32_t i = 0; i < u->init_count; i++) {
-        const tx_t *t = &h->in->initial[u->init_txs[i]];
-        if (strcmp(t->sender, u->name) == 0) row_add(rows, &n, t->receiver, -t->amount);
-        else row_add(rows, &n, t->sender, t->amount);
-    }
-    for (uint32_t i = 0; i < c; i++) {
-        const tx_t *t = h->applied[u->changes[i]];
-        if (strcmp(t->sender, u->name) == 0) row_add(rows, &n, t->receiver, -t->amount);
-        else row_add(rows, &n, t->sender, t->amount);
+    for (uint32_t i = 0; i < m; i++) { /* one row per partner */
+        if (n > 0 && strcmp(rows[n - 1].name, rows[i].name) == 0) {
+            rows[n - 1].count++;
+            rows[n - 1].net += rows[i].net;
+        } else {
+            rows[n++] = rows[i];
+        }
     }
     qsort(rows, n, sizeof(*rows), cmp_rows);
     size_t len = 0;
@@ -673,12 +712,9 @@ static void read_describe(const hist_op_t *op, char *buf, size_t cap) {
     }
 }
 
-typedef struct {
-    uint64_t key;
-    uint32_t idx;
-} hkey_t;
+typedef hist_key_t hkey_t;
 
-static int cmp_hkey(const void *a, const void *b) {
+int hist_key_cmp(const void *a, const void *b) {
     const hkey_t *x = a, *y = b;
     if (x->key != y->key) return x->key < y->key ? -1 : 1;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
@@ -742,8 +778,8 @@ static int hist_reads(hist_t *h) {
         by_inv[nw] = (hkey_t){op->inv_us, k};
         nw++;
     }
-    qsort(by_resp, nw, sizeof(*by_resp), cmp_hkey);
-    qsort(by_inv, nw, sizeof(*by_inv), cmp_hkey);
+    qsort(by_resp, nw, sizeof(*by_resp), hist_key_cmp);
+    qsort(by_inv, nw, sizeof(*by_inv), hist_key_cmp);
     for (uint32_t i = 0; i < nw; i++) pre_max[i] = i && pre_max[i - 1] > by_resp[i].idx ? pre_max[i - 1] : by_resp[i].idx;
     suf_min[nw] = n + 1;
     for (uint32_t i = nw; i > 0; i--) suf_min[i - 1] = by_inv[i - 1].idx < suf_min[i] ? by_inv[i - 1].idx : suf_min[i];
@@ -751,7 +787,7 @@ static int hist_reads(hist_t *h) {
     for (size_t i = 0; i < in->op_count; i++) {
         if (is_read(&in->ops[i])) reads[nr++] = (hkey_t){in->ops[i].inv_us, (uint32_t)i};
     }
-    qsort(reads, nr, sizeof(*reads), cmp_hkey);
+    qsort(reads, nr, sizeof(*reads), hist_key_cmp);
     /* reads of one connection started at the same moment: in their order on it */
     for (size_t i = 1; i < nr; i++) {
         for (size_t j = i; j > 0 && reads[j].key == reads[j - 1].key; j--) {
@@ -765,6 +801,7 @@ static int hist_reads(hist_t *h) {
     size_t ndone = 0;
     uint32_t lb = 0;
     for (size_t ri = 0; ri < nr; ri++) {
+        if (ri % HIST_POLL_EVERY == 0 && hist_stopped(h)) break;
         const hist_op_t *op = &in->ops[reads[ri].idx];
         while (ndone > 0 && done[0].resp < op->inv_us) {
             hdone_t d = done_pop(done, &ndone);
@@ -862,19 +899,21 @@ int history_check(const hist_input_t *in, hist_report_fn report, void *ctx) {
     h.in = in;
     h.report = report;
     h.ctx = ctx;
+    /* each phase's long loop polls in->stop; a stop between phases ends the check too */
     int rc = hist_collect(&h);
-    if (rc == 0) rc = hist_match(&h);
-    if (rc == 0) rc = hist_replay(&h);
-    if (rc == 0) hist_writes_order(&h);
-    if (rc == 0) rc = hist_sessions(&h);
-    if (rc == 0) rc = hist_reads(&h);
+    if (rc == 0 && !hist_stopped(&h)) rc = hist_match(&h);
+    if (rc == 0 && !hist_stopped(&h)) rc = hist_replay(&h);
+    if (rc == 0 && !hist_stopped(&h)) hist_writes_order(&h);
+    if (rc == 0 && !hist_stopped(&h)) rc = hist_sessions(&h);
+    if (rc == 0 && !hist_stopped(&h)) rc = hist_reads(&h);
+    if (rc == 0 && h.stopped) rc = HIST_ESTOPPED;
     for (uint32_t i = 0; i < h.users.count; i++) {
         free(h.users.users[i].changes);
         free(h.users.users[i].after);
         free(h.users.users[i].init_txs);
     }
     free(h.users.users);
-    free(h.users.slots);
+    names_free(&h.users.names);
     free(h.applied);
     free(h.applied_op);
     free(h.text);

@@ -54,12 +54,26 @@ typedef struct {
     const hist_op_t *ops;
     size_t op_count;
     int settled;                /* nothing in flight at the end: gaps in serials are final */
+    int (*stop)(void *ctx);     /* NULL, or asked every HIST_POLL_EVERY steps of a long loop:
+                                   nonzero ends the check early (a signal came) */
+    void *stop_ctx;
 } hist_input_t;
+
+#define HIST_POLL_EVERY 1024    /* steps between two stop() calls: coarse, a call is cheap */
+#define HIST_ESTOPPED (-64)     /* stop() said so: the check ended early, incomplete */
 
 /* Called once per violation; checker is a short name ("linearizability", ...). */
 typedef void (*hist_report_fn)(void *ctx, const char *checker, uint64_t at_us, const char *msg);
 
-/* Returns the number of violations found (each reported), or AC_ENOMEM. */
+/* A time (or any key) and an index: sorted by hist_key_cmp, ties by index (a stable order
+ * from qsort). Shared by history.c and disks.c. */
+typedef struct {
+    uint64_t key;
+    uint32_t idx;
+} hist_key_t;
+int hist_key_cmp(const void *a, const void *b);
+
+/* Returns the number of violations found (each reported), AC_ENOMEM, or HIST_ESTOPPED. */
 int history_check(const hist_input_t *in, hist_report_fn report, void *ctx);
 
 #endif

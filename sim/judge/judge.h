@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "history.h"
+#include "names.h"
 #include "scenario/scenario.h"
 #include "wire.h"
 
@@ -55,6 +56,9 @@ typedef struct {
                                    * `expect fault` on one is never judged (the real runner
                                    * refuses it, or lists it as skipped) */
     int settled;                  /* nothing in flight at the end */
+    int (*stop)(void *ctx);       /* NULL, or polled by the long loops: nonzero ends the
+                                     judging early (check_judge returns HIST_ESTOPPED) */
+    void *stop_ctx;
 } check_input_t;
 
 typedef struct {
@@ -71,11 +75,38 @@ int check_block_read(const char *img, size_t len, const char *marker, size_t mar
 void check_txs_free(check_txs_t *t);
 
 /* The checkers of history.c over the operations and disks (the initial transactions are
- * the scenario's blocks), then every `expect` of the scenario. Returns 0 or AC_ENOMEM. */
+ * the scenario's blocks), then every `expect` of the scenario. Returns 0, AC_ENOMEM, or
+ * HIST_ESTOPPED (in->stop said so: the verdict is incomplete). */
 int check_judge(const check_input_t *in, const check_sink_t *sink);
 
-/* The final balance of user over the distinct transactions of d; 0 when the user is in
- * none of them. */
-int check_final_balance(const check_txs_t *d, const char *user, int64_t *bal);
+/* The final disks indexed once (disks.c): the distinct transactions (copies of one on
+ * several disks count once) and every user's final balance over them; each question below
+ * is a lookup, not a scan of the disks. Borrows d's transactions: d outlives it. */
+typedef struct {
+    const tx_t **distinct;        /* sorted, one per distinct transaction */
+    size_t distinct_count;
+    names_t names;                /* every user of a transaction */
+    int64_t *balance;             /* per user index: the final balance */
+    uint32_t users;
+} check_disks_t;
+
+int check_disks_index(check_disks_t *x, const check_txs_t *d);   /* 0 or AC_ENOMEM */
+void check_disks_free(check_disks_t *x);
+/* The final balance of user into *bal; returns 0 (and 1000) when the user is in no
+ * transaction, else 1. */
+int check_disks_balance(const check_disks_t *x, const char *user, int64_t *bal);
+int check_disks_has(const check_disks_t *x, const tx_t *t);
+/* Every user's final balance, summed (x->users users). */
+int64_t check_disks_coins(const check_disks_t *x);
+
+/* Real mode: a real client does not print a transfer's serial, so each confirmed transfer
+ * (a CREP_TRANSFER reply with serial 0) is given the serial of a matching new line on the
+ * disks: in order of response, the lowest unclaimed matching serial after which the
+ * sender's balance is the one the client printed, else the lowest unclaimed matching serial,
+ * else UINT64_MAX ("no disk holds it"). Balances count each serial's first line only; the
+ * initial serials are never claimed. O((lines + ops) log lines). Returns 0, AC_ENOMEM, or
+ * HIST_ESTOPPED when stop (may be NULL) said so. */
+int check_assign_serials(check_op_t *ops, size_t op_count, const check_txs_t *disk,
+                         const check_txs_t *initial, int (*stop)(void *), void *stop_ctx);
 
 #endif

@@ -597,84 +597,26 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
 
 /* ------------------------------------------------------------------ judging */
 
-/* The balance of user once every distinct transaction up to serial has applied. */
-static int64_t balance_after(const check_txs_t *disk, const char *user, uint64_t serial) {
-    int64_t b = BALANCE_INITIAL;
-    for (size_t i = 0; i < disk->count; i++) {
-        const tx_t *t = &disk->txs[i].tx;
-        int dup = 0;
-        for (size_t j = 0; j < i && !dup; j++) dup = disk->txs[j].tx.serial == t->serial;
-        if (dup || t->serial > serial) continue;
-        if (strcmp(t->sender, user) == 0) b -= t->amount;
-        if (strcmp(t->receiver, user) == 0) b += t->amount;
-    }
-    return b;
-}
-
-/* Confirmed transfers get the serial of the new transaction on disk that matches them (the
- * real client does not print it): in order of response, the unclaimed match after which the
- * sender's balance is the one the client printed, else the lowest unclaimed match. */
-static void assign_serials(real_t *r, const check_txs_t *disk, const check_txs_t *initial) {
-    uint8_t *claimed = calloc(disk->count + 1, 1);
-    if (claimed == NULL) return;
-    for (size_t i = 0; i < disk->count; i++) {
-        for (size_t k = 0; k < initial->count && !claimed[i]; k++)
-            claimed[i] = initial->txs[k].tx.serial == disk->txs[i].tx.serial;
-    }
-    for (;;) {
-        real_op_t *next = NULL;
-        for (size_t i = 0; i < r->op_count; i++) {
-            real_op_t *op = &r->ops[i];
-            if (op->c.state != CHECK_OP_DONE || !op->c.have_reply || op->c.reply.kind != CREP_TRANSFER ||
-                op->c.reply.serial != 0)
-                continue;
-            if (next == NULL || op->c.resp_us < next->c.resp_us) next = op;
-        }
-        if (next == NULL) break;
-        next->c.reply.serial = UINT64_MAX; /* "no disk holds it" unless found below */
-        size_t best = SIZE_MAX;
-        int best_fits = 0;
-        for (size_t i = 0; i < disk->count; i++) {
-            const tx_t *t = &disk->txs[i].tx;
-            if (claimed[i] || strcmp(t->sender, next->c.req.user.s) != 0 ||
-                strcmp(t->receiver, next->c.req.receiver.s) != 0 || t->amount != next->c.req.amount)
-                continue;
-            int fits = balance_after(disk, t->sender, t->serial) == next->c.reply.balance;
-            if (best == SIZE_MAX || (fits && !best_fits) ||
-                (fits == best_fits && t->serial < disk->txs[best].tx.serial)) {
-                best = i;
-                best_fits = fits;
-            }
-        }
-        if (best == SIZE_MAX) continue;
-        next->c.reply.serial = disk->txs[best].tx.serial;
-        for (size_t i = 0; i < disk->count; i++) claimed[i] |= disk->txs[i].tx.serial == next->c.reply.serial;
-    }
-    free(claimed);
-}
-
 /* Coins over the final files: every user's balance from the distinct transactions, none
  * negative, and their sum 1000 x users (the real index is not visible from outside). */
-static void conservation_files(real_t *r, const check_txs_t *disk) {
-    int64_t total = 0;
-    int64_t users = 0;
-    for (size_t i = 0; i < disk->count; i++) {
-        const tx_t *t = &disk->txs[i].tx;
-        const char *names[2] = {t->sender, t->receiver};
-        for (int k = 0; k < 2; k++) {
-            int seen = 0;
-            for (size_t j = 0; j < i && !seen; j++)
-                seen = strcmp(disk->txs[j].tx.sender, names[k]) == 0 || strcmp(disk->txs[j].tx.receiver, names[k]) == 0;
-            if (seen || (k == 1 && strcmp(names[0], names[1]) == 0)) continue;
-            int64_t bal;
-            check_final_balance(disk, names[k], &bal);
-            users++;
-            total += bal;
-        }
+static int conservation_files(real_t *r, const check_txs_t *disk) {
+    check_disks_t x;
+    if (check_disks_index(&x, disk) != 0) {
+        check_disks_free(&x);
+        return AC_ENOMEM;
     }
+    int64_t total = check_disks_coins(&x), users = x.users;
     if (total != users * BALANCE_INITIAL)
         violation(r, "conservation", run_us(r), "the final block files hold %lld coins for %lld users, "
                   "not %lld", (long long)total, (long long)users, (long long)(users * BALANCE_INITIAL));
+    check_disks_free(&x);
+    return 0;
+}
+
+/* The judge's stop(): a SIGINT or SIGTERM during judging ends it (run_stop). */
+static int judge_stop(void *ctx) {
+    (void)ctx;
+    return proc_interrupted();
 }
 
 static int judge(real_t *r, int settled) {
@@ -709,7 +651,6 @@ static int judge(real_t *r, int settled) {
     snprintf(tpath, sizeof(tpath), "%s/alichain.txt", r->dir);
     if (ops == NULL || proc_file_read(tpath, REAL_FILE_BYTES_MAX, &txlist, &txlist_len) != 0) rc = AC_ENOMEM;
     if (rc == 0) {
-        assign_serials(r, &disk, &initial);
         for (size_t i = 0; i < r->op_count; i++) {
             ops[i] = r->ops[i].c;
             ops[i].out = r->ops[i].out;
@@ -719,12 +660,22 @@ static int judge(real_t *r, int settled) {
             ops[i].file = r->ops[i].file;
             ops[i].file_len = r->ops[i].file_len;
         }
+        /* said before the work, so a caller (tests/real) can see judging has begun */
+        if (r->opts->report != NULL)
+            fprintf(stderr, "judging %zu operations and %zu disk lines\n", r->op_count, disk.count);
+        for (uint64_t until = proc_now_us() + r->opts->judge_hold_ms * 1000ull;
+             proc_now_us() < until && !proc_interrupted();)
+            proc_sleep_us(REAL_TICK_US);
+        rc = check_assign_serials(ops, r->op_count, &disk, &initial, judge_stop, NULL);
+    }
+    if (rc == 0) {
         check_input_t in = {.scn = r->scn, .ops = ops, .op_count = r->op_count, .disk = &disk,
                             .txlist = txlist, .txlist_len = txlist_len, .faults = r->res->faults,
-                            .faults_unmeasured = ~real_measured(r->net), .settled = settled};
+                            .faults_unmeasured = ~real_measured(r->net), .settled = settled,
+                            .stop = judge_stop};
         check_sink_t sink = {.violation = sink_violation, .expect_failed = sink_expect, .ctx = r};
         rc = check_judge(&in, &sink);
-        if (rc == 0) conservation_files(r, &disk);
+        if (rc == 0) rc = conservation_files(r, &disk);
     }
     if (rc == 0) { /* handed to compare */
         r->res->final = (real_final_t){.known = 1, .disks = disk, .txlist = txlist, .txlist_len = txlist_len};
@@ -1045,7 +996,14 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         for (size_t i = 0; i < r->op_count; i++) settled &= r->ops[i].c.state != CHECK_OP_RUNNING;
         servers_stop(r);
         if (r->net->counters != NULL) r->net->counters(r->net, res->faults);
-        if (judge(r, settled) != 0) violation(r, "runaway", run_us(r), "out of memory in the final checks");
+        int jr = judge(r, settled);
+        if (jr == HIST_ESTOPPED || proc_interrupted()) { /* no verdict: the run is refused */
+            rc = refuse(r, "interrupted while judging %zu operations: every process was stopped and "
+                        "the run's directory removed; no verdict", r->op_count);
+            res->verdict = 1;
+            goto out;
+        }
+        if (jr != 0) violation(r, "runaway", run_us(r), "out of memory in the final checks");
         res->verdict = r->violation_count > 0 || r->expects_failed > 0;
         if (o->report != NULL) report_print(r, o->report, proc_now_us() - wall0);
         else landing_report(r, NULL);
@@ -1068,6 +1026,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     } else {
         res->verdict = 1;
     }
+out:
     for (size_t i = 0; r->ops != NULL && i < r->op_count; i++) {
         free(r->ops[i].out);
         free(r->ops[i].err);

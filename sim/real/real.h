@@ -35,6 +35,8 @@ typedef struct {
     FILE *report;                /* NULL: print nothing */
     realnet_t *net;              /* NULL: loopback */
     const char *net_note;        /* why the run is on loopback when hosts were wanted (report) */
+    uint32_t judge_hold_ms;      /* tests: wait this long after "judging ..." (a signal ends
+                                    the wait), so a SIGINT can be aimed at judging; 0: none */
 } real_options_t;
 
 /* One labelled operation's outcome, for compare. */

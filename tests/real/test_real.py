@@ -342,6 +342,37 @@ def test_sigint_stops_everything(tmp_path):
         lease.release()
 
 
+def test_sigint_while_judging_stops_everything(tmp_path):
+    # 1,200 transfers; judging is announced on stderr and held (ALICHAIN_SIM_JUDGE_HOLD_MS) so
+    # the signal lands in it, not before or after: the judge's loops poll for it
+    lease = PortLease()
+    proc = None
+    try:
+        env = dict(os.environ, TMPDIR=str(tmp_path), ALICHAIN_SIM_JUDGE_HOLD_MS="30000")
+        proc = subprocess.Popen([str(SIM), "real", str(REPO / "sim" / "real" / "mutants" /
+                                                      "write_during_pause.scn"),
+                                 "--port-offset", str(lease.offset)], cwd=REPO, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        line = ""
+        while "judging" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if line == "" and proc.poll() is not None:
+                break
+        assert line.startswith("judging 1200 operations"), line
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=EXIT_DEADLINE_S)
+        assert proc.returncode == 2, out + err
+        assert "interrupted while judging 1200 operations" in err, err
+        assert "verdict" not in out
+        assert processes_with_offset(lease.offset) == []
+        assert not list(tmp_path.glob("alichain-real-*")), "the run directory outlived SIGINT"
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        lease.release()
+
+
 def test_normal_build_has_no_planted_bugs(tmp_path):
     for p in ("serverM", "serverA", "clientA"):
         assert b"ALICHAIN_MUTANT" not in (BIN_DIR / p).read_bytes(), p

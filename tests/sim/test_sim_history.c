@@ -91,19 +91,42 @@ static void fx_ok(hist_op_t *op, uint64_t serial, int64_t balance) {
     op->reply.balance = balance;
 }
 
-static hist_op_t *fx_balance(hist_fixture_t *f, const char *label, const char *user, uint64_t inv_ms,
-                             uint64_t resp_ms, int64_t balance) {
+/* A read answered OK (the caller sets its reply's fields). */
+static hist_op_t *fx_read(hist_fixture_t *f, const char *label, creq_op_t what, const char *user,
+                          uint64_t inv_ms, uint64_t resp_ms, crep_kind_t kind) {
     hist_op_t *op = &f->ops[f->nops++];
     memset(op, 0, sizeof(*op));
     op->label = label;
-    op->op = CREQ_BALANCE;
+    op->op = what;
     op->user = user;
     op->inv_us = inv_ms * MS;
     op->resp_us = resp_ms * MS;
     op->status = HIST_OK;
-    op->reply.kind = CREP_BALANCE;
+    op->reply.kind = kind;
+    return op;
+}
+
+static hist_op_t *fx_balance(hist_fixture_t *f, const char *label, const char *user, uint64_t inv_ms,
+                             uint64_t resp_ms, int64_t balance) {
+    hist_op_t *op = fx_read(f, label, CREQ_BALANCE, user, inv_ms, resp_ms, CREP_BALANCE);
     op->reply.balance = balance;
     return op;
+}
+
+/* A stats read answered OK with count rows (the caller sets the rows). */
+static hist_op_t *fx_stats(hist_fixture_t *f, const char *label, const char *user, uint64_t inv_ms,
+                           uint64_t resp_ms, uint64_t count) {
+    hist_op_t *op = fx_read(f, label, CREQ_STATS, user, inv_ms, resp_ms, CREP_STATS);
+    op->reply.count = count;
+    return op;
+}
+
+/* Sets op's rows to two stats rows as the client prints them (into rows[256]). */
+static void fx_two_rows(hist_op_t *op, char *rows, const char *n1, int c1, int net1, const char *n2,
+                        int c2, int net2) {
+    snprintf(rows, 256, "%-5d %-19s %-10d %d\n%-5d %-19s %-10d %d\n", 1, n1, c1, net1, 2, n2, c2, net2);
+    op->rows = rows;
+    op->rows_len = strlen(rows);
 }
 
 TEST(test_clean_history_passes) {
@@ -190,6 +213,20 @@ TEST(test_unknown_outcome_may_or_may_not_land) {
     fx_transfer(&f, "vanished", "Bob", "Cid", 7, 10, 20);  /* exit 3, nowhere */
     fx_store(&f, 2, 3, "Ann", "Cid", 30);
     fx_balance(&f, "b", "Ann", 100, 110, 870);
+    CHECK_EQ(fx_run(&f), 0);
+}
+
+/* One transfer of unknown outcome explains one line, not two: a second identical line is a
+ * phantom; two such transfers explain both (the earlier start takes the earlier serial). */
+TEST(test_unknown_outcome_lands_once) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_transfer(&f, "u1", "Ann", "Cid", 30, 10, 20);
+    fx_store(&f, 2, 3, "Ann", "Cid", 30);
+    fx_store(&f, 0, 4, "Ann", "Cid", 30);
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "no-phantom"));
+    fx_transfer(&f, "u2", "Ann", "Cid", 30, 12, 22);
     CHECK_EQ(fx_run(&f), 0);
 }
 
@@ -287,24 +324,31 @@ TEST(test_txlist_file_must_match_a_state) {
 TEST(test_stats_rows_must_match_a_state) {
     hist_fixture_t f;
     fx_init(&f); /* Bob: Ann (1, +100), Cid (1, -50) */
-    hist_op_t *s = &f.ops[f.nops++];
-    memset(s, 0, sizeof(*s));
-    s->label = "st";
-    s->op = CREQ_STATS;
-    s->user = "Bob";
-    s->inv_us = 0;
-    s->resp_us = 5 * MS;
-    s->status = HIST_OK;
-    s->reply.kind = CREP_STATS;
-    s->reply.count = 2;
+    hist_op_t *s = fx_stats(&f, "st", "Bob", 0, 5, 2);
     static char rows[256];
-    snprintf(rows, sizeof(rows), "%-5d %-19s %-10d %d\n%-5d %-19s %-10d %d\n", 1, "Ann", 1, 100, 2, "Cid", 1, -50);
-    s->rows = rows;
-    s->rows_len = strlen(rows);
+    fx_two_rows(s, rows, "Ann", 1, 100, "Cid", 1, -50);
     CHECK_EQ(fx_run(&f), 0);
-    snprintf(rows, sizeof(rows), "%-5d %-19s %-10d %d\n%-5d %-19s %-10d %d\n", 1, "Cid", 1, -50, 2, "Ann", 1, 100);
-    s->rows_len = strlen(rows);
+    fx_two_rows(s, rows, "Cid", 1, -50, "Ann", 1, 100);
     CHECK(fx_run(&f) > 0);
+}
+
+/* Rows merge every transaction with one partner, initial and new, interleaved. */
+TEST(test_stats_rows_merge_partners) {
+    hist_fixture_t f;
+    fx_init(&f); /* Bob: Ann (1, +100), Cid (1, -50) */
+    fx_ok(fx_transfer(&f, "t3", "Ann", "Bob", 10, 1, 2), 3, 890);
+    fx_store(&f, 0, 3, "Ann", "Bob", 10);
+    fx_ok(fx_transfer(&f, "t4", "Cid", "Bob", 5, 3, 4), 4, 1045);
+    fx_store(&f, 1, 4, "Cid", "Bob", 5);
+    fx_ok(fx_transfer(&f, "t5", "Ann", "Bob", 1, 5, 6), 5, 889);
+    fx_store(&f, 2, 5, "Ann", "Bob", 1);
+    hist_op_t *s = fx_stats(&f, "st", "Bob", 10, 15, 2);
+    static char rows[256];
+    fx_two_rows(s, rows, "Ann", 3, 111, "Cid", 2, -45);
+    CHECK_EQ(fx_run(&f), 0);
+    fx_two_rows(s, rows, "Ann", 2, 110, "Cid", 2, -45);
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "linearizability"));
 }
 
 TEST(test_absent_user_read) {
@@ -391,6 +435,7 @@ int main(void) {
     RUN(test_confirmed_serial_with_other_line_is_caught);
     RUN(test_phantom_transaction_is_caught);
     RUN(test_unknown_outcome_may_or_may_not_land);
+    RUN(test_unknown_outcome_lands_once);
     RUN(test_overdraft_is_caught);
     RUN(test_same_balance_confirmation_is_caught);
     RUN(test_serial_gap_only_when_settled);
@@ -398,6 +443,7 @@ int main(void) {
     RUN(test_refusals_are_checked_against_the_state);
     RUN(test_txlist_file_must_match_a_state);
     RUN(test_stats_rows_must_match_a_state);
+    RUN(test_stats_rows_merge_partners);
     RUN(test_absent_user_read);
     RUN(test_session_read_sees_its_earlier_transfer);
     RUN(test_session_read_misses_its_later_transfer);

@@ -4,8 +4,9 @@
 # build/coverage/, and a failure when core/'s line coverage is under COVERAGE_MIN; then
 # `make sim` (every scenario + a swarm, with its table and speed figures),
 # `make sim-mutants` (every planted bug must be caught: the checkers are shown to fire),
-# `make real-mutants` (planted bugs in the real programs, caught by alichain-sim real) and
-# last `make asan`: the coverage build makes ALWAYS/NEVER constant (AC_COVERAGE), so the
+# `make real-mutants` (planted bugs in the real programs, caught by alichain-sim real),
+# `make compare-mutants` (planted bugs, some in the real programs only, each caught by a
+# DIFFERENT line of alichain-sim compare) and last `make asan`: the coverage build makes ALWAYS/NEVER constant (AC_COVERAGE), so the
 # simulator and every test run again where assertions and ALWAYS/NEVER are live, under
 # ASan+UBSan. The output ends with that pytest run's summary line.
 set -euo pipefail
@@ -32,6 +33,8 @@ make --no-print-directory sim-mutants
 
 echo "== real programs with planted bugs: make real-mutants (docs/REAL.md) =="
 make --no-print-directory real-mutants
+echo "== the same, each caught by compare's DIFFERENT: make compare-mutants (docs/REAL.md) =="
+make --no-print-directory compare-mutants
 
 echo "== ASan+UBSan, assertions live: make asan (make sim, then every test) =="
 make --no-print-directory asan

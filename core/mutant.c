@@ -21,4 +21,8 @@ const char *const mutant_names[MUT_COUNT] = {
     "stats-no-lock",
     "reply-out-of-order",
     "conn-unordered",
+    /* real programs only (MUT_SIM_COUNT ..) */
+    "restart-forgets-last-line",
+    "half-timeout",
+    "wrong-balance",
 };

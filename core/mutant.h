@@ -1,7 +1,10 @@
-/* mutant.h — planted bugs for proving the simulator's checkers (issue: sim mutants).
+/* mutant.h — planted bugs for proving the checkers (issue: sim mutants) and `compare`.
  * Only a build with -DALICHAIN_MUTANTS contains them; there ac_mutant selects at most one
- * (set by alichain-sim-mutants --mutant NAME). In every other build MUTANT(x) is the
- * constant 0 and the compiler removes the buggy branch. */
+ * (set by alichain-sim-mutants --mutant NAME, or in the real-mutants build of the six
+ * programs by ALICHAIN_MUTANT=NAME). In every other build MUTANT(x) is the constant 0 and
+ * the compiler removes the buggy branch. The bugs before MUT_SIM_COUNT live in core/ and
+ * both drivers run them; the ones after it live in net/ only (the real programs' own code
+ * around core), so the simulator stays correct and `compare` must tell the two apart. */
 #ifndef ALICHAIN_MUTANT_H
 #define ALICHAIN_MUTANT_H
 
@@ -21,6 +24,12 @@ typedef enum {
     MUT_STATS_NO_LOCK,          /* transfers of a user go on while its stats are paged */
     MUT_REPLY_OUT_OF_ORDER,     /* a persistent connection's replies leave as they complete */
     MUT_CONN_UNORDERED,         /* a persistent connection's requests all start at once */
+    MUT_SIM_COUNT,              /* the core bugs above: alichain-sim-mutants selects these */
+    /* real programs only (net/; make real-mutants, make compare-mutants): */
+    MUT_RESTART_FORGETS_LAST = MUT_SIM_COUNT, /* a backend restarted after a crash reads its
+                                                 block file without the last line */
+    MUT_HALF_TIMEOUT,           /* serverM waits half of ALICHAIN_TIMEOUT_MS for a backend */
+    MUT_WRONG_BALANCE,          /* a client prints a balance off by one */
     MUT_COUNT
 } mutant_t;
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "blockfile.h"
+#include "mutant.h"
 
 #define CONFIG_NUMBER_DIGITS_MAX 20   /* UINT64_MAX */
 
@@ -320,6 +321,9 @@ int config_load(config_t *c, config_role_t role, int index, int argc, char **arg
     c->args_ended = fl.ended;
     if (role == CONFIG_SERVERM && !c->seed_given && config_os_seed(&c->seed) < 0)
         return config_fail(err, err_cap, "cannot read a seed from the OS: %s", strerror(errno));
+    /* Planted bug "half-timeout" (real-mutants build only): serverM gives up on a backend
+     * after half the time it was told. In net/, so the simulator keeps the right deadline. */
+    if (role == CONFIG_SERVERM && MUTANT(MUT_HALF_TIMEOUT) && c->timeout_ms > 1) c->timeout_ms /= 2;
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "drive.h"
 #include "loop.h"
 #include "messages.h"
+#include "mutant.h"
 #include "sock.h"
 
 #ifndef BACKEND_INDEX
@@ -134,6 +135,20 @@ static void backend_on_readable(void *ctx, int fd, short revents) {
     }
 }
 
+/* Planted bug "restart-forgets-last-line" (real-mutants build only): a backend that finds
+ * its marker (it was killed after appending: a restart after a crash) reads its block file
+ * without the last line. Core's recovery then does its correct work on that shorter image:
+ * the line stays in the file, but the backend's index lacks a confirmed transfer, so the
+ * balances it answers miss it. Here in net/, not in core/blockfile.c, so that the
+ * simulator's backends stay correct. */
+static void backend_mutant_forget_last_line(const char *data, size_t *len, const char *marker) {
+    if (marker == NULL) return;
+    size_t end = *len;
+    if (end > 0 && data[end - 1] == '\n') end--;
+    while (end > 0 && data[end - 1] != '\n') end--;
+    *len = end;
+}
+
 /* Locks and reads the block file, lets core decide what it means, binds the port, then
  * carries out core's recovery steps: every check that can refuse to start comes before the
  * first change on disk. */
@@ -146,6 +161,7 @@ static void backend_open(backend_main_t *m) {
     if (rc < 0) drive_die(prog, rc == DISK_BLOCK_IN_USE ? EXIT_RUNTIME : EXIT_CONFIG, "%s", err);
     if (disk_block_read(err, sizeof(err), &m->blk, &data, &len, &marker, &marker_len) < 0)
         drive_die(prog, EXIT_CONFIG, "%s", err);
+    if (MUTANT(MUT_RESTART_FORGETS_LAST)) backend_mutant_forget_last_line(data, &len, marker);
     blockfile_recovery_t res;
     backend_init(&m->node, m->cfg.index);
     if (backend_load(&m->node, data, len, marker, marker_len, m->cfg.block_path, &res, err,

@@ -12,6 +12,8 @@
 #include "config.h"
 #include "drive.h"
 #include "loop.h"
+#include "messages.h"
+#include "mutant.h"
 #include "sock.h"
 
 #ifndef CLIENT_INDEX
@@ -91,9 +93,31 @@ static int client_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, siz
     }
 }
 
+/* Planted bug "wrong-balance" (real-mutants build only): every balance line core wrote
+ * ("The current balance of ... is : N alicoins.") leaves with N off by one, changed in the
+ * outbox before it is printed: the last digit goes up, or a 9 down, so the line keeps its
+ * length. Here in net/, not in core/client.c, so that the simulator stays correct and only
+ * `compare` (or real mode's checkers) can see it. */
+static void client_mutant_balance(outbox_t *o) {
+    static const char suffix[] = " alicoins.";
+    const size_t suffix_len = sizeof(suffix) - 1;
+    const size_t prefix_len = strcspn(MSG_C_BALANCE, "%"); /* "The current balance of \"" */
+    for (size_t i = 0; i < o->fx_count; i++) {
+        const fx_t *f = &o->fx[i];
+        char *line = (char *)o->data + f->data_off;
+        if (f->kind != FX_STDOUT || f->data_len <= prefix_len + suffix_len ||
+            memcmp(line, MSG_C_BALANCE, prefix_len) != 0 ||
+            memcmp(line + f->data_len - suffix_len, suffix, suffix_len) != 0)
+            continue;
+        char *digit = line + f->data_len - suffix_len - 1;
+        if (*digit >= '0' && *digit <= '9') *digit = *digit == '9' ? '8' : (char)(*digit + 1);
+    }
+}
+
 /* After every core call: carry out its effects, then send what they queued. A broken
  * connection here shows up as a read error or EOF on the next turn. */
 static void client_pump(client_main_t *m) {
+    if (MUTANT(MUT_WRONG_BALANCE)) client_mutant_balance(&m->out);
     drive_drain(&m->drive, &m->out);
     if (client_flush(m) < 0 && !m->done) {
         client_close(m);

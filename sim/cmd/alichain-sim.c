@@ -130,14 +130,23 @@ static int check_out_dir(const char *what, const char *path) {
     return 0;
 }
 
-/* --mutant NAME: only the mutants build has planted bugs. */
+/* --mutant NAME: only the mutants build has planted bugs, and only core's: the ones from
+ * MUT_SIM_COUNT on live in the real programs (net/), so the simulator has none of them to
+ * plant (make real-mutants and make compare-mutants run those). */
 static int mutant_select(const char *name) {
     if (strcmp(name, "list") == 0) {
-        for (int m = 1; m < MUT_COUNT; m++) printf("%s\n", mutant_names[m]);
+        for (int m = 1; m < MUT_SIM_COUNT; m++) printf("%s\n", mutant_names[m]);
         exit(0);
     }
+    for (int m = MUT_SIM_COUNT; m < MUT_COUNT; m++) {
+        if (strcmp(mutant_names[m], name) == 0) {
+            fprintf(stderr, "%s: --mutant: \"%s\" is planted in the real programs only "
+                    "(make real-mutants, ALICHAIN_MUTANT)\n", prog_name, name);
+            return -1;
+        }
+    }
 #if defined(ALICHAIN_MUTANTS)
-    for (int m = 0; m < MUT_COUNT; m++) {
+    for (int m = 0; m < MUT_SIM_COUNT; m++) {
         if (strcmp(mutant_names[m], name) == 0) {
             ac_mutant = (mutant_t)m;
             return 0;

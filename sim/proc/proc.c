@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -151,6 +152,25 @@ int proc_file_has(const char *path, const char *needle) {
 
 /* ------------------------------------------------------------------ processes */
 
+/* The nice value children get back when the harness raised its own (proc_urgent). */
+static int child_nice;
+static int raised;
+
+int proc_urgent(int on) {
+    if (on && !raised) {
+        errno = 0;
+        int now = getpriority(PRIO_PROCESS, 0);
+        if (errno != 0) return -1;
+        if (setpriority(PRIO_PROCESS, 0, PROC_URGENT_NICE) != 0) return -1; /* needs root */
+        child_nice = now;
+        raised = 1;
+    } else if (!on && raised) {
+        raised = 0;
+        if (setpriority(PRIO_PROCESS, 0, child_nice) != 0) return -1;
+    }
+    return 0;
+}
+
 pid_t proc_fork(void) {
     sigset_t stop_sigs, old_mask;
     sigemptyset(&stop_sigs);
@@ -163,6 +183,7 @@ pid_t proc_fork(void) {
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
+        if (raised) (void)setpriority(PRIO_PROCESS, 0, child_nice); /* the system under test runs as usual */
     }
     int saved = errno;
     sigprocmask(SIG_SETMASK, &old_mask, NULL);

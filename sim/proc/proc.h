@@ -62,6 +62,13 @@ typedef struct {
  * it unblocks them; the parent gets its mask back. Every fork of the harness is this one.
  * Returns as fork(). */
 pid_t proc_fork(void);
+/* A fault injector must be more responsive than the system it injects into: with on, the
+ * calling process runs at nice PROC_URGENT_NICE (root only: -1 otherwise, nothing changed)
+ * while every child of proc_fork gets the caller's old value back; with 0, that value is
+ * restored. Under a storm of client processes on 2 cores, a runner at the default nice
+ * woke tens of ms late for its timed steps. */
+#define PROC_URGENT_NICE (-10)
+int proc_urgent(int on);
 /* proc_fork, then exec spec with stdin /dev/null. A child that cannot set up or exec
  * exits 127. Returns the pid, or -1 with errno. */
 pid_t proc_spawn(const proc_spec_t *spec);

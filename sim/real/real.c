@@ -14,6 +14,7 @@
 
 #include "blockfile.h"
 #include "ports.h"
+#include "judge/excuse.h"
 #include "judge/judge.h"
 #include "client.h"
 #include "messages.h"
@@ -30,8 +31,6 @@
 #define REAL_DIR_BYTES 256              /* the run's directory, the programs' directory */
 #define REAL_ENV_BYTES 600
 #define REAL_MSG_BYTES 480
-#define REAL_LIVENESS_SLACK_US 2000000  /* as the simulator: 4 x timeout + this */
-#define REAL_LOOKBACK_TIMEOUTS 3
 #define REAL_LOG_LINES_MAX 5            /* a failed run reports this many stderr lines a server */
 
 static const char *const server_prog[SIM_SERVERS] = {"serverM", "serverA", "serverB", "serverC"};
@@ -202,8 +201,7 @@ typedef struct {
     char out_path[REAL_PATH_BYTES], err_path[REAL_PATH_BYTES];
     char *out, *err, *file;   /* read back (owned) */
     size_t out_len, err_len, file_len;
-    int disturbed;
-    uint64_t must_end_us;
+    uint64_t touches_at_start, touches; /* excuse_t.total at its start; touches while it ran */
 } real_op_t;
 
 typedef struct {
@@ -224,11 +222,15 @@ typedef struct {
     real_server_t srv[SIM_SERVERS];
     real_op_t *ops;
     size_t op_count;
-    int cut;                  /* a partition is active (hard fault) */
-    int hard;
-    int had_hard;
-    uint64_t hard_end_us;
-    uint64_t liveness_us, lookback_us;
+    int cut;                  /* a partition is active */
+    int hard;                 /* a partition, a server down or paused: the run is not settled */
+    /* the one rule of judge/excuse.h, fed with what real mode observes: its own crash,
+     * restart and pause intervals, and the injectors' counters sampled over time */
+    excuse_t ex;
+    const sim_faults_t *faults_now; /* the settings in force (run_body's) */
+    int16_t step_now;         /* the step being run (EXCUSE_SETTINGS outside one) */
+    int16_t cut_src, udp_src; /* the partition / net udp step counters are attributed to */
+    uint64_t sampled_us;      /* run time of the last counters sample */
     char violations[SIM_VIOLATIONS_MAX][REAL_MSG_BYTES];
     uint32_t violation_count;
     uint32_t safety_count;    /* violations of a safety checker: no timing excuses them */
@@ -369,29 +371,57 @@ static int server_start(real_t *r, int node, char *err, size_t cap) {
     }
 }
 
-/* ------------------------------------------------------------------ hard faults (availability, liveness) */
+/* ------------------------------------------------------------------ faults in force, touches (availability, liveness) */
 
-/* As the simulator's world_hard_update: a server down or paused, or a link cut, is a hard
- * fault; running operations lose their availability promise when one begins and must end
- * within the liveness bound after the last one ends. */
-static void hard_update(real_t *r) {
-    int hard = r->cut;
-    for (int n = 0; n < SIM_SERVERS; n++) hard |= r->srv[n].pid == 0 || r->srv[n].paused;
-    if (hard == r->hard) return;
-    r->hard = hard;
+/* Whether the run is settled (no partition, every server up and running), and the down
+ * and paused intervals the runner itself makes, as touches (judge/excuse.h). */
+static void faults_update(real_t *r) {
     uint64_t now = run_us(r);
-    for (size_t i = 0; i < r->op_count; i++) {
-        real_op_t *op = &r->ops[i];
-        if (op->c.state != CHECK_OP_RUNNING) continue;
-        if (hard) {
-            op->disturbed = 1;
-            op->must_end_us = UINT64_MAX;
-        } else {
-            op->must_end_us = now + r->liveness_us;
+    int hard = r->cut;
+    for (int n = 0; n < SIM_SERVERS; n++) {
+        hard |= r->srv[n].pid == 0 || r->srv[n].paused;
+        if (r->srv[n].pid == 0) excuse_begin(&r->ex, TOUCH_DOWN, n, r->step_now, now);
+        else excuse_end(&r->ex, TOUCH_DOWN, n, now);
+        if (r->srv[n].paused) excuse_begin(&r->ex, TOUCH_PAUSED, n, r->step_now, now);
+        else excuse_end(&r->ex, TOUCH_PAUSED, n, now);
+    }
+    r->hard = hard;
+}
+
+/* 1 when a UDP link to or from a backend has settings under which its datagrams touch:
+ * loss (what = 0) or delay (what = 1) beyond the calm bounds of judge/excuse.h. */
+static int links_may_touch(const real_t *r, int what) {
+    for (int b = 1; b < SIM_SERVERS; b++) {
+        const sim_udp_t *u[2] = {&r->faults_now->udp[SIM_NODE_M][b], &r->faults_now->udp[b][SIM_NODE_M]};
+        for (int k = 0; k < 2; k++) {
+            sim_udp_t only = *u[k];
+            if (what == 0) only.delay_max_us = 0, only.reorder_ppm = 0;
+            else only.loss_ppm = 0;
+            if (excuse_udp_may_touch(&only, r->ex.late_us)) return 1;
         }
     }
-    if (hard) r->had_hard = 1;
-    else r->hard_end_us = now;
+    return 0;
+}
+
+/* Reads what the injectors counted since the last sample (the relays' shared counters and,
+ * on namespace hosts, nftables': a process spawn, so this runs at step boundaries and when
+ * operations end, not every loop turn) and feeds it to the rule as touches somewhere in
+ * [last sample, now]. Per-interval totals, not per link: a cut is attributed to the latest
+ * partition step, a loss or a late datagram to the latest net udp step (sampling before a
+ * step would attribute better but delays its landing by a process spawn). Datagrams that
+ * crossed while a link's delay exceeds timeout/8 count as late: the relay does not time
+ * them, so real mode takes them as possibly late. */
+static void touches_sample(real_t *r) {
+    if (r->net->counters == NULL || r->faults_now == NULL) return;
+    realnet_counters_t d = {0};
+    r->net->counters(r->net, d);
+    for (int k = 0; k < FAULT_COUNT; k++) r->res->faults[k] += d[k];
+    uint64_t now = run_us(r), from = r->sampled_us;
+    r->sampled_us = now;
+    excuse_touch(&r->ex, TOUCH_CUT, r->cut_src, from, now, d[FAULT_CUT]);
+    excuse_touch(&r->ex, TOUCH_STALLED, r->cut_src, from, now, d[FAULT_STALLED]);
+    if (links_may_touch(r, 0)) excuse_touch(&r->ex, TOUCH_LOST, r->udp_src, from, now, d[FAULT_LOST]);
+    if (links_may_touch(r, 1)) excuse_touch(&r->ex, TOUCH_LATE, r->udp_src, from, now, d[FAULT_DGRAMS]);
 }
 
 /* ------------------------------------------------------------------ operations */
@@ -407,8 +437,7 @@ static void op_start(real_t *r, real_op_t *op, size_t i) {
     uint64_t now = run_us(r);
     op->c.inv_us = now;
     op->c.state = CHECK_OP_RUNNING;
-    op->disturbed = r->hard || (r->had_hard && now < r->hard_end_us + r->lookback_us);
-    op->must_end_us = r->hard ? UINT64_MAX : now + r->liveness_us;
+    op->touches_at_start = r->ex.total;
     op->pid = spawn(r, SIM_NODE_CLIENTS, st->client ? "clientB" : "clientA", st->argc, st->argv,
                     op->out_path, op->err_path);
     if (op->pid < 0) {
@@ -438,6 +467,7 @@ static void op_finish(real_t *r, real_op_t *op, int status) {
     op->pid = 0;
     op->c.resp_us = run_us(r);
     op->c.state = CHECK_OP_DONE;
+    op->touches = r->ex.total - op->touches_at_start;
     op->c.exit_code = proc_exit_code(status);
     proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
     proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
@@ -453,24 +483,33 @@ static void op_finish(real_t *r, real_op_t *op, int status) {
     if (op->c.parsed && (op->c.exit_code == 0 || op->c.exit_code == 1) && !op->c.have_reply)
         violation(r, "harness", op->c.resp_us, "%s exited %d but its stdout shows no result real mode "
                   "can read (core/messages.h changed?)", st->label, op->c.exit_code);
-    if (op->c.exit_code == CLIENT_EXIT_FAILED && !op->disturbed)
-        violation(r, "availability", op->c.resp_us, "%s (client%c) ended with exit 3 although no hard "
-                  "fault touched it (started %.6fs, calm since %.6fs)", st->label, st->client ? 'B' : 'A',
-                  (double)op->c.inv_us / 1e6, (double)r->hard_end_us / 1e6);
-    if (op->c.resp_us > op->must_end_us)
+    if (op->c.exit_code == CLIENT_EXIT_FAILED && excuse_owed(&r->ex, op->c.inv_us))
+        violation(r, "availability", op->c.resp_us, "%s (client%c) ended with exit 3 although no fault "
+                  "touched the run from %.6fs (its start %.6fs less the lookback) on", st->label,
+                  st->client ? 'B' : 'A',
+                  (double)(op->c.inv_us > r->ex.lookback_us ? op->c.inv_us - r->ex.lookback_us : 0) / 1e6,
+                  (double)op->c.inv_us / 1e6);
+    uint64_t bound = excuse_bound_us(&r->ex, op->c.inv_us);
+    if (op->c.resp_us > bound)
         violation(r, "liveness", op->c.resp_us, "%s ended at %.6fs, after its bound %.6fs", st->label,
-                  (double)op->c.resp_us / 1e6, (double)op->must_end_us / 1e6);
+                  (double)op->c.resp_us / 1e6, (double)bound / 1e6);
 }
 
 /* Reaps every client that has exited; returns how many are still running. */
 static size_t ops_reap(real_t *r) {
     size_t running = 0;
+    int sampled = 0;
     for (size_t i = 0; i < r->op_count; i++) {
         real_op_t *op = &r->ops[i];
         if (op->c.state != CHECK_OP_RUNNING) continue;
         int status;
-        if (waitpid(op->pid, &status, WNOHANG) == op->pid) op_finish(r, op, status);
-        else running++;
+        if (waitpid(op->pid, &status, WNOHANG) != op->pid) {
+            running++;
+            continue;
+        }
+        if (!sampled) touches_sample(r); /* what touched it, before it is judged */
+        sampled = 1;
+        op_finish(r, op, status);
     }
     return running;
 }
@@ -513,11 +552,23 @@ static int net_commit(real_t *r, char *err, size_t cap) {
     return r->net->commit(r->net, err, cap) == REALNET_OK ? 0 : -1;
 }
 
+static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t *next_op,
+                   char *err, size_t cap);
+
 /* One timed step; sets r->landed_us to the run time its injections were acknowledged (a
  * restart's: when its process started). Returns 0, or -1 with err (a harness failure: the
  * run fails). */
 static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t *next_op,
                     char *err, size_t cap) {
+    r->step_now = (int16_t)(st - r->scn->steps);
+    int rc = step_do(r, st, faults, next_op, err, cap);
+    if (rc == 0 && st->kind != STEP_OP) touches_sample(r); /* a step boundary */
+    r->step_now = EXCUSE_SETTINGS;
+    return rc;
+}
+
+static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t *next_op,
+                   char *err, size_t cap) {
     int n = st->node;
     switch ((step_kind_t)st->kind) {
     case STEP_OP:
@@ -529,6 +580,7 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
             proc_kill(&r->srv[n].pid);
             r->srv[n].paused = 0;
             r->res->faults[FAULT_CRASHES]++;
+            excuse_fault(&r->ex, r->step_now);
         }
         break;
     case STEP_RESTART:
@@ -539,6 +591,7 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
             kill(r->srv[n].pid, SIGSTOP);
             r->srv[n].paused = 1;
             r->res->faults[FAULT_PAUSES]++;
+            excuse_fault(&r->ex, r->step_now);
         }
         break;
     case STEP_RESUME:
@@ -553,6 +606,8 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
         if (rc != REALNET_OK) return -1;
         r->cut++;
         r->res->faults[FAULT_PARTITIONS]++;
+        r->cut_src = r->step_now;
+        excuse_fault(&r->ex, r->step_now); /* vacuous in the report if it cuts nothing */
         break;
     }
     case STEP_HEAL:
@@ -582,12 +637,15 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
             }
             if (node_restart(r, k, err, cap) != 0) return -1;
         }
-        hard_update(r);
+        faults_update(r);
         return 0;
     }
     case STEP_SET: {
         sim_faults_t before = *faults;
         sim_set_apply(faults, &st->set);
+        r->udp_src = r->step_now;
+        if (excuse_faults_may_touch(&r->ex, faults) && memcmp(&before, faults, sizeof(before)) != 0)
+            excuse_fault(&r->ex, r->step_now);
         if (st->set.what == SET_UDP && udp_supported(r) && udp_apply(r, &before, faults, err, cap) != 0)
             return -1;
         break; /* tcp, disk and file settings: refused or skipped before the run */
@@ -596,7 +654,7 @@ static int step_run(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_
     }
     if (net_commit(r, err, cap) != 0) return -1;
     if (st->kind != STEP_RESTART) r->landed_us = run_us(r);
-    hard_update(r);
+    faults_update(r);
     return 0;
 }
 
@@ -746,10 +804,12 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
         const scn_step_t *st = op->step;
         fprintf(f, "op %s: client%c", st->label, st->client ? 'B' : 'A');
         for (int k = 0; k < st->argc; k++) fprintf(f, " %s", st->argv[k]);
-        if (op->c.state == CHECK_OP_DONE)
-            fprintf(f, "  [%.6fs .. %.6fs] exit %d\n", (double)op->c.inv_us / 1e6, (double)op->c.resp_us / 1e6,
+        if (op->c.state == CHECK_OP_DONE) {
+            fprintf(f, "  [%.6fs .. %.6fs] exit %d", (double)op->c.inv_us / 1e6, (double)op->c.resp_us / 1e6,
                     op->c.exit_code);
-        else if (op->c.state == CHECK_OP_RUNNING)
+            if (op->touches > 0) fprintf(f, "  touches %llu", (unsigned long long)op->touches);
+            fputc('\n', f);
+        } else if (op->c.state == CHECK_OP_RUNNING)
             fprintf(f, "  [%.6fs .. ] still running\n", (double)op->c.inv_us / 1e6);
         else fprintf(f, "  never started\n");
         if (op->c.state != CHECK_OP_DONE) pending++;
@@ -773,6 +833,7 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
     for (int k = 1; k < FAULT_COUNT; k++)
         fprintf(f, " %s=%llu", sim_fault_names[k], (unsigned long long)res->faults[k]);
     fputc('\n', f);
+    excuse_report(&r->ex, f);
     landing_report(r, f);
     fprintf(f, "wall: %.3fs\n", (double)wall_us / 1e6);
     uint32_t shown = r->violation_count < SIM_VIOLATIONS_MAX ? r->violation_count : SIM_VIOLATIONS_MAX;
@@ -910,7 +971,9 @@ static int run_body(real_t *r, char *err, size_t cap) {
     }
     if (server_start(r, SIM_NODE_M, err, cap) != 0) return -1;
     r->t0_us = proc_now_us();
-    hard_update(r);
+    if (r->net->counters != NULL) r->net->counters(r->net, r->res->faults); /* start-up: no touch */
+    r->faults_now = &faults;
+    faults_update(r);
     size_t next_op = 0;
     uint8_t *done = calloc(s->step_count + 1, 1);
     if (done == NULL) return -1;
@@ -952,8 +1015,11 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     realnet_loopback(&r->lo);
     r->net = o->net != NULL ? o->net : &r->lo;
     r->seed = o->has_seed ? o->seed : s->seed;
-    r->liveness_us = s->liveness_us ? s->liveness_us : 4ull * s->timeout_ms * 1000u + REAL_LIVENESS_SLACK_US;
-    r->lookback_us = (uint64_t)REAL_LOOKBACK_TIMEOUTS * s->timeout_ms * 1000u;
+    r->step_now = r->cut_src = r->udp_src = EXCUSE_SETTINGS;
+    if (excuse_init(&r->ex, s) != 0) {
+        free(r);
+        return REAL_EXIT_REFUSED;
+    }
     uint64_t wall0 = proc_now_us();
     int rc;
     proc_signals_t saved;
@@ -1016,6 +1082,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         }
     }
     if (rc == 0) {
+        touches_sample(r);
         uint64_t end = run_us(r);
         for (size_t i = 0; i < r->op_count; i++) {
             real_op_t *op = &r->ops[i];
@@ -1023,13 +1090,15 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             proc_kill(&op->pid);
             proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
             proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
-            if (end > op->must_end_us)
+            uint64_t bound = excuse_bound_us(&r->ex, op->c.inv_us);
+            if (end > bound)
                 violation(r, "liveness", end, "%s still running at the end (%.6fs), past its bound %.6fs",
-                          op->step->label, (double)end / 1e6, (double)op->must_end_us / 1e6);
+                          op->step->label, (double)end / 1e6, (double)bound / 1e6);
         }
         int settled = !r->hard;
         for (size_t i = 0; i < r->op_count; i++) settled &= r->ops[i].c.state != CHECK_OP_RUNNING;
         servers_stop(r);
+        r->faults_now = NULL; /* run_body's are gone; what remains is counted, not judged */
         if (r->net->counters != NULL) r->net->counters(r->net, res->faults);
         int jr = judge(r, settled);
         if (jr == HIST_ESTOPPED || proc_interrupted()) { /* no verdict: the run is refused */
@@ -1071,6 +1140,7 @@ out:
     free(r->ops);
     free(r->land_us);
     free(r->expect_log);
+    excuse_free(&r->ex);
     free(r);
     if (urgent) proc_urgent(0);
     proc_signals_restore(&saved);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "grow.h"
+#include "judge/excuse.h"
 #include "scenario/udp_fate.h"
 #include "wire.h"
 
@@ -141,6 +142,7 @@ void link_dgram_send(link_t *l, int src, int dst, const uint8_t *data, size_t le
     }
     if (l->cut[src][dst]) {
         count(l, FAULT_CUT);
+        l->hooks.touch(l->hooks.ctx, TOUCH_CUT, src, dst, now(l));
         trace(l, src, "cut", &id, sizeof(id), "#%llu dropped by a partition", (unsigned long long)id);
         return;
     }
@@ -148,6 +150,9 @@ void link_dgram_send(link_t *l, int src, int dst, const uint8_t *data, size_t le
     udp_fate_draw(l->rng, &l->faults->udp[src][dst], &fate);
     if (fate.lost) {
         count(l, FAULT_LOST);
+        /* loss within the calm bound is the protocol's to absorb: it touches nothing */
+        if (l->faults->udp[src][dst].loss_ppm > EXCUSE_LOSS_CALM_PPM)
+            l->hooks.touch(l->hooks.ctx, TOUCH_LOST, src, dst, now(l));
         trace(l, src, "lost", &id, sizeof(id), "#%llu lost", (unsigned long long)id);
         return;
     }
@@ -159,6 +164,7 @@ void link_dgram_send(link_t *l, int src, int dst, const uint8_t *data, size_t le
     l->hooks.flow(l->hooks.ctx, src, id, "dgram", 0);
     for (int c = 0; c < fate.copies; c++) {
         uint64_t delay = fate.delay_us[c];
+        if (delay > l->late_us) l->hooks.touch(l->hooks.ctx, TOUCH_LATE, src, dst, now(l) + delay);
         uint32_t slot = slot_alloc(l);
         if (slot == UINT32_MAX) {
             violation(l, "runaway", "too many datagrams in flight");
@@ -176,6 +182,7 @@ int link_dgram_arrive(link_t *l, const sim_event_t *e) {
     int src = e->src, dst = e->node;
     if (l->cut[src][dst]) {
         count(l, FAULT_CUT);
+        l->hooks.touch(l->hooks.ctx, TOUCH_CUT, src, dst, now(l));
         trace(l, dst, "cut", &e->id, sizeof(e->id), "#%llu from %s dropped by a partition",
                     (unsigned long long)e->id, node_letter(src));
         link_slot_release(l, e->a);
@@ -268,6 +275,8 @@ static uint64_t stream_at(link_t *l, sim_stream_t *s) {
     const sim_tcp_t *t = &l->faults->tcp;
     uint64_t at = now(l) + rand_range(l, t->delay_min_us, t->delay_max_us);
     if (at < s->last_at_us) at = s->last_at_us;
+    if (at - now(l) > EXCUSE_TCP_CALM_DELAY_US) /* which direction: the hook needs no more */
+        l->hooks.touch(l->hooks.ctx, TOUCH_STALLED, SIM_NODE_CLIENTS, SIM_NODE_M, at);
     s->last_at_us = at;
     return at;
 }
@@ -352,6 +361,9 @@ static void on_connect(link_t *l, const sim_event_t *e) {
     if (c->state != CONN_CONNECTING || !c->c_open) return; /* the client gave up */
     if (l->cut[SIM_NODE_CLIENTS][SIM_NODE_M] || l->cut[SIM_NODE_M][SIM_NODE_CLIENTS]) {
         count(l, FAULT_STALLED);
+        int from = l->cut[SIM_NODE_CLIENTS][SIM_NODE_M] ? SIM_NODE_CLIENTS : SIM_NODE_M;
+        l->hooks.touch(l->hooks.ctx, TOUCH_STALLED, from, from == SIM_NODE_M ? SIM_NODE_CLIENTS : SIM_NODE_M,
+                       now(l) + SYN_RETRY_US);
         sim_event_t r = *e; /* the SYN (or its answer) is lost: the client's kernel retries */
         r.at_us = now(l) + SYN_RETRY_US;
         trace(l, TRACE_TRACK_OP0 + (int)c->op, "syn-cut", &e->a, sizeof(e->a),
@@ -390,6 +402,7 @@ static void on_tcp(link_t *l, const sim_event_t *e) {
     int src = dir == DIR_TO_M ? SIM_NODE_CLIENTS : SIM_NODE_M;
     if (l->cut[src][dst]) { /* stalled: the sender's TCP retransmits until the link heals */
         count(l, FAULT_STALLED);
+        l->hooks.touch(l->hooks.ctx, TOUCH_STALLED, src, dst, now(l) + TCP_RETRY_US);
         sim_event_t r = *e;
         r.at_us = now(l) + TCP_RETRY_US;
         push(l, &r);

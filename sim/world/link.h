@@ -59,7 +59,10 @@ typedef struct {
     int (*node_up)(void *ctx, int node);
     uint32_t (*node_epoch)(void *ctx, int node);
     int (*gate)(void *ctx, int node, const sim_event_t *e); /* 0: parked (node paused) */
-    void (*op_disturb)(void *ctx, uint32_t op);         /* a hard fault touched the op */
+    void (*op_disturb)(void *ctx, uint32_t op);         /* a fault touched the op's connection */
+    /* A fault touched link src -> dst (judge/excuse.h's kinds: lost, cut, late, stalled),
+     * somewhere in [now, until_us] (until_us: when a late datagram arrives) */
+    void (*touch)(void *ctx, int kind, int src, int dst, uint64_t until_us);
     void (*m_conn_open)(void *ctx, uint32_t conn);
     void (*m_conn_data)(void *ctx, uint32_t conn, const uint8_t *data, size_t len);
     void (*m_conn_eof)(void *ctx, uint32_t conn);       /* the client's FIN */
@@ -79,6 +82,7 @@ typedef struct {
     const uint8_t (*cut)[SIM_NODES];      /* [from][to]: 1 = partitioned */
     uint64_t *fault_counts;               /* sim_result_t.faults[] */
     int *stop;                            /* set to 1 on a runaway */
+    uint64_t late_us;                     /* a datagram slower than this touches (timeout/8) */
     /* link's own */
     uint64_t msg_ids;                     /* message ids for traces and flows */
     uint64_t seq[SIM_SERVERS][SIM_SERVERS];       /* datagrams sent per link */

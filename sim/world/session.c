@@ -63,8 +63,7 @@ static void session_check_end(world_t *w, uint32_t si) {
 
 void session_start(world_t *w, uint32_t si) {
     sim_op_t *s = &w->ops[si];
-    s->disturbed = 1;              /* not judged: its operations are */
-    s->must_end_us = UINT64_MAX;
+    s->disturbed = 1;              /* not judged (nor its liveness): its operations are */
     const char *who = s->step->client ? "clientB" : "clientA";
     trace_event(w, TRACE_TRACK_OP0 + (int)si, "start", who, strlen(who), "%s: keepalive %s",
                 s->step->label, who);

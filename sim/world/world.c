@@ -19,11 +19,6 @@
 #include "proc/proc.h"
 #include "tx.h"
 
-#define LOSS_CALM_PPM 50000          /* availability is owed under at most 5% loss ... */
-#define CALM_DELAY_DIVISOR 8         /* ... one-way delays under timeout/8 ... */
-#define TCP_CALM_DELAY_US 1000000    /* ... and client links under 1 s */
-#define LIVENESS_SLACK_US 2000000    /* liveness bound = 4 x timeout + this */
-#define LOOKBACK_TIMEOUTS 3          /* an op within 3 x timeout of a hard fault is exempt */
 #define PARKED_MAX 100000            /* inputs queued at a paused node */
 #define TIMER_SPINS_MAX 1000         /* a timer that keeps asking for "now" is a core bug */
 #define OUT_TEXT_BYTES_MAX (1u << 20)/* captured output of one operation */
@@ -135,59 +130,43 @@ static void node_drop_parked(world_t *w, int node) {
     n->parked_count = 0;
 }
 
-/* ------------------------------------------------------------------ hard faults */
-
-static int world_net_calm(const world_t *w) {
-    uint64_t limit = (uint64_t)w->scn->timeout_ms * 1000u / CALM_DELAY_DIVISOR;
-    for (int b = 1; b < SIM_SERVERS; b++) {
-        const sim_udp_t *links[2] = {&w->faults.udp[SIM_NODE_M][b], &w->faults.udp[b][SIM_NODE_M]};
-        for (int k = 0; k < 2; k++) {
-            const sim_udp_t *u = links[k];
-            uint64_t worst = u->delay_max_us * (u->reorder_ppm ? 3u : 1u);
-            if (u->loss_ppm > LOSS_CALM_PPM || worst > limit) return 0;
-        }
-        if (w->faults.disk[b - 1].sync_max_us > limit) return 0;
-    }
-    return w->faults.tcp.delay_max_us <= TCP_CALM_DELAY_US;
-}
+/* ------------------------------------------------------------------ touches */
+/* What touched the run goes to the one rule (judge/excuse.h), attributed to the step whose
+ * fault is in force on that link, disk or node. */
 
 static void world_op_disturb(world_t *w, sim_op_t *op) {
     op->disturbed = 1;
     if (op->ka != NULL) session_disturb(w, (uint32_t)(op - w->ops)); /* and what rides on it */
 }
 
-/* Recomputes whether a hard fault is active: a node down or paused, a link cut, or a
- * network too lossy or slow for the availability promise. On the way in, every running
- * operation loses its availability promise; on the way out, every running operation must
- * end within the liveness bound. */
-static void world_hard_update(world_t *w) {
-    int hard = !world_net_calm(w);
-    for (int n = 0; n < SIM_SERVERS && !hard; n++) {
-        if (!w->node[n].up || w->node[n].paused) hard = 1;
+static void hook_touch(void *ctx, int kind, int src, int dst, uint64_t until_us) {
+    world_t *w = ctx;
+    AC_ASSERT(src >= 0 && src < SIM_NODES);
+    AC_ASSERT(dst >= 0 && dst < SIM_NODES);
+    int source;
+    switch (kind) {
+    case TOUCH_CUT: source = w->cut_src[src][dst]; break;
+    case TOUCH_STALLED: source = w->cut[src][dst] ? w->cut_src[src][dst] : w->tcp_src; break;
+    default: /* lost, late: a datagram link's settings */
+        AC_ASSERT(src < SIM_SERVERS && dst < SIM_SERVERS);
+        source = w->udp_src[src][dst];
+        break;
     }
-    for (int i = 0; i < SIM_NODES && !hard; i++) {
-        for (int j = 0; j < SIM_NODES; j++) {
-            if (w->cut[i][j]) hard = 1;
-        }
-    }
-    if (hard == w->hard) return;
-    w->hard = hard;
-    if (hard) {
-        w->had_hard = 1;
-        for (uint32_t i = 0; i < w->op_count; i++) {
-            if (w->ops[i].state != OP_RUNNING) continue;
-            w->ops[i].disturbed = 1;
-            w->ops[i].must_end_us = UINT64_MAX;
-        }
-        trace_event(w, SIM_NODE_M, "hard-fault", "on", 2, "a hard fault is active");
-    } else {
-        w->hard_end_us = w->now_us;
-        for (uint32_t i = 0; i < w->op_count; i++) {
-            if (w->ops[i].state != OP_RUNNING) continue;
-            w->ops[i].must_end_us = w->now_us + w->liveness_us;
-        }
-        trace_event(w, SIM_NODE_M, "hard-fault", "off", 3, "every hard fault has healed");
-    }
+    excuse_touch(&w->ex, (touch_kind_t)kind, source, w->now_us, until_us, 1);
+}
+
+/* A STEP_SET changed settings: the links, disks and client link it changed now answer to
+ * step si, which could excuse when the new settings may touch. */
+static void world_settings_changed(world_t *w, const sim_faults_t *before, int si) {
+    int16_t s = (int16_t)si;
+    for (int i = 0; i < SIM_SERVERS; i++)
+        for (int j = 0; j < SIM_SERVERS; j++)
+            if (memcmp(&before->udp[i][j], &w->faults.udp[i][j], sizeof(sim_udp_t)) != 0) w->udp_src[i][j] = s;
+    for (int b = 0; b < BACKEND_COUNT; b++)
+        if (memcmp(&before->disk[b], &w->faults.disk[b], sizeof(sim_disk_t)) != 0) w->disk_src[b] = s;
+    if (memcmp(&before->tcp, &w->faults.tcp, sizeof(sim_tcp_t)) != 0) w->tcp_src = s;
+    if (excuse_faults_may_touch(&w->ex, &w->faults) && memcmp(before, &w->faults, sizeof(*before)) != 0)
+        excuse_fault(&w->ex, si);
 }
 
 /* ------------------------------------------------------------------ effects */
@@ -344,6 +323,7 @@ static void disk_effect(world_t *w, int b, const fx_t *f, const uint8_t *data) {
         uint64_t at = w->now_us + world_rand_range(w, cfg->sync_min_us, cfg->sync_max_us);
         if (at < w->disk_last_sync_at[b]) at = w->disk_last_sync_at[b];
         w->disk_last_sync_at[b] = at;
+        if (at - w->now_us > w->ex.late_us) excuse_touch(&w->ex, TOUCH_SLOW_SYNC, w->disk_src[b], w->now_us, at, 1);
         sim_event_t e = {.kind = EV_SYNC, .node = (uint8_t)node, .at_us = at, .b = f->token,
                          .epoch = w->node[node].epoch};
         world_push(w, &e);
@@ -439,6 +419,7 @@ static void op_finish(world_t *w, uint32_t i, int code) {
     op->state = OP_DONE;
     op->exit_code = code;
     op->resp_us = w->now_us;
+    op->touches = w->ex.total - op->touches_at_start;
     AC_ASSERT(w->ops_running > 0);
     w->ops_running--;
     if (op->cl != NULL) {
@@ -456,17 +437,18 @@ static void op_finish(world_t *w, uint32_t i, int code) {
     }
     trace_event(w, TRACE_TRACK_OP0 + (int)i, "exit", &code, sizeof(code), "%s exits %d",
                 op->step->label, code);
-    if (code == CLIENT_EXIT_FAILED && !op->disturbed) {
-        world_violation(w, "availability", "%s (client%c) ended with exit 3 although no hard fault "
-                        "touched it (started %.6fs, calm since %.6fs): see docs/SIMULATOR.md",
-                        op->step->label, op->step->client ? 'B' : 'A', (double)op->inv_us / 1e6,
-                        (double)w->hard_end_us / 1e6);
+    if (code == CLIENT_EXIT_FAILED && !op->disturbed && excuse_owed(&w->ex, op->inv_us)) {
+        world_violation(w, "availability", "%s (client%c) ended with exit 3 although no fault "
+                        "touched the run from %.6fs (its start %.6fs less the lookback) on: see "
+                        "docs/SIMULATOR.md", op->step->label, op->step->client ? 'B' : 'A',
+                        (double)(op->inv_us > w->ex.lookback_us ? op->inv_us - w->ex.lookback_us : 0) / 1e6,
+                        (double)op->inv_us / 1e6);
     }
-    if (w->now_us > op->must_end_us) {
-        world_violation(w, "liveness", "%s ended at %.6fs, after its bound %.6fs (calm since "
-                        "%.6fs, bound %.3fs)", op->step->label, (double)w->now_us / 1e6,
-                        (double)op->must_end_us / 1e6, (double)w->hard_end_us / 1e6,
-                        (double)w->liveness_us / 1e6);
+    uint64_t bound = op->ka != NULL ? UINT64_MAX : excuse_bound_us(&w->ex, op->inv_us);
+    if (w->now_us > bound) {
+        world_violation(w, "liveness", "%s ended at %.6fs, after its bound %.6fs (liveness %.3fs "
+                        "after its start or the last touch)", op->step->label, (double)w->now_us / 1e6,
+                        (double)bound / 1e6, (double)w->ex.liveness_us / 1e6);
     }
     if (op->session != 0) session_member_done(w, i);
 }
@@ -537,8 +519,7 @@ static void op_start(world_t *w, uint32_t i) {
     w->ops_running++;
     op->inv_us = w->now_us;
     op->timer_at = UINT64_MAX;
-    op->disturbed = (uint8_t)(w->hard || (w->had_hard && w->now_us < w->hard_end_us + w->lookback_us));
-    op->must_end_us = w->hard ? UINT64_MAX : w->now_us + w->liveness_us;
+    op->touches_at_start = w->ex.total;
     if (op->ka != NULL) {
         session_start(w, i);
         return;
@@ -713,6 +694,7 @@ static void world_link_init(world_t *w) {
         .node_epoch = hook_node_epoch,
         .gate = hook_gate,
         .op_disturb = hook_op_disturb,
+        .touch = hook_touch,
         .m_conn_open = hook_m_conn_open,
         .m_conn_data = hook_m_conn_data,
         .m_conn_eof = hook_m_conn_eof,
@@ -724,6 +706,7 @@ static void world_link_init(world_t *w) {
     };
     link_init(&w->link, &hooks, &w->rng, &w->now_us, &w->faults,
               (const uint8_t (*)[SIM_NODES])w->cut, w->res->faults, &w->stop);
+    w->link.late_us = w->ex.late_us;
 }
 
 /* ------------------------------------------------------------------ nodes */
@@ -830,7 +813,8 @@ static void node_crash(world_t *w, int node) {
         disk_crash(w, node - 1);
         backend_free(w->be[node - 1]);
     }
-    world_hard_update(w);
+    if (w->step_now != EXCUSE_SETTINGS) excuse_fault(&w->ex, w->step_now);
+    excuse_begin(&w->ex, TOUCH_DOWN, node, w->step_now, w->now_us);
 }
 
 static void node_restart(world_t *w, int node) {
@@ -853,7 +837,7 @@ static void node_restart(world_t *w, int node) {
                             backend_letter(node - 1), err);
         }
     }
-    world_hard_update(w);
+    if (n->up) excuse_end(&w->ex, TOUCH_DOWN, node, w->now_us); /* a failed restart stays down */
 }
 
 static void node_pause(world_t *w, int node) {
@@ -865,7 +849,8 @@ static void node_pause(world_t *w, int node) {
     w->res->faults[FAULT_PAUSES]++;
     n->paused = 1;
     trace_event(w, node, "pause", "pause", 5, "paused");
-    world_hard_update(w);
+    if (w->step_now != EXCUSE_SETTINGS) excuse_fault(&w->ex, w->step_now);
+    excuse_begin(&w->ex, TOUCH_PAUSED, node, w->step_now, w->now_us);
 }
 
 static void node_resume(world_t *w, int node) {
@@ -884,25 +869,30 @@ static void node_resume(world_t *w, int node) {
         e.at_us = w->now_us;
         world_push(w, &e);
     }
-    world_hard_update(w);
+    excuse_end(&w->ex, TOUCH_PAUSED, node, w->now_us);
+}
+
+static void link_cut(world_t *w, int from, int to, uint8_t v) {
+    w->cut[from][to] = v;
+    if (v) w->cut_src[from][to] = w->step_now;
 }
 
 static void links_set(world_t *w, const scn_step_t *st, uint8_t v) {
     if (st->node == SIM_NODE_ALL) {
-        memset(w->cut, v, sizeof(w->cut));
-        for (int i = 0; i < SIM_NODES; i++) w->cut[i][i] = 0;
+        for (int i = 0; i < SIM_NODES; i++)
+            for (int j = 0; j < SIM_NODES; j++) link_cut(w, i, j, i == j ? 0 : v);
         return;
     }
     if (st->node2 == SIM_NODE_ALL) {
         for (int j = 0; j < SIM_NODES; j++) {
             if (j == st->node) continue;
-            w->cut[st->node][j] = v;
-            w->cut[j][st->node] = v;
+            link_cut(w, st->node, j, v);
+            link_cut(w, j, st->node, v);
         }
         return;
     }
-    w->cut[st->node][st->node2] = v;
-    if (!st->oneway) w->cut[st->node2][st->node] = v;
+    link_cut(w, st->node, st->node2, v);
+    if (!st->oneway) link_cut(w, st->node2, st->node, v);
 }
 
 static void world_recover(world_t *w) {
@@ -922,12 +912,12 @@ static void world_recover(world_t *w) {
         }
     }
     w->faults.tcp.reset_ppm = 0;
-    world_hard_update(w);
 }
 
 static void script_run(world_t *w, uint32_t si, const uint32_t *step_op) {
     const scn_step_t *st = &w->scn->steps[si];
     w->steps_done++;
+    w->step_now = (int16_t)si;
     switch (st->kind) {
     case STEP_OP:
         op_start(w, step_op[si]);
@@ -947,14 +937,13 @@ static void script_run(world_t *w, uint32_t si, const uint32_t *step_op) {
     case STEP_PARTITION:
         w->res->faults[FAULT_PARTITIONS]++;
         links_set(w, st, 1);
+        excuse_fault(&w->ex, (int)si); /* vacuous in the report if it cuts nothing */
         trace_event(w, SIM_NODE_M, "partition", &st->node, 2, "partition %d %s %d", st->node,
                     st->oneway ? "->" : "<->", st->node2);
-        world_hard_update(w);
         break;
     case STEP_HEAL:
         links_set(w, st, 0);
         trace_event(w, SIM_NODE_M, "heal", &st->node, 2, "heal %d %d", st->node, st->node2);
-        world_hard_update(w);
         break;
     case STEP_RECOVER:
         trace_event(w, SIM_NODE_M, "recover", "recover", 7, "recover everything");
@@ -963,15 +952,18 @@ static void script_run(world_t *w, uint32_t si, const uint32_t *step_op) {
     case STEP_SESSION:
         session_step(w, st);
         break;
-    case STEP_SET:
+    case STEP_SET: {
+        sim_faults_t before = w->faults;
         sim_set_apply(&w->faults, &st->set);
+        world_settings_changed(w, &before, (int)si);
         trace_event(w, SIM_NODE_M, "settings", &st->set.what, 1, "fault settings changed (line %u)",
                     st->line);
-        world_hard_update(w);
         break;
+    }
     default:
         break;
     }
+    w->step_now = EXCUSE_SETTINGS;
 }
 
 /* ------------------------------------------------------------------ dispatch */
@@ -1065,8 +1057,10 @@ static void report_ops(world_t *w, FILE *f) {
         fprintf(f, "client%c", st->client ? 'B' : 'A');
         for (int k = 0; k < st->argc; k++) fprintf(f, " %s", st->argv[k]);
         if (op->state == OP_DONE) {
-            fprintf(f, "  [%.6fs .. %.6fs] exit %d\n", (double)op->inv_us / 1e6,
+            fprintf(f, "  [%.6fs .. %.6fs] exit %d", (double)op->inv_us / 1e6,
                     (double)op->resp_us / 1e6, op->exit_code);
+            if (op->touches > 0) fprintf(f, "  touches %llu", (unsigned long long)op->touches);
+            fputc('\n', f);
         } else if (op->state == OP_RUNNING) {
             fprintf(f, "  [%.6fs .. ] still running\n", (double)op->inv_us / 1e6);
         } else {
@@ -1098,6 +1092,7 @@ static void report_print(world_t *w) {
     for (int k = 1; k < FAULT_COUNT; k++)
         fprintf(f, " %s=%llu", sim_fault_names[k], (unsigned long long)r->faults[k]);
     fputc('\n', f);
+    excuse_report(&w->ex, f);
     double wall = (double)r->wall_us / 1e6;
     fprintf(f, "events: %llu  virtual: %.6fs  wall: %.3fs\n", (unsigned long long)r->events,
             (double)r->virtual_us / 1e6, wall);
@@ -1138,6 +1133,7 @@ static void world_free(world_t *w) {
     free(w->files.versions);
     for (int n = 0; n < SIM_SERVERS; n++) free(w->node[n].parked);
     link_free(&w->link);
+    excuse_free(&w->ex);
     evq_free(&w->q);
     outbox_free(&w->out);
     free(w);
@@ -1163,10 +1159,18 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     outbox_init(&w->out);
     evq_init(&w->q);
     w->faults = s->faults;
+    if (excuse_init(&w->ex, s) != 0) {
+        free(w);
+        free(step_op);
+        return AC_ENOMEM;
+    }
+    w->step_now = w->tcp_src = EXCUSE_SETTINGS;
+    for (int i = 0; i < SIM_NODES; i++)
+        for (int j = 0; j < SIM_NODES; j++) w->cut_src[i][j] = EXCUSE_SETTINGS;
+    for (int i = 0; i < SIM_SERVERS; i++)
+        for (int j = 0; j < SIM_SERVERS; j++) w->udp_src[i][j] = EXCUSE_SETTINGS;
+    for (int b = 0; b < BACKEND_COUNT; b++) w->disk_src[b] = EXCUSE_SETTINGS;
     world_link_init(w);
-    w->liveness_us = s->liveness_us ? s->liveness_us
-                                    : 4ull * s->timeout_ms * 1000u + LIVENESS_SLACK_US;
-    w->lookback_us = (uint64_t)LOOKBACK_TIMEOUTS * s->timeout_ms * 1000u;
     trace_open(w);
     int rc = 0;
     for (size_t i = 0; i < s->step_count; i++) {
@@ -1204,7 +1208,6 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
         sim_event_t e = {.kind = EV_SCRIPT, .at_us = s->steps[i].at_us, .a = (uint32_t)i};
         if (world_push(w, &e) != 0) rc = AC_ENOMEM;
     }
-    if (rc == 0) world_hard_update(w);
     uint64_t events_max = opts->events_max ? opts->events_max : SIM_EVENTS_MAX_DEFAULT;
     while (rc == 0 && !w->stop) {
         uint64_t next = evq_next_us(&w->q);
@@ -1226,10 +1229,11 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
         for (uint32_t i = 0; i < w->op_count; i++) {
             sim_op_t *op = &w->ops[i];
             res->ops++;
-            if (op->state == OP_RUNNING && w->now_us > op->must_end_us) {
+            uint64_t bound = op->ka != NULL ? UINT64_MAX : excuse_bound_us(&w->ex, op->inv_us);
+            if (op->state == OP_RUNNING && w->now_us > bound) {
                 world_violation(w, "liveness", "%s still running at the end (%.6fs), past its "
                                 "bound %.6fs", op->step->label, (double)w->now_us / 1e6,
-                                (double)op->must_end_us / 1e6);
+                                (double)bound / 1e6);
             }
             if (op->state != OP_DONE) res->ops_pending++;
             else if (op->exit_code == 0) res->ops_ok++;

@@ -13,6 +13,7 @@
 #include "disk.h"
 #include "coordinator.h"
 #include "evq.h"
+#include "judge/excuse.h"
 #include "link.h"
 #include "outbox.h"
 #include "prng.h"
@@ -71,12 +72,14 @@ typedef struct {
     uint8_t state;
     uint8_t parsed;       /* argv was valid */
     uint8_t have_reply;
-    uint8_t disturbed;    /* a hard fault touched its lifetime (availability exempt) */
+    uint8_t disturbed;    /* a fault touched its own connection (a reset, a pipeline past its
+                           * limit): availability exempt whatever judge/excuse.h says */
     int exit_code;
     wire_creq_t req;
     wire_crep_t reply;
     uint64_t inv_us, resp_us;
-    uint64_t must_end_us; /* liveness bound (UINT64_MAX: none yet) */
+    uint64_t touches_at_start; /* excuse_t.total when it started ... */
+    uint64_t touches;     /* ... and the touches while it ran (the report's per-op count) */
     uint32_t file_version;/* TXLIST: alichain.txt when serverM answered */
     uint32_t timer_gen;
     uint64_t timer_at;
@@ -122,12 +125,15 @@ typedef struct world {
     uint32_t steps_done;
     uint64_t inflight;     /* datagrams + connects + segments scheduled */
     uint64_t disk_pending; /* syncs and file writes scheduled */
-    /* liveness / availability */
-    int hard;              /* a hard fault is active now */
-    uint64_t hard_end_us;  /* when the last hard fault ended (0: never had one) */
-    int had_hard;
-    uint64_t liveness_us;
-    uint64_t lookback_us;
+    /* liveness / availability: the one rule of judge/excuse.h, fed with what touched the
+     * run, each touch attributed to the step whose fault is in force (EXCUSE_SETTINGS: the
+     * time-0 settings) */
+    excuse_t ex;
+    int16_t cut_src[SIM_NODES][SIM_NODES];
+    int16_t udp_src[SIM_SERVERS][SIM_SERVERS];
+    int16_t disk_src[BACKEND_COUNT];
+    int16_t tcp_src;
+    int16_t step_now;      /* the step being run (EXCUSE_SETTINGS outside one) */
     sim_trace_t trace;
     int stop;              /* a fatal runaway: stop the loop */
     uint32_t timer_spins;
@@ -157,7 +163,7 @@ void session_data(world_t *w, uint32_t si, const uint8_t *data, size_t len);
 void session_closed(world_t *w, uint32_t si);
 void session_member_done(world_t *w, uint32_t i);  /* a joined op finished */
 void session_m_sent(world_t *w, uint32_t si, const uint8_t *data, size_t len);
-void session_disturb(world_t *w, uint32_t si);     /* a hard fault touched the connection */
+void session_disturb(world_t *w, uint32_t si);     /* a fault touched the connection */
 void session_step(world_t *w, const scn_step_t *st); /* STEP_SESSION */
 
 /* trace.c */

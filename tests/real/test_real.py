@@ -461,10 +461,22 @@ def test_vacuous_partition_scenario_fails_without_the_partition(tmp_path):
     assert r.returncode == 1 and "violation: availability" in r.stdout, r.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="issue #15 item 3 (one rule for excuses) not done: any "
-                   "cut link, even partition A B that cuts nothing, excuses every operation")
 def test_vacuous_partition_excuses_nothing():
-    # built for false agreement: with partition A B in force, today both sides pass (and
-    # compare finds them the same); it must fail on the availability checker
+    # built for false agreement: partition A B cuts nothing, so it excuses nothing (one rule,
+    # sim/judge/excuse.h): the simulator's availability checker fires and names it vacuous
     r = run("run", VACUOUS)
-    assert r.returncode == 1 and "violation: availability" in r.stdout, r.stdout
+    assert r.returncode == 1, r.stdout
+    assert len(re.findall(r"^violation: availability .*b[12] \(client[AB]\) ended with exit 3",
+                          r.stdout, re.M)) == 2, r.stdout
+    assert re.search(r"^vacuous: line \d+ partition at 0\.000s", r.stdout, re.M), r.stdout
+    assert re.search(r"^touches: 0 ", r.stdout, re.M), r.stdout
+
+
+def test_vacuous_partition_fails_on_the_real_programs_too():
+    # real mode feeds the same rule from the relay's and nft's counters: cut=0 touches nothing
+    if not HOSTS:
+        pytest.skip(f"partitions need namespace hosts ({HOSTS_WHY})")
+    r = run_kept("real", VACUOUS)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert len(re.findall(r"^violation: availability", r.stdout, re.M)) == 2, r.stdout
+    assert re.search(r"^vacuous: line \d+ partition", r.stdout, re.M), r.stdout

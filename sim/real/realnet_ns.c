@@ -57,6 +57,11 @@ typedef struct {
     const char *words[SIM_NODES][REALNET_WRAP_ARGS_MAX];
     int nwords[SIM_NODES];
     uint64_t reported[FAULT_COUNT];
+    /* nftables' own counters, read only once a fault rule went through nft (isolations, the
+     * clients' links): reading them spawns `nft`, and the runner samples counters when
+     * every operation ends — a 1,200-transfer run would spawn 1,200 of them for nothing */
+    int nft_used;
+    uint64_t nft_lost, nft_cut, nft_stalled;
 } ns_ctx_t;
 
 static ns_ctx_t ns_ctx;
@@ -205,6 +210,8 @@ static int ns_setup(realnet_t *n, unsigned port_offset, char *err, size_t cap) {
     int removed = 0;
     c->offset = port_offset;
     memset(c->reported, 0, sizeof(c->reported));
+    c->nft_used = 0;
+    c->nft_lost = c->nft_cut = c->nft_stalled = 0;
     netns_batch_fresh(&c->batch); /* new hosts: no fault on, a heal touches only what was cut */
     (void)netns_sweep(why, &removed); /* a killed earlier run's leftovers */
     snprintf(tag, sizeof(tag), "r%u", c->runs++ % 100000u);
@@ -246,6 +253,7 @@ static int ns_link(ns_ctx_t *c, int node, int node2, int cut, char *why) {
         c->relay_dirty[b] = 1;
         return 0;
     }
+    c->nft_used |= cut;
     return cut ? netns_cut(why, &c->ns, &c->batch, node, node2) : netns_heal_link(why, &c->ns, &c->batch, node, node2);
 }
 
@@ -263,6 +271,7 @@ static int ns_partition(realnet_t *n, int node, int node2, int oneway, char *err
     char why[NETNS_ERR_BYTES];
     int rc;
     if (node2 == SIM_NODE_ALL) {
+        c->nft_used = 1;
         rc = netns_isolate(why, &c->ns, &c->batch, node);
     } else {
         rc = ns_link(c, node, node2, 1, why);
@@ -349,14 +358,17 @@ static void ns_counters(realnet_t *n, realnet_counters_t out) {
     netns_counter_t nc[NETNS_COUNTERS_MAX];
     size_t count = 0;
     char why[NETNS_ERR_BYTES];
-    if (c->ns.up && netns_counters(why, &c->ns, nc, NETNS_COUNTERS_MAX, &count) == 0) {
-        total[FAULT_LOST] = total[FAULT_CUT] = total[FAULT_STALLED] = 0;
+    if (c->ns.up && c->nft_used && netns_counters(why, &c->ns, nc, NETNS_COUNTERS_MAX, &count) == 0) {
+        c->nft_lost = c->nft_cut = c->nft_stalled = 0;
         for (size_t i = 0; i < count; i++) {
-            if (strncmp(nc[i].name, "loss_", 5) == 0) total[FAULT_LOST] += nc[i].packets;
-            else if (strncmp(nc[i].name, "tcp_", 4) == 0) total[FAULT_STALLED] += nc[i].packets;
-            else total[FAULT_CUT] += nc[i].packets;
+            if (strncmp(nc[i].name, "loss_", 5) == 0) c->nft_lost += nc[i].packets;
+            else if (strncmp(nc[i].name, "tcp_", 4) == 0) c->nft_stalled += nc[i].packets;
+            else c->nft_cut += nc[i].packets;
         }
     }
+    total[FAULT_LOST] = c->nft_lost; /* the relays' counts are added below */
+    total[FAULT_CUT] = c->nft_cut;
+    total[FAULT_STALLED] = c->nft_stalled;
     uint64_t dgrams = 0, dup = 0, reord = 0, full = 0, lost = 0, cut = 0;
     for (int b = 0; b < BACKEND_COUNT; b++) {
         if (!c->shared[b]) continue;

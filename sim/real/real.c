@@ -513,11 +513,15 @@ static void on_child(int sig) {
 static size_t ops_reap(real_t *r) {
     if (!child_ended) return r->running;
     child_ended = 0; /* cleared first: an exit during the walk is seen on the next turn */
+    int sampled = 0;
     for (size_t i = 0; i < r->op_count && r->running > 0; i++) {
         real_op_t *op = &r->ops[i];
         if (op->c.state != CHECK_OP_RUNNING || op->pid <= 0) continue;
         int status;
-        if (waitpid(op->pid, &status, WNOHANG) == op->pid) op_finish(r, op, status);
+        if (waitpid(op->pid, &status, WNOHANG) != op->pid) continue;
+        if (!sampled) touches_sample(r); /* what touched it, before it is judged */
+        sampled = 1;
+        op_finish(r, op, status);
     }
     return r->running;
 }

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "scenario/gen.h"
 #include "world/sim.h"
 
 typedef struct {
@@ -46,6 +47,9 @@ int swarm_run(const swarm_options_t *o, swarm_result_t *r);
 
 /* The scenario the swarm runs for `seed`. Returns 0 or AC_ENOMEM. */
 int swarm_scenario(uint64_t seed, scenario_t *out);
+/* The scenario generated for `seed` under other limits (gen_limits_real: compare
+ * --generated), from the same seeded source. Returns 0 or AC_ENOMEM. */
+int swarm_scenario_limits(uint64_t seed, const gen_limits_t *lim, scenario_t *out);
 
 
 #endif

@@ -594,6 +594,13 @@ static int cmd_compare_generated(const args_t *a) {
         int v = real_compare(&s, &o, mem != NULL ? mem : stdout, &cr);
         uint64_t wall_us = proc_now_us() - s0;
         if (mem != NULL) fclose(mem);
+        if (proc_interrupted()) { /* SIGINT/SIGTERM: the run stopped what it started; so do we */
+            fprintf(stderr, "%s: compare --generated: interrupted at seed %llu\n", prog_name, (unsigned long long)seed);
+            free(text);
+            scenario_free(&s);
+            rc = EXIT_USAGE;
+            break;
+        }
         char repro[REPRO_BYTES], saved[PATH_MAX];
         snprintf(repro, sizeof(repro), "%s compare --generated --seeds 1 --first %llu", prog_name,
                  (unsigned long long)seed);

@@ -482,9 +482,20 @@ static int gen_real_faults(gen_src_t *g, scenario_t *s, uint64_t slots) {
     return rc;
 }
 
+/* The steps in time order again, stable (insertion sort: a few dozen steps at most). */
+static void steps_sort(scenario_t *s) {
+    for (size_t i = 1; i < s->step_count; i++) {
+        scn_step_t st = s->steps[i];
+        size_t j = i;
+        for (; j > 0 && s->steps[j - 1].at_us > st.at_us; j--) s->steps[j] = s->steps[j - 1];
+        s->steps[j] = st;
+    }
+}
+
 /* The real profile (gen_limits_real): a few faults, `recover`, a calm tail; operations drawn
- * as the swarm's (gen_ops) and then moved to the middle of their slot. Moving within a slot
- * keeps the steps sorted: faults sit on slot boundaries, and ops of one slot keep their order. */
+ * as the swarm's (gen_ops), then each moved to the middle of its own slot, the next free one
+ * at or after its own: two operations started at one instant (a burst) race, and which one a
+ * real serverM takes first is real timing that compare cannot ask both sides to agree on. */
 static int gen_real(gen_src_t *g, scenario_t *s, const gen_limits_t *lim, int users) {
     gen_real_settings(g, s);
     uint64_t slots_max = lim->fault_phase_max_us / GEN_REAL_SLOT_US;
@@ -495,10 +506,15 @@ static int gen_real(gen_src_t *g, scenario_t *s, const gen_limits_t *lim, int us
     uint32_t nops = 0;
     uint32_t ops = (uint32_t)rnd_range(g, 1, lim->ops_max ? lim->ops_max : 1);
     if (rc == 0) rc = gen_ops(g, s, users, ops, phase + GEN_REAL_TAIL_SLOTS * GEN_REAL_SLOT_US, &nops);
+    uint64_t free_slot = 0;
     for (size_t i = 0; rc == 0 && i < s->step_count; i++) {
         scn_step_t *st = &s->steps[i];
-        if (st->kind == STEP_OP) st->at_us = st->at_us - st->at_us % GEN_REAL_SLOT_US + GEN_REAL_SLOT_US / 2;
+        if (st->kind != STEP_OP) continue;
+        uint64_t slot = st->at_us / GEN_REAL_SLOT_US > free_slot ? st->at_us / GEN_REAL_SLOT_US : free_slot;
+        st->at_us = slot * GEN_REAL_SLOT_US + GEN_REAL_SLOT_US / 2;
+        free_slot = slot + 1;
     }
+    steps_sort(s);
     s->until_quiet = 1;
     s->run_us = phase + GEN_REAL_QUIET_MAX_US;
     return rc;

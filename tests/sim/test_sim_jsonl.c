@@ -83,13 +83,17 @@ TEST(test_seed_line_round_trips) {
     CHECK(round_trips(&a, "\"violation\":null,\"reproducer\":null,\"reproduce\":null}"));
 }
 
+static void run_record(jsonl_record_t *r, uint64_t first, uint64_t seeds) {
+    memset(r, 0, sizeof(*r));
+    r->kind = JSONL_RUN;
+    snprintf(r->commit, sizeof(r->commit), "unknown");
+    r->first = first;
+    r->seeds = seeds;
+}
+
 TEST(test_run_line_round_trips_with_and_without_block) {
     static jsonl_record_t a;
-    memset(&a, 0, sizeof(a));
-    a.kind = JSONL_RUN;
-    snprintf(a.commit, sizeof(a.commit), "unknown");
-    a.first = 30000;
-    a.seeds = 10000;
+    run_record(&a, 30000, 10000);
     a.has_block = 1;
     a.block = 3;
     a.block_seeds = 10000;
@@ -106,11 +110,7 @@ TEST(test_run_line_round_trips_with_and_without_block) {
 TEST(test_compare_lines_round_trip) {
     static jsonl_record_t a, r;
     char err[256];
-    memset(&a, 0, sizeof(a));
-    a.kind = JSONL_RUN;
-    snprintf(a.commit, sizeof(a.commit), "c");
-    a.first = 0;
-    a.seeds = 40;
+    run_record(&a, 0, 40);
     a.compare = 1;
     CHECK(round_trips(&a, "\"mutant\":null,\"mode\":\"compare\"}"));
     seed_record(&a);

@@ -505,14 +505,13 @@ static int cmd_real(const args_t *a) {
 }
 
 /* One seed's JSON line of compare --generated (jsonl.h: a "compare" object; a failed seed's
- * violation is checker "compare" with the first difference, or why it failed without one). */
-static void gencmp_record(jsonl_record_t *rec, uint64_t seed, const compare_result_t *cr, uint64_t wall_us,
-                          const char *repro) {
-    const char *commit = rec->commit[0] != '\0' ? NULL : ALICHAIN_COMMIT;
-    char keep[JSONL_COMMIT_BYTES];
-    snprintf(keep, sizeof(keep), "%s", commit != NULL ? commit : rec->commit);
+ * violation is checker "compare" with the first difference, or why it failed without one).
+ * The loop lives here, not in real/: the JSON lines are the swarm room's, which real/ may
+ * not include (sim/README.md's arrows), and cmd/ may use every room. */
+static void gencmp_record(jsonl_record_t *rec, const char *commit, uint64_t seed, const compare_result_t *cr,
+                          uint64_t wall_us, const char *repro) {
     memset(rec, 0, sizeof(*rec));
-    snprintf(rec->commit, sizeof(rec->commit), "%s", keep);
+    snprintf(rec->commit, sizeof(rec->commit), "%s", commit);
     rec->kind = JSONL_SEED;
     rec->seed = seed;
     rec->verdict = cr->verdict == 0 ? JSONL_PASS : cr->verdict == REAL_EXIT_INCONCLUSIVE ? JSONL_INCONCLUSIVE : JSONL_FAIL;
@@ -567,8 +566,9 @@ static int cmd_compare_generated(const args_t *a) {
         return EXIT_USAGE;
     }
     static jsonl_record_t rec;
-    const char *commit = getenv("ALICHAIN_COMMIT");
-    snprintf(rec.commit, sizeof(rec.commit), "%s", commit != NULL && commit[0] != '\0' ? commit : ALICHAIN_COMMIT);
+    const char *commit = getenv("ALICHAIN_COMMIT"); /* as cmd_swarm: names it when the build could not */
+    if (commit == NULL || commit[0] == '\0') commit = ALICHAIN_COMMIT;
+    snprintf(rec.commit, sizeof(rec.commit), "%s", commit);
     rec.kind = JSONL_RUN;
     rec.first = a->first;
     rec.seeds = a->seeds;
@@ -577,7 +577,7 @@ static int cmd_compare_generated(const args_t *a) {
     rec.block_seeds = a->block_seeds;
     rec.compare = 1;
     if (jl != NULL) jsonl_write(jl, &rec);
-    uint64_t counts[4] = {0}, differences = 0, t0 = proc_now_us();
+    uint64_t counts[3] = {0}, differences = 0, t0 = proc_now_us(); /* pass, fail, inconclusive */
     int rc = 0;
     for (uint64_t k = 0; k < a->seeds; k++) {
         uint64_t seed = a->first + k;
@@ -618,7 +618,7 @@ static int cmd_compare_generated(const args_t *a) {
             rc = 1;
         }
         free(text);
-        gencmp_record(&rec, seed, &cr, wall_us, repro);
+        gencmp_record(&rec, commit, seed, &cr, wall_us, repro);
         if (jl != NULL) jsonl_write(jl, &rec);
         scenario_free(&s);
     }

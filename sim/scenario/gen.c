@@ -497,11 +497,18 @@ static void steps_sort(scenario_t *s) {
  * at or after its own: two operations started at one instant (a burst) race, and which one a
  * real serverM takes first is real timing that compare cannot ask both sides to agree on. */
 static int gen_real(gen_src_t *g, scenario_t *s, const gen_limits_t *lim, int users) {
-    gen_real_settings(g, s);
+    /* A seed has network faults or node faults, never both: under UDP loss or delay an
+     * operation lasts as long as serverM's retransmissions take, which is chance (the relay's
+     * draws are not the simulator's), so a crash or partition 60 ms later may or may not find
+     * it in flight — 8 seeds of the first 760 differed that way, each a serverM crash under
+     * 6-19 % loss. Without those, an operation is over in a few ms, long before the next
+     * fault step. */
+    int network = chance(g, 1, 3);
+    if (network) gen_real_settings(g, s);
     uint64_t slots_max = lim->fault_phase_max_us / GEN_REAL_SLOT_US;
     uint64_t slots = rnd_range(g, 2, slots_max > 2 ? slots_max : 2);
     uint64_t phase = slots * GEN_REAL_SLOT_US;
-    int rc = gen_real_faults(g, s, slots);
+    int rc = network ? 0 : gen_real_faults(g, s, slots);
     if (rc == 0 && scenario_add_step(s, phase, STEP_RECOVER) == NULL) rc = AC_ENOMEM;
     uint32_t nops = 0;
     uint32_t ops = (uint32_t)rnd_range(g, 1, lim->ops_max ? lim->ops_max : 1);

@@ -385,6 +385,15 @@ static void print_summary(report_t *rp, const range_list_t *missing, const range
     }
     print_groups(rp);
     double wall = (double)rp->wall_us / 1e6;
+    if (rp->compare_runs > 0) { /* real runs: no events, no virtual time; wall time is the cost */
+        fprintf(f, "speed: %.1fs of runs (%.1f s a seed, %.1f seeds/min per worker)\n", wall,
+                rp->seed_lines ? wall / (double)rp->seed_lines : 0.0,
+                wall > 0 ? (double)rp->seed_lines * 60.0 / wall : 0.0);
+        char real_faults[512];
+        sim_faults_format(rp->faults, real_faults, sizeof(real_faults));
+        fprintf(f, "faults touched (real): %s\n", real_faults);
+        return;
+    }
     fprintf(f, "speed: %llu events in %.3fs of runs (%.0f events/s, %.1f seeds/s per core)\n",
             (unsigned long long)rp->events, wall, wall > 0 ? (double)rp->events / wall : 0.0,
             wall > 0 ? (double)rp->seed_lines / wall : 0.0);

@@ -16,6 +16,9 @@
 #include "real/real.h"
 #include "real/realnet_ns.h"
 #include "real/soak.h"
+#include "proc/proc.h"
+#include "scenario/gen.h"
+#include "swarm/jsonl.h"
 #include "swarm/report.h"
 #include "world/sim.h"
 #include "swarm/suite.h"
@@ -35,11 +38,14 @@ static const char usage[] =
     "             exit 0 all passed, 1 a seed failed, 2 damaged input or missing seeds\n"
     "       alichain-sim suite [DIR...] [--swarm N] [--out DIR]\n"
     "       alichain-sim print FILE        the scenario as parsed, printed back\n"
-    "       alichain-sim gen SEED          the scenario the swarm runs for SEED\n"
+    "       alichain-sim gen SEED [--real] the scenario the swarm (--real: compare --generated) runs\n"
     "       alichain-sim real FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N]\n"
     "             [--net auto|netns|loopback] [-v]\n"
     "       alichain-sim compare FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N]\n"
     "             [--net auto|netns|loopback]   (auto: namespace hosts when root with ip and nft)\n"
+    "       alichain-sim compare --generated --seeds N [--first S] [--jsonl FILE] [--out DIR] [--programs DIR]\n"
+    "             (or --block K --block-seeds N) generated scenarios with real faults only, both ways;\n"
+    "             exit 0 no seed failed (inconclusive ones allowed), 1 a seed failed, 2 refused\n"
     "       alichain-sim soak [--transfers N] [--concurrency C] [--kill-ms K] [--seed N] [--programs DIR]\n"
     "             [--port-offset N] [--net auto|netns|loopback]\n"
     "             [--plant drop-confirmed|torn-confirmed|copy-confirmed]\n"
@@ -169,7 +175,7 @@ typedef enum {
     OPT_SEED, OPT_SEEDS, OPT_FIRST, OPT_SWARM, OPT_TRACE, OPT_TRACE_JSON, OPT_OUT, OPT_MUTANT,
     OPT_VERBOSE, OPT_STOP_ON_FAIL, OPT_NO_SHRINK, OPT_BLOCK, OPT_BLOCK_SEEDS, OPT_JSONL,
     OPT_PROGRAMS, OPT_SKIP_UNSUPPORTED, OPT_PORT_OFFSET, OPT_NET, OPT_TRANSFERS, OPT_CONCURRENCY,
-    OPT_KILL_MS, OPT_PLANT, OPT_COUNT
+    OPT_KILL_MS, OPT_PLANT, OPT_GENERATED, OPT_REAL, OPT_COUNT
 } opt_t;
 
 static const struct {
@@ -179,19 +185,19 @@ static const struct {
     const char *commands;   /* the commands that take it, space-separated */
 } options[OPT_COUNT] = {
     [OPT_SEED] = {"--seed", NULL, 1, "run real compare soak"},
-    [OPT_SEEDS] = {"--seeds", NULL, 1, "swarm report"},
-    [OPT_FIRST] = {"--first", NULL, 1, "swarm report"},
+    [OPT_SEEDS] = {"--seeds", NULL, 1, "swarm report compare"},
+    [OPT_FIRST] = {"--first", NULL, 1, "swarm report compare"},
     [OPT_SWARM] = {"--swarm", NULL, 1, "suite"},
     [OPT_TRACE] = {"--trace", NULL, 1, "run"},
     [OPT_TRACE_JSON] = {"--trace-json", NULL, 1, "run"},
-    [OPT_OUT] = {"--out", NULL, 1, "swarm suite"},
+    [OPT_OUT] = {"--out", NULL, 1, "swarm suite compare"},
     [OPT_MUTANT] = {"--mutant", NULL, 1, "run swarm suite print gen"},
     [OPT_VERBOSE] = {"-v", "--verbose", 0, "run real"},
     [OPT_STOP_ON_FAIL] = {"--stop-on-fail", NULL, 0, "swarm"},
     [OPT_NO_SHRINK] = {"--no-shrink", NULL, 0, "swarm"},
-    [OPT_BLOCK] = {"--block", NULL, 1, "swarm"},
-    [OPT_BLOCK_SEEDS] = {"--block-seeds", NULL, 1, "swarm"},
-    [OPT_JSONL] = {"--jsonl", NULL, 1, "swarm"},
+    [OPT_BLOCK] = {"--block", NULL, 1, "swarm compare"},
+    [OPT_BLOCK_SEEDS] = {"--block-seeds", NULL, 1, "swarm compare"},
+    [OPT_JSONL] = {"--jsonl", NULL, 1, "swarm compare"},
     [OPT_PROGRAMS] = {"--programs", NULL, 1, "real compare soak"},
     [OPT_SKIP_UNSUPPORTED] = {"--skip-unsupported", NULL, 0, "real compare"},
     [OPT_PORT_OFFSET] = {"--port-offset", NULL, 1, "real compare soak"},
@@ -200,6 +206,8 @@ static const struct {
     [OPT_CONCURRENCY] = {"--concurrency", NULL, 1, "soak"},
     [OPT_KILL_MS] = {"--kill-ms", NULL, 1, "soak"},
     [OPT_PLANT] = {"--plant", NULL, 1, "soak"},
+    [OPT_GENERATED] = {"--generated", NULL, 0, "compare"},
+    [OPT_REAL] = {"--real", NULL, 0, "gen"},
 };
 
 typedef struct {
@@ -282,7 +290,7 @@ static int args_read(int argc, char **argv, args_t *a) {
 
 /* The positional arguments each command takes. */
 static int args_count_check(const args_t *a) {
-    int want = strcmp(a->cmd, "swarm") == 0 || strcmp(a->cmd, "soak") == 0 ? 0 : 1;
+    int want = strcmp(a->cmd, "swarm") == 0 || strcmp(a->cmd, "soak") == 0 || a->value[OPT_GENERATED] != NULL ? 0 : 1;
     if (strcmp(a->cmd, "suite") == 0) return 0; /* any number of directories */
     if (strcmp(a->cmd, "report") == 0)          /* any number of files, at least one */
         return a->npos > 0 ? 0 : usage_fail("report needs a FILE of swarm --jsonl results");
@@ -323,9 +331,13 @@ static int args_values(args_t *a) {
     a->has_seed = v[OPT_SEED] != NULL;
     a->has_seeds = v[OPT_SEEDS] != NULL;
     a->has_swarm = v[OPT_SWARM] != NULL;
-    if (strcmp(a->cmd, "swarm") == 0 && args_block(a) != 0) return EXIT_USAGE;
-    if (strcmp(a->cmd, "swarm") == 0 && !a->has_seeds)
-        return usage_fail("swarm needs --seeds N (or --block K --block-seeds N)");
+    int many = strcmp(a->cmd, "swarm") == 0 || v[OPT_GENERATED] != NULL; /* seeds, not a FILE */
+    if (many && args_block(a) != 0) return EXIT_USAGE;
+    if (many && !a->has_seeds)
+        return usage_fail("%s needs --seeds N (or --block K --block-seeds N)", a->cmd);
+    if (strcmp(a->cmd, "compare") == 0 && !many &&
+        (v[OPT_SEEDS] || v[OPT_FIRST] || v[OPT_BLOCK] || v[OPT_BLOCK_SEEDS] || v[OPT_JSONL] || v[OPT_OUT]))
+        return usage_fail("compare FILE: --seeds, --first, --block, --jsonl and --out go with --generated");
     if (strcmp(a->cmd, "report") == 0 && (v[OPT_FIRST] != NULL) != a->has_seeds)
         return usage_fail("report: --first and --seeds go together (the seeds expected)");
     if (a->has_seeds && a->seeds - 1 > UINT64_MAX - a->first)
@@ -479,7 +491,7 @@ static int cmd_real(const args_t *a) {
     printf("scenario: %s\nseed: %llu\nprograms: %s\n", a->positional[0], (unsigned long long)seed, programs);
     int rc;
     if (strcmp(a->cmd, "compare") == 0) {
-        rc = real_compare(&s, &o, stdout);
+        rc = real_compare(&s, &o, stdout, NULL);
         if (rc == EXIT_USAGE) fprintf(stderr, "%s: %s: refused (see above)\n", prog_name, a->positional[0]);
     } else {
         real_result_t r;
@@ -489,6 +501,136 @@ static int cmd_real(const args_t *a) {
         real_result_free(&r);
     }
     scenario_free(&s);
+    return rc;
+}
+
+/* One seed's JSON line of compare --generated (jsonl.h: a "compare" object; a failed seed's
+ * violation is checker "compare" with the first difference, or why it failed without one).
+ * The loop lives here, not in real/: the JSON lines are the swarm room's, which real/ may
+ * not include (sim/README.md's arrows), and cmd/ may use every room. */
+static void gencmp_record(jsonl_record_t *rec, const char *commit, uint64_t seed, const compare_result_t *cr,
+                          uint64_t wall_us, const char *repro) {
+    memset(rec, 0, sizeof(*rec));
+    snprintf(rec->commit, sizeof(rec->commit), "%s", commit);
+    rec->kind = JSONL_SEED;
+    rec->seed = seed;
+    rec->verdict = cr->verdict == 0 ? JSONL_PASS : cr->verdict == REAL_EXIT_INCONCLUSIVE ? JSONL_INCONCLUSIVE : JSONL_FAIL;
+    rec->wall_us = wall_us;
+    rec->has_compare = 1;
+    memcpy(rec->faults, cr->faults, sizeof(rec->faults));
+    rec->cmp_ops = cr->ops;
+    rec->cmp_output_compared = cr->output_compared;
+    rec->cmp_differences = cr->differences;
+    rec->cmp_ledger_compared = (uint64_t)cr->ledger_compared;
+    snprintf(rec->cmp_first_difference, sizeof(rec->cmp_first_difference), "%s", cr->first_difference);
+    snprintf(rec->cmp_why, sizeof(rec->cmp_why), "%s", cr->why);
+    if (rec->verdict == JSONL_FAIL) {
+        rec->has_violation = 1;
+        snprintf(rec->checker, sizeof(rec->checker), "compare");
+        snprintf(rec->message, sizeof(rec->message), "%s",
+                 cr->first_difference[0] ? cr->first_difference : cr->why[0] ? cr->why : "failed");
+        snprintf(rec->reproduce, sizeof(rec->reproduce), "%.1000s", repro);
+    }
+}
+
+/* A failing seed's scenario, printed to DIR/compare-SEED.scn so it runs with `compare FILE`;
+ * path gets its name, or "" when it could not be written. */
+static void gencmp_save(const char *dir, uint64_t seed, const scenario_t *s, char *path, size_t cap) {
+    path[0] = '\0';
+    if (dir == NULL) return;
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/compare-%llu.scn", dir, (unsigned long long)seed);
+    FILE *f = fopen(p, "w");
+    if (f == NULL) return;
+    scenario_print(s, f);
+    if (fclose(f) == 0) snprintf(path, cap, "%s", p);
+}
+
+/* compare --generated: seed after seed, the generator's real profile (gen_limits_real) run in
+ * the simulator and on the real programs on namespace hosts. Each seed's report is kept in
+ * memory and printed only when the seed fails; every seed is one line here and one JSON line. */
+static int cmd_compare_generated(const args_t *a) {
+    char programs[PATH_MAX];
+    programs_dir(a, programs, sizeof(programs));
+    real_options_t o = {.programs = programs, .has_port_offset = a->value[OPT_PORT_OFFSET] != NULL,
+                        .port_offset = (unsigned)a->port_offset};
+    if (net_choose(a, &o.net, &o.net_note) != 0) return EXIT_USAGE;
+    if (o.net == NULL) { /* loopback cannot partition or touch UDP: every seed would be refused */
+        fprintf(stderr, "%s: compare --generated needs namespace hosts: %s\n", prog_name,
+                o.net_note != NULL ? o.net_note : "--net loopback");
+        return EXIT_USAGE;
+    }
+    FILE *jl = NULL;
+    if (a->jsonl != NULL && (jl = fopen(a->jsonl, "w")) == NULL) {
+        fprintf(stderr, "%s: --jsonl: cannot write \"%.200s\"\n", prog_name, a->jsonl);
+        return EXIT_USAGE;
+    }
+    static jsonl_record_t rec;
+    const char *commit = getenv("ALICHAIN_COMMIT"); /* as cmd_swarm: names it when the build could not */
+    if (commit == NULL || commit[0] == '\0') commit = ALICHAIN_COMMIT;
+    snprintf(rec.commit, sizeof(rec.commit), "%s", commit);
+    rec.kind = JSONL_RUN;
+    rec.first = a->first;
+    rec.seeds = a->seeds;
+    rec.has_block = a->value[OPT_BLOCK] != NULL;
+    rec.block = a->block;
+    rec.block_seeds = a->block_seeds;
+    rec.compare = 1;
+    if (jl != NULL) jsonl_write(jl, &rec);
+    uint64_t counts[3] = {0}, differences = 0, t0 = proc_now_us(); /* pass, fail, inconclusive */
+    int rc = 0;
+    for (uint64_t k = 0; k < a->seeds; k++) {
+        uint64_t seed = a->first + k;
+        scenario_t s;
+        if (swarm_scenario_limits(seed, &gen_limits_real, &s) != 0) {
+            rc = EXIT_USAGE;
+            break;
+        }
+        char *text = NULL;
+        size_t text_len = 0;
+        FILE *mem = open_memstream(&text, &text_len);
+        compare_result_t cr;
+        uint64_t s0 = proc_now_us();
+        int v = real_compare(&s, &o, mem != NULL ? mem : stdout, &cr);
+        uint64_t wall_us = proc_now_us() - s0;
+        if (mem != NULL) fclose(mem);
+        if (proc_interrupted()) { /* SIGINT/SIGTERM: the run stopped what it started; so do we */
+            fprintf(stderr, "%s: compare --generated: interrupted at seed %llu\n", prog_name, (unsigned long long)seed);
+            free(text);
+            scenario_free(&s);
+            rc = EXIT_USAGE;
+            break;
+        }
+        char repro[REPRO_BYTES], saved[PATH_MAX];
+        snprintf(repro, sizeof(repro), "%s compare --generated --seeds 1 --first %llu", prog_name,
+                 (unsigned long long)seed);
+        if (v != 0 && v != REAL_EXIT_INCONCLUSIVE) cr.verdict = 1; /* refused: the generator's bug */
+        counts[cr.verdict == 0 ? 0 : cr.verdict == REAL_EXIT_INCONCLUSIVE ? 2 : 1]++;
+        differences += cr.differences;
+        printf("seed %llu: %s, %u operations (%u with output), differences %u%s%s (%.1f s)\n",
+               (unsigned long long)seed, cr.verdict == 0 ? "pass" : cr.verdict == 1 ? "FAIL" : "inconclusive", cr.ops,
+               cr.output_compared, cr.differences, cr.why[0] ? ": " : "", cr.why, (double)wall_us / 1e6);
+        if (cr.verdict == 1) {
+            gencmp_save(a->out, seed, &s, saved, sizeof(saved));
+            printf("%.*s", (int)text_len, text != NULL ? text : "");
+            printf("seed %llu failed; reproduce: %s%s%s\n", (unsigned long long)seed, repro,
+                   saved[0] ? "\n  or: alichain-sim compare " : "", saved);
+            rc = 1;
+        }
+        free(text);
+        gencmp_record(&rec, commit, seed, &cr, wall_us, repro);
+        if (jl != NULL) jsonl_write(jl, &rec);
+        scenario_free(&s);
+    }
+    double wall = (double)(proc_now_us() - t0) / 1e6;
+    if (jl != NULL && fclose(jl) != 0 && rc != EXIT_USAGE) {
+        fprintf(stderr, "%s: compare: cannot write the --jsonl file\n", prog_name);
+        rc = EXIT_USAGE;
+    }
+    printf("compare: %llu seeds: %llu pass, %llu fail, %llu inconclusive; differences %llu; %.1f s (%.1f seeds/min)\n",
+           (unsigned long long)(counts[0] + counts[1] + counts[2]), (unsigned long long)counts[0],
+           (unsigned long long)counts[1], (unsigned long long)counts[2], (unsigned long long)differences, wall,
+           wall > 0 ? (double)(counts[0] + counts[1] + counts[2]) * 60.0 / wall : 0.0);
     return rc;
 }
 
@@ -595,11 +737,13 @@ static int cmd_print(const args_t *a) {
 
 static int cmd_gen(const args_t *a) {
     scenario_t s;
-    if (swarm_scenario(a->seed, &s) != 0) {
+    int real = a->value[OPT_REAL] != NULL;
+    if (swarm_scenario_limits(a->seed, real ? &gen_limits_real : &gen_limits_swarm, &s) != 0) {
         fprintf(stderr, "%s: gen: out of memory\n", prog_name);
         return EXIT_USAGE;
     }
-    printf("# the scenario alichain-sim swarm runs for seed %llu\n", (unsigned long long)a->seed);
+    printf("# the scenario alichain-sim %s runs for seed %llu\n", real ? "compare --generated" : "swarm",
+           (unsigned long long)a->seed);
     scenario_print(&s, stdout);
     scenario_free(&s);
     return 0;
@@ -626,6 +770,7 @@ int main(int argc, char **argv) {
     if (strcmp(a.cmd, "report") == 0) return cmd_report(&a);
     if (strcmp(a.cmd, "suite") == 0) return cmd_suite(&a);
     if (strcmp(a.cmd, "print") == 0) return cmd_print(&a);
+    if (strcmp(a.cmd, "compare") == 0 && a.value[OPT_GENERATED] != NULL) return cmd_compare_generated(&a);
     if (strcmp(a.cmd, "real") == 0 || strcmp(a.cmd, "compare") == 0) return cmd_real(&a);
     if (strcmp(a.cmd, "soak") == 0) return cmd_soak(&a);
     return cmd_gen(&a);

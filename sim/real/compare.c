@@ -81,7 +81,7 @@ static void sim_end_seen(void *ctx, const check_txs_t *disks, const char *txlist
 
 /* Runs s in the simulator; each operation's outcome into ops[0..n), its end state into *final. */
 static int sim_outcomes(const scenario_t *s, const real_options_t *o, real_outcome_t *ops, size_t n,
-                        int *verdict, real_final_t *final) {
+                        int *verdict, real_final_t *final, compare_result_t *cr) {
     sim_ops_t so = {.ops = ops, .n = n};
     sim_options_t opts = {.seed_override = o->seed, .has_seed_override = o->has_seed, .on_op = sim_op_seen,
                           .on_end = sim_end_seen, .hook_ctx = &so};
@@ -89,6 +89,7 @@ static int sim_outcomes(const scenario_t *s, const real_options_t *o, real_outco
     int rc = sim_run(s, &opts, &sr);
     *verdict = sr.verdict;
     *final = so.final;
+    if (rc >= 0 && sr.verdict != 0) snprintf(cr->why, sizeof(cr->why), "simulator: %.360s", sr.first_failure);
     return rc < 0 || so.nomem || so.seen != n ? -1 : 0;
 }
 
@@ -291,10 +292,12 @@ static cmp_kind_t compare_one(const scenario_t *s, const real_outcome_t *sim, co
 
 /* How many comparisons of each kind were made and skipped, and why: a compare that
  * compared nothing proves nothing, and says so. */
-static void compared_report(const uint32_t counts[CMP_COUNT], FILE *f) {
+static void compared_report(const uint32_t counts[CMP_COUNT], FILE *f, compare_result_t *cr) {
     uint32_t diff = 0;
     for (int k = CMP_DIFF_EXIT; k < CMP_COUNT; k++) diff += counts[k];
     uint32_t out_diff = diff - counts[CMP_DIFF_EXIT];
+    for (int k = 0; k < CMP_COUNT; k++) cr->ops += counts[k];
+    cr->output_compared = counts[CMP_SAME] + out_diff;
     fprintf(f, "compared: %u operations: output compared %u (same %u, different %u); exit only %u "
                "(different exit %u, allowed by expect exit %u, expect allows several %u, concurrent with "
                "a transfer %u, after a transfer in doubt %u)\n",
@@ -367,8 +370,9 @@ static char *lines_sorted(char *text, size_t count) {
     return out;
 }
 
-/* The first line where two texts differ, for the report. */
-static void first_difference(const char *a, const char *b, FILE *f) {
+/* The first line where two texts differ, for the report, and (the first of the run) in
+ * cr->first_difference as "what: ...". */
+static void first_difference(const char *what, const char *a, const char *b, FILE *f, compare_result_t *cr) {
     size_t line = 1, at = 0, start = 0;
     while (a[at] != '\0' && a[at] == b[at]) {
         if (a[at++] == '\n') {
@@ -380,6 +384,9 @@ static void first_difference(const char *a, const char *b, FILE *f) {
     b += start;
     fprintf(f, "  first difference, line %zu: sim \"%.*s\", real \"%.*s\"\n", line, (int)strcspn(a, "\n"), a,
             (int)strcspn(b, "\n"), b);
+    if (cr->first_difference[0] == '\0')
+        snprintf(cr->first_difference, sizeof(cr->first_difference), "%s: line %zu: sim \"%.*s\", real \"%.*s\"",
+                 what, line, (int)strcspn(a, "\n"), a, (int)strcspn(b, "\n"), b);
 }
 
 /* The label of a transfer that may have been stored and stayed in doubt in run o (NULL:
@@ -419,7 +426,8 @@ static int transfers_raced(const scenario_t *s, const real_outcome_t *o, size_t 
 /* The final ledgers (transactions as a multiset, then in serial order) and alichain.txt of
  * the two runs, where the scenario determines them. Returns the differences found. */
 static uint32_t compare_end_states(const scenario_t *s, const real_outcome_t *sim, const real_final_t *sf,
-                                   const real_outcome_t *real, const real_final_t *rf, size_t n, FILE *f) {
+                                   const real_outcome_t *real, const real_final_t *rf, size_t n, FILE *f,
+                                   compare_result_t *cr) {
     const char *doubt = transfer_in_doubt(s, sim, n);
     if (doubt == NULL) doubt = transfer_in_doubt(s, real, n);
     if (!sf->known || !rf->known) {
@@ -431,6 +439,7 @@ static uint32_t compare_end_states(const scenario_t *s, const real_outcome_t *si
         return 0;
     }
     uint32_t diff = 0;
+    cr->ledger_compared = 1;
     size_t na = 0, nb = 0;
     char *a = ledger_lines(&sf->disks, 0, &na), *b = ledger_lines(&rf->disks, 0, &nb);
     char *sa = a ? lines_sorted(a, na) : NULL, *sb = b ? lines_sorted(b, nb) : NULL;
@@ -439,7 +448,7 @@ static uint32_t compare_end_states(const scenario_t *s, const real_outcome_t *si
         fprintf(f, "ledger: not compared: out of memory\n");
     } else if (strcmp(sa, sb) != 0) {
         fprintf(f, "ledger: DIFFERENT (sim %zu transactions, real %zu)\n", na, nb);
-        first_difference(sa, sb, f);
+        first_difference("ledger", sa, sb, f, cr);
         diff++;
     } else if (raced) {
         fprintf(f, "ledger: same %zu transactions (order not compared: transfers overlapped)\n", na);
@@ -452,7 +461,7 @@ static uint32_t compare_end_states(const scenario_t *s, const real_outcome_t *si
             fprintf(f, "ledger: same %zu transactions (order not compared: out of memory)\n", na);
         } else if (strcmp(a, b) != 0) {
             fprintf(f, "ledger: DIFFERENT (serial order)\n");
-            first_difference(a, b, f);
+            first_difference("ledger serial order", a, b, f, cr);
             diff++;
         } else {
             fprintf(f, "ledger: same %zu transactions in the same serial order\n", na);
@@ -464,7 +473,7 @@ static uint32_t compare_end_states(const scenario_t *s, const real_outcome_t *si
         } else if (sf->txlist == NULL || rf->txlist == NULL || sf->txlist_len != rf->txlist_len ||
                    memcmp(sf->txlist, rf->txlist, sf->txlist_len) != 0) {
             fprintf(f, "alichain.txt: DIFFERENT\n");
-            first_difference(sf->txlist ? sf->txlist : "", rf->txlist ? rf->txlist : "", f);
+            first_difference("alichain.txt", sf->txlist ? sf->txlist : "", rf->txlist ? rf->txlist : "", f, cr);
             diff++;
         } else {
             fprintf(f, "alichain.txt: same (%zu bytes)\n", sf->txlist_len);
@@ -479,15 +488,18 @@ static uint32_t compare_end_states(const scenario_t *s, const real_outcome_t *si
     return diff;
 }
 
-int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
+int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_result_t *cr_out) {
+    compare_result_t cr_own, *cr = cr_out != NULL ? cr_out : &cr_own;
+    *cr = (compare_result_t){.verdict = REAL_EXIT_REFUSED};
     size_t n = 0;
     for (size_t i = 0; i < s->step_count; i++) n += s->steps[i].kind == STEP_OP;
     real_outcome_t *sim = calloc(n + 1, sizeof(*sim));
     if (sim == NULL) return REAL_EXIT_REFUSED;
     int sim_verdict = 1;
     real_final_t sim_final = {0};
-    if (sim_outcomes(s, o, sim, n, &sim_verdict, &sim_final) != 0) {
+    if (sim_outcomes(s, o, sim, n, &sim_verdict, &sim_final, cr) != 0) {
         fprintf(f, "simulator: the scenario cannot run\n");
+        snprintf(cr->why, sizeof(cr->why), "simulator: the scenario cannot run");
         outcomes_free(sim, n);
         final_free(&sim_final);
         return REAL_EXIT_REFUSED;
@@ -498,6 +510,7 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
     int rc = real_run(s, o, &rr);
     if (rc == REAL_EXIT_REFUSED) {
         fprintf(f, "real: refused: %s\n", rr.first_failure);
+        snprintf(cr->why, sizeof(cr->why), "real: refused: %.360s", rr.first_failure);
         outcomes_free(sim, n);
         final_free(&sim_final);
         real_result_free(&rr);
@@ -511,7 +524,11 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
         const real_outcome_t *a = &sim[i], *b = &rr.ops[i];
         cmp_kind_t kind = compare_one(s, sim, rr.ops, n < rr.op_count ? n : rr.op_count, i);
         counts[kind]++;
-        if (cmp_is_difference(kind)) differences++;
+        if (cmp_is_difference(kind) && differences++ == 0) {
+            snprintf(cr->first_difference, sizeof(cr->first_difference), "op %s: sim %s%d, real %s%d: %s", b->label,
+                     a->state == CHECK_OP_DONE ? "exit " : "unfinished ", a->exit_code,
+                     b->state == CHECK_OP_DONE ? "exit " : "unfinished ", b->exit_code, cmp_text[kind]);
+        }
         fprintf(f, "op %-12s sim: ", b->label);
         outcome_print(f, a);
         fprintf(f, "  real: ");
@@ -525,8 +542,8 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
                     (int)b->err_len, b->err ? b->err : "");
         }
     }
-    compared_report(counts, f);
-    differences += compare_end_states(s, sim, &sim_final, rr.ops, &rr.final, n < rr.op_count ? n : rr.op_count, f);
+    compared_report(counts, f, cr);
+    differences += compare_end_states(s, sim, &sim_final, rr.ops, &rr.final, n < rr.op_count ? n : rr.op_count, f, cr);
     fprintf(f, "differences: %u\n", differences);
     (void)schedule_report(s, sim, &rr, n < rr.op_count ? n : rr.op_count, f);
     int fail = differences > 0 || sim_verdict != 0 || rr.verdict != 0;
@@ -535,6 +552,13 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f) {
      * overlap the simulator did not have is reported and judged by each side's checkers. */
     rc = sim_verdict != 0 ? 1 : rr.inconclusive ? REAL_EXIT_INCONCLUSIVE : fail;
     fprintf(f, "verdict: %s\n", rc == REAL_EXIT_INCONCLUSIVE ? "inconclusive" : rc ? "fail" : "pass");
+    cr->verdict = rc;
+    cr->differences = differences;
+    memcpy(cr->faults, rr.faults, sizeof(cr->faults));
+    if (rr.inconclusive && cr->why[0] == '\0')
+        snprintf(cr->why, sizeof(cr->why), "faults landed late: %.360s", rr.late);
+    else if (rr.verdict != 0 && cr->why[0] == '\0')
+        snprintf(cr->why, sizeof(cr->why), "real: %.360s", rr.first_failure);
     outcomes_free(sim, n);
     final_free(&sim_final);
     real_result_free(&rr);

@@ -82,10 +82,26 @@ typedef struct {
 int real_run(const scenario_t *s, const real_options_t *o, real_result_t *r);
 void real_result_free(real_result_t *r);
 
-/* Runs s in the simulator and for real and prints both results per labelled operation;
- * returns 0 (no difference, both pass), 1, 2 (refused / cannot run) or 3 (inconclusive:
- * a timed fault of the real run landed late, and the simulator passed). */
-int real_compare(const scenario_t *s, const real_options_t *o, FILE *f);
+#define REAL_DIFF_TEXT_BYTES 400
+
+/* What one compare came to, for `compare --generated`'s JSON lines: the same numbers as
+ * the printed report's "compared:", "ledger:" and "differences:" lines. */
+typedef struct {
+    int verdict;                 /* as real_compare returns */
+    uint32_t ops;                /* labelled operations compared */
+    uint32_t output_compared;    /* ... with their output (the rest: exit codes only) */
+    uint32_t differences;        /* operations and end states that differ */
+    int ledger_compared;         /* the final ledgers were compared */
+    uint64_t faults[FAULT_COUNT]; /* what the real run's faults touched */
+    char first_difference[REAL_DIFF_TEXT_BYTES]; /* "" when none */
+    char why[REAL_DIFF_TEXT_BYTES]; /* a fail without a difference, refused or inconclusive: why */
+} compare_result_t;
+
+/* Runs s in the simulator and for real and prints both results per labelled operation to f;
+ * fills *cr when it is not NULL. Returns 0 (no difference, both pass), 1, 2 (refused /
+ * cannot run) or 3 (inconclusive: a timed fault of the real run landed late, and the
+ * simulator passed). */
+int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_result_t *cr);
 
 /* What every program of a run is started with (real mode and the durability soak). */
 typedef struct {

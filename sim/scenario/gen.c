@@ -23,6 +23,13 @@
 _Static_assert(GEN_SESSION_SPAN_US < CONN_IDLE_US, "a session is never idle between its operations");
 
 const gen_limits_t gen_limits_swarm = {.ops_max = 60, .fault_phase_max_us = 6000000};
+const gen_limits_t gen_limits_real = {.ops_max = 6, .fault_phase_max_us = 10 * GEN_REAL_SLOT_US, .real_only = 1};
+
+#define GEN_REAL_FAULTS_MAX 2
+#define GEN_REAL_DOWN_SLOTS_MAX 4      /* 480 ms: under serverM's 2 s deadline, mostly */
+#define GEN_REAL_TAIL_SLOTS 3          /* calm slots after recover, operations still come */
+#define GEN_REAL_QUIET_MAX_US (60ull * 1000000ull)
+_Static_assert(GEN_REAL_SLOT_US / 2 >= 50000, "an operation is >= 50 ms from any fault step");
 
 static const char *const gen_names[GEN_USERS_MAX + GEN_GHOSTS] = {
     "Ann", "Bob", "Cid", "Dee", "Eve", "Fay", "Gus", "Hal", "Ghost", "Nobody.1",
@@ -424,12 +431,113 @@ static int gen_sessions(gen_src_t *g, scenario_t *s, uint64_t span_us) {
     return 0;
 }
 
+/* The real profile's network: serverM's links to and from the backends (the only UDP in
+ * use), each kind of fault on or off for the whole run, as in gen_settings but only what the
+ * namespace hosts' relay produces; TCP and disks keep their defaults. */
+static void gen_real_settings(gen_src_t *g, scenario_t *s) {
+    uint32_t loss = chance(g, 1, 3) ? (uint32_t)rnd_range(g, 10000, 200000) : 0;
+    uint32_t dup = chance(g, 1, 4) ? (uint32_t)rnd_range(g, 10000, 200000) : 0;
+    uint32_t reorder = chance(g, 1, 4) ? (uint32_t)rnd_range(g, 50000, 300000) : 0;
+    uint64_t dmax = chance(g, 1, 3) ? rnd_range(g, 2000, 20000) : 1000;
+    for (int i = 0; i < SIM_SERVERS; i++) {
+        for (int j = 0; j < SIM_SERVERS; j++) {
+            if ((i == SIM_NODE_M) == (j == SIM_NODE_M)) continue; /* not a link in use */
+            sim_udp_t *u = &s->faults.udp[i][j];
+            u->delay_max_us = dmax;
+            u->loss_ppm = loss;
+            u->dup_ppm = dup;
+            u->reorder_ppm = reorder;
+        }
+    }
+}
+
+/* Up to GEN_REAL_FAULTS_MAX faults of the fault phase (slots 0 .. slots-1), each starting and
+ * ending on a slot boundary and over by `recover` at the phase's end. */
+static int gen_real_faults(gen_src_t *g, scenario_t *s, uint64_t slots) {
+    int rc = 0;
+    int n = (int)rnd(g, GEN_REAL_FAULTS_MAX + 1);
+    for (int i = 0; i < n && rc == 0; i++) {
+        uint64_t k = rnd(g, slots);
+        uint64_t d = rnd_range(g, 1, GEN_REAL_DOWN_SLOTS_MAX);
+        if (d > slots - k) d = slots - k;
+        uint64_t at = k * GEN_REAL_SLOT_US, dur = d * GEN_REAL_SLOT_US;
+        switch (rnd(g, 4)) {
+        case 0: rc = add_node_pair(s, at, dur, STEP_CRASH, STEP_RESTART, (int)rnd_range(g, 1, 3)); break;
+        case 1: rc = add_node_pair(s, at, dur, STEP_CRASH, STEP_RESTART, SIM_NODE_M); break;
+        case 2: rc = add_node_pair(s, at, dur, STEP_PAUSE, STEP_RESUME, (int)rnd(g, 4)); break;
+        default: {
+            int b = (int)rnd_range(g, 1, 3);
+            int oneway = chance(g, 1, 2), out = chance(g, 1, 2);
+            for (int pass = 0; pass < 2; pass++) {
+                scn_step_t *st = scenario_add_step(s, pass ? at + dur : at, pass ? STEP_HEAL : STEP_PARTITION);
+                if (st == NULL) return AC_ENOMEM;
+                st->node = (uint8_t)(oneway && !out ? b : SIM_NODE_M);
+                st->node2 = (uint8_t)(oneway && !out ? SIM_NODE_M : b);
+                st->oneway = (uint8_t)oneway;
+            }
+            break;
+        }
+        }
+    }
+    return rc;
+}
+
+/* The steps in time order again, stable (insertion sort: a few dozen steps at most). */
+static void steps_sort(scenario_t *s) {
+    for (size_t i = 1; i < s->step_count; i++) {
+        scn_step_t st = s->steps[i];
+        size_t j = i;
+        for (; j > 0 && s->steps[j - 1].at_us > st.at_us; j--) s->steps[j] = s->steps[j - 1];
+        s->steps[j] = st;
+    }
+}
+
+/* The real profile (gen_limits_real): a few faults, `recover`, a calm tail; operations drawn
+ * as the swarm's (gen_ops), then each moved to the middle of its own slot, the next free one
+ * at or after its own: two operations started at one instant (a burst) race, and which one a
+ * real serverM takes first is real timing that compare cannot ask both sides to agree on. */
+static int gen_real(gen_src_t *g, scenario_t *s, const gen_limits_t *lim, int users) {
+    /* A seed has network faults or node faults, never both: under UDP loss or delay an
+     * operation lasts as long as serverM's retransmissions take, which is chance (the relay's
+     * draws are not the simulator's), so a crash or partition 60 ms later may or may not find
+     * it in flight — 8 seeds of the first 760 differed that way, each a serverM crash under
+     * 6-19 % loss. Without those, an operation is over in a few ms, long before the next
+     * fault step. */
+    int network = chance(g, 1, 3);
+    if (network) gen_real_settings(g, s);
+    uint64_t slots_max = lim->fault_phase_max_us / GEN_REAL_SLOT_US;
+    uint64_t slots = rnd_range(g, 2, slots_max > 2 ? slots_max : 2);
+    uint64_t phase = slots * GEN_REAL_SLOT_US;
+    int rc = network ? 0 : gen_real_faults(g, s, slots);
+    if (rc == 0 && scenario_add_step(s, phase, STEP_RECOVER) == NULL) rc = AC_ENOMEM;
+    uint32_t nops = 0;
+    uint32_t ops = (uint32_t)rnd_range(g, 1, lim->ops_max ? lim->ops_max : 1);
+    if (rc == 0) rc = gen_ops(g, s, users, ops, phase + GEN_REAL_TAIL_SLOTS * GEN_REAL_SLOT_US, &nops);
+    uint64_t free_slot = 0;
+    for (size_t i = 0; rc == 0 && i < s->step_count; i++) {
+        scn_step_t *st = &s->steps[i];
+        if (st->kind != STEP_OP) continue;
+        uint64_t slot = st->at_us / GEN_REAL_SLOT_US > free_slot ? st->at_us / GEN_REAL_SLOT_US : free_slot;
+        st->at_us = slot * GEN_REAL_SLOT_US + GEN_REAL_SLOT_US / 2;
+        free_slot = slot + 1;
+    }
+    steps_sort(s);
+    s->until_quiet = 1;
+    s->run_us = phase + GEN_REAL_QUIET_MAX_US;
+    return rc;
+}
+
 int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_t *s) {
     scenario_init(s);
     s->seed = seed;
     s->has_seed = 1;
     int users = (int)rnd_range(g, 3, GEN_USERS_MAX);
     int rc = gen_blocks(g, s, users);
+    if (lim->real_only) {
+        if (rc == 0) rc = gen_real(g, s, lim, users);
+        if (rc != 0) scenario_free(s);
+        return rc;
+    }
     int calm = rc == 0 ? gen_settings(g, s) : 0;
     uint64_t phase = rnd_range(g, 500000, lim->fault_phase_max_us > 500000 ? lim->fault_phase_max_us : 500000);
     uint32_t nops = 0;

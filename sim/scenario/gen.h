@@ -17,6 +17,7 @@ typedef struct {
 typedef struct {
     uint32_t ops_max;          /* operations at most (>= 1) */
     uint64_t fault_phase_max_us;
+    int real_only;             /* only faults real hosts produce, timed as compare needs */
 } gen_limits_t;
 
 /* Fills out (freed first by the caller's scenario_init) with a random scenario whose run
@@ -25,5 +26,13 @@ int gen_scenario(gen_src_t *src, uint64_t seed, const gen_limits_t *lim, scenari
 
 /* The swarm's limits. */
 extern const gen_limits_t gen_limits_swarm;
+
+/* `compare --generated`'s: a handful of operations, and only what namespace hosts and real
+ * processes produce (crash/restart, pause/resume, partitions, UDP loss/dup/reorder/delay);
+ * every fault step on a GEN_REAL_SLOT_US boundary and every operation in the middle of a
+ * slot, so an operation is never nearer than GEN_REAL_SLOT_US / 2 to a fault it aims at
+ * (a real fault lands within 25 ms: docs/REAL.md "When faults land"). */
+extern const gen_limits_t gen_limits_real;
+#define GEN_REAL_SLOT_US 120000
 
 #endif

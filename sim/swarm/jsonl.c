@@ -8,7 +8,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-const char *const jsonl_verdict_names[JSONL_VERDICT_COUNT] = {"pass", "fail", "ignored"};
+const char *const jsonl_verdict_names[JSONL_VERDICT_COUNT] = {"pass", "fail", "ignored", "inconclusive"};
 
 /* ------------------------------------------------------------------ writing */
 
@@ -50,6 +50,7 @@ int jsonl_write(FILE *f, const jsonl_record_t *r) {
         }
         fputs(",\"mutant\":", f);
         put_str_or_null(f, r->mutant);
+        if (r->compare) fputs(",\"mode\":\"compare\"", f); /* swarm lines stay as they were */
     } else {
         put_u64(f, "seed", r->seed);
         fprintf(f, ",\"verdict\":\"%s\"", jsonl_verdict_names[r->verdict]);
@@ -74,6 +75,18 @@ int jsonl_write(FILE *f, const jsonl_record_t *r) {
         put_str_or_null(f, r->reproducer);
         fputs(",\"reproduce\":", f);
         put_str_or_null(f, r->reproduce);
+        if (r->has_compare) {
+            fputs(",\"compare\":{\"ops\":", f);
+            fprintf(f, "%llu", (unsigned long long)r->cmp_ops);
+            put_u64(f, "output_compared", r->cmp_output_compared);
+            put_u64(f, "differences", r->cmp_differences);
+            put_u64(f, "ledger_compared", r->cmp_ledger_compared);
+            fputs(",\"first_difference\":", f);
+            put_str_or_null(f, r->cmp_first_difference);
+            fputs(",\"why\":", f);
+            put_str_or_null(f, r->cmp_why);
+            fputc('}', f);
+        }
     }
     fputs("}\n", f);
     return ferror(f) ? -1 : 0;
@@ -305,6 +318,13 @@ static int record_run(parser_t *ps, jsonl_record_t *r) {
     r->has_block = b->type == JV_NUM;
     r->block = b->num;
     r->block_seeds = bs->num;
+    const jv_field_t *mode = field_get(ps, "mode");   /* absent: a swarm run */
+    if (mode != NULL) {
+        char name[16];
+        if (get_str(ps, "mode", 0, name, sizeof(name))) return -1;
+        if (strcmp(name, "compare") != 0) return perr(ps, "unknown mode \"%.15s\"", name);
+        r->compare = 1;
+    }
     return get_str(ps, "mutant", 1, r->mutant, sizeof(r->mutant));
 }
 
@@ -336,6 +356,18 @@ static int record_seed(parser_t *ps, jsonl_record_t *r) {
         return -1;
     if (r->verdict == JSONL_FAIL && !r->has_violation)
         return perr(ps, "a failed seed without a violation");
+    if (field_get(ps, "compare") != NULL) {
+        r->has_compare = 1;
+        if (need(ps, "compare", JV_OBJ, 0) == NULL || get_num(ps, "compare.ops", &r->cmp_ops) ||
+            get_num(ps, "compare.output_compared", &r->cmp_output_compared) ||
+            get_num(ps, "compare.differences", &r->cmp_differences) ||
+            get_num(ps, "compare.ledger_compared", &r->cmp_ledger_compared) ||
+            get_str(ps, "compare.first_difference", 1, r->cmp_first_difference, sizeof(r->cmp_first_difference)) ||
+            get_str(ps, "compare.why", 1, r->cmp_why, sizeof(r->cmp_why)))
+            return -1;
+    } else if (r->verdict == JSONL_INCONCLUSIVE) {
+        return perr(ps, "an inconclusive seed that is no compare");
+    }
     return get_str(ps, "reproducer", 1, r->reproducer, sizeof(r->reproducer)) ||
                    get_str(ps, "reproduce", 1, r->reproduce, sizeof(r->reproduce))
                ? -1

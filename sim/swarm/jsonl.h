@@ -27,6 +27,7 @@ typedef enum {
     JSONL_PASS = 0,
     JSONL_FAIL,
     JSONL_IGNORED,   /* --mutant: fails without the mutant too, so not counted */
+    JSONL_INCONCLUSIVE, /* compare: a real fault landed late, the run proves nothing */
     JSONL_VERDICT_COUNT
 } jsonl_verdict_t;
 extern const char *const jsonl_verdict_names[JSONL_VERDICT_COUNT];
@@ -39,6 +40,7 @@ typedef struct {
     int has_block;                   /* 0: "block" and "block_seeds" are null */
     uint64_t block, block_seeds;
     char mutant[JSONL_NAME_BYTES];   /* "" when none (null) */
+    int compare;                     /* "mode":"compare" (compare --generated); absent: swarm */
     /* kind JSONL_SEED */
     uint64_t seed;
     jsonl_verdict_t verdict;
@@ -50,6 +52,11 @@ typedef struct {
     char message[JSONL_MESSAGE_BYTES];
     char reproducer[JSONL_PATH_BYTES];   /* shrunk scenario path, "" when none (null) */
     char reproduce[JSONL_PATH_BYTES];    /* the command that reproduces, "" when none */
+    /* kind JSONL_SEED of a compare run: the "compare" object (absent: a swarm seed) */
+    int has_compare;
+    uint64_t cmp_ops, cmp_output_compared, cmp_differences, cmp_ledger_compared;
+    char cmp_first_difference[JSONL_MESSAGE_BYTES];  /* "" when none (null) */
+    char cmp_why[JSONL_MESSAGE_BYTES];               /* fail without a difference, inconclusive */
 } jsonl_record_t;
 
 /* Writes r as one line (newline included). Returns 0, or -1 when f reports an error. */

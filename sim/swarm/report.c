@@ -58,6 +58,8 @@ typedef struct {
     uint64_t lines, run_lines, seed_lines, damaged, files_unreadable;
     uint64_t verdicts[JSONL_VERDICT_COUNT];
     uint64_t events, virtual_us, wall_us, faults[FAULT_COUNT];
+    uint64_t compare_runs, swarm_runs;   /* run lines of each mode: one report, one mode */
+    uint64_t cmp_seeds, cmp_ops, cmp_output_compared, cmp_differences, cmp_ledgers, cmp_explained;
     int oom;
 } report_t;
 
@@ -242,6 +244,11 @@ static void take_line(report_t *rp, const char *file, uint64_t no, const char *l
     }
     if (r.kind == JSONL_RUN) {
         rp->run_lines++;
+        if (r.compare ? rp->swarm_runs > 0 : rp->compare_runs > 0) {
+            damage(rp, file, no, "a swarm and a compare run in one report (their seeds are not the same runs)");
+            return;
+        }
+        *(r.compare ? &rp->compare_runs : &rp->swarm_runs) += 1;
         fs->has_run = 1;
         fs->lo = r.first;
         fs->hi = r.first + (r.seeds - 1);
@@ -267,6 +274,14 @@ static void take_line(report_t *rp, const char *file, uint64_t no, const char *l
     for (int k = 0; k < FAULT_COUNT; k++) rp->faults[k] += r.faults[k];
     commit_add(rp, r.commit);
     if (r.verdict == JSONL_FAIL) group_add(rp, &r);
+    if (r.has_compare) {
+        rp->cmp_seeds++;
+        rp->cmp_ops += r.cmp_ops;
+        rp->cmp_output_compared += r.cmp_output_compared;
+        rp->cmp_differences += r.cmp_differences;
+        rp->cmp_ledgers += r.cmp_ledger_compared != 0;
+        if (r.verdict == JSONL_INCONCLUSIVE) rp->cmp_explained += r.cmp_differences;
+    }
 }
 
 /* Reads one file line by line: a line longer than the limit, holding a NUL byte, or
@@ -353,11 +368,32 @@ static void print_summary(report_t *rp, const range_list_t *missing, const range
     if (rp->other_commit_seeds)
         fprintf(f, "commit: %llu seeds from further commits\n", (unsigned long long)rp->other_commit_seeds);
     if (rp->commit_count > 1) fprintf(f, "warning: the results come from more than one commit\n");
-    fprintf(f, "verdicts: %llu pass, %llu fail, %llu ignored (fail without the mutant too)\n",
-            (unsigned long long)rp->verdicts[JSONL_PASS], (unsigned long long)rp->verdicts[JSONL_FAIL],
-            (unsigned long long)rp->verdicts[JSONL_IGNORED]);
+    if (rp->compare_runs > 0) {
+        fprintf(f, "verdicts: %llu pass, %llu fail, %llu inconclusive (a real fault landed late)\n",
+                (unsigned long long)rp->verdicts[JSONL_PASS], (unsigned long long)rp->verdicts[JSONL_FAIL],
+                (unsigned long long)rp->verdicts[JSONL_INCONCLUSIVE]);
+        fprintf(f, "compare: %llu seeds run both ways, %llu operations (output compared %llu, exit only %llu), "
+                   "final ledgers compared in %llu; differences %llu (%llu on inconclusive seeds)\n",
+                (unsigned long long)rp->cmp_seeds, (unsigned long long)rp->cmp_ops,
+                (unsigned long long)rp->cmp_output_compared,
+                (unsigned long long)(rp->cmp_ops - rp->cmp_output_compared), (unsigned long long)rp->cmp_ledgers,
+                (unsigned long long)rp->cmp_differences, (unsigned long long)rp->cmp_explained);
+    } else {
+        fprintf(f, "verdicts: %llu pass, %llu fail, %llu ignored (fail without the mutant too)\n",
+                (unsigned long long)rp->verdicts[JSONL_PASS], (unsigned long long)rp->verdicts[JSONL_FAIL],
+                (unsigned long long)rp->verdicts[JSONL_IGNORED]);
+    }
     print_groups(rp);
     double wall = (double)rp->wall_us / 1e6;
+    if (rp->compare_runs > 0) { /* real runs: no events, no virtual time; wall time is the cost */
+        fprintf(f, "speed: %.1fs of runs (%.1f s a seed, %.1f seeds/min per worker)\n", wall,
+                rp->seed_lines ? wall / (double)rp->seed_lines : 0.0,
+                wall > 0 ? (double)rp->seed_lines * 60.0 / wall : 0.0);
+        char real_faults[512];
+        sim_faults_format(rp->faults, real_faults, sizeof(real_faults));
+        fprintf(f, "faults touched (real): %s\n", real_faults);
+        return;
+    }
     fprintf(f, "speed: %llu events in %.3fs of runs (%.0f events/s, %.1f seeds/s per core)\n",
             (unsigned long long)rp->events, wall, wall > 0 ? (double)rp->events / wall : 0.0,
             wall > 0 ? (double)rp->seed_lines / wall : 0.0);

@@ -7,6 +7,9 @@
 #                         shrunk reproducers of failing seeds under failures-K/
 #   ALICHAIN_SIM          the alichain-sim to run (default: the repository's, else PATH's)
 #   ALICHAIN_SWARM_ARGS   more swarm options, e.g. "--no-shrink" (word-split)
+#   ALICHAIN_JOB_MODE     swarm (default) or compare: `alichain-sim compare --generated` on the
+#                         block's seeds (real programs on namespace hosts: root, ip, nft), the
+#                         failing seeds' scenarios under failures-K/; same JSON lines, same report
 # Exit: 0 every seed passed, 1 a seed failed, 2 usage or the run could not be done.
 # The JSON lines are written to block-K.jsonl.partial and renamed when the block is done, so
 # a killed job leaves no complete-looking file (alichain-sim report then names the seeds as
@@ -30,6 +33,12 @@ fi
 block_seeds=${ALICHAIN_BLOCK_SEEDS:-$BLOCK_SEEDS_DEFAULT}
 [[ $block_seeds =~ ^[1-9][0-9]{0,18}$ ]] || fail "ALICHAIN_BLOCK_SEEDS is not a whole number >= 1: \"$block_seeds\""
 results=${ALICHAIN_RESULTS:-results}
+mode=${ALICHAIN_JOB_MODE:-swarm}
+case $mode in
+    swarm) run=(swarm) ;;
+    compare) run=(compare --generated) ;;
+    *) fail "ALICHAIN_JOB_MODE is neither swarm nor compare: \"$mode\"" ;;
+esac
 
 sim=${ALICHAIN_SIM:-}
 if [ -z "$sim" ]; then
@@ -41,6 +50,8 @@ fi
 [ -x "$sim" ] || fail "ALICHAIN_SIM is not an executable: \"$sim\""
 
 mkdir -p "$results" || fail "cannot create the results directory \"$results\""
+# compare writes failing scenarios there as it goes (the swarm creates its own)
+if [ "$mode" = compare ]; then mkdir -p "$results/failures-$index" || fail "cannot create $results/failures-$index"; fi
 out=$results/block-$index.jsonl
 partial=$out.partial
 rm -f "$partial"
@@ -48,7 +59,7 @@ rm -f "$partial"
 trap 'rm -f "$partial"; echo "swarm-job: block $index: interrupted" >&2; exit 2' INT TERM HUP
 
 # shellcheck disable=SC2086
-"$sim" swarm --block "$index" --block-seeds "$block_seeds" --jsonl "$partial" \
+"$sim" "${run[@]}" --block "$index" --block-seeds "$block_seeds" --jsonl "$partial" \
     --out "$results/failures-$index" ${ALICHAIN_SWARM_ARGS:-} >"$results/block-$index.log"
 rc=$?
 if [ $rc -eq 0 ] || [ $rc -eq 1 ]; then
@@ -59,5 +70,5 @@ else
     cat "$results/block-$index.log" >&2
     exit 2
 fi
-echo "swarm-job: block $index of $block_seeds seeds (index from $from): $(grep -E '^swarm: [0-9]+ seeds' "$results/block-$index.log" | tail -n 1) -> $out"
+echo "swarm-job: block $index of $block_seeds seeds (index from $from): $(grep -E "^$mode: [0-9]+ seeds" "$results/block-$index.log" | tail -n 1) -> $out"
 exit $rc

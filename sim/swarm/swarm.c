@@ -21,12 +21,14 @@
 
 static uint64_t prng_src_below(void *ctx, uint64_t n) { return prng_below(ctx, n); }
 
-int swarm_scenario(uint64_t seed, scenario_t *out) {
+int swarm_scenario_limits(uint64_t seed, const gen_limits_t *lim, scenario_t *out) {
     prng_t p;
     prng_init(&p, seed ^ SWARM_SEED_SALT);
     gen_src_t g = {.below = prng_src_below, .ctx = &p};
-    return gen_scenario(&g, seed, &gen_limits_swarm, out);
+    return gen_scenario(&g, seed, lim, out);
 }
+
+static int swarm_scenario(uint64_t seed, scenario_t *out) { return swarm_scenario_limits(seed, &gen_limits_swarm, out); }
 
 static const char *result_checker(const sim_result_t *r) {
     if (r->violation_count > 0) return r->violations[0].checker;

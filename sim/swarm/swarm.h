@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "scenario/gen.h"
 #include "world/sim.h"
 
 typedef struct {
@@ -44,8 +45,9 @@ typedef struct {
  * SWARM_EWRITE when o->jsonl reports a write error). */
 int swarm_run(const swarm_options_t *o, swarm_result_t *r);
 
-/* The scenario the swarm runs for `seed`. Returns 0 or AC_ENOMEM. */
-int swarm_scenario(uint64_t seed, scenario_t *out);
+/* The scenario generated for `seed` under lim (gen_limits_swarm: what the swarm runs;
+ * gen_limits_real: compare --generated), from one seeded source. Returns 0 or AC_ENOMEM. */
+int swarm_scenario_limits(uint64_t seed, const gen_limits_t *lim, scenario_t *out);
 
 
 #endif

@@ -6,6 +6,7 @@
 # runs clean up, also on SIGINT; planted bugs never reach the normal build, and one planted
 # in the real programs only is caught by compare; a scenario built for false agreement.
 import fcntl
+import json
 import os
 import pathlib
 import re
@@ -480,3 +481,61 @@ def test_vacuous_partition_fails_on_the_real_programs_too():
     assert r.returncode == 1, r.stdout + r.stderr
     assert len(re.findall(r"^violation: availability", r.stdout, re.M)) == 2, r.stdout
     assert re.search(r"^vacuous: line \d+ partition", r.stdout, re.M), r.stdout
+
+
+# compare --generated (issue #15 item 8): scenarios the generator makes with only the faults
+# real hosts produce, each run both ways, results as the swarm's JSON lines.
+GENERATED_SEEDS = 24
+GENERATED_FIRST = 1000
+
+
+def test_compare_generated_seeds_agree_and_report_merges(tmp_path):
+    if not HOSTS:
+        pytest.skip(f"compare --generated needs namespace hosts ({HOSTS_WHY})")
+    jsonl = tmp_path / "gen.jsonl"
+    r = run("compare", "--generated", "--seeds", GENERATED_SEEDS, "--first", GENERATED_FIRST,
+            "--jsonl", jsonl, "--out", tmp_path, timeout=RUN_TIMEOUT_S * 4)
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert lines[0]["type"] == "run" and lines[0]["mode"] == "compare", lines[0]
+    seeds = lines[1:]
+    assert [s["seed"] for s in seeds] == list(range(GENERATED_FIRST, GENERATED_FIRST + GENERATED_SEEDS))
+    for s in seeds:
+        c = s["compare"]
+        assert s["verdict"] in ("pass", "inconclusive"), s
+        assert c["ops"] >= 1 and c["output_compared"] <= c["ops"], s
+        # every difference is explained: none on a conclusive seed; a late fault says why
+        assert c["differences"] == 0 or s["verdict"] == "inconclusive", s
+        if s["verdict"] == "inconclusive":
+            assert c["why"].startswith("faults landed late"), s
+    assert sum(s["compare"]["output_compared"] for s in seeds) > GENERATED_SEEDS, "compared little"
+    rep = run("report", jsonl, "--first", GENERATED_FIRST, "--seeds", GENERATED_SEEDS)
+    assert rep.returncode == 0, rep.stdout
+    assert f"compare: {GENERATED_SEEDS} seeds run both ways" in rep.stdout, rep.stdout
+    assert "missing seeds: none" in rep.stdout and "duplicated seeds: none" in rep.stdout
+    # one report, one mode: compare and swarm results of the same seeds are not one run
+    sw = tmp_path / "swarm.jsonl"
+    assert run("swarm", "--seeds", 2, "--first", GENERATED_FIRST, "--jsonl", sw, "--no-shrink").returncode == 0
+    mixed = run("report", jsonl, sw)
+    assert mixed.returncode == 2 and "a swarm and a compare run in one report" in mixed.stdout, mixed.stdout
+
+
+def test_compare_generated_failing_seed_prints_its_reproducer(tmp_path, real_mutants_bin):
+    # a planted wrong balance (the real programs only) fails the generated seeds with a
+    # balance enquiry: each names the command that reproduces it and its scenario file
+    if not HOSTS:
+        pytest.skip(f"compare --generated needs namespace hosts ({HOSTS_WHY})")
+    jsonl = tmp_path / "gen.jsonl"
+    r = run_mutant("wrong-balance", "compare", "--generated", "--seeds", 3, "--first", GENERATED_FIRST,
+                   "--programs", real_mutants_bin, "--jsonl", jsonl, "--out", tmp_path)
+    assert r.returncode == 1, r.stdout[-4000:] + r.stderr
+    m = re.search(r"^seed (\d+) failed; reproduce: \S+ compare --generated --seeds 1 --first (\d+)$",
+                  r.stdout, re.M)
+    assert m and m.group(1) == m.group(2), r.stdout[-4000:]
+    assert (tmp_path / f"compare-{m.group(1)}.scn").exists()
+    failed = [json.loads(line) for line in jsonl.read_text().splitlines()[1:]]
+    failed = [s for s in failed if s["verdict"] == "fail"]
+    assert failed and failed[0]["violation"]["checker"] == "compare", failed
+    assert failed[0]["compare"]["differences"] >= 1 and failed[0]["reproduce"], failed[0]
+    rep = run("report", jsonl)
+    assert rep.returncode == 1 and "checker compare" in rep.stdout, rep.stdout

@@ -282,3 +282,54 @@ def test_mutant_list_needs_no_other_argument():
     r = run_sim("run", "--mutant", "list")
     assert r.returncode == 0, r.stderr
     assert "no-fencing" in r.stdout.split()
+
+
+# compare --generated's generator profile (gen_limits_real; docs/REAL.md "Generated scenarios,
+# both ways"): only faults real hosts produce, on 120 ms slot boundaries, each operation alone
+# in the middle of its slot; the simulator passes them all.
+REAL_SLOT_MS = 120
+REAL_FAULT_WORDS = ("crash", "restart", "pause", "resume", "partition", "heal", "recover")
+
+
+def at_ms(word):
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(us|ms|s)", word)
+    assert m, word
+    return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+
+
+def test_gen_real_profile_keeps_to_real_faults_and_slots(tmp_path):
+    for seed in range(60):
+        r = run_sim("gen", seed, "--real")
+        assert r.returncode == 0, r.stderr
+        text = r.stdout
+        assert not re.search(r"\btcp\b|\bdisk\b|\bfile\b|torn|half|keepalive|session|\bset\b", text), text
+        op_times = []
+        for line in text.splitlines():
+            if not line.startswith("at "):
+                continue
+            words = line.split()
+            t = at_ms(words[1])
+            if re.fullmatch(r"o\d+:", words[2]):
+                assert round(t) % REAL_SLOT_MS == REAL_SLOT_MS // 2, line
+                op_times.append(t)
+            else:
+                assert words[2] in REAL_FAULT_WORDS, line
+                assert round(t) % REAL_SLOT_MS == 0, line
+        assert op_times and len(set(op_times)) == len(op_times), text
+        path = tmp_path / f"real-{seed}.scn"
+        path.write_text(text)
+        run = run_sim("run", path)
+        assert run.returncode == 0 and "verdict: pass" in run.stdout, (seed, run.stdout[-2000:])
+
+
+def test_compare_generated_arguments(tmp_path):
+    r = run_sim("compare", EXAMPLE, "--seeds", 3)
+    assert r.returncode == 2 and "go with --generated" in r.stderr
+    r = run_sim("compare", "--generated", EXAMPLE, "--seeds", 3)
+    assert r.returncode == 2 and "unexpected argument" in r.stderr
+    r = run_sim("compare", "--generated")
+    assert r.returncode == 2 and "needs --seeds N" in r.stderr
+    r = run_sim("compare", "--generated", "--seeds", 1, "--net", "loopback")
+    assert r.returncode == 2 and "needs namespace hosts" in r.stderr
+    assert run_sim("gen", 5, "--real").stdout == run_sim("gen", 5, "--real").stdout
+    assert run_sim("gen", 5, "--real").stdout != run_sim("gen", 5).stdout

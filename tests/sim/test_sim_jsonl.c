@@ -30,11 +30,16 @@ static int same(const jsonl_record_t *a, const jsonl_record_t *b) {
     if (a->kind == JSONL_RUN)
         return eq && a->first == b->first && a->seeds == b->seeds && a->has_block == b->has_block &&
                (!a->has_block || (a->block == b->block && a->block_seeds == b->block_seeds)) &&
-               strcmp(a->mutant, b->mutant) == 0;
+               strcmp(a->mutant, b->mutant) == 0 && a->compare == b->compare;
     eq = eq && a->seed == b->seed && a->verdict == b->verdict && a->events == b->events &&
          a->virtual_us == b->virtual_us && a->wall_us == b->wall_us &&
          memcmp(a->faults, b->faults, sizeof(a->faults)) == 0 && a->has_violation == b->has_violation &&
-         strcmp(a->reproducer, b->reproducer) == 0 && strcmp(a->reproduce, b->reproduce) == 0;
+         strcmp(a->reproducer, b->reproducer) == 0 && strcmp(a->reproduce, b->reproduce) == 0 &&
+         a->has_compare == b->has_compare;
+    eq = eq && (!a->has_compare ||
+                (a->cmp_ops == b->cmp_ops && a->cmp_output_compared == b->cmp_output_compared &&
+                 a->cmp_differences == b->cmp_differences && a->cmp_ledger_compared == b->cmp_ledger_compared &&
+                 strcmp(a->cmp_first_difference, b->cmp_first_difference) == 0 && strcmp(a->cmp_why, b->cmp_why) == 0));
     return eq && (!a->has_violation || (strcmp(a->checker, b->checker) == 0 && a->at_us == b->at_us &&
                                         strcmp(a->message, b->message) == 0));
 }
@@ -78,13 +83,17 @@ TEST(test_seed_line_round_trips) {
     CHECK(round_trips(&a, "\"violation\":null,\"reproducer\":null,\"reproduce\":null}"));
 }
 
+static void run_record(jsonl_record_t *r, uint64_t first, uint64_t seeds) {
+    memset(r, 0, sizeof(*r));
+    r->kind = JSONL_RUN;
+    snprintf(r->commit, sizeof(r->commit), "unknown");
+    r->first = first;
+    r->seeds = seeds;
+}
+
 TEST(test_run_line_round_trips_with_and_without_block) {
     static jsonl_record_t a;
-    memset(&a, 0, sizeof(a));
-    a.kind = JSONL_RUN;
-    snprintf(a.commit, sizeof(a.commit), "unknown");
-    a.first = 30000;
-    a.seeds = 10000;
+    run_record(&a, 30000, 10000);
     a.has_block = 1;
     a.block = 3;
     a.block_seeds = 10000;
@@ -94,6 +103,38 @@ TEST(test_run_line_round_trips_with_and_without_block) {
     a.block = a.block_seeds = 0;
     a.mutant[0] = '\0';
     CHECK(round_trips(&a, "\"block\":null,\"block_seeds\":null,\"mutant\":null"));
+}
+
+/* compare --generated's lines: the run line's mode, a seed's "compare" object, the verdict
+ * inconclusive (only on a compare seed). */
+TEST(test_compare_lines_round_trip) {
+    static jsonl_record_t a, r;
+    char err[256];
+    run_record(&a, 0, 40);
+    a.compare = 1;
+    CHECK(round_trips(&a, "\"mutant\":null,\"mode\":\"compare\"}"));
+    seed_record(&a);
+    a.has_compare = 1;
+    a.cmp_ops = 9;
+    a.cmp_output_compared = 5;
+    a.cmp_differences = 4;
+    a.cmp_ledger_compared = 1;
+    snprintf(a.cmp_first_difference, sizeof(a.cmp_first_difference), "op o5: sim exit 1, real exit 0: DIFFERENT");
+    CHECK(round_trips(&a, "\"compare\":{\"ops\":9,\"output_compared\":5,\"differences\":4,\"ledger_compared\":1,"
+                          "\"first_difference\":\"op o5: sim exit 1, real exit 0: DIFFERENT\",\"why\":null}"));
+    a.verdict = JSONL_INCONCLUSIVE;
+    a.has_violation = 0;
+    snprintf(a.cmp_why, sizeof(a.cmp_why), "faults landed late: line 9 partition +30 ms");
+    CHECK(round_trips(&a, "\"verdict\":\"inconclusive\""));
+    a.has_compare = 0;   /* a swarm seed is never inconclusive */
+    static char buf[LINE_BYTES];
+    size_t n = write_line(&a, buf, sizeof(buf));
+    CHECK_EQ(jsonl_parse(buf, n, &r, err, sizeof(err)), -1);
+    CHECK(strstr(err, "inconclusive seed that is no compare") != NULL);
+    const char *mode = "{\"format\":\"alichain-swarm\",\"v\":1,\"type\":\"run\",\"commit\":\"c\","
+                       "\"first\":0,\"seeds\":2,\"block\":null,\"block_seeds\":null,\"mutant\":null,\"mode\":\"x\"}";
+    CHECK_EQ(jsonl_parse(mode, strlen(mode), &r, err, sizeof(err)), -1);
+    CHECK(strstr(err, "unknown mode") != NULL);
 }
 
 TEST(test_control_and_high_bytes_are_escaped_and_read_back_as_question_marks) {
@@ -177,6 +218,7 @@ TEST(test_mutated_lines_parse_or_are_refused_and_what_parses_is_stable) {
 int main(void) {
     RUN(test_seed_line_round_trips);
     RUN(test_run_line_round_trips_with_and_without_block);
+    RUN(test_compare_lines_round_trip);
     RUN(test_control_and_high_bytes_are_escaped_and_read_back_as_question_marks);
     RUN(test_refusals_name_the_reason);
     RUN(test_mutated_lines_parse_or_are_refused_and_what_parses_is_stable);

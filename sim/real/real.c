@@ -227,7 +227,9 @@ typedef struct {
     /* the one rule of judge/excuse.h, fed with what real mode observes: its own crash,
      * restart and pause intervals, and the injectors' counters sampled over time */
     excuse_t ex;
-    const sim_faults_t *faults_now; /* the settings in force (run_body's) */
+    const sim_faults_t *faults_now; /* the settings in force: &faults_cur while steps run */
+    sim_faults_t faults_cur;  /* kept in r, not on run_body's stack: the clients still
+                               * reaped after it returns sample touches against them */
     int16_t step_now;         /* the step being run (EXCUSE_SETTINGS outside one) */
     int16_t cut_src, udp_src; /* the partition / net udp step counters are attributed to */
     uint64_t sampled_us;      /* run time of the last counters sample */
@@ -973,10 +975,11 @@ static int step_land(real_t *r, size_t i, sim_faults_t *faults, size_t *next_op,
 
 static int run_body(real_t *r, char *err, size_t cap) {
     const scenario_t *s = r->scn;
-    sim_faults_t faults = s->faults;
+    sim_faults_t *faults = &r->faults_cur;
+    *faults = s->faults;
     sim_faults_t calm;
     sim_faults_default(&calm);
-    if (udp_supported(r) && udp_apply(r, &calm, &faults, err, cap) != 0) return -1;
+    if (udp_supported(r) && udp_apply(r, &calm, faults, err, cap) != 0) return -1;
     if (net_commit(r, err, cap) != 0) return -1;
     for (int n = SIM_NODE_A; n <= SIM_NODE_C; n++) {
         if (server_start(r, n, err, cap) != 0) return -1;
@@ -984,7 +987,7 @@ static int run_body(real_t *r, char *err, size_t cap) {
     if (server_start(r, SIM_NODE_M, err, cap) != 0) return -1;
     r->t0_us = proc_now_us();
     if (r->net->counters != NULL) r->net->counters(r->net, r->res->faults); /* start-up: no touch */
-    r->faults_now = &faults;
+    r->faults_now = faults;
     faults_update(r);
     size_t next_op = 0;
     uint8_t *done = calloc(s->step_count + 1, 1);
@@ -1004,11 +1007,11 @@ static int run_body(real_t *r, char *err, size_t cap) {
             uint64_t now = run_us(r);
             for (size_t j = i + 1; rc == 0 && j < s->step_count && s->steps[j].at_us <= now; j++) {
                 if (done[j] || !step_timed(&s->steps[j])) continue;
-                rc = step_land(r, j, &faults, &next_op, err, cap);
+                rc = step_land(r, j, faults, &next_op, err, cap);
                 done[j] = 1;
             }
         }
-        if (rc == 0) rc = step_land(r, i, &faults, &next_op, err, cap);
+        if (rc == 0) rc = step_land(r, i, faults, &next_op, err, cap);
         done[i] = 1;
     }
     free(done);

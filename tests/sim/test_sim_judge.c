@@ -285,7 +285,7 @@ static void big_expect_add(big_t *b, uint8_t kind, const char *label, const char
     memset(e, 0, sizeof(*e));
     e->kind = kind;
     e->num = num;
-    e->exit_mask = 1u << num;
+    if (kind == EXP_EXIT) e->exit_mask = 1u << num; /* num is an exit code only there */
     snprintf(e->label, sizeof(e->label), "%s", label);
     e->text = text ? strdup(text) : NULL;
 }

@@ -10,6 +10,7 @@
 #include "judge/judge.h"
 #include "outcome.h"
 #include "real.h"
+#include "scenario/anchor.h"
 #include "world/sim.h"
 
 static char *bytes_dup(const char *p, size_t len) {
@@ -81,7 +82,7 @@ static void sim_end_seen(void *ctx, const check_txs_t *disks, const char *txlist
 
 /* Runs s in the simulator; each operation's outcome into ops[0..n), its end state into *final. */
 static int sim_outcomes(const scenario_t *s, const real_options_t *o, real_outcome_t *ops, size_t n,
-                        int *verdict, real_final_t *final, compare_result_t *cr) {
+                        int *verdict, real_final_t *final, scn_fired_t *fired, compare_result_t *cr) {
     sim_ops_t so = {.ops = ops, .n = n};
     sim_options_t opts = {.seed_override = o->seed, .has_seed_override = o->has_seed, .on_op = sim_op_seen,
                           .on_end = sim_end_seen, .hook_ctx = &so};
@@ -89,6 +90,7 @@ static int sim_outcomes(const scenario_t *s, const real_options_t *o, real_outco
     int rc = sim_run(s, &opts, &sr);
     *verdict = sr.verdict;
     *final = so.final;
+    *fired = sr.fired;
     if (rc >= 0 && sr.verdict != 0) snprintf(cr->why, sizeof(cr->why), "simulator: %.360s", sr.first_failure);
     return rc < 0 || so.nomem || so.seen != n ? -1 : 0;
 }
@@ -488,6 +490,30 @@ static uint32_t compare_end_states(const scenario_t *s, const real_outcome_t *si
     return diff;
 }
 
+/* Steps on protocol events: whether each fired on both sides (a step that fired on one
+ * side only is a difference: the protocol took another path), and when. */
+static uint32_t compare_anchors(const scenario_t *s, const scn_fired_t *a, const scn_fired_t *b, FILE *f,
+                                compare_result_t *cr) {
+    uint32_t diff = 0;
+    for (uint32_t k = 0; k < a->count && k < b->count; k++) {
+        const scn_step_t *st = &s->steps[a->step[k]];
+        char ev[SCN_EVENT_TEXT_BYTES];
+        scn_event_format(&st->on, ev, sizeof(ev));
+        int fa = a->at_us[k] != UINT64_MAX, fb = b->at_us[k] != UINT64_MAX;
+        fprintf(f, "anchor: line %u (on %s) sim: ", st->line, ev);
+        if (fa) fprintf(f, "fired at %.3f ms", (double)a->at_us[k] / 1e3);
+        else fputs("never fired", f);
+        fputs("  real: ", f);
+        if (fb) fprintf(f, "fired at %.3f ms", (double)b->at_us[k] / 1e3);
+        else fputs("never fired", f);
+        fprintf(f, "  %s\n", fa == fb ? "same" : "DIFFERENT");
+        if (fa != fb && diff++ == 0 && cr->first_difference[0] == '\0')
+            snprintf(cr->first_difference, sizeof(cr->first_difference), "line %u (on %s) fired in the %s only",
+                     st->line, ev, fa ? "simulator" : "real run");
+    }
+    return diff;
+}
+
 int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_result_t *cr_out) {
     compare_result_t cr_own, *cr = cr_out != NULL ? cr_out : &cr_own;
     *cr = (compare_result_t){.verdict = REAL_EXIT_REFUSED};
@@ -497,7 +523,8 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
     if (sim == NULL) return REAL_EXIT_REFUSED;
     int sim_verdict = 1;
     real_final_t sim_final = {0};
-    if (sim_outcomes(s, o, sim, n, &sim_verdict, &sim_final, cr) != 0) {
+    scn_fired_t sim_fired;
+    if (sim_outcomes(s, o, sim, n, &sim_verdict, &sim_final, &sim_fired, cr) != 0) {
         fprintf(f, "simulator: the scenario cannot run\n");
         snprintf(cr->why, sizeof(cr->why), "simulator: the scenario cannot run");
         outcomes_free(sim, n);
@@ -544,6 +571,7 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
     }
     compared_report(counts, f, cr);
     differences += compare_end_states(s, sim, &sim_final, rr.ops, &rr.final, n < rr.op_count ? n : rr.op_count, f, cr);
+    differences += compare_anchors(s, &sim_fired, &rr.fired, f, cr);
     fprintf(f, "differences: %u\n", differences);
     (void)schedule_report(s, sim, &rr, n < rr.op_count ? n : rr.op_count, f);
     int fail = differences > 0 || sim_verdict != 0 || rr.verdict != 0;

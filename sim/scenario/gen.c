@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire.h"
+
 #define GEN_USERS_MAX 8
 #define GEN_GHOSTS 2                   /* names that are never part of the network */
 #define GEN_INITIAL_TXS_MAX 14
@@ -482,6 +484,23 @@ static int gen_real_faults(gen_src_t *g, scenario_t *s, uint64_t slots) {
     return rc;
 }
 
+/* A node-fault seed may also crash a server at a protocol moment (anchor.h), the moment a
+ * timed fault cannot aim at across real processes (a write goes out a few ms later there than
+ * in the simulator): serverM as its first write goes out or as its acknowledgement comes
+ * back (a write in doubt), or the backend a first write is sent to. `recover` restarts it
+ * like the timed crashes; a crash whose write comes only after the recover stays until the
+ * end, which both sides see alike (clients refused at once, or serverM's deadline). */
+static int gen_real_anchor(gen_src_t *g, scenario_t *s) {
+    if (!chance(g, 1, 2)) return 0;
+    int form = (int)rnd(g, 3), b = (int)rnd_range(g, 1, 3);
+    scn_step_t *st = scenario_add_step(s, 0, STEP_CRASH);
+    if (st == NULL) return AC_ENOMEM;
+    st->node = (uint8_t)(form == 2 ? b : SIM_NODE_M);
+    st->on = (scn_event_t){.type = (uint8_t)(form == 1 ? WIRE_WRITE | WIRE_REPLY : WIRE_WRITE),
+                           .backend = (uint8_t)(form == 2 ? b : SIM_NODE_ALL), .nth = 1};
+    return 0;
+}
+
 /* The steps in time order again, stable (insertion sort: a few dozen steps at most). */
 static void steps_sort(scenario_t *s) {
     for (size_t i = 1; i < s->step_count; i++) {
@@ -521,6 +540,7 @@ static int gen_real(gen_src_t *g, scenario_t *s, const gen_limits_t *lim, int us
         st->at_us = slot * GEN_REAL_SLOT_US + GEN_REAL_SLOT_US / 2;
         free_slot = slot + 1;
     }
+    if (rc == 0 && !network) rc = gen_real_anchor(g, s); /* drawn last: the rest is as before */
     steps_sort(s);
     s->until_quiet = 1;
     s->run_us = phase + GEN_REAL_QUIET_MAX_US;

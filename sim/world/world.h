@@ -122,7 +122,9 @@ typedef struct world {
     sim_op_t *ops;
     uint32_t op_count;
     uint32_t ops_running;
-    uint32_t steps_done;
+    uint32_t steps_done;   /* timed steps carried out */
+    uint32_t steps_timed;  /* steps on a time (the rest wait for an event: anchor.h) */
+    uint32_t anchor_seen[SCN_ANCHORS_MAX]; /* datagrams of each anchored step's event so far */
     uint64_t inflight;     /* datagrams + connects + segments scheduled */
     uint64_t disk_pending; /* syncs and file writes scheduled */
     /* liveness / availability: the one rule of judge/excuse.h, fed with what touched the

@@ -70,6 +70,7 @@ static void attribute(excuse_t *ex, touch_kind_t kind, int source, uint64_t coun
     AC_ASSERT(source_ok(ex, source));
     ex->kind_count[kind] += count;
     ex->total += count;
+    if (kind == TOUCH_LOST || kind == TOUCH_LATE) ex->drawn += count;
     if (source == EXCUSE_SETTINGS) ex->settings_touches += count;
     else ex->step_touches[source] += count;
 }

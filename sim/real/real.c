@@ -205,6 +205,7 @@ typedef struct {
     char *out, *err, *file;   /* read back (owned) */
     size_t out_len, err_len, file_len;
     uint64_t touches_at_start, touches; /* excuse_t.total at its start; touches while it ran */
+    uint64_t drawn_at_start, drawn;     /* the same of excuse_t.drawn */
 } real_op_t;
 
 typedef struct {
@@ -445,6 +446,7 @@ static void op_start(real_t *r, real_op_t *op, size_t i) {
     op->c.inv_us = now;
     op->c.state = CHECK_OP_RUNNING;
     op->touches_at_start = r->ex.total;
+    op->drawn_at_start = r->ex.drawn;
     op->pid = spawn(r, SIM_NODE_CLIENTS, st->client ? "clientB" : "clientA", st->argc, st->argv,
                     op->out_path, op->err_path);
     if (op->pid < 0) {
@@ -479,6 +481,7 @@ static void op_finish(real_t *r, real_op_t *op, int status) {
     op->c.resp_us = run_us(r);
     op->c.state = CHECK_OP_DONE;
     op->touches = r->ex.total - op->touches_at_start;
+    op->drawn = r->ex.drawn - op->drawn_at_start;
     op->c.exit_code = proc_exit_code(status);
     proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
     proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
@@ -1181,6 +1184,8 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             out->state = r->ops[i].c.state;
             out->exit_code = r->ops[i].c.exit_code;
             out->inv_us = r->ops[i].c.inv_us;
+            out->touches = r->ops[i].touches;
+            out->drawn = r->ops[i].drawn;
             out->resp_us = r->ops[i].c.state == CHECK_OP_DONE ? r->ops[i].c.resp_us : UINT64_MAX;
             out->out = r->ops[i].out;
             out->out_len = r->ops[i].out_len;

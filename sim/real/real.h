@@ -45,6 +45,7 @@ typedef struct {
     int state;                   /* CHECK_OP_* */
     int exit_code;
     uint64_t inv_us, resp_us;    /* resp_us UINT64_MAX: never ended */
+    uint64_t touches, drawn;     /* faults that touched it while it ran; of them, random draws */
     char *out, *err;             /* stdout, stderr (owned) */
     size_t out_len, err_len;
 } real_outcome_t;

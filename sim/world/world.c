@@ -444,6 +444,7 @@ static void op_finish(world_t *w, uint32_t i, int code) {
     op->exit_code = code;
     op->resp_us = w->now_us;
     op->touches = w->ex.total - op->touches_at_start;
+    op->drawn = w->ex.drawn - op->drawn_at_start;
     AC_ASSERT(w->ops_running > 0);
     w->ops_running--;
     if (op->cl != NULL) {
@@ -544,6 +545,7 @@ static void op_start(world_t *w, uint32_t i) {
     op->inv_us = w->now_us;
     op->timer_at = UINT64_MAX;
     op->touches_at_start = w->ex.total;
+    op->drawn_at_start = w->ex.drawn;
     if (op->ka != NULL) {
         session_start(w, i);
         return;
@@ -1284,7 +1286,8 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     for (uint32_t i = 0; rc == 0 && w->opts->on_op != NULL && i < w->op_count; i++) {
         const sim_op_t *op = &w->ops[i];
         sim_op_view_t v = {.step = op->step, .state = op->state, .exit_code = op->exit_code,
-                           .inv_us = op->inv_us, .resp_us = op->resp_us, .out = (const char *)op->out.p,
+                           .inv_us = op->inv_us, .resp_us = op->resp_us, .touches = op->touches,
+                           .drawn = op->drawn, .out = (const char *)op->out.p,
                            .out_len = op->out.len, .err = (const char *)op->err.p, .err_len = op->err.len};
         w->opts->on_op(w->opts->hook_ctx, &v);
     }

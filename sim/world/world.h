@@ -80,6 +80,7 @@ typedef struct {
     uint64_t inv_us, resp_us;
     uint64_t touches_at_start; /* excuse_t.total when it started ... */
     uint64_t touches;     /* ... and the touches while it ran (the report's per-op count) */
+    uint64_t drawn_at_start, drawn; /* the same of excuse_t.drawn (random network touches) */
     uint32_t file_version;/* TXLIST: alichain.txt when serverM answered */
     uint32_t timer_gen;
     uint64_t timer_at;

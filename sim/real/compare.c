@@ -306,10 +306,8 @@ static const scn_step_t *op_step(const scenario_t *s, size_t i) {
  * by chance too); a transfer accepted on one side and refused on the other where it raced
  * another transfer on both. Anything else is a difference. */
 static cmp_kind_t exit_difference(const scenario_t *s, const real_outcome_t *sim, const real_outcome_t *real,
-                                  size_t n, size_t i) {
+                                  size_t n, size_t i, uint32_t mask, int ca, int cb) {
     const real_outcome_t *a = &sim[i], *b = &real[i];
-    uint32_t mask = expect_exit_mask(s, b->label);
-    int ca = a->state == CHECK_OP_DONE ? a->exit_code : -1, cb = b->state == CHECK_OP_DONE ? b->exit_code : -1;
     const scn_step_t *st = op_step(s, i);
     if (ca >= 0 && cb >= 0 && ca <= CLIENT_EXIT_REFUSED && cb <= CLIENT_EXIT_REFUSED && st != NULL &&
         step_is_transfer(st) && overlaps_transfer(s, sim, n, i) && overlaps_transfer(s, real, n, i))
@@ -326,7 +324,7 @@ static cmp_kind_t compare_one(const scenario_t *s, const real_outcome_t *sim, co
     const real_outcome_t *a = &sim[i], *b = &real[i];
     uint32_t mask = expect_exit_mask(s, b->label);
     int ca = a->state == CHECK_OP_DONE ? a->exit_code : -1, cb = b->state == CHECK_OP_DONE ? b->exit_code : -1;
-    if (ca != cb) return exit_difference(s, sim, real, n, i);
+    if (ca != cb) return exit_difference(s, sim, real, n, i, mask, ca, cb);
     if (__builtin_popcount(mask) > 1) return CMP_SKIP_SEVERAL;
     if (overlaps_transfer(s, sim, n, i) || overlaps_transfer(s, real, n, i)) return CMP_SKIP_CONCURRENT;
     if (after_in_doubt(s, sim, n, i) || after_in_doubt(s, real, n, i)) return CMP_SKIP_IN_DOUBT;

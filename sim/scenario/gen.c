@@ -547,6 +547,36 @@ static int gen_real(gen_src_t *g, scenario_t *s, const gen_limits_t *lim, int us
     return rc;
 }
 
+/* Up to three fault steps on protocol events (anchor.h): a server crashed, restarted,
+ * paused or resumed, a link of serverM's cut or healed, or serverM's links slowed past its
+ * deadline, at the 1st..3rd datagram of some type on some link — faults that land inside a
+ * batch, between a write and its acknowledgement, wherever the protocol happens to be. */
+static int gen_on_events(gen_src_t *g, scenario_t *s) {
+    static const uint8_t types[] = {WIRE_QUERY, WIRE_WRITE, WIRE_WRITE, WIRE_LIST, WIRE_STATS};
+    int n = (int)rnd_range(g, 1, 3);
+    for (int i = 0; i < n; i++) {
+        int b = (int)rnd_range(g, SIM_NODE_A, SIM_NODE_C);
+        int action = (int)rnd(g, 6);
+        static const step_kind_t kinds[] = {STEP_CRASH, STEP_RESTART, STEP_PAUSE, STEP_RESUME, STEP_PARTITION,
+                                            STEP_SET};
+        scn_step_t *st = scenario_add_step(s, 0, kinds[action]);
+        if (st == NULL) return AC_ENOMEM;
+        st->on = (scn_event_t){.type = (uint8_t)(types[rnd(g, sizeof(types))] | (chance(g, 1, 2) ? WIRE_REPLY : 0)),
+                               .backend = (uint8_t)(chance(g, 1, 2) ? SIM_NODE_ALL : rnd_range(g, SIM_NODE_A, SIM_NODE_C)),
+                               .nth = (uint32_t)rnd_range(g, 1, 3)};
+        st->node = (uint8_t)(chance(g, 1, 3) ? SIM_NODE_M : b);
+        if (kinds[action] == STEP_PARTITION) {
+            st->node = SIM_NODE_M;
+            st->node2 = (uint8_t)b;
+            st->oneway = (uint8_t)chance(g, 1, 2);
+        } else if (kinds[action] == STEP_SET) {
+            st->set = (sim_set_t){.what = SET_UDP, .from = SIM_NODE_M, .to = (uint8_t)b, .both = 1, .mask = SETF_DELAY,
+                                  .min_us = rnd_range(g, 100000, 1000000), .max_us = 3000000};
+        }
+    }
+    return 0;
+}
+
 int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_t *s) {
     scenario_init(s);
     s->seed = seed;
@@ -583,6 +613,7 @@ int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_
         if (s->steps[i].kind == STEP_OP && chance(g, 1, 8)) s->steps[i].half_close = 1;
     }
     if (rc == 0 && chance(g, 1, 3)) rc = gen_sessions(g, s, phase + GEN_CALM_TAIL_US);
+    if (rc == 0 && !calm && chance(g, 1, 4)) rc = gen_on_events(g, s); /* drawn last: the rest as before */
     s->until_quiet = 1;
     s->run_us = phase + GEN_QUIET_MAX_US;
     if (rc != 0) scenario_free(s);

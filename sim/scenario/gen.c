@@ -585,6 +585,7 @@ int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_
     int rc = gen_blocks(g, s, users);
     if (lim->real_only) {
         if (rc == 0) rc = gen_real(g, s, lim, users);
+        if (rc == 0) rc = scenario_number_lines(s); /* reports name the reproducer's lines */
         if (rc != 0) scenario_free(s);
         return rc;
     }
@@ -616,6 +617,7 @@ int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_
     if (rc == 0 && !calm && chance(g, 1, 4)) rc = gen_on_events(g, s); /* drawn last: the rest as before */
     s->until_quiet = 1;
     s->run_us = phase + GEN_QUIET_MAX_US;
+    if (rc == 0) rc = scenario_number_lines(s); /* reports name the reproducer's lines */
     if (rc != 0) scenario_free(s);
     return rc;
 }

@@ -1585,6 +1585,31 @@ int scenario_print(const scenario_t *s, FILE *f) {
     return ferror(f) ? AC_EINVAL : 0;
 }
 
+int scenario_number_lines(scenario_t *s) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL) return AC_ENOMEM;
+    int rc = scenario_print(s, f);
+    if (fclose(f) != 0 || rc != 0 || text == NULL) {
+        free(text);
+        return AC_ENOMEM;
+    }
+    /* every step is one line beginning "at " or "on ", in the order of s->steps; nothing
+     * before them begins so (seed, timeout, blocks, settings) */
+    uint32_t line = 1;
+    size_t k = 0;
+    for (const char *p = text; p < text + len && k < s->step_count; line++) {
+        if (strncmp(p, "at ", 3) == 0 || strncmp(p, "on ", 3) == 0) s->steps[k++].line = line;
+        const char *nl = memchr(p, '\n', (size_t)(text + len - p));
+        if (nl == NULL) break;
+        p = nl + 1;
+    }
+    free(text);
+    AC_ASSERT(k == s->step_count);
+    return 0;
+}
+
 void sim_faults_format(const uint64_t *faults, char *buf, size_t cap) {
     size_t len = 0;
     buf[0] = '\0';

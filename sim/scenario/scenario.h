@@ -262,6 +262,10 @@ void sim_faults_default(sim_faults_t *f);
 void sim_set_apply(sim_faults_t *f, const sim_set_t *set);
 
 
+/* Gives every step the line it has when s is printed (scenario_print): a generated
+ * scenario's reports then name the lines of its printed reproducer. Returns 0 or AC_ENOMEM. */
+int scenario_number_lines(scenario_t *s);
+
 /* "lost=3 duplicated=1 ..." of the non-zero fault counters (DGRAMS excluded). */
 void sim_faults_format(const uint64_t *faults, char *buf, size_t cap);
 

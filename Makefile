@@ -8,7 +8,7 @@
 #   make asan       make sim and every test under AddressSanitizer + UndefinedBehaviorSanitizer,
 #                   assertions and ALWAYS/NEVER live
 #   make demo       the worked example of SPEC.md on loopback
-#   make bench      the benchmark matrix: docs/BENCHMARKS.md and docs/benchmarks.svg (bench/bench.mk)
+#   make bench      the benchmark matrix into build/bench/ (make bench-publish: to docs/; bench/bench.mk)
 # Objects live under build/<variant>/; the variant's programs under build/<variant>/bin/.
 
 MAKEFLAGS += --no-builtin-rules

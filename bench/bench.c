@@ -138,6 +138,7 @@ static int parse_list(const char *s, uint64_t *out, int *n) {
 
 /* ---- output ---- */
 static FILE *g_tsv;
+static FILE *g_json;   /* --json: the same rows as JSON lines, with each ratio to its floor */
 
 static void fmt_us(double us, char *buf, size_t cap) {
     if (us >= 1e6) snprintf(buf, cap, "%.2f s", us / 1e6);
@@ -188,6 +189,17 @@ static void report_load(uint64_t txs, const char *what, unsigned conns, bench_re
                 floor ? floor->rate : 0, floor ? floor->p50 : 0, floor ? floor->p99 : 0);
         fflush(g_tsv);
     }
+    if (g_json) {
+        fprintf(g_json,
+                "{\"kind\":\"load\",\"txs\":%llu,\"what\":\"%s\",\"conns\":%u,\"ops\":%llu,\"secs\":%.3f,"
+                "\"rate\":%.1f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"p999_us\":%.0f,\"wrong\":%llu,\"errors\":%llu,"
+                "\"floor\":\"%s\",\"floor_rate\":%.1f,\"floor_p99_us\":%.0f,\"ratio\":%.4f}\n",
+                (unsigned long long)txs, what, conns, (unsigned long long)s->len, r->secs, f.rate, f.p50, f.p99,
+                f.p999, (unsigned long long)r->wrong, (unsigned long long)r->errors, floor ? floor_name : "-",
+                floor ? floor->rate : 0, floor ? floor->p99 : 0,
+                floor && floor->rate > 0 ? f.rate / floor->rate : 0);
+        fflush(g_json);
+    }
 }
 
 static void report_metric(uint64_t txs, const char *name, double value, const char *unit,
@@ -200,6 +212,14 @@ static void report_metric(uint64_t txs, const char *name, double value, const ch
         fprintf(g_tsv, "metric\t%llu\t%s\t%.6f\t%s\t%s\t%.6f\n", (unsigned long long)txs, name,
                 value, unit, floor > 0 ? floor_name : "-", floor);
         fflush(g_tsv);
+    }
+    if (g_json) {
+        fprintf(g_json,
+                "{\"kind\":\"metric\",\"txs\":%llu,\"name\":\"%s\",\"value\":%.6f,\"unit\":\"%s\","
+                "\"floor\":\"%s\",\"floor_value\":%.6f,\"ratio\":%.4f}\n",
+                (unsigned long long)txs, name, value, unit, floor > 0 ? floor_name : "-", floor,
+                floor > 0 ? value / floor : 0);
+        fflush(g_json);
     }
 }
 
@@ -560,7 +580,9 @@ static void usage(FILE *f) {
           "                      [--seconds S | --ops K] [--bin DIR] [--seed N] [--tsv FILE]\n"
           "                      [--no-floors] [--sim-seeds N (0: no simulator run)]\n"
           "                      [--external --port-offset X [--ledger-dir DIR]]\n"
+          "                      [--json FILE]\n"
           "       alichain-bench gen --txs N --dir DIR [--seed N]\n"
+          "       alichain-bench compare OLD.tsv NEW.tsv [--noise PCT]   (two runs' --tsv, as ratios to floors)\n"
           "modes: balance transfer mix hot stats txlist hol, and p-balance p-transfer p-mix\n"
           "       p-hot p-stats p-hol on persistent connections (default: all of them)\n"
           "Generates ledgers of N transactions, starts the four servers of --bin (default:\n"
@@ -574,7 +596,7 @@ static void usage(FILE *f) {
 }
 
 static void parse_args(int argc, char **argv, opts_t *o, int *gen, const char **gen_dir,
-                       const char **tsv) {
+                       const char **tsv, const char **json) {
     memset(o, 0, sizeof *o);
     o->txs[0] = 1000; o->txs_n = 1;
     o->conns[0] = 1; o->conns[1] = 8; o->conns[2] = 64; o->conns_n = 3;
@@ -628,6 +650,7 @@ static void parse_args(int argc, char **argv, opts_t *o, int *gen, const char **
         else if (strcmp(a, "--bin") == 0) o->bin = v;
         else if (strcmp(a, "--seed") == 0) bad = parse_u64(v, &o->seed);
         else if (strcmp(a, "--tsv") == 0) *tsv = v;
+        else if (strcmp(a, "--json") == 0) *json = v;
         else if (strcmp(a, "--dir") == 0) *gen_dir = v;
         else if (strcmp(a, "--ledger-dir") == 0) o->ledger_dir = v;
         else if (strcmp(a, "--sim-seeds") == 0) bad = parse_u64(v, &o->sim_seeds);
@@ -665,8 +688,9 @@ static void parse_args(int argc, char **argv, opts_t *o, int *gen, const char **
 int main(int argc, char **argv) {
     opts_t o;
     int gen = 0;
-    const char *gen_dir = NULL, *tsv = NULL;
-    parse_args(argc, argv, &o, &gen, &gen_dir, &tsv);
+    const char *gen_dir = NULL, *tsv = NULL, *json = NULL;
+    if (argc > 1 && strcmp(argv[1], "compare") == 0) return bench_compare_main(argc, argv);
+    parse_args(argc, argv, &o, &gen, &gen_dir, &tsv, &json);
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (gen) {
         if (!gen_dir || o.txs_n != 1) bench_die("gen needs --txs N (one size) and --dir DIR");
@@ -692,6 +716,7 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     atexit(cleanup);
     if (tsv && !(g_tsv = fopen(tsv, "w"))) bench_die("cannot write %s", tsv);
+    if (json && !(g_json = fopen(json, "w"))) bench_die("cannot write %s", json);
     if (proc_mkdtemp(g_tmpdir, sizeof g_tmpdir, "alichain-bench") != 0)
         bench_die("cannot create a temp dir: %s", strerror(errno));
     if (!o.external) o.offset = lease_offset();
@@ -710,6 +735,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < o.txs_n && !bench_interrupted; k++) run_size(&o, o.txs[k]);
     if (o.sim_seeds && !bench_interrupted) sim_speed(&o);
     if (g_tsv) fclose(g_tsv);
+    if (g_json) fclose(g_json);
     if (bench_interrupted) { fprintf(stderr, "alichain-bench: interrupted\n"); return 130; }
     if (g_failed) { printf("alichain-bench: FAILED: wrong answers or errors above\n"); return 1; }
     printf("alichain-bench: every answer verified\n");

@@ -38,6 +38,9 @@
 
 /* ---- helpers (bench.c) ---- */
 uint64_t bench_now_ns(void);
+/* compare.c: `alichain-bench compare OLD.tsv NEW.tsv [--noise PCT]`; its exit status. */
+int bench_compare_main(int argc, char **argv);
+
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* snprintf into a BENCH_PATH_MAX buffer; a path that does not fit is fatal. */
 void bench_path(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

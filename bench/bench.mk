@@ -1,7 +1,9 @@
 # bench.mk — alichain-bench, included by the top Makefile (which defines OUT, BIN, CC,
 # CPPFLAGS, CFLAGS, LDFLAGS and $(OUT)/core.a). bench/ links core (the wire codec) and sim/proc, never net/.
-#   make bench             the standard matrix (docs/BENCHMARKS.md, docs/benchmarks.svg); ~15 min
+#   make bench             the standard matrix into build/bench/ (BENCHMARKS.md, benchmarks.svg,
+#                          results.tsv, results.jsonl; compared with the previous run); ~15 min
 #   make bench BENCH_QUICK=1   a fast run of the same (small ledgers, short phases)
+#   make bench-publish     copies the last run's page and plot to docs/
 # Benchmarks are not tests: `make test` runs only tests/bench/test_bench_smoke.py.
 
 BENCH_SRC := $(sort $(wildcard bench/*.c))
@@ -23,3 +25,12 @@ TEST_RUN_EXTRA += $(BIN)/alichain-bench
 
 bench: programs $(BIN)/alichain-sim $(BIN)/alichain-bench
 	BIN=$(BIN) BENCH_QUICK=$(BENCH_QUICK) bash bench/run.sh
+
+# The last `make bench`'s page and plot into the tracked docs/ (a deliberate step: a quick or
+# noisy run is not published by accident).
+.PHONY: bench-publish
+bench-publish:
+	@test -f build/bench/BENCHMARKS.md && test -f build/bench/benchmarks.svg || \
+	  { echo "bench-publish: no results under build/bench: run make bench first" >&2; exit 2; }
+	cp -f build/bench/BENCHMARKS.md docs/BENCHMARKS.md
+	cp -f build/bench/benchmarks.svg docs/benchmarks.svg

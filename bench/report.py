@@ -262,13 +262,15 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--command", action="append", default=[])
     ap.add_argument("--status", type=int, default=0)
+    ap.add_argument("--template", help="the page whose hand-written part (above the marker) heads --out")
     a = ap.parse_args()
     loads, metrics = read_rows(a.tsv)
     sizes = sorted({r["txs"] for r in loads if r["txs"] > 0})
     write_data(loads, sizes, a.data)
 
     out = Path(a.out)
-    head = out.read_text().split(MARKER)[0].rstrip() + "\n\n" if out.exists() else "# Benchmarks\n\n"
+    src = Path(a.template) if a.template else out
+    head = src.read_text().split(MARKER)[0].rstrip() + "\n\n" if src.exists() else "# Benchmarks\n\n"
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     doc = [MARKER, "", "## Results of the last `make bench`", "",
            f"- date: {now}", f"- machine: {machine()}",

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # run.sh — the body of `make bench`: the standard matrix of alichain-bench (every answer
-# verified, one-shot and persistent phases), then bench/report.py writes docs/BENCHMARKS.md
-# (below its hand-written part)
-# and the data of bench/plot.gp, which gnuplot draws into docs/benchmarks.svg.
+# verified, one-shot and persistent phases), then bench/report.py writes build/bench/
+# BENCHMARKS.md (docs/BENCHMARKS.md's hand-written part, then the results) and the data of
+# bench/plot.gp, which gnuplot draws into build/bench/benchmarks.svg; the rows also as TSV
+# and JSON lines, compared with the previous run's (`alichain-bench compare`). Nothing
+# tracked changes: `make bench-publish` copies the page and the plot to docs/.
 # BENCH_QUICK=1: small ledgers and short phases (a minute or so), same report.
 # Installs Debian's gnuplot (gnuplot-nox) when it is missing; `make test` never needs it.
 set -euo pipefail
@@ -40,15 +42,23 @@ fi
 # balance at 1/8/64, transfer, mix and hot at 64, hol; 16 requests in flight a connection
 modes=balance,transfer,mix,hot,stats,txlist,hol,p-balance,p-transfer,p-mix,p-hot,p-hol
 cmd=("$BIN/alichain-bench" --txs "$sizes" --conns 1,8,64 --modes "$modes" --depth "$DEPTH"
-     --seconds "$secs" --sim-seeds "$sim_seeds" --tsv "$OUT/results.tsv")
+     --seconds "$secs" --sim-seeds "$sim_seeds" --tsv "$OUT/results.tsv" --json "$OUT/results.jsonl")
+# the previous run's rows, for `alichain-bench compare` below
+[ -f "$OUT/results.tsv" ] && cp -f "$OUT/results.tsv" "$OUT/previous.tsv"
 echo "bench: ${cmd[*]}"
 set +e
 "${cmd[@]}" | tee "$OUT/output.txt"
 rc=${PIPESTATUS[0]}
 set -e
-/usr/bin/python3 bench/report.py --tsv "$OUT/results.tsv" --out docs/BENCHMARKS.md \
-  --data "$OUT" --command "make bench${BENCH_QUICK:+ BENCH_QUICK=$BENCH_QUICK}" \
+/usr/bin/python3 bench/report.py --tsv "$OUT/results.tsv" --out "$OUT/BENCHMARKS.md" \
+  --template docs/BENCHMARKS.md --data "$OUT" \
+  --command "make bench${BENCH_QUICK:+ BENCH_QUICK=$BENCH_QUICK}" \
   --command "${cmd[*]}" --status "$rc"
-gnuplot -e "data='$OUT'" bench/plot.gp > docs/benchmarks.svg
-echo "bench: wrote docs/BENCHMARKS.md and docs/benchmarks.svg (alichain-bench exit $rc)"
+gnuplot -e "data='$OUT'" bench/plot.gp > "$OUT/benchmarks.svg"
+echo "bench: wrote $OUT/BENCHMARKS.md, $OUT/benchmarks.svg, $OUT/results.tsv and $OUT/results.jsonl" \
+     "(alichain-bench exit $rc); \`make bench-publish\` copies the page and the plot to docs/"
+if [ -f "$OUT/previous.tsv" ]; then
+  echo "bench: against the previous run (ratios to floors; a regression past the noise band is flagged):"
+  "$BIN/alichain-bench" compare "$OUT/previous.tsv" "$OUT/results.tsv" || true
+fi
 exit "$rc"

@@ -5,6 +5,7 @@
 # amount: balances, stats and the TXLIST file; an extra transaction: transfer serials and
 # TXLIST counts); an interrupt stops its servers and removes its temp dir; bad arguments are
 # refused. Benchmarks proper are `make bench` (docs/BENCHMARKS.md).
+import json
 import os
 import signal
 import subprocess
@@ -62,9 +63,9 @@ def tsv_rows(path):
 
 
 def test_every_mode_and_floor_answers_right(bench, tmp_path):
-    tsv = tmp_path / "r.tsv"
+    tsv, jsonl = tmp_path / "r.tsv", tmp_path / "r.jsonl"
     p = run_bench(bench, ["--txs", str(TXS), "--conns", "1,8", "--seconds", PHASE_S,
-                          "--sim-seeds", "5", "--tsv", str(tsv)], tmp_path)
+                          "--sim-seeds", "5", "--tsv", str(tsv), "--json", str(jsonl)], tmp_path)
     assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
     assert "alichain-bench: every answer verified" in p.stdout
     assert "[bench " in p.stderr, "no progress line"
@@ -77,6 +78,17 @@ def test_every_mode_and_floor_answers_right(bench, tmp_path):
     for m in METRICS:
         assert m in metrics, f"no {m} figure:\n{p.stdout}"
     assert metrics["sim-events-per-s"] > 0
+    # the same rows as JSON lines, each with its ratio to its floor
+    rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert len(rows) == len(tsv.read_text().splitlines()), "a row missing from --json"
+    floored = [r for r in rows if r["kind"] == "load" and r["floor_rate"] > 0]
+    assert floored, rows
+    for r in floored:
+        assert abs(r["ratio"] - r["rate"] / r["floor_rate"]) <= 1e-3 * max(1.0, r["ratio"]), r
+    # the run compares with itself: no row regressed
+    c = subprocess.run([str(bench), "compare", str(tsv), str(tsv)], capture_output=True, text=True,
+                       timeout=SMOKE_TIMEOUT_S)
+    assert c.returncode == 0 and "0 regressions" in c.stdout, c.stdout + c.stderr
     # its temp dir (block files, logs, alichain.txt) is gone, its servers stopped
     assert not list(tmp_path.glob("alichain-bench.*")), "the bench left its temp dir behind"
 

@@ -3,6 +3,7 @@
  * writes are recognised by serial, so a transaction is stored at most once. */
 #include "backend.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "messages.h"
@@ -11,7 +12,8 @@
 void backend_init(backend_t *b, int index) {
     AC_ASSERT(index >= 0);
     AC_ASSERT(index < BACKEND_COUNT);
-    memset(b, 0, sizeof(*b));
+    memset(b, 0, offsetof(backend_t, pending)); /* the tables after it: see backend_t */
+    for (size_t p = 0; p < BACKEND_PENDING_MAX; p++) b->pending[p].token = 0;
     b->index = index;
     b->next_token = 1;
     ledger_init(&b->ledger);

@@ -31,15 +31,19 @@ typedef struct {
     int fenced;                  /* a QUERY of `fence` has been seen since start */
     uint64_t next_token;
     blockfile_t file;            /* the block file's append state (blockfile.h) */
-    backend_pending_t pending[BACKEND_PENDING_MAX];
     int pending_count;
+    int held_count;
+    uint64_t stat_requests;      /* datagrams handled */
+    uint64_t stat_dropped;       /* malformed datagrams dropped */
+    /* The tables, last: backend_init clears what is before them and only the pending
+     * slots' tokens (a free slot is token 0); the rest is counted (held) or scratch. */
+    backend_pending_t pending[BACKEND_PENDING_MAX];
     /* Reads that arrived while a write was syncing wait for it, so that no reply (a max
      * serial above all) leaves out a write the backend has already accepted. */
     struct {
         size_t len;
         uint8_t data[DGRAM_BYTES_MAX];
     } held[BACKEND_HELD_MAX];
-    int held_count;
     /* scratch owned by the node (no static buffers in core): the request being handled,
      * its reply, and the held reads while they are replayed */
     wire_req_t req;
@@ -48,8 +52,6 @@ typedef struct {
         size_t len;
         uint8_t data[DGRAM_BYTES_MAX];
     } replay[BACKEND_HELD_MAX];
-    uint64_t stat_requests;      /* datagrams handled */
-    uint64_t stat_dropped;       /* malformed datagrams dropped */
 } backend_t;
 
 /* index: 0..2. The ledger starts empty; call backend_load() and backend_start() before

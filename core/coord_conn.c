@@ -209,6 +209,7 @@ int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client
     if (c->conn_free_count > 0) {
         int i = c->conn_free[--c->conn_free_count];
         conn_t *k = &c->conns[i];
+        if (i >= c->conn_hw) memset(k, 0, sizeof(*k)); /* above the mark: maybe never cleared */
         AC_ASSERT(k->state == CONN_FREE);
         k->state = CONN_READING;
         k->conn_id = conn_id;

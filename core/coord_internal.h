@@ -265,18 +265,16 @@ struct coord {
     prng_t prng;
     uint64_t next_request_seq;        /* the high bits of the next request id */
     uint64_t next_token;
-    conn_t conns[CONNECTIONS_MAX];
     uint16_t conn_index[CONN_INDEX_SLOTS]; /* open addressing: conn id -> conns[] index + 1 */
     int conn_free[CONNECTIONS_MAX];   /* stack of free conns[] indexes */
     int conn_free_count;
-    op_t ops[OPS_MAX];
     int op_free[OPS_MAX];             /* stack of free op indexes: O(1) allocation */
     int op_free_count;
+    int op_hw;                        /* ops[op_hw..] were never handed out */
     opq_t queue;                      /* balances and transfers waiting for a batch */
     opq_t txq;                        /* TXLISTs waiting for the TXLIST job */
     opq_t sq;                         /* stats waiting for a stats job */
     opq_t parked;                     /* transfers naming a user whose stats job runs */
-    out_t out[OUT_MAX];
     int out_free[OUT_MAX];            /* stack of free out indexes: O(1) allocation */
     int out_free_count;
     int out_hw;                       /* entries at or above this index are unused */
@@ -289,6 +287,14 @@ struct coord {
     coord_stats_t stats;
     wire_reply_t reply;               /* coord_on_datagram's decoded reply (too large for
                                          the stack of a small thread; owned here) */
+    /* The pools, last: 6.5 MB that coord_new does not clear (a simulator starts serverM
+     * thousands of times a second). Free indexes are handed out lowest first, so an entry
+     * below its high-water mark has been handed out before; one at or above it is cleared
+     * when it is handed out (conns, ops) or always is (out). Nothing reads an entry at or
+     * above its mark. */
+    conn_t conns[CONNECTIONS_MAX];
+    op_t ops[OPS_MAX];
+    out_t out[OUT_MAX];
 };
 
 /* ---- coordinator.c: helpers, the op pool and its queues, scheduling ------------------ */

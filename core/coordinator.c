@@ -33,6 +33,7 @@
  * write stays, retried until the backend answers). A half-close of the connection on the
  * way (coord_on_conn_eof) changes nothing; a reset (coord_on_conn_reset) only drops the
  * reply: the transfer completes either way. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,10 @@ void opq_prepend_all(opq_t *to, opq_t *from) {
 /* ------------------------------------------------------------------------------------ */
 /* lifecycle                                                                             */
 
+_Static_assert(offsetof(coord_t, conns) < offsetof(coord_t, ops) && offsetof(coord_t, ops) < offsetof(coord_t, out) &&
+                   sizeof(coord_t) - offsetof(coord_t, out) - sizeof(((coord_t *)0)->out) < _Alignof(coord_t),
+               "the pools are struct coord's last members: coord_new clears everything before them");
+
 coord_t *coord_new(const coord_config_t *cfg) {
     if (cfg->timeout_ms == 0 || cfg->txlist_path == NULL) return NULL;
     size_t path_len = strlen(cfg->txlist_path);
@@ -114,8 +119,9 @@ coord_t *coord_new(const coord_config_t *cfg) {
         unsigned char ch = (unsigned char)cfg->txlist_path[i];
         if (ch < 0x20 || ch == 0x7f) return NULL;
     }
-    coord_t *c = calloc(1, sizeof(*c));
+    coord_t *c = malloc(sizeof(*c));
     if (c == NULL) return NULL;
+    memset(c, 0, offsetof(coord_t, conns)); /* the pools after it: see struct coord */
     c->cfg = *cfg;
     memcpy(c->txlist_path, cfg->txlist_path, path_len + 1);
     c->cfg.txlist_path = c->txlist_path;
@@ -150,7 +156,8 @@ int op_alloc(coord_t *c) {
     if (c->op_free_count == 0) return -1;
     int i = c->op_free[--c->op_free_count];
     op_t *o = &c->ops[i];
-    AC_ASSERT(o->state == OP_FREE);
+    if (i >= c->op_hw) c->op_hw = i + 1; /* never handed out: not cleared by coord_new */
+    else AC_ASSERT(o->state == OP_FREE);
     memset(o, 0, sizeof(*o));
     o->state = OP_QUEUED;
     o->stats_job = -1;

@@ -59,6 +59,7 @@ static void sim_op_seen(void *ctx, const sim_op_view_t *v) {
     o->out = bytes_dup(v->out, v->out_len);
     o->err = stderr_as_printed(v->err, v->err_len, v->step->client ? 'B' : 'A', &o->err_len);
     o->out_len = o->out ? v->out_len : 0;
+    o->model = v->model;
     if (o->err == NULL) o->err_len = 0;
     so->nomem |= o->out == NULL || o->err == NULL;
 }
@@ -259,7 +260,20 @@ static const char *const cmp_text[CMP_COUNT] = {
     [CMP_DIFF_UNREADABLE] = "DIFFERENT (output no client prints)",
 };
 
+/* ... and when both sides' judges found its printed answer one the model allows there
+ * (check_input_t.model): what stands in for the text compare did not make. */
+static const char *const cmp_model_text[CMP_COUNT] = {
+    [CMP_ALLOWED_EXIT] = "allowed (expect exit; output checked against the model on both sides)",
+    [CMP_SKIP_SEVERAL] = "same exit (output checked against the model on both sides: expect allows several)",
+    [CMP_SKIP_CONCURRENT] = "same exit (output checked against the model on both sides: concurrent with a transfer)",
+    [CMP_SKIP_IN_DOUBT] = "same exit (output checked against the model on both sides: after a transfer in doubt)",
+};
+
 static int cmp_is_difference(cmp_kind_t k) { return k >= CMP_DIFF_EXIT; }
+
+/* 1 when an operation of kind k had its output compared by neither text nor exit codes
+ * alone, but may be by the model: the kinds cmp_model_text names. */
+static int cmp_not_as_text(cmp_kind_t k) { return k >= CMP_ALLOWED_EXIT && k <= CMP_SKIP_IN_DOUBT; }
 
 /* stderr by class: the error reply (its kind and, for unavailable/stale, which backends) or
  * the reason the client gave up, and whether that left a transfer in doubt. */
@@ -279,35 +293,44 @@ static cmp_kind_t compare_one(const scenario_t *s, const real_outcome_t *sim, co
         int allowed = ca >= 0 && cb >= 0 && ca < 32 && cb < 32 && (mask >> ca & 1u) && (mask >> cb & 1u);
         return allowed ? CMP_ALLOWED_EXIT : CMP_DIFF_EXIT;
     }
-    if (__builtin_popcount(mask) > 1) return CMP_SKIP_SEVERAL;
-    if (overlaps_transfer(s, sim, n, i) || overlaps_transfer(s, real, n, i)) return CMP_SKIP_CONCURRENT;
-    if (after_in_doubt(s, sim, n, i) || after_in_doubt(s, real, n, i)) return CMP_SKIP_IN_DOUBT;
+    if (ca != CLIENT_EXIT_USAGE) { /* a usage error never reached serverM: no ledger in it */
+        if (__builtin_popcount(mask) > 1) return CMP_SKIP_SEVERAL;
+        if (overlaps_transfer(s, sim, n, i) || overlaps_transfer(s, real, n, i)) return CMP_SKIP_CONCURRENT;
+        if (after_in_doubt(s, sim, n, i) || after_in_doubt(s, real, n, i)) return CMP_SKIP_IN_DOUBT;
+    }
     int same = a->out_len == b->out_len && (a->out_len == 0 || memcmp(a->out, b->out, a->out_len) == 0);
     if (!same) return CMP_DIFF_STDOUT;
-    if (ca < 0 || ca == 2) return CMP_SAME; /* unfinished, or a usage error: stdout said it all */
+    if (ca < 0 || ca == CLIENT_EXIT_USAGE) return CMP_SAME; /* unfinished, or a usage error: stdout said it all */
     outcome_t x, y;
     if (outcome_read(a, &x) != 0 || outcome_read(b, &y) != 0) return CMP_DIFF_UNREADABLE;
     return same_stderr_class(&x, &y) ? CMP_SAME : CMP_DIFF_STDERR;
 }
 
 /* How many comparisons of each kind were made and skipped, and why: a compare that
- * compared nothing proves nothing, and says so. */
-static void compared_report(const uint32_t counts[CMP_COUNT], FILE *f, compare_result_t *cr) {
-    uint32_t diff = 0;
+ * compared nothing proves nothing, and says so. counts[k]: the operations of kind k;
+ * model[k]: those of them whose output both sides' judges checked against the model
+ * instead; rejected: operations whose answer a side's judge found no model state for. */
+static void compared_report(const uint32_t counts[CMP_COUNT], const uint32_t model[CMP_COUNT], uint32_t rejected,
+                            FILE *f, compare_result_t *cr) {
+    uint32_t diff = 0, by_model = 0;
     for (int k = CMP_DIFF_EXIT; k < CMP_COUNT; k++) diff += counts[k];
+    for (int k = 0; k < CMP_COUNT; k++) by_model += model[k];
     uint32_t out_diff = diff - counts[CMP_DIFF_EXIT];
     for (int k = 0; k < CMP_COUNT; k++) cr->ops += counts[k];
     cr->output_compared = counts[CMP_SAME] + out_diff;
-    fprintf(f, "compared: %u operations: output compared %u (same %u, different %u); exit only %u "
-               "(different exit %u, allowed by expect exit %u, expect allows several %u, concurrent with "
-               "a transfer %u, after a transfer in doubt %u)\n",
-            counts[CMP_SAME] + counts[CMP_ALLOWED_EXIT] + counts[CMP_SKIP_SEVERAL] + counts[CMP_SKIP_CONCURRENT] +
-                counts[CMP_SKIP_IN_DOUBT] + diff,
-            counts[CMP_SAME] + out_diff, counts[CMP_SAME], out_diff,
-            counts[CMP_ALLOWED_EXIT] + counts[CMP_SKIP_SEVERAL] + counts[CMP_SKIP_CONCURRENT] +
-                counts[CMP_SKIP_IN_DOUBT] + counts[CMP_DIFF_EXIT],
-            counts[CMP_DIFF_EXIT], counts[CMP_ALLOWED_EXIT], counts[CMP_SKIP_SEVERAL], counts[CMP_SKIP_CONCURRENT],
-            counts[CMP_SKIP_IN_DOUBT]);
+    cr->model_checked = by_model;
+    cr->model_rejected = rejected;
+    uint32_t only[CMP_COUNT];
+    for (int k = 0; k < CMP_COUNT; k++) only[k] = counts[k] - model[k];
+    fprintf(f, "compared: %u operations: output compared %u (same %u, different %u); checked against the model "
+               "on both sides %u (allowed by expect exit %u, expect allows several %u, concurrent with a transfer "
+               "%u, after a transfer in doubt %u); exit only %u (different exit %u, allowed by expect exit %u, "
+               "expect allows several %u, concurrent with a transfer %u, after a transfer in doubt %u); "
+               "answers a model rejected %u\n",
+            cr->ops, cr->output_compared, counts[CMP_SAME], out_diff, by_model, model[CMP_ALLOWED_EXIT],
+            model[CMP_SKIP_SEVERAL], model[CMP_SKIP_CONCURRENT], model[CMP_SKIP_IN_DOUBT],
+            cr->ops - cr->output_compared - by_model, only[CMP_DIFF_EXIT], only[CMP_ALLOWED_EXIT],
+            only[CMP_SKIP_SEVERAL], only[CMP_SKIP_CONCURRENT], only[CMP_SKIP_IN_DOUBT], rejected);
 }
 
 /* ---- the end states ---- */
@@ -518,12 +541,16 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
     }
     fprintf(f, "real: verdict %s\n-- compare --\n",
             rr.inconclusive ? "inconclusive" : rr.verdict == 0 ? "pass" : "fail");
-    uint32_t differences = 0;
-    uint32_t counts[CMP_COUNT] = {0};
+    uint32_t differences = 0, rejected = 0;
+    uint32_t counts[CMP_COUNT] = {0}, model[CMP_COUNT] = {0};
     for (size_t i = 0; i < n && i < rr.op_count; i++) {
         const real_outcome_t *a = &sim[i], *b = &rr.ops[i];
         cmp_kind_t kind = compare_one(s, sim, rr.ops, n < rr.op_count ? n : rr.op_count, i);
+        int by_model = cmp_not_as_text(kind) && a->model == HIST_MODEL_FITS && b->model == HIST_MODEL_FITS;
+        int ra = a->model == HIST_MODEL_REJECTED, rb = b->model == HIST_MODEL_REJECTED;
         counts[kind]++;
+        model[kind] += (uint32_t)by_model;
+        rejected += (uint32_t)(ra || rb);
         if (cmp_is_difference(kind) && differences++ == 0) {
             snprintf(cr->first_difference, sizeof(cr->first_difference), "op %s: sim %s%d, real %s%d: %s", b->label,
                      a->state == CHECK_OP_DONE ? "exit " : "unfinished ", a->exit_code,
@@ -533,7 +560,9 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
         outcome_print(f, a);
         fprintf(f, "  real: ");
         outcome_print(f, b);
-        fprintf(f, "  %s\n", cmp_text[kind]);
+        fprintf(f, "  %s%s\n", by_model ? cmp_model_text[kind] : cmp_text[kind],
+                ra && rb ? "  [both sides' models reject its answer]" : ra ? "  [the simulator's model rejects its answer]"
+                : rb ? "  [the real run's model rejects its answer]" : "");
         if (kind == CMP_DIFF_STDOUT) {
             fprintf(f, "  sim stdout:\n%.*s  real stdout:\n%.*s", (int)a->out_len, a->out ? a->out : "",
                     (int)b->out_len, b->out ? b->out : "");
@@ -542,7 +571,7 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
                     (int)b->err_len, b->err ? b->err : "");
         }
     }
-    compared_report(counts, f, cr);
+    compared_report(counts, model, rejected, f, cr);
     differences += compare_end_states(s, sim, &sim_final, rr.ops, &rr.final, n < rr.op_count ? n : rr.op_count, f, cr);
     fprintf(f, "differences: %u\n", differences);
     (void)schedule_report(s, sim, &rr, n < rr.op_count ? n : rr.op_count, f);

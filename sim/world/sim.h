@@ -19,6 +19,8 @@ typedef struct {
     uint64_t inv_us, resp_us;     /* virtual times; resp_us when done */
     const char *out, *err;        /* what it printed (not NUL-terminated) */
     size_t out_len, err_len;
+    int model;                    /* hist_model_t: its printed answer against the model
+                                     (check_input_t.model), as the run's judge found it */
 } sim_op_view_t;
 enum { SIM_OP_WAITING = 0, SIM_OP_RUNNING, SIM_OP_DONE };
 

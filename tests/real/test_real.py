@@ -285,10 +285,11 @@ def test_compare_counts_what_it_compared_and_why_it_skipped(tmp_path):
     r = run("compare", SCN / "11_backend_crash_restart.scn")
     assert r.returncode == 0, r.stdout + r.stderr
     m = re.search(r"^compared: (\d+) operations: output compared (\d+) \(same (\d+), different 0\); "
-                  r"exit only (\d+) .*after a transfer in doubt (\d+)\)$", r.stdout, re.M)
+                  r"checked against the model on both sides (\d+) .*; "
+                  r"exit only (\d+) .*after a transfer in doubt (\d+)\); answers a model rejected 0$", r.stdout, re.M)
     assert m, r.stdout
-    total, compared, same, exit_only, in_doubt = map(int, m.groups())
-    assert total == 6 and compared == same and compared + exit_only == total
+    total, compared, same, by_model, exit_only, in_doubt = map(int, m.groups())
+    assert total == 6 and compared == same and compared + by_model + exit_only == total
     assert compared >= 4 and in_doubt == 0, r.stdout
     assert re.search(r"^op up2 .*  same$", r.stdout, re.M), r.stdout
 

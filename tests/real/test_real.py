@@ -294,6 +294,46 @@ def test_compare_counts_what_it_compared_and_why_it_skipped(tmp_path):
     assert re.search(r"^op up2 .*  same$", r.stdout, re.M), r.stdout
 
 
+COMPARED_LINE = re.compile(
+    r"^compared: (\d+) operations: output compared (\d+) \(same \d+, different \d+\); "
+    r"checked against the model on both sides (\d+) \(allowed by expect exit \d+, expect allows several \d+, "
+    r"concurrent with a transfer (\d+), after a transfer in doubt \d+\); exit only (\d+) \(.*\); "
+    r"answers a model rejected (\d+)$", re.M)
+
+
+def test_compare_checks_concurrent_answers_against_the_model(tmp_path):
+    # scenario 06: five transfers at one instant, so whichever exit codes agree were
+    # concurrent with a transfer and not compared as text; each side's judge checked what
+    # they printed against the model instead (the real run fails its expects, which name the
+    # simulator's winners: real scheduling picks others; no checker fires)
+    r = run("compare", SCN / "06_double_spend_burst.scn", "--net", "loopback")
+    m = COMPARED_LINE.search(r.stdout)
+    assert m, r.stdout
+    total, text, by_model, concurrent, exit_only, rejected = map(int, m.groups())
+    assert total == 6 and by_model >= 1 and concurrent == by_model and rejected == 0, r.stdout
+    assert text + by_model + exit_only == total
+    assert "violation:" not in r.stdout, r.stdout
+    assert re.search(r"^op t\d .*same exit \(output checked against the model on both sides: concurrent with a "
+                     r"transfer\)$", r.stdout, re.M), r.stdout
+    # planted: clientA prints the sender's balance after each of its transfers as 1, a balance
+    # Pay never has: the real judge rejects those answers although compare never compared
+    # them as text
+    for p in ("serverM", "serverA", "serverB", "serverC", "clientB"):
+        (tmp_path / p).symlink_to(BIN_DIR / p)
+    liar = tmp_path / "clientA"
+    liar.write_text("#!/bin/bash\n"
+                    f"{BIN_DIR / 'clientA'} \"$@\" | sed 's/is : [0-9]* alicoins/is : 1 alicoins/'\n"
+                    "exit ${PIPESTATUS[0]}\n")
+    liar.chmod(0o755)
+    r = run("compare", SCN / "06_double_spend_burst.scn", "--net", "loopback", "--programs", tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    m = COMPARED_LINE.search(r.stdout)
+    assert m, r.stdout
+    assert int(m.group(6)) == 3, r.stdout  # t1, t3 and t5: clientA's
+    assert re.search(r"^violation: linearizability ", r.stdout, re.M), r.stdout
+    assert re.search(r"^op t\d .*  \[the real run's model rejects its answer\]$", r.stdout, re.M), r.stdout
+
+
 def test_compare_reports_a_ledger_difference(tmp_path):
     # planted: serverC adds a transaction of its own to block3.txt as it stops, after every
     # client has its answer: outputs are the same, the final ledgers are not

@@ -560,9 +560,10 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
         outcome_print(f, a);
         fprintf(f, "  real: ");
         outcome_print(f, b);
-        fprintf(f, "  %s%s\n", by_model ? cmp_model_text[kind] : cmp_text[kind],
-                ra && rb ? "  [both sides' models reject its answer]" : ra ? "  [the simulator's model rejects its answer]"
-                : rb ? "  [the real run's model rejects its answer]" : "");
+        fprintf(f, "  %s\n", by_model ? cmp_model_text[kind] : cmp_text[kind]);
+        if (ra || rb)
+            fprintf(f, "  its answer fits no state of the model %s (a violation there)\n",
+                    ra && rb ? "on either side" : ra ? "in the simulator" : "in the real run");
         if (kind == CMP_DIFF_STDOUT) {
             fprintf(f, "  sim stdout:\n%.*s  real stdout:\n%.*s", (int)a->out_len, a->out ? a->out : "",
                     (int)b->out_len, b->out ? b->out : "");

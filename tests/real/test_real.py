@@ -58,7 +58,7 @@ def test_namespace_hosts_available_under_ci():
 COMPARED = ["01_worked_example", "02_unknown_users_and_usage", "03_transfer_refusals",
             "04_stats_ranking", "05_txlist", "11_backend_crash_restart", "14_pause_backend",
             "15_pause_serverM", "22_block_file_formats", "23_client_timeout",
-            "30_inputs_at_the_edges"]
+            "30_inputs_at_the_edges", "35_answers_beside_a_transfer"]
 # ... and two whose unsupported settings do not change any outcome (docs/REAL.md says why).
 COMPARED_SKIPPING = ["20_slow_disk", "21_large_ledger_paging"]
 # ... and, across namespace hosts, those whose UDP loss, duplication, reordering, delay and
@@ -332,6 +332,18 @@ def test_compare_checks_concurrent_answers_against_the_model(tmp_path):
     assert re.search(r"^violation: linearizability ", r.stdout, re.M), r.stdout
     assert re.search(r"^op t\d .*\n  its answer fits no state of the model in the real run \(a violation there\)$",
                      r.stdout, re.M), r.stdout
+
+
+def test_compare_checks_every_kind_of_answer_against_the_model():
+    # scenario 35: every kind of answer (balance, stats, TXLIST, unknown users, a transfer to
+    # oneself, insufficient balance) started with a transfer: none is compared as text, each
+    # is checked against the model on both sides; the usage error is compared as text
+    r = run("compare", SCN / "35_answers_beside_a_transfer.scn", "--net", "loopback")
+    assert r.returncode == 0, r.stdout + r.stderr
+    m = COMPARED_LINE.search(r.stdout)
+    assert m, r.stdout
+    assert tuple(map(int, m.groups())) == (11, 2, 9, 9, 0, 0), r.stdout
+    assert re.search(r"^op u +sim: exit 2  real: exit 2  same$", r.stdout, re.M), r.stdout
 
 
 def test_compare_reports_a_ledger_difference(tmp_path):

@@ -179,6 +179,9 @@ static void coord_fetch_reply(coord_t *c, uint64_t now_us, const out_t *e, const
         }
     }
     if (rep->u.query.max_serial > b->max_serial) b->max_serial = rep->u.query.max_serial;
+    /* every chunk's answer is the same: no write runs while the batch fetches */
+    b->largest[be] = rep->u.query.max_serial;
+    b->count[be] = rep->u.query.tx_count;
     b->outstanding[be]--;
     if (b->outstanding[be] == 0) {
         outbox_line(out, FX_STDOUT, MSG_M_RECV_TXS, backend_letter(be), c->cfg.backend_port[be]);
@@ -277,6 +280,13 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
     char letters[BACKEND_COUNT + 1];
     mask_letters(b->failed_mask, letters);
     int fetch_ok = b->failed_mask == 0 || MUTANT(MUT_PARTIAL_BALANCE);
+    /* A serial stored by two backends counts twice in every total: no balance or transfer
+     * is decided over it (README.md, "One ledger across three files"). */
+    char dup_text[PATH_BYTES_MAX + 1] = "";
+    serials_dup_t dup;
+    uint8_t answered = (uint8_t)(((1u << BACKEND_COUNT) - 1) & ~b->failed_mask);
+    if (fetch_ok && serials_check_maxima(b->largest, b->count, BACKEND_COUNT, answered, &dup) == AC_EDUP)
+        coord_dup_report(&dup, dup_text, sizeof(dup_text), out);
     for (int u = 0; u < b->user_count; u++) {
         buser_t *x = &b->users[u];
         if (balance_of(x->received, x->sent, &x->balance)) x->overflow = 1;
@@ -290,6 +300,10 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
         op_t *o = &c->ops[b->ops[k]];
         if (!fetch_ok) {
             op_reply_kind(c, o, CREP_UNAVAILABLE, letters, b->stale_mask, out);
+            continue;
+        }
+        if (dup_text[0] != '\0') {
+            op_reply_kind(c, o, CREP_INTERNAL, dup_text, 0, out);
             continue;
         }
         buser_t *s = &b->users[batch_user_index(b, &o->req.user)];

@@ -11,6 +11,7 @@
 
 #include "coordinator.h"
 #include "prng.h"
+#include "serials.h"
 
 #define OPS_MAX (4 * CONNECTIONS_MAX)     /* requests alive (queued, in a batch, in doubt) */
 #define BATCH_OPS_MAX 256                 /* requests served by one batch */
@@ -41,9 +42,9 @@ _Static_assert(CONNECTIONS_MAX < UINT16_MAX, "a conn index + 1 fits a uint16_t")
 _Static_assert(COORD_STATS_ROW_BYTES_MAX >= 20 + 1 + NAME_BYTES_MAX + 1 + 20 + 1 + 20 + 1,
                "a stats row (rank, partner, count, net, newline) fits its bound");
 /* At most in flight at once: the jobs (a LIST or hello per backend for TXLIST, a STATS
- * per stats job and backend), the batch's QUERYs or its writes (one datagram a transfer
+ * and a hello per stats job and backend), the batch's QUERYs or its writes (one datagram a transfer
  * at worst, each with a hello) and the earlier batch's in-doubt writes and hellos. */
-_Static_assert(BACKEND_COUNT * (1 + STATS_JOBS_MAX) + BATCH_USERS_MAX / WIRE_QUERY_NAMES_MAX * BACKEND_COUNT +
+_Static_assert(BACKEND_COUNT * (1 + 2 * STATS_JOBS_MAX) + BATCH_USERS_MAX / WIRE_QUERY_NAMES_MAX * BACKEND_COUNT +
                    4 * BATCH_OPS_MAX <= OUT_MAX,
                "every datagram in flight fits in the out table");
 _Static_assert(TXJ_QUEUE_TXS >= 2 * LIST_PAGE_TXS, "a page is asked while one waits to merge");
@@ -154,6 +155,10 @@ typedef struct {
     uint8_t done_mask;
     uint8_t failed_mask;
     uint8_t stale_mask;
+    uint8_t hello_wait;               /* backends whose hello is not answered yet */
+    uint8_t hello_mask;               /* backends whose hello (largest serial, count) came */
+    uint64_t largest[BACKEND_COUNT];
+    uint64_t count[BACKEND_COUNT];
     srow_t *rows;
     uint32_t row_count;
     size_t row_cap;
@@ -181,6 +186,10 @@ typedef struct {
     uint64_t line_count;
     int broken;                       /* an internal failure: the job answers INTERNAL */
     const char *broken_text;
+    char dup_text[PATH_BYTES_MAX + 1]; /* broken_text of a serial stored twice */
+    serials_merge_t merge;            /* the listing's serials, for a serial listed twice */
+    uint64_t largest[BACKEND_COUNT];  /* the hellos' answers (serials_check_maxima) */
+    uint64_t count[BACKEND_COUNT];
     uint64_t file_token;              /* 0 until the first chunk went to the driver */
     int file_open;                    /* chunks went out; an abort must follow a failure */
     char *chunk;
@@ -227,6 +236,8 @@ typedef struct {
     uint8_t stale_mask;               /* backends that answered STALE in this batch */
     uint8_t active_mask;              /* backends asked in this phase */
     uint64_t max_serial;
+    uint64_t largest[BACKEND_COUNT];  /* each backend's answer: its largest serial, */
+    uint64_t count[BACKEND_COUNT];    /* its transactions (serials_check_maxima) */
     int accepted;                     /* transfers accepted for writing */
     int write_backend;                /* the one backend all of them go to */
     int write_next;                   /* index into ops[] of the next to send */
@@ -284,6 +295,9 @@ struct coord {
 
 /* Letters of the backends in mask, in order, e.g. "AC" (buf: BACKEND_COUNT + 1 bytes). */
 void mask_letters(uint8_t mask, char *buf);
+/* A serial stored by two backends (core/serials.h): its text (the ERROR INTERNAL reply's,
+ * cap <= PATH_BYTES_MAX + 1) into text, and the same line on stderr. */
+void coord_dup_report(const serials_dup_t *dup, char *text, size_t cap, outbox_t *out);
 /* "sent a request to server X", once per backend for each phase or job (*mask: its own). */
 void note_sent(uint8_t *mask, int backend, outbox_t *out);
 uint32_t name_hash(const char *s, size_t n);

@@ -72,7 +72,19 @@ void coord_stats_start(coord_t *c, uint64_t now_us, outbox_t *out) {
         c->sjob_count++;
         o->state = OP_BATCH;
         o->stats_job = job;
-        for (int be = 0; be < BACKEND_COUNT; be++) stats_ask(c, now_us, job, be, out);
+        for (int be = 0; be < BACKEND_COUNT; be++) {
+            stats_ask(c, now_us, job, be, out);
+            /* beside the first page: the backend's largest serial and count, so a serial
+             * stored twice is never counted in the rows (serials_check_maxima) */
+            wire_req_t hello;
+            memset(&hello, 0, sizeof(hello));
+            hello.type = WIRE_QUERY;
+            int e = out_send(c, now_us, be, OWN_STATS, &hello, out);
+            if (ALWAYS(e >= 0)) {
+                c->out[e].stats_job = job;
+                s->hello_wait |= (uint8_t)(1u << be);
+            }
+        }
     }
 }
 
@@ -131,6 +143,13 @@ static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
         op_reply_kind(c, o, CREP_UNAVAILABLE, letters, s->stale_mask, out);
         return;
     }
+    serials_dup_t dup;
+    if (serials_check_maxima(s->largest, s->count, BACKEND_COUNT, s->hello_mask, &dup) == AC_EDUP) {
+        char text[PATH_BYTES_MAX + 1];
+        coord_dup_report(&dup, text, sizeof(text), out);
+        op_reply_kind(c, o, CREP_INTERNAL, text, 0, out);
+        return;
+    }
     if (s->overflow) {
         op_reply_kind(c, o, CREP_INTERNAL, "statistics too large", 0, out);
         return;
@@ -178,7 +197,7 @@ static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
 }
 
 static int stats_outstanding(const stats_job_t *s) {
-    return s->outstanding[0] + s->outstanding[1] + s->outstanding[2];
+    return s->outstanding[0] + s->outstanding[1] + s->outstanding[2] + (s->hello_wait != 0);
 }
 
 /* A stats job whose chains all ended: answered, released, and its parked transfers go
@@ -224,14 +243,40 @@ static void coord_stats_reply(coord_t *c, uint64_t now_us, const out_t *e, const
 }
 
 
+/* A stats job's hello answered (ok) or missed its deadline (the backend is unavailable). */
+static void coord_stats_hello(coord_t *c, uint64_t now_us, const out_t *e, const wire_reply_t *rep,
+                              outbox_t *out) {
+    stats_job_t *s = &c->sjobs[e->stats_job];
+    uint8_t bit = (uint8_t)(1u << e->backend);
+    AC_ASSERT(s->used);
+    AC_ASSERT(s->hello_wait & bit);
+    s->hello_wait &= (uint8_t)~bit;
+    if (rep != NULL) {
+        s->hello_mask |= bit;
+        s->largest[e->backend] = rep->u.query.max_serial;
+        s->count[e->backend] = rep->u.query.tx_count;
+    } else {
+        s->failed_mask |= bit;
+    }
+    coord_stats_check(c, now_us, e->stats_job, out);
+}
+
 void stats_on_reply(coord_t *c, uint64_t now_us, int ei, const wire_reply_t *rep, outbox_t *out) {
     out_t e = out_take(c, ei); /* first: the next page may take its slot */
+    if (e.type == WIRE_QUERY) {
+        coord_stats_hello(c, now_us, &e, rep, out);
+        return;
+    }
     AC_ASSERT(e.type == WIRE_STATS);
     coord_stats_reply(c, now_us, &e, rep, out);
 }
 
 void stats_on_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out) {
     out_t e = out_take(c, ei);
+    if (e.type == WIRE_QUERY) {
+        coord_stats_hello(c, now_us, &e, NULL, out);
+        return;
+    }
     stats_job_t *s = &c->sjobs[e.stats_job];
     AC_ASSERT(s->used);
     AC_ASSERT(s->outstanding[e.backend] == 1);
@@ -291,6 +336,7 @@ void coord_txlist_start(coord_t *c, uint64_t now_us, outbox_t *out) {
         t->ops[t->op_count++] = i;
     }
     t->phase = TXJ_HELLO;
+    serials_merge_init(&t->merge);
     for (int be = 0; be < BACKEND_COUNT; be++) {
         wire_req_t hello;
         memset(&hello, 0, sizeof(hello));
@@ -330,12 +376,18 @@ static int txjob_merge(coord_t *c, outbox_t *out) {
         }
         if (best < 0) return 1;
         const tx_t *x = &t->q[best][t->q_head[best]];
-        if (x->serial == t->merged_last) { /* only hand-edited blocks do this */
-            outbox_line(out, FX_STDERR, "warning: serial %llu appears in more than one block",
-                        (unsigned long long)x->serial);
-        }
+        uint64_t gap_first, gap_last;
+        serials_dup_t dup;
+        int rc = serials_merge_next(&t->merge, x->serial, best, &gap_first, &gap_last, &dup);
         /* every stream ascends and each had its head here: the listing ascends */
-        AC_ASSERT(x->serial >= t->merged_last);
+        AC_ASSERT(rc != AC_EINVAL);
+        if (rc == AC_EDUP) { /* only hand-edited blocks do this: no ledger is written with it */
+            coord_dup_report(&dup, t->dup_text, sizeof(t->dup_text), out);
+            t->broken = 1;
+            t->broken_text = t->dup_text;
+            return 1;
+        }
+        AC_ASSERT(x->serial > t->merged_last);
         AC_ASSERT(x->serial <= t->snapshot || MUTANT(MUT_TXLIST_NO_SNAPSHOT));
         t->merged_last = x->serial;
         if (t->chunk_len + TX_LINE_BYTES_MAX > FILE_CHUNK_BYTES) txjob_flush(c, 0, out); /* <= 1 MiB */
@@ -396,6 +448,17 @@ static void coord_txlist_check(coord_t *c, uint64_t now_us, outbox_t *out) {
     }
     if (t->phase == TXJ_HELLO) {
         if (txjob_outstanding(t) > 0) return;
+        /* two backends with one largest serial: named before any page; a duplicate only
+         * the counts prove is left to the merge, which names it */
+        serials_dup_t dup;
+        if (serials_check_maxima(t->largest, t->count, BACKEND_COUNT, (1u << BACKEND_COUNT) - 1, &dup) == AC_EDUP &&
+            dup.serial != SERIALS_UNNAMED) {
+            coord_dup_report(&dup, t->dup_text, sizeof(t->dup_text), out);
+            t->broken = 1;
+            t->broken_text = t->dup_text;
+            coord_txlist_check(c, now_us, out);
+            return;
+        }
         t->phase = TXJ_PAGES;
         for (int be = 0; be < BACKEND_COUNT; be++) txjob_list_ask(c, now_us, be, out);
         return;
@@ -421,6 +484,8 @@ static void coord_txlist_hello(coord_t *c, uint64_t now_us, const out_t *e, cons
     AC_ASSERT(t->phase == TXJ_HELLO);
     AC_ASSERT(t->outstanding[e->backend] == 1);
     if (rep->u.query.max_serial > t->snapshot) t->snapshot = rep->u.query.max_serial;
+    t->largest[e->backend] = rep->u.query.max_serial;
+    t->count[e->backend] = rep->u.query.tx_count;
     t->outstanding[e->backend]--;
     coord_txlist_check(c, now_us, out);
 }

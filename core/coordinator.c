@@ -51,6 +51,12 @@ void mask_letters(uint8_t mask, char *buf) {
     buf[n] = '\0';
 }
 
+void coord_dup_report(const serials_dup_t *dup, char *text, size_t cap, outbox_t *out) {
+    static const char *const names[BACKEND_COUNT] = {"serverA", "serverB", "serverC"};
+    serials_dup_format(dup, names, text, cap);
+    outbox_line(out, FX_STDERR, "%s", text);
+}
+
 void note_sent(uint8_t *mask, int backend, outbox_t *out) {
     if (!(*mask & (1u << backend))) {
         *mask |= (uint8_t)(1u << backend);

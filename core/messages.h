@@ -50,6 +50,12 @@
 /* Not in SPEC.md (it lists no sentence for these cases); documented in README.md. */
 #define MSG_C_SAME_TX "Unable to proceed with the transaction as \"%s\" cannot transfer coins to itself."
 
+/* A serial stored twice across the block files (core/serials.c): serverM's stderr line and
+ * its ERROR INTERNAL text (at most 200 printable bytes with a 20-digit serial and two
+ * 64-byte names), and alichain-sim check's. %s: a backend ("serverA") or a file. */
+#define MSG_SERIAL_DUP "the ledger is inconsistent: serial %llu is stored by both %s and %s (serials are unique across the block files; alichain-sim check DIR names the lines)"
+#define MSG_SERIAL_DUP_COUNT "the ledger is inconsistent: the block files hold %llu transactions under serials up to %llu, so a serial is stored twice (alichain-sim check DIR names it)"
+
 /* client <j> on stderr (the driver puts "client<j>: " before each line); not in SPEC.md.
  * An error reply: <servers> is "serverB", "serverB and serverC", "serverA, serverB and
  * serverC" (client_server_names); MSG_C_STALE's second %s is "has" or "have". */

@@ -117,6 +117,11 @@ static void bw_header(bw_t *w, uint8_t type, uint64_t incarnation, uint64_t requ
     bw_uint(w, request_id, U64_BYTES);
 }
 
+uint8_t wire_type_of(const uint8_t *buf, size_t len) {
+    if (len < WIRE_HEADER_BYTES || buf[0] != WIRE_MAGIC || buf[1] != WIRE_VERSION) return 0;
+    return buf[2];
+}
+
 /* Checks a count against its range before it is used to index an array. */
 static int count_ok(unsigned count, unsigned min, unsigned max) {
     return count >= min && count <= max;

@@ -110,6 +110,10 @@ size_t wire_req_encode(const wire_req_t *m, uint8_t *buf, size_t cap);
 int wire_req_decode(const uint8_t *buf, size_t len, wire_req_t *m);
 size_t wire_reply_encode(const wire_reply_t *m, uint8_t *buf, size_t cap);
 int wire_reply_decode(const uint8_t *buf, size_t len, wire_reply_t *m);
+/* The type byte of a datagram whose header (magic, version) is this protocol's, without
+ * decoding the rest; 0 for anything else. For observers of the wire (the harness's
+ * event-anchored faults): a type alone says nothing of the body's validity. */
+uint8_t wire_type_of(const uint8_t *buf, size_t len);
 
 /* Sizes for packing pages greedily under DGRAM_BYTES_MAX. */
 size_t wire_name_bytes(size_t name_len);      /* 1 + name_len */

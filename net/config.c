@@ -7,9 +7,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -221,6 +223,77 @@ static int config_has_control(const char *s) {
     return 0;
 }
 
+/* path with its directory resolved ("<realpath of the directory>/<last component>"), so two
+ * spellings of one directory entry compare equal whether or not the file exists. Returns
+ * 0, or -1 when the directory cannot be resolved. */
+static int config_resolved(const char *path, char *out, size_t cap) {
+    char dir[PATH_MAX], real[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *base = slash == NULL ? path : slash + 1;
+    if (slash == NULL) snprintf(dir, sizeof(dir), ".");
+    else if (slash == path) snprintf(dir, sizeof(dir), "/");
+    else snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    if (realpath(dir, real) == NULL) return -1;
+    return (size_t)snprintf(out, cap, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base) < cap ? 0 : -1;
+}
+
+/* 1 when a and b name one file: the same directory entry once the directories are
+ * resolved, or (where both exist) the same inode. */
+static int config_same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
+        return 1;
+    char ra[PATH_MAX + NAME_MAX + 2], rb[PATH_MAX + NAME_MAX + 2];
+    return config_resolved(a, ra, sizeof(ra)) == 0 && config_resolved(b, rb, sizeof(rb)) == 0 &&
+           strcmp(ra, rb) == 0;
+}
+
+/* What the TXLIST path must not be, since its rename replaces whatever the name holds
+ * (README.md, "The TXLIST file"): anything but a regular file (a directory, device, FIFO,
+ * socket), or a block file — one a backend started here would use by default, the one
+ * ALICHAIN_BLOCK names in serverM's environment, one whose backend holds its lock now, or
+ * one with a backend's marker beside it. serverM cannot know a backend's --block given
+ * only on that backend's command line, or an ALICHAIN_BLOCK set only in its environment,
+ * while that backend is not running. */
+static int config_txlist_target(const config_t *c, const char *what, char *err, size_t err_cap) {
+    const char *p = c->txlist_path;
+    struct stat st;
+    if (stat(p, &st) == 0 && !S_ISREG(st.st_mode)) {
+        const char *kind = S_ISDIR(st.st_mode)    ? "a directory"
+                           : S_ISFIFO(st.st_mode) ? "a FIFO"
+                           : S_ISSOCK(st.st_mode) ? "a socket"
+                           : S_ISCHR(st.st_mode)  ? "a character device"
+                           : S_ISBLK(st.st_mode)  ? "a block device"
+                                                  : "not a regular file";
+        return config_fail(err, err_cap, "%s: \"%.60s\" is %s, not a file", what, p, kind);
+    }
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        if (config_same_file(p, blockfile_default_name(b)))
+            return config_fail(err, err_cap, "%s: \"%.60s\" is server%c's block file %s (its default "
+                               "here); writing the list there would replace it", what, p,
+                               backend_letter(b), blockfile_default_name(b));
+    }
+    const char *env_block = getenv("ALICHAIN_BLOCK");
+    if (env_block != NULL && env_block[0] != '\0' && config_same_file(p, env_block))
+        return config_fail(err, err_cap, "%s: \"%.60s\" is the block file ALICHAIN_BLOCK names "
+                           "(\"%.60s\"); writing the list there would replace it", what, p, env_block);
+    char marker[CONFIG_PATH_BYTES];
+    snprintf(marker, sizeof(marker), "%s%s", p, BLOCKFILE_MARKER_SUFFIX);
+    if (access(marker, F_OK) == 0)
+        return config_fail(err, err_cap, "%s: \"%.60s\" is a block file (a backend's marker %.60s%s "
+                           "is beside it); writing the list there would replace it", what, p, p,
+                           BLOCKFILE_MARKER_SUFFIX);
+    int fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) { /* a backend holds its block file's lock exclusively (net/disk.c) */
+        int held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+        close(fd);
+        if (held)
+            return config_fail(err, err_cap, "%s: \"%.60s\" is a block file in use (a backend holds "
+                               "its lock); writing the list there would replace it", what, p);
+    }
+    return 0;
+}
+
 /* The files a role will use must be usable before it binds a socket or creates a file:
  * a block file must not be a directory; the TXLIST file must not be one either, and its
  * directory must exist and be writable (the list is written there, then renamed). */
@@ -233,9 +306,7 @@ static int config_files(const config_t *c, const char *what, char *err, size_t e
         return 0;
     }
     if (c->role != CONFIG_SERVERM) return 0;
-    if (stat(c->txlist_path, &st) == 0 && S_ISDIR(st.st_mode))
-        return config_fail(err, err_cap, "%s: \"%.60s\" is a directory, not a file", what,
-                           c->txlist_path);
+    if (config_txlist_target(c, what, err, err_cap) < 0) return -1;
     char dir[PATH_BYTES_MAX + 1];
     snprintf(dir, sizeof(dir), "%s", c->txlist_path);
     char *slash = strrchr(dir, '/');

@@ -45,7 +45,8 @@ typedef struct {
  * which is then not read at all. Refused, each with one line in err naming it: an unknown
  * option, a flag given twice or without its value, a server argument that is no option
  * (also after "--"), a value out of range or holding a control character, a block or
- * TXLIST path that is a directory, a TXLIST directory that is missing or not writable.
+ * TXLIST path that is a directory, a TXLIST path that is a FIFO, socket, device or block
+ * file (README.md "The TXLIST file"), a TXLIST directory that is missing or not writable.
  * Returns 0, or -1 (the caller prints "<program>: <err>" and exits EXIT_CONFIG, a client
  * CLIENT_EXIT_USAGE). With --help among the options it returns 0 with c->help set and
  * checks nothing else. Nothing is created or bound here. */

@@ -6,6 +6,7 @@
 
 #include "blockfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +45,8 @@ int disk_write_full(int fd, const void *data, size_t len) {
     }
     return 0;
 }
+
+static const char *disk_split(const char *path, char *dir, size_t cap);
 
 /* Reads fd (a regular file) whole into a malloc'd, NUL-terminated buffer. */
 static int disk_read_fd(char *err, size_t err_cap, int fd, const char *path, char **data,
@@ -77,16 +81,86 @@ static int disk_read_fd(char *err, size_t err_cap, int fd, const char *path, cha
 /* fsync of the directory holding path, so a created or renamed entry is durable. */
 int disk_sync_dir(char *err, size_t err_cap, const char *path) {
     char dir[DISK_PATH_BYTES];
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) snprintf(dir, sizeof(dir), ".");
-    else if (slash == path) snprintf(dir, sizeof(dir), "/");
-    else snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    (void)disk_split(path, dir, sizeof(dir));
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return disk_fail(err, err_cap, "cannot open directory %s: %s", dir, strerror(errno));
     int r = fsync(fd);
     int e = errno;
     close(fd);
     if (r < 0) return disk_fail(err, err_cap, "fsync of directory %s: %s", dir, strerror(e));
+    return 0;
+}
+
+/* path's directory (".": none) and the start of its last component. */
+static const char *disk_split(const char *path, char *dir, size_t cap) {
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) snprintf(dir, cap, ".");
+    else if (slash == path) snprintf(dir, cap, "/");
+    else snprintf(dir, cap, "%.*s", (int)(slash - path), path);
+    return slash == NULL ? path : slash + 1;
+}
+
+int disk_tmp_create(char *err, size_t err_cap, const char *path, char *tmp, size_t tmp_cap, int *fd) {
+    *fd = -1;
+    for (int attempt = 0; attempt < DISK_TMP_ATTEMPTS; attempt++) {
+        uint64_t r;
+        if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+            return disk_fail(err, err_cap, "cannot create a temporary file for %s: no randomness: %s", path,
+                             strerror(errno));
+        if ((size_t)snprintf(tmp, tmp_cap, "%s%s%016llx", path, DISK_TMP_INFIX, (unsigned long long)r) >= tmp_cap)
+            return disk_fail(err, err_cap, "path too long: %s", path);
+        int f = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (f < 0 && errno == EEXIST) continue; /* taken (or planted): another name */
+        if (f < 0) return disk_fail(err, err_cap, "cannot create %s: %s", tmp, strerror(errno));
+        struct stat st;
+        /* a sweep may take the lock between the create and ours, and remove the name */
+        if (flock(f, LOCK_EX) == 0 && fstat(f, &st) == 0 && st.st_nlink > 0) {
+            *fd = f;
+            return 0;
+        }
+        close(f);
+    }
+    return disk_fail(err, err_cap, "cannot create a temporary file for %s: %d names taken", path,
+                     DISK_TMP_ATTEMPTS);
+}
+
+/* 1 when name is base followed by DISK_TMP_INFIX and exactly the hex digits of a
+ * temporary file's name. */
+static int disk_tmp_name(const char *name, const char *base) {
+    size_t bl = strlen(base), il = strlen(DISK_TMP_INFIX);
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, DISK_TMP_INFIX, il) != 0) return 0;
+    const char *hex = name + bl + il;
+    if (strlen(hex) != DISK_TMP_HEX_DIGITS) return 0;
+    for (; *hex != '\0'; hex++) {
+        if (!((*hex >= '0' && *hex <= '9') || (*hex >= 'a' && *hex <= 'f'))) return 0;
+    }
+    return 1;
+}
+
+int disk_tmp_sweep(char *err, size_t err_cap, const char *path, uint32_t *files, uint64_t *bytes) {
+    char dir[DISK_PATH_BYTES];
+    const char *base = disk_split(path, dir, sizeof(dir));
+    *files = 0;
+    *bytes = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL) return disk_fail(err, err_cap, "cannot read directory %s: %s", dir, strerror(errno));
+    int dfd = dirfd(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!disk_tmp_name(e->d_name, base)) continue;
+        int f = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (f < 0) continue; /* a symlink or worse: not one of ours, left alone */
+        struct stat st, now;
+        /* a living writer holds its lock; and the name must still be this very file */
+        if (fstat(f, &st) == 0 && S_ISREG(st.st_mode) && flock(f, LOCK_EX | LOCK_NB) == 0 &&
+            fstatat(dfd, e->d_name, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st.st_dev &&
+            now.st_ino == st.st_ino && unlinkat(dfd, e->d_name, 0) == 0) {
+            (*files)++;
+            *bytes += (uint64_t)st.st_size;
+        }
+        close(f);
+    }
+    closedir(d);
     return 0;
 }
 
@@ -149,7 +223,8 @@ int disk_block_truncate(char *err, size_t err_cap, disk_block_t *blk, uint64_t l
     return 0;
 }
 
-/* Writes data to path atomically: "<path>.tmp.<pid>", fsync, rename, fsync the directory.
+/* Writes data to path atomically: a temporary file (disk_tmp_create), fsync, rename, fsync
+ * the directory.
  * On failure the temp file is removed and path is untouched. */
 static int disk_write_atomic(char *err, size_t err_cap, const char *path, const void *data, size_t len);
 
@@ -184,17 +259,15 @@ void disk_block_close(disk_block_t *blk) {
 static int disk_write_atomic(char *err, size_t err_cap, const char *path, const void *data,
                       size_t len) {
     char tmp[DISK_PATH_BYTES];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(tmp))
-        return disk_fail(err, err_cap, "path too long: %s", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return disk_fail(err, err_cap, "cannot create %s: %s", tmp, strerror(errno));
+    int fd;
+    if (disk_tmp_create(err, err_cap, path, tmp, sizeof(tmp), &fd) < 0) return -1;
     int bad = disk_write_full(fd, data, len) < 0 || fsync(fd) < 0;
     int e = errno;
-    if (close(fd) < 0 && !bad) {
+    if (!bad && rename(tmp, path) < 0) { /* renamed while its lock is held */
         bad = 1;
         e = errno;
     }
-    if (!bad && rename(tmp, path) < 0) {
+    if (close(fd) < 0 && !bad) {
         bad = 1;
         e = errno;
     }

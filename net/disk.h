@@ -18,6 +18,22 @@ int disk_write_full(int fd, const void *data, size_t len);
 /* fsync the directory holding path, so a rename or create in it is durable. */
 int disk_sync_dir(char *err, size_t err_cap, const char *path);
 
+/* Temporary files of an atomic write (the TXLIST file, a block file's marker): created
+ * beside the file as "<path>.tmp-<16 hex digits>" from the OS's randomness with
+ * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0644 less the umask, so nobody can pre-plant the name (a
+ * symlink there is never written through), and held under an exclusive flock until it is
+ * renamed or removed: a temporary file nobody holds is a killed writer's. */
+#define DISK_TMP_INFIX ".tmp-"
+#define DISK_TMP_HEX_DIGITS 16
+#define DISK_TMP_ATTEMPTS 16       /* names tried before giving up (each 64 random bits) */
+/* Creates one; its name into tmp (tmp_cap >= DISK_PATH_BYTES) and its descriptor into
+ * *fd (locked, for writing). Returns 0 or -1 with err. */
+int disk_tmp_create(char *err, size_t err_cap, const char *path, char *tmp, size_t tmp_cap, int *fd);
+/* Removes the temporary files of path (that exact pattern, in path's directory) that no
+ * living writer holds: regular files only, each after taking its lock. Counts them and
+ * their bytes. Returns 0 or -1 with err (the directory cannot be read). */
+int disk_tmp_sweep(char *err, size_t err_cap, const char *path, uint32_t *files, uint64_t *bytes);
+
 /* A backend's block file, opened for reading and appending and held exclusively (an
  * advisory lock: a second backend on the same file refuses to start). What the bytes mean
  * and which steps to take in which order is core's (core/blockfile.h); these functions

@@ -438,6 +438,15 @@ static void serverM_open(serverM_t *m) {
     for (int j = 0; j < 2; j++)
         if (sock_tcp_listen(err, host, config_port_client(cfg, j), &m->listen_fd[j]) < 0)
             drive_die(cfg->program, EXIT_RUNTIME, "%s", err);
+    /* what a killed serverM left half-written (its temporary files, unlocked since it died):
+     * after the sockets are bound, so a start refused changes nothing */
+    uint32_t stale_files;
+    uint64_t stale_bytes;
+    if (disk_tmp_sweep(err, sizeof(err), cfg->txlist_path, &stale_files, &stale_bytes) < 0)
+        drive_warn(cfg->program, "%s", err);
+    else if (stale_files > 0)
+        drive_warn(cfg->program, "removed %u temporary files of %s left by a serverM that was killed "
+                   "(%llu bytes)", stale_files, cfg->txlist_path, (unsigned long long)stale_bytes);
     coord_config_t cc = {
         .incarnation = loop_wall_us(), /* grows across restarts unless the clock steps back */
         .seed = cfg->seed,

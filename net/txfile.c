@@ -1,6 +1,6 @@
 /* txfile.c — the TXLIST writer thread (txfile.h): a queue of chunks under a mutex, one
- * temporary file per token, fsync + rename + directory sync at the last chunk, results
- * back through a pipe. */
+ * temporary file per token (disk_tmp_create: an unpredictable name, held under its lock),
+ * fsync + rename + directory sync at the last chunk, results back through a pipe. */
 #include "txfile.h"
 
 #include <errno.h>
@@ -64,9 +64,9 @@ static void fail(txfile_t *t, const char *what, int e) {
 }
 
 static void drop_tmp(txfile_t *t) {
-    if (t->fd >= 0) {
-        close(t->fd);
+    if (t->fd >= 0) { /* removed while its lock is held */
         unlink(t->tmp);
+        close(t->fd);
     }
     t->fd = -1;
     t->token = 0;
@@ -78,8 +78,11 @@ static void carry_out(txfile_t *t, const chunk_t *k) {
     if (k->token != t->token) { /* a new file: whatever was open is abandoned */
         drop_tmp(t);
         t->token = k->token;
-        t->fd = open(t->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (t->fd < 0) fail(t, "cannot create the temporary file", errno);
+        char err[TXFILE_ERR_BYTES];
+        if (disk_tmp_create(err, sizeof(err), t->path, t->tmp, sizeof(t->tmp), &t->fd) < 0 && !t->failed) {
+            t->failed = 1;
+            snprintf(t->why, sizeof(t->why), "%.250s", err);
+        }
     }
     if (k->arg == FX_FILE_ABORT) {
         drop_tmp(t);
@@ -88,11 +91,11 @@ static void carry_out(txfile_t *t, const chunk_t *k) {
     if (!t->failed && disk_write_full(t->fd, k->data, k->len) < 0) fail(t, "write", errno);
     if (k->arg == FX_FILE_MORE) return;
     if (!t->failed && fsync(t->fd) < 0) fail(t, "fsync", errno);
-    if (!t->failed) {
+    if (!t->failed) { /* renamed while its lock is held: no sweep removes it first */
+        if (rename(t->tmp, t->path) < 0) fail(t, "rename", errno);
         int bad = close(t->fd) < 0;
         t->fd = -1;
         if (bad) fail(t, "close", errno);
-        else if (rename(t->tmp, t->path) < 0) fail(t, "rename", errno);
     }
     char err[TXFILE_ERR_BYTES];
     if (!t->failed && disk_sync_dir(err, sizeof(err), t->path) < 0) {
@@ -139,7 +142,7 @@ txfile_t *txfile_new(const char *path, char *err, size_t err_cap) {
     }
     t->fd = -1;
     if ((size_t)snprintf(t->path, sizeof(t->path), "%s", path) >= sizeof(t->path) ||
-        (size_t)snprintf(t->tmp, sizeof(t->tmp), "%s.tmp.%ld", path, (long)getpid()) >= sizeof(t->tmp)) {
+        strlen(path) + strlen(DISK_TMP_INFIX) + DISK_TMP_HEX_DIGITS >= sizeof(t->tmp)) {
         snprintf(err, err_cap, "path too long: %s", path);
         free(t);
         return NULL;

@@ -2,6 +2,7 @@
  * merge swarm results (report), the suite of `make sim`, or print a scenario (parsed, or generated for a swarm seed). Thin: everything
  * lives in sim.a (sim.h, swarm.h, suite.h). In the alichain-sim-mutants build --mutant
  * NAME plants one of core/'s named bugs (core/mutant.h). */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,12 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blockfile.h"
 #include "mutant.h"
 #include "ports.h"
 #include "real/real.h"
 #include "real/realnet_ns.h"
 #include "real/soak.h"
 #include "proc/proc.h"
+#include "judge/fsck.h"
 #include "scenario/gen.h"
 #include "swarm/jsonl.h"
 #include "swarm/report.h"
@@ -55,6 +58,11 @@ static const char usage[] =
     "  neither pass nor fail, the run proves nothing either way;\n"
     "soak: N transfers, C at a time, a random server killed (-9) and restarted every K ms, then\n"
     "  the block files checked (docs/REAL.md \"Durability soak\"); exit 0 pass, 1 fail, 2 refused.\n"
+    "       alichain-sim check DIR   block1.txt..block3.txt of DIR (with their .appended markers and\n"
+    "             .torn files) judged together, the way git fsck judges a repository: lines that\n"
+    "             do not parse (file:line), a serial twice in a file or in two files, torn tails,\n"
+    "             markers; gaps in the serials are notes, not problems (hand-written blocks may\n"
+    "             have them); exit 0 clean, 1 problems found, 2 cannot read\n"
     "options of every command: --mutant NAME (alichain-sim-mutants only; names: --mutant list);\n"
     "  -- ends the options; --help prints this text\n"
     "run prints trace-hash: <hex> and verdict: pass|fail; exit 0 pass, 1 fail, 2 usage.\n"
@@ -297,7 +305,8 @@ static int args_count_check(const args_t *a) {
     if (a->npos > want) return usage_fail("unexpected argument \"%.60s\" to %s",
                                           a->positional[want], a->cmd);
     if (a->npos < want)
-        return usage_fail("%s needs %s", a->cmd, strcmp(a->cmd, "gen") == 0 ? "a SEED" : "a FILE");
+        return usage_fail("%s needs %s", a->cmd, strcmp(a->cmd, "gen") == 0 ? "a SEED"
+                                               : strcmp(a->cmd, "check") == 0 ? "a DIR" : "a FILE");
     return 0;
 }
 
@@ -381,7 +390,7 @@ static int args_values(args_t *a) {
     return 0;
 }
 
-static const char *const commands = "run swarm report suite print gen real compare soak";
+static const char *const commands = "run swarm report suite print gen real compare soak check";
 
 /* The whole command line; returns 0, or EXIT_USAGE with one line printed. */
 static int args_parse(int argc, char **argv, args_t *a) {
@@ -738,6 +747,62 @@ static int cmd_print(const args_t *a) {
     return 0;
 }
 
+#define CHECK_FILE_BYTES_MAX ((size_t)1 << 31) /* a backend refuses a larger block file */
+#define CHECK_EXIT_PROBLEMS 1
+#define CHECK_EXIT_UNREADABLE 2
+
+/* check DIR: reads the three block files and what lies beside them, then judge/fsck.c. */
+static int cmd_check(const args_t *a) {
+    const char *dir = a->positional[0];
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: check: cannot read \"%.200s\": not a directory\n", prog_name, dir);
+        return CHECK_EXIT_UNREADABLE;
+    }
+    fsck_file_t files[FSCK_FILES_MAX];
+    char *bufs[FSCK_FILES_MAX][2];
+    memset(files, 0, sizeof(files));
+    memset(bufs, 0, sizeof(bufs));
+    int rc = 0;
+    for (int b = 0; b < BACKEND_COUNT && rc == 0; b++) {
+        char path[PATH_MAX + 32], extra[PATH_MAX + 48];
+        fsck_file_t *x = &files[b];
+        x->name = blockfile_default_name(b);
+        snprintf(path, sizeof(path), "%s/%s", dir, x->name);
+        int r = proc_file_read(path, CHECK_FILE_BYTES_MAX, &bufs[b][0], &x->len);
+        if (r != 0 || bufs[b][0] == NULL) {
+            fprintf(stderr, "%s: check: cannot read %.200s: %s\n", prog_name, path,
+                    r == 0 ? "no such file" : strerror(errno));
+            rc = CHECK_EXIT_UNREADABLE;
+            break;
+        }
+        x->img = bufs[b][0];
+        snprintf(extra, sizeof(extra), "%s%s", path, BLOCKFILE_MARKER_SUFFIX);
+        if (proc_file_read(extra, CHECK_FILE_BYTES_MAX, &bufs[b][1], &x->marker_len) != 0) {
+            fprintf(stderr, "%s: check: cannot read %.200s: %s\n", prog_name, extra, strerror(errno));
+            rc = CHECK_EXIT_UNREADABLE;
+            break;
+        }
+        x->marker = bufs[b][1];
+        snprintf(extra, sizeof(extra), "%s%s", path, BLOCKFILE_TORN_SUFFIX);
+        if (stat(extra, &st) == 0) {
+            x->torn_present = 1;
+            x->torn_len = (size_t)st.st_size;
+        }
+    }
+    fsck_result_t res;
+    if (rc == 0 && fsck_blocks(files, BACKEND_COUNT, stdout, &res) != 0) {
+        fprintf(stderr, "%s: check: out of memory\n", prog_name);
+        rc = CHECK_EXIT_UNREADABLE;
+    }
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        free(bufs[b][0]);
+        free(bufs[b][1]);
+    }
+    if (rc != 0) return rc;
+    return res.problems > 0 ? CHECK_EXIT_PROBLEMS : 0;
+}
+
 static int cmd_gen(const args_t *a) {
     scenario_t s;
     int real = a->value[OPT_REAL] != NULL;
@@ -776,5 +841,6 @@ int main(int argc, char **argv) {
     if (strcmp(a.cmd, "compare") == 0 && a.value[OPT_GENERATED] != NULL) return cmd_compare_generated(&a);
     if (strcmp(a.cmd, "real") == 0 || strcmp(a.cmd, "compare") == 0) return cmd_real(&a);
     if (strcmp(a.cmd, "soak") == 0) return cmd_soak(&a);
+    if (strcmp(a.cmd, "check") == 0) return cmd_check(&a);
     return cmd_gen(&a);
 }

@@ -227,7 +227,76 @@ int relay_take(relay_t *r, relay_control_t *c, uint64_t now_us, int link, int di
     return relay_push(r, now_us, link, dir, data, len);
 }
 
+/* ---- steps anchored to events (relay.h): a table every relay and the runner share ---- */
+
+void relay_anchors_bind(relay_t *r, relay_anchors_t *a, int fd, const uint8_t link_backend[], int link_count) {
+    assert(link_count >= 1 && link_count <= RELAY_LINKS_MAX);
+    r->anchors = a;
+    r->anchors_fd = fd;
+    for (int l = 0; l < link_count; l++) r->link_backend[l] = link_backend[l];
+}
+
+uint32_t relay_anchors_see(relay_t *r, int link, int dir, const uint8_t *data, size_t len, uint64_t now_us) {
+    relay_anchors_t *a = r->anchors;
+    if (a == NULL) return 0;
+    uint32_t count = __atomic_load_n(&a->count, __ATOMIC_ACQUIRE), fired = 0;
+    int b = r->link_backend[link];
+    int src = dir == RELAY_DOWN ? SIM_NODE_M : b, dst = dir == RELAY_DOWN ? b : SIM_NODE_M;
+    for (uint32_t k = 0; k < count && k < SCN_ANCHORS_MAX; k++) {
+        relay_anchor_t *x = &a->a[k];
+        if (!scn_event_matches(&x->ev, src, dst, data, len)) continue;
+        if (__atomic_add_fetch(&x->seen, 1, __ATOMIC_ACQ_REL) != x->ev.nth) continue;
+        x->fired_us = now_us; /* published by the state's release below */
+        __atomic_store_n(&x->state, RELAY_ANCHOR_FIRED, __ATOMIC_RELEASE);
+        fired |= 1u << k;
+    }
+    return fired;
+}
+
+int relay_anchors_take(relay_anchors_t *a, uint64_t *fired_us) {
+    uint32_t count = __atomic_load_n(&a->count, __ATOMIC_ACQUIRE);
+    for (uint32_t k = 0; k < count && k < SCN_ANCHORS_MAX; k++) {
+        uint32_t want = RELAY_ANCHOR_FIRED;
+        if (__atomic_compare_exchange_n(&a->a[k].state, &want, RELAY_ANCHOR_TAKEN, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            *fired_us = a->a[k].fired_us;
+            return (int)k;
+        }
+    }
+    return -1;
+}
+
+void relay_anchors_done(relay_anchors_t *a, int k) {
+    assert(k >= 0 && k < SCN_ANCHORS_MAX);
+    __atomic_store_n(&a->a[k].state, RELAY_ANCHOR_DONE, __ATOMIC_RELEASE);
+}
+
+int relay_anchors_all_done(const relay_anchors_t *a, uint32_t mask) {
+    for (int k = 0; k < SCN_ANCHORS_MAX; k++) {
+        if ((mask >> k & 1u) && __atomic_load_n(&a->a[k].state, __ATOMIC_ACQUIRE) != RELAY_ANCHOR_DONE) return 0;
+    }
+    return 1;
+}
+
 /* ---- the poll() loop ------------------------------------------------------------------ */
+
+/* Holds the datagram that fired the steps of mask: wakes the runner, then waits until it
+ * has carried them out, applying (and acknowledging) any setting it hands meanwhile. */
+static void anchors_hold(relay_t *r, relay_control_t *ctl, int wake_fd, uint32_t mask) {
+    uint64_t one = 1;
+    (void)!write(r->anchors_fd, &one, sizeof(one));
+    uint64_t end_us = proc_now_us() + RELAY_ANCHOR_WAIT_MS * 1000ull;
+    for (;;) {
+        if (ctl != NULL) (void)relay_control_sync(ctl, r);
+        if (relay_anchors_all_done(r->anchors, mask) || proc_now_us() >= end_us) return;
+        struct pollfd p = {.fd = wake_fd, .events = POLLIN}; /* a negative fd: a plain 1 ms wait */
+        if (poll(&p, 1, 1) > 0 && (p.revents & POLLIN)) {
+            uint64_t drain[8];
+            (void)!read(wake_fd, drain, sizeof(drain));
+        }
+    }
+}
+
 
 int relay_addr_parse(char *err, size_t cap, const char *text, struct sockaddr_in *a) {
     char host[RELAY_HOST_BYTES];
@@ -265,7 +334,8 @@ static int same_addr(const struct sockaddr_in *a, const struct sockaddr_in *b) {
 
 /* Reads what waits on one link's socket (front: from serverM, down; back: from the
  * backend, up) into the plan, each datagram under the latest setting of c. */
-static void relay_read(relay_t *r, relay_control_t *ctl, const relay_link_t *l, int link, int dir, int fd) {
+static void relay_read(relay_t *r, relay_control_t *ctl, int wake_fd, const relay_link_t *l, int link, int dir,
+                       int fd) {
     const struct sockaddr_in *peer = dir == RELAY_DOWN ? &l->m_addr : &l->backend_addr;
     for (int i = 0; i < RELAY_READS_PER_EVENT; i++) {
         uint8_t buf[RELAY_DGRAM_BYTES_MAX];
@@ -277,7 +347,13 @@ static void relay_read(relay_t *r, relay_control_t *ctl, const relay_link_t *l, 
             r->counts[dir].foreign++;
             continue;
         }
-        (void)relay_take(r, ctl, proc_now_us(), link, dir, buf, (size_t)n); /* a full queue counts its drop */
+        uint64_t now = proc_now_us();
+        uint32_t fired = relay_anchors_see(r, link, dir, buf, (size_t)n, now);
+        if (fired != 0) {
+            anchors_hold(r, ctl, wake_fd, fired);
+            now = proc_now_us(); /* its delay counts from when it was let go */
+        }
+        (void)relay_take(r, ctl, now, link, dir, buf, (size_t)n); /* a full queue counts its drop */
     }
 }
 
@@ -326,6 +402,6 @@ void relay_serve(relay_t *r, const relay_link_t *links, int link_count, const in
         }
         for (int i = 0; i < nfds; i++)
             if (pfds[i].revents & POLLIN)
-                relay_read(r, c, &links[i / 2], i / 2, i % 2 ? RELAY_UP : RELAY_DOWN, fds[i]);
+                relay_read(r, c, wake_fd, &links[i / 2], i / 2, i % 2 ? RELAY_UP : RELAY_DOWN, fds[i]);
     }
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "prng.h"
+#include "scenario/anchor.h"
 #include "scenario/udp_fate.h"
 
 #define RELAY_DGRAM_BYTES_MAX 2048   /* above the protocol's DGRAM_BYTES_MAX */
@@ -60,9 +61,31 @@ typedef struct {
     uint8_t data[RELAY_DGRAM_BYTES_MAX];
 } relay_item_t;
 
+/* Steps anchored to protocol events (scenario/anchor.h), as the relays of one run see them:
+ * a table in memory every relay and the runner share. A relay that reads a datagram of an
+ * armed event counts it (every relay adds to one count); the one that reads the nth marks
+ * the step fired, wakes the runner (fd) and holds that datagram until the runner has
+ * carried the step out (done) — settings it hands meanwhile are applied, so they govern
+ * that very datagram — or RELAY_ANCHOR_WAIT_MS passed (the runner reports the step late). */
+#define RELAY_ANCHOR_WAIT_MS 5000
+enum { RELAY_ANCHOR_ARMED = 0, RELAY_ANCHOR_FIRED, RELAY_ANCHOR_TAKEN, RELAY_ANCHOR_DONE };
+typedef struct {
+    scn_event_t ev;
+    uint32_t seen;       /* datagrams of the event so far, all relays together (atomic) */
+    uint32_t state;      /* RELAY_ANCHOR_* (atomic) */
+    uint64_t fired_us;   /* proc_now_us() when it fired */
+} relay_anchor_t;
+typedef struct {
+    uint32_t count;      /* armed events: a[0 .. count) */
+    relay_anchor_t a[SCN_ANCHORS_MAX];
+} relay_anchors_t;
+
 typedef struct {
     relay_fault_t fault[RELAY_DIRS];
-    uint8_t cut[RELAY_DIRS];  /* a partition: as the simulator's, checked at arrival and at delivery */
+    uint8_t cut[RELAY_DIRS];
+    relay_anchors_t *anchors;               /* NULL: none (relay_anchors_bind) */
+    int anchors_fd;                         /* written when a step fired: wakes the runner */
+    uint8_t link_backend[RELAY_LINKS_MAX];  /* SIM_NODE_A..C of each link */  /* a partition: as the simulator's, checked at arrival and at delivery */
     relay_counts_t counts[RELAY_DIRS];
     prng_t prng;
     uint64_t next_seq[RELAY_LINKS_MAX][RELAY_DIRS];
@@ -124,6 +147,21 @@ int relay_control_sync(relay_control_t *c, relay_t *r);
  * datagram, so none goes out under a setting older than the last acknowledged. */
 int relay_take(relay_t *r, relay_control_t *c, uint64_t now_us, int link, int dir, const uint8_t *data,
                size_t len);
+
+/* Makes r watch the events of table a (shared with the runner and the other relays of the
+ * run); link l carries backend node link_backend[l]; a step that fires writes to fd (an
+ * eventfd the runner polls). Call after relay_init. */
+void relay_anchors_bind(relay_t *r, relay_anchors_t *a, int fd, const uint8_t link_backend[], int link_count);
+/* The relay's side, for a datagram of link in direction dir read at now_us: counts it for
+ * every armed event it is one of and marks the steps whose nth it is fired. Returns the
+ * mask of steps it fired (bit k: a->a[k]); 0 for none. */
+uint32_t relay_anchors_see(relay_t *r, int link, int dir, const uint8_t *data, size_t len, uint64_t now_us);
+/* The runner's side: the index of a fired step it has not taken yet (now taken), with its
+ * fire time, or -1; then relay_anchors_done when it has been carried out. */
+int relay_anchors_take(relay_anchors_t *a, uint64_t *fired_us);
+void relay_anchors_done(relay_anchors_t *a, int k);
+/* 1 when every step of mask is done. */
+int relay_anchors_all_done(const relay_anchors_t *a, uint32_t mask);
 
 /* One link's sockets and peers: front faces serverM (bound where serverM believes the
  * backend is), back faces the backend (bound where the backend believes serverM is). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "scenario/anchor.h"
 
 const char *const touch_kind_names[TOUCH_KINDS] = {
     [TOUCH_LOST] = "lost", [TOUCH_CUT] = "cut", [TOUCH_LATE] = "late",
@@ -69,6 +70,7 @@ static void attribute(excuse_t *ex, touch_kind_t kind, int source, uint64_t coun
     AC_ASSERT(source_ok(ex, source));
     ex->kind_count[kind] += count;
     ex->total += count;
+    if (kind == TOUCH_LOST || kind == TOUCH_LATE) ex->drawn += count;
     if (source == EXCUSE_SETTINGS) ex->settings_touches += count;
     else ex->step_touches[source] += count;
 }
@@ -144,8 +146,9 @@ void excuse_report(const excuse_t *ex, FILE *f) {
     for (size_t i = 0; i < ex->scn->step_count; i++) {
         if (!ex->step_fault[i] || ex->step_touches[i] > 0) continue;
         const scn_step_t *st = &ex->scn->steps[i];
-        fprintf(f, "%s line %u %s at %.3fs", listed ? "," : "vacuous:", st->line, step_fault_name(st),
-                (double)st->at_us / 1e6);
+        char when[SCN_EVENT_TEXT_BYTES + 8];
+        scn_step_when(st, when, sizeof(when));
+        fprintf(f, "%s line %u %s %s", listed ? "," : "vacuous:", st->line, step_fault_name(st), when);
         listed = 1;
     }
     if (listed) fputs(" (touched nothing: excuses nothing)\n", f);

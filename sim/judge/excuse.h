@@ -43,6 +43,10 @@ typedef struct {
     int16_t open_source[TOUCH_KINDS][EXCUSE_NODES_MAX]; /* INT16_MIN: not open */
     uint64_t kind_count[TOUCH_KINDS];
     uint64_t total;           /* every touch so far (per-operation counts are differences) */
+    uint64_t drawn;           /* ... of them, those a random draw decided: datagrams lost or
+                               * late on a lossy or slow link (TOUCH_LOST, TOUCH_LATE). The
+                               * two drivers draw differently, so an outcome they decided is
+                               * chance, not a property of the programs (compare) */
     const scenario_t *scn;
     uint64_t *step_touches;   /* per step index: touches attributed to it */
     uint8_t *step_fault;      /* per step index: 1 = it set a fault that could touch */

@@ -10,6 +10,7 @@
 #include "judge/judge.h"
 #include "outcome.h"
 #include "real.h"
+#include "scenario/anchor.h"
 #include "world/sim.h"
 
 static char *bytes_dup(const char *p, size_t len) {
@@ -56,6 +57,8 @@ static void sim_op_seen(void *ctx, const sim_op_view_t *v) {
     o->exit_code = v->state == SIM_OP_DONE ? v->exit_code : -1;
     o->inv_us = v->state == SIM_OP_WAITING ? 0 : v->inv_us;
     o->resp_us = v->state == SIM_OP_DONE ? v->resp_us : UINT64_MAX;
+    o->touches = v->touches;
+    o->drawn = v->drawn;
     o->out = bytes_dup(v->out, v->out_len);
     o->err = stderr_as_printed(v->err, v->err_len, v->step->client ? 'B' : 'A', &o->err_len);
     o->out_len = o->out ? v->out_len : 0;
@@ -82,7 +85,7 @@ static void sim_end_seen(void *ctx, const check_txs_t *disks, const char *txlist
 
 /* Runs s in the simulator; each operation's outcome into ops[0..n), its end state into *final. */
 static int sim_outcomes(const scenario_t *s, const real_options_t *o, real_outcome_t *ops, size_t n,
-                        int *verdict, real_final_t *final, compare_result_t *cr) {
+                        int *verdict, real_final_t *final, scn_fired_t *fired, compare_result_t *cr) {
     sim_ops_t so = {.ops = ops, .n = n};
     sim_options_t opts = {.seed_override = o->seed, .has_seed_override = o->has_seed, .on_op = sim_op_seen,
                           .on_end = sim_end_seen, .hook_ctx = &so};
@@ -90,6 +93,7 @@ static int sim_outcomes(const scenario_t *s, const real_options_t *o, real_outco
     int rc = sim_run(s, &opts, &sr);
     *verdict = sr.verdict;
     *final = so.final;
+    *fired = sr.fired;
     if (rc >= 0 && sr.verdict != 0) snprintf(cr->why, sizeof(cr->why), "simulator: %.360s", sr.first_failure);
     return rc < 0 || so.nomem || so.seen != n ? -1 : 0;
 }
@@ -238,9 +242,17 @@ static void outcome_print(FILE *f, const real_outcome_t *o) {
 typedef enum {
     CMP_SAME,                 /* exit, stdout and stderr's class the same */
     CMP_ALLOWED_EXIT,         /* different exit codes, both allowed by `expect L exit` */
+    CMP_ALLOWED_CHANCE,       /* unavailable or unknown on a side where random network draws
+                                 (loss, late datagrams) touched it: chance, not the programs */
+    CMP_ALLOWED_RACE,         /* a transfer that raced another on both sides: which one the
+                                 ledger took first is real timing (each side's checkers judge
+                                 its own order) */
     CMP_SKIP_SEVERAL,         /* same exit; output not compared: expect allows several */
     CMP_SKIP_CONCURRENT,      /* ... concurrent with a transfer */
     CMP_SKIP_IN_DOUBT,        /* ... after a transfer that may have been stored, in doubt */
+    CMP_SKIP_DIVERGED,        /* another outcome after a transfer the two runs ended differently
+                                 as allowed (chance, a race, expect exit): the histories
+                                 diverged there, each side's checkers judge its own */
     CMP_DIFF_EXIT,
     CMP_DIFF_STDOUT,
     CMP_DIFF_STDERR,          /* both exit 3, another reply or reason (which backends ...) */
@@ -251,9 +263,12 @@ typedef enum {
 static const char *const cmp_text[CMP_COUNT] = {
     [CMP_SAME] = "same",
     [CMP_ALLOWED_EXIT] = "allowed (expect exit)",
+    [CMP_ALLOWED_CHANCE] = "allowed (decided by random loss or delay that touched it)",
+    [CMP_ALLOWED_RACE] = "allowed (raced another transfer on both sides)",
     [CMP_SKIP_SEVERAL] = "same exit (output not compared: expect allows several)",
     [CMP_SKIP_CONCURRENT] = "same exit (output not compared: concurrent with a transfer)",
     [CMP_SKIP_IN_DOUBT] = "same exit (output not compared: after a transfer in doubt)",
+    [CMP_SKIP_DIVERGED] = "not compared (after a transfer that ended differently, as allowed)",
     [CMP_DIFF_EXIT] = "DIFFERENT",
     [CMP_DIFF_STDOUT] = "DIFFERENT (stdout)",
     [CMP_DIFF_STDERR] = "DIFFERENT (stderr)",
@@ -264,16 +279,31 @@ static const char *const cmp_text[CMP_COUNT] = {
  * (check_input_t.model): what stands in for the text compare did not make. */
 static const char *const cmp_model_text[CMP_COUNT] = {
     [CMP_ALLOWED_EXIT] = "allowed (expect exit; output checked against the model on both sides)",
+    [CMP_ALLOWED_CHANCE] = "allowed (decided by random loss or delay; output checked against the model on both sides)",
+    [CMP_ALLOWED_RACE] = "allowed (raced another transfer on both sides; output checked against the model on both sides)",
     [CMP_SKIP_SEVERAL] = "same exit (output checked against the model on both sides: expect allows several)",
     [CMP_SKIP_CONCURRENT] = "same exit (output checked against the model on both sides: concurrent with a transfer)",
     [CMP_SKIP_IN_DOUBT] = "same exit (output checked against the model on both sides: after a transfer in doubt)",
+    [CMP_SKIP_DIVERGED] = "not compared as text (after a transfer that ended differently, as allowed; output checked "
+                          "against the model on both sides)",
+};
+
+/* Why an operation of kind k was not compared as text, as the compared: line counts it. */
+static const char *const cmp_reason[CMP_COUNT] = {
+    [CMP_ALLOWED_EXIT] = "allowed by expect exit",
+    [CMP_ALLOWED_CHANCE] = "by chance",
+    [CMP_ALLOWED_RACE] = "raced",
+    [CMP_SKIP_SEVERAL] = "expect allows several",
+    [CMP_SKIP_CONCURRENT] = "concurrent with a transfer",
+    [CMP_SKIP_IN_DOUBT] = "after a transfer in doubt",
+    [CMP_SKIP_DIVERGED] = "after one that ended differently",
 };
 
 static int cmp_is_difference(cmp_kind_t k) { return k >= CMP_DIFF_EXIT; }
 
 /* 1 when an operation of kind k had its output compared by neither text nor exit codes
  * alone, but may be by the model: the kinds cmp_model_text names. */
-static int cmp_not_as_text(cmp_kind_t k) { return k >= CMP_ALLOWED_EXIT && k <= CMP_SKIP_IN_DOUBT; }
+static int cmp_not_as_text(cmp_kind_t k) { return k >= CMP_ALLOWED_EXIT && k <= CMP_SKIP_DIVERGED; }
 
 /* stderr by class: the error reply (its kind and, for unavailable/stale, which backends) or
  * the reason the client gave up, and whether that left a transfer in doubt. */
@@ -284,15 +314,46 @@ static int same_stderr_class(const outcome_t *x, const outcome_t *y) {
     return 1;
 }
 
+/* 1 when o's outcome may be chance: it ended unavailable or unknown (exit 3) while random
+ * network draws touched it. Each side's availability checker has already judged that exit
+ * 3 excused; the draws make it one of the outcomes the fault model allows, not the one. */
+static int chance_outcome(const real_outcome_t *o) {
+    return o->state == CHECK_OP_DONE && o->exit_code == CLIENT_EXIT_FAILED && o->drawn > 0;
+}
+
+/* The step of operation i (the i-th operation of s). */
+static const scn_step_t *op_step(const scenario_t *s, size_t i) {
+    for (size_t st = 0, j = 0; st < s->step_count; st++) {
+        if (s->steps[st].kind != STEP_OP) continue;
+        if (j++ == i) return &s->steps[st];
+    }
+    return NULL;
+}
+
+/* Different exit codes the scenario does not determine: both allowed by `expect exit`; an
+ * exit 3 where random loss or delay touched the operation (the other side: done, or exit 3
+ * by chance too); a transfer accepted on one side and refused on the other where it raced
+ * another transfer on both. Anything else is a difference. */
+static cmp_kind_t exit_difference(const scenario_t *s, const real_outcome_t *sim, const real_outcome_t *real,
+                                  size_t n, size_t i, uint32_t mask, int ca, int cb) {
+    const real_outcome_t *a = &sim[i], *b = &real[i];
+    const scn_step_t *st = op_step(s, i);
+    if (ca >= 0 && cb >= 0 && ca <= CLIENT_EXIT_REFUSED && cb <= CLIENT_EXIT_REFUSED && st != NULL &&
+        step_is_transfer(st) && overlaps_transfer(s, sim, n, i) && overlaps_transfer(s, real, n, i))
+        return CMP_ALLOWED_RACE; /* first: the ledgers then differ rightly (compare_end_states) */
+    if (ca >= 0 && cb >= 0 && ca < 32 && cb < 32 && (mask >> ca & 1u) && (mask >> cb & 1u)) return CMP_ALLOWED_EXIT;
+    if (ca >= 0 && cb >= 0 && (ca == CLIENT_EXIT_FAILED || cb == CLIENT_EXIT_FAILED) &&
+        (ca != CLIENT_EXIT_FAILED || chance_outcome(a)) && (cb != CLIENT_EXIT_FAILED || chance_outcome(b)))
+        return CMP_ALLOWED_CHANCE;
+    return CMP_DIFF_EXIT;
+}
+
 static cmp_kind_t compare_one(const scenario_t *s, const real_outcome_t *sim, const real_outcome_t *real,
                               size_t n, size_t i) {
     const real_outcome_t *a = &sim[i], *b = &real[i];
     uint32_t mask = expect_exit_mask(s, b->label);
     int ca = a->state == CHECK_OP_DONE ? a->exit_code : -1, cb = b->state == CHECK_OP_DONE ? b->exit_code : -1;
-    if (ca != cb) {
-        int allowed = ca >= 0 && cb >= 0 && ca < 32 && cb < 32 && (mask >> ca & 1u) && (mask >> cb & 1u);
-        return allowed ? CMP_ALLOWED_EXIT : CMP_DIFF_EXIT;
-    }
+    if (ca != cb) return exit_difference(s, sim, real, n, i, mask, ca, cb);
     if (ca != CLIENT_EXIT_USAGE) { /* a usage error never reached serverM: no ledger in it */
         if (__builtin_popcount(mask) > 1) return CMP_SKIP_SEVERAL;
         if (overlaps_transfer(s, sim, n, i) || overlaps_transfer(s, real, n, i)) return CMP_SKIP_CONCURRENT;
@@ -303,7 +364,8 @@ static cmp_kind_t compare_one(const scenario_t *s, const real_outcome_t *sim, co
     if (ca < 0 || ca == CLIENT_EXIT_USAGE) return CMP_SAME; /* unfinished, or a usage error: stdout said it all */
     outcome_t x, y;
     if (outcome_read(a, &x) != 0 || outcome_read(b, &y) != 0) return CMP_DIFF_UNREADABLE;
-    return same_stderr_class(&x, &y) ? CMP_SAME : CMP_DIFF_STDERR;
+    if (same_stderr_class(&x, &y)) return CMP_SAME;
+    return chance_outcome(a) && chance_outcome(b) ? CMP_ALLOWED_CHANCE : CMP_DIFF_STDERR;
 }
 
 /* How many comparisons of each kind were made and skipped, and why: a compare that
@@ -320,17 +382,14 @@ static void compared_report(const uint32_t counts[CMP_COUNT], const uint32_t mod
     cr->output_compared = counts[CMP_SAME] + out_diff;
     cr->model_checked = by_model;
     cr->model_rejected = rejected;
-    uint32_t only[CMP_COUNT];
-    for (int k = 0; k < CMP_COUNT; k++) only[k] = counts[k] - model[k];
+    uint32_t exit_only = cr->ops - cr->output_compared - by_model;
     fprintf(f, "compared: %u operations: output compared %u (same %u, different %u); checked against the model "
-               "on both sides %u (allowed by expect exit %u, expect allows several %u, concurrent with a transfer "
-               "%u, after a transfer in doubt %u); exit only %u (different exit %u, allowed by expect exit %u, "
-               "expect allows several %u, concurrent with a transfer %u, after a transfer in doubt %u); "
-               "answers a model rejected %u\n",
-            cr->ops, cr->output_compared, counts[CMP_SAME], out_diff, by_model, model[CMP_ALLOWED_EXIT],
-            model[CMP_SKIP_SEVERAL], model[CMP_SKIP_CONCURRENT], model[CMP_SKIP_IN_DOUBT],
-            cr->ops - cr->output_compared - by_model, only[CMP_DIFF_EXIT], only[CMP_ALLOWED_EXIT],
-            only[CMP_SKIP_SEVERAL], only[CMP_SKIP_CONCURRENT], only[CMP_SKIP_IN_DOUBT], rejected);
+               "on both sides %u (", cr->ops, cr->output_compared, counts[CMP_SAME], out_diff, by_model);
+    for (int k = CMP_ALLOWED_EXIT; k <= CMP_SKIP_DIVERGED; k++)
+        fprintf(f, "%s%s %u", k > CMP_ALLOWED_EXIT ? ", " : "", cmp_reason[k], model[k]);
+    fprintf(f, "); exit only %u (different exit %u", exit_only, counts[CMP_DIFF_EXIT]);
+    for (int k = CMP_ALLOWED_EXIT; k <= CMP_SKIP_DIVERGED; k++) fprintf(f, ", %s %u", cmp_reason[k], counts[k] - model[k]);
+    fprintf(f, "); answers a model rejected %u\n", rejected);
 }
 
 /* ---- the end states ---- */
@@ -449,8 +508,8 @@ static int transfers_raced(const scenario_t *s, const real_outcome_t *o, size_t 
 /* The final ledgers (transactions as a multiset, then in serial order) and alichain.txt of
  * the two runs, where the scenario determines them. Returns the differences found. */
 static uint32_t compare_end_states(const scenario_t *s, const real_outcome_t *sim, const real_final_t *sf,
-                                   const real_outcome_t *real, const real_final_t *rf, size_t n, FILE *f,
-                                   compare_result_t *cr) {
+                                   const real_outcome_t *real, const real_final_t *rf, size_t n,
+                                   const char *took_other, FILE *f, compare_result_t *cr) {
     const char *doubt = transfer_in_doubt(s, sim, n);
     if (doubt == NULL) doubt = transfer_in_doubt(s, real, n);
     if (!sf->known || !rf->known) {
@@ -459,6 +518,12 @@ static uint32_t compare_end_states(const scenario_t *s, const real_outcome_t *si
     }
     if (doubt != NULL) {
         fprintf(f, "ledger: not compared: transfer %s stayed in doubt\nalichain.txt: not compared: likewise\n", doubt);
+        return 0;
+    }
+    if (took_other != NULL) { /* each side's checkers judged its own ledger: coins, serials, order */
+        fprintf(f, "ledger: not compared: transfer %s ended differently in the two runs, as allowed "
+                   "(sim %zu transactions, real %zu)\nalichain.txt: not compared: likewise\n",
+                took_other, sf->disks.count, rf->disks.count);
         return 0;
     }
     uint32_t diff = 0;
@@ -511,6 +576,30 @@ static uint32_t compare_end_states(const scenario_t *s, const real_outcome_t *si
     return diff;
 }
 
+/* Steps on protocol events: whether each fired on both sides (a step that fired on one
+ * side only is a difference: the protocol took another path), and when. */
+static uint32_t compare_anchors(const scenario_t *s, const scn_fired_t *a, const scn_fired_t *b, FILE *f,
+                                compare_result_t *cr) {
+    uint32_t diff = 0;
+    for (uint32_t k = 0; k < a->count && k < b->count; k++) {
+        const scn_step_t *st = &s->steps[a->step[k]];
+        char ev[SCN_EVENT_TEXT_BYTES];
+        scn_event_format(&st->on, ev, sizeof(ev));
+        int fa = a->at_us[k] != UINT64_MAX, fb = b->at_us[k] != UINT64_MAX;
+        fprintf(f, "anchor: line %u (on %s) sim: ", st->line, ev);
+        if (fa) fprintf(f, "fired at %.3f ms", (double)a->at_us[k] / 1e3);
+        else fputs("never fired", f);
+        fputs("  real: ", f);
+        if (fb) fprintf(f, "fired at %.3f ms", (double)b->at_us[k] / 1e3);
+        else fputs("never fired", f);
+        fprintf(f, "  %s\n", fa == fb ? "same" : "DIFFERENT");
+        if (fa != fb && diff++ == 0 && cr->first_difference[0] == '\0')
+            snprintf(cr->first_difference, sizeof(cr->first_difference), "line %u (on %s) fired in the %s only",
+                     st->line, ev, fa ? "simulator" : "real run");
+    }
+    return diff;
+}
+
 int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_result_t *cr_out) {
     compare_result_t cr_own, *cr = cr_out != NULL ? cr_out : &cr_own;
     *cr = (compare_result_t){.verdict = REAL_EXIT_REFUSED};
@@ -520,7 +609,8 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
     if (sim == NULL) return REAL_EXIT_REFUSED;
     int sim_verdict = 1;
     real_final_t sim_final = {0};
-    if (sim_outcomes(s, o, sim, n, &sim_verdict, &sim_final, cr) != 0) {
+    scn_fired_t sim_fired;
+    if (sim_outcomes(s, o, sim, n, &sim_verdict, &sim_final, &sim_fired, cr) != 0) {
         fprintf(f, "simulator: the scenario cannot run\n");
         snprintf(cr->why, sizeof(cr->why), "simulator: the scenario cannot run");
         outcomes_free(sim, n);
@@ -543,14 +633,30 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
             rr.inconclusive ? "inconclusive" : rr.verdict == 0 ? "pass" : "fail");
     uint32_t differences = 0, rejected = 0;
     uint32_t counts[CMP_COUNT] = {0}, model[CMP_COUNT] = {0};
+    /* The first transfer whose outcome the two runs ended differently as allowed (chance, a
+     * race, `expect exit`) and that may have written on either side: from there on the two
+     * histories diverged, so a later operation's different answer and the ledgers are each
+     * side's checkers' to judge, not compare's. */
+    const char *diverged = NULL;
+    uint64_t diverged_at[2] = {0, 0}; /* its start in each run */
     for (size_t i = 0; i < n && i < rr.op_count; i++) {
         const real_outcome_t *a = &sim[i], *b = &rr.ops[i];
         cmp_kind_t kind = compare_one(s, sim, rr.ops, n < rr.op_count ? n : rr.op_count, i);
+        if (diverged != NULL && (kind == CMP_DIFF_EXIT || kind == CMP_DIFF_STDOUT || kind == CMP_DIFF_STDERR) &&
+            (a->inv_us >= diverged_at[0] || b->inv_us >= diverged_at[1]))
+            kind = CMP_SKIP_DIVERGED;
         int by_model = cmp_not_as_text(kind) && a->model == HIST_MODEL_FITS && b->model == HIST_MODEL_FITS;
         int ra = a->model == HIST_MODEL_REJECTED, rb = b->model == HIST_MODEL_REJECTED;
         counts[kind]++;
         model[kind] += (uint32_t)by_model;
         rejected += (uint32_t)(ra || rb);
+        const scn_step_t *st = op_step(s, i);
+        if (diverged == NULL && (kind == CMP_ALLOWED_EXIT || kind == CMP_ALLOWED_CHANCE || kind == CMP_ALLOWED_RACE) &&
+            st != NULL && (may_write(st, a) || may_write(st, b))) {
+            diverged = b->label;
+            diverged_at[0] = a->inv_us;
+            diverged_at[1] = b->inv_us;
+        }
         if (cmp_is_difference(kind) && differences++ == 0) {
             snprintf(cr->first_difference, sizeof(cr->first_difference), "op %s: sim %s%d, real %s%d: %s", b->label,
                      a->state == CHECK_OP_DONE ? "exit " : "unfinished ", a->exit_code,
@@ -573,7 +679,9 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
         }
     }
     compared_report(counts, model, rejected, f, cr);
-    differences += compare_end_states(s, sim, &sim_final, rr.ops, &rr.final, n < rr.op_count ? n : rr.op_count, f, cr);
+    differences += compare_end_states(s, sim, &sim_final, rr.ops, &rr.final, n < rr.op_count ? n : rr.op_count,
+                                      diverged, f, cr);
+    differences += compare_anchors(s, &sim_fired, &rr.fired, f, cr);
     fprintf(f, "differences: %u\n", differences);
     (void)schedule_report(s, sim, &rr, n < rr.op_count ? n : rr.op_count, f);
     int fail = differences > 0 || sim_verdict != 0 || rr.verdict != 0;

@@ -4,6 +4,7 @@
  * network faults through a realnet_t, then judges the run with judge.h; plus the loopback
  * back end and `compare`. Trade-offs are written down in docs/REAL.md. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "outcome.h"
 #include "proc/proc.h"
 #include "real.h"
+#include "scenario/anchor.h"
 
 #define REAL_START_MS_MAX 5000          /* a server prints its "up" line within this */
 #define REAL_STOP_MS_MAX 3000           /* SIGTERM'd servers exit within this */
@@ -168,6 +170,7 @@ static int real_unsupported(const scenario_t *s, const realnet_t *net,
         if ((st->kind == STEP_OP && (st->keepalive || st->session[0] != '\0')) || st->kind == STEP_SESSION)
             name_add(names, &count, "keepalive session");
         if (st->kind == STEP_PARTITION && !(caps & REALNET_CAN_PARTITION)) name_add(names, &count, "partition");
+        if (st->on.type != 0 && !(caps & REALNET_CAN_ANCHOR)) name_add(names, &count, "step on a protocol event");
         if (st->kind == STEP_SET) {
             sim_set_apply(&f, &st->set);
             faults_unsupported(&f, caps, names, &count);
@@ -202,6 +205,7 @@ typedef struct {
     char *out, *err, *file;   /* read back (owned) */
     size_t out_len, err_len, file_len;
     uint64_t touches_at_start, touches; /* excuse_t.total at its start; touches while it ran */
+    uint64_t drawn_at_start, drawn;     /* the same of excuse_t.drawn */
     uint8_t model;            /* hist_model_t: the judge's verdict on its printed answer */
 } real_op_t;
 
@@ -232,6 +236,7 @@ typedef struct {
     sim_faults_t faults_cur;  /* kept in r, not on run_body's stack: the clients still
                                * reaped after it returns sample touches against them */
     int16_t step_now;         /* the step being run (EXCUSE_SETTINGS outside one) */
+    int anchor_fd;            /* readable when a step on a protocol event fired (-1: none armed) */
     int16_t cut_src, udp_src; /* the partition / net udp step counters are attributed to */
     uint64_t sampled_us;      /* run time of the last counters sample */
     char violations[SIM_VIOLATIONS_MAX][REAL_MSG_BYTES];
@@ -442,6 +447,7 @@ static void op_start(real_t *r, real_op_t *op, size_t i) {
     op->c.inv_us = now;
     op->c.state = CHECK_OP_RUNNING;
     op->touches_at_start = r->ex.total;
+    op->drawn_at_start = r->ex.drawn;
     op->pid = spawn(r, SIM_NODE_CLIENTS, st->client ? "clientB" : "clientA", st->argc, st->argv,
                     op->out_path, op->err_path);
     if (op->pid < 0) {
@@ -476,6 +482,7 @@ static void op_finish(real_t *r, real_op_t *op, int status) {
     op->c.resp_us = run_us(r);
     op->c.state = CHECK_OP_DONE;
     op->touches = r->ex.total - op->touches_at_start;
+    op->drawn = r->ex.drawn - op->drawn_at_start;
     op->c.exit_code = proc_exit_code(status);
     proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
     proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
@@ -852,6 +859,7 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
         fprintf(f, " %s=%llu", sim_fault_names[k], (unsigned long long)res->faults[k]);
     fputc('\n', f);
     excuse_report(&r->ex, f);
+    scn_fired_report(&res->fired, r->scn, f);
     landing_report(r, f);
     fprintf(f, "wall: %.3fs\n", (double)wall_us / 1e6);
     uint32_t shown = r->violation_count < SIM_VIOLATIONS_MAX ? r->violation_count : SIM_VIOLATIONS_MAX;
@@ -895,15 +903,45 @@ static int refuse(real_t *r, const char *fmt, ...) {
     return REAL_EXIT_REFUSED;
 }
 
-/* Waits until run time at_us, reaping clients; 0, or -1 when interrupted. */
-static int wait_until(real_t *r, uint64_t at_us, int stop_when_quiet) {
+/* Carries out every step on a protocol event that fired since the last look (the relay
+ * that saw its datagram holds it meanwhile) and records when it fired and how long it
+ * took to land. 0, or -1 with err (a harness failure). */
+static int anchors_serve(real_t *r, char *err, size_t cap) {
+    uint64_t fired_us;
+    int k;
+    while (r->anchor_fd >= 0 && (k = r->net->anchor_take(r->net, &fired_us)) >= 0) {
+        scn_fired_t *f = &r->res->fired;
+        uint32_t si = f->step[k];
+        uint64_t fired_at = fired_us > r->t0_us ? fired_us - r->t0_us : 0;
+        size_t no_op = 0;
+        f->at_us[k] = fired_at;
+        int rc = step_run(r, &r->scn->steps[si], &r->faults_cur, &no_op, err, cap);
+        r->net->anchor_done(r->net, k);
+        if (rc != 0) return -1;
+        r->land_us[si] = r->landed_us > fired_at ? r->landed_us - fired_at : 0;
+    }
+    return 0;
+}
+
+/* Waits until run time at_us, reaping clients and carrying out steps on events; 0, or -1
+ * when interrupted or a step failed (err). */
+static int wait_until(real_t *r, uint64_t at_us, int stop_when_quiet, char *err, size_t cap) {
     for (;;) {
-        if (proc_interrupted()) return -1;
+        if (proc_interrupted()) {
+            snprintf(err, cap, "interrupted");
+            return -1;
+        }
+        if (anchors_serve(r, err, cap) != 0) return -1;
         size_t running = ops_reap(r);
         uint64_t now = run_us(r);
         if (now >= at_us || (stop_when_quiet && running == 0)) return 0;
-        uint64_t left = at_us - now;
-        proc_sleep_us(left < REAL_TICK_US ? left : REAL_TICK_US);
+        uint64_t left = at_us - now, tick = left < REAL_TICK_US ? left : REAL_TICK_US;
+        if (r->anchor_fd < 0) {
+            proc_sleep_us(tick);
+        } else { /* woken at once when a relay holds the datagram of a step's event */
+            struct pollfd p = {.fd = r->anchor_fd, .events = POLLIN};
+            (void)poll(&p, 1, (int)((tick + 999) / 1000));
+        }
     }
 }
 
@@ -945,14 +983,15 @@ static void landing_report(const real_t *r, FILE *f) {
             res->land_max_us = r->land_us[i];
         }
         int late = r->land_us[i] > REAL_LAND_TOLERANCE_US;
+        char when[SCN_EVENT_TEXT_BYTES + 8]; /* its landing counts from its time or its event */
+        scn_step_when(st, when, sizeof(when));
         if (f != NULL)
-            fprintf(f, "landed: line %u %s at %.3fs +%.3f ms%s\n", st->line, step_word(st), (double)st->at_us / 1e6,
+            fprintf(f, "landed: line %u %s %s +%.3f ms%s\n", st->line, step_word(st), when,
                     (double)r->land_us[i] / 1e3, late ? "  LATE" : "");
         if (!late) continue;
         late_n++;
-        int n = snprintf(res->late + used, sizeof(res->late) - used, "%sline %u %s at %.3fs +%.3f ms",
-                         used ? "; " : "", st->line, step_word(st), (double)st->at_us / 1e6,
-                         (double)r->land_us[i] / 1e3);
+        int n = snprintf(res->late + used, sizeof(res->late) - used, "%sline %u %s %s +%.3f ms",
+                         used ? "; " : "", st->line, step_word(st), when, (double)r->land_us[i] / 1e3);
         if (n > 0 && (size_t)n < sizeof(res->late) - used) used += (size_t)n;
     }
     res->inconclusive = late_n > 0;
@@ -985,6 +1024,10 @@ static int run_body(real_t *r, char *err, size_t cap) {
     sim_faults_default(&calm);
     if (udp_supported(r) && udp_apply(r, &calm, faults, err, cap) != 0) return -1;
     if (net_commit(r, err, cap) != 0) return -1;
+    if (r->res->fired.count > 0 && (r->net->caps & REALNET_CAN_ANCHOR)) {
+        r->anchor_fd = r->net->anchor_arm(r->net, s, &r->res->fired, err, cap);
+        if (r->anchor_fd < 0) return -1;
+    }
     for (int n = SIM_NODE_A; n <= SIM_NODE_C; n++) {
         if (server_start(r, n, err, cap) != 0) return -1;
     }
@@ -999,7 +1042,8 @@ static int run_body(real_t *r, char *err, size_t cap) {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < s->step_count; i++) {
         if (done[i]) continue;
-        if (wait_until(r, s->steps[i].at_us, 0) != 0) {
+        if (s->steps[i].on.type != 0) continue; /* carried out when its event comes (anchors_serve) */
+        if (wait_until(r, s->steps[i].at_us, 0, err, cap) != 0) {
             rc = -1;
             break;
         }
@@ -1010,7 +1054,7 @@ static int run_body(real_t *r, char *err, size_t cap) {
         if (s->steps[i].kind == STEP_OP) {
             uint64_t now = run_us(r);
             for (size_t j = i + 1; rc == 0 && j < s->step_count && s->steps[j].at_us <= now; j++) {
-                if (done[j] || !step_timed(&s->steps[j])) continue;
+                if (done[j] || !step_timed(&s->steps[j]) || s->steps[j].on.type != 0) continue;
                 rc = step_land(r, j, faults, &next_op, err, cap);
                 done[j] = 1;
             }
@@ -1019,7 +1063,8 @@ static int run_body(real_t *r, char *err, size_t cap) {
         done[i] = 1;
     }
     free(done);
-    if (rc == 0 && wait_until(r, s->run_us, s->until_quiet) != 0) rc = -1;
+    if (rc == 0 && wait_until(r, s->run_us, s->until_quiet, err, cap) != 0) rc = -1;
+    if (rc == 0 && anchors_serve(r, err, cap) != 0) rc = -1;
     return rc;
 }
 
@@ -1035,7 +1080,8 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     r->net = o->net != NULL ? o->net : &r->lo;
     r->seed = o->has_seed ? o->seed : s->seed;
     r->step_now = r->cut_src = r->udp_src = EXCUSE_SETTINGS;
-    if (excuse_init(&r->ex, s) != 0) {
+    r->anchor_fd = -1;
+    if (scn_fired_init(&res->fired, s) != 0 || excuse_init(&r->ex, s) != 0) {
         free(r);
         return REAL_EXIT_REFUSED;
     }
@@ -1142,6 +1188,8 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             out->state = r->ops[i].c.state;
             out->exit_code = r->ops[i].c.exit_code;
             out->inv_us = r->ops[i].c.inv_us;
+            out->touches = r->ops[i].touches;
+            out->drawn = r->ops[i].drawn;
             out->resp_us = r->ops[i].c.state == CHECK_OP_DONE ? r->ops[i].c.resp_us : UINT64_MAX;
             out->out = r->ops[i].out;
             out->out_len = r->ops[i].out_len;

@@ -45,6 +45,7 @@ typedef struct {
     int state;                   /* CHECK_OP_* */
     int exit_code;
     uint64_t inv_us, resp_us;    /* resp_us UINT64_MAX: never ended */
+    uint64_t touches, drawn;     /* faults that touched it while it ran; of them, random draws */
     char *out, *err;             /* stdout, stderr (owned) */
     size_t out_len, err_len;
     int model;                   /* hist_model_t: its printed answer against the model, as its
@@ -74,6 +75,7 @@ typedef struct {
     uint32_t steps_timed;        /* fault steps whose landing was measured */
     uint64_t land_max_us;        /* the latest landing (from the scheduled time) */
     char late[REAL_LATE_TEXT_BYTES]; /* "line 9 partition at 1.000s +23.412 ms; ..." */
+    scn_fired_t fired;           /* when each step on a protocol event fired (run time) */
 } real_result_t;
 
 /* Plays s for real. Returns 0 pass, 1 fail, 2 refused (unsupported fault without

@@ -39,6 +39,8 @@ enum {
     REALNET_CAN_UDP_DUP = 1u << 2,
     REALNET_CAN_UDP_REORDER = 1u << 3,
     REALNET_CAN_UDP_DELAY = 1u << 4,   /* a delay range other than the calm default */
+    REALNET_CAN_ANCHOR = 1u << 5,      /* steps on protocol events: an injector sees every
+                                        * datagram between serverM and the backends */
 };
 
 typedef struct realnet realnet_t;
@@ -79,6 +81,16 @@ struct realnet {
      * the runner measures its landing time up to here. Returns REALNET_OK or REALNET_FAILED
      * (err). NULL: the fault hooks take effect before they return. */
     int (*commit)(realnet_t *n, char *err, size_t err_cap);
+
+    /* Steps anchored to protocol events (scenario/anchor.h), with REALNET_CAN_ANCHOR.
+     * anchor_arm hands the events of f's steps (in f's order) to the injectors before any
+     * process starts; it returns a descriptor that becomes readable when one fired, or -1
+     * with err. anchor_take returns the index into f of a fired step the runner has not
+     * taken yet and when it fired (proc_now_us()), or -1; anchor_done releases the
+     * datagram that fired step k, once the runner has carried it out. */
+    int (*anchor_arm)(realnet_t *n, const scenario_t *s, const scn_fired_t *f, char *err, size_t err_cap);
+    int (*anchor_take)(realnet_t *n, uint64_t *fired_us);
+    void (*anchor_done)(realnet_t *n, int k);
 
     /* Adds what fired so far to c (may be called more than once; adds the delta). */
     void (*counters)(realnet_t *n, realnet_counters_t c);

@@ -62,6 +62,10 @@ typedef struct {
      * every operation ends — a 1,200-transfer run would spawn 1,200 of them for nothing */
     int nft_used;
     uint64_t nft_lost, nft_cut, nft_stalled;
+    /* steps on protocol events: the table every relay and the runner share, and the
+     * eventfd a relay writes when one fired */
+    relay_anchors_t *anchors;
+    int anchors_fd;
 } ns_ctx_t;
 
 static ns_ctx_t ns_ctx;
@@ -124,6 +128,8 @@ static int relay_start(ns_ctx_t *c, int b, char *err, size_t cap) {
     /* an anonymous mapping starts zeroed: no settings wanted, no counts */
     c->shared[b] = sh;
     relay_init(&sh->relay, NS_SEED_BASE ^ ((uint64_t)c->offset << 8) ^ (uint64_t)b, sh->ctl.wanted);
+    const uint8_t backend = (uint8_t)(SIM_NODE_A + b);
+    relay_anchors_bind(&sh->relay, c->anchors, c->anchors_fd, &backend, 1);
     c->wake_fd[b] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (c->wake_fd[b] < 0) return ns_fail(err, cap, "eventfd", strerror(errno));
     int p[2];
@@ -201,6 +207,10 @@ static void ns_teardown(realnet_t *n) {
         c->wake_fd[b] = -1;
         c->relay_dirty[b] = 0;
     }
+    if (c->anchors != NULL) munmap(c->anchors, sizeof(*c->anchors));
+    c->anchors = NULL;
+    if (c->anchors_fd >= 0) close(c->anchors_fd);
+    c->anchors_fd = -1;
     if (c->ns.up && netns_down(err, &c->ns) < 0) fprintf(stderr, "alichain-sim: network netns teardown: %s\n", err);
 }
 
@@ -220,6 +230,14 @@ static int ns_setup(realnet_t *n, unsigned port_offset, char *err, size_t cap) {
         return ns_fail(err, cap, "hosts", why);
     }
     ns_words(c);
+    c->anchors = mmap(NULL, sizeof(*c->anchors), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    c->anchors_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c->anchors == MAP_FAILED || c->anchors_fd < 0) {
+        int e = errno;
+        if (c->anchors == MAP_FAILED) c->anchors = NULL;
+        ns_teardown(n);
+        return ns_fail(err, cap, "steps on events", strerror(e));
+    }
     for (int b = 0; b < BACKEND_COUNT; b++) {
         if (relay_start(c, b, err, cap) < 0) {
             ns_teardown(n);
@@ -351,6 +369,33 @@ static int ns_commit(realnet_t *n, char *err, size_t cap) {
     return REALNET_OK;
 }
 
+static int ns_anchor_arm(realnet_t *n, const scenario_t *s, const scn_fired_t *f, char *err, size_t cap) {
+    ns_ctx_t *c = n->ctx;
+    if (c->anchors == NULL || c->anchors_fd < 0) return ns_fail(err, cap, "steps on events", "no shared table");
+    for (uint32_t k = 0; k < f->count; k++) {
+        relay_anchor_t *a = &c->anchors->a[k];
+        *a = (relay_anchor_t){.ev = s->steps[f->step[k]].on};
+    }
+    __atomic_store_n(&c->anchors->count, f->count, __ATOMIC_RELEASE);
+    return c->anchors_fd;
+}
+
+static int ns_anchor_take(realnet_t *n, uint64_t *fired_us) {
+    ns_ctx_t *c = n->ctx;
+    uint64_t drain;
+    (void)!read(c->anchors_fd, &drain, sizeof(drain)); /* non-blocking: the wake is consumed */
+    return relay_anchors_take(c->anchors, fired_us);
+}
+
+static void ns_anchor_done(realnet_t *n, int k) {
+    ns_ctx_t *c = n->ctx;
+    relay_anchors_done(c->anchors, k);
+    for (int b = 0; b < BACKEND_COUNT; b++) { /* the relay holding its datagram waits on this */
+        uint64_t one = 1;
+        if (c->wake_fd[b] >= 0) (void)!write(c->wake_fd[b], &one, sizeof(one));
+    }
+}
+
 static void ns_counters(realnet_t *n, realnet_counters_t out) {
     ns_ctx_t *c = n->ctx;
     uint64_t total[FAULT_COUNT];
@@ -398,6 +443,7 @@ static void ns_counters(realnet_t *n, realnet_counters_t out) {
 int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
     char why[NETNS_ERR_BYTES];
     for (int b = 0; b < BACKEND_COUNT; b++) ns_ctx.wake_fd[b] = -1;
+    ns_ctx.anchors_fd = -1;
     if (netns_available(why) < 0) return ns_fail(err, err_cap, "network namespaces unavailable", why);
     if (netns_init(why, &ns_ctx.ns, getpid(), "r0") < 0) return ns_fail(err, err_cap, "hosts", why);
     if (netns_tool_path("ip", ns_ctx.ip_path, sizeof(ns_ctx.ip_path)) < 0)
@@ -407,7 +453,8 @@ int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
                      .measured = 1u << FAULT_DGRAMS | 1u << FAULT_LOST | 1u << FAULT_DUPLICATED |
                                  1u << FAULT_REORDERED | 1u << FAULT_CUT | 1u << FAULT_STALLED,
                      .caps = REALNET_CAN_PARTITION | REALNET_CAN_UDP_LOSS | REALNET_CAN_UDP_DUP |
-                             REALNET_CAN_UDP_REORDER | REALNET_CAN_UDP_DELAY,
+                             REALNET_CAN_UDP_REORDER | REALNET_CAN_UDP_DELAY | REALNET_CAN_ANCHOR,
+                     .anchor_arm = ns_anchor_arm, .anchor_take = ns_anchor_take, .anchor_done = ns_anchor_done,
                      .ctx = &ns_ctx, .setup = ns_setup, .host = ns_host, .wrap = ns_wrap,
                      .partition = ns_partition, .heal = ns_heal, .udp = ns_udp, .commit = ns_commit,
                      .counters = ns_counters,

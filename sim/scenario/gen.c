@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire.h"
+
 #define GEN_USERS_MAX 8
 #define GEN_GHOSTS 2                   /* names that are never part of the network */
 #define GEN_INITIAL_TXS_MAX 14
@@ -482,6 +484,23 @@ static int gen_real_faults(gen_src_t *g, scenario_t *s, uint64_t slots) {
     return rc;
 }
 
+/* A node-fault seed may also crash a server at a protocol moment (anchor.h), the moment a
+ * timed fault cannot aim at across real processes (a write goes out a few ms later there than
+ * in the simulator): serverM as its first write goes out or as its acknowledgement comes
+ * back (a write in doubt), or the backend a first write is sent to. `recover` restarts it
+ * like the timed crashes; a crash whose write comes only after the recover stays until the
+ * end, which both sides see alike (clients refused at once, or serverM's deadline). */
+static int gen_real_anchor(gen_src_t *g, scenario_t *s) {
+    if (!chance(g, 1, 2)) return 0;
+    int form = (int)rnd(g, 3), b = (int)rnd_range(g, 1, 3);
+    scn_step_t *st = scenario_add_step(s, 0, STEP_CRASH);
+    if (st == NULL) return AC_ENOMEM;
+    st->node = (uint8_t)(form == 2 ? b : SIM_NODE_M);
+    st->on = (scn_event_t){.type = (uint8_t)(form == 1 ? WIRE_WRITE | WIRE_REPLY : WIRE_WRITE),
+                           .backend = (uint8_t)(form == 2 ? b : SIM_NODE_ALL), .nth = 1};
+    return 0;
+}
+
 /* The steps in time order again, stable (insertion sort: a few dozen steps at most). */
 static void steps_sort(scenario_t *s) {
     for (size_t i = 1; i < s->step_count; i++) {
@@ -521,10 +540,41 @@ static int gen_real(gen_src_t *g, scenario_t *s, const gen_limits_t *lim, int us
         st->at_us = slot * GEN_REAL_SLOT_US + GEN_REAL_SLOT_US / 2;
         free_slot = slot + 1;
     }
+    if (rc == 0 && !network) rc = gen_real_anchor(g, s); /* drawn last: the rest is as before */
     steps_sort(s);
     s->until_quiet = 1;
     s->run_us = phase + GEN_REAL_QUIET_MAX_US;
     return rc;
+}
+
+/* Up to three fault steps on protocol events (anchor.h): a server crashed, restarted,
+ * paused or resumed, a link of serverM's cut or healed, or serverM's links slowed past its
+ * deadline, at the 1st..3rd datagram of some type on some link — faults that land inside a
+ * batch, between a write and its acknowledgement, wherever the protocol happens to be. */
+static int gen_on_events(gen_src_t *g, scenario_t *s) {
+    static const uint8_t types[] = {WIRE_QUERY, WIRE_WRITE, WIRE_WRITE, WIRE_LIST, WIRE_STATS};
+    int n = (int)rnd_range(g, 1, 3);
+    for (int i = 0; i < n; i++) {
+        int b = (int)rnd_range(g, SIM_NODE_A, SIM_NODE_C);
+        int action = (int)rnd(g, 6);
+        static const step_kind_t kinds[] = {STEP_CRASH, STEP_RESTART, STEP_PAUSE, STEP_RESUME, STEP_PARTITION,
+                                            STEP_SET};
+        scn_step_t *st = scenario_add_step(s, 0, kinds[action]);
+        if (st == NULL) return AC_ENOMEM;
+        st->on = (scn_event_t){.type = (uint8_t)(types[rnd(g, sizeof(types))] | (chance(g, 1, 2) ? WIRE_REPLY : 0)),
+                               .backend = (uint8_t)(chance(g, 1, 2) ? SIM_NODE_ALL : rnd_range(g, SIM_NODE_A, SIM_NODE_C)),
+                               .nth = (uint32_t)rnd_range(g, 1, 3)};
+        st->node = (uint8_t)(chance(g, 1, 3) ? SIM_NODE_M : b);
+        if (kinds[action] == STEP_PARTITION) {
+            st->node = SIM_NODE_M;
+            st->node2 = (uint8_t)b;
+            st->oneway = (uint8_t)chance(g, 1, 2);
+        } else if (kinds[action] == STEP_SET) {
+            st->set = (sim_set_t){.what = SET_UDP, .from = SIM_NODE_M, .to = (uint8_t)b, .both = 1, .mask = SETF_DELAY,
+                                  .min_us = rnd_range(g, 100000, 1000000), .max_us = 3000000};
+        }
+    }
+    return 0;
 }
 
 int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_t *s) {
@@ -563,6 +613,7 @@ int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_
         if (s->steps[i].kind == STEP_OP && chance(g, 1, 8)) s->steps[i].half_close = 1;
     }
     if (rc == 0 && chance(g, 1, 3)) rc = gen_sessions(g, s, phase + GEN_CALM_TAIL_US);
+    if (rc == 0 && !calm && chance(g, 1, 4)) rc = gen_on_events(g, s); /* drawn last: the rest as before */
     s->until_quiet = 1;
     s->run_us = phase + GEN_QUIET_MAX_US;
     if (rc != 0) scenario_free(s);

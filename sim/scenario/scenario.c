@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "anchor.h"
 #include "tx.h"
 
 #define SCN_TOKENS_MAX 64
@@ -743,13 +744,10 @@ static int parse_partition(parser_t *p, int i, scn_step_t *st, int heal) {
     return perr(p, AC_EINVAL, "partition/heal: X Y, X -> Y or X <-> Y");
 }
 
-static int parse_timed(parser_t *p) {
+/* A step from token i on, at time `at` or, when on->type != 0, on that event. */
+static int parse_step(parser_t *p, uint64_t at, int i, const scn_event_t *on) {
     scenario_t *s = p->scn;
-    if (p->ntok < 3) return perr(p, AC_EINVAL, "at TIME what");
-    uint64_t at;
-    int rc = parse_duration(p->tok[1].s, &at);
-    if (rc != 0) return perr(p, rc, "bad time \"%s\" (e.g. 0ms, 250us, 1.5s)", p->tok[1].s);
-    int i = 2;
+    int rc;
     char label[SCN_LABEL_BYTES] = "";
     const tok_t *t = &p->tok[i];
     if (!t->quoted && t->len > 1 && t->s[t->len - 1] == ':') {
@@ -781,6 +779,11 @@ static int parse_timed(parser_t *p) {
     int client = -1;
     if (tok_is(&p->tok[i], "clientA")) client = 0;
     if (tok_is(&p->tok[i], "clientB")) client = 1;
+    if (on->type != 0 && (client >= 0 || label[0] != '\0' || half_close || keepalive || session[0] != '\0' ||
+                          tok_is(&p->tok[i], "recover") || tok_is(&p->tok[i], "shutdown") ||
+                          tok_is(&p->tok[i], "reset")))
+        return perr(p, AC_EINVAL, "on EVENT: a fault (crash, restart, pause, resume, partition, isolate, "
+                                  "heal, net, disk, file); operations, sessions and recover stay timed");
     if (label[0] != '\0' && client < 0) return perr(p, AC_EINVAL, "only client operations have labels");
     if (half_close && client < 0) return perr(p, AC_EINVAL, "half-close clientA|clientB WORDS...");
     if ((keepalive || session[0] != '\0') && client < 0)
@@ -868,8 +871,48 @@ static int parse_timed(parser_t *p) {
     scn_step_t *st = scenario_add_step(s, at, kind);
     if (st == NULL) return perr(p, AC_ENOMEM, "too many steps");
     tmp.at_us = at;
+    tmp.on = *on;
     *st = tmp;
     return 0;
+}
+
+static int parse_timed(parser_t *p) {
+    if (p->ntok < 3) return perr(p, AC_EINVAL, "at TIME what");
+    uint64_t at;
+    int rc = parse_duration(p->tok[1].s, &at);
+    if (rc != 0) return perr(p, rc, "bad time \"%s\" (e.g. 0ms, 250us, 1.5s)", p->tok[1].s);
+    const scn_event_t timed = {0};
+    return parse_step(p, at, 2, &timed);
+}
+
+/* "on EVENT: STEP" (anchor.h): the event's words end at the first word that is ':' or ends
+ * with it. */
+static int parse_on(parser_t *p) {
+    const char *words[SCN_TOKENS_MAX];
+    char last[SCN_TOKEN_BYTES_MAX];
+    int n = 0, colon = -1;
+    for (int i = 1; i < p->ntok && colon < 0; i++) {
+        const tok_t *t = &p->tok[i];
+        if (t->quoted) return perr(p, AC_EINVAL, "on EVENT: STEP (no quoted words in an event)");
+        if (t->len > 0 && t->s[t->len - 1] == ':') {
+            colon = i;
+            if (t->len == 1) break;
+            if (t->len > sizeof(last)) return perr(p, AC_EINVAL, "word too long");
+            memcpy(last, t->s, t->len - 1);
+            last[t->len - 1] = '\0';
+            words[n++] = last;
+            break;
+        }
+        words[n++] = t->s;
+    }
+    if (colon < 0 || colon + 1 >= p->ntok) return perr(p, AC_EINVAL, "on EVENT: STEP (e.g. on first WRITE M->B: crash M)");
+    scn_event_t ev;
+    char why[200];
+    if (scn_event_parse(words, n, &ev, why, sizeof(why)) != 0) return perr(p, AC_EINVAL, "%s", why);
+    size_t anchored = 0;
+    for (size_t i = 0; i < p->scn->step_count; i++) anchored += p->scn->steps[i].on.type != 0;
+    if (anchored >= SCN_ANCHORS_MAX) return perr(p, AC_ERANGE, "more than %d steps on events", SCN_ANCHORS_MAX);
+    return parse_step(p, 0, colon + 1, &ev);
 }
 
 static int fault_parse(const char *s) {
@@ -1040,6 +1083,7 @@ static int parse_statement(parser_t *p) {
         return 0;
     }
     if (strcmp(t->s, "at") == 0) return parse_timed(p);
+    if (strcmp(t->s, "on") == 0) return parse_on(p);
     if (strcmp(t->s, "run") == 0) {
         if (p->have_run) return perr(p, AC_EINVAL, "run given twice");
         p->have_run = 1;
@@ -1426,9 +1470,15 @@ static void print_block(FILE *f, int b, const char *data, size_t len) {
 }
 
 static void print_step(FILE *f, const scn_step_t *st) {
-    fputs("at ", f);
-    print_duration(f, st->at_us);
-    fputc(' ', f);
+    if (st->on.type != 0) {
+        char ev[SCN_EVENT_TEXT_BYTES];
+        scn_event_format(&st->on, ev, sizeof(ev));
+        fprintf(f, "on %s: ", ev);
+    } else {
+        fputs("at ", f);
+        print_duration(f, st->at_us);
+        fputc(' ', f);
+    }
     switch (st->kind) {
     case STEP_OP:
         fprintf(f, "%s: ", st->label);

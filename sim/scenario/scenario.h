@@ -100,8 +100,23 @@ typedef struct {
     uint32_t seg_min, seg_max;
 } sim_set_t;
 
+/* An event a step can be anchored to instead of a time ("on first WRITE M->B: ...",
+ * docs/SCENARIOS.md "Steps on protocol events"): the nth datagram of one UDP message type
+ * sent on a link between serverM and a backend, counted from time 0 (duplicates a network
+ * makes are not sends; retransmissions are). Both drivers carry the step out at that
+ * datagram, before it is delivered: the simulator's world when the node sends it, the
+ * real hosts' relay when it reads it (it holds the datagram until the step has landed). */
+#define SCN_ANCHORS_MAX 32       /* anchored steps in one scenario */
 typedef struct {
-    uint64_t at_us;
+    uint8_t type;            /* 0: a timed step; else a wire.h request type (WIRE_QUERY ..
+                                WIRE_STATS), | WIRE_REPLY for the backend's reply to it */
+    uint8_t backend;         /* SIM_NODE_A .. SIM_NODE_C, or SIM_NODE_ALL: any backend */
+    uint32_t nth;            /* the datagram that fires it: 1 = the first */
+} scn_event_t;
+
+typedef struct {
+    uint64_t at_us;          /* a timed step's time; 0 for an anchored one (on.type != 0) */
+    scn_event_t on;          /* the event it waits for; on.type 0: timed */
     uint8_t kind;            /* step_kind_t */
     uint8_t node, node2;     /* SIM_NODE_*; node2 SIM_NODE_ALL: "isolate" */
     uint8_t oneway;
@@ -188,6 +203,15 @@ typedef enum {
 _Static_assert(FAULT_COUNT <= 32, "fault counters fit a 32-bit mask");
 extern const char *const sim_fault_names[FAULT_COUNT];
 
+/* When each anchored step of a run fired, in the scenario's order of anchored steps
+ * (k-th "on" statement): run time, or UINT64_MAX when its event never came. Both drivers
+ * fill it; compare holds the two against each other. */
+typedef struct {
+    uint32_t count;                     /* anchored steps in the scenario */
+    uint32_t step[SCN_ANCHORS_MAX];     /* their step indices */
+    uint64_t at_us[SCN_ANCHORS_MAX];
+} scn_fired_t;
+
 typedef struct {
     char checker[32];
     uint64_t at_us;
@@ -207,6 +231,7 @@ typedef struct {
     uint32_t expects_failed;
     uint32_t violation_count;     /* may exceed the ones kept below */
     sim_violation_t violations[SIM_VIOLATIONS_MAX];
+    scn_fired_t fired;            /* when each anchored step fired */
     char first_failure[480];      /* the first violation or failed expect, one line */
 } sim_result_t;
 

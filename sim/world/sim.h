@@ -17,6 +17,8 @@ typedef struct {
     int state;                    /* SIM_OP_WAITING / SIM_OP_RUNNING / SIM_OP_DONE */
     int exit_code;                /* when done */
     uint64_t inv_us, resp_us;     /* virtual times; resp_us when done */
+    uint64_t touches, drawn;      /* faults that touched it while it ran; of them, random draws
+                                   * (judge/excuse.h: excuse_t.drawn) */
     const char *out, *err;        /* what it printed (not NUL-terminated) */
     size_t out_len, err_len;
     int model;                    /* hist_model_t: its printed answer against the model

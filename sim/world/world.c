@@ -17,6 +17,7 @@
 #include "mutant.h"
 #include "ports.h"
 #include "proc/proc.h"
+#include "scenario/anchor.h"
 #include "tx.h"
 
 #define PARKED_MAX 100000            /* inputs queued at a paused node */
@@ -179,6 +180,29 @@ static void m_arm(world_t *w, int after_timer);
 
 static sim_conn_t *conn_get(world_t *w, uint32_t conn) { return link_conn(&w->link, conn); }
 
+static void script_run(world_t *w, uint32_t si, const uint32_t *step_op);
+
+/* A node sends a datagram: first the steps anchored to it (anchor.h) — settings,
+ * partitions and heals at once, so they apply to this very datagram; node events as a
+ * script event at this instant, queued before the datagram's delivery — then the send. */
+static void dgram_send(world_t *w, int src, int dst, const uint8_t *d, size_t len) {
+    scn_fired_t *f = &w->res->fired;
+    for (uint32_t k = 0; k < f->count; k++) {
+        const scn_step_t *st = &w->scn->steps[f->step[k]];
+        if (f->at_us[k] != UINT64_MAX || !scn_event_matches(&st->on, src, dst, d, len)) continue;
+        if (++w->anchor_seen[k] != st->on.nth) continue;
+        f->at_us[k] = w->now_us;
+        trace_event(w, src, "anchor", &f->step[k], sizeof(f->step[k]), "line %u: its event came", st->line);
+        if (scn_anchor_applies_at_once(st)) {
+            script_run(w, f->step[k], NULL);
+        } else {
+            sim_event_t e = {.kind = EV_SCRIPT, .at_us = w->now_us, .a = f->step[k]};
+            if (world_push(w, &e) != 0) w->stop = 1;
+        }
+    }
+    link_dgram_send(&w->link, src, dst, d, len);
+}
+
 static void drain_m(world_t *w, int after_timer) {
     outbox_t *o = &w->out;
     drain_check_failed(w, "serverM");
@@ -192,7 +216,7 @@ static void drain_m(world_t *w, int after_timer) {
                 world_violation(w, "effects", "serverM sent a datagram to backend %u", f->target);
                 break;
             }
-            link_dgram_send(&w->link, SIM_NODE_M, (int)f->target + 1, d, len);
+            dgram_send(w, SIM_NODE_M, (int)f->target + 1, d, len);
             break;
         case FX_CONN_SEND: {
             sim_conn_t *c = conn_get(w, f->target);
@@ -345,7 +369,7 @@ static void drain_backend(world_t *w, int b) {
                                 backend_letter(b), f->target);
                 break;
             }
-            link_dgram_send(&w->link, node, SIM_NODE_M, d, len);
+            dgram_send(w, node, SIM_NODE_M, d, len);
             break;
         case FX_STDOUT:
             trace_event(w, node, "stdout", d, len, "%.*s", (int)len, (const char *)d);
@@ -420,6 +444,7 @@ static void op_finish(world_t *w, uint32_t i, int code) {
     op->exit_code = code;
     op->resp_us = w->now_us;
     op->touches = w->ex.total - op->touches_at_start;
+    op->drawn = w->ex.drawn - op->drawn_at_start;
     AC_ASSERT(w->ops_running > 0);
     w->ops_running--;
     if (op->cl != NULL) {
@@ -520,6 +545,7 @@ static void op_start(world_t *w, uint32_t i) {
     op->inv_us = w->now_us;
     op->timer_at = UINT64_MAX;
     op->touches_at_start = w->ex.total;
+    op->drawn_at_start = w->ex.drawn;
     if (op->ka != NULL) {
         session_start(w, i);
         return;
@@ -916,7 +942,7 @@ static void world_recover(world_t *w) {
 
 static void script_run(world_t *w, uint32_t si, const uint32_t *step_op) {
     const scn_step_t *st = &w->scn->steps[si];
-    w->steps_done++;
+    if (st->on.type == 0) w->steps_done++;
     w->step_now = (int16_t)si;
     switch (st->kind) {
     case STEP_OP:
@@ -1039,7 +1065,7 @@ static void dispatch(world_t *w, const sim_event_t *e, const uint32_t *step_op) 
 }
 
 static int world_quiet(world_t *w) {
-    if (w->steps_done < w->scn->step_count || w->ops_running || w->inflight || w->disk_pending)
+    if (w->steps_done < w->steps_timed || w->ops_running || w->inflight || w->disk_pending)
         return 0;
     if (parked_total(w) != 0) return 0;
     return w->coord == NULL || coord_idle(w->coord);
@@ -1093,6 +1119,7 @@ static void report_print(world_t *w) {
         fprintf(f, " %s=%llu", sim_fault_names[k], (unsigned long long)r->faults[k]);
     fputc('\n', f);
     excuse_report(&w->ex, f);
+    scn_fired_report(&r->fired, w->scn, f);
     double wall = (double)r->wall_us / 1e6;
     fprintf(f, "events: %llu  virtual: %.6fs  wall: %.3fs\n", (unsigned long long)r->events,
             (double)r->virtual_us / 1e6, wall);
@@ -1154,6 +1181,11 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     w->scn = s;
     w->opts = opts;
     w->res = res;
+    if (scn_fired_init(&res->fired, s) != 0) { /* the parser refuses such a scenario */
+        free(w);
+        free(step_op);
+        return AC_ERANGE;
+    }
     res->seed = opts->has_seed_override ? opts->seed_override : s->seed;
     prng_init(&w->rng, res->seed);
     outbox_init(&w->out);
@@ -1205,6 +1237,8 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     }
     if (rc == 0 && m_start(w) != 0) rc = AC_ENOMEM;
     for (size_t i = 0; rc == 0 && i < s->step_count; i++) {
+        if (s->steps[i].on.type != 0) continue; /* fired by its event (dgram_send) */
+        w->steps_timed++;
         sim_event_t e = {.kind = EV_SCRIPT, .at_us = s->steps[i].at_us, .a = (uint32_t)i};
         if (world_push(w, &e) != 0) rc = AC_ENOMEM;
     }
@@ -1252,7 +1286,8 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     for (uint32_t i = 0; rc == 0 && w->opts->on_op != NULL && i < w->op_count; i++) {
         const sim_op_t *op = &w->ops[i];
         sim_op_view_t v = {.step = op->step, .state = op->state, .exit_code = op->exit_code,
-                           .inv_us = op->inv_us, .resp_us = op->resp_us, .out = (const char *)op->out.p,
+                           .inv_us = op->inv_us, .resp_us = op->resp_us, .touches = op->touches,
+                           .drawn = op->drawn, .out = (const char *)op->out.p,
                            .out_len = op->out.len, .err = (const char *)op->err.p, .err_len = op->err.len,
                            .model = op->model};
         w->opts->on_op(w->opts->hook_ctx, &v);

@@ -80,6 +80,7 @@ typedef struct {
     uint64_t inv_us, resp_us;
     uint64_t touches_at_start; /* excuse_t.total when it started ... */
     uint64_t touches;     /* ... and the touches while it ran (the report's per-op count) */
+    uint64_t drawn_at_start, drawn; /* the same of excuse_t.drawn (random network touches) */
     uint32_t file_version;/* TXLIST: alichain.txt when serverM answered */
     uint32_t timer_gen;
     uint64_t timer_at;
@@ -123,7 +124,9 @@ typedef struct world {
     sim_op_t *ops;
     uint32_t op_count;
     uint32_t ops_running;
-    uint32_t steps_done;
+    uint32_t steps_done;   /* timed steps carried out */
+    uint32_t steps_timed;  /* steps on a time (the rest wait for an event: anchor.h) */
+    uint32_t anchor_seen[SCN_ANCHORS_MAX]; /* datagrams of each anchored step's event so far */
     uint64_t inflight;     /* datagrams + connects + segments scheduled */
     uint64_t disk_pending; /* syncs and file writes scheduled */
     /* liveness / availability: the one rule of judge/excuse.h, fed with what touched the

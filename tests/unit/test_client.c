@@ -198,8 +198,9 @@ TEST(test_keepalive_reply_is_not_a_one_shot_answer) {
 typedef enum { ANSWER_OK, ANSWER_STALE, ANSWER_NONE } answer_t;
 
 /* Answers every datagram in out (then cleared) as backend fx->target would: answers[b]
- * says how. A QUERY gets every name as existing with no transfers (balance 1000) and max
- * serial 9; a WRITE gets every transaction stored. */
+ * says how. A QUERY gets every name as existing with no transfers (balance 1000) and a
+ * largest serial of 9 - b (never one serial in two backends); a WRITE gets every
+ * transaction stored. */
 static void answer_all(coord_t *m, uint64_t now_us, outbox_t *out, const answer_t answers[3]) {
     outbox_t next;
     outbox_init(&next);
@@ -218,7 +219,7 @@ static void answer_all(coord_t *m, uint64_t now_us, outbox_t *out, const answer_
             rep.status = WIRE_ST_STALE;
             rep.fence = req.incarnation + 1;
         } else if (req.type == WIRE_QUERY) {
-            rep.u.query.max_serial = 9;
+            rep.u.query.max_serial = 9 - (uint64_t)f->target;
             rep.u.query.count = req.u.query.count;
             for (int k = 0; k < req.u.query.count; k++) rep.u.query.totals[k].exists = 1;
         } else if (req.type == WIRE_WRITE) {

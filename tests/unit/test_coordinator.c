@@ -78,9 +78,10 @@ static void rig_sweep(rig_t *r) {
     outbox_clear(&r->out);
 }
 
-/* One backend's answer: every user exists with no history; max serial 9 (the sample's);
- * every write stored; listings and statistics empty. */
-static size_t backend_answer(const wire_req_t *q, uint8_t *buf, size_t cap) {
+/* Backend b's answer: every user exists with no history; largest serial 9 for serverA (the
+ * sample's), 8 and 7 for the others, never one serial in two backends (core/serials.c
+ * refuses that ledger); every write stored; listings and statistics empty. */
+static size_t backend_answer(int b, const wire_req_t *q, uint8_t *buf, size_t cap) {
     wire_reply_t *rep = calloc(1, sizeof(*rep));
     if (rep == NULL) return 0;
     rep->type = (uint8_t)(q->type | WIRE_REPLY);
@@ -90,7 +91,7 @@ static size_t backend_answer(const wire_req_t *q, uint8_t *buf, size_t cap) {
     rep->fence = q->incarnation;
     switch (q->type) {
     case WIRE_QUERY:
-        rep->u.query.max_serial = 9;
+        rep->u.query.max_serial = 9 - (uint64_t)b;
         rep->u.query.count = q->u.query.count;
         for (int k = 0; k < q->u.query.count; k++) rep->u.query.totals[k].exists = 1;
         break;
@@ -118,7 +119,7 @@ static void rig_answer(rig_t *r, int backend, const uint8_t *bytes, size_t len, 
     CHECK_EQ(wire_req_decode(bytes, len, &q), 0);
     if (q.type == WIRE_WRITE && id_delta == 0) r->log.writes++;
     q.request_id += (uint64_t)id_delta;
-    size_t n = backend_answer(&q, reply, sizeof(reply));
+    size_t n = backend_answer(backend, &q, reply, sizeof(reply));
     CHECK(n > 0);
     r->now += 100;
     coord_on_datagram(r->m, r->now, backend, reply, n, &r->out);

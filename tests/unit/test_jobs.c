@@ -24,6 +24,7 @@
 /* What serverM handed to the driver for alichain.txt, and sent on raw connections. */
 typedef struct {
     int more, last, aborts;
+    char m_err[RAW_BYTES];      /* serverM's stderr lines */
     char raw[NODES_CONNS_MAX + 1][RAW_BYTES];
 } files_t;
 
@@ -35,6 +36,14 @@ static void hook(void *ctx, int src, const fx_t *f, const uint8_t *data) {
         if (have + f->data_len < RAW_BYTES) {
             memcpy(r + have, data, f->data_len);
             r[have + f->data_len] = '\0';
+        }
+    }
+    if (src == NODES_SRC_M && f->kind == FX_STDERR) {
+        size_t have = strlen(fl->m_err);
+        if (have + f->data_len + 1 < RAW_BYTES) {
+            memcpy(fl->m_err + have, data, f->data_len);
+            fl->m_err[have + f->data_len] = '\n';
+            fl->m_err[have + f->data_len + 1] = '\0';
         }
     }
     if (src != NODES_SRC_M || f->kind != FX_FILE_WRITE) return;
@@ -373,7 +382,73 @@ TEST(a_connections_transfers_keep_their_order) {
     free(fl);
 }
 
+/* The sample with serial 1 in block2.txt too, and with serial 9 in block3.txt too. */
+static const char *dup1[3] = {
+    "5 Chinmay Oliver 129\n1 Racheal John 45\n9 Ali Luke 155\n",
+    "2 Rishil Alice 30\n8 Rishil Chinmay 10\n3 Oliver Rachit 94\n1 Racheal John 45\n",
+    "6 Racheal Alice 49\n4 Ben Victor 85\n7 Martin Luke 25\n",
+};
+static const char *dup9[3] = {
+    "5 Chinmay Oliver 129\n1 Racheal John 45\n9 Ali Luke 155\n",
+    "2 Rishil Alice 30\n8 Rishil Chinmay 10\n3 Oliver Rachit 94\n",
+    "6 Racheal Alice 49\n4 Ben Victor 85\n7 Martin Luke 25\n9 Ali Luke 155\n",
+};
+
+/* A TXLIST over a serial of two blocks: named (serial and both backends) on serverM's
+ * stderr, refused to the client, and no file reaches the driver. */
+TEST(a_txlist_refuses_a_serial_stored_twice) {
+    files_t fl;
+    nodes_t *n = world_new(dup1, &fl);
+    uint32_t l = txlist(n);
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK_EQ(n->conn[l].exit_code, 3);
+    CHECK(strstr(fl.m_err, "serial 1 is stored by both serverA and serverB") != NULL);
+    CHECK_EQ(fl.last, 0);
+    CHECK_EQ(fl.more, 0);
+    CHECK_EQ(n->txlist.len, 0);
+    world_free(n);
+    /* two equal largest serials: named by the hellos, before any page */
+    n = world_new(dup9, &fl);
+    l = txlist(n);
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK_EQ(n->conn[l].exit_code, 3);
+    CHECK(strstr(fl.m_err, "serial 9 is stored by both serverA and serverC") != NULL);
+    CHECK_EQ(fl.last, 0);
+    world_free(n);
+}
+
+/* Balances, transfers and stats over a serial of two blocks: refused on the counts (ten
+ * transactions under serials up to 9), nothing stored. */
+TEST(balances_transfers_and_stats_refuse_a_serial_stored_twice) {
+    files_t fl;
+    nodes_t *n = world_new(dup1, &fl);
+    const char *bal[] = {"clientA", "John"};
+    const char *tr[] = {"clientB", "Racheal", "Ali", "5"};
+    const char *st[] = {"clientA", "John", "stats"};
+    uint32_t b = client(n, 2, bal), t = client(n, 4, tr), s = client(n, 3, st);
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK_EQ(n->conn[b].exit_code, 3);
+    CHECK_EQ(n->conn[t].exit_code, 3);
+    CHECK_EQ(n->conn[s].exit_code, 3);
+    CHECK(strstr(OUT(n, b), "alicoins") == NULL);
+    CHECK(strstr(OUT(n, s), "statistics are the following") == NULL);
+    CHECK(strstr(fl.m_err, "hold 10 transactions under serials up to 9") != NULL);
+    for (int be = 0; be < 3; be++) CHECK_EQ(n->be[be].ledger.max_serial <= 9, 1);
+    world_free(n);
+    /* the same requests over the sample are answered */
+    n = world_new(sample, &fl);
+    b = client(n, 2, bal);
+    s = client(n, 3, st);
+    CHECK_EQ(nodes_run(n, 0), 0);
+    CHECK_EQ(n->conn[b].exit_code, 0);
+    CHECK_EQ(n->conn[s].exit_code, 0);
+    CHECK_EQ(fl.m_err[0], '\0');
+    world_free(n);
+}
+
 int main(void) {
+    RUN(a_txlist_refuses_a_serial_stored_twice);
+    RUN(balances_transfers_and_stats_refuse_a_serial_stored_twice);
     RUN(a_balance_is_answered_while_a_txlist_pages);
     RUN(a_txlist_lists_the_ledger_of_the_moment_it_began);
     RUN(a_large_txlist_is_written_in_chunks);

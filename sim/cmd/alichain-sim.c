@@ -529,6 +529,8 @@ static void gencmp_record(jsonl_record_t *rec, const char *commit, uint64_t seed
     memcpy(rec->faults, cr->faults, sizeof(rec->faults));
     rec->cmp_ops = cr->ops;
     rec->cmp_output_compared = cr->output_compared;
+    rec->cmp_model_checked = cr->model_checked;
+    rec->cmp_model_rejected = cr->model_rejected;
     rec->cmp_differences = cr->differences;
     rec->cmp_ledger_compared = (uint64_t)cr->ledger_compared;
     snprintf(rec->cmp_first_difference, sizeof(rec->cmp_first_difference), "%s", cr->first_difference);
@@ -616,9 +618,10 @@ static int cmd_compare_generated(const args_t *a) {
         if (v != 0 && v != REAL_EXIT_INCONCLUSIVE) cr.verdict = 1; /* refused: the generator's bug */
         counts[cr.verdict == 0 ? 0 : cr.verdict == REAL_EXIT_INCONCLUSIVE ? 2 : 1]++;
         differences += cr.differences;
-        printf("seed %llu: %s, %u operations (%u with output), differences %u%s%s (%.1f s)\n",
+        printf("seed %llu: %s, %u operations (%u with output, %u checked against the model), differences %u%s%s "
+               "(%.1f s)\n",
                (unsigned long long)seed, cr.verdict == 0 ? "pass" : cr.verdict == 1 ? "FAIL" : "inconclusive", cr.ops,
-               cr.output_compared, cr.differences, cr.why[0] ? ": " : "", cr.why, (double)wall_us / 1e6);
+               cr.output_compared, cr.model_checked, cr.differences, cr.why[0] ? ": " : "", cr.why, (double)wall_us / 1e6);
         if (cr.verdict == 1) {
             gencmp_save(a->out, seed, &s, saved, sizeof(saved));
             printf("%.*s", (int)text_len, text != NULL ? text : "");

@@ -10,6 +10,7 @@
 #include "judge.h"
 #include "history.h"
 #include "blockfile.h"
+#include "outcome.h"
 
 static int txlist_add(check_txs_t *l, const tx_t *t, int backend) {
     if (l->count == l->cap) {
@@ -81,6 +82,37 @@ static void op_stats_rows(const check_op_t *op, const char **rows, size_t *len) 
         const char *nl = memchr(out + pos, '\n', op->out_len - pos);
         if (nl == NULL) break;
         pos = (size_t)(nl - out) + 1;
+    }
+}
+
+static int name_eq(const wire_name_t *a, const wire_name_t *b) {
+    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+}
+
+/* 1 when op's stdout, read back by core's outcome parser, is what its client prints for its
+ * own request (letter, user, receiver, amount) with the reply the checkers judged, and that
+ * exit code: the answer judged against the model is then the answer printed. (Stats rows
+ * and a TXLIST's file are judged as printed and written already; the TXLIST's path is
+ * serverM's setting, not the ledger's.) */
+static int op_printed_as_judged(const check_op_t *op) {
+    outcome_t o;
+    if (op->out == NULL || outcome_parse(op->out, op->out_len, "", 0, &o, NULL, 0) != 0) return 0;
+    const wire_creq_t *q = &op->req;
+    const wire_crep_t *want = &op->reply, *got = &o.reply;
+    if (o.letter != (op->step->client ? 'B' : 'A') || outcome_exit_code(&o) != op->exit_code) return 0;
+    if (o.req.op != q->op || (q->op != CREQ_TXLIST && !name_eq(&o.req.user, &q->user))) return 0;
+    if (q->op == CREQ_TRANSFER && (!name_eq(&o.req.receiver, &q->receiver) || o.req.amount != q->amount)) return 0;
+    if (got->kind != want->kind) return 0;
+    switch (want->kind) {
+    case CREP_BALANCE:
+    case CREP_TRANSFER:
+    case CREP_INSUFFICIENT: return got->balance == want->balance;
+    case CREP_NOUSERS: return name_eq(&got->names[0], &want->names[0]) && name_eq(&got->names[1], &want->names[1]);
+    case CREP_NOUSER: return name_eq(&got->names[0], &want->names[0]);
+    case CREP_STATS:
+    case CREP_TXLIST: return got->count == want->count;
+    case CREP_SAME: return 1;
+    default: return 0;
     }
 }
 
@@ -259,8 +291,11 @@ int check_judge(const check_input_t *in, const check_sink_t *sink) {
     const scenario_t *s = in->scn;
     check_txs_t initial = {0};
     hist_op_t *hops = calloc(in->op_count + 1, sizeof(*hops));
+    uint32_t *hidx = calloc(in->op_count + 1, sizeof(*hidx)); /* hops[k] is ops[hidx[k]] */
+    uint8_t *hmodel = calloc(in->op_count + 1, 1);
     tx_t *init = NULL;
-    int rc = hops == NULL ? AC_ENOMEM : 0;
+    int rc = hops == NULL || hidx == NULL || hmodel == NULL ? AC_ENOMEM : 0;
+    if (in->model != NULL && in->op_count > 0) memset(in->model, HIST_MODEL_UNCHECKED, in->op_count);
     for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
         char err[CHECK_MSG_BYTES];
         if (s->block[b] == NULL) continue;
@@ -276,6 +311,7 @@ int check_judge(const check_input_t *in, const check_sink_t *sink) {
     for (size_t i = 0; rc == 0 && i < in->op_count; i++) {
         const check_op_t *op = &in->ops[i];
         if (op->state == CHECK_OP_WAITING) continue;
+        hidx[nh] = (uint32_t)i;
         hist_op_t *h = &hops[nh++];
         h->label = op->step->label;
         h->op = op->parsed ? op->req.op : CREQ_BALANCE;
@@ -301,12 +337,20 @@ int check_judge(const check_input_t *in, const check_sink_t *sink) {
     if (rc == 0) {
         hist_input_t hin = {.initial = init, .initial_count = initial.count, .stored = in->disk->txs,
                             .stored_count = in->disk->count, .ops = hops, .op_count = nh,
-                            .settled = in->settled, .stop = in->stop, .stop_ctx = in->stop_ctx};
+                            .settled = in->settled, .stop = in->stop, .stop_ctx = in->stop_ctx,
+                            .model = hmodel};
         rc = history_check(&hin, judge_violation, (void *)sink);
         if (rc > 0) rc = 0;
     }
+    for (size_t k = 0; rc == 0 && in->model != NULL && k < nh; k++) {
+        const check_op_t *op = &in->ops[hidx[k]];
+        int printed = hmodel[k] != HIST_MODEL_FITS || op_printed_as_judged(op);
+        in->model[hidx[k]] = printed ? hmodel[k] : (uint8_t)HIST_MODEL_UNCHECKED;
+    }
     if (rc == 0) rc = check_expects(in, sink);
     free(hops);
+    free(hidx);
+    free(hmodel);
     free(init);
     check_txs_free(&initial);
     return rc;

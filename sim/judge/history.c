@@ -175,6 +175,13 @@ static const tx_t *initial_find(const hist_input_t *in, const tx_t *const *sorte
 
 static const char *op_label(const hist_op_t *op) { return op->label ? op->label : "?"; }
 
+/* What the check made of operation idx's answer, into in->model: a rejection stays one. */
+static void hist_model_set(hist_t *h, size_t idx, hist_model_t m) {
+    uint8_t *model = h->in->model;
+    if (model == NULL || model[idx] == HIST_MODEL_REJECTED) return;
+    model[idx] = (uint8_t)m;
+}
+
 /* Splits the disks' copies into initial transactions and the applied sequence. */
 static int hist_collect(hist_t *h) {
     const hist_input_t *in = h->in;
@@ -318,6 +325,7 @@ static int hist_match(hist_t *h) {
             hist_report(h, "confirmed-durable", op->resp_us, "%s was confirmed with serial %llu, but "
                         "no disk holds a new transaction with that serial", op_label(op),
                         (unsigned long long)s);
+            hist_model_set(h, i, HIST_MODEL_REJECTED);
             continue;
         }
         const tx_t *t = h->applied[lo];
@@ -326,12 +334,14 @@ static int hist_match(hist_t *h) {
                         "serial %llu, but that serial holds %s %s %lld", op_label(op), op->user,
                         op->receiver, (long long)op->amount, (unsigned long long)s, t->sender,
                         t->receiver, (long long)t->amount);
+            hist_model_set(h, i, HIST_MODEL_REJECTED);
             continue;
         }
         if (h->applied_op[lo] >= 0) {
             hist_report(h, "serials-unique", op->resp_us, "%s and %s were both confirmed with "
                         "serial %llu", op_label(&in->ops[h->applied_op[lo]]), op_label(op),
                         (unsigned long long)s);
+            hist_model_set(h, i, HIST_MODEL_REJECTED);
             continue;
         }
         h->applied_op[lo] = (int64_t)i;
@@ -384,7 +394,8 @@ static int hist_match(hist_t *h) {
 }
 
 /* Builds the users, checks every applied transfer against the state before it, and every
- * confirmation's balance against the state after it. */
+ * confirmation's balance against the state after it: a confirmed transfer fits the model
+ * when it was valid there, without overdraft, and printed that balance. */
 static int hist_replay(hist_t *h) {
     const hist_input_t *in = h->in;
     for (size_t i = 0; i < in->initial_count; i++) {
@@ -411,6 +422,7 @@ static int hist_replay(hist_t *h) {
         uint32_t j = k - 1;
         const hist_op_t *op = h->applied_op[k] >= 0 ? &in->ops[h->applied_op[k]] : NULL;
         uint64_t at = op && op->resp_us != HIST_NO_RESPONSE ? op->resp_us : 0;
+        int fits = 0;
         if (!user_exists_at(us, j) || !user_exists_at(ur, j) || s == r) {
             hist_report(h, "validity", at, "serial %llu (%s -> %s %lld) was applied although %s",
                         (unsigned long long)t->serial, t->sender, t->receiver, (long long)t->amount,
@@ -420,16 +432,21 @@ static int hist_replay(hist_t *h) {
                         "(after serial %llu): double spending", (unsigned long long)t->serial,
                         t->sender, (long long)t->amount, (long long)user_balance_at(us, j),
                         (unsigned long long)(j ? h->applied[j]->serial : h->init_max));
+        } else {
+            fits = 1;
         }
         if (user_add_change(us, k, -t->amount) != 0) return AC_ENOMEM;
         if (s != r && user_add_change(ur, k, t->amount) != 0) return AC_ENOMEM;
         if (op != NULL && op->status == HIST_OK) {
             int64_t bal = user_balance_at(&h->users.users[s], k);
-            if (op->reply.balance != bal)
+            if (op->reply.balance != bal) {
                 hist_report(h, "linearizability", op->resp_us, "%s confirmed serial %llu with the "
                             "new balance %lld of %s, but after that serial it is %lld", op_label(op),
                             (unsigned long long)t->serial, (long long)op->reply.balance, t->sender,
                             (long long)bal);
+                fits = 0;
+            }
+            hist_model_set(h, (size_t)h->applied_op[k], fits ? HIST_MODEL_FITS : HIST_MODEL_REJECTED);
         }
     }
     return 0;
@@ -454,6 +471,7 @@ static void hist_writes_order(hist_t *h) {
                         op_label(op), (unsigned long long)h->applied[k]->serial,
                         (double)op->resp_us / 1e6, op_label(late),
                         (unsigned long long)h->applied[e_from]->serial, (double)late->inv_us / 1e6);
+            hist_model_set(h, (size_t)h->applied_op[k], HIST_MODEL_REJECTED);
         }
     }
 }
@@ -510,6 +528,7 @@ static int hist_sessions(hist_t *h) {
                             op_label(e), op_label(op), op_label(op),
                             (unsigned long long)h->applied[k]->serial,
                             (unsigned long long)h->applied[lo]->serial);
+                if (op->status == HIST_OK) hist_model_set(h, order[i].idx, HIST_MODEL_REJECTED);
             } else {
                 lo = k;
                 prev = i;
@@ -851,7 +870,8 @@ static int hist_reads(hist_t *h) {
                 }
             }
         }
-        if (chosen == UINT32_MAX) {
+        int found = chosen != UINT32_MAX;
+        if (!found) {
             char what[160], seen[200];
             read_describe(op, what, sizeof(what));
             size_t sl = 0;
@@ -879,6 +899,7 @@ static int hist_reads(hist_t *h) {
                                 op->user, seen);
             chosen = from <= hi ? from : lb;
         }
+        hist_model_set(h, reads[ri].idx, found ? HIST_MODEL_FITS : HIST_MODEL_REJECTED);
         if (op->resp_us != HIST_NO_RESPONSE) done_push(done, &ndone, (hdone_t){op->resp_us, chosen});
         if (sess != 0 && chosen != UINT32_MAX && chosen > h->sess_last_j[sess]) h->sess_last_j[sess] = chosen;
     }
@@ -899,6 +920,7 @@ int history_check(const hist_input_t *in, hist_report_fn report, void *ctx) {
     h.in = in;
     h.report = report;
     h.ctx = ctx;
+    if (in->model != NULL && in->op_count > 0) memset(in->model, HIST_MODEL_UNCHECKED, in->op_count);
     /* each phase's long loop polls in->stop; a stop between phases ends the check too */
     int rc = hist_collect(&h);
     if (rc == 0 && !hist_stopped(&h)) rc = hist_match(&h);

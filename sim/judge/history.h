@@ -46,6 +46,18 @@ typedef struct {
     uint8_t backend;            /* 0..2 */
 } hist_stored_t;
 
+/* What the check made of one operation's answer (hist_input_t.model). */
+typedef enum {
+    HIST_MODEL_UNCHECKED = 0,   /* no answer the model speaks to (HIST_NONE: exit 2 or 3, still
+                                   running), or the check ended early */
+    HIST_MODEL_FITS,            /* its answer is what the model gives at a state real time (and
+                                   its connection) allows: a read's, a refusal's (the balance
+                                   "insufficient" printed too), a confirmed transfer's (stored
+                                   under its serial, valid there, in real-time order, the new
+                                   balance printed the one after it) */
+    HIST_MODEL_REJECTED,        /* checked, and no such state gives it: a violation was reported */
+} hist_model_t;
+
 typedef struct {
     const tx_t *initial;        /* the transactions of the initial blocks */
     size_t initial_count;
@@ -57,6 +69,7 @@ typedef struct {
     int (*stop)(void *ctx);     /* NULL, or asked every HIST_POLL_EVERY steps of a long loop:
                                    nonzero ends the check early (a signal came) */
     void *stop_ctx;
+    uint8_t *model;             /* out (NULL: not wanted): op_count entries, each a hist_model_t */
 } hist_input_t;
 
 #define HIST_POLL_EVERY 1024    /* steps between two stop() calls: coarse, a call is cheap */

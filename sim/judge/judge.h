@@ -59,6 +59,11 @@ typedef struct {
     int (*stop)(void *ctx);       /* NULL, or polled by the long loops: nonzero ends the
                                      judging early (check_judge returns HIST_ESTOPPED) */
     void *stop_ctx;
+    uint8_t *model;               /* out (NULL: not wanted): op_count entries, each a
+                                   * hist_model_t: what the linearizability checker made of the
+                                   * answer the operation printed (FITS only when its stdout,
+                                   * read back by core's outcome parser, shows that request and
+                                   * that reply) */
 } check_input_t;
 
 typedef struct {

@@ -62,6 +62,7 @@ static void sim_op_seen(void *ctx, const sim_op_view_t *v) {
     o->out = bytes_dup(v->out, v->out_len);
     o->err = stderr_as_printed(v->err, v->err_len, v->step->client ? 'B' : 'A', &o->err_len);
     o->out_len = o->out ? v->out_len : 0;
+    o->model = v->model;
     if (o->err == NULL) o->err_len = 0;
     so->nomem |= o->out == NULL || o->err == NULL;
 }
@@ -274,7 +275,35 @@ static const char *const cmp_text[CMP_COUNT] = {
     [CMP_DIFF_UNREADABLE] = "DIFFERENT (output no client prints)",
 };
 
+/* ... and when both sides' judges found its printed answer one the model allows there
+ * (check_input_t.model): what stands in for the text compare did not make. */
+static const char *const cmp_model_text[CMP_COUNT] = {
+    [CMP_ALLOWED_EXIT] = "allowed (expect exit; output checked against the model on both sides)",
+    [CMP_ALLOWED_CHANCE] = "allowed (decided by random loss or delay; output checked against the model on both sides)",
+    [CMP_ALLOWED_RACE] = "allowed (raced another transfer on both sides; output checked against the model on both sides)",
+    [CMP_SKIP_SEVERAL] = "same exit (output checked against the model on both sides: expect allows several)",
+    [CMP_SKIP_CONCURRENT] = "same exit (output checked against the model on both sides: concurrent with a transfer)",
+    [CMP_SKIP_IN_DOUBT] = "same exit (output checked against the model on both sides: after a transfer in doubt)",
+    [CMP_SKIP_DIVERGED] = "not compared as text (after a transfer that ended differently, as allowed; output checked "
+                          "against the model on both sides)",
+};
+
+/* Why an operation of kind k was not compared as text, as the compared: line counts it. */
+static const char *const cmp_reason[CMP_COUNT] = {
+    [CMP_ALLOWED_EXIT] = "allowed by expect exit",
+    [CMP_ALLOWED_CHANCE] = "by chance",
+    [CMP_ALLOWED_RACE] = "raced",
+    [CMP_SKIP_SEVERAL] = "expect allows several",
+    [CMP_SKIP_CONCURRENT] = "concurrent with a transfer",
+    [CMP_SKIP_IN_DOUBT] = "after a transfer in doubt",
+    [CMP_SKIP_DIVERGED] = "after one that ended differently",
+};
+
 static int cmp_is_difference(cmp_kind_t k) { return k >= CMP_DIFF_EXIT; }
+
+/* 1 when an operation of kind k had its output compared by neither text nor exit codes
+ * alone, but may be by the model: the kinds cmp_model_text names. */
+static int cmp_not_as_text(cmp_kind_t k) { return k >= CMP_ALLOWED_EXIT && k <= CMP_SKIP_DIVERGED; }
 
 /* stderr by class: the error reply (its kind and, for unavailable/stale, which backends) or
  * the reason the client gave up, and whether that left a transfer in doubt. */
@@ -325,12 +354,14 @@ static cmp_kind_t compare_one(const scenario_t *s, const real_outcome_t *sim, co
     uint32_t mask = expect_exit_mask(s, b->label);
     int ca = a->state == CHECK_OP_DONE ? a->exit_code : -1, cb = b->state == CHECK_OP_DONE ? b->exit_code : -1;
     if (ca != cb) return exit_difference(s, sim, real, n, i, mask, ca, cb);
-    if (__builtin_popcount(mask) > 1) return CMP_SKIP_SEVERAL;
-    if (overlaps_transfer(s, sim, n, i) || overlaps_transfer(s, real, n, i)) return CMP_SKIP_CONCURRENT;
-    if (after_in_doubt(s, sim, n, i) || after_in_doubt(s, real, n, i)) return CMP_SKIP_IN_DOUBT;
+    if (ca != CLIENT_EXIT_USAGE) { /* a usage error never reached serverM: no ledger in it */
+        if (__builtin_popcount(mask) > 1) return CMP_SKIP_SEVERAL;
+        if (overlaps_transfer(s, sim, n, i) || overlaps_transfer(s, real, n, i)) return CMP_SKIP_CONCURRENT;
+        if (after_in_doubt(s, sim, n, i) || after_in_doubt(s, real, n, i)) return CMP_SKIP_IN_DOUBT;
+    }
     int same = a->out_len == b->out_len && (a->out_len == 0 || memcmp(a->out, b->out, a->out_len) == 0);
     if (!same) return CMP_DIFF_STDOUT;
-    if (ca < 0 || ca == 2) return CMP_SAME; /* unfinished, or a usage error: stdout said it all */
+    if (ca < 0 || ca == CLIENT_EXIT_USAGE) return CMP_SAME; /* unfinished, or a usage error: stdout said it all */
     outcome_t x, y;
     if (outcome_read(a, &x) != 0 || outcome_read(b, &y) != 0) return CMP_DIFF_UNREADABLE;
     if (same_stderr_class(&x, &y)) return CMP_SAME;
@@ -338,22 +369,27 @@ static cmp_kind_t compare_one(const scenario_t *s, const real_outcome_t *sim, co
 }
 
 /* How many comparisons of each kind were made and skipped, and why: a compare that
- * compared nothing proves nothing, and says so. */
-static void compared_report(const uint32_t counts[CMP_COUNT], FILE *f, compare_result_t *cr) {
-    uint32_t diff = 0;
+ * compared nothing proves nothing, and says so. counts[k]: the operations of kind k;
+ * model[k]: those of them whose output both sides' judges checked against the model
+ * instead; rejected: operations whose answer a side's judge found no model state for. */
+static void compared_report(const uint32_t counts[CMP_COUNT], const uint32_t model[CMP_COUNT], uint32_t rejected,
+                            FILE *f, compare_result_t *cr) {
+    uint32_t diff = 0, by_model = 0;
     for (int k = CMP_DIFF_EXIT; k < CMP_COUNT; k++) diff += counts[k];
+    for (int k = 0; k < CMP_COUNT; k++) by_model += model[k];
     uint32_t out_diff = diff - counts[CMP_DIFF_EXIT];
     for (int k = 0; k < CMP_COUNT; k++) cr->ops += counts[k];
     cr->output_compared = counts[CMP_SAME] + out_diff;
-    uint32_t exit_only = counts[CMP_ALLOWED_EXIT] + counts[CMP_ALLOWED_CHANCE] + counts[CMP_ALLOWED_RACE] +
-                         counts[CMP_SKIP_SEVERAL] + counts[CMP_SKIP_CONCURRENT] + counts[CMP_SKIP_IN_DOUBT] +
-                         counts[CMP_SKIP_DIVERGED] + counts[CMP_DIFF_EXIT];
-    fprintf(f, "compared: %u operations: output compared %u (same %u, different %u); exit only %u "
-               "(different exit %u, allowed by expect exit %u, by chance %u, raced %u, expect allows several %u, "
-               "concurrent with a transfer %u, after a transfer in doubt %u, after one that ended differently %u)\n",
-            cr->ops, counts[CMP_SAME] + out_diff, counts[CMP_SAME], out_diff, exit_only, counts[CMP_DIFF_EXIT],
-            counts[CMP_ALLOWED_EXIT], counts[CMP_ALLOWED_CHANCE], counts[CMP_ALLOWED_RACE], counts[CMP_SKIP_SEVERAL],
-            counts[CMP_SKIP_CONCURRENT], counts[CMP_SKIP_IN_DOUBT], counts[CMP_SKIP_DIVERGED]);
+    cr->model_checked = by_model;
+    cr->model_rejected = rejected;
+    uint32_t exit_only = cr->ops - cr->output_compared - by_model;
+    fprintf(f, "compared: %u operations: output compared %u (same %u, different %u); checked against the model "
+               "on both sides %u (", cr->ops, cr->output_compared, counts[CMP_SAME], out_diff, by_model);
+    for (int k = CMP_ALLOWED_EXIT; k <= CMP_SKIP_DIVERGED; k++)
+        fprintf(f, "%s%s %u", k > CMP_ALLOWED_EXIT ? ", " : "", cmp_reason[k], model[k]);
+    fprintf(f, "); exit only %u (different exit %u", exit_only, counts[CMP_DIFF_EXIT]);
+    for (int k = CMP_ALLOWED_EXIT; k <= CMP_SKIP_DIVERGED; k++) fprintf(f, ", %s %u", cmp_reason[k], counts[k] - model[k]);
+    fprintf(f, "); answers a model rejected %u\n", rejected);
 }
 
 /* ---- the end states ---- */
@@ -595,8 +631,8 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
     }
     fprintf(f, "real: verdict %s\n-- compare --\n",
             rr.inconclusive ? "inconclusive" : rr.verdict == 0 ? "pass" : "fail");
-    uint32_t differences = 0;
-    uint32_t counts[CMP_COUNT] = {0};
+    uint32_t differences = 0, rejected = 0;
+    uint32_t counts[CMP_COUNT] = {0}, model[CMP_COUNT] = {0};
     /* The first transfer whose outcome the two runs ended differently as allowed (chance, a
      * race, `expect exit`) and that may have written on either side: from there on the two
      * histories diverged, so a later operation's different answer and the ledgers are each
@@ -609,7 +645,11 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
         if (diverged != NULL && (kind == CMP_DIFF_EXIT || kind == CMP_DIFF_STDOUT || kind == CMP_DIFF_STDERR) &&
             (a->inv_us >= diverged_at[0] || b->inv_us >= diverged_at[1]))
             kind = CMP_SKIP_DIVERGED;
+        int by_model = cmp_not_as_text(kind) && a->model == HIST_MODEL_FITS && b->model == HIST_MODEL_FITS;
+        int ra = a->model == HIST_MODEL_REJECTED, rb = b->model == HIST_MODEL_REJECTED;
         counts[kind]++;
+        model[kind] += (uint32_t)by_model;
+        rejected += (uint32_t)(ra || rb);
         const scn_step_t *st = op_step(s, i);
         if (diverged == NULL && (kind == CMP_ALLOWED_EXIT || kind == CMP_ALLOWED_CHANCE || kind == CMP_ALLOWED_RACE) &&
             st != NULL && (may_write(st, a) || may_write(st, b))) {
@@ -626,7 +666,10 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
         outcome_print(f, a);
         fprintf(f, "  real: ");
         outcome_print(f, b);
-        fprintf(f, "  %s\n", cmp_text[kind]);
+        fprintf(f, "  %s\n", by_model ? cmp_model_text[kind] : cmp_text[kind]);
+        if (ra || rb)
+            fprintf(f, "  its answer fits no state of the model %s (a violation there)\n",
+                    ra && rb ? "on either side" : ra ? "in the simulator" : "in the real run");
         if (kind == CMP_DIFF_STDOUT) {
             fprintf(f, "  sim stdout:\n%.*s  real stdout:\n%.*s", (int)a->out_len, a->out ? a->out : "",
                     (int)b->out_len, b->out ? b->out : "");
@@ -635,7 +678,7 @@ int real_compare(const scenario_t *s, const real_options_t *o, FILE *f, compare_
                     (int)b->err_len, b->err ? b->err : "");
         }
     }
-    compared_report(counts, f, cr);
+    compared_report(counts, model, rejected, f, cr);
     differences += compare_end_states(s, sim, &sim_final, rr.ops, &rr.final, n < rr.op_count ? n : rr.op_count,
                                       diverged, f, cr);
     differences += compare_anchors(s, &sim_fired, &rr.fired, f, cr);

@@ -206,6 +206,7 @@ typedef struct {
     size_t out_len, err_len, file_len;
     uint64_t touches_at_start, touches; /* excuse_t.total at its start; touches while it ran */
     uint64_t drawn_at_start, drawn;     /* the same of excuse_t.drawn */
+    uint8_t model;            /* hist_model_t: the judge's verdict on its printed answer */
 } real_op_t;
 
 typedef struct {
@@ -729,11 +730,12 @@ static int judge(real_t *r, int settled) {
         }
     }
     check_op_t *ops = calloc(r->op_count + 1, sizeof(*ops));
+    uint8_t *model = calloc(r->op_count + 1, 1);
     char *txlist = NULL;
     size_t txlist_len = 0;
     char tpath[REAL_PATH_BYTES];
     snprintf(tpath, sizeof(tpath), "%s/alichain.txt", r->dir);
-    if (ops == NULL || proc_file_read(tpath, REAL_FILE_BYTES_MAX, &txlist, &txlist_len) != 0) rc = AC_ENOMEM;
+    if (ops == NULL || model == NULL || proc_file_read(tpath, REAL_FILE_BYTES_MAX, &txlist, &txlist_len) != 0) rc = AC_ENOMEM;
     if (rc == 0) {
         for (size_t i = 0; i < r->op_count; i++) {
             ops[i] = r->ops[i].c;
@@ -756,9 +758,10 @@ static int judge(real_t *r, int settled) {
         check_input_t in = {.scn = r->scn, .ops = ops, .op_count = r->op_count, .disk = &disk,
                             .txlist = txlist, .txlist_len = txlist_len, .faults = r->res->faults,
                             .faults_unmeasured = ~real_measured(r->net), .settled = settled,
-                            .stop = judge_stop};
+                            .stop = judge_stop, .model = model};
         check_sink_t sink = {.violation = sink_violation, .expect_failed = sink_expect, .ctx = r};
         rc = check_judge(&in, &sink);
+        for (size_t i = 0; rc == 0 && i < r->op_count; i++) r->ops[i].model = model[i];
         if (rc == 0) rc = conservation_files(r, &disk);
     }
     if (rc == 0) { /* handed to compare */
@@ -767,6 +770,7 @@ static int judge(real_t *r, int settled) {
         txlist = NULL;
     }
     free(ops);
+    free(model);
     free(txlist);
     check_txs_free(&disk);
     check_txs_free(&initial);
@@ -1191,6 +1195,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             out->out_len = r->ops[i].out_len;
             out->err = r->ops[i].err;
             out->err_len = r->ops[i].err_len;
+            out->model = r->ops[i].model;
             r->ops[i].out = r->ops[i].err = NULL;
         }
         res->op_count = r->op_count;

@@ -48,6 +48,8 @@ typedef struct {
     uint64_t touches, drawn;     /* faults that touched it while it ran; of them, random draws */
     char *out, *err;             /* stdout, stderr (owned) */
     size_t out_len, err_len;
+    int model;                   /* hist_model_t: its printed answer against the model, as its
+                                    run's judge found it (check_input_t.model) */
 } real_outcome_t;
 
 /* A run's end state, for compare: the final disks as restarting backends would read them
@@ -91,7 +93,10 @@ void real_result_free(real_result_t *r);
 typedef struct {
     int verdict;                 /* as real_compare returns */
     uint32_t ops;                /* labelled operations compared */
-    uint32_t output_compared;    /* ... with their output (the rest: exit codes only) */
+    uint32_t output_compared;    /* ... with their output as text */
+    uint32_t model_checked;      /* ... not as text, but each side's printed answer found one
+                                    its judge's model allows (the rest: exit codes only) */
+    uint32_t model_rejected;     /* ... whose answer a side's judge found none for (a violation) */
     uint32_t differences;        /* operations and end states that differ */
     int ledger_compared;         /* the final ledgers were compared */
     uint64_t faults[FAULT_COUNT]; /* what the real run's faults touched */

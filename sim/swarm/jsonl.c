@@ -85,6 +85,8 @@ int jsonl_write(FILE *f, const jsonl_record_t *r) {
             put_str_or_null(f, r->cmp_first_difference);
             fputs(",\"why\":", f);
             put_str_or_null(f, r->cmp_why);
+            put_u64(f, "model_checked", r->cmp_model_checked);   /* added: absent reads 0 */
+            put_u64(f, "model_rejected", r->cmp_model_rejected);
             fputc('}', f);
         }
     }
@@ -293,6 +295,14 @@ static int get_num(parser_t *ps, const char *key, uint64_t *out) {
     return 0;
 }
 
+/* A number field added later: absent reads 0, anything but a number is an error. */
+static int get_num_added(parser_t *ps, const char *key, uint64_t *out) {
+    const jv_field_t *f = field_get(ps, key);
+    if (f != NULL && f->type != JV_NUM) return perr(ps, "field \"%s\" is not a number", key);
+    *out = f != NULL ? f->num : 0;
+    return 0;
+}
+
 /* A string field into dst ("" for null when nullable); too long for dst is an error. */
 static int get_str(parser_t *ps, const char *key, int nullable, char *dst, size_t cap) {
     const jv_field_t *f = need(ps, key, JV_STR, nullable);
@@ -342,9 +352,7 @@ static int record_seed(parser_t *ps, jsonl_record_t *r) {
     for (int k = 0; k < FAULT_COUNT; k++) {
         char key[JSONL_KEY_BYTES];
         snprintf(key, sizeof(key), "faults.%s", sim_fault_names[k]);
-        const jv_field_t *f = field_get(ps, key);   /* absent: 0 (a counter added later) */
-        if (f != NULL && f->type != JV_NUM) return perr(ps, "field \"%s\" is not a number", key);
-        r->faults[k] = f != NULL ? f->num : 0;
+        if (get_num_added(ps, key, &r->faults[k])) return -1; /* a counter added later */
     }
     const jv_field_t *viol = need(ps, "violation", JV_OBJ, 1);
     if (viol == NULL) return -1;
@@ -362,6 +370,8 @@ static int record_seed(parser_t *ps, jsonl_record_t *r) {
             get_num(ps, "compare.output_compared", &r->cmp_output_compared) ||
             get_num(ps, "compare.differences", &r->cmp_differences) ||
             get_num(ps, "compare.ledger_compared", &r->cmp_ledger_compared) ||
+            get_num_added(ps, "compare.model_checked", &r->cmp_model_checked) ||
+            get_num_added(ps, "compare.model_rejected", &r->cmp_model_rejected) ||
             get_str(ps, "compare.first_difference", 1, r->cmp_first_difference, sizeof(r->cmp_first_difference)) ||
             get_str(ps, "compare.why", 1, r->cmp_why, sizeof(r->cmp_why)))
             return -1;

@@ -55,6 +55,8 @@ typedef struct {
     /* kind JSONL_SEED of a compare run: the "compare" object (absent: a swarm seed) */
     int has_compare;
     uint64_t cmp_ops, cmp_output_compared, cmp_differences, cmp_ledger_compared;
+    uint64_t cmp_model_checked;   /* not as text, checked against the model on both sides */
+    uint64_t cmp_model_rejected;  /* answers a side's model rejected (both: 0 when absent) */
     char cmp_first_difference[JSONL_MESSAGE_BYTES];  /* "" when none (null) */
     char cmp_why[JSONL_MESSAGE_BYTES];               /* fail without a difference, inconclusive */
 } jsonl_record_t;

@@ -60,6 +60,7 @@ typedef struct {
     uint64_t events, virtual_us, wall_us, faults[FAULT_COUNT];
     uint64_t compare_runs, swarm_runs;   /* run lines of each mode: one report, one mode */
     uint64_t cmp_seeds, cmp_ops, cmp_output_compared, cmp_differences, cmp_ledgers, cmp_explained;
+    uint64_t cmp_model_checked, cmp_model_rejected;
     int oom;
 } report_t;
 
@@ -278,6 +279,8 @@ static void take_line(report_t *rp, const char *file, uint64_t no, const char *l
         rp->cmp_seeds++;
         rp->cmp_ops += r.cmp_ops;
         rp->cmp_output_compared += r.cmp_output_compared;
+        rp->cmp_model_checked += r.cmp_model_checked;
+        rp->cmp_model_rejected += r.cmp_model_rejected;
         rp->cmp_differences += r.cmp_differences;
         rp->cmp_ledgers += r.cmp_ledger_compared != 0;
         if (r.verdict == JSONL_INCONCLUSIVE) rp->cmp_explained += r.cmp_differences;
@@ -372,11 +375,14 @@ static void print_summary(report_t *rp, const range_list_t *missing, const range
         fprintf(f, "verdicts: %llu pass, %llu fail, %llu inconclusive (a real fault landed late)\n",
                 (unsigned long long)rp->verdicts[JSONL_PASS], (unsigned long long)rp->verdicts[JSONL_FAIL],
                 (unsigned long long)rp->verdicts[JSONL_INCONCLUSIVE]);
-        fprintf(f, "compare: %llu seeds run both ways, %llu operations (output compared %llu, exit only %llu), "
+        uint64_t by_text_or_model = rp->cmp_output_compared + rp->cmp_model_checked;
+        fprintf(f, "compare: %llu seeds run both ways, %llu operations (output compared %llu, checked against "
+                   "the model on both sides %llu, exit only %llu; answers a model rejected %llu), "
                    "final ledgers compared in %llu; differences %llu (%llu on inconclusive seeds)\n",
                 (unsigned long long)rp->cmp_seeds, (unsigned long long)rp->cmp_ops,
-                (unsigned long long)rp->cmp_output_compared,
-                (unsigned long long)(rp->cmp_ops - rp->cmp_output_compared), (unsigned long long)rp->cmp_ledgers,
+                (unsigned long long)rp->cmp_output_compared, (unsigned long long)rp->cmp_model_checked,
+                (unsigned long long)(rp->cmp_ops > by_text_or_model ? rp->cmp_ops - by_text_or_model : 0),
+                (unsigned long long)rp->cmp_model_rejected, (unsigned long long)rp->cmp_ledgers,
                 (unsigned long long)rp->cmp_differences, (unsigned long long)rp->cmp_explained);
     } else {
         fprintf(f, "verdicts: %llu pass, %llu fail, %llu ignored (fail without the mutant too)\n",

@@ -21,6 +21,8 @@ typedef struct {
                                    * (judge/excuse.h: excuse_t.drawn) */
     const char *out, *err;        /* what it printed (not NUL-terminated) */
     size_t out_len, err_len;
+    int model;                    /* hist_model_t: its printed answer against the model
+                                     (check_input_t.model), as the run's judge found it */
 } sim_op_view_t;
 enum { SIM_OP_WAITING = 0, SIM_OP_RUNNING, SIM_OP_DONE };
 

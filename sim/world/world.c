@@ -1288,7 +1288,8 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
         sim_op_view_t v = {.step = op->step, .state = op->state, .exit_code = op->exit_code,
                            .inv_us = op->inv_us, .resp_us = op->resp_us, .touches = op->touches,
                            .drawn = op->drawn, .out = (const char *)op->out.p,
-                           .out_len = op->out.len, .err = (const char *)op->err.p, .err_len = op->err.len};
+                           .out_len = op->out.len, .err = (const char *)op->err.p, .err_len = op->err.len,
+                           .model = op->model};
         w->opts->on_op(w->opts->hook_ctx, &v);
     }
     trace_close(w);

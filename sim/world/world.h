@@ -89,6 +89,7 @@ typedef struct {
     uint32_t session;     /* "on S": S's op index + 1 (0: none, or S is not in the scenario) */
     uint8_t joined;       /* its request went (or waits to go) over its session's connection */
     sim_session_t *ka;    /* "keepalive": this op is a session (owned) */
+    uint8_t model;        /* hist_model_t: the judge's verdict on its printed answer */
 } sim_op_t;
 
 /* ---- traces ---- */

@@ -63,7 +63,8 @@ static void check_conservation(world_t *w, const check_txs_t *disk) {
 void world_check_final(world_t *w) {
     check_txs_t disk = {0};
     check_op_t *ops = calloc(w->op_count + 1, sizeof(*ops));
-    int rc = ops == NULL ? AC_ENOMEM : 0;
+    uint8_t *model = calloc(w->op_count + 1, 1);
+    int rc = ops == NULL || model == NULL ? AC_ENOMEM : 0;
     for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
         char err[CHECK_MSG_BYTES];
         size_t marker_len;
@@ -108,13 +109,15 @@ void world_check_final(world_t *w) {
         check_input_t in = {.scn = w->scn, .ops = ops, .op_count = w->op_count, .disk = &disk,
                             .txlist = file ? (file->p ? (const char *)file->p : "") : NULL,
                             .txlist_len = file ? file->len : 0, .faults = w->res->faults,
-                            .settled = world_settled(w)};
+                            .settled = world_settled(w), .model = model};
         check_sink_t sink = {.violation = world_sink_violation, .expect_failed = world_sink_expect, .ctx = w};
         rc = check_judge(&in, &sink);
+        for (uint32_t i = 0; rc == 0 && i < w->op_count; i++) w->ops[i].model = model[i];
         if (rc == 0) check_conservation(w, &disk);
         if (rc == 0 && w->opts->on_end != NULL) w->opts->on_end(w->opts->hook_ctx, &disk, in.txlist, in.txlist_len);
     }
     if (rc != 0) world_violation(w, "runaway", "out of memory in the final checks");
     free(ops);
+    free(model);
     check_txs_free(&disk);
 }

@@ -26,6 +26,7 @@ SIM = BIN_DIR / "alichain-sim"
 SCN = REPO / "sim" / "scenarios"
 MUTANT_SCN = REPO / "sim" / "real" / "mutants"
 REAL_MUTANTS_BIN = REPO / "build" / "real-mutants" / "bin"
+PROGRAMS = ("serverM", "serverA", "serverB", "serverC", "clientA", "clientB")
 RUN_TIMEOUT_S = 120          # a hang guard, not a timing assertion
 INTERRUPT_AFTER_S = 1.0      # SIGINT lands while scenario 11's backend is down
 EXIT_DEADLINE_S = 20         # the runner must have stopped everything by then
@@ -57,7 +58,8 @@ def test_namespace_hosts_available_under_ci():
 COMPARED = ["01_worked_example", "02_unknown_users_and_usage", "03_transfer_refusals",
             "04_stats_ranking", "05_txlist", "06_double_spend_burst", "11_backend_crash_restart",
             "14_pause_backend", "15_pause_serverM", "22_block_file_formats", "23_client_timeout",
-            "30_inputs_at_the_edges", "34_jobs_beside_batches"]
+            "30_inputs_at_the_edges", "34_jobs_beside_batches",
+            "35_answers_beside_a_transfer"]
 # ... and two whose unsupported settings do not change any outcome (docs/REAL.md says why).
 COMPARED_SKIPPING = ["20_slow_disk", "21_large_ledger_paging"]
 # ... and, across namespace hosts, those whose UDP loss, duplication, reordering, delay and
@@ -252,14 +254,20 @@ def test_expect_on_a_measured_fault_is_still_judged(tmp_path):
     assert not re.search(r"^expect failed.*fault split", r.stdout, re.M), r.stdout  # skipped, not judged
 
 
+def planted(tmp_path, prog, script):
+    """tmp_path as a --programs directory: the real programs, prog replaced by script (a
+    planted bug or slowness around the real one)."""
+    for p in PROGRAMS:
+        if p != prog:
+            (tmp_path / p).symlink_to(BIN_DIR / p)
+    (tmp_path / prog).write_text(script)
+    (tmp_path / prog).chmod(0o755)
+
+
 def test_compare_reports_a_difference(tmp_path):
     # a planted difference: clientA's balance line off by one after the real client prints
-    for p in ("serverM", "serverA", "serverB", "serverC", "clientB"):
-        (tmp_path / p).symlink_to(BIN_DIR / p)
-    liar = tmp_path / "clientA"
-    liar.write_text(f"#!/bin/sh\n{BIN_DIR / 'clientA'} \"$@\" | sed 's/is : 881 /is : 882 /'\n"
-                    "exit 0\n")
-    liar.chmod(0o755)
+    planted(tmp_path, "clientA", f"#!/bin/sh\n{BIN_DIR / 'clientA'} \"$@\" | sed 's/is : 881 /is : 882 /'\n"
+                                 "exit 0\n")
     r = run("compare", SCN / "01_worked_example.scn", "--programs", tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "DIFFERENT (stdout)" in r.stdout, r.stdout
@@ -269,13 +277,9 @@ def test_compare_reports_a_difference(tmp_path):
 def test_compare_reports_a_stderr_class_difference(tmp_path):
     # planted: clientB names the wrong unavailable backend (serverC for serverB); its exit code
     # and stdout stay right, so only the comparison of stderr by class can see it
-    for p in ("serverM", "serverA", "serverB", "serverC", "clientA"):
-        (tmp_path / p).symlink_to(BIN_DIR / p)
-    liar = tmp_path / "clientB"
-    liar.write_text("#!/bin/sh\n"
-                    f"err=$(mktemp); {BIN_DIR / 'clientB'} \"$@\" 2>\"$err\"; rc=$?\n"
-                    "sed 's/serverB/serverC/' \"$err\" >&2; rm -f \"$err\"; exit $rc\n")
-    liar.chmod(0o755)
+    planted(tmp_path, "clientB", "#!/bin/sh\n"
+                                 f"err=$(mktemp); {BIN_DIR / 'clientB'} \"$@\" 2>\"$err\"; rc=$?\n"
+                                 "sed 's/serverB/serverC/' \"$err\" >&2; rm -f \"$err\"; exit $rc\n")
     r = run("compare", SCN / "11_backend_crash_restart.scn", "--programs", tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     assert re.search(r"^op down2 .*DIFFERENT \(stderr\)$", r.stdout, re.M), r.stdout
@@ -286,25 +290,69 @@ def test_compare_counts_what_it_compared_and_why_it_skipped(tmp_path):
     # it puts no later operation in doubt: up2 (the same transfer after the restart) is compared
     r = run("compare", SCN / "11_backend_crash_restart.scn")
     assert r.returncode == 0, r.stdout + r.stderr
-    m = re.search(r"^compared: (\d+) operations: output compared (\d+) \(same (\d+), different 0\); "
-                  r"exit only (\d+) .*after a transfer in doubt (\d+)\)$", r.stdout, re.M)
-    assert m, r.stdout
-    total, compared, same, exit_only, in_doubt = map(int, m.groups())
-    assert total == 6 and compared == same and compared + exit_only == total
-    assert compared >= 4 and in_doubt == 0, r.stdout
+    c = compared(r.stdout)
+    assert c["ops"] == 6 and c["different"] == 0 and c["text"] + c["model"] + c["exit only"] == 6, r.stdout
+    assert c["text"] >= 4 and c["exit only by"]["after a transfer in doubt"] == 0, r.stdout
+    assert c["model by"]["after a transfer in doubt"] == 0 and c["rejected"] == 0, r.stdout
     assert re.search(r"^op up2 .*  same$", r.stdout, re.M), r.stdout
+
+
+COMPARED_LINE = re.compile(
+    r"^compared: (\d+) operations: output compared (\d+) \(same \d+, different (\d+)\); "
+    r"checked against the model on both sides (\d+) \(([^)]*)\); exit only (\d+) \(([^)]*)\); "
+    r"answers a model rejected (\d+)$", re.M)
+
+
+def compared(stdout):
+    """compare's compared: line as numbers; each "by" a dict from reason to count."""
+    m = COMPARED_LINE.search(stdout)
+    assert m, stdout
+    by = lambda text: {k: int(v) for k, v in re.findall(r"([a-z][a-z ]*?) (\d+)(?:, |$)", text)}
+    return {"ops": int(m[1]), "text": int(m[2]), "different": int(m[3]), "model": int(m[4]),
+            "model by": by(m[5]), "exit only": int(m[6]), "exit only by": by(m[7]), "rejected": int(m[8])}
+
+
+def test_compare_checks_concurrent_answers_against_the_model(tmp_path):
+    # scenario 06: five transfers at one instant, so none is compared as text (its expects
+    # allow either exit, or it raced another: real scheduling picks the winners); each side's
+    # judge checked what they printed against the model instead
+    r = run("compare", SCN / "06_double_spend_burst.scn", "--net", "loopback")
+    c = compared(r.stdout)
+    assert (c["ops"], c["text"], c["model"], c["exit only"], c["rejected"]) == (6, 1, 5, 0, 0), r.stdout
+    assert "violation:" not in r.stdout, r.stdout
+    assert re.search(r"^op t\d .*output checked against the model on both sides", r.stdout, re.M), r.stdout
+    # planted: clientA prints the sender's balance after each of its transfers as 1, a balance
+    # Pay never has: the real judge rejects those answers although compare never compared
+    # them as text
+    planted(tmp_path, "clientA", "#!/bin/bash\n"
+                                 f"{BIN_DIR / 'clientA'} \"$@\" | sed 's/is : [0-9]* alicoins/is : 1 alicoins/'\n"
+                                 "exit ${PIPESTATUS[0]}\n")
+    r = run("compare", SCN / "06_double_spend_burst.scn", "--net", "loopback", "--programs", tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert compared(r.stdout)["rejected"] == 3, r.stdout  # t1, t3 and t5: clientA's
+    assert re.search(r"^violation: linearizability ", r.stdout, re.M), r.stdout
+    assert re.search(r"^op t\d .*\n  its answer fits no state of the model in the real run \(a violation there\)$",
+                     r.stdout, re.M), r.stdout
+
+
+def test_compare_checks_every_kind_of_answer_against_the_model():
+    # scenario 35: every kind of answer (balance, stats, TXLIST, unknown users, a transfer to
+    # oneself, insufficient balance) started with a transfer: none is compared as text, each
+    # is checked against the model on both sides; the usage error is compared as text
+    r = run("compare", SCN / "35_answers_beside_a_transfer.scn", "--net", "loopback")
+    assert r.returncode == 0, r.stdout + r.stderr
+    c = compared(r.stdout)
+    assert (c["ops"], c["text"], c["model"], c["exit only"], c["rejected"]) == (11, 2, 9, 0, 0), r.stdout
+    assert c["model by"]["concurrent with a transfer"] == 9, r.stdout
+    assert re.search(r"^op u +sim: exit 2  real: exit 2  same$", r.stdout, re.M), r.stdout
 
 
 def test_compare_reports_a_ledger_difference(tmp_path):
     # planted: serverC adds a transaction of its own to block3.txt as it stops, after every
     # client has its answer: outputs are the same, the final ledgers are not
-    for p in ("serverM", "serverA", "serverB", "clientA", "clientB"):
-        (tmp_path / p).symlink_to(BIN_DIR / p)
-    forger = tmp_path / "serverC"
-    forger.write_text("#!/bin/sh\n"
-                      "trap 'kill -TERM $c; wait $c; printf \"99 Mallory Eve 1\\n\" >> \"$ALICHAIN_BLOCK\"; exit 0' TERM\n"
-                      f"{BIN_DIR / 'serverC'} \"$@\" &\nc=$!\nwait $c\n")
-    forger.chmod(0o755)
+    planted(tmp_path, "serverC", "#!/bin/sh\n"
+                                 "trap 'kill -TERM $c; wait $c; printf \"99 Mallory Eve 1\\n\" >> \"$ALICHAIN_BLOCK\"; exit 0' TERM\n"
+                                 f"{BIN_DIR / 'serverC'} \"$@\" &\nc=$!\nwait $c\n")
     r = run("compare", SCN / "01_worked_example.scn", "--programs", tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     assert re.search(r"^ledger: DIFFERENT \(sim 10 transactions, real 11\)$", r.stdout, re.M), r.stdout
@@ -321,11 +369,7 @@ def test_compare_compares_the_final_ledgers_and_alichain_txt():
 def test_compare_reports_a_schedule_real_timing_broke(tmp_path):
     # planted slowness: clientB starts 300 ms late, so the transfer t (100 ms, clientB) and
     # the TXLIST l2 (200 ms, clientB) overlap for real but not in the simulator
-    for p in ("serverM", "serverA", "serverB", "serverC", "clientA"):
-        (tmp_path / p).symlink_to(BIN_DIR / p)
-    slow = tmp_path / "clientB"
-    slow.write_text(f"#!/bin/sh\nsleep 0.3\nexec {BIN_DIR / 'clientB'} \"$@\"\n")
-    slow.chmod(0o755)
+    planted(tmp_path, "clientB", f"#!/bin/sh\nsleep 0.3\nexec {BIN_DIR / 'clientB'} \"$@\"\n")
     r = run("compare", SCN / "05_txlist.scn", "--programs", tmp_path)
     assert "schedule: not kept in the real run: t overlapped l2;" in r.stdout, r.stdout + r.stderr
 

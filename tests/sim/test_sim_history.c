@@ -20,6 +20,7 @@ typedef struct {
     int settled;
     char seen[H_MAX][32];
     int nseen;
+    uint8_t model[H_MAX];     /* per op: what the check made of its answer (hist_model_t) */
 } hist_fixture_t;
 
 static void on_violation(void *ctx, const char *checker, uint64_t at_us, const char *msg) {
@@ -32,7 +33,7 @@ static void on_violation(void *ctx, const char *checker, uint64_t at_us, const c
 static int fx_run(hist_fixture_t *f) {
     hist_input_t in = {.initial = f->initial, .initial_count = f->ni, .stored = f->stored,
                        .stored_count = f->ns, .ops = f->ops, .op_count = f->nops,
-                       .settled = f->settled};
+                       .settled = f->settled, .model = f->model};
     f->nseen = 0;
     return history_check(&in, on_violation, f);
 }
@@ -158,6 +159,54 @@ TEST(test_concurrent_read_may_see_either_state) {
     fx_balance(&f, "old", "Ann", 12, 18, 900);
     fx_balance(&f, "new", "Ann", 12, 18, 870);
     CHECK_EQ(fx_run(&f), 0);
+}
+
+/* Per operation, what the check made of its answer: reads and refusals concurrent with a
+ * transfer fit when some state real time allows gives their answer (before or after it) and
+ * are rejected, with a violation, when none does; a confirmed transfer fits with the
+ * balance after its serial and is rejected with another; a transfer in doubt has no
+ * answer to check. */
+TEST(test_model_verdict_per_operation) {
+    hist_fixture_t f;
+    fx_init(&f);
+    fx_ok(fx_transfer(&f, "t", "Ann", "Cid", 30, 10, 20), 3, 870);                     /* 0 */
+    fx_store(&f, 2, 3, "Ann", "Cid", 30);
+    fx_balance(&f, "old", "Ann", 12, 18, 900);                                         /* 1 */
+    fx_balance(&f, "new", "Ann", 12, 18, 870);                                         /* 2 */
+    hist_op_t *poor = fx_transfer(&f, "poor", "Ann", "Bob", 880, 12, 18);              /* 3 */
+    poor->status = HIST_REFUSED;
+    poor->reply.kind = CREP_INSUFFICIENT;
+    poor->reply.balance = 870;     /* after t: 870 < 880 */
+    fx_transfer(&f, "doubt", "Bob", "Cid", 5, 12, 0);                                  /* 4: never answered */
+    fx_ok(fx_transfer(&f, "t2", "Bob", "Ann", 10, 30, 40), 4, 1040);                  /* 5 */
+    fx_store(&f, 0, 4, "Bob", "Ann", 10);
+    CHECK_EQ(fx_run(&f), 0);
+    const uint8_t fits[6] = {HIST_MODEL_FITS, HIST_MODEL_FITS, HIST_MODEL_FITS, HIST_MODEL_FITS,
+                             HIST_MODEL_UNCHECKED, HIST_MODEL_FITS};
+    for (int i = 0; i < 6; i++) CHECK_EQ(f.model[i], fits[i]);
+    /* the same, each answer changed to one no state in its window gives */
+    f.ops[1].reply.balance = 885;  /* neither 900 nor 870 */
+    f.ops[3].reply.balance = 880;  /* not Ann's balance in any state (and not < 880) */
+    f.ops[5].reply.balance = 1030; /* Bob has 1040 after serial 4 */
+    CHECK(fx_run(&f) > 0);         /* each reported (with the balances it could have seen) */
+    CHECK(fx_saw(&f, "linearizability"));
+    const uint8_t rejected[6] = {HIST_MODEL_FITS, HIST_MODEL_REJECTED, HIST_MODEL_FITS, HIST_MODEL_REJECTED,
+                                 HIST_MODEL_UNCHECKED, HIST_MODEL_REJECTED};
+    for (int i = 0; i < 6; i++) CHECK_EQ(f.model[i], rejected[i]);
+    /* a confirmation no disk holds, and one out of real-time order, are rejected too */
+    f.ops[1].reply.balance = 900;
+    f.ops[3].reply.balance = 870;
+    f.ops[5].reply.balance = 1040;
+    f.ops[5].inv_us = 1 * MS;      /* t2 ... */
+    f.ops[5].resp_us = 5 * MS;     /* ... ended before t (serial 3) started: serial 4 is too late */
+    f.ns--;                        /* and t2's line is on no disk: */
+    CHECK(fx_run(&f) > 0);
+    CHECK(fx_saw(&f, "confirmed-durable"));
+    CHECK_EQ(f.model[5], HIST_MODEL_REJECTED);
+    fx_store(&f, 0, 4, "Bob", "Ann", 10);
+    CHECK(fx_run(&f) > 0);
+    CHECK_EQ(f.model[5], HIST_MODEL_REJECTED);
+    CHECK_EQ(f.model[0], HIST_MODEL_FITS);
 }
 
 TEST(test_reads_cannot_go_back_in_time) {
@@ -448,5 +497,6 @@ int main(void) {
     RUN(test_session_read_sees_its_earlier_transfer);
     RUN(test_session_read_misses_its_later_transfer);
     RUN(test_session_transfers_and_reads_keep_their_order);
+    RUN(test_model_verdict_per_operation);
     return CHECK_DONE();
 }

@@ -39,6 +39,7 @@ static int same(const jsonl_record_t *a, const jsonl_record_t *b) {
     eq = eq && (!a->has_compare ||
                 (a->cmp_ops == b->cmp_ops && a->cmp_output_compared == b->cmp_output_compared &&
                  a->cmp_differences == b->cmp_differences && a->cmp_ledger_compared == b->cmp_ledger_compared &&
+                 a->cmp_model_checked == b->cmp_model_checked && a->cmp_model_rejected == b->cmp_model_rejected &&
                  strcmp(a->cmp_first_difference, b->cmp_first_difference) == 0 && strcmp(a->cmp_why, b->cmp_why) == 0));
     return eq && (!a->has_violation || (strcmp(a->checker, b->checker) == 0 && a->at_us == b->at_us &&
                                         strcmp(a->message, b->message) == 0));
@@ -119,9 +120,21 @@ TEST(test_compare_lines_round_trip) {
     a.cmp_output_compared = 5;
     a.cmp_differences = 4;
     a.cmp_ledger_compared = 1;
+    a.cmp_model_checked = 3;
+    a.cmp_model_rejected = 1;
     snprintf(a.cmp_first_difference, sizeof(a.cmp_first_difference), "op o5: sim exit 1, real exit 0: DIFFERENT");
     CHECK(round_trips(&a, "\"compare\":{\"ops\":9,\"output_compared\":5,\"differences\":4,\"ledger_compared\":1,"
-                          "\"first_difference\":\"op o5: sim exit 1, real exit 0: DIFFERENT\",\"why\":null}"));
+                          "\"first_difference\":\"op o5: sim exit 1, real exit 0: DIFFERENT\",\"why\":null,"
+                          "\"model_checked\":3,\"model_rejected\":1}"));
+    { /* a line written before the model counts were added: they read 0 */
+        static char old[LINE_BYTES];
+        CHECK(write_line(&a, old, sizeof(old)) > 0);
+        char *cut = strstr(old, ",\"model_checked\"");
+        CHECK(cut != NULL);
+        if (cut != NULL) memcpy(cut, "}}", 3); /* the compare object and the line end there, as before */
+        CHECK_EQ(jsonl_parse(old, strlen(old), &r, err, sizeof(err)), 0);
+        CHECK(r.cmp_ops == 9 && r.cmp_model_checked == 0 && r.cmp_model_rejected == 0);
+    }
     a.verdict = JSONL_INCONCLUSIVE;
     a.has_violation = 0;
     snprintf(a.cmp_why, sizeof(a.cmp_why), "faults landed late: line 9 partition +30 ms");

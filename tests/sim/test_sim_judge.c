@@ -5,12 +5,15 @@
  * and a stop() that ends judging early. Prints timings (never asserts them: the machine is
  * shared): `test_sim_judge --bench N` judges N transfers and times the old serial
  * assignment against the new one on the same input. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "check.h"
 #include "judge/judge.h"
+#include "messages.h"
 
 #define USERS 8
 #define BIG_TRANSFERS 10000
@@ -443,6 +446,109 @@ TEST(big_history_faults_are_named) {
     big_free(&b);
 }
 
+/* ------------------------------------------------------------------ the printed answer */
+
+#define PRINTED_BYTES 512
+
+/* Appends one line (a messages.h sentence) to a client's stdout. */
+static void out_line(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_line(char *out, const char *fmt, ...) {
+    size_t len = strlen(out);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out + len, PRINTED_BYTES - len - 1, fmt, ap);
+    va_end(ap);
+    strcat(out, "\n");
+}
+
+/* A balance read of user by clientA in [inv, resp] as real mode reads it: the reply
+ * CREP_BALANCE bal, and stdout as the client prints it for shown (user, or another name). */
+static void op_balance_printed(check_op_t *op, scn_step_t *st, char *out, const char *label, const char *user,
+                               const char *shown, int64_t bal, uint64_t inv_us, uint64_t resp_us) {
+    memset(op, 0, sizeof(*op));
+    memset(st, 0, sizeof(*st));
+    snprintf(st->label, sizeof(st->label), "%s", label);
+    op->step = st;
+    op->parsed = op->have_reply = 1;
+    op->state = CHECK_OP_DONE;
+    op->req.op = CREQ_BALANCE;
+    op->req.user.len = (uint8_t)snprintf(op->req.user.s, sizeof(op->req.user.s), "%s", user);
+    op->reply.kind = CREP_BALANCE;
+    op->reply.balance = bal;
+    op->inv_us = inv_us;
+    op->resp_us = resp_us;
+    out[0] = '\0';
+    out_line(out, MSG_C_UP, 'A');
+    out_line(out, MSG_C_BALANCE_SENT, shown);
+    out_line(out, MSG_C_BALANCE, shown, (long long)bal);
+    op->out = out;
+    op->out_len = strlen(out);
+}
+
+/* A read concurrent with a transfer printed a balance that neither the state before nor
+ * the one after it gives: compare would not compare it as text (concurrent with a
+ * transfer), and the judge rejects it — a linearizability violation and the operation's
+ * model verdict HIST_MODEL_REJECTED — while the reads beside it fit, and the transfer's
+ * printed new balance fits at its serial. An answer that fits but is printed for another
+ * user than asked is not counted as checked. */
+TEST(printed_answers_against_the_model) {
+    static char block_a[] = "1 Ann Bob 5\n";  /* Ann 995 */
+    scenario_t scn;
+    memset(&scn, 0, sizeof(scn));
+    scn.block[0] = block_a;
+    scn.block_len[0] = strlen(block_a);
+    check_txs_t disk = {0}, initial = {0};
+    txs_add(&disk, 1, "Ann", "Bob", 5, 0);
+    txs_add(&initial, 1, "Ann", "Bob", 5, 0);
+    txs_add(&disk, 2, "Ann", "Bob", 30, 1);  /* t: Ann 965 */
+    static char outs[5][PRINTED_BYTES];
+    scn_step_t steps[5];
+    check_op_t ops[5];
+    op_balance_printed(&ops[0], &steps[0], outs[0], "before", "Ann", "Ann", 995, 12000, 18000);
+    op_balance_printed(&ops[1], &steps[1], outs[1], "after", "Ann", "Ann", 965, 12000, 18000);
+    op_balance_printed(&ops[2], &steps[2], outs[2], "wrong", "Ann", "Ann", 980, 12000, 18000);
+    op_balance_printed(&ops[3], &steps[3], outs[3], "other", "Ann", "Bob", 995, 12000, 18000);
+    memset(&steps[4], 0, sizeof(steps[4]));
+    snprintf(steps[4].label, sizeof(steps[4].label), "t");
+    steps[4].client = 1;
+    ops[4].step = &steps[4];
+    op_confirmed(&ops[4], "Ann", "Bob", 30, 965, 20000);
+    ops[4].inv_us = 10000;
+    ops[4].out = outs[4];
+    out_line(outs[4], MSG_C_UP, 'B');
+    out_line(outs[4], MSG_C_TRANSFER_SENT, "Ann", 30LL, "Bob");
+    out_line(outs[4], MSG_C_TRANSFER_OK, "Ann", 30LL, "Bob");
+    out_line(outs[4], MSG_C_BALANCE, "Ann", 965LL);
+    ops[4].out_len = strlen(outs[4]);
+    big_t b; /* its sink only */
+    memset(&b, 0, sizeof(b));
+    uint64_t faults[FAULT_COUNT] = {0};
+    uint8_t model[5];
+    memset(model, 0xff, sizeof(model));
+    CHECK_EQ(check_assign_serials(ops, 5, &disk, &initial, NULL, NULL), 0);
+    CHECK_EQ(ops[4].reply.serial, 2);
+    check_input_t in = {.scn = &scn, .ops = ops, .op_count = 5, .disk = &disk, .faults = faults, .settled = 1,
+                        .model = model};
+    check_sink_t sink = {.violation = big_violation, .expect_failed = big_expect, .ctx = &b};
+    CHECK_EQ(check_judge(&in, &sink), 0);
+    CHECK(big_saw(&b, "linearizability"));
+    CHECK_EQ(model[0], HIST_MODEL_FITS);
+    CHECK_EQ(model[1], HIST_MODEL_FITS);
+    CHECK_EQ(model[2], HIST_MODEL_REJECTED);
+    CHECK_EQ(model[3], HIST_MODEL_UNCHECKED); /* 995 fits Ann, but it printed Bob's name */
+    CHECK_EQ(model[4], HIST_MODEL_FITS);
+    /* the rejected read alone made the violations: with 965 it fits, and nothing is reported */
+    snprintf(outs[2], PRINTED_BYTES, "%s", outs[1]);
+    ops[2].out_len = strlen(outs[2]);
+    ops[2].reply.balance = 965;
+    b.nseen = 0;
+    CHECK_EQ(check_judge(&in, &sink), 0);
+    CHECK_EQ(b.nseen, 0);
+    CHECK_EQ(model[2], HIST_MODEL_FITS);
+    check_txs_free(&disk);
+    check_txs_free(&initial);
+}
+
 static int stop_now(void *ctx) {
     (void)ctx;
     return 1;
@@ -515,6 +621,7 @@ int main(int argc, char **argv) {
     RUN(big_history_passes);
     RUN(big_history_faults_are_named);
     RUN(stop_ends_judging);
+    RUN(printed_answers_against_the_model);
     RUN(old_and_new_serials_agree);
     return CHECK_DONE();
 }

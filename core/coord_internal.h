@@ -83,6 +83,7 @@ typedef struct {
     uint32_t conn_seq;     /* its place in its connection's reply order (conn_t.ring) */
     /* transfer */
     write_state_t write_state;
+    uint8_t write_result;  /* the backend's WIRE_TX_* for it (W_FAILED: why) */
     int backend;
     uint64_t serial;
     int64_t new_balance;

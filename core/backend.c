@@ -225,12 +225,6 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     AC_ASSERT(fresh_count <= count);
     if (fresh_count == 0) return; /* everything was already stored (or refused) */
 
-    backend_pending_t *op = backend_pending_free_slot(b);
-    if (op == NULL) {
-        outbox_drop(out, "a WRITE: too many writes are syncing (serverM retries)");
-        *reply_now = 0;
-        return;
-    }
     char buf[WIRE_WRITE_TXS_MAX * TX_LINE_BYTES_MAX];
     size_t len = 0;
     int lines = 0;
@@ -246,6 +240,19 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
         lines++;
     }
     AC_ASSERT(lines == fresh_count); /* the append holds every new transaction, once */
+    if (!blockfile_fits(&b->file, len)) { /* the size rule: refused, never half-appended */
+        outbox_line(out, FX_STDERR, "refused %d transactions: the block file would pass 2 GiB "
+                    "(%llu bytes now)", fresh_count, (unsigned long long)b->file.size);
+        for (uint8_t i = 0; i < count; i++)
+            if (fresh[i]) rep->u.write.results[i] = WIRE_TX_FULL;
+        return;
+    }
+    backend_pending_t *op = backend_pending_free_slot(b);
+    if (op == NULL) {
+        outbox_drop(out, "a WRITE: too many writes are syncing (serverM retries)");
+        *reply_now = 0;
+        return;
+    }
     op->token = b->next_token++;
     b->pending_count++;
     op->incarnation = req->incarnation;

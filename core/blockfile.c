@@ -216,6 +216,11 @@ int blockfile_recover(ledger_t *l, const char *img, size_t len, const char *mark
     if (err != NULL && err_cap > 0) err[0] = '\0';
     memset(res, 0, sizeof(*res));
     res->load_len = len;
+    if ((uint64_t)len > BLOCKFILE_BYTES_MAX) {
+        if (err != NULL && err_cap > 0)
+            snprintf(err, err_cap, "%s: larger than 2 GiB (%zu bytes)", file_name, len);
+        return AC_ERANGE;
+    }
     if (marker != NULL) {
         uint64_t size, hash;
         res->marker_present = 1;
@@ -261,12 +266,19 @@ void blockfile_init(blockfile_t *f, const blockfile_recovery_t *r, const char *i
     f->size = r->load_len;
     f->hash = r->hash;
     f->ends_open = r->load_len > 0 && img[r->load_len - 1] != '\n';
+    f->bytes_max = BLOCKFILE_BYTES_MAX;
+}
+
+int blockfile_fits(const blockfile_t *f, size_t len) {
+    uint64_t need = (uint64_t)len + (f->ends_open ? 1u : 0u);
+    return f->size <= f->bytes_max && need <= f->bytes_max - f->size;
 }
 
 void blockfile_append(blockfile_t *f, const char *lines, size_t len, uint64_t token,
                       outbox_t *out) {
     AC_ASSERT(len > 0);
     AC_ASSERT(lines[len - 1] == '\n');
+    AC_ASSERT(blockfile_fits(f, len)); /* the backend asked first */
     if (!f->marked && !MUTANT(MUT_NO_MARKER)) {
         /* A hand-written last line gets its '\n' and is synced before the marker exists:
          * the marker must never stand beside an unterminated line of the user's. */

@@ -28,6 +28,10 @@
 #define BLOCKFILE_MARKER_SUFFIX ".appended"  /* the marker: "<block>.appended" */
 #define BLOCKFILE_TORN_SUFFIX ".torn"          /* torn tails set aside: "<block>.torn" */
 #define BLOCKFILE_MARKER_MAGIC "alichain-appended 1"
+/* The size rule, for start-up and appends alike: a block file is at most this long.
+ * Recovery refuses a longer one (AC_ERANGE, "larger than 2 GiB"); an append that would
+ * make it longer is refused (blockfile_fits; the backend answers WIRE_TX_FULL). */
+#define BLOCKFILE_BYTES_MAX ((uint64_t)1 << 31)
 /* "alichain-appended 1 <size> <16 hex digits>\n" */
 #define BLOCKFILE_MARKER_BYTES_MAX (sizeof(BLOCKFILE_MARKER_MAGIC) + 1 + 20 + 1 + 16 + 1)
 
@@ -50,6 +54,7 @@ typedef struct {
     uint64_t hash;       /* hash of those bytes, kept only until the marker is written */
     int ends_open;       /* the last byte is not '\n' (a hand-written last line) */
     int marked;          /* this run has written its marker */
+    uint64_t bytes_max;  /* BLOCKFILE_BYTES_MAX (unit tests lower it to reach it) */
 } blockfile_t;
 
 /* 64-bit hash of bytes, continued from h (start with BLOCKFILE_HASH_INIT). Not
@@ -75,6 +80,10 @@ void blockfile_recovery_effects(const blockfile_recovery_t *r, const char *img,
 
 /* The append state of a file just recovered (its size after the recovery effects). */
 void blockfile_init(blockfile_t *f, const blockfile_recovery_t *r, const char *img);
+
+/* 1 when an append of len bytes keeps the file within f->bytes_max (with the '\n' a
+ * hand-written last line gets first), else 0: the append must not be made. */
+int blockfile_fits(const blockfile_t *f, size_t len);
 
 /* One append of whole lines (each ending in '\n'): FX_BLOCK_APPEND(lines, token), preceded
  * at the run's first append by FX_BLOCK_APPEND("\n", 0) when the file ends open,

@@ -36,6 +36,13 @@
 #define CONNECTIONS_MAX 1024               /* client connections open at once in serverM */
 #define TCP_PIPELINE_MAX 64                /* unanswered requests of one persistent connection */
 #define STATS_PARTNERS_MAX 1000000         /* partners of one user serverM will merge */
+/* serverM's replies not yet taken by a client's socket (queued in the driver or held in
+ * the core for their turn): past CONN_UNSENT_BYTES_MAX on one connection, serverM stops
+ * reading that connection; past COORD_UNSENT_BYTES_BUDGET on all of them together, it stops
+ * reading every persistent connection that is owed a reply, until the total is back under
+ * 3/4 of the budget (docs/PROTOCOL.md 2.5, "Memory"). A slow reader slows itself down. */
+#define CONN_UNSENT_BYTES_MAX (256u << 10)
+#define COORD_UNSENT_BYTES_BUDGET (64u << 20)
 
 /* ---- time ---- */
 #define TIMEOUT_MS_DEFAULT 2000            /* ALICHAIN_TIMEOUT_MS */
@@ -50,6 +57,8 @@ _Static_assert(TCP_REQUEST_BYTES_MAX > 16 + 2 * NAME_BYTES_MAX + AMOUNT_DIGITS_M
                "a TRANSFER request fits in one request line");
 _Static_assert(TCP_LINE_BYTES_MAX > 32 + PATH_BYTES_MAX, "a TXLIST reply fits in a line");
 _Static_assert(RETRANSMIT_US_INITIAL < RETRANSMIT_US_MAX, "backoff grows");
+_Static_assert((uint64_t)CONN_UNSENT_BYTES_MAX * CONNECTIONS_MAX > COORD_UNSENT_BYTES_BUDGET,
+               "the budget binds before every connection reaches its own bound");
 
 /* Errors: functions return 0 or one of these (negative). */
 enum {

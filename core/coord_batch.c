@@ -416,11 +416,14 @@ static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_re
             continue;
         }
         o->write_state = result == WIRE_TX_STORED ? W_STORED : W_FAILED;
+        o->write_result = (uint8_t)result;
         if (result != WIRE_TX_STORED) {
             all_stored = 0;
             outbox_line(out, FX_STDERR, "server %c refused transfer serial %llu (%s)",
                         backend_letter(be), (unsigned long long)o->serial,
-                        rep->status == WIRE_ST_STALE ? "newer serverM seen" : "serial conflict");
+                        rep->status == WIRE_ST_STALE ? "newer serverM seen"
+                        : result == WIRE_TX_FULL     ? "its block file is full"
+                                                     : "serial conflict");
         }
     }
     out_release(c, ei);
@@ -476,6 +479,10 @@ static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out) {
             rep.kind = CREP_UNAVAILABLE;
             rep.text[0] = backend_letter(o->backend);
             rep.text[1] = '\0';
+        } else if (o->write_result == WIRE_TX_FULL) { /* blockfile.h's size rule */
+            rep.kind = CREP_INTERNAL;
+            snprintf(rep.text, sizeof(rep.text), "server %c's block file is full (2 GiB)",
+                     backend_letter(o->backend));
         } else {
             rep.kind = CREP_INTERNAL;
             snprintf(rep.text, sizeof(rep.text), "server %c refused the write",

@@ -58,6 +58,90 @@ static void conn_index_remove(coord_t *c, int i) {
 
 static void conn_admit_held(coord_t *c, conn_t *k);
 
+/* ---- memory: replies not yet taken by a socket (common.h, coordinator.h) -----------------
+ * Every reply byte is counted from its FX_CONN_SEND (or from being held for its turn) until
+ * the driver reports it taken (coord_on_conn_sent) or the connection is reset. The rule:
+ * a connection owed CONN_UNSENT_BYTES_MAX or more is not read; while all of them together
+ * are over COORD_UNSENT_BYTES_BUDGET, no persistent connection owed anything is read. The
+ * requests already read are still served, so a connection can pass its bound by the replies
+ * of its ring (TCP_PIPELINE_MAX requests at most); one-shot connections are always read
+ * (one request each), so other clients keep being served. */
+
+static int conn_read_rule(const coord_t *c, const conn_t *k) {
+    size_t owed = k->unsent_bytes + k->held_bytes;
+    if (owed >= CONN_UNSENT_BYTES_MAX) return 0;
+    return !(c->over_budget && k->state == CONN_KEEP && owed > 0);
+}
+
+/* Tells the driver when the rule changes its mind about k. */
+static void conn_read_update(coord_t *c, conn_t *k, outbox_t *out) {
+    int stop = !conn_read_rule(c, k);
+    if (stop == k->read_stopped) return;
+    k->read_stopped = stop;
+    fx_t *f = outbox_push(out, FX_CONN_READ, k->conn_id, 0, NULL, 0);
+    if (f != NULL) f->arg = (uint64_t)!stop;
+}
+
+/* The total changed: crossing the budget (up) or 3/4 of it (down) decides every connection
+ * again, O(connections) at most once per budget/4 bytes moved. */
+static void coord_budget_update(coord_t *c, outbox_t *out) {
+    int over = c->unsent_bytes >= (c->over_budget ? COORD_UNSENT_BYTES_BUDGET / 4 * 3
+                                                  : COORD_UNSENT_BYTES_BUDGET);
+    if (over == c->over_budget) return;
+    c->over_budget = over;
+    if (over) {
+        c->stats.budget_stops++;
+        if ((c->stats.budget_stops & (c->stats.budget_stops - 1)) == 0) /* 1st, 2nd, 4th, ... */
+            outbox_line(out, FX_STDERR, "replies unread by clients reached %u MiB; reading only "
+                        "connections owed nothing (%llu times so far)", COORD_UNSENT_BYTES_BUDGET >> 20,
+                        (unsigned long long)c->stats.budget_stops);
+    }
+    for (int i = 0; i < c->conn_hw; i++)
+        if (c->conns[i].state != CONN_FREE) conn_read_update(c, &c->conns[i], out);
+}
+
+/* n more bytes owed in *field: k's unsent_bytes or held_bytes, or (k NULL) the closed ones. */
+static void unsent_add(coord_t *c, conn_t *k, size_t *field, size_t n, outbox_t *out) {
+    *field += n;
+    c->unsent_bytes += n;
+    if (k != NULL) conn_read_update(c, k, out);
+    coord_budget_update(c, out);
+}
+
+static void unsent_sub(coord_t *c, conn_t *k, size_t *field, size_t n, outbox_t *out) {
+    AC_ASSERT(*field >= n);
+    AC_ASSERT(c->unsent_bytes >= n);
+    *field -= n;
+    c->unsent_bytes -= n;
+    if (k != NULL) conn_read_update(c, k, out);
+    if (out != NULL) coord_budget_update(c, out);
+}
+
+/* The one way reply bytes go to a connection the core has open. */
+static void conn_send(coord_t *c, conn_t *k, const void *bytes, size_t len, outbox_t *out) {
+    outbox_push(out, FX_CONN_SEND, k->conn_id, 0, bytes, len);
+    unsent_add(c, k, &k->unsent_bytes, len, out);
+}
+
+void coord_on_conn_sent(coord_t *c, uint64_t now_us, uint32_t conn_id, size_t bytes,
+                        outbox_t *out) {
+    (void)now_us;
+    conn_t *k = conn_find(c, conn_id);
+    size_t *field = k != NULL ? &k->unsent_bytes : &c->closed_unsent_bytes;
+    if (NEVER(bytes > *field)) bytes = *field; /* a driver's bug: more than it was given */
+    unsent_sub(c, k, field, bytes, out);
+}
+
+size_t coord_unsent_bytes(const coord_t *c) {
+    size_t sent = c->closed_unsent_bytes, held = 0;
+    for (int i = 0; i < c->conn_hw; i++) {
+        sent += c->conns[i].unsent_bytes;
+        held += c->conns[i].held_bytes;
+    }
+    AC_ASSERT(sent + held == c->unsent_bytes); /* the total is kept in step */
+    return sent;
+}
+
 /* Frees what the ring holds; an op still working on one of its requests will find its
  * connection gone (conn_open = 0) and drop its reply. */
 static void conn_ring_clear(coord_t *c, conn_t *k) {
@@ -70,38 +154,44 @@ static void conn_ring_clear(coord_t *c, conn_t *k) {
         free(p->held);
     }
     k->count = 0;
+    unsent_sub(c, NULL, &k->held_bytes, k->held_bytes, NULL);
 }
 
-static void conn_forget(coord_t *c, conn_t *k) {
+/* closed: the driver still holds k's unsent bytes and reports them (FX_CONN_CLOSE); else
+ * (a reset) it has let them go. */
+static void conn_forget(coord_t *c, conn_t *k, int closed, outbox_t *out) {
     int i = (int)(k - c->conns);
     AC_ASSERT(k->state != CONN_FREE);
     conn_ring_clear(c, k);
+    if (closed) c->closed_unsent_bytes += k->unsent_bytes; /* the total keeps them */
+    else unsent_sub(c, NULL, &k->unsent_bytes, k->unsent_bytes, NULL);
     conn_index_remove(c, i);
     AC_ASSERT(conn_find(c, k->conn_id) == NULL);
     memset(k, 0, sizeof(*k));
     AC_ASSERT(c->conn_free_count < CONNECTIONS_MAX);
     c->conn_free[c->conn_free_count++] = i;
     while (c->conn_hw > 0 && c->conns[c->conn_hw - 1].state == CONN_FREE) c->conn_hw--;
+    coord_budget_update(c, out);
 }
 
 static void conn_close(coord_t *c, conn_t *k, outbox_t *out) {
     outbox_push(out, FX_CONN_CLOSE, k->conn_id, 0, NULL, 0);
-    conn_forget(c, k);
+    conn_forget(c, k, 1, out);
 }
 
-static void conn_send_kind(conn_t *k, crep_kind_t kind, outbox_t *out) {
+static void conn_send_kind(coord_t *c, conn_t *k, crep_kind_t kind, outbox_t *out) {
     wire_crep_t rep = {.kind = kind};
     char line[TCP_LINE_BYTES_MAX];
     size_t n = wire_crep_encode(&rep, line, sizeof(line));
     AC_ASSERT(n > 0);
-    outbox_push(out, FX_CONN_SEND, k->conn_id, 0, line, n);
+    conn_send(c, k, line, n, out);
 }
 
 static void conn_reply_close(coord_t *c, conn_t *k, const wire_crep_t *rep, outbox_t *out) {
     char line[TCP_LINE_BYTES_MAX];
     size_t n = wire_crep_encode(rep, line, sizeof(line));
     AC_ASSERT(n > 0);
-    outbox_push(out, FX_CONN_SEND, k->conn_id, 0, line, n);
+    conn_send(c, k, line, n, out);
     conn_close(c, k, out);
 }
 
@@ -122,7 +212,7 @@ static void conn_sent_line(int client_index, uint8_t msg, outbox_t *out) {
  * connection is gone (one-shot: closed) and k must not be used again. */
 static int conn_emit(coord_t *c, conn_t *k, const uint8_t *bytes, size_t len, uint8_t msg,
                      uint32_t busy_after, outbox_t *out) {
-    if (len > 0) outbox_push(out, FX_CONN_SEND, k->conn_id, 0, bytes, len);
+    if (len > 0) conn_send(c, k, bytes, len, out);
     int client_index = k->client_index;
     if (k->state == CONN_SERVING) {
         AC_ASSERT(busy_after == 0);
@@ -131,7 +221,7 @@ static int conn_emit(coord_t *c, conn_t *k, const uint8_t *bytes, size_t len, ui
         return 0;
     }
     conn_sent_line(client_index, msg, out);
-    for (uint32_t b = 0; b < busy_after; b++) conn_send_kind(k, CREP_BUSY, out);
+    for (uint32_t b = 0; b < busy_after; b++) conn_send_kind(c, k, CREP_BUSY, out);
     return 1;
 }
 
@@ -147,8 +237,9 @@ static void conn_flush(coord_t *c, conn_t *k, outbox_t *out) {
         k->head++;
         k->count--;
         int alive;
+        if (taken.held != NULL) unsent_sub(c, k, &k->held_bytes, taken.held_len, out);
         if (taken.fixed != 0) {
-            conn_send_kind(k, (crep_kind_t)taken.fixed, out);
+            conn_send_kind(c, k, (crep_kind_t)taken.fixed, out);
             alive = conn_emit(c, k, NULL, 0, 0, taken.busy_after, out);
         } else {
             alive = conn_emit(c, k, taken.held, taken.held_len, taken.msg, taken.busy_after, out);
@@ -158,7 +249,7 @@ static void conn_flush(coord_t *c, conn_t *k, outbox_t *out) {
     }
     if (k->state != CONN_KEEP) return;
     if (k->badreq) {
-        conn_send_kind(k, CREP_BADREQ, out);
+        conn_send_kind(c, k, CREP_BADREQ, out);
         conn_close(c, k, out);
     } else if (k->peer_eof) {
         conn_close(c, k, out); /* a half-close: everything received is answered */
@@ -224,6 +315,7 @@ int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client
     char line[TCP_LINE_BYTES_MAX];
     size_t n = wire_crep_encode(&rep, line, sizeof(line));
     outbox_push(out, FX_CONN_SEND, conn_id, 0, line, n);
+    unsent_add(c, NULL, &c->closed_unsent_bytes, n, out); /* reported like any closed one's */
     outbox_push(out, FX_CONN_CLOSE, conn_id, 0, NULL, 0);
     c->stats.busy++;
     if ((c->stats.busy & (c->stats.busy - 1)) == 0) { /* 1st, 2nd, 4th, ...: no flood */
@@ -253,7 +345,7 @@ void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, outbox_t *out) 
     p->msg = (uint8_t)o->req.op;
     if (o->conn_seq != k->head && MUTANT(MUT_REPLY_OUT_OF_ORDER)) {
         /* planted bug: the reply leaves as it completes, ahead of earlier ones */
-        outbox_push(out, FX_CONN_SEND, k->conn_id, 0, bytes, len);
+        conn_send(c, k, bytes, len, out);
         conn_sent_line(k->client_index, p->msg, out);
         p->msg = 0;
         return;
@@ -276,6 +368,7 @@ void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, outbox_t *out) 
     }
     memcpy(p->held, bytes, len);
     p->held_len = len;
+    unsent_add(c, k, &k->held_bytes, len, out);
 }
 
 /* Sends the reply of an op (op_send) as one line. */
@@ -452,10 +545,9 @@ void coord_on_conn_eof(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *
 /* The connection is gone: its ops go on, their replies are dropped. */
 void coord_on_conn_reset(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out) {
     (void)now_us;
-    (void)out;
     conn_t *k = conn_find(c, conn_id);
     if (k == NULL) return;
-    conn_forget(c, k); /* conn_ring_clear tells the ops */
+    conn_forget(c, k, 0, out); /* conn_ring_clear tells the ops */
 }
 
 /* A connection is closed for idleness once its idle deadline passes while it waits for its

@@ -83,6 +83,7 @@ typedef struct {
     uint32_t conn_seq;     /* its place in its connection's reply order (conn_t.ring) */
     /* transfer */
     write_state_t write_state;
+    uint8_t write_result;  /* the backend's WIRE_TX_* for it (W_FAILED: why) */
     int backend;
     uint64_t serial;
     int64_t new_balance;
@@ -124,6 +125,9 @@ typedef struct {
     uint32_t head;         /* seq of the oldest request whose reply has not left */
     uint32_t count;        /* requests in the ring (CONN_SERVING: 1) */
     uint32_t parked;       /* its transfers in c->parked: the later ones wait behind them */
+    size_t unsent_bytes;   /* sent as FX_CONN_SEND, not yet reported by coord_on_conn_sent */
+    size_t held_bytes;     /* the ring's held replies */
+    int read_stopped;      /* FX_CONN_READ 0 went out last (the memory rule, conn_read_rule) */
     wire_lines_t lines;
     pend_t ring[TCP_PIPELINE_MAX]; /* request seq s at ring[s % TCP_PIPELINE_MAX] */
 } conn_t;
@@ -285,6 +289,12 @@ struct coord {
     stats_job_t sjobs[STATS_JOBS_MAX];
     int sjob_count;                   /* stats jobs running */
     coord_stats_t stats;
+    /* replies not yet taken by a socket: every open connection's unsent_bytes and
+     * held_bytes, plus closed_unsent_bytes (coord_on_conn_sent) */
+    size_t unsent_bytes;
+    size_t closed_unsent_bytes;       /* of connections the core closed, still in the driver */
+    int over_budget;                  /* unsent_bytes reached COORD_UNSENT_BYTES_BUDGET and has
+                                         not yet fallen under 3/4 of it */
     wire_reply_t reply;               /* coord_on_datagram's decoded reply (too large for
                                          the stack of a small thread; owned here) */
     /* The pools, last: 6.5 MB that coord_new does not clear (a simulator starts serverM

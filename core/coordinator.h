@@ -74,6 +74,21 @@ void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uin
 void coord_on_conn_eof(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out);
 /* The connection was reset or broke; the driver has released it; see above. */
 void coord_on_conn_reset(coord_t *c, uint64_t now_us, uint32_t conn_id, outbox_t *out);
+/* `bytes` of the FX_CONN_SEND data of conn_id left the driver: taken by the socket, or
+ * discarded with a connection the core had closed (FX_CONN_CLOSE). Every byte the core
+ * sends is reported so once, except on a connection reported reset (coord_on_conn_reset
+ * forgets what it held). The core counts the bytes not yet reported, with the replies it
+ * holds for their turn, per connection and in all; past CONN_UNSENT_BYTES_MAX on one
+ * connection, or COORD_UNSENT_BYTES_BUDGET in all (common.h), it asks the driver to stop
+ * reading that connection (FX_CONN_READ arg 0) and to read it again (arg 1) once the
+ * bytes are taken. A driver that reads a stopped connection anyway is served, but is no
+ * longer bounded. */
+void coord_on_conn_sent(coord_t *c, uint64_t now_us, uint32_t conn_id, size_t bytes,
+                        outbox_t *out);
+/* Reply bytes sent (FX_CONN_SEND) and not yet reported by coord_on_conn_sent (the replies
+ * held for their turn are not among them): a driver that reports every send at once, as
+ * the simulator does, sees 0 after each drain. O(connections). */
+size_t coord_unsent_bytes(const coord_t *c);
 /* A datagram from backend `backend` (0..2); the driver has checked its source address. */
 void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *data,
                        size_t len, outbox_t *out);
@@ -98,6 +113,7 @@ typedef struct {
     uint64_t datagrams_dropped;   /* malformed, stale or unexpected */
     uint64_t in_doubt;            /* writes whose outcome was reported unknown */
     uint64_t busy;                /* connections refused at CONNECTIONS_MAX */
+    uint64_t budget_stops;        /* times the unsent replies reached COORD_UNSENT_BYTES_BUDGET */
 } coord_stats_t;
 void coord_get_stats(const coord_t *c, coord_stats_t *s);
 

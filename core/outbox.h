@@ -33,6 +33,9 @@ typedef enum {
     FX_STDERR,       /* one diagnostic line (no newline in data); arg FX_STDERR_DROP: it
                         reports one dropped input and may be counted, not printed (outbox_drop) */
     FX_DONE,         /* client: finished; `arg` is the process exit code */
+    FX_CONN_READ,    /* serverM: arg 0: stop reading connection `target` (its bytes wait in
+                        the socket); arg 1: read it again. Sent when the core's memory rule
+                        changes its mind (coordinator.h, coord_on_conn_sent) */
 } fx_kind_t;
 
 typedef struct {

@@ -37,6 +37,7 @@ enum {
     WIRE_TX_STORED = 0,    /* durable (now or before, with the very same line) */
     WIRE_TX_CONFLICT = 1,  /* the serial holds a different transaction */
     WIRE_TX_INVALID = 2,   /* the transaction itself is not valid */
+    WIRE_TX_FULL = 3,      /* the block file would pass BLOCKFILE_BYTES_MAX (blockfile.h) */
 };
 
 typedef struct {

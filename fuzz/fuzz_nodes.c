@@ -96,6 +96,11 @@ static void effect_check(void *ctx, int src, const fx_t *f, const uint8_t *d) {
         FUZZ_CHECK(w.conn[f->target].open); /* never to a connection it let go */
         if (f->kind == FX_CONN_SEND) reply_check((const char *)d, f->data_len);
         break;
+    case FX_CONN_READ:
+        FUZZ_CHECK(src == NODES_SRC_M && f->target >= 1 && f->target <= NODES_CONNS);
+        FUZZ_CHECK(w.conn[f->target].open);
+        FUZZ_CHECK(f->arg <= 1);
+        break;
     case FX_BLOCK_APPEND:
         FUZZ_CHECK(backend && f->data_len > 0);
         if (f->token == 0) FUZZ_CHECK(f->data_len == 1 && d[0] == '\n'); /* ends a user's line */

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DISK_FILE_BYTES_MAX ((size_t)1 << 31)  /* a block file larger than 2 GiB is refused */
+#include "blockfile.h"
+
+#define DISK_FILE_BYTES_MAX BLOCKFILE_BYTES_MAX /* core's size rule: larger is not even read */
 #define DISK_PATH_BYTES 4200                   /* a configured path plus a suffix */
 
 /* Reads the whole file into a malloc'd buffer (*data, freed by the caller; never NULL on

@@ -58,6 +58,8 @@ typedef struct {
     int peer_eof;               /* the peer shut down its writing side (told to the core) */
     int broken;                 /* a write failed or the queue overflowed: peer gone */
     int touched;                /* listed in serverM_t.touched */
+    int read_stopped;           /* OPEN: the core asked to stop reading (FX_CONN_READ 0) */
+    size_t unreported;          /* bytes sent (or dropped) not yet told to the core */
     uint8_t *out;               /* output queue: bytes [out_off, out_len) still to send */
     size_t out_off, out_len, out_cap;
     uint64_t linger_until_us;
@@ -122,10 +124,25 @@ static void listeners_enable(serverM_t *m, int on) {
     m->listen_paused = !on;
 }
 
+/* Tells the core the bytes that left c's queue since the last time (coordinator.h). */
+static void conn_report(serverM_t *m, conn_t *c) {
+    if (c->unreported == 0) return;
+    size_t n = c->unreported;
+    c->unreported = 0;
+    coord_on_conn_sent(m->coord, loop_now_us(), c->id, n, &m->out);
+    drive_drain(&m->drive, &m->out);
+}
+
 /* Closes the descriptor and returns the slot (the core already let go of it, or is told
- * by the caller right after). */
+ * by the caller right after). A connection the core closed hands back what it still held
+ * (the core counts it until then); an OPEN one is reported reset by the caller. */
 static void conn_free(serverM_t *m, conn_t *c) {
     AC_ASSERT(c->state != CONN_FREE);
+    if (c->state != CONN_OPEN) {
+        c->unreported += c->out_len - c->out_off;
+        c->out_off = c->out_len;
+        conn_report(m, c);
+    }
     if (c->state == CONN_LINGER) m->linger_count--;
     loop_del(&m->loop, c->slot);
     close(c->fd);
@@ -170,7 +187,7 @@ static int conn_queue(conn_t *c, const uint8_t *data, size_t len) {
     return 0;
 }
 
-/* Writes what the socket takes; 0, or -1 when the peer is gone. */
+/* Writes what the socket takes (counted in c->unreported); 0, or -1 when the peer is gone. */
 static int conn_flush(conn_t *c) {
     while (c->out_off < c->out_len) {
         ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
@@ -178,6 +195,7 @@ static int conn_flush(conn_t *c) {
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
         if (n <= 0) return -1;
         c->out_off += (size_t)n;
+        c->unreported += (size_t)n;
     }
     return 0;
 }
@@ -192,6 +210,7 @@ static void conn_settle(serverM_t *m, conn_t *c) {
         else conn_free(m, c);
         return;
     }
+    conn_report(m, c); /* the core may ask to read c again (FX_CONN_READ: touched again) */
     int pending = c->out_off < c->out_len;
     if (c->state == CONN_CLOSING && !pending) {
         if (c->peer_eof) { /* both sides are done */
@@ -204,14 +223,17 @@ static void conn_settle(serverM_t *m, conn_t *c) {
         m->linger_count++;
     }
     short ev = pending ? POLLOUT : 0;
-    if (!c->peer_eof) ev |= POLLIN;
+    if (!c->peer_eof && !(c->state == CONN_OPEN && c->read_stopped)) ev |= POLLIN;
     loop_set_events(&m->loop, c->slot, ev);
 }
 
 /* Reads and hands bytes to the core (OPEN: every byte; a persistent connection's reads
- * may hold many request lines, or end inside one) or discards them (CLOSING, LINGER). */
-static void conn_read(serverM_t *m, conn_t *c) {
+ * may hold many request lines, or end inside one) or discards them (CLOSING, LINGER).
+ * An OPEN connection the core stopped is not read, unless `hangup` (poll reported the
+ * connection gone: what is left is read to find its end). */
+static void conn_read(serverM_t *m, conn_t *c, int hangup) {
     for (int i = 0; i < CONN_READS_PER_EVENT && c->state != CONN_FREE && !c->peer_eof; i++) {
+        if (c->state == CONN_OPEN && c->read_stopped && !hangup) return;
         uint8_t buf[CONN_READ_BYTES];
         ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
@@ -242,7 +264,7 @@ static void conn_on_event(void *ctx, int fd, short revents) {
     conn_t *c = ctx;
     serverM_t *m = &g;
     (void)fd;
-    if (revents & (POLLIN | POLLHUP | POLLERR)) conn_read(m, c);
+    if (revents & (POLLIN | POLLHUP | POLLERR)) conn_read(m, c, (revents & (POLLHUP | POLLERR)) != 0);
     /* an error, or a hang-up after the peer's EOF (poll would report it forever) */
     if (c->state != CONN_FREE && ((revents & POLLERR) || ((revents & POLLHUP) && c->peer_eof)))
         c->broken = 1;
@@ -318,6 +340,7 @@ static int serverM_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, si
         if (conn_queue(c, bytes, f->data_len) < 0) {
             drive_warn(m->cfg.program, "a reply to client %c exceeds %u bytes; dropped",
                        'A' + c->client_index, CONN_OUT_BYTES_MAX);
+            c->unreported += f->data_len; /* left the queue: told to the core like sent bytes */
             c->broken = 1;
         }
         conn_touch(m, c);
@@ -326,6 +349,13 @@ static int serverM_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, si
         c = conn_find(m, f->target);
         if (c == NULL || c->state != CONN_OPEN) return 0;
         c->state = CONN_CLOSING;
+        c->read_stopped = 0; /* CLOSING and LINGER read to discard, and to see the FIN */
+        conn_touch(m, c);
+        return 0;
+    case FX_CONN_READ:
+        c = conn_find(m, f->target);
+        if (c == NULL || c->state != CONN_OPEN) return 0;
+        c->read_stopped = f->arg == 0;
         conn_touch(m, c);
         return 0;
     case FX_FILE_WRITE:

@@ -76,6 +76,8 @@ static void nodes_conn_send(nodes_t *n, int src, const fx_t *f, const uint8_t *d
             client_on_data(c->cl, n->now, d, f->data_len, &n->out);
             drain(n, NODES_SRC_CLIENT0 + (int)f->target);
         }
+        coord_on_conn_sent(n->m, n->now, f->target, f->data_len, &n->out); /* taken at once */
+        drain(n, NODES_SRC_M);
         return;
     }
     uint32_t conn = (uint32_t)(src - NODES_SRC_CLIENT0);
@@ -123,6 +125,10 @@ static void drain(nodes_t *n, int src) {
             break;
         case FX_CONN_CLOSE:
             nodes_conn_close(n, src, f);
+            break;
+        case FX_CONN_READ: /* every byte is taken at once: a stop ends with this drain */
+            if (src != NODES_SRC_M || f->target < 1 || f->target > NODES_CONNS_MAX || !n->conn[f->target].open)
+                nodes_fail(n, "node %d stopped or resumed reading connection %u", src, f->target);
             break;
         case FX_FILE_WRITE:
             if (src != NODES_SRC_M || n->file_pending) {

@@ -203,6 +203,50 @@ static void dgram_send(world_t *w, int src, int dst, const uint8_t *d, size_t le
     link_dgram_send(&w->link, src, dst, d, len);
 }
 
+typedef struct {
+    uint32_t conn;
+    uint32_t len;
+} sent_rec_t;
+
+static void sent_log_add(world_t *w, uint32_t conn, size_t len) {
+    sent_rec_t r = {conn, (uint32_t)len};
+    AC_ASSERT(len <= UINT32_MAX);
+    if (buf_append(&w->sent_log, &r, sizeof(r)) != 0) {
+        world_violation(w, "runaway", "out of memory for the sent bytes of serverM");
+        w->stop = 1;
+    }
+}
+
+static void drain_m(world_t *w, int after_timer);
+
+/* The simulated sockets take every reply byte at once: each drain of serverM's outbox
+ * ends by telling the core (coord_on_conn_sent), so between events the core counts no
+ * reply as unsent but the ones it holds for their turn; a byte it counts twice or never
+ * (its memory rule's accounting, docs/PROTOCOL.md 2.5) is a violation here. */
+static void sent_report(world_t *w, int after_timer) {
+    if (w->sent_log.len == 0 || w->coord == NULL) {
+        w->sent_log.len = 0;
+        return;
+    }
+    sim_buf_t log = w->sent_log; /* the drains below start a new log */
+    memset(&w->sent_log, 0, sizeof(w->sent_log));
+    for (size_t off = 0; off + sizeof(sent_rec_t) <= log.len; off += sizeof(sent_rec_t)) {
+        sent_rec_t r;
+        memcpy(&r, log.p + off, sizeof(r));
+        coord_on_conn_sent(w->coord, w->now_us, r.conn, r.len, &w->out);
+        drain_m(w, after_timer);
+    }
+    if (w->sent_log.p == NULL) {
+        log.len = 0;
+        w->sent_log = log; /* the buffer is kept for the next drain */
+    } else {
+        buf_free(&log);
+    }
+    if (coord_unsent_bytes(w->coord) != 0)
+        world_violation(w, "memory", "serverM counts %zu reply bytes as unsent after every byte "
+                        "was reported taken", coord_unsent_bytes(w->coord));
+}
+
 static void drain_m(world_t *w, int after_timer) {
     outbox_t *o = &w->out;
     drain_check_failed(w, "serverM");
@@ -230,6 +274,21 @@ static void drain_m(world_t *w, int after_timer) {
             else if (op->parsed && op->req.op == CREQ_TXLIST && op->file_version == 0)
                 op->file_version = w->files.current;
             link_tcp_send(&w->link, f->target, DIR_TO_CLIENT, d, len);
+            sent_log_add(w, f->target, len);
+            break;
+        }
+        case FX_CONN_READ: {
+            sim_conn_t *c = conn_get(w, f->target);
+            if (c == NULL || !c->m_open) {
+                world_violation(w, "effects", "serverM stopped or resumed reading connection %u, "
+                                "which it does not have open", f->target);
+                break;
+            }
+            /* the simulated socket takes every byte at once (sent_report): a stop lasts
+             * until the end of this drain, and the link has no flow control to apply it */
+            trace_event(w, SIM_NODE_M, f->arg ? "read-on" : "read-off", &f->target,
+                        sizeof(f->target), "connection %u: %s", f->target,
+                        f->arg ? "read again" : "not read (replies unsent)");
             break;
         }
         case FX_CONN_CLOSE: {
@@ -298,6 +357,7 @@ static void drain_m(world_t *w, int after_timer) {
         }
     }
     outbox_clear(o);
+    sent_report(w, after_timer);
     m_arm(w, after_timer);
 }
 
@@ -1147,6 +1207,7 @@ static void world_free(world_t *w) {
     }
     free(w->ops);
     buf_free(&w->expect_log);
+    buf_free(&w->sent_log);
     if (w->coord != NULL) coord_free(w->coord);
     for (int b = 0; b < BACKEND_COUNT; b++) {
         if (w->be[b] != NULL) {

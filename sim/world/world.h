@@ -141,6 +141,8 @@ typedef struct world {
     sim_trace_t trace;
     int stop;              /* a fatal runaway: stop the loop */
     uint32_t timer_spins;
+    sim_buf_t sent_log;    /* drain_m: (conn id, bytes) of each FX_CONN_SEND, reported to
+                              the core once its outbox is drained (coord_on_conn_sent) */
     sim_buf_t expect_log;  /* failed expectations, one line each, for the report */  /* serverM timer calls in a row that left its deadline at now */
     char scratch[1024];
 } world_t;

@@ -3,6 +3,7 @@
  * cursor that stays valid across appends, and STATS pages that stay right while the user
  * gains transactions between pages (the partner cache's incremental update). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend.h"
 #include "check.h"
@@ -76,6 +77,45 @@ static void rig_write(rig_t *r, const char *line) {
     CHECK_EQ(rig_ask(r, &w, &rep), 0);
     CHECK_EQ(rep.status, WIRE_ST_OK);
     CHECK_EQ(rep.u.write.results[0], WIRE_TX_STORED);
+}
+
+/* The size rule (blockfile.h BLOCKFILE_BYTES_MAX), start-up and append alike: an append that
+ * would pass the limit is refused (WIRE_TX_FULL), nothing of it appended, and a file over
+ * the limit does not load. The limit is lowered here to reach it with a few lines. */
+TEST(test_block_file_size_limit) {
+    const char *img = "1 Ali Bob 5\n";
+    rig_t *r = rig_new(img);
+    uint64_t limit = strlen(img) + strlen("2 Ali Bob 6\n"); /* room for one more line */
+    r->b.file.bytes_max = limit;
+    rig_write(r, "2 Ali Bob 6");
+    CHECK_EQ(r->b.file.size, limit);
+    wire_req_t w;
+    wire_reply_t rep;
+    memset(&w, 0, sizeof w);
+    w.type = WIRE_WRITE;
+    w.u.write.count = 2;
+    char err[64];
+    CHECK_EQ(tx_parse_line("2 Ali Bob 6", 11, &w.u.write.txs[0], err, sizeof err), 0); /* stored */
+    CHECK_EQ(tx_parse_line("3 Bob Ali 1", 11, &w.u.write.txs[1], err, sizeof err), 0);
+    CHECK_EQ(rig_ask(r, &w, &rep), 0);
+    CHECK_EQ(rep.status, WIRE_ST_OK);
+    CHECK_EQ(rep.u.write.results[0], WIRE_TX_STORED);
+    CHECK_EQ(rep.u.write.results[1], WIRE_TX_FULL);
+    for (size_t i = 0; i < r->out.fx_count; i++) CHECK(r->out.fx[i].kind != FX_BLOCK_APPEND);
+    CHECK_EQ(r->b.file.size, limit);
+    CHECK(ledger_find_serial(&r->b.ledger, 3) < 0);
+    rig_free(r);
+    /* start-up: a file over BLOCKFILE_BYTES_MAX is refused before a byte of it is read */
+    backend_t *b = calloc(1, sizeof *b);
+    CHECK(b != NULL);
+    backend_init(b, 1);
+    blockfile_recovery_t res;
+    char why[128];
+    CHECK_EQ(backend_load(b, img, (size_t)BLOCKFILE_BYTES_MAX + 1, NULL, 0, "block2.txt", &res, why,
+                          sizeof why), AC_ERANGE);
+    CHECK(strstr(why, "block2.txt: larger than 2 GiB") == why);
+    backend_free(b);
+    free(b);
 }
 
 /* Pages LIST from *cursor to the end, `max` a page; appends the serials to out[*n] and
@@ -231,5 +271,6 @@ TEST(test_stats_pages) {
 int main(void) {
     RUN(test_list_ascending);
     RUN(test_stats_pages);
+    RUN(test_block_file_size_limit);
     return CHECK_DONE();
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh — installs with apt-get whatever `make test` (and `make fuzz`: clang and
 # its libFuzzer runtime; `make swarm-parallel`: GNU parallel; .clusterfuzzlite/build.sh:
-# zip; tests/real: iproute2 and nftables) needs and is missing.
+# zip; tests/real: iproute2 and nftables; the engine tests of tests/engines: Slurm with munge,
+# sshd and rsync) needs and is missing.
 # Idempotent and quick when everything is present (no apt-get call at all then).
 set -euo pipefail
 
@@ -31,6 +32,17 @@ have_cmd zip || need+=(zip)              # the seed corpora of .clusterfuzzlite/
 have_cmd ip || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 have_cmd nft || [ -x /usr/sbin/nft ] || need+=(nftables)
 have_cmd setpriv || need+=(util-linux)
+# tests/engines: a private single-node Slurm (slurmctld, slurmd, munged) runs the shipped
+# deploy/slurm-swarm.sh; namespace hosts run sshd for the GNU parallel recipe, whose --return
+# needs rsync on both ends (docs/SCALING.md). Debian's policy-rc.d, where present, keeps the
+# packages' own services from starting; the tests start private ones and stop them by pid.
+[ -x /usr/sbin/slurmctld ] || need+=(slurmctld)
+[ -x /usr/sbin/slurmd ] || need+=(slurmd)
+have_cmd sbatch || need+=(slurm-client)
+[ -x /usr/sbin/munged ] || need+=(munge)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+have_cmd ssh || need+=(openssh-client)
+have_cmd rsync || need+=(rsync)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"

@@ -37,8 +37,9 @@ static const char usage[] =
     "usage: alichain-sim run FILE [--seed N] [--trace FILE] [--trace-json FILE] [-v]\n"
     "       alichain-sim swarm --seeds N [--first S] [--out DIR] [--stop-on-fail] [--no-shrink]\n"
     "             [--jsonl FILE]  (or --block K --block-seeds N: seeds K*N .. K*N+N-1)\n"
-    "       alichain-sim report FILE... [--first S --seeds N]  merge --jsonl results;\n"
-    "             exit 0 all passed, 1 a seed failed, 2 damaged input or missing seeds\n"
+    "       alichain-sim report FILE... [--first S --seeds N] [--allow-mixed] [--out DIR]  merge --jsonl\n"
+    "             results (--out: the failing seeds' carried scenarios as DIR/seed-S.scn); exit 0 all\n"
+    "             passed, 1 a seed failed, 2 damaged input, missing seeds or mixed commits\n"
     "       alichain-sim suite [DIR...] [--swarm N] [--out DIR]\n"
     "       alichain-sim print FILE        the scenario as parsed, printed back\n"
     "       alichain-sim gen SEED [--real] the scenario the swarm (--real: compare --generated) runs\n"
@@ -183,7 +184,7 @@ typedef enum {
     OPT_SEED, OPT_SEEDS, OPT_FIRST, OPT_SWARM, OPT_TRACE, OPT_TRACE_JSON, OPT_OUT, OPT_MUTANT,
     OPT_VERBOSE, OPT_STOP_ON_FAIL, OPT_NO_SHRINK, OPT_BLOCK, OPT_BLOCK_SEEDS, OPT_JSONL,
     OPT_PROGRAMS, OPT_SKIP_UNSUPPORTED, OPT_PORT_OFFSET, OPT_NET, OPT_TRANSFERS, OPT_CONCURRENCY,
-    OPT_KILL_MS, OPT_PLANT, OPT_GENERATED, OPT_REAL, OPT_COUNT
+    OPT_KILL_MS, OPT_PLANT, OPT_GENERATED, OPT_REAL, OPT_ALLOW_MIXED, OPT_COUNT
 } opt_t;
 
 static const struct {
@@ -198,7 +199,7 @@ static const struct {
     [OPT_SWARM] = {"--swarm", NULL, 1, "suite"},
     [OPT_TRACE] = {"--trace", NULL, 1, "run"},
     [OPT_TRACE_JSON] = {"--trace-json", NULL, 1, "run"},
-    [OPT_OUT] = {"--out", NULL, 1, "swarm suite compare"},
+    [OPT_OUT] = {"--out", NULL, 1, "swarm suite compare report"},
     [OPT_MUTANT] = {"--mutant", NULL, 1, "run swarm suite print gen"},
     [OPT_VERBOSE] = {"-v", "--verbose", 0, "run real"},
     [OPT_STOP_ON_FAIL] = {"--stop-on-fail", NULL, 0, "swarm"},
@@ -216,6 +217,7 @@ static const struct {
     [OPT_PLANT] = {"--plant", NULL, 1, "soak"},
     [OPT_GENERATED] = {"--generated", NULL, 0, "compare"},
     [OPT_REAL] = {"--real", NULL, 0, "gen"},
+    [OPT_ALLOW_MIXED] = {"--allow-mixed", NULL, 0, "report"},
 };
 
 typedef struct {
@@ -513,6 +515,12 @@ static int cmd_real(const args_t *a) {
     return rc;
 }
 
+/* The variable's value, or "" when unset. */
+static const char *env_or_empty(const char *name) {
+    const char *v = getenv(name);
+    return v != NULL ? v : "";
+}
+
 /* One seed's JSON line of compare --generated (jsonl.h: a "compare" object; a failed seed's
  * violation is checker "compare" with the first difference, or why it failed without one).
  * The loop lives here, not in real/: the JSON lines are the swarm room's, which real/ may
@@ -580,6 +588,8 @@ static int cmd_compare_generated(const args_t *a) {
     const char *commit = getenv("ALICHAIN_COMMIT"); /* as cmd_swarm: names it when the build could not */
     if (commit == NULL || commit[0] == '\0') commit = ALICHAIN_COMMIT;
     snprintf(rec.commit, sizeof(rec.commit), "%s", commit);
+    snprintf(rec.host, sizeof(rec.host), "%s", env_or_empty("ALICHAIN_HOST"));
+    snprintf(rec.attempt, sizeof(rec.attempt), "%s", env_or_empty("ALICHAIN_ATTEMPT"));
     rec.kind = JSONL_RUN;
     rec.first = a->first;
     rec.seeds = a->seeds;
@@ -631,6 +641,7 @@ static int cmd_compare_generated(const args_t *a) {
         }
         free(text);
         gencmp_record(&rec, commit, seed, &cr, wall_us, repro);
+        if (cr.verdict == 1 && saved[0]) jsonl_scenario_load(&rec, saved);   /* back with the results */
         if (jl != NULL) jsonl_write(jl, &rec);
         scenario_free(&s);
     }
@@ -694,6 +705,9 @@ static int cmd_swarm(const args_t *a) {
     /* ALICHAIN_COMMIT in the environment names the commit when the build could not */
     const char *commit = getenv("ALICHAIN_COMMIT");
     o.commit = commit != NULL && commit[0] != '\0' ? commit : ALICHAIN_COMMIT;
+    /* which machine and which try ran it: set by sim/swarm/swarm-job.sh (docs/SCALING.md) */
+    o.host = env_or_empty("ALICHAIN_HOST");
+    o.attempt = env_or_empty("ALICHAIN_ATTEMPT");
     if (a->jsonl != NULL && (o.jsonl = fopen(a->jsonl, "w")) == NULL) {
         fprintf(stderr, "%s: --jsonl: cannot write \"%.200s\"\n", prog_name, a->jsonl);
         return EXIT_USAGE;
@@ -731,7 +745,8 @@ static int cmd_suite(const args_t *a) {
 
 static int cmd_report(const args_t *a) {
     report_options_t o = {.files = a->positional, .file_count = a->npos, .has_expect = a->has_seeds,
-                          .expect_first = a->first, .expect_seeds = a->seeds, .out = stdout};
+                          .expect_first = a->first, .expect_seeds = a->seeds, .out = stdout,
+                          .allow_mixed = a->value[OPT_ALLOW_MIXED] != NULL, .scenario_dir = a->out};
     return report_run(&o);
 }
 

@@ -23,10 +23,11 @@ int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_r
     AC_ASSERT(backend >= 0);
     AC_ASSERT(backend < BACKEND_COUNT);
     AC_ASSERT(owner < OWN_COUNT);
-    if (NEVER(c->out_free_count == 0)) return -1;
-    int i = c->out_free[--c->out_free_count];
+    int fresh;
+    int i = pool_take(c->out_free, &c->out_free_count, &c->out_fresh, OUT_MAX, &fresh);
+    if (NEVER(i < 0)) return -1;
     out_t *e = &c->out[i];
-    AC_ASSERT(i >= c->out_hw || !e->used); /* above the mark: maybe never cleared (struct coord) */
+    AC_ASSERT(fresh || !e->used); /* a fresh one was never cleared (coord_new) */
     memset(e, 0, sizeof(*e));
     req->incarnation = c->cfg.incarnation;
     req->request_id = (c->next_request_seq++ << OUT_SLOT_BITS) | (uint64_t)i;
@@ -62,8 +63,7 @@ void out_release(coord_t *c, int i) {
     }
     int hello = e->hello;
     memset(e, 0, sizeof(*e));
-    AC_ASSERT(c->out_free_count < OUT_MAX);
-    c->out_free[c->out_free_count++] = i;
+    pool_put(c->out_free, &c->out_free_count, OUT_MAX, i);
     if (hello >= 0) {
         c->out[hello].hello_for = -1; /* already gone: nothing to unlink */
         out_release(c, hello);

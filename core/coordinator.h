@@ -35,6 +35,10 @@ typedef struct {
 
 /* Returns NULL when memory runs out or the config is invalid. */
 coord_t *coord_new(const coord_config_t *cfg);
+/* Makes c what coord_new(cfg) would return, in the same memory (a restarted serverM that
+ * reuses its allocation: the fuzzers and the harness restart one thousands of times a
+ * second). Returns 0, or AC_EINVAL for a cfg coord_new refuses (c unchanged then). */
+int coord_reset(coord_t *c, const coord_config_t *cfg);
 void coord_free(coord_t *c);
 
 /* Prints "The main server is up and running." (the only place that line comes from). */

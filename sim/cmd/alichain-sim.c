@@ -681,7 +681,8 @@ static int cmd_soak(const args_t *a) {
     soak_options_t o = {.programs = programs, .transfers = (uint32_t)transfers,
                         .concurrency = (uint32_t)concurrency, .kill_ms = (uint32_t)kill_ms,
                         .seed = a->has_seed ? a->seed : 1, .has_port_offset = v[OPT_PORT_OFFSET] != NULL,
-                        .port_offset = (unsigned)a->port_offset, .plant = plant, .report = stdout};
+                        .port_offset = (unsigned)a->port_offset, .plant = plant, .report = stdout,
+                        .power_cut = v[OPT_POWER_CUT] != NULL};
     if (net_choose(a, &o.net, &o.net_note) != 0) return EXIT_USAGE;
     if (o.net == NULL && o.net_note != NULL) {
         const char *ci = getenv("CI");

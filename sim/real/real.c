@@ -885,12 +885,9 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
     else
         fprintf(f, "network: loopback (no namespaces: every program on 127.0.0.1)\n");
     if (r->disk.mounted > 0) {
-        faultfs_counts_t c;
-        realdisk_totals(&r->disk, &c);
-        fprintf(f, "disk: faultfs (a fault file system over each server's directory: %llu writes, %llu syncs, "
-                   "%llu slow, %llu power cuts, %llu bytes lost, %llu kept torn)\n",
-                (unsigned long long)c.writes, (unsigned long long)c.syncs, (unsigned long long)c.slow_syncs,
-                (unsigned long long)c.cuts, (unsigned long long)c.bytes_lost, (unsigned long long)c.bytes_kept);
+        char sum[REALDISK_SUMMARY_BYTES];
+        realdisk_summary(&r->disk, sum, sizeof(sum));
+        fprintf(f, "disk: faultfs (a fault file system over each server's directory: %s)\n", sum);
     } else {
         fprintf(f, "disk: plain (the run's directory; disk faults refused: %s)\n", r->disk.note);
     }

@@ -105,6 +105,16 @@ void realdisk_totals(const realdisk_t *d, faultfs_counts_t *out) {
     }
 }
 
+void realdisk_summary(const realdisk_t *d, char *out, size_t cap) {
+    faultfs_counts_t c;
+    realdisk_totals(d, &c);
+    snprintf(out, cap, "%llu power cuts (unsynced appends lost %llu, torn %llu; bytes lost %llu, kept torn %llu), "
+                       "%llu writes, %llu syncs, %llu slow",
+             (unsigned long long)c.cuts, (unsigned long long)c.unsynced, (unsigned long long)c.torn,
+             (unsigned long long)c.bytes_lost, (unsigned long long)c.bytes_kept, (unsigned long long)c.writes,
+             (unsigned long long)c.syncs, (unsigned long long)c.slow_syncs);
+}
+
 uint64_t realdisk_counters(realdisk_t *d, uint64_t faults[FAULT_COUNT]) {
     if (d->mounted <= 0) return 0;
     faultfs_counts_t t;

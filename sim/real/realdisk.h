@@ -56,6 +56,11 @@ uint64_t realdisk_counters(realdisk_t *d, uint64_t faults[FAULT_COUNT]);
 /* The totals so far, summed over the servers. */
 void realdisk_totals(const realdisk_t *d, faultfs_counts_t *out);
 
+/* "N power cuts (unsynced appends lost U, torn T; bytes lost, kept torn), N writes, N syncs,
+ * N slow": the report's summary of the disks. */
+#define REALDISK_SUMMARY_BYTES 300
+void realdisk_summary(const realdisk_t *d, char *out, size_t cap);
+
 /* Unmounts everything; safe more than once and after a partial mount. */
 void realdisk_unmount(realdisk_t *d);
 

@@ -88,7 +88,8 @@ int realdisk_on(realdisk_t *d, int node, char *err, size_t cap) {
     return 0;
 }
 
-void realdisk_totals(const realdisk_t *d, faultfs_counts_t *out) {
+/* The totals so far, summed over the servers. */
+static void realdisk_totals(const realdisk_t *d, faultfs_counts_t *out) {
     memset(out, 0, sizeof(*out));
     for (int n = 0; n < SIM_SERVERS; n++) {
         faultfs_counts_t c;

@@ -53,8 +53,6 @@ int realdisk_on(realdisk_t *d, int node, char *err, size_t cap);
 /* Adds what the disks counted since the last call to faults (FAULT_TORN, FAULT_UNSYNCED);
  * returns the syncs since then that were slower than late_us. */
 uint64_t realdisk_counters(realdisk_t *d, uint64_t faults[FAULT_COUNT]);
-/* The totals so far, summed over the servers. */
-void realdisk_totals(const realdisk_t *d, faultfs_counts_t *out);
 
 /* "N power cuts (unsynced appends lost U, torn T; bytes lost, kept torn), N writes, N syncs,
  * N slow": the report's summary of the disks. */

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # install-deps.sh — installs with apt-get whatever `make test` (and `make fuzz`: clang and
 # its libFuzzer runtime; `make swarm-parallel`: GNU parallel; .clusterfuzzlite/build.sh:
-# zip; tests/real: iproute2 and nftables; the engine tests of tests/engines: Slurm with munge,
-# sshd and rsync) needs and is missing.
+# zip; tests/real: iproute2, nftables and libfuse3; the engine tests of tests/engines: Slurm
+# with munge, sshd and rsync) needs and is missing.
 # Idempotent and quick when everything is present (no apt-get call at all then).
 set -euo pipefail
 
@@ -43,6 +43,11 @@ have_cmd sbatch || need+=(slurm-client)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 have_cmd ssh || need+=(openssh-client)
 have_cmd rsync || need+=(rsync)
+# the disk fault file system of real mode (sim/hosts/faultfs.c): libfuse3 to build, fuse3
+# (the /dev/fuse helpers, fusermount3) to run; pkg-config finds the library
+have_pkg libfuse3-dev || need+=(libfuse3-dev)
+have_pkg fuse3 || need+=(fuse3)
+have_cmd pkg-config || need+=(pkg-config)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"

@@ -44,14 +44,15 @@ static const char usage[] =
     "       alichain-sim print FILE        the scenario as parsed, printed back\n"
     "       alichain-sim gen SEED [--real] the scenario the swarm (--real: compare --generated) runs\n"
     "       alichain-sim real FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N]\n"
-    "             [--net auto|netns|loopback] [-v]\n"
+    "             [--net auto|netns|loopback] [--disk auto|fuse|plain] [-v]\n"
     "       alichain-sim compare FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N]\n"
     "             [--net auto|netns|loopback]   (auto: namespace hosts when root with ip and nft)\n"
+    "             [--disk auto|fuse|plain]      (auto: the disk fault file system when root with /dev/fuse)\n"
     "       alichain-sim compare --generated --seeds N [--first S] [--jsonl FILE] [--out DIR] [--programs DIR]\n"
     "             (or --block K --block-seeds N) generated scenarios with real faults only, both ways;\n"
     "             exit 0 no seed failed (inconclusive ones allowed), 1 a seed failed, 2 refused\n"
     "       alichain-sim soak [--transfers N] [--concurrency C] [--kill-ms K] [--seed N] [--programs DIR]\n"
-    "             [--port-offset N] [--net auto|netns|loopback]\n"
+    "             [--port-offset N] [--net auto|netns|loopback] [--power-cut]\n"
     "             [--plant drop-confirmed|torn-confirmed|copy-confirmed]\n"
     "real plays the scenario on the six real programs (docs/REAL.md); compare runs it both ways;\n"
     "  real and compare exit 0 pass, 1 fail, 2 refused, 3 inconclusive: a timed fault landed later\n"
@@ -184,7 +185,7 @@ typedef enum {
     OPT_SEED, OPT_SEEDS, OPT_FIRST, OPT_SWARM, OPT_TRACE, OPT_TRACE_JSON, OPT_OUT, OPT_MUTANT,
     OPT_VERBOSE, OPT_STOP_ON_FAIL, OPT_NO_SHRINK, OPT_BLOCK, OPT_BLOCK_SEEDS, OPT_JSONL,
     OPT_PROGRAMS, OPT_SKIP_UNSUPPORTED, OPT_PORT_OFFSET, OPT_NET, OPT_TRANSFERS, OPT_CONCURRENCY,
-    OPT_KILL_MS, OPT_PLANT, OPT_GENERATED, OPT_REAL, OPT_ALLOW_MIXED, OPT_COUNT
+    OPT_KILL_MS, OPT_PLANT, OPT_GENERATED, OPT_REAL, OPT_ALLOW_MIXED, OPT_DISK, OPT_POWER_CUT, OPT_COUNT
 } opt_t;
 
 static const struct {
@@ -218,6 +219,8 @@ static const struct {
     [OPT_GENERATED] = {"--generated", NULL, 0, "compare"},
     [OPT_REAL] = {"--real", NULL, 0, "gen"},
     [OPT_ALLOW_MIXED] = {"--allow-mixed", NULL, 0, "report"},
+    [OPT_DISK] = {"--disk", NULL, 1, "real compare"},
+    [OPT_POWER_CUT] = {"--power-cut", NULL, 0, "soak"},
 };
 
 typedef struct {
@@ -380,6 +383,9 @@ static int args_values(args_t *a) {
     if (v[OPT_NET] && strcmp(v[OPT_NET], "auto") != 0 && strcmp(v[OPT_NET], "netns") != 0 &&
         strcmp(v[OPT_NET], "loopback") != 0)
         return usage_fail("--net: \"%.40s\" is not auto, netns or loopback", v[OPT_NET]);
+    if (v[OPT_DISK] && strcmp(v[OPT_DISK], "auto") != 0 && strcmp(v[OPT_DISK], "fuse") != 0 &&
+        strcmp(v[OPT_DISK], "plain") != 0)
+        return usage_fail("--disk: \"%.40s\" is not auto, fuse or plain", v[OPT_DISK]);
     if (v[OPT_PORT_OFFSET] && (parse_u64_arg("--port-offset", v[OPT_PORT_OFFSET], 0, &a->port_offset) ||
                                a->port_offset > PORT_OFFSET_MAX))
         return a->port_offset > PORT_OFFSET_MAX ? usage_fail("--port-offset: at most %d", PORT_OFFSET_MAX)
@@ -471,6 +477,13 @@ static int net_choose(const args_t *a, realnet_t **net_out, const char **note) {
     return 0;
 }
 
+/* --disk auto (default): the disk fault file system where it mounts; fuse: it or refuse;
+ * plain: none (disk faults refused). */
+static int disk_mode(const args_t *a) {
+    const char *d = a->value[OPT_DISK];
+    return d == NULL || strcmp(d, "auto") == 0 ? REALDISK_AUTO : strcmp(d, "fuse") == 0 ? REALDISK_FUSE : REALDISK_PLAIN;
+}
+
 /* The programs' directory: --programs, else the one alichain-sim is in. */
 static void programs_dir(const args_t *a, char *programs, size_t cap) {
     if (a->value[OPT_PROGRAMS] == NULL) self_dir(programs, cap);
@@ -491,7 +504,8 @@ static int cmd_real(const args_t *a) {
     real_options_t o = {.programs = programs, .skip_unsupported = a->value[OPT_SKIP_UNSUPPORTED] != NULL,
                         .has_seed = a->has_seed, .seed = a->seed,
                         .has_port_offset = a->value[OPT_PORT_OFFSET] != NULL,
-                        .port_offset = (unsigned)a->port_offset, .verbose = a->verbose, .report = stdout};
+                        .port_offset = (unsigned)a->port_offset, .verbose = a->verbose, .report = stdout,
+                        .disk = disk_mode(a)};
     const char *hold = getenv("ALICHAIN_SIM_JUDGE_HOLD_MS"); /* tests/real: a signal while judging */
     if (hold != NULL) o.judge_hold_ms = (uint32_t)strtoul(hold, NULL, 10);
     if (net_choose(a, &o.net, &o.net_note) != 0) {
@@ -572,7 +586,7 @@ static int cmd_compare_generated(const args_t *a) {
     char programs[PATH_MAX];
     programs_dir(a, programs, sizeof(programs));
     real_options_t o = {.programs = programs, .has_port_offset = a->value[OPT_PORT_OFFSET] != NULL,
-                        .port_offset = (unsigned)a->port_offset};
+                        .port_offset = (unsigned)a->port_offset, .disk = disk_mode(a)};
     if (net_choose(a, &o.net, &o.net_note) != 0) return EXIT_USAGE;
     if (o.net == NULL) { /* loopback cannot partition or touch UDP: every seed would be refused */
         fprintf(stderr, "%s: compare --generated needs namespace hosts: %s\n", prog_name,
@@ -681,7 +695,8 @@ static int cmd_soak(const args_t *a) {
     soak_options_t o = {.programs = programs, .transfers = (uint32_t)transfers,
                         .concurrency = (uint32_t)concurrency, .kill_ms = (uint32_t)kill_ms,
                         .seed = a->has_seed ? a->seed : 1, .has_port_offset = v[OPT_PORT_OFFSET] != NULL,
-                        .port_offset = (unsigned)a->port_offset, .plant = plant, .report = stdout};
+                        .port_offset = (unsigned)a->port_offset, .plant = plant, .report = stdout,
+                        .power_cut = v[OPT_POWER_CUT] != NULL};
     if (net_choose(a, &o.net, &o.net_note) != 0) return EXIT_USAGE;
     if (o.net == NULL && o.net_note != NULL) {
         const char *ci = getenv("CI");

@@ -20,8 +20,10 @@
 #include "client.h"
 #include "messages.h"
 #include "outcome.h"
+#include "prng.h"
 #include "proc/proc.h"
 #include "real.h"
+#include "realdisk.h"
 #include "scenario/anchor.h"
 
 #define REAL_START_MS_MAX 5000          /* a server prints its "up" line within this */
@@ -111,6 +113,10 @@ static void name_add(char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES], int *c
     if (*count < REAL_SKIPPED_MAX) snprintf(names[(*count)++], REAL_FAULT_NAME_BYTES, "%s", name);
 }
 
+/* A capability of the runner itself, beside the network back end's REALNET_CAN_*: the
+ * disk fault file system is mounted over every server's directory (realdisk.h). */
+#define REAL_CAN_DISK (1u << 31)
+
 /* The faults of settings f that net cannot produce. */
 static void faults_unsupported(const sim_faults_t *f, uint32_t caps,
                                char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES], int *count) {
@@ -132,32 +138,33 @@ static void faults_unsupported(const sim_faults_t *f, uint32_t caps,
     if (f->tcp.reset_ppm) name_add(names, count, "tcp reset");
     if (f->tcp.delay_min_us != calm.tcp.delay_min_us || f->tcp.delay_max_us != calm.tcp.delay_max_us)
         name_add(names, count, "tcp delay");
-    for (int b = 0; b < BACKEND_COUNT; b++) {
+    for (int b = 0; b < BACKEND_COUNT && !(caps & REAL_CAN_DISK); b++) {
         if (f->disk[b].torn_ppm) name_add(names, count, "torn write");
         if (f->disk[b].sync_min_us != calm.disk[b].sync_min_us || f->disk[b].sync_max_us != calm.disk[b].sync_max_us)
             name_add(names, count, "disk sync delay");
     }
-    if (f->file_min_us != calm.file_min_us || f->file_max_us != calm.file_max_us)
+    if ((f->file_min_us != calm.file_min_us || f->file_max_us != calm.file_max_us) && !(caps & REAL_CAN_DISK))
         name_add(names, count, "file write delay");
 }
 
 /* The fault counters real mode can measure on net: the runner's own (it makes crashes,
- * restarts, pauses and partitions itself) and what the back end reads back. */
-static uint32_t real_measured(const realnet_t *net) {
+ * restarts, pauses and partitions itself), what the back end reads back, and with the disk
+ * fault file system (disk) its torn and unsynced counts. */
+static uint32_t real_measured(const realnet_t *net, int disk) {
     return net->measured | 1u << FAULT_CRASHES | 1u << FAULT_RESTARTS | 1u << FAULT_PAUSES |
-           1u << FAULT_PARTITIONS;
+           1u << FAULT_PARTITIONS | (disk ? 1u << FAULT_TORN | 1u << FAULT_UNSYNCED : 0);
 }
 
 /* The faults of s that net cannot produce, each named once (e.g. "udp loss", "torn write"),
  * and each `expect fault X` whose counter it cannot measure ("expect fault split"): judged
  * it would fail for the wrong reason (>= 1) or pass for nothing (== 0). */
-static int real_unsupported(const scenario_t *s, const realnet_t *net,
+static int real_unsupported(const scenario_t *s, const realnet_t *net, int disk,
                             char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES]) {
     int count = 0;
-    uint32_t caps = net->caps;
+    uint32_t caps = net->caps | (disk ? REAL_CAN_DISK : 0);
     for (size_t i = 0; i < s->expect_count; i++) {
         const scn_expect_t *e = &s->expects[i];
-        if (e->kind != EXP_FAULT || (real_measured(net) & (1u << e->fault))) continue;
+        if (e->kind != EXP_FAULT || (real_measured(net, disk) & (1u << e->fault))) continue;
         char name[REAL_FAULT_NAME_BYTES];
         snprintf(name, sizeof(name), "expect fault %s", sim_fault_names[e->fault]);
         name_add(names, &count, name);
@@ -194,6 +201,7 @@ static int real_unsupported(const scenario_t *s, const realnet_t *net,
 typedef struct {
     pid_t pid;                /* 0: not running */
     int paused;
+    int awaiting_up;          /* restarted, its "up" line not waited for yet (restarts_wait) */
     unsigned generation;      /* restarts so far (log file names) */
 } real_server_t;
 
@@ -238,6 +246,9 @@ typedef struct {
     int16_t step_now;         /* the step being run (EXCUSE_SETTINGS outside one) */
     int anchor_fd;            /* readable when a step on a protocol event fired (-1: none armed) */
     int16_t cut_src, udp_src; /* the partition / net udp step counters are attributed to */
+    int16_t disk_src;         /* the step that set the disk settings slow syncs happen under */
+    realdisk_t disk;          /* each server's directory; the disk fault file system over it */
+    int defer_up;             /* node_restart leaves the "up" wait to restarts_wait */
     uint64_t sampled_us;      /* run time of the last counters sample */
     char violations[SIM_VIOLATIONS_MAX][REAL_MSG_BYTES];
     size_t running;           /* operations started and not yet reaped */
@@ -314,14 +325,16 @@ pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed,
     for (int k = 0; k < argc && k < SCN_ARGS_MAX; k++) argv[na++] = args[k];
     argv[na] = NULL;
     char env[5 + SIM_SERVERS][REAL_ENV_BYTES];
-    proc_spec_t sp = {.argv = argv, .cwd = e->dir, .out_path = out_path, .err_path = err_path};
+    /* a server works in its own directory when it has one (its disk: realdisk.h) */
+    const char *home = node < SIM_SERVERS && e->node_dir[node] != NULL ? e->node_dir[node] : e->dir;
+    proc_spec_t sp = {.argv = argv, .cwd = home, .out_path = out_path, .err_path = err_path};
     int ne = 0;
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_PORT_OFFSET=%u", e->offset);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_TIMEOUT_MS=%u", e->timeout_ms);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_CLIENT_TIMEOUT_MS=%u", e->client_timeout_ms);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_SEED=%llu", (unsigned long long)seed);
     if (node >= SIM_NODE_A && node <= SIM_NODE_C)
-        snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", e->dir, blockfile_default_name(node - 1));
+        snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", home, blockfile_default_name(node - 1));
     /* where each server is, as this program sees it (serverM may see the relays instead) */
     for (int h = 0; h < SIM_SERVERS; h++) {
         const char *host = e->net->host(e->net, h);
@@ -337,7 +350,18 @@ static pid_t spawn(real_t *r, int node, const char *prog, int argc, char *const 
                    const char *out_path, const char *err_path) {
     real_env_t e = {.net = r->net, .programs = r->programs, .dir = r->dir, .offset = r->offset,
                     .timeout_ms = r->scn->timeout_ms, .client_timeout_ms = r->scn->client_timeout_ms};
-    return real_spawn(&e, node, prog, r->seed, argc, args, out_path, err_path);
+    for (int n = 0; n < SIM_SERVERS; n++) e.node_dir[n] = r->disk.dir[n];
+    uint64_t seed = r->seed;
+    if (node == SIM_NODE_M && r->srv[node].generation == 0) {
+        /* the seed the simulator gives serverM's first coordinator: the first draw of the
+         * world's PRNG (world.c m_start), so that its random choices (the backend a batch's
+         * write goes to: "seed 3 picks B") are the simulator's; a restarted serverM's seed is
+         * drawn there at a moment real mode cannot know, so it keeps the scenario's */
+        prng_t p;
+        prng_init(&p, r->seed);
+        seed = prng_next(&p);
+    }
+    return real_spawn(&e, node, prog, seed, argc, args, out_path, err_path);
 }
 
 static void server_log(const real_t *r, int node, const char *ext, char *path, size_t cap) {
@@ -345,8 +369,8 @@ static void server_log(const real_t *r, int node, const char *ext, char *path, s
 }
 
 /* Starts server node and waits for its "up" line. Returns 0 or -1 with err. */
-static int server_start(real_t *r, int node, char *err, size_t cap) {
-    char out[REAL_PATH_BYTES], er[REAL_PATH_BYTES], up[REAL_MSG_BYTES];
+static int server_spawn(real_t *r, int node, char *err, size_t cap) {
+    char out[REAL_PATH_BYTES], er[REAL_PATH_BYTES];
     server_log(r, node, "out", out, sizeof(out));
     server_log(r, node, "err", er, sizeof(er));
     pid_t pid = spawn(r, node, server_prog[node], 0, NULL, out, er);
@@ -358,6 +382,15 @@ static int server_start(real_t *r, int node, char *err, size_t cap) {
     r->srv[node].paused = 0;
     if (r->t0_us != 0) r->landed_us = run_us(r); /* a restart lands when its process starts:
                                                   * its own start-up is the program's time */
+    return 0;
+}
+
+/* Waits for the "up" line of the server node that server_spawn started. */
+static int server_wait_up(real_t *r, int node, char *err, size_t cap) {
+    char out[REAL_PATH_BYTES], er[REAL_PATH_BYTES], up[REAL_MSG_BYTES];
+    server_log(r, node, "out", out, sizeof(out));
+    server_log(r, node, "err", er, sizeof(er));
+    pid_t pid = r->srv[node].pid;
     real_up_line(node, r->offset, up, sizeof(up));
     int status = 0;
     switch (proc_wait_up(pid, out, up, REAL_START_MS_MAX * 1000ull, REAL_TICK_US, &status)) {
@@ -378,6 +411,11 @@ static int server_start(real_t *r, int node, char *err, size_t cap) {
         return -1;
     default: snprintf(err, cap, "interrupted"); return -1;
     }
+}
+
+static int server_start(real_t *r, int node, char *err, size_t cap) {
+    if (server_spawn(r, node, err, cap) != 0) return -1;
+    return server_wait_up(r, node, err, cap);
 }
 
 /* ------------------------------------------------------------------ faults in force, touches (availability, liveness) */
@@ -421,9 +459,10 @@ static int links_may_touch(const real_t *r, int what) {
  * crossed while a link's delay exceeds timeout/8 count as late: the relay does not time
  * them, so real mode takes them as possibly late. */
 static void touches_sample(real_t *r) {
-    if (r->net->counters == NULL || r->faults_now == NULL) return;
+    if (r->faults_now == NULL) return;
     realnet_counters_t d = {0};
-    r->net->counters(r->net, d);
+    if (r->net->counters != NULL) r->net->counters(r->net, d);
+    uint64_t slow = realdisk_counters(&r->disk, d); /* torn and unsynced: counted at power cuts */
     for (int k = 0; k < FAULT_COUNT; k++) r->res->faults[k] += d[k];
     uint64_t now = run_us(r), from = r->sampled_us;
     r->sampled_us = now;
@@ -431,6 +470,7 @@ static void touches_sample(real_t *r) {
     excuse_touch(&r->ex, TOUCH_STALLED, r->cut_src, from, now, d[FAULT_STALLED]);
     if (links_may_touch(r, 0)) excuse_touch(&r->ex, TOUCH_LOST, r->udp_src, from, now, d[FAULT_LOST]);
     if (links_may_touch(r, 1)) excuse_touch(&r->ex, TOUCH_LATE, r->udp_src, from, now, d[FAULT_DGRAMS]);
+    excuse_touch(&r->ex, TOUCH_SLOW_SYNC, r->disk_src, from, now, slow); /* a sync over timeout/8 */
 }
 
 /* ------------------------------------------------------------------ operations */
@@ -489,7 +529,7 @@ static void op_finish(real_t *r, real_op_t *op, int status) {
     /* alichain.txt as serverM answered (read now: a later TXLIST may replace it) */
     if (op->c.parsed && op->c.req.op == CREQ_TXLIST && op->c.exit_code == 0) {
         char path[REAL_PATH_BYTES];
-        snprintf(path, sizeof(path), "%s/alichain.txt", r->dir);
+        realdisk_path(&r->disk, SIM_NODE_M, "alichain.txt", path, sizeof(path));
         proc_file_read(path, REAL_FILE_BYTES_MAX, &op->file, &op->file_len);
     }
     op_reply_from_output(op);
@@ -556,14 +596,37 @@ static int udp_supported(const real_t *r) {
                             REALNET_CAN_UDP_DELAY)) != 0;
 }
 
+/* Restarts node n (its disk's power back first). With r->defer_up its "up" line is waited
+ * for later (restarts_wait), so restarts due at the same time all start at their time. */
 static int node_restart(real_t *r, int n, char *err, size_t cap) {
     if (r->srv[n].pid != 0) return 0;
+    if (realdisk_on(&r->disk, n, err, cap) != 0) return -1; /* its disk has power again */
     r->srv[n].generation++;
     r->res->faults[FAULT_RESTARTS]++;
-    if (server_start(r, n, err, cap) != 0) {
+    int rc = server_spawn(r, n, err, cap);
+    if (rc == 0 && r->defer_up) {
+        r->srv[n].awaiting_up = 1;
+        return 0;
+    }
+    if (rc == 0) rc = server_wait_up(r, n, err, cap);
+    if (rc != 0) {
+        if (proc_interrupted()) return -1;
         violation(r, "durability", run_us(r), "a restart failed: %s", err);
         return 0; /* judged, not a harness failure: the node stays down */
     }
+    return 0;
+}
+
+/* Waits for the "up" line of every restart node_restart deferred. */
+static int restarts_wait(real_t *r, char *err, size_t cap) {
+    for (int n = 0; n < SIM_SERVERS; n++) {
+        if (!r->srv[n].awaiting_up) continue;
+        r->srv[n].awaiting_up = 0;
+        if (server_wait_up(r, n, err, cap) == 0) continue;
+        if (proc_interrupted()) return -1;
+        violation(r, "durability", run_us(r), "a restart failed: %s", err);
+    }
+    faults_update(r);
     return 0;
 }
 
@@ -599,6 +662,10 @@ static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t
         return 0;
     case STEP_CRASH:
         if (n < SIM_SERVERS && r->srv[n].pid != 0) {
+            /* kill -9, then the power cut of its disk (a sync it sleeps in fails: a killed
+             * process waits for the file system's answer), then the reaping */
+            kill(r->srv[n].pid, SIGKILL);
+            if (realdisk_cut(&r->disk, n, err, cap) != 0) return -1;
             proc_kill(&r->srv[n].pid);
             r->srv[n].paused = 0;
             r->res->faults[FAULT_CRASHES]++;
@@ -670,7 +737,11 @@ static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t
             excuse_fault(&r->ex, r->step_now);
         if (st->set.what == SET_UDP && udp_supported(r) && udp_apply(r, &before, faults, err, cap) != 0)
             return -1;
-        break; /* tcp, disk and file settings: refused or skipped before the run */
+        if (st->set.what == SET_DISK || st->set.what == SET_FILE) {
+            r->disk_src = r->step_now;
+            if (realdisk_set(&r->disk, faults, err, cap) != 0) return -1; /* no-op without the file system */
+        }
+        break; /* tcp settings: refused or skipped before the run */
     }
     case STEP_SESSION: break; /* refused or skipped before the run: the real clients are one-shot */
     }
@@ -709,7 +780,7 @@ static int judge(real_t *r, int settled) {
     int rc = 0;
     for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
         char path[REAL_PATH_BYTES], mpath[REAL_PATH_BYTES + 16], err[REAL_MSG_BYTES];
-        snprintf(path, sizeof(path), "%s/%s", r->dir, blockfile_default_name(b));
+        realdisk_path(&r->disk, SIM_NODE_A + b, blockfile_default_name(b), path, sizeof(path));
         snprintf(mpath, sizeof(mpath), "%s%s", path, BLOCKFILE_MARKER_SUFFIX);
         char *img = NULL, *marker = NULL;
         size_t len = 0, mlen = 0;
@@ -734,7 +805,7 @@ static int judge(real_t *r, int settled) {
     char *txlist = NULL;
     size_t txlist_len = 0;
     char tpath[REAL_PATH_BYTES];
-    snprintf(tpath, sizeof(tpath), "%s/alichain.txt", r->dir);
+    realdisk_path(&r->disk, SIM_NODE_M, "alichain.txt", tpath, sizeof(tpath));
     if (ops == NULL || model == NULL || proc_file_read(tpath, REAL_FILE_BYTES_MAX, &txlist, &txlist_len) != 0) rc = AC_ENOMEM;
     if (rc == 0) {
         for (size_t i = 0; i < r->op_count; i++) {
@@ -757,7 +828,7 @@ static int judge(real_t *r, int settled) {
     if (rc == 0) {
         check_input_t in = {.scn = r->scn, .ops = ops, .op_count = r->op_count, .disk = &disk,
                             .txlist = txlist, .txlist_len = txlist_len, .faults = r->res->faults,
-                            .faults_unmeasured = ~real_measured(r->net), .settled = settled,
+                            .faults_unmeasured = ~real_measured(r->net, r->disk.mounted > 0), .settled = settled,
                             .stop = judge_stop, .model = model};
         check_sink_t sink = {.violation = sink_violation, .expect_failed = sink_expect, .ctx = r};
         rc = check_judge(&in, &sink);
@@ -817,6 +888,13 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
                    "unavailable: %s)\n", why);
     else
         fprintf(f, "network: loopback (no namespaces: every program on 127.0.0.1)\n");
+    if (r->disk.mounted > 0) {
+        char sum[REALDISK_SUMMARY_BYTES];
+        realdisk_summary(&r->disk, sum, sizeof(sum));
+        fprintf(f, "disk: faultfs (a fault file system over each server's directory: %s)\n", sum);
+    } else {
+        fprintf(f, "disk: plain (the run's directory; disk faults refused: %s)\n", r->disk.note);
+    }
     fprintf(f, "port-offset: %u\n", r->offset);
     if (res->skipped_count > 0) {
         fprintf(f, "skipped (--skip-unsupported):");
@@ -873,6 +951,7 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
 static void teardown(real_t *r) {
     for (size_t i = 0; i < r->op_count; i++) proc_kill(&r->ops[i].pid);
     for (int n = 0; n < SIM_SERVERS; n++) proc_kill(&r->srv[n].pid);
+    realdisk_unmount(&r->disk);
     if (r->net_ready) r->net->teardown(r->net);
     r->net_ready = 0;
     if (r->dir[0] != '\0') proc_remove_tree(r->dir);
@@ -961,7 +1040,11 @@ static const char *step_word(const scn_step_t *st) {
     case STEP_PARTITION: return st->node2 == SIM_NODE_ALL ? "isolate" : "partition";
     case STEP_HEAL: return "heal";
     case STEP_RECOVER: return "recover";
-    case STEP_SET: return st->set.what == SET_UDP ? "net udp" : "net (skipped)";
+    case STEP_SET:
+        return st->set.what == SET_UDP    ? "net udp"
+               : st->set.what == SET_DISK ? "disk"
+               : st->set.what == SET_FILE ? "file delay"
+                                          : "net (skipped)";
     case STEP_OP:
     case STEP_SESSION: break;
     }
@@ -1059,7 +1142,21 @@ static int run_body(real_t *r, char *err, size_t cap) {
                 done[j] = 1;
             }
         }
-        if (rc == 0) rc = step_land(r, i, faults, &next_op, err, cap);
+        if (rc == 0 && s->steps[i].kind == STEP_RESTART) {
+            /* restarts due at one time all start then, and are waited for together: one after
+             * another, the third landed two start-ups late */
+            r->defer_up = 1;
+            rc = step_land(r, i, faults, &next_op, err, cap);
+            for (size_t j = i + 1; rc == 0 && j < s->step_count && s->steps[j].at_us == s->steps[i].at_us; j++) {
+                if (done[j] || s->steps[j].kind != STEP_RESTART || s->steps[j].on.type != 0) continue;
+                rc = step_land(r, j, faults, &next_op, err, cap);
+                done[j] = 1;
+            }
+            r->defer_up = 0;
+            if (rc == 0) rc = restarts_wait(r, err, cap);
+        } else if (rc == 0) {
+            rc = step_land(r, i, faults, &next_op, err, cap);
+        }
         done[i] = 1;
     }
     free(done);
@@ -1079,7 +1176,8 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     realnet_loopback(&r->lo);
     r->net = o->net != NULL ? o->net : &r->lo;
     r->seed = o->has_seed ? o->seed : s->seed;
-    r->step_now = r->cut_src = r->udp_src = EXCUSE_SETTINGS;
+    r->step_now = r->cut_src = r->udp_src = r->disk_src = EXCUSE_SETTINGS;
+    for (int n = 0; n < SIM_SERVERS; n++) r->disk.fs[n].wake_fd = -1;
     r->anchor_fd = -1;
     if (scn_fired_init(&res->fired, s) != 0 || excuse_init(&r->ex, s) != 0) {
         free(r);
@@ -1097,8 +1195,11 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     child_ended = 1;
     sigaction(SIGCHLD, &on_chld, &old_chld);
 
+    /* the disk fault file system, where this machine can mount it (--disk auto) */
+    char disk_why[FAULTFS_ERR_BYTES] = "";
+    int disk_fuse = o->disk != REALDISK_PLAIN && faultfs_available(disk_why, sizeof(disk_why)) == 0;
     char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES];
-    int nu = real_unsupported(s, r->net, names);
+    int nu = real_unsupported(s, r->net, disk_fuse, names);
     for (int i = 0; i < nu; i++) name_add(res->skipped, &res->skipped_count, names[i]);
     r->op_count = 0;
     for (size_t i = 0; i < s->step_count; i++) r->op_count += s->steps[i].kind == STEP_OP;
@@ -1110,6 +1211,8 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     char err[REAL_MSG_BYTES] = "";
     if (r->ops == NULL || res->ops == NULL || r->land_us == NULL) {
         rc = refuse(r, "out of memory");
+    } else if (o->disk == REALDISK_FUSE && !disk_fuse) {
+        rc = refuse(r, "--disk fuse: %s", disk_why);
     } else if (strlen(o->programs) >= sizeof(r->programs)) {
         rc = refuse(r, "--programs: a path longer than %d bytes", REAL_DIR_BYTES - 1);
     } else if (nu > 0 && !o->skip_unsupported) {
@@ -1129,11 +1232,14 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             rc = refuse(r, "cannot create a temp dir: %s", strerror(errno));
         } else if (snprintf(logs, sizeof(logs), "%s/logs", r->dir) < 0 || mkdir(logs, 0755) != 0) {
             rc = refuse(r, "cannot create %s", logs);
+        } else if (realdisk_init(&r->disk, disk_fuse ? REALDISK_FUSE : REALDISK_PLAIN, r->dir, err, sizeof(err)) != 0) {
+            rc = refuse(r, "%s", err);
         } else {
             rc = 0;
+            if (!disk_fuse && o->disk != REALDISK_PLAIN) snprintf(r->disk.note, sizeof(r->disk.note), "%s", disk_why);
             for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
                 char path[REAL_PATH_BYTES];
-                snprintf(path, sizeof(path), "%s/%s", r->dir, blockfile_default_name(b));
+                realdisk_path(&r->disk, SIM_NODE_A + b, blockfile_default_name(b), path, sizeof(path));
                 if (proc_file_write(path, s->block[b] ? s->block[b] : "", s->block[b] ? s->block_len[b] : 0) != 0)
                     rc = refuse(r, "cannot write %s", path);
             }
@@ -1142,6 +1248,10 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             if (rc == 0 && r->net->setup(r->net, r->offset, err, sizeof(err)) != 0) {
                 r->net_ready = 1;
                 rc = refuse(r, "network %s: %s", r->net->name, err);
+            }
+            if (rc == 0 && realdisk_mount(&r->disk, &s->faults, r->seed, r->ex.late_us, err, sizeof(err)) != 0) {
+                r->net_ready = 1;
+                rc = refuse(r, "disks: %s", err);
             }
             if (rc == 0) {
                 r->net_ready = 1;
@@ -1171,6 +1281,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         servers_stop(r);
         r->faults_now = NULL; /* run_body's are gone; what remains is counted, not judged */
         if (r->net->counters != NULL) r->net->counters(r->net, res->faults);
+        (void)realdisk_counters(&r->disk, res->faults);
         int jr = judge(r, settled);
         if (jr == HIST_ESTOPPED || proc_interrupted()) { /* no verdict: the run is refused */
             rc = refuse(r, "interrupted while judging %zu operations: every process was stopped and "

@@ -18,6 +18,7 @@
 #include "ports.h"
 #include "proc/proc.h"
 #include "scenario/anchor.h"
+#include "scenario/disk_fate.h"
 #include "tx.h"
 
 #define PARKED_MAX 100000            /* inputs queued at a paused node */
@@ -404,7 +405,7 @@ static void disk_effect(world_t *w, int b, const fx_t *f, const uint8_t *data) {
     }
     if (rc == 1) {
         const sim_disk_t *cfg = &w->faults.disk[b];
-        uint64_t at = w->now_us + world_rand_range(w, cfg->sync_min_us, cfg->sync_max_us);
+        uint64_t at = w->now_us + disk_fate_sync_us(&w->rng, cfg);
         if (at < w->disk_last_sync_at[b]) at = w->disk_last_sync_at[b];
         w->disk_last_sync_at[b] = at;
         if (at - w->now_us > w->ex.late_us) excuse_touch(&w->ex, TOUCH_SLOW_SYNC, w->disk_src[b], w->now_us, at, 1);
@@ -856,9 +857,7 @@ static void disk_crash(world_t *w, int b) {
     int node = b + 1;
     size_t unsynced = simdisk_unsynced(d);
     w->res->faults[FAULT_UNSYNCED] += d->sync_count;
-    size_t keep = 0;
-    if (unsynced > 1 && w->faults.disk[b].torn_ppm && prng_chance_ppm(&w->rng, w->faults.disk[b].torn_ppm))
-        keep = (size_t)world_rand_range(w, 1, unsynced - 1);
+    size_t keep = disk_fate_keep(&w->rng, &w->faults.disk[b], unsynced);
     int torn = simdisk_crash(d, keep);
     if (torn) w->res->faults[FAULT_TORN]++;
     if (keep > 0)

@@ -245,6 +245,8 @@ typedef struct {
                                * reaped after it returns sample touches against them */
     int16_t step_now;         /* the step being run (EXCUSE_SETTINGS outside one) */
     int anchor_fd;            /* readable when a step on a protocol event fired (-1: none armed) */
+    uint64_t anchor_due[SCN_ANCHORS_MAX]; /* run time a fired "+D" step is due (UINT64_MAX: none) */
+    uint32_t anchors_due;     /* of them, not yet carried out */
     int16_t cut_src, udp_src; /* the partition / net udp step counters are attributed to */
     int16_t disk_src;         /* the step that set the disk settings slow syncs happen under */
     realdisk_t disk;          /* each server's directory; the disk fault file system over it */
@@ -985,21 +987,48 @@ static int refuse(real_t *r, const char *fmt, ...) {
 /* Carries out every step on a protocol event that fired since the last look (the relay
  * that saw its datagram holds it meanwhile) and records when it fired and how long it
  * took to land. 0, or -1 with err (a harness failure). */
+static int anchor_carry_out(real_t *r, int k, uint64_t from_us, char *err, size_t cap) {
+    uint32_t si = r->res->fired.step[k];
+    size_t no_op = 0;
+    if (step_run(r, &r->scn->steps[si], &r->faults_cur, &no_op, err, cap) != 0) return -1;
+    r->land_us[si] = r->landed_us > from_us ? r->landed_us - from_us : 0;
+    return 0;
+}
+
 static int anchors_serve(real_t *r, char *err, size_t cap) {
     uint64_t fired_us;
     int k;
     while (r->anchor_fd >= 0 && (k = r->net->anchor_take(r->net, &fired_us)) >= 0) {
         scn_fired_t *f = &r->res->fired;
-        uint32_t si = f->step[k];
-        uint64_t fired_at = fired_us > r->t0_us ? fired_us - r->t0_us : 0;
-        size_t no_op = 0;
+        uint64_t fired_at = fired_us > r->t0_us ? fired_us - r->t0_us : 0, after = r->scn->steps[f->step[k]].on.after_us;
         f->at_us[k] = fired_at;
-        int rc = step_run(r, &r->scn->steps[si], &r->faults_cur, &no_op, err, cap);
+        if (after > 0) { /* "+D": the datagram goes on; the step comes D later (below) */
+            r->net->anchor_done(r->net, k);
+            r->anchor_due[k] = fired_at + after;
+            r->anchors_due++;
+            continue;
+        }
+        int rc = anchor_carry_out(r, k, fired_at, err, cap);
         r->net->anchor_done(r->net, k);
         if (rc != 0) return -1;
-        r->land_us[si] = r->landed_us > fired_at ? r->landed_us - fired_at : 0;
+    }
+    uint64_t now = run_us(r);
+    for (uint32_t d = 0; r->anchors_due > 0 && d < r->res->fired.count; d++) {
+        if (r->anchor_due[d] > now) continue;
+        uint64_t due = r->anchor_due[d];
+        r->anchor_due[d] = UINT64_MAX;
+        r->anchors_due--;
+        if (anchor_carry_out(r, (int)d, due, err, cap) != 0) return -1; /* its landing counts from due */
     }
     return 0;
+}
+
+/* The earliest run time a fired "+D" step is due, or UINT64_MAX. */
+static uint64_t anchors_next_due(const real_t *r) {
+    uint64_t next = UINT64_MAX;
+    for (uint32_t d = 0; r->anchors_due > 0 && d < r->res->fired.count; d++)
+        if (r->anchor_due[d] < next) next = r->anchor_due[d];
+    return next;
 }
 
 /* Waits until run time at_us, reaping clients and carrying out steps on events; 0, or -1
@@ -1013,8 +1042,9 @@ static int wait_until(real_t *r, uint64_t at_us, int stop_when_quiet, char *err,
         if (anchors_serve(r, err, cap) != 0) return -1;
         size_t running = ops_reap(r);
         uint64_t now = run_us(r);
-        if (now >= at_us || (stop_when_quiet && running == 0)) return 0;
-        uint64_t left = at_us - now, tick = left < REAL_TICK_US ? left : REAL_TICK_US;
+        if (now >= at_us || (stop_when_quiet && running == 0 && r->anchors_due == 0)) return 0;
+        uint64_t until = anchors_next_due(r) < at_us ? anchors_next_due(r) : at_us;
+        uint64_t left = until > now ? until - now : 0, tick = left < REAL_TICK_US ? left : REAL_TICK_US;
         if (r->anchor_fd < 0) {
             proc_sleep_us(tick);
         } else { /* woken at once when a relay holds the datagram of a step's event */
@@ -1179,6 +1209,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     r->step_now = r->cut_src = r->udp_src = r->disk_src = EXCUSE_SETTINGS;
     for (int n = 0; n < SIM_SERVERS; n++) r->disk.fs[n].wake_fd = -1;
     r->anchor_fd = -1;
+    for (size_t k = 0; k < SCN_ANCHORS_MAX; k++) r->anchor_due[k] = UINT64_MAX;
     if (scn_fired_init(&res->fired, s) != 0 || excuse_init(&r->ex, s) != 0) {
         free(r);
         return REAL_EXIT_REFUSED;

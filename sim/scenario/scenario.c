@@ -906,9 +906,16 @@ static int parse_on(parser_t *p) {
         words[n++] = t->s;
     }
     if (colon < 0 || colon + 1 >= p->ntok) return perr(p, AC_EINVAL, "on EVENT: STEP (e.g. on first WRITE M->B: crash M)");
+    uint64_t after = 0; /* "on first WRITE M->B +10ms: ...": a while after the event */
+    if (n > 0 && words[n - 1][0] == '+') {
+        if (parse_duration(words[n - 1] + 1, &after) != 0 || after == 0 || after > SIM_TIME_US_MAX)
+            return perr(p, AC_EINVAL, "bad delay after the event \"%s\" (e.g. +10ms)", words[n - 1]);
+        n--;
+    }
     scn_event_t ev;
     char why[200];
     if (scn_event_parse(words, n, &ev, why, sizeof(why)) != 0) return perr(p, AC_EINVAL, "%s", why);
+    ev.after_us = after;
     size_t anchored = 0;
     for (size_t i = 0; i < p->scn->step_count; i++) anchored += p->scn->steps[i].on.type != 0;
     if (anchored >= SCN_ANCHORS_MAX) return perr(p, AC_ERANGE, "more than %d steps on events", SCN_ANCHORS_MAX);
@@ -1473,7 +1480,12 @@ static void print_step(FILE *f, const scn_step_t *st) {
     if (st->on.type != 0) {
         char ev[SCN_EVENT_TEXT_BYTES];
         scn_event_format(&st->on, ev, sizeof(ev));
-        fprintf(f, "on %s: ", ev);
+        fprintf(f, "on %s", ev);
+        if (st->on.after_us != 0) {
+            fputs(" +", f);
+            print_duration(f, st->on.after_us);
+        }
+        fputs(": ", f);
     } else {
         fputs("at ", f);
         print_duration(f, st->at_us);

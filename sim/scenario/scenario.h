@@ -112,6 +112,7 @@ typedef struct {
                                 WIRE_STATS), | WIRE_REPLY for the backend's reply to it */
     uint8_t backend;         /* SIM_NODE_A .. SIM_NODE_C, or SIM_NODE_ALL: any backend */
     uint32_t nth;            /* the datagram that fires it: 1 = the first */
+    uint64_t after_us;       /* the step comes this long after that datagram (0: at it) */
 } scn_event_t;
 
 typedef struct {

@@ -197,8 +197,9 @@ static void dgram_send(world_t *w, int src, int dst, const uint8_t *d, size_t le
         if (scn_anchor_applies_at_once(st)) {
             script_run(w, f->step[k], NULL);
         } else {
-            sim_event_t e = {.kind = EV_SCRIPT, .at_us = w->now_us, .a = f->step[k]};
+            sim_event_t e = {.kind = EV_SCRIPT, .at_us = w->now_us + st->on.after_us, .a = f->step[k]};
             if (world_push(w, &e) != 0) w->stop = 1;
+            w->anchors_due++; /* the run is not quiet before it is carried out */
         }
     }
     link_dgram_send(&w->link, src, dst, d, len);
@@ -1002,6 +1003,7 @@ static void world_recover(world_t *w) {
 static void script_run(world_t *w, uint32_t si, const uint32_t *step_op) {
     const scn_step_t *st = &w->scn->steps[si];
     if (st->on.type == 0) w->steps_done++;
+    else if (!scn_anchor_applies_at_once(st)) w->anchors_due--;
     w->step_now = (int16_t)si;
     switch (st->kind) {
     case STEP_OP:
@@ -1124,7 +1126,7 @@ static void dispatch(world_t *w, const sim_event_t *e, const uint32_t *step_op) 
 }
 
 static int world_quiet(world_t *w) {
-    if (w->steps_done < w->steps_timed || w->ops_running || w->inflight || w->disk_pending)
+    if (w->steps_done < w->steps_timed || w->anchors_due > 0 || w->ops_running || w->inflight || w->disk_pending)
         return 0;
     if (parked_total(w) != 0) return 0;
     return w->coord == NULL || coord_idle(w->coord);

@@ -127,6 +127,7 @@ typedef struct world {
     uint32_t steps_done;   /* timed steps carried out */
     uint32_t steps_timed;  /* steps on a time (the rest wait for an event: anchor.h) */
     uint32_t anchor_seen[SCN_ANCHORS_MAX]; /* datagrams of each anchored step's event so far */
+    uint32_t anchors_due;  /* anchored steps fired and scheduled, not yet carried out */
     uint64_t inflight;     /* datagrams + connects + segments scheduled */
     uint64_t disk_pending; /* syncs and file writes scheduled */
     /* liveness / availability: the one rule of judge/excuse.h, fed with what touched the

@@ -69,6 +69,17 @@ int tcpproxy_control_acked(const tcpproxy_control_t *c) {
     return __atomic_load_n(&c->applied_seq, __ATOMIC_ACQUIRE) == __atomic_load_n(&c->wanted_seq, __ATOMIC_ACQUIRE);
 }
 
+/* Publishes the counters: before the effect they count can be seen (a reset before its RST
+ * leaves), so a controller that sees the effect sees the count. */
+static void proxy_publish(proxy_t *p) {
+    tcpproxy_control_t *c = p->ctl;
+    if (c == NULL) return;
+    const uint64_t *from = (const uint64_t *)&p->counts;
+    uint64_t *to = (uint64_t *)&c->published;
+    for (size_t i = 0; i < sizeof(p->counts) / sizeof(uint64_t); i++) __atomic_store_n(&to[i], from[i], __ATOMIC_RELEASE);
+}
+
+/* Applies a new setting when the sequence moved and acknowledges it, then publishes. */
 static void proxy_sync(proxy_t *p) {
     tcpproxy_control_t *c = p->ctl;
     if (c == NULL) return;
@@ -77,9 +88,7 @@ static void proxy_sync(proxy_t *p) {
         p->tcp = c->wanted;
         __atomic_store_n(&c->applied_seq, seq, __ATOMIC_RELEASE);
     }
-    const uint64_t *from = (const uint64_t *)&p->counts;
-    uint64_t *to = (uint64_t *)&c->published;
-    for (size_t i = 0; i < sizeof(p->counts) / sizeof(uint64_t); i++) __atomic_store_n(&to[i], from[i], __ATOMIC_RELAXED);
+    proxy_publish(p);
 }
 
 int tcpproxy_bind(char *err, size_t cap, const tcpproxy_listen_t *l, int count, int fds[]) {
@@ -179,6 +188,7 @@ static int dir_queue(proxy_t *p, pdir_t *d, const uint8_t *data, size_t len, int
         off += n;
     }
     if (slices > 1) p->counts.split += slices - 1;
+    proxy_publish(p);
     if (len > 0 && bytes_append(d, data, len) < 0) return -1;
     if (fin) {
         uint64_t due = now + tcp_fate_delay(&p->rng, &p->tcp);
@@ -207,6 +217,7 @@ static int dir_pump(proxy_t *p, pconn_t *c, int k, uint64_t now) {
                 proxy_sync(p);
                 if (tcp_fate_reset(&p->rng, &p->tcp)) {
                     p->counts.resets++;
+                    proxy_publish(p);
                     conn_end(c, 1);
                     return -1;
                 }
@@ -250,7 +261,7 @@ static int side_read(proxy_t *p, pconn_t *c, int k, uint64_t now) {
         if (nl != NULL) { /* shutdown(SHUT_WR) right after the request */
             len = (size_t)(nl - buf) + 1;
             fin = 1;
-            p->counts.half_closes++;
+            p->counts.half_closes++; /* published by dir_queue, before the FIN leaves */
         }
     }
     if (dir_queue(p, d, buf, len, fin, now) < 0) {
@@ -284,6 +295,7 @@ static void conn_accept(proxy_t *p, const tcpproxy_listen_t *l, int lfd) {
     if (rc < 0 && errno == EINPROGRESS) c->connecting = 1;
     else if (rc < 0) { /* serverM is not there: the client hears a reset */
         p->counts.refused++;
+        proxy_publish(p);
         conn_end(c, 1);
     }
 }
@@ -294,6 +306,7 @@ static void conn_connected(proxy_t *p, pconn_t *c) {
     c->connecting = 0;
     if (getsockopt(c->fd[SIDE_M], SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e != 0) {
         p->counts.refused++;
+        proxy_publish(p);
         conn_end(c, 1);
     }
 }

@@ -149,7 +149,7 @@ static void faults_unsupported(const sim_faults_t *f, uint32_t caps,
 }
 
 /* 1 when s needs the TCP fault proxy: a TCP setting other than the calm default at any time,
- * or a half-close operation. Without one the clients connect straight to serverM, as
+ * a half-close operation, or an expectation on what it counts (split, resets). Without one the clients connect straight to serverM, as
  * before the proxy existed (a proxy changes how a crashed serverM looks: docs/REAL.md). */
 static int scenario_uses_tcp(const scenario_t *s) {
     sim_faults_t calm;
@@ -161,26 +161,31 @@ static int scenario_uses_tcp(const scenario_t *s) {
         const scn_step_t *st = &s->steps[i];
         uses = (st->kind == STEP_OP && st->half_close) || (st->kind == STEP_SET && st->set.what == SET_TCP);
     }
+    for (size_t i = 0; !uses && i < s->expect_count; i++) {
+        const scn_expect_t *e = &s->expects[i];
+        uses = e->kind == EXP_FAULT && (e->fault == FAULT_SPLIT || e->fault == FAULT_RESETS);
+    }
     return uses;
 }
 
 /* The fault counters real mode can measure on net: the runner's own (it makes crashes,
  * restarts, pauses and partitions itself) and what the back end reads back. */
-static uint32_t real_measured(const realnet_t *net) {
-    return net->measured | 1u << FAULT_CRASHES | 1u << FAULT_RESTARTS | 1u << FAULT_PAUSES |
+static uint32_t real_measured(const realnet_t *net, int via_proxy) {
+    uint32_t tcp = 1u << FAULT_SPLIT | 1u << FAULT_RESETS; /* the proxy's: only when it is in the way */
+    return (net->measured & (via_proxy ? UINT32_MAX : ~tcp)) | 1u << FAULT_CRASHES | 1u << FAULT_RESTARTS | 1u << FAULT_PAUSES |
            1u << FAULT_PARTITIONS;
 }
 
 /* The faults of s that net cannot produce, each named once (e.g. "udp loss", "torn write"),
  * and each `expect fault X` whose counter it cannot measure ("expect fault split"): judged
  * it would fail for the wrong reason (>= 1) or pass for nothing (== 0). */
-static int real_unsupported(const scenario_t *s, const realnet_t *net,
+static int real_unsupported(const scenario_t *s, const realnet_t *net, int via_proxy,
                             char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES]) {
     int count = 0;
     uint32_t caps = net->caps;
     for (size_t i = 0; i < s->expect_count; i++) {
         const scn_expect_t *e = &s->expects[i];
-        if (e->kind != EXP_FAULT || (real_measured(net) & (1u << e->fault))) continue;
+        if (e->kind != EXP_FAULT || (real_measured(net, via_proxy) & (1u << e->fault))) continue;
         char name[REAL_FAULT_NAME_BYTES];
         snprintf(name, sizeof(name), "expect fault %s", sim_fault_names[e->fault]);
         name_add(names, &count, name);
@@ -458,6 +463,9 @@ static void touches_sample(real_t *r) {
     r->sampled_us = now;
     excuse_touch(&r->ex, TOUCH_CUT, r->cut_src, from, now, d[FAULT_CUT]);
     excuse_touch(&r->ex, TOUCH_STALLED, r->cut_src, from, now, d[FAULT_STALLED]);
+    /* a reset the TCP proxy drew: the simulator disturbs that connection's operation; the
+     * proxy cannot tell which operation a connection is, so it touches the interval */
+    excuse_touch(&r->ex, TOUCH_STALLED, r->udp_src, from, now, d[FAULT_RESETS]);
     if (links_may_touch(r, 0)) excuse_touch(&r->ex, TOUCH_LOST, r->udp_src, from, now, d[FAULT_LOST]);
     if (links_may_touch(r, 1)) excuse_touch(&r->ex, TOUCH_LATE, r->udp_src, from, now, d[FAULT_DGRAMS]);
 }
@@ -865,7 +873,7 @@ static int judge(real_t *r, int settled) {
     if (rc == 0) {
         check_input_t in = {.scn = r->scn, .ops = ops, .op_count = r->op_count, .disk = &disk,
                             .txlist = txlist, .txlist_len = txlist_len, .faults = r->res->faults,
-                            .faults_unmeasured = ~real_measured(r->net), .settled = settled,
+                            .faults_unmeasured = ~real_measured(r->net, r->via_proxy), .settled = settled,
                             .stop = judge_stop};
         check_sink_t sink = {.violation = sink_violation, .expect_failed = sink_expect, .ctx = r};
         rc = check_judge(&in, &sink);
@@ -964,6 +972,7 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
     for (int k = 1; k < FAULT_COUNT; k++)
         fprintf(f, " %s=%llu", sim_fault_names[k], (unsigned long long)res->faults[k]);
     fputc('\n', f);
+    if (r->via_proxy && r->net->note != NULL) r->net->note(r->net, f); /* what the TCP proxy did */
     excuse_report(&r->ex, f);
     scn_fired_report(&res->fired, r->scn, f);
     landing_report(r, f);
@@ -1212,8 +1221,8 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     sigaction(SIGCHLD, &on_chld, &old_chld);
 
     char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES];
-    int nu = real_unsupported(s, r->net, names);
     r->via_proxy = (r->net->caps & REALNET_CAN_TCP) && r->net->tcp != NULL && scenario_uses_tcp(s);
+    int nu = real_unsupported(s, r->net, r->via_proxy, names);
     for (int i = 0; i < nu; i++) name_add(res->skipped, &res->skipped_count, names[i]);
     r->op_count = 0;
     for (size_t i = 0; i < s->step_count; i++) r->op_count += s->steps[i].kind == STEP_OP;

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "scenario/scenario.h"
 
@@ -106,6 +107,9 @@ struct realnet {
     int (*anchor_arm)(realnet_t *n, const scenario_t *s, const scn_fired_t *f, char *err, size_t err_cap);
     int (*anchor_take)(realnet_t *n, uint64_t *fired_us);
     void (*anchor_done)(realnet_t *n, int k);
+
+    /* Prints what the TCP proxy did beyond the counters (one line, for the report); may be NULL. */
+    void (*note)(realnet_t *n, FILE *f);
 
     /* Adds what fired so far to c (may be called more than once; adds the delta). */
     void (*counters)(realnet_t *n, realnet_counters_t c);

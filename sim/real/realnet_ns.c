@@ -439,6 +439,18 @@ static const char *ns_tcp_front(const realnet_t *n, int half_close) {
     return c->ns.front[half_close ? NETNS_FRONT_HALF_CLOSE : NETNS_FRONT_PLAIN];
 }
 
+static void ns_note(realnet_t *n, FILE *f) {
+    const ns_ctx_t *c = n->ctx;
+    if (c->proxy == NULL) return;
+    tcpproxy_counts_t k;
+    const uint64_t *from = (const uint64_t *)&c->proxy->published;
+    uint64_t *to = (uint64_t *)&k;
+    for (size_t i = 0; i < sizeof(k) / sizeof(uint64_t); i++) to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+    fprintf(f, "tcp proxy: conns=%llu split=%llu resets=%llu half-closes=%llu refused=%llu\n",
+            (unsigned long long)k.conns, (unsigned long long)k.split, (unsigned long long)k.resets,
+            (unsigned long long)k.half_closes, (unsigned long long)k.refused);
+}
+
 static int ns_socket(realnet_t *n, int node, char *err, size_t cap) {
     ns_ctx_t *c = n->ctx;
     char why[NETNS_ERR_BYTES];
@@ -573,7 +585,7 @@ int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
                      .caps = REALNET_CAN_PARTITION | REALNET_CAN_UDP_LOSS | REALNET_CAN_UDP_DUP |
                              REALNET_CAN_UDP_REORDER | REALNET_CAN_UDP_DELAY | REALNET_CAN_ANCHOR |
                              REALNET_CAN_TCP,
-                     .tcp = ns_tcp, .tcp_front = ns_tcp_front, .socket = ns_socket,
+                     .tcp = ns_tcp, .tcp_front = ns_tcp_front, .socket = ns_socket, .note = ns_note,
                      .anchor_arm = ns_anchor_arm, .anchor_take = ns_anchor_take, .anchor_done = ns_anchor_done,
                      .ctx = &ns_ctx, .setup = ns_setup, .host = ns_host, .wrap = ns_wrap,
                      .partition = ns_partition, .heal = ns_heal, .udp = ns_udp, .commit = ns_commit,

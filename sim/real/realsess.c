@@ -128,8 +128,6 @@ void realsess_free(realsess_t *rs) {
     free(rs);
 }
 
-int realsess_is_session(const realsess_t *rs, uint32_t op) { return op < rs->op_count && rs->ops[op].sess >= 0; }
-
 void realsess_output(const realsess_t *rs, uint32_t op, const char **out, size_t *out_len, const char **err,
                      size_t *err_len) {
     const rs_op_t *o = &rs->ops[op];

@@ -49,9 +49,6 @@ realsess_t *realsess_new(const scn_step_t *const *ops, size_t op_count, uint32_t
 /* Closes every connection still open (a reset) and frees everything. */
 void realsess_free(realsess_t *rs);
 
-/* 1 when operation op is a keep-alive session ("p: keepalive clientA"). */
-int realsess_is_session(const realsess_t *rs, uint32_t op);
-
 /* Starts session op on fd, a nonblocking TCP socket whose connect() has been called (rc: its
  * result, errno in err_no when it failed at once). */
 void realsess_start(realsess_t *rs, uint32_t op, int fd, int rc, int err_no, uint64_t now_us);

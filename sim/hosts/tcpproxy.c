@@ -243,6 +243,14 @@ static int dir_pump(proxy_t *p, pconn_t *c, int k, uint64_t now) {
     return 0;
 }
 
+/* Side k reset its connection at now: what it sent that was due by then goes out first (the
+ * simulator delivers the segments due before a reset; a proxy that fell behind must not
+ * drop them), then the other side is reset too. */
+static void side_reset(proxy_t *p, pconn_t *c, int k, uint64_t now) {
+    c->d[k].blocked = 0;
+    if (dir_pump(p, c, k, now) == 0) conn_end(c, 1);
+}
+
 /* Reads what side k has. A half-close pair forwards the client's bytes up to its request
  * line's end, then a FIN. Returns 0, or -1 when the pair ended. */
 static int side_read(proxy_t *p, pconn_t *c, int k, uint64_t now) {
@@ -251,7 +259,7 @@ static int side_read(proxy_t *p, pconn_t *c, int k, uint64_t now) {
     ssize_t n = recv(c->fd[k], buf, sizeof(buf), 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
     if (n < 0) { /* reset by that side: reset the other too */
-        conn_end(c, 1);
+        side_reset(p, c, k, now);
         return -1;
     }
     size_t len = (size_t)n;
@@ -396,7 +404,7 @@ void tcpproxy_serve(const tcpproxy_listen_t *l, int count, const int fds[], uint
                     continue;
                 }
                 if ((pf[j].revents & POLLERR) && !(pf[j].revents & POLLIN)) { /* reset: so is the other side */
-                    conn_end(c, 1);
+                    side_reset(p, c, k, now);
                     continue;
                 }
                 if (pf[j].revents & POLLOUT) c->d[1 - k].blocked = 0;

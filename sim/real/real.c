@@ -3,12 +3,15 @@
  * injects crash/restart (kill -9, new process) and pause/resume (SIGSTOP/SIGCONT) itself and
  * network faults through a realnet_t, then judges the run with judge.h; plus the loopback
  * back end and `compare`. Trade-offs are written down in docs/REAL.md. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +27,7 @@
 #include "proc/proc.h"
 #include "real.h"
 #include "realdisk.h"
+#include "realsess.h"
 #include "scenario/anchor.h"
 
 #define REAL_START_MS_MAX 5000          /* a server prints its "up" line within this */
@@ -35,6 +39,8 @@
 #define REAL_DIR_BYTES 256              /* the run's directory, the programs' directory */
 #define REAL_ENV_BYTES 600
 #define REAL_MSG_BYTES 480
+#define REAL_SESSIONS_POLLED 64        /* keep-alive connections polled at once (more: served
+                                        * every tick all the same) */
 #define REAL_LOG_LINES_MAX 5            /* a failed run reports this many stderr lines a server */
 
 static const char *const server_prog[SIM_SERVERS] = {"serverM", "serverA", "serverB", "serverC"};
@@ -133,10 +139,11 @@ static void faults_unsupported(const sim_faults_t *f, uint32_t caps,
                 name_add(names, count, "udp delay");
         }
     }
-    if (f->tcp.seg_min != calm.tcp.seg_min || f->tcp.seg_max != calm.tcp.seg_max)
+    int tcp = (caps & REALNET_CAN_TCP) != 0;
+    if (!tcp && (f->tcp.seg_min != calm.tcp.seg_min || f->tcp.seg_max != calm.tcp.seg_max))
         name_add(names, count, "tcp segment sizes");
-    if (f->tcp.reset_ppm) name_add(names, count, "tcp reset");
-    if (f->tcp.delay_min_us != calm.tcp.delay_min_us || f->tcp.delay_max_us != calm.tcp.delay_max_us)
+    if (!tcp && f->tcp.reset_ppm) name_add(names, count, "tcp reset");
+    if (!tcp && (f->tcp.delay_min_us != calm.tcp.delay_min_us || f->tcp.delay_max_us != calm.tcp.delay_max_us))
         name_add(names, count, "tcp delay");
     for (int b = 0; b < BACKEND_COUNT && !(caps & REAL_CAN_DISK); b++) {
         if (f->disk[b].torn_ppm) name_add(names, count, "torn write");
@@ -147,24 +154,46 @@ static void faults_unsupported(const sim_faults_t *f, uint32_t caps,
         name_add(names, count, "file write delay");
 }
 
+/* 1 when s needs the TCP fault proxy: a TCP setting other than the calm default at any time,
+ * a half-close operation, or an expectation on what it counts (split, resets). Without one the clients connect straight to serverM, as
+ * before the proxy existed (a proxy changes how a crashed serverM looks: docs/REAL.md). */
+static int scenario_uses_tcp(const scenario_t *s) {
+    sim_faults_t calm;
+    sim_faults_default(&calm);
+    const sim_tcp_t *t = &s->faults.tcp, *c = &calm.tcp;
+    int uses = t->seg_min != c->seg_min || t->seg_max != c->seg_max || t->reset_ppm != c->reset_ppm ||
+               t->delay_min_us != c->delay_min_us || t->delay_max_us != c->delay_max_us;
+    for (size_t i = 0; !uses && i < s->step_count; i++) {
+        const scn_step_t *st = &s->steps[i];
+        uses = (st->kind == STEP_OP && st->half_close) || (st->kind == STEP_SET && st->set.what == SET_TCP);
+    }
+    for (size_t i = 0; !uses && i < s->expect_count; i++) {
+        const scn_expect_t *e = &s->expects[i];
+        uses = e->kind == EXP_FAULT && (e->fault == FAULT_SPLIT || e->fault == FAULT_RESETS);
+    }
+    return uses;
+}
+
 /* The fault counters real mode can measure on net: the runner's own (it makes crashes,
- * restarts, pauses and partitions itself), what the back end reads back, and with the disk
- * fault file system (disk) its torn and unsynced counts. */
-static uint32_t real_measured(const realnet_t *net, int disk) {
-    return net->measured | 1u << FAULT_CRASHES | 1u << FAULT_RESTARTS | 1u << FAULT_PAUSES |
-           1u << FAULT_PARTITIONS | (disk ? 1u << FAULT_TORN | 1u << FAULT_UNSYNCED : 0);
+ * restarts, pauses and partitions itself), what the back end reads back (the TCP proxy's
+ * split and resets only when the clients pass it: via_proxy), and with the disk fault file
+ * system (disk) its torn and unsynced counts. */
+static uint32_t real_measured(const realnet_t *net, int via_proxy, int disk) {
+    uint32_t tcp = 1u << FAULT_SPLIT | 1u << FAULT_RESETS; /* the proxy's: only when it is in the way */
+    return (net->measured & (via_proxy ? UINT32_MAX : ~tcp)) | 1u << FAULT_CRASHES | 1u << FAULT_RESTARTS |
+           1u << FAULT_PAUSES | 1u << FAULT_PARTITIONS | (disk ? 1u << FAULT_TORN | 1u << FAULT_UNSYNCED : 0);
 }
 
 /* The faults of s that net cannot produce, each named once (e.g. "udp loss", "torn write"),
  * and each `expect fault X` whose counter it cannot measure ("expect fault split"): judged
  * it would fail for the wrong reason (>= 1) or pass for nothing (== 0). */
-static int real_unsupported(const scenario_t *s, const realnet_t *net, int disk,
+static int real_unsupported(const scenario_t *s, const realnet_t *net, int via_proxy, int disk,
                             char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES]) {
     int count = 0;
     uint32_t caps = net->caps | (disk ? REAL_CAN_DISK : 0);
     for (size_t i = 0; i < s->expect_count; i++) {
         const scn_expect_t *e = &s->expects[i];
-        if (e->kind != EXP_FAULT || (real_measured(net, disk) & (1u << e->fault))) continue;
+        if (e->kind != EXP_FAULT || (real_measured(net, via_proxy, disk) & (1u << e->fault))) continue;
         char name[REAL_FAULT_NAME_BYTES];
         snprintf(name, sizeof(name), "expect fault %s", sim_fault_names[e->fault]);
         name_add(names, &count, name);
@@ -173,9 +202,8 @@ static int real_unsupported(const scenario_t *s, const realnet_t *net, int disk,
     faults_unsupported(&f, caps, names, &count);
     for (size_t i = 0; i < s->step_count; i++) {
         const scn_step_t *st = &s->steps[i];
-        if (st->kind == STEP_OP && st->half_close) name_add(names, &count, "half-close");
-        if ((st->kind == STEP_OP && (st->keepalive || st->session[0] != '\0')) || st->kind == STEP_SESSION)
-            name_add(names, &count, "keepalive session");
+        if (st->kind == STEP_OP && st->half_close && !(caps & REALNET_CAN_TCP)) name_add(names, &count, "half-close");
+        /* keep-alive sessions: the runner's own connections (realsess.h), on every back end */
         if (st->kind == STEP_PARTITION && !(caps & REALNET_CAN_PARTITION)) name_add(names, &count, "partition");
         if (st->on.type != 0 && !(caps & REALNET_CAN_ANCHOR)) name_add(names, &count, "step on a protocol event");
         if (st->kind == STEP_SET) {
@@ -215,6 +243,10 @@ typedef struct {
     uint64_t touches_at_start, touches; /* excuse_t.total at its start; touches while it ran */
     uint64_t drawn_at_start, drawn;     /* the same of excuse_t.drawn */
     uint8_t model;            /* hist_model_t: the judge's verdict on its printed answer */
+    int driven;               /* a keep-alive session, or an operation on one: the runner's
+                               * own connection (realsess.h), no process */
+    int disturbed;            /* its failure is its own doing (a reset session, past the
+                               * pipelining limit): no availability case */
 } real_op_t;
 
 typedef struct {
@@ -247,6 +279,8 @@ typedef struct {
     int anchor_fd;            /* readable when a step on a protocol event fired (-1: none armed) */
     uint64_t anchor_due[SCN_ANCHORS_MAX]; /* run time a fired "+D" step is due (UINT64_MAX: none) */
     uint32_t anchors_due;     /* of them, not yet carried out */
+    realsess_t *rs;           /* the keep-alive sessions' connections */
+    int via_proxy;            /* the clients pass the back end's TCP fault proxy */
     int16_t cut_src, udp_src; /* the partition / net udp step counters are attributed to */
     int16_t disk_src;         /* the step that set the disk settings slow syncs happen under */
     realdisk_t disk;          /* each server's directory; the disk fault file system over it */
@@ -342,6 +376,7 @@ pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed,
         const char *host = e->net->host(e->net, h);
         if (node == SIM_NODE_M && h != SIM_NODE_M && e->net->host_seen_by_m != NULL)
             host = e->net->host_seen_by_m(e->net, h);
+        if (node == SIM_NODE_CLIENTS && h == SIM_NODE_M && e->client_m_host != NULL) host = e->client_m_host;
         snprintf(env[ne++], REAL_ENV_BYTES, "%s=%s", host_env[h], host);
     }
     for (int k = 0; k < ne; k++) sp.env[k] = env[k];
@@ -349,9 +384,10 @@ pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed,
 }
 
 static pid_t spawn(real_t *r, int node, const char *prog, int argc, char *const *args,
-                   const char *out_path, const char *err_path) {
+                   const char *out_path, const char *err_path, const char *client_m_host) {
     real_env_t e = {.net = r->net, .programs = r->programs, .dir = r->dir, .offset = r->offset,
-                    .timeout_ms = r->scn->timeout_ms, .client_timeout_ms = r->scn->client_timeout_ms};
+                    .timeout_ms = r->scn->timeout_ms, .client_timeout_ms = r->scn->client_timeout_ms,
+                    .client_m_host = client_m_host};
     for (int n = 0; n < SIM_SERVERS; n++) e.node_dir[n] = r->disk.dir[n];
     uint64_t seed = r->seed;
     if (node == SIM_NODE_M && r->srv[node].generation == 0) {
@@ -375,7 +411,7 @@ static int server_spawn(real_t *r, int node, char *err, size_t cap) {
     char out[REAL_PATH_BYTES], er[REAL_PATH_BYTES];
     server_log(r, node, "out", out, sizeof(out));
     server_log(r, node, "err", er, sizeof(er));
-    pid_t pid = spawn(r, node, server_prog[node], 0, NULL, out, er);
+    pid_t pid = spawn(r, node, server_prog[node], 0, NULL, out, er, NULL);
     if (pid < 0) {
         snprintf(err, cap, "cannot fork %s: %s", server_prog[node], strerror(errno));
         return -1;
@@ -470,12 +506,31 @@ static void touches_sample(real_t *r) {
     r->sampled_us = now;
     excuse_touch(&r->ex, TOUCH_CUT, r->cut_src, from, now, d[FAULT_CUT]);
     excuse_touch(&r->ex, TOUCH_STALLED, r->cut_src, from, now, d[FAULT_STALLED]);
+    /* a reset the TCP proxy drew: the simulator disturbs that connection's operation; the
+     * proxy cannot tell which operation a connection is, so it touches the interval */
+    excuse_touch(&r->ex, TOUCH_STALLED, r->udp_src, from, now, d[FAULT_RESETS]);
     if (links_may_touch(r, 0)) excuse_touch(&r->ex, TOUCH_LOST, r->udp_src, from, now, d[FAULT_LOST]);
     if (links_may_touch(r, 1)) excuse_touch(&r->ex, TOUCH_LATE, r->udp_src, from, now, d[FAULT_DGRAMS]);
     excuse_touch(&r->ex, TOUCH_SLOW_SYNC, r->disk_src, from, now, slow); /* a sync over timeout/8 */
 }
 
 /* ------------------------------------------------------------------ operations */
+
+/* A socket on the clients' host, connecting to where a client of letter j reaches serverM
+ * (the proxy's front when the clients pass it); fd -1 when none could be made. */
+static void session_connect(real_t *r, size_t i, int j) {
+    char err[REAL_MSG_BYTES];
+    int fd = r->net->socket != NULL ? r->net->socket(r->net, SIM_NODE_CLIENTS, err, sizeof(err))
+                                    : socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int rc = -1, e = EINVAL;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port_client(j, r->offset))};
+    const char *host = r->via_proxy ? r->net->tcp_front(r->net, 0) : r->net->host(r->net, SIM_NODE_M);
+    if (fd >= 0 && inet_pton(AF_INET, host, &a.sin_addr) == 1) {
+        rc = connect(fd, (const struct sockaddr *)&a, sizeof(a));
+        e = rc < 0 ? errno : 0;
+    }
+    realsess_start(r->rs, (uint32_t)i, fd, rc, e, run_us(r));
+}
 
 static void op_start(real_t *r, real_op_t *op, size_t i) {
     const scn_step_t *st = op->step;
@@ -484,21 +539,27 @@ static void op_start(real_t *r, real_op_t *op, size_t i) {
     char err[200];
     const char *argv[SCN_ARGS_MAX + 1] = {st->client ? "clientB" : "clientA"};
     for (int k = 0; k < st->argc && k < SCN_ARGS_MAX; k++) argv[k + 1] = st->argv[k];
-    op->c.parsed = client_parse_argv(st->argc + 1, argv, &op->c.req, err, sizeof(err)) == 0;
+    op->c.parsed = !st->keepalive && client_parse_argv(st->argc + 1, argv, &op->c.req, err, sizeof(err)) == 0;
     uint64_t now = run_us(r);
     op->c.inv_us = now;
     op->c.state = CHECK_OP_RUNNING;
     op->touches_at_start = r->ex.total;
     op->drawn_at_start = r->ex.drawn;
+    r->running++;
+    if (st->keepalive || realsess_join(r->rs, (uint32_t)i, now)) { /* the runner's own connection */
+        op->driven = 1;
+        if (st->keepalive) session_connect(r, i, st->client);
+        return;
+    }
+    const char *front = r->via_proxy ? r->net->tcp_front(r->net, st->half_close) : NULL;
     op->pid = spawn(r, SIM_NODE_CLIENTS, st->client ? "clientB" : "clientA", st->argc, st->argv,
-                    op->out_path, op->err_path);
+                    op->out_path, op->err_path, front);
     if (op->pid < 0) {
+        r->running--;
         op->pid = 0;
         op->c.state = CHECK_OP_DONE;
         op->c.exit_code = 127;
         op->c.resp_us = now;
-    } else {
-        r->running++;
     }
 }
 
@@ -517,30 +578,31 @@ static void op_reply_from_output(real_op_t *op) {
     c->have_reply = rep->kind != 0;
 }
 
-static void op_finish(real_t *r, real_op_t *op, int status) {
+/* An operation ended at resp_us with its output in op: the TXLIST file it saw, then the
+ * judging every operation gets when it ends (a keep-alive session itself is not judged:
+ * its operations are; nor is a failure the client brought on itself). */
+static void op_end(real_t *r, real_op_t *op, uint64_t resp_us, int exit_code) {
     AC_ASSERT(r->running > 0);
     r->running--;
     op->pid = 0;
-    op->c.resp_us = run_us(r);
+    op->c.resp_us = resp_us;
     op->c.state = CHECK_OP_DONE;
     op->touches = r->ex.total - op->touches_at_start;
     op->drawn = r->ex.drawn - op->drawn_at_start;
-    op->c.exit_code = proc_exit_code(status);
-    proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
-    proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
+    op->c.exit_code = exit_code;
     /* alichain.txt as serverM answered (read now: a later TXLIST may replace it) */
     if (op->c.parsed && op->c.req.op == CREQ_TXLIST && op->c.exit_code == 0) {
         char path[REAL_PATH_BYTES];
         realdisk_path(&r->disk, SIM_NODE_M, "alichain.txt", path, sizeof(path));
         proc_file_read(path, REAL_FILE_BYTES_MAX, &op->file, &op->file_len);
     }
-    op_reply_from_output(op);
     const scn_step_t *st = op->step;
+    if (st->keepalive) return;
     /* a result the checkers cannot read would pass unjudged: say so */
     if (op->c.parsed && (op->c.exit_code == 0 || op->c.exit_code == 1) && !op->c.have_reply)
         violation(r, "harness", op->c.resp_us, "%s exited %d but its stdout shows no result real mode "
                   "can read (core/messages.h changed?)", st->label, op->c.exit_code);
-    if (op->c.exit_code == CLIENT_EXIT_FAILED && excuse_owed(&r->ex, op->c.inv_us))
+    if (op->c.exit_code == CLIENT_EXIT_FAILED && !op->disturbed && excuse_owed(&r->ex, op->c.inv_us))
         violation(r, "availability", op->c.resp_us, "%s (client%c) ended with exit 3 although no fault "
                   "touched the run from %.6fs (its start %.6fs less the lookback) on", st->label,
                   st->client ? 'B' : 'A',
@@ -550,6 +612,55 @@ static void op_finish(real_t *r, real_op_t *op, int status) {
     if (op->c.resp_us > bound)
         violation(r, "liveness", op->c.resp_us, "%s ended at %.6fs, after its bound %.6fs", st->label,
                   (double)op->c.resp_us / 1e6, (double)bound / 1e6);
+}
+
+static void op_finish(real_t *r, real_op_t *op, int status) {
+    proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
+    proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
+    op->c.exit_code = proc_exit_code(status);
+    op_reply_from_output(op);
+    op_end(r, op, run_us(r), op->c.exit_code);
+}
+
+static char *text_dup(const char *p, size_t len) {
+    char *d = malloc(len + 1);
+    if (d != NULL) {
+        memcpy(d, p, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+/* A driven operation's output so far, copied into op (realsess.h keeps its own). */
+static void sess_output(real_t *r, real_op_t *op, uint32_t i) {
+    const char *out, *err;
+    size_t out_len, err_len;
+    realsess_output(r->rs, i, &out, &out_len, &err, &err_len);
+    free(op->out);
+    free(op->err);
+    op->out = text_dup(out, out_len);
+    op->err = text_dup(err, err_len);
+    op->out_len = op->out ? out_len : 0;
+    op->err_len = op->err ? err_len : 0;
+}
+
+/* realsess's hooks: a session or an operation on one ended; serverM broke its framing. */
+static void sess_done(void *ctx, uint32_t i, uint64_t now_us, const realsess_end_t *e) {
+    real_t *r = ctx;
+    real_op_t *op = &r->ops[i];
+    if (op->c.state != CHECK_OP_RUNNING) return;
+    touches_sample(r); /* what touched it, before it is judged */
+    sess_output(r, op, i);
+    op->c.reply = e->reply;
+    op->c.have_reply = e->have_reply;
+    op->c.session = e->session;
+    op->c.session_seq = e->seq;
+    op->disturbed = e->disturbed;
+    op_end(r, op, now_us, e->exit_code);
+}
+
+static void sess_violation(void *ctx, const char *checker, uint64_t now_us, const char *msg) {
+    violation(ctx, checker, now_us, "%s", msg);
 }
 
 /* Reaps every client that has exited; returns how many are still running. */
@@ -719,6 +830,7 @@ static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t
         }
         faults->tcp.reset_ppm = 0;
         if (udp_supported(r) && udp_apply(r, &before, faults, err, cap) != 0) return -1;
+        if (r->via_proxy && r->net->tcp(r->net, &faults->tcp, err, cap) != REALNET_OK) return -1;
         if (net_commit(r, err, cap) != 0) return -1;
         r->landed_us = run_us(r);
         for (int k = 0; k < SIM_SERVERS; k++) {
@@ -743,9 +855,16 @@ static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t
             r->disk_src = r->step_now;
             if (realdisk_set(&r->disk, faults, err, cap) != 0) return -1; /* no-op without the file system */
         }
-        break; /* tcp settings: refused or skipped before the run */
+        if (st->set.what == SET_TCP && r->via_proxy && r->net->tcp(r->net, &faults->tcp, err, cap) != REALNET_OK)
+            return -1;
+        break;
     }
-    case STEP_SESSION: break; /* refused or skipped before the run: the real clients are one-shot */
+    case STEP_SESSION: /* the session's client half-closes or resets its own connection */
+        if (realsess_end(r->rs, st->session, !st->half_close, run_us(r))) {
+            r->res->faults[FAULT_RESETS]++;
+            excuse_fault(&r->ex, r->step_now);
+        }
+        break;
     }
     if (net_commit(r, err, cap) != 0) return -1;
     if (st->kind != STEP_RESTART) r->landed_us = run_us(r);
@@ -830,8 +949,8 @@ static int judge(real_t *r, int settled) {
     if (rc == 0) {
         check_input_t in = {.scn = r->scn, .ops = ops, .op_count = r->op_count, .disk = &disk,
                             .txlist = txlist, .txlist_len = txlist_len, .faults = r->res->faults,
-                            .faults_unmeasured = ~real_measured(r->net, r->disk.mounted > 0), .settled = settled,
-                            .stop = judge_stop, .model = model};
+                            .faults_unmeasured = ~real_measured(r->net, r->via_proxy, r->disk.mounted > 0),
+                            .settled = settled, .stop = judge_stop, .model = model};
         check_sink_t sink = {.violation = sink_violation, .expect_failed = sink_expect, .ctx = r};
         rc = check_judge(&in, &sink);
         for (size_t i = 0; rc == 0 && i < r->op_count; i++) r->ops[i].model = model[i];
@@ -938,6 +1057,7 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
     for (int k = 1; k < FAULT_COUNT; k++)
         fprintf(f, " %s=%llu", sim_fault_names[k], (unsigned long long)res->faults[k]);
     fputc('\n', f);
+    if (r->via_proxy && r->net->note != NULL) r->net->note(r->net, f); /* what the TCP proxy did */
     excuse_report(&r->ex, f);
     scn_fired_report(&res->fired, r->scn, f);
     landing_report(r, f);
@@ -952,6 +1072,8 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
 /* Stops every process, undoes the back end, and removes the run's directory. */
 static void teardown(real_t *r) {
     for (size_t i = 0; i < r->op_count; i++) proc_kill(&r->ops[i].pid);
+    realsess_free(r->rs); /* the sessions' connections */
+    r->rs = NULL;
     for (int n = 0; n < SIM_SERVERS; n++) proc_kill(&r->srv[n].pid);
     realdisk_unmount(&r->disk);
     if (r->net_ready) r->net->teardown(r->net);
@@ -1045,12 +1167,15 @@ static int wait_until(real_t *r, uint64_t at_us, int stop_when_quiet, char *err,
         if (now >= at_us || (stop_when_quiet && running == 0 && r->anchors_due == 0)) return 0;
         uint64_t until = anchors_next_due(r) < at_us ? anchors_next_due(r) : at_us;
         uint64_t left = until > now ? until - now : 0, tick = left < REAL_TICK_US ? left : REAL_TICK_US;
-        if (r->anchor_fd < 0) {
-            proc_sleep_us(tick);
-        } else { /* woken at once when a relay holds the datagram of a step's event */
-            struct pollfd p = {.fd = r->anchor_fd, .events = POLLIN};
-            (void)poll(&p, 1, (int)((tick + 999) / 1000));
-        }
+        /* woken at once when a relay holds the datagram of a step's event, or a session's
+         * connection has something */
+        struct pollfd p[1 + REAL_SESSIONS_POLLED];
+        int n = 0;
+        if (r->anchor_fd >= 0) p[n++] = (struct pollfd){.fd = r->anchor_fd, .events = POLLIN};
+        n += realsess_pollfds(r->rs, p + n, REAL_SESSIONS_POLLED);
+        if (n == 0) proc_sleep_us(tick);
+        else (void)poll(p, (nfds_t)n, (int)((tick + 999) / 1000));
+        realsess_serve(r->rs, run_us(r));
     }
 }
 
@@ -1072,11 +1197,12 @@ static const char *step_word(const scn_step_t *st) {
     case STEP_RECOVER: return "recover";
     case STEP_SET:
         return st->set.what == SET_UDP    ? "net udp"
+               : st->set.what == SET_TCP  ? "net tcp"
                : st->set.what == SET_DISK ? "disk"
                : st->set.what == SET_FILE ? "file delay"
                                           : "net (skipped)";
-    case STEP_OP:
-    case STEP_SESSION: break;
+    case STEP_SESSION: return st->half_close ? "shutdown" : "reset";
+    case STEP_OP: break;
     }
     return "?";
 }
@@ -1125,7 +1251,9 @@ static void landing_report(const real_t *r, FILE *f) {
 static int step_land(real_t *r, size_t i, sim_faults_t *faults, size_t *next_op, char *err, size_t cap) {
     const scn_step_t *st = &r->scn->steps[i];
     if (step_run(r, st, faults, next_op, err, cap) != 0) return -1;
-    if (step_timed(st)) r->land_us[i] = r->landed_us > st->at_us ? r->landed_us - st->at_us : 0;
+    /* a session's shutdown or reset is measured too (it is never run ahead of operations) */
+    if (step_timed(st) || st->kind == STEP_SESSION)
+        r->land_us[i] = r->landed_us > st->at_us ? r->landed_us - st->at_us : 0;
     return 0;
 }
 
@@ -1136,6 +1264,7 @@ static int run_body(real_t *r, char *err, size_t cap) {
     sim_faults_t calm;
     sim_faults_default(&calm);
     if (udp_supported(r) && udp_apply(r, &calm, faults, err, cap) != 0) return -1;
+    if (r->via_proxy && r->net->tcp(r->net, &faults->tcp, err, cap) != REALNET_OK) return -1;
     if (net_commit(r, err, cap) != 0) return -1;
     if (r->res->fired.count > 0 && (r->net->caps & REALNET_CAN_ANCHOR)) {
         r->anchor_fd = r->net->anchor_arm(r->net, s, &r->res->fired, err, cap);
@@ -1230,7 +1359,8 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     char disk_why[FAULTFS_ERR_BYTES] = "";
     int disk_fuse = o->disk != REALDISK_PLAIN && faultfs_available(disk_why, sizeof(disk_why)) == 0;
     char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES];
-    int nu = real_unsupported(s, r->net, disk_fuse, names);
+    r->via_proxy = (r->net->caps & REALNET_CAN_TCP) && r->net->tcp != NULL && scenario_uses_tcp(s);
+    int nu = real_unsupported(s, r->net, r->via_proxy, disk_fuse, names);
     for (int i = 0; i < nu; i++) name_add(res->skipped, &res->skipped_count, names[i]);
     r->op_count = 0;
     for (size_t i = 0; i < s->step_count; i++) r->op_count += s->steps[i].kind == STEP_OP;
@@ -1240,7 +1370,14 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     for (size_t i = 0; r->land_us != NULL && i <= s->step_count; i++) r->land_us[i] = UINT64_MAX;
     snprintf(r->programs, sizeof(r->programs), "%s", o->programs);
     char err[REAL_MSG_BYTES] = "";
-    if (r->ops == NULL || res->ops == NULL || r->land_us == NULL) {
+    const scn_step_t **op_steps = calloc(r->op_count + 1, sizeof(*op_steps));
+    for (size_t i = 0, k = 0; op_steps != NULL && i < s->step_count; i++) {
+        if (s->steps[i].kind == STEP_OP) op_steps[k++] = &s->steps[i];
+    }
+    realsess_hooks_t hooks = {.done = sess_done, .violation = sess_violation, .ctx = r};
+    r->rs = op_steps != NULL ? realsess_new(op_steps, r->op_count, s->client_timeout_ms, &hooks) : NULL;
+    free(op_steps);
+    if (r->ops == NULL || res->ops == NULL || r->land_us == NULL || r->rs == NULL) {
         rc = refuse(r, "out of memory");
     } else if (o->disk == REALDISK_FUSE && !disk_fuse) {
         rc = refuse(r, "--disk fuse: %s", disk_why);
@@ -1299,9 +1436,13 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         for (size_t i = 0; i < r->op_count; i++) {
             real_op_t *op = &r->ops[i];
             if (op->c.state != CHECK_OP_RUNNING) continue;
-            proc_kill(&op->pid);
-            proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
-            proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
+            if (op->driven) {
+                sess_output(r, op, (uint32_t)i);
+            } else {
+                proc_kill(&op->pid);
+                proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
+                proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
+            }
             uint64_t bound = excuse_bound_us(&r->ex, op->c.inv_us);
             if (end > bound)
                 violation(r, "liveness", end, "%s still running at the end (%.6fs), past its bound %.6fs",
@@ -1356,6 +1497,7 @@ out:
     free(r->ops);
     free(r->land_us);
     free(r->expect_log);
+    realsess_free(r->rs);
     excuse_free(&r->ex);
     free(r);
     sigaction(SIGCHLD, &old_chld, NULL);

@@ -122,6 +122,8 @@ typedef struct {
                                         * NULL: its disk (realdisk.h) */
     unsigned offset;          /* ALICHAIN_PORT_OFFSET */
     uint32_t timeout_ms, client_timeout_ms;
+    const char *client_m_host; /* where a client is told serverM is (the TCP proxy's front);
+                                * NULL: where the network back end says serverM is */
 } real_env_t;
 
 /* Starts prog (in e->programs) on node with the args after its name, stdin /dev/null,

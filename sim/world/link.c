@@ -14,6 +14,7 @@
 
 #include "grow.h"
 #include "judge/excuse.h"
+#include "scenario/tcp_fate.h"
 #include "scenario/udp_fate.h"
 #include "wire.h"
 
@@ -273,7 +274,7 @@ static int stream_push_seg(sim_stream_t *s, const sim_seg_t *seg) {
 
 static uint64_t stream_at(link_t *l, sim_stream_t *s) {
     const sim_tcp_t *t = &l->faults->tcp;
-    uint64_t at = now(l) + rand_range(l, t->delay_min_us, t->delay_max_us);
+    uint64_t at = now(l) + tcp_fate_delay(l->rng, t); /* the proxy's draw too */
     if (at < s->last_at_us) at = s->last_at_us;
     if (at - now(l) > EXCUSE_TCP_CALM_DELAY_US) /* which direction: the hook needs no more */
         l->hooks.touch(l->hooks.ctx, TOUCH_STALLED, SIM_NODE_CLIENTS, SIM_NODE_M, at);
@@ -299,8 +300,7 @@ void link_tcp_send(link_t *l, uint32_t conn, int dir, const uint8_t *data, size_
     size_t left = len;
     uint32_t segs = 0;
     while (left > 0) {
-        size_t n = (size_t)rand_range(l, t->seg_min ? t->seg_min : 1, t->seg_max ? t->seg_max : 1);
-        if (n > left) n = left;
+        size_t n = tcp_fate_size(l->rng, t, left); /* the size, then its delay (stream_at) */
         sim_seg_t seg = {.at_us = stream_at(l, s), .id = ++l->msg_ids, .len = (uint32_t)n};
         if (stream_push_seg(s, &seg) != 0) {
             *l->stop = 1;
@@ -411,7 +411,7 @@ static void on_tcp(link_t *l, const sim_event_t *e) {
     if (dir == DIR_TO_M && !l->hooks.gate(l->hooks.ctx, SIM_NODE_M, e)) return;
     AC_ASSERT(s->seg_count > 0);
     sim_seg_t seg = s->segs[s->seg_head];
-    if (!seg.fin && l->faults->tcp.reset_ppm && prng_chance_ppm(l->rng, l->faults->tcp.reset_ppm)) {
+    if (!seg.fin && tcp_fate_reset(l->rng, &l->faults->tcp)) {
         s->scheduled = 0;
         link_tcp_reset(l, conn, 1, 1);
         return;

@@ -312,13 +312,16 @@ pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed,
     argv[na++] = path;
     for (int k = 0; k < argc && k < SCN_ARGS_MAX; k++) argv[na++] = args[k];
     argv[na] = NULL;
-    char env[5 + SIM_SERVERS][REAL_ENV_BYTES];
+    char env[6 + SIM_SERVERS][REAL_ENV_BYTES];
     proc_spec_t sp = {.argv = argv, .cwd = e->dir, .out_path = out_path, .err_path = err_path};
     int ne = 0;
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_PORT_OFFSET=%u", e->offset);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_TIMEOUT_MS=%u", e->timeout_ms);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_CLIENT_TIMEOUT_MS=%u", e->client_timeout_ms);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_SEED=%llu", (unsigned long long)seed);
+    /* the servers' shared key, created by the first to start, in the run's directory: never
+     * the user's ~/.alichain.key */
+    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_KEY_FILE=%s/alichain.key", e->dir);
     if (node >= SIM_NODE_A && node <= SIM_NODE_C)
         snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", e->dir, blockfile_default_name(node - 1));
     /* where each server is, as this program sees it (serverM may see the relays instead) */

@@ -170,6 +170,9 @@ static int real_unsupported(const scenario_t *s, const realnet_t *net,
         if ((st->kind == STEP_OP && (st->keepalive || st->session[0] != '\0')) || st->kind == STEP_SESSION)
             name_add(names, &count, "keepalive session");
         if (st->kind == STEP_PARTITION && !(caps & REALNET_CAN_PARTITION)) name_add(names, &count, "partition");
+        /* the forger lives in the simulator; tests/e2e/test_16_auth.py forges against the
+         * real programs */
+        if (st->kind == STEP_FORGE) name_add(names, &count, "forge");
         if (st->on.type != 0 && !(caps & REALNET_CAN_ANCHOR)) name_add(names, &count, "step on a protocol event");
         if (st->kind == STEP_SET) {
             sim_set_apply(&f, &st->set);
@@ -675,6 +678,7 @@ static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t
         break; /* tcp, disk and file settings: refused or skipped before the run */
     }
     case STEP_SESSION: break; /* refused or skipped before the run: the real clients are one-shot */
+    case STEP_FORGE: break;   /* refused or skipped before the run (real_unsupported) */
     }
     if (net_commit(r, err, cap) != 0) return -1;
     if (st->kind != STEP_RESTART) r->landed_us = run_us(r);
@@ -961,6 +965,7 @@ static const char *step_word(const scn_step_t *st) {
     case STEP_HEAL: return "heal";
     case STEP_RECOVER: return "recover";
     case STEP_SET: return st->set.what == SET_UDP ? "net udp" : "net (skipped)";
+    case STEP_FORGE: return "forge";
     case STEP_OP:
     case STEP_SESSION: break;
     }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# install-deps.sh — installs with apt-get whatever `make test` (and `make fuzz`: clang and
+# install-deps.sh — installs with apt-get whatever `make test` (libsodium-dev for every build;
+# `make fuzz`: clang and
 # its libFuzzer runtime; `make swarm-parallel`: GNU parallel; .clusterfuzzlite/build.sh:
 # zip; tests/real: iproute2, nftables and libfuse3; the engine tests of tests/engines: Slurm
 # with munge, sshd and rsync) needs and is missing.
@@ -16,6 +17,8 @@ have_pkg libc6-dev || need+=(libc6-dev)
 have_cmd make || need+=(make)
 have_cmd nm || need+=(binutils)          # ci/lint.sh checks core's objects with nm -u
 have_cmd perl || need+=(perl)            # ci/lint.sh strips comments with perl
+# libsodium: the MAC of every serverM <-> backend datagram (net/key.c, the simulator, fuzz)
+have_pkg libsodium-dev || need+=(libsodium-dev)
 have_cmd clang || need+=(clang)
 have_pkg libclang-rt-14-dev || need+=(libclang-rt-14-dev)
 # GNU parallel, not moreutils' program of the same name (Debian's parallel diverts it)

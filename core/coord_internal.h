@@ -268,6 +268,7 @@ struct coord {
     char txlist_path[PATH_BYTES_MAX + 1];
     prng_t prng;
     uint64_t next_request_seq;        /* the high bits of the next request id */
+    uint64_t auth_seq[BACKEND_COUNT]; /* the last sequence number sealed for each backend */
     uint64_t next_token;
     uint16_t conn_index[CONN_INDEX_SLOTS]; /* open addressing: conn id -> conns[] index + 1 */
     int conn_free[CONNECTIONS_MAX];   /* released conns[] indexes (pool_take) */

@@ -205,6 +205,9 @@ static int real_unsupported(const scenario_t *s, const realnet_t *net, int via_p
         if (st->kind == STEP_OP && st->half_close && !(caps & REALNET_CAN_TCP)) name_add(names, &count, "half-close");
         /* keep-alive sessions: the runner's own connections (realsess.h), on every back end */
         if (st->kind == STEP_PARTITION && !(caps & REALNET_CAN_PARTITION)) name_add(names, &count, "partition");
+        /* the forger lives in the simulator; tests/e2e/test_16_auth.py forges against the
+         * real programs */
+        if (st->kind == STEP_FORGE) name_add(names, &count, "forge");
         if (st->on.type != 0 && !(caps & REALNET_CAN_ANCHOR)) name_add(names, &count, "step on a protocol event");
         if (st->kind == STEP_SET) {
             sim_set_apply(&f, &st->set);
@@ -360,7 +363,7 @@ pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed,
     argv[na++] = path;
     for (int k = 0; k < argc && k < SCN_ARGS_MAX; k++) argv[na++] = args[k];
     argv[na] = NULL;
-    char env[5 + SIM_SERVERS][REAL_ENV_BYTES];
+    char env[6 + SIM_SERVERS][REAL_ENV_BYTES];
     /* a server works in its own directory when it has one (its disk: realdisk.h) */
     const char *home = node < SIM_SERVERS && e->node_dir[node] != NULL ? e->node_dir[node] : e->dir;
     proc_spec_t sp = {.argv = argv, .cwd = home, .out_path = out_path, .err_path = err_path};
@@ -369,6 +372,9 @@ pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed,
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_TIMEOUT_MS=%u", e->timeout_ms);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_CLIENT_TIMEOUT_MS=%u", e->client_timeout_ms);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_SEED=%llu", (unsigned long long)seed);
+    /* the servers' shared key, created by the first to start, in the run's directory: never
+     * the user's ~/.alichain.key */
+    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_KEY_FILE=%s/alichain.key", e->dir);
     if (node >= SIM_NODE_A && node <= SIM_NODE_C)
         snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", home, blockfile_default_name(node - 1));
     /* where each server is, as this program sees it (serverM may see the relays instead) */
@@ -865,6 +871,7 @@ static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t
             excuse_fault(&r->ex, r->step_now);
         }
         break;
+    case STEP_FORGE: break; /* refused or skipped before the run (real_unsupported) */
     }
     if (net_commit(r, err, cap) != 0) return -1;
     if (st->kind != STEP_RESTART) r->landed_us = run_us(r);
@@ -1202,6 +1209,7 @@ static const char *step_word(const scn_step_t *st) {
                : st->set.what == SET_FILE ? "file delay"
                                           : "net (skipped)";
     case STEP_SESSION: return st->half_close ? "shutdown" : "reset";
+    case STEP_FORGE: return "forge";
     case STEP_OP: break;
     }
     return "?";

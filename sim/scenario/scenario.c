@@ -494,6 +494,9 @@ static int parse_range_u32(const char *s, uint32_t *lo, uint32_t *hi) {
 
 /* ------------------------------------------------------------------ names */
 
+/* STEP_FORGE's kinds, by FORGE_* (0 unused). */
+const char *const forge_names[FORGE_KINDS] = {"", "write", "fence", "replay"};
+
 static int node_parse(const char *s) {
     if (strcmp(s, "M") == 0 || strcmp(s, "serverM") == 0) return SIM_NODE_M;
     if (strcmp(s, "A") == 0 || strcmp(s, "serverA") == 0) return SIM_NODE_A;
@@ -824,6 +827,7 @@ static int parse_step(parser_t *p, uint64_t at, int i, const scn_event_t *on) {
     else if (strcmp(w, "recover") == 0) kind = STEP_RECOVER;
     else if (strcmp(w, "net") == 0 || strcmp(w, "disk") == 0 || strcmp(w, "file") == 0) kind = STEP_SET;
     else if (strcmp(w, "shutdown") == 0 || strcmp(w, "reset") == 0) kind = STEP_SESSION;
+    else if (strcmp(w, "forge") == 0) kind = STEP_FORGE;
     else return perr(p, AC_EINVAL, "unknown event \"%s\"", w);
     tmp.kind = (uint8_t)kind;
     tmp.line = p->line;
@@ -859,6 +863,17 @@ static int parse_step(parser_t *p, uint64_t at, int i, const scn_event_t *on) {
         rc = parse_setting(p, i, &tmp.set);
         if (rc != 0) return rc;
         break;
+    case STEP_FORGE: {
+        int n = p->ntok == i + 3 ? node_parse(p->tok[i + 1].s) : -1;
+        int k = 0;
+        for (int f = 1; n >= 0 && f < FORGE_KINDS; f++)
+            if (strcmp(p->tok[i + 2].s, forge_names[f]) == 0) k = f;
+        if (n < SIM_NODE_A || n > SIM_NODE_C || k == 0)
+            return perr(p, AC_EINVAL, "forge A|B|C write|fence|replay");
+        tmp.node = (uint8_t)n;
+        tmp.forge = (uint8_t)k;
+        break;
+    }
     case STEP_SESSION: /* the session need not exist: a shrunk reproducer may have lost it */
         if (p->ntok != i + 2 || !label_valid(p->tok[i + 1].s, p->tok[i + 1].len))
             return perr(p, AC_EINVAL, "%s SESSION", w);
@@ -1521,6 +1536,10 @@ static void print_step(FILE *f, const scn_step_t *st) {
     case STEP_RECOVER: fputs("recover\n", f); break;
     case STEP_SET: print_set(f, &st->set); break;
     case STEP_SESSION: fprintf(f, "%s %s\n", st->half_close ? "shutdown" : "reset", st->session); break;
+    case STEP_FORGE:
+        fprintf(f, "forge %s %s\n", node_name(st->node),
+                st->forge < FORGE_KINDS ? forge_names[st->forge] : "?");
+        break;
     default: fputs("# unknown step\n", f); break;
     }
 }

@@ -84,7 +84,7 @@ static uint32_t slot_alloc(link_t *l) {
     if (l->slot_free_count > 0) return l->slot_free[--l->slot_free_count];
     if (l->slot_count >= SLOTS_MAX) return UINT32_MAX;
     size_t need = (size_t)l->slot_count + 1; /* the free list can hold every slot */
-    if (grow_array(&l->slots, &l->slot_cap, need, DGRAM_BYTES_MAX) != AC_OK ||
+    if (grow_array(&l->slots, &l->slot_cap, need, AUTH_DGRAM_BYTES_MAX) != AC_OK ||
         grow_array(&l->slot_free, &l->slot_free_cap, need, sizeof(uint32_t)) != AC_OK)
         return UINT32_MAX;
     return l->slot_count++;
@@ -106,9 +106,11 @@ static const char *node_letter(int n) {
     return n >= 0 && n < SIM_NODES ? names[n] : "?";
 }
 
-/* "QUERY rid=7 inc=1" of a datagram, for the text trace only. */
-/* Decoded with heap scratch (a wire message is large); only when a trace is written. */
+/* "QUERY rid=7 inc=1" of a datagram (its wire message: the authentication trailer cut
+ * off), for the text trace only. Decoded with heap scratch (a wire message is large); only
+ * when a trace is written. */
 static const char *dgram_describe(int src, const uint8_t *data, size_t len, char *buf, size_t cap) {
+    if (len > AUTH_TRAILER_BYTES) len -= AUTH_TRAILER_BYTES;
     static const char *const types[] = {"?", "QUERY", "WRITE", "LIST", "STATS"};
     wire_req_t *req = malloc(sizeof(*req));
     wire_reply_t *rep = malloc(sizeof(*rep));
@@ -136,9 +138,9 @@ void link_dgram_send(link_t *l, int src, int dst, const uint8_t *data, size_t le
     if (l->hooks.trace_detail(l->hooks.ctx)) dgram_describe(src, data, len, desc, sizeof(desc));
     trace(l, src, "send", data, len, "#%llu -> %s %zuB %s", (unsigned long long)id,
                 node_letter(dst), len, desc);
-    if (len > DGRAM_BYTES_MAX) {
+    if (len > AUTH_DGRAM_BYTES_MAX) {
         violation(l, "datagram-size", "%s sent a datagram of %zu bytes to %s (limit %d)",
-                        node_letter(src), len, node_letter(dst), DGRAM_BYTES_MAX);
+                        node_letter(src), len, node_letter(dst), AUTH_DGRAM_BYTES_MAX);
         return;
     }
     if (l->cut[src][dst]) {

@@ -1116,10 +1116,18 @@ static int refuse(real_t *r, const char *fmt, ...) {
 /* Carries out every step on a protocol event that fired since the last look (the relay
  * that saw its datagram holds it meanwhile) and records when it fired and how long it
  * took to land. 0, or -1 with err (a harness failure). */
+#define REAL_ANCHOR_IDLE_US 5000  /* how long a crash or pause on an event waits for its node */
+
 static int anchor_carry_out(real_t *r, int k, uint64_t from_us, char *err, size_t cap) {
     uint32_t si = r->res->fired.step[k];
+    const scn_step_t *st = &r->scn->steps[si];
     size_t no_op = 0;
-    if (step_run(r, &r->scn->steps[si], &r->faults_cur, &no_op, err, cap) != 0) return -1;
+    /* The simulator crashes or pauses a node once it has handled the event that sent the
+     * datagram (its other effects of that moment, a reply to a client, go out too): here the
+     * node is let finish the same way, until it sleeps in poll() again, before the signal. */
+    if ((st->kind == STEP_CRASH || st->kind == STEP_PAUSE) && st->node < SIM_SERVERS && r->srv[st->node].pid > 0)
+        (void)proc_wait_idle(r->srv[st->node].pid, REAL_ANCHOR_IDLE_US);
+    if (step_run(r, st, &r->faults_cur, &no_op, err, cap) != 0) return -1;
     r->land_us[si] = r->landed_us > from_us ? r->landed_us - from_us : 0;
     return 0;
 }
@@ -1491,6 +1499,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         }
         res->op_count = r->op_count;
         teardown(r);
+        res->safety_failed = r->safety_count > 0;
         rc = res->inconclusive && r->safety_count == 0 ? REAL_EXIT_INCONCLUSIVE : res->verdict;
         res->inconclusive = rc == REAL_EXIT_INCONCLUSIVE;
     } else {

@@ -79,6 +79,8 @@ typedef struct {
     uint64_t land_max_us;        /* the latest landing (from the scheduled time) */
     char late[REAL_LATE_TEXT_BYTES]; /* "line 9 partition at 1.000s +23.412 ms; ..." */
     scn_fired_t fired;           /* when each step on a protocol event fired (run time) */
+    int safety_failed;           /* a safety checker fired (serials, durability, linearizability,
+                                    ...): no real timing explains that */
 } real_result_t;
 
 /* Plays s for real. Returns 0 pass, 1 fail, 2 refused (unsupported fault without

@@ -291,7 +291,7 @@ static void backend_on_message(backend_t *b, uint64_t now_us, uint64_t seq, cons
         outbox_drop(out, "a malformed datagram of %zu bytes", len);
         return;
     }
-    memset(rep, 0, sizeof(*rep));
+    wire_reply_clear(rep, (uint8_t)(req->type | WIRE_REPLY)); /* its own part: not a 10 kB page */
     rep->type = (uint8_t)(req->type | WIRE_REPLY);
     rep->incarnation = req->incarnation;
     rep->request_id = req->request_id;
@@ -398,7 +398,7 @@ void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t 
     if (op->count > 0) {
         backend_commit(b, op);
         wire_reply_t *rep = &b->rep;
-        memset(rep, 0, sizeof(*rep));
+        wire_reply_clear(rep, WIRE_WRITE | WIRE_REPLY);
         rep->type = WIRE_WRITE | WIRE_REPLY;
         rep->incarnation = op->incarnation;
         rep->request_id = op->request_id;

@@ -4,6 +4,7 @@
  * feed it arbitrary bytes: no allocation, no length trusted before it is checked. */
 #include "wire.h"
 
+#include <stddef.h>
 #include <string.h>
 
 /* ================================ UDP ================================ */
@@ -286,10 +287,32 @@ static uint8_t br_header(br_t *r, uint64_t *incarnation, uint64_t *request_id) {
 /* The verdict once the body has been read: well-formed and nothing left over. */
 static int br_finish(const br_t *r) { return (r->bad || r->pos != r->len) ? AC_EINVAL : AC_OK; }
 
+void wire_req_clear(wire_req_t *m, uint8_t type) {
+    memset(m, 0, offsetof(wire_req_t, u));
+    switch (type) {
+    case WIRE_QUERY: memset(&m->u.query, 0, sizeof m->u.query); break;
+    case WIRE_WRITE: memset(&m->u.write, 0, sizeof m->u.write); break;
+    case WIRE_LIST: memset(&m->u.list, 0, sizeof m->u.list); break;
+    case WIRE_STATS: memset(&m->u.stats, 0, sizeof m->u.stats); break;
+    default: memset(&m->u, 0, sizeof m->u); break;
+    }
+}
+
+void wire_reply_clear(wire_reply_t *m, uint8_t type) {
+    memset(m, 0, offsetof(wire_reply_t, u));
+    switch (type) {
+    case WIRE_QUERY | WIRE_REPLY: memset(&m->u.query, 0, sizeof m->u.query); break;
+    case WIRE_WRITE | WIRE_REPLY: memset(&m->u.write, 0, sizeof m->u.write); break;
+    case WIRE_LIST | WIRE_REPLY: memset(&m->u.list, 0, sizeof m->u.list); break;
+    case WIRE_STATS | WIRE_REPLY: memset(&m->u.stats, 0, sizeof m->u.stats); break;
+    default: memset(&m->u, 0, sizeof m->u); break;
+    }
+}
+
 int wire_req_decode(const uint8_t *buf, size_t len, wire_req_t *m) {
     AC_ASSERT(m != NULL);
     AC_ASSERT(buf != NULL || len == 0);
-    memset(m, 0, sizeof *m);
+    wire_req_clear(m, wire_type_of(buf, len));
     if (len > DGRAM_BYTES_MAX) return AC_EINVAL;
     br_t r = {buf, len, 0, 0};
     m->type = br_header(&r, &m->incarnation, &m->request_id);
@@ -326,7 +349,7 @@ int wire_req_decode(const uint8_t *buf, size_t len, wire_req_t *m) {
 int wire_reply_decode(const uint8_t *buf, size_t len, wire_reply_t *m) {
     AC_ASSERT(m != NULL);
     AC_ASSERT(buf != NULL || len == 0);
-    memset(m, 0, sizeof *m);
+    wire_reply_clear(m, wire_type_of(buf, len));
     if (len > DGRAM_BYTES_MAX) return AC_EINVAL;
     br_t r = {buf, len, 0, 0};
     m->type = br_header(&r, &m->incarnation, &m->request_id);

@@ -111,6 +111,13 @@ size_t wire_req_encode(const wire_req_t *m, uint8_t *buf, size_t cap);
 int wire_req_decode(const uint8_t *buf, size_t len, wire_req_t *m);
 size_t wire_reply_encode(const wire_reply_t *m, uint8_t *buf, size_t cap);
 int wire_reply_decode(const uint8_t *buf, size_t len, wire_reply_t *m);
+/* Clears m for a message of `type` (a request type; for a reply, with WIRE_REPLY): the
+ * fixed fields and that type's member of the union, not the others (a LIST or STATS page
+ * is 10 kB that a QUERY never touches; the decoders and a backend's replies clear per
+ * message). Any other type: all of m. */
+void wire_req_clear(wire_req_t *m, uint8_t type);
+void wire_reply_clear(wire_reply_t *m, uint8_t type);
+
 /* The type byte of a datagram whose header (magic, version) is this protocol's, without
  * decoding the rest; 0 for anything else. For observers of the wire (the harness's
  * event-anchored faults): a type alone says nothing of the body's validity. */

@@ -62,10 +62,11 @@ static void conn_admit_held(coord_t *c, conn_t *k);
  * Every reply byte is counted from its FX_CONN_SEND (or from being held for its turn) until
  * the driver reports it taken (coord_on_conn_sent) or the connection is reset. The rule:
  * a connection owed CONN_UNSENT_BYTES_MAX or more is not read; while all of them together
- * are over COORD_UNSENT_BYTES_BUDGET, no persistent connection owed anything is read. The
- * requests already read are still served, so a connection can pass its bound by the replies
- * of its ring (TCP_PIPELINE_MAX requests at most); one-shot connections are always read
- * (one request each), so other clients keep being served. */
+ * are over COORD_UNSENT_BYTES_BUDGET, no persistent connection owed anything is read. A
+ * request line already read from such a connection (the driver's last read held several)
+ * is answered ERROR BUSY, a line long, instead of becoming a reply of up to a STATS page a
+ * row; one-shot connections are always read (one request each), so other clients keep
+ * being served. */
 
 static int conn_read_rule(const coord_t *c, const conn_t *k) {
     size_t owed = k->unsent_bytes + k->held_bytes;
@@ -441,12 +442,16 @@ static void conn_admit_held(coord_t *c, conn_t *k) {
 }
 
 /* A request line of k becomes an op in the queue (or, at a limit, an ERROR BUSY in its
- * turn: the op pool is full, or a persistent connection has TCP_PIPELINE_MAX unanswered). */
+ * turn: the op pool is full, or a persistent connection has TCP_PIPELINE_MAX unanswered, or
+ * persistent connections would take the ops kept for one-shot ones). */
 static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const wire_creq_t *req,
                                  outbox_t *out) {
     AC_ASSERT(req->op != CREQ_KEEPALIVE); /* answered by conn_take_line */
     AC_ASSERT(k->state == CONN_READING || k->state == CONN_KEEP); /* one-shot: one request */
-    if (k->state == CONN_KEEP && k->count >= TCP_PIPELINE_MAX) {
+    /* CONNECTIONS_MAX ops are kept for one-shot connections (each needs one): pipelines that
+     * nobody reads cannot take them all, so a one-shot client is never turned away for them */
+    if (k->state == CONN_KEEP && (k->count >= TCP_PIPELINE_MAX || !conn_read_rule(c, k) ||
+                                  pool_free(c->op_free_count, c->op_fresh, OPS_MAX) <= OPS_KEPT_ONESHOT)) {
         conn_answer_fixed(c, k, CREP_BUSY, out);
         return;
     }

@@ -14,6 +14,7 @@
 #include "serials.h"
 
 #define OPS_MAX (4 * CONNECTIONS_MAX)     /* requests alive (queued, in a batch, in doubt) */
+#define OPS_KEPT_ONESHOT CONNECTIONS_MAX  /* of them, never taken by persistent connections */
 #define BATCH_OPS_MAX 256                 /* requests served by one batch */
 #define BATCH_USERS_MAX (2 * BATCH_OPS_MAX)
 #define BATCH_USER_SLOTS (2 * BATCH_USERS_MAX) /* name -> users[] index + 1: load <= 1/2 */

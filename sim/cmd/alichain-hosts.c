@@ -18,7 +18,7 @@
 #define ERR_TEXT_BYTES 256
 
 static const char USAGE[] =
-    "usage: alichain-hosts check | sweep\n"
+    "usage: alichain-hosts check | sweep   (sweep: a dead owner's namespaces and temp directories)\n"
     "       alichain-hosts up|down|heal|counters TAG [--owner PID]\n"
     "       alichain-hosts heal TAG HOST | heal TAG FROM TO   [--owner PID]\n"
     "       alichain-hosts exec TAG HOST [--owner PID] -- PROGRAM [ARG...]\n"
@@ -27,7 +27,8 @@ static const char USAGE[] =
     "       alichain-hosts relay --seed N [--down SPEC] [--up SPEC] [--for-ms N]\n"
     "                      --link FRONT,M,BACK,BACKEND [--link ...]\n"
     "TAG: [a-z0-9]{1,7}; the namespaces are alc-<owner>-<TAG>-{br,M,A,B,C,K} (owner: --owner,\n"
-    "default the calling process); HOST: M A B C or K (the clients).\n"
+    "default the parent of alichain-hosts: the shell or program that runs it); HOST: M A B C\n"
+    "or K (the clients).\n"
     "SPEC: delay=LO-HI,dup=PCT,reorder=PCT (any subset) or none; FRONT etc.: HOST:PORT.\n"
     "A relay link: serverM (at M) sends to FRONT, the backend (at BACKEND) sends to BACK.\n";
 
@@ -226,10 +227,13 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "sweep") == 0 && argc == 2) {
-        int removed = 0;
+        int removed = 0, dirs = netns_sweep_dirs(); /* needs no root: done even without hosts */
         int rc = netns_sweep(err, &removed);
-        if (rc < 0) return failed(rc, err);
-        printf("sweep: removed %d stale namespace(s)\n", removed);
+        if (rc < 0) {
+            printf("sweep: removed %d stale temp directory(ies)\n", dirs);
+            return failed(rc, err);
+        }
+        printf("sweep: removed %d stale namespace(s), %d stale temp directory(ies)\n", removed, dirs);
         return 0;
     }
     if (strcmp(cmd, "relay") == 0) return cmd_relay(argc - 2, argv + 2);

@@ -54,6 +54,24 @@ static int fail(char *err, int code, const char *fmt, ...) {
     return code;
 }
 
+/* Where prog is: the first executable in PATH, then in the system directories (root's
+ * tools live in /usr/sbin, which a user's PATH may lack). Returns 0 with its path in buf. */
+static int netns_tool_path(const char *prog, char *buf, size_t cap) {
+    const char *lists[] = {getenv("PATH"), "/usr/sbin:/usr/bin:/sbin:/bin"};
+    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+        for (const char *path = lists[l]; path && *path;) {
+            size_t len = strcspn(path, ":");
+            if (len > 0 && len + strlen(prog) + 2 <= cap) {
+                snprintf(buf, cap, "%.*s/%s", (int)len, path, prog);
+                if (access(buf, X_OK) == 0) return 0;
+            }
+            path += len;
+            if (*path == ':') path++;
+        }
+    }
+    return -1;
+}
+
 static int join_netns(const char *name) {
     char path[NETNS_NAME_BYTES + sizeof(NETNS_DIR) + 1];
     snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, name);
@@ -193,24 +211,6 @@ static int run(char *err, const char *ns, const char *input, char *out, size_t o
         out_cap = sizeof(local);
     }
     return cmd_run(err, ns, input, argv, out, out_cap);
-}
-
-/* Where prog is: the first executable in PATH, then in the system directories (root's
- * tools live in /usr/sbin, which a user's PATH may lack). Returns 0 with its path in buf. */
-int netns_tool_path(const char *prog, char *buf, size_t cap) {
-    const char *lists[] = {getenv("PATH"), "/usr/sbin:/usr/bin:/sbin:/bin"};
-    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
-        for (const char *path = lists[l]; path && *path;) {
-            size_t len = strcspn(path, ":");
-            if (len > 0 && len + strlen(prog) + 2 <= cap) {
-                snprintf(buf, cap, "%.*s/%s", (int)len, path, prog);
-                if (access(buf, X_OK) == 0) return 0;
-            }
-            path += len;
-            if (*path == ':') path++;
-        }
-    }
-    return -1;
 }
 
 static int on_path(const char *prog) {

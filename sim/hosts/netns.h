@@ -58,7 +58,7 @@ typedef struct {
     uint64_t bytes;
 } netns_counter_t;
 
-/* 0 when running as root with `ip` and `nft` installed (netns_tool_path); NETNS_ERR_UNAVAILABLE otherwise,
+/* 0 when running as root with `ip` and `nft` installed (PATH, then /usr/sbin, /usr/bin, /sbin, /bin); NETNS_ERR_UNAVAILABLE otherwise,
  * err naming what is missing. */
 int netns_available(char *err);
 
@@ -88,10 +88,6 @@ int netns_sweep(char *err, int *removed);
 /* Removes a dead owner's temp directories of the harness (proc_tmp_sweep: the directory's
  * name carries its owner's pid and start time); returns how many. Needs no root. */
 int netns_sweep_dirs(void);
-
-/* Where an executable is: PATH first, then /usr/sbin, /usr/bin, /sbin, /bin. Returns 0
- * with the path in buf (cap bytes), or -1. */
-int netns_tool_path(const char *prog, char *buf, size_t cap);
 
 /* The host index of a letter M A B C K (K: the clients), or -1. */
 int netns_host_of(char letter);

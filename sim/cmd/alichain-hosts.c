@@ -2,7 +2,9 @@
  * (sim/hosts/relay.h) from the command line, for tests, demos and by hand. Exit 0 done, 1 the
  * operation failed, 2 usage, 3 unavailable (not root, or ip / nft missing), 130 `up`
  * interrupted (and undone). */
+#include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 
 #include "hosts/netns.h"
 #include "hosts/relay.h"
+#include "text.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -32,14 +35,27 @@ static const char USAGE[] =
     "SPEC: delay=LO-HI,dup=PCT,reorder=PCT (any subset) or none; FRONT etc.: HOST:PORT.\n"
     "A relay link: serverM (at M) sends to FRONT, the backend (at BACKEND) sends to BACK.\n";
 
+/* One line on stderr: "alichain-hosts: " and the message, its control characters escaped
+ * (a TAG or a command echoed back cannot drive the terminal). */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+    char line[ERR_TEXT_BYTES * 2], shown[sizeof(line) * 4];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    text_escape(line, shown, sizeof(shown));
+    fprintf(stderr, "alichain-hosts: %s\n", shown);
+}
+
 static int usage(const char *why) {
-    if (why) fprintf(stderr, "alichain-hosts: %s\n", why);
+    if (why) say("%s", why);
     fputs(USAGE, stderr);
     return EXIT_USAGE;
 }
 
 static int failed(int rc, const char *err) {
-    fprintf(stderr, "alichain-hosts: %s\n", err);
+    say("%s", err);
     if (rc == NETNS_ERR_ARG) return EXIT_USAGE;
     return rc == NETNS_ERR_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;
 }
@@ -98,7 +114,7 @@ static int cmd_relay(int argc, char **argv) {
     relay_init(&relay, seed, fault);
     int fds[RELAY_LINKS_MAX * RELAY_DIRS];
     if (relay_bind(err, sizeof(err), links, link_count, fds) < 0) {
-        fprintf(stderr, "alichain-hosts: relay: %s\n", err);
+        say("relay: %s", err);
         return EXIT_FAILED;
     }
     struct sigaction sa = {0};
@@ -140,8 +156,8 @@ static int cmd_up(netns_t *n) {
     int rc = netns_up(err, n);
     sigpending(&pending);
     if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) || sigismember(&pending, SIGHUP)) {
-        if (rc == 0 && netns_down(err, n) < 0) fprintf(stderr, "alichain-hosts: %s\n", err);
-        fprintf(stderr, "alichain-hosts: interrupted: the hosts were removed again\n");
+        if (rc == 0 && netns_down(err, n) < 0) say("%s", err);
+        say("interrupted: the hosts were removed again");
         return EXIT_INTERRUPTED;
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -193,7 +209,7 @@ static int cmd_hosts(const char *cmd, int argc, char **argv) {
         rc = netns_enter(err, &n, a);
         if (rc < 0) return failed(rc, err);
         execvp(argv[prog_at], argv + prog_at);
-        fprintf(stderr, "alichain-hosts: cannot run %s\n", argv[prog_at]);
+        say("cannot run %s: %s", argv[prog_at], strerror(errno));
         return 127;
     } else if (strcmp(cmd, "loss") == 0 && npos == 4 && a >= 0 && b >= 0) {
         char *end = NULL;
@@ -216,10 +232,19 @@ static int cmd_hosts(const char *cmd, int argc, char **argv) {
     return rc < 0 ? failed(rc, err) : 0;
 }
 
+/* The commands of one run's hosts (cmd_hosts); check, sweep and relay are main's. */
+static const char *const HOSTS_COMMANDS[] = {"up", "down", "heal", "counters", "exec", "loss", "cut",
+                                             "partition", "isolate"};
+
 int main(int argc, char **argv) {
     char err[NETNS_ERR_BYTES];
     if (argc < 2) return usage(NULL);
     const char *cmd = argv[1];
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { /* help, anywhere before -- */
+            fputs(USAGE, stdout);
+            return 0;
+        }
     if (strcmp(cmd, "check") == 0 && argc == 2) {
         int rc = netns_available(err);
         if (rc < 0) return failed(rc, err);
@@ -237,5 +262,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "relay") == 0) return cmd_relay(argc - 2, argv + 2);
-    return cmd_hosts(cmd, argc - 2, argv + 2);
+    for (size_t i = 0; i < sizeof(HOSTS_COMMANDS) / sizeof(HOSTS_COMMANDS[0]); i++)
+        if (strcmp(cmd, HOSTS_COMMANDS[i]) == 0) return cmd_hosts(cmd, argc - 2, argv + 2);
+    char why[ERR_TEXT_BYTES];
+    snprintf(why, sizeof(why), "unknown command \"%.60s\"%s", cmd,
+             strcmp(cmd, "check") == 0 || strcmp(cmd, "sweep") == 0 ? " with arguments (it takes none)" : "");
+    return usage(why);
 }

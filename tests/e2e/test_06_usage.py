@@ -222,6 +222,12 @@ def test_client_malformed_variable_without_flag_is_refused(net):
                     "ALICHAIN_PORT_OFFSET")
 
 
+def test_control_characters_in_an_argument_are_escaped(net):
+    r = net.client("A", "Ann\x1b[2Jx")
+    one_line_naming(r, '"Ann\\x1b[2Jx"')
+    assert "\x1b" not in r.err, r
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "255.255.255.255"])
 def test_client_refuses_an_address_no_server_is_reached_at(net, host):
     # 0.0.0.0 was accepted, and then every operation was "unavailable"

@@ -337,6 +337,23 @@ def test_sweep_removes_a_killed_runs_namespaces_only(tool):
     assert live.prefix not in netns_list()
 
 
+@pytest.mark.parametrize("args, rc, needle", [
+    (["--help"], 0, "usage: alichain-hosts"),
+    (["up", "t1", "-h"], 0, "usage: alichain-hosts"),
+    (["nosuch", "t1"], 2, 'unknown command "nosuch"'),
+    (["sweep", "now"], 2, 'unknown command "sweep" with arguments'),
+    (["up", "a\x1b[2J"], 2, 'tag "a\\x1b[2J" is not'),
+    (["up"], 2, "a TAG is needed"),
+])
+def test_help_unknown_commands_and_escaped_arguments(bin_dir, args, rc, needle):
+    """No root needed: the command line is read before anything is touched."""
+    r = subprocess.run([str(bin_dir / "alichain-hosts"), *args], capture_output=True, text=True, timeout=30)
+    assert r.returncode == rc, r
+    text = r.stdout if rc == 0 else r.stderr
+    assert needle in text.splitlines()[0], r
+    assert "\x1b" not in r.stderr, r
+
+
 def test_without_root_it_says_so(tool):
     # a copy the other user can reach (the checkout may be private to root)
     d = Path(tempfile.mkdtemp(prefix="alichain-hosts-tool-"))

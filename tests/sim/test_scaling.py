@@ -378,11 +378,24 @@ def test_job_script_cancelled_by_the_engine_leaves_no_partial_file(tmp_path):
     (["0"], {"ALICHAIN_BLOCK_SEEDS": "0"}, "ALICHAIN_BLOCK_SEEDS"),
     (["0"], {"ALICHAIN_SIM": "/nonexistent/alichain-sim"}, "ALICHAIN_SIM"),
     (["9999999999999999999"], {}, "alichain-sim exited 2"),
+    (["18446744073709551615"], {}, "from argument is out of range"),          # 2^64 - 1
+    (["1\x1b[2J"], {}, 'not a whole number: "1\\x1b[2J"'),                  # escaped
+    (["0"], {"ALICHAIN_SIM": "/"}, 'ALICHAIN_SIM is not an executable file: "/"'),  # a directory
 ])
 def test_job_script_refuses_with_exit_2(tmp_path, args, env, needle):
     r = run_job(tmp_path, args, **env)
     assert r.returncode == 2 and needle in r.stderr, r.stderr
-    assert not list((tmp_path / "results").glob("*.jsonl*")) if (tmp_path / "results").exists() else True
+    assert len(r.stderr.splitlines()) == 1 or "alichain-sim exited" in r.stderr, r.stderr
+    assert "\x1b" not in r.stderr, r.stderr
+    if "alichain-sim exited" not in needle:
+        assert not (tmp_path / "results").exists(), "a refused job created its results directory"
+
+
+def test_job_script_help(tmp_path):
+    r = run_job(tmp_path, ["--help"])
+    assert r.returncode == 0 and r.stdout.startswith("swarm-job.sh — runs ONE block"), r
+    assert "ALICHAIN_RESULTS" in r.stdout and "#" not in r.stdout.splitlines()[0]
+    assert not (tmp_path / "results").exists()
 
 
 def test_job_script_exit_1_on_a_failing_seed_keeps_the_results(tmp_path, mutant_sim):

@@ -51,7 +51,7 @@ static const char usage[] =
     "             (or --block K --block-seeds N) generated scenarios with real faults only, both ways;\n"
     "             exit 0 no seed failed (inconclusive ones allowed), 1 a seed failed, 2 refused\n"
     "       alichain-sim soak [--transfers N] [--concurrency C] [--kill-ms K] [--seed N] [--programs DIR]\n"
-    "             [--port-offset N] [--net auto|netns|loopback]\n"
+    "             [--port-offset N] [--net auto|netns|loopback]   (--kill-ms 0: no kills)\n"
     "             [--plant drop-confirmed|torn-confirmed|copy-confirmed]\n"
     "real plays the scenario on the six real programs (docs/REAL.md); compare runs it both ways;\n"
     "  real and compare exit 0 pass, 1 fail, 2 refused, 3 inconclusive: a timed fault landed later\n"

@@ -354,6 +354,28 @@ def test_help_unknown_commands_and_escaped_arguments(bin_dir, args, rc, needle):
     assert "\x1b" not in r.stderr, r
 
 
+def test_the_by_hand_session_of_the_docs_runs_as_written(tool, bin_dir, tmp_path):
+    """docs/REAL-HOSTS.md's by-hand session, verbatim, from a checkout-like directory (the
+    programs at its root after make, data/sample/): it started the servers where no block
+    files were, and failed as written."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "REAL-HOSTS.md").read_text()
+    block = re.search(r"A by-hand session \(root\).*?```\n(.*?)```", text, re.S).group(1)
+    root = tmp_path / "checkout"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "sample").symlink_to(SAMPLE_DIR)
+    for p in ("alichain-hosts", "serverM", "serverA", "serverB", "serverC", "clientA", "clientB"):
+        (root / p).symlink_to(bin_dir / p)
+    r = subprocess.run(["bash", "-c", block], cwd=root, capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    subprocess.run([str(tool), "sweep"], capture_output=True, timeout=60)  # if it failed half-way
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert 'The current balance of "Chinmay" is : 881 alicoins.' in r.stdout, out
+    assert "the ledger is unavailable: serverA did not answer" in r.stderr, out
+    assert re.search(r"^counter loss_A_M host M packets [1-9]", r.stdout, re.M), out
+    assert "-demo-" not in netns_list()
+
+
 def test_without_root_it_says_so(tool):
     # a copy the other user can reach (the checkout may be private to root)
     d = Path(tempfile.mkdtemp(prefix="alichain-hosts-tool-"))

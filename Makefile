@@ -30,7 +30,7 @@ WARN     += -Werror
 endif
 CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icore
 CFLAGS   := -std=c11 -O2 -g $(WARN) $(EXTRA_CFLAGS)
-LDFLAGS  := $(EXTRA_LDFLAGS)
+LDFLAGS  := $(EXTRA_LDFLAGS) -lsodium
 
 CORE_SRC := $(sort $(wildcard core/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(OUT)/%.o)

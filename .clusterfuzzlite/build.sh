@@ -3,7 +3,8 @@
 # expect: compiled with $CC $CFLAGS, linked with $LIB_FUZZING_ENGINE, into $OUT with its
 # seed corpus (<target>_seed_corpus.zip), dictionary (<target>.dict) and options file.
 # Run from the source tree ($SRC/alichain in the Dockerfile), or anywhere with ALICHAIN_SRC.
-# Needs: a C compiler with libFuzzer (clang), ar, zip. Intermediate objects go to $WORK.
+# Needs: a C compiler with libFuzzer (clang), ar, zip, libsodium-dev (linked statically: the
+# runner image has no libsodium). Intermediate objects go to $WORK.
 
 set -euo pipefail   # also when run as `bash build.sh` (OSS-Fuzz's compile does that)
 
@@ -56,7 +57,7 @@ for f in fuzz/fuzz_*.c; do
     compile "$f"
     # every target links sim.a too: unused archive members cost nothing
     # shellcheck disable=SC2086
-    "${link[@]}" "$obj/fuzz_$t.o" "$obj/sim.a" "$obj/core.a" $LIB_FUZZING_ENGINE -lm -o "$OUT/$t"
+    "${link[@]}" "$obj/fuzz_$t.o" "$obj/sim.a" "$obj/core.a" $LIB_FUZZING_ENGINE -l:libsodium.a -lm -o "$OUT/$t"
     rm -f "$OUT/${t}_seed_corpus.zip"
     if [ -d "fuzz/corpus/$t" ] && [ -n "$(ls -A "fuzz/corpus/$t")" ]; then
         (cd "fuzz/corpus/$t" && zip -q -r "$OUT/${t}_seed_corpus.zip" .)

@@ -283,9 +283,13 @@ static int server_start(const net_t *n, const char *program, const char *dir, do
                       .env = {"ALICHAIN_SEED=1"},
                       .unset = {"ALICHAIN_BLOCK", "ALICHAIN_TXLIST", "ALICHAIN_TIMEOUT_MS", "ALICHAIN_HOST_M",
                                 "ALICHAIN_HOST_A", "ALICHAIN_HOST_B", "ALICHAIN_HOST_C"}};
-    char off_env[48];
+    char off_env[48], key_env[BENCH_PATH_MAX + 24];
     snprintf(off_env, sizeof off_env, "ALICHAIN_PORT_OFFSET=%u", n->offset);
     sp.env[1] = off_env;
+    /* the servers' shared key: created by the first server in the run's directory, never
+     * the user's ~/.alichain.key (ALICHAIN_INSECURE=1 in bench's environment passes on) */
+    snprintf(key_env, sizeof key_env, "ALICHAIN_KEY_FILE=%s/alichain.key", dir);
+    sp.env[2] = key_env;
     uint64_t t0 = bench_now_ns();
     pid_t pid = proc_spawn(&sp);
     if (pid < 0) bench_die("fork: %s", strerror(errno));

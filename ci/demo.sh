@@ -50,8 +50,10 @@ EOF
 )
 
 unset ALICHAIN_BLOCK ALICHAIN_TXLIST ALICHAIN_HOST_M ALICHAIN_HOST_A ALICHAIN_HOST_B \
-      ALICHAIN_HOST_C ALICHAIN_TIMEOUT_MS ALICHAIN_CLIENT_TIMEOUT_MS
-export ALICHAIN_PORT_OFFSET=$offset ALICHAIN_SEED=1
+      ALICHAIN_HOST_C ALICHAIN_TIMEOUT_MS ALICHAIN_CLIENT_TIMEOUT_MS ALICHAIN_INSECURE
+# the servers' shared key: created by the first server in the demo's directory, never
+# the user's ~/.alichain.key
+export ALICHAIN_PORT_OFFSET=$offset ALICHAIN_SEED=1 ALICHAIN_KEY_FILE=$dir/alichain.key
 cp "$root"/data/sample/block1.txt "$root"/data/sample/block2.txt "$root"/data/sample/block3.txt "$dir"/
 echo "== demo in $dir, ALICHAIN_PORT_OFFSET=$offset ALICHAIN_SEED=1"
 

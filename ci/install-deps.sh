@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# install-deps.sh — installs with apt-get whatever `make test` (and `make fuzz`: clang and
+# install-deps.sh — installs with apt-get whatever `make test` (libsodium-dev for every build;
+# `make fuzz`: clang and
 # its libFuzzer runtime; `make swarm-parallel`: GNU parallel; .clusterfuzzlite/build.sh:
-# zip; tests/real: iproute2 and nftables) needs and is missing.
+# zip; tests/real: iproute2, nftables and libfuse3; the engine tests of tests/engines: Slurm
+# with munge, sshd and rsync) needs and is missing.
 # Idempotent and quick when everything is present (no apt-get call at all then).
 set -euo pipefail
 
@@ -15,6 +17,8 @@ have_pkg libc6-dev || need+=(libc6-dev)
 have_cmd make || need+=(make)
 have_cmd nm || need+=(binutils)          # ci/lint.sh checks core's objects with nm -u
 have_cmd perl || need+=(perl)            # ci/lint.sh strips comments with perl
+# libsodium: the MAC of every serverM <-> backend datagram (net/key.c, the simulator, fuzz)
+have_pkg libsodium-dev || need+=(libsodium-dev)
 have_cmd clang || need+=(clang)
 have_pkg libclang-rt-14-dev || need+=(libclang-rt-14-dev)
 # GNU parallel, not moreutils' program of the same name (Debian's parallel diverts it)
@@ -31,6 +35,22 @@ have_cmd zip || need+=(zip)              # the seed corpora of .clusterfuzzlite/
 have_cmd ip || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 have_cmd nft || [ -x /usr/sbin/nft ] || need+=(nftables)
 have_cmd setpriv || need+=(util-linux)
+# tests/engines: a private single-node Slurm (slurmctld, slurmd, munged) runs the shipped
+# deploy/slurm-swarm.sh; namespace hosts run sshd for the GNU parallel recipe, whose --return
+# needs rsync on both ends (docs/SCALING.md). Debian's policy-rc.d, where present, keeps the
+# packages' own services from starting; the tests start private ones and stop them by pid.
+[ -x /usr/sbin/slurmctld ] || need+=(slurmctld)
+[ -x /usr/sbin/slurmd ] || need+=(slurmd)
+have_cmd sbatch || need+=(slurm-client)
+[ -x /usr/sbin/munged ] || need+=(munge)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+have_cmd ssh || need+=(openssh-client)
+have_cmd rsync || need+=(rsync)
+# the disk fault file system of real mode (sim/hosts/faultfs.c): libfuse3 to build, fuse3
+# (the /dev/fuse helpers, fusermount3) to run; pkg-config finds the library
+have_pkg libfuse3-dev || need+=(libfuse3-dev)
+have_pkg fuse3 || need+=(fuse3)
+have_cmd pkg-config || need+=(pkg-config)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"

@@ -9,6 +9,11 @@
 #include "messages.h"
 #include "mutant.h"
 
+_Static_assert(offsetof(backend_t, pending) < offsetof(backend_t, replay) &&
+                   sizeof(backend_t) - offsetof(backend_t, replay) - sizeof(((backend_t *)0)->replay) <
+                       _Alignof(backend_t),
+               "the tables are backend_t's last members: backend_init clears everything before them");
+
 void backend_init(backend_t *b, int index) {
     AC_ASSERT(index >= 0);
     AC_ASSERT(index < BACKEND_COUNT);
@@ -43,10 +48,13 @@ void backend_stop(backend_t *b, outbox_t *out) {
     blockfile_close(&b->file, out);
 }
 
+void backend_set_auth(backend_t *b, const auth_t *auth) { b->auth = auth; }
+
 static void backend_send(backend_t *b, const wire_reply_t *rep, outbox_t *out) {
-    uint8_t buf[DGRAM_BYTES_MAX];
-    size_t n = wire_reply_encode(rep, buf, sizeof(buf));
+    uint8_t buf[AUTH_DGRAM_BYTES_MAX];
+    size_t n = wire_reply_encode(rep, buf, DGRAM_BYTES_MAX);
     AC_ASSERT(n > 0); /* replies are packed under the limit below */
+    if (b->auth != NULL) n = auth_seal(b->auth, b->index, ++b->auth_seq, buf, n, buf, sizeof(buf));
     outbox_push(out, FX_DGRAM, 0, 0, buf, n);
     outbox_line(out, FX_STDOUT, MSG_BACKEND_SENT, backend_letter(b->index));
 }
@@ -272,9 +280,10 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     *reply_now = 0;
 }
 
-void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, size_t len,
-                         outbox_t *out) {
-    (void)now_us;
+/* One wire message: authenticated already (seq: its sequence number; 0 when there is none
+ * to take — no authentication, or a held read replayed after its window check). */
+static void backend_on_message(backend_t *b, uint64_t now_us, uint64_t seq, const uint8_t *data,
+                               size_t len, outbox_t *out) {
     wire_req_t *req = &b->req;   /* large (a WRITE holds 32 transactions): node-owned */
     wire_reply_t *rep = &b->rep;
     if (wire_req_decode(data, len, req) != 0) {
@@ -297,9 +306,27 @@ void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, siz
         backend_send(b, rep, out);
         return;
     }
-    if (req->incarnation > b->fence) {
+    /* Only a QUERY raises the fence, and only to an incarnation that is not from the
+     * future (docs/PROTOCOL.md 3.5): a newer WRITE is UNFENCED below, newer reads are
+     * answered and leave the fence alone. */
+    if (req->incarnation > b->fence && req->type == WIRE_QUERY) {
+        if (now_us > UINT64_MAX - BACKEND_INCARNATION_AHEAD_MAX_US ||
+            req->incarnation > now_us + BACKEND_INCARNATION_AHEAD_MAX_US) {
+            b->stat_dropped++;
+            outbox_drop(out, "a QUERY of an incarnation more than %llu s ahead of this host's "
+                        "clock (is serverM's clock right?)",
+                        (unsigned long long)(BACKEND_INCARNATION_AHEAD_MAX_US / 1000000u));
+            return;
+        }
         b->fence = req->incarnation;
         b->fenced = 0;
+        memset(&b->window, 0, sizeof(b->window));
+    }
+    if (seq != 0 && req->incarnation == b->fence && auth_window_take(&b->window, seq) != 0) {
+        b->stat_dropped++;
+        b->stat_replayed++;
+        outbox_drop(out, "%s", auth_error_text(AUTH_EREPLAY));
+        return;
     }
     if (req->type != WIRE_WRITE && b->pending_count > 0) {
         if (b->held_count < BACKEND_HELD_MAX) { /* else dropped: serverM asks again */
@@ -328,7 +355,7 @@ void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, siz
         }
         break;
     case WIRE_WRITE:
-        if (fencing && !b->fenced) {
+        if (fencing && (!b->fenced || req->incarnation != b->fence)) {
             rep->status = WIRE_ST_UNFENCED;
             break;
         }
@@ -339,6 +366,25 @@ void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, siz
         return;
     }
     if (reply_now) backend_send(b, rep, out);
+}
+
+void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, size_t len,
+                         outbox_t *out) {
+    if (b->auth == NULL) {
+        backend_on_message(b, now_us, 0, data, len, out);
+        return;
+    }
+    size_t msg_len = 0;
+    uint64_t seq = 0;
+    int rc = auth_open(b->auth, b->index, data, len, &msg_len, &seq);
+    if (rc != 0) {
+        b->stat_dropped++;
+        b->stat_unauthentic++;
+        outbox_drop(out, "%s", auth_error_text(rc));
+        return;
+    }
+    if (b->auth->key == NULL) seq = 0; /* no window without a key: anyone may send anything */
+    backend_on_message(b, now_us, seq, data, msg_len, out);
 }
 
 void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t *out) {
@@ -377,5 +423,5 @@ void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t 
         memcpy(b->replay[i].data, b->held[i].data, b->held[i].len);
     }
     b->held_count = 0;
-    for (int i = 0; i < n; i++) backend_on_datagram(b, now_us, b->replay[i].data, b->replay[i].len, out);
+    for (int i = 0; i < n; i++) backend_on_message(b, now_us, 0, b->replay[i].data, b->replay[i].len, out);
 }

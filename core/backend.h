@@ -6,6 +6,7 @@
 #ifndef ALICHAIN_BACKEND_H
 #define ALICHAIN_BACKEND_H
 
+#include "auth.h"
 #include "blockfile.h"
 #include "ledger.h"
 #include "outbox.h"
@@ -13,6 +14,11 @@
 
 #define BACKEND_PENDING_MAX 64   /* WRITE requests waiting for their sync at once */
 #define BACKEND_HELD_MAX 16      /* reads held until the writes before them are synced */
+/* A QUERY may raise the fence to an incarnation at most this far ahead of the backend's
+ * clock (serverM's incarnation is its wall clock at start): one datagram, even an
+ * authentic one from a serverM whose clock ran wild, cannot fence the real one out for
+ * longer than this. */
+#define BACKEND_INCARNATION_AHEAD_MAX_US (3600ull * 1000000ull)
 
 typedef struct {
     uint64_t token;              /* of the FX_BLOCK_APPEND effect; 0 = free slot */
@@ -27,14 +33,20 @@ typedef struct {
 typedef struct {
     int index;                   /* 0..2 for A..C */
     ledger_t ledger;
-    uint64_t fence;              /* highest incarnation seen in any request */
+    uint64_t fence;              /* highest incarnation a QUERY raised it to */
     int fenced;                  /* a QUERY of `fence` has been seen since start */
+    const auth_t *auth;          /* the driver's (outlives the node); NULL: bare wire
+                                    messages, no trailer (unit tests) */
+    uint64_t auth_seq;           /* the last sequence number sealed into a reply */
+    auth_window_t window;        /* sequence numbers taken in incarnation `fence` */
     uint64_t next_token;
     blockfile_t file;            /* the block file's append state (blockfile.h) */
     int pending_count;
     int held_count;
     uint64_t stat_requests;      /* datagrams handled */
-    uint64_t stat_dropped;       /* malformed datagrams dropped */
+    uint64_t stat_dropped;       /* malformed datagrams dropped (any reason below too) */
+    uint64_t stat_unauthentic;   /* dropped by auth_open: bad MAC, no MAC, wrong peer */
+    uint64_t stat_replayed;      /* dropped by the replay window */
     /* The tables, last: backend_init clears what is before them and only the pending
      * slots' tokens (a free slot is token 0); the rest is counted (held) or scratch. */
     backend_pending_t pending[BACKEND_PENDING_MAX];
@@ -77,7 +89,15 @@ void backend_start(backend_t *b, const char *img, const blockfile_recovery_t *re
  * block file's closing effects (blockfile_close). */
 void backend_stop(backend_t *b, outbox_t *out);
 
-/* A datagram from serverM. Malformed ones are dropped with an FX_STDERR diagnostic. */
+/* Authentication for every later datagram (the driver's, outliving the node), before the
+ * first one; without this call the node takes and sends bare wire messages. */
+void backend_set_auth(backend_t *b, const auth_t *auth);
+
+/* A datagram from serverM, now_us the backend's wall clock (it bounds how far a QUERY may
+ * raise the fence). With authentication (backend_set_auth) it is opened first: a bad or
+ * missing MAC, a datagram for another backend and a replayed sequence number are dropped
+ * with an FX_STDERR_DROP diagnostic (the driver reports them rate-limited), and so are
+ * malformed ones. */
 void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, size_t len,
                          outbox_t *out);
 

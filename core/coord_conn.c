@@ -157,6 +157,15 @@ static void conn_ring_clear(coord_t *c, conn_t *k) {
     unsent_sub(c, NULL, &k->held_bytes, k->held_bytes, NULL);
 }
 
+void coord_conns_free(coord_t *c) {
+    for (int i = 0; i < c->conn_hw; i++) {
+        conn_t *k = &c->conns[i];
+        if (k->state == CONN_FREE) continue;
+        for (uint32_t n = 0; n < k->count; n++) free(k->ring[(k->head + n) % TCP_PIPELINE_MAX].held);
+        k->count = 0;
+    }
+}
+
 /* closed: the driver still holds k's unsent bytes and reports them (FX_CONN_CLOSE); else
  * (a reset) it has let them go. */
 static void conn_forget(coord_t *c, conn_t *k, int closed, outbox_t *out) {
@@ -168,8 +177,7 @@ static void conn_forget(coord_t *c, conn_t *k, int closed, outbox_t *out) {
     conn_index_remove(c, i);
     AC_ASSERT(conn_find(c, k->conn_id) == NULL);
     memset(k, 0, sizeof(*k));
-    AC_ASSERT(c->conn_free_count < CONNECTIONS_MAX);
-    c->conn_free[c->conn_free_count++] = i;
+    pool_put(c->conn_free, &c->conn_free_count, CONNECTIONS_MAX, i);
     while (c->conn_hw > 0 && c->conns[c->conn_hw - 1].state == CONN_FREE) c->conn_hw--;
     coord_budget_update(c, out);
 }
@@ -297,10 +305,11 @@ int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client
                        outbox_t *out) {
     AC_ASSERT(client_index == 0 || client_index == 1);
     AC_ASSERT(conn_find(c, conn_id) == NULL);
-    if (c->conn_free_count > 0) {
-        int i = c->conn_free[--c->conn_free_count];
+    int fresh;
+    int i = pool_take(c->conn_free, &c->conn_free_count, &c->conn_fresh, CONNECTIONS_MAX, &fresh);
+    if (i >= 0) {
         conn_t *k = &c->conns[i];
-        if (i >= c->conn_hw) memset(k, 0, sizeof(*k)); /* above the mark: maybe never cleared */
+        if (fresh) memset(k, 0, sizeof(*k)); /* never handed out: never cleared (coord_new) */
         AC_ASSERT(k->state == CONN_FREE);
         k->state = CONN_READING;
         k->conn_id = conn_id;

@@ -268,19 +268,22 @@ struct coord {
     char txlist_path[PATH_BYTES_MAX + 1];
     prng_t prng;
     uint64_t next_request_seq;        /* the high bits of the next request id */
+    uint64_t auth_seq[BACKEND_COUNT]; /* the last sequence number sealed for each backend */
     uint64_t next_token;
     uint16_t conn_index[CONN_INDEX_SLOTS]; /* open addressing: conn id -> conns[] index + 1 */
-    int conn_free[CONNECTIONS_MAX];   /* stack of free conns[] indexes */
+    int conn_free[CONNECTIONS_MAX];   /* released conns[] indexes (pool_take) */
     int conn_free_count;
-    int op_free[OPS_MAX];             /* stack of free op indexes: O(1) allocation */
+    int conn_fresh;                   /* conns[conn_fresh..] were never handed out */
+    int op_free[OPS_MAX];             /* released op indexes: O(1) allocation */
     int op_free_count;
-    int op_hw;                        /* ops[op_hw..] were never handed out */
+    int op_fresh;                     /* ops[op_fresh..] were never handed out */
     opq_t queue;                      /* balances and transfers waiting for a batch */
     opq_t txq;                        /* TXLISTs waiting for the TXLIST job */
     opq_t sq;                         /* stats waiting for a stats job */
     opq_t parked;                     /* transfers naming a user whose stats job runs */
-    int out_free[OUT_MAX];            /* stack of free out indexes: O(1) allocation */
+    int out_free[OUT_MAX];            /* released out indexes: O(1) allocation */
     int out_free_count;
+    int out_fresh;                    /* out[out_fresh..] were never handed out */
     int out_hw;                       /* entries at or above this index are unused */
     int conn_hw;                      /* likewise for conns */
     int in_doubt;                     /* out entries that are in-doubt writes */
@@ -298,10 +301,9 @@ struct coord {
     wire_reply_t reply;               /* coord_on_datagram's decoded reply (too large for
                                          the stack of a small thread; owned here) */
     /* The pools, last: 6.5 MB that coord_new does not clear (a simulator starts serverM
-     * thousands of times a second). Free indexes are handed out lowest first, so an entry
-     * below its high-water mark has been handed out before; one at or above it is cleared
-     * when it is handed out (conns, ops) or always is (out). Nothing reads an entry at or
-     * above its mark. */
+     * thousands of times a second). An entry is cleared when it is first handed out
+     * (pool_take says so); nothing reads one that never was (the loops stop at conn_hw,
+     * out_hw, below which every entry has been handed out). */
     conn_t conns[CONNECTIONS_MAX];
     op_t ops[OPS_MAX];
     out_t out[OUT_MAX];
@@ -317,6 +319,15 @@ void coord_dup_report(const serials_dup_t *dup, char *text, size_t cap, outbox_t
 /* "sent a request to server X", once per backend for each phase or job (*mask: its own). */
 void note_sent(uint8_t *mask, int backend, outbox_t *out);
 uint32_t name_hash(const char *s, size_t n);
+
+/* The pools' indexes: released ones are taken again first, the last released first, then
+ * the never-used ones in increasing order; nothing is prepared per index in advance
+ * (coord_new would otherwise walk 7,168 of them at every start). Returns the index, or -1
+ * when all n are taken; *fresh_out (may be NULL) is 1 when it was never handed out before. */
+int pool_take(int *released, int *count, int *fresh, int n, int *fresh_out);
+void pool_put(int *released, int *count, int n, int i);
+/* How many of the n are free. */
+int pool_free(int count, int fresh, int n);
 
 void opq_push(opq_t *q, int i);
 int opq_pop(opq_t *q);
@@ -335,6 +346,8 @@ void coord_schedule(coord_t *c, uint64_t now_us, outbox_t *out);
 /* ---- coord_conn.c: connections and replies ----------------------------------------- */
 
 conn_t *conn_find(coord_t *c, uint32_t conn_id);
+/* Frees the replies every open connection holds for their turn (serverM goes away). */
+void coord_conns_free(coord_t *c);
 /* When coord_on_timer must close k for idleness, or UINT64_MAX. */
 uint64_t conn_due_us(const conn_t *k);
 /* k's idle deadline passed: closed without a reply. */

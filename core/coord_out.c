@@ -16,6 +16,18 @@ static const out_owner_ops_t out_owners[OWN_COUNT] = {
     [OWN_STATS] = {stats_on_reply, stats_on_expire, stats_stale_mask},
 };
 
+/* One datagram to a backend: sealed with the next sequence number for it (every copy of a
+ * retransmitted request is a new datagram to the replay window), or bare without auth. */
+static void out_dgram(coord_t *c, int backend, const uint8_t *msg, size_t len, outbox_t *out) {
+    if (c->cfg.auth == NULL) {
+        outbox_push(out, FX_DGRAM, (uint32_t)backend, 0, msg, len);
+        return;
+    }
+    uint8_t buf[AUTH_DGRAM_BYTES_MAX];
+    size_t n = auth_seal(c->cfg.auth, backend, ++c->auth_seq[backend], msg, len, buf, sizeof(buf));
+    outbox_push(out, FX_DGRAM, (uint32_t)backend, 0, buf, n);
+}
+
 /* The table is full only through a bug (batches and jobs are bounded to fit); the caller
  * then treats the request as one that missed its deadline. */
 int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_req_t *req,
@@ -23,10 +35,11 @@ int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_r
     AC_ASSERT(backend >= 0);
     AC_ASSERT(backend < BACKEND_COUNT);
     AC_ASSERT(owner < OWN_COUNT);
-    if (NEVER(c->out_free_count == 0)) return -1;
-    int i = c->out_free[--c->out_free_count];
+    int fresh;
+    int i = pool_take(c->out_free, &c->out_free_count, &c->out_fresh, OUT_MAX, &fresh);
+    if (NEVER(i < 0)) return -1;
     out_t *e = &c->out[i];
-    AC_ASSERT(i >= c->out_hw || !e->used); /* above the mark: maybe never cleared (struct coord) */
+    AC_ASSERT(fresh || !e->used); /* a fresh one was never cleared (coord_new) */
     memset(e, 0, sizeof(*e));
     req->incarnation = c->cfg.incarnation;
     req->request_id = (c->next_request_seq++ << OUT_SLOT_BITS) | (uint64_t)i;
@@ -46,7 +59,7 @@ int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_r
     e->stats_job = -1;
     if (i >= c->out_hw) c->out_hw = i + 1;
     AC_ASSERT((e->request_id & (OUT_MAX - 1)) == (uint64_t)i); /* found again from its id */
-    outbox_push(out, FX_DGRAM, (uint32_t)backend, 0, e->payload, n);
+    out_dgram(c, backend, e->payload, n, out);
     return i;
 }
 
@@ -62,8 +75,7 @@ void out_release(coord_t *c, int i) {
     }
     int hello = e->hello;
     memset(e, 0, sizeof(*e));
-    AC_ASSERT(c->out_free_count < OUT_MAX);
-    c->out_free[c->out_free_count++] = i;
+    pool_put(c->out_free, &c->out_free_count, OUT_MAX, i);
     if (hello >= 0) {
         c->out[hello].hello_for = -1; /* already gone: nothing to unlink */
         out_release(c, hello);
@@ -82,7 +94,7 @@ static void out_retransmit(coord_t *c, uint64_t now_us, out_t *e, outbox_t *out)
     }
     int target = e->backend;
     if (MUTANT(MUT_RETX_OTHER_BACKEND) && e->type == WIRE_WRITE) target = (e->backend + 1) % BACKEND_COUNT;
-    outbox_push(out, FX_DGRAM, (uint32_t)target, 0, e->payload, e->len);
+    out_dgram(c, target, e->payload, e->len, out);
     c->stats.retransmits++;
     e->rto_us = e->rto_us * 2 > RETRANSMIT_US_MAX ? RETRANSMIT_US_MAX : e->rto_us * 2;
     e->next_retx_us = now_us + e->rto_us;
@@ -152,6 +164,17 @@ static int reply_shape_ok(const out_t *e, const wire_reply_t *rep) {
 void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *data, size_t len,
                        outbox_t *out) {
     wire_reply_t *rep = &c->reply;
+    if (backend >= 0 && backend < BACKEND_COUNT && c->cfg.auth != NULL) {
+        /* Replies need no replay window: each answers one request id, used once (3.1). */
+        uint64_t seq;
+        int rc = auth_open(c->cfg.auth, backend, data, len, &len, &seq);
+        if (rc != 0) {
+            c->stats.datagrams_dropped++;
+            c->stats.datagrams_unauthentic++;
+            outbox_drop(out, "from server %c: %s", backend_letter(backend), auth_error_text(rc));
+            return;
+        }
+    }
     if (backend < 0 || backend >= BACKEND_COUNT || wire_reply_decode(data, len, rep) != 0) {
         c->stats.datagrams_dropped++;
         outbox_drop(out, "a malformed datagram of %zu bytes", len);

@@ -111,34 +111,47 @@ _Static_assert(offsetof(coord_t, conns) < offsetof(coord_t, ops) && offsetof(coo
                    sizeof(coord_t) - offsetof(coord_t, out) - sizeof(((coord_t *)0)->out) < _Alignof(coord_t),
                "the pools are struct coord's last members: coord_new clears everything before them");
 
-coord_t *coord_new(const coord_config_t *cfg) {
-    if (cfg->timeout_ms == 0 || cfg->txlist_path == NULL) return NULL;
+static int coord_config_valid(const coord_config_t *cfg) {
+    if (cfg->timeout_ms == 0 || cfg->txlist_path == NULL) return 0;
     size_t path_len = strlen(cfg->txlist_path);
-    if (path_len == 0 || path_len > PATH_BYTES_MAX) return NULL;
+    if (path_len == 0 || path_len > PATH_BYTES_MAX) return 0;
     for (size_t i = 0; i < path_len; i++) { /* it travels in a reply line */
         unsigned char ch = (unsigned char)cfg->txlist_path[i];
-        if (ch < 0x20 || ch == 0x7f) return NULL;
+        if (ch < 0x20 || ch == 0x7f) return 0;
     }
-    coord_t *c = malloc(sizeof(*c));
-    if (c == NULL) return NULL;
+    return 1;
+}
+
+/* c as coord_new leaves it; cfg is valid. */
+static void coord_init(coord_t *c, const coord_config_t *cfg) {
     memset(c, 0, offsetof(coord_t, conns)); /* the pools after it: see struct coord */
     c->cfg = *cfg;
-    memcpy(c->txlist_path, cfg->txlist_path, path_len + 1);
+    memcpy(c->txlist_path, cfg->txlist_path, strlen(cfg->txlist_path) + 1);
     c->cfg.txlist_path = c->txlist_path;
     prng_init(&c->prng, cfg->seed);
     c->next_request_seq = 1;
-    c->next_token = 1;
-    for (int i = 0; i < OPS_MAX; i++) c->op_free[i] = OPS_MAX - 1 - i; /* 0 is taken first */
-    c->op_free_count = OPS_MAX;
-    for (int i = 0; i < OUT_MAX; i++) c->out_free[i] = OUT_MAX - 1 - i;
-    c->out_free_count = OUT_MAX;
-    for (int i = 0; i < CONNECTIONS_MAX; i++) c->conn_free[i] = CONNECTIONS_MAX - 1 - i;
-    c->conn_free_count = CONNECTIONS_MAX;
+    c->next_token = 1; /* the pools: nothing released, nothing handed out yet (zeroed) */
+}
+
+coord_t *coord_new(const coord_config_t *cfg) {
+    if (!coord_config_valid(cfg)) return NULL;
+    coord_t *c = malloc(sizeof(*c));
+    if (c == NULL) return NULL;
+    coord_init(c, cfg);
     return c;
+}
+
+int coord_reset(coord_t *c, const coord_config_t *cfg) {
+    if (!coord_config_valid(cfg)) return AC_EINVAL;
+    coord_conns_free(c);
+    coord_jobs_free(c);
+    coord_init(c, cfg);
+    return 0;
 }
 
 void coord_free(coord_t *c) {
     if (c == NULL) return;
+    coord_conns_free(c);
     coord_jobs_free(c);
     free(c);
 }
@@ -152,12 +165,27 @@ void coord_start(coord_t *c, uint64_t now_us, outbox_t *out) {
 /* ------------------------------------------------------------------------------------ */
 /* the op pool and scheduling                                                            */
 
+int pool_take(int *released, int *count, int *fresh, int n, int *fresh_out) {
+    int first = *count == 0;
+    if (first && *fresh == n) return -1;
+    if (fresh_out != NULL) *fresh_out = first;
+    return first ? (*fresh)++ : released[--*count];
+}
+
+void pool_put(int *released, int *count, int n, int i) {
+    AC_ASSERT(*count < n);
+    AC_ASSERT(i >= 0 && i < n);
+    released[(*count)++] = i;
+}
+
+int pool_free(int count, int fresh, int n) { return count + n - fresh; }
+
 int op_alloc(coord_t *c) {
-    if (c->op_free_count == 0) return -1;
-    int i = c->op_free[--c->op_free_count];
+    int fresh;
+    int i = pool_take(c->op_free, &c->op_free_count, &c->op_fresh, OPS_MAX, &fresh);
+    if (i < 0) return -1;
     op_t *o = &c->ops[i];
-    if (i >= c->op_hw) c->op_hw = i + 1; /* never handed out: not cleared by coord_new */
-    else AC_ASSERT(o->state == OP_FREE);
+    AC_ASSERT(fresh || o->state == OP_FREE); /* a fresh one was never cleared (coord_new) */
     memset(o, 0, sizeof(*o));
     o->state = OP_QUEUED;
     o->stats_job = -1;
@@ -178,8 +206,7 @@ void op_release(coord_t *c, int i) {
     AC_ASSERT(c->ops[i].state != OP_FREE);
     AC_ASSERT(c->ops[i].replied);
     memset(&c->ops[i], 0, sizeof(c->ops[i]));
-    AC_ASSERT(c->op_free_count < OPS_MAX);
-    c->op_free[c->op_free_count++] = i;
+    pool_put(c->op_free, &c->op_free_count, OPS_MAX, i);
 }
 
 /* Jobs need no write in doubt (nor does a batch, but for the mutant that reuses serials);
@@ -275,7 +302,7 @@ uint64_t coord_deadline_us(const coord_t *c) {
 int coord_idle(const coord_t *c) {
     return c->batch.phase == PHASE_IDLE && c->txjob.phase == TXJ_IDLE && c->sjob_count == 0 &&
            c->queue.len == 0 && c->txq.len == 0 && c->sq.len == 0 && c->parked.len == 0 &&
-           c->out_free_count == OUT_MAX;
+           pool_free(c->out_free_count, c->out_fresh, OUT_MAX) == OUT_MAX;
 }
 
 void coord_get_stats(const coord_t *c, coord_stats_t *s) { *s = c->stats; }

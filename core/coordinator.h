@@ -11,6 +11,7 @@
 #ifndef ALICHAIN_COORDINATOR_H
 #define ALICHAIN_COORDINATOR_H
 
+#include "auth.h"
 #include "outbox.h"
 #include "wire.h"
 
@@ -31,10 +32,17 @@ typedef struct {
     uint16_t backend_port[BACKEND_COUNT]; /* for screen messages only */
     uint16_t client_port[2];              /* TCP ports of client A and B, for messages */
     const char *txlist_path;              /* as shown to clients (copied) */
+    const auth_t *auth;                   /* the driver's, outliving serverM's core: every
+                                             datagram sealed and opened with it (auth.h);
+                                             NULL: bare wire messages (unit tests) */
 } coord_config_t;
 
 /* Returns NULL when memory runs out or the config is invalid. */
 coord_t *coord_new(const coord_config_t *cfg);
+/* Makes c what coord_new(cfg) would return, in the same memory (a restarted serverM that
+ * reuses its allocation: the fuzzers and the harness restart one thousands of times a
+ * second). Returns 0, or AC_EINVAL for a cfg coord_new refuses (c unchanged then). */
+int coord_reset(coord_t *c, const coord_config_t *cfg);
 void coord_free(coord_t *c);
 
 /* Prints "The main server is up and running." (the only place that line comes from). */
@@ -110,7 +118,8 @@ typedef struct {
     uint64_t requests;
     uint64_t transfers_ok;
     uint64_t retransmits;
-    uint64_t datagrams_dropped;   /* malformed, stale or unexpected */
+    uint64_t datagrams_dropped;   /* malformed, stale, unexpected or unauthentic */
+    uint64_t datagrams_unauthentic; /* of those: refused by auth_open (bad MAC, ...) */
     uint64_t in_doubt;            /* writes whose outcome was reported unknown */
     uint64_t busy;                /* connections refused at CONNECTIONS_MAX */
     uint64_t budget_stops;        /* times the unsent replies reached COORD_UNSENT_BYTES_BUDGET */

@@ -59,11 +59,11 @@ $(FUZZ_DIR)/sim.a: $(FUZZ_SIM_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 	ar rcs $@ $^
 $(FUZZ_CORE:%=$(FUZZ_DIR)/bin/%): $(FUZZ_DIR)/bin/%: $(FUZZ_DIR)/obj/fuzz/%.o $(FUZZ_DIR)/core.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@
+	$(FUZZ_CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lsodium -o $@
 $(FUZZ_SIM:%=$(FUZZ_DIR)/bin/%): $(FUZZ_DIR)/bin/%: $(FUZZ_DIR)/obj/fuzz/%.o $(FUZZ_DIR)/sim.a \
     $(FUZZ_DIR)/core.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lm -o $@
+	$(FUZZ_CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lsodium -lm -o $@
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "blockfile.h"
+#include "key.h"
 #include "mutant.h"
 
 #define CONFIG_NUMBER_DIGITS_MAX 20   /* UINT64_MAX */
@@ -102,6 +103,11 @@ static int config_set(config_t *c, const char *key, const char *what, const char
     } else if (strcmp(key, "seed") == 0) {
         if (config_number(what, val, 0, UINT64_MAX, &c->seed, err, err_cap) < 0) return -1;
         c->seed_given = 1;
+    } else if (strcmp(key, "insecure") == 0) {
+        if (config_number(what, val, 0, 1, &v, err, err_cap) < 0) return -1;
+        c->insecure = (int)v;
+    } else if (strcmp(key, "key-file") == 0) {
+        return config_path(what, val, c->key_path, sizeof(c->key_path), err, err_cap);
     } else if (strcmp(key, "block") == 0) {
         return config_path(what, val, c->block_path, sizeof(c->block_path), err, err_cap);
     } else if (strcmp(key, "txlist") == 0) {
@@ -120,10 +126,13 @@ typedef struct {
 
 /* The settings each role reads; flags and variables share the key. */
 static const config_key_t config_keys_backend[] = {
-    {"port-offset", "ALICHAIN_PORT_OFFSET"}, {"block", "ALICHAIN_BLOCK"}, {NULL, NULL}};
+    {"port-offset", "ALICHAIN_PORT_OFFSET"}, {"block", "ALICHAIN_BLOCK"},
+    {"key-file", "ALICHAIN_KEY_FILE"},       {"insecure", "ALICHAIN_INSECURE"},
+    {NULL, NULL}};
 static const config_key_t config_keys_serverM[] = {
     {"port-offset", "ALICHAIN_PORT_OFFSET"}, {"txlist", "ALICHAIN_TXLIST"},
     {"timeout-ms", "ALICHAIN_TIMEOUT_MS"},   {"seed", "ALICHAIN_SEED"},
+    {"key-file", "ALICHAIN_KEY_FILE"},       {"insecure", "ALICHAIN_INSECURE"},
     {NULL, NULL}};
 static const config_key_t config_keys_client[] = {
     {"port-offset", "ALICHAIN_PORT_OFFSET"},
@@ -436,6 +445,13 @@ void config_usage(const config_t *c, FILE *f) {
                    "(backends' addresses)\n",
                 CONFIG_TXLIST_DEFAULT, CONFIG_TIMEOUT_MS_MAX, TIMEOUT_MS_DEFAULT);
     }
+    fprintf(f, "  --key-file FILE   ALICHAIN_KEY_FILE, the key every server shares (default "
+               "$HOME/%s,\n"
+               "                    created 0600 if missing; copy it to every host of alichain)\n"
+               "  --insecure 1      ALICHAIN_INSECURE=1: no authentication with the other servers "
+               "(anyone\n"
+               "                    who can send UDP here can then write to the ledger)\n",
+            KEY_FILE_DEFAULT);
     fprintf(f, "SIGINT/SIGTERM: finish what is in flight, then exit 0.\n");
 }
 

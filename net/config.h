@@ -34,6 +34,10 @@ typedef struct {
     uint32_t client_timeout_ms;               /* client: wait for the reply */
     uint64_t seed;                            /* serverM: given, or from the OS */
     int seed_given;                           /* ALICHAIN_SEED or --seed was set */
+    char key_path[CONFIG_PATH_BYTES];         /* servers: the shared key ("" : the default,
+                                                 key.h's KEY_FILE_DEFAULT under $HOME) */
+    int insecure;                             /* servers: ALICHAIN_INSECURE=1 / --insecure 1:
+                                                 no authentication (announced loudly) */
     int help;                                 /* --help was given: print usage, exit 0 */
     int args_first;                           /* client: argv index of the operation */
     int args_ended;                           /* client: a "--" came before the operation */

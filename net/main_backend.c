@@ -13,6 +13,7 @@
 #include "config.h"
 #include "disk.h"
 #include "drive.h"
+#include "key.h"
 #include "loop.h"
 #include "messages.h"
 #include "mutant.h"
@@ -40,6 +41,7 @@ typedef struct {
     uint64_t sync_tokens[SYNC_TOKENS_MAX]; /* written, not yet fdatasync'ed */
     size_t sync_count;
     drive_drops_t drops;        /* datagrams dropped, reported as a count once a second */
+    server_key_t key;           /* the servers' shared key (or none: insecure) */
 } backend_main_t;
 
 static backend_main_t g; /* static: the loop's tables are large */
@@ -114,7 +116,7 @@ static void backend_on_readable(void *ctx, int fd, short revents) {
     backend_main_t *m = ctx;
     (void)revents;
     for (int i = 0; i < BACKEND_READS_PER_TURN && m->sync_count < BACKEND_PENDING_MAX; i++) {
-        uint8_t buf[DGRAM_BYTES_MAX];
+        uint8_t buf[AUTH_DGRAM_BYTES_MAX];
         struct sockaddr_in src;
         socklen_t src_len = sizeof(src);
         ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&src, &src_len);
@@ -127,10 +129,11 @@ static void backend_on_readable(void *ctx, int fd, short revents) {
             continue;
         }
         if ((size_t)n > sizeof(buf)) {
-            drive_drop(m->cfg.program, &m->drops, now, "over %d bytes", DGRAM_BYTES_MAX);
+            drive_drop(m->cfg.program, &m->drops, now, "over %d bytes", AUTH_DGRAM_BYTES_MAX);
             continue;
         }
-        backend_on_datagram(&m->node, now, buf, (size_t)n, &m->out);
+        /* the backend's clock is the wall clock: it bounds how far a QUERY may move the fence */
+        backend_on_datagram(&m->node, loop_wall_us(), buf, (size_t)n, &m->out);
         drive_drain(&m->drive, &m->out);
     }
 }
@@ -167,6 +170,9 @@ static void backend_open(backend_main_t *m) {
     if (backend_load(&m->node, data, len, marker, marker_len, m->cfg.block_path, &res, err,
                      sizeof(err)) < 0)
         drive_die(prog, EXIT_RUNTIME, "%s", err);
+    if (key_load(&m->key, &m->cfg, err, sizeof(err)) < 0) drive_die(prog, EXIT_CONFIG, "%s", err);
+    key_announce(&m->key, prog);
+    backend_set_auth(&m->node, &m->key.auth);
     uint16_t port = config_port_backend(&m->cfg, m->cfg.index);
     if (sock_addr(err, m->cfg.host[CONFIG_HOST_M], config_port_m_udp(&m->cfg), &m->m_addr) < 0 ||
         sock_udp_bind(err, m->cfg.host[m->cfg.index], port, &m->udp_fd) < 0)

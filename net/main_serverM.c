@@ -17,6 +17,7 @@
 #include "coordinator.h"
 #include "disk.h"
 #include "drive.h"
+#include "key.h"
 #include "loop.h"
 #include "sock.h"
 #include "txfile.h"
@@ -95,6 +96,7 @@ typedef struct {
     uint64_t stop_deadline_us;     /* 0: not stopping */
     drive_limiter_t accept_warn;
     drive_drops_t drops;           /* datagrams dropped, reported as a count once a second */
+    server_key_t key;              /* the servers' shared key (or none: insecure) */
     txfile_t *txfile;              /* the TXLIST file's writer thread */
 } serverM_t;
 
@@ -410,7 +412,7 @@ static void udp_on_event(void *ctx, int fd, short revents) {
     serverM_t *m = ctx;
     (void)revents;
     for (int i = 0; i < UDP_READS_PER_EVENT; i++) {
-        uint8_t buf[DGRAM_BYTES_MAX];
+        uint8_t buf[AUTH_DGRAM_BYTES_MAX];
         struct sockaddr_in src;
         socklen_t src_len = sizeof(src);
         ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&src, &src_len);
@@ -421,7 +423,7 @@ static void udp_on_event(void *ctx, int fd, short revents) {
             char from[SOCK_ADDR_TEXT_BYTES];
             sock_addr_text(&src, from, sizeof(from));
             if (b < 0) drive_drop(m->cfg.program, &m->drops, now, "from %s, not a backend", from);
-            else drive_drop(m->cfg.program, &m->drops, now, "over %d bytes", DGRAM_BYTES_MAX);
+            else drive_drop(m->cfg.program, &m->drops, now, "over %d bytes", AUTH_DGRAM_BYTES_MAX);
             continue;
         }
         coord_on_datagram(m->coord, now, b, buf, (size_t)n, &m->out);
@@ -463,6 +465,8 @@ static void serverM_open(serverM_t *m) {
     for (int i = 0; i < BACKEND_COUNT; i++)
         if (sock_addr(err, cfg->host[i], config_port_backend(cfg, i), &m->backend_addr[i]) < 0)
             drive_die(cfg->program, EXIT_CONFIG, "%s", err);
+    if (key_load(&m->key, cfg, err, sizeof(err)) < 0) drive_die(cfg->program, EXIT_CONFIG, "%s", err);
+    key_announce(&m->key, cfg->program);
     if (sock_udp_bind(err, host, config_port_m_udp(cfg), &m->udp_fd) < 0)
         drive_die(cfg->program, EXIT_RUNTIME, "%s", err);
     for (int j = 0; j < 2; j++)
@@ -482,6 +486,7 @@ static void serverM_open(serverM_t *m) {
         .seed = cfg->seed,
         .timeout_ms = cfg->timeout_ms,
         .txlist_path = cfg->txlist_path,
+        .auth = &m->key.auth,
     };
     for (int i = 0; i < BACKEND_COUNT; i++) cc.backend_port[i] = config_port_backend(cfg, i);
     for (int j = 0; j < 2; j++) cc.client_port[j] = config_port_client(cfg, j);

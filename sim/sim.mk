@@ -38,14 +38,22 @@ $(OUT)/sim/commit.h: FORCE
 $(OUT)/sim/cmd/alichain-sim.o: $(OUT)/sim/commit.h
 $(OUT)/sim/cmd/alichain-sim.o: CPPFLAGS += -include $(OUT)/sim/commit.h
 
+# The disk fault file system (sim/hosts/faultfs.h) needs libfuse3 (Debian libfuse3-dev,
+# ci/install-deps.sh); built without it, faultfs says so at run time and real mode refuses
+# disk faults as before.
+FUSE_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null)
+ifneq ($(FUSE_LIBS),)
+$(OUT)/sim/hosts/faultfs.o: CPPFLAGS += $(shell pkg-config --cflags fuse3) -DALICHAIN_FUSE
+endif
+
 $(BIN)/alichain-sim: $(OUT)/sim/cmd/alichain-sim.o $(OUT)/sim.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(FUSE_LIBS) -o $@
 
 # alichain-hosts: namespace hosts, kernel faults and the UDP fault relay (docs/REAL-HOSTS.md)
 $(BIN)/alichain-hosts: $(OUT)/sim/cmd/alichain-hosts.o $(OUT)/sim.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
+	$(CC) $(CFLAGS) $^ $(LDFLAGS) $(FUSE_LIBS) -o $@
 
 all: sim-root
 ROOT_ARTIFACTS += alichain-sim alichain-hosts alichain-sim-mutants
@@ -89,7 +97,9 @@ swarm-parallel: $(SWARM_SIM)
 # build reads; net/drive.h keeps them out of every other build), then alichain-sim real
 # against each; exits 0 only if at least REAL_MUTANTS_MIN are caught while the same
 # scenarios pass with ALICHAIN_MUTANT=none.
-REAL_MUTANTS_MIN ?= 4
+# (7 of 8: write_during_pause may miss one; without the disk fault file system, not root,
+# the three power-cut cases are refused: run with REAL_MUTANTS_MIN=4 there)
+REAL_MUTANTS_MIN ?= 7
 .PHONY: real-mutants real-mutants-programs compare-mutants
 real-mutants-programs:
 	$(MAKE) --no-print-directory VARIANT=real-mutants \

@@ -1,5 +1,6 @@
-/* hosts_main.c — alichain-hosts: the namespace hosts (sim/hosts/netns.h) and the UDP fault relay
- * (sim/hosts/relay.h) from the command line, for tests, demos and by hand. Exit 0 done, 1 the
+/* hosts_main.c — alichain-hosts: the namespace hosts (sim/hosts/netns.h), the UDP fault relay
+ * (sim/hosts/relay.h) and the disk fault file system (sim/hosts/faultfs.h) from the command
+ * line, for tests, demos and by hand. Exit 0 done, 1 the
  * operation failed, 2 usage, 3 unavailable (not root, or ip / nft missing), 130 `up`
  * interrupted (and undone). */
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hosts/faultfs.h"
 #include "hosts/netns.h"
 #include "hosts/relay.h"
 #include "text.h"
@@ -33,7 +35,11 @@ static const char USAGE[] =
     "default the parent of alichain-hosts: the shell or program that runs it); HOST: M A B C\n"
     "or K (the clients).\n"
     "SPEC: delay=LO-HI,dup=PCT,reorder=PCT (any subset) or none; FRONT etc.: HOST:PORT.\n"
-    "A relay link: serverM (at M) sends to FRONT, the backend (at BACKEND) sends to BACK.\n";
+    "A relay link: serverM (at M) sends to FRONT, the backend (at BACKEND) sends to BACK.\n"
+    "       alichain-hosts disk DIR [--log NAME] [--seed N]\n"
+    "DIR: a directory the fault file system is mounted over until stdin ends (or SIGINT/SIGTERM);\n"
+    "stdin commands, each answered by one line once it took effect: `set SYNC_MIN_US SYNC_MAX_US\n"
+    "TORN_PPM`, `cut` (power cut), `on` (power back), `counts`.\n";
 
 /* One line on stderr: "alichain-hosts: " and the message, its control characters escaped
  * (a TAG or a command echoed back cannot drive the terminal). */
@@ -232,7 +238,71 @@ static int cmd_hosts(const char *cmd, int argc, char **argv) {
     return rc < 0 ? failed(rc, err) : 0;
 }
 
-/* The commands of one run's hosts (cmd_hosts); check, sweep and relay are main's. */
+static void disk_counts_print(const faultfs_t *fs) {
+    faultfs_counts_t c;
+    faultfs_counts(fs, &c);
+    printf("counts writes=%llu syncs=%llu slow_syncs=%llu cuts=%llu unsynced=%llu torn=%llu bytes_lost=%llu "
+           "bytes_kept=%llu refused=%llu\n",
+           (unsigned long long)c.writes, (unsigned long long)c.syncs, (unsigned long long)c.slow_syncs,
+           (unsigned long long)c.cuts, (unsigned long long)c.unsynced, (unsigned long long)c.torn,
+           (unsigned long long)c.bytes_lost, (unsigned long long)c.bytes_kept, (unsigned long long)c.refused);
+}
+
+/* The fault file system over DIR, commanded line by line on stdin; unmounted at the end. */
+static int cmd_disk(int argc, char **argv) {
+    char err[FAULTFS_ERR_BYTES];
+    const char *dir = NULL, *log = "";
+    uint64_t seed = 1;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) log = argv[++i];
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
+        else if (dir == NULL && argv[i][0] != '-') dir = argv[i];
+        else return usage("disk DIR [--log NAME] [--seed N]");
+    }
+    if (dir == NULL) return usage("disk needs a DIR");
+    if (faultfs_available(err, sizeof(err)) < 0) {
+        say("%s", err);
+        return EXIT_UNAVAILABLE;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop; /* no SA_RESTART: a signal ends the read below */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sim_disk_t d = {.sync_min_us = 0, .sync_max_us = 0, .torn_ppm = 0};
+    faultfs_t fs;
+    (void)faultfs_sweep();
+    if (faultfs_start(&fs, dir, log, seed, &d, UINT64_MAX, err, sizeof(err)) < 0) return failed(NETNS_ERR_COMMAND, err);
+    printf("mounted %s\n", dir);
+    fflush(stdout);
+    char line[256];
+    int rc = 0;
+    while (!stop_flag && fgets(line, sizeof(line), stdin) != NULL) {
+        unsigned long long lo, hi, ppm;
+        int ok = 0;
+        if (sscanf(line, "set %llu %llu %llu", &lo, &hi, &ppm) == 3) {
+            d = (sim_disk_t){.sync_min_us = lo, .sync_max_us = hi, .torn_ppm = (uint32_t)ppm};
+            ok = faultfs_command(&fs, FAULTFS_CMD_SET, &d, err, sizeof(err)) == 0;
+        } else if (strcmp(line, "cut\n") == 0) {
+            ok = faultfs_command(&fs, FAULTFS_CMD_CUT, NULL, err, sizeof(err)) == 0;
+        } else if (strcmp(line, "on\n") == 0) {
+            ok = faultfs_command(&fs, FAULTFS_CMD_ON, NULL, err, sizeof(err)) == 0;
+        } else if (strcmp(line, "counts\n") == 0) {
+            disk_counts_print(&fs);
+            fflush(stdout);
+            continue;
+        } else {
+            snprintf(err, sizeof(err), "unknown command");
+        }
+        if (ok) printf("ok\n");
+        else printf("error %s\n", err);
+        fflush(stdout);
+        rc |= !ok;
+    }
+    faultfs_stop(&fs);
+    return rc ? EXIT_FAILED : 0;
+}
+
+/* The commands of one run's hosts (cmd_hosts); check, sweep, relay and disk are main's. */
 static const char *const HOSTS_COMMANDS[] = {"up", "down", "heal", "counters", "exec", "loss", "cut",
                                              "partition", "isolate"};
 
@@ -262,6 +332,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "relay") == 0) return cmd_relay(argc - 2, argv + 2);
+    if (strcmp(cmd, "disk") == 0) return cmd_disk(argc - 2, argv + 2);
     for (size_t i = 0; i < sizeof(HOSTS_COMMANDS) / sizeof(HOSTS_COMMANDS[0]); i++)
         if (strcmp(cmd, HOSTS_COMMANDS[i]) == 0) return cmd_hosts(cmd, argc - 2, argv + 2);
     char why[ERR_TEXT_BYTES];

@@ -38,20 +38,22 @@ static const char usage[] =
     "usage: alichain-sim run FILE [--seed N] [--trace FILE] [--trace-json FILE] [-v]\n"
     "       alichain-sim swarm --seeds N [--first S] [--out DIR] [--stop-on-fail] [--no-shrink]\n"
     "             [--jsonl FILE]  (or --block K --block-seeds N: seeds K*N .. K*N+N-1)\n"
-    "       alichain-sim report FILE... [--first S --seeds N]  merge --jsonl results;\n"
-    "             exit 0 all passed, 1 a seed failed, 2 damaged input or missing seeds\n"
+    "       alichain-sim report FILE... [--first S --seeds N] [--allow-mixed] [--out DIR]  merge --jsonl\n"
+    "             results (--out: the failing seeds' carried scenarios as DIR/seed-S.scn); exit 0 all\n"
+    "             passed, 1 a seed failed, 2 damaged input, missing seeds or mixed commits\n"
     "       alichain-sim suite [DIR...] [--swarm N] [--out DIR]\n"
     "       alichain-sim print FILE        the scenario as parsed, printed back\n"
     "       alichain-sim gen SEED [--real] the scenario the swarm (--real: compare --generated) runs\n"
     "       alichain-sim real FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N]\n"
-    "             [--net auto|netns|loopback] [-v]\n"
+    "             [--net auto|netns|loopback] [--disk auto|fuse|plain] [-v]\n"
     "       alichain-sim compare FILE [--seed N] [--programs DIR] [--skip-unsupported] [--port-offset N]\n"
     "             [--net auto|netns|loopback]   (auto: namespace hosts when root with ip and nft)\n"
+    "             [--disk auto|fuse|plain]      (auto: the disk fault file system when root with /dev/fuse)\n"
     "       alichain-sim compare --generated --seeds N [--first S] [--jsonl FILE] [--out DIR] [--programs DIR]\n"
     "             (or --block K --block-seeds N) generated scenarios with real faults only, both ways;\n"
     "             exit 0 no seed failed (inconclusive ones allowed), 1 a seed failed, 2 refused\n"
     "       alichain-sim soak [--transfers N] [--concurrency C] [--kill-ms K] [--seed N] [--programs DIR]\n"
-    "             [--port-offset N] [--net auto|netns|loopback]   (--kill-ms 0: no kills)\n"
+    "             [--port-offset N] [--net auto|netns|loopback] [--power-cut]   (--kill-ms 0: no kills)\n"
     "             [--plant drop-confirmed|torn-confirmed|copy-confirmed]\n"
     "real plays the scenario on the six real programs (docs/REAL.md); compare runs it both ways;\n"
     "  real and compare exit 0 pass, 1 fail, 2 refused, 3 inconclusive: a timed fault landed later\n"
@@ -196,7 +198,7 @@ typedef enum {
     OPT_SEED, OPT_SEEDS, OPT_FIRST, OPT_SWARM, OPT_TRACE, OPT_TRACE_JSON, OPT_OUT, OPT_MUTANT,
     OPT_VERBOSE, OPT_STOP_ON_FAIL, OPT_NO_SHRINK, OPT_BLOCK, OPT_BLOCK_SEEDS, OPT_JSONL,
     OPT_PROGRAMS, OPT_SKIP_UNSUPPORTED, OPT_PORT_OFFSET, OPT_NET, OPT_TRANSFERS, OPT_CONCURRENCY,
-    OPT_KILL_MS, OPT_PLANT, OPT_GENERATED, OPT_REAL, OPT_COUNT
+    OPT_KILL_MS, OPT_PLANT, OPT_GENERATED, OPT_REAL, OPT_ALLOW_MIXED, OPT_DISK, OPT_POWER_CUT, OPT_COUNT
 } opt_t;
 
 static const struct {
@@ -211,7 +213,7 @@ static const struct {
     [OPT_SWARM] = {"--swarm", NULL, 1, "suite"},
     [OPT_TRACE] = {"--trace", NULL, 1, "run"},
     [OPT_TRACE_JSON] = {"--trace-json", NULL, 1, "run"},
-    [OPT_OUT] = {"--out", NULL, 1, "swarm suite compare"},
+    [OPT_OUT] = {"--out", NULL, 1, "swarm suite compare report"},
     [OPT_MUTANT] = {"--mutant", NULL, 1, "run swarm suite print gen"},
     [OPT_VERBOSE] = {"-v", "--verbose", 0, "run real"},
     [OPT_STOP_ON_FAIL] = {"--stop-on-fail", NULL, 0, "swarm"},
@@ -229,6 +231,9 @@ static const struct {
     [OPT_PLANT] = {"--plant", NULL, 1, "soak"},
     [OPT_GENERATED] = {"--generated", NULL, 0, "compare"},
     [OPT_REAL] = {"--real", NULL, 0, "gen"},
+    [OPT_ALLOW_MIXED] = {"--allow-mixed", NULL, 0, "report"},
+    [OPT_DISK] = {"--disk", NULL, 1, "real compare"},
+    [OPT_POWER_CUT] = {"--power-cut", NULL, 0, "soak"},
 };
 
 typedef struct {
@@ -391,6 +396,9 @@ static int args_values(args_t *a) {
     if (v[OPT_NET] && strcmp(v[OPT_NET], "auto") != 0 && strcmp(v[OPT_NET], "netns") != 0 &&
         strcmp(v[OPT_NET], "loopback") != 0)
         return usage_fail("--net: \"%.40s\" is not auto, netns or loopback", v[OPT_NET]);
+    if (v[OPT_DISK] && strcmp(v[OPT_DISK], "auto") != 0 && strcmp(v[OPT_DISK], "fuse") != 0 &&
+        strcmp(v[OPT_DISK], "plain") != 0)
+        return usage_fail("--disk: \"%.40s\" is not auto, fuse or plain", v[OPT_DISK]);
     if (v[OPT_PORT_OFFSET] && (parse_u64_arg("--port-offset", v[OPT_PORT_OFFSET], 0, &a->port_offset) ||
                                a->port_offset > PORT_OFFSET_MAX))
         return a->port_offset > PORT_OFFSET_MAX ? usage_fail("--port-offset: at most %d", PORT_OFFSET_MAX)
@@ -482,6 +490,13 @@ static int net_choose(const args_t *a, realnet_t **net_out, const char **note) {
     return 0;
 }
 
+/* --disk auto (default): the disk fault file system where it mounts; fuse: it or refuse;
+ * plain: none (disk faults refused). */
+static int disk_mode(const args_t *a) {
+    const char *d = a->value[OPT_DISK];
+    return d == NULL || strcmp(d, "auto") == 0 ? REALDISK_AUTO : strcmp(d, "fuse") == 0 ? REALDISK_FUSE : REALDISK_PLAIN;
+}
+
 /* The programs' directory: --programs, else the one alichain-sim is in. */
 static void programs_dir(const args_t *a, char *programs, size_t cap) {
     if (a->value[OPT_PROGRAMS] == NULL) self_dir(programs, cap);
@@ -502,7 +517,8 @@ static int cmd_real(const args_t *a) {
     real_options_t o = {.programs = programs, .skip_unsupported = a->value[OPT_SKIP_UNSUPPORTED] != NULL,
                         .has_seed = a->has_seed, .seed = a->seed,
                         .has_port_offset = a->value[OPT_PORT_OFFSET] != NULL,
-                        .port_offset = (unsigned)a->port_offset, .verbose = a->verbose, .report = stdout};
+                        .port_offset = (unsigned)a->port_offset, .verbose = a->verbose, .report = stdout,
+                        .disk = disk_mode(a)};
     const char *hold = getenv("ALICHAIN_SIM_JUDGE_HOLD_MS"); /* tests/real: a signal while judging */
     if (hold != NULL) o.judge_hold_ms = (uint32_t)strtoul(hold, NULL, 10);
     if (net_choose(a, &o.net, &o.net_note) != 0) {
@@ -524,6 +540,12 @@ static int cmd_real(const args_t *a) {
     }
     scenario_free(&s);
     return rc;
+}
+
+/* The variable's value, or "" when unset. */
+static const char *env_or_empty(const char *name) {
+    const char *v = getenv(name);
+    return v != NULL ? v : "";
 }
 
 /* One seed's JSON line of compare --generated (jsonl.h: a "compare" object; a failed seed's
@@ -577,7 +599,7 @@ static int cmd_compare_generated(const args_t *a) {
     char programs[PATH_MAX];
     programs_dir(a, programs, sizeof(programs));
     real_options_t o = {.programs = programs, .has_port_offset = a->value[OPT_PORT_OFFSET] != NULL,
-                        .port_offset = (unsigned)a->port_offset};
+                        .port_offset = (unsigned)a->port_offset, .disk = disk_mode(a)};
     if (net_choose(a, &o.net, &o.net_note) != 0) return EXIT_USAGE;
     if (o.net == NULL) { /* loopback cannot partition or touch UDP: every seed would be refused */
         say("compare --generated needs namespace hosts: %s",
@@ -593,6 +615,8 @@ static int cmd_compare_generated(const args_t *a) {
     const char *commit = getenv("ALICHAIN_COMMIT"); /* as cmd_swarm: names it when the build could not */
     if (commit == NULL || commit[0] == '\0') commit = ALICHAIN_COMMIT;
     snprintf(rec.commit, sizeof(rec.commit), "%s", commit);
+    snprintf(rec.host, sizeof(rec.host), "%s", env_or_empty("ALICHAIN_HOST"));
+    snprintf(rec.attempt, sizeof(rec.attempt), "%s", env_or_empty("ALICHAIN_ATTEMPT"));
     rec.kind = JSONL_RUN;
     rec.first = a->first;
     rec.seeds = a->seeds;
@@ -644,6 +668,7 @@ static int cmd_compare_generated(const args_t *a) {
         }
         free(text);
         gencmp_record(&rec, commit, seed, &cr, wall_us, repro);
+        if (cr.verdict == 1 && saved[0]) jsonl_scenario_load(&rec, saved);   /* back with the results */
         if (jl != NULL) jsonl_write(jl, &rec);
         scenario_free(&s);
     }
@@ -683,7 +708,8 @@ static int cmd_soak(const args_t *a) {
     soak_options_t o = {.programs = programs, .transfers = (uint32_t)transfers,
                         .concurrency = (uint32_t)concurrency, .kill_ms = (uint32_t)kill_ms,
                         .seed = a->has_seed ? a->seed : 1, .has_port_offset = v[OPT_PORT_OFFSET] != NULL,
-                        .port_offset = (unsigned)a->port_offset, .plant = plant, .report = stdout};
+                        .port_offset = (unsigned)a->port_offset, .plant = plant, .report = stdout,
+                        .power_cut = v[OPT_POWER_CUT] != NULL};
     if (net_choose(a, &o.net, &o.net_note) != 0) return EXIT_USAGE;
     if (o.net == NULL && o.net_note != NULL) {
         const char *ci = getenv("CI");
@@ -707,6 +733,9 @@ static int cmd_swarm(const args_t *a) {
     /* ALICHAIN_COMMIT in the environment names the commit when the build could not */
     const char *commit = getenv("ALICHAIN_COMMIT");
     o.commit = commit != NULL && commit[0] != '\0' ? commit : ALICHAIN_COMMIT;
+    /* which machine and which try ran it: set by sim/swarm/swarm-job.sh (docs/SCALING.md) */
+    o.host = env_or_empty("ALICHAIN_HOST");
+    o.attempt = env_or_empty("ALICHAIN_ATTEMPT");
     if (a->jsonl != NULL && (o.jsonl = fopen(a->jsonl, "w")) == NULL) {
         say("--jsonl: cannot write \"%.200s\"", a->jsonl);
         return EXIT_USAGE;
@@ -744,7 +773,8 @@ static int cmd_suite(const args_t *a) {
 
 static int cmd_report(const args_t *a) {
     report_options_t o = {.files = a->positional, .file_count = a->npos, .has_expect = a->has_seeds,
-                          .expect_first = a->first, .expect_seeds = a->seeds, .out = stdout};
+                          .expect_first = a->first, .expect_seeds = a->seeds, .out = stdout,
+                          .allow_mixed = a->value[OPT_ALLOW_MIXED] != NULL, .scenario_dir = a->out};
     return report_run(&o);
 }
 

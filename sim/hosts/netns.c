@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +32,7 @@ static const char HOST_LETTERS[NETNS_HOSTS] = {'M', 'A', 'B', 'C', 'K'};
 /* 198.18.0.0/15 only (RFC 2544's benchmarking range): never an address in use elsewhere */
 static const char *const HOST_ADDRS[NETNS_HOSTS] = {"198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.4",
                                                     "198.18.0.5"};
+static const char *const FRONT_ADDRS[NETNS_FRONTS] = {"198.18.0.6", "198.18.0.7"};
 static const char *const HOST_VARS[] = {"ALICHAIN_HOST_M", "ALICHAIN_HOST_A", "ALICHAIN_HOST_B",
                                         "ALICHAIN_HOST_C"};
 _Static_assert(NETNS_HOST_C + 1 == sizeof(HOST_VARS) / sizeof(HOST_VARS[0]),
@@ -239,6 +241,7 @@ int netns_init(char *err, netns_t *n, pid_t owner, const char *tag) {
         snprintf(n->name[h], sizeof(n->name[h]), "%s%c", prefix, HOST_LETTERS[h]);
         snprintf(n->addr[h], sizeof(n->addr[h]), "%s", HOST_ADDRS[h]);
     }
+    for (int f = 0; f < NETNS_FRONTS; f++) snprintf(n->front[f], sizeof(n->front[f]), "%s", FRONT_ADDRS[f]);
     return 0;
 }
 
@@ -286,7 +289,9 @@ static int host_up(char *err, const netns_t *n, int h) {
                           "peer", "name", "eth0", "netns", n->name[h], NULL);
     snprintf(script, sizeof(script), "link set %s master br0\nlink set %s up\n", peer, peer);
     if (rc == 0) rc = run(err, NULL, script, NULL, 0, "ip", "-n", n->bridge, "-batch", "-", NULL);
-    snprintf(script, sizeof(script), "addr add %s dev eth0\nlink set eth0 up\nlink set lo up\n", cidr);
+    int len = snprintf(script, sizeof(script), "addr add %s dev eth0\nlink set eth0 up\nlink set lo up\n", cidr);
+    for (int f = 0; h == NETNS_HOST_M && f < NETNS_FRONTS; f++) /* the TCP proxy's fronts */
+        len += snprintf(script + len, sizeof(script) - (size_t)len, "addr add %s/24 dev eth0\n", n->front[f]);
     if (rc == 0) rc = run(err, NULL, script, NULL, 0, "ip", "-n", n->name[h], "-batch", "-", NULL);
     snprintf(script, sizeof(script),
              "table %s {\n"
@@ -417,6 +422,23 @@ int netns_enter(char *err, const netns_t *n, int host) {
     for (int h = 0; h <= NETNS_HOST_C; h++)
         if (setenv(HOST_VARS[h], n->addr[h], 0) < 0) /* the caller's own value wins */ return fail(err, NETNS_ERR_SYS, "setenv: %s", strerror(errno));
     return 0;
+}
+
+int netns_socket(char *err, const netns_t *n, int host, int domain, int type) {
+    if (host < 0 || host >= NETNS_HOSTS) return fail(err, NETNS_ERR_ARG, "no host %d", host);
+    int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home < 0) return fail(err, NETNS_ERR_SYS, "/proc/self/ns/net: %s", strerror(errno));
+    int fd = -1, e = 0;
+    if (join_netns(n->name[host]) < 0) e = errno;
+    else if ((fd = socket(domain, type | SOCK_CLOEXEC, 0)) < 0) e = errno;
+    if (setns(home, CLONE_NEWNET) < 0 && fd >= 0) { /* never left in the other namespace */
+        e = errno;
+        close(fd);
+        fd = -1;
+    }
+    close(home);
+    if (fd < 0) return fail(err, NETNS_ERR_SYS, "a socket on host %c: %s", HOST_LETTERS[host], strerror(e));
+    return fd;
 }
 
 /* ---- faults: each a chain's content (fault_chains), written into a batch ---------------- */
@@ -560,9 +582,11 @@ int netns_cut(char *err, const netns_t *n, netns_batch_t *given, int from, int t
     if (pair_ok(err, from, to) < 0) return NETNS_ERR_ARG;
     netns_batch_t *b = batch_begin(given);
     if (b != NULL) {
-        char chain[NETNS_FAULT_NAME_BYTES], match[NETNS_ADDR_BYTES + 16];
+        char chain[NETNS_FAULT_NAME_BYTES], match[(NETNS_FRONTS + 1) * NETNS_ADDR_BYTES + 24];
         snprintf(chain, sizeof(chain), "part_%c_%c", HOST_LETTERS[from], HOST_LETTERS[to]);
-        snprintf(match, sizeof(match), "ip saddr %s", n->addr[from]);
+        if (from == NETNS_HOST_M) /* what the TCP proxy's fronts send is serverM's too */
+            snprintf(match, sizeof(match), "ip saddr { %s, %s, %s }", n->addr[from], n->front[0], n->front[1]);
+        else snprintf(match, sizeof(match), "ip saddr %s", n->addr[from]);
         b->on[to] |= ON_PART(from); /* cut twice is cut once: the older rules are shadowed */
         chain_off(b, to, "part", from, to);
         b->on[to] |= ON_PART(from);

@@ -41,11 +41,17 @@ enum {
 };
 
 /* One run's hosts. The caller owns it; netns_init fills the names, netns_up creates them. */
+/* Host M's further addresses, where the TCP fault proxy (tcpproxy.h) takes clients in
+ * front of serverM: NETNS_FRONT_PLAIN for every client, NETNS_FRONT_HALF_CLOSE for the
+ * `half-close` operations'. A partition's rules treat them as M's own. */
+enum { NETNS_FRONT_PLAIN = 0, NETNS_FRONT_HALF_CLOSE = 1, NETNS_FRONTS = 2 };
+
 typedef struct {
     char prefix[NETNS_PREFIX_BYTES];
     char bridge[NETNS_NAME_BYTES];             /* the bridge's namespace */
     char name[NETNS_HOSTS][NETNS_NAME_BYTES];  /* each host's namespace */
     char addr[NETNS_HOSTS][NETNS_ADDR_BYTES];  /* each host's address on the bridge */
+    char front[NETNS_FRONTS][NETNS_ADDR_BYTES]; /* host M's further addresses */
     int up;                                    /* netns_up ran (partly): netns_down has work */
 } netns_t;
 
@@ -97,6 +103,11 @@ char netns_letter_of(int host);
  * ALICHAIN_HOST_* variable not already set in its environment to that host's address (a
  * backend behind a relay keeps its own). Returns 0, NETNS_ERR_ARG or NETNS_ERR_SYS. */
 int netns_enter(char *err, const netns_t *n, int host);
+
+/* A socket(domain, type | SOCK_CLOEXEC, 0) made inside host's namespace (it stays there:
+ * its connections leave from that host) while the caller stays where it is. Returns the fd,
+ * or NETNS_ERR_ARG / NETNS_ERR_SYS with err. */
+int netns_socket(char *err, const netns_t *n, int host, int domain, int type);
 
 /* Faults. Each lives in a chain of its own in the receiving host's table (created empty
  * by netns_up, jumped to from input or output) with its own named counter (the counter

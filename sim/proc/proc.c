@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <dirent.h>
 #include <sys/file.h>
@@ -298,6 +299,25 @@ int proc_wait_up(pid_t pid, const char *out_path, const char *up_needle, uint64_
         proc_sleep_us(tick_us);
     }
     return -3;
+}
+
+int proc_wait_idle(pid_t pid, uint64_t timeout_us) {
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    uint64_t end = proc_now_us() + timeout_us;
+    for (;;) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return 0;
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0) return 0;
+        buf[n] = '\0';
+        const char *paren = strrchr(buf, ')'); /* "pid (comm) S ...": comm may hold spaces */
+        if (paren == NULL || paren[1] != ' ') return 0;
+        if (paren[2] != 'R') return 1;
+        if (proc_now_us() >= end) return 0;
+        sched_yield();
+    }
 }
 
 void proc_kill(pid_t *pid) {

@@ -103,6 +103,10 @@ int proc_wait_up(pid_t pid, const char *out_path, const char *up_needle, uint64_
                  uint64_t tick_us, int *status);
 /* kill -9 (and SIGCONT, so a stopped process dies too) and reap within 3 s; *pid set to 0. */
 void proc_kill(pid_t *pid);
+/* Waits until process pid is not running on a CPU (its /proc state is not R: it sleeps, in
+ * poll() between two events for the servers), for at most timeout_us. 1 when it was seen
+ * idle, 0 at the timeout or when its state cannot be read. */
+int proc_wait_idle(pid_t pid, uint64_t timeout_us);
 /* Stops n processes together: SIGTERM (finish, flush, exit 0) to each pids[k] > 0 whose
  * term_skip[k] is 0 (term_skip may be NULL; a paused process is skipped: it cannot act on
  * SIGTERM), waits up to grace_us for them, then kill -9 to the rest and to the skipped.

@@ -3,12 +3,15 @@
  * injects crash/restart (kill -9, new process) and pause/resume (SIGSTOP/SIGCONT) itself and
  * network faults through a realnet_t, then judges the run with judge.h; plus the loopback
  * back end and `compare`. Trade-offs are written down in docs/REAL.md. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,8 +23,11 @@
 #include "client.h"
 #include "messages.h"
 #include "outcome.h"
+#include "prng.h"
 #include "proc/proc.h"
 #include "real.h"
+#include "realdisk.h"
+#include "realsess.h"
 #include "scenario/anchor.h"
 
 #define REAL_START_MS_MAX 5000          /* a server prints its "up" line within this */
@@ -33,6 +39,8 @@
 #define REAL_DIR_BYTES 256              /* the run's directory, the programs' directory */
 #define REAL_ENV_BYTES 600
 #define REAL_MSG_BYTES 480
+#define REAL_SESSIONS_POLLED 64        /* keep-alive connections polled at once (more: served
+                                        * every tick all the same) */
 #define REAL_LOG_LINES_MAX 5            /* a failed run reports this many stderr lines a server */
 
 static const char *const server_prog[SIM_SERVERS] = {"serverM", "serverA", "serverB", "serverC"};
@@ -111,6 +119,10 @@ static void name_add(char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES], int *c
     if (*count < REAL_SKIPPED_MAX) snprintf(names[(*count)++], REAL_FAULT_NAME_BYTES, "%s", name);
 }
 
+/* A capability of the runner itself, beside the network back end's REALNET_CAN_*: the
+ * disk fault file system is mounted over every server's directory (realdisk.h). */
+#define REAL_CAN_DISK (1u << 31)
+
 /* The faults of settings f that net cannot produce. */
 static void faults_unsupported(const sim_faults_t *f, uint32_t caps,
                                char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES], int *count) {
@@ -127,37 +139,61 @@ static void faults_unsupported(const sim_faults_t *f, uint32_t caps,
                 name_add(names, count, "udp delay");
         }
     }
-    if (f->tcp.seg_min != calm.tcp.seg_min || f->tcp.seg_max != calm.tcp.seg_max)
+    int tcp = (caps & REALNET_CAN_TCP) != 0;
+    if (!tcp && (f->tcp.seg_min != calm.tcp.seg_min || f->tcp.seg_max != calm.tcp.seg_max))
         name_add(names, count, "tcp segment sizes");
-    if (f->tcp.reset_ppm) name_add(names, count, "tcp reset");
-    if (f->tcp.delay_min_us != calm.tcp.delay_min_us || f->tcp.delay_max_us != calm.tcp.delay_max_us)
+    if (!tcp && f->tcp.reset_ppm) name_add(names, count, "tcp reset");
+    if (!tcp && (f->tcp.delay_min_us != calm.tcp.delay_min_us || f->tcp.delay_max_us != calm.tcp.delay_max_us))
         name_add(names, count, "tcp delay");
-    for (int b = 0; b < BACKEND_COUNT; b++) {
+    for (int b = 0; b < BACKEND_COUNT && !(caps & REAL_CAN_DISK); b++) {
         if (f->disk[b].torn_ppm) name_add(names, count, "torn write");
         if (f->disk[b].sync_min_us != calm.disk[b].sync_min_us || f->disk[b].sync_max_us != calm.disk[b].sync_max_us)
             name_add(names, count, "disk sync delay");
     }
-    if (f->file_min_us != calm.file_min_us || f->file_max_us != calm.file_max_us)
+    if ((f->file_min_us != calm.file_min_us || f->file_max_us != calm.file_max_us) && !(caps & REAL_CAN_DISK))
         name_add(names, count, "file write delay");
 }
 
+/* 1 when s needs the TCP fault proxy: a TCP setting other than the calm default at any time,
+ * a half-close operation, or an expectation on what it counts (split, resets). Without one the clients connect straight to serverM, as
+ * before the proxy existed (a proxy changes how a crashed serverM looks: docs/REAL.md). */
+static int scenario_uses_tcp(const scenario_t *s) {
+    sim_faults_t calm;
+    sim_faults_default(&calm);
+    const sim_tcp_t *t = &s->faults.tcp, *c = &calm.tcp;
+    int uses = t->seg_min != c->seg_min || t->seg_max != c->seg_max || t->reset_ppm != c->reset_ppm ||
+               t->delay_min_us != c->delay_min_us || t->delay_max_us != c->delay_max_us;
+    for (size_t i = 0; !uses && i < s->step_count; i++) {
+        const scn_step_t *st = &s->steps[i];
+        uses = (st->kind == STEP_OP && st->half_close) || (st->kind == STEP_SET && st->set.what == SET_TCP);
+    }
+    for (size_t i = 0; !uses && i < s->expect_count; i++) {
+        const scn_expect_t *e = &s->expects[i];
+        uses = e->kind == EXP_FAULT && (e->fault == FAULT_SPLIT || e->fault == FAULT_RESETS);
+    }
+    return uses;
+}
+
 /* The fault counters real mode can measure on net: the runner's own (it makes crashes,
- * restarts, pauses and partitions itself) and what the back end reads back. */
-static uint32_t real_measured(const realnet_t *net) {
-    return net->measured | 1u << FAULT_CRASHES | 1u << FAULT_RESTARTS | 1u << FAULT_PAUSES |
-           1u << FAULT_PARTITIONS;
+ * restarts, pauses and partitions itself), what the back end reads back (the TCP proxy's
+ * split and resets only when the clients pass it: via_proxy), and with the disk fault file
+ * system (disk) its torn and unsynced counts. */
+static uint32_t real_measured(const realnet_t *net, int via_proxy, int disk) {
+    uint32_t tcp = 1u << FAULT_SPLIT | 1u << FAULT_RESETS; /* the proxy's: only when it is in the way */
+    return (net->measured & (via_proxy ? UINT32_MAX : ~tcp)) | 1u << FAULT_CRASHES | 1u << FAULT_RESTARTS |
+           1u << FAULT_PAUSES | 1u << FAULT_PARTITIONS | (disk ? 1u << FAULT_TORN | 1u << FAULT_UNSYNCED : 0);
 }
 
 /* The faults of s that net cannot produce, each named once (e.g. "udp loss", "torn write"),
  * and each `expect fault X` whose counter it cannot measure ("expect fault split"): judged
  * it would fail for the wrong reason (>= 1) or pass for nothing (== 0). */
-static int real_unsupported(const scenario_t *s, const realnet_t *net,
+static int real_unsupported(const scenario_t *s, const realnet_t *net, int via_proxy, int disk,
                             char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES]) {
     int count = 0;
-    uint32_t caps = net->caps;
+    uint32_t caps = net->caps | (disk ? REAL_CAN_DISK : 0);
     for (size_t i = 0; i < s->expect_count; i++) {
         const scn_expect_t *e = &s->expects[i];
-        if (e->kind != EXP_FAULT || (real_measured(net) & (1u << e->fault))) continue;
+        if (e->kind != EXP_FAULT || (real_measured(net, via_proxy, disk) & (1u << e->fault))) continue;
         char name[REAL_FAULT_NAME_BYTES];
         snprintf(name, sizeof(name), "expect fault %s", sim_fault_names[e->fault]);
         name_add(names, &count, name);
@@ -166,10 +202,12 @@ static int real_unsupported(const scenario_t *s, const realnet_t *net,
     faults_unsupported(&f, caps, names, &count);
     for (size_t i = 0; i < s->step_count; i++) {
         const scn_step_t *st = &s->steps[i];
-        if (st->kind == STEP_OP && st->half_close) name_add(names, &count, "half-close");
-        if ((st->kind == STEP_OP && (st->keepalive || st->session[0] != '\0')) || st->kind == STEP_SESSION)
-            name_add(names, &count, "keepalive session");
+        if (st->kind == STEP_OP && st->half_close && !(caps & REALNET_CAN_TCP)) name_add(names, &count, "half-close");
+        /* keep-alive sessions: the runner's own connections (realsess.h), on every back end */
         if (st->kind == STEP_PARTITION && !(caps & REALNET_CAN_PARTITION)) name_add(names, &count, "partition");
+        /* the forger lives in the simulator; tests/e2e/test_16_auth.py forges against the
+         * real programs */
+        if (st->kind == STEP_FORGE) name_add(names, &count, "forge");
         if (st->on.type != 0 && !(caps & REALNET_CAN_ANCHOR)) name_add(names, &count, "step on a protocol event");
         if (st->kind == STEP_SET) {
             sim_set_apply(&f, &st->set);
@@ -194,6 +232,7 @@ static int real_unsupported(const scenario_t *s, const realnet_t *net,
 typedef struct {
     pid_t pid;                /* 0: not running */
     int paused;
+    int awaiting_up;          /* restarted, its "up" line not waited for yet (restarts_wait) */
     unsigned generation;      /* restarts so far (log file names) */
 } real_server_t;
 
@@ -207,6 +246,10 @@ typedef struct {
     uint64_t touches_at_start, touches; /* excuse_t.total at its start; touches while it ran */
     uint64_t drawn_at_start, drawn;     /* the same of excuse_t.drawn */
     uint8_t model;            /* hist_model_t: the judge's verdict on its printed answer */
+    int driven;               /* a keep-alive session, or an operation on one: the runner's
+                               * own connection (realsess.h), no process */
+    int disturbed;            /* its failure is its own doing (a reset session, past the
+                               * pipelining limit): no availability case */
 } real_op_t;
 
 typedef struct {
@@ -237,7 +280,14 @@ typedef struct {
                                * reaped after it returns sample touches against them */
     int16_t step_now;         /* the step being run (EXCUSE_SETTINGS outside one) */
     int anchor_fd;            /* readable when a step on a protocol event fired (-1: none armed) */
+    uint64_t anchor_due[SCN_ANCHORS_MAX]; /* run time a fired "+D" step is due (UINT64_MAX: none) */
+    uint32_t anchors_due;     /* of them, not yet carried out */
+    realsess_t *rs;           /* the keep-alive sessions' connections */
+    int via_proxy;            /* the clients pass the back end's TCP fault proxy */
     int16_t cut_src, udp_src; /* the partition / net udp step counters are attributed to */
+    int16_t disk_src;         /* the step that set the disk settings slow syncs happen under */
+    realdisk_t disk;          /* each server's directory; the disk fault file system over it */
+    int defer_up;             /* node_restart leaves the "up" wait to restarts_wait */
     uint64_t sampled_us;      /* run time of the last counters sample */
     char violations[SIM_VIOLATIONS_MAX][REAL_MSG_BYTES];
     size_t running;           /* operations started and not yet reaped */
@@ -324,20 +374,26 @@ pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed,
     argv[na++] = path;
     for (int k = 0; k < argc && k < SCN_ARGS_MAX; k++) argv[na++] = args[k];
     argv[na] = NULL;
-    char env[5 + SIM_SERVERS][REAL_ENV_BYTES];
-    proc_spec_t sp = {.argv = argv, .cwd = e->dir, .out_path = out_path, .err_path = err_path};
+    char env[6 + SIM_SERVERS][REAL_ENV_BYTES];
+    /* a server works in its own directory when it has one (its disk: realdisk.h) */
+    const char *home = node < SIM_SERVERS && e->node_dir[node] != NULL ? e->node_dir[node] : e->dir;
+    proc_spec_t sp = {.argv = argv, .cwd = home, .out_path = out_path, .err_path = err_path};
     int ne = 0;
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_PORT_OFFSET=%u", e->offset);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_TIMEOUT_MS=%u", e->timeout_ms);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_CLIENT_TIMEOUT_MS=%u", e->client_timeout_ms);
     snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_SEED=%llu", (unsigned long long)seed);
+    /* the servers' shared key, created by the first to start, in the run's directory: never
+     * the user's ~/.alichain.key */
+    snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_KEY_FILE=%s/alichain.key", e->dir);
     if (node >= SIM_NODE_A && node <= SIM_NODE_C)
-        snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", e->dir, blockfile_default_name(node - 1));
+        snprintf(env[ne++], REAL_ENV_BYTES, "ALICHAIN_BLOCK=%s/%s", home, blockfile_default_name(node - 1));
     /* where each server is, as this program sees it (serverM may see the relays instead) */
     for (int h = 0; h < SIM_SERVERS; h++) {
         const char *host = e->net->host(e->net, h);
         if (node == SIM_NODE_M && h != SIM_NODE_M && e->net->host_seen_by_m != NULL)
             host = e->net->host_seen_by_m(e->net, h);
+        if (node == SIM_NODE_CLIENTS && h == SIM_NODE_M && e->client_m_host != NULL) host = e->client_m_host;
         snprintf(env[ne++], REAL_ENV_BYTES, "%s=%s", host_env[h], host);
     }
     for (int k = 0; k < ne; k++) sp.env[k] = env[k];
@@ -350,10 +406,22 @@ pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed,
 }
 
 static pid_t spawn(real_t *r, int node, const char *prog, int argc, char *const *args,
-                   const char *out_path, const char *err_path) {
+                   const char *out_path, const char *err_path, const char *client_m_host) {
     real_env_t e = {.net = r->net, .programs = r->programs, .dir = r->dir, .offset = r->offset,
-                    .timeout_ms = r->scn->timeout_ms, .client_timeout_ms = r->scn->client_timeout_ms};
-    return real_spawn(&e, node, prog, r->seed, argc, args, out_path, err_path);
+                    .timeout_ms = r->scn->timeout_ms, .client_timeout_ms = r->scn->client_timeout_ms,
+                    .client_m_host = client_m_host};
+    for (int n = 0; n < SIM_SERVERS; n++) e.node_dir[n] = r->disk.dir[n];
+    uint64_t seed = r->seed;
+    if (node == SIM_NODE_M && r->srv[node].generation == 0) {
+        /* the seed the simulator gives serverM's first coordinator: the first draw of the
+         * world's PRNG (world.c m_start), so that its random choices (the backend a batch's
+         * write goes to: "seed 3 picks B") are the simulator's; a restarted serverM's seed is
+         * drawn there at a moment real mode cannot know, so it keeps the scenario's */
+        prng_t p;
+        prng_init(&p, r->seed);
+        seed = prng_next(&p);
+    }
+    return real_spawn(&e, node, prog, seed, argc, args, out_path, err_path);
 }
 
 static void server_log(const real_t *r, int node, const char *ext, char *path, size_t cap) {
@@ -361,11 +429,11 @@ static void server_log(const real_t *r, int node, const char *ext, char *path, s
 }
 
 /* Starts server node and waits for its "up" line. Returns 0 or -1 with err. */
-static int server_start(real_t *r, int node, char *err, size_t cap) {
-    char out[REAL_PATH_BYTES], er[REAL_PATH_BYTES], up[REAL_MSG_BYTES];
+static int server_spawn(real_t *r, int node, char *err, size_t cap) {
+    char out[REAL_PATH_BYTES], er[REAL_PATH_BYTES];
     server_log(r, node, "out", out, sizeof(out));
     server_log(r, node, "err", er, sizeof(er));
-    pid_t pid = spawn(r, node, server_prog[node], 0, NULL, out, er);
+    pid_t pid = spawn(r, node, server_prog[node], 0, NULL, out, er, NULL);
     if (pid < 0) {
         snprintf(err, cap, "cannot fork %s: %s", server_prog[node], strerror(errno));
         return -1;
@@ -374,6 +442,15 @@ static int server_start(real_t *r, int node, char *err, size_t cap) {
     r->srv[node].paused = 0;
     if (r->t0_us != 0) r->landed_us = run_us(r); /* a restart lands when its process starts:
                                                   * its own start-up is the program's time */
+    return 0;
+}
+
+/* Waits for the "up" line of the server node that server_spawn started. */
+static int server_wait_up(real_t *r, int node, char *err, size_t cap) {
+    char out[REAL_PATH_BYTES], er[REAL_PATH_BYTES], up[REAL_MSG_BYTES];
+    server_log(r, node, "out", out, sizeof(out));
+    server_log(r, node, "err", er, sizeof(er));
+    pid_t pid = r->srv[node].pid;
     real_up_line(node, r->offset, up, sizeof(up));
     int status = 0;
     switch (proc_wait_up(pid, out, up, REAL_START_MS_MAX * 1000ull, REAL_TICK_US, &status)) {
@@ -394,6 +471,11 @@ static int server_start(real_t *r, int node, char *err, size_t cap) {
         return -1;
     default: snprintf(err, cap, "interrupted"); return -1;
     }
+}
+
+static int server_start(real_t *r, int node, char *err, size_t cap) {
+    if (server_spawn(r, node, err, cap) != 0) return -1;
+    return server_wait_up(r, node, err, cap);
 }
 
 /* ------------------------------------------------------------------ faults in force, touches (availability, liveness) */
@@ -437,19 +519,40 @@ static int links_may_touch(const real_t *r, int what) {
  * crossed while a link's delay exceeds timeout/8 count as late: the relay does not time
  * them, so real mode takes them as possibly late. */
 static void touches_sample(real_t *r) {
-    if (r->net->counters == NULL || r->faults_now == NULL) return;
+    if (r->faults_now == NULL) return;
     realnet_counters_t d = {0};
-    r->net->counters(r->net, d);
+    if (r->net->counters != NULL) r->net->counters(r->net, d);
+    uint64_t slow = realdisk_counters(&r->disk, d); /* torn and unsynced: counted at power cuts */
     for (int k = 0; k < FAULT_COUNT; k++) r->res->faults[k] += d[k];
     uint64_t now = run_us(r), from = r->sampled_us;
     r->sampled_us = now;
     excuse_touch(&r->ex, TOUCH_CUT, r->cut_src, from, now, d[FAULT_CUT]);
     excuse_touch(&r->ex, TOUCH_STALLED, r->cut_src, from, now, d[FAULT_STALLED]);
+    /* a reset the TCP proxy drew: the simulator disturbs that connection's operation; the
+     * proxy cannot tell which operation a connection is, so it touches the interval */
+    excuse_touch(&r->ex, TOUCH_STALLED, r->udp_src, from, now, d[FAULT_RESETS]);
     if (links_may_touch(r, 0)) excuse_touch(&r->ex, TOUCH_LOST, r->udp_src, from, now, d[FAULT_LOST]);
     if (links_may_touch(r, 1)) excuse_touch(&r->ex, TOUCH_LATE, r->udp_src, from, now, d[FAULT_DGRAMS]);
+    excuse_touch(&r->ex, TOUCH_SLOW_SYNC, r->disk_src, from, now, slow); /* a sync over timeout/8 */
 }
 
 /* ------------------------------------------------------------------ operations */
+
+/* A socket on the clients' host, connecting to where a client of letter j reaches serverM
+ * (the proxy's front when the clients pass it); fd -1 when none could be made. */
+static void session_connect(real_t *r, size_t i, int j) {
+    char err[REAL_MSG_BYTES];
+    int fd = r->net->socket != NULL ? r->net->socket(r->net, SIM_NODE_CLIENTS, err, sizeof(err))
+                                    : socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int rc = -1, e = EINVAL;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port_client(j, r->offset))};
+    const char *host = r->via_proxy ? r->net->tcp_front(r->net, 0) : r->net->host(r->net, SIM_NODE_M);
+    if (fd >= 0 && inet_pton(AF_INET, host, &a.sin_addr) == 1) {
+        rc = connect(fd, (const struct sockaddr *)&a, sizeof(a));
+        e = rc < 0 ? errno : 0;
+    }
+    realsess_start(r->rs, (uint32_t)i, fd, rc, e, run_us(r));
+}
 
 static void op_start(real_t *r, real_op_t *op, size_t i) {
     const scn_step_t *st = op->step;
@@ -458,21 +561,27 @@ static void op_start(real_t *r, real_op_t *op, size_t i) {
     char err[200];
     const char *argv[SCN_ARGS_MAX + 1] = {st->client ? "clientB" : "clientA"};
     for (int k = 0; k < st->argc && k < SCN_ARGS_MAX; k++) argv[k + 1] = st->argv[k];
-    op->c.parsed = client_parse_argv(st->argc + 1, argv, &op->c.req, err, sizeof(err)) == 0;
+    op->c.parsed = !st->keepalive && client_parse_argv(st->argc + 1, argv, &op->c.req, err, sizeof(err)) == 0;
     uint64_t now = run_us(r);
     op->c.inv_us = now;
     op->c.state = CHECK_OP_RUNNING;
     op->touches_at_start = r->ex.total;
     op->drawn_at_start = r->ex.drawn;
+    r->running++;
+    if (st->keepalive || realsess_join(r->rs, (uint32_t)i, now)) { /* the runner's own connection */
+        op->driven = 1;
+        if (st->keepalive) session_connect(r, i, st->client);
+        return;
+    }
+    const char *front = r->via_proxy ? r->net->tcp_front(r->net, st->half_close) : NULL;
     op->pid = spawn(r, SIM_NODE_CLIENTS, st->client ? "clientB" : "clientA", st->argc, st->argv,
-                    op->out_path, op->err_path);
+                    op->out_path, op->err_path, front);
     if (op->pid < 0) {
+        r->running--;
         op->pid = 0;
         op->c.state = CHECK_OP_DONE;
         op->c.exit_code = 127;
         op->c.resp_us = now;
-    } else {
-        r->running++;
     }
 }
 
@@ -491,30 +600,31 @@ static void op_reply_from_output(real_op_t *op) {
     c->have_reply = rep->kind != 0;
 }
 
-static void op_finish(real_t *r, real_op_t *op, int status) {
+/* An operation ended at resp_us with its output in op: the TXLIST file it saw, then the
+ * judging every operation gets when it ends (a keep-alive session itself is not judged:
+ * its operations are; nor is a failure the client brought on itself). */
+static void op_end(real_t *r, real_op_t *op, uint64_t resp_us, int exit_code) {
     AC_ASSERT(r->running > 0);
     r->running--;
     op->pid = 0;
-    op->c.resp_us = run_us(r);
+    op->c.resp_us = resp_us;
     op->c.state = CHECK_OP_DONE;
     op->touches = r->ex.total - op->touches_at_start;
     op->drawn = r->ex.drawn - op->drawn_at_start;
-    op->c.exit_code = proc_exit_code(status);
-    proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
-    proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
+    op->c.exit_code = exit_code;
     /* alichain.txt as serverM answered (read now: a later TXLIST may replace it) */
     if (op->c.parsed && op->c.req.op == CREQ_TXLIST && op->c.exit_code == 0) {
         char path[REAL_PATH_BYTES];
-        snprintf(path, sizeof(path), "%s/alichain.txt", r->dir);
+        realdisk_path(&r->disk, SIM_NODE_M, "alichain.txt", path, sizeof(path));
         proc_file_read(path, REAL_FILE_BYTES_MAX, &op->file, &op->file_len);
     }
-    op_reply_from_output(op);
     const scn_step_t *st = op->step;
+    if (st->keepalive) return;
     /* a result the checkers cannot read would pass unjudged: say so */
     if (op->c.parsed && (op->c.exit_code == 0 || op->c.exit_code == 1) && !op->c.have_reply)
         violation(r, "harness", op->c.resp_us, "%s exited %d but its stdout shows no result real mode "
                   "can read (core/messages.h changed?)", st->label, op->c.exit_code);
-    if (op->c.exit_code == CLIENT_EXIT_FAILED && excuse_owed(&r->ex, op->c.inv_us))
+    if (op->c.exit_code == CLIENT_EXIT_FAILED && !op->disturbed && excuse_owed(&r->ex, op->c.inv_us))
         violation(r, "availability", op->c.resp_us, "%s (client%c) ended with exit 3 although no fault "
                   "touched the run from %.6fs (its start %.6fs less the lookback) on", st->label,
                   st->client ? 'B' : 'A',
@@ -524,6 +634,55 @@ static void op_finish(real_t *r, real_op_t *op, int status) {
     if (op->c.resp_us > bound)
         violation(r, "liveness", op->c.resp_us, "%s ended at %.6fs, after its bound %.6fs", st->label,
                   (double)op->c.resp_us / 1e6, (double)bound / 1e6);
+}
+
+static void op_finish(real_t *r, real_op_t *op, int status) {
+    proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
+    proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
+    op->c.exit_code = proc_exit_code(status);
+    op_reply_from_output(op);
+    op_end(r, op, run_us(r), op->c.exit_code);
+}
+
+static char *text_dup(const char *p, size_t len) {
+    char *d = malloc(len + 1);
+    if (d != NULL) {
+        memcpy(d, p, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+/* A driven operation's output so far, copied into op (realsess.h keeps its own). */
+static void sess_output(real_t *r, real_op_t *op, uint32_t i) {
+    const char *out, *err;
+    size_t out_len, err_len;
+    realsess_output(r->rs, i, &out, &out_len, &err, &err_len);
+    free(op->out);
+    free(op->err);
+    op->out = text_dup(out, out_len);
+    op->err = text_dup(err, err_len);
+    op->out_len = op->out ? out_len : 0;
+    op->err_len = op->err ? err_len : 0;
+}
+
+/* realsess's hooks: a session or an operation on one ended; serverM broke its framing. */
+static void sess_done(void *ctx, uint32_t i, uint64_t now_us, const realsess_end_t *e) {
+    real_t *r = ctx;
+    real_op_t *op = &r->ops[i];
+    if (op->c.state != CHECK_OP_RUNNING) return;
+    touches_sample(r); /* what touched it, before it is judged */
+    sess_output(r, op, i);
+    op->c.reply = e->reply;
+    op->c.have_reply = e->have_reply;
+    op->c.session = e->session;
+    op->c.session_seq = e->seq;
+    op->disturbed = e->disturbed;
+    op_end(r, op, now_us, e->exit_code);
+}
+
+static void sess_violation(void *ctx, const char *checker, uint64_t now_us, const char *msg) {
+    violation(ctx, checker, now_us, "%s", msg);
 }
 
 /* Reaps every client that has exited; returns how many are still running. */
@@ -572,14 +731,37 @@ static int udp_supported(const real_t *r) {
                             REALNET_CAN_UDP_DELAY)) != 0;
 }
 
+/* Restarts node n (its disk's power back first). With r->defer_up its "up" line is waited
+ * for later (restarts_wait), so restarts due at the same time all start at their time. */
 static int node_restart(real_t *r, int n, char *err, size_t cap) {
     if (r->srv[n].pid != 0) return 0;
+    if (realdisk_on(&r->disk, n, err, cap) != 0) return -1; /* its disk has power again */
     r->srv[n].generation++;
     r->res->faults[FAULT_RESTARTS]++;
-    if (server_start(r, n, err, cap) != 0) {
+    int rc = server_spawn(r, n, err, cap);
+    if (rc == 0 && r->defer_up) {
+        r->srv[n].awaiting_up = 1;
+        return 0;
+    }
+    if (rc == 0) rc = server_wait_up(r, n, err, cap);
+    if (rc != 0) {
+        if (proc_interrupted()) return -1;
         violation(r, "durability", run_us(r), "a restart failed: %s", err);
         return 0; /* judged, not a harness failure: the node stays down */
     }
+    return 0;
+}
+
+/* Waits for the "up" line of every restart node_restart deferred. */
+static int restarts_wait(real_t *r, char *err, size_t cap) {
+    for (int n = 0; n < SIM_SERVERS; n++) {
+        if (!r->srv[n].awaiting_up) continue;
+        r->srv[n].awaiting_up = 0;
+        if (server_wait_up(r, n, err, cap) == 0) continue;
+        if (proc_interrupted()) return -1;
+        violation(r, "durability", run_us(r), "a restart failed: %s", err);
+    }
+    faults_update(r);
     return 0;
 }
 
@@ -615,6 +797,10 @@ static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t
         return 0;
     case STEP_CRASH:
         if (n < SIM_SERVERS && r->srv[n].pid != 0) {
+            /* kill -9, then the power cut of its disk (a sync it sleeps in fails: a killed
+             * process waits for the file system's answer), then the reaping */
+            kill(r->srv[n].pid, SIGKILL);
+            if (realdisk_cut(&r->disk, n, err, cap) != 0) return -1;
             proc_kill(&r->srv[n].pid);
             r->srv[n].paused = 0;
             r->res->faults[FAULT_CRASHES]++;
@@ -666,6 +852,7 @@ static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t
         }
         faults->tcp.reset_ppm = 0;
         if (udp_supported(r) && udp_apply(r, &before, faults, err, cap) != 0) return -1;
+        if (r->via_proxy && r->net->tcp(r->net, &faults->tcp, err, cap) != REALNET_OK) return -1;
         if (net_commit(r, err, cap) != 0) return -1;
         r->landed_us = run_us(r);
         for (int k = 0; k < SIM_SERVERS; k++) {
@@ -686,9 +873,21 @@ static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t
             excuse_fault(&r->ex, r->step_now);
         if (st->set.what == SET_UDP && udp_supported(r) && udp_apply(r, &before, faults, err, cap) != 0)
             return -1;
-        break; /* tcp, disk and file settings: refused or skipped before the run */
+        if (st->set.what == SET_DISK || st->set.what == SET_FILE) {
+            r->disk_src = r->step_now;
+            if (realdisk_set(&r->disk, faults, err, cap) != 0) return -1; /* no-op without the file system */
+        }
+        if (st->set.what == SET_TCP && r->via_proxy && r->net->tcp(r->net, &faults->tcp, err, cap) != REALNET_OK)
+            return -1;
+        break;
     }
-    case STEP_SESSION: break; /* refused or skipped before the run: the real clients are one-shot */
+    case STEP_SESSION: /* the session's client half-closes or resets its own connection */
+        if (realsess_end(r->rs, st->session, !st->half_close, run_us(r))) {
+            r->res->faults[FAULT_RESETS]++;
+            excuse_fault(&r->ex, r->step_now);
+        }
+        break;
+    case STEP_FORGE: break; /* refused or skipped before the run (real_unsupported) */
     }
     if (net_commit(r, err, cap) != 0) return -1;
     if (st->kind != STEP_RESTART) r->landed_us = run_us(r);
@@ -725,7 +924,7 @@ static int judge(real_t *r, int settled) {
     int rc = 0;
     for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
         char path[REAL_PATH_BYTES], mpath[REAL_PATH_BYTES + 16], err[REAL_MSG_BYTES];
-        snprintf(path, sizeof(path), "%s/%s", r->dir, blockfile_default_name(b));
+        realdisk_path(&r->disk, SIM_NODE_A + b, blockfile_default_name(b), path, sizeof(path));
         snprintf(mpath, sizeof(mpath), "%s%s", path, BLOCKFILE_MARKER_SUFFIX);
         char *img = NULL, *marker = NULL;
         size_t len = 0, mlen = 0;
@@ -750,7 +949,7 @@ static int judge(real_t *r, int settled) {
     char *txlist = NULL;
     size_t txlist_len = 0;
     char tpath[REAL_PATH_BYTES];
-    snprintf(tpath, sizeof(tpath), "%s/alichain.txt", r->dir);
+    realdisk_path(&r->disk, SIM_NODE_M, "alichain.txt", tpath, sizeof(tpath));
     if (ops == NULL || model == NULL || proc_file_read(tpath, REAL_FILE_BYTES_MAX, &txlist, &txlist_len) != 0) rc = AC_ENOMEM;
     if (rc == 0) {
         for (size_t i = 0; i < r->op_count; i++) {
@@ -773,8 +972,8 @@ static int judge(real_t *r, int settled) {
     if (rc == 0) {
         check_input_t in = {.scn = r->scn, .ops = ops, .op_count = r->op_count, .disk = &disk,
                             .txlist = txlist, .txlist_len = txlist_len, .faults = r->res->faults,
-                            .faults_unmeasured = ~real_measured(r->net), .settled = settled,
-                            .stop = judge_stop, .model = model};
+                            .faults_unmeasured = ~real_measured(r->net, r->via_proxy, r->disk.mounted > 0),
+                            .settled = settled, .stop = judge_stop, .model = model};
         check_sink_t sink = {.violation = sink_violation, .expect_failed = sink_expect, .ctx = r};
         rc = check_judge(&in, &sink);
         for (size_t i = 0; rc == 0 && i < r->op_count; i++) r->ops[i].model = model[i];
@@ -833,6 +1032,13 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
                    "unavailable: %s)\n", why);
     else
         fprintf(f, "network: loopback (no namespaces: every program on 127.0.0.1)\n");
+    if (r->disk.mounted > 0) {
+        char sum[REALDISK_SUMMARY_BYTES];
+        realdisk_summary(&r->disk, sum, sizeof(sum));
+        fprintf(f, "disk: faultfs (a fault file system over each server's directory: %s)\n", sum);
+    } else {
+        fprintf(f, "disk: plain (the run's directory; disk faults refused: %s)\n", r->disk.note);
+    }
     fprintf(f, "port-offset: %u\n", r->offset);
     if (res->skipped_count > 0) {
         fprintf(f, "skipped (--skip-unsupported):");
@@ -874,6 +1080,7 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
     for (int k = 1; k < FAULT_COUNT; k++)
         fprintf(f, " %s=%llu", sim_fault_names[k], (unsigned long long)res->faults[k]);
     fputc('\n', f);
+    if (r->via_proxy && r->net->note != NULL) r->net->note(r->net, f); /* what the TCP proxy did */
     excuse_report(&r->ex, f);
     scn_fired_report(&res->fired, r->scn, f);
     landing_report(r, f);
@@ -888,7 +1095,10 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
 /* Stops every process, undoes the back end, and removes the run's directory. */
 static void teardown(real_t *r) {
     for (size_t i = 0; i < r->op_count; i++) proc_kill(&r->ops[i].pid);
+    realsess_free(r->rs); /* the sessions' connections */
+    r->rs = NULL;
     for (int n = 0; n < SIM_SERVERS; n++) proc_kill(&r->srv[n].pid);
+    realdisk_unmount(&r->disk);
     if (r->net_ready) r->net->teardown(r->net);
     r->net_ready = 0;
     if (r->dir[0] != '\0') proc_remove_tree(r->dir);
@@ -922,21 +1132,56 @@ static int refuse(real_t *r, const char *fmt, ...) {
 /* Carries out every step on a protocol event that fired since the last look (the relay
  * that saw its datagram holds it meanwhile) and records when it fired and how long it
  * took to land. 0, or -1 with err (a harness failure). */
+#define REAL_ANCHOR_IDLE_US 5000  /* how long a crash or pause on an event waits for its node */
+
+static int anchor_carry_out(real_t *r, int k, uint64_t from_us, char *err, size_t cap) {
+    uint32_t si = r->res->fired.step[k];
+    const scn_step_t *st = &r->scn->steps[si];
+    size_t no_op = 0;
+    /* The simulator crashes or pauses a node once it has handled the event that sent the
+     * datagram (its other effects of that moment, a reply to a client, go out too): here the
+     * node is let finish the same way, until it sleeps in poll() again, before the signal. */
+    if ((st->kind == STEP_CRASH || st->kind == STEP_PAUSE) && st->node < SIM_SERVERS && r->srv[st->node].pid > 0)
+        (void)proc_wait_idle(r->srv[st->node].pid, REAL_ANCHOR_IDLE_US);
+    if (step_run(r, st, &r->faults_cur, &no_op, err, cap) != 0) return -1;
+    r->land_us[si] = r->landed_us > from_us ? r->landed_us - from_us : 0;
+    return 0;
+}
+
 static int anchors_serve(real_t *r, char *err, size_t cap) {
     uint64_t fired_us;
     int k;
     while (r->anchor_fd >= 0 && (k = r->net->anchor_take(r->net, &fired_us)) >= 0) {
         scn_fired_t *f = &r->res->fired;
-        uint32_t si = f->step[k];
-        uint64_t fired_at = fired_us > r->t0_us ? fired_us - r->t0_us : 0;
-        size_t no_op = 0;
+        uint64_t fired_at = fired_us > r->t0_us ? fired_us - r->t0_us : 0, after = r->scn->steps[f->step[k]].on.after_us;
         f->at_us[k] = fired_at;
-        int rc = step_run(r, &r->scn->steps[si], &r->faults_cur, &no_op, err, cap);
+        if (after > 0) { /* "+D": the datagram goes on; the step comes D later (below) */
+            r->net->anchor_done(r->net, k);
+            r->anchor_due[k] = fired_at + after;
+            r->anchors_due++;
+            continue;
+        }
+        int rc = anchor_carry_out(r, k, fired_at, err, cap);
         r->net->anchor_done(r->net, k);
         if (rc != 0) return -1;
-        r->land_us[si] = r->landed_us > fired_at ? r->landed_us - fired_at : 0;
+    }
+    uint64_t now = run_us(r);
+    for (uint32_t d = 0; r->anchors_due > 0 && d < r->res->fired.count; d++) {
+        if (r->anchor_due[d] > now) continue;
+        uint64_t due = r->anchor_due[d];
+        r->anchor_due[d] = UINT64_MAX;
+        r->anchors_due--;
+        if (anchor_carry_out(r, (int)d, due, err, cap) != 0) return -1; /* its landing counts from due */
     }
     return 0;
+}
+
+/* The earliest run time a fired "+D" step is due, or UINT64_MAX. */
+static uint64_t anchors_next_due(const real_t *r) {
+    uint64_t next = UINT64_MAX;
+    for (uint32_t d = 0; r->anchors_due > 0 && d < r->res->fired.count; d++)
+        if (r->anchor_due[d] < next) next = r->anchor_due[d];
+    return next;
 }
 
 /* Waits until run time at_us, reaping clients and carrying out steps on events; 0, or -1
@@ -950,14 +1195,18 @@ static int wait_until(real_t *r, uint64_t at_us, int stop_when_quiet, char *err,
         if (anchors_serve(r, err, cap) != 0) return -1;
         size_t running = ops_reap(r);
         uint64_t now = run_us(r);
-        if (now >= at_us || (stop_when_quiet && running == 0)) return 0;
-        uint64_t left = at_us - now, tick = left < REAL_TICK_US ? left : REAL_TICK_US;
-        if (r->anchor_fd < 0) {
-            proc_sleep_us(tick);
-        } else { /* woken at once when a relay holds the datagram of a step's event */
-            struct pollfd p = {.fd = r->anchor_fd, .events = POLLIN};
-            (void)poll(&p, 1, (int)((tick + 999) / 1000));
-        }
+        if (now >= at_us || (stop_when_quiet && running == 0 && r->anchors_due == 0)) return 0;
+        uint64_t until = anchors_next_due(r) < at_us ? anchors_next_due(r) : at_us;
+        uint64_t left = until > now ? until - now : 0, tick = left < REAL_TICK_US ? left : REAL_TICK_US;
+        /* woken at once when a relay holds the datagram of a step's event, or a session's
+         * connection has something */
+        struct pollfd p[1 + REAL_SESSIONS_POLLED];
+        int n = 0;
+        if (r->anchor_fd >= 0) p[n++] = (struct pollfd){.fd = r->anchor_fd, .events = POLLIN};
+        n += realsess_pollfds(r->rs, p + n, REAL_SESSIONS_POLLED);
+        if (n == 0) proc_sleep_us(tick);
+        else (void)poll(p, (nfds_t)n, (int)((tick + 999) / 1000));
+        realsess_serve(r->rs, run_us(r));
     }
 }
 
@@ -977,9 +1226,15 @@ static const char *step_word(const scn_step_t *st) {
     case STEP_PARTITION: return st->node2 == SIM_NODE_ALL ? "isolate" : "partition";
     case STEP_HEAL: return "heal";
     case STEP_RECOVER: return "recover";
-    case STEP_SET: return st->set.what == SET_UDP ? "net udp" : "net (skipped)";
-    case STEP_OP:
-    case STEP_SESSION: break;
+    case STEP_SET:
+        return st->set.what == SET_UDP    ? "net udp"
+               : st->set.what == SET_TCP  ? "net tcp"
+               : st->set.what == SET_DISK ? "disk"
+               : st->set.what == SET_FILE ? "file delay"
+                                          : "net (skipped)";
+    case STEP_SESSION: return st->half_close ? "shutdown" : "reset";
+    case STEP_FORGE: return "forge";
+    case STEP_OP: break;
     }
     return "?";
 }
@@ -1028,7 +1283,9 @@ static void landing_report(const real_t *r, FILE *f) {
 static int step_land(real_t *r, size_t i, sim_faults_t *faults, size_t *next_op, char *err, size_t cap) {
     const scn_step_t *st = &r->scn->steps[i];
     if (step_run(r, st, faults, next_op, err, cap) != 0) return -1;
-    if (step_timed(st)) r->land_us[i] = r->landed_us > st->at_us ? r->landed_us - st->at_us : 0;
+    /* a session's shutdown or reset is measured too (it is never run ahead of operations) */
+    if (step_timed(st) || st->kind == STEP_SESSION)
+        r->land_us[i] = r->landed_us > st->at_us ? r->landed_us - st->at_us : 0;
     return 0;
 }
 
@@ -1039,6 +1296,7 @@ static int run_body(real_t *r, char *err, size_t cap) {
     sim_faults_t calm;
     sim_faults_default(&calm);
     if (udp_supported(r) && udp_apply(r, &calm, faults, err, cap) != 0) return -1;
+    if (r->via_proxy && r->net->tcp(r->net, &faults->tcp, err, cap) != REALNET_OK) return -1;
     if (net_commit(r, err, cap) != 0) return -1;
     if (r->res->fired.count > 0 && (r->net->caps & REALNET_CAN_ANCHOR)) {
         r->anchor_fd = r->net->anchor_arm(r->net, s, &r->res->fired, err, cap);
@@ -1075,7 +1333,21 @@ static int run_body(real_t *r, char *err, size_t cap) {
                 done[j] = 1;
             }
         }
-        if (rc == 0) rc = step_land(r, i, faults, &next_op, err, cap);
+        if (rc == 0 && s->steps[i].kind == STEP_RESTART) {
+            /* restarts due at one time all start then, and are waited for together: one after
+             * another, the third landed two start-ups late */
+            r->defer_up = 1;
+            rc = step_land(r, i, faults, &next_op, err, cap);
+            for (size_t j = i + 1; rc == 0 && j < s->step_count && s->steps[j].at_us == s->steps[i].at_us; j++) {
+                if (done[j] || s->steps[j].kind != STEP_RESTART || s->steps[j].on.type != 0) continue;
+                rc = step_land(r, j, faults, &next_op, err, cap);
+                done[j] = 1;
+            }
+            r->defer_up = 0;
+            if (rc == 0) rc = restarts_wait(r, err, cap);
+        } else if (rc == 0) {
+            rc = step_land(r, i, faults, &next_op, err, cap);
+        }
         done[i] = 1;
     }
     free(done);
@@ -1095,8 +1367,10 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     realnet_loopback(&r->lo);
     r->net = o->net != NULL ? o->net : &r->lo;
     r->seed = o->has_seed ? o->seed : s->seed;
-    r->step_now = r->cut_src = r->udp_src = EXCUSE_SETTINGS;
+    r->step_now = r->cut_src = r->udp_src = r->disk_src = EXCUSE_SETTINGS;
+    for (int n = 0; n < SIM_SERVERS; n++) r->disk.fs[n].wake_fd = -1;
     r->anchor_fd = -1;
+    for (size_t k = 0; k < SCN_ANCHORS_MAX; k++) r->anchor_due[k] = UINT64_MAX;
     if (scn_fired_init(&res->fired, s) != 0 || excuse_init(&r->ex, s) != 0) {
         free(r);
         return REAL_EXIT_REFUSED;
@@ -1113,8 +1387,12 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     child_ended = 1;
     sigaction(SIGCHLD, &on_chld, &old_chld);
 
+    /* the disk fault file system, where this machine can mount it (--disk auto) */
+    char disk_why[FAULTFS_ERR_BYTES] = "";
+    int disk_fuse = o->disk != REALDISK_PLAIN && faultfs_available(disk_why, sizeof(disk_why)) == 0;
     char names[REAL_SKIPPED_MAX][REAL_FAULT_NAME_BYTES];
-    int nu = real_unsupported(s, r->net, names);
+    r->via_proxy = (r->net->caps & REALNET_CAN_TCP) && r->net->tcp != NULL && scenario_uses_tcp(s);
+    int nu = real_unsupported(s, r->net, r->via_proxy, disk_fuse, names);
     for (int i = 0; i < nu; i++) name_add(res->skipped, &res->skipped_count, names[i]);
     r->op_count = 0;
     for (size_t i = 0; i < s->step_count; i++) r->op_count += s->steps[i].kind == STEP_OP;
@@ -1124,8 +1402,17 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
     for (size_t i = 0; r->land_us != NULL && i <= s->step_count; i++) r->land_us[i] = UINT64_MAX;
     snprintf(r->programs, sizeof(r->programs), "%s", o->programs);
     char err[REAL_MSG_BYTES] = "";
-    if (r->ops == NULL || res->ops == NULL || r->land_us == NULL) {
+    const scn_step_t **op_steps = calloc(r->op_count + 1, sizeof(*op_steps));
+    for (size_t i = 0, k = 0; op_steps != NULL && i < s->step_count; i++) {
+        if (s->steps[i].kind == STEP_OP) op_steps[k++] = &s->steps[i];
+    }
+    realsess_hooks_t hooks = {.done = sess_done, .violation = sess_violation, .ctx = r};
+    r->rs = op_steps != NULL ? realsess_new(op_steps, r->op_count, s->client_timeout_ms, &hooks) : NULL;
+    free(op_steps);
+    if (r->ops == NULL || res->ops == NULL || r->land_us == NULL || r->rs == NULL) {
         rc = refuse(r, "out of memory");
+    } else if (o->disk == REALDISK_FUSE && !disk_fuse) {
+        rc = refuse(r, "--disk fuse: %s", disk_why);
     } else if (strlen(o->programs) >= sizeof(r->programs)) {
         rc = refuse(r, "--programs: a path longer than %d bytes", REAL_DIR_BYTES - 1);
     } else if (nu > 0 && !o->skip_unsupported) {
@@ -1145,11 +1432,14 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             rc = refuse(r, "cannot create a temp dir: %s", strerror(errno));
         } else if (snprintf(logs, sizeof(logs), "%s/logs", r->dir) < 0 || mkdir(logs, 0755) != 0) {
             rc = refuse(r, "cannot create %s", logs);
+        } else if (realdisk_init(&r->disk, disk_fuse ? REALDISK_FUSE : REALDISK_PLAIN, r->dir, err, sizeof(err)) != 0) {
+            rc = refuse(r, "%s", err);
         } else {
             rc = 0;
+            if (!disk_fuse && o->disk != REALDISK_PLAIN) snprintf(r->disk.note, sizeof(r->disk.note), "%s", disk_why);
             for (int b = 0; rc == 0 && b < BACKEND_COUNT; b++) {
                 char path[REAL_PATH_BYTES];
-                snprintf(path, sizeof(path), "%s/%s", r->dir, blockfile_default_name(b));
+                realdisk_path(&r->disk, SIM_NODE_A + b, blockfile_default_name(b), path, sizeof(path));
                 if (proc_file_write(path, s->block[b] ? s->block[b] : "", s->block[b] ? s->block_len[b] : 0) != 0)
                     rc = refuse(r, "cannot write %s", path);
             }
@@ -1158,6 +1448,10 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
             if (rc == 0 && r->net->setup(r->net, r->offset, err, sizeof(err)) != 0) {
                 r->net_ready = 1;
                 rc = refuse(r, "network %s: %s", r->net->name, err);
+            }
+            if (rc == 0 && realdisk_mount(&r->disk, &s->faults, r->seed, r->ex.late_us, err, sizeof(err)) != 0) {
+                r->net_ready = 1;
+                rc = refuse(r, "disks: %s", err);
             }
             if (rc == 0) {
                 r->net_ready = 1;
@@ -1174,9 +1468,13 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         for (size_t i = 0; i < r->op_count; i++) {
             real_op_t *op = &r->ops[i];
             if (op->c.state != CHECK_OP_RUNNING) continue;
-            proc_kill(&op->pid);
-            proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
-            proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
+            if (op->driven) {
+                sess_output(r, op, (uint32_t)i);
+            } else {
+                proc_kill(&op->pid);
+                proc_file_read(op->out_path, REAL_FILE_BYTES_MAX, &op->out, &op->out_len);
+                proc_file_read(op->err_path, REAL_FILE_BYTES_MAX, &op->err, &op->err_len);
+            }
             uint64_t bound = excuse_bound_us(&r->ex, op->c.inv_us);
             if (end > bound)
                 violation(r, "liveness", end, "%s still running at the end (%.6fs), past its bound %.6fs",
@@ -1187,6 +1485,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         servers_stop(r);
         r->faults_now = NULL; /* run_body's are gone; what remains is counted, not judged */
         if (r->net->counters != NULL) r->net->counters(r->net, res->faults);
+        (void)realdisk_counters(&r->disk, res->faults);
         int jr = judge(r, settled);
         if (jr == HIST_ESTOPPED || proc_interrupted()) { /* no verdict: the run is refused */
             rc = refuse(r, "interrupted while judging %zu operations: every process was stopped and "
@@ -1216,6 +1515,7 @@ int real_run(const scenario_t *s, const real_options_t *o, real_result_t *res) {
         }
         res->op_count = r->op_count;
         teardown(r);
+        res->safety_failed = r->safety_count > 0;
         rc = res->inconclusive && r->safety_count == 0 ? REAL_EXIT_INCONCLUSIVE : res->verdict;
         res->inconclusive = rc == REAL_EXIT_INCONCLUSIVE;
     } else {
@@ -1230,6 +1530,7 @@ out:
     free(r->ops);
     free(r->land_us);
     free(r->expect_log);
+    realsess_free(r->rs);
     excuse_free(&r->ex);
     free(r);
     sigaction(SIGCHLD, &old_chld, NULL);

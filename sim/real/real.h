@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "realnet.h"
+#include "realdisk.h"
 #include "judge/judge.h"
 #include "scenario/scenario.h"
 
@@ -35,6 +36,8 @@ typedef struct {
     FILE *report;                /* NULL: print nothing */
     realnet_t *net;              /* NULL: loopback */
     const char *net_note;        /* why the run is on loopback when hosts were wanted (report) */
+    int disk;                    /* REALDISK_AUTO (the fault file system where it mounts),
+                                  * REALDISK_FUSE (or refuse), REALDISK_PLAIN (realdisk.h) */
     uint32_t judge_hold_ms;      /* tests: wait this long after "judging ..." (a signal ends
                                     the wait), so a SIGINT can be aimed at judging; 0: none */
 } real_options_t;
@@ -76,6 +79,8 @@ typedef struct {
     uint64_t land_max_us;        /* the latest landing (from the scheduled time) */
     char late[REAL_LATE_TEXT_BYTES]; /* "line 9 partition at 1.000s +23.412 ms; ..." */
     scn_fired_t fired;           /* when each step on a protocol event fired (run time) */
+    int safety_failed;           /* a safety checker fired (serials, durability, linearizability,
+                                    ...): no real timing explains that */
 } real_result_t;
 
 /* Plays s for real. Returns 0 pass, 1 fail, 2 refused (unsupported fault without
@@ -115,8 +120,12 @@ typedef struct {
     const realnet_t *net;     /* where it runs (wrap words) and where the servers are */
     const char *programs;     /* the directory of the six programs */
     const char *dir;          /* the run's directory: the cwd, the block files */
+    const char *node_dir[SIM_SERVERS]; /* a server's own directory (cwd, block file) when not
+                                        * NULL: its disk (realdisk.h) */
     unsigned offset;          /* ALICHAIN_PORT_OFFSET */
     uint32_t timeout_ms, client_timeout_ms;
+    const char *client_m_host; /* where a client is told serverM is (the TCP proxy's front);
+                                * NULL: where the network back end says serverM is */
 } real_env_t;
 
 /* Starts prog (in e->programs) on node with the args after its name, stdin /dev/null,

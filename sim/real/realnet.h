@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "scenario/scenario.h"
 
@@ -41,6 +42,8 @@ enum {
     REALNET_CAN_UDP_DELAY = 1u << 4,   /* a delay range other than the calm default */
     REALNET_CAN_ANCHOR = 1u << 5,      /* steps on protocol events: an injector sees every
                                         * datagram between serverM and the backends */
+    REALNET_CAN_TCP = 1u << 6,         /* TCP segment sizes, delay, resets and half-close: a
+                                        * proxy between the clients and serverM */
 };
 
 typedef struct realnet realnet_t;
@@ -80,6 +83,19 @@ struct realnet {
     int (*heal)(realnet_t *n, int node, int node2, int oneway, char *err, size_t err_cap);
     int (*udp)(realnet_t *n, int from, int to, const sim_udp_t *u, char *err, size_t err_cap);
 
+    /* TCP faults, with REALNET_CAN_TCP. tcp: the settings of every client connection that
+     * passes the proxy (sim_tcp_t: segment sizes, delay, resets), handed at start and at
+     * every "net tcp" step, landed by commit like udp. tcp_front: where a client connects to
+     * pass the proxy (ALICHAIN_HOST_M in its environment); half_close: the front whose
+     * connections shut down their writing side after the request line. */
+    int (*tcp)(realnet_t *n, const sim_tcp_t *t, char *err, size_t err_cap);
+    const char *(*tcp_front)(const realnet_t *n, int half_close);
+
+    /* A TCP socket (nonblocking) made on node's host: the runner's own connections, the
+     * keep-alive sessions, leave from where the clients run. NULL: socket() where the runner
+     * is. Returns the fd, or -1 with err. */
+    int (*socket)(realnet_t *n, int node, char *err, size_t err_cap);
+
     /* Makes the faults handed to partition, heal and udp since the last commit land, and
      * returns once every injector has acknowledged them (the kernel committed each host's
      * rules, each relay applied its settings): a timed step is done when this returns, and
@@ -96,6 +112,9 @@ struct realnet {
     int (*anchor_arm)(realnet_t *n, const scenario_t *s, const scn_fired_t *f, char *err, size_t err_cap);
     int (*anchor_take)(realnet_t *n, uint64_t *fired_us);
     void (*anchor_done)(realnet_t *n, int k);
+
+    /* Prints what the TCP proxy did beyond the counters (one line, for the report); may be NULL. */
+    void (*note)(realnet_t *n, FILE *f);
 
     /* Adds what fired so far to c (may be called more than once; adds the delta). */
     void (*counters)(realnet_t *n, realnet_counters_t c);

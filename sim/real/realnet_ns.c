@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,11 +22,13 @@
 #include "ports.h"
 #include "hosts/netns.h"
 #include "hosts/relay.h"
+#include "hosts/tcpproxy.h"
 #include "proc/proc.h"
 
 #define NS_LOCAL "127.0.0.1"
 #define NS_ENV_BYTES 48
 #define NS_SEED_BASE 0x616c6963686e7300ull /* the relays' draws: offset and backend mixed in */
+#define NS_PROXY_SEED 0x7463707072787900ull        /* the TCP proxy's draws: offset mixed in */
 #define NS_ACK_POLL_US 50                  /* a relay acknowledges within one loop turn: tens of us */
 
 _Static_assert((int)NETNS_HOST_M == (int)SIM_NODE_M && (int)NETNS_HOST_A == (int)SIM_NODE_A &&
@@ -64,6 +67,12 @@ typedef struct {
      * eventfd a relay writes when one fired */
     relay_anchors_t *anchors;
     int anchors_fd;
+    /* the TCP fault proxy on host M: its child, its control block, its wake */
+    pid_t proxy_pid;
+    tcpproxy_control_t *proxy;
+    int proxy_wake_fd;
+    int proxy_dirty;
+    int relay_b;                       /* the backend of the relay child being started */
 } ns_ctx_t;
 
 static ns_ctx_t ns_ctx;
@@ -120,6 +129,93 @@ static void relay_child(ns_ctx_t *c, int b, int ready_fd) {
     _exit(0);
 }
 
+static int relay_start(ns_ctx_t *c, int b, char *err, size_t cap);
+static void relay_child_of(ns_ctx_t *c, int ready_fd) { relay_child(c, c->relay_b, ready_fd); }
+static void relay_stop_all(ns_ctx_t *c) {
+    (void)proc_stop_all(c->relay_pid, NULL, BACKEND_COUNT, REALNET_NS_STOP_TIMEOUT_MS * 1000ull);
+    (void)proc_stop_all(&c->proxy_pid, NULL, 1, REALNET_NS_STOP_TIMEOUT_MS * 1000ull);
+}
+
+/* ---- the TCP fault proxy child (hosts/tcpproxy.h) ---------------------------------------- */
+
+/* Its listeners: each front of host M (plain, half-close) at both client ports, to serverM
+ * at the same port on M's own address. */
+static int proxy_listeners(const ns_ctx_t *c, tcpproxy_listen_t *l) {
+    char err[NETNS_ERR_BYTES], text[NS_ENV_BYTES];
+    int n = 0;
+    for (int f = 0; f < NETNS_FRONTS; f++) {
+        for (int j = 0; j < 2; j++, n++) {
+            unsigned port = port_client(j, c->offset);
+            snprintf(text, sizeof(text), "%s:%u", c->ns.front[f], port);
+            (void)relay_addr_parse(err, sizeof(err), text, &l[n].front);
+            snprintf(text, sizeof(text), "%s:%u", c->ns.addr[SIM_NODE_M], port);
+            (void)relay_addr_parse(err, sizeof(err), text, &l[n].back);
+            l[n].half_close = f == NETNS_FRONT_HALF_CLOSE;
+        }
+    }
+    return n;
+}
+_Static_assert(NETNS_FRONTS * 2 <= TCPPROXY_LISTENERS_MAX, "two client ports a front");
+
+static void proxy_child(ns_ctx_t *c, int ready_fd) {
+    char err[NETNS_ERR_BYTES];
+    struct sigaction sa = {0};
+    sa.sa_handler = relay_on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    tcpproxy_listen_t l[TCPPROXY_LISTENERS_MAX];
+    int fds[TCPPROXY_LISTENERS_MAX];
+    int n = proxy_listeners(c, l);
+    if (netns_enter(err, &c->ns, SIM_NODE_M) < 0 || tcpproxy_bind(err, sizeof(err), l, n, fds) < 0) {
+        (void)!write(ready_fd, err, strlen(err));
+        _exit(1);
+    }
+    (void)!write(ready_fd, "+", 1);
+    close(ready_fd);
+    sim_faults_t calm;
+    sim_faults_default(&calm);
+    tcpproxy_serve(l, n, fds, NS_PROXY_SEED ^ c->offset, &calm.tcp, c->proxy, c->proxy_wake_fd, &relay_stop);
+    _exit(0);
+}
+
+/* Forks child(c, fd) and waits for its ready byte; the pid into *pid. 0, or -1 with err. */
+static int child_start(ns_ctx_t *c, void (*child)(ns_ctx_t *, int), const char *what, pid_t *pid, char *err,
+                       size_t cap) {
+    int p[2];
+    if (pipe(p) < 0) return ns_fail(err, cap, "pipe", strerror(errno));
+    pid_t kid = proc_fork();
+    if (kid == 0) {
+        close(p[0]);
+        child(c, p[1]);
+    }
+    close(p[1]);
+    if (kid < 0) {
+        close(p[0]);
+        return ns_fail(err, cap, "fork", strerror(errno));
+    }
+    *pid = kid;
+    char msg[NETNS_ERR_BYTES] = "";
+    struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+    int ready = poll(&pfd, 1, REALNET_NS_READY_TIMEOUT_MS);
+    ssize_t got = ready > 0 ? read(p[0], msg, sizeof(msg) - 1) : -1;
+    close(p[0]);
+    if (got == 1 && msg[0] == '+') return 0;
+    if (got > 0) msg[got] = '\0';
+    snprintf(err, cap, "%s: %s", what, got > 0 ? msg : ready == 0 ? "not ready in time" : "exited before it was ready");
+    return -1;
+}
+
+static int proxy_start(ns_ctx_t *c, char *err, size_t cap) {
+    c->proxy = mmap(NULL, sizeof(*c->proxy), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (c->proxy == MAP_FAILED) {
+        c->proxy = NULL;
+        return ns_fail(err, cap, "mmap", strerror(errno));
+    }
+    c->proxy_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (c->proxy_wake_fd < 0) return ns_fail(err, cap, "eventfd", strerror(errno));
+    return child_start(c, proxy_child, "tcp proxy", &c->proxy_pid, err, cap);
+}
+
 static int relay_start(ns_ctx_t *c, int b, char *err, size_t cap) {
     ns_shared_t *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (sh == MAP_FAILED) return ns_fail(err, cap, "mmap", strerror(errno));
@@ -130,33 +226,10 @@ static int relay_start(ns_ctx_t *c, int b, char *err, size_t cap) {
     relay_anchors_bind(&sh->relay, c->anchors, c->anchors_fd, &backend, 1);
     c->wake_fd[b] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (c->wake_fd[b] < 0) return ns_fail(err, cap, "eventfd", strerror(errno));
-    int p[2];
-    if (pipe(p) < 0) return ns_fail(err, cap, "pipe", strerror(errno));
-    pid_t pid = proc_fork();
-    if (pid == 0) {
-        close(p[0]);
-        relay_child(c, b, p[1]);
-    }
-    close(p[1]);
-    if (pid < 0) {
-        close(p[0]);
-        return ns_fail(err, cap, "fork", strerror(errno));
-    }
-    c->relay_pid[b] = pid;
-    char msg[NETNS_ERR_BYTES] = "";
-    struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-    int ready = poll(&pfd, 1, REALNET_NS_READY_TIMEOUT_MS);
-    ssize_t got = ready > 0 ? read(p[0], msg, sizeof(msg) - 1) : -1;
-    close(p[0]);
-    if (got == 1 && msg[0] == '+') return 0;
-    if (got > 0) msg[got] = '\0';
-    snprintf(err, cap, "relay of server%c: %s", 'A' + b,
-             got > 0 ? msg : ready == 0 ? "not ready in time" : "exited before it was ready");
-    return -1;
-}
-
-static void relay_stop_all(ns_ctx_t *c) {
-    (void)proc_stop_all(c->relay_pid, NULL, BACKEND_COUNT, REALNET_NS_STOP_TIMEOUT_MS * 1000ull);
+    char what[32];
+    snprintf(what, sizeof(what), "relay of server%c", 'A' + b);
+    c->relay_b = b;
+    return child_start(c, relay_child_of, what, &c->relay_pid[b], err, cap);
 }
 
 /* ---- the realnet_t hooks ----------------------------------------------------------------- */
@@ -212,6 +285,11 @@ static void ns_teardown(realnet_t *n) {
         c->wake_fd[b] = -1;
         c->relay_dirty[b] = 0;
     }
+    if (c->proxy != NULL) munmap(c->proxy, sizeof(*c->proxy));
+    c->proxy = NULL;
+    if (c->proxy_wake_fd >= 0) close(c->proxy_wake_fd);
+    c->proxy_wake_fd = -1;
+    c->proxy_dirty = 0;
     if (c->anchors != NULL) munmap(c->anchors, sizeof(*c->anchors));
     c->anchors = NULL;
     if (c->anchors_fd >= 0) close(c->anchors_fd);
@@ -248,6 +326,10 @@ static int ns_setup(realnet_t *n, unsigned port_offset, char *err, size_t cap) {
             ns_teardown(n);
             return -1;
         }
+    }
+    if (proxy_start(c, err, cap) < 0) {
+        ns_teardown(n);
+        return -1;
     }
     return 0;
 }
@@ -348,15 +430,49 @@ static int ns_udp(realnet_t *n, int from, int to, const sim_udp_t *u, char *err,
     return REALNET_OK;
 }
 
+/* TCP faults are the proxy's, in front of serverM: queued here, landed by ns_commit. */
+static int ns_tcp(realnet_t *n, const sim_tcp_t *t, char *err, size_t cap) {
+    ns_ctx_t *c = n->ctx;
+    if (c->proxy == NULL) return ns_fail(err, cap, "tcp", "no proxy (setup did not run)");
+    (void)tcpproxy_control_set(c->proxy, t);
+    c->proxy_dirty = 1;
+    return REALNET_OK;
+}
+
+static const char *ns_tcp_front(const realnet_t *n, int half_close) {
+    const ns_ctx_t *c = n->ctx;
+    return c->ns.front[half_close ? NETNS_FRONT_HALF_CLOSE : NETNS_FRONT_PLAIN];
+}
+
+static void ns_note(realnet_t *n, FILE *f) {
+    const ns_ctx_t *c = n->ctx;
+    if (c->proxy == NULL) return;
+    tcpproxy_counts_t k;
+    const uint64_t *from = (const uint64_t *)&c->proxy->published;
+    uint64_t *to = (uint64_t *)&k;
+    for (size_t i = 0; i < sizeof(k) / sizeof(uint64_t); i++) to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+    fprintf(f, "tcp proxy: conns=%llu split=%llu resets=%llu half-closes=%llu refused=%llu\n",
+            (unsigned long long)k.conns, (unsigned long long)k.split, (unsigned long long)k.resets,
+            (unsigned long long)k.half_closes, (unsigned long long)k.refused);
+}
+
+static int ns_socket(realnet_t *n, int node, char *err, size_t cap) {
+    ns_ctx_t *c = n->ctx;
+    char why[NETNS_ERR_BYTES];
+    int fd = netns_socket(why, &c->ns, node, AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+    return fd < 0 ? ns_fail(err, cap, "socket", why) : fd;
+}
+
 /* Wakes every relay with new settings, commits every host's nft commands (one transaction
  * each, all at once), then waits until every woken relay has acknowledged. */
 static int ns_commit(realnet_t *n, char *err, size_t cap) {
     ns_ctx_t *c = n->ctx;
     char why[NETNS_ERR_BYTES];
+    uint64_t one = 1;
     for (int b = 0; b < BACKEND_COUNT; b++) {
-        uint64_t one = 1;
         if (c->relay_dirty[b] && c->wake_fd[b] >= 0) (void)!write(c->wake_fd[b], &one, sizeof(one));
     }
+    if (c->proxy_dirty && c->proxy_wake_fd >= 0) (void)!write(c->proxy_wake_fd, &one, sizeof(one));
     if (netns_batch_run(why, &c->ns, &c->batch) < 0) return ns_fail(err, cap, "faults", why);
     uint64_t deadline_us = proc_now_us() + REALNET_NS_ACK_TIMEOUT_MS * 1000ull;
     for (int b = 0; b < BACKEND_COUNT; b++) {
@@ -371,6 +487,14 @@ static int ns_commit(realnet_t *n, char *err, size_t cap) {
         }
         c->relay_dirty[b] = 0;
     }
+    while (c->proxy_dirty && c->proxy != NULL && !tcpproxy_control_acked(c->proxy)) {
+        if (proc_now_us() >= deadline_us) {
+            snprintf(err, cap, "the tcp proxy did not acknowledge its settings within %d ms", REALNET_NS_ACK_TIMEOUT_MS);
+            return REALNET_FAILED;
+        }
+        proc_sleep_us(NS_ACK_POLL_US);
+    }
+    c->proxy_dirty = 0;
     return REALNET_OK;
 }
 
@@ -439,6 +563,10 @@ static void ns_counters(realnet_t *n, realnet_counters_t out) {
         total[FAULT_LOST] += full + lost;
         total[FAULT_CUT] += cut;
     }
+    if (c->proxy != NULL) { /* what the TCP proxy split and reset */
+        total[FAULT_SPLIT] = __atomic_load_n(&c->proxy->published.split, __ATOMIC_RELAXED);
+        total[FAULT_RESETS] = __atomic_load_n(&c->proxy->published.resets, __ATOMIC_RELAXED);
+    }
     for (int i = 0; i < FAULT_COUNT; i++) {
         if (total[i] > c->reported[i]) out[i] += total[i] - c->reported[i];
         if (total[i] > c->reported[i]) c->reported[i] = total[i];
@@ -449,14 +577,18 @@ int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
     char why[NETNS_ERR_BYTES];
     for (int b = 0; b < BACKEND_COUNT; b++) ns_ctx.wake_fd[b] = -1;
     ns_ctx.anchors_fd = -1;
+    ns_ctx.proxy_wake_fd = -1;
     if (netns_available(why) < 0) return ns_fail(err, err_cap, "network namespaces unavailable", why);
     if (netns_init(why, &ns_ctx.ns, getpid(), "r0") < 0) return ns_fail(err, err_cap, "hosts", why);
     /* host_seen_by_m stays NULL: the relay holds the backend's own address */
     *n = (realnet_t){.name = "netns",
                      .measured = 1u << FAULT_DGRAMS | 1u << FAULT_LOST | 1u << FAULT_DUPLICATED |
-                                 1u << FAULT_REORDERED | 1u << FAULT_CUT | 1u << FAULT_STALLED,
+                                 1u << FAULT_REORDERED | 1u << FAULT_CUT | 1u << FAULT_STALLED |
+                                 1u << FAULT_SPLIT | 1u << FAULT_RESETS,
                      .caps = REALNET_CAN_PARTITION | REALNET_CAN_UDP_LOSS | REALNET_CAN_UDP_DUP |
-                             REALNET_CAN_UDP_REORDER | REALNET_CAN_UDP_DELAY | REALNET_CAN_ANCHOR,
+                             REALNET_CAN_UDP_REORDER | REALNET_CAN_UDP_DELAY | REALNET_CAN_ANCHOR |
+                             REALNET_CAN_TCP,
+                     .tcp = ns_tcp, .tcp_front = ns_tcp_front, .socket = ns_socket, .note = ns_note,
                      .anchor_arm = ns_anchor_arm, .anchor_take = ns_anchor_take, .anchor_done = ns_anchor_done,
                      .ctx = &ns_ctx, .setup = ns_setup, .host = ns_host, .wrap = ns_wrap, .enter = ns_enter,
                      .partition = ns_partition, .heal = ns_heal, .udp = ns_udp, .commit = ns_commit,

@@ -22,6 +22,8 @@
 #define SOAK_USERS 20                   /* users on the ledger, each starting with 1000 */
 #define SOAK_AMOUNT_MIN_RANGE 5         /* transfers send 1..max(this, what uniqueness needs) */
 #define SOAK_REFUSED_EVERY 25           /* every 25th transfer asks for more than exists */
+#define SOAK_POWER_SYNC_MIN_US 5000     /* --power-cut: a backend's sync delay */
+#define SOAK_POWER_SYNC_MAX_US 20000
 #define SOAK_TIMEOUT_MS 1000            /* serverM's wait for a backend (ALICHAIN_TIMEOUT_MS) */
 #define SOAK_CLIENT_TIMEOUT_MS 5000     /* a client's wait (ALICHAIN_CLIENT_TIMEOUT_MS) */
 #define SOAK_CLIENT_SLACK_MS 5000       /* past its own timeout a client counts as hung */
@@ -82,6 +84,7 @@ typedef struct {
     uint64_t kills[SIM_SERVERS], restarts, self_exits;
     uint32_t violations;
     uint32_t torn_bad, recovery_bad;
+    realdisk_t disk;          /* --power-cut: the disk fault file system over each server's dir */
     char first[SOAK_VIOLATIONS_SHOWN][SOAK_MSG_BYTES];
 } soak_t;
 
@@ -107,6 +110,7 @@ static pid_t soak_spawn(soak_t *s, int node, const char *prog, int argc, char *c
                         const char *err) {
     real_env_t e = {.net = s->net, .programs = s->o->programs, .dir = s->dir, .offset = s->offset,
                     .timeout_ms = SOAK_TIMEOUT_MS, .client_timeout_ms = SOAK_CLIENT_TIMEOUT_MS};
+    for (int n = 0; n < SIM_SERVERS; n++) e.node_dir[n] = s->disk.dir[n];
     uint64_t seed = s->o->seed + (node >= 0 && node < SIM_SERVERS ? s->srv[node].generation : 0);
     return real_spawn(&e, node, prog, seed, argc, args, out, err);
 }
@@ -187,13 +191,20 @@ static int servers_wait_ready(soak_t *s) {
     }
 }
 
-/* kill -9 of a random server that is up, and its restart at once. */
+/* kill -9 of a random server that is up (with --power-cut also a power cut of its disk:
+ * what it had not synced is gone, its unsynced append maybe torn), and its restart at once. */
 static int kill_one(soak_t *s) {
     int up[SIM_SERVERS], nup = 0;
     for (int n = 0; n < SIM_SERVERS; n++)
         if (s->srv[n].pid != 0 && s->srv[n].ready) up[nup++] = n;
     if (nup == 0) return 0;
     int n = up[prng_below(&s->rng, (uint64_t)nup)];
+    char err[FAULTFS_ERR_BYTES];
+    kill(s->srv[n].pid, SIGKILL);
+    if (realdisk_cut(&s->disk, n, err, sizeof(err)) != 0 || realdisk_on(&s->disk, n, err, sizeof(err)) != 0) {
+        violation(s, "harness: %s", err);
+        return -1;
+    }
     proc_kill(&s->srv[n].pid);
     s->kills[n]++;
     s->srv[n].generation++;
@@ -329,7 +340,7 @@ static int blocks_write(soak_t *s) {
     for (int u = 0; u < SOAK_USERS; u++) snprintf(s->users[u], SOAK_NAME_BYTES, "Soak%c%c", 'A' + u / 26, 'a' + u % 26);
     for (int b = 0; b < BACKEND_COUNT; b++) {
         char path[SOAK_PATH_BYTES];
-        snprintf(path, sizeof(path), "%s/%s", s->dir, blockfile_default_name(b));
+        realdisk_path(&s->disk, SIM_NODE_A + b, blockfile_default_name(b), path, sizeof(path));
         FILE *f = fopen(path, "w");
         if (f == NULL) return -1;
         for (int u = b; u < SOAK_USERS; u += BACKEND_COUNT)
@@ -388,7 +399,8 @@ static void check_torn(soak_t *s, int b, const char *img, size_t len, const char
                        uint32_t *torn) {
     char path[SOAK_PATH_BYTES + 8], *text = NULL, err[SOAK_MSG_BYTES];
     size_t tl = 0;
-    snprintf(path, sizeof(path), "%s/%s%s", s->dir, blockfile_default_name(b), BLOCKFILE_TORN_SUFFIX);
+    realdisk_path(&s->disk, SIM_NODE_A + b, blockfile_default_name(b), path, sizeof(path));
+    strncat(path, BLOCKFILE_TORN_SUFFIX, sizeof(path) - strlen(path) - 1);
     if (proc_file_read(path, SOAK_FILE_BYTES_MAX, &text, &tl) != 0) violation(s, "torn: cannot read %s", path);
     ledger_t l;
     ledger_init(&l);
@@ -436,12 +448,12 @@ static void plant_confirmed(soak_t *s, const check_txs_t *disk) {
         int b = disk->txs[k].backend;
         char path[SOAK_PATH_BYTES], *img = NULL, line[TX_LINE_BYTES_MAX + 2];
         size_t len = 0;
-        snprintf(path, sizeof(path), "%s/%s", s->dir, blockfile_default_name(b));
+        realdisk_path(&s->disk, SIM_NODE_A + b, blockfile_default_name(b), path, sizeof(path));
         size_t ll = tx_format(&disk->txs[k].tx, line, sizeof(line) - 1); /* ends in '\n' */
         line[ll] = '\0';
         if (s->o->plant == SOAK_PLANT_COPY_CONFIRMED) {
             int other = (b + 1) % BACKEND_COUNT;
-            snprintf(path, sizeof(path), "%s/%s", s->dir, blockfile_default_name(other));
+            realdisk_path(&s->disk, SIM_NODE_A + other, blockfile_default_name(other), path, sizeof(path));
             file_append(path, line, ll);
             fprintf(s->o->report, "planted: copied \"%.*s\" (a confirmed transfer) from %s into %s\n",
                     (int)ll - 1, line, blockfile_default_name(b), blockfile_default_name(other));
@@ -475,7 +487,7 @@ static void plant_confirmed(soak_t *s, const check_txs_t *disk) {
 static int read_disks(soak_t *s, check_txs_t *disk, uint32_t *torn) {
     for (int b = 0; b < BACKEND_COUNT; b++) {
         char path[SOAK_PATH_BYTES], mpath[SOAK_PATH_BYTES + 16], err[SOAK_MSG_BYTES];
-        snprintf(path, sizeof(path), "%s/%s", s->dir, blockfile_default_name(b));
+        realdisk_path(&s->disk, SIM_NODE_A + b, blockfile_default_name(b), path, sizeof(path));
         snprintf(mpath, sizeof(mpath), "%s%s", path, BLOCKFILE_MARKER_SUFFIX);
         char *img = NULL, *marker = NULL;
         size_t len = 0, mlen = 0;
@@ -616,6 +628,7 @@ static int check_all(soak_t *s, FILE *f) {
 static void teardown(soak_t *s) {
     for (uint32_t i = 0; s->tx != NULL && i < s->o->transfers; i++) proc_kill(&s->tx[i].pid);
     for (int n = 0; n < SIM_SERVERS; n++) proc_kill(&s->srv[n].pid);
+    realdisk_unmount(&s->disk);
     if (s->net_ready) s->net->teardown(s->net);
     s->net_ready = 0;
     if (s->dir[0] != '\0') proc_remove_tree(s->dir);
@@ -662,6 +675,11 @@ static void report_counts(const soak_t *s, FILE *f) {
             (unsigned long long)s->kills[SIM_NODE_B], (unsigned long long)s->kills[SIM_NODE_C]);
     fprintf(f, "restarts: %llu (after a kill; %llu more after a server exited by itself)\n",
             (unsigned long long)s->restarts, (unsigned long long)s->self_exits);
+    if (s->disk.mounted > 0) {
+        char sum[REALDISK_SUMMARY_BYTES];
+        realdisk_summary(&s->disk, sum, sizeof(sum));
+        fprintf(f, "power cuts: %s\n", sum);
+    }
 }
 
 int soak_run(const soak_options_t *o) {
@@ -670,6 +688,7 @@ int soak_run(const soak_options_t *o) {
     if (s == NULL) return REAL_EXIT_REFUSED;
     s->o = o;
     s->lock_fd = -1;
+    for (int n = 0; n < SIM_SERVERS; n++) s->disk.fs[n].wake_fd = -1;
     realnet_loopback(&s->lo);
     s->net = o->net != NULL ? o->net : &s->lo;
     prng_init(&s->rng, o->seed);
@@ -677,8 +696,10 @@ int soak_run(const soak_options_t *o) {
     proc_signals_catch(&saved);
     uint64_t wall0 = proc_now_us();
 
-    char kills[64];
-    if (o->kill_ms > 0) snprintf(kills, sizeof(kills), "kill -9 of a random server every %u ms", o->kill_ms);
+    char kills[96];
+    if (o->kill_ms > 0)
+        snprintf(kills, sizeof(kills), "kill -9%s of a random server every %u ms",
+                 o->power_cut ? " and a power cut (syncs 5..20 ms, torn appends)" : "", o->kill_ms);
     else snprintf(kills, sizeof(kills), "no server killed (--kill-ms 0)");
     fprintf(f, "soak: %u transfers, concurrency %u, %s, seed %llu\n", o->transfers, o->concurrency, kills,
             (unsigned long long)o->seed);
@@ -688,16 +709,31 @@ int soak_run(const soak_options_t *o) {
     char err[SOAK_MSG_BYTES] = "";
     char logs[SOAK_DIR_BYTES + 8];
     int rc = REAL_EXIT_REFUSED;
+    /* --power-cut: a backend's sync takes SOAK_POWER_SYNC_MIN_US..MAX_US, so a busy backend
+     * nearly always holds an unsynced append when its power goes, and every cut with unsynced
+     * bytes keeps a torn part of them (a prefix of one or more lines); serverM's file delay
+     * is the simulator's calm one */
+    sim_faults_t disk_faults;
+    sim_faults_default(&disk_faults);
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        disk_faults.disk[b].torn_ppm = PPM_ONE;
+        disk_faults.disk[b].sync_min_us = SOAK_POWER_SYNC_MIN_US;
+        disk_faults.disk[b].sync_max_us = SOAK_POWER_SYNC_MAX_US;
+    }
     if (proc_mkdtemp(s->dir, sizeof(s->dir), "alichain-soak") != 0) {
         snprintf(err, sizeof(err), "cannot create a temp dir: %s", strerror(errno));
     } else if (snprintf(logs, sizeof(logs), "%s/logs", s->dir) < 0 || mkdir(logs, 0755) != 0) {
         snprintf(err, sizeof(err), "cannot create %s", logs);
+    } else if (realdisk_init(&s->disk, o->power_cut ? REALDISK_FUSE : REALDISK_PLAIN, s->dir, err, sizeof(err)) != 0) {
+        /* err says why (--power-cut without the disk fault file system) */
     } else if (blocks_write(s) != 0 || txs_plan(s) != 0) {
         snprintf(err, sizeof(err), "cannot write the blocks or plan the transfers");
     } else if (o->has_port_offset ? (s->offset = o->port_offset, 0)
                                   : proc_port_lease(&s->offset, &s->lock_fd, err, sizeof(err))) {
         /* err says why */
     } else if (s->net_ready = 1, s->net->setup(s->net, s->offset, err, sizeof(err)) != 0) {
+        /* err says why */
+    } else if (realdisk_mount(&s->disk, &disk_faults, o->seed, UINT64_MAX, err, sizeof(err)) != 0) {
         /* err says why */
     } else {
         fprintf(f, "port-offset: %u\n", s->offset);

@@ -33,6 +33,9 @@ typedef struct {
     int has_port_offset;
     unsigned port_offset;
     soak_plant_t plant;
+    int power_cut;          /* every kill is also a power cut of the server's disk (the disk
+                             * fault file system: unsynced bytes lost, appends torn); refused
+                             * where it cannot mount */
     realnet_t *net;         /* NULL: loopback */
     const char *net_note;   /* why the run is on loopback although hosts were wanted */
     FILE *report;

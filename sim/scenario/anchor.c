@@ -125,7 +125,7 @@ int scn_fired_init(scn_fired_t *f, const scenario_t *s) {
 }
 
 int scn_anchor_applies_at_once(const scn_step_t *st) {
-    return st->kind == STEP_SET || st->kind == STEP_PARTITION || st->kind == STEP_HEAL;
+    return st->on.after_us == 0 && (st->kind == STEP_SET || st->kind == STEP_PARTITION || st->kind == STEP_HEAL);
 }
 
 void scn_step_when(const scn_step_t *st, char *buf, size_t cap) {
@@ -135,7 +135,8 @@ void scn_step_when(const scn_step_t *st, char *buf, size_t cap) {
     }
     char ev[SCN_EVENT_TEXT_BYTES];
     scn_event_format(&st->on, ev, sizeof(ev));
-    snprintf(buf, cap, "on %s", ev);
+    if (st->on.after_us == 0) snprintf(buf, cap, "on %s", ev);
+    else snprintf(buf, cap, "on %s +%.3fms", ev, (double)st->on.after_us / 1e3);
 }
 
 void scn_fired_report(const scn_fired_t *f, const scenario_t *s, FILE *out) {

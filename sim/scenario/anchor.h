@@ -45,7 +45,7 @@ void scn_fired_report(const scn_fired_t *f, const scenario_t *s, FILE *out);
 /* 1 when an anchored step's fault applies to the very datagram that fired it (settings,
  * partitions, heals: plain data a driver changes at once); 0 when it is carried out right
  * after that datagram was sent, before it is delivered (crash, restart, pause, resume: a
- * node cannot be stopped inside its own send). */
+ * node cannot be stopped inside its own send), or on.after_us after it. */
 int scn_anchor_applies_at_once(const scn_step_t *st);
 
 #endif

@@ -579,6 +579,21 @@ static int gen_on_events(gen_src_t *g, scenario_t *s) {
     return 0;
 }
 
+/* One to three forgeries (STEP_FORGE) during the fault phase and its calm tail: a forged
+ * WRITE, a forged hello of a newer incarnation, or a replay of serverM's last datagram, to
+ * some backend. A correct system ignores them all, so they change no verdict; a backend
+ * that took one is caught ("forgery", or the availability of the fenced-out serverM). */
+static int gen_forgeries(gen_src_t *g, scenario_t *s, uint64_t phase) {
+    int n = (int)rnd_range(g, 1, 3);
+    for (int i = 0; i < n; i++) {
+        scn_step_t *st = scenario_add_step(s, rnd(g, phase + GEN_CALM_TAIL_US), STEP_FORGE);
+        if (st == NULL) return AC_ENOMEM;
+        st->node = (uint8_t)rnd_range(g, SIM_NODE_A, SIM_NODE_C);
+        st->forge = (uint8_t)rnd_range(g, 1, FORGE_KINDS - 1);
+    }
+    return 0;
+}
+
 int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_t *s) {
     scenario_init(s);
     s->seed = seed;
@@ -617,6 +632,7 @@ int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_
     }
     if (rc == 0 && chance(g, 1, 3)) rc = gen_sessions(g, s, phase + GEN_CALM_TAIL_US);
     if (rc == 0 && !calm && chance(g, 1, 4)) rc = gen_on_events(g, s); /* drawn last: the rest as before */
+    if (rc == 0 && chance(g, 1, 4)) rc = gen_forgeries(g, s, phase); /* after those: the same */
     s->until_quiet = 1;
     s->run_us = phase + GEN_QUIET_MAX_US;
     if (rc == 0) rc = scenario_number_lines(s); /* reports name the reproducer's lines */

@@ -495,6 +495,9 @@ static int parse_range_u32(const char *s, uint32_t *lo, uint32_t *hi) {
 
 /* ------------------------------------------------------------------ names */
 
+/* STEP_FORGE's kinds, by FORGE_* (0 unused). */
+const char *const forge_names[FORGE_KINDS] = {"", "write", "fence", "replay"};
+
 static int node_parse(const char *s) {
     if (strcmp(s, "M") == 0 || strcmp(s, "serverM") == 0) return SIM_NODE_M;
     if (strcmp(s, "A") == 0 || strcmp(s, "serverA") == 0) return SIM_NODE_A;
@@ -825,6 +828,7 @@ static int parse_step(parser_t *p, uint64_t at, int i, const scn_event_t *on) {
     else if (strcmp(w, "recover") == 0) kind = STEP_RECOVER;
     else if (strcmp(w, "net") == 0 || strcmp(w, "disk") == 0 || strcmp(w, "file") == 0) kind = STEP_SET;
     else if (strcmp(w, "shutdown") == 0 || strcmp(w, "reset") == 0) kind = STEP_SESSION;
+    else if (strcmp(w, "forge") == 0) kind = STEP_FORGE;
     else return perr(p, AC_EINVAL, "unknown event \"%s\"", w);
     tmp.kind = (uint8_t)kind;
     tmp.line = p->line;
@@ -860,6 +864,17 @@ static int parse_step(parser_t *p, uint64_t at, int i, const scn_event_t *on) {
         rc = parse_setting(p, i, &tmp.set);
         if (rc != 0) return rc;
         break;
+    case STEP_FORGE: {
+        int n = p->ntok == i + 3 ? node_parse(p->tok[i + 1].s) : -1;
+        int k = 0;
+        for (int f = 1; n >= 0 && f < FORGE_KINDS; f++)
+            if (strcmp(p->tok[i + 2].s, forge_names[f]) == 0) k = f;
+        if (n < SIM_NODE_A || n > SIM_NODE_C || k == 0)
+            return perr(p, AC_EINVAL, "forge A|B|C write|fence|replay");
+        tmp.node = (uint8_t)n;
+        tmp.forge = (uint8_t)k;
+        break;
+    }
     case STEP_SESSION: /* the session is checked when the whole file is read (scenario_check_sessions) */
         if (p->ntok != i + 2 || !label_valid(p->tok[i + 1].s, p->tok[i + 1].len))
             return perr(p, AC_EINVAL, "%s SESSION", w);
@@ -907,9 +922,16 @@ static int parse_on(parser_t *p) {
         words[n++] = t->s;
     }
     if (colon < 0 || colon + 1 >= p->ntok) return perr(p, AC_EINVAL, "on EVENT: STEP (e.g. on first WRITE M->B: crash M)");
+    uint64_t after = 0; /* "on first WRITE M->B +10ms: ...": a while after the event */
+    if (n > 0 && words[n - 1][0] == '+') {
+        if (parse_duration(words[n - 1] + 1, &after) != 0 || after == 0 || after > SIM_TIME_US_MAX)
+            return perr(p, AC_EINVAL, "bad delay after the event \"%s\" (e.g. +10ms)", words[n - 1]);
+        n--;
+    }
     scn_event_t ev;
     char why[200];
     if (scn_event_parse(words, n, &ev, why, sizeof(why)) != 0) return perr(p, AC_EINVAL, "%s", why);
+    ev.after_us = after;
     size_t anchored = 0;
     for (size_t i = 0; i < p->scn->step_count; i++) anchored += p->scn->steps[i].on.type != 0;
     if (anchored >= SCN_ANCHORS_MAX) return perr(p, AC_ERANGE, "more than %d steps on events", SCN_ANCHORS_MAX);
@@ -1517,7 +1539,12 @@ static void print_step(FILE *f, const scn_step_t *st) {
     if (st->on.type != 0) {
         char ev[SCN_EVENT_TEXT_BYTES];
         scn_event_format(&st->on, ev, sizeof(ev));
-        fprintf(f, "on %s: ", ev);
+        fprintf(f, "on %s", ev);
+        if (st->on.after_us != 0) {
+            fputs(" +", f);
+            print_duration(f, st->on.after_us);
+        }
+        fputs(": ", f);
     } else {
         fputs("at ", f);
         print_duration(f, st->at_us);
@@ -1553,6 +1580,10 @@ static void print_step(FILE *f, const scn_step_t *st) {
     case STEP_RECOVER: fputs("recover\n", f); break;
     case STEP_SET: print_set(f, &st->set); break;
     case STEP_SESSION: fprintf(f, "%s %s\n", st->half_close ? "shutdown" : "reset", st->session); break;
+    case STEP_FORGE:
+        fprintf(f, "forge %s %s\n", node_name(st->node),
+                st->forge < FORGE_KINDS ? forge_names[st->forge] : "?");
+        break;
     default: fputs("# unknown step\n", f); break;
     }
 }

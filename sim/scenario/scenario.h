@@ -77,7 +77,25 @@ typedef enum {
     STEP_SET,       /* change fault settings */
     STEP_SESSION,   /* a keep-alive session's client ends its connection: half_close 1 =
                        shutdown(SHUT_WR) ("shutdown S"), 0 = a reset ("reset S") */
+    STEP_FORGE,     /* a forger without the servers' key, on serverM's address, sends
+                       backend `node` datagrams of kind `forge` (FORGE_*) */
 } step_kind_t;
+
+/* STEP_FORGE: what the forger sends ("forge B write", docs/SCENARIOS.md). */
+enum {
+    FORGE_WRITE = 1,  /* a hello and a WRITE of FORGE_SENDER -> FORGE_RECEIVER, serverM's
+                         incarnation, with a MAC of another key */
+    FORGE_FENCE,      /* a hello of a newer incarnation (within the clock bound) with a MAC of
+                         another key: taken, it would fence the real serverM out */
+    FORGE_REPLAY,     /* the last datagram serverM sent that backend, replayed as it was
+                         (a genuine MAC): at most a copy, never news */
+    FORGE_KINDS
+};
+#define FORGE_SENDER "Mallory"   /* a forged transfer's names: the "forgery" checker looks */
+#define FORGE_RECEIVER "Eve"     /* for FORGE_SENDER on every disk */
+#define FORGE_AMOUNT 800
+#define FORGE_SERIAL 1000000000ull
+extern const char *const forge_names[FORGE_KINDS]; /* "write", "fence", "replay" */
 
 /* A settings change: which part, which link/disk, and which fields (mask). */
 enum { SET_UDP = 1, SET_TCP, SET_DISK, SET_FILE };
@@ -112,6 +130,7 @@ typedef struct {
                                 WIRE_STATS), | WIRE_REPLY for the backend's reply to it */
     uint8_t backend;         /* SIM_NODE_A .. SIM_NODE_C, or SIM_NODE_ALL: any backend */
     uint32_t nth;            /* the datagram that fires it: 1 = the first */
+    uint64_t after_us;       /* the step comes this long after that datagram (0: at it) */
 } scn_event_t;
 
 typedef struct {
@@ -124,6 +143,7 @@ typedef struct {
     uint8_t argc;            /* STEP_OP: words after the program name */
     uint8_t half_close;      /* STEP_OP: shut down the write side right after the request;
                                 STEP_SESSION: shutdown (1) or reset (0) */
+    uint8_t forge;           /* STEP_FORGE: FORGE_* */
     uint8_t keepalive;       /* STEP_OP: a keep-alive session (a persistent connection that
                                 the operations "on" it pipeline their requests over) */
     char label[SCN_LABEL_BYTES];

@@ -26,6 +26,17 @@ static void put_str(FILE *f, const char *s) {
     fputc('"', f);
 }
 
+/* The bytes put_str writes for s, quotes included. */
+static size_t str_escaped_len(const char *s) {
+    size_t n = 2;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\' || *p == '\n' || *p == '\t') n += 2;
+        else if (*p < 0x20 || *p >= 0x7f) n += 6;
+        else n++;
+    }
+    return n;
+}
+
 static void put_str_or_null(FILE *f, const char *s) {
     if (s[0] == '\0') fputs("null", f);
     else put_str(f, s);
@@ -51,6 +62,14 @@ int jsonl_write(FILE *f, const jsonl_record_t *r) {
         fputs(",\"mutant\":", f);
         put_str_or_null(f, r->mutant);
         if (r->compare) fputs(",\"mode\":\"compare\"", f); /* swarm lines stay as they were */
+        if (r->host[0]) {
+            fputs(",\"host\":", f);
+            put_str(f, r->host);
+        }
+        if (r->attempt[0]) {
+            fputs(",\"attempt\":", f);
+            put_str(f, r->attempt);
+        }
     } else {
         put_u64(f, "seed", r->seed);
         fprintf(f, ",\"verdict\":\"%s\"", jsonl_verdict_names[r->verdict]);
@@ -75,6 +94,10 @@ int jsonl_write(FILE *f, const jsonl_record_t *r) {
         put_str_or_null(f, r->reproducer);
         fputs(",\"reproduce\":", f);
         put_str_or_null(f, r->reproduce);
+        if (r->scenario[0] && str_escaped_len(r->scenario) <= JSONL_SCENARIO_LINE_BYTES) {
+            fputs(",\"scenario\":", f);
+            put_str(f, r->scenario);
+        }
         if (r->has_compare) {
             fputs(",\"compare\":{\"ops\":", f);
             fprintf(f, "%llu", (unsigned long long)r->cmp_ops);
@@ -92,6 +115,21 @@ int jsonl_write(FILE *f, const jsonl_record_t *r) {
     }
     fputs("}\n", f);
     return ferror(f) ? -1 : 0;
+}
+
+int jsonl_scenario_load(jsonl_record_t *r, const char *path) {
+    r->scenario[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return -1;
+    size_t n = fread(r->scenario, 1, sizeof(r->scenario), f);
+    int bad = ferror(f) || n == sizeof(r->scenario) || memchr(r->scenario, '\0', n) != NULL;
+    fclose(f);
+    if (bad) {
+        r->scenario[0] = '\0';
+        return -1;
+    }
+    r->scenario[n] = '\0';
+    return 0;
 }
 
 /* ------------------------------------------------------------------ parsing */
@@ -167,7 +205,9 @@ static int parse_string(parser_t *ps, const char **out) {
                 return perr(ps, "bad escape \\%c", e >= 0x20 && e < 0x7f ? e : '?');
             }
         }
-        dst[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';   /* report prints them: ASCII only */
+        /* report prints them: ASCII only; newline and tab stay for a carried scenario's text
+         * (get_string with lines), get_str turns them to '?' too */
+        dst[n++] = (c >= 0x20 && c < 0x7f) || c == '\n' || c == '\t' ? (char)c : '?';
     }
     dst[n] = '\0';
     ps->used += n + 1;
@@ -303,8 +343,9 @@ static int get_num_added(parser_t *ps, const char *key, uint64_t *out) {
     return 0;
 }
 
-/* A string field into dst ("" for null when nullable); too long for dst is an error. */
-static int get_str(parser_t *ps, const char *key, int nullable, char *dst, size_t cap) {
+/* A string field into dst ("" for null when nullable), newlines and tabs kept when lines;
+ * too long for dst is an error. */
+static int get_string(parser_t *ps, const char *key, int nullable, int lines, char *dst, size_t cap) {
     const jv_field_t *f = need(ps, key, JV_STR, nullable);
     if (f == NULL) return -1;
     if (f->type == JV_NULL) {
@@ -313,8 +354,19 @@ static int get_str(parser_t *ps, const char *key, int nullable, char *dst, size_
     }
     size_t n = strlen(f->str);
     if (n >= cap) return perr(ps, "field \"%s\" longer than %zu bytes", key, cap - 1);
-    memcpy(dst, f->str, n + 1);
+    for (size_t i = 0; i <= n; i++) dst[i] = !lines && (f->str[i] == '\n' || f->str[i] == '\t') ? '?' : f->str[i];
     return 0;
+}
+
+/* A one-line string field (every field but a carried scenario). */
+static int get_str(parser_t *ps, const char *key, int nullable, char *dst, size_t cap) {
+    return get_string(ps, key, nullable, 0, dst, cap);
+}
+
+/* An optional string field: absent leaves dst "". */
+static int get_optional(parser_t *ps, const char *key, int lines, char *dst, size_t cap) {
+    dst[0] = '\0';
+    return field_get(ps, key) != NULL ? get_string(ps, key, 0, lines, dst, cap) : 0;
 }
 
 static int record_run(parser_t *ps, jsonl_record_t *r) {
@@ -335,6 +387,9 @@ static int record_run(parser_t *ps, jsonl_record_t *r) {
         if (strcmp(name, "compare") != 0) return perr(ps, "unknown mode \"%.15s\"", name);
         r->compare = 1;
     }
+    if (get_optional(ps, "host", 0, r->host, sizeof(r->host)) ||
+        get_optional(ps, "attempt", 0, r->attempt, sizeof(r->attempt)))
+        return -1;
     return get_str(ps, "mutant", 1, r->mutant, sizeof(r->mutant));
 }
 
@@ -379,7 +434,8 @@ static int record_seed(parser_t *ps, jsonl_record_t *r) {
         return perr(ps, "an inconclusive seed that is no compare");
     }
     return get_str(ps, "reproducer", 1, r->reproducer, sizeof(r->reproducer)) ||
-                   get_str(ps, "reproduce", 1, r->reproduce, sizeof(r->reproduce))
+                   get_str(ps, "reproduce", 1, r->reproduce, sizeof(r->reproduce)) ||
+                   get_optional(ps, "scenario", 1, r->scenario, sizeof(r->scenario))
                ? -1
                : 0;
 }

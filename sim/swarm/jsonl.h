@@ -20,6 +20,11 @@
 #define JSONL_NAME_BYTES 64          /* checker, mutant */
 #define JSONL_MESSAGE_BYTES 480      /* as sim_result_t.first_failure */
 #define JSONL_PATH_BYTES 1024        /* reproducer path, reproduce command */
+#define JSONL_HOST_BYTES 128         /* the run line's host and attempt */
+#define JSONL_SCENARIO_BYTES 8192    /* a carried scenario's text, NUL included */
+#define JSONL_SCENARIO_LINE_BYTES 12288   /* ... escaped; a longer one is not carried */
+_Static_assert(JSONL_SCENARIO_LINE_BYTES + 2 * JSONL_PATH_BYTES + 2 * JSONL_MESSAGE_BYTES < JSONL_LINE_BYTES_MAX,
+               "a seed line with a carried scenario fits a line");
 
 typedef enum { JSONL_RUN = 0, JSONL_SEED } jsonl_kind_t;
 
@@ -41,6 +46,8 @@ typedef struct {
     uint64_t block, block_seeds;
     char mutant[JSONL_NAME_BYTES];   /* "" when none (null) */
     int compare;                     /* "mode":"compare" (compare --generated); absent: swarm */
+    char host[JSONL_HOST_BYTES];     /* "host": the machine that ran it ("" when absent) */
+    char attempt[JSONL_HOST_BYTES];  /* "attempt": which try of the block ("" when absent) */
     /* kind JSONL_SEED */
     uint64_t seed;
     jsonl_verdict_t verdict;
@@ -52,6 +59,8 @@ typedef struct {
     char message[JSONL_MESSAGE_BYTES];
     char reproducer[JSONL_PATH_BYTES];   /* shrunk scenario path, "" when none (null) */
     char reproduce[JSONL_PATH_BYTES];    /* the command that reproduces, "" when none */
+    char scenario[JSONL_SCENARIO_BYTES]; /* "scenario": the reproducer's text, carried with the
+                                          * results ("" when absent: none, or too long) */
     /* kind JSONL_SEED of a compare run: the "compare" object (absent: a swarm seed) */
     int has_compare;
     uint64_t cmp_ops, cmp_output_compared, cmp_differences, cmp_ledger_compared;
@@ -61,8 +70,14 @@ typedef struct {
     char cmp_why[JSONL_MESSAGE_BYTES];               /* fail without a difference, inconclusive */
 } jsonl_record_t;
 
-/* Writes r as one line (newline included). Returns 0, or -1 when f reports an error. */
+/* Writes r as one line (newline included). Returns 0, or -1 when f reports an error.
+ * host, attempt and scenario are written only when set (additive fields of version 1); a
+ * scenario longer than JSONL_SCENARIO_LINE_BYTES escaped is left out. */
 int jsonl_write(FILE *f, const jsonl_record_t *r);
+
+/* Reads the file at path (a written reproducer) into r->scenario. Returns 0, or -1 (and
+ * r->scenario "") when it cannot be read or does not fit. */
+int jsonl_scenario_load(jsonl_record_t *r, const char *path);
 
 /* Parses one line (len bytes, no newline) into r. Returns 0, or -1 with the reason in err:
  * not JSON, not an object, a field missing or of the wrong type, another format or

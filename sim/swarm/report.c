@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "jsonl.h"
 #include "scenario/scenario.h"
@@ -38,6 +39,10 @@ typedef struct {
     size_t shown_count;
     char reproduce[JSONL_PATH_BYTES];
     char reproducer[JSONL_PATH_BYTES];
+    char host[JSONL_HOST_BYTES], attempt[JSONL_HOST_BYTES];   /* of the lowest seed's run */
+    char where[JSONL_PATH_BYTES];        /* FILE:LINE of the lowest seed */
+    char carried[JSONL_PATH_BYTES];      /* where its carried scenario was written, or "" */
+    int has_scenario;                    /* its line carries the scenario */
 } group_t;
 
 typedef struct {
@@ -55,7 +60,9 @@ typedef struct {
     commit_t commits[REPORT_COMMITS_MAX];
     size_t commit_count;
     uint64_t other_commit_seeds;
-    uint64_t lines, run_lines, seed_lines, damaged, files_unreadable;
+    int other_commits;                   /* a commit beyond REPORT_COMMITS_MAX was seen */
+    uint64_t lines, run_lines, seed_lines, damaged, files_unreadable, files_short;
+    uint64_t scenarios_carried, scenarios_written, scenarios_unwritten;
     uint64_t verdicts[JSONL_VERDICT_COUNT];
     uint64_t events, virtual_us, wall_us, faults[FAULT_COUNT];
     uint64_t compare_runs, swarm_runs;   /* run lines of each mode: one report, one mode */
@@ -186,7 +193,107 @@ static void mask_message(const char *s, char *dst, size_t cap) {
     dst[n] = '\0';
 }
 
-static void group_add(report_t *rp, const jsonl_record_t *r) {
+/* Counts a line of commit id: seeds is 1 for a seed line, 0 for a run line (a block of
+ * another commit shows even when none of its seeds survived). */
+static void commit_add(report_t *rp, const char *id, uint64_t seeds) {
+    for (size_t i = 0; i < rp->commit_count; i++) {
+        if (strcmp(rp->commits[i].id, id) == 0) {
+            rp->commits[i].seeds += seeds;
+            return;
+        }
+    }
+    if (rp->commit_count == REPORT_COMMITS_MAX) {
+        rp->other_commit_seeds += seeds;
+        rp->other_commits = 1;
+        return;
+    }
+    snprintf(rp->commits[rp->commit_count].id, JSONL_COMMIT_BYTES, "%s", id);
+    rp->commits[rp->commit_count++].seeds = seeds;
+}
+
+/* The results come from more than one commit. */
+static int mixed(const report_t *rp) {
+    return rp->commit_count > 1 || rp->other_commits;
+}
+
+typedef struct {
+    int has_run;
+    uint64_t lo, hi;                 /* the current run line's seeds */
+    uint64_t run_no;                 /* its line number */
+    uint64_t count, last;            /* seed lines under it, the last one's seed */
+    char host[JSONL_HOST_BYTES], attempt[JSONL_HOST_BYTES];   /* its origin, "" when absent */
+} file_state_t;
+
+/* " (ran on HOST, attempt A)" for a run line that says so, else "". */
+static void origin_text(const char *host, const char *attempt, char *dst, size_t cap) {
+    if (host[0] == '\0' && attempt[0] == '\0') {
+        dst[0] = '\0';
+        return;
+    }
+    snprintf(dst, cap, " (ran on %s, attempt %s)", host[0] ? host : "an unnamed host", attempt[0] ? attempt : "?");
+}
+
+/* The end of a run line's seeds (the next run line, or the end of the file): fewer seed
+ * lines than it declares is a short file, named here, whatever the other files hold, since
+ * a block cut at a line boundary looks whole line by line. A swarm stopped by --stop-on-fail
+ * is short too: its unrun seeds are no result. */
+static void run_end(report_t *rp, const char *file, const file_state_t *fs) {
+    if (!fs->has_run) return;
+    uint64_t declared = fs->hi - fs->lo + 1;
+    if (fs->count >= declared) return;
+    char why[600], origin[2 * JSONL_HOST_BYTES + 40];
+    origin_text(fs->host, fs->attempt, origin, sizeof(origin));
+    if (fs->count == 0)
+        snprintf(why, sizeof(why), "short: the run line declares seeds %llu..%llu and no seed line follows%s",
+                 (unsigned long long)fs->lo, (unsigned long long)fs->hi, origin);
+    else
+        snprintf(why, sizeof(why),
+                 "short: the run line declares seeds %llu..%llu, %llu of %llu seed lines follow, the last "
+                 "for seed %llu (cut at a line boundary, or stopped early)%s",
+                 (unsigned long long)fs->lo, (unsigned long long)fs->hi, (unsigned long long)fs->count,
+                 (unsigned long long)declared, (unsigned long long)fs->last, origin);
+    rp->files_short++;
+    damage(rp, file, fs->run_no, why);
+}
+
+static int mkdir_parents(const char *dir) {
+    char p[JSONL_PATH_BYTES];
+    int n = snprintf(p, sizeof(p), "%s", dir);
+    if (n <= 0 || (size_t)n >= sizeof(p)) return -1;
+    for (char *s = p + 1; *s != '\0'; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) return -1;
+        *s = '/';
+    }
+    return mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* A failing seed's carried scenario into o->scenario_dir; path gets its name ("" when not
+ * written). */
+static void scenario_save(report_t *rp, const jsonl_record_t *r, char *path, size_t cap) {
+    path[0] = '\0';
+    rp->scenarios_carried++;
+    if (rp->o->scenario_dir == NULL) return;
+    char p[JSONL_PATH_BYTES];
+    int n = snprintf(p, sizeof(p), "%s/%s-%llu.scn", rp->o->scenario_dir, r->has_compare ? "compare" : "seed",
+                     (unsigned long long)r->seed);
+    FILE *f = NULL;
+    if (n > 0 && (size_t)n < sizeof(p) && mkdir_parents(rp->o->scenario_dir) == 0) f = fopen(p, "w");
+    int ok = f != NULL && fputs(r->scenario, f) >= 0;
+    if (f != NULL && fclose(f) != 0) ok = 0;
+    if (!ok) {
+        rp->scenarios_unwritten++;
+        return;
+    }
+    rp->scenarios_written++;
+    snprintf(path, cap, "%s", p);
+}
+
+static void group_add(report_t *rp, const jsonl_record_t *r, const file_state_t *fs, const char *file,
+                      uint64_t no) {
+    char carried[JSONL_PATH_BYTES] = "";
+    if (r->scenario[0]) scenario_save(rp, r, carried, sizeof(carried));
     char key[JSONL_MESSAGE_BYTES];
     mask_message(r->message, key, sizeof(key));
     group_t *g = NULL;
@@ -211,28 +318,13 @@ static void group_add(report_t *rp, const jsonl_record_t *r) {
         snprintf(g->example, sizeof(g->example), "%s", r->message);
         snprintf(g->reproduce, sizeof(g->reproduce), "%s", r->reproduce);
         snprintf(g->reproducer, sizeof(g->reproducer), "%s", r->reproducer);
+        snprintf(g->host, sizeof(g->host), "%s", fs->host);
+        snprintf(g->attempt, sizeof(g->attempt), "%s", fs->attempt);
+        snprintf(g->where, sizeof(g->where), "%.900s:%llu", file, (unsigned long long)no);
+        snprintf(g->carried, sizeof(g->carried), "%s", carried);
+        g->has_scenario = r->scenario[0] != '\0';
     }
 }
-
-static void commit_add(report_t *rp, const char *id) {
-    for (size_t i = 0; i < rp->commit_count; i++) {
-        if (strcmp(rp->commits[i].id, id) == 0) {
-            rp->commits[i].seeds++;
-            return;
-        }
-    }
-    if (rp->commit_count == REPORT_COMMITS_MAX) {
-        rp->other_commit_seeds++;
-        return;
-    }
-    snprintf(rp->commits[rp->commit_count].id, JSONL_COMMIT_BYTES, "%s", id);
-    rp->commits[rp->commit_count++].seeds = 1;
-}
-
-typedef struct {
-    int has_run;
-    uint64_t lo, hi;   /* the current run line's seeds */
-} file_state_t;
 
 static void take_line(report_t *rp, const char *file, uint64_t no, const char *line, size_t len,
                       file_state_t *fs) {
@@ -250,9 +342,15 @@ static void take_line(report_t *rp, const char *file, uint64_t no, const char *l
             return;
         }
         *(r.compare ? &rp->compare_runs : &rp->swarm_runs) += 1;
+        run_end(rp, file, fs);
+        commit_add(rp, r.commit, 0);
         fs->has_run = 1;
         fs->lo = r.first;
         fs->hi = r.first + (r.seeds - 1);
+        fs->run_no = no;
+        fs->count = 0;
+        snprintf(fs->host, sizeof(fs->host), "%s", r.host);
+        snprintf(fs->attempt, sizeof(fs->attempt), "%s", r.attempt);
         range_add(rp, &rp->declared, fs->lo, fs->hi);
         return;
     }
@@ -267,14 +365,16 @@ static void take_line(report_t *rp, const char *file, uint64_t no, const char *l
         return;
     }
     rp->seed_lines++;
+    fs->count++;
+    fs->last = r.seed;
     range_add(rp, &rp->seen, r.seed, r.seed);
     rp->verdicts[r.verdict]++;
     rp->events += r.events;
     rp->virtual_us += r.virtual_us;
     rp->wall_us += r.wall_us;
     for (int k = 0; k < FAULT_COUNT; k++) rp->faults[k] += r.faults[k];
-    commit_add(rp, r.commit);
-    if (r.verdict == JSONL_FAIL) group_add(rp, &r);
+    commit_add(rp, r.commit, 1);
+    if (r.verdict == JSONL_FAIL) group_add(rp, &r, fs, file, no);
     if (r.has_compare) {
         rp->cmp_seeds++;
         rp->cmp_ops += r.cmp_ops;
@@ -323,6 +423,7 @@ static void read_file(report_t *rp, const char *path) {
         rp->files_unreadable++;
         damage(rp, path, 0, "read error");
     }
+    run_end(rp, path, &fs);
     fclose(f);
     if (no == 0) damage(rp, path, 0, "empty file");
 }
@@ -344,9 +445,15 @@ static void print_groups(report_t *rp) {
         if (g->count > g->shown_count) fputs(" ...", f);
         fputc('\n', f);
         if (g->reproduce[0]) fprintf(f, "      reproduce: %s\n", g->reproduce);
+        fprintf(f, "      seed %llu ran on: %s, attempt %s (%s)\n", (unsigned long long)g->low_seed,
+                g->host[0] ? g->host : "unknown host", g->attempt[0] ? g->attempt : "unknown", g->where);
         if (g->reproducer[0])
             fprintf(f, "      shrunk scenario (on the machine that ran seed %llu): %s\n",
                     (unsigned long long)g->low_seed, g->reproducer);
+        if (g->carried[0])
+            fprintf(f, "      shrunk scenario, carried in the JSON lines: %s\n", g->carried);
+        else if (g->has_scenario)
+            fprintf(f, "      shrunk scenario: carried in the JSON lines (report --out DIR writes it out)\n");
     }
     if (rp->other_failed)
         fprintf(f, "  and %llu more failed seeds in groups beyond the first %d\n",
@@ -368,9 +475,22 @@ static void print_summary(report_t *rp, const range_list_t *missing, const range
     range_print(f, "duplicated seeds", dups);
     for (size_t i = 0; i < rp->commit_count; i++)
         fprintf(f, "commit: %s (%llu seeds)\n", rp->commits[i].id, (unsigned long long)rp->commits[i].seeds);
-    if (rp->other_commit_seeds)
+    if (rp->other_commits)
         fprintf(f, "commit: %llu seeds from further commits\n", (unsigned long long)rp->other_commit_seeds);
-    if (rp->commit_count > 1) fprintf(f, "warning: the results come from more than one commit\n");
+    if (mixed(rp))
+        fprintf(f, "%s: the results come from more than one commit%s\n", rp->o->allow_mixed ? "warning" : "damaged",
+                rp->o->allow_mixed ? " (--allow-mixed)" : ": rerun the odd blocks on one commit, or --allow-mixed");
+    if (rp->files_short)
+        fprintf(f, "short files: %llu (named above: fewer seed lines than their run line declares)\n",
+                (unsigned long long)rp->files_short);
+    if (rp->scenarios_carried && rp->o->scenario_dir != NULL)
+        fprintf(f, "scenarios carried: %llu failing seed%s; %llu written into %s%s\n",
+                (unsigned long long)rp->scenarios_carried, rp->scenarios_carried == 1 ? "" : "s",
+                (unsigned long long)rp->scenarios_written, rp->o->scenario_dir,
+                rp->scenarios_unwritten ? ", SOME COULD NOT BE WRITTEN" : "");
+    else if (rp->scenarios_carried)
+        fprintf(f, "scenarios carried: %llu failing seed%s (report --out DIR writes them out)\n",
+                (unsigned long long)rp->scenarios_carried, rp->scenarios_carried == 1 ? "" : "s");
     if (rp->compare_runs > 0) {
         fprintf(f, "verdicts: %llu pass, %llu fail, %llu inconclusive (a real fault landed late)\n",
                 (unsigned long long)rp->verdicts[JSONL_PASS], (unsigned long long)rp->verdicts[JSONL_FAIL],
@@ -442,11 +562,15 @@ int report_run(const report_options_t *o) {
         rc = REPORT_EXIT_FAILED;
         why = "seeds failed";
     }
-    if (rp->damaged || missing.n || dups.n || rp->seed_lines == 0 || rp->oom) {
+    int mixed_refused = mixed(rp) && !o->allow_mixed;
+    if (rp->damaged || missing.n || dups.n || rp->seed_lines == 0 || rp->oom || mixed_refused ||
+        rp->scenarios_unwritten) {
         rc = REPORT_EXIT_DAMAGED;
-        why = rp->oom               ? "out of memory: the counts above are incomplete"
-              : rp->seed_lines == 0 ? "damaged input: no seed results at all"
-                                    : "damaged input: damaged lines, missing or duplicated seeds";
+        why = rp->oom                         ? "out of memory: the counts above are incomplete"
+              : rp->seed_lines == 0           ? "damaged input: no seed results at all"
+              : rp->damaged || missing.n || dups.n ? "damaged input: damaged lines, missing or duplicated seeds"
+              : mixed_refused                 ? "mixed commits: results of more than one commit (--allow-mixed)"
+                                              : "a carried scenario could not be written (--out)";
     }
     fprintf(o->out, "report: %s: %s\n", rc == REPORT_EXIT_PASS ? "PASS" : rc == REPORT_EXIT_FAILED ? "FAIL" : "DAMAGED",
             why);

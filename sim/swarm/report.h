@@ -9,7 +9,8 @@
 
 #define REPORT_EXIT_PASS 0
 #define REPORT_EXIT_FAILED 1     /* some seed failed */
-#define REPORT_EXIT_DAMAGED 2    /* damaged input: unreadable, malformed, missing or duplicated seeds */
+#define REPORT_EXIT_DAMAGED 2    /* damaged input: unreadable, malformed, short, missing or duplicated
+                                  * seeds, or results of more than one commit (unless allowed) */
 
 typedef struct {
     const char *const *files;
@@ -18,6 +19,9 @@ typedef struct {
                                   * 0: every seed from the lowest to the highest declared */
     uint64_t expect_first, expect_seeds;
     FILE *out;                   /* the report */
+    int allow_mixed;             /* results of several commits merge (else damaged input) */
+    const char *scenario_dir;    /* or NULL: where the failing seeds' carried scenarios are
+                                  * written (seed-S.scn, compare-S.scn), created when missing */
 } report_options_t;
 
 /* Reads every file, prints the report to o->out. Returns REPORT_EXIT_*: damaged input

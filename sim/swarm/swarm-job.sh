@@ -10,6 +10,10 @@
 #   ALICHAIN_JOB_MODE     swarm (default) or compare: `alichain-sim compare --generated` on the
 #                         block's seeds (real programs on namespace hosts: root, ip, nft), the
 #                         failing seeds' scenarios under failures-K/; same JSON lines, same report
+#   ALICHAIN_HOST         the run line's "host" (default: this machine's name, uname -n)
+#   ALICHAIN_ATTEMPT      the run line's "attempt" (default: the engine's name for this try:
+#                         Slurm's job id and restart count, the Kubernetes pod, else the time and
+#                         pid), so the report names where and in which try each failure ran
 # Exit: 0 every seed passed, 1 a seed failed, 2 usage or the run could not be done.
 # The JSON lines are written to block-K.jsonl.partial and renamed when the block is done, so
 # a killed job leaves no complete-looking file (alichain-sim report then names the seeds as
@@ -70,6 +74,20 @@ fi
 # a directory passes -x: it has to be a file (else bash's own error, after mkdir below)
 [ -f "$sim" ] && [ -x "$sim" ] || fail "ALICHAIN_SIM is not an executable file: \"$(shown "$sim")\""
 
+# which machine, which try: recorded in the run line (alichain-sim reads them) and shown by
+# the report beside each failure and each damaged file
+if [ -z "${ALICHAIN_HOST:-}" ]; then ALICHAIN_HOST=$(uname -n); fi
+if [ -z "${ALICHAIN_ATTEMPT:-}" ]; then
+    if [ -n "${SLURM_JOB_ID:-}" ]; then
+        ALICHAIN_ATTEMPT="slurm job $SLURM_JOB_ID restart ${SLURM_RESTART_COUNT:-0}"
+    elif [ -n "${JOB_COMPLETION_INDEX:-}" ] && [ "$from" = JOB_COMPLETION_INDEX ]; then
+        ALICHAIN_ATTEMPT="pod ${HOSTNAME:-$(uname -n)}"
+    else
+        ALICHAIN_ATTEMPT="$(date -u +%Y-%m-%dT%H:%M:%SZ) pid $$"
+    fi
+fi
+export ALICHAIN_HOST ALICHAIN_ATTEMPT
+
 mkdir -p -- "$results" || fail "cannot create the results directory \"$(shown "$results")\""
 # compare writes failing scenarios there as it goes (the swarm creates its own)
 if [ "$mode" = compare ]; then mkdir -p "$results/failures-$index" || fail "cannot create $results/failures-$index"; fi
@@ -91,5 +109,5 @@ else
     cat "$results/block-$index.log" >&2
     exit 2
 fi
-echo "swarm-job: block $index of $block_seeds seeds (index from $from): $(grep -E "^$mode: [0-9]+ seeds" "$results/block-$index.log" | tail -n 1) -> $out"
+echo "swarm-job: block $index of $block_seeds seeds (index from $from) on $ALICHAIN_HOST, attempt $ALICHAIN_ATTEMPT: $(grep -E "^$mode: [0-9]+ seeds" "$results/block-$index.log" | tail -n 1) -> $out"
 exit $rc

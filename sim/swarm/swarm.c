@@ -176,13 +176,16 @@ static void jsonl_run_line(const swarm_options_t *o) {
     rec.block = o->block;
     rec.block_seeds = o->block_seeds;
     snprintf(rec.mutant, sizeof(rec.mutant), "%s", o->mutant ? o->mutant : "");
+    snprintf(rec.host, sizeof(rec.host), "%s", o->host ? o->host : "");
+    snprintf(rec.attempt, sizeof(rec.attempt), "%s", o->attempt ? o->attempt : "");
     jsonl_write(o->jsonl, &rec);
 }
 
-/* One seed's line; reproducer is the shrunk scenario's path or "". */
+/* One seed's line; reproducer is the shrunk scenario's path or "", and its text goes into
+ * the line too, so it comes back with the results from whatever machine ran the seed. */
 static void jsonl_seed_line(const swarm_options_t *o, uint64_t seed, jsonl_verdict_t verdict,
                             const sim_result_t *res, const char *reproduce, const char *reproducer) {
-    jsonl_record_t rec;
+    static jsonl_record_t rec;   /* large (a scenario's text): one line at a time */
     memset(&rec, 0, sizeof(rec));
     rec.kind = JSONL_SEED;
     snprintf(rec.commit, sizeof(rec.commit), "%s", o->commit ? o->commit : "unknown");
@@ -199,6 +202,7 @@ static void jsonl_seed_line(const swarm_options_t *o, uint64_t seed, jsonl_verdi
         snprintf(rec.message, sizeof(rec.message), "%s", res->first_failure);
         snprintf(rec.reproduce, sizeof(rec.reproduce), "%s", reproduce);
         snprintf(rec.reproducer, sizeof(rec.reproducer), "%s", reproducer);
+        if (reproducer[0]) jsonl_scenario_load(&rec, reproducer);   /* too long: the path alone */
     }
     jsonl_write(o->jsonl, &rec);
 }

@@ -22,6 +22,7 @@ typedef struct {
     FILE *report;              /* failures and the summary (NULL: silent) */
     FILE *jsonl;               /* one JSON line per seed after a "run" line (jsonl.h), or NULL */
     const char *commit;        /* the "commit" field of those lines (NULL: "unknown") */
+    const char *host, *attempt; /* the run line's "host" and "attempt" (NULL: left out) */
     int has_block;             /* the seeds are block `block` of `block_seeds` (run line) */
     uint64_t block, block_seeds;
 } swarm_options_t;

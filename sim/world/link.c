@@ -14,6 +14,7 @@
 
 #include "grow.h"
 #include "judge/excuse.h"
+#include "scenario/tcp_fate.h"
 #include "scenario/udp_fate.h"
 #include "wire.h"
 
@@ -83,7 +84,7 @@ static uint32_t slot_alloc(link_t *l) {
     if (l->slot_free_count > 0) return l->slot_free[--l->slot_free_count];
     if (l->slot_count >= SLOTS_MAX) return UINT32_MAX;
     size_t need = (size_t)l->slot_count + 1; /* the free list can hold every slot */
-    if (grow_array(&l->slots, &l->slot_cap, need, DGRAM_BYTES_MAX) != AC_OK ||
+    if (grow_array(&l->slots, &l->slot_cap, need, AUTH_DGRAM_BYTES_MAX) != AC_OK ||
         grow_array(&l->slot_free, &l->slot_free_cap, need, sizeof(uint32_t)) != AC_OK)
         return UINT32_MAX;
     return l->slot_count++;
@@ -105,9 +106,11 @@ static const char *node_letter(int n) {
     return n >= 0 && n < SIM_NODES ? names[n] : "?";
 }
 
-/* "QUERY rid=7 inc=1" of a datagram, for the text trace only. */
-/* Decoded with heap scratch (a wire message is large); only when a trace is written. */
+/* "QUERY rid=7 inc=1" of a datagram (its wire message: the authentication trailer cut
+ * off), for the text trace only. Decoded with heap scratch (a wire message is large); only
+ * when a trace is written. */
 static const char *dgram_describe(int src, const uint8_t *data, size_t len, char *buf, size_t cap) {
+    if (len > AUTH_TRAILER_BYTES) len -= AUTH_TRAILER_BYTES;
     static const char *const types[] = {"?", "QUERY", "WRITE", "LIST", "STATS"};
     wire_req_t *req = malloc(sizeof(*req));
     wire_reply_t *rep = malloc(sizeof(*rep));
@@ -135,9 +138,9 @@ void link_dgram_send(link_t *l, int src, int dst, const uint8_t *data, size_t le
     if (l->hooks.trace_detail(l->hooks.ctx)) dgram_describe(src, data, len, desc, sizeof(desc));
     trace(l, src, "send", data, len, "#%llu -> %s %zuB %s", (unsigned long long)id,
                 node_letter(dst), len, desc);
-    if (len > DGRAM_BYTES_MAX) {
+    if (len > AUTH_DGRAM_BYTES_MAX) {
         violation(l, "datagram-size", "%s sent a datagram of %zu bytes to %s (limit %d)",
-                        node_letter(src), len, node_letter(dst), DGRAM_BYTES_MAX);
+                        node_letter(src), len, node_letter(dst), AUTH_DGRAM_BYTES_MAX);
         return;
     }
     if (l->cut[src][dst]) {
@@ -273,7 +276,7 @@ static int stream_push_seg(sim_stream_t *s, const sim_seg_t *seg) {
 
 static uint64_t stream_at(link_t *l, sim_stream_t *s) {
     const sim_tcp_t *t = &l->faults->tcp;
-    uint64_t at = now(l) + rand_range(l, t->delay_min_us, t->delay_max_us);
+    uint64_t at = now(l) + tcp_fate_delay(l->rng, t); /* the proxy's draw too */
     if (at < s->last_at_us) at = s->last_at_us;
     if (at - now(l) > EXCUSE_TCP_CALM_DELAY_US) /* which direction: the hook needs no more */
         l->hooks.touch(l->hooks.ctx, TOUCH_STALLED, SIM_NODE_CLIENTS, SIM_NODE_M, at);
@@ -299,8 +302,7 @@ void link_tcp_send(link_t *l, uint32_t conn, int dir, const uint8_t *data, size_
     size_t left = len;
     uint32_t segs = 0;
     while (left > 0) {
-        size_t n = (size_t)rand_range(l, t->seg_min ? t->seg_min : 1, t->seg_max ? t->seg_max : 1);
-        if (n > left) n = left;
+        size_t n = tcp_fate_size(l->rng, t, left); /* the size, then its delay (stream_at) */
         sim_seg_t seg = {.at_us = stream_at(l, s), .id = ++l->msg_ids, .len = (uint32_t)n};
         if (stream_push_seg(s, &seg) != 0) {
             *l->stop = 1;
@@ -411,7 +413,7 @@ static void on_tcp(link_t *l, const sim_event_t *e) {
     if (dir == DIR_TO_M && !l->hooks.gate(l->hooks.ctx, SIM_NODE_M, e)) return;
     AC_ASSERT(s->seg_count > 0);
     sim_seg_t seg = s->segs[s->seg_head];
-    if (!seg.fin && l->faults->tcp.reset_ppm && prng_chance_ppm(l->rng, l->faults->tcp.reset_ppm)) {
+    if (!seg.fin && tcp_fate_reset(l->rng, &l->faults->tcp)) {
         s->scheduled = 0;
         link_tcp_reset(l, conn, 1, 1);
         return;

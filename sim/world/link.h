@@ -6,6 +6,7 @@
 #ifndef ALICHAIN_SIM_LINK_H
 #define ALICHAIN_SIM_LINK_H
 
+#include "auth.h"
 #include "common.h"
 #include "evq.h"
 #include "prng.h"
@@ -87,7 +88,7 @@ typedef struct {
     uint64_t msg_ids;                     /* message ids for traces and flows */
     uint64_t seq[SIM_SERVERS][SIM_SERVERS];       /* datagrams sent per link */
     uint64_t delivered[SIM_SERVERS][SIM_SERVERS]; /* highest sequence delivered */
-    uint8_t (*slots)[DGRAM_BYTES_MAX];    /* datagram payloads in flight ... */
+    uint8_t (*slots)[AUTH_DGRAM_BYTES_MAX];    /* datagram payloads in flight ... */
     uint32_t *slot_free;                  /* ... with a free list */
     size_t slot_cap, slot_free_cap;
     uint32_t slot_count, slot_free_count;

@@ -6,6 +6,7 @@
  * except for the speed figures. */
 #include "world.h"
 
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "ports.h"
 #include "proc/proc.h"
 #include "scenario/anchor.h"
+#include "scenario/disk_fate.h"
 #include "tx.h"
 
 #define PARKED_MAX 100000            /* inputs queued at a paused node */
@@ -196,8 +198,9 @@ static void dgram_send(world_t *w, int src, int dst, const uint8_t *d, size_t le
         if (scn_anchor_applies_at_once(st)) {
             script_run(w, f->step[k], NULL);
         } else {
-            sim_event_t e = {.kind = EV_SCRIPT, .at_us = w->now_us, .a = f->step[k]};
+            sim_event_t e = {.kind = EV_SCRIPT, .at_us = w->now_us + st->on.after_us, .a = f->step[k]};
             if (world_push(w, &e) != 0) w->stop = 1;
+            w->anchors_due++; /* the run is not quiet before it is carried out */
         }
     }
     link_dgram_send(&w->link, src, dst, d, len);
@@ -259,6 +262,10 @@ static void drain_m(world_t *w, int after_timer) {
             if (f->target >= BACKEND_COUNT) {
                 world_violation(w, "effects", "serverM sent a datagram to backend %u", f->target);
                 break;
+            }
+            if (len <= AUTH_DGRAM_BYTES_MAX) { /* for STEP_FORGE's replay */
+                memcpy(w->last_m_dgram[f->target], d, len);
+                w->last_m_len[f->target] = len;
             }
             dgram_send(w, SIM_NODE_M, (int)f->target + 1, d, len);
             break;
@@ -404,7 +411,7 @@ static void disk_effect(world_t *w, int b, const fx_t *f, const uint8_t *data) {
     }
     if (rc == 1) {
         const sim_disk_t *cfg = &w->faults.disk[b];
-        uint64_t at = w->now_us + world_rand_range(w, cfg->sync_min_us, cfg->sync_max_us);
+        uint64_t at = w->now_us + disk_fate_sync_us(&w->rng, cfg);
         if (at < w->disk_last_sync_at[b]) at = w->disk_last_sync_at[b];
         w->disk_last_sync_at[b] = at;
         if (at - w->now_us > w->ex.late_us) excuse_touch(&w->ex, TOUCH_SLOW_SYNC, w->disk_src[b], w->now_us, at, 1);
@@ -799,9 +806,89 @@ static void world_link_init(world_t *w) {
 
 static uint16_t backend_port(int b) { return port_backend(b, PORT_OFFSET_DEFAULT); }
 
+/* The simulated servers' key, and the forger's guess: any other key is as good as a wrong
+ * one, since a MAC of the wrong key verifies no better than random bytes. */
+static const uint8_t sim_key[AUTH_KEY_BYTES] = "the simulated servers' shared k";
+static const uint8_t sim_forger_key[AUTH_KEY_BYTES] = "a forger's key, not the servers";
+
+/* The simulator's MAC is keyed BLAKE2b-256 (libsodium's crypto_generichash with a key, a
+ * MAC by its design), not the real programs' HMAC-SHA-512-256: the same layout and checks
+ * in core, at a quarter of the cost per datagram, which halved the swarm's speed with
+ * HMAC. fuzz_auth and tests/unit/test_auth.c cover the real programs' MAC. */
+static int sim_mac(unsigned char *tag, const unsigned char *in, unsigned long long inlen,
+                   const unsigned char *k) {
+    return crypto_generichash(tag, AUTH_TAG_BYTES, in, inlen, k, AUTH_KEY_BYTES);
+}
+
+static int sim_verify(const unsigned char *tag, const unsigned char *in, unsigned long long inlen,
+                      const unsigned char *k) {
+    unsigned char want[AUTH_TAG_BYTES];
+    if (sim_mac(want, in, inlen, k) != 0) return -1;
+    return sodium_memcmp(want, tag, AUTH_TAG_BYTES);
+}
+
+static void world_auth_init(world_t *w) {
+    int rc = sodium_init();
+    AC_ASSERT(rc >= 0); /* 0: started now, 1: already */
+    _Static_assert(AUTH_TAG_BYTES >= crypto_generichash_BYTES_MIN &&
+                   AUTH_TAG_BYTES <= crypto_generichash_BYTES_MAX, "a BLAKE2b tag fits");
+    w->auth = (auth_t){.mac = sim_mac, .verify = sim_verify, .key = sim_key};
+    w->forger = (auth_t){.mac = sim_mac, .verify = sim_verify, .key = sim_forger_key};
+}
+
+/* STEP_FORGE: the forger sends backend `node` what st->forge says, from serverM's address
+ * (the simulated network does not check sources; the real backends' check is no defence,
+ * since anyone may bind serverM's port while serverM is down). */
+static void forge_send(world_t *w, const scn_step_t *st) {
+    int b = st->node - 1;
+    AC_ASSERT(b >= 0 && b < BACKEND_COUNT);
+    uint8_t msg[AUTH_DGRAM_BYTES_MAX];
+    size_t n;
+    wire_req_t *req = calloc(1, sizeof(*req));
+    if (req == NULL) {
+        w->stop = 1;
+        return;
+    }
+    trace_event(w, SIM_NODE_M, "forge", &st->forge, 1, "a forger sends server%c: %s",
+                backend_letter(b), forge_names[st->forge]);
+    if (st->forge == FORGE_REPLAY) {
+        if (w->last_m_len[b] > 0)
+            link_dgram_send(&w->link, SIM_NODE_M, st->node, w->last_m_dgram[b], w->last_m_len[b]);
+        free(req);
+        return;
+    }
+    /* a hello first, of serverM's incarnation (FORGE_WRITE: the forger read it off the
+     * wire) or a newer one within the backend's clock bound (FORGE_FENCE) */
+    req->type = WIRE_QUERY;
+    req->incarnation = st->forge == FORGE_FENCE ? w->incarnation + 1000000u : w->incarnation;
+    req->request_id = ++w->forged_seq;
+    n = wire_req_encode(req, msg, DGRAM_BYTES_MAX);
+    AC_ASSERT(n > 0);
+    n = auth_seal(&w->forger, b, w->forged_seq, msg, n, msg, sizeof(msg));
+    link_dgram_send(&w->link, SIM_NODE_M, st->node, msg, n);
+    if (st->forge == FORGE_WRITE) {
+        req->type = WIRE_WRITE;
+        req->request_id = ++w->forged_seq;
+        req->u.write.count = 1;
+        tx_t *t = &req->u.write.txs[0];
+        t->serial = FORGE_SERIAL;
+        t->amount = FORGE_AMOUNT;
+        t->sender_len = (uint8_t)strlen(FORGE_SENDER);
+        t->receiver_len = (uint8_t)strlen(FORGE_RECEIVER);
+        memcpy(t->sender, FORGE_SENDER, t->sender_len + 1u);
+        memcpy(t->receiver, FORGE_RECEIVER, t->receiver_len + 1u);
+        n = wire_req_encode(req, msg, DGRAM_BYTES_MAX);
+        AC_ASSERT(n > 0);
+        n = auth_seal(&w->forger, b, w->forged_seq, msg, n, msg, sizeof(msg));
+        link_dgram_send(&w->link, SIM_NODE_M, st->node, msg, n);
+    }
+    free(req);
+}
+
 static int m_start(world_t *w) {
     coord_config_t cfg;
     memset(&cfg, 0, sizeof(cfg));
+    cfg.auth = &w->auth;
     cfg.incarnation = ++w->incarnation;
     cfg.seed = prng_next(&w->rng);
     cfg.timeout_ms = w->scn->timeout_ms;
@@ -828,6 +915,7 @@ static int be_start(world_t *w, int b, char *err, size_t err_cap) {
     backend_t *be = w->be[b];
     simdisk_t *d = &w->disk[b];
     backend_init(be, b);
+    backend_set_auth(be, &w->auth);
     blockfile_recovery_t res;
     size_t marker_len;
     const char *marker = simdisk_marker(d, &marker_len);
@@ -856,9 +944,7 @@ static void disk_crash(world_t *w, int b) {
     int node = b + 1;
     size_t unsynced = simdisk_unsynced(d);
     w->res->faults[FAULT_UNSYNCED] += d->sync_count;
-    size_t keep = 0;
-    if (unsynced > 1 && w->faults.disk[b].torn_ppm && prng_chance_ppm(&w->rng, w->faults.disk[b].torn_ppm))
-        keep = (size_t)world_rand_range(w, 1, unsynced - 1);
+    size_t keep = disk_fate_keep(&w->rng, &w->faults.disk[b], unsynced);
     int torn = simdisk_crash(d, keep);
     if (torn) w->res->faults[FAULT_TORN]++;
     if (keep > 0)
@@ -1003,6 +1089,7 @@ static void world_recover(world_t *w) {
 static void script_run(world_t *w, uint32_t si, const uint32_t *step_op) {
     const scn_step_t *st = &w->scn->steps[si];
     if (st->on.type == 0) w->steps_done++;
+    else if (!scn_anchor_applies_at_once(st)) w->anchors_due--;
     w->step_now = (int16_t)si;
     switch (st->kind) {
     case STEP_OP:
@@ -1037,6 +1124,9 @@ static void script_run(world_t *w, uint32_t si, const uint32_t *step_op) {
         break;
     case STEP_SESSION:
         session_step(w, st);
+        break;
+    case STEP_FORGE:
+        forge_send(w, st);
         break;
     case STEP_SET: {
         sim_faults_t before = w->faults;
@@ -1125,7 +1215,7 @@ static void dispatch(world_t *w, const sim_event_t *e, const uint32_t *step_op) 
 }
 
 static int world_quiet(world_t *w) {
-    if (w->steps_done < w->steps_timed || w->ops_running || w->inflight || w->disk_pending)
+    if (w->steps_done < w->steps_timed || w->anchors_due > 0 || w->ops_running || w->inflight || w->disk_pending)
         return 0;
     if (parked_total(w) != 0) return 0;
     return w->coord == NULL || coord_idle(w->coord);
@@ -1249,6 +1339,7 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     }
     res->seed = opts->has_seed_override ? opts->seed_override : s->seed;
     prng_init(&w->rng, res->seed);
+    world_auth_init(w);
     outbox_init(&w->out);
     evq_init(&w->q);
     w->faults = s->faults;

@@ -116,6 +116,13 @@ typedef struct world {
     sim_node_t node[SIM_SERVERS];
     coord_t *coord;
     uint64_t incarnation;
+    /* The servers' shared key (every node seals and opens with it, as the real ones do) and
+     * the forger's, which is not it (STEP_FORGE); the last datagram serverM sent each
+     * backend, for the forger to replay. */
+    auth_t auth, forger;
+    uint8_t last_m_dgram[BACKEND_COUNT][AUTH_DGRAM_BYTES_MAX];
+    size_t last_m_len[BACKEND_COUNT];
+    uint64_t forged_seq;
     backend_t *be[BACKEND_COUNT];
     simdisk_t disk[BACKEND_COUNT];
     uint64_t disk_last_sync_at[BACKEND_COUNT]; /* syncs complete in the order issued */
@@ -127,6 +134,7 @@ typedef struct world {
     uint32_t steps_done;   /* timed steps carried out */
     uint32_t steps_timed;  /* steps on a time (the rest wait for an event: anchor.h) */
     uint32_t anchor_seen[SCN_ANCHORS_MAX]; /* datagrams of each anchored step's event so far */
+    uint32_t anchors_due;  /* anchored steps fired and scheduled, not yet carried out */
     uint64_t inflight;     /* datagrams + connects + segments scheduled */
     uint64_t disk_pending; /* syncs and file writes scheduled */
     /* liveness / availability: the one rule of judge/excuse.h, fed with what touched the

@@ -3,17 +3,20 @@
 # restart, logs); client runs; the exact SPEC.md screen lines; a reference model of the
 # ledger (block parsing, balances, stats) computed independently of the C code; and a UDP
 # tap between serverM and the backends that opens fault windows on protocol events.
+import atexit
 import errno
 import fcntl
 import os
 import random
 import re
 import selectors
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -120,10 +123,20 @@ class PortLease:
 
 
 # ---------------------------------------------------------------- processes ------------
+# The servers' shared key (README.md "Authenticated backends") of every program a test
+# starts: a file in this session's temporary directory, created by the first server that
+# starts (so that path is tested too), never the user's ~/.alichain.key.
+TEST_KEY_DIR = Path(tempfile.mkdtemp(prefix="alichain-test-key-"))
+TEST_KEY_FILE = TEST_KEY_DIR / "alichain.key"
+atexit.register(shutil.rmtree, TEST_KEY_DIR, True)
+
+
 def program_env(offset=None, extra=None):
     """The environment for a program: ours without any ALICHAIN_* variable, plus the
-    offset and extra (a value of None removes the variable)."""
+    session's key file (ALICHAIN_KEY_FILE), the offset and extra (a value of None removes
+    the variable)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALICHAIN_")}
+    env["ALICHAIN_KEY_FILE"] = str(TEST_KEY_FILE)
     if offset is not None:
         env["ALICHAIN_PORT_OFFSET"] = str(offset)
     for k, v in (extra or {}).items():
@@ -716,6 +729,9 @@ WIRE_REPLY = 0x80
 WIRE_ST_OK = 0
 WIRE_ST_STALE = 1
 WIRE_ST_UNFENCED = 2
+# Every datagram ends with the authentication trailer (PROTOCOL.md 1.10): scheme, backend,
+# u64 sequence number, 32-byte MAC.
+AUTH_TRAILER_BYTES = 42
 TAP_HOST_BACKENDS = "127.0.0.2"   # where serverM believes the backends are
 TAP_HOST_M = "127.0.0.3"          # where the backends believe serverM is
 TAP_EVENT_TIMEOUT_S = 10          # a fault window the test waits for must open by then
@@ -751,7 +767,7 @@ def wire_write_txs(data):
         amount = int.from_bytes(data[pos:pos + 8], "big")
         pos += 8
         txs.append(Tx(serial, sender, receiver, amount))
-    if pos != len(data):
+    if pos != len(data) - AUTH_TRAILER_BYTES:
         raise ValueError("trailing bytes after a WRITE request")
     return txs
 

@@ -127,7 +127,7 @@ def test_jsonl_unit_tests_round_trip_and_mutations():
     assert exe.exists(), "build it with make test-run (TEST_RUN_EXTRA)"
     r = subprocess.run([str(exe)], capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert re.search(r"^6 passed, 0 failed$", r.stdout, re.M), r.stdout
+    assert re.search(r"^7 passed, 0 failed$", r.stdout, re.M), r.stdout
 
 
 # ---------------------------------------------------------------- report

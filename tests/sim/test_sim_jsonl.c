@@ -30,12 +30,13 @@ static int same(const jsonl_record_t *a, const jsonl_record_t *b) {
     if (a->kind == JSONL_RUN)
         return eq && a->first == b->first && a->seeds == b->seeds && a->has_block == b->has_block &&
                (!a->has_block || (a->block == b->block && a->block_seeds == b->block_seeds)) &&
-               strcmp(a->mutant, b->mutant) == 0 && a->compare == b->compare;
+               strcmp(a->mutant, b->mutant) == 0 && a->compare == b->compare && strcmp(a->host, b->host) == 0 &&
+               strcmp(a->attempt, b->attempt) == 0;
     eq = eq && a->seed == b->seed && a->verdict == b->verdict && a->events == b->events &&
          a->virtual_us == b->virtual_us && a->wall_us == b->wall_us &&
          memcmp(a->faults, b->faults, sizeof(a->faults)) == 0 && a->has_violation == b->has_violation &&
          strcmp(a->reproducer, b->reproducer) == 0 && strcmp(a->reproduce, b->reproduce) == 0 &&
-         a->has_compare == b->has_compare;
+         strcmp(a->scenario, b->scenario) == 0 && a->has_compare == b->has_compare;
     eq = eq && (!a->has_compare ||
                 (a->cmp_ops == b->cmp_ops && a->cmp_output_compared == b->cmp_output_compared &&
                  a->cmp_differences == b->cmp_differences && a->cmp_ledger_compared == b->cmp_ledger_compared &&
@@ -61,6 +62,7 @@ static void seed_record(jsonl_record_t *r) {
     snprintf(r->message, sizeof(r->message), "quote \" backslash \\ slash / tilde ~ end");
     snprintf(r->reproducer, sizeof(r->reproducer), "/tmp/a b/swarm-7.scn");
     snprintf(r->reproduce, sizeof(r->reproduce), "alichain-sim swarm --seeds 1 --first 7");
+    snprintf(r->scenario, sizeof(r->scenario), "# shrunk\nseed 7\nat 1s o1:\tclientA Ann Bob 5\n");
 }
 
 /* 1 when a, written, holds `needle` (NULL: anything) and parses back to the same record. */
@@ -79,7 +81,7 @@ TEST(test_seed_line_round_trips) {
     CHECK(round_trips(&a, "\"violation\":{\"checker\":\"linearizability\""));
     a.verdict = JSONL_PASS;   /* a pass has no violation and no reproducer */
     a.has_violation = 0;
-    a.checker[0] = a.message[0] = a.reproducer[0] = a.reproduce[0] = '\0';
+    a.checker[0] = a.message[0] = a.reproducer[0] = a.reproduce[0] = a.scenario[0] = '\0';
     a.at_us = 0;
     CHECK(round_trips(&a, "\"violation\":null,\"reproducer\":null,\"reproduce\":null}"));
 }
@@ -228,7 +230,44 @@ TEST(test_mutated_lines_parse_or_are_refused_and_what_parses_is_stable) {
     CHECK(refused > 0);
 }
 
+/* The additive fields of version 1: the run line's host and attempt, a failing seed's
+ * carried scenario (newlines and tabs kept there, and only there); absent when unset; a
+ * scenario too long to fit a line is left out, the rest of the line kept. */
+TEST(test_origin_and_carried_scenario_round_trip_and_are_additive) {
+    static jsonl_record_t a, b;
+    static char buf[LINE_BYTES];
+    char err[256];
+    run_record(&a, 0, 10);
+    snprintf(a.host, sizeof(a.host), "node-7.example");
+    snprintf(a.attempt, sizeof(a.attempt), "slurm job 41 restart 1");
+    CHECK(round_trips(&a, "\"host\":\"node-7.example\",\"attempt\":\"slurm job 41 restart 1\"}"));
+    a.host[0] = a.attempt[0] = '\0';
+    size_t n = write_line(&a, buf, sizeof(buf));
+    CHECK(n > 0 && strstr(buf, "host") == NULL && strstr(buf, "attempt") == NULL);
+    seed_record(&a);
+    CHECK(round_trips(&a, "\"scenario\":\"# shrunk\\nseed 7\\nat 1s o1:\\tclientA Ann Bob 5\\n\"}"));
+    a.scenario[0] = '\0';
+    n = write_line(&a, buf, sizeof(buf));
+    CHECK(n > 0 && strstr(buf, "scenario") == NULL);
+    /* too long once escaped (every byte a newline: two bytes each): left out */
+    memset(a.scenario, '\n', JSONL_SCENARIO_LINE_BYTES / 2);
+    a.scenario[JSONL_SCENARIO_LINE_BYTES / 2] = '\0';
+    n = write_line(&a, buf, sizeof(buf));
+    CHECK(n > 0 && strstr(buf, "scenario") == NULL);
+    CHECK_EQ(jsonl_parse(buf, n, &b, err, sizeof(err)), 0);
+    /* a newline in a one-line field reads back as '?' */
+    const char *line = "{\"format\":\"alichain-swarm\",\"v\":1,\"type\":\"run\",\"commit\":\"a\\nb\",\"first\":0,"
+                       "\"seeds\":1,\"block\":null,\"block_seeds\":null,\"mutant\":null,\"host\":\"h\\tx\"}";
+    CHECK_EQ(jsonl_parse(line, strlen(line), &b, err, sizeof(err)), 0);
+    CHECK(strcmp(b.commit, "a?b") == 0 && strcmp(b.host, "h?x") == 0);
+    /* the wrong type is refused */
+    const char *bad = "{\"format\":\"alichain-swarm\",\"v\":1,\"type\":\"run\",\"commit\":\"a\",\"first\":0,"
+                      "\"seeds\":1,\"block\":null,\"block_seeds\":null,\"mutant\":null,\"attempt\":3}";
+    CHECK(jsonl_parse(bad, strlen(bad), &b, err, sizeof(err)) != 0 && strstr(err, "attempt") != NULL);
+}
+
 int main(void) {
+    RUN(test_origin_and_carried_scenario_round_trip_and_are_additive);
     RUN(test_seed_line_round_trips);
     RUN(test_run_line_round_trips_with_and_without_block);
     RUN(test_compare_lines_round_trip);

@@ -1,0 +1,14 @@
+/* disk_fate.c — one sync's delay and one crash's torn part (disk_fate.h): the distribution
+ * the simulator and the real hosts' fault file system share. Pure: no clock, no file. */
+#include "disk_fate.h"
+
+#include "udp_fate.h"
+
+uint64_t disk_fate_sync_us(prng_t *rng, const sim_disk_t *d) {
+    return udp_fate_range(rng, d->sync_min_us, d->sync_max_us);
+}
+
+size_t disk_fate_keep(prng_t *rng, const sim_disk_t *d, size_t unsynced) {
+    if (unsynced <= 1 || d->torn_ppm == 0 || !prng_chance_ppm(rng, d->torn_ppm)) return 0;
+    return (size_t)udp_fate_range(rng, 1, unsynced - 1);
+}

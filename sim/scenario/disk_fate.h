@@ -1,0 +1,27 @@
+/* disk_fate.h — what a disk with settings sim_disk_t does to one sync and to one crash: how
+ * long the sync takes, and how many of the unsynced bytes a crash keeps (a torn append). One
+ * pure function each, drawn from a caller's PRNG, used by both drivers: the simulator's disk
+ * (sim/world/world.c) and the real hosts' fault file system (sim/hosts/faultfs.c), so that a
+ * scenario's `disk ... sync R torn P` line means the same ranges and shapes on both
+ * (docs/REAL.md). It lives in the scenario room because sim_disk_t, the settings it reads,
+ * does — as udp_fate.h does for a UDP link. */
+#ifndef ALICHAIN_SIM_DISK_FATE_H
+#define ALICHAIN_SIM_DISK_FATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prng.h"
+#include "scenario.h"
+
+/* The time one sync takes: uniform in [sync_min_us, sync_max_us] (no draw when the range is
+ * one value; udp_fate_range). */
+uint64_t disk_fate_sync_us(prng_t *rng, const sim_disk_t *d);
+
+/* How many of the `unsynced` bytes (appended, not yet synced) survive a crash: 0 unless
+ * unsynced > 1 and a draw with probability torn_ppm says the append tears; then uniform in
+ * [1, unsynced - 1] (at least one byte kept and one lost). Draws nothing when torn_ppm is 0
+ * or unsynced <= 1 (the simulator's trace hashes depend on it). */
+size_t disk_fate_keep(prng_t *rng, const sim_disk_t *d, size_t unsynced);
+
+#endif

@@ -20,6 +20,9 @@ PYTHON   ?= /usr/bin/python3
 VARIANT  ?= release
 OUT      := build/$(VARIANT)
 BIN      := $(OUT)/bin
+# $(call shq,TEXT): TEXT as one shell word, whatever it holds. Every path a recipe hands the
+# shell goes through it (a make target itself cannot hold a space: VARIANT stays a word).
+shq = '$(subst ','\'',$(1))'
 
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ifneq ($(filter true,$(CI))$(WERROR),)
@@ -45,7 +48,7 @@ C_TEST_BIN := $(C_TEST_SRC:%.c=$(OUT)/%)
 .DEFAULT_GOAL := all
 
 all: programs
-	@for p in $(PROGRAMS); do cp -f $(BIN)/$$p ./$$p; done
+	@for p in $(PROGRAMS); do cp -f $(call shq,$(BIN))/"$$p" ./"$$p"; done
 
 programs: $(PROGRAMS:%=$(BIN)/%)
 
@@ -111,8 +114,8 @@ deps:
 
 # The whole suite against the variant's programs (used by test, asan and coverage).
 test-run: programs unit $(TEST_RUN_EXTRA)
-	ALICHAIN_BIN=$(abspath $(BIN)) ALICHAIN_BUILD=$(abspath $(OUT)) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
+	ALICHAIN_BIN=$(call shq,$(abspath $(BIN))) ALICHAIN_BUILD=$(call shq,$(abspath $(OUT))) \
+	  $(call shq,$(PYTHON)) -m pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
 
 # The quick tier, for every change (well under two minutes): the -Werror build, make lint,
 # every C unit test (through tests/test_unit.py, which also checks each was built) and the
@@ -122,10 +125,10 @@ check:
 	@t0=$$(date +%s); \
 	$(MAKE) --no-print-directory WERROR=1 all unit && \
 	$(MAKE) --no-print-directory lint && \
-	ALICHAIN_BIN=$(abspath $(BIN)) ALICHAIN_BUILD=$(abspath $(OUT)) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/test_unit.py tests/lint && \
-	$(BIN)/alichain-sim suite sim/scenarios sim/scenarios/regress --swarm $(CHECK_SWARM_SEEDS) \
-	  --out $(OUT)/sim-failures && \
+	ALICHAIN_BIN=$(call shq,$(abspath $(BIN))) ALICHAIN_BUILD=$(call shq,$(abspath $(OUT))) \
+	  $(call shq,$(PYTHON)) -m pytest -q -p no:cacheprovider tests/test_unit.py tests/lint && \
+	$(call shq,$(BIN)/alichain-sim) suite sim/scenarios sim/scenarios/regress \
+	  --swarm $(call shq,$(CHECK_SWARM_SEEDS)) --out $(call shq,$(OUT)/sim-failures) && \
 	echo "make check: passed in $$(( $$(date +%s) - t0 )) s (make test runs everything)"
 
 test: deps

@@ -24,7 +24,7 @@ all: bench-bin
 TEST_RUN_EXTRA += $(BIN)/alichain-bench
 
 bench: programs $(BIN)/alichain-sim $(BIN)/alichain-bench
-	BIN=$(BIN) BENCH_QUICK=$(BENCH_QUICK) bash bench/run.sh
+	BIN=$(call shq,$(BIN)) BENCH_QUICK=$(call shq,$(BENCH_QUICK)) bash bench/run.sh
 
 # The last `make bench`'s page and plot into the tracked docs/ (a deliberate step: a quick or
 # noisy run is not published by accident).

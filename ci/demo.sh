@@ -84,7 +84,7 @@ run() {
   shift
   echo
   echo "\$ ./$*"
-  out=$(cd "$dir" && "$root/$@" 2>&1) || rc=$?
+  out=$(cd "$dir" && "$root/$1" "${@:2}" 2>&1) || rc=$?
   printf '%s\n(exit %d)\n' "$out" "$rc"
   if [ -n "$expect" ] && ! grep -qxF "$expect" <<<"$out"; then
     echo "demo: MISSING: $expect" >&2

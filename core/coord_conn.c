@@ -335,11 +335,24 @@ int coord_on_conn_open(coord_t *c, uint64_t now_us, uint32_t conn_id, int client
     return AC_EFULL;
 }
 
+/* Whether a reply of kind answers its request: the ledger's answer, a refusal included
+ * (the spec's "sent the current balance" / "the result of the transaction" / "the
+ * statistics" then say so), or not: unavailable, stale, outcome unknown, busy, internal. */
+static int reply_answers(crep_kind_t kind) {
+    switch (kind) {
+    case CREP_BALANCE: case CREP_TRANSFER: case CREP_TXLIST: case CREP_STATS: case CREP_NOUSER:
+    case CREP_NOUSERS: case CREP_SAME: case CREP_INSUFFICIENT: return 1;
+    default: return 0;
+    }
+}
+
 /* The one way a reply leaves: the op's reply bytes go to its client in the order of that
  * connection's requests (held by the conn while an earlier one is unanswered), followed by
- * the spec's "sent" line; nothing when the connection is gone. The op itself is released
- * by its batch (or by its caller when it never got one); the bytes are copied. */
-void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, outbox_t *out) {
+ * the spec's "sent" line when the reply answers the request (a stderr line naming the
+ * reply otherwise: "sent the current balance" after an UNAVAILABLE would be false);
+ * nothing when the connection is gone. The op itself is released by its batch (or by its
+ * caller when it never got one); the bytes are copied. */
+void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, crep_kind_t kind, outbox_t *out) {
     AC_ASSERT(!o->replied);
     o->replied = 1;
     if (!o->conn_open) return;
@@ -352,7 +365,12 @@ void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, outbox_t *out) 
     p->op = -1;
     p->ready = 1;
     if (k->state == CONN_KEEP) conn_admit_held(c, k);
-    p->msg = (uint8_t)o->req.op;
+    p->msg = reply_answers(kind) ? (uint8_t)o->req.op : 0;
+    if (p->msg == 0 && o->req.op != CREQ_TXLIST) { /* TXLIST's line is "wrote the sorted list" */
+        const char *nl = memchr(bytes, '\n', len);
+        outbox_line(out, FX_STDERR, "answered client %c without a result: %.*s", client_letter(k->client_index),
+                    (int)(nl != NULL ? (size_t)(nl - bytes) : len), bytes);
+    }
     if (o->conn_seq != k->head && MUTANT(MUT_REPLY_OUT_OF_ORDER)) {
         /* planted bug: the reply leaves as it completes, ahead of earlier ones */
         conn_send(c, k, bytes, len, out);
@@ -362,11 +380,12 @@ void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, outbox_t *out) 
     }
     if (o->conn_seq == k->head) { /* nothing before it: no copy */
         uint32_t busy_after = p->busy_after;
+        uint8_t msg = p->msg;
         memset(p, 0, sizeof(*p));
         p->op = -1;
         k->head++;
         k->count--;
-        if (!conn_emit(c, k, (const uint8_t *)bytes, len, (uint8_t)o->req.op, busy_after, out)) return;
+        if (!conn_emit(c, k, (const uint8_t *)bytes, len, msg, busy_after, out)) return;
         conn_flush(c, k, out);
         return;
     }
@@ -386,7 +405,7 @@ void op_reply(coord_t *c, op_t *o, const wire_crep_t *rep, outbox_t *out) {
     char line[TCP_LINE_BYTES_MAX];
     size_t n = wire_crep_encode(rep, line, sizeof(line));
     AC_ASSERT(n > 0);
-    op_send(c, o, line, n, out);
+    op_send(c, o, line, n, rep->kind, out);
 }
 
 /* An UNAVAILABLE reply names the backends that failed (text: their letters); when some

@@ -353,9 +353,10 @@ void coord_conns_free(coord_t *c);
 uint64_t conn_due_us(const conn_t *k);
 /* k's idle deadline passed: closed without a reply. */
 void conn_expire_idle(coord_t *c, conn_t *k, outbox_t *out);
-/* The one way a reply leaves (bytes copied); op_reply sends one line, op_reply_kind an
- * UNAVAILABLE (or STALE: the backends of text in stale_mask) or another kind with text. */
-void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, outbox_t *out);
+/* The one way a reply leaves (bytes copied; kind: the reply's, which decides whether the
+ * spec's "sent ..." line follows); op_reply sends one line, op_reply_kind an UNAVAILABLE
+ * (or STALE: the backends of text in stale_mask) or another kind with text. */
+void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, crep_kind_t kind, outbox_t *out);
 void op_reply(coord_t *c, op_t *o, const wire_crep_t *rep, outbox_t *out);
 void op_reply_kind(coord_t *c, op_t *o, crep_kind_t kind, const char *text, uint8_t stale_mask,
                    outbox_t *out);

@@ -192,7 +192,7 @@ static void coord_stats_finish(coord_t *c, stats_job_t *s, outbox_t *out) {
         AC_ASSERT(n > 0);
         len += n;
     }
-    op_send(c, o, buf, len, out);
+    op_send(c, o, buf, len, CREP_STATS, out);
     free(buf);
 }
 

@@ -49,6 +49,7 @@ int tx_amount_parse(const char *s, size_t len, int64_t *out) {
 int tx_serial_parse(const char *s, size_t len, uint64_t *out) {
     AC_ASSERT(out != NULL);
     if (!digits_only(s, len)) return AC_EINVAL;
+    if (len > 1 && s[0] == '0') return AC_EINVAL; /* the amounts' rule: one spelling, no leading 0 */
     if (len > SERIAL_DIGITS_MAX) return AC_ERANGE;
     uint64_t v = 0;
     for (size_t i = 0; i < len; i++) {
@@ -104,7 +105,8 @@ int tx_parse_line(const char *line, size_t len, tx_t *out, char *err, size_t err
     uint64_t serial = 0;
     int rc = tx_serial_parse(field[0], field_len[0], &serial);
     if (rc == AC_EINVAL) {
-        err_set(err, err_cap, "invalid serial");
+        int zero_led = field_len[0] > 1 && field[0][0] == '0' && digits_only(field[0], field_len[0]);
+        err_set(err, err_cap, zero_led ? "serial with a leading zero" : "invalid serial");
         return rc;
     }
     if (rc == AC_ERANGE) {

@@ -25,7 +25,9 @@ int tx_name_valid(const char *s, size_t len);
  * ("0", or above AMOUNT_MAX). */
 int tx_amount_parse(const char *s, size_t len, int64_t *out);
 
-/* Parses a serial: digits only, 1..UINT64_MAX. Returns 0, AC_EINVAL or AC_ERANGE. */
+/* Parses a serial: 1..UINT64_MAX by the amounts' rule, digits only, the first not '0'
+ * ("01" is refused, not read as 1). Returns 0, AC_EINVAL (not digits, or a leading zero)
+ * or AC_ERANGE ("0", or above UINT64_MAX). */
 int tx_serial_parse(const char *s, size_t len, uint64_t *out);
 
 /* Parses one block line (without its '\n'; a trailing '\r' is tolerated). Fields are

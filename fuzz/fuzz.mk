@@ -33,7 +33,7 @@ fuzz-drivers: $(FUZZ_DRIVERS)
 $(OUT)/fuzz/seeds: $(OUT)/fuzz/seeds.o $(OUT)/core.a
 	$(CC) $(CFLAGS) $^ $(LDFLAGS) -o $@
 fuzz-seeds: $(OUT)/fuzz/seeds
-	$(OUT)/fuzz/seeds fuzz/corpus
+	$(call shq,$(OUT)/fuzz/seeds) fuzz/corpus
 
 # ---- libFuzzer build (clang, its own objects under build/fuzz/) -------------------------
 FUZZ_DIR      ?= build/fuzz
@@ -70,11 +70,11 @@ fuzz-build: $(FUZZ_BINS)
 # make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="fuzz_udp fuzz_tcp"] [FUZZ_FLAGS="-fork=1 ..."]
 FUZZ_FLAGS ?=
 fuzz: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/bin/%)
-	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RSS_MB=$(FUZZ_RSS_MB) FUZZ_DIR=$(FUZZ_DIR) \
-	  FUZZ_FLAGS="$(FUZZ_FLAGS)" bash fuzz/run.sh $(FUZZ_TARGETS)
+	FUZZ_SECONDS=$(call shq,$(FUZZ_SECONDS)) FUZZ_RSS_MB=$(call shq,$(FUZZ_RSS_MB)) \
+	  FUZZ_DIR=$(call shq,$(FUZZ_DIR)) FUZZ_FLAGS=$(call shq,$(FUZZ_FLAGS)) bash fuzz/run.sh $(FUZZ_TARGETS)
 
 fuzz-merge: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/bin/%)
-	FUZZ_DIR=$(FUZZ_DIR) FUZZ_RSS_MB=$(FUZZ_RSS_MB) bash fuzz/run.sh --merge $(FUZZ_TARGETS)
+	FUZZ_DIR=$(call shq,$(FUZZ_DIR)) FUZZ_RSS_MB=$(call shq,$(FUZZ_RSS_MB)) bash fuzz/run.sh --merge $(FUZZ_TARGETS)
 
 fuzz-coverage:
 	bash fuzz/coverage.sh

@@ -5,7 +5,7 @@
 # growth. Exits 1 if any target crashed, naming the reproducer. With --merge instead adds
 # to fuzz/corpus/<target>/ only the scratch inputs that increase coverage (`make fuzz-merge`).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 FUZZ_DIR=${FUZZ_DIR:-build/fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}

@@ -51,13 +51,19 @@ static int config_number(const char *what, const char *text, uint64_t min, uint6
     return 0;
 }
 
-static int config_host(const char *what, const char *text, char *out, char *err,
+/* An address: a.b.c.d or localhost. A program that sends to it (dest) cannot send to
+ * 0.0.0.0 ("any": where a server may listen, never where one is reached) or to
+ * 255.255.255.255 (broadcast): refused at start rather than "unavailable" at every use. */
+static int config_host(const char *what, const char *text, int dest, char *out, char *err,
                        size_t err_cap) {
     struct in_addr a;
     const char *dotted = strcmp(text, "localhost") == 0 ? "127.0.0.1" : text;
     if (inet_pton(AF_INET, dotted, &a) != 1)
         return config_fail(err, err_cap, "%s: \"%.40s\" is not an IPv4 address (a.b.c.d)",
                            what, text);
+    if (dest && (a.s_addr == htonl(INADDR_ANY) || a.s_addr == htonl(INADDR_BROADCAST)))
+        return config_fail(err, err_cap, "%s: \"%.40s\" is no address a server is reached at "
+                           "(give the server's own address, e.g. 127.0.0.1)", what, text);
     snprintf(out, CONFIG_HOST_BYTES, "%s", dotted);
     return 0;
 }
@@ -355,9 +361,12 @@ static int config_hosts(config_t *c, char *err, size_t err_cap) {
     for (int h = 0; h <= BACKEND_COUNT; h++) {
         int used = h == CONFIG_HOST_M || c->role == CONFIG_SERVERM ||
                    (c->role == CONFIG_BACKEND && h == c->index);
+        /* where this program sends (not where it listens): serverM's address for a client
+         * or a backend, the backends' for serverM */
+        int dest = c->role == CONFIG_SERVERM ? h != CONFIG_HOST_M : h == CONFIG_HOST_M;
         const char *val = getenv(vars[h]);
         if (!used || val == NULL) continue;
-        if (config_host(vars[h], val, c->host[h], err, err_cap) < 0) return -1;
+        if (config_host(vars[h], val, dest, c->host[h], err, err_cap) < 0) return -1;
     }
     return 0;
 }

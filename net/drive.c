@@ -9,14 +9,17 @@
 
 #include "loop.h"
 #include "mutant.h"
+#include "text.h"
 
 #define DRIVE_ERR_BYTES 512
 
+/* One line: what it echoes (a name, a path, a value) has its control characters escaped. */
 static void drive_vwarn(const char *program, const char *fmt, va_list ap) {
-    char line[DRIVE_ERR_BYTES];
+    char line[DRIVE_ERR_BYTES], shown[DRIVE_ERR_BYTES * 4];
     vsnprintf(line, sizeof(line), fmt, ap);
+    text_escape(line, shown, sizeof(shown));
     fflush(stdout); /* stdout is buffered for a loop turn: its lines come first */
-    fprintf(stderr, "%s: %s\n", program, line);
+    fprintf(stderr, "%s: %s\n", program, shown);
 }
 
 void drive_warn(const char *program, const char *fmt, ...) {

@@ -189,7 +189,7 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     drive_mutant_select(argv[0]);
     if (config_load(&m->cfg, CONFIG_CLIENT, CLIENT_INDEX, argc, argv, err, sizeof(err)) < 0) {
-        fprintf(stderr, "%s: %s\n", m->cfg.program, err); /* a bad setting: one line */
+        drive_warn(m->cfg.program, "%s", err); /* a bad setting: one line */
         return CLIENT_EXIT_USAGE;
     }
     if (m->cfg.help) {
@@ -201,14 +201,14 @@ int main(int argc, char **argv) {
     wire_creq_t req;
     for (int i = first; i < argc && !m->cfg.args_ended; i++) {
         if (strncmp(argv[i], "--", 2) == 0) { /* an option after the operation: refused */
-            fprintf(stderr, "%s: \"%.60s\" after the operation: options go before it (a "
-                    "name starting with \"--\" goes after a \"--\")\n", m->cfg.program, argv[i]);
+            drive_warn(m->cfg.program, "\"%.60s\" after the operation: options go before it (a "
+                       "name starting with \"--\" goes after a \"--\")", argv[i]);
             return CLIENT_EXIT_USAGE;
         }
     }
     if (client_parse_argv(argc - first + 1, (const char *const *)(argv + first - 1), &req, err,
                           sizeof(err)) < 0) {
-        fprintf(stderr, "%s: %s (try --help)\n", m->cfg.program, err); /* one line */
+        drive_warn(m->cfg.program, "%s (try --help)", err); /* one line */
         return CLIENT_EXIT_USAGE;
     }
     m->client = client_new(CLIENT_INDEX, &req, m->cfg.client_timeout_ms);

@@ -58,27 +58,28 @@ $(BIN)/alichain-hosts: $(OUT)/sim/cmd/alichain-hosts.o $(OUT)/sim.a $(OUT)/core.
 all: sim-root
 ROOT_ARTIFACTS += alichain-sim alichain-hosts alichain-sim-mutants
 sim-root: $(BIN)/alichain-sim $(BIN)/alichain-hosts
-	cp -f $(BIN)/alichain-sim ./alichain-sim
-	cp -f $(BIN)/alichain-hosts ./alichain-hosts
+	cp -f $(call shq,$(BIN)/alichain-sim) ./alichain-sim
+	cp -f $(call shq,$(BIN)/alichain-hosts) ./alichain-hosts
 
 TEST_RUN_EXTRA += $(BIN)/alichain-sim $(BIN)/alichain-hosts
 
 sim: $(BIN)/alichain-sim
-	$(BIN)/alichain-sim suite sim/scenarios sim/scenarios/regress --swarm $(SIM_SWARM_SEEDS) \
-	  --out $(OUT)/sim-failures
+	$(call shq,$(BIN)/alichain-sim) suite sim/scenarios sim/scenarios/regress \
+	  --swarm $(call shq,$(SIM_SWARM_SEEDS)) --out $(call shq,$(OUT)/sim-failures)
 
 sim-mutants:
 	$(MAKE) --no-print-directory VARIANT=mutants EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DALICHAIN_MUTANTS" \
 	  build/mutants/bin/alichain-sim
 	cp -f build/mutants/bin/alichain-sim ./alichain-sim-mutants
-	bash sim/swarm/mutants.sh ./alichain-sim-mutants $(MUTANT_SEEDS) build/mutants/sim-failures
+	bash sim/swarm/mutants.sh ./alichain-sim-mutants $(call shq,$(MUTANT_SEEDS)) build/mutants/sim-failures
 
 # ---- the swarm in blocks through GNU parallel (docs/SCALING.md) ------------------------
 # make swarm-parallel SEEDS=N JOBS=J: ceil(N / SWARM_BLOCK_SEEDS) blocks 0.. of
 # SWARM_BLOCK_SEEDS seeds each (so N rounds up to whole blocks), J at a time, each by
 # sim/swarm/swarm-job.sh into SWARM_RESULTS (emptied first); then `alichain-sim report` over
 # every block, expecting exactly seeds 0..blocks*SWARM_BLOCK_SEEDS-1; its exit status is
-# the target's. SWARM_PARALLEL_ARGS adds GNU parallel options (--sshlogin for many
+# the target's (sim/swarm/swarm-parallel.sh). SEEDS, JOBS and SWARM_BLOCK_SEEDS are whole
+# numbers >= 1; a SWARM_RESULTS that holds anything but block results is refused, not emptied. SWARM_PARALLEL_ARGS adds GNU parallel options (--sshlogin for many
 # machines: docs/SCALING.md); SWARM_SIM picks the alichain-sim.
 SEEDS ?= 20000
 JOBS ?= 2
@@ -88,19 +89,8 @@ SWARM_SIM ?= $(BIN)/alichain-sim
 SWARM_PARALLEL_ARGS ?=
 .PHONY: swarm-parallel
 swarm-parallel: $(SWARM_SIM)
-	@command -v parallel >/dev/null && parallel --version 2>/dev/null | grep -q 'GNU parallel' || \
-	  { echo "swarm-parallel: GNU parallel is missing (make deps installs Debian's parallel)" >&2; exit 2; }
-	@case "$(SEEDS)$(JOBS)$(SWARM_BLOCK_SEEDS)" in *[!0-9]*) \
-	  echo "swarm-parallel: SEEDS, JOBS and SWARM_BLOCK_SEEDS must be whole numbers" >&2; exit 2;; esac
-	@mkdir -p $(SWARM_RESULTS) && rm -rf $(SWARM_RESULTS)/block-* $(SWARM_RESULTS)/failures-*
-	@blocks=$$(( ($(SEEDS) + $(SWARM_BLOCK_SEEDS) - 1) / $(SWARM_BLOCK_SEEDS) )); \
-	  echo "swarm-parallel: $$blocks blocks of $(SWARM_BLOCK_SEEDS) seeds, $(JOBS) at a time -> $(SWARM_RESULTS)"; \
-	  seq 0 $$(( blocks - 1 )) | ALICHAIN_SIM=$(abspath $(SWARM_SIM)) \
-	    ALICHAIN_BLOCK_SEEDS=$(SWARM_BLOCK_SEEDS) ALICHAIN_RESULTS=$(abspath $(SWARM_RESULTS)) \
-	    parallel --will-cite --halt never -j $(JOBS) $(SWARM_PARALLEL_ARGS) \
-	      $(abspath sim/swarm/swarm-job.sh) '{}' || true; \
-	  $(SWARM_SIM) report --first 0 --seeds $$(( blocks * $(SWARM_BLOCK_SEEDS) )) \
-	    $(SWARM_RESULTS)/block-*.jsonl
+	@bash sim/swarm/swarm-parallel.sh $(call shq,$(SWARM_SIM)) $(call shq,$(SEEDS)) $(call shq,$(JOBS)) \
+	  $(call shq,$(SWARM_BLOCK_SEEDS)) $(call shq,$(SWARM_RESULTS)) $(call shq,$(SWARM_PARALLEL_ARGS))
 
 # make real-mutants: the six real programs built with the planted bugs (core's, and the
 # real-only ones of net/; selected at run time by ALICHAIN_MUTANT, a variable only this
@@ -115,7 +105,7 @@ real-mutants-programs:
 	$(MAKE) --no-print-directory VARIANT=real-mutants \
 	  EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DALICHAIN_MUTANTS -DALICHAIN_REAL_MUTANTS" programs
 real-mutants: $(BIN)/alichain-sim real-mutants-programs
-	bash sim/real/mutants.sh real $(BIN)/alichain-sim build/real-mutants/bin $(REAL_MUTANTS_MIN)
+	bash sim/real/mutants.sh real $(call shq,$(BIN)/alichain-sim) build/real-mutants/bin $(call shq,$(REAL_MUTANTS_MIN))
 
 # make compare-mutants: the same programs, each planted bug run by alichain-sim compare
 # (this build's simulator is correct) on a scenario the unmutated programs compare equal on;
@@ -123,7 +113,8 @@ real-mutants: $(BIN)/alichain-sim real-mutants-programs
 # hosts (root): on loopback it is refused and not counted, so lower COMPARE_MUTANTS_MIN there.
 COMPARE_MUTANTS_MIN ?= 4
 compare-mutants: $(BIN)/alichain-sim real-mutants-programs
-	bash sim/real/mutants.sh compare $(BIN)/alichain-sim build/real-mutants/bin $(COMPARE_MUTANTS_MIN)
+	bash sim/real/mutants.sh compare $(call shq,$(BIN)/alichain-sim) build/real-mutants/bin \
+	  $(call shq,$(COMPARE_MUTANTS_MIN))
 
 # make soak: the durability soak (docs/REAL.md "Durability soak"): SOAK_TRANSFERS transfers,
 # SOAK_CONCURRENCY at a time, on the real programs across the namespace hosts (loopback,
@@ -135,5 +126,6 @@ SOAK_KILL_MS ?= 200
 SOAK_SEED ?= 1
 .PHONY: soak
 soak: programs $(BIN)/alichain-sim
-	$(BIN)/alichain-sim soak --transfers $(SOAK_TRANSFERS) --concurrency $(SOAK_CONCURRENCY) \
-	  --kill-ms $(SOAK_KILL_MS) --seed $(SOAK_SEED) --programs $(BIN)
+	$(call shq,$(BIN)/alichain-sim) soak --transfers $(call shq,$(SOAK_TRANSFERS)) \
+	  --concurrency $(call shq,$(SOAK_CONCURRENCY)) --kill-ms $(call shq,$(SOAK_KILL_MS)) \
+	  --seed $(call shq,$(SOAK_SEED)) --programs $(call shq,$(BIN))

@@ -3,7 +3,9 @@
  * line, for tests, demos and by hand. Exit 0 done, 1 the
  * operation failed, 2 usage, 3 unavailable (not root, or ip / nft missing), 130 `up`
  * interrupted (and undone). */
+#include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "hosts/faultfs.h"
 #include "hosts/netns.h"
 #include "hosts/relay.h"
+#include "text.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -20,7 +23,7 @@
 #define ERR_TEXT_BYTES 256
 
 static const char USAGE[] =
-    "usage: alichain-hosts check | sweep\n"
+    "usage: alichain-hosts check | sweep   (sweep: a dead owner's namespaces and temp directories)\n"
     "       alichain-hosts up|down|heal|counters TAG [--owner PID]\n"
     "       alichain-hosts heal TAG HOST | heal TAG FROM TO   [--owner PID]\n"
     "       alichain-hosts exec TAG HOST [--owner PID] -- PROGRAM [ARG...]\n"
@@ -29,7 +32,8 @@ static const char USAGE[] =
     "       alichain-hosts relay --seed N [--down SPEC] [--up SPEC] [--for-ms N]\n"
     "                      --link FRONT,M,BACK,BACKEND [--link ...]\n"
     "TAG: [a-z0-9]{1,7}; the namespaces are alc-<owner>-<TAG>-{br,M,A,B,C,K} (owner: --owner,\n"
-    "default the calling process); HOST: M A B C or K (the clients).\n"
+    "default the parent of alichain-hosts: the shell or program that runs it); HOST: M A B C\n"
+    "or K (the clients).\n"
     "SPEC: delay=LO-HI,dup=PCT,reorder=PCT (any subset) or none; FRONT etc.: HOST:PORT.\n"
     "A relay link: serverM (at M) sends to FRONT, the backend (at BACKEND) sends to BACK.\n"
     "       alichain-hosts disk DIR [--log NAME] [--seed N]\n"
@@ -37,14 +41,27 @@ static const char USAGE[] =
     "stdin commands, each answered by one line once it took effect: `set SYNC_MIN_US SYNC_MAX_US\n"
     "TORN_PPM`, `cut` (power cut), `on` (power back), `counts`.\n";
 
+/* One line on stderr: "alichain-hosts: " and the message, its control characters escaped
+ * (a TAG or a command echoed back cannot drive the terminal). */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+    char line[ERR_TEXT_BYTES * 2], shown[sizeof(line) * 4];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    text_escape(line, shown, sizeof(shown));
+    fprintf(stderr, "alichain-hosts: %s\n", shown);
+}
+
 static int usage(const char *why) {
-    if (why) fprintf(stderr, "alichain-hosts: %s\n", why);
+    if (why) say("%s", why);
     fputs(USAGE, stderr);
     return EXIT_USAGE;
 }
 
 static int failed(int rc, const char *err) {
-    fprintf(stderr, "alichain-hosts: %s\n", err);
+    say("%s", err);
     if (rc == NETNS_ERR_ARG) return EXIT_USAGE;
     return rc == NETNS_ERR_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;
 }
@@ -103,7 +120,7 @@ static int cmd_relay(int argc, char **argv) {
     relay_init(&relay, seed, fault);
     int fds[RELAY_LINKS_MAX * RELAY_DIRS];
     if (relay_bind(err, sizeof(err), links, link_count, fds) < 0) {
-        fprintf(stderr, "alichain-hosts: relay: %s\n", err);
+        say("relay: %s", err);
         return EXIT_FAILED;
     }
     struct sigaction sa = {0};
@@ -145,8 +162,8 @@ static int cmd_up(netns_t *n) {
     int rc = netns_up(err, n);
     sigpending(&pending);
     if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) || sigismember(&pending, SIGHUP)) {
-        if (rc == 0 && netns_down(err, n) < 0) fprintf(stderr, "alichain-hosts: %s\n", err);
-        fprintf(stderr, "alichain-hosts: interrupted: the hosts were removed again\n");
+        if (rc == 0 && netns_down(err, n) < 0) say("%s", err);
+        say("interrupted: the hosts were removed again");
         return EXIT_INTERRUPTED;
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -198,7 +215,7 @@ static int cmd_hosts(const char *cmd, int argc, char **argv) {
         rc = netns_enter(err, &n, a);
         if (rc < 0) return failed(rc, err);
         execvp(argv[prog_at], argv + prog_at);
-        fprintf(stderr, "alichain-hosts: cannot run %s\n", argv[prog_at]);
+        say("cannot run %s: %s", argv[prog_at], strerror(errno));
         return 127;
     } else if (strcmp(cmd, "loss") == 0 && npos == 4 && a >= 0 && b >= 0) {
         char *end = NULL;
@@ -244,7 +261,7 @@ static int cmd_disk(int argc, char **argv) {
     }
     if (dir == NULL) return usage("disk needs a DIR");
     if (faultfs_available(err, sizeof(err)) < 0) {
-        fprintf(stderr, "alichain-hosts: %s\n", err);
+        say("%s", err);
         return EXIT_UNAVAILABLE;
     }
     struct sigaction sa = {0};
@@ -285,10 +302,19 @@ static int cmd_disk(int argc, char **argv) {
     return rc ? EXIT_FAILED : 0;
 }
 
+/* The commands of one run's hosts (cmd_hosts); check, sweep, relay and disk are main's. */
+static const char *const HOSTS_COMMANDS[] = {"up", "down", "heal", "counters", "exec", "loss", "cut",
+                                             "partition", "isolate"};
+
 int main(int argc, char **argv) {
     char err[NETNS_ERR_BYTES];
     if (argc < 2) return usage(NULL);
     const char *cmd = argv[1];
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { /* help, anywhere before -- */
+            fputs(USAGE, stdout);
+            return 0;
+        }
     if (strcmp(cmd, "check") == 0 && argc == 2) {
         int rc = netns_available(err);
         if (rc < 0) return failed(rc, err);
@@ -296,13 +322,21 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(cmd, "sweep") == 0 && argc == 2) {
-        int removed = 0;
+        int removed = 0, dirs = netns_sweep_dirs(); /* needs no root: done even without hosts */
         int rc = netns_sweep(err, &removed);
-        if (rc < 0) return failed(rc, err);
-        printf("sweep: removed %d stale namespace(s)\n", removed);
+        if (rc < 0) {
+            printf("sweep: removed %d stale temp directory(ies)\n", dirs);
+            return failed(rc, err);
+        }
+        printf("sweep: removed %d stale namespace(s), %d stale temp directory(ies)\n", removed, dirs);
         return 0;
     }
     if (strcmp(cmd, "relay") == 0) return cmd_relay(argc - 2, argv + 2);
     if (strcmp(cmd, "disk") == 0) return cmd_disk(argc - 2, argv + 2);
-    return cmd_hosts(cmd, argc - 2, argv + 2);
+    for (size_t i = 0; i < sizeof(HOSTS_COMMANDS) / sizeof(HOSTS_COMMANDS[0]); i++)
+        if (strcmp(cmd, HOSTS_COMMANDS[i]) == 0) return cmd_hosts(cmd, argc - 2, argv + 2);
+    char why[ERR_TEXT_BYTES];
+    snprintf(why, sizeof(why), "unknown command \"%.60s\"%s", cmd,
+             strcmp(cmd, "check") == 0 || strcmp(cmd, "sweep") == 0 ? " with arguments (it takes none)" : "");
+    return usage(why);
 }

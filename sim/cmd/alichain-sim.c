@@ -15,6 +15,7 @@
 #include "blockfile.h"
 #include "mutant.h"
 #include "ports.h"
+#include "text.h"
 #include "real/real.h"
 #include "real/realnet_ns.h"
 #include "real/soak.h"
@@ -52,7 +53,7 @@ static const char usage[] =
     "             (or --block K --block-seeds N) generated scenarios with real faults only, both ways;\n"
     "             exit 0 no seed failed (inconclusive ones allowed), 1 a seed failed, 2 refused\n"
     "       alichain-sim soak [--transfers N] [--concurrency C] [--kill-ms K] [--seed N] [--programs DIR]\n"
-    "             [--port-offset N] [--net auto|netns|loopback] [--power-cut]\n"
+    "             [--port-offset N] [--net auto|netns|loopback] [--power-cut]   (--kill-ms 0: no kills)\n"
     "             [--plant drop-confirmed|torn-confirmed|copy-confirmed]\n"
     "real plays the scenario on the six real programs (docs/REAL.md); compare runs it both ways;\n"
     "  real and compare exit 0 pass, 1 fail, 2 refused, 3 inconclusive: a timed fault landed later\n"
@@ -72,6 +73,19 @@ static const char usage[] =
 
 static const char *prog_name = "alichain-sim";
 
+/* One line on stderr: "alichain-sim: " and the message, its control characters escaped
+ * (text_escape: an argument or a scenario line echoed back cannot drive the terminal). */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+    char line[1024], shown[sizeof(line) * 4];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    text_escape(line, shown, sizeof(shown));
+    fprintf(stderr, "%s: %s\n", prog_name, shown);
+}
+
 /* One line on stderr naming what is wrong, then EXIT_USAGE (every refusal of the command
  * line goes through here, before any work is done). */
 static int usage_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -81,7 +95,7 @@ static int usage_fail(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s: %s (try --help)\n", prog_name, line);
+    say("%s (try --help)", line);
     return EXIT_USAGE;
 }
 
@@ -156,8 +170,8 @@ static int mutant_select(const char *name) {
     }
     for (int m = MUT_SIM_COUNT; m < MUT_COUNT; m++) {
         if (strcmp(mutant_names[m], name) == 0) {
-            fprintf(stderr, "%s: --mutant: \"%s\" is planted in the real programs only "
-                    "(make real-mutants, ALICHAIN_MUTANT)\n", prog_name, name);
+            say("--mutant: \"%s\" is planted in the real programs only "
+                    "(make real-mutants, ALICHAIN_MUTANT)", name);
             return -1;
         }
     }
@@ -168,12 +182,11 @@ static int mutant_select(const char *name) {
             return 0;
         }
     }
-    fprintf(stderr, "%s: --mutant: unknown mutant \"%.60s\" (--mutant list)\n", prog_name, name);
+    say("--mutant: unknown mutant \"%.60s\" (--mutant list)", name);
     return -1;
 #else
     if (strcmp(name, "none") == 0) return 0;
-    fprintf(stderr, "%s: --mutant: this build has no planted bugs; use alichain-sim-mutants\n",
-            prog_name);
+    say("--mutant: this build has no planted bugs; use alichain-sim-mutants");
     return -1;
 #endif
 }
@@ -421,7 +434,7 @@ static int cmd_run(const args_t *a) {
     scenario_t s;
     char err[512];
     if (scenario_load(a->positional[0], &s, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: %s\n", prog_name, err);
+        say("%s", err);
         return EXIT_USAGE;
     }
     char repro[REPRO_BYTES];
@@ -436,7 +449,7 @@ static int cmd_run(const args_t *a) {
     int rc = sim_run(&s, &o, &r);
     scenario_free(&s);
     if (rc < 0) {
-        fprintf(stderr, "%s: %s: %s\n", prog_name, a->positional[0],
+        say("%s: %s", a->positional[0],
                 r.first_failure[0] ? r.first_failure : "cannot run (out of memory)");
         return EXIT_USAGE;
     }
@@ -469,7 +482,7 @@ static int net_choose(const args_t *a, realnet_t **net_out, const char **note) {
     if (realnet_netns(&ns, why, sizeof(why)) == 0) {
         *net_out = &ns;
     } else if (strcmp(net, "netns") == 0) {
-        fprintf(stderr, "%s: --net netns: %s\n", prog_name, why);
+        say("--net netns: %s", why);
         return -1;
     } else {
         *note = why;
@@ -496,7 +509,7 @@ static int cmd_real(const args_t *a) {
     scenario_t s;
     char err[512];
     if (scenario_load(a->positional[0], &s, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: %s\n", prog_name, err);
+        say("%s", err);
         return EXIT_USAGE;
     }
     char programs[PATH_MAX];
@@ -517,11 +530,11 @@ static int cmd_real(const args_t *a) {
     int rc;
     if (strcmp(a->cmd, "compare") == 0) {
         rc = real_compare(&s, &o, stdout, NULL);
-        if (rc == EXIT_USAGE) fprintf(stderr, "%s: %s: refused (see above)\n", prog_name, a->positional[0]);
+        if (rc == EXIT_USAGE) say("%s: refused (see above)", a->positional[0]);
     } else {
         real_result_t r;
         rc = real_run(&s, &o, &r);
-        if (rc == EXIT_USAGE) fprintf(stderr, "%s: %s: %s\n", prog_name, a->positional[0], r.first_failure);
+        if (rc == EXIT_USAGE) say("%s: %s", a->positional[0], r.first_failure);
         else printf("verdict: %s\n", rc == REAL_EXIT_INCONCLUSIVE ? "inconclusive" : rc == 0 ? "pass" : "fail");
         real_result_free(&r);
     }
@@ -589,13 +602,13 @@ static int cmd_compare_generated(const args_t *a) {
                         .port_offset = (unsigned)a->port_offset, .disk = disk_mode(a)};
     if (net_choose(a, &o.net, &o.net_note) != 0) return EXIT_USAGE;
     if (o.net == NULL) { /* loopback cannot partition or touch UDP: every seed would be refused */
-        fprintf(stderr, "%s: compare --generated needs namespace hosts: %s\n", prog_name,
+        say("compare --generated needs namespace hosts: %s",
                 o.net_note != NULL ? o.net_note : "--net loopback");
         return EXIT_USAGE;
     }
     FILE *jl = NULL;
     if (a->jsonl != NULL && (jl = fopen(a->jsonl, "w")) == NULL) {
-        fprintf(stderr, "%s: --jsonl: cannot write \"%.200s\"\n", prog_name, a->jsonl);
+        say("--jsonl: cannot write \"%.200s\"", a->jsonl);
         return EXIT_USAGE;
     }
     static jsonl_record_t rec;
@@ -630,7 +643,7 @@ static int cmd_compare_generated(const args_t *a) {
         uint64_t wall_us = proc_now_us() - s0;
         if (mem != NULL) fclose(mem);
         if (proc_interrupted()) { /* SIGINT/SIGTERM: the run stopped what it started; so do we */
-            fprintf(stderr, "%s: compare --generated: interrupted at seed %llu\n", prog_name, (unsigned long long)seed);
+            say("compare --generated: interrupted at seed %llu", (unsigned long long)seed);
             free(text);
             scenario_free(&s);
             rc = EXIT_USAGE;
@@ -661,7 +674,7 @@ static int cmd_compare_generated(const args_t *a) {
     }
     double wall = (double)(proc_now_us() - t0) / 1e6;
     if (jl != NULL && fclose(jl) != 0 && rc != EXIT_USAGE) {
-        fprintf(stderr, "%s: compare: cannot write the --jsonl file\n", prog_name);
+        say("compare: cannot write the --jsonl file");
         rc = EXIT_USAGE;
     }
     printf("compare: %llu seeds: %llu pass, %llu fail, %llu inconclusive; differences %llu; %.1f s (%.1f seeds/min)\n",
@@ -701,10 +714,10 @@ static int cmd_soak(const args_t *a) {
     if (o.net == NULL && o.net_note != NULL) {
         const char *ci = getenv("CI");
         if (ci != NULL && strcasecmp(ci, "true") == 0) {
-            fprintf(stderr, "%s: soak: NAMESPACE HOSTS UNAVAILABLE under CI=true: %s\n", prog_name, o.net_note);
+            say("soak: NAMESPACE HOSTS UNAVAILABLE under CI=true: %s", o.net_note);
             return EXIT_USAGE;
         }
-        fprintf(stderr, "%s: soak: NAMESPACE HOSTS UNAVAILABLE (%s): THE SOAK RUNS ON LOOPBACK\n", prog_name,
+        say("soak: NAMESPACE HOSTS UNAVAILABLE (%s): THE SOAK RUNS ON LOOPBACK",
                 o.net_note);
     }
     printf("programs: %s\n", programs);
@@ -724,14 +737,14 @@ static int cmd_swarm(const args_t *a) {
     o.host = env_or_empty("ALICHAIN_HOST");
     o.attempt = env_or_empty("ALICHAIN_ATTEMPT");
     if (a->jsonl != NULL && (o.jsonl = fopen(a->jsonl, "w")) == NULL) {
-        fprintf(stderr, "%s: --jsonl: cannot write \"%.200s\"\n", prog_name, a->jsonl);
+        say("--jsonl: cannot write \"%.200s\"", a->jsonl);
         return EXIT_USAGE;
     }
     swarm_result_t r;
     int rc = swarm_run(&o, &r);
     if (o.jsonl != NULL && fclose(o.jsonl) != 0 && rc >= 0) rc = SWARM_EWRITE;
     if (rc < 0) {
-        fprintf(stderr, "%s: swarm: %s\n", prog_name,
+        say("swarm: %s",
                 rc == SWARM_EWRITE ? "cannot write the --jsonl file" : "out of memory");
         return EXIT_USAGE;
     }
@@ -769,7 +782,7 @@ static int cmd_print(const args_t *a) {
     scenario_t s;
     char err[512];
     if (scenario_load(a->positional[0], &s, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: %s\n", prog_name, err);
+        say("%s", err);
         return EXIT_USAGE;
     }
     scenario_print(&s, stdout);
@@ -786,7 +799,7 @@ static int cmd_check(const args_t *a) {
     const char *dir = a->positional[0];
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "%s: check: cannot read \"%.200s\": not a directory\n", prog_name, dir);
+        say("check: cannot read \"%.200s\": not a directory", dir);
         return CHECK_EXIT_UNREADABLE;
     }
     fsck_file_t files[FSCK_FILES_MAX];
@@ -801,7 +814,7 @@ static int cmd_check(const args_t *a) {
         snprintf(path, sizeof(path), "%s/%s", dir, x->name);
         int r = proc_file_read(path, CHECK_FILE_BYTES_MAX, &bufs[b][0], &x->len);
         if (r != 0 || bufs[b][0] == NULL) {
-            fprintf(stderr, "%s: check: cannot read %.200s: %s\n", prog_name, path,
+            say("check: cannot read %.200s: %s", path,
                     r == 0 ? "no such file" : strerror(errno));
             rc = CHECK_EXIT_UNREADABLE;
             break;
@@ -809,7 +822,7 @@ static int cmd_check(const args_t *a) {
         x->img = bufs[b][0];
         snprintf(extra, sizeof(extra), "%s%s", path, BLOCKFILE_MARKER_SUFFIX);
         if (proc_file_read(extra, CHECK_FILE_BYTES_MAX, &bufs[b][1], &x->marker_len) != 0) {
-            fprintf(stderr, "%s: check: cannot read %.200s: %s\n", prog_name, extra, strerror(errno));
+            say("check: cannot read %.200s: %s", extra, strerror(errno));
             rc = CHECK_EXIT_UNREADABLE;
             break;
         }
@@ -822,7 +835,7 @@ static int cmd_check(const args_t *a) {
     }
     fsck_result_t res;
     if (rc == 0 && fsck_blocks(files, BACKEND_COUNT, stdout, &res) != 0) {
-        fprintf(stderr, "%s: check: out of memory\n", prog_name);
+        say("check: out of memory");
         rc = CHECK_EXIT_UNREADABLE;
     }
     for (int b = 0; b < BACKEND_COUNT; b++) {
@@ -837,7 +850,7 @@ static int cmd_gen(const args_t *a) {
     scenario_t s;
     int real = a->value[OPT_REAL] != NULL;
     if (swarm_scenario_limits(a->seed, real ? &gen_limits_real : &gen_limits_swarm, &s) != 0) {
-        fprintf(stderr, "%s: gen: out of memory\n", prog_name);
+        say("gen: out of memory");
         return EXIT_USAGE;
     }
     printf("# the scenario alichain-sim %s runs for seed %llu\n", real ? "compare --generated" : "swarm",

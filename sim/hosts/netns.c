@@ -56,6 +56,24 @@ static int fail(char *err, int code, const char *fmt, ...) {
     return code;
 }
 
+/* Where prog is: the first executable in PATH, then in the system directories (root's
+ * tools live in /usr/sbin, which a user's PATH may lack). Returns 0 with its path in buf. */
+static int netns_tool_path(const char *prog, char *buf, size_t cap) {
+    const char *lists[] = {getenv("PATH"), "/usr/sbin:/usr/bin:/sbin:/bin"};
+    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+        for (const char *path = lists[l]; path && *path;) {
+            size_t len = strcspn(path, ":");
+            if (len > 0 && len + strlen(prog) + 2 <= cap) {
+                snprintf(buf, cap, "%.*s/%s", (int)len, path, prog);
+                if (access(buf, X_OK) == 0) return 0;
+            }
+            path += len;
+            if (*path == ':') path++;
+        }
+    }
+    return -1;
+}
+
 static int join_netns(const char *name) {
     char path[NETNS_NAME_BYTES + sizeof(NETNS_DIR) + 1];
     snprintf(path, sizeof(path), "%s/%s", NETNS_DIR, name);
@@ -197,24 +215,6 @@ static int run(char *err, const char *ns, const char *input, char *out, size_t o
     return cmd_run(err, ns, input, argv, out, out_cap);
 }
 
-/* Where prog is: the first executable in PATH, then in the system directories (root's
- * tools live in /usr/sbin, which a user's PATH may lack). Returns 0 with its path in buf. */
-int netns_tool_path(const char *prog, char *buf, size_t cap) {
-    const char *lists[] = {getenv("PATH"), "/usr/sbin:/usr/bin:/sbin:/bin"};
-    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
-        for (const char *path = lists[l]; path && *path;) {
-            size_t len = strcspn(path, ":");
-            if (len > 0 && len + strlen(prog) + 2 <= cap) {
-                snprintf(buf, cap, "%.*s/%s", (int)len, path, prog);
-                if (access(buf, X_OK) == 0) return 0;
-            }
-            path += len;
-            if (*path == ':') path++;
-        }
-    }
-    return -1;
-}
-
 static int on_path(const char *prog) {
     char buf[LINE_BYTES];
     return netns_tool_path(prog, buf, sizeof(buf)) == 0;
@@ -320,31 +320,69 @@ int netns_up(char *err, netns_t *n) {
     return rc;
 }
 
-/* Kills what runs in namespace name and deletes it, if it exists. */
-static int ns_remove(char *err, const char *name) {
-    if (!ns_exists(name)) return 0;
-    char out[LINE_BYTES * 16];
-    if (run(err, NULL, NULL, out, sizeof(out), "ip", "netns", "pids", name, NULL) == 0) {
-        char *save = NULL;
-        for (char *tok = strtok_r(out, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
-            long pid = strtol(tok, NULL, 10);
-            if (pid > 1 && pid != (long)getpid()) kill((pid_t)pid, SIGKILL);
-        }
-    }
-    return run(err, NULL, NULL, NULL, 0, "ip", "netns", "del", name, NULL);
+/* Whether pid is gone: no such process, or a zombie (it has exited; its parent reaps it). */
+static int pid_gone(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return 1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    return p != NULL && p[1] == ' ' && p[2] == 'Z';
 }
 
-int netns_down(char *err, netns_t *n) {
+/* The pids running in the namespaces names[0..count) that exist, into pids (at most cap). */
+static int ns_pids(char *err, char names[][NETNS_NAME_BYTES], int count, pid_t *pids, int cap) {
+    char out[LINE_BYTES * 16];
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+        if (!ns_exists(names[i])) continue;
+        if (run(err, NULL, NULL, out, sizeof(out), "ip", "netns", "pids", names[i], NULL) != 0) continue;
+        char *save = NULL;
+        for (char *tok = strtok_r(out, " \n", &save); tok && n < cap; tok = strtok_r(NULL, " \n", &save)) {
+            long pid = strtol(tok, NULL, 10);
+            if (pid > 1 && pid != (long)getpid()) pids[n++] = (pid_t)pid;
+        }
+    }
+    return n;
+}
+
+/* Stops what runs in the namespaces names[0..count) the way a clean stop does: SIGTERM (a
+ * server finishes, removes its markers and exits), up to NETNS_STOP_GRACE_MS for all of
+ * them, then SIGKILL (and SIGCONT, for a stopped one) to the rest; then deletes each
+ * namespace that exists. Returns 0 or the first error (it still tries all). */
+static int ns_remove_all(char *err, char names[][NETNS_NAME_BYTES], int count) {
+    pid_t pids[NETNS_STOP_PIDS_MAX];
+    int n = ns_pids(err, names, count, pids, NETNS_STOP_PIDS_MAX);
+    for (int i = 0; i < n; i++) kill(pids[i], SIGTERM);
+    uint64_t deadline = proc_now_us() + NETNS_STOP_GRACE_MS * 1000ull;
+    for (int i = 0; i < n; i++)
+        while (!pid_gone(pids[i]) && proc_now_us() < deadline) proc_sleep_us(NETNS_STOP_TICK_US);
+    for (int i = 0; i < n; i++) {
+        if (pid_gone(pids[i])) continue;
+        kill(pids[i], SIGKILL);
+        kill(pids[i], SIGCONT);
+    }
     int first = 0;
     char why[NETNS_ERR_BYTES];
-    for (int h = 0; h <= NETNS_HOSTS; h++) {
-        const char *name = h < NETNS_HOSTS ? n->name[h] : n->bridge;
-        int rc = ns_remove(why, name);
+    for (int i = 0; i < count; i++) {
+        if (!ns_exists(names[i])) continue;
+        int rc = run(why, NULL, NULL, NULL, 0, "ip", "netns", "del", names[i], NULL);
         if (rc < 0 && first == 0) {
             first = rc;
             snprintf(err, NETNS_ERR_BYTES, "%s", why);
         }
     }
+    return first;
+}
+
+int netns_down(char *err, netns_t *n) {
+    char names[NETNS_HOSTS + 1][NETNS_NAME_BYTES];
+    for (int h = 0; h < NETNS_HOSTS; h++) snprintf(names[h], NETNS_NAME_BYTES, "%s", n->name[h]);
+    snprintf(names[NETNS_HOSTS], NETNS_NAME_BYTES, "%s", n->bridge);
+    int first = ns_remove_all(err, names, NETNS_HOSTS + 1);
     if (first == 0) n->up = 0;
     return first;
 }
@@ -368,12 +406,14 @@ int netns_sweep(char *err, int *removed) {
         if (sscanf(line, "%31s", name) != 1) continue;
         if (sscanf(name, "alc-%d-%n", &pid, &used) != 1 || used == 0 || pid <= 0) continue;
         if (owner_alive((pid_t)pid)) continue;
-        rc = ns_remove(err, name);
+        rc = ns_remove_all(err, &name, 1);
         if (rc < 0) return rc;
         (*removed)++;
     }
     return 0;
 }
+
+int netns_sweep_dirs(void) { return proc_tmp_sweep(); }
 
 int netns_enter(char *err, const netns_t *n, int host) {
     if (host < 0 || host >= NETNS_HOSTS) return fail(err, NETNS_ERR_ARG, "no host %d", host);

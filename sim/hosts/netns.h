@@ -64,7 +64,7 @@ typedef struct {
     uint64_t bytes;
 } netns_counter_t;
 
-/* 0 when running as root with `ip` and `nft` installed (netns_tool_path); NETNS_ERR_UNAVAILABLE otherwise,
+/* 0 when running as root with `ip` and `nft` installed (PATH, then /usr/sbin, /usr/bin, /sbin, /bin); NETNS_ERR_UNAVAILABLE otherwise,
  * err naming what is missing. */
 int netns_available(char *err);
 
@@ -79,17 +79,21 @@ int netns_init(char *err, netns_t *n, pid_t owner, const char *tag);
  * created is removed again. Returns 0, NETNS_ERR_UNAVAILABLE or NETNS_ERR_COMMAND. */
 int netns_up(char *err, netns_t *n);
 
-/* Kills every process left in the run's namespaces and deletes them (the veth pairs and
- * nft tables go with them). Idempotent; returns 0 or the first error (it still tries all). */
+/* Stops every process left in the run's namespaces, SIGTERM first (a server stops as it
+ * does on a clean stop: its markers removed), SIGKILL to what still runs after
+ * NETNS_STOP_GRACE_MS, and deletes them (the veth pairs and nft tables go with them).
+ * Idempotent; returns 0 or the first error (it still tries all). */
+#define NETNS_STOP_GRACE_MS 3000
+#define NETNS_STOP_TICK_US 10000
+#define NETNS_STOP_PIDS_MAX 1024     /* processes stopped in one down or sweep */
 int netns_down(char *err, netns_t *n);
 
 /* Deletes every namespace named alc-<pid>-* whose pid is no longer alive (a killed run's
  * leftovers); *removed gets how many. Never touches a live owner's namespaces. */
 int netns_sweep(char *err, int *removed);
-
-/* Where an executable is: PATH first, then /usr/sbin, /usr/bin, /sbin, /bin. Returns 0
- * with the path in buf (cap bytes), or -1. */
-int netns_tool_path(const char *prog, char *buf, size_t cap);
+/* Removes a dead owner's temp directories of the harness (proc_tmp_sweep: the directory's
+ * name carries its owner's pid and start time); returns how many. Needs no root. */
+int netns_sweep_dirs(void);
 
 /* The host index of a letter M A B C K (K: the clients), or -1. */
 int netns_host_of(char letter);

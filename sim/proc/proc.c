@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <sched.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -75,10 +77,83 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
+/* The start time of process pid (clock ticks since boot, /proc/PID/stat field 22), or 0
+ * when it does not exist or is a zombie (exited: as dead as an owner gets). */
+static unsigned long long start_ticks(long pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+    char state = 0;
+    unsigned long long ticks = 0;
+    /* after ") ": state (3), then fields 4..21 skipped, then starttime (22) */
+    if (p == NULL || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+                            &state, &ticks) != 2)
+        return 0;
+    return state == 'Z' ? 0 : ticks;
+}
+
+/* The temp roots the harness uses and the sweep looks in: $TMPDIR (when absolute) and /tmp. */
+static const char *tmp_root(void) {
+    const char *tmp = getenv("TMPDIR");
+    return tmp != NULL && tmp[0] == '/' ? tmp : "/tmp";
+}
+
+/* Whether name is "alichain-<word>-<pid>-<ticks>-XXXXXX" (proc_mkdtemp's rule) with an
+ * owner that is gone: no process pid, or one that started at another time (the pid was
+ * reused). */
+static int owner_gone(const char *name) {
+    size_t len = strlen(name);
+    if (strncmp(name, PROC_TMP_PREFIX, strlen(PROC_TMP_PREFIX)) != 0 || len < 8 || name[len - 7] != '-') return 0;
+    const char *end = name + len - 7; /* the '-' before mkdtemp's six characters */
+    const char *p = end;
+    while (p > name && p[-1] >= '0' && p[-1] <= '9') p--;
+    if (p == end || p == name || p[-1] != '-') return 0;
+    const char *ticks_at = p;
+    p--;
+    const char *pid_end = p;
+    while (p > name && p[-1] >= '0' && p[-1] <= '9') p--;
+    if (p == pid_end || p[-1] != '-' || pid_end - p > 10 || end - ticks_at > 20) return 0;
+    long pid = strtol(p, NULL, 10);
+    unsigned long long ticks = strtoull(ticks_at, NULL, 10);
+    return pid <= 0 || start_ticks(pid) != ticks;
+}
+
+static int sweep_root(const char *root) {
+    DIR *d = opendir(root);
+    if (d == NULL) return 0;
+    int removed = 0;
+    for (struct dirent *e = readdir(d); e != NULL && removed < PROC_TMP_SWEEP_MAX; e = readdir(d)) {
+        char path[PROC_PATH_BYTES];
+        struct stat st;
+        if (!owner_gone(e->d_name)) continue;
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", root, e->d_name) >= sizeof(path)) continue;
+        /* a real directory of ours: never a link, never another user's */
+        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        proc_remove_tree(path);
+        removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
+int proc_tmp_sweep(void) {
+    const char *root = tmp_root();
+    int removed = sweep_root(root);
+    if (strcmp(root, "/tmp") != 0) removed += sweep_root("/tmp");
+    return removed;
+}
+
 int proc_mkdtemp(char *dir, size_t cap, const char *prefix) {
-    const char *tmp = getenv("TMPDIR"); /* temp dirs where the user keeps them */
-    if (tmp == NULL || tmp[0] != '/') tmp = "/tmp";
-    if ((size_t)snprintf(dir, cap, "%s/%s-XXXXXX", tmp, prefix) >= cap) {
+    const char *tmp = tmp_root(); /* temp dirs where the user keeps them */
+    (void)proc_tmp_sweep();       /* a killed run's leftovers first */
+    if (strncmp(prefix, PROC_TMP_PREFIX, strlen(PROC_TMP_PREFIX)) != 0 ||
+        (size_t)snprintf(dir, cap, "%s/%s-%ld-%llu-XXXXXX", tmp, prefix, (long)getpid(),
+                         start_ticks((long)getpid())) >= cap) {
         dir[0] = '\0';
         errno = ENAMETOOLONG;
         return -1;
@@ -173,6 +248,7 @@ int proc_urgent(int on) {
 }
 
 pid_t proc_fork(void) {
+    pid_t parent = getpid();
     sigset_t stop_sigs, old_mask;
     sigemptyset(&stop_sigs);
     sigaddset(&stop_sigs, SIGINT);
@@ -181,6 +257,9 @@ pid_t proc_fork(void) {
     fflush(NULL); /* nothing buffered is written twice */
     pid_t pid = fork();
     if (pid == 0) {
+        /* dies with the harness, even by kill -9; had the parent died before this line,
+         * the child has a new parent already and no signal would ever come */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(PROC_ORPHAN_EXIT);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
@@ -205,6 +284,7 @@ pid_t proc_spawn(const proc_spec_t *spec) {
         if (spec->unset[k] != NULL) unsetenv(spec->unset[k]);
     for (int k = 0; k < PROC_ENV_MAX; k++)
         if (spec->env[k] != NULL) putenv((char *)spec->env[k]);
+    if (spec->in_child != NULL && spec->in_child(spec->in_child_arg) != 0) _exit(127);
     execvp(spec->argv[0], (char *const *)spec->argv);
     _exit(127);
 }

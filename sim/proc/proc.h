@@ -30,9 +30,21 @@ void proc_signals_restore(const proc_signals_t *saved);
 int proc_interrupted(void);
 
 /* ---- files ---- */
-/* A fresh directory "$TMPDIR/<prefix>-XXXXXX" (TMPDIR unset or relative: /tmp) into
- * dir[cap]. Returns 0, or -1 with errno (dir then empty). */
+/* Temp directories carry their owner: proc_mkdtemp makes
+ * "$TMPDIR/<prefix>-<pid>-<ticks>-XXXXXX" (TMPDIR unset or relative: /tmp), prefix starting
+ * PROC_TMP_PREFIX, pid and ticks the calling process's pid and start time (/proc/PID/stat
+ * field 22, clock ticks since boot) into dir[cap]. A harness removes its directory when it
+ * ends; one killed with kill -9 cannot, so proc_tmp_sweep removes, in $TMPDIR and /tmp,
+ * every directory of that rule owned by the calling user whose owner is gone (no such
+ * process, a zombie, or one started at another time: the pid was reused), never a live
+ * owner's, never a link, at most PROC_TMP_SWEEP_MAX a call; it returns how many.
+ * proc_mkdtemp sweeps first, so the next run cleans up after a killed one (and
+ * `alichain-hosts sweep` runs it too). proc_mkdtemp returns 0, or -1 with errno (dir then
+ * empty; ENAMETOOLONG for a prefix not of the rule). */
+#define PROC_TMP_PREFIX "alichain-"
+#define PROC_TMP_SWEEP_MAX 256
 int proc_mkdtemp(char *dir, size_t cap, const char *prefix);
+int proc_tmp_sweep(void);
 /* Removes dir and everything below it (best effort, links not followed). */
 void proc_remove_tree(const char *dir);
 /* The whole file into a NUL-terminated malloc'd *buf. A file that does not exist is 0 with
@@ -55,12 +67,24 @@ typedef struct {
     const char *err_path;         /* ... stderr to this one (NULL: /dev/null) */
     int truncate;                 /* 0: append to out/err (a server's generations share
                                    * nothing, but a run's log may); 1: truncate first */
+    int (*in_child)(const void *arg); /* NULL, or run in the child just before exec (after
+                                   * the environment is set): e.g. joining a host's network
+                                   * namespace; non-zero: the child exits 127 */
+    const void *in_child_arg;
 } proc_spec_t;
-/* fork() with SIGINT and SIGTERM blocked across it: one arriving in between would otherwise
+/* fork() with the child bound to the harness: it gets SIGKILL when the calling thread
+ * ends (PR_SET_PDEATHSIG; the harness is single-threaded), and exits PROC_ORPHAN_EXIT at
+ * once when the caller was gone before it could ask (the parent's pid, taken before the
+ * fork, is checked after). The setting survives exec in the same process but not a fork:
+ * a program the child execs that forks the real work off (`ip netns exec` does) leaves that
+ * work unbound, so a process meant to die with the harness is exec'd directly (a host's
+ * namespace is joined by in_child, not by `ip netns exec`). Also with SIGINT and SIGTERM
+ * blocked across it: one arriving in between would otherwise
  * run the caller's handler in the child (which then execs a program, or serves a relay,
  * that never heard of it). The child takes the default actions back (SIGPIPE too) before
  * it unblocks them; the parent gets its mask back. Every fork of the harness is this one.
  * Returns as fork(). */
+#define PROC_ORPHAN_EXIT 125
 pid_t proc_fork(void);
 /* A fault injector must be more responsive than the system it injects into: with on, the
  * calling process runs at nice PROC_URGENT_NICE (root only: -1 otherwise, nothing changed)

@@ -44,7 +44,8 @@ compare)
 esac
 caught=0 total=0 bad=0
 for c in "${cases[@]}"; do
-  set -- $c
+  read -r -a words <<<"$c" # a case is literal words: the mutant, the scenario, options
+  set -- "${words[@]}"
   m=$1 scn=$2
   shift 2
   extra=("$@") # options of this case (e.g. --net loopback)

@@ -350,6 +350,17 @@ void real_up_line(int node, unsigned offset, char *buf, size_t cap) {
     else snprintf(buf, cap, MSG_BACKEND_UP, 'A' + node - 1, port_backend(node - 1, offset));
 }
 
+/* What the child of real_spawn needs to put itself on its node (proc_spec_t.in_child). */
+typedef struct {
+    const realnet_t *net;
+    int node;
+} real_enter_t;
+
+static int real_enter(const void *arg) {
+    const real_enter_t *at = arg;
+    return at->net->enter(at->net, at->node);
+}
+
 pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed, int argc, char *const *args,
                  const char *out_path, const char *err_path) {
     char path[REAL_PATH_BYTES];
@@ -386,6 +397,11 @@ pid_t real_spawn(const real_env_t *e, int node, const char *prog, uint64_t seed,
         snprintf(env[ne++], REAL_ENV_BYTES, "%s=%s", host_env[h], host);
     }
     for (int k = 0; k < ne; k++) sp.env[k] = env[k];
+    real_enter_t at = {.net = e->net, .node = node}; /* the child's copy is the one used */
+    if (e->net->enter != NULL) {
+        sp.in_child = real_enter;
+        sp.in_child_arg = &at;
+    }
     return proc_spawn(&sp);
 }
 

@@ -14,7 +14,7 @@
 #define REALNET_HOST_BYTES 64      /* an address as ALICHAIN_HOST_* holds it */
 #define REALNET_NAME_BYTES 32
 #define REALNET_ERR_BYTES 300
-#define REALNET_WRAP_ARGS_MAX 8    /* words put before a program's argv (e.g. ip netns exec NS) */
+#define REALNET_WRAP_ARGS_MAX 8    /* words put before a program's argv (e.g. env NAME=value) */
 
 /* The places a process runs: the nodes of sim.h (SIM_NODE_M, _A.._C, _CLIENTS). */
 
@@ -64,9 +64,14 @@ struct realnet {
     const char *(*host)(const realnet_t *n, int node);
     const char *(*host_seen_by_m)(const realnet_t *n, int node);
 
-    /* Words to put before argv to run a program on node (e.g. {"ip","netns","exec","ns-M"});
-     * *count set to 0 for none. The runner execs wrap[0] with wrap + argv. */
+    /* Words to put before argv to run a program on node (e.g. {"env","NAME=value"});
+     * *count set to 0 for none. The runner execs wrap[0] with wrap + argv. A word must
+     * exec, never fork the program off: the runner's children die with it (proc_fork's
+     * PR_SET_PDEATHSIG), which a grandchild would escape (`ip netns exec` forks). */
     void (*wrap)(const realnet_t *n, int node, const char *const **words, int *count);
+    /* Called in the child between fork and exec to put it on node (joining its network
+     * namespace); 0, or non-zero after a line on stderr (the child exits 127). NULL: none. */
+    int (*enter)(const realnet_t *n, int node);
 
     /* Fault hooks; each returns REALNET_OK, REALNET_UNSUPPORTED or REALNET_FAILED (err).
      * partition: cut node -> node2 (and node2 -> node unless oneway); node2 SIM_NODE_ALL

@@ -27,7 +27,6 @@
 
 #define NS_LOCAL "127.0.0.1"
 #define NS_ENV_BYTES 48
-#define NS_PATH_BYTES 256
 #define NS_SEED_BASE 0x616c6963686e7300ull /* the relays' draws: offset and backend mixed in */
 #define NS_PROXY_SEED 0x7463707072787900ull        /* the TCP proxy's draws: offset mixed in */
 #define NS_ACK_POLL_US 50                  /* a relay acknowledges within one loop turn: tens of us */
@@ -56,7 +55,6 @@ typedef struct {
     netns_batch_t batch;               /* the nft commands of the step being run */
     char env_host[BACKEND_COUNT][NS_ENV_BYTES];
     char env_m[NS_ENV_BYTES];
-    char ip_path[NS_PATH_BYTES]; /* the wrap's first word: the runner's PATH may lack sbin */
     const char *words[SIM_NODES][REALNET_WRAP_ARGS_MAX];
     int nwords[SIM_NODES];
     uint64_t reported[FAULT_COUNT];
@@ -252,10 +250,6 @@ static void ns_words(ns_ctx_t *c) {
     for (int node = 0; node < SIM_NODES; node++) {
         const char **w = c->words[node];
         int k = 0;
-        w[k++] = c->ip_path;
-        w[k++] = "netns";
-        w[k++] = "exec";
-        w[k++] = c->ns.name[node];
         if (node >= SIM_NODE_A && node <= SIM_NODE_C) { /* behind its relay */
             w[k++] = "env";
             w[k++] = c->env_host[node - SIM_NODE_A];
@@ -267,7 +261,18 @@ static void ns_words(ns_ctx_t *c) {
         snprintf(c->env_host[b], sizeof(c->env_host[b]), "ALICHAIN_HOST_%c=%s", 'A' + b, NS_LOCAL);
     snprintf(c->env_m, sizeof(c->env_m), "ALICHAIN_HOST_M=%s", NS_LOCAL);
 }
-_Static_assert(REALNET_WRAP_ARGS_MAX >= 7, "ip netns exec NS env HOST_X HOST_M");
+_Static_assert(REALNET_WRAP_ARGS_MAX >= 3, "env HOST_X HOST_M");
+
+/* In the child: joins node's namespace itself. Not `ip netns exec`, which forks the program
+ * off as its own child: a server there would outlive a harness killed with kill -9 (the
+ * child's PR_SET_PDEATHSIG does not pass a fork). */
+static int ns_enter(const realnet_t *n, int node) {
+    const ns_ctx_t *c = n->ctx;
+    char err[NETNS_ERR_BYTES];
+    if (netns_enter(err, &c->ns, node) == 0) return 0;
+    dprintf(2, "alichain-sim: %s\n", err);
+    return -1;
+}
 
 static void ns_teardown(realnet_t *n) {
     ns_ctx_t *c = n->ctx;
@@ -575,8 +580,6 @@ int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
     ns_ctx.proxy_wake_fd = -1;
     if (netns_available(why) < 0) return ns_fail(err, err_cap, "network namespaces unavailable", why);
     if (netns_init(why, &ns_ctx.ns, getpid(), "r0") < 0) return ns_fail(err, err_cap, "hosts", why);
-    if (netns_tool_path("ip", ns_ctx.ip_path, sizeof(ns_ctx.ip_path)) < 0)
-        return ns_fail(err, err_cap, "network namespaces unavailable", "`ip` not found");
     /* host_seen_by_m stays NULL: the relay holds the backend's own address */
     *n = (realnet_t){.name = "netns",
                      .measured = 1u << FAULT_DGRAMS | 1u << FAULT_LOST | 1u << FAULT_DUPLICATED |
@@ -587,7 +590,7 @@ int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
                              REALNET_CAN_TCP,
                      .tcp = ns_tcp, .tcp_front = ns_tcp_front, .socket = ns_socket, .note = ns_note,
                      .anchor_arm = ns_anchor_arm, .anchor_take = ns_anchor_take, .anchor_done = ns_anchor_done,
-                     .ctx = &ns_ctx, .setup = ns_setup, .host = ns_host, .wrap = ns_wrap,
+                     .ctx = &ns_ctx, .setup = ns_setup, .host = ns_host, .wrap = ns_wrap, .enter = ns_enter,
                      .partition = ns_partition, .heal = ns_heal, .udp = ns_udp, .commit = ns_commit,
                      .counters = ns_counters,
                      .teardown = ns_teardown};

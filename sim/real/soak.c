@@ -696,9 +696,12 @@ int soak_run(const soak_options_t *o) {
     proc_signals_catch(&saved);
     uint64_t wall0 = proc_now_us();
 
-    fprintf(f, "soak: %u transfers, concurrency %u, kill -9%s of a random server every %u ms, seed %llu\n",
-            o->transfers, o->concurrency,
-            o->power_cut ? " and a power cut (syncs 5..20 ms, torn appends)" : "", o->kill_ms,
+    char kills[96];
+    if (o->kill_ms > 0)
+        snprintf(kills, sizeof(kills), "kill -9%s of a random server every %u ms",
+                 o->power_cut ? " and a power cut (syncs 5..20 ms, torn appends)" : "", o->kill_ms);
+    else snprintf(kills, sizeof(kills), "no server killed (--kill-ms 0)");
+    fprintf(f, "soak: %u transfers, concurrency %u, %s, seed %llu\n", o->transfers, o->concurrency, kills,
             (unsigned long long)o->seed);
     if (o->net != NULL) fprintf(f, "network: %s (a network namespace per host, 198.18.0.0/24)\n", s->net->name);
     else fprintf(f, "network: loopback (NO NAMESPACE HOSTS: every program on 127.0.0.1%s%s)\n",

@@ -262,6 +262,7 @@ typedef struct {
     char *err;
     size_t err_cap;
     int have_run;
+    int have_timeout, have_client_timeout; /* given once each, as seed (has_seed) and run */
 } parser_t;
 
 static int perr(parser_t *p, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -874,7 +875,7 @@ static int parse_step(parser_t *p, uint64_t at, int i, const scn_event_t *on) {
         tmp.forge = (uint8_t)k;
         break;
     }
-    case STEP_SESSION: /* the session need not exist: a shrunk reproducer may have lost it */
+    case STEP_SESSION: /* the session is checked when the whole file is read (scenario_check_sessions) */
         if (p->ntok != i + 2 || !label_valid(p->tok[i + 1].s, p->tok[i + 1].len))
             return perr(p, AC_EINVAL, "%s SESSION", w);
         tmp.half_close = strcmp(w, "shutdown") == 0;
@@ -1078,6 +1079,7 @@ static int parse_statement(parser_t *p) {
     if (t->quoted) return perr(p, AC_EINVAL, "a statement starts with a keyword");
     if (strcmp(t->s, "seed") == 0) {
         if (p->ntok != 2 || parse_u64(p->tok[1].s, &u) != 0) return perr(p, AC_EINVAL, "seed N");
+        if (s->has_seed) return perr(p, AC_EINVAL, "seed given twice");
         s->seed = u;
         s->has_seed = 1;
         return 0;
@@ -1086,6 +1088,9 @@ static int parse_statement(parser_t *p) {
         if (p->ntok != 2 || parse_duration(p->tok[1].s, &u) != 0 || u < 1000 || u > 3600000000ull)
             return perr(p, AC_EINVAL, "%s DURATION (1ms..3600s)", t->s);
         if (u % 1000 != 0) return perr(p, AC_EINVAL, "%s: whole milliseconds", t->s);
+        int *given = t->s[0] == 't' ? &p->have_timeout : &p->have_client_timeout;
+        if (*given) return perr(p, AC_EINVAL, "%s given twice", t->s);
+        *given = 1;
         if (t->s[0] == 't') s->timeout_ms = (uint32_t)(u / 1000);
         else s->client_timeout_ms = (uint32_t)(u / 1000);
         return 0;
@@ -1192,6 +1197,43 @@ static int scenario_check_serials(parser_t *p) {
     return rc;
 }
 
+/* The keep-alive step that starts session name, or NULL. */
+static const scn_step_t *session_start(const scenario_t *s, const char *name) {
+    for (size_t i = 0; i < s->step_count; i++)
+        if (s->steps[i].kind == STEP_OP && s->steps[i].keepalive && strcmp(s->steps[i].label, name) == 0)
+            return &s->steps[i];
+    return NULL;
+}
+
+/* Every "shutdown|reset SESSION" and "on SESSION" names a session some keepalive statement
+ * starts (anywhere in the file): a misspelt one was silently nothing. Returns 0 or
+ * AC_EINVAL with its line. */
+static int scenario_check_sessions(parser_t *p) {
+    const scenario_t *s = p->scn;
+    for (size_t i = 0; i < s->step_count; i++) {
+        const scn_step_t *st = &s->steps[i];
+        int names = st->kind == STEP_SESSION || (st->kind == STEP_OP && !st->keepalive && st->session[0] != '\0');
+        if (!names || session_start(s, st->session) != NULL) continue;
+        p->line = st->line;
+        return perr(p, AC_EINVAL, "no keepalive statement starts session \"%s\"", st->session);
+    }
+    return 0;
+}
+
+void scenario_drop_orphans(scenario_t *s) {
+    for (size_t i = 0; i < s->step_count;) {
+        scn_step_t *st = &s->steps[i];
+        int orphan = (st->kind == STEP_SESSION || (st->kind == STEP_OP && !st->keepalive)) &&
+                     st->session[0] != '\0' && session_start(s, st->session) == NULL;
+        if (orphan && st->kind == STEP_SESSION) {
+            scenario_remove_step(s, i); /* it shut down or reset nothing */
+            continue;
+        }
+        if (orphan) st->session[0] = '\0'; /* it made its own connection all along */
+        i++;
+    }
+}
+
 static int scenario_parse_in(const char *text, size_t len, const char *base_dir, scenario_t *out,
                              char *err, size_t err_cap) {
     static parser_t parser; /* large arena; the simulator is single-threaded */
@@ -1202,6 +1244,7 @@ static int scenario_parse_in(const char *text, size_t len, const char *base_dir,
     p->err = err;
     p->err_cap = err_cap;
     p->have_run = 0;
+    p->have_timeout = p->have_client_timeout = 0;
     p->ntok = 0;
     scenario_init(out);
     if (err != NULL && err_cap > 0) err[0] = '\0';
@@ -1220,6 +1263,7 @@ static int scenario_parse_in(const char *text, size_t len, const char *base_dir,
         pos = end + 1;
     }
     if (rc == 0) rc = scenario_check_serials(p);
+    if (rc == 0) rc = scenario_check_sessions(p);
     free(p->marks);
     p->marks = NULL;
     if (rc != 0) scenario_free(out);

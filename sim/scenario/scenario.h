@@ -276,6 +276,12 @@ scn_step_t *scenario_add_step(scenario_t *s, uint64_t at_us, step_kind_t kind);
 /* Sets an operation's words (copied). Returns 0 or AC_ENOMEM / AC_EINVAL. */
 int scenario_step_set_args(scn_step_t *st, int argc, const char *const *argv);
 void scenario_remove_step(scenario_t *s, size_t i);
+/* After steps were removed (the shrinker's edit): a session step whose keepalive step is
+ * gone is removed, an operation on such a session gets its own connection. Either is what
+ * the run did with it anyway (an operation on a missing session makes its own connection,
+ * a shutdown or reset of one does nothing), so the run is unchanged, and the printed
+ * reproducer parses (the parser refuses a session no keepalive statement starts). */
+void scenario_drop_orphans(scenario_t *s);
 /* The default fault settings (a calm network). */
 void sim_faults_default(sim_faults_t *f);
 /* Applies one settings change. */

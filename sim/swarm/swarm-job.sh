@@ -23,25 +23,45 @@ set -uo pipefail
 BLOCK_SEEDS_DEFAULT=10000
 here=$(cd "$(dirname "$0")" && pwd)
 
-fail() { echo "swarm-job: $*" >&2; exit 2; }
+INDEX_DIGITS_MAX=19       # an index of 20 digits or more is past 2^64 - 1 seeds anyway
 
-if [ $# -gt 1 ]; then fail "usage: $0 [INDEX]"; fi
+fail() { echo "swarm-job: $*" >&2; exit 2; }
+# a value as it can be shown in one line: control characters as \xHH (core/text.h's rule)
+shown() {
+    local LC_ALL=C s=$1 out="" c i
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        [[ $c == [[:cntrl:]] ]] && printf -v c '\\x%02x' "'$c"
+        out+=$c
+    done
+    printf '%s' "$out"
+}
+
+case "${1:-}" in
+    -h|--help)
+        # the header above, without its '#'
+        sed -n '2,/^set -uo/p' "$0" | sed -e '/^set -uo/d' -e 's/^# \{0,1\}//'
+        exit 0 ;;
+esac
+if [ $# -gt 1 ]; then fail "usage: $0 [INDEX] (--help: what it does)"; fi
 if [ $# -eq 1 ]; then index=$1; from=argument
 elif [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then index=$SLURM_ARRAY_TASK_ID; from=SLURM_ARRAY_TASK_ID
 elif [ -n "${JOB_COMPLETION_INDEX:-}" ]; then index=$JOB_COMPLETION_INDEX; from=JOB_COMPLETION_INDEX
 else fail "no block index: give it as the argument, or set SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX"
 fi
 # digits only (alichain-sim checks the range); a leading zero would read as another number
-[[ $index =~ ^(0|[1-9][0-9]{0,18})$ ]] || fail "block index from $from is not a whole number: \"$index\""
+[[ $index =~ ^(0|[1-9][0-9]*)$ ]] || fail "block index from $from is not a whole number: \"$(shown "$index")\""
+[ ${#index} -le $INDEX_DIGITS_MAX ] ||
+    fail "block index from $from is out of range: \"$index\" (at most $INDEX_DIGITS_MAX digits; and index times block seeds must stay below 2^64)"
 
 block_seeds=${ALICHAIN_BLOCK_SEEDS:-$BLOCK_SEEDS_DEFAULT}
-[[ $block_seeds =~ ^[1-9][0-9]{0,18}$ ]] || fail "ALICHAIN_BLOCK_SEEDS is not a whole number >= 1: \"$block_seeds\""
+[[ $block_seeds =~ ^[1-9][0-9]{0,18}$ ]] || fail "ALICHAIN_BLOCK_SEEDS is not a whole number >= 1: \"$(shown "$block_seeds")\""
 results=${ALICHAIN_RESULTS:-results}
 mode=${ALICHAIN_JOB_MODE:-swarm}
 case $mode in
     swarm) run=(swarm) ;;
     compare) run=(compare --generated) ;;
-    *) fail "ALICHAIN_JOB_MODE is neither swarm nor compare: \"$mode\"" ;;
+    *) fail "ALICHAIN_JOB_MODE is neither swarm nor compare: \"$(shown "$mode")\"" ;;
 esac
 
 sim=${ALICHAIN_SIM:-}
@@ -51,7 +71,8 @@ if [ -z "$sim" ]; then
     else fail "no alichain-sim: run make, or set ALICHAIN_SIM"
     fi
 fi
-[ -x "$sim" ] || fail "ALICHAIN_SIM is not an executable: \"$sim\""
+# a directory passes -x: it has to be a file (else bash's own error, after mkdir below)
+[ -f "$sim" ] && [ -x "$sim" ] || fail "ALICHAIN_SIM is not an executable file: \"$(shown "$sim")\""
 
 # which machine, which try: recorded in the run line (alichain-sim reads them) and shown by
 # the report beside each failure and each damaged file
@@ -67,7 +88,7 @@ if [ -z "${ALICHAIN_ATTEMPT:-}" ]; then
 fi
 export ALICHAIN_HOST ALICHAIN_ATTEMPT
 
-mkdir -p "$results" || fail "cannot create the results directory \"$results\""
+mkdir -p -- "$results" || fail "cannot create the results directory \"$(shown "$results")\""
 # compare writes failing scenarios there as it goes (the swarm creates its own)
 if [ "$mode" = compare ]; then mkdir -p "$results/failures-$index" || fail "cannot create $results/failures-$index"; fi
 out=$results/block-$index.jsonl

@@ -98,6 +98,7 @@ static int swarm_shrink(scenario_t *s, const char *checker, uint32_t runs_max) {
                 scenario_t c;
                 if (scenario_copy(&c, s) != 0) return (int)(before - s->step_count);
                 for (size_t k = 0; k < chunk; k++) scenario_remove_step(&c, i);
+                scenario_drop_orphans(&c); /* the reproducer must parse: no session step without its session */
                 if (shrink_try(s, &c, checker, &runs)) changed = 1;
                 else i += chunk;
             }

@@ -15,7 +15,7 @@ import pytest
 
 from e2e_helpers import (
     READY_TIMEOUT_S, SAMPLE_DIR, c_insufficient, c_nouser_request, c_up, m_client_requests,
-    m_recv_balance, parse_stats_output, program_env, read_until_closed, run_program,
+    m_recv_balance, m_sent_balance, parse_stats_output, program_env, read_until_closed, run_program,
     start_expect_exit, wait_file_text,
 )
 
@@ -123,6 +123,9 @@ SERVER_REFUSALS = [
     ("serverM", ["--txlist", "x" * 201], {}, "--txlist"),            # longer than 200 bytes
     ("serverM", [], {"ALICHAIN_HOST_A": "nohost"}, "ALICHAIN_HOST_A"),
     ("serverA", [], {"ALICHAIN_HOST_M": "1.2.3"}, "ALICHAIN_HOST_M"),
+    # where a program sends, "any" and broadcast are no address (issue 17 item 8)
+    ("serverA", [], {"ALICHAIN_HOST_M": "0.0.0.0"}, "ALICHAIN_HOST_M"),
+    ("serverM", [], {"ALICHAIN_HOST_B": "255.255.255.255"}, "ALICHAIN_HOST_B"),
 ]
 
 
@@ -219,6 +222,21 @@ def test_client_malformed_variable_without_flag_is_refused(net):
                     "ALICHAIN_PORT_OFFSET")
 
 
+def test_control_characters_in_an_argument_are_escaped(net):
+    r = net.client("A", "Ann\x1b[2Jx")
+    one_line_naming(r, '"Ann\\x1b[2Jx"')
+    assert "\x1b" not in r.err, r
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "255.255.255.255"])
+def test_client_refuses_an_address_no_server_is_reached_at(net, host):
+    # 0.0.0.0 was accepted, and then every operation was "unavailable"
+    env = program_env(net.offset, {"ALICHAIN_HOST_M": host})
+    r = run_program(net.bin_dir / "clientA", ["Chinmay"], env=env)
+    one_line_naming(r, "ALICHAIN_HOST_M")
+    assert "no address a server is reached at" in r.err, r
+
+
 def test_double_dash_ends_the_options(net):
     # "--help" after "--" is a user name (valid characters), not a request for help
     r = net.client("A", "--", "--help")
@@ -243,14 +261,18 @@ def test_amount_with_leading_zero_refused_on_the_wire(net):
     assert send(b"ALICHAIN/1 TRANSFER Chinmay Luke 12\n").startswith(b"OK TRANSFER 869 ")
 
 
-def test_amount_with_leading_zero_refused_in_a_block_file(bin_dir, lease, tmp_path):
+@pytest.mark.parametrize("data, reason", [
+    (b"1 Ann Bob 5\n2 Bob Ann 0012\n", "block1.txt:2: amount with a leading zero"),
+    (b"01 Ann Bob 5\n", "block1.txt:1: serial with a leading zero"),  # one rule for both
+])
+def test_leading_zero_refused_in_a_block_file(bin_dir, lease, tmp_path, data, reason):
     d = tmp_path / "d"
     d.mkdir()
-    (d / "block1.txt").write_bytes(b"1 Ann Bob 5\n2 Bob Ann 0012\n")
+    (d / "block1.txt").write_bytes(data)
     r = start_expect_exit(bin_dir / "serverA", d, program_env(lease.offset), "up and running",
                           log_dir=tmp_path / "logs")
     assert r.rc != 0 and r.out == "", r
-    assert "block1.txt:2: amount with a leading zero" in r.err, r
+    assert reason in r.err, r
     assert sorted(p.name for p in d.iterdir()) == ["block1.txt"]
 
 
@@ -282,6 +304,12 @@ def test_unavailable_names_every_backend_that_did_not_answer(make_network):
     assert r.rc == 3, r
     assert "serverB and serverC did not answer" in r.err, r
     assert "serverA" not in r.err, r
+    # serverM says what it answered: not "sent the current balance" (issue 17 item 8)
+    net.wait_err("M", lambda t: "answered client A without a result: ERROR UNAVAILABLE BC" in t)
+    assert m_sent_balance("A") not in net.out_lines("M"), net.out("M")
+    r = net.client("A", "Chinmay")
+    assert r.rc == 0, r
+    net.wait_line("M", m_sent_balance("A"))
 
 
 def test_dropped_datagrams_are_reported_as_a_count(net):

@@ -286,7 +286,7 @@ def test_down_removes_everything_and_kills_what_ran_inside(tool):
         h.up()
         inside = subprocess.Popen(h.exec_argv("A", ["sleep", "60"]))
         assert h.op("down").rc == 0
-        assert inside.wait(timeout=10) == -signal.SIGKILL
+        assert inside.wait(timeout=10) == -signal.SIGTERM   # a clean stop first (SIGKILL after a grace)
     finally:
         h.down()
     assert h.prefix not in netns_list()
@@ -335,6 +335,45 @@ def test_sweep_removes_a_killed_runs_namespaces_only(tool):
         live.down()
         stale.down()
     assert live.prefix not in netns_list()
+
+
+@pytest.mark.parametrize("args, rc, needle", [
+    (["--help"], 0, "usage: alichain-hosts"),
+    (["up", "t1", "-h"], 0, "usage: alichain-hosts"),
+    (["nosuch", "t1"], 2, 'unknown command "nosuch"'),
+    (["sweep", "now"], 2, 'unknown command "sweep" with arguments'),
+    (["up", "a\x1b[2J"], 2, 'tag "a\\x1b[2J" is not'),
+    (["up"], 2, "a TAG is needed"),
+])
+def test_help_unknown_commands_and_escaped_arguments(bin_dir, args, rc, needle):
+    """No root needed: the command line is read before anything is touched."""
+    r = subprocess.run([str(bin_dir / "alichain-hosts"), *args], capture_output=True, text=True, timeout=30)
+    assert r.returncode == rc, r
+    text = r.stdout if rc == 0 else r.stderr
+    assert needle in text.splitlines()[0], r
+    assert "\x1b" not in r.stderr, r
+
+
+def test_the_by_hand_session_of_the_docs_runs_as_written(tool, bin_dir, tmp_path):
+    """docs/REAL-HOSTS.md's by-hand session, verbatim, from a checkout-like directory (the
+    programs at its root after make, data/sample/): it started the servers where no block
+    files were, and failed as written."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "REAL-HOSTS.md").read_text()
+    block = re.search(r"A by-hand session \(root\).*?```\n(.*?)```", text, re.S).group(1)
+    root = tmp_path / "checkout"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "sample").symlink_to(SAMPLE_DIR)
+    for p in ("alichain-hosts", "serverM", "serverA", "serverB", "serverC", "clientA", "clientB"):
+        (root / p).symlink_to(bin_dir / p)
+    r = subprocess.run(["bash", "-c", block], cwd=root, capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    subprocess.run([str(tool), "sweep"], capture_output=True, timeout=60)  # if it failed half-way
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert 'The current balance of "Chinmay" is : 881 alicoins.' in r.stdout, out
+    assert "the ledger is unavailable: serverA did not answer" in r.stderr, out
+    assert re.search(r"^counter loss_A_M host M packets [1-9]", r.stdout, re.M), out
+    assert "-demo-" not in netns_list()
 
 
 def test_without_root_it_says_so(tool):

@@ -211,6 +211,18 @@ def test_sigint_stops_everything(tmp_path):
         lease.release()
 
 
+def test_kill_ms_0_announces_no_kills():
+    # it announced "kill -9 of a random server every 0 ms" and then killed none
+    lease = PortLease()
+    try:
+        r = soak("--transfers", 20, "--kill-ms", 0, "--net", "loopback", offset=lease.offset)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "no server killed (--kill-ms 0)" in r.stdout and "every 0 ms" not in r.stdout, r.stdout
+        assert re.search(r"^kills: 0 ", r.stdout, re.M), r.stdout
+    finally:
+        lease.release()
+
+
 def test_without_hosts_loud_on_loopback_and_refused_under_ci():
     # as an unprivileged user the namespace hosts cannot be made
     if os.geteuid() != 0:

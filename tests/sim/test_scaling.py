@@ -378,11 +378,24 @@ def test_job_script_cancelled_by_the_engine_leaves_no_partial_file(tmp_path):
     (["0"], {"ALICHAIN_BLOCK_SEEDS": "0"}, "ALICHAIN_BLOCK_SEEDS"),
     (["0"], {"ALICHAIN_SIM": "/nonexistent/alichain-sim"}, "ALICHAIN_SIM"),
     (["9999999999999999999"], {}, "alichain-sim exited 2"),
+    (["18446744073709551615"], {}, "from argument is out of range"),          # 2^64 - 1
+    (["1\x1b[2J"], {}, 'not a whole number: "1\\x1b[2J"'),                  # escaped
+    (["0"], {"ALICHAIN_SIM": "/"}, 'ALICHAIN_SIM is not an executable file: "/"'),  # a directory
 ])
 def test_job_script_refuses_with_exit_2(tmp_path, args, env, needle):
     r = run_job(tmp_path, args, **env)
     assert r.returncode == 2 and needle in r.stderr, r.stderr
-    assert not list((tmp_path / "results").glob("*.jsonl*")) if (tmp_path / "results").exists() else True
+    assert len(r.stderr.splitlines()) == 1 or "alichain-sim exited" in r.stderr, r.stderr
+    assert "\x1b" not in r.stderr, r.stderr
+    if "alichain-sim exited" not in needle:
+        assert not (tmp_path / "results").exists(), "a refused job created its results directory"
+
+
+def test_job_script_help(tmp_path):
+    r = run_job(tmp_path, ["--help"])
+    assert r.returncode == 0 and r.stdout.startswith("swarm-job.sh — runs ONE block"), r
+    assert "ALICHAIN_RESULTS" in r.stdout and "#" not in r.stdout.splitlines()[0]
+    assert not (tmp_path / "results").exists()
 
 
 def test_job_script_exit_1_on_a_failing_seed_keeps_the_results(tmp_path, mutant_sim):
@@ -436,11 +449,62 @@ def test_kubernetes_indexed_job_runs_the_job_script_unchanged(tmp_path):
 
 # ---------------------------------------------------------------- make swarm-parallel
 
-def make_swarm(tmp_path, seeds, sim=SIM, block=10):
-    return subprocess.run(["make", "--no-print-directory", "swarm-parallel", "SEEDS=%d" % seeds, "JOBS=2",
-                           "SWARM_BLOCK_SEEDS=%d" % block, "SWARM_SIM=%s" % sim,
-                           "SWARM_RESULTS=%s" % (tmp_path / "res")],
+def make_swarm(tmp_path, seeds, sim=SIM, block=10, jobs=2, results=None):
+    return subprocess.run(["make", "--no-print-directory", "swarm-parallel", "SEEDS=%s" % seeds,
+                           "JOBS=%s" % jobs, "SWARM_BLOCK_SEEDS=%s" % block, "SWARM_SIM=%s" % sim,
+                           "SWARM_RESULTS=%s" % (results or tmp_path / "res")],
                           cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+
+
+def test_make_swarm_parallel_quotes_the_results_path(tmp_path):
+    """A results path with a space is one directory: the word before the space is another
+    directory, and it is kept (the unquoted rm -rf of old deleted it)."""
+    need_gnu_parallel()
+    keep = tmp_path / "x" / "keep"
+    keep.mkdir(parents=True)
+    (keep / "precious.txt").write_text("data")
+    results = "%s %s" % (keep, tmp_path / "x" / "res")
+    r = make_swarm(tmp_path, 10, results=results)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (keep / "precious.txt").read_text() == "data"
+    assert (pathlib.Path(results) / "block-0.jsonl").is_file()
+
+
+def test_make_swarm_parallel_refuses_a_results_directory_of_other_files(tmp_path):
+    need_gnu_parallel()
+    res = tmp_path / "res"
+    res.mkdir()
+    (res / "block-notes.txt").write_text("mine")     # block-* but no block result
+    (res / "thesis.tex").write_text("mine")
+    r = make_swarm(tmp_path, 10)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "which is no block result: refusing to empty it" in r.stderr, r.stderr
+    assert len([x for x in r.stderr.splitlines() if not x.startswith("make")]) == 1, r.stderr
+    assert sorted(p.name for p in res.iterdir()) == ["block-notes.txt", "thesis.tex"]
+    (tmp_path / "afile").write_text("mine")
+    r = make_swarm(tmp_path, 10, results=tmp_path / "afile")
+    assert r.returncode == 2 and "is not a directory" in r.stderr, r.stderr
+    # a directory holding only an earlier run's blocks is emptied of them and reused
+    old = tmp_path / "old"
+    assert make_swarm(tmp_path, 20, results=old).returncode == 0
+    r = make_swarm(tmp_path, 10, results=old)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(p.name for p in old.glob("block-*.jsonl")) == ["block-0.jsonl"]
+
+
+@pytest.mark.parametrize("seeds, jobs, block, needle", [
+    (10, 0, 10, "JOBS is not a whole number in 1.."),
+    (10, 2, 0, "SWARM_BLOCK_SEEDS is not a whole number >= 1"),
+    (0, 2, 10, "SEEDS is not a whole number >= 1"),
+    (10, "2x", 10, "JOBS is not a whole number"),
+    (10, 2, "1e3", "SWARM_BLOCK_SEEDS is not a whole number"),
+])
+def test_make_swarm_parallel_refuses_zero_and_non_numbers(tmp_path, seeds, jobs, block, needle):
+    need_gnu_parallel()
+    r = make_swarm(tmp_path, seeds, jobs=jobs, block=block)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert needle in r.stderr and "division" not in r.stderr, r.stderr
+    assert not (tmp_path / "res").exists(), "nothing is created for a refused run"
 
 
 def test_make_swarm_parallel_runs_the_blocks_and_merges(tmp_path):

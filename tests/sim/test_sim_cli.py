@@ -82,6 +82,17 @@ def test_usage_and_scenario_errors_exit_2(tmp_path):
     assert "block1.txt:2" in r.stderr
 
 
+def test_control_characters_are_escaped_in_error_lines(tmp_path):
+    # an argument or a scenario line echoed back cannot drive the terminal (issue 17 item 8)
+    r = run_sim("swarm", "--seeds", "1\x1b[31mx")
+    assert r.returncode == 2 and '"1\\x1b[31mx"' in r.stderr and "\x1b" not in r.stderr, r.stderr
+    bad = tmp_path / "ctl.scn"
+    bad.write_bytes(b"seed 1\nfoo\x07\x1b[2J bar\n")
+    r = run_sim("run", bad)
+    assert r.returncode == 2 and "foo\\x07\\x1b[2J" in r.stderr, r.stderr
+    assert not any(ord(c) < 0x20 for c in r.stderr.replace("\n", "")), r.stderr
+
+
 def test_this_build_has_no_mutants():
     r = run_sim("run", EXAMPLE, "--mutant", "no-fencing")
     assert r.returncode == 2

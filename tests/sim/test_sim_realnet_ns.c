@@ -45,7 +45,8 @@ static void sleep_ms(int ms) {
     poll(NULL, 0, ms);
 }
 
-/* Like the runner's spawn: env for node, the back end's words before the program. */
+/* Like the runner's spawn: env for node, the back end's enter hook in the child, its words
+ * before the program. */
 static pid_t start(int node, const char *prog, const char *arg, char *out_path) {
     char path[PATH_BYTES];
     snprintf(path, sizeof(path), "%s/%s", bin_dir, prog);
@@ -68,6 +69,7 @@ static pid_t start(int node, const char *prog, const char *arg, char *out_path) 
     setenv("ALICHAIN_TIMEOUT_MS", "800", 1);
     setenv("ALICHAIN_CLIENT_TIMEOUT_MS", "5000", 1);
     for (int h = 0; h < SIM_SERVERS; h++) setenv(host_env[h], net.host(&net, h), 1);
+    if (net.enter != NULL && net.enter(&net, node) != 0) _exit(127);
     execvp(argv[0], (char *const *)argv);
     _exit(127);
 }

@@ -79,17 +79,19 @@ TEST(test_serial_parse) {
     CHECK_EQ(tx_serial_parse(S("18446744073709551620"), &v), AC_ERANGE);
     CHECK_EQ(tx_serial_parse(S("99999999999999999999"), &v), AC_ERANGE);
     CHECK_EQ(tx_serial_parse(S("100000000000000000000"), &v), AC_ERANGE); /* 21 digits */
-    CHECK_EQ(tx_serial_parse(S("000000000000000000001"), &v), AC_ERANGE); /* 21 digits */
     CHECK_EQ(v, 5);
-    CHECK_EQ(tx_serial_parse(S("00000000000000000007"), &v), AC_OK); /* 20 digits */
-    CHECK_EQ(v, 7);
+    /* one rule with the amounts: one spelling, a leading zero is refused at any length */
+    CHECK_EQ(tx_serial_parse(S("01"), &v), AC_EINVAL);
+    CHECK_EQ(tx_serial_parse(S("000000000000000000001"), &v), AC_EINVAL);
+    CHECK_EQ(tx_serial_parse(S("00000000000000000007"), &v), AC_EINVAL);
+    CHECK_EQ(v, 5);
     CHECK_EQ(tx_serial_parse(S("0"), &v), AC_ERANGE);
-    CHECK_EQ(tx_serial_parse(S("00"), &v), AC_ERANGE);
+    CHECK_EQ(tx_serial_parse(S("00"), &v), AC_EINVAL);
     CHECK_EQ(tx_serial_parse(S(""), &v), AC_EINVAL);
     CHECK_EQ(tx_serial_parse(S("-1"), &v), AC_EINVAL);
     CHECK_EQ(tx_serial_parse(S("1x"), &v), AC_EINVAL);
     CHECK_EQ(tx_serial_parse(S("0x10"), &v), AC_EINVAL);
-    CHECK_EQ(v, 7);
+    CHECK_EQ(v, 5);
 }
 
 /* Parses line and checks the return code and the reason. */
@@ -158,7 +160,9 @@ TEST(test_parse_line_errors) {
     parse_expect_error(S("x a b 5"), AC_EINVAL, "invalid serial");
     parse_expect_error(S("-1 a b 5"), AC_EINVAL, "invalid serial");
     parse_expect_error(S("0 a b 5"), AC_ERANGE, "serial 0");
-    parse_expect_error(S("000 a b 5"), AC_ERANGE, "serial 0");
+    parse_expect_error(S("000 a b 5"), AC_EINVAL, "serial with a leading zero");
+    parse_expect_error(S("01 a b 5"), AC_EINVAL, "serial with a leading zero");
+    parse_expect_error(S("0x1 a b 5"), AC_EINVAL, "invalid serial");
     parse_expect_error(S("18446744073709551616 a b 5"), AC_ERANGE, "serial out of range");
     parse_expect_error(S("1 a! b 5"), AC_EINVAL, "invalid sender name");
     parse_expect_error(S("1 a b? 5"), AC_EINVAL, "invalid receiver name");

@@ -305,6 +305,13 @@ void blockfile_append(blockfile_t *f, const char *lines, size_t len, uint64_t to
     f->size += len;
 }
 
+void blockfile_cut(blockfile_t *f, uint64_t size, outbox_t *out) {
+    AC_ASSERT(size <= f->size);
+    fx_t *fx = outbox_push(out, FX_BLOCK_TRUNCATE, 0, 0, NULL, 0);
+    if (fx != NULL) fx->arg = size;
+    f->size = size;
+}
+
 void blockfile_close(blockfile_t *f, outbox_t *out) {
     if (!f->marked) return;
     outbox_push(out, FX_BLOCK_SYNC, 0, 0, NULL, 0);

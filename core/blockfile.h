@@ -92,6 +92,11 @@ int blockfile_fits(const blockfile_t *f, size_t len);
 void blockfile_append(blockfile_t *f, const char *lines, size_t len, uint64_t token,
                       outbox_t *out);
 
+/* The appends from `size` on failed (their write or sync): FX_BLOCK_TRUNCATE(size), which
+ * the drivers carry out durably; later appends go on from there. size <= f->size, and not
+ * below the run's marker (an append's own start). */
+void blockfile_cut(blockfile_t *f, uint64_t size, outbox_t *out);
+
 /* A clean stop, once every append is durable: FX_BLOCK_SYNC, FX_MARKER_REMOVE (nothing when
  * this run never appended). */
 void blockfile_close(blockfile_t *f, outbox_t *out);

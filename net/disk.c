@@ -207,13 +207,22 @@ int disk_block_read(char *err, size_t err_cap, disk_block_t *blk, char **data, s
 }
 
 int disk_block_append(char *err, size_t err_cap, disk_block_t *blk, const void *data, size_t len) {
-    if (disk_write_full(blk->fd, data, len) < 0)
-        return disk_fail(err, err_cap, "write: %s", strerror(errno));
+    if (disk_write_full(blk->fd, data, len) < 0) {
+        int e = errno;
+        disk_fail(err, err_cap, "write: %s", strerror(e));
+        errno = e; /* the caller tells ENOSPC and EIO apart */
+        return -1;
+    }
     return 0;
 }
 
 int disk_block_sync(char *err, size_t err_cap, disk_block_t *blk) {
-    if (fdatasync(blk->fd) < 0) return disk_fail(err, err_cap, "fdatasync: %s", strerror(errno));
+    if (fdatasync(blk->fd) < 0) {
+        int e = errno;
+        disk_fail(err, err_cap, "fdatasync: %s", strerror(e));
+        errno = e;
+        return -1;
+    }
     return 0;
 }
 

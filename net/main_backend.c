@@ -39,10 +39,21 @@ typedef struct {
     disk_block_t blk;
     uint64_t sync_tokens[SYNC_TOKENS_MAX]; /* written, not yet fdatasync'ed */
     size_t sync_count;
+    uint64_t failed_token;                 /* an append whose write failed (0: none) */
+    int failed_why;                        /* BACKEND_DISK_* */
     drive_drops_t drops;        /* datagrams dropped, reported as a count once a second */
 } backend_main_t;
 
 static backend_main_t g; /* static: the loop's tables are large */
+
+/* What the disk said when it failed an append's write or sync: BACKEND_DISK_NOSPACE or
+ * _IOERR for the errors core refuses the write on (docs/PROTOCOL.md "disk errors"), 0 for
+ * any other (a crash, as before). */
+static int backend_disk_why(int e) {
+    if (e == ENOSPC || e == EDQUOT || e == EFBIG) return BACKEND_DISK_NOSPACE;
+    if (e == EIO) return BACKEND_DISK_IOERR;
+    return 0;
+}
 
 static int backend_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, size_t err_cap) {
     backend_main_t *m = ctx;
@@ -64,6 +75,13 @@ static int backend_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, si
             return -1;
         }
         rc = disk_block_append(why, sizeof(why), &m->blk, bytes, f->data_len);
+        if (rc < 0 && f->token != 0 && m->failed_token == 0 && backend_disk_why(errno) != 0) {
+            /* refused, not a crash: core hears it once this drain is over (backend_disk_failed) */
+            m->failed_why = backend_disk_why(errno);
+            m->failed_token = f->token;
+            drive_warn(m->cfg.program, "%s: %s", m->cfg.block_path, why);
+            return 0;
+        }
         if (rc == 0 && f->token != 0) m->sync_tokens[m->sync_count++] = f->token;
         break;
     case FX_BLOCK_SYNC:
@@ -92,13 +110,35 @@ static int backend_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, si
     return 0;
 }
 
+/* An append's write failed in the last drain: core cuts it back and refuses (its drain
+ * may write again: a held WRITE replayed; bounded like the sync rounds). */
+static void backend_disk_failed(backend_main_t *m) {
+    for (int round = 0; round < SYNC_ROUNDS_MAX && m->failed_token != 0; round++) {
+        uint64_t token = m->failed_token;
+        m->failed_token = 0;
+        backend_on_disk_error(&m->node, loop_now_us(), token, m->failed_why, &m->out);
+        drive_drain(&m->drive, &m->out);
+    }
+}
+
 /* Group commit: one fdatasync for every append written so far, then the acks. The acks'
- * drain may write new appends (replayed reads never do, but be bounded anyway): sync again. */
+ * drain may write new appends (replayed reads never do, but be bounded anyway): sync again.
+ * A failed fdatasync is never retried (after it the kernel may have dropped the dirty pages:
+ * PostgreSQL's "fsyncgate"): core cuts every append it covered away and refuses them. */
 static void backend_sync(backend_main_t *m) {
     for (int round = 0; round < SYNC_ROUNDS_MAX && m->sync_count > 0; round++) {
         char why[ERR_BYTES];
-        if (disk_block_sync(why, sizeof(why), &m->blk) < 0)
-            drive_die(m->cfg.program, EXIT_RUNTIME, "%s: %s", m->cfg.block_path, why);
+        if (disk_block_sync(why, sizeof(why), &m->blk) < 0) {
+            int kind = backend_disk_why(errno);
+            if (kind == 0) drive_die(m->cfg.program, EXIT_RUNTIME, "%s: %s", m->cfg.block_path, why);
+            drive_warn(m->cfg.program, "%s: %s", m->cfg.block_path, why);
+            uint64_t oldest = m->sync_tokens[0]; /* the cut covers it and every later one */
+            m->sync_count = 0;
+            backend_on_disk_error(&m->node, loop_now_us(), oldest, kind, &m->out);
+            drive_drain(&m->drive, &m->out);
+            backend_disk_failed(m);
+            continue;
+        }
         uint64_t tokens[SYNC_TOKENS_MAX];
         size_t count = m->sync_count;
         memcpy(tokens, m->sync_tokens, count * sizeof(tokens[0]));
@@ -106,6 +146,7 @@ static void backend_sync(backend_main_t *m) {
         for (size_t i = 0; i < count; i++) {
             backend_on_durable(&m->node, loop_now_us(), tokens[i], &m->out);
             drive_drain(&m->drive, &m->out);
+            backend_disk_failed(m);
         }
     }
 }
@@ -132,6 +173,7 @@ static void backend_on_readable(void *ctx, int fd, short revents) {
         }
         backend_on_datagram(&m->node, now, buf, (size_t)n, &m->out);
         drive_drain(&m->drive, &m->out);
+        backend_disk_failed(m);
     }
 }
 

@@ -788,6 +788,8 @@ void faultfs_counts(const faultfs_t *fs, faultfs_counts_t *out) {
     out->bytes_lost = __atomic_load_n(&p->bytes_lost, __ATOMIC_RELAXED);
     out->bytes_kept = __atomic_load_n(&p->bytes_kept, __ATOMIC_RELAXED);
     out->refused = __atomic_load_n(&p->refused, __ATOMIC_RELAXED);
+    out->nospace = __atomic_load_n(&p->nospace, __ATOMIC_RELAXED);
+    out->eio = __atomic_load_n(&p->eio, __ATOMIC_RELAXED);
 }
 
 void faultfs_stop(faultfs_t *fs) {

@@ -21,11 +21,14 @@
 static int disk_fail(char *err, size_t err_cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* -1 with the message in err; errno is kept (callers tell ENOSPC and EIO apart). */
 static int disk_fail(char *err, size_t err_cap, const char *fmt, ...) {
+    int e = errno;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, err_cap, fmt, ap);
     va_end(ap);
+    errno = e;
     return -1;
 }
 
@@ -87,6 +90,7 @@ int disk_sync_dir(char *err, size_t err_cap, const char *path) {
     int r = fsync(fd);
     int e = errno;
     close(fd);
+    errno = e;
     if (r < 0) return disk_fail(err, err_cap, "fsync of directory %s: %s", dir, strerror(e));
     return 0;
 }
@@ -207,22 +211,12 @@ int disk_block_read(char *err, size_t err_cap, disk_block_t *blk, char **data, s
 }
 
 int disk_block_append(char *err, size_t err_cap, disk_block_t *blk, const void *data, size_t len) {
-    if (disk_write_full(blk->fd, data, len) < 0) {
-        int e = errno;
-        disk_fail(err, err_cap, "write: %s", strerror(e));
-        errno = e; /* the caller tells ENOSPC and EIO apart */
-        return -1;
-    }
+    if (disk_write_full(blk->fd, data, len) < 0) return disk_fail(err, err_cap, "write: %s", strerror(errno));
     return 0;
 }
 
 int disk_block_sync(char *err, size_t err_cap, disk_block_t *blk) {
-    if (fdatasync(blk->fd) < 0) {
-        int e = errno;
-        disk_fail(err, err_cap, "fdatasync: %s", strerror(e));
-        errno = e;
-        return -1;
-    }
+    if (fdatasync(blk->fd) < 0) return disk_fail(err, err_cap, "fdatasync: %s", strerror(errno));
     return 0;
 }
 
@@ -282,6 +276,7 @@ static int disk_write_atomic(char *err, size_t err_cap, const char *path, const 
     }
     if (bad) {
         unlink(tmp);
+        errno = e;
         return disk_fail(err, err_cap, "cannot write %s: %s", path, strerror(e));
     }
     return disk_sync_dir(err, err_cap, path);

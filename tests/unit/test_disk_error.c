@@ -239,7 +239,44 @@ TEST(test_earlier_append_keeps_its_sync) {
     rig_free(r);
 }
 
+/* The run's first append on a file whose last line is hand-written (no '\n'): its
+ * preparation ('\n', sync, marker) may be what failed, so the cut undoes it too; the next
+ * append prepares again with the very same marker, and recovery reads both lines. */
+TEST(test_first_append_failure_undoes_its_preparation) {
+    const char *img = "1 Ali Bob 5";
+    rig_t *r = rig_new(img);
+    rig_fence(r);
+    wire_req_t w;
+    write_req(&w, "2 Ali Bob 6");
+    r->fail_next_append = 1;
+    uint64_t failed = rig_send(r, &w, r->next_id++);
+    CHECK(failed != 0);
+    size_t marker_len;
+    const char *m = simdisk_marker(&r->disk, &marker_len);
+    CHECK(m != NULL);
+    char marker[BLOCKFILE_MARKER_BYTES_MAX];
+    CHECK(marker_len < sizeof marker);
+    memcpy(marker, m, marker_len);
+    marker[marker_len] = '\0';
+    backend_on_disk_error(&r->b, 0, failed, BACKEND_DISK_NOSPACE, &r->out);
+    CHECK_EQ(r->out.fx[0].kind, FX_BLOCK_TRUNCATE);
+    CHECK_EQ(r->out.fx[0].arg, strlen(img)); /* before the '\n' it put there */
+    rig_drain(r);
+    CHECK_EQ(r->replies[0].u.write.results[0], WIRE_TX_NOSPACE);
+    CHECK_EQ(r->b.file.size, strlen(img));
+    CHECK_EQ(r->b.file.ends_open, 1);
+    CHECK_EQ(r->b.file.marked, 0);
+    rig_send(r, &w, r->next_id++);
+    m = simdisk_marker(&r->disk, &marker_len);
+    CHECK(m != NULL && marker_len == strlen(marker) && memcmp(m, marker, marker_len) == 0);
+    rig_sync(r);
+    CHECK_EQ(r->replies[0].u.write.results[0], WIRE_TX_STORED);
+    check_recovers_to(r, 2);
+    rig_free(r);
+}
+
 int main(void) {
+    RUN(test_first_append_failure_undoes_its_preparation);
     RUN(test_append_nospace_refused_then_recovers);
     RUN(test_sync_eio_refuses_every_unsynced_write);
     RUN(test_earlier_append_keeps_its_sync);

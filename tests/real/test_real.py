@@ -118,7 +118,7 @@ if not DISK:
 # backend's sync delay, torn appends, power cuts (17 partitions too: namespace hosts).
 # (12, 28 and 29 crash 10-20 ms after a client starts: on a loaded machine a real client's
 # write often reaches no backend by then, and `expect fault torn >= 1` fails: docs/REAL.md)
-COMPARED_DISK = ["20_slow_disk", "25_write_in_doubt"]
+COMPARED_DISK = ["20_slow_disk", "25_write_in_doubt", "36_disk_full", "37_disk_eio"]
 COMPARED_DISK_HOSTS = ["17_partition_one_way"]
 
 
@@ -165,6 +165,8 @@ def test_compare_no_difference(name):
     ("27_half_close", "half-close"),
     ("31_keepalive_pipeline", "tcp segment sizes"),
     ("26_stale_write_fencing", "step on a protocol event"),
+    ("36_disk_full", "disk full"),
+    ("37_disk_eio", "disk I/O error"),
 ])
 def test_unsupported_fault_refused_on_loopback(name, fault):
     # --disk plain: no disk fault file system either (with it, a torn write runs anywhere)

@@ -435,7 +435,7 @@ void backend_on_disk_error(backend_t *b, uint64_t now_us, uint64_t token, int wh
     b->stat_disk_errors++;
     /* The failed bytes go first: no refusal leaves before the file is back to what its
      * syncs made durable (a crash in between: recovery sees them, unacknowledged). */
-    blockfile_cut(&b->file, cut, out);
+    if (!MUTANT(MUT_DISK_ERROR_NO_CUT)) blockfile_cut(&b->file, cut, out);
     outbox_line(out, FX_STDERR, "the disk failed an append (%s): cut the block file back from "
                 "%llu to %llu bytes and refused the writes not yet synced",
                 why == BACKEND_DISK_NOSPACE ? "no space left" : "I/O error",

@@ -21,6 +21,7 @@ const char *const mutant_names[MUT_COUNT] = {
     "stats-no-lock",
     "reply-out-of-order",
     "conn-unordered",
+    "disk-error-no-cut",
     /* real programs only (MUT_SIM_COUNT ..) */
     "restart-forgets-last-line",
     "half-timeout",

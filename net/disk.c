@@ -1,7 +1,9 @@
 /* disk.c — block files and the TXLIST file on a real disk (see disk.h): mechanics only;
  * what the bytes mean is core/blockfile.c's. Short writes and
  * EINTR are retried; every durable step is an fsync/fdatasync whose failure is reported,
- * never ignored (the caller then exits and recovers from what the disk holds). */
+ * never ignored, with errno kept: a backend refuses the write on ENOSPC or EIO from an
+ * append's path (core cuts the bytes away; docs/PROTOCOL.md "Disk errors"), and exits on any
+ * other failure, recovering from what the disk holds. */
 #include "disk.h"
 
 #include "blockfile.h"

@@ -178,6 +178,16 @@ static void backend_commit(backend_t *b, backend_pending_t *op) {
     }
 }
 
+/* The disk's refusal of this very request (same serverM, same request id), or 0. */
+static uint8_t backend_refused_before(const backend_t *b, const wire_req_t *req) {
+    for (size_t i = 0; i < BACKEND_REFUSED_MAX; i++) {
+        const backend_refused_t *r = &b->refused[i];
+        if (r->result != 0 && r->incarnation == req->incarnation && r->request_id == req->request_id)
+            return r->result;
+    }
+    return 0;
+}
+
 static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep,
                           outbox_t *out, int *reply_now) {
     uint8_t count = req->u.write.count;
@@ -232,6 +242,12 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     }
     AC_ASSERT(fresh_count <= count);
     if (fresh_count == 0) return; /* everything was already stored (or refused) */
+    uint8_t refused = backend_refused_before(b, req);
+    if (refused != 0) { /* a copy of a write the disk refused: its answer stands */
+        for (uint8_t i = 0; i < count; i++)
+            if (fresh[i]) rep->u.write.results[i] = refused;
+        return;
+    }
 
     char buf[WIRE_WRITE_TXS_MAX * TX_LINE_BYTES_MAX];
     size_t len = 0;
@@ -271,6 +287,7 @@ static void backend_write(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     memcpy(op->fresh, fresh, count);
     AC_ASSERT(b->pending_count <= (int)BACKEND_PENDING_MAX);
     blockfile_append(&b->file, buf, len, op->token, out);
+    op->offset = b->file.size - len; /* after the '\n' a first append may put before */
     if (MUTANT(MUT_ACK_BEFORE_SYNC)) {
         backend_commit(b, op);
         memcpy(rep->u.write.results, op->results, count);
@@ -387,8 +404,43 @@ void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, siz
     backend_on_message(b, now_us, seq, data, msg_len, out);
 }
 
+/* The answer to a pending write, as its results stand. */
+static void backend_answer(backend_t *b, const backend_pending_t *op, outbox_t *out) {
+    wire_reply_t *rep = &b->rep;
+    wire_reply_clear(rep, WIRE_WRITE | WIRE_REPLY);
+    rep->type = WIRE_WRITE | WIRE_REPLY;
+    rep->incarnation = op->incarnation;
+    rep->request_id = op->request_id;
+    rep->status = WIRE_ST_OK;
+    rep->fence = b->fence;
+    rep->u.write.count = op->count; /* every transaction sent gets its answer */
+    for (uint8_t i = 0; i < op->count; i++) {
+        rep->u.write.serials[i] = op->txs[i].serial;
+        rep->u.write.results[i] = op->results[i];
+    }
+    backend_send(b, rep, out);
+}
+
+static void backend_pending_free(backend_t *b, backend_pending_t *op) {
+    memset(op, 0, sizeof(*op));
+    b->pending_count--;
+    AC_ASSERT(b->pending_count >= 0);
+}
+
+/* Once no write awaits its sync: the reads that waited, in order. They are copied out
+ * first, since answering may hold new ones (a WRITE among them). */
+static void backend_release_held(backend_t *b, uint64_t now_us, outbox_t *out) {
+    if (b->pending_count > 0 || b->held_count == 0) return;
+    int n = b->held_count;
+    for (int i = 0; i < n; i++) {
+        b->replay[i].len = b->held[i].len;
+        memcpy(b->replay[i].data, b->held[i].data, b->held[i].len);
+    }
+    b->held_count = 0;
+    for (int i = 0; i < n; i++) backend_on_message(b, now_us, 0, b->replay[i].data, b->replay[i].len, out);
+}
+
 void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t *out) {
-    (void)now_us;
     backend_pending_t *op = NULL;
     for (size_t p = 0; p < BACKEND_PENDING_MAX; p++) {
         if (b->pending[p].token == token) op = &b->pending[p];
@@ -397,31 +449,56 @@ void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t 
     AC_ASSERT(b->pending_count > 0);
     if (op->count > 0) {
         backend_commit(b, op);
-        wire_reply_t *rep = &b->rep;
-        wire_reply_clear(rep, WIRE_WRITE | WIRE_REPLY);
-        rep->type = WIRE_WRITE | WIRE_REPLY;
-        rep->incarnation = op->incarnation;
-        rep->request_id = op->request_id;
-        rep->status = WIRE_ST_OK;
-        rep->fence = b->fence;
-        rep->u.write.count = op->count; /* every transaction sent gets its answer */
-        for (uint8_t i = 0; i < op->count; i++) {
-            rep->u.write.serials[i] = op->txs[i].serial;
-            rep->u.write.results[i] = op->results[i];
+        backend_answer(b, op, out);
+    }
+    backend_pending_free(b, op);
+    /* Every accepted write is durable: answer the reads that waited. */
+    backend_release_held(b, now_us, out);
+}
+
+/* The pending write with the lowest token above `after` whose lines start at or past
+ * `from`, or NULL. */
+static backend_pending_t *backend_pending_from(backend_t *b, uint64_t from, uint64_t after) {
+    backend_pending_t *best = NULL;
+    for (size_t p = 0; p < BACKEND_PENDING_MAX; p++) {
+        backend_pending_t *op = &b->pending[p];
+        if (op->token <= after || op->offset < from) continue;
+        if (best == NULL || op->token < best->token) best = op;
+    }
+    return best;
+}
+
+void backend_on_disk_error(backend_t *b, uint64_t now_us, uint64_t token, int why, outbox_t *out) {
+    backend_pending_t *failed = NULL;
+    for (size_t p = 0; p < BACKEND_PENDING_MAX; p++) {
+        if (b->pending[p].token == token) failed = &b->pending[p];
+    }
+    if (NEVER(failed == NULL) || NEVER(token == 0)) return;
+    AC_ASSERT(why == BACKEND_DISK_NOSPACE || why == BACKEND_DISK_IOERR);
+    uint8_t result = why == BACKEND_DISK_NOSPACE ? WIRE_TX_NOSPACE : WIRE_TX_IOERR;
+    uint64_t cut = failed->offset;
+    uint64_t before = b->file.size;
+    b->stat_disk_errors++;
+    /* The failed bytes go first: no refusal leaves before the file is back to what its
+     * syncs made durable (a crash in between: recovery sees them, unacknowledged). */
+    if (!MUTANT(MUT_DISK_ERROR_NO_CUT)) blockfile_cut(&b->file, cut, out);
+    outbox_line(out, FX_STDERR, "the disk failed an append (%s): cut the block file back from "
+                "%llu to %llu bytes and refused the writes not yet synced",
+                why == BACKEND_DISK_NOSPACE ? "no space left" : "I/O error",
+                (unsigned long long)before, (unsigned long long)cut);
+    uint64_t after = 0;
+    for (backend_pending_t *op; (op = backend_pending_from(b, cut, after)) != NULL;) {
+        after = op->token;
+        if (op->count > 0) { /* 0: answered already (MUT_ACK_BEFORE_SYNC) */
+            for (uint8_t i = 0; i < op->count; i++)
+                if (op->fresh[i]) op->results[i] = result;
+            backend_refused_t *r = &b->refused[b->refused_next];
+            *r = (backend_refused_t){.incarnation = op->incarnation, .request_id = op->request_id,
+                                     .result = result};
+            b->refused_next = (b->refused_next + 1) % BACKEND_REFUSED_MAX;
+            backend_answer(b, op, out);
         }
-        backend_send(b, rep, out);
+        backend_pending_free(b, op);
     }
-    memset(op, 0, sizeof(*op));
-    b->pending_count--;
-    AC_ASSERT(b->pending_count >= 0);
-    if (b->pending_count > 0 || b->held_count == 0) return;
-    /* Every accepted write is durable: answer the reads that waited, in order. They are
-     * copied out first, since answering may hold new ones (a WRITE among them). */
-    int n = b->held_count;
-    for (int i = 0; i < n; i++) {
-        b->replay[i].len = b->held[i].len;
-        memcpy(b->replay[i].data, b->held[i].data, b->held[i].len);
-    }
-    b->held_count = 0;
-    for (int i = 0; i < n; i++) backend_on_message(b, now_us, 0, b->replay[i].data, b->replay[i].len, out);
+    backend_release_held(b, now_us, out);
 }

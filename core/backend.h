@@ -20,6 +20,14 @@
  * longer than this. */
 #define BACKEND_INCARNATION_AHEAD_MAX_US (3600ull * 1000000ull)
 
+#define BACKEND_REFUSED_MAX 16   /* WRITE requests refused by the disk, remembered (a ring) */
+
+/* Why the disk did not make an append durable (backend_on_disk_error). */
+enum {
+    BACKEND_DISK_NOSPACE = 1,    /* ENOSPC (on the write, or on the sync) */
+    BACKEND_DISK_IOERR,          /* EIO or any other error of the write or the sync */
+};
+
 typedef struct {
     uint64_t token;              /* of the FX_BLOCK_APPEND effect; 0 = free slot */
     uint64_t incarnation;
@@ -28,7 +36,16 @@ typedef struct {
     tx_t txs[WIRE_WRITE_TXS_MAX];
     uint8_t results[WIRE_WRITE_TXS_MAX];
     uint8_t fresh[WIRE_WRITE_TXS_MAX]; /* 1: this request appends the tx */
+    uint64_t offset;             /* the block file's size before its lines */
 } backend_pending_t;
+
+/* A WRITE request the disk refused: a copy of it (a duplicate datagram, a retransmission
+ * whose first answer was lost) gets the same refusal, never a later append. */
+typedef struct {
+    uint64_t incarnation;
+    uint64_t request_id;
+    uint8_t result;              /* WIRE_TX_NOSPACE or WIRE_TX_IOERR; 0: empty */
+} backend_refused_t;
 
 typedef struct {
     int index;                   /* 0..2 for A..C */
@@ -47,6 +64,9 @@ typedef struct {
     uint64_t stat_dropped;       /* malformed datagrams dropped (any reason below too) */
     uint64_t stat_unauthentic;   /* dropped by auth_open: bad MAC, no MAC, wrong peer */
     uint64_t stat_replayed;      /* dropped by the replay window */
+    uint64_t stat_disk_errors;   /* appends the disk failed (backend_on_disk_error) */
+    backend_refused_t refused[BACKEND_REFUSED_MAX];
+    int refused_next;            /* the ring's next slot */
     /* The tables, last: backend_init clears what is before them and only the pending
      * slots' tokens (a free slot is token 0); the rest is counted (held) or scratch. */
     backend_pending_t pending[BACKEND_PENDING_MAX];
@@ -101,8 +121,21 @@ void backend_set_auth(backend_t *b, const auth_t *auth);
 void backend_on_datagram(backend_t *b, uint64_t now_us, const uint8_t *data, size_t len,
                          outbox_t *out);
 
-/* The FX_BLOCK_APPEND with this token is durable (a failed sync is a crash: the driver
- * exits and the backend recovers from disk on restart). */
+/* The FX_BLOCK_APPEND with this token is durable. */
 void backend_on_durable(backend_t *b, uint64_t now_us, uint64_t token, outbox_t *out);
+
+/* The FX_BLOCK_APPEND with this token was not made durable: its write failed (maybe after
+ * writing part of it), or a sync that should have covered it failed; why is BACKEND_DISK_*.
+ * The disk's state past the last good sync is unknown then (a failed fsync may have dropped
+ * the dirty pages: PostgreSQL's "fsyncgate"), so the backend never retries that sync: it
+ * cuts the block file back to the size before that append (FX_BLOCK_TRUNCATE: ftruncate and
+ * a sync of its own) and refuses that write and every later one still awaiting a sync
+ * (WIRE_TX_NOSPACE / WIRE_TX_IOERR), in token order, once the cut is made. Its index never
+ * held them, so it equals the durable file again; the next WRITE appends as usual. A
+ * driver that cannot make the cut exits: recovery reads what the disk holds. Writes whose
+ * append came before the failed one keep awaiting their sync. Only for a token still
+ * awaiting its sync (not for the run's first '\n', sync or marker: their failure is a
+ * crash). */
+void backend_on_disk_error(backend_t *b, uint64_t now_us, uint64_t token, int why, outbox_t *out);
 
 #endif

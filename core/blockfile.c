@@ -280,6 +280,9 @@ void blockfile_append(blockfile_t *f, const char *lines, size_t len, uint64_t to
     AC_ASSERT(lines[len - 1] == '\n');
     AC_ASSERT(blockfile_fits(f, len)); /* the backend asked first */
     if (!f->marked && !MUTANT(MUT_NO_MARKER)) {
+        f->prep_size = f->size;
+        f->prep_hash = f->hash;
+        f->prep_open = f->ends_open;
         /* A hand-written last line gets its '\n' and is synced before the marker exists:
          * the marker must never stand beside an unterminated line of the user's. */
         if (f->ends_open) {
@@ -294,6 +297,7 @@ void blockfile_append(blockfile_t *f, const char *lines, size_t len, uint64_t to
         size_t n = blockfile_marker_format(f->size, f->hash, m, sizeof m);
         outbox_push(out, FX_MARKER_WRITE, 0, 0, m, n);
         f->marked = 1;
+        f->mark_size = f->size;
     }
     if (f->ends_open) { /* only with MUT_NO_MARKER: keep lines apart all the same */
         const char nl = '\n';
@@ -303,6 +307,20 @@ void blockfile_append(blockfile_t *f, const char *lines, size_t len, uint64_t to
     }
     outbox_push(out, FX_BLOCK_APPEND, 0, token, lines, len);
     f->size += len;
+}
+
+void blockfile_cut(blockfile_t *f, uint64_t size, outbox_t *out) {
+    AC_ASSERT(size <= f->size);
+    if (f->marked && size <= f->mark_size) { /* the run's first append: prepare again */
+        AC_ASSERT(size == f->mark_size);
+        size = f->prep_size;
+        f->hash = f->prep_hash;
+        f->ends_open = f->prep_open;
+        f->marked = 0;
+    }
+    fx_t *fx = outbox_push(out, FX_BLOCK_TRUNCATE, 0, 0, NULL, 0);
+    if (fx != NULL) fx->arg = size;
+    f->size = size;
 }
 
 void blockfile_close(blockfile_t *f, outbox_t *out) {

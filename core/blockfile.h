@@ -55,6 +55,10 @@ typedef struct {
     int ends_open;       /* the last byte is not '\n' (a hand-written last line) */
     int marked;          /* this run has written its marker */
     uint64_t bytes_max;  /* BLOCKFILE_BYTES_MAX (unit tests lower it to reach it) */
+    /* The file before the run's first append prepared it (the '\n', the sync, the marker):
+     * a cut back into that append undoes the preparation too (blockfile_cut). */
+    uint64_t prep_size, prep_hash, mark_size;
+    int prep_open;
 } blockfile_t;
 
 /* 64-bit hash of bytes, continued from h (start with BLOCKFILE_HASH_INIT). Not
@@ -91,6 +95,15 @@ int blockfile_fits(const blockfile_t *f, size_t len);
  * covers the lines. */
 void blockfile_append(blockfile_t *f, const char *lines, size_t len, uint64_t token,
                       outbox_t *out);
+
+/* The appends from `size` on failed (their write or sync): FX_BLOCK_TRUNCATE(size), which
+ * the drivers carry out durably; later appends go on from there. size <= f->size, an
+ * append's own start. When that is the run's first append (size <= the marker's size), its
+ * preparation may have failed as well (the driver's write of the '\n', the sync, the
+ * marker): the file is cut back to before the '\n' and the next append prepares again,
+ * writing the same marker (a marker left behind describes a longer file than there is, so
+ * recovery removes it and reads the file as the user's: blockfile_recover). */
+void blockfile_cut(blockfile_t *f, uint64_t size, outbox_t *out);
 
 /* A clean stop, once every append is durable: FX_BLOCK_SYNC, FX_MARKER_REMOVE (nothing when
  * this run never appended). */

@@ -423,6 +423,8 @@ static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_re
                         backend_letter(be), (unsigned long long)o->serial,
                         rep->status == WIRE_ST_STALE ? "newer serverM seen"
                         : result == WIRE_TX_FULL     ? "its block file is full"
+                        : result == WIRE_TX_NOSPACE  ? "its disk is full"
+                        : result == WIRE_TX_IOERR    ? "its disk failed the write"
                                                      : "serial conflict");
         }
     }
@@ -482,6 +484,14 @@ static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out) {
         } else if (o->write_result == WIRE_TX_FULL) { /* blockfile.h's size rule */
             rep.kind = CREP_INTERNAL;
             snprintf(rep.text, sizeof(rep.text), "server %c's block file is full (2 GiB)",
+                     backend_letter(o->backend));
+        } else if (o->write_result == WIRE_TX_NOSPACE) { /* ENOSPC: the disk cut it back */
+            rep.kind = CREP_INTERNAL;
+            snprintf(rep.text, sizeof(rep.text), "server %c's disk is full",
+                     backend_letter(o->backend));
+        } else if (o->write_result == WIRE_TX_IOERR) { /* EIO: the disk cut it back */
+            rep.kind = CREP_INTERNAL;
+            snprintf(rep.text, sizeof(rep.text), "server %c's disk failed the write (I/O error)",
                      backend_letter(o->backend));
         } else {
             rep.kind = CREP_INTERNAL;

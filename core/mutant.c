@@ -22,6 +22,7 @@ const char *const mutant_names[MUT_COUNT] = {
     "reply-out-of-order",
     "conn-unordered",
     "skip-mac",
+    "disk-error-no-cut",
     /* real programs only (MUT_SIM_COUNT ..) */
     "restart-forgets-last-line",
     "half-timeout",

@@ -25,6 +25,8 @@ typedef enum {
     MUT_REPLY_OUT_OF_ORDER,     /* a persistent connection's replies leave as they complete */
     MUT_CONN_UNORDERED,         /* a persistent connection's requests all start at once */
     MUT_SKIP_MAC,               /* a datagram whose MAC does not verify is taken anyway */
+    MUT_DISK_ERROR_NO_CUT,      /* a backend refuses a write its disk failed but leaves its
+                                   bytes in the block file */
     MUT_SIM_COUNT,              /* the core bugs above: alichain-sim-mutants selects these */
     /* real programs only (net/; make real-mutants, make compare-mutants): */
     MUT_RESTART_FORGETS_LAST = MUT_SIM_COUNT, /* a backend restarted after a crash reads its

@@ -38,6 +38,8 @@ enum {
     WIRE_TX_CONFLICT = 1,  /* the serial holds a different transaction */
     WIRE_TX_INVALID = 2,   /* the transaction itself is not valid */
     WIRE_TX_FULL = 3,      /* the block file would pass BLOCKFILE_BYTES_MAX (blockfile.h) */
+    WIRE_TX_NOSPACE = 4,   /* the disk refused the append (ENOSPC): nothing of it kept */
+    WIRE_TX_IOERR = 5,     /* the append's write or its sync failed (EIO): nothing of it kept */
 };
 
 typedef struct {

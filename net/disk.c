@@ -1,7 +1,9 @@
 /* disk.c — block files and the TXLIST file on a real disk (see disk.h): mechanics only;
  * what the bytes mean is core/blockfile.c's. Short writes and
  * EINTR are retried; every durable step is an fsync/fdatasync whose failure is reported,
- * never ignored (the caller then exits and recovers from what the disk holds). */
+ * never ignored, with errno kept: a backend refuses the write on ENOSPC or EIO from an
+ * append's path (core cuts the bytes away; docs/PROTOCOL.md "Disk errors"), and exits on any
+ * other failure, recovering from what the disk holds. */
 #include "disk.h"
 
 #include "blockfile.h"
@@ -21,11 +23,14 @@
 static int disk_fail(char *err, size_t err_cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* -1 with the message in err; errno is kept (callers tell ENOSPC and EIO apart). */
 static int disk_fail(char *err, size_t err_cap, const char *fmt, ...) {
+    int e = errno;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, err_cap, fmt, ap);
     va_end(ap);
+    errno = e;
     return -1;
 }
 
@@ -87,6 +92,7 @@ int disk_sync_dir(char *err, size_t err_cap, const char *path) {
     int r = fsync(fd);
     int e = errno;
     close(fd);
+    errno = e;
     if (r < 0) return disk_fail(err, err_cap, "fsync of directory %s: %s", dir, strerror(e));
     return 0;
 }
@@ -207,8 +213,7 @@ int disk_block_read(char *err, size_t err_cap, disk_block_t *blk, char **data, s
 }
 
 int disk_block_append(char *err, size_t err_cap, disk_block_t *blk, const void *data, size_t len) {
-    if (disk_write_full(blk->fd, data, len) < 0)
-        return disk_fail(err, err_cap, "write: %s", strerror(errno));
+    if (disk_write_full(blk->fd, data, len) < 0) return disk_fail(err, err_cap, "write: %s", strerror(errno));
     return 0;
 }
 
@@ -273,6 +278,7 @@ static int disk_write_atomic(char *err, size_t err_cap, const char *path, const 
     }
     if (bad) {
         unlink(tmp);
+        errno = e;
         return disk_fail(err, err_cap, "cannot write %s: %s", path, strerror(e));
     }
     return disk_sync_dir(err, err_cap, path);

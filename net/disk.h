@@ -54,9 +54,10 @@ int disk_block_open(char *err, size_t err_cap, disk_block_t *blk, const char *pa
 /* The whole file (malloc'd, freed by the caller) and its marker (NULL when absent). */
 int disk_block_read(char *err, size_t err_cap, disk_block_t *blk, char **data, size_t *len,
                     char **marker, size_t *marker_len);
-/* FX_BLOCK_APPEND: written, not yet durable. */
+/* FX_BLOCK_APPEND: written, not yet durable. On failure -1 with errno kept (ENOSPC, EIO):
+ * part of the data may be in the file. */
 int disk_block_append(char *err, size_t err_cap, disk_block_t *blk, const void *data, size_t len);
-/* FX_BLOCK_SYNC (and the group commit): fdatasync. */
+/* FX_BLOCK_SYNC (and the group commit): fdatasync; on failure -1 with errno kept. */
 int disk_block_sync(char *err, size_t err_cap, disk_block_t *blk);
 /* FX_BLOCK_TRUNCATE: ftruncate to len, fsync. */
 int disk_block_truncate(char *err, size_t err_cap, disk_block_t *blk, uint64_t len);

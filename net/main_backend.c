@@ -40,11 +40,26 @@ typedef struct {
     disk_block_t blk;
     uint64_t sync_tokens[SYNC_TOKENS_MAX]; /* written, not yet fdatasync'ed */
     size_t sync_count;
+    uint64_t failed_token;                 /* an append whose write failed (0: none) */
+    int failed_why;                        /* BACKEND_DISK_* */
+    int prep_why;                          /* the run's first append's preparation (its
+                                              '\n', sync or marker) failed: BACKEND_DISK_*
+                                              until the append it prepares (0: none) */
+    char prep_err[ERR_BYTES];
     drive_drops_t drops;        /* datagrams dropped, reported as a count once a second */
     server_key_t key;           /* the servers' shared key (or none: insecure) */
 } backend_main_t;
 
 static backend_main_t g; /* static: the loop's tables are large */
+
+/* What the disk said when it failed an append's write or sync: BACKEND_DISK_NOSPACE or
+ * _IOERR for the errors core refuses the write on (docs/PROTOCOL.md "disk errors"), 0 for
+ * any other (a crash, as before). */
+static int backend_disk_why(int e) {
+    if (e == ENOSPC || e == EDQUOT || e == EFBIG) return BACKEND_DISK_NOSPACE;
+    if (e == EIO) return BACKEND_DISK_IOERR;
+    return 0;
+}
 
 static int backend_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, size_t err_cap) {
     backend_main_t *m = ctx;
@@ -60,12 +75,32 @@ static int backend_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, si
                        strerror(errno));
         return 0;
     }
+    case FX_BLOCK_APPEND: case FX_BLOCK_SYNC: case FX_MARKER_WRITE:
+        if (m->prep_why != 0) { /* the preparation failed: nothing more until its append */
+            if (f->kind != FX_BLOCK_APPEND || f->token == 0) return 0;
+            m->failed_token = f->token; /* never written: core cuts the preparation back */
+            m->failed_why = m->prep_why;
+            m->prep_why = 0;
+            return 0;
+        }
+        break;
+    default:
+        break;
+    }
+    switch (f->kind) {
     case FX_BLOCK_APPEND:
         if (f->token != 0 && m->sync_count >= SYNC_TOKENS_MAX) {
             snprintf(err, err_cap, "more than %d appends wait for one sync", SYNC_TOKENS_MAX);
             return -1;
         }
         rc = disk_block_append(why, sizeof(why), &m->blk, bytes, f->data_len);
+        if (rc < 0 && f->token != 0 && m->failed_token == 0 && backend_disk_why(errno) != 0) {
+            /* refused, not a crash: core hears it once this drain is over (backend_drain) */
+            m->failed_why = backend_disk_why(errno);
+            m->failed_token = f->token;
+            drive_warn(m->cfg.program, "%s: %s", m->cfg.block_path, why);
+            return 0;
+        }
         if (rc == 0 && f->token != 0) m->sync_tokens[m->sync_count++] = f->token;
         break;
     case FX_BLOCK_SYNC:
@@ -87,6 +122,15 @@ static int backend_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, si
         drive_warn(m->cfg.program, "ignored an effect of kind %d", (int)f->kind);
         return 0;
     }
+    int prep = f->kind == FX_BLOCK_SYNC || f->kind == FX_MARKER_WRITE || (f->kind == FX_BLOCK_APPEND && f->token == 0);
+    if (rc < 0 && prep && backend_disk_why(errno) != 0) {
+        /* the first append's preparation (or start-up's or a stop's sync: then no append
+         * follows and backend_drain exits, as before) */
+        m->prep_why = backend_disk_why(errno);
+        snprintf(m->prep_err, sizeof(m->prep_err), "%s", why);
+        drive_warn(m->cfg.program, "%s: %s", m->cfg.block_path, why);
+        return 0;
+    }
     if (rc < 0) { /* a crash: the restart recovers from what the disk holds */
         snprintf(err, err_cap, "%s: %s", m->cfg.block_path, why);
         return -1;
@@ -94,20 +138,45 @@ static int backend_fx(void *ctx, const outbox_t *o, const fx_t *f, char *err, si
     return 0;
 }
 
+/* drive_drain, then what a failed append asks of core: backend_on_disk_error, whose drain
+ * may write again (a held WRITE replayed; bounded like the sync rounds). A failed
+ * preparation that no append followed (start-up's recovery steps, a clean stop's sync) is
+ * a crash, as any other storage failure: the restart recovers from what the disk holds. */
+static void backend_drain(backend_main_t *m) {
+    drive_drain(&m->drive, &m->out);
+    for (int round = 0; round < SYNC_ROUNDS_MAX && m->failed_token != 0; round++) {
+        uint64_t token = m->failed_token;
+        m->failed_token = 0;
+        backend_on_disk_error(&m->node, loop_now_us(), token, m->failed_why, &m->out);
+        drive_drain(&m->drive, &m->out);
+    }
+    if (m->prep_why != 0) drive_die(m->cfg.program, EXIT_RUNTIME, "%s: %s", m->cfg.block_path, m->prep_err);
+}
+
 /* Group commit: one fdatasync for every append written so far, then the acks. The acks'
- * drain may write new appends (replayed reads never do, but be bounded anyway): sync again. */
+ * drain may write new appends (replayed reads never do, but be bounded anyway): sync again.
+ * A failed fdatasync is never retried (after it the kernel may have dropped the dirty pages:
+ * PostgreSQL's "fsyncgate"): core cuts every append it covered away and refuses them. */
 static void backend_sync(backend_main_t *m) {
     for (int round = 0; round < SYNC_ROUNDS_MAX && m->sync_count > 0; round++) {
         char why[ERR_BYTES];
-        if (disk_block_sync(why, sizeof(why), &m->blk) < 0)
-            drive_die(m->cfg.program, EXIT_RUNTIME, "%s: %s", m->cfg.block_path, why);
+        if (disk_block_sync(why, sizeof(why), &m->blk) < 0) {
+            int kind = backend_disk_why(errno);
+            if (kind == 0) drive_die(m->cfg.program, EXIT_RUNTIME, "%s: %s", m->cfg.block_path, why);
+            drive_warn(m->cfg.program, "%s: %s", m->cfg.block_path, why);
+            uint64_t oldest = m->sync_tokens[0]; /* the cut covers it and every later one */
+            m->sync_count = 0;
+            backend_on_disk_error(&m->node, loop_now_us(), oldest, kind, &m->out);
+            backend_drain(m);
+            continue;
+        }
         uint64_t tokens[SYNC_TOKENS_MAX];
         size_t count = m->sync_count;
         memcpy(tokens, m->sync_tokens, count * sizeof(tokens[0]));
         m->sync_count = 0;
         for (size_t i = 0; i < count; i++) {
             backend_on_durable(&m->node, loop_now_us(), tokens[i], &m->out);
-            drive_drain(&m->drive, &m->out);
+            backend_drain(m);
         }
     }
 }
@@ -134,7 +203,7 @@ static void backend_on_readable(void *ctx, int fd, short revents) {
         }
         /* the backend's clock is the wall clock: it bounds how far a QUERY may move the fence */
         backend_on_datagram(&m->node, loop_wall_us(), buf, (size_t)n, &m->out);
-        drive_drain(&m->drive, &m->out);
+        backend_drain(m);
     }
 }
 
@@ -185,7 +254,7 @@ static void backend_open(backend_main_t *m) {
      * goes before "up and running", so a running backend holds only its index. */
     free(data);
     free(marker);
-    drive_drain(&m->drive, &m->out);
+    backend_drain(m);
 }
 
 int main(int argc, char **argv) {
@@ -213,7 +282,7 @@ int main(int argc, char **argv) {
         drive_drops_report(m->cfg.program, &m->drops, loop_now_us());
     }
     backend_stop(&m->node, &m->out);
-    drive_drain(&m->drive, &m->out);
+    backend_drain(m);
     drive_drops_report(m->cfg.program, &m->drops, UINT64_MAX); /* what the last second held */
     disk_block_close(&m->blk);
     close(m->udp_fd);

@@ -242,10 +242,11 @@ static void disk_counts_print(const faultfs_t *fs) {
     faultfs_counts_t c;
     faultfs_counts(fs, &c);
     printf("counts writes=%llu syncs=%llu slow_syncs=%llu cuts=%llu unsynced=%llu torn=%llu bytes_lost=%llu "
-           "bytes_kept=%llu refused=%llu\n",
+           "bytes_kept=%llu refused=%llu nospace=%llu eio=%llu\n",
            (unsigned long long)c.writes, (unsigned long long)c.syncs, (unsigned long long)c.slow_syncs,
            (unsigned long long)c.cuts, (unsigned long long)c.unsynced, (unsigned long long)c.torn,
-           (unsigned long long)c.bytes_lost, (unsigned long long)c.bytes_kept, (unsigned long long)c.refused);
+           (unsigned long long)c.bytes_lost, (unsigned long long)c.bytes_kept, (unsigned long long)c.refused,
+           (unsigned long long)c.nospace, (unsigned long long)c.eio);
 }
 
 /* The fault file system over DIR, commanded line by line on stdin; unmounted at the end. */
@@ -277,10 +278,11 @@ static int cmd_disk(int argc, char **argv) {
     char line[256];
     int rc = 0;
     while (!stop_flag && fgets(line, sizeof(line), stdin) != NULL) {
-        unsigned long long lo, hi, ppm;
-        int ok = 0;
-        if (sscanf(line, "set %llu %llu %llu", &lo, &hi, &ppm) == 3) {
-            d = (sim_disk_t){.sync_min_us = lo, .sync_max_us = hi, .torn_ppm = (uint32_t)ppm};
+        unsigned long long lo, hi, ppm, full = 0, ew = 0, es = 0;
+        int ok = 0, n = sscanf(line, "set %llu %llu %llu %llu %llu %llu", &lo, &hi, &ppm, &full, &ew, &es);
+        if (n == 3 || n == 6) { /* sync range, torn ppm [, full 0|1, eio-write ppm, eio-sync ppm] */
+            d = (sim_disk_t){.sync_min_us = lo, .sync_max_us = hi, .torn_ppm = (uint32_t)ppm, .full = full != 0,
+                             .eio_write_ppm = (uint32_t)ew, .eio_sync_ppm = (uint32_t)es};
             ok = faultfs_command(&fs, FAULTFS_CMD_SET, &d, err, sizeof(err)) == 0;
         } else if (strcmp(line, "cut\n") == 0) {
             ok = faultfs_command(&fs, FAULTFS_CMD_CUT, NULL, err, sizeof(err)) == 0;

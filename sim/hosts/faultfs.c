@@ -109,6 +109,8 @@ static void ff_publish(void) {
     __atomic_store_n(&p->bytes_lost, c->bytes_lost, __ATOMIC_RELAXED);
     __atomic_store_n(&p->bytes_kept, c->bytes_kept, __ATOMIC_RELAXED);
     __atomic_store_n(&p->refused, c->refused, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->nospace, c->nospace, __ATOMIC_RELAXED);
+    __atomic_store_n(&p->eio, c->eio, __ATOMIC_RELAXED);
 }
 
 static uint64_t ff_now_us(void) {
@@ -201,6 +203,7 @@ static int ff_overlay_from(ff_file_t *f, size_t off) {
 
 /* The file as processes see it is cut or extended (zeros) to len. */
 static int ff_resize(ff_file_t *f, size_t len) {
+    if (len <= f->ov_off) f->writes = 0; /* every unsynced write is cut away */
     if (len < f->ov_off) {
         f->ov_off = len;
     } else if (len > f->len) {
@@ -456,14 +459,24 @@ static int ff_write(const char *path, const char *buf, size_t size, off_t off, s
     /* O_APPEND: the end as this file system sees it (the kernel's idea of the size may be
      * stale after a power cut) */
     size_t at = (h->flags & O_APPEND) ? f->len : (size_t)off;
+    /* the disk's errors (the log file's writes only, as the simulator's appends): half of
+     * the write goes in, then ENOSPC or EIO */
+    size_t kept = size;
+    int fate = rc == 0 && f->is_log ? disk_fate_write(&ff.rng, &ff.disk, size, &kept) : DISK_FATE_OK;
+    if (fate == DISK_FATE_OK) kept = size;
     if (rc == 0) rc = ff_overlay_from(f, at < f->len ? at : f->len);
     if (rc == 0 && at > f->len) rc = ff_resize(f, at);
-    if (rc == 0) rc = ff_overlay_reserve(f, at + size - f->ov_off);
+    if (rc == 0) rc = ff_overlay_reserve(f, at + kept - f->ov_off);
     if (rc == 0) {
-        memcpy(f->ov + (at - f->ov_off), buf, size);
-        if (at + size > f->len) f->len = at + size;
-        f->writes++;
+        memcpy(f->ov + (at - f->ov_off), buf, kept);
+        if (at + kept > f->len) f->len = at + kept;
+        f->writes += fate == DISK_FATE_OK; /* a failed one is no append awaiting its sync */
         ff.counts.writes++;
+        if (fate != DISK_FATE_OK) {
+            rc = fate == DISK_FATE_NOSPACE ? -ENOSPC : -EIO;
+            if (fate == DISK_FATE_NOSPACE) ff.counts.nospace++;
+            else ff.counts.eio++;
+        }
         ff_publish();
     }
     pthread_mutex_unlock(&ff.mu);
@@ -494,6 +507,11 @@ static int ff_fsync(const char *path, int datasync, struct fuse_file_info *fi) {
         }
         if (ff.gen != gen) {
             rc = -EIO; /* the power went while it waited: nothing became durable */
+        } else if (f->is_log && writes > 0 && disk_fate_sync(&ff.rng, &ff.disk) != DISK_FATE_OK) {
+            /* "eio-sync": nothing became durable; the bytes stay as processes see them
+             * (a later sync would write them: the backend must not count on either) */
+            rc = -EIO;
+            ff.counts.eio++;
         } else {
             size_t n = upto > f->ov_off ? (upto < f->len ? upto : f->len) - f->ov_off : 0;
             rc = ff_persist(f, n, f->len <= upto); /* no later write: the file ends there */
@@ -770,6 +788,8 @@ void faultfs_counts(const faultfs_t *fs, faultfs_counts_t *out) {
     out->bytes_lost = __atomic_load_n(&p->bytes_lost, __ATOMIC_RELAXED);
     out->bytes_kept = __atomic_load_n(&p->bytes_kept, __ATOMIC_RELAXED);
     out->refused = __atomic_load_n(&p->refused, __ATOMIC_RELAXED);
+    out->nospace = __atomic_load_n(&p->nospace, __ATOMIC_RELAXED);
+    out->eio = __atomic_load_n(&p->eio, __ATOMIC_RELAXED);
 }
 
 void faultfs_stop(faultfs_t *fs) {

@@ -30,7 +30,7 @@
 #define FAULTFS_FSNAME "alichain-faultfs" /* mounts are named FAULTFS_FSNAME.<runner pid> */
 
 enum {
-    FAULTFS_CMD_SET = 1, /* take want as the disk's settings (sync delay, torn) */
+    FAULTFS_CMD_SET = 1, /* take want as the disk's settings (sync delay, torn, errors) */
     FAULTFS_CMD_CUT,     /* a power cut: unsynced bytes lost (the log file's torn by the
                           * settings), sleeping syncs fail, every write refused until ON */
     FAULTFS_CMD_ON,      /* power back: writes accepted again */
@@ -49,6 +49,10 @@ typedef struct {
     uint64_t bytes_lost; /* unsynced bytes a cut dropped */
     uint64_t bytes_kept; /* unsynced bytes a cut kept (torn appends) */
     uint64_t refused;    /* requests refused while the power was off */
+    uint64_t nospace;    /* writes to the log file failed with ENOSPC ("full on"):
+                          * FAULT_NOSPACE */
+    uint64_t eio;        /* writes to and syncs of the log file failed with EIO
+                          * ("eio-write", "eio-sync"): FAULT_EIO */
 } faultfs_counts_t;
 
 /* Shared between the runner and the file system's child (an anonymous shared mapping).

@@ -12,7 +12,7 @@
 const char *const touch_kind_names[TOUCH_KINDS] = {
     [TOUCH_LOST] = "lost", [TOUCH_CUT] = "cut", [TOUCH_LATE] = "late",
     [TOUCH_SLOW_SYNC] = "slow-sync", [TOUCH_STALLED] = "stalled", [TOUCH_DOWN] = "down",
-    [TOUCH_PAUSED] = "paused",
+    [TOUCH_PAUSED] = "paused", [TOUCH_DISK_ERROR] = "disk-error",
 };
 
 int excuse_init(excuse_t *ex, const scenario_t *s) {
@@ -50,7 +50,8 @@ int excuse_faults_may_touch(const excuse_t *ex, const sim_faults_t *f) {
     for (int b = 1; b < SIM_SERVERS; b++) {
         if (excuse_udp_may_touch(&f->udp[SIM_NODE_M][b], ex->late_us)) return 1;
         if (excuse_udp_may_touch(&f->udp[b][SIM_NODE_M], ex->late_us)) return 1;
-        if (f->disk[b - 1].sync_max_us > ex->late_us) return 1;
+        const sim_disk_t *d = &f->disk[b - 1];
+        if (d->sync_max_us > ex->late_us || d->full || d->eio_write_ppm || d->eio_sync_ppm) return 1;
     }
     return f->tcp.delay_max_us > EXCUSE_TCP_CALM_DELAY_US;
 }

@@ -30,6 +30,7 @@ typedef enum {
     TOUCH_STALLED,   /* a TCP segment or SYN held back by a partition, or slower than 1 s */
     TOUCH_DOWN,      /* interval: a node down (crash until restart) */
     TOUCH_PAUSED,    /* interval: a node paused (pause until resume) */
+    TOUCH_DISK_ERROR,/* a write or sync of an append the disk failed (ENOSPC, EIO) */
     TOUCH_KINDS
 } touch_kind_t;
 

@@ -140,7 +140,10 @@ static int outcome_read(const real_outcome_t *o, outcome_t *oc) {
 
 /* 1 when transfer outcome o may have been stored: confirmed, or in doubt. Refused (exit 1),
  * never started, or answered "unavailable", "stale", "busy" or "bad request" by serverM,
- * which it says only before it sends a WRITE (core/coord_batch.c), is not. */
+ * which it says only before it sends a WRITE (core/coord_batch.c), is not; nor is "internal"
+ * for a transfer: serverM says it before the WRITE (an overflow, no serial left) or when a
+ * backend refused it (a conflict, a full block file or disk, an I/O error: docs/PROTOCOL.md),
+ * and a refused write left nothing on disk. */
 static int may_be_stored(const real_outcome_t *o) {
     if (o->state == CHECK_OP_WAITING) return 0;
     if (o->state != CHECK_OP_DONE || o->exit_code == 0) return 1;
@@ -148,7 +151,7 @@ static int may_be_stored(const real_outcome_t *o) {
     outcome_t oc;
     if (outcome_read(o, &oc) != 0 || oc.failure != 0 || oc.in_doubt) return 1;
     crep_kind_t k = oc.reply.kind;
-    return !(k == CREP_UNAVAILABLE || k == CREP_STALE || k == CREP_BUSY || k == CREP_BADREQ);
+    return !(k == CREP_UNAVAILABLE || k == CREP_STALE || k == CREP_BUSY || k == CREP_BADREQ || k == CREP_INTERNAL);
 }
 
 /* 1 when outcome o of step st may have changed the ledger: a transfer that may have been

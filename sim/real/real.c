@@ -147,6 +147,8 @@ static void faults_unsupported(const sim_faults_t *f, uint32_t caps,
         name_add(names, count, "tcp delay");
     for (int b = 0; b < BACKEND_COUNT && !(caps & REAL_CAN_DISK); b++) {
         if (f->disk[b].torn_ppm) name_add(names, count, "torn write");
+        if (f->disk[b].full) name_add(names, count, "disk full");
+        if (f->disk[b].eio_write_ppm || f->disk[b].eio_sync_ppm) name_add(names, count, "disk I/O error");
         if (f->disk[b].sync_min_us != calm.disk[b].sync_min_us || f->disk[b].sync_max_us != calm.disk[b].sync_max_us)
             name_add(names, count, "disk sync delay");
     }
@@ -181,7 +183,8 @@ static int scenario_uses_tcp(const scenario_t *s) {
 static uint32_t real_measured(const realnet_t *net, int via_proxy, int disk) {
     uint32_t tcp = 1u << FAULT_SPLIT | 1u << FAULT_RESETS; /* the proxy's: only when it is in the way */
     return (net->measured & (via_proxy ? UINT32_MAX : ~tcp)) | 1u << FAULT_CRASHES | 1u << FAULT_RESTARTS |
-           1u << FAULT_PAUSES | 1u << FAULT_PARTITIONS | (disk ? 1u << FAULT_TORN | 1u << FAULT_UNSYNCED : 0);
+           1u << FAULT_PAUSES | 1u << FAULT_PARTITIONS |
+           (disk ? 1u << FAULT_TORN | 1u << FAULT_UNSYNCED | 1u << FAULT_NOSPACE | 1u << FAULT_EIO : 0);
 }
 
 /* The faults of s that net cannot produce, each named once (e.g. "udp loss", "torn write"),
@@ -214,14 +217,7 @@ static int real_unsupported(const scenario_t *s, const realnet_t *net, int via_p
             faults_unsupported(&f, caps, names, &count);
         }
         if (st->kind == STEP_RECOVER) {
-            sim_faults_t calm;
-            sim_faults_default(&calm);
-            for (int a = 0; a < SIM_SERVERS; a++) {
-                for (int b = 0; b < SIM_SERVERS; b++) {
-                    f.udp[a][b].loss_ppm = f.udp[a][b].dup_ppm = f.udp[a][b].reorder_ppm = 0;
-                }
-            }
-            f.tcp.reset_ppm = 0;
+            sim_faults_calm(&f);
         }
     }
     return count;
@@ -534,6 +530,7 @@ static void touches_sample(real_t *r) {
     if (links_may_touch(r, 0)) excuse_touch(&r->ex, TOUCH_LOST, r->udp_src, from, now, d[FAULT_LOST]);
     if (links_may_touch(r, 1)) excuse_touch(&r->ex, TOUCH_LATE, r->udp_src, from, now, d[FAULT_DGRAMS]);
     excuse_touch(&r->ex, TOUCH_SLOW_SYNC, r->disk_src, from, now, slow); /* a sync over timeout/8 */
+    excuse_touch(&r->ex, TOUCH_DISK_ERROR, r->disk_src, from, now, d[FAULT_NOSPACE] + d[FAULT_EIO]);
 }
 
 /* ------------------------------------------------------------------ operations */
@@ -845,13 +842,9 @@ static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t
         if (r->net->heal(r->net, SIM_NODE_ALL, SIM_NODE_ALL, 0, err, cap) != REALNET_OK) return -1;
         r->cut = 0;
         sim_faults_t before = *faults;
-        for (int a = 0; a < SIM_SERVERS; a++) {
-            for (int b = 0; b < SIM_SERVERS; b++) {
-                faults->udp[a][b].loss_ppm = faults->udp[a][b].dup_ppm = faults->udp[a][b].reorder_ppm = 0;
-            }
-        }
-        faults->tcp.reset_ppm = 0;
+        sim_faults_calm(faults);
         if (udp_supported(r) && udp_apply(r, &before, faults, err, cap) != 0) return -1;
+        if (realdisk_set(&r->disk, faults, err, cap) != 0) return -1; /* the disks' errors off */
         if (r->via_proxy && r->net->tcp(r->net, &faults->tcp, err, cap) != REALNET_OK) return -1;
         if (net_commit(r, err, cap) != 0) return -1;
         r->landed_us = run_us(r);

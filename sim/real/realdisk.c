@@ -103,6 +103,8 @@ static void realdisk_totals(const realdisk_t *d, faultfs_counts_t *out) {
         out->bytes_lost += c.bytes_lost;
         out->bytes_kept += c.bytes_kept;
         out->refused += c.refused;
+        out->nospace += c.nospace;
+        out->eio += c.eio;
     }
 }
 
@@ -110,19 +112,20 @@ void realdisk_summary(const realdisk_t *d, char *out, size_t cap) {
     faultfs_counts_t c;
     realdisk_totals(d, &c);
     snprintf(out, cap, "%llu power cuts (unsynced appends lost %llu, torn %llu; bytes lost %llu, kept torn %llu), "
-                       "%llu writes, %llu syncs, %llu slow",
+                       "%llu writes, %llu syncs, %llu slow, %llu ENOSPC, %llu EIO",
              (unsigned long long)c.cuts, (unsigned long long)c.unsynced, (unsigned long long)c.torn,
              (unsigned long long)c.bytes_lost, (unsigned long long)c.bytes_kept, (unsigned long long)c.writes,
-             (unsigned long long)c.syncs, (unsigned long long)c.slow_syncs);
+             (unsigned long long)c.syncs, (unsigned long long)c.slow_syncs, (unsigned long long)c.nospace,
+             (unsigned long long)c.eio);
 }
 
 uint64_t realdisk_counters(realdisk_t *d, uint64_t faults[FAULT_COUNT]) {
     if (d->mounted <= 0) return 0;
     faultfs_counts_t t;
     realdisk_totals(d, &t);
-    const uint64_t now[2] = {t.torn, t.unsynced};
-    const int id[2] = {FAULT_TORN, FAULT_UNSYNCED};
-    for (int k = 0; k < 2; k++) {
+    const uint64_t now[] = {t.torn, t.unsynced, t.nospace, t.eio};
+    const int id[] = {FAULT_TORN, FAULT_UNSYNCED, FAULT_NOSPACE, FAULT_EIO};
+    for (size_t k = 0; k < sizeof(id) / sizeof(id[0]); k++) {
         if (now[k] > d->reported[id[k]]) faults[id[k]] += now[k] - d->reported[id[k]];
         if (now[k] > d->reported[id[k]]) d->reported[id[k]] = now[k];
     }

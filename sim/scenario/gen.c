@@ -594,6 +594,28 @@ static int gen_forgeries(gen_src_t *g, scenario_t *s, uint64_t phase) {
     return 0;
 }
 
+/* A disk that fails for a while in the fault phase: full (ENOSPC on every append), or EIO
+ * on writes or syncs with some probability, on one backend or all; off again before the
+ * phase ends (and `recover` turns it off in any case). Refused transfers then answer
+ * "disk is full" / "failed the write"; nothing refused may be on disk. */
+static int gen_disk_errors(gen_src_t *g, scenario_t *s, uint64_t phase) {
+    uint64_t from = rnd(g, phase / 2), to = from + rnd_range(g, 10000, phase / 2);
+    uint8_t node = (uint8_t)(chance(g, 1, 2) ? SIM_NODE_ALL : rnd_range(g, SIM_NODE_A, SIM_NODE_C));
+    uint64_t kind = rnd(g, 3);
+    uint32_t ppm = (uint32_t)rnd_range(g, 100000, PPM_ONE);
+    sim_set_t on = {.what = SET_DISK, .from = node};
+    if (kind == 0) on = (sim_set_t){.what = SET_DISK, .from = node, .mask = SETF_FULL, .full = 1};
+    if (kind == 1) on = (sim_set_t){.what = SET_DISK, .from = node, .mask = SETF_EIO_WRITE, .eio_write_ppm = ppm};
+    if (kind == 2) on = (sim_set_t){.what = SET_DISK, .from = node, .mask = SETF_EIO_SYNC, .eio_sync_ppm = ppm};
+    scn_step_t *st = scenario_add_step(s, from, STEP_SET);
+    if (st == NULL) return AC_ENOMEM;
+    st->set = on;
+    st = scenario_add_step(s, to, STEP_SET);
+    if (st == NULL) return AC_ENOMEM;
+    st->set = (sim_set_t){.what = SET_DISK, .from = node, .mask = on.mask};
+    return 0;
+}
+
 int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_t *s) {
     scenario_init(s);
     s->seed = seed;
@@ -633,6 +655,7 @@ int gen_scenario(gen_src_t *g, uint64_t seed, const gen_limits_t *lim, scenario_
     if (rc == 0 && chance(g, 1, 3)) rc = gen_sessions(g, s, phase + GEN_CALM_TAIL_US);
     if (rc == 0 && !calm && chance(g, 1, 4)) rc = gen_on_events(g, s); /* drawn last: the rest as before */
     if (rc == 0 && chance(g, 1, 4)) rc = gen_forgeries(g, s, phase); /* after those: the same */
+    if (rc == 0 && !calm && chance(g, 1, 5)) rc = gen_disk_errors(g, s, phase); /* after it: likewise */
     s->until_quiet = 1;
     s->run_us = phase + GEN_QUIET_MAX_US;
     if (rc == 0) rc = scenario_number_lines(s); /* reports name the reproducer's lines */

@@ -21,7 +21,7 @@
 
 const char *const sim_fault_names[FAULT_COUNT] = {
     "dgrams", "lost", "duplicated", "reordered", "cut", "to-down", "split", "resets", "stalled",
-    "crashes", "restarts", "pauses", "partitions", "torn", "unsynced",
+    "crashes", "restarts", "pauses", "partitions", "torn", "unsynced", "nospace", "eio",
 };
 
 /* ------------------------------------------------------------------ defaults */
@@ -91,6 +91,9 @@ void sim_set_apply(sim_faults_t *f, const sim_set_t *s) {
                 f->disk[b].sync_max_us = s->max_us;
             }
             if (s->mask & SETF_TORN) f->disk[b].torn_ppm = s->torn_ppm;
+            if (s->mask & SETF_FULL) f->disk[b].full = s->full;
+            if (s->mask & SETF_EIO_WRITE) f->disk[b].eio_write_ppm = s->eio_write_ppm;
+            if (s->mask & SETF_EIO_SYNC) f->disk[b].eio_sync_ppm = s->eio_sync_ppm;
         }
         break;
     case SET_FILE:
@@ -101,6 +104,22 @@ void sim_set_apply(sim_faults_t *f, const sim_set_t *s) {
         break;
     default:
         break;
+    }
+}
+
+void sim_faults_calm(sim_faults_t *f) {
+    for (int i = 0; i < SIM_SERVERS; i++) {
+        for (int j = 0; j < SIM_SERVERS; j++) {
+            f->udp[i][j].loss_ppm = 0;
+            f->udp[i][j].dup_ppm = 0;
+            f->udp[i][j].reorder_ppm = 0;
+        }
+    }
+    f->tcp.reset_ppm = 0;
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        f->disk[b].full = 0;
+        f->disk[b].eio_write_ppm = 0;
+        f->disk[b].eio_sync_ppm = 0;
     }
 }
 
@@ -707,6 +726,16 @@ static int parse_setting(parser_t *p, int first, sim_set_t *set) {
         } else if (strcmp(f, "torn") == 0 && set->what == SET_DISK) {
             bit = SETF_TORN;
             rc = parse_prob(v, &set->torn_ppm);
+        } else if (strcmp(f, "full") == 0 && set->what == SET_DISK) {
+            bit = SETF_FULL;
+            set->full = strcmp(v, "on") == 0;
+            rc = set->full || strcmp(v, "off") == 0 ? 0 : AC_EINVAL;
+        } else if (strcmp(f, "eio-write") == 0 && set->what == SET_DISK) {
+            bit = SETF_EIO_WRITE;
+            rc = parse_prob(v, &set->eio_write_ppm);
+        } else if (strcmp(f, "eio-sync") == 0 && set->what == SET_DISK) {
+            bit = SETF_EIO_SYNC;
+            rc = parse_prob(v, &set->eio_sync_ppm);
         } else {
             return perr(p, AC_EINVAL, "%s: unknown setting \"%s\"", kw, f);
         }
@@ -1444,6 +1473,15 @@ static void print_set(FILE *f, const sim_set_t *s) {
         fputs(" torn ", f);
         print_prob(f, s->torn_ppm);
     }
+    if (s->mask & SETF_FULL) fputs(s->full ? " full on" : " full off", f);
+    if (s->mask & SETF_EIO_WRITE) {
+        fputs(" eio-write ", f);
+        print_prob(f, s->eio_write_ppm);
+    }
+    if (s->mask & SETF_EIO_SYNC) {
+        fputs(" eio-sync ", f);
+        print_prob(f, s->eio_sync_ppm);
+    }
     fputc('\n', f);
 }
 
@@ -1488,9 +1526,12 @@ static void print_faults(FILE *f, const sim_faults_t *fs) {
     }
     for (int b = 0; b < BACKEND_COUNT; b++) {
         if (memcmp(&fs->disk[b], &d.disk[b], sizeof(d.disk[b])) == 0) continue;
-        sim_set_t s = {.what = SET_DISK, .from = (uint8_t)(b + 1), .mask = SETF_DELAY | SETF_TORN,
-                       .min_us = fs->disk[b].sync_min_us, .max_us = fs->disk[b].sync_max_us,
-                       .torn_ppm = fs->disk[b].torn_ppm};
+        const sim_disk_t *k = &fs->disk[b];
+        uint32_t errors = (k->full ? SETF_FULL : 0) | (k->eio_write_ppm ? SETF_EIO_WRITE : 0) |
+                          (k->eio_sync_ppm ? SETF_EIO_SYNC : 0); /* printed when set */
+        sim_set_t s = {.what = SET_DISK, .from = (uint8_t)(b + 1), .mask = SETF_DELAY | SETF_TORN | errors,
+                       .min_us = k->sync_min_us, .max_us = k->sync_max_us, .torn_ppm = k->torn_ppm,
+                       .full = k->full, .eio_write_ppm = k->eio_write_ppm, .eio_sync_ppm = k->eio_sync_ppm};
         print_set(f, &s);
     }
     if (fs->file_min_us != d.file_min_us || fs->file_max_us != d.file_max_us) {

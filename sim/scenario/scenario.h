@@ -55,6 +55,10 @@ typedef struct {
 typedef struct {
     uint64_t sync_min_us, sync_max_us;   /* append + fdatasync latency */
     uint32_t torn_ppm;                   /* a crash with unsynced data keeps a torn part */
+    uint32_t full;                       /* 1: every write of an append fails with ENOSPC
+                                            (half of it written first): disk_fate.h */
+    uint32_t eio_write_ppm;              /* a write of an append fails with EIO (likewise) */
+    uint32_t eio_sync_ppm;               /* a sync of appended bytes fails with EIO */
 } sim_disk_t;
 
 typedef struct {
@@ -107,6 +111,9 @@ enum {
     SETF_SEGMENT = 1u << 4,
     SETF_RESET = 1u << 5,
     SETF_TORN = 1u << 6,
+    SETF_FULL = 1u << 7,      /* disk: "full on|off" */
+    SETF_EIO_WRITE = 1u << 8, /* disk: "eio-write P" */
+    SETF_EIO_SYNC = 1u << 9,  /* disk: "eio-sync P" */
 };
 typedef struct {
     uint8_t what;            /* SET_* */
@@ -116,6 +123,7 @@ typedef struct {
     uint64_t min_us, max_us; /* SETF_DELAY */
     uint32_t loss_ppm, dup_ppm, reorder_ppm, reset_ppm, torn_ppm;
     uint32_t seg_min, seg_max;
+    uint32_t full, eio_write_ppm, eio_sync_ppm; /* SETF_FULL, SETF_EIO_WRITE, SETF_EIO_SYNC */
 } sim_set_t;
 
 /* An event a step can be anchored to instead of a time ("on first WRITE M->B: ...",
@@ -218,6 +226,8 @@ typedef enum {
     FAULT_PARTITIONS,
     FAULT_TORN,           /* crashes that left a torn last line on disk */
     FAULT_UNSYNCED,       /* appends lost at a crash before their sync */
+    FAULT_NOSPACE,        /* writes of appends refused with ENOSPC ("disk X full on") */
+    FAULT_EIO,            /* writes and syncs of appends failed with EIO ("eio-write", "eio-sync") */
     FAULT_COUNT
 } sim_fault_id_t;
 _Static_assert(FAULT_COUNT <= 32, "fault counters fit a 32-bit mask");
@@ -286,6 +296,9 @@ void scenario_drop_orphans(scenario_t *s);
 void sim_faults_default(sim_faults_t *f);
 /* Applies one settings change. */
 void sim_set_apply(sim_faults_t *f, const sim_set_t *set);
+/* What `recover` calms in f: loss, duplication and reordering of every UDP link, TCP resets,
+ * and the disks' errors (full off, eio-write and eio-sync 0). Delays stay. */
+void sim_faults_calm(sim_faults_t *f);
 
 
 /* Gives every step the line it has when s is printed (scenario_print): a generated

@@ -54,6 +54,8 @@ int simdisk_apply(simdisk_t *d, const fx_t *f, const uint8_t *data) {
         if (f->arg > d->file.len) return AC_EINVAL;
         d->file.len = (size_t)f->arg;
         d->durable_len = d->file.len; /* ftruncate, then fsync */
+        /* appends cut away (a failed write or sync) await no sync any more */
+        while (d->sync_count > 0 && d->syncs[d->sync_count - 1].len_after > d->file.len) d->sync_count--;
         return 0;
     case FX_MARKER_WRITE:
         d->marker.len = 0;

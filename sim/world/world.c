@@ -369,10 +369,40 @@ static void drain_m(world_t *w, int after_timer) {
 
 /* One storage effect of backend b on its simulated disk; an append that awaits its sync
  * gets an EV_SYNC at a time drawn from the disk's latency (syncs complete in order). */
+/* A write or sync of backend b's append that the disk failed: counted, a touch that
+ * excuses what it refuses, traced. */
+static void disk_error(world_t *w, int b, int fate, const char *what, uint64_t token) {
+    w->res->faults[fate == DISK_FATE_NOSPACE ? FAULT_NOSPACE : FAULT_EIO]++;
+    excuse_touch(&w->ex, TOUCH_DISK_ERROR, w->disk_src[b], w->now_us, w->now_us, 1);
+    trace_event(w, b + 1, "disk-error", &token, sizeof(token), "the %s of token %llu failed (%s)", what,
+                (unsigned long long)token, fate == DISK_FATE_NOSPACE ? "ENOSPC" : "EIO");
+}
+
+/* The write of a tokened append under the disk's error settings: 1 when it failed (half
+ * of it is in the file; the drain then tells the backend), else 0. */
+static int disk_write_fails(world_t *w, int b, const fx_t *f, const uint8_t *data) {
+    size_t kept;
+    int fate = disk_fate_write(&w->rng, &w->faults.disk[b], f->data_len, &kept);
+    if (fate == DISK_FATE_OK) return 0;
+    fx_t part = *f;
+    part.data_len = kept;
+    part.token = 0;
+    if (simdisk_apply(&w->disk[b], &part, data) < 0) {
+        world_violation(w, "runaway", "server%c: out of memory for its disk", backend_letter(b));
+        w->stop = 1;
+    }
+    disk_error(w, b, fate, "write", f->token);
+    AC_ASSERT(w->disk_failed[b] == 0); /* one WRITE, one append: the drain reports it */
+    w->disk_failed[b] = f->token;
+    w->disk_failed_why[b] = fate == DISK_FATE_NOSPACE ? BACKEND_DISK_NOSPACE : BACKEND_DISK_IOERR;
+    return 1;
+}
+
 static void disk_effect(world_t *w, int b, const fx_t *f, const uint8_t *data) {
     simdisk_t *d = &w->disk[b];
     int node = b + 1;
     size_t len = f->data_len;
+    if (f->kind == FX_BLOCK_APPEND && f->token != 0 && disk_write_fails(w, b, f, data)) return;
     int rc = simdisk_apply(d, f, data);
     if (rc < 0) {
         world_violation(w, rc == AC_ENOMEM ? "runaway" : "effects",
@@ -454,6 +484,12 @@ static void drain_backend(world_t *w, int b) {
         }
     }
     outbox_clear(o);
+    uint64_t failed = w->disk_failed[b];
+    if (failed != 0) { /* a write failed: the backend hears it once its effects are out */
+        w->disk_failed[b] = 0;
+        backend_on_disk_error(w->be[b], w->now_us, failed, w->disk_failed_why[b], o);
+        drain_backend(w, b);
+    }
 }
 
 /* ------------------------------------------------------------------ timers */
@@ -1099,14 +1135,7 @@ static void world_recover(world_t *w) {
     for (int n = 0; n < SIM_SERVERS; n++) {
         if (w->node[n].paused) node_resume(w, n);
     }
-    for (int i = 0; i < SIM_SERVERS; i++) {
-        for (int j = 0; j < SIM_SERVERS; j++) {
-            w->faults.udp[i][j].loss_ppm = 0;
-            w->faults.udp[i][j].dup_ppm = 0;
-            w->faults.udp[i][j].reorder_ppm = 0;
-        }
-    }
-    w->faults.tcp.reset_ppm = 0;
+    sim_faults_calm(&w->faults);
 }
 
 static void script_run(world_t *w, uint32_t si, const uint32_t *step_op) {
@@ -1208,7 +1237,16 @@ static void on_sync(world_t *w, const sim_event_t *e) {
     if (!n->up || e->epoch != n->epoch) return;
     if (!world_gate(w, e->node, e)) return;
     int b = e->node - 1;
-    uint64_t token = simdisk_sync_next(&w->disk[b]);
+    simdisk_t *d = &w->disk[b];
+    if (d->sync_count == 0 || d->syncs[0].token != e->b) return; /* its append was cut away */
+    if (disk_fate_sync(&w->rng, &w->faults.disk[b]) != DISK_FATE_OK) {
+        /* nothing it covers is durable, and never retried: the backend cuts them away */
+        disk_error(w, b, DISK_FATE_EIO, "sync", e->b);
+        backend_on_disk_error(w->be[b], w->now_us, e->b, BACKEND_DISK_IOERR, &w->out);
+        drain_backend(w, b);
+        return;
+    }
+    uint64_t token = simdisk_sync_next(d);
     AC_ASSERT(token == e->b);
     trace_event(w, e->node, "synced", &e->b, sizeof(e->b), "token %llu durable (%zu bytes)",
                 (unsigned long long)e->b, w->disk[b].durable_len);

@@ -126,6 +126,9 @@ typedef struct world {
     backend_t *be[BACKEND_COUNT];
     simdisk_t disk[BACKEND_COUNT];
     uint64_t disk_last_sync_at[BACKEND_COUNT]; /* syncs complete in the order issued */
+    uint64_t disk_failed[BACKEND_COUNT];  /* the token of an append whose write failed in the
+                                             drain under way (0: none), and why */
+    int disk_failed_why[BACKEND_COUNT];   /* BACKEND_DISK_* */
     sim_files_t files;
     link_t link;           /* the network (link.h): datagrams in flight, connections */
     sim_op_t *ops;

@@ -5,6 +5,7 @@
 # (exit 2, named) or skipped and listed; a wrong expectation or a real/sim difference fails;
 # runs clean up, also on SIGINT; planted bugs never reach the normal build, and one planted
 # in the real programs only is caught by compare; a scenario built for false agreement.
+import errno
 import fcntl
 import json
 import os
@@ -118,7 +119,8 @@ if not DISK:
 # backend's sync delay, torn appends, power cuts (on namespace hosts: 17 partitions too, 10
 # the TCP proxy's resets, 12 and 28 crash the backends a few ms after serverM's first WRITE,
 # a step on a protocol event that only the hosts' relays see).
-COMPARED_DISK = ["20_slow_disk", "25_write_in_doubt", "29_hand_written_last_line"]
+COMPARED_DISK = ["20_slow_disk", "25_write_in_doubt", "29_hand_written_last_line", "37_disk_full",
+                 "38_disk_eio"]
 COMPARED_DISK_HOSTS = ["10_tcp_reset", "12_torn_write", "17_partition_one_way", "28_power_failure_at_the_end"]
 
 
@@ -184,6 +186,8 @@ def test_compare_no_difference(name):
     ("27_half_close", "half-close"),
     ("31_keepalive_pipeline", "tcp segment sizes"),
     ("26_stale_write_fencing", "step on a protocol event"),
+    ("37_disk_full", "disk full"),
+    ("38_disk_eio", "disk I/O error"),
 ])
 def test_unsupported_fault_refused_on_loopback(name, fault):
     # --disk plain: no disk fault file system either (with it, a torn write runs anywhere)
@@ -366,7 +370,7 @@ def expect_fault_scenario(tmp_path, *expects):
     return scn
 
 
-@pytest.mark.parametrize("counter", ["split", "torn", "unsynced", "to-down", "resets"])
+@pytest.mark.parametrize("counter", ["split", "torn", "unsynced", "nospace", "eio", "to-down", "resets"])
 def test_expect_on_a_fault_real_mode_cannot_measure_is_refused_by_name(tmp_path, counter):
     # judged, `>= 1` would fail for the wrong reason and `== 0` would pass for nothing
     # (on loopback: across hosts the TCP proxy counts split and resets; a plain disk)
@@ -837,6 +841,49 @@ def test_faultfs_power_cut_loses_unsynced_bytes_keeps_synced_tears_and_refuses(t
         d.close()
     # unmounted: the directory holds what the disk held
     assert (tmp_path / "log.txt").read_text() == text
+
+
+def test_faultfs_disk_full_and_io_errors(tmp_path):
+    needs_disk()
+    (tmp_path / "log.txt").write_text("durable\n")
+    (tmp_path / "other.txt").write_text("")
+    d = DiskMount(tmp_path)
+    try:
+        log = tmp_path / "log.txt"
+        fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+        assert d.cmd("set 0 0 0 1 0 0") == "ok"  # full: every write of the log file, ENOSPC
+        with pytest.raises(OSError) as e:
+            os.write(fd, b"0123456789\n")
+        assert e.value.errno == errno.ENOSPC
+        assert log.read_bytes() == b"durable\n01234"  # half of it (11 // 2 bytes) went in, as in the simulator
+        os.truncate(log, len(b"durable\n"))  # what the backend does: cut it away
+        os.fdatasync(fd)  # nothing appended to sync: never failed
+        other = os.open(tmp_path / "other.txt", os.O_WRONLY | os.O_APPEND)
+        os.write(other, b"only the log file is full\n")
+        os.close(other)
+        assert d.cmd("set 0 0 0 0 1000000 0") == "ok"  # EIO on every write
+        with pytest.raises(OSError) as e:
+            os.write(fd, b"abcd\n")
+        assert e.value.errno == errno.EIO
+        os.truncate(log, len(b"durable\n"))
+        assert d.cmd("set 0 0 0 0 0 1000000") == "ok"  # EIO on every sync of appended bytes
+        os.write(fd, b"never durable\n")
+        with pytest.raises(OSError) as e:
+            os.fdatasync(fd)
+        assert e.value.errno == errno.EIO
+        assert log.read_text() == "durable\nnever durable\n"  # still seen, not durable
+        os.truncate(log, len(b"durable\n"))
+        os.fdatasync(fd)  # the cut syncs: nothing appended left
+        assert d.cmd("set 0 0 0") == "ok"  # space and a working disk again
+        os.write(fd, b"stored\n")
+        os.fdatasync(fd)
+        assert d.cmd("cut") == "ok" and d.cmd("on") == "ok"  # a power cut keeps what was synced
+        os.close(fd)
+        assert log.read_text() == "durable\nstored\n"
+        c = d.counts()
+        assert c["nospace"] == "1" and c["eio"] == "2", c
+    finally:
+        d.close()
 
 
 def test_faultfs_sync_delay_flock_and_rename(tmp_path):

@@ -103,7 +103,7 @@ TEST(a_fault_step_that_touched_nothing_is_vacuous) {
     excuse_fault(&ex, 1);                                   /* the crash: a node down */
     excuse_begin(&ex, TOUCH_DOWN, SIM_NODE_B, 1, 2 * S_US);
     char *r = report(&ex);
-    CHECK(strstr(r, "touches: 1 lost=0 cut=0 late=0 slow-sync=0 stalled=0 down=1 paused=0\n") == r);
+    CHECK(strstr(r, "touches: 1 lost=0 cut=0 late=0 slow-sync=0 stalled=0 down=1 paused=0 disk-error=0\n") == r);
     CHECK(strstr(r, "vacuous: line 7 partition at 0.000s (touched nothing: excuses nothing)\n") != NULL);
     CHECK(strstr(r, "line 8") == NULL);
     excuse_touch(&ex, TOUCH_CUT, 0, 3 * S_US, 3 * S_US, 1);

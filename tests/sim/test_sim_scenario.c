@@ -24,6 +24,7 @@ static const char full_text[] =
     "net udp C<->M dup 0.125\n"
     "net tcp delay 100us..2ms segment 1..7 reset 0.001\n"
     "disk B sync 1ms..4ms torn 1\n"
+    "disk C full on eio-write 0.5 eio-sync 25%\n"
     "file delay 2ms\n"
     "at 0ms t1: clientA Ann Bob 5\n"
     "at 0ms clientB \"we ird\" stats\n"
@@ -41,6 +42,7 @@ static const char full_text[] =
     "at 5s recover\n"
     "at 6s net udp A->M loss 0\n"
     "at 6s disk sync 5ms\n"
+    "at 6s disk A full off eio-sync 1\n"
     "at 7s h1: half-close clientB Bob stats\n"
     "at 8s k: keepalive clientA\n"
     "at 8s k1: on k clientA Ann\n"
@@ -79,15 +81,18 @@ TEST(test_parse_print_round_trip) {
     CHECK_EQ(a.seed, 99);
     CHECK_EQ(a.timeout_ms, 1500);
     CHECK_EQ(a.client_timeout_ms, 20000);
-    CHECK_EQ(a.step_count, 21);
-    CHECK_EQ(a.steps[16].half_close, 1);
-    CHECK_EQ(a.steps[17].keepalive, 1);
-    CHECK_STR(a.steps[18].session, "k");
-    CHECK_EQ(a.steps[18].keepalive, 0);
-    CHECK_EQ(a.steps[19].kind, STEP_SESSION);
-    CHECK_EQ(a.steps[19].half_close, 1); /* shutdown */
-    CHECK_STR(a.steps[20].session, "k"); /* a session some keepalive statement starts */
-    CHECK_EQ(a.steps[20].half_close, 0);  /* reset */
+    CHECK_EQ(a.step_count, 22);
+    CHECK_EQ(a.steps[16].set.mask, SETF_FULL | SETF_EIO_SYNC);
+    CHECK_EQ(a.steps[16].set.full, 0);
+    CHECK_EQ(a.steps[16].set.eio_sync_ppm, PPM_ONE);
+    CHECK_EQ(a.steps[17].half_close, 1);
+    CHECK_EQ(a.steps[18].keepalive, 1);
+    CHECK_STR(a.steps[19].session, "k");
+    CHECK_EQ(a.steps[19].keepalive, 0);
+    CHECK_EQ(a.steps[20].kind, STEP_SESSION);
+    CHECK_EQ(a.steps[20].half_close, 1); /* shutdown */
+    CHECK_STR(a.steps[21].session, "k"); /* a session some keepalive statement starts */
+    CHECK_EQ(a.steps[21].half_close, 0);  /* reset */
     CHECK_EQ(a.steps[0].half_close, 0);
     CHECK_EQ(a.expect_count, 14);
     CHECK_EQ(a.faults.udp[SIM_NODE_M][SIM_NODE_B].loss_ppm, 500000);
@@ -96,6 +101,10 @@ TEST(test_parse_print_round_trip) {
     CHECK_EQ(a.faults.udp[SIM_NODE_M][SIM_NODE_C].dup_ppm, 125000);
     CHECK_EQ(a.faults.tcp.seg_max, 7);
     CHECK_EQ(a.faults.disk[1].torn_ppm, PPM_ONE);
+    CHECK_EQ(a.faults.disk[2].full, 1);
+    CHECK_EQ(a.faults.disk[2].eio_write_ppm, 500000);
+    CHECK_EQ(a.faults.disk[2].eio_sync_ppm, 250000);
+    CHECK_EQ(a.faults.disk[1].full, 0);
     CHECK_EQ(a.block_len[1], strlen("2 Bob Cid 5\r\n\n3 Cid Ann 1"));
     CHECK_EQ(a.steps[2].at_us, 1500000);
     CHECK_STR(a.steps[1].argv[0], "we ird");
@@ -107,8 +116,9 @@ TEST(test_parse_print_round_trip) {
     if (t1 && t2) CHECK_STR(t1, t2);
     CHECK(memcmp(&a.faults, &b.faults, sizeof(a.faults)) == 0);
     CHECK_EQ(b.step_count, a.step_count);
-    if (b.step_count == 21) CHECK_EQ(b.steps[16].half_close, 1);
-    if (b.step_count == 21) CHECK_STR(b.steps[18].session, "k");
+    if (b.step_count == 22) CHECK_EQ(b.steps[17].half_close, 1);
+    if (b.step_count == 22) CHECK_STR(b.steps[19].session, "k");
+    if (b.step_count == 22) CHECK_EQ(b.steps[16].set.eio_sync_ppm, PPM_ONE);
     free(t1);
     free(t2);
     scenario_free(&a);
@@ -156,6 +166,8 @@ TEST(test_parse_errors_name_the_line) {
     expect_error("at 10ms shutdown nosuch\n", "line 1: no keepalive statement starts session \"nosuch\"");
     expect_error("at 1ms k: keepalive clientA\nat 2ms reset kk\n", "line 2: no keepalive statement starts session");
     expect_error("at 2ms x: on p clientA Ann\n", "line 1: no keepalive statement starts session \"p\"");
+    expect_error("disk A full maybe\n", "disk full: bad value");
+    expect_error("net udp eio-write 0.5\n", "unknown setting");
 }
 
 /* The shrinker removes a keepalive step: what named its session goes with it (a shutdown or

@@ -898,7 +898,8 @@ TEST(test_query_and_write_reply_rejects) {
     CHECK(reply_refuses_truncations(buf, n));
     CHECK_EQ(reply_patched(buf, n, 38, WIRE_TX_CONFLICT), AC_OK);
     CHECK_EQ(reply_patched(buf, n, 38, WIRE_TX_FULL), AC_OK);
-    CHECK_EQ(reply_patched(buf, n, 38, WIRE_TX_FULL + 1), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 38, WIRE_TX_IOERR), AC_OK);
+    CHECK_EQ(reply_patched(buf, n, 38, WIRE_TX_IOERR + 1), AC_EINVAL);
     CHECK_EQ(reply_patched(buf, n, 47, 0xFF), AC_EINVAL);
     CHECK_EQ(reply_patched(buf, n, 29, 33), AC_EINVAL);
     CHECK_EQ(reply_patched(buf, n, 29, 1), AC_EINVAL);
@@ -1010,7 +1011,7 @@ TEST(test_encoders_refuse_invalid_messages) {
     r.u.write.count = WIRE_WRITE_TXS_MAX + 1;
     CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf), 0);
     r.u.write.count = 1;
-    r.u.write.results[0] = WIRE_TX_FULL + 1;
+    r.u.write.results[0] = WIRE_TX_IOERR + 1;
     CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf), 0);
 
     reply_init(&r, WIRE_LIST);

@@ -1218,6 +1218,13 @@ static void on_dgram(world_t *w, const sim_event_t *ev) {
     if (!(e.flags & 1)) {
         if (!link_dgram_arrive(&w->link, &e)) return;
         e.flags |= 1; /* arrived at the host: a later partition cannot take it back */
+        e.epoch = w->node[e.node].epoch; /* ... but a crash can: it was the process's */
+    } else if (!w->node[e.node].up || e.epoch != w->node[e.node].epoch) {
+        /* queued while the node was paused, and the node crashed before it ran (a kill -9
+         * takes the socket's queue with the process) */
+        w->res->faults[FAULT_TO_DOWN]++;
+        link_slot_release(&w->link, e.a);
+        return;
     }
     if (!world_gate(w, e.node, &e)) return;
     const uint8_t *data = link_slot_bytes(&w->link, e.a);

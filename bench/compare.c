@@ -147,7 +147,7 @@ int bench_compare_main(int argc, char **argv) {
         if (nr->p99_score > 0 && orow->p99_score > 0) {
             double wp = worse_pct(orow->p99_score, nr->p99_score, 0);
             int badp = wp > noise;
-            char key[CMP_KEY_BYTES + 8];
+            char key[CMP_KEY_BYTES + 16]; /* "  p99 of " and the key */
             snprintf(key, sizeof key, "  p99 of %s", nr->key);
             printf("%-44s %12.4g %12.4g %+8.1f%%%s\n", key, orow->p99_score, nr->p99_score, 0.0 - wp,
                    badp ? "  REGRESSION" : "");

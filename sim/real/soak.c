@@ -377,24 +377,42 @@ static int cmp_serial(const void *x, const void *y) {
     return a->tx.serial < b->tx.serial ? -1 : a->tx.serial > b->tx.serial;
 }
 
+/* 1 when hay[0..len) holds needle[0..n) at the start of a line. */
+static int bytes_have(const char *hay, size_t len, const char *needle, size_t n) {
+    for (size_t at = 0; at + n <= len;) {
+        if (memcmp(hay + at, needle, n) == 0) return 1;
+        const char *nl = memchr(hay + at, '\n', len - at);
+        if (nl == NULL) return 0;
+        at = (size_t)(nl - hay) + 1;
+    }
+    return 0;
+}
+
 /* 1 when line is a prefix of "<serial> <sender> <receiver> <amount>" of a transfer that was
- * never confirmed (in doubt, unavailable, hung), or that was confirmed after the tear: an
- * append torn by a power cut is sent again by serverM once the backend is back (within its
- * deadline) and confirmed then. That a confirmed line was never lost is check confirmed's
- * (on disk whole, once): a backend that acknowledged before its sync fails there. */
-static int torn_line_ok(const soak_t *s, const char *line) {
+ * never confirmed (in doubt, unavailable, hung), or of a confirmed one whose whole line,
+ * that serial, is in the same block file img[0..len): an append torn by a power cut is
+ * sent again by serverM once the backend is back (within its deadline), stored whole and
+ * confirmed then. A confirmed line found only torn is a lost confirmed transfer. */
+static int torn_line_ok(const soak_t *s, const char *line, const char *img, size_t len) {
     size_t d = strspn(line, "0123456789");
     const char *rest = line[d] == ' ' ? line + d + 1 : NULL;
     if (line[d] != '\0' && rest == NULL) return 0;
     for (uint32_t i = 0; i < s->o->transfers; i++) {
         const soak_tx_t *t = &s->tx[i];
-        if (t->outcome != OUT_IN_DOUBT && t->outcome != OUT_UNAVAILABLE && t->outcome != OUT_HUNG &&
-            t->outcome != OUT_CONFIRMED)
+        int confirmed = t->outcome == OUT_CONFIRMED;
+        if (t->outcome != OUT_IN_DOUBT && t->outcome != OUT_UNAVAILABLE && t->outcome != OUT_HUNG && !confirmed)
             continue;
-        if (rest == NULL) return 1;
+        if (rest == NULL) {
+            if (!confirmed) return 1;
+            continue; /* torn inside its serial: no whole line to look for */
+        }
         char text[TX_LINE_BYTES_MAX + 1];
         snprintf(text, sizeof(text), "%s %s %lld", s->users[t->sender], s->users[t->receiver], (long long)t->amount);
-        if (strncmp(text, rest, strlen(rest)) == 0) return 1;
+        if (strncmp(text, rest, strlen(rest)) != 0) continue;
+        if (!confirmed) return 1;
+        char whole[TX_LINE_BYTES_MAX + 32];
+        int n = snprintf(whole, sizeof(whole), "%.*s %s\n", (int)d, line, text);
+        if (n > 0 && (size_t)n < sizeof(whole) && bytes_have(img, len, whole, (size_t)n)) return 1;
     }
     return 0;
 }
@@ -428,8 +446,9 @@ static void check_torn(soak_t *s, int b, const char *img, size_t len, const char
         if (nl != NULL) *nl = '\0';
         if (*line == '\0') continue;
         (*torn)++;
-        if (!torn_line_ok(s, line) && ++s->torn_bad)
-            violation(s, "torn: %s line \"%.80s\" is no prefix of an append of this soak",
+        if (!torn_line_ok(s, line, img, len) && ++s->torn_bad)
+            violation(s, "torn: %s line \"%.80s\" is no prefix of an append that was not confirmed, or confirmed "
+                         "and stored whole after",
                       blockfile_default_name(b), line);
     }
     free(all);

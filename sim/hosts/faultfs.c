@@ -228,7 +228,7 @@ static int ff_persist(ff_file_t *f, size_t n, int cut) {
     size_t end = f->ov_off + n;
     if (cut && ftruncate(f->fd, (off_t)end) < 0) return -errno;
     if (cut || end > f->dlen) f->dlen = end;
-    memmove(f->ov, f->ov + n, f->len - end);
+    if (f->len > end) memmove(f->ov, f->ov + n, f->len - end); /* ov may be NULL when empty */
     f->ov_off = end;
     return 0;
 }

@@ -140,13 +140,24 @@ test: deps
 # refuses NDEBUG), any ASan or UBSan report fatal. It runs the simulator's scenarios and
 # swarm (make sim), then every pytest test: unit, simulator, fuzz-regression and end to end.
 ASAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+#
+# make test runs each test where it proves something (each pass takes PYTEST_ARGS too):
+# the tests that only read or build sources (tests/lint, the ClusterFuzzLite build, which
+# compiles its own sanitizer builds, and the engine recipes' shell) run once, in the coverage
+# pass; the real-mode tests, which prove the real programs and the harness's hosts rather
+# than core's coverage (core/ is reached by the unit, simulator and end-to-end tests), run
+# once, here, with every sanitizer live. Empty either list to run everything in that pass.
+ASAN_PYTEST_SKIP ?= --ignore=tests/lint --ignore=tests/fuzz/test_cflite_build.py --ignore=tests/engines
+COVERAGE_PYTEST_SKIP ?= --ignore=tests/real
 asan:
 	$(MAKE) --no-print-directory VARIANT=asan WERROR=1 EXTRA_CFLAGS="$(ASAN_CFLAGS)" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" sim test-run
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" PYTEST_ARGS="$(ASAN_PYTEST_SKIP) $(PYTEST_ARGS)" \
+	  sim test-run
 
 coverage:
 	$(MAKE) --no-print-directory VARIANT=cov WERROR=1 \
-	  EXTRA_CFLAGS="-O0 --coverage -DAC_COVERAGE" EXTRA_LDFLAGS="--coverage" test-run
+	  EXTRA_CFLAGS="-O0 --coverage -DAC_COVERAGE" EXTRA_LDFLAGS="--coverage" \
+	  PYTEST_ARGS="$(COVERAGE_PYTEST_SKIP) $(PYTEST_ARGS)" test-run
 
 demo: all
 	bash ci/demo.sh

@@ -19,6 +19,7 @@
 #include "proc/proc.h"
 
 _Static_assert(RELAY_DGRAM_BYTES_MAX > DGRAM_BYTES_MAX, "the relay carries any protocol datagram");
+_Static_assert(RELAY_DGRAM_BYTES_MAX >= AUTH_DGRAM_BYTES_MAX, "the relay carries any sealed datagram");
 _Static_assert(UDP_FATE_COPIES_MAX == 2, "a datagram is queued at most twice");
 _Static_assert(sizeof(relay_counts_t) % sizeof(uint64_t) == 0, "the counters are published as words");
 
@@ -134,6 +135,39 @@ int relay_push(relay_t *r, uint64_t now_us, int link, int dir, const uint8_t *da
     return rc;
 }
 
+void relay_forger_bind(relay_t *r, const auth_t *forger, const uint8_t link_backend[], int link_count) {
+    assert(link_count >= 1 && link_count <= RELAY_LINKS_MAX);
+    r->forger = *forger;
+    for (int l = 0; l < link_count; l++) r->link_backend[l] = link_backend[l];
+}
+
+int relay_forge(relay_t *r, uint64_t now_us, int link, int kind, uint64_t seq) {
+    if (link < 0 || link >= RELAY_LINKS_MAX || r->forger.mac == NULL || r->link_backend[link] < SIM_NODE_A ||
+        r->link_backend[link] > SIM_NODE_C || kind < FORGE_WRITE || kind >= FORGE_KINDS)
+        return RELAY_ERR_ARG;
+    relay_counts_t *c = &r->counts[RELAY_DOWN];
+    const uint8_t *last = r->last_m[link];
+    size_t last_len = r->last_m_len[link];
+    uint64_t incarnation = 0;
+    if (last_len == 0 || (kind != FORGE_REPLAY && forge_incarnation(last, last_len, &incarnation) != 0)) {
+        c->forge_blind++; /* nothing of serverM's seen on this link: nothing to work from */
+        return 0;
+    }
+    if (kind == FORGE_REPLAY) {
+        c->replayed++;
+        (void)relay_push(r, now_us, link, RELAY_DOWN, last, last_len); /* a full queue counts its drop */
+        return 1;
+    }
+    forge_dgram_t d[FORGE_DGRAMS_MAX];
+    int n = forge_build(&r->forger, r->link_backend[link] - SIM_NODE_A, kind, incarnation, &seq, d);
+    for (int k = 0; k < n; k++) {
+        c->forged++;
+        (void)relay_push(r, now_us, link, RELAY_DOWN, d[k].data, d[k].len);
+    }
+    if (n < 0) c->forge_blind++; /* out of memory: nothing made */
+    return n < 0 ? 0 : n;
+}
+
 static size_t relay_earliest(const relay_t *r) {
     size_t best = 0;
     for (size_t i = 1; i < r->count; i++) {
@@ -176,14 +210,16 @@ void relay_counts_text(const relay_t *r, char *buf, size_t cap) {
         for (size_t i = 0; i < r->count; i++) pending += r->items[i].dir == d;
         int n = snprintf(buf + used, cap - used,
                          "%s%s received=%llu lost=%llu cut=%llu forwarded=%llu pending=%llu duplicated=%llu "
-                         "delayed=%llu held=%llu reordered=%llu dropped_full=%llu foreign=%llu",
+                         "delayed=%llu held=%llu reordered=%llu dropped_full=%llu foreign=%llu "
+                         "forged=%llu replayed=%llu forge_blind=%llu",
                          d ? "; " : "", names[d], (unsigned long long)c->received, (unsigned long long)c->lost,
                          (unsigned long long)c->cut,
                          (unsigned long long)c->forwarded,
                          pending, (unsigned long long)c->duplicated,
                          (unsigned long long)c->delayed, (unsigned long long)c->held,
                          (unsigned long long)c->reordered, (unsigned long long)c->dropped_full,
-                         (unsigned long long)c->foreign);
+                         (unsigned long long)c->foreign, (unsigned long long)c->forged,
+                         (unsigned long long)c->replayed, (unsigned long long)c->forge_blind);
         if (n < 0) return;
         used += (size_t)n;
     }
@@ -221,9 +257,42 @@ int relay_control_sync(relay_control_t *c, relay_t *r) {
     return changed;
 }
 
+void relay_control_forge(relay_control_t *c, int link, int kind, uint64_t seq) {
+    assert(link >= 0 && link < RELAY_LINKS_MAX);
+    assert(kind >= FORGE_WRITE && kind < FORGE_KINDS);
+    c->forge_link = (uint8_t)link; /* the relay reads them only after it sees the new sequence */
+    c->forge_kind = (uint8_t)kind;
+    c->forge_seq = seq;
+    (void)__atomic_add_fetch(&c->forge_wanted, 1, __ATOMIC_RELEASE);
+}
+
+int relay_control_forged(const relay_control_t *c, uint32_t *sent) {
+    if (__atomic_load_n(&c->forge_done, __ATOMIC_ACQUIRE) != __atomic_load_n(&c->forge_wanted, __ATOMIC_ACQUIRE))
+        return 0;
+    *sent = c->forge_sent; /* written before forge_done's release */
+    return 1;
+}
+
+int relay_control_forge_take(relay_control_t *c, relay_t *r, uint64_t now_us) {
+    uint32_t seq = __atomic_load_n(&c->forge_wanted, __ATOMIC_ACQUIRE);
+    if (seq == __atomic_load_n(&c->forge_done, __ATOMIC_RELAXED)) return 0;
+    int n = relay_forge(r, now_us, c->forge_link, c->forge_kind, c->forge_seq);
+    c->forge_sent = n > 0 ? (uint32_t)n : 0;
+    __atomic_store_n(&c->forge_done, seq, __ATOMIC_RELEASE);
+    (void)relay_control_sync(c, r); /* publishes the forger's counts with the acknowledgement */
+    return 1;
+}
+
 int relay_take(relay_t *r, relay_control_t *c, uint64_t now_us, int link, int dir, const uint8_t *data,
                size_t len) {
-    if (c != NULL) (void)relay_control_sync(c, r);
+    if (c != NULL) {
+        (void)relay_control_sync(c, r);
+        (void)relay_control_forge_take(c, r, now_us);
+    }
+    if (dir == RELAY_DOWN && link >= 0 && link < RELAY_LINKS_MAX && len > 0 && len <= AUTH_DGRAM_BYTES_MAX) {
+        memcpy(r->last_m[link], data, len); /* for the forger: replay, incarnation */
+        r->last_m_len[link] = len;
+    }
     return relay_push(r, now_us, link, dir, data, len);
 }
 
@@ -288,6 +357,7 @@ static void anchors_hold(relay_t *r, relay_control_t *ctl, int wake_fd, uint32_t
     uint64_t end_us = proc_now_us() + RELAY_ANCHOR_WAIT_MS * 1000ull;
     for (;;) {
         if (ctl != NULL) (void)relay_control_sync(ctl, r);
+        if (ctl != NULL) (void)relay_control_forge_take(ctl, r, proc_now_us());
         if (relay_anchors_all_done(r->anchors, mask) || proc_now_us() >= end_us) return;
         struct pollfd p = {.fd = wake_fd, .events = POLLIN}; /* a negative fd: a plain 1 ms wait */
         if (poll(&p, 1, 1) > 0 && (p.revents & POLLIN)) {
@@ -381,6 +451,7 @@ void relay_serve(relay_t *r, const relay_link_t *links, int link_count, const in
     while (!*stop) {
         if (c != NULL) (void)relay_control_sync(c, r); /* also acknowledges a setting no datagram met yet */
         uint64_t now = proc_now_us();
+        if (c != NULL) (void)relay_control_forge_take(c, r, now); /* queued: sent below when due */
         if (now >= end_us) break;
         relay_item_t it;
         while (relay_pop(r, now, &it)) {

@@ -12,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "prng.h"
 #include "scenario/anchor.h"
+#include "scenario/forge.h"
 #include "scenario/udp_fate.h"
 
 #define RELAY_DGRAM_BYTES_MAX 2048   /* above the protocol's DGRAM_BYTES_MAX */
@@ -50,6 +52,12 @@ typedef struct {
     uint64_t reordered;
     uint64_t dropped_full;
     uint64_t foreign; /* from an address that is not this link's peer: not forwarded */
+    /* the forger (relay_forge; down only): datagrams it made with a MAC of another key,
+     * datagrams of serverM's it sent again, and forgeries it could not make because the
+     * link had carried no datagram of serverM yet (nothing to replay, no incarnation) */
+    uint64_t forged;
+    uint64_t replayed;
+    uint64_t forge_blind;
 } relay_counts_t;
 
 typedef struct {
@@ -87,6 +95,11 @@ typedef struct {
     int anchors_fd;                         /* written when a step fired: wakes the runner */
     uint8_t link_backend[RELAY_LINKS_MAX];  /* SIM_NODE_A..C of each link */  /* a partition: as the simulator's, checked at arrival and at delivery */
     relay_counts_t counts[RELAY_DIRS];
+    /* the forger on serverM's address (relay_forge): its MAC (of forge_key, not the
+     * servers' key) and the last datagram serverM sent on each link (relay_take) */
+    auth_t forger;
+    size_t last_m_len[RELAY_LINKS_MAX];
+    uint8_t last_m[RELAY_LINKS_MAX][AUTH_DGRAM_BYTES_MAX];
     prng_t prng;
     uint64_t next_seq[RELAY_LINKS_MAX][RELAY_DIRS];
     uint64_t max_sent_seq[RELAY_LINKS_MAX][RELAY_DIRS]; /* highest seq + 1 delivered */
@@ -106,6 +119,20 @@ void relay_init(relay_t *r, uint64_t seed, const relay_fault_t fault[RELAY_DIRS]
  * RELAY_ERR_FULL (dropped, counted) or RELAY_ERR_ARG (len over RELAY_DGRAM_BYTES_MAX, bad
  * link or dir). */
 int relay_push(relay_t *r, uint64_t now_us, int link, int dir, const uint8_t *data, size_t len);
+
+/* Makes r a forger too: forger seals its datagrams (a MAC of forge_key: an auth_t of the
+ * real programs' MAC functions), link l carries backend node link_backend[l] (SIM_NODE_A..C).
+ * Call after relay_init. */
+void relay_forger_bind(relay_t *r, const auth_t *forger, const uint8_t link_backend[], int link_count);
+
+/* The forger of a `forge X write|fence|replay` step on link (scenario/forge.h), on serverM's
+ * address, at now_us: FORGE_WRITE and FORGE_FENCE queue forge_build's datagrams, with the
+ * incarnation of serverM's last datagram on the link and sequence numbers after seq;
+ * FORGE_REPLAY queues that last datagram as it was. Each goes down the link like one of
+ * serverM's (its settings: loss, delay, a cut). Counts forged or replayed; returns how many
+ * datagrams it queued: 0 when the link has carried no datagram of serverM yet (counted
+ * forge_blind), or RELAY_ERR_ARG (bad link or kind, no forger bound). */
+int relay_forge(relay_t *r, uint64_t now_us, int link, int kind, uint64_t seq);
 
 /* The earliest due time, or UINT64_MAX when nothing is queued. */
 uint64_t relay_next_due_us(const relay_t *r);
@@ -132,6 +159,14 @@ typedef struct {
     uint32_t wanted_seq;
     uint32_t applied_seq;
     relay_counts_t published[RELAY_DIRS];
+    /* a forgery (relay_control_forge): a command, carried out once, acknowledged by
+     * forge_done = forge_wanted with what it sent in forge_sent */
+    uint32_t forge_wanted;
+    uint32_t forge_done;
+    uint32_t forge_sent;
+    uint8_t forge_link;
+    uint8_t forge_kind;
+    uint64_t forge_seq;
 } relay_control_t;
 
 /* The controller's side: dir's new settings, or dir cut (1) or healed (0); each returns the
@@ -140,11 +175,21 @@ uint32_t relay_control_set(relay_control_t *c, int dir, const relay_fault_t *f);
 uint32_t relay_control_cut(relay_control_t *c, int dir, int cut);
 /* 1 when the relay has applied every setting handed so far. */
 int relay_control_acked(const relay_control_t *c);
+/* The controller's side of a forgery: link's forger does kind (relay_forge, sequence
+ * numbers after seq) when the relay next syncs. One at a time: wait for
+ * relay_control_forged (1 when done, with the datagrams it sent in *sent) before the next. */
+void relay_control_forge(relay_control_t *c, int link, int kind, uint64_t seq);
+int relay_control_forged(const relay_control_t *c, uint32_t *sent);
 /* The relay's side: applies what is wanted when the sequence moved (returns 1 then, else
  * 0), acknowledges it, and publishes r's counters. */
 int relay_control_sync(relay_control_t *c, relay_t *r);
-/* relay_control_sync (when c is not NULL) then relay_push: how the serve loop takes every
- * datagram, so none goes out under a setting older than the last acknowledged. */
+/* The relay's side of a forgery: carries out a command not done yet (relay_forge at now_us)
+ * and acknowledges it. Returns 1 when it did one, else 0. */
+int relay_control_forge_take(relay_control_t *c, relay_t *r, uint64_t now_us);
+/* relay_control_sync and relay_control_forge_take (when c is not NULL), then relay_push:
+ * how the serve loop takes every datagram, so none goes out under a setting older than the
+ * last acknowledged; a datagram of serverM's (down) is kept as the link's last, for the
+ * forger (relay_forge). */
 int relay_take(relay_t *r, relay_control_t *c, uint64_t now_us, int link, int dir, const uint8_t *data,
                size_t len);
 

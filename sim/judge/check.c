@@ -11,6 +11,7 @@
 #include "history.h"
 #include "blockfile.h"
 #include "outcome.h"
+#include "scenario/forge.h"
 
 static int txlist_add(check_txs_t *l, const tx_t *t, int backend) {
     if (l->count == l->cap) {
@@ -287,6 +288,21 @@ static int check_expects(const check_input_t *in, const check_sink_t *sink) {
     return rc;
 }
 
+/* No transfer of the forger's (STEP_FORGE, scenario/forge.h) is on any disk: backends take
+ * datagrams only with a MAC of the servers' key. Whichever driver forged: the simulator's
+ * world or the real hosts' relay. */
+static void check_forgery(const check_input_t *in, const check_sink_t *sink) {
+    for (size_t i = 0; i < in->disk->count; i++) {
+        const tx_t *t = &in->disk->txs[i].tx;
+        if (!forge_tx_is_forged(t)) continue;
+        char msg[CHECK_MSG_BYTES];
+        snprintf(msg, sizeof(msg), "server%c stored a forged transfer: %llu %s %s %lld",
+                 'A' + in->disk->txs[i].backend, (unsigned long long)t->serial, t->sender, t->receiver,
+                 (long long)t->amount);
+        sink->violation(sink->ctx, "forgery", 0, msg);
+    }
+}
+
 int check_judge(const check_input_t *in, const check_sink_t *sink) {
     const scenario_t *s = in->scn;
     check_txs_t initial = {0};
@@ -348,6 +364,7 @@ int check_judge(const check_input_t *in, const check_sink_t *sink) {
         in->model[hidx[k]] = printed ? hmodel[k] : (uint8_t)HIST_MODEL_UNCHECKED;
     }
     if (rc == 0) rc = check_expects(in, sink);
+    if (rc == 0) check_forgery(in, sink);
     free(hops);
     free(hidx);
     free(hmodel);

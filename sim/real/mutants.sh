@@ -28,6 +28,9 @@ real)
     "ack-before-sync sim/real/mutants/power_cut_unsynced.scn"
     "keep-torn-tail sim/real/mutants/power_cut_unsynced.scn"
     "no-marker sim/real/mutants/power_cut_unsynced.scn"
+    # the relay on serverM's address forges a WRITE and a fence with a MAC of another key
+    # (namespace hosts; on loopback refused, exit 2, and not counted)
+    "skip-mac sim/scenarios/36_forged_datagrams.scn"
   ) ;;
 compare)
   # the last three are planted in net/ only (core/mutant.h: after MUT_SIM_COUNT);

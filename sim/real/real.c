@@ -208,9 +208,9 @@ static int real_unsupported(const scenario_t *s, const realnet_t *net, int via_p
         if (st->kind == STEP_OP && st->half_close && !(caps & REALNET_CAN_TCP)) name_add(names, &count, "half-close");
         /* keep-alive sessions: the runner's own connections (realsess.h), on every back end */
         if (st->kind == STEP_PARTITION && !(caps & REALNET_CAN_PARTITION)) name_add(names, &count, "partition");
-        /* the forger lives in the simulator; tests/e2e/test_16_auth.py forges against the
-         * real programs */
-        if (st->kind == STEP_FORGE) name_add(names, &count, "forge");
+        /* the forger sits on serverM's address in front of each backend: the UDP relay's */
+        if (st->kind == STEP_FORGE && !(caps & REALNET_CAN_FORGE))
+            name_add(names, &count, "forge (no relay on serverM's address)");
         if (st->on.type != 0 && !(caps & REALNET_CAN_ANCHOR)) name_add(names, &count, "step on a protocol event");
         if (st->kind == STEP_SET) {
             sim_set_apply(&f, &st->set);
@@ -292,6 +292,9 @@ typedef struct {
     char *expect_log;
     size_t expect_log_len;
     uint32_t expects_failed;
+    uint64_t forged_seq;      /* the forger's sequence numbers so far, counted as the
+                               * simulator's world counts them (scenario/forge.h) */
+    char forge_note[REAL_MSG_BYTES]; /* forge steps that sent nothing, for the report */
 } real_t;
 
 static uint64_t run_us(const real_t *r) {
@@ -880,7 +883,19 @@ static int step_do(real_t *r, const scn_step_t *st, sim_faults_t *faults, size_t
             excuse_fault(&r->ex, r->step_now);
         }
         break;
-    case STEP_FORGE: break; /* refused or skipped before the run (real_unsupported) */
+    case STEP_FORGE: { /* refused before the run where the back end has no forger (real_unsupported) */
+        uint64_t seq = r->forged_seq;
+        r->forged_seq += st->forge == FORGE_WRITE ? 2u : st->forge == FORGE_FENCE ? 1u : 0u;
+        if (r->net->forge == NULL || !(r->net->caps & REALNET_CAN_FORGE)) break; /* --skip-unsupported */
+        uint32_t sent = 0;
+        if (r->net->forge(r->net, n, st->forge, seq, &sent, err, cap) != REALNET_OK) return -1;
+        if (sent == 0) { /* named, never silently kept: a forgery that sent nothing proves nothing */
+            size_t used = strlen(r->forge_note);
+            snprintf(r->forge_note + used, sizeof(r->forge_note) - used, "%sline %u forge %c %s",
+                     used ? ", " : "", st->line, backend_letter(n - SIM_NODE_A), forge_names[st->forge]);
+        }
+        break;
+    }
     }
     if (net_commit(r, err, cap) != 0) return -1;
     if (st->kind != STEP_RESTART) r->landed_us = run_us(r);
@@ -1074,6 +1089,9 @@ static void report_print(const real_t *r, FILE *f, uint64_t wall_us) {
         fprintf(f, " %s=%llu", sim_fault_names[k], (unsigned long long)res->faults[k]);
     fputc('\n', f);
     if (r->via_proxy && r->net->note != NULL) r->net->note(r->net, f); /* what the TCP proxy did */
+    if (r->forge_note[0] != '\0')
+        fprintf(f, "forger: sent nothing: %s (the link had carried no datagram of serverM yet: "
+                   "nothing to replay, no incarnation to forge under)\n", r->forge_note);
     excuse_report(&r->ex, f);
     scn_fired_report(&res->fired, r->scn, f);
     landing_report(r, f);

@@ -44,6 +44,8 @@ enum {
                                         * datagram between serverM and the backends */
     REALNET_CAN_TCP = 1u << 6,         /* TCP segment sizes, delay, resets and half-close: a
                                         * proxy between the clients and serverM */
+    REALNET_CAN_FORGE = 1u << 7,       /* forgeries (`forge X write|fence|replay`): a forger on
+                                        * serverM's address in front of each backend */
 };
 
 typedef struct realnet realnet_t;
@@ -112,6 +114,14 @@ struct realnet {
     int (*anchor_arm)(realnet_t *n, const scenario_t *s, const scn_fired_t *f, char *err, size_t err_cap);
     int (*anchor_take)(realnet_t *n, uint64_t *fired_us);
     void (*anchor_done)(realnet_t *n, int k);
+
+    /* The forger, with REALNET_CAN_FORGE: on serverM's address in front of backend node
+     * (SIM_NODE_A..C), sends what a `forge X kind` step says (scenario/forge.h: sequence
+     * numbers after seq) down that link as serverM's datagrams go; returns once that is done,
+     * with how many datagrams it sent in *sent — 0 when the link has carried no datagram of
+     * serverM yet (nothing to replay, no incarnation to forge under). REALNET_OK or
+     * REALNET_FAILED (err). Counted FAULT_FORGED, FAULT_REPLAYED by `counters`. */
+    int (*forge)(realnet_t *n, int node, int kind, uint64_t seq, uint32_t *sent, char *err, size_t err_cap);
 
     /* Prints what the TCP proxy did beyond the counters (one line, for the report); may be NULL. */
     void (*note)(realnet_t *n, FILE *f);

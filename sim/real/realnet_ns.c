@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "ports.h"
 #include "hosts/netns.h"
 #include "hosts/relay.h"
@@ -224,6 +226,10 @@ static int relay_start(ns_ctx_t *c, int b, char *err, size_t cap) {
     relay_init(&sh->relay, NS_SEED_BASE ^ ((uint64_t)c->offset << 8) ^ (uint64_t)b, sh->ctl.wanted);
     const uint8_t backend = (uint8_t)(SIM_NODE_A + b);
     relay_anchors_bind(&sh->relay, c->anchors, c->anchors_fd, &backend, 1);
+    /* the forger seals with the real programs' MAC (net/key.c's libsodium crypto_auth) and
+     * a key that is not the servers': its datagrams are well-formed but for the MAC */
+    const auth_t forger = {.mac = crypto_auth, .verify = crypto_auth_verify, .key = forge_key};
+    relay_forger_bind(&sh->relay, &forger, &backend, 1);
     c->wake_fd[b] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (c->wake_fd[b] < 0) return ns_fail(err, cap, "eventfd", strerror(errno));
     char what[32];
@@ -430,6 +436,29 @@ static int ns_udp(realnet_t *n, int from, int to, const sim_udp_t *u, char *err,
     return REALNET_OK;
 }
 
+/* A forgery is backend node's relay's (it holds serverM's address on that host): handed
+ * through its control block, the relay woken, and waited for (it queues the datagrams down
+ * the link at once, like serverM's). */
+static int ns_forge(realnet_t *n, int node, int kind, uint64_t seq, uint32_t *sent, char *err, size_t cap) {
+    ns_ctx_t *c = n->ctx;
+    if (node < SIM_NODE_A || node > SIM_NODE_C) return ns_fail(err, cap, "forge", "not a backend");
+    int b = node - SIM_NODE_A;
+    ns_shared_t *sh = c->shared[b];
+    if (!sh || c->wake_fd[b] < 0) return ns_fail(err, cap, "forge", "no relay (setup did not run)");
+    relay_control_forge(&sh->ctl, 0, kind, seq);
+    uint64_t one = 1, deadline_us = proc_now_us() + REALNET_NS_ACK_TIMEOUT_MS * 1000ull;
+    (void)!write(c->wake_fd[b], &one, sizeof(one));
+    while (!relay_control_forged(&sh->ctl, sent)) {
+        if (proc_now_us() >= deadline_us) {
+            snprintf(err, cap, "the relay of server%c did not carry out a forgery within %d ms", 'A' + b,
+                     REALNET_NS_ACK_TIMEOUT_MS);
+            return REALNET_FAILED;
+        }
+        proc_sleep_us(NS_ACK_POLL_US);
+    }
+    return REALNET_OK;
+}
+
 /* TCP faults are the proxy's, in front of serverM: queued here, landed by ns_commit. */
 static int ns_tcp(realnet_t *n, const sim_tcp_t *t, char *err, size_t cap) {
     ns_ctx_t *c = n->ctx;
@@ -543,7 +572,7 @@ static void ns_counters(realnet_t *n, realnet_counters_t out) {
     total[FAULT_LOST] = c->nft_lost; /* the relays' counts are added below */
     total[FAULT_CUT] = c->nft_cut;
     total[FAULT_STALLED] = c->nft_stalled;
-    uint64_t dgrams = 0, dup = 0, reord = 0, full = 0, lost = 0, cut = 0;
+    uint64_t dgrams = 0, dup = 0, reord = 0, full = 0, lost = 0, cut = 0, forged = 0, replayed = 0;
     for (int b = 0; b < BACKEND_COUNT; b++) {
         if (!c->shared[b]) continue;
         for (int d = 0; d < RELAY_DIRS; d++) {
@@ -554,6 +583,8 @@ static void ns_counters(realnet_t *n, realnet_counters_t out) {
             dup += __atomic_load_n(&p->duplicated, __ATOMIC_RELAXED);
             reord += __atomic_load_n(&p->reordered, __ATOMIC_RELAXED);
             full += __atomic_load_n(&p->dropped_full, __ATOMIC_RELAXED);
+            forged += __atomic_load_n(&p->forged, __ATOMIC_RELAXED);
+            replayed += __atomic_load_n(&p->replayed, __ATOMIC_RELAXED);
         }
     }
     if (dgrams > 0) {
@@ -563,6 +594,8 @@ static void ns_counters(realnet_t *n, realnet_counters_t out) {
         total[FAULT_LOST] += full + lost;
         total[FAULT_CUT] += cut;
     }
+    total[FAULT_FORGED] = forged;
+    total[FAULT_REPLAYED] = replayed;
     if (c->proxy != NULL) { /* what the TCP proxy split and reset */
         total[FAULT_SPLIT] = __atomic_load_n(&c->proxy->published.split, __ATOMIC_RELAXED);
         total[FAULT_RESETS] = __atomic_load_n(&c->proxy->published.resets, __ATOMIC_RELAXED);
@@ -579,16 +612,18 @@ int realnet_netns(realnet_t *n, char *err, size_t err_cap) {
     ns_ctx.anchors_fd = -1;
     ns_ctx.proxy_wake_fd = -1;
     if (netns_available(why) < 0) return ns_fail(err, err_cap, "network namespaces unavailable", why);
+    if (sodium_init() < 0) return ns_fail(err, err_cap, "the relays' forger", "libsodium cannot start");
     if (netns_init(why, &ns_ctx.ns, getpid(), "r0") < 0) return ns_fail(err, err_cap, "hosts", why);
     /* host_seen_by_m stays NULL: the relay holds the backend's own address */
     *n = (realnet_t){.name = "netns",
                      .measured = 1u << FAULT_DGRAMS | 1u << FAULT_LOST | 1u << FAULT_DUPLICATED |
                                  1u << FAULT_REORDERED | 1u << FAULT_CUT | 1u << FAULT_STALLED |
-                                 1u << FAULT_SPLIT | 1u << FAULT_RESETS,
+                                 1u << FAULT_SPLIT | 1u << FAULT_RESETS | 1u << FAULT_FORGED |
+                                 1u << FAULT_REPLAYED,
                      .caps = REALNET_CAN_PARTITION | REALNET_CAN_UDP_LOSS | REALNET_CAN_UDP_DUP |
                              REALNET_CAN_UDP_REORDER | REALNET_CAN_UDP_DELAY | REALNET_CAN_ANCHOR |
-                             REALNET_CAN_TCP,
-                     .tcp = ns_tcp, .tcp_front = ns_tcp_front, .socket = ns_socket, .note = ns_note,
+                             REALNET_CAN_TCP | REALNET_CAN_FORGE,
+                     .forge = ns_forge, .tcp = ns_tcp, .tcp_front = ns_tcp_front, .socket = ns_socket, .note = ns_note,
                      .anchor_arm = ns_anchor_arm, .anchor_take = ns_anchor_take, .anchor_done = ns_anchor_done,
                      .ctx = &ns_ctx, .setup = ns_setup, .host = ns_host, .wrap = ns_wrap, .enter = ns_enter,
                      .partition = ns_partition, .heal = ns_heal, .udp = ns_udp, .commit = ns_commit,

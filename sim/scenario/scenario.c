@@ -22,6 +22,7 @@
 const char *const sim_fault_names[FAULT_COUNT] = {
     "dgrams", "lost", "duplicated", "reordered", "cut", "to-down", "split", "resets", "stalled",
     "crashes", "restarts", "pauses", "partitions", "torn", "unsynced", "nospace", "eio",
+    "forged", "replayed",
 };
 
 /* ------------------------------------------------------------------ defaults */

@@ -228,6 +228,8 @@ typedef enum {
     FAULT_UNSYNCED,       /* appends lost at a crash before their sync */
     FAULT_NOSPACE,        /* writes of appends refused with ENOSPC ("disk X full on") */
     FAULT_EIO,            /* writes and syncs of appends failed with EIO ("eio-write", "eio-sync") */
+    FAULT_FORGED,         /* datagrams a forger sent with a MAC of another key ("forge X write|fence") */
+    FAULT_REPLAYED,       /* datagrams of serverM's a forger sent again ("forge X replay") */
     FAULT_COUNT
 } sim_fault_id_t;
 _Static_assert(FAULT_COUNT <= 32, "fault counters fit a 32-bit mask");

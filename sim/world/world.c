@@ -19,6 +19,7 @@
 #include "proc/proc.h"
 #include "scenario/anchor.h"
 #include "scenario/disk_fate.h"
+#include "scenario/forge.h"
 #include "tx.h"
 
 #define PARKED_MAX 100000            /* inputs queued at a paused node */
@@ -841,10 +842,10 @@ static void world_link_init(world_t *w) {
 
 static uint16_t backend_port(int b) { return port_backend(b, PORT_OFFSET_DEFAULT); }
 
-/* The simulated servers' key, and the forger's guess: any other key is as good as a wrong
- * one, since a MAC of the wrong key verifies no better than random bytes. */
+/* The simulated servers' key; the forger's is scenario/forge.h's forge_key: any other key
+ * is as good as a wrong one, since a MAC of the wrong key verifies no better than random
+ * bytes. */
 static const uint8_t sim_key[AUTH_KEY_BYTES] = "the simulated servers' shared k";
-static const uint8_t sim_forger_key[AUTH_KEY_BYTES] = "a forger's key, not the servers";
 
 /* The simulator's MAC is a model of one, not cryptography: a keyed hash, four 64-bit lanes
  * seeded from the key, that the simulated forger (who lacks the key and does not search for
@@ -892,56 +893,35 @@ static int sim_verify(const unsigned char *tag, const unsigned char *in, unsigne
 
 static void world_auth_init(world_t *w) {
     w->auth = (auth_t){.mac = sim_mac, .verify = sim_verify, .key = sim_key};
-    w->forger = (auth_t){.mac = sim_mac, .verify = sim_verify, .key = sim_forger_key};
+    w->forger = (auth_t){.mac = sim_mac, .verify = sim_verify, .key = forge_key};
 }
 
 /* STEP_FORGE: the forger sends backend `node` what st->forge says, from serverM's address
  * (the simulated network does not check sources; the real backends' check is no defence,
- * since anyone may bind serverM's port while serverM is down). */
+ * since anyone may bind serverM's port while serverM is down). The datagrams are
+ * scenario/forge.h's, which the real hosts' relay sends too; counted forged / replayed. */
 static void forge_send(world_t *w, const scn_step_t *st) {
     int b = st->node - 1;
     AC_ASSERT(b >= 0 && b < BACKEND_COUNT);
-    uint8_t msg[AUTH_DGRAM_BYTES_MAX];
-    size_t n;
-    wire_req_t *req = calloc(1, sizeof(*req));
-    if (req == NULL) {
-        w->stop = 1;
-        return;
-    }
     trace_event(w, SIM_NODE_M, "forge", &st->forge, 1, "a forger sends server%c: %s",
                 backend_letter(b), forge_names[st->forge]);
     if (st->forge == FORGE_REPLAY) {
-        if (w->last_m_len[b] > 0)
+        if (w->last_m_len[b] > 0) {
+            w->res->faults[FAULT_REPLAYED]++;
             link_dgram_send(&w->link, SIM_NODE_M, st->node, w->last_m_dgram[b], w->last_m_len[b]);
-        free(req);
+        }
         return;
     }
-    /* a hello first, of serverM's incarnation (FORGE_WRITE: the forger read it off the
-     * wire) or a newer one within the backend's clock bound (FORGE_FENCE) */
-    req->type = WIRE_QUERY;
-    req->incarnation = st->forge == FORGE_FENCE ? w->incarnation + 1000000u : w->incarnation;
-    req->request_id = ++w->forged_seq;
-    n = wire_req_encode(req, msg, DGRAM_BYTES_MAX);
-    AC_ASSERT(n > 0);
-    n = auth_seal(&w->forger, b, w->forged_seq, msg, n, msg, sizeof(msg));
-    link_dgram_send(&w->link, SIM_NODE_M, st->node, msg, n);
-    if (st->forge == FORGE_WRITE) {
-        req->type = WIRE_WRITE;
-        req->request_id = ++w->forged_seq;
-        req->u.write.count = 1;
-        tx_t *t = &req->u.write.txs[0];
-        t->serial = FORGE_SERIAL;
-        t->amount = FORGE_AMOUNT;
-        t->sender_len = (uint8_t)strlen(FORGE_SENDER);
-        t->receiver_len = (uint8_t)strlen(FORGE_RECEIVER);
-        memcpy(t->sender, FORGE_SENDER, t->sender_len + 1u);
-        memcpy(t->receiver, FORGE_RECEIVER, t->receiver_len + 1u);
-        n = wire_req_encode(req, msg, DGRAM_BYTES_MAX);
-        AC_ASSERT(n > 0);
-        n = auth_seal(&w->forger, b, w->forged_seq, msg, n, msg, sizeof(msg));
-        link_dgram_send(&w->link, SIM_NODE_M, st->node, msg, n);
+    forge_dgram_t d[FORGE_DGRAMS_MAX];
+    int n = forge_build(&w->forger, b, st->forge, w->incarnation, &w->forged_seq, d);
+    if (n < 0) {
+        w->stop = 1;
+        return;
     }
-    free(req);
+    for (int k = 0; k < n; k++) {
+        w->res->faults[FAULT_FORGED]++;
+        link_dgram_send(&w->link, SIM_NODE_M, st->node, d[k].data, d[k].len);
+    }
 }
 
 static int m_start(world_t *w) {

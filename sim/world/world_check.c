@@ -60,18 +60,6 @@ static void check_conservation(world_t *w, const check_txs_t *disk) {
     }
 }
 
-/* No transfer of the forger's (STEP_FORGE) is on any disk: backends take datagrams only
- * with a MAC of the servers' key. */
-static void check_forgery(world_t *w, const check_txs_t *disk) {
-    for (size_t i = 0; i < disk->count; i++) {
-        const tx_t *t = &disk->txs[i].tx;
-        if (strcmp(t->sender, FORGE_SENDER) != 0 && t->serial != FORGE_SERIAL) continue;
-        world_violation(w, "forgery", "server%c stored a forged transfer: %llu %s %s %lld",
-                        backend_letter(disk->txs[i].backend), (unsigned long long)t->serial,
-                        t->sender, t->receiver, (long long)t->amount);
-    }
-}
-
 void world_check_final(world_t *w) {
     check_txs_t disk = {0};
     check_op_t *ops = calloc(w->op_count + 1, sizeof(*ops));
@@ -126,7 +114,6 @@ void world_check_final(world_t *w) {
         rc = check_judge(&in, &sink);
         for (uint32_t i = 0; rc == 0 && i < w->op_count; i++) w->ops[i].model = model[i];
         if (rc == 0) check_conservation(w, &disk);
-        if (rc == 0) check_forgery(w, &disk);
         if (rc == 0 && w->opts->on_end != NULL) w->opts->on_end(w->opts->hook_ctx, &disk, in.txlist, in.txlist_len);
     }
     if (rc != 0) world_violation(w, "runaway", "out of memory in the final checks");

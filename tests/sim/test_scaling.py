@@ -19,7 +19,8 @@ from sim_helpers import BUILD_DIR, REPO, RUN_TIMEOUT_S, SIM, run_sim
 JOB = REPO / "sim" / "swarm" / "swarm-job.sh"
 INDEX_VARS = ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX")
 FAULT_NAMES = ("dgrams", "lost", "duplicated", "reordered", "cut", "to-down", "split", "resets",
-               "stalled", "crashes", "restarts", "pauses", "partitions", "torn", "unsynced", "nospace", "eio")
+               "stalled", "crashes", "restarts", "pauses", "partitions", "torn", "unsynced", "nospace", "eio",
+               "forged", "replayed")
 FUZZ_CASES = 150          # random garbage / byte-flip variants per test
 MUTANT = "same-balance"   # a planted bug the swarm catches within a few seeds
 CANCEL_WAIT_S = 60       # deadline for the job to start, and to end after SIGTERM

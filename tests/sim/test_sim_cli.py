@@ -185,7 +185,8 @@ def test_fault_report_lists_every_counter():
     r = run_sim("run", SCENARIOS / "19_recover_after_chaos.scn")
     f = faults(r.stdout)
     for name in ["dgrams", "lost", "duplicated", "reordered", "cut", "to-down", "split", "resets",
-                 "stalled", "crashes", "restarts", "pauses", "partitions", "torn", "unsynced", "nospace", "eio"]:
+                 "stalled", "crashes", "restarts", "pauses", "partitions", "torn", "unsynced", "nospace", "eio",
+                 "forged", "replayed"]:
         assert name in f
     assert f["crashes"] == 1 and f["pauses"] == 1 and f["lost"] > 0
 

@@ -2,14 +2,19 @@
  * specs, delays inside their range, duplicates, holds that really reorder, the bounded
  * queue, one seed giving one plan; the simulator's distribution (scenario/udp_fate.h: loss,
  * holds of 0 .. 2 x max + 1 ms, the same draw for the same seed); and the control block (a
- * new setting applies to the very next datagram and is acknowledged). No socket, no clock:
- * the tests pass the time. */
+ * new setting applies to the very next datagram and is acknowledged); the forger on serverM's
+ * address (scenario/forge.h's datagrams, sealed with libsodium's MAC of the wrong key). No
+ * socket, no clock: the tests pass the time. */
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "check.h"
 #include "hosts/relay.h"
+#include "scenario/forge.h"
 #include "scenario/udp_fate.h"
+#include "wire.h"
 
 #define MS 1000u
 #define PUSHES 400
@@ -321,6 +326,103 @@ TEST(cut_drops_at_arrival_and_at_delivery) {
     free(r);
 }
 
+/* The servers' key of these tests: anything but forge_key. */
+static const uint8_t servers_key[AUTH_KEY_BYTES] = "the servers' key of a unit test";
+
+/* A datagram of serverM's to backend `peer`: a QUERY of incarnation, sealed with the
+ * servers' key as sequence number seq. Returns its length. */
+static size_t m_dgram(int peer, uint64_t incarnation, uint64_t seq, uint8_t *out) {
+    static wire_req_t req; /* large */
+    uint8_t msg[DGRAM_BYTES_MAX];
+    const auth_t a = {.mac = crypto_auth, .verify = crypto_auth_verify, .key = servers_key};
+    memset(&req, 0, sizeof(req));
+    req.type = WIRE_QUERY;
+    req.incarnation = incarnation;
+    req.request_id = seq;
+    size_t n = wire_req_encode(&req, msg, sizeof(msg));
+    if (n == 0) abort();
+    return auth_seal(&a, peer, seq, msg, n, out, AUTH_DGRAM_BYTES_MAX);
+}
+
+/* The next delivered datagram opened as backend `peer` would: with the servers' key (it must
+ * fail on the MAC: a forgery) and with the forger's (it must be well-formed); its request
+ * into *req and its sequence number into *seq. */
+static int forged_open(relay_t *r, uint64_t now_us, int peer, wire_req_t *req, uint64_t *seq) {
+    relay_item_t it;
+    size_t m = 0;
+    const auth_t servers = {.mac = crypto_auth, .verify = crypto_auth_verify, .key = servers_key};
+    const auth_t forger = {.mac = crypto_auth, .verify = crypto_auth_verify, .key = forge_key};
+    if (relay_pop(r, now_us, &it) != 1 || it.dir != RELAY_DOWN) return -1;
+    if (auth_open(&servers, peer, it.data, it.len, &m, seq) != AUTH_EMAC) return -2;
+    if (auth_open(&forger, peer, it.data, it.len, &m, seq) != 0) return -3;
+    return wire_req_decode(it.data, m, req) == 0 ? 0 : -4;
+}
+
+/* The forger: nothing to work from before serverM's first datagram on the link (counted
+ * forge_blind, nothing sent); then a hello and a WRITE of the forged transfer under
+ * serverM's incarnation, a hello of a newer one, each with the next sequence number and a
+ * MAC that the servers' key refuses but is otherwise well-formed; a replay is serverM's
+ * last datagram byte for byte. The control block carries a command out once. */
+TEST(forger_forges_under_the_wrong_key_and_replays) {
+    static wire_req_t req;
+    static relay_control_t ctl;
+    uint8_t genuine[AUTH_DGRAM_BYTES_MAX];
+    uint64_t seq = 0;
+    relay_item_t it;
+    uint32_t sent = 99;
+    CHECK(sodium_init() >= 0);
+    relay_t *r = relay_new(11, "none", "none");
+    const auth_t forger = {.mac = crypto_auth, .verify = crypto_auth_verify, .key = forge_key};
+    const uint8_t backend = SIM_NODE_B;
+    CHECK_EQ(relay_forge(r, 0, 0, FORGE_WRITE, 0), RELAY_ERR_ARG); /* no forger bound yet */
+    relay_forger_bind(r, &forger, &backend, 1);
+    CHECK_EQ(relay_forge(r, 0, 0, FORGE_REPLAY, 0), 0);
+    CHECK_EQ(relay_forge(r, 0, 0, FORGE_FENCE, 0), 0);
+    CHECK_EQ(r->counts[RELAY_DOWN].forge_blind, 2);
+    CHECK_EQ(r->count, 0);
+    size_t glen = m_dgram(1, 123456789, 7, genuine);
+    CHECK_EQ(relay_take(r, NULL, 1 * MS, 0, RELAY_DOWN, genuine, glen), 0);
+    CHECK_EQ(relay_pop(r, 1 * MS, &it), 1);
+    CHECK_EQ(relay_forge(r, 2 * MS, 0, FORGE_WRITE, 10), 2);
+    CHECK_EQ(forged_open(r, 2 * MS, 1, &req, &seq), 0);
+    CHECK_EQ(req.type, WIRE_QUERY);
+    CHECK_EQ(req.incarnation, 123456789);
+    CHECK_EQ(seq, 11);
+    CHECK_EQ(req.request_id, 11);
+    CHECK_EQ(forged_open(r, 2 * MS, 1, &req, &seq), 0);
+    CHECK_EQ(req.type, WIRE_WRITE);
+    CHECK_EQ(req.incarnation, 123456789);
+    CHECK_EQ(seq, 12);
+    CHECK_EQ(req.u.write.count, 1);
+    CHECK_EQ(req.u.write.txs[0].serial, FORGE_SERIAL);
+    CHECK_EQ(req.u.write.txs[0].amount, FORGE_AMOUNT);
+    CHECK(strcmp(req.u.write.txs[0].sender, FORGE_SENDER) == 0);
+    CHECK(strcmp(req.u.write.txs[0].receiver, FORGE_RECEIVER) == 0);
+    CHECK(forge_tx_is_forged(&req.u.write.txs[0]));
+    CHECK_EQ(relay_forge(r, 3 * MS, 0, FORGE_FENCE, 12), 1);
+    CHECK_EQ(forged_open(r, 3 * MS, 1, &req, &seq), 0);
+    CHECK_EQ(req.incarnation, 123456789 + FORGE_FENCE_AHEAD);
+    CHECK_EQ(seq, 13);
+    CHECK_EQ(relay_pop(r, 3 * MS, &it), 0);
+    /* the replay, through the control block as the runner hands it */
+    CHECK(relay_control_forged(&ctl, &sent)); /* nothing asked yet */
+    relay_control_forge(&ctl, 0, FORGE_REPLAY, 0);
+    CHECK(!relay_control_forged(&ctl, &sent));
+    CHECK_EQ(relay_control_forge_take(&ctl, r, 4 * MS), 1);
+    CHECK_EQ(relay_control_forge_take(&ctl, r, 4 * MS), 0); /* carried out once */
+    CHECK(relay_control_forged(&ctl, &sent));
+    CHECK_EQ(sent, 1);
+    CHECK_EQ(relay_pop(r, 4 * MS, &it), 1);
+    CHECK_EQ(it.len, glen);
+    CHECK(memcmp(it.data, genuine, glen) == 0);
+    CHECK_EQ(r->counts[RELAY_DOWN].forged, 3);
+    CHECK_EQ(r->counts[RELAY_DOWN].replayed, 1);
+    CHECK_EQ(ctl.published[RELAY_DOWN].forged, 3); /* published with the acknowledgement */
+    CHECK_EQ(ctl.published[RELAY_DOWN].replayed, 1);
+    CHECK_EQ(r->counts[RELAY_DOWN].received, 5);   /* serverM's, and the four the forger sent */
+    free(r);
+}
+
 int main(void) {
     RUN(fault_spec_parses_and_refuses);
     RUN(addr_parses_and_refuses);
@@ -335,5 +437,6 @@ int main(void) {
     RUN(loss_drops_and_counts);
     RUN(control_applies_to_the_next_datagram);
     RUN(cut_drops_at_arrival_and_at_delivery);
+    RUN(forger_forges_under_the_wrong_key_and_replays);
     return CHECK_DONE();
 }

@@ -112,10 +112,28 @@ lint:
 deps:
 	@bash ci/install-deps.sh
 
-# The whole suite against the variant's programs (used by test, asan and coverage).
+# The whole suite against the variant's programs (used by test, asan and coverage), in two
+# runs: first every test outside PYTEST_SERIAL, PYTEST_JOBS at a time (pytest-xdist, a test
+# file per worker: the tests lease their own port offsets and temporary directories; one at
+# a time where xdist is missing), then PYTEST_SERIAL alone, one test at a time: real mode
+# measures when its faults land against the scenario's clock, so it gets the machine to
+# itself. An empty PYTEST_SERIAL runs everything in the first run (add --ignore=tests/real
+# to PYTEST_SKIP to run none of it, as the coverage pass does). With PYTEST_ARGS given (a
+# -k filter, say) a run that selects nothing is not a failure; without, it is. PYTEST_SKIP
+# is the pass's own --ignore list (asan, coverage).
+PYTEST_JOBS ?= 3
+PYTEST_SERIAL ?= tests/real
+PYTEST_RUN = ALICHAIN_BIN=$(call shq,$(abspath $(BIN))) ALICHAIN_BUILD=$(call shq,$(abspath $(OUT))) \
+  $(call shq,$(PYTHON)) -m pytest -q -p no:cacheprovider
+PYTEST_NONE_OK = || { rc=$$?; [ $$rc -eq 5 ] && [ -n $(call shq,$(strip $(PYTEST_ARGS))) ] || exit $$rc; }
 test-run: programs unit $(TEST_RUN_EXTRA)
-	ALICHAIN_BIN=$(call shq,$(abspath $(BIN))) ALICHAIN_BUILD=$(call shq,$(abspath $(OUT))) \
-	  $(call shq,$(PYTHON)) -m pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
+	@if [ $(call shq,$(PYTEST_JOBS)) -gt 1 ] && $(call shq,$(PYTHON)) -c 'import xdist' 2>/dev/null; then \
+	  par="-n $(PYTEST_JOBS) --dist loadfile"; \
+	else par=""; echo "pytest-xdist missing (make deps) or PYTEST_JOBS <= 1: one test at a time"; fi; \
+	echo "pytest $$par: tests$(foreach d,$(PYTEST_SERIAL), --ignore=$(d)) $(PYTEST_SKIP) $(PYTEST_ARGS)"; \
+	$(PYTEST_RUN) $$par tests $(foreach d,$(PYTEST_SERIAL),--ignore=$(call shq,$(d))) $(PYTEST_SKIP) $(PYTEST_ARGS) $(PYTEST_NONE_OK)
+	$(if $(strip $(PYTEST_SERIAL)),@echo "pytest one test at a time: $(PYTEST_SERIAL) $(PYTEST_SKIP) $(PYTEST_ARGS)"; \
+	  $(PYTEST_RUN) $(foreach d,$(PYTEST_SERIAL),$(call shq,$(d))) $(PYTEST_SKIP) $(PYTEST_ARGS) $(PYTEST_NONE_OK))
 
 # The quick tier, for every change (well under two minutes): the -Werror build, make lint,
 # every C unit test (through tests/test_unit.py, which also checks each was built) and the
@@ -138,7 +156,7 @@ test: deps
 
 # The sanitizer build: assertions and ALWAYS/NEVER live (no AC_COVERAGE; core/common.h
 # refuses NDEBUG), any ASan or UBSan report fatal. It runs the simulator's scenarios and
-# swarm (make sim), then every pytest test: unit, simulator, fuzz-regression and end to end.
+# swarm (make sim), then the tests of C code: unit, simulator, fuzz-regression, end to end, real mode.
 ASAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 #
 # make test runs each test where it proves something (each pass takes PYTEST_ARGS too):
@@ -147,17 +165,18 @@ ASAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 # pass; the real-mode tests, which prove the real programs and the harness's hosts rather
 # than core's coverage (core/ is reached by the unit, simulator and end-to-end tests), run
 # once, here, with every sanitizer live. Empty either list to run everything in that pass.
+# (PYTEST_ARGS, given on the command line, reaches both passes.)
 ASAN_PYTEST_SKIP ?= --ignore=tests/lint --ignore=tests/fuzz/test_cflite_build.py --ignore=tests/engines
 COVERAGE_PYTEST_SKIP ?= --ignore=tests/real
 asan:
 	$(MAKE) --no-print-directory VARIANT=asan WERROR=1 EXTRA_CFLAGS="$(ASAN_CFLAGS)" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" PYTEST_ARGS="$(ASAN_PYTEST_SKIP) $(PYTEST_ARGS)" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" PYTEST_SKIP="$(ASAN_PYTEST_SKIP)" \
 	  sim test-run
 
 coverage:
 	$(MAKE) --no-print-directory VARIANT=cov WERROR=1 \
 	  EXTRA_CFLAGS="-O0 --coverage -DAC_COVERAGE" EXTRA_LDFLAGS="--coverage" \
-	  PYTEST_ARGS="$(COVERAGE_PYTEST_SKIP) $(PYTEST_ARGS)" test-run
+	  PYTEST_SERIAL= PYTEST_SKIP="$(COVERAGE_PYTEST_SKIP)" test-run
 
 demo: all
 	bash ci/demo.sh

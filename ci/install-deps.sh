@@ -28,6 +28,7 @@ have_cmd zip || need+=(zip)              # the seed corpora of .clusterfuzzlite/
 # (a gcovr or pytest elsewhere on PATH, e.g. in a virtualenv, is not what runs)
 [ -x /usr/bin/python3 ] || need+=(python3)
 /usr/bin/python3 -m pytest --version >/dev/null 2>&1 || need+=(python3-pytest)
+/usr/bin/python3 -c 'import xdist' >/dev/null 2>&1 || need+=(python3-pytest-xdist) # make test-run's -n
 /usr/bin/python3 -m gcovr --version >/dev/null 2>&1 || need+=(gcovr)
 /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)   # workflow checks
 # the namespace hosts of tests/real (alichain-hosts, sim/hosts/netns.c): ip and nft; setpriv

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# test.sh — the body of `make test` after lint and the release build: every test on a
-# coverage-instrumented build, then gcovr's summary, an HTML report under
-# build/coverage/, and a failure when core/'s line coverage is under COVERAGE_MIN; then
-# `make sim` (every scenario + a swarm, with its table and speed figures),
-# `make sim-mutants` (every planted bug must be caught: the checkers are shown to fire),
-# `make real-mutants` (planted bugs in the real programs, caught by alichain-sim real),
-# `make compare-mutants` (planted bugs, some in the real programs only, each caught by a
-# DIFFERENT line of alichain-sim compare) and last `make asan`: the coverage build makes ALWAYS/NEVER constant (AC_COVERAGE), so the
-# simulator and every test run again where assertions and ALWAYS/NEVER are live, under
-# ASan+UBSan. The output ends with a line of each stage's wall time.
+# test.sh — the body of `make test` after lint and the release build: the tests on a
+# coverage-instrumented build (all but real mode: Makefile COVERAGE_PYTEST_SKIP), then
+# gcovr's summary, an HTML report under build/coverage/, and a failure when core/'s line
+# coverage is under COVERAGE_MIN; then `make sim` (every scenario + a swarm, with its table
+# and speed figures), `make sim-mutants` (every planted bug must be caught: the checkers are
+# shown to fire), `make real-mutants` (planted bugs in the real programs, caught by
+# alichain-sim real), `make compare-mutants` (planted bugs, some in the real programs only,
+# each caught by a DIFFERENT line of alichain-sim compare) and last `make asan`: the
+# coverage build makes ALWAYS/NEVER constant (AC_COVERAGE), so the simulator and the tests
+# of C code (real mode included; Makefile ASAN_PYTEST_SKIP) run where assertions and
+# ALWAYS/NEVER are live, under ASan+UBSan. The output ends with a line of each stage's
+# wall time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # core/ reached 97.6 % of its lines when this gate was set; the gate sits a small margin

@@ -2,6 +2,7 @@
 # lines (format alichain-swarm v1), `alichain-sim report` merging them (and refusing damaged
 # input line by line, exit 2, never a crash: fuzz-like cases), sim/swarm/swarm-job.sh under each
 # engine's index variable, and `make swarm-parallel` through GNU parallel.
+import errno
 import json
 import os
 import pathlib
@@ -169,6 +170,18 @@ def mutant_sim():
                         "EXTRA_CFLAGS=-DALICHAIN_MUTANTS", "build/mutants/bin/alichain-sim"],
                        cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert r.returncode == 0, r.stdout + r.stderr
+    # Linux refuses to exec a file some process still holds open for writing (ETXTBSY): seen
+    # once right after this build, with pytest-xdist workers spawning processes beside it
+    # (which process held it was not pinned down). Wait until the new binary runs, five
+    # seconds at most; past that the test's own run fails loudly.
+    for _ in range(50):
+        try:
+            subprocess.run([str(MUTANT_SIM), "--help"], capture_output=True, timeout=RUN_TIMEOUT_S)
+            break
+        except OSError as e:
+            if e.errno != errno.ETXTBSY:
+                raise
+            time.sleep(0.1)
     return MUTANT_SIM
 
 

@@ -20,6 +20,7 @@
 #define RADIX_BITS 11u                          /* digit of the load's LSD radix sort */
 #define RADIX_BUCKETS (1u << RADIX_BITS)
 #define SERIAL_SPAN_NARROW ((uint64_t)1 << 32)  /* (serial - min) fits a packed sort key */
+#define SORT_SMALL_MAX 64u                      /* up to this many keys: insertion sort */
 #define CHAIN_AHEAD 16u                         /* prefetch distance of chains_rebuild */
 
 _Static_assert(LEDGER_SLOTS_MAX >= 2u * LEDGER_USERS_MAX, "user table fits at load 1/2");
@@ -453,6 +454,18 @@ static uint64_t *radix_sort(uint64_t *keys, uint64_t *tmp, uint32_t n, unsigned 
     return keys;
 }
 
+/* A few keys (a small block file, each of a fuzzer's restarts): an insertion sort, where
+ * the radix sort's passes over RADIX_BUCKETS counters would cost far more than the keys.
+ * Keys are distinct (the low half is the position), so the order is the same. */
+static void keys_insertion_sort(uint64_t *keys, uint32_t n) {
+    for (uint32_t i = 1; i < n; i++) {
+        uint64_t k = keys[i];
+        uint32_t j = i;
+        for (; j > 0 && keys[j - 1] > k; j--) keys[j] = keys[j - 1];
+        keys[j] = k;
+    }
+}
+
 typedef struct {
     uint64_t serial;
     uint32_t pos;
@@ -483,9 +496,14 @@ static int load_order(const ledger_t *l, uint32_t *order) {
             return AC_ENOMEM;
         }
         for (uint32_t i = 0; i < n; i++) keys[i] = (l->txs[i].serial - min) << 32 | i;
-        unsigned bits = 0;
-        while (bits < 32 && (span >> bits) != 0) bits++;
-        const uint64_t *sorted = radix_sort(keys, tmp, n, bits);
+        const uint64_t *sorted = keys;
+        if (n <= SORT_SMALL_MAX) {
+            keys_insertion_sort(keys, n);
+        } else {
+            unsigned bits = 0;
+            while (bits < 32 && (span >> bits) != 0) bits++;
+            sorted = radix_sort(keys, tmp, n, bits);
+        }
         for (uint32_t i = 0; i < n; i++) order[i] = (uint32_t)sorted[i];
         free(keys);
         free(tmp);

@@ -3,8 +3,10 @@
 # `make fuzz`: clang and
 # its libFuzzer runtime; `make swarm-parallel`: GNU parallel; .clusterfuzzlite/build.sh:
 # zip; tests/real: iproute2, nftables and libfuse3; the engine tests of tests/engines: Slurm
-# with munge, sshd and rsync) needs and is missing.
-# Idempotent and quick when everything is present (no apt-get call at all then).
+# with munge, sshd and rsync; tests/engines/test_k8s_job.py: Node.js and npm) needs and is
+# missing, then the npm package kubernetes-models (the Kubernetes API schemas, which validate
+# the Job manifest offline) into build/k8s-validator/, project-local, never global.
+# Idempotent and quick when everything is present (no apt-get or npm call at all then).
 set -euo pipefail
 
 need=()
@@ -52,8 +54,31 @@ have_cmd rsync || need+=(rsync)
 have_pkg libfuse3-dev || need+=(libfuse3-dev)
 have_pkg fuse3 || need+=(fuse3)
 have_cmd pkg-config || need+=(pkg-config)
+# tests/engines/test_k8s_job.py: Node.js and npm run the Kubernetes schema validator
+have_cmd node || need+=(nodejs)
+have_cmd npm || need+=(npm)
+
+# kubernetes-models, pinned: generated from the Kubernetes OpenAPI schemas (batch/v1 Job with
+# backoffLimitPerIndex, maxFailedIndexes and podFailurePolicy's FailIndex); 4.x declares
+# Node.js >= 14 (5.x wants 22; the machine's is 20). Installed with npm into a directory of
+# the build, only when that version is not there yet.
+K8S_MODELS_VERSION=4.5.1
+K8S_VALIDATOR_DIR=build/k8s-validator
+k8s_validator() {
+  local pkg=$K8S_VALIDATOR_DIR/node_modules/kubernetes-models/package.json
+  if [ -f "$pkg" ] && grep -q "\"version\": \"$K8S_MODELS_VERSION\"" "$pkg"; then return 0; fi
+  echo "install-deps: npm install kubernetes-models@$K8S_MODELS_VERSION into $K8S_VALIDATOR_DIR"
+  mkdir -p "$K8S_VALIDATOR_DIR"
+  [ -f "$K8S_VALIDATOR_DIR/package.json" ] ||
+    echo '{"name": "alichain-k8s-validator", "private": true}' >"$K8S_VALIDATOR_DIR/package.json"
+  npm install --prefix "$K8S_VALIDATOR_DIR" --no-audit --no-fund --ignore-scripts --save-exact \
+    "kubernetes-models@$K8S_MODELS_VERSION" >/dev/null ||
+    { echo "install-deps: npm could not install kubernetes-models@$K8S_MODELS_VERSION" >&2; return 1; }
+}
+cd "$(dirname "$0")/.."
 
 if [ ${#need[@]} -eq 0 ]; then
+  k8s_validator
   echo "install-deps: everything present"
   exit 0
 fi
@@ -71,4 +96,5 @@ for mod in pytest gcovr; do
   /usr/bin/python3 -m "$mod" --version >/dev/null 2>&1 ||
     { echo "install-deps: /usr/bin/python3 -m $mod still does not run" >&2; exit 1; }
 done
+k8s_validator
 echo "install-deps: done"

@@ -9,4 +9,4 @@ ENV ALICHAIN_COMMIT=$ALICHAIN_COMMIT
 COPY . /alichain
 WORKDIR /alichain
 RUN make clean && make sim-root
-CMD ["sim/swarm/swarm-job.sh"]
+CMD ["/alichain/sim/swarm/swarm-job.sh"]

@@ -29,6 +29,7 @@
 #include "swarm/swarm.h"
 
 #define EXIT_USAGE 2
+#define EXIT_CANCELLED 3   /* swarm: SIGINT/SIGTERM, stopped at a seed boundary */
 #ifndef ALICHAIN_COMMIT
 #define ALICHAIN_COMMIT "unknown"   /* sim/sim.mk passes the git commit of the build */
 #endif
@@ -38,6 +39,8 @@ static const char usage[] =
     "usage: alichain-sim run FILE [--seed N] [--trace FILE] [--trace-json FILE] [-v]\n"
     "       alichain-sim swarm --seeds N [--first S] [--out DIR] [--stop-on-fail] [--no-shrink]\n"
     "             [--jsonl FILE]  (or --block K --block-seeds N: seeds K*N .. K*N+N-1)\n"
+    "             exit 0 all passed, 1 a seed failed, 2 refused, 3 cancelled by SIGINT/SIGTERM: stopped\n"
+    "             at a seed boundary, --jsonl holding whole lines of the finished seeds only\n"
     "       alichain-sim report FILE... [--first S --seeds N] [--allow-mixed] [--out DIR]  merge --jsonl\n"
     "             results (--out: the failing seeds' carried scenarios as DIR/seed-S.scn); exit 0 all\n"
     "             passed, 1 a seed failed, 2 damaged input, missing seeds or mixed commits\n"
@@ -740,9 +743,19 @@ static int cmd_swarm(const args_t *a) {
         say("--jsonl: cannot write \"%.200s\"", a->jsonl);
         return EXIT_USAGE;
     }
+    /* SIGINT/SIGTERM (a batch engine cancelling the block) stop it at a seed boundary */
+    proc_signals_t saved;
+    proc_signals_catch(&saved);
+    o.stop = proc_interrupted;
     swarm_result_t r;
     int rc = swarm_run(&o, &r);
+    proc_signals_restore(&saved);
     if (o.jsonl != NULL && fclose(o.jsonl) != 0 && rc >= 0) rc = SWARM_EWRITE;
+    if (rc == SWARM_ECANCELLED) {
+        say("swarm: cancelled (SIGINT/SIGTERM) at a seed boundary after %llu seeds; --jsonl holds only "
+            "their whole lines", (unsigned long long)r.seeds_run);
+        return EXIT_CANCELLED;
+    }
     if (rc < 0) {
         say("swarm: %s",
                 rc == SWARM_EWRITE ? "cannot write the --jsonl file" : "out of memory");

@@ -3,8 +3,8 @@
 # comes from the argument (GNU parallel), else SLURM_ARRAY_TASK_ID (Slurm array), else
 # JOB_COMPLETION_INDEX (Kubernetes Indexed Job). docs/SCALING.md has the whole story.
 #   ALICHAIN_BLOCK_SEEDS  seeds per block (default 10000): block K runs K*N .. K*N+N-1
-#   ALICHAIN_RESULTS      directory for the results (default results/): block-K.jsonl, and
-#                         shrunk reproducers of failing seeds under failures-K/
+#   ALICHAIN_RESULTS      directory for the results (default results/): block-K.jsonl,
+#                         block-K.log, and shrunk reproducers of failing seeds under failures-K/
 #   ALICHAIN_SIM          the alichain-sim to run (default: the repository's, else PATH's)
 #   ALICHAIN_SWARM_ARGS   more swarm options, e.g. "--no-shrink" (word-split)
 #   ALICHAIN_JOB_MODE     swarm (default) or compare: `alichain-sim compare --generated` on the
@@ -14,16 +14,26 @@
 #   ALICHAIN_ATTEMPT      the run line's "attempt" (default: the engine's name for this try:
 #                         Slurm's job id and restart count, the Kubernetes pod, else the time and
 #                         pid), so the report names where and in which try each failure ran
-# Exit: 0 every seed passed, 1 a seed failed, 2 usage or the run could not be done.
-# The JSON lines are written to block-K.jsonl.partial and renamed when the block is done, so
-# a killed job leaves no complete-looking file (alichain-sim report then names the seeds as
-# missing).
+# Exit: 0 every seed passed, 1 a seed failed (the block's file is kept: a result, not to be
+# retried), 2 cancelled or the run could not be done (nothing published: retry the block).
+# The JSON lines and the log are written under names of this attempt's own,
+# block-K.jsonl.partial-ATTEMPT and block-K.log.partial-ATTEMPT (ATTEMPT: ALICHAIN_ATTEMPT
+# with every character but [A-Za-z0-9._-] as _), and renamed to block-K.jsonl and block-K.log
+# (rename(2): atomic) only when the block is whole, so a retried block never mixes with a dead
+# attempt's file, a killed job leaves no complete-looking file (alichain-sim report then names
+# the seeds as missing), and two whole attempts leave one file, the last.
+# SIGTERM, SIGINT, SIGHUP (an engine cancelling the job; Kubernetes signals only the pod's
+# PID 1, which this script is) are forwarded at once to alichain-sim, which runs in the
+# background so the trap runs while it does: it stops at a seed boundary (exit 3), the
+# attempt's files are removed, exit 2.
 set -uo pipefail
 
 BLOCK_SEEDS_DEFAULT=10000
 here=$(cd "$(dirname "$0")" && pwd)
 
 INDEX_DIGITS_MAX=19       # an index of 20 digits or more is past 2^64 - 1 seeds anyway
+ATTEMPT_TAG_MAX=100       # characters of the attempt in the names of its files
+SIM_EXIT_CANCELLED=3      # alichain-sim swarm: stopped by SIGINT/SIGTERM at a seed boundary
 
 fail() { echo "swarm-job: $*" >&2; exit 2; }
 # a value as it can be shown in one line: control characters as \xHH (core/text.h's rule)
@@ -92,22 +102,43 @@ mkdir -p -- "$results" || fail "cannot create the results directory \"$(shown "$
 # compare writes failing scenarios there as it goes (the swarm creates its own)
 if [ "$mode" = compare ]; then mkdir -p "$results/failures-$index" || fail "cannot create $results/failures-$index"; fi
 out=$results/block-$index.jsonl
-partial=$out.partial
-rm -f "$partial"
-# an engine cancelling the job (Slurm, Kubernetes: SIGTERM) leaves no partial file behind
-trap 'rm -f "$partial"; echo "swarm-job: block $index: interrupted" >&2; exit 2' INT TERM HUP
+log=$results/block-$index.log
+tag=${ALICHAIN_ATTEMPT//[^A-Za-z0-9._-]/_}
+tag=${tag:0:$ATTEMPT_TAG_MAX}
+partial=$out.partial-$tag
+log_partial=$log.partial-$tag
+rm -f "$partial" "$log_partial"
+child=""
+# an engine cancelling the job: the running block is told at once and stops at a seed
+# boundary; nothing of this attempt is published or left behind
+# shellcheck disable=SC2317  # called by the trap
+on_signal() {
+    trap '' INT TERM HUP
+    local pid=${child:-$!}
+    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+    rm -f "$partial" "$log_partial"
+    echo "swarm-job: block $index: interrupted (attempt $ALICHAIN_ATTEMPT): nothing published" >&2
+    exit 2
+}
+trap on_signal INT TERM HUP
 
 # shellcheck disable=SC2086
 "$sim" "${run[@]}" --block "$index" --block-seeds "$block_seeds" --jsonl "$partial" \
-    --out "$results/failures-$index" ${ALICHAIN_SWARM_ARGS:-} >"$results/block-$index.log"
+    --out "$results/failures-$index" ${ALICHAIN_SWARM_ARGS:-} >"$log_partial" &
+child=$!
+wait "$child"
 rc=$?
+trap - INT TERM HUP
 if [ $rc -eq 0 ] || [ $rc -eq 1 ]; then
-    mv -f "$partial" "$out" || fail "cannot rename $partial"
+    # the log first: block-K.jsonl, the commit point, is published last
+    mv -f "$log_partial" "$log" && mv -f "$partial" "$out" || fail "cannot rename $partial"
 else
     rm -f "$partial"
-    echo "swarm-job: block $index: alichain-sim exited $rc; see $results/block-$index.log" >&2
-    cat "$results/block-$index.log" >&2
+    mv -f "$log_partial" "$log"
+    if [ $rc -eq $SIM_EXIT_CANCELLED ]; then why="cancelled (a signal reached it)"; else why="exited $rc"; fi
+    echo "swarm-job: block $index: alichain-sim $why; see $log" >&2
+    cat "$log" >&2
     exit 2
 fi
-echo "swarm-job: block $index of $block_seeds seeds (index from $from) on $ALICHAIN_HOST, attempt $ALICHAIN_ATTEMPT: $(grep -E "^$mode: [0-9]+ seeds" "$results/block-$index.log" | tail -n 1) -> $out"
+echo "swarm-job: block $index of $block_seeds seeds (index from $from) on $ALICHAIN_HOST, attempt $ALICHAIN_ATTEMPT: $(grep -E "^$mode: [0-9]+ seeds" "$log" | tail -n 1) -> $out"
 exit $rc

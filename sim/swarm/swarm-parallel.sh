@@ -28,14 +28,14 @@ sim=$1 seeds=$2 jobs=$3 block_seeds=$4 results=$5 parallel_args=${6:-}
 command -v parallel >/dev/null && parallel --version 2>/dev/null | grep -q 'GNU parallel' ||
     fail "GNU parallel is missing (make deps installs Debian's parallel)"
 
-# What swarm-job.sh writes: block-K.jsonl, block-K.jsonl.partial, block-K.log (files) and
+# What swarm-job.sh writes: block-K.jsonl, block-K.log, while running their .partial-ATTEMPT (files) and
 # failures-K (directories). Anything else means the directory is not (only) swarm results.
 if [ -e "$results" ] || [ -L "$results" ]; then
     [ -d "$results" ] || fail "SWARM_RESULTS exists and is not a directory: \"$results\""
     shopt -s nullglob dotglob
     for entry in "$results"/*; do
         name=${entry##*/}
-        if [[ $name =~ ^block-(0|[1-9][0-9]*)\.(jsonl|jsonl\.partial|log)$ ]] && [ -f "$entry" ] && [ ! -L "$entry" ]; then
+        if [[ $name =~ ^block-(0|[1-9][0-9]*)\.(jsonl|log)(\.partial-[A-Za-z0-9._-]+)?$ ]] && [ -f "$entry" ] && [ ! -L "$entry" ]; then
             continue
         fi
         if [[ $name =~ ^failures-(0|[1-9][0-9]*)$ ]] && [ -d "$entry" ] && [ ! -L "$entry" ]; then

@@ -83,18 +83,20 @@ static int shrink_settings(scenario_t *s, const char *checker, uint32_t *runs, u
     return changed;
 }
 
-/* Shrinks a failing scenario in place; `runs_max` bounds the attempts. Returns the number
- * of steps removed. */
-static int swarm_shrink(scenario_t *s, const char *checker, uint32_t runs_max) {
+static int stop_asked(const swarm_options_t *o) { return o->stop != NULL && o->stop(); }
+
+/* Shrinks a failing scenario in place; `runs_max` bounds the attempts, and o->stop ends it
+ * early (the caller then abandons the seed). Returns the number of steps removed. */
+static int swarm_shrink(const swarm_options_t *o, scenario_t *s, const char *checker, uint32_t runs_max) {
     uint32_t runs = 0;
     size_t before = s->step_count;
     int changed = 1;
-    while (changed && runs < runs_max) {
+    while (changed && runs < runs_max && !stop_asked(o)) {
         changed = 0;
         size_t chunk = s->step_count / 2;
         if (chunk == 0) chunk = 1;
         for (;;) {
-            for (size_t i = 0; i + chunk <= s->step_count && runs < runs_max;) {
+            for (size_t i = 0; i + chunk <= s->step_count && runs < runs_max && !stop_asked(o);) {
                 scenario_t c;
                 if (scenario_copy(&c, s) != 0) return (int)(before - s->step_count);
                 for (size_t k = 0; k < chunk; k++) scenario_remove_step(&c, i);
@@ -214,7 +216,12 @@ int swarm_run(const swarm_options_t *o, swarm_result_t *r) {
     char mut[80] = "";
     if (o->mutant) snprintf(mut, sizeof(mut), " --mutant %s", o->mutant);
     if (o->jsonl != NULL) jsonl_run_line(o);
+    int cancelled = 0;
     for (uint64_t i = 0; i < o->seeds; i++) {
+        if (stop_asked(o)) { /* a seed boundary: every line written so far is whole */
+            cancelled = 1;
+            break;
+        }
         uint64_t seed = o->first + i;
         scenario_t s;
         if (swarm_scenario(seed, &s) != 0) return AC_ENOMEM;
@@ -258,7 +265,14 @@ int swarm_run(const swarm_options_t *o, swarm_result_t *r) {
                 size_t before = s.step_count;
                 char checker[32];
                 snprintf(checker, sizeof(checker), "%s", result_checker(&res));
-                swarm_shrink(&s, checker, SWARM_SHRINK_RUNS_MAX);
+                swarm_shrink(o, &s, checker, SWARM_SHRINK_RUNS_MAX);
+                if (stop_asked(o)) { /* mid-shrink: abandon the seed, write nothing of it */
+                    r->seeds_run--;   /* not counted: it has no line */
+                    r->failed--;
+                    scenario_free(&s);
+                    cancelled = 1;
+                    break;
+                }
                 int wrc = swarm_write(o, seed, &s, &res, before, path, sizeof(path));
                 if (f != NULL && wrc == 0) {
                     fprintf(f, "  shrunk scenario (%zu of %zu steps): %s\n", s.step_count, before, path);
@@ -281,6 +295,13 @@ int swarm_run(const swarm_options_t *o, swarm_result_t *r) {
     }
     if (o->progress && f != NULL) fputc('\n', stderr);
     if (o->jsonl != NULL && (fflush(o->jsonl) != 0 || ferror(o->jsonl))) return SWARM_EWRITE;
+    if (cancelled) {
+        if (f != NULL)
+            fprintf(f, "swarm: stopped by a signal after %llu of %llu seeds, %llu failed (the seed running then "
+                       "abandoned: no line, no scenario)\n",
+                    (unsigned long long)r->seeds_run, (unsigned long long)o->seeds, (unsigned long long)r->failed);
+        return SWARM_ECANCELLED;
+    }
     if (f != NULL) {
         fprintf(f, "swarm: %llu seeds, %llu failed\n", (unsigned long long)r->seeds_run,
                 (unsigned long long)r->failed);

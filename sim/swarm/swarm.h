@@ -25,6 +25,8 @@ typedef struct {
     const char *host, *attempt; /* the run line's "host" and "attempt" (NULL: left out) */
     int has_block;             /* the seeds are block `block` of `block_seeds` (run line) */
     uint64_t block, block_seeds;
+    int (*stop)(void);         /* non-zero: stop at the next seed boundary (NULL: never);
+                                * the driver's SIGINT/SIGTERM flag (proc_interrupted) */
 } swarm_options_t;
 
 typedef struct {
@@ -41,9 +43,13 @@ typedef struct {
 
 /* swarm_run's error when the JSON lines could not be written (out of core's error range). */
 #define SWARM_EWRITE (-64)
+/* swarm_run's answer when o->stop asked it to stop: the seeds finished before it have their
+ * whole lines in o->jsonl (flushed); the seed running then is abandoned, with no line and no
+ * shrunk scenario. */
+#define SWARM_ECANCELLED (-65)
 
-/* Returns 0 when every seed passed, 1 otherwise, or a negative error (AC_ENOMEM, or
- * SWARM_EWRITE when o->jsonl reports a write error). */
+/* Returns 0 when every seed passed, 1 otherwise, or a negative error (AC_ENOMEM,
+ * SWARM_EWRITE when o->jsonl reports a write error, SWARM_ECANCELLED). */
 int swarm_run(const swarm_options_t *o, swarm_result_t *r);
 
 /* The scenario generated for `seed` under lim (gen_limits_swarm: what the swarm runs;

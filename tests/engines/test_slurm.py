@@ -207,9 +207,10 @@ def test_a_running_task_cancelled_leaves_no_partial_file(slurm):
     work = slurm.tree / "work-cancel"
     work.mkdir()
     jid = slurm.sbatch(work, "--array=0", ALICHAIN_SIM=SIM, ALICHAIN_BLOCK_SEEDS=10 ** 7)
-    partial = work / "results" / "block-0.jsonl.partial"
-    wait_for("the task to start writing", lambda: partial.exists() and partial.stat().st_size > 0,
-             JOB_TIMEOUT_S, 0.1)
+    def started():   # the attempt's own name: block-0.jsonl.partial-slurm_job_ID_restart_0
+        found = list((work / "results").glob("block-0.jsonl.partial-slurm_job_*"))
+        return found and found[0].stat().st_size > 0
+    wait_for("the task to start writing", started, JOB_TIMEOUT_S, 0.1)
     slurm.run("scancel", jid)
     slurm.wait_done(jid)
     assert slurm.job("%s_0" % jid)["JobState"] == "CANCELLED"

@@ -2,7 +2,6 @@
 # lines (format alichain-swarm v1), `alichain-sim report` merging them (and refusing damaged
 # input line by line, exit 2, never a crash: fuzz-like cases), sim/swarm/swarm-job.sh under each
 # engine's index variable, and `make swarm-parallel` through GNU parallel.
-import errno
 import json
 import os
 import pathlib
@@ -15,7 +14,7 @@ import time
 
 import pytest
 
-from sim_helpers import BUILD_DIR, REPO, RUN_TIMEOUT_S, SIM, run_sim
+from sim_helpers import BUILD_DIR, REPO, RUN_TIMEOUT_S, SIM, build_mutant_sim, run_sim
 
 JOB = REPO / "sim" / "swarm" / "swarm-job.sh"
 INDEX_VARS = ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX")
@@ -25,7 +24,6 @@ FAULT_NAMES = ("dgrams", "lost", "duplicated", "reordered", "cut", "to-down", "s
 FUZZ_CASES = 150          # random garbage / byte-flip variants per test
 MUTANT = "same-balance"   # a planted bug the swarm catches within a few seeds
 CANCEL_WAIT_S = 60       # deadline for the job to start, and to end after SIGTERM
-MUTANT_SIM = REPO / "build" / "mutants" / "bin" / "alichain-sim"
 
 
 def jsonl(path):
@@ -166,23 +164,7 @@ def test_report_names_missing_and_duplicated_seed_ranges(tmp_path):
 @pytest.fixture(scope="module")
 def mutant_sim():
     """alichain-sim-mutants (built here if `make sim-mutants` has not yet)."""
-    r = subprocess.run(["make", "--no-print-directory", "VARIANT=mutants",
-                        "EXTRA_CFLAGS=-DALICHAIN_MUTANTS", "build/mutants/bin/alichain-sim"],
-                       cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    assert r.returncode == 0, r.stdout + r.stderr
-    # Linux refuses to exec a file some process still holds open for writing (ETXTBSY): seen
-    # once right after this build, with pytest-xdist workers spawning processes beside it
-    # (which process held it was not pinned down). Wait until the new binary runs, five
-    # seconds at most; past that the test's own run fails loudly.
-    for _ in range(50):
-        try:
-            subprocess.run([str(MUTANT_SIM), "--help"], capture_output=True, timeout=RUN_TIMEOUT_S)
-            break
-        except OSError as e:
-            if e.errno != errno.ETXTBSY:
-                raise
-            time.sleep(0.1)
-    return MUTANT_SIM
+    return build_mutant_sim(clean_env())
 
 
 def test_report_groups_real_failures_with_one_reproducer_each(tmp_path, mutant_sim):
@@ -338,7 +320,7 @@ def test_job_script_runs_unchanged_under_every_engine_and_the_blocks_merge(tmp_p
     results = tmp_path / "results"
     for k in range(3):
         assert block_seeds_of(results / ("block-%d.jsonl" % k)) == [3 * k, 3 * k + 1, 3 * k + 2]
-    assert not list(results.glob("*.partial"))
+    assert not list(results.glob("*.partial*"))
     rep = report(*sorted(results.glob("block-*.jsonl")), "--first", 0, "--seeds", 9)
     assert rep.returncode == 0 and "seeds run: 9 seeds in 1 range: 0..8" in rep.stdout, rep.stdout
 
@@ -366,11 +348,11 @@ def test_job_script_cancelled_by_the_engine_leaves_no_partial_file(tmp_path):
     p = subprocess.Popen(["bash", str(JOB), "0"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        partial = tmp_path / "results" / "block-0.jsonl.partial"
+        partials = lambda: list((tmp_path / "results").glob("block-0.jsonl.partial-*"))  # noqa: E731
         deadline = time.monotonic() + CANCEL_WAIT_S
-        while not (partial.exists() and partial.stat().st_size > 0) and time.monotonic() < deadline:
+        while not (partials() and partials()[0].stat().st_size > 0) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert partial.exists(), "the block never started"
+        assert partials(), "the block never started"
         os.killpg(p.pid, signal.SIGTERM)
         _, err = p.communicate(timeout=CANCEL_WAIT_S)
     finally:
@@ -444,18 +426,20 @@ def test_slurm_array_script_runs_the_job_script_unchanged(tmp_path):
 
 def test_kubernetes_indexed_job_runs_the_job_script_unchanged(tmp_path):
     import yaml   # python3-yaml (ci/install-deps.sh)
-    job = yaml.safe_load((REPO / "deploy" / "k8s-swarm-job.yaml").read_text())
+    job, claim = yaml.safe_load_all((REPO / "deploy" / "k8s-swarm-job.yaml").read_text())
     spec = job["spec"]
-    assert job["kind"] == "Job" and spec["completionMode"] == "Indexed"
+    assert job["kind"] == "Job" and spec["completionMode"] == "Indexed" and claim["kind"] == "PersistentVolumeClaim"
     (c,) = spec["template"]["spec"]["containers"]
-    env = {e["name"]: e["value"] for e in c["env"]}
+    env = {e["name"]: e["value"] for e in c["env"] if "value" in e}   # POD_NAME: the downward API
     assert spec["completions"] * int(env["ALICHAIN_BLOCK_SEEDS"]) == SHIPPED_SEEDS
-    assert c["command"] == ["sim/swarm/swarm-job.sh"] and c["workingDir"] == "/alichain"
+    assert c["command"] == ["/alichain/sim/swarm/swarm-job.sh"] and c["workingDir"] == "/alichain"
     mounts = {m["mountPath"] for m in c["volumeMounts"]}
     assert env["ALICHAIN_RESULTS"] in mounts
-    # the pod's command, from the repository as the image has it; fewer seeds, a local volume
-    env.update(ALICHAIN_BLOCK_SEEDS=3, ALICHAIN_RESULTS=tmp_path / "res")
-    r = subprocess.run(c["command"], cwd=REPO, env=clean_env(JOB_COMPLETION_INDEX=4, ALICHAIN_SIM=SIM, **env),
+    # the pod's command, from the repository as the image has it at /alichain; fewer seeds, a
+    # local volume (tests/engines/test_k8s_job.py runs it as PID 1 with the whole environment)
+    env.update(ALICHAIN_BLOCK_SEEDS=3, ALICHAIN_RESULTS=tmp_path / "res", ALICHAIN_ATTEMPT="pod swarm-4-abcde")
+    command = [str(REPO / c["command"][0][len("/alichain/"):])]
+    r = subprocess.run(command, cwd=REPO, env=clean_env(JOB_COMPLETION_INDEX=4, ALICHAIN_SIM=SIM, **env),
                        capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert r.returncode == 0 and "index from JOB_COMPLETION_INDEX" in r.stdout, r.stdout + r.stderr
     assert block_seeds_of(tmp_path / "res" / "block-4.jsonl") == [12, 13, 14]

@@ -2,6 +2,7 @@
 # comes from $ALICHAIN_BIN (default build/release/bin), the C unit tests of the simulator
 # from $ALICHAIN_BUILD/tests/sim. Every run has a wall-clock timeout only as a safety net.
 import errno
+import fcntl
 import os
 import pathlib
 import re
@@ -43,9 +44,15 @@ def faults(stdout):
 def build_mutant_sim(env):
     """alichain-sim-mutants at MUTANT_SIM, built with make (env: without a parent make's
     flags) if `make sim-mutants` has not yet; returns its path."""
-    r = subprocess.run(["make", "--no-print-directory", "VARIANT=mutants",
-                        "EXTRA_CFLAGS=-DALICHAIN_MUTANTS", "build/mutants/bin/alichain-sim"],
-                       cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    # Test files in other pytest-xdist workers build it too (test_scaling, test_k8s_job): one
+    # make at a time, so none relinks the binary while another worker runs it.
+    lock_path = REPO / "build" / "mutants.build.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        r = subprocess.run(["make", "--no-print-directory", "VARIANT=mutants",
+                            "EXTRA_CFLAGS=-DALICHAIN_MUTANTS", "build/mutants/bin/alichain-sim"],
+                           cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     assert r.returncode == 0, r.stdout + r.stderr
     # Linux refuses to exec a file some process still holds open for writing (ETXTBSY): seen
     # once right after this build, with pytest-xdist workers spawning processes beside it

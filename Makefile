@@ -161,12 +161,14 @@ ASAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 #
 # make test runs each test where it proves something (each pass takes PYTEST_ARGS too):
 # the tests that only read or build sources (tests/lint, the ClusterFuzzLite build, which
-# compiles its own sanitizer builds, and the engine recipes' shell) run once, in the coverage
-# pass; the real-mode tests, which prove the real programs and the harness's hosts rather
-# than core's coverage (core/ is reached by the unit, simulator and end-to-end tests), run
-# once, here, with every sanitizer live. Empty either list to run everything in that pass.
+# compiles its own sanitizer builds, its workflows' layout, and the engine recipes' shell) run
+# once, in the coverage pass; the real-mode tests, which prove the real programs and the
+# harness's hosts rather than core's coverage (core/ is reached by the unit, simulator and
+# end-to-end tests), run once, here, with every sanitizer live. Empty either list to run
+# everything in that pass.
 # (PYTEST_ARGS, given on the command line, reaches both passes.)
-ASAN_PYTEST_SKIP ?= --ignore=tests/lint --ignore=tests/fuzz/test_cflite_build.py --ignore=tests/engines
+ASAN_PYTEST_SKIP ?= --ignore=tests/lint --ignore=tests/fuzz/test_cflite_build.py \
+  --ignore=tests/fuzz/test_cflite_workflows.py --ignore=tests/engines
 COVERAGE_PYTEST_SKIP ?= --ignore=tests/real
 asan:
 	$(MAKE) --no-print-directory VARIANT=asan WERROR=1 EXTRA_CFLAGS="$(ASAN_CFLAGS)" \

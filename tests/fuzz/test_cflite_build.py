@@ -1,8 +1,12 @@
-"""test_cflite_build.py — runs .clusterfuzzlite/build.sh here, without Docker, with the
-variables OSS-Fuzz/ClusterFuzzLite set for a libFuzzer+ASan build (CC=clang, CFLAGS with
--fsanitize=address,fuzzer-no-link, LIB_FUZZING_ENGINE=-fsanitize=fuzzer, SRC/OUT/WORK),
-checks what lands in $OUT (binary, seed corpus zip, dictionary, options per target) and
-runs each built target briefly on its seed corpus; the same for SANITIZER=undefined."""
+"""test_cflite_build.py — runs .clusterfuzzlite/build.sh here, without Docker, in the
+environment OSS-Fuzz's base-builder image and its `compile` step give a C project (CC=clang,
+CFLAGS = the common flags + SANITIZER_FLAGS_<sanitizer> + COVERAGE_FLAGS[_<sanitizer>],
+LIB_FUZZING_ENGINE=-fsanitize=fuzzer, SRC/OUT/WORK, SANITIZER, FUZZING_ENGINE, ...), checks
+what lands in $OUT (binary, seed corpus zip, dictionary, options per target) and runs each
+target briefly on its seed corpus, for each sanitizer the workflows fuzz with (address,
+undefined); and builds the coverage build cflite_cron.yml's coverage job makes, replays the
+seed corpora through it as ClusterFuzzLite's coverage mode does and reads the profile."""
+import json
 import os
 import re
 import shutil
@@ -20,20 +24,35 @@ RUN_TIMEOUT_S = 300
 FUZZ_RUNS = 100         # executions beyond the seed corpus, per target
 FUZZ_SECONDS_MAX = 2    # and at most this long
 COV_MIN = 50            # edges a target instrumented with $CFLAGS reaches at least
-# OSS-Fuzz's flags per SANITIZER (its base-clang image; -stdlib=libc++ left out of
-# CXXFLAGS: Debian's clang has no libc++ by default, and nothing here is C++)
-OSS_FUZZ_COMMON = ("-O1 -fno-omit-frame-pointer -gline-tables-only "
-                   "-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION ")
-UBSAN_CHECKS = ("array-bounds,bool,builtin,enum,float-divide-by-zero,function,integer-divide-by-zero,"
-                "null,object-size,return,returns-nonnull-attribute,shift,signed-integer-overflow,"
-                "unreachable,vla-bound,vptr")
-SANITIZER_CFLAGS = {
+# OSS-Fuzz's base-builder image (infra/base-images/base-builder/ubuntu-20-04.Dockerfile,
+# base-clang for CFLAGS) and its compile script: CFLAGS="$CFLAGS $SANITIZER_FLAGS
+# $COVERAGE_FLAGS", where COVERAGE_FLAGS_<sanitizer> replaces COVERAGE_FLAGS when set;
+# CXXFLAGS = CFLAGS + -stdlib=libc++, left out here: Debian's clang has no libc++ by
+# default, and nothing here is C++.
+OSS_FUZZ_CFLAGS = "-O1 -fno-omit-frame-pointer -gline-tables-only -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION"
+SANITIZER_FLAGS = {
     "address": "-fsanitize=address -fsanitize-address-use-after-scope",
-    "undefined": "-fsanitize=%s,unsigned-integer-overflow -fno-sanitize-recover=%s" % (UBSAN_CHECKS, UBSAN_CHECKS),
+    # the -fsanitize set is the -fno-sanitize-recover set plus unsigned-integer-overflow
+    "undefined": "-fsanitize=array-bounds,bool,builtin,enum,function,integer-divide-by-zero,null,"
+                 "object-size,return,returns-nonnull-attribute,shift,signed-integer-overflow,"
+                 "unsigned-integer-overflow,unreachable,vla-bound,vptr "
+                 "-fno-sanitize-recover=array-bounds,bool,builtin,enum,function,integer-divide-by-zero,"
+                 "null,object-size,return,returns-nonnull-attribute,shift,signed-integer-overflow,"
+                 "unreachable,vla-bound,vptr",
+    "coverage": "",   # no sanitizer in the coverage build
 }
+COVERAGE_FLAGS = "-fsanitize=fuzzer-no-link"
+COVERAGE_FLAGS_BY_SANITIZER = {
+    "coverage": "-fprofile-instr-generate -fcoverage-mapping -pthread -Wl,--no-as-needed -Wl,-ldl -Wl,-lm "
+                "-Wno-unused-command-line-argument",
+}
+FUZZ_SANITIZERS = ("address", "undefined")
 # and the run-time options OSS-Fuzz runs targets with (core's hashes wrap on purpose)
 RUN_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1",
            "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:silence_unsigned_overflow=1"}
+# what the seed corpora alone cover of the two codecs, read from the coverage build's profile
+# (make fuzz-coverage measures 98 % and 100 % with gcov; llvm-cov counts lines a little differently)
+COVERED_LINES_PCT_MIN = {"core/wire.c": 90.0, "core/tx.c": 90.0}
 
 
 def need_libfuzzer():
@@ -50,7 +69,8 @@ def need_libfuzzer():
 
 def oss_fuzz_env(tmp, sanitizer="address", **over):
     src = tmp / "src"
-    flags = OSS_FUZZ_COMMON + SANITIZER_CFLAGS[sanitizer] + " -fsanitize=fuzzer-no-link"
+    flags = " ".join(f for f in (OSS_FUZZ_CFLAGS, SANITIZER_FLAGS[sanitizer],
+                                 COVERAGE_FLAGS_BY_SANITIZER.get(sanitizer, COVERAGE_FLAGS)) if f)
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     env.update(CC="clang", CXX="clang++", CFLAGS=flags, CXXFLAGS=flags,
                LIB_FUZZING_ENGINE="-fsanitize=fuzzer", SANITIZER=sanitizer, FUZZING_ENGINE="libfuzzer",
@@ -71,7 +91,7 @@ def run_build(tmp, sanitizer="address", **over):
                           capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
 
 
-@pytest.fixture(scope="module", params=sorted(SANITIZER_CFLAGS))
+@pytest.fixture(scope="module", params=FUZZ_SANITIZERS)
 def built(request, tmp_path_factory):
     need_libfuzzer()
     tmp = tmp_path_factory.mktemp("cflite-" + request.param)
@@ -116,26 +136,80 @@ def test_build_refuses_without_the_oss_fuzz_variables(tmp_path, missing):
     assert r.returncode != 0 and missing in r.stderr, r.stderr[-2000:]
 
 
-def test_project_dockerfile_and_workflows_fit_together():
+def test_project_and_dockerfile_fit_build_sh():
     import yaml   # python3-yaml (ci/install-deps.sh)
     project = yaml.safe_load((ROOT / ".clusterfuzzlite" / "project.yaml").read_text())
     assert project == {"language": "c"}
     docker = (ROOT / ".clusterfuzzlite" / "Dockerfile").read_text()
     assert "FROM gcr.io/oss-fuzz-base/base-builder" in docker
     assert "COPY .clusterfuzzlite/build.sh $SRC/" in docker and "zip" in docker
-    modes = {}
-    for name in ("cflite_pr.yml", "cflite_batch.yml"):
-        wf = yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
-        steps = [s for job in wf["jobs"].values() for s in job["steps"]]
-        uses = [s["uses"] for s in steps]
-        assert "google/clusterfuzzlite/actions/build_fuzzers@v1" in uses, name
-        assert "google/clusterfuzzlite/actions/run_fuzzers@v1" in uses, name
-        for s in steps:
-            if s["uses"].endswith("build_fuzzers@v1"):
-                assert s["with"]["language"] == "c"
-            if s["uses"].endswith("run_fuzzers@v1"):
-                modes[name] = s["with"]["mode"]
-    assert modes == {"cflite_pr.yml": "code-change", "cflite_batch.yml": "batch"}
+
+
+def test_every_sanitizer_the_workflows_build_with_is_built_here():
+    # the workflows' layout is tests/fuzz/test_cflite_workflows.py's; this ties it to the builds above
+    from test_cflite_workflows import load_workflows, workflow_sanitizers
+    named = set().union(*(workflow_sanitizers(doc) for doc in load_workflows().values()))
+    assert named == set(FUZZ_SANITIZERS) | {"coverage"}, named
+
+
+# ---- the coverage build (cflite_cron.yml's coverage job) ---------------------------------
+
+def llvm_tool(name):
+    """llvm-<name> of the clang that built the targets (its profile format is that version's)."""
+    major = re.search(r"clang version (\d+)", subprocess.run(
+        ["clang", "--version"], capture_output=True, text=True, timeout=RUN_TIMEOUT_S).stdout)
+    for candidate in (["llvm-%s-%s" % (name, major.group(1))] if major else []) + ["llvm-" + name]:
+        if shutil.which(candidate):
+            return candidate
+    pytest.fail("llvm-%s is not installed (it comes with clang: make deps)" % name)
+
+
+@pytest.fixture(scope="module")
+def built_coverage(tmp_path_factory):
+    need_libfuzzer()
+    tmp = tmp_path_factory.mktemp("cflite-coverage")
+    r = run_build(tmp, "coverage")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return tmp
+
+
+def test_coverage_build_has_the_profile_runtime_and_no_asan(built_coverage):
+    for t in TARGETS:
+        syms = subprocess.run(["nm", str(built_coverage / "out" / t)], capture_output=True, text=True,
+                              timeout=RUN_TIMEOUT_S).stdout
+        assert "__llvm_profile_write_file" in syms, t
+        assert "LLVMFuzzerRunDriver" in syms, t   # linked with $LIB_FUZZING_ENGINE
+        # no ASan runtime (UBSan's handlers come with libFuzzer's runtime in every build)
+        assert "__asan_init" not in syms, t
+
+
+def test_coverage_build_replays_the_seed_corpora_into_a_profile(built_coverage):
+    """What ClusterFuzzLite's coverage mode does: each target runs its corpus once
+    (-runs=0) with LLVM_PROFILE_FILE set; the merged profile is read by llvm-cov."""
+    out, tmp = built_coverage / "out", built_coverage
+    profiles = []
+    for t in TARGETS:
+        corpus = tmp / "corpus" / t
+        with zipfile.ZipFile(out / ("%s_seed_corpus.zip" % t)) as z:
+            z.extractall(corpus)
+        profiles.append(tmp / ("%s.profraw" % t))
+        r = subprocess.run([str(out / t), "-runs=0", str(corpus)], cwd=tmp, capture_output=True, text=True,
+                           env={**os.environ, "LLVM_PROFILE_FILE": str(profiles[-1])}, timeout=RUN_TIMEOUT_S)
+        assert r.returncode == 0 and profiles[-1].is_file() and profiles[-1].stat().st_size > 0, "%s:\n%s" % (t, r.stderr[-2000:])
+    merged = tmp / "merged.profdata"
+    r = subprocess.run([llvm_tool("profdata"), "merge", "-sparse", "-o", str(merged)] + [str(p) for p in profiles],
+                       capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert r.returncode == 0, r.stderr
+    objects = [str(out / TARGETS[0])] + [a for t in TARGETS[1:] for a in ("-object", str(out / t))]
+    r = subprocess.run([llvm_tool("cov"), "export", "-summary-only", "-instr-profile=%s" % merged] + objects,
+                       capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert r.returncode == 0, r.stderr[-2000:]
+    pct = {}
+    for f in json.loads(r.stdout)["data"][0]["files"]:
+        rel = os.path.relpath(f["filename"], ROOT)
+        pct[rel] = f["summary"]["lines"]["percent"]
+    low = {f: round(pct.get(f, 0.0), 1) for f, floor in COVERED_LINES_PCT_MIN.items() if pct.get(f, 0.0) < floor}
+    assert low == {}, "line coverage under %s: %s" % (COVERED_LINES_PCT_MIN, low)
 
 
 # ---- a plain-object engine linked after the library (issue #14 item 2) ----------------

@@ -14,12 +14,14 @@ _Static_assert(offsetof(backend_t, pending) < offsetof(backend_t, replay) &&
                        _Alignof(backend_t),
                "the tables are backend_t's last members: backend_init clears everything before them");
 
-void backend_init(backend_t *b, int index) {
+void backend_init(backend_t *b, int index, uint64_t epoch) {
     AC_ASSERT(index >= 0);
     AC_ASSERT(index < BACKEND_COUNT);
+    AC_ASSERT(epoch != 0); /* 0 is what serverM sends before it has heard of any */
     memset(b, 0, offsetof(backend_t, pending)); /* the tables after it: see backend_t */
     for (size_t p = 0; p < BACKEND_PENDING_MAX; p++) b->pending[p].token = 0;
     b->index = index;
+    b->epoch = epoch;
     b->next_token = 1;
     ledger_init(&b->ledger);
 }
@@ -50,8 +52,10 @@ void backend_stop(backend_t *b, outbox_t *out) {
 
 void backend_set_auth(backend_t *b, const auth_t *auth) { b->auth = auth; }
 
-static void backend_send(backend_t *b, const wire_reply_t *rep, outbox_t *out) {
+/* Every reply says which process of the backend answers (its epoch). */
+static void backend_send(backend_t *b, wire_reply_t *rep, outbox_t *out) {
     uint8_t buf[AUTH_DGRAM_BYTES_MAX];
+    rep->epoch = b->epoch;
     size_t n = wire_reply_encode(rep, buf, DGRAM_BYTES_MAX);
     AC_ASSERT(n > 0); /* replies are packed under the limit below */
     if (b->auth != NULL) n = auth_seal(b->auth, b->index, ++b->auth_seq, buf, n, buf, sizeof(buf));
@@ -374,6 +378,12 @@ static void backend_on_message(backend_t *b, uint64_t now_us, uint64_t seq, cons
     case WIRE_WRITE:
         if (fencing && (!b->fenced || req->incarnation != b->fence)) {
             rep->status = WIRE_ST_UNFENCED;
+            break;
+        }
+        if (req->u.write.epoch != b->epoch && !MUTANT(MUT_NO_EPOCH_CHECK)) {
+            /* meant for another run of this backend (or sent before serverM heard of this
+             * one): that run's refusals are not remembered here, so never apply it */
+            rep->status = WIRE_ST_EPOCH;
             break;
         }
         backend_write(b, req, rep, out, &reply_now);

@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
     int index;                   /* 0..2 for A..C */
     ledger_t ledger;
+    uint64_t epoch;              /* this process's boot epoch (backend_init: the driver's) */
     uint64_t fence;              /* highest incarnation a QUERY raised it to */
     int fenced;                  /* a QUERY of `fence` has been seen since start */
     const auth_t *auth;          /* the driver's (outlives the node); NULL: bare wire
@@ -86,9 +87,14 @@ typedef struct {
     } replay[BACKEND_HELD_MAX];
 } backend_t;
 
-/* index: 0..2. The ledger starts empty; call backend_load() and backend_start() before
- * any datagram. */
-void backend_init(backend_t *b, int index);
+/* index: 0..2; epoch: this process's boot epoch, a value that differs at every start of the
+ * backend (the driver draws it: getrandom() in net/, the seeded PRNG in the simulator) and
+ * is not 0. Every reply carries it; a WRITE carrying another epoch is refused
+ * (WIRE_ST_EPOCH), so a copy of a write meant for an earlier run of this backend — one that
+ * run may have refused, with serverM reusing its serial since — is never applied by this
+ * one (docs/PROTOCOL.md 3.6). The ledger starts empty; call backend_load() and
+ * backend_start() before any datagram. */
+void backend_init(backend_t *b, int index, uint64_t epoch);
 void backend_free(backend_t *b);
 
 /* Recovery, decided and nothing changed yet: loads the block file image img[0..len) under

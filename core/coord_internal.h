@@ -224,6 +224,8 @@ typedef struct {
     int hello_for;          /* for a hello QUERY: the WRITE entry waiting for it, else -1 */
     int hello;              /* a WRITE paused until its hello is answered: the hello's entry,
                                else -1 (out_release keeps the two links in step) */
+    uint64_t epoch;         /* a WRITE: the backend epoch its payload carries now; only a
+                               reply of that backend process settles it */
     /* owner */
     int first_user;         /* QUERY chunk */
     int user_count;
@@ -270,6 +272,8 @@ struct coord {
     prng_t prng;
     uint64_t next_request_seq;        /* the high bits of the next request id */
     uint64_t auth_seq[BACKEND_COUNT]; /* the last sequence number sealed for each backend */
+    uint64_t be_epoch[BACKEND_COUNT]; /* each backend's boot epoch, from its latest QUERY reply
+                                         (0: none yet): new WRITEs carry it */
     uint64_t next_token;
     uint16_t conn_index[CONN_INDEX_SLOTS]; /* open addressing: conn id -> conns[] index + 1 */
     int conn_free[CONNECTIONS_MAX];   /* released conns[] indexes (pool_take) */

@@ -43,6 +43,7 @@ int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_r
     memset(e, 0, sizeof(*e));
     req->incarnation = c->cfg.incarnation;
     req->request_id = (c->next_request_seq++ << OUT_SLOT_BITS) | (uint64_t)i;
+    if (req->type == WIRE_WRITE) req->u.write.epoch = c->be_epoch[backend];
     size_t n = wire_req_encode(req, e->payload, sizeof(e->payload));
     AC_ASSERT(n > 0);
     e->used = 1;
@@ -50,6 +51,7 @@ int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_r
     e->backend = backend;
     e->type = req->type;
     e->owner = owner;
+    e->epoch = req->type == WIRE_WRITE ? req->u.write.epoch : 0;
     e->len = n;
     e->deadline_us = now_us + (uint64_t)c->cfg.timeout_ms * 1000u;
     e->rto_us = RETRANSMIT_US_INITIAL;
@@ -195,17 +197,33 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
         outbox_drop(out, "a reply that does not match its request");
         return;
     }
+    if (e->type == WIRE_QUERY && rep->status == WIRE_ST_OK) c->be_epoch[backend] = rep->epoch;
     if (e->hello_for >= 0) {
-        /* the hello a fenced-out WRITE waited for: resend that write at once */
+        /* the hello a fenced-out WRITE waited for: resend that write at once, for the
+         * backend process that answered it */
         out_t *w = &c->out[e->hello_for];
         AC_ASSERT(w->used);
         AC_ASSERT(w->hello == ei);            /* out_release drops a write's hello too */
         out_release(c, ei);                   /* and unpauses the write: w->hello = -1 */
+        if (rep->status == WIRE_ST_OK) {
+            int rc = wire_write_set_epoch(w->payload, w->len, rep->epoch);
+            AC_ASSERT(rc == AC_OK);
+            w->epoch = rep->epoch;
+        }
         w->rto_us = RETRANSMIT_US_INITIAL / 2;
         out_retransmit(c, now_us, w, out);
         return;
     }
-    if (rep->status == WIRE_ST_UNFENCED && e->type == WIRE_WRITE) {
+    int rehello = rep->status == WIRE_ST_UNFENCED || rep->status == WIRE_ST_EPOCH;
+    if (e->type == WIRE_WRITE && !rehello && rep->epoch != e->epoch) {
+        /* An answer of another run of the backend than the one the write now goes to
+         * (a copy sent before a hello taught serverM the new one): it settles nothing,
+         * a refusal above all — the run the write now goes to may still apply it. That
+         * run's own answer comes to a copy carrying its epoch. */
+        c->stats.datagrams_dropped++;
+        return;
+    }
+    if (rehello && e->type == WIRE_WRITE) {
         if (e->hello >= 0) return;
         wire_req_t hello;
         memset(&hello, 0, sizeof(hello));

@@ -23,6 +23,7 @@ const char *const mutant_names[MUT_COUNT] = {
     "conn-unordered",
     "skip-mac",
     "disk-error-no-cut",
+    "no-epoch-check",
     /* real programs only (MUT_SIM_COUNT ..) */
     "restart-forgets-last-line",
     "half-timeout",

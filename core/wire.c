@@ -14,8 +14,8 @@
 #define U16_BYTES 2
 #define U32_BYTES 4
 #define U64_BYTES 8
-/* A reply starts with the header, then status and fence. */
-#define REPLY_HEAD_BYTES (WIRE_HEADER_BYTES + U8_BYTES + U64_BYTES)
+/* A reply starts with the header, then status, fence and epoch. */
+#define REPLY_HEAD_BYTES (WIRE_HEADER_BYTES + U8_BYTES + U64_BYTES + U64_BYTES)
 #define QUERY_REPLY_FIXED_BYTES (REPLY_HEAD_BYTES + U64_BYTES + U32_BYTES + U8_BYTES)
 #define QUERY_TOTALS_BYTES (U8_BYTES + U64_BYTES + U64_BYTES)
 #define WRITE_REPLY_FIXED_BYTES (REPLY_HEAD_BYTES + U8_BYTES)
@@ -24,12 +24,12 @@
 #define STATS_REQ_BYTES_MAX (WIRE_HEADER_BYTES + 1 + NAME_BYTES_MAX + U32_BYTES)
 #define TX_BYTES_MAX (U64_BYTES + 2 * (1 + NAME_BYTES_MAX) + U64_BYTES)
 #define ROW_BYTES_MAX (1 + NAME_BYTES_MAX + U32_BYTES + U64_BYTES)
-#define STATUS_MAX WIRE_ST_UNFENCED
+#define STATUS_MAX WIRE_ST_EPOCH
 #define RESULT_MAX WIRE_TX_IOERR
 
 _Static_assert(WIRE_HEADER_BYTES == 4 * U8_BYTES + 2 * U64_BYTES, "header layout");
 _Static_assert(WIRE_QUERY_REQ_FIXED_BYTES == WIRE_HEADER_BYTES + U8_BYTES, "QUERY req");
-_Static_assert(WIRE_WRITE_REQ_FIXED_BYTES == WIRE_HEADER_BYTES + U8_BYTES, "WRITE req");
+_Static_assert(WIRE_WRITE_REQ_FIXED_BYTES == WIRE_HEADER_BYTES + U64_BYTES + U8_BYTES, "WRITE req");
 _Static_assert(WIRE_LIST_REPLY_FIXED_BYTES == REPLY_HEAD_BYTES + U32_BYTES + 2 * U8_BYTES,
                "LIST reply");
 _Static_assert(WIRE_STATS_REPLY_FIXED_BYTES == REPLY_HEAD_BYTES + U32_BYTES + 2 * U8_BYTES,
@@ -123,6 +123,14 @@ uint8_t wire_type_of(const uint8_t *buf, size_t len) {
     return buf[2];
 }
 
+int wire_write_set_epoch(uint8_t *buf, size_t len, uint64_t epoch) {
+    AC_ASSERT(buf != NULL);
+    if (len < WIRE_WRITE_REQ_FIXED_BYTES || wire_type_of(buf, len) != WIRE_WRITE) return AC_EINVAL;
+    for (size_t i = 0; i < U64_BYTES; i++) /* big-endian, right after the header */
+        buf[WIRE_HEADER_BYTES + i] = (uint8_t)(epoch >> (8 * (U64_BYTES - 1 - i)));
+    return AC_OK;
+}
+
 /* Checks a count against its range before it is used to index an array. */
 static int count_ok(unsigned count, unsigned min, unsigned max) {
     return count >= min && count <= max;
@@ -143,6 +151,7 @@ size_t wire_req_encode(const wire_req_t *m, uint8_t *buf, size_t cap) {
         break;
     case WIRE_WRITE:
         if (!count_ok(m->u.write.count, 1, WIRE_WRITE_TXS_MAX)) return 0;
+        bw_uint(&w, m->u.write.epoch, U64_BYTES);
         bw_uint(&w, m->u.write.count, U8_BYTES);
         for (unsigned i = 0; i < m->u.write.count; i++) bw_tx(&w, &m->u.write.txs[i]);
         break;
@@ -169,6 +178,7 @@ size_t wire_reply_encode(const wire_reply_t *m, uint8_t *buf, size_t cap) {
     bw_header(&w, m->type, m->incarnation, m->request_id);
     bw_uint(&w, m->status, U8_BYTES);
     bw_uint(&w, m->fence, U64_BYTES);
+    bw_uint(&w, m->epoch, U64_BYTES);
     switch (m->type) {
     case WIRE_QUERY | WIRE_REPLY:
         if (!count_ok(m->u.query.count, 0, WIRE_QUERY_NAMES_MAX)) return 0;
@@ -324,6 +334,7 @@ int wire_req_decode(const uint8_t *buf, size_t len, wire_req_t *m) {
         }
         break;
     case WIRE_WRITE:
+        m->u.write.epoch = br_uint(&r, U64_BYTES);
         m->u.write.count = br_u8_max(&r, WIRE_WRITE_TXS_MAX);
         if (m->u.write.count == 0) r.bad = 1;
         for (unsigned i = 0; i < m->u.write.count && !r.bad; i++) {
@@ -355,6 +366,7 @@ int wire_reply_decode(const uint8_t *buf, size_t len, wire_reply_t *m) {
     m->type = br_header(&r, &m->incarnation, &m->request_id);
     m->status = br_u8_max(&r, STATUS_MAX);
     m->fence = br_uint(&r, U64_BYTES);
+    m->epoch = br_uint(&r, U64_BYTES);
     switch (m->type) {
     case WIRE_QUERY | WIRE_REPLY:
         m->u.query.max_serial = br_uint(&r, U64_BYTES);

@@ -9,7 +9,7 @@
 
 /* ================================ UDP ================================ */
 #define WIRE_MAGIC 0xA1
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2             /* 2: the backend's boot epoch in WRITEs and replies */
 #define WIRE_HEADER_BYTES 20        /* magic, version, type, flags, incarnation, request id */
 
 enum {
@@ -31,6 +31,10 @@ enum {
     WIRE_ST_STALE = 1,     /* request's incarnation is older than the backend's fence */
     WIRE_ST_UNFENCED = 2,  /* WRITE refused: the backend has not yet seen this incarnation
                               in a QUERY since it started; send a QUERY, then retry */
+    WIRE_ST_EPOCH = 3,     /* WRITE refused: its epoch is not this backend process's (it was
+                              meant for an earlier run of the backend, or serverM has not
+                              heard from this one yet); send a QUERY, then retry with the
+                              epoch of its reply */
 };
 /* per-transaction result of a WRITE */
 enum {
@@ -53,7 +57,9 @@ typedef struct {
     uint64_t request_id;
     union {
         struct { uint8_t count; wire_name_t names[WIRE_QUERY_NAMES_MAX]; } query;
-        struct { uint8_t count; tx_t txs[WIRE_WRITE_TXS_MAX]; } write;
+        /* epoch: the boot epoch of the backend process the WRITE is meant for, learned
+         * from a reply of that process; any other process refuses it (WIRE_ST_EPOCH) */
+        struct { uint64_t epoch; uint8_t count; tx_t txs[WIRE_WRITE_TXS_MAX]; } write;
         struct { uint32_t cursor; uint16_t max; } list;
         struct { wire_name_t user; uint32_t cursor; } stats;
     } u;
@@ -77,6 +83,7 @@ typedef struct {
     uint64_t request_id;   /* echoed from the request */
     uint8_t status;        /* WIRE_ST_* */
     uint64_t fence;        /* the backend's current fence (highest incarnation seen) */
+    uint64_t epoch;        /* the boot epoch of the backend process that answers */
     union {
         struct {
             uint64_t max_serial;
@@ -125,14 +132,18 @@ void wire_reply_clear(wire_reply_t *m, uint8_t type);
  * event-anchored faults): a type alone says nothing of the body's validity. */
 uint8_t wire_type_of(const uint8_t *buf, size_t len);
 
+/* Sets the epoch of an encoded WRITE request buf[0..len) in place (serverM resends a write
+ * with the epoch a hello taught it). Returns 0, or AC_EINVAL when buf is not a WRITE. */
+int wire_write_set_epoch(uint8_t *buf, size_t len, uint64_t epoch);
+
 /* Sizes for packing pages greedily under DGRAM_BYTES_MAX. */
 size_t wire_name_bytes(size_t name_len);      /* 1 + name_len */
 size_t wire_tx_bytes(const tx_t *t);          /* encoded size of one transaction */
 size_t wire_row_bytes(size_t partner_len);    /* encoded size of one stats row */
 #define WIRE_QUERY_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 1)
-#define WIRE_WRITE_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 1)
-#define WIRE_LIST_REPLY_FIXED_BYTES (WIRE_HEADER_BYTES + 1 + 8 + 4 + 1 + 1)
-#define WIRE_STATS_REPLY_FIXED_BYTES (WIRE_HEADER_BYTES + 1 + 8 + 4 + 1 + 1)
+#define WIRE_WRITE_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 8 + 1)
+#define WIRE_LIST_REPLY_FIXED_BYTES (WIRE_HEADER_BYTES + 1 + 8 + 8 + 4 + 1 + 1)
+#define WIRE_STATS_REPLY_FIXED_BYTES (WIRE_HEADER_BYTES + 1 + 8 + 8 + 4 + 1 + 1)
 
 /* ================================ TCP ================================ */
 /* Request: one line "ALICHAIN/1 <OP> <args>\n" of at most TCP_REQUEST_BYTES_MAX bytes.

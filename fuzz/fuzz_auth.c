@@ -41,7 +41,7 @@ static void anyone(const uint8_t *d, size_t len, int peer) {
     if (rc == 0) FUZZ_CHECK(mac_is_keys(d, len));
     static backend_t b;
     static outbox_t out;
-    backend_init(&b, peer);
+    backend_init(&b, peer, 1);
     outbox_init(&out);
     backend_set_auth(&b, keyed(key));
     backend_on_datagram(&b, 0, d, len, &out);

@@ -24,7 +24,7 @@ static int req_equal(const wire_req_t *a, const wire_req_t *b) {
             if (!name_equal(&a->u.query.names[i], &b->u.query.names[i])) return 0;
         return 1;
     case WIRE_WRITE:
-        if (a->u.write.count != b->u.write.count) return 0;
+        if (a->u.write.epoch != b->u.write.epoch || a->u.write.count != b->u.write.count) return 0;
         for (size_t i = 0; i < a->u.write.count; i++)
             if (!tx_equal(&a->u.write.txs[i], &b->u.write.txs[i])) return 0;
         return 1;
@@ -81,7 +81,8 @@ static int reply_body_equal(const wire_reply_t *a, const wire_reply_t *b) {
 
 static int reply_equal(const wire_reply_t *a, const wire_reply_t *b) {
     if (a->type != b->type || a->incarnation != b->incarnation ||
-        a->request_id != b->request_id || a->status != b->status || a->fence != b->fence)
+        a->request_id != b->request_id || a->status != b->status || a->fence != b->fence ||
+        a->epoch != b->epoch)
         return 0;
     return a->status != WIRE_ST_OK || reply_body_equal(a, b);
 }

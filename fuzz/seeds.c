@@ -88,12 +88,14 @@ static void seeds_udp(void) {
 
     memset(&q, 0, sizeof q);
     q.type = WIRE_WRITE, q.incarnation = 2, q.request_id = 7;
+    q.u.write.epoch = 0x2a;
     q.u.write.count = 1;
     tx_fill(&q.u.write.txs[0], 10, "Chinmay", "Luke", 20);
     udp_req("req_write_1", &q);
     q.u.write.count = WIRE_WRITE_TXS_MAX;
     for (unsigned i = 0; i < WIRE_WRITE_TXS_MAX; i++)
         tx_fill(&q.u.write.txs[i], 100 + i, "a", "b.c-d_E", 1 + i);
+    q.u.write.epoch = UINT64_MAX;
     udp_req("req_write_32", &q);
     q.u.write.count = 8; /* as many longest transactions as fit a datagram */
     for (unsigned i = 0; i < 8; i++) {
@@ -122,6 +124,7 @@ static void seeds_udp(void) {
 
     memset(&p, 0, sizeof p);
     p.type = WIRE_QUERY | WIRE_REPLY, p.incarnation = 1, p.request_id = 1, p.fence = 1;
+    p.epoch = 0x2a;
     p.u.query.max_serial = 9, p.u.query.tx_count = 3, p.u.query.count = 2;
     p.u.query.totals[0] = (wire_totals_t){1, 139, 0};
     p.u.query.totals[1] = (wire_totals_t){0, 0, 0};
@@ -138,6 +141,8 @@ static void seeds_udp(void) {
     p.type = WIRE_WRITE | WIRE_REPLY, p.incarnation = 2, p.request_id = 7, p.fence = 2;
     p.status = WIRE_ST_UNFENCED;
     udp_reply("reply_write_unfenced", &p);
+    p.status = WIRE_ST_EPOCH, p.epoch = UINT64_MAX;
+    udp_reply("reply_write_epoch", &p);
     p.status = WIRE_ST_OK, p.u.write.count = 1, p.u.write.serials[0] = 10;
     udp_reply("reply_write_1", &p);
     p.u.write.count = WIRE_WRITE_TXS_MAX;
@@ -456,6 +461,7 @@ static void seeds_nodes(void) {
     prog_u8(&p, 0), prog_u16(&p, (unsigned)n);
     for (size_t i = 0; i < n; i++) prog_u8(&p, d[i]);
     q.type = WIRE_WRITE, q.u.write.count = 1;
+    q.u.write.epoch = 1; /* serverA's first run in sim/world/nodes.c (backends start A, B, C) */
     tx_fill(&q.u.write.txs[0], 10, "Ali", "Ben", 5);
     n = wire_req_encode(&q, d, sizeof d);
     prog_u8(&p, 0), prog_u16(&p, (unsigned)n);

@@ -78,7 +78,7 @@ static int config_path(const char *what, const char *text, char *out, size_t cap
 }
 
 /* 64 random bits from the OS: getrandom(), else /dev/urandom. */
-static int config_os_seed(uint64_t *seed) {
+int config_os_seed(uint64_t *seed) {
     if (getrandom(seed, sizeof(*seed), 0) == (ssize_t)sizeof(*seed)) return 0;
     int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;

@@ -59,6 +59,8 @@ int config_load(config_t *c, config_role_t role, int index, int argc, char **arg
 
 /* Usage of a server program (its flags and variables). */
 void config_usage(const config_t *c, FILE *f);
+/* 64 random bits from the OS (getrandom(), else /dev/urandom) into *seed: 0, or -1. */
+int config_os_seed(uint64_t *seed);
 /* The flags a client accepts before its operation (printed after client_usage()). */
 void config_client_usage(FILE *f);
 

@@ -235,7 +235,11 @@ static void backend_open(backend_main_t *m) {
         drive_die(prog, EXIT_CONFIG, "%s", err);
     if (MUTANT(MUT_RESTART_FORGETS_LAST)) backend_mutant_forget_last_line(data, &len, marker);
     blockfile_recovery_t res;
-    backend_init(&m->node, m->cfg.index);
+    uint64_t epoch = 0; /* this run's boot epoch (backend_init): random, never 0 */
+    for (int tries = 0; epoch == 0 && tries < 4; tries++)
+        if (config_os_seed(&epoch) < 0) drive_die(prog, EXIT_RUNTIME, "no random bits for the boot epoch");
+    if (epoch == 0) drive_die(prog, EXIT_RUNTIME, "the OS gave 0 as random bits four times");
+    backend_init(&m->node, m->cfg.index, epoch);
     if (backend_load(&m->node, data, len, marker, marker_len, m->cfg.block_path, &res, err,
                      sizeof(err)) < 0)
         drive_die(prog, EXIT_RUNTIME, "%s", err);

@@ -2,8 +2,8 @@
 # mutants.sh — the body of `make sim-mutants`: a swarm against each planted bug of
 # core/mutant.h in the alichain-sim-mutants build, stopping at the first seed that fails.
 # Prints which seed (and which checker) caught which bug, with a shrunk reproducer; a bug
-# the swarm misses within SEEDS seeds may be caught by one of sim/scenarios (each written
-# to pass unmutated). Exits 0 only if every bug is caught.
+# the swarm misses within SEEDS seeds may be caught by one of sim/scenarios or of its
+# regress/ (each written to pass unmutated). Exits 0 only if every bug is caught.
 # usage: mutants.sh ./alichain-sim-mutants [SEEDS] [OUT_DIR]
 set -uo pipefail
 bin=${1:?usage: mutants.sh BINARY [SEEDS] [OUT_DIR]}
@@ -28,7 +28,7 @@ for m in $names; do
         # not within the swarm's seeds: a scenario written for it may still catch it
         # (each scenario passes unmutated: make sim runs them all)
         hit=""
-        for scn in sim/scenarios/*.scn; do
+        for scn in sim/scenarios/*.scn sim/scenarios/regress/*.scn; do
             out_run=$("$bin" run "$scn" --mutant "$m" 2>/dev/null)
             if printf '%s\n' "$out_run" | grep -q "^verdict: fail"; then
                 hit=$scn

@@ -179,7 +179,7 @@ static int nodes_backend_start(nodes_t *n, int b) {
     size_t marker_len;
     const char *marker = simdisk_marker(d, &marker_len);
     char err[NODES_FAILURE_BYTES];
-    backend_init(&n->be[b], b);
+    backend_init(&n->be[b], b, ++n->be_starts); /* a fresh epoch each start, never 0 */
     int rc = backend_load(&n->be[b], simdisk_image(d), d->durable_len, marker, marker_len,
                           blockfile_default_name(b), &res, err, sizeof(err));
     if (rc != 0) {

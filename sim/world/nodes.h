@@ -43,6 +43,7 @@ typedef struct {
     uint32_t timeout_ms;
     backend_t be[BACKEND_COUNT];
     int be_up[BACKEND_COUNT];
+    uint64_t be_starts;             /* backend starts so far: each start's boot epoch */
     simdisk_t disk[BACKEND_COUNT];
     int sync_at_once[BACKEND_COUNT]; /* 1 (default): appends are durable as written */
     uint64_t now;

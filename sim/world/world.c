@@ -962,7 +962,9 @@ static int m_start(world_t *w) {
 static int be_start(world_t *w, int b, char *err, size_t err_cap) {
     backend_t *be = w->be[b];
     simdisk_t *d = &w->disk[b];
-    backend_init(be, b);
+    uint64_t epoch = 0;
+    while (epoch == 0) epoch = prng_next(&w->epoch_rng); /* 0: once in 2^64 draws */
+    backend_init(be, b, epoch);
     backend_set_auth(be, &w->auth);
     blockfile_recovery_t res;
     size_t marker_len;
@@ -1396,6 +1398,7 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
     }
     res->seed = opts->has_seed_override ? opts->seed_override : s->seed;
     prng_init(&w->rng, res->seed);
+    prng_init(&w->epoch_rng, res->seed ^ 0x65706f6368ull); /* "epoch" */
     world_auth_init(w);
     outbox_init(&w->out);
     evq_init(&w->q);

@@ -107,6 +107,8 @@ typedef struct world {
     const sim_options_t *opts;
     sim_result_t *res;
     prng_t rng;
+    prng_t epoch_rng;   /* the backends' boot epochs: its own stream, so that drawing them
+                           leaves every other choice of a seed as it was */
     evq_t q;
     uint64_t now_us;
     uint64_t events;

@@ -723,12 +723,14 @@ def read_until_closed(sock, timeout):
 # starts with a 20-byte header (magic, version, type, flags, u64 incarnation, u64 request
 # id); a reply's type is the request's | 0x80 and its status byte follows the header.
 WIRE_HEADER_BYTES = 20
+WIRE_WRITE_FIXED_BYTES = WIRE_HEADER_BYTES + 8 + 1   # then the boot epoch (u64) and the count
 WIRE_QUERY = 1
 WIRE_WRITE = 2
 WIRE_REPLY = 0x80
 WIRE_ST_OK = 0
 WIRE_ST_STALE = 1
 WIRE_ST_UNFENCED = 2
+WIRE_ST_EPOCH = 3
 # Every datagram ends with the authentication trailer (PROTOCOL.md 1.10): scheme, backend,
 # u64 sequence number, 32-byte MAC.
 AUTH_TRAILER_BYTES = 42
@@ -748,9 +750,9 @@ def wire_header(data):
 def wire_write_txs(data):
     """The transactions [Tx] of a WRITE request (PROTOCOL.md 1.4); raises ValueError on a
     datagram that is not one."""
-    if len(data) < WIRE_HEADER_BYTES + 1 or data[2] != WIRE_WRITE:
+    if len(data) < WIRE_WRITE_FIXED_BYTES or data[2] != WIRE_WRITE:
         raise ValueError("not a WRITE request")
-    pos = WIRE_HEADER_BYTES + 1
+    pos = WIRE_WRITE_FIXED_BYTES
     txs = []
 
     def name():
@@ -760,7 +762,7 @@ def wire_write_txs(data):
         pos += 1 + n
         return s
 
-    for _ in range(data[WIRE_HEADER_BYTES]):
+    for _ in range(data[WIRE_WRITE_FIXED_BYTES - 1]):
         serial = int.from_bytes(data[pos:pos + 8], "big")
         pos += 8
         sender, receiver = name(), name()

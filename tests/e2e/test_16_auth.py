@@ -31,7 +31,7 @@ FORGED = "10 Chinmay Eve 800"
 
 
 def header(typ, incarnation, request_id):
-    return bytes([0xA1, 1, typ, 0]) + incarnation.to_bytes(8, "big") + request_id.to_bytes(8, "big")
+    return bytes([0xA1, 2, typ, 0]) + incarnation.to_bytes(8, "big") + request_id.to_bytes(8, "big")
 
 
 def name(s):
@@ -42,8 +42,10 @@ def hello(incarnation, request_id=1):
     return header(WIRE_QUERY, incarnation, request_id) + bytes([0])
 
 
-def write(incarnation, request_id, serial, sender, receiver, amount):
-    return (header(WIRE_WRITE, incarnation, request_id) + bytes([1]) + serial.to_bytes(8, "big")
+def write(incarnation, request_id, serial, sender, receiver, amount, epoch=0):
+    """A WRITE for the backend run of boot epoch `epoch` (a forger has not heard one: 0)."""
+    return (header(WIRE_WRITE, incarnation, request_id) + epoch.to_bytes(8, "big") + bytes([1])
+            + serial.to_bytes(8, "big")
             + name(sender) + name(receiver) + amount.to_bytes(8, "big"))
 
 

@@ -40,6 +40,9 @@ static int check_tests_failed_;
         }                                                                                 \
     } while (0)
 
+/* The boot epoch of the backends unit tests start (backend_init), which their WRITEs carry. */
+#define TEST_EPOCH 0x5eedull
+
 #define TEST(name) static void name(void)
 
 #define RUN(name)                                                   \

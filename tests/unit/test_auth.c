@@ -91,7 +91,7 @@ typedef struct {
 static rig_t *rig_new(void) {
     rig_t *r = calloc(1, sizeof *r);
     CHECK(r != NULL);
-    backend_init(&r->b, 0);
+    backend_init(&r->b, 0, TEST_EPOCH);
     backend_set_auth(&r->b, &keyed);
     outbox_init(&r->out);
     static const char img[] = "1 Ali Luke 5\n";
@@ -147,6 +147,7 @@ TEST(test_backend_replay_and_forgery) {
     w.incarnation = 5;
     w.request_id = 2;
     w.u.write.count = 1;
+    w.u.write.epoch = TEST_EPOCH;
     char err[64];
     CHECK_EQ(tx_parse_line("2 Chinmay Eve 800", 17, &w.u.write.txs[0], err, sizeof err), 0);
     size_t n = wire_req_encode(&w, d, DGRAM_BYTES_MAX);
@@ -173,6 +174,7 @@ TEST(test_backend_fence_rules) {
     w.incarnation = now;
     w.request_id = 2;
     w.u.write.count = 1;
+    w.u.write.epoch = TEST_EPOCH;
     char err[64];
     CHECK_EQ(tx_parse_line("2 Ali Luke 5", 12, &w.u.write.txs[0], err, sizeof err), 0);
     len = auth_seal(&keyed, 0, 2, d, wire_req_encode(&w, d, DGRAM_BYTES_MAX), d, sizeof d);

@@ -21,7 +21,7 @@ typedef struct {
 static rig_t *rig_new(const char *img) {
     rig_t *r = calloc(1, sizeof *r);
     CHECK(r != NULL);
-    backend_init(&r->b, 0);
+    backend_init(&r->b, 0, TEST_EPOCH);
     outbox_init(&r->out);
     blockfile_recovery_t res;
     char err[128];
@@ -72,11 +72,44 @@ static void rig_write(rig_t *r, const char *line) {
     memset(&w, 0, sizeof w);
     w.type = WIRE_WRITE;
     w.u.write.count = 1;
+    w.u.write.epoch = TEST_EPOCH;
     char err[64];
     CHECK_EQ(tx_parse_line(line, strlen(line), &w.u.write.txs[0], err, sizeof err), 0);
     CHECK_EQ(rig_ask(r, &w, &rep), 0);
     CHECK_EQ(rep.status, WIRE_ST_OK);
     CHECK_EQ(rep.u.write.results[0], WIRE_TX_STORED);
+}
+
+/* Every reply carries the run's boot epoch; a WRITE carrying any other epoch (one meant for
+ * an earlier run, or 0 before serverM heard of any) is refused WIRE_ST_EPOCH, nothing
+ * appended, even when its transaction is new and the incarnation fenced. */
+TEST(test_write_of_another_epoch) {
+    rig_t *r = rig_new("1 Ali Bob 5\n");
+    wire_req_t q;
+    wire_reply_t rep;
+    memset(&q, 0, sizeof q);
+    q.type = WIRE_QUERY;
+    CHECK_EQ(rig_ask(r, &q, &rep), 0);
+    CHECK_EQ(rep.status, WIRE_ST_OK);
+    CHECK_EQ(rep.epoch, TEST_EPOCH);
+    static const uint64_t others[] = {0, TEST_EPOCH - 1, TEST_EPOCH + 1, UINT64_MAX};
+    for (size_t k = 0; k < sizeof others / sizeof others[0]; k++) {
+        wire_req_t w;
+        memset(&w, 0, sizeof w);
+        w.type = WIRE_WRITE;
+        w.u.write.count = 1;
+        w.u.write.epoch = others[k];
+        char err[64];
+        CHECK_EQ(tx_parse_line("2 Ali Bob 6", 11, &w.u.write.txs[0], err, sizeof err), 0);
+        CHECK_EQ(rig_ask(r, &w, &rep), 0);
+        CHECK_EQ(rep.status, WIRE_ST_EPOCH);
+        CHECK_EQ(rep.epoch, TEST_EPOCH);
+        for (size_t i = 0; i < r->out.fx_count; i++) CHECK(r->out.fx[i].kind != FX_BLOCK_APPEND);
+        CHECK(ledger_find_serial(&r->b.ledger, 2) < 0);
+    }
+    rig_write(r, "2 Ali Bob 6"); /* its own epoch: stored */
+    CHECK(ledger_find_serial(&r->b.ledger, 2) >= 0);
+    rig_free(r);
 }
 
 /* The size rule (blockfile.h BLOCKFILE_BYTES_MAX), start-up and append alike: an append that
@@ -94,6 +127,7 @@ TEST(test_block_file_size_limit) {
     memset(&w, 0, sizeof w);
     w.type = WIRE_WRITE;
     w.u.write.count = 2;
+    w.u.write.epoch = TEST_EPOCH;
     char err[64];
     CHECK_EQ(tx_parse_line("2 Ali Bob 6", 11, &w.u.write.txs[0], err, sizeof err), 0); /* stored */
     CHECK_EQ(tx_parse_line("3 Bob Ali 1", 11, &w.u.write.txs[1], err, sizeof err), 0);
@@ -108,7 +142,7 @@ TEST(test_block_file_size_limit) {
     /* start-up: a file over BLOCKFILE_BYTES_MAX is refused before a byte of it is read */
     backend_t *b = calloc(1, sizeof *b);
     CHECK(b != NULL);
-    backend_init(b, 1);
+    backend_init(b, 1, TEST_EPOCH);
     blockfile_recovery_t res;
     char why[128];
     CHECK_EQ(backend_load(b, img, (size_t)BLOCKFILE_BYTES_MAX + 1, NULL, 0, "block2.txt", &res, why,
@@ -271,6 +305,7 @@ TEST(test_stats_pages) {
 int main(void) {
     RUN(test_list_ascending);
     RUN(test_stats_pages);
+    RUN(test_write_of_another_epoch);
     RUN(test_block_file_size_limit);
     return CHECK_DONE();
 }

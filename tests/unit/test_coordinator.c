@@ -78,6 +78,11 @@ static void rig_sweep(rig_t *r) {
     outbox_clear(&r->out);
 }
 
+/* The boot epoch of each scripted backend's current run (a test may "restart" one by
+ * changing it), and the epoch the last WRITE that reached a backend carried. */
+static uint64_t fake_epoch[BACKEND_COUNT] = {101, 102, 103};
+static uint64_t fake_last_write_epoch;
+
 /* Backend b's answer: every user exists with no history; largest serial 9 for serverA (the
  * sample's), 8 and 7 for the others, never one serial in two backends (core/serials.c
  * refuses that ledger); every write stored; listings and statistics empty. */
@@ -89,6 +94,14 @@ static size_t backend_answer(int b, const wire_req_t *q, uint8_t *buf, size_t ca
     rep->request_id = q->request_id;
     rep->status = WIRE_ST_OK;
     rep->fence = q->incarnation;
+    rep->epoch = fake_epoch[b];
+    if (q->type == WIRE_WRITE) fake_last_write_epoch = q->u.write.epoch;
+    if (q->type == WIRE_WRITE && q->u.write.epoch != fake_epoch[b]) {
+        rep->status = WIRE_ST_EPOCH; /* meant for another run: refused, as backend.c does */
+        size_t n = wire_reply_encode(rep, buf, cap);
+        free(rep);
+        return n;
+    }
     switch (q->type) {
     case WIRE_QUERY:
         rep->u.query.max_serial = 9 - (uint64_t)b;
@@ -144,6 +157,7 @@ static void rig_backends_answer(rig_t *r) {
 
 static void rig_init(rig_t *r) {
     memset(r, 0, sizeof(*r));
+    for (int b = 0; b < BACKEND_COUNT; b++) fake_epoch[b] = 101 + (uint64_t)b;
     coord_config_t cfg = {.incarnation = 7, .seed = 1, .timeout_ms = 2000,
                           .client_port = {25000, 26000}, .txlist_path = "alichain.txt"};
     r->m = coord_new(&cfg);
@@ -322,6 +336,63 @@ TEST(a_reply_is_matched_by_its_whole_request_id) {
     CHECK_STR(r.log.sent[1], "");     /* two backends still to answer */
     for (int i = 1; i < BACKEND_COUNT; i++) rig_answer_pending(&r, i, 0);
     CHECK_STR(r.log.sent[1], "OK BALANCE 1000\n");
+    rig_free(&r);
+}
+
+/* A WRITE goes with the epoch of the backend run that answered serverM's QUERY, and only an
+ * answer of the run it now goes to settles it: a refusal from another run (the disk-full
+ * answer of a run that then crashed, arriving late) is dropped, and the write, refused
+ * WIRE_ST_EPOCH by the restarted run, is re-aimed at it after a hello (regress/P8). */
+TEST(a_write_is_settled_only_by_the_run_it_goes_to) {
+    rig_t r;
+    rig_init(&r);
+    rig_open(&r, 2);
+    rig_data(&r, 2, "ALICHAIN/1 TRANSFER Chinmay Luke 20\n");
+    rig_eof(&r, 2);
+    CHECK_EQ(r.log.pending_count, BACKEND_COUNT);
+    dgram_t q[BACKEND_COUNT];
+    memcpy(q, r.log.pending, sizeof q);
+    r.log.pending_count = 0;
+    for (int i = 0; i < BACKEND_COUNT; i++) rig_answer(&r, q[i].backend, q[i].bytes, q[i].len, 0);
+    CHECK_EQ(r.log.pending_count, 1); /* the WRITE */
+    dgram_t w = r.log.pending[0];
+    r.log.pending_count = 0;
+    static wire_req_t wq;
+    CHECK_EQ(wire_req_decode(w.bytes, w.len, &wq), 0);
+    CHECK_EQ(wq.type, WIRE_WRITE);
+    CHECK_EQ(wq.u.write.epoch, fake_epoch[w.backend]);
+    /* a disk-full refusal, from a run of that backend other than the one written to */
+    static wire_reply_t no;
+    memset(&no, 0, sizeof no);
+    no.type = WIRE_WRITE | WIRE_REPLY;
+    no.incarnation = wq.incarnation;
+    no.request_id = wq.request_id;
+    no.fence = wq.incarnation;
+    no.epoch = fake_epoch[w.backend] + 1000;
+    no.u.write.count = 1;
+    no.u.write.serials[0] = wq.u.write.txs[0].serial;
+    no.u.write.results[0] = WIRE_TX_NOSPACE;
+    uint8_t buf[DGRAM_BYTES_MAX];
+    size_t n = wire_reply_encode(&no, buf, sizeof buf);
+    CHECK(n > 0);
+    coord_stats_t st0, st;
+    coord_get_stats(r.m, &st0);
+    coord_on_datagram(r.m, r.now, w.backend, buf, n, &r.out);
+    rig_sweep(&r);
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.datagrams_dropped, st0.datagrams_dropped + 1);
+    CHECK_STR(r.log.sent[2], ""); /* the client is told nothing yet */
+    CHECK_EQ(r.log.pending_count, 0);
+    /* the backend restarts (a new run); the write's copy reaches it */
+    fake_epoch[w.backend] = 777;
+    rig_answer(&r, w.backend, w.bytes, w.len, 0); /* WIRE_ST_EPOCH: a hello goes out */
+    CHECK_EQ(fake_last_write_epoch, wq.u.write.epoch);
+    CHECK_STR(r.log.sent[2], "");
+    CHECK_EQ(r.log.pending_count, 1);
+    rig_backends_answer(&r); /* the hello, then the write re-aimed at the new run */
+    CHECK_EQ(fake_last_write_epoch, 777);
+    CHECK_STR(r.log.sent[2], "OK TRANSFER 980 10\n");
+    CHECK(coord_idle(r.m));
     rig_free(&r);
 }
 
@@ -513,6 +584,7 @@ TEST(keepalive_idle_connection_is_closed) {
 
 int main(void) {
     RUN(eof_after_a_whole_request_still_gets_the_reply);
+    RUN(a_write_is_settled_only_by_the_run_it_goes_to);
     RUN(eof_after_a_transfer_in_pieces_gets_the_serial);
     RUN(eof_before_a_whole_request_closes_without_reply);
     RUN(reset_after_the_request_completes_the_operation_without_reply);

@@ -31,7 +31,7 @@ typedef struct {
 static rig_t *rig_new(const char *img) {
     rig_t *r = calloc(1, sizeof *r);
     CHECK(r != NULL);
-    backend_init(&r->b, 0);
+    backend_init(&r->b, 0, TEST_EPOCH);
     outbox_init(&r->out);
     CHECK_EQ(simdisk_init(&r->disk, img, strlen(img)), 0);
     blockfile_recovery_t res;
@@ -106,6 +106,7 @@ static void write_req(wire_req_t *w, const char *line) {
     memset(w, 0, sizeof *w);
     w->type = WIRE_WRITE;
     w->u.write.count = 1;
+    w->u.write.epoch = TEST_EPOCH;
     char err[64];
     CHECK_EQ(tx_parse_line(line, strlen(line), &w->u.write.txs[0], err, sizeof err), 0);
 }

@@ -139,7 +139,7 @@ TEST(test_drop) {
     outbox_free(&o);
     /* the backend's garbage path uses it */
     backend_t b;
-    backend_init(&b, 0);
+    backend_init(&b, 0, TEST_EPOCH);
     outbox_init(&o);
     backend_on_datagram(&b, 0, (const uint8_t *)"junk", 4, &o);
     CHECK_EQ(o.fx_count, 1);

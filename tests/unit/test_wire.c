@@ -110,6 +110,7 @@ static void reply_init(wire_reply_t *m, uint8_t type) {
     m->request_id = 7;
     m->status = WIRE_ST_OK;
     m->fence = 1;
+    m->epoch = 0x2a; /* the answering backend run's boot epoch */
 }
 
 /* Splits total bytes of names over n names of 1..64 bytes each. */
@@ -125,7 +126,7 @@ static void lengths_spread(size_t *lens, size_t n, size_t total) {
 TEST(test_query_worked_example) {
     /* docs/PROTOCOL.md: a QUERY for "Chinmay", incarnation 1, request id 7 */
     static const uint8_t expect[] = {
-        0xA1, 0x01, 0x01, 0x00,                         /* magic version type flags */
+        0xA1, 0x02, 0x01, 0x00,                         /* magic version type flags */
         0, 0, 0, 0, 0, 0, 0, 1,                         /* incarnation 1 */
         0, 0, 0, 0, 0, 0, 0, 7,                         /* request id 7 */
         0x01,                                           /* count 1 */
@@ -152,11 +153,12 @@ TEST(test_reply_worked_example) {
     /* the answer of backend A (sample block1) to the QUERY above: fence 1, max serial 9,
      * 3 transactions, Chinmay exists, sent 129, received 0 */
     static const uint8_t expect[] = {
-        0xA1, 0x01, 0x81, 0x00,
+        0xA1, 0x02, 0x81, 0x00,
         0, 0, 0, 0, 0, 0, 0, 1,
         0, 0, 0, 0, 0, 0, 0, 7,
         0x00,                                           /* status OK */
         0, 0, 0, 0, 0, 0, 0, 1,                         /* fence 1 */
+        0, 0, 0, 0, 0, 0, 0, 0x2a,                      /* epoch 42 */
         0, 0, 0, 0, 0, 0, 0, 9,                         /* max serial 9 */
         0, 0, 0, 3,                                     /* tx count 3 */
         0x01,                                           /* count 1 */
@@ -219,13 +221,15 @@ TEST(test_doc_examples) {
 
     req_init(&q, WIRE_QUERY); /* hello */
     q.request_id = 12;
-    req_matches_hex(&q, "a1 01 01 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0c  00");
+    req_matches_hex(&q, "a1 02 01 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0c  00");
 
     req_init(&q, WIRE_WRITE);
     q.request_id = 8;
     q.u.write.count = 1;
+    q.u.write.epoch = 0x2a;
     tx_set(&q.u.write.txs[0], 10, "Chinmay", 7, "Luke", 4, 20);
-    req_matches_hex(&q, "a1 01 02 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  01"
+    req_matches_hex(&q, "a1 02 02 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08"
+                        "00 00 00 00 00 00 00 2a  01"
                         "00 00 00 00 00 00 00 0a  07 43 68 69 6e 6d 61 79  04 4c 75 6b 65"
                         "00 00 00 00 00 00 00 14");
     reply_init(&r, WIRE_WRITE);
@@ -233,18 +237,19 @@ TEST(test_doc_examples) {
     r.u.write.count = 1;
     r.u.write.serials[0] = 10;
     r.u.write.results[0] = WIRE_TX_STORED;
-    reply_matches_hex(&r, "a1 01 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  00"
-                          "00 00 00 00 00 00 00 01  01  00 00 00 00 00 00 00 0a  00");
+    reply_matches_hex(&r, "a1 02 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  00"
+                          "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
+                          "01  00 00 00 00 00 00 00 0a  00");
     reply_init(&r, WIRE_WRITE);
     r.request_id = 8;
     r.status = WIRE_ST_UNFENCED;
-    reply_matches_hex(&r, "a1 01 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  02"
-                          "00 00 00 00 00 00 00 01  00");
+    reply_matches_hex(&r, "a1 02 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  02"
+                          "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a  00");
 
     req_init(&q, WIRE_LIST);
     q.request_id = 9;
     q.u.list.max = 2;
-    req_matches_hex(&q, "a1 01 03 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09"
+    req_matches_hex(&q, "a1 02 03 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09"
                         "00 00 00 00  00 02");
     reply_init(&r, WIRE_LIST);
     r.request_id = 9;
@@ -252,8 +257,9 @@ TEST(test_doc_examples) {
     r.u.list.count = 2;
     tx_set(&r.u.list.txs[0], 4, "Ben", 3, "Victor", 6, 85); /* LIST ascends */
     tx_set(&r.u.list.txs[1], 6, "Racheal", 7, "Alice", 5, 49);
-    reply_matches_hex(&r, "a1 01 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
-                          "00 00 00 00 00 00 00 01  00 00 00 02  00  02"
+    reply_matches_hex(&r, "a1 02 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
+                          "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
+                          "00 00 00 02  00  02"
                           "00 00 00 00 00 00 00 04  03 42 65 6e  06 56 69 63 74 6f 72"
                           "00 00 00 00 00 00 00 55"
                           "00 00 00 00 00 00 00 06  07 52 61 63 68 65 61 6c  05 41 6c 69 63 65"
@@ -262,13 +268,14 @@ TEST(test_doc_examples) {
     r.request_id = 9;
     r.status = WIRE_ST_STALE;
     r.fence = 5;
-    reply_matches_hex(&r, "a1 01 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  01"
-                          "00 00 00 00 00 00 00 05  00 00 00 00  00  00");
+    reply_matches_hex(&r, "a1 02 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  01"
+                          "00 00 00 00 00 00 00 05  00 00 00 00 00 00 00 2a"
+                          "00 00 00 00  00  00");
 
     req_init(&q, WIRE_STATS);
     q.request_id = 11;
     name_set(&q.u.stats.user, "Chinmay");
-    req_matches_hex(&q, "a1 01 04 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b"
+    req_matches_hex(&q, "a1 02 04 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b"
                         "07 43 68 69 6e 6d 61 79  00 00 00 00");
     reply_init(&r, WIRE_STATS);
     r.request_id = 11;
@@ -278,9 +285,39 @@ TEST(test_doc_examples) {
     name_set(&r.u.stats.rows[0].partner, "Oliver");
     r.u.stats.rows[0].count = 1;
     r.u.stats.rows[0].net = -129;
-    reply_matches_hex(&r, "a1 01 84 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b  00"
-                          "00 00 00 00 00 00 00 01  00 00 00 01  01  01"
+    reply_matches_hex(&r, "a1 02 84 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b  00"
+                          "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
+                          "00 00 00 01  01  01"
                           "06 4f 6c 69 76 65 72  00 00 00 01  ff ff ff ff ff ff ff 7f");
+}
+
+/* serverM re-aims an encoded WRITE at a backend's new run in place: only the epoch changes,
+ * and anything but a WRITE is refused. */
+TEST(test_write_set_epoch) {
+    static wire_req_t q, d;
+    uint8_t buf[DGRAM_BYTES_MAX], before[DGRAM_BYTES_MAX];
+    req_init(&q, WIRE_WRITE);
+    q.u.write.count = 1;
+    q.u.write.epoch = 5;
+    tx_set(&q.u.write.txs[0], 10, "Chinmay", 7, "Luke", 4, 20);
+    size_t n = wire_req_encode(&q, buf, sizeof buf);
+    CHECK(n > 0);
+    memcpy(before, buf, n);
+    CHECK_EQ(wire_write_set_epoch(buf, n, 0x0102030405060708ull), AC_OK);
+    CHECK_EQ(wire_req_decode(buf, n, &d), AC_OK);
+    CHECK_EQ(d.u.write.epoch, 0x0102030405060708ull);
+    CHECK_EQ(d.u.write.count, 1);
+    CHECK(tx_equal(&d.u.write.txs[0], &q.u.write.txs[0]));
+    CHECK_EQ(buf[WIRE_HEADER_BYTES], 0x01);
+    CHECK(memcmp(buf, before, WIRE_HEADER_BYTES) == 0);
+    CHECK(memcmp(buf + WIRE_WRITE_REQ_FIXED_BYTES - 1, before + WIRE_WRITE_REQ_FIXED_BYTES - 1,
+                 n - (WIRE_WRITE_REQ_FIXED_BYTES - 1)) == 0);
+    CHECK_EQ(wire_write_set_epoch(buf, WIRE_WRITE_REQ_FIXED_BYTES - 1, 1), AC_EINVAL);
+    req_init(&q, WIRE_QUERY);
+    n = wire_req_encode(&q, buf, sizeof buf);
+    memcpy(before, buf, n);
+    CHECK_EQ(wire_write_set_epoch(buf, n, 1), AC_EINVAL);
+    CHECK(memcmp(buf, before, n) == 0);
 }
 
 TEST(test_fixed_bytes_match_encodings) {
@@ -307,9 +344,9 @@ TEST(test_fixed_bytes_match_encodings) {
     reply_init(&r, WIRE_STATS);
     CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf), WIRE_STATS_REPLY_FIXED_BYTES);
     reply_init(&r, WIRE_QUERY);
-    CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf), WIRE_HEADER_BYTES + 9 + 8 + 4 + 1);
+    CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf), WIRE_HEADER_BYTES + 9 + 8 + 8 + 4 + 1);
     reply_init(&r, WIRE_WRITE);
-    CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf), WIRE_HEADER_BYTES + 9 + 1);
+    CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf), WIRE_HEADER_BYTES + 9 + 8 + 1);
 }
 
 TEST(test_size_helpers_match_encodings) {
@@ -661,10 +698,10 @@ TEST(test_packing_reaches_exactly_1200) {
         static uint8_t over[BIG_BYTES];
         size_t tx_bytes = wire_tx_bytes(&q.u.write.txs[0]);
         memcpy(over, buf, DGRAM_BYTES_MAX);
-        over[WIRE_HEADER_BYTES] = N + 1;
+        over[WIRE_WRITE_REQ_FIXED_BYTES - 1] = N + 1; /* the count, after the epoch */
         memcpy(over + DGRAM_BYTES_MAX, buf + WIRE_WRITE_REQ_FIXED_BYTES, tx_bytes);
         CHECK_EQ(wire_req_decode(over, DGRAM_BYTES_MAX + tx_bytes, &e), AC_EINVAL);
-        over[WIRE_HEADER_BYTES] = 1; /* sanity: the added transaction itself is valid */
+        over[WIRE_WRITE_REQ_FIXED_BYTES - 1] = 1; /* sanity: the added transaction itself is valid */
         memmove(over + WIRE_WRITE_REQ_FIXED_BYTES, over + DGRAM_BYTES_MAX, tx_bytes);
         CHECK_EQ(wire_req_decode(over, WIRE_WRITE_REQ_FIXED_BYTES + tx_bytes, &e), AC_OK);
         tx_make(&q.u.write.txs[0], 1, lens[0] + 1, lens[1], 5, 0);
@@ -730,7 +767,8 @@ TEST(test_header_rejects) {
     CHECK_EQ(req_patched(buf, n, 0, 0xA2), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 0, 0x00), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 1, 0), AC_EINVAL);
-    CHECK_EQ(req_patched(buf, n, 1, 2), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 1, 1), AC_EINVAL); /* version 1: no epochs */
+    CHECK_EQ(req_patched(buf, n, 1, 3), AC_EINVAL);
     for (unsigned flags = 1; flags <= 0xFF; flags <<= 1) {
         CHECK_EQ(req_patched(buf, n, 3, (uint8_t)flags), AC_EINVAL);
     }
@@ -751,9 +789,10 @@ TEST(test_header_rejects) {
     for (size_t i = 0; i < sizeof bad_reply_types; i++) {
         CHECK_EQ(reply_patched(buf, n, 2, bad_reply_types[i]), AC_EINVAL);
     }
-    /* status: 0..2 only */
+    /* status: 0..3 only */
     CHECK_EQ(reply_patched(buf, n, 20, WIRE_ST_UNFENCED), AC_OK);
-    CHECK_EQ(reply_patched(buf, n, 20, 3), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 20, WIRE_ST_EPOCH), AC_OK);
+    CHECK_EQ(reply_patched(buf, n, 20, 4), AC_EINVAL);
     CHECK_EQ(reply_patched(buf, n, 20, 0xFF), AC_EINVAL);
     /* empty and tiny inputs */
     static wire_req_t m;
@@ -819,29 +858,30 @@ TEST(test_write_req_rejects) {
     tx_set(&q.u.write.txs[0], 5, "ab", 2, "cd", 2, 25);
     uint8_t buf[DGRAM_BYTES_MAX];
     size_t n = wire_req_encode(&q, buf, sizeof buf);
-    /* 20 count, 21-28 serial, 29 len, 30-31, 32 len, 33-34, 35-42 amount */
-    CHECK_EQ(n, 43);
+    /* 20-27 epoch, 28 count, 29-36 serial, 37 len, 38-39, 40 len, 41-42, 43-50 amount */
+    CHECK_EQ(n, 51);
+    CHECK_EQ(req_patched_u64(buf, n, 20, UINT64_MAX), AC_OK); /* any epoch */
     CHECK(req_refuses_truncations(buf, n));
-    CHECK_EQ(req_patched(buf, n, 20, 0), AC_EINVAL);   /* count 0 */
+    CHECK_EQ(req_patched(buf, n, 28, 0), AC_EINVAL);   /* count 0 */
     static wire_req_t m;
     uint8_t empty[WIRE_WRITE_REQ_FIXED_BYTES];
     memcpy(empty, buf, sizeof empty);
-    empty[20] = 0; /* a WRITE of nothing, with nothing after it */
+    empty[28] = 0; /* a WRITE of nothing, with nothing after it */
     CHECK_EQ(wire_req_decode(empty, sizeof empty, &m), AC_EINVAL);
-    CHECK_EQ(req_patched(buf, n, 20, 2), AC_EINVAL);
-    CHECK_EQ(req_patched(buf, n, 20, 33), AC_EINVAL);  /* over WIRE_WRITE_TXS_MAX */
-    CHECK_EQ(req_patched_u64(buf, n, 21, 0), AC_EINVAL); /* serial 0 */
-    CHECK_EQ(req_patched_u64(buf, n, 21, UINT64_MAX), AC_OK);
-    CHECK_EQ(req_patched(buf, n, 29, 0), AC_EINVAL);
-    CHECK_EQ(req_patched(buf, n, 30, '!'), AC_EINVAL); /* sender */
-    CHECK_EQ(req_patched(buf, n, 32, 0), AC_EINVAL);
-    CHECK_EQ(req_patched(buf, n, 34, ' '), AC_EINVAL); /* receiver */
-    CHECK_EQ(req_patched_u64(buf, n, 35, 0), AC_EINVAL);
-    CHECK_EQ(req_patched_u64(buf, n, 35, AMOUNT_MIN), AC_OK);
-    CHECK_EQ(req_patched_u64(buf, n, 35, AMOUNT_MAX), AC_OK);
-    CHECK_EQ(req_patched_u64(buf, n, 35, AMOUNT_MAX + 1), AC_EINVAL);
-    CHECK_EQ(req_patched_u64(buf, n, 35, (uint64_t)1 << 63), AC_EINVAL);
-    CHECK_EQ(req_patched_u64(buf, n, 35, UINT64_MAX), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 28, 2), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 28, 33), AC_EINVAL);  /* over WIRE_WRITE_TXS_MAX */
+    CHECK_EQ(req_patched_u64(buf, n, 29, 0), AC_EINVAL); /* serial 0 */
+    CHECK_EQ(req_patched_u64(buf, n, 29, UINT64_MAX), AC_OK);
+    CHECK_EQ(req_patched(buf, n, 37, 0), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 38, '!'), AC_EINVAL); /* sender */
+    CHECK_EQ(req_patched(buf, n, 40, 0), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 42, ' '), AC_EINVAL); /* receiver */
+    CHECK_EQ(req_patched_u64(buf, n, 43, 0), AC_EINVAL);
+    CHECK_EQ(req_patched_u64(buf, n, 43, AMOUNT_MIN), AC_OK);
+    CHECK_EQ(req_patched_u64(buf, n, 43, AMOUNT_MAX), AC_OK);
+    CHECK_EQ(req_patched_u64(buf, n, 43, AMOUNT_MAX + 1), AC_EINVAL);
+    CHECK_EQ(req_patched_u64(buf, n, 43, (uint64_t)1 << 63), AC_EINVAL);
+    CHECK_EQ(req_patched_u64(buf, n, 43, UINT64_MAX), AC_EINVAL);
 }
 
 TEST(test_list_and_stats_req_rejects) {
@@ -876,16 +916,16 @@ TEST(test_query_and_write_reply_rejects) {
     r.u.query.count = 1;
     r.u.query.totals[0].exists = 1;
     size_t n = wire_reply_encode(&r, buf, sizeof buf);
-    /* 29-36 max serial, 37-40 tx count, 41 count, 42 exists, 43-50, 51-58 */
-    CHECK_EQ(n, 59);
+    /* 29-36 epoch, 37-44 max serial, 45-48 tx count, 49 count, 50 exists, 51-58, 59-66 */
+    CHECK_EQ(n, 67);
     CHECK(reply_refuses_truncations(buf, n));
-    CHECK_EQ(reply_patched(buf, n, 42, 0), AC_OK);
-    CHECK_EQ(reply_patched(buf, n, 42, 2), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 42, 0xFF), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 41, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 41, 2), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 41, 17), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 20, 3), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 50, 0), AC_OK);
+    CHECK_EQ(reply_patched(buf, n, 50, 2), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 50, 0xFF), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 49, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 49, 2), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 49, 17), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 20, 4), AC_EINVAL);
 
     reply_init(&r, WIRE_WRITE);
     r.u.write.count = 2;
@@ -893,17 +933,17 @@ TEST(test_query_and_write_reply_rejects) {
     r.u.write.serials[1] = 5;
     r.u.write.results[1] = WIRE_TX_INVALID;
     n = wire_reply_encode(&r, buf, sizeof buf);
-    /* 29 count, 30-37 serial, 38 result, 39-46, 47 */
-    CHECK_EQ(n, 48);
+    /* 29-36 epoch, 37 count, 38-45 serial, 46 result, 47-54, 55 */
+    CHECK_EQ(n, 56);
     CHECK(reply_refuses_truncations(buf, n));
-    CHECK_EQ(reply_patched(buf, n, 38, WIRE_TX_CONFLICT), AC_OK);
-    CHECK_EQ(reply_patched(buf, n, 38, WIRE_TX_FULL), AC_OK);
-    CHECK_EQ(reply_patched(buf, n, 38, WIRE_TX_IOERR), AC_OK);
-    CHECK_EQ(reply_patched(buf, n, 38, WIRE_TX_IOERR + 1), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 47, 0xFF), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 29, 33), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 29, 1), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 29, 3), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 46, WIRE_TX_CONFLICT), AC_OK);
+    CHECK_EQ(reply_patched(buf, n, 46, WIRE_TX_FULL), AC_OK);
+    CHECK_EQ(reply_patched(buf, n, 46, WIRE_TX_IOERR), AC_OK);
+    CHECK_EQ(reply_patched(buf, n, 46, WIRE_TX_IOERR + 1), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 55, 0xFF), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 37, 33), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 37, 1), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 37, 3), AC_EINVAL);
 }
 
 TEST(test_list_and_stats_reply_rejects) {
@@ -913,19 +953,20 @@ TEST(test_list_and_stats_reply_rejects) {
     r.u.list.count = 1;
     tx_set(&r.u.list.txs[0], 9, "Ali", 3, "Luke", 4, 155);
     size_t n = wire_reply_encode(&r, buf, sizeof buf);
-    /* 29-32 next, 33 done, 34 count, 35-42 serial, 43 len, 44-46, 47 len, 48-51, 52-59 */
-    CHECK_EQ(n, 60);
+    /* 29-36 epoch, 37-40 next, 41 done, 42 count, 43-50 serial, 51 len, 52-54, 55 len,
+     * 56-59, 60-67 */
+    CHECK_EQ(n, 68);
     CHECK(reply_refuses_truncations(buf, n));
-    CHECK_EQ(reply_patched(buf, n, 33, 1), AC_OK);
-    CHECK_EQ(reply_patched(buf, n, 33, 2), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 34, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 34, 65), AC_EINVAL);
-    CHECK_EQ(reply_patched_u64(buf, n, 35, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 44, '*'), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 47, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 51, 0x7F), AC_EINVAL);
-    CHECK_EQ(reply_patched_u64(buf, n, 52, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched_u64(buf, n, 52, AMOUNT_MAX + 1), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 41, 1), AC_OK);
+    CHECK_EQ(reply_patched(buf, n, 41, 2), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 42, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 42, 65), AC_EINVAL);
+    CHECK_EQ(reply_patched_u64(buf, n, 43, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 52, '*'), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 55, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 59, 0x7F), AC_EINVAL);
+    CHECK_EQ(reply_patched_u64(buf, n, 60, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched_u64(buf, n, 60, AMOUNT_MAX + 1), AC_EINVAL);
 
     reply_init(&r, WIRE_STATS);
     r.u.stats.count = 1;
@@ -933,17 +974,17 @@ TEST(test_list_and_stats_reply_rejects) {
     r.u.stats.rows[0].count = 1;
     r.u.stats.rows[0].net = -20;
     n = wire_reply_encode(&r, buf, sizeof buf);
-    /* 29-32 next, 33 done, 34 count, 35 len, 36-39, 40-43 count, 44-51 net */
-    CHECK_EQ(n, 52);
+    /* 29-36 epoch, 37-40 next, 41 done, 42 count, 43 len, 44-47, 48-51 count, 52-59 net */
+    CHECK_EQ(n, 60);
     CHECK(reply_refuses_truncations(buf, n));
-    CHECK_EQ(buf[44], 0xFF);  /* -20 in two's complement */
-    CHECK_EQ(buf[51], 0xEC);
-    CHECK_EQ(reply_patched(buf, n, 33, 2), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 34, 97), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 34, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 35, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 35, 65), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 36, ' '), AC_EINVAL);
+    CHECK_EQ(buf[52], 0xFF);  /* -20 in two's complement */
+    CHECK_EQ(buf[59], 0xEC);
+    CHECK_EQ(reply_patched(buf, n, 41, 2), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 42, 97), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 42, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 43, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 43, 65), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 44, ' '), AC_EINVAL);
 }
 
 TEST(test_encoders_refuse_invalid_messages) {
@@ -998,7 +1039,7 @@ TEST(test_encoders_refuse_invalid_messages) {
     r.type = 0x85;
     CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf), 0);
     reply_init(&r, WIRE_QUERY);
-    r.status = 3;
+    r.status = WIRE_ST_EPOCH + 1;
     CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf), 0);
     reply_init(&r, WIRE_QUERY);
     r.u.query.count = WIRE_QUERY_NAMES_MAX + 1;
@@ -1948,6 +1989,7 @@ int main(void) {
     RUN(test_query_worked_example);
     RUN(test_reply_worked_example);
     RUN(test_doc_examples);
+    RUN(test_write_set_epoch);
     RUN(test_fixed_bytes_match_encodings);
     RUN(test_size_helpers_match_encodings);
     RUN(test_query_req_roundtrip);

@@ -122,7 +122,10 @@ deps:
 # -k filter, say) a run that selects nothing is not a failure; without, it is. PYTEST_SKIP
 # is the pass's own --ignore list (asan, coverage).
 PYTEST_JOBS ?= 3
-PYTEST_SERIAL ?= tests/real
+# real mode, and serverM's memory under hostile clients (how far RSS grows depends on how fast
+# serverM drains, so other tests beside it move the figure)
+PYTEST_ALONE_MEMORY = tests/e2e/test_16_memory.py
+PYTEST_SERIAL ?= tests/real $(PYTEST_ALONE_MEMORY)
 PYTEST_RUN = ALICHAIN_BIN=$(call shq,$(abspath $(BIN))) ALICHAIN_BUILD=$(call shq,$(abspath $(OUT))) \
   $(call shq,$(PYTHON)) -m pytest -q -p no:cacheprovider
 PYTEST_NONE_OK = || { rc=$$?; [ $$rc -eq 5 ] && [ -n $(call shq,$(strip $(PYTEST_ARGS))) ] || exit $$rc; }
@@ -178,7 +181,7 @@ asan:
 coverage:
 	$(MAKE) --no-print-directory VARIANT=cov WERROR=1 \
 	  EXTRA_CFLAGS="-O0 --coverage -DAC_COVERAGE" EXTRA_LDFLAGS="--coverage" \
-	  PYTEST_SERIAL= PYTEST_SKIP="$(COVERAGE_PYTEST_SKIP)" test-run
+	  PYTEST_SERIAL="$(PYTEST_ALONE_MEMORY)" PYTEST_SKIP="$(COVERAGE_PYTEST_SKIP)" test-run
 
 demo: all
 	bash ci/demo.sh

@@ -94,9 +94,17 @@ static void out_retransmit(coord_t *c, uint64_t now_us, out_t *e, outbox_t *out)
         e->next_retx_us = UINT64_MAX;
         return;
     }
-    int target = e->backend;
-    if (MUTANT(MUT_RETX_OTHER_BACKEND) && e->type == WIRE_WRITE) target = (e->backend + 1) % BACKEND_COUNT;
-    out_dgram(c, target, e->payload, e->len, out);
+    if (MUTANT(MUT_RETX_OTHER_BACKEND) && e->type == WIRE_WRITE) {
+        /* planted bug: the copy goes to another backend, re-aimed at that backend's run (as
+         * a retry that re-encodes the write for whichever backend it picks would) */
+        int other = (e->backend + 1) % BACKEND_COUNT;
+        uint8_t copy[sizeof(e->payload)];
+        memcpy(copy, e->payload, e->len);
+        (void)wire_write_set_epoch(copy, e->len, c->be_epoch[other]);
+        out_dgram(c, other, copy, e->len, out);
+    } else {
+        out_dgram(c, e->backend, e->payload, e->len, out);
+    }
     c->stats.retransmits++;
     e->rto_us = e->rto_us * 2 > RETRANSMIT_US_MAX ? RETRANSMIT_US_MAX : e->rto_us * 2;
     e->next_retx_us = now_us + e->rto_us;

@@ -159,7 +159,8 @@ int relay_forge(relay_t *r, uint64_t now_us, int link, int kind, uint64_t seq) {
         return 1;
     }
     forge_dgram_t d[FORGE_DGRAMS_MAX];
-    int n = forge_build(&r->forger, r->link_backend[link] - SIM_NODE_A, kind, incarnation, &seq, d);
+    int n = forge_build(&r->forger, r->link_backend[link] - SIM_NODE_A, kind, incarnation,
+                        r->backend_epoch[link], &seq, d);
     for (int k = 0; k < n; k++) {
         c->forged++;
         (void)relay_push(r, now_us, link, RELAY_DOWN, d[k].data, d[k].len);
@@ -293,6 +294,9 @@ int relay_take(relay_t *r, relay_control_t *c, uint64_t now_us, int link, int di
         memcpy(r->last_m[link], data, len); /* for the forger: replay, incarnation */
         r->last_m_len[link] = len;
     }
+    uint64_t epoch;
+    if (dir == RELAY_UP && link >= 0 && link < RELAY_LINKS_MAX && forge_epoch(data, len, &epoch) == 0)
+        r->backend_epoch[link] = epoch; /* for the forger: the run its WRITE must name */
     return relay_push(r, now_us, link, dir, data, len);
 }
 

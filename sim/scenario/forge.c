@@ -21,8 +21,8 @@ static void forge_seal(const auth_t *forger, int backend, wire_req_t *req, uint6
     AC_ASSERT(d->len > n);
 }
 
-int forge_build(const auth_t *forger, int backend, int kind, uint64_t incarnation, uint64_t *seq,
-                forge_dgram_t out[FORGE_DGRAMS_MAX]) {
+int forge_build(const auth_t *forger, int backend, int kind, uint64_t incarnation, uint64_t epoch,
+                uint64_t *seq, forge_dgram_t out[FORGE_DGRAMS_MAX]) {
     AC_ASSERT(backend >= 0 && backend < BACKEND_COUNT);
     if (kind != FORGE_WRITE && kind != FORGE_FENCE) return AC_EINVAL;
     wire_req_t *req = calloc(1, sizeof(*req)); /* a WRITE's room is large: not on a stack */
@@ -35,6 +35,7 @@ int forge_build(const auth_t *forger, int backend, int kind, uint64_t incarnatio
     int count = 1;
     if (kind == FORGE_WRITE) {
         req->type = WIRE_WRITE;
+        req->u.write.epoch = epoch;
         req->u.write.count = 1;
         tx_t *t = &req->u.write.txs[0];
         t->serial = FORGE_SERIAL;
@@ -56,6 +57,16 @@ int forge_incarnation(const uint8_t *dgram, size_t len, uint64_t *incarnation) {
     int rc = wire_req_decode(dgram, len - AUTH_TRAILER_BYTES, req) == 0 ? 0 : -1;
     if (rc == 0) *incarnation = req->incarnation;
     free(req);
+    return rc;
+}
+
+int forge_epoch(const uint8_t *dgram, size_t len, uint64_t *epoch) {
+    if (len <= AUTH_TRAILER_BYTES || len > AUTH_DGRAM_BYTES_MAX) return -1;
+    wire_reply_t *rep = malloc(sizeof(*rep));
+    if (rep == NULL) return -1;
+    int rc = wire_reply_decode(dgram, len - AUTH_TRAILER_BYTES, rep) == 0 ? 0 : -1;
+    if (rc == 0) *epoch = rep->epoch;
+    free(rep);
     return rc;
 }
 

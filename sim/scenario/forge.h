@@ -34,14 +34,20 @@ typedef struct {
  * incarnation + FORGE_FENCE_AHEAD (FORGE_FENCE), then for FORGE_WRITE a WRITE of the forged
  * transfer (FORGE_SERIAL, FORGE_SENDER -> FORGE_RECEIVER, FORGE_AMOUNT); each sealed by
  * forger with the next sequence number (*seq is incremented first, and is also the
- * request id). Writes them into out[0..) and returns how many (1 or 2), AC_EINVAL for
+ * request id). The WRITE carries `epoch`, the backend run's boot epoch, which every reply
+ * of the backend shows on the wire (0 when the forger has seen none: the backend refuses it
+ * as meant for another run). Writes them into out[0..) and returns how many (1 or 2), AC_EINVAL for
  * another kind (FORGE_REPLAY sends serverM's own datagram: nothing to build), or AC_ENOMEM. */
-int forge_build(const auth_t *forger, int backend, int kind, uint64_t incarnation, uint64_t *seq,
-                forge_dgram_t out[FORGE_DGRAMS_MAX]);
+int forge_build(const auth_t *forger, int backend, int kind, uint64_t incarnation, uint64_t epoch,
+                uint64_t *seq, forge_dgram_t out[FORGE_DGRAMS_MAX]);
 
 /* The incarnation of serverM's request in dgram[0..len) (a datagram serverM sent a backend,
  * its trailer included): 0 with *incarnation set, or -1 when it is not one. */
 int forge_incarnation(const uint8_t *dgram, size_t len, uint64_t *incarnation);
+
+/* The boot epoch of the backend run that sent the reply in dgram[0..len) (its trailer
+ * included): 0 with *epoch set, or -1 when it is not one. */
+int forge_epoch(const uint8_t *dgram, size_t len, uint64_t *epoch);
 
 /* 1 when t is the forger's transfer (FORGE_SENDER, or FORGE_SERIAL): the "forgery" checker
  * fails a run whose disks hold one. */

@@ -922,7 +922,8 @@ static void forge_send(world_t *w, const scn_step_t *st) {
         return;
     }
     forge_dgram_t d[FORGE_DGRAMS_MAX];
-    int n = forge_build(&w->forger, b, st->forge, w->incarnation, &w->forged_seq, d);
+    /* the backend run's epoch: every reply of it shows the forger on the wire */
+    int n = forge_build(&w->forger, b, st->forge, w->incarnation, w->be[b]->epoch, &w->forged_seq, d);
     if (n < 0) {
         w->stop = 1;
         return;

@@ -159,8 +159,9 @@ int relay_forge(relay_t *r, uint64_t now_us, int link, int kind, uint64_t seq) {
         return 1;
     }
     forge_dgram_t d[FORGE_DGRAMS_MAX];
-    int n = forge_build(&r->forger, r->link_backend[link] - SIM_NODE_A, kind, incarnation,
-                        r->backend_epoch[link], &seq, d);
+    uint64_t epoch = 0; /* decoded only here, not for every reply the relay carries */
+    if (r->last_up_len[link] > 0 && forge_epoch(r->last_up[link], r->last_up_len[link], &epoch) != 0) epoch = 0;
+    int n = forge_build(&r->forger, r->link_backend[link] - SIM_NODE_A, kind, incarnation, epoch, &seq, d);
     for (int k = 0; k < n; k++) {
         c->forged++;
         (void)relay_push(r, now_us, link, RELAY_DOWN, d[k].data, d[k].len);
@@ -294,9 +295,10 @@ int relay_take(relay_t *r, relay_control_t *c, uint64_t now_us, int link, int di
         memcpy(r->last_m[link], data, len); /* for the forger: replay, incarnation */
         r->last_m_len[link] = len;
     }
-    uint64_t epoch;
-    if (dir == RELAY_UP && link >= 0 && link < RELAY_LINKS_MAX && forge_epoch(data, len, &epoch) == 0)
-        r->backend_epoch[link] = epoch; /* for the forger: the run its WRITE must name */
+    if (dir == RELAY_UP && link >= 0 && link < RELAY_LINKS_MAX && len > 0 && len <= AUTH_DGRAM_BYTES_MAX) {
+        memcpy(r->last_up[link], data, len); /* for the forger: the run its WRITE must name */
+        r->last_up_len[link] = len;
+    }
     return relay_push(r, now_us, link, dir, data, len);
 }
 

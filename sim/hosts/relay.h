@@ -100,7 +100,8 @@ typedef struct {
     auth_t forger;
     size_t last_m_len[RELAY_LINKS_MAX];
     uint8_t last_m[RELAY_LINKS_MAX][AUTH_DGRAM_BYTES_MAX];
-    uint64_t backend_epoch[RELAY_LINKS_MAX]; /* from the backend's last reply: 0, none yet */
+    size_t last_up_len[RELAY_LINKS_MAX];   /* the backend's last reply (0: none yet), whose */
+    uint8_t last_up[RELAY_LINKS_MAX][AUTH_DGRAM_BYTES_MAX]; /* epoch a forged WRITE names */
     prng_t prng;
     uint64_t next_seq[RELAY_LINKS_MAX][RELAY_DIRS];
     uint64_t max_sent_seq[RELAY_LINKS_MAX][RELAY_DIRS]; /* highest seq + 1 delivered */

@@ -40,9 +40,14 @@
  * the core for their turn): past CONN_UNSENT_BYTES_MAX on one connection, serverM stops
  * reading that connection; past COORD_UNSENT_BYTES_BUDGET on all of them together, it stops
  * reading every persistent connection that is owed a reply, until the total is back under
- * 3/4 of the budget (docs/PROTOCOL.md 2.5, "Memory"). A slow reader slows itself down. */
+ * 3/4 of the budget. The replies of requests already read are bounded too: a reply longer
+ * than a line (a STATS table) that would take a connection already owed bytes past its
+ * bound or past the budget, or anyone past COORD_UNSENT_BYTES_LIMIT (persistent
+ * connections: past 3/4 of it; the rest is kept for one-shot clients), is answered
+ * ERROR BUSY instead (docs/PROTOCOL.md 2.5, "Memory"). A slow reader slows itself down. */
 #define CONN_UNSENT_BYTES_MAX (256u << 10)
 #define COORD_UNSENT_BYTES_BUDGET (64u << 20)
+#define COORD_UNSENT_BYTES_LIMIT (256u << 20)
 
 /* ---- time ---- */
 #define TIMEOUT_MS_DEFAULT 2000            /* ALICHAIN_TIMEOUT_MS */
@@ -59,6 +64,8 @@ _Static_assert(TCP_LINE_BYTES_MAX > 32 + PATH_BYTES_MAX, "a TXLIST reply fits in
 _Static_assert(RETRANSMIT_US_INITIAL < RETRANSMIT_US_MAX, "backoff grows");
 _Static_assert((uint64_t)CONN_UNSENT_BYTES_MAX * CONNECTIONS_MAX > COORD_UNSENT_BYTES_BUDGET,
                "the budget binds before every connection reaches its own bound");
+_Static_assert(COORD_UNSENT_BYTES_BUDGET < COORD_UNSENT_BYTES_LIMIT / 4 * 3,
+               "a persistent connection owed nothing still gets a reply past the budget");
 
 /* Errors: functions return 0 or one of these (negative). */
 enum {

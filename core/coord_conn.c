@@ -74,6 +74,24 @@ static int conn_read_rule(const coord_t *c, const conn_t *k) {
     return !(c->over_budget && k->state == CONN_KEEP && owed > 0);
 }
 
+/* A reply longer than a line (a STATS table; every other reply is one line, and at most
+ * OPS_MAX of them are owed at once) is answered ERROR BUSY instead when k could not read
+ * another request: it is owed bytes already and the reply would take it past its bound or
+ * all connections past the budget; or when it would take all of them past the limit (a
+ * persistent connection: past 3/4 of it, so that a one-shot client is still answered).
+ * Reading stops before either, so only requests read before it stopped meet this rule:
+ * what a connection nobody reads is owed stays under its bound, plus one reply. */
+_Static_assert(COORD_REPLY_BYTES_MAX <= COORD_UNSENT_BYTES_LIMIT / 4 * 3,
+               "the longest reply is refused only while others' replies fill the limit");
+static int reply_refused(const coord_t *c, const conn_t *k, size_t len) {
+    if (len <= TCP_LINE_BYTES_MAX) return 0;
+    size_t owed = k->unsent_bytes + k->held_bytes;
+    size_t limit = k->state == CONN_KEEP ? COORD_UNSENT_BYTES_LIMIT / 4 * 3 : COORD_UNSENT_BYTES_LIMIT;
+    if (c->unsent_bytes + len > limit) return 1;
+    if (owed == 0) return 0;
+    return owed + len > CONN_UNSENT_BYTES_MAX || c->unsent_bytes + len > COORD_UNSENT_BYTES_BUDGET;
+}
+
 /* Tells the driver when the rule changes its mind about k. */
 static void conn_read_update(coord_t *c, conn_t *k, outbox_t *out) {
     int stop = !conn_read_rule(c, k);
@@ -360,13 +378,30 @@ void op_send(coord_t *c, op_t *o, const char *bytes, size_t len, crep_kind_t kin
     conn_t *k = conn_find(c, o->conn_id);
     if (NEVER(k == NULL)) return;
     AC_ASSERT(o->conn_seq - k->head < k->count);
+    char busy[TCP_LINE_BYTES_MAX];
+    int refused = 0;
+    if (reply_refused(c, k, len)) { /* nobody reads it yet: memory is kept for those who do */
+        wire_crep_t rep = {.kind = CREP_BUSY};
+        size_t n = wire_crep_encode(&rep, busy, sizeof(busy));
+        AC_ASSERT(n > 0);
+        c->stats.replies_refused++;
+        if ((c->stats.replies_refused & (c->stats.replies_refused - 1)) == 0) /* 1st, 2nd, 4th, ... */
+            outbox_line(out, FX_STDERR, "answered client %c ERROR BUSY instead of a %zu-byte reply: "
+                        "replies unread by clients hold %zu bytes (%llu such answers so far)",
+                        client_letter(k->client_index), len, c->unsent_bytes,
+                        (unsigned long long)c->stats.replies_refused);
+        bytes = busy;
+        len = n;
+        kind = CREP_BUSY;
+        refused = 1;
+    }
     pend_t *p = &k->ring[o->conn_seq % TCP_PIPELINE_MAX];
     AC_ASSERT(p->op == (int)(o - c->ops));
     p->op = -1;
     p->ready = 1;
     if (k->state == CONN_KEEP) conn_admit_held(c, k);
     p->msg = reply_answers(kind) ? (uint8_t)o->req.op : 0;
-    if (p->msg == 0 && o->req.op != CREQ_TXLIST) { /* TXLIST's line is "wrote the sorted list" */
+    if (p->msg == 0 && o->req.op != CREQ_TXLIST && !refused) { /* TXLIST's: "wrote the sorted list" */
         const char *nl = memchr(bytes, '\n', len);
         outbox_line(out, FX_STDERR, "answered client %c without a result: %.*s", client_letter(k->client_index),
                     (int)(nl != NULL ? (size_t)(nl - bytes) : len), bytes);

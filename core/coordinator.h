@@ -123,6 +123,8 @@ typedef struct {
     uint64_t in_doubt;            /* writes whose outcome was reported unknown */
     uint64_t busy;                /* connections refused at CONNECTIONS_MAX */
     uint64_t budget_stops;        /* times the unsent replies reached COORD_UNSENT_BYTES_BUDGET */
+    uint64_t replies_refused;     /* replies longer than a line answered ERROR BUSY instead
+                                     (the memory rule: common.h COORD_UNSENT_BYTES_LIMIT) */
 } coord_stats_t;
 void coord_get_stats(const coord_t *c, coord_stats_t *s);
 

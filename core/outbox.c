@@ -11,6 +11,7 @@
 #include "grow.h"
 
 #define OUTBOX_LINE_BYTES 1024 /* outbox_line formats into this; longer lines are cut */
+#define OUTBOX_KEEP_BYTES (4u << 20) /* a payload arena kept across batches, at most */
 
 void outbox_init(outbox_t *o) {
     AC_ASSERT(o != NULL);
@@ -24,13 +25,20 @@ void outbox_free(outbox_t *o) {
     memset(o, 0, sizeof *o);
 }
 
-/* Forgets the effects (keeping the memory) and the failure flag: once the driver has
- * drained a batch, including noticing `failed`, the next batch starts clean. */
+/* Forgets the effects and the failure flag: once the driver has drained a batch, including
+ * noticing `failed`, the next batch starts clean. The memory is kept for the next batch,
+ * unless the payload arena grew past OUTBOX_KEEP_BYTES (one event's STATS tables, up to
+ * the memory rule's limit, common.h): that much is given back, not held for good. */
 void outbox_clear(outbox_t *o) {
     AC_ASSERT(o != NULL);
     o->fx_count = 0;
     o->data_len = 0;
     o->failed = 0;
+    if (o->data_cap > OUTBOX_KEEP_BYTES) {
+        free(o->data);
+        o->data = NULL;
+        o->data_cap = 0;
+    }
 }
 
 fx_t *outbox_push(outbox_t *o, fx_kind_t kind, uint32_t target, uint64_t token,

@@ -106,9 +106,9 @@ int64_t check_disks_coins(const check_disks_t *x);
 
 /* Real mode: a real client does not print a transfer's serial, so each confirmed transfer
  * (a CREP_TRANSFER reply with serial 0) is given the serial of a matching new line on the
- * disks: in order of response, the lowest unclaimed matching serial after which the
- * sender's balance is the one the client printed, else the lowest unclaimed matching serial,
- * else UINT64_MAX ("no disk holds it"). Balances count each serial's first line only; the
+ * disks: first, in order of response, the lowest unclaimed matching serial after which the
+ * sender's balance is the one the client printed; then, for those left, the lowest
+ * unclaimed matching serial; else UINT64_MAX ("no disk holds it"). Balances count each serial's first line only; the
  * initial serials are never claimed. O((lines + ops) log lines). Returns 0, AC_ENOMEM, or
  * HIST_ESTOPPED when stop (may be NULL) said so. */
 int check_assign_serials(check_op_t *ops, size_t op_count, const check_txs_t *disk,

@@ -50,43 +50,51 @@ static int64_t old_balance_after(const check_txs_t *disk, const char *user, uint
     return b;
 }
 
-/* real.c's assign_serials before this change, over check_op_t. */
+/* The assignment rule (judge.h check_assign_serials) as a plain scan, O(ops x lines):
+ * real.c's assign_serials before disks.c indexed it, with its second pass since. */
 static void old_assign_serials(check_op_t *ops, size_t op_count, const check_txs_t *disk,
                                const check_txs_t *initial) {
     uint8_t *claimed = calloc(disk->count + 1, 1);
+    uint8_t *todo = calloc(op_count + 1, 1);
     for (size_t i = 0; i < disk->count; i++) {
         for (size_t k = 0; k < initial->count && !claimed[i]; k++)
             claimed[i] = initial->txs[k].tx.serial == disk->txs[i].tx.serial;
     }
-    for (;;) {
-        check_op_t *next = NULL;
-        for (size_t i = 0; i < op_count; i++) {
-            check_op_t *op = &ops[i];
-            if (op->state != CHECK_OP_DONE || !op->have_reply || op->reply.kind != CREP_TRANSFER ||
-                op->reply.serial != 0)
-                continue;
-            if (next == NULL || op->resp_us < next->resp_us) next = op;
-        }
-        if (next == NULL) break;
-        next->reply.serial = UINT64_MAX;
-        size_t best = SIZE_MAX;
-        int best_fits = 0;
-        for (size_t i = 0; i < disk->count; i++) {
-            const tx_t *t = &disk->txs[i].tx;
-            if (claimed[i] || strcmp(t->sender, next->req.user.s) != 0 ||
-                strcmp(t->receiver, next->req.receiver.s) != 0 || t->amount != next->req.amount)
-                continue;
-            int fits = old_balance_after(disk, t->sender, t->serial) == next->reply.balance;
-            if (best == SIZE_MAX || (fits && !best_fits) ||
-                (fits == best_fits && t->serial < disk->txs[best].tx.serial)) {
-                best = i;
-                best_fits = fits;
-            }
-        }
-        if (best == SIZE_MAX) continue;
-        next->reply.serial = disk->txs[best].tx.serial;
-        for (size_t i = 0; i < disk->count; i++) claimed[i] |= disk->txs[i].tx.serial == next->reply.serial;
+    for (size_t i = 0; i < op_count; i++) {
+        check_op_t *op = &ops[i];
+        todo[i] = op->state == CHECK_OP_DONE && op->have_reply && op->reply.kind == CREP_TRANSFER &&
+                  op->reply.serial == 0;
+        if (todo[i]) op->reply.serial = UINT64_MAX;
     }
+    for (int fallback = 0; fallback < 2; fallback++) { /* fitting ones first, then the rest */
+        uint8_t *seen = calloc(op_count + 1, 1);
+        for (;;) {
+            size_t next = SIZE_MAX;
+            for (size_t i = 0; i < op_count; i++) {
+                if (todo[i] && !seen[i] && (next == SIZE_MAX || ops[i].resp_us < ops[next].resp_us))
+                    next = i;
+            }
+            if (next == SIZE_MAX) break;
+            seen[next] = 1;
+            check_op_t *op = &ops[next];
+            size_t best = SIZE_MAX;
+            for (size_t i = 0; i < disk->count; i++) {
+                const tx_t *t = &disk->txs[i].tx;
+                if (claimed[i] || strcmp(t->sender, op->req.user.s) != 0 ||
+                    strcmp(t->receiver, op->req.receiver.s) != 0 || t->amount != op->req.amount)
+                    continue;
+                if (!fallback && old_balance_after(disk, t->sender, t->serial) != op->reply.balance)
+                    continue;
+                if (best == SIZE_MAX || t->serial < disk->txs[best].tx.serial) best = i;
+            }
+            if (best == SIZE_MAX) continue;
+            todo[next] = 0;
+            op->reply.serial = disk->txs[best].tx.serial;
+            for (size_t i = 0; i < disk->count; i++) claimed[i] |= disk->txs[i].tx.serial == op->reply.serial;
+        }
+        free(seen);
+    }
+    free(todo);
     free(claimed);
 }
 
@@ -191,6 +199,25 @@ TEST(serials_two_fitting_candidates) {
     CHECK_EQ(ops[1].reply.serial, 1);
     CHECK_EQ(ops[0].reply.serial, 3);
     CHECK_EQ(ops[2].reply.serial, 4);
+    check_txs_free(&disk);
+}
+
+/* Two identical transfers Pay -> Ann 30 (tests/real's scenario 06): the first to answer
+ * printed a false balance (a planted lie), the second the true one. The true one gets the
+ * serial its balance fits; the lie the one left, which its balance does not fit (and the
+ * judge says so). Taking the lowest serial in order of response gave the lie the true
+ * one's serial and blamed both. */
+TEST(serials_a_false_answer_does_not_take_a_true_ones_serial) {
+    check_txs_t disk = {0}, initial = {0};
+    txs_add(&disk, 3, "Pay", "Ann", 30, 0);  /* Pay 970 */
+    txs_add(&disk, 4, "Pay", "Ann", 30, 1);  /* Pay 940 */
+    check_op_t ops[2];
+    memset(ops, 0, sizeof(ops));
+    op_confirmed(&ops[0], "Pay", "Ann", 30, 12345, 100); /* the lie, answered first */
+    op_confirmed(&ops[1], "Pay", "Ann", 30, 970, 200);
+    CHECK_EQ(check_assign_serials(ops, 2, &disk, &initial, NULL, NULL), 0);
+    CHECK_EQ(ops[1].reply.serial, 3);
+    CHECK_EQ(ops[0].reply.serial, 4);
     check_txs_free(&disk);
 }
 
@@ -617,6 +644,7 @@ int main(int argc, char **argv) {
     }
     RUN(serials_fit_the_printed_balance);
     RUN(serials_two_fitting_candidates);
+    RUN(serials_a_false_answer_does_not_take_a_true_ones_serial);
     RUN(serials_and_balances_match_the_old_algorithms);
     RUN(big_history_passes);
     RUN(big_history_faults_are_named);

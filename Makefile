@@ -44,7 +44,7 @@ PROGRAMS := serverM serverA serverB serverC clientA clientB
 C_TEST_SRC := $(sort $(wildcard tests/*/test_*.c))
 C_TEST_BIN := $(C_TEST_SRC:%.c=$(OUT)/%)
 
-.PHONY: all programs unit test test-run lint asan demo clean coverage deps sim fuzz check
+.PHONY: all programs unit test test-run lint asan demo clean coverage deps sim fuzz check test-build test-run-parallel test-run-serial asan-build asan-parallel asan-serial coverage-build
 .DEFAULT_GOAL := all
 
 all: programs
@@ -129,12 +129,16 @@ PYTEST_SERIAL ?= tests/real $(PYTEST_ALONE_MEMORY)
 PYTEST_RUN = ALICHAIN_BIN=$(call shq,$(abspath $(BIN))) ALICHAIN_BUILD=$(call shq,$(abspath $(OUT))) \
   $(call shq,$(PYTHON)) -m pytest -q -p no:cacheprovider
 PYTEST_NONE_OK = || { rc=$$?; [ $$rc -eq 5 ] && [ -n $(call shq,$(strip $(PYTEST_ARGS))) ] || exit $$rc; }
-test-run: programs unit $(TEST_RUN_EXTRA)
+# test-run = test-run-parallel, then test-run-serial (ci/test.sh runs the two apart).
+test-build: programs unit $(TEST_RUN_EXTRA)
+test-run: test-run-parallel test-run-serial
+test-run-parallel: test-build
 	@if [ $(call shq,$(PYTEST_JOBS)) -gt 1 ] && $(call shq,$(PYTHON)) -c 'import xdist' 2>/dev/null; then \
 	  par="-n $(PYTEST_JOBS) --dist loadfile"; \
 	else par=""; echo "pytest-xdist missing (make deps) or PYTEST_JOBS <= 1: one test at a time"; fi; \
 	echo "pytest $$par: tests$(foreach d,$(PYTEST_SERIAL), --ignore=$(d)) $(PYTEST_SKIP) $(PYTEST_ARGS)"; \
 	$(PYTEST_RUN) $$par tests $(foreach d,$(PYTEST_SERIAL),--ignore=$(call shq,$(d))) $(PYTEST_SKIP) $(PYTEST_ARGS) $(PYTEST_NONE_OK)
+test-run-serial: test-build
 	$(if $(strip $(PYTEST_SERIAL)),@echo "pytest one test at a time: $(PYTEST_SERIAL) $(PYTEST_SKIP) $(PYTEST_ARGS)"; \
 	  $(PYTEST_RUN) $(foreach d,$(PYTEST_SERIAL),$(call shq,$(d))) $(PYTEST_SKIP) $(PYTEST_ARGS) $(PYTEST_NONE_OK))
 
@@ -173,15 +177,27 @@ ASAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 ASAN_PYTEST_SKIP ?= --ignore=tests/lint --ignore=tests/fuzz/test_cflite_build.py \
   --ignore=tests/fuzz/test_cflite_workflows.py --ignore=tests/engines
 COVERAGE_PYTEST_SKIP ?= --ignore=tests/real
+# asan-build, asan-parallel (make sim, then the tests outside PYTEST_SERIAL) and asan-serial
+# (PYTEST_SERIAL alone) are its parts, for ci/test.sh, which runs the serial part beside the
+# coverage pass (at a lower priority).
+ASAN_MAKE = $(MAKE) --no-print-directory VARIANT=asan WERROR=1 EXTRA_CFLAGS="$(ASAN_CFLAGS)" \
+  EXTRA_LDFLAGS="-fsanitize=address,undefined" PYTEST_SKIP="$(ASAN_PYTEST_SKIP)"
 asan:
-	$(MAKE) --no-print-directory VARIANT=asan WERROR=1 EXTRA_CFLAGS="$(ASAN_CFLAGS)" \
-	  EXTRA_LDFLAGS="-fsanitize=address,undefined" PYTEST_SKIP="$(ASAN_PYTEST_SKIP)" \
-	  sim test-run
+	$(ASAN_MAKE) sim test-run
+asan-build:
+	$(ASAN_MAKE) test-build
+asan-parallel:
+	$(ASAN_MAKE) sim test-run-parallel
+asan-serial:
+	$(ASAN_MAKE) test-run-serial
 
+COVERAGE_MAKE = $(MAKE) --no-print-directory VARIANT=cov WERROR=1 \
+  EXTRA_CFLAGS="-O0 --coverage -DAC_COVERAGE" EXTRA_LDFLAGS="--coverage" \
+  PYTEST_SERIAL="$(PYTEST_ALONE_MEMORY)" PYTEST_SKIP="$(COVERAGE_PYTEST_SKIP)"
 coverage:
-	$(MAKE) --no-print-directory VARIANT=cov WERROR=1 \
-	  EXTRA_CFLAGS="-O0 --coverage -DAC_COVERAGE" EXTRA_LDFLAGS="--coverage" \
-	  PYTEST_SERIAL="$(PYTEST_ALONE_MEMORY)" PYTEST_SKIP="$(COVERAGE_PYTEST_SKIP)" test-run
+	$(COVERAGE_MAKE) test-run
+coverage-build:
+	$(COVERAGE_MAKE) test-build
 
 demo: all
 	bash ci/demo.sh

@@ -22,6 +22,7 @@ TXS = 1000
 SMOKE_TIMEOUT_S = 180          # a deadline for a hung run, not a timing assertion
 INTERRUPT_WAIT_S = 30          # SIGINT -> exit, servers stopped (they get 10 s each)
 PHASE_S = "0.3"
+CAUGHT_OPS = "300"             # operations a mode of test_a_changed_amount_is_caught runs
 MODES = ("balance", "transfer", "mix", "hot", "stats", "txlist", "hol-balance", "hol-txlist")
 P_MODES = ("p-balance", "p-transfer", "p-mix", "p-hot", "p-stats", "p-hol-balance",
            "p-hol-txlist")
@@ -101,13 +102,13 @@ def generated_blocks(bench, tmp_path):
     return [(d / f"block{i}.txt").read_text() for i in (1, 2, 3)]
 
 
-def bench_external(bench, tmp_path, blocks, modes):
+def bench_external(bench, tmp_path, blocks, modes, phase=("--seconds", PHASE_S)):
     net = Network(bench.parent, tmp_path / "net", blocks=blocks)
     try:
         net.start()
         return run_bench(bench, ["--external", "--port-offset", str(net.offset), "--txs",
-                                 str(TXS), "--modes", modes, "--conns", "1", "--seconds",
-                                 PHASE_S, "--no-floors", "--sim-seeds", "0", "--ledger-dir",
+                                 str(TXS), "--modes", modes, "--conns", "1", *phase,
+                                 "--no-floors", "--sim-seeds", "0", "--ledger-dir",
                                  str(net.root)], tmp_path)
     finally:
         problems = net.close()
@@ -142,7 +143,10 @@ def test_a_changed_amount_is_caught(bench, tmp_path, pre):
     lines[i] = f"{serial} {sender} {receiver} {int(amount) + 1}\n"
     blocks[0] = "".join(lines)
     modes = [pre + m for m in ("balance", "mix", "stats")] + ["txlist"]
-    p = bench_external(bench, tmp_path, blocks, ",".join(modes))
+    # a number of operations, not of seconds: about 3 % of the balances touch the changed
+    # line, so a phase of 0.3 s on a loaded machine (20 mix operations, seen) can miss it;
+    # 300 miss it with a chance under 1e-4
+    p = bench_external(bench, tmp_path, blocks, ",".join(modes), phase=("--ops", CAUGHT_OPS))
     assert p.returncode == 1, f"{p.stdout}\n{p.stderr}"
     assert "FAILED" in p.stdout
     out = {l.split()[1]: l for l in p.stdout.splitlines() if len(l.split()) > 2 and l[0].isdigit()}

@@ -47,7 +47,7 @@ static void nodes_file_done(nodes_t *n, int ok) {
 
 static void nodes_queue(nodes_t *n, int to_coord, int node, const uint8_t *d, size_t len) {
     if (n->drop_to[to_coord ? BACKEND_COUNT : node] || n->queued >= n->queue_max) return;
-    nodes_dgram_t *g = &n->queue[n->queued++];
+    nodes_dgram_t *g = &n->queue[n->queued++]; /* a free slot: see nodes_dgram_t */
     g->to_coord = to_coord;
     g->node = node;
     g->len = len;
@@ -259,7 +259,9 @@ int nodes_init(nodes_t *n, const char *const blocks[BACKEND_COUNT], uint64_t inc
     n->file_at_once = 1;
     n->now = 1000000;
     n->queue = calloc(queue_max + 1, sizeof(nodes_dgram_t));
-    if (n->queue == NULL) return AC_ENOMEM;
+    n->dgram_arena = malloc((queue_max + 1) * DGRAM_BYTES_MAX);
+    if (n->queue == NULL || n->dgram_arena == NULL) return AC_ENOMEM;
+    for (size_t i = 0; i <= queue_max; i++) n->queue[i].data = n->dgram_arena + i * DGRAM_BYTES_MAX;
     for (int b = 0; b < BACKEND_COUNT; b++) {
         n->sync_at_once[b] = 1;
         if (simdisk_init(&n->disk[b], blocks[b], strlen(blocks[b])) != 0) return AC_ENOMEM;
@@ -288,11 +290,13 @@ void nodes_free(nodes_t *n) {
     buf_free(&n->m_out);
     outbox_free(&n->out);
     free(n->queue);
+    free(n->dgram_arena);
     nodes_clear(n);
 }
 
 void nodes_deliver(nodes_t *n, int to_coord, int node, const uint8_t *data, size_t len) {
-    /* an exact-size copy, so that ASan sees a read past its end */
+    /* an exact-size copy, so that ASan sees a read past its end; made before anything runs,
+     * since data may be a queue slot that the delivery's own datagrams take */
     uint8_t *copy = malloc(len == 0 ? 1 : len);
     AC_ASSERT(copy != NULL);
     memcpy(copy, data, len);
@@ -308,10 +312,10 @@ void nodes_deliver(nodes_t *n, int to_coord, int node, const uint8_t *data, size
 
 void nodes_deliver_queued(nodes_t *n, size_t i, int drop) {
     AC_ASSERT(i < n->queued);
-    nodes_dgram_t g = n->queue[i]; /* delivery may queue more */
+    nodes_dgram_t g = n->queue[i];
     memmove(&n->queue[i], &n->queue[i + 1], (n->queued - i - 1) * sizeof(g));
-    n->queued--;
-    if (!drop) nodes_deliver(n, g.to_coord, g.node, g.data, g.len);
+    n->queue[--n->queued] = g; /* its slot is free again: the next datagram queued takes it, */
+    if (!drop) nodes_deliver(n, g.to_coord, g.node, g.data, g.len); /* after this copied it */
 }
 
 int nodes_complete(nodes_t *n, unsigned pick, int file_ok) {

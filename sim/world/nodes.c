@@ -27,6 +27,30 @@ static void nodes_fail(nodes_t *n, const char *fmt, ...) {
 
 static void drain(nodes_t *n, int src);
 
+/* Outboxes outlive a drain and a nodes_t: drain() gives the outbox it walked back here
+ * (emptied, its arrays kept) and takes the next one from here, so that the thousands of
+ * drains of a fuzz input allocate nothing once the arrays have grown (a fresh pair of
+ * arrays per drain cost fuzz_nodes 8% under perf). Drains nest only a few deep (an effect
+ * calls into another node); past NODES_OUTBOX_SPARES an outbox is freed. One thread. */
+#define NODES_OUTBOX_SPARES 16
+static outbox_t spare_out[NODES_OUTBOX_SPARES];
+static int spare_out_count;
+
+static void nodes_outbox_take(outbox_t *o) {
+    if (spare_out_count > 0) *o = spare_out[--spare_out_count];
+    else outbox_init(o);
+}
+
+static void nodes_outbox_give(outbox_t *o) {
+    if (spare_out_count < NODES_OUTBOX_SPARES) {
+        outbox_clear(o);
+        spare_out[spare_out_count++] = *o;
+        outbox_init(o);
+    } else {
+        outbox_free(o);
+    }
+}
+
 static void nodes_line(sim_buf_t *b, const uint8_t *d, size_t len) {
     buf_append(b, d, len);
     buf_append(b, "\n", 1);
@@ -108,8 +132,8 @@ static void nodes_conn_close(nodes_t *n, int src, const fx_t *f) {
 
 /* Carries out the effects node `src` left in n->out, in order. */
 static void drain(nodes_t *n, int src) {
-    outbox_t o = n->out; /* take the effects; what they call into fills a fresh outbox */
-    outbox_init(&n->out);
+    outbox_t o = n->out; /* take the effects; what they call into fills another outbox */
+    nodes_outbox_take(&n->out);
     if (o.failed) nodes_fail(n, "an outbox ran out of memory");
     for (size_t i = 0; i < o.fx_count; i++) {
         const fx_t *f = &o.fx[i];
@@ -170,7 +194,7 @@ static void drain(nodes_t *n, int src) {
             break;
         }
     }
-    outbox_free(&o);
+    nodes_outbox_give(&o);
 }
 
 static int nodes_backend_start(nodes_t *n, int b) {
@@ -252,7 +276,7 @@ void nodes_coord_restart(nodes_t *n) {
 int nodes_init(nodes_t *n, const char *const blocks[BACKEND_COUNT], uint64_t incarnation,
                uint32_t timeout_ms, size_t queue_max) {
     nodes_clear(n);
-    outbox_init(&n->out);
+    nodes_outbox_take(&n->out);
     n->incarnation = incarnation - 1;
     n->timeout_ms = timeout_ms;
     n->queue_max = queue_max;
@@ -288,7 +312,7 @@ void nodes_free(nodes_t *n) {
     buf_free(&n->txlist);
     buf_free(&n->file_partial);
     buf_free(&n->m_out);
-    outbox_free(&n->out);
+    nodes_outbox_give(&n->out);
     free(n->queue);
     free(n->dgram_arena);
     nodes_clear(n);

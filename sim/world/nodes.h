@@ -73,7 +73,9 @@ typedef struct {
 
 /* Three backends from the block images (hand-written files: no markers) and serverM with
  * this incarnation. Returns 0, or a negative error with the reason in n->failure (a block
- * the backend refuses). */
+ * the backend refuses). A block given to an earlier nodes_init is not read again: that
+ * backend's first start is copied (same state, same effects; nodes.c keeps it), and so is
+ * the memory of serverM and the network: thousands of worlds a second cost little. */
 int nodes_init(nodes_t *n, const char *const blocks[BACKEND_COUNT], uint64_t incarnation,
                uint32_t timeout_ms, size_t queue_max);
 void nodes_free(nodes_t *n);

@@ -28,6 +28,15 @@ void backend_init(backend_t *b, int index, uint64_t epoch) {
 
 void backend_free(backend_t *b) { ledger_free(&b->ledger); }
 
+int backend_copy(backend_t *dst, const backend_t *src) {
+    AC_ASSERT(dst != src);
+    AC_ASSERT(src->pending_count == 0); /* so every pending slot is free (token 0) */
+    AC_ASSERT(src->held_count == 0);
+    memcpy(dst, src, offsetof(backend_t, pending)); /* the tables after it: see backend_t */
+    for (size_t p = 0; p < BACKEND_PENDING_MAX; p++) dst->pending[p].token = 0;
+    return ledger_copy(&dst->ledger, &src->ledger);
+}
+
 int backend_load(backend_t *b, const char *img, size_t len, const char *marker,
                  size_t marker_len, const char *file_name, blockfile_recovery_t *res,
                  char *err, size_t err_cap) {

@@ -96,6 +96,11 @@ typedef struct {
  * backend_start() before any datagram. */
 void backend_init(backend_t *b, int index, uint64_t epoch);
 void backend_free(backend_t *b);
+/* dst (holding nothing) becomes a copy of src, a backend with no write awaiting its sync and
+ * no read held (one just loaded, say): same epoch, ledger and block file state, so it
+ * answers every datagram as src would. For a harness that starts many runs from one loaded
+ * backend (sim/world/nodes.c). Returns 0, or AC_ENOMEM with dst holding nothing. */
+int backend_copy(backend_t *dst, const backend_t *src);
 
 /* Recovery, decided and nothing changed yet: loads the block file image img[0..len) under
  * the rules of blockfile.h (marker: the content of "<block>.appended", NULL when absent).

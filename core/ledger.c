@@ -241,6 +241,51 @@ void ledger_free(ledger_t *l) {
     memset(l, 0, sizeof *l);
 }
 
+/* *dst_pp = a new array of cap elements holding src's first count (NULL when cap is 0).
+ * Returns 0 or AC_ENOMEM (*dst_pp NULL then). */
+static int array_dup(void *dst_pp, const void *src, size_t count, size_t cap, size_t elem) {
+    void *p = NULL;
+    AC_ASSERT(count <= cap);
+    if (cap > 0) {
+        p = malloc(cap * elem);
+        if (p == NULL) return AC_ENOMEM;
+        if (count > 0) memcpy(p, src, count * elem);
+    }
+    memcpy(dst_pp, &p, sizeof(p)); /* *dst_pp is a T *, written without type punning */
+    return AC_OK;
+}
+
+int ledger_copy(ledger_t *dst, const ledger_t *src) {
+    AC_ASSERT(dst != NULL && src != NULL && dst != src);
+    AC_ASSERT(!src->loading);
+    *dst = *src; /* the counts, capacities and clocks; every pointer is replaced below */
+    dst->txs = NULL;
+    dst->users = NULL;
+    dst->names = NULL;
+    dst->user_slots = NULL;
+    for (size_t i = 0; i < LEDGER_PARTNER_CACHE_ENTRIES; i++) {
+        dst->cache[i].aggs = NULL;
+        dst->cache[i].slots = NULL;
+    }
+    int rc = array_dup(&dst->txs, src->txs, src->tx_count, src->tx_cap, sizeof(*src->txs));
+    if (rc == AC_OK)
+        rc = array_dup(&dst->users, src->users, src->user_count, src->user_cap, sizeof(*src->users));
+    if (rc == AC_OK)
+        rc = array_dup(&dst->names, src->names, src->names_len, src->names_cap, 1);
+    if (rc == AC_OK)
+        rc = array_dup(&dst->user_slots, src->user_slots, src->user_slot_cap, src->user_slot_cap,
+                       sizeof(*src->user_slots));
+    for (size_t i = 0; i < LEDGER_PARTNER_CACHE_ENTRIES && rc == AC_OK; i++) {
+        const ledger_partner_cache_t *e = &src->cache[i];
+        rc = array_dup(&dst->cache[i].aggs, e->aggs, e->agg_count, e->agg_cap, sizeof(*e->aggs));
+        if (rc == AC_OK)
+            rc = array_dup(&dst->cache[i].slots, e->slots, e->slot_cap, e->slot_cap,
+                           sizeof(*e->slots));
+    }
+    if (rc != AC_OK) ledger_free(dst);
+    return rc;
+}
+
 static int amount_valid(const tx_t *t) {
     return t->serial != 0 && t->amount >= AMOUNT_MIN && t->amount <= AMOUNT_MAX;
 }

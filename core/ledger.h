@@ -86,6 +86,10 @@ typedef struct {
 
 void ledger_init(ledger_t *l);
 void ledger_free(ledger_t *l);
+/* dst (holding nothing: initialised or freed) becomes a copy of src (not loading) in memory
+ * of its own, partner cache included: it answers and grows exactly as src would. Returns 0,
+ * or AC_ENOMEM with dst holding nothing. */
+int ledger_copy(ledger_t *dst, const ledger_t *src);
 
 /* Adds a transaction at run time. Returns 0, AC_EDUP (serial present; ledger unchanged),
  * AC_ERANGE (a user's sent or received would pass INT64_MAX; unchanged) or AC_ENOMEM

@@ -177,13 +177,12 @@ static void step(fuzz_reader_t *r) {
         nodes_dgram_t *g = &w.queue[i];
         int corrupt = kind != 7 && sel >= 12 && g->len > 0;
         if (corrupt) g->data[at % g->len] ^= (uint8_t)(1 + sel);
+        /* A copy of the record: its bytes stay in their slot until a datagram is queued,
+         * and nodes_deliver copies them before anything can queue one. */
+        nodes_dgram_t copy = *g;
         if (kind == 6) {
-            static nodes_dgram_t copy; /* delivery may queue more */
-            copy = *g;
             deliver(copy.to_coord, copy.node, copy.data, copy.len, corrupt);
         } else if (corrupt) {
-            static nodes_dgram_t copy;
-            copy = *g;
             nodes_deliver_queued(&w, i, 1);
             deliver(copy.to_coord, copy.node, copy.data, copy.len, 1);
         } else {

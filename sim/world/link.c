@@ -421,7 +421,8 @@ static void on_tcp(link_t *l, const sim_event_t *e) {
     s->seg_head = (s->seg_head + 1) % s->seg_cap;
     s->seg_count--;
     s->scheduled = 0;
-    const uint8_t *bytes = s->bytes + s->head;
+    /* a stream that never carried a byte (a FIN alone) has no buffer: no offset from NULL */
+    const uint8_t *bytes = s->bytes != NULL ? s->bytes + s->head : (const uint8_t *)"";
     s->head += seg.len;
     stream_schedule(l, conn, dir);
     int track = conn_track(c, dir);

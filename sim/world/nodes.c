@@ -27,6 +27,30 @@ static void nodes_fail(nodes_t *n, const char *fmt, ...) {
 
 static void drain(nodes_t *n, int src);
 
+/* Outboxes outlive a drain and a nodes_t: drain() gives the outbox it walked back here
+ * (emptied, its arrays kept) and takes the next one from here, so that the thousands of
+ * drains of a fuzz input allocate nothing once the arrays have grown (a fresh pair of
+ * arrays per drain cost fuzz_nodes 8% under perf). Drains nest only a few deep (an effect
+ * calls into another node); past NODES_OUTBOX_SPARES an outbox is freed. One thread. */
+#define NODES_OUTBOX_SPARES 16
+static outbox_t spare_out[NODES_OUTBOX_SPARES];
+static int spare_out_count;
+
+static void nodes_outbox_take(outbox_t *o) {
+    if (spare_out_count > 0) *o = spare_out[--spare_out_count];
+    else outbox_init(o);
+}
+
+static void nodes_outbox_give(outbox_t *o) {
+    if (spare_out_count < NODES_OUTBOX_SPARES) {
+        outbox_clear(o);
+        spare_out[spare_out_count++] = *o;
+        outbox_init(o);
+    } else {
+        outbox_free(o);
+    }
+}
+
 static void nodes_line(sim_buf_t *b, const uint8_t *d, size_t len) {
     buf_append(b, d, len);
     buf_append(b, "\n", 1);
@@ -47,7 +71,7 @@ static void nodes_file_done(nodes_t *n, int ok) {
 
 static void nodes_queue(nodes_t *n, int to_coord, int node, const uint8_t *d, size_t len) {
     if (n->drop_to[to_coord ? BACKEND_COUNT : node] || n->queued >= n->queue_max) return;
-    nodes_dgram_t *g = &n->queue[n->queued++];
+    nodes_dgram_t *g = &n->queue[n->queued++]; /* a free slot: see nodes_dgram_t */
     g->to_coord = to_coord;
     g->node = node;
     g->len = len;
@@ -108,8 +132,8 @@ static void nodes_conn_close(nodes_t *n, int src, const fx_t *f) {
 
 /* Carries out the effects node `src` left in n->out, in order. */
 static void drain(nodes_t *n, int src) {
-    outbox_t o = n->out; /* take the effects; what they call into fills a fresh outbox */
-    outbox_init(&n->out);
+    outbox_t o = n->out; /* take the effects; what they call into fills another outbox */
+    nodes_outbox_take(&n->out);
     if (o.failed) nodes_fail(n, "an outbox ran out of memory");
     for (size_t i = 0; i < o.fx_count; i++) {
         const fx_t *f = &o.fx[i];
@@ -170,10 +194,67 @@ static void drain(nodes_t *n, int src) {
             break;
         }
     }
-    outbox_free(&o);
+    nodes_outbox_give(&o);
 }
 
-static int nodes_backend_start(nodes_t *n, int b) {
+/* Appends a copy of every effect of src to dst (a failure sets dst->failed). */
+static void nodes_outbox_append(outbox_t *dst, const outbox_t *src) {
+    for (size_t i = 0; i < src->fx_count; i++) {
+        const fx_t *f = &src->fx[i];
+        fx_t *g = outbox_push(dst, f->kind, f->target, f->token, outbox_bytes(src, f), f->data_len);
+        if (g != NULL) g->arg = f->arg;
+    }
+}
+
+/* A backend's first start from its hand-written block, as nodes_init made it, kept for the
+ * next nodes_init with the same block: the loaded backend (backend_copy) and the effects of
+ * its start, carried out again in their order. The fuzzers start three backends per input,
+ * thousands a second, and loading them again (parsing, building the index) under ASan and
+ * libFuzzer's comparison tracing was 10% of fuzz_nodes. A restart from the disk is never
+ * copied: its recovery is what it tests. One thread. */
+typedef struct {
+    char *block;                    /* the block's text (NULL: nothing kept) */
+    uint64_t epoch;                 /* its start's (nodes_init: 1, 2, 3 for A, B, C) */
+    backend_t be;                   /* loaded, before any datagram */
+    outbox_t fx;                    /* what backend_start asked for */
+} nodes_first_start_t;
+
+static nodes_first_start_t first_start[BACKEND_COUNT];
+
+static void nodes_first_start_keep(nodes_first_start_t *k, const char *block, const backend_t *be,
+                                   const outbox_t *fx) {
+    if (k->block != NULL) backend_free(&k->be);
+    free(k->block);
+    outbox_free(&k->fx);
+    size_t len = strlen(block);
+    k->block = malloc(len + 1);
+    if (k->block == NULL) return;
+    memcpy(k->block, block, len + 1);
+    k->epoch = be->epoch;
+    nodes_outbox_append(&k->fx, fx);
+    if (k->fx.failed || backend_copy(&k->be, be) != 0) {
+        outbox_free(&k->fx);
+        free(k->block);
+        k->block = NULL;
+    }
+}
+
+/* Starts backend b from its disk; block: the hand-written text nodes_init gave it (its
+ * first start), else NULL. Returns 0 or the recovery's error (n->failure). */
+static int nodes_backend_start(nodes_t *n, int b, const char *block) {
+    nodes_first_start_t *k = &first_start[b];
+    if (block != NULL && k->block != NULL && k->epoch == n->be_starts + 1 &&
+        strcmp(k->block, block) == 0) {
+        if (backend_copy(&n->be[b], &k->be) != 0) {
+            nodes_fail(n, "server%c cannot start: out of memory", backend_letter(b));
+            return AC_ENOMEM;
+        }
+        n->be_starts++;
+        n->be_up[b] = 1;
+        nodes_outbox_append(&n->out, &k->fx);
+        drain(n, b);
+        return 0;
+    }
     simdisk_t *d = &n->disk[b];
     blockfile_recovery_t res;
     size_t marker_len;
@@ -188,8 +269,10 @@ static int nodes_backend_start(nodes_t *n, int b) {
         return rc;
     }
     n->be_up[b] = 1;
+    AC_ASSERT(block == NULL || n->out.fx_count == 0); /* kept: the start's effects alone */
     backend_start(&n->be[b], simdisk_image(d), &res, blockfile_default_name(b),
                   port_backend(b, PORT_OFFSET_DEFAULT), &n->out);
+    if (block != NULL) nodes_first_start_keep(k, block, &n->be[b], &n->out);
     drain(n, b);
     return 0;
 }
@@ -201,7 +284,7 @@ int nodes_backend_restart(nodes_t *n, int b, size_t keep) {
     }
     size_t unsynced = simdisk_unsynced(&n->disk[b]);
     simdisk_crash(&n->disk[b], keep < unsynced ? keep : unsynced);
-    return nodes_backend_start(n, b);
+    return nodes_backend_start(n, b, NULL);
 }
 
 /* Everything of n but the backends' tables (1.1 MB a fuzz input: backend_init clears what
@@ -214,6 +297,10 @@ static void nodes_clear(nodes_t *n) {
 /* serverM's memory outlives a nodes_t: the fuzzers start one per input, thousands a second,
  * and a fresh 6.5 MB a time (mapped, faulted in, unmapped) cost them most of their time. */
 static coord_t *spare_coord;
+/* So does the network's: the queue and its arena (40 kB for fuzz_nodes' 32 datagrams). */
+static nodes_dgram_t *spare_queue;
+static uint8_t *spare_arena;
+static size_t spare_queue_max;
 
 void nodes_coord_restart(nodes_t *n) {
     coord_config_t cfg = {.incarnation = ++n->incarnation, .seed = n->incarnation,
@@ -252,20 +339,29 @@ void nodes_coord_restart(nodes_t *n) {
 int nodes_init(nodes_t *n, const char *const blocks[BACKEND_COUNT], uint64_t incarnation,
                uint32_t timeout_ms, size_t queue_max) {
     nodes_clear(n);
-    outbox_init(&n->out);
+    nodes_outbox_take(&n->out);
     n->incarnation = incarnation - 1;
     n->timeout_ms = timeout_ms;
     n->queue_max = queue_max;
     n->file_at_once = 1;
     n->now = 1000000;
-    n->queue = calloc(queue_max + 1, sizeof(nodes_dgram_t));
-    if (n->queue == NULL) return AC_ENOMEM;
+    if (spare_queue != NULL && spare_queue_max == queue_max) {
+        n->queue = spare_queue; /* its records still hold every slot once */
+        n->dgram_arena = spare_arena;
+        spare_queue = NULL;
+        spare_arena = NULL;
+    } else {
+        n->queue = calloc(queue_max + 1, sizeof(nodes_dgram_t));
+        n->dgram_arena = malloc((queue_max + 1) * DGRAM_BYTES_MAX);
+        if (n->queue == NULL || n->dgram_arena == NULL) return AC_ENOMEM;
+        for (size_t i = 0; i <= queue_max; i++) n->queue[i].data = n->dgram_arena + i * DGRAM_BYTES_MAX;
+    }
     for (int b = 0; b < BACKEND_COUNT; b++) {
         n->sync_at_once[b] = 1;
         if (simdisk_init(&n->disk[b], blocks[b], strlen(blocks[b])) != 0) return AC_ENOMEM;
     }
     for (int b = 0; b < BACKEND_COUNT; b++) {
-        int rc = nodes_backend_start(n, b);
+        int rc = nodes_backend_start(n, b, blocks[b]);
         if (rc != 0) return rc;
     }
     nodes_coord_restart(n);
@@ -286,13 +382,21 @@ void nodes_free(nodes_t *n) {
     buf_free(&n->txlist);
     buf_free(&n->file_partial);
     buf_free(&n->m_out);
-    outbox_free(&n->out);
-    free(n->queue);
+    nodes_outbox_give(&n->out);
+    if (spare_queue == NULL && n->queue != NULL && n->dgram_arena != NULL) {
+        spare_queue = n->queue;
+        spare_arena = n->dgram_arena;
+        spare_queue_max = n->queue_max;
+    } else {
+        free(n->queue);
+        free(n->dgram_arena);
+    }
     nodes_clear(n);
 }
 
 void nodes_deliver(nodes_t *n, int to_coord, int node, const uint8_t *data, size_t len) {
-    /* an exact-size copy, so that ASan sees a read past its end */
+    /* an exact-size copy, so that ASan sees a read past its end; made before anything runs,
+     * since data may be a queue slot that the delivery's own datagrams take */
     uint8_t *copy = malloc(len == 0 ? 1 : len);
     AC_ASSERT(copy != NULL);
     memcpy(copy, data, len);
@@ -308,10 +412,10 @@ void nodes_deliver(nodes_t *n, int to_coord, int node, const uint8_t *data, size
 
 void nodes_deliver_queued(nodes_t *n, size_t i, int drop) {
     AC_ASSERT(i < n->queued);
-    nodes_dgram_t g = n->queue[i]; /* delivery may queue more */
+    nodes_dgram_t g = n->queue[i];
     memmove(&n->queue[i], &n->queue[i + 1], (n->queued - i - 1) * sizeof(g));
-    n->queued--;
-    if (!drop) nodes_deliver(n, g.to_coord, g.node, g.data, g.len);
+    n->queue[--n->queued] = g; /* its slot is free again: the next datagram queued takes it, */
+    if (!drop) nodes_deliver(n, g.to_coord, g.node, g.data, g.len); /* after this copied it */
 }
 
 int nodes_complete(nodes_t *n, unsigned pick, int file_ok) {

@@ -19,11 +19,14 @@
 #define NODES_SRC_CLIENT0 100       /* ... and the client on connection c: this + c */
 #define NODES_FAILURE_BYTES 256
 
+/* A datagram in flight. Its bytes are one DGRAM_BYTES_MAX slot of the harness's arena: the
+ * queue's entries past `queued` keep the free slots, so that taking an entry out moves these
+ * small records, never the datagrams (a fuzz input delivers thousands). */
 typedef struct {
     int to_coord;                   /* 1: to serverM from backend `node`; 0: to backend `node` */
     int node;
     size_t len;
-    uint8_t data[DGRAM_BYTES_MAX];
+    uint8_t *data;                  /* valid while the entry is queued */
 } nodes_dgram_t;
 
 /* Sees every effect before the harness carries it out (src as above). */
@@ -48,8 +51,11 @@ typedef struct {
     int sync_at_once[BACKEND_COUNT]; /* 1 (default): appends are durable as written */
     uint64_t now;
     outbox_t out;
-    nodes_dgram_t *queue;           /* datagrams in flight, oldest first */
-    size_t queued, queue_max;       /* past queue_max a datagram is lost */
+    nodes_dgram_t *queue;           /* [0, queued): datagrams in flight, oldest first; then
+                                       the free slots (queue_max + 1 entries in all) */
+    size_t queued, queue_max;       /* past queue_max a datagram is lost; a caller may empty
+                                       the queue by setting queued to 0 */
+    uint8_t *dgram_arena;           /* the slots' bytes */
     int drop_to[BACKEND_COUNT + 1]; /* 1: datagrams to backend b (3: serverM) vanish */
     uint64_t seq;                   /* orders pending syncs (simdisk_sync_t.seq) and the file write */
     int file_pending;               /* serverM's FX_FILE_WRITE not yet completed */
@@ -67,7 +73,9 @@ typedef struct {
 
 /* Three backends from the block images (hand-written files: no markers) and serverM with
  * this incarnation. Returns 0, or a negative error with the reason in n->failure (a block
- * the backend refuses). */
+ * the backend refuses). A block given to an earlier nodes_init is not read again: that
+ * backend's first start is copied (same state, same effects; nodes.c keeps it), and so is
+ * the memory of serverM and the network: thousands of worlds a second cost little. */
 int nodes_init(nodes_t *n, const char *const blocks[BACKEND_COUNT], uint64_t incarnation,
                uint32_t timeout_ms, size_t queue_max);
 void nodes_free(nodes_t *n);
@@ -81,7 +89,7 @@ void nodes_coord_restart(nodes_t *n);
 
 /* Hands a datagram to its node (a copy of exactly len bytes) and carries out the effects. */
 void nodes_deliver(nodes_t *n, int to_coord, int node, const uint8_t *data, size_t len);
-/* Removes queue entry i and delivers it (or only removes it: drop). */
+/* Removes queue entry i and delivers it (or only removes it: drop). O(queued) small moves. */
 void nodes_deliver_queued(nodes_t *n, size_t i, int drop);
 /* Completes something pending: pick 0 the oldest of all, 1..3 backend A..C's oldest sync,
  * 4 serverM's file write (ok or failed). Returns 0 when there was nothing to complete. */

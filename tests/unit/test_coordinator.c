@@ -82,10 +82,12 @@ static void rig_sweep(rig_t *r) {
  * changing it), and the epoch the last WRITE that reached a backend carried. */
 static uint64_t fake_epoch[BACKEND_COUNT] = {101, 102, 103};
 static uint64_t fake_last_write_epoch;
+static uint64_t fake_received; /* what every user has received, as QUERY answers say (0) */
 
-/* Backend b's answer: every user exists with no history; largest serial 9 for serverA (the
- * sample's), 8 and 7 for the others, never one serial in two backends (core/serials.c
- * refuses that ledger); every write stored; listings and statistics empty. */
+/* Backend b's answer: every user exists with no history (but fake_received); largest
+ * serial 9 for serverA (the sample's), 8 and 7 for the others, never one serial in two
+ * backends (core/serials.c refuses that ledger); every write stored; listings and
+ * statistics empty. */
 static size_t backend_answer(int b, const wire_req_t *q, uint8_t *buf, size_t cap) {
     wire_reply_t *rep = calloc(1, sizeof(*rep));
     if (rep == NULL) return 0;
@@ -106,7 +108,10 @@ static size_t backend_answer(int b, const wire_req_t *q, uint8_t *buf, size_t ca
     case WIRE_QUERY:
         rep->u.query.max_serial = 9 - (uint64_t)b;
         rep->u.query.count = q->u.query.count;
-        for (int k = 0; k < q->u.query.count; k++) rep->u.query.totals[k].exists = 1;
+        for (int k = 0; k < q->u.query.count; k++) {
+            rep->u.query.totals[k].exists = 1;
+            rep->u.query.totals[k].received = fake_received;
+        }
         break;
     case WIRE_WRITE:
         rep->u.write.count = q->u.write.count;
@@ -582,6 +587,61 @@ TEST(keepalive_idle_connection_is_closed) {
     rig_free(&r);
 }
 
+/* The requests a_reset_coordinator_acts_as_a_new_one plays on both coordinators: two
+ * batches, a stats job beside the first. */
+static void rig_script(rig_t *r) {
+    for (uint32_t k = 1; k <= 3; k++) rig_keepalive(r, k);
+    rig_data(r, 1, "ALICHAIN/1 TRANSFER Ann Luke 7\nALICHAIN/1 BALANCE Chinmay\n");
+    rig_data(r, 2, "ALICHAIN/1 STATS Chinmay\n");
+    rig_data(r, 3, "ALICHAIN/1 BALANCE Ben\n");
+    rig_backends_answer(r);
+    rig_data(r, 1, "ALICHAIN/1 TRANSFER Luke Ann 1\nALICHAIN/1 BALANCE Luke\n");
+    rig_backends_answer(r);
+}
+
+/* coord_reset makes what coord_new makes, even of a coordinator caught with its tables in
+ * use (connections, a batch waiting for its fetch, queued requests, a stats job): coord_reset
+ * clears less than coord_new (only what is read before it is written), so the same
+ * requests afterwards must get the same datagrams and the same replies. */
+TEST(a_reset_coordinator_acts_as_a_new_one) {
+    rig_t used, fresh;
+    rig_init(&used);
+    for (uint32_t k = 1; k < CONNS_TRACKED; k++) rig_keepalive(&used, k);
+    rig_data(&used, 1, "ALICHAIN/1 TRANSFER Chinmay Luke 20\nALICHAIN/1 BALANCE Rachit\n");
+    rig_data(&used, 2, "ALICHAIN/1 STATS Luke\n");
+    rig_data(&used, 3, "ALICHAIN/1 BALANCE Ann\n");
+    rig_data(&used, 4, "ALICHAIN/1 TRANSFER Ben Ann 5\nALICHAIN/1 BALANCE Victor\n");
+    CHECK(used.log.pending_count > 1);
+    fake_received = 500; /* the batch's users hold what this answer said, */
+    rig_answer_pending(&used, 0, 0); /* and the rest stays unanswered: it is in flight */
+    fake_received = 0;
+    CHECK(!coord_idle(used.m));
+    coord_config_t cfg = {.incarnation = 7, .seed = 1, .timeout_ms = 2000,
+                          .client_port = {25000, 26000}, .txlist_path = "alichain.txt"};
+    CHECK_EQ(coord_reset(used.m, &cfg), 0);
+    memset(&used.log, 0, sizeof(used.log));
+    outbox_clear(&used.out);
+    used.now = 1000;
+    coord_start(used.m, used.now, &used.out);
+    rig_sweep(&used);
+    rig_init(&fresh); /* the same config as the reset's */
+    rig_script(&used);
+    rig_script(&fresh);
+    for (uint32_t k = 0; k < CONNS_TRACKED; k++) {
+        CHECK_STR(used.log.sent[k], fresh.log.sent[k]);
+        CHECK_EQ(used.log.closes[k], fresh.log.closes[k]);
+    }
+    CHECK_STR(fresh.log.sent[1], "OK KEEPALIVE\nOK TRANSFER 993 10\nOK BALANCE 1000\n"
+                                 "OK TRANSFER 999 10\nOK BALANCE 1000\n"); /* stateless backends */
+    CHECK_EQ(used.log.dgrams, fresh.log.dgrams);
+    CHECK_EQ(used.log.writes, 2);
+    CHECK_EQ(fresh.log.writes, 2);
+    CHECK(coord_idle(used.m));
+    CHECK(coord_idle(fresh.m));
+    rig_free(&used);
+    rig_free(&fresh);
+}
+
 int main(void) {
     RUN(eof_after_a_whole_request_still_gets_the_reply);
     RUN(a_write_is_settled_only_by_the_run_it_goes_to);
@@ -598,5 +658,6 @@ int main(void) {
     RUN(keepalive_half_close_answers_everything_received);
     RUN(keepalive_reset_completes_the_accepted_operations);
     RUN(keepalive_idle_connection_is_closed);
+    RUN(a_reset_coordinator_acts_as_a_new_one);
     return CHECK_DONE();
 }

@@ -701,6 +701,57 @@ TEST(test_many_partners) {
     ledger_free(&l);
 }
 
+/* Every user's totals and partner rows in a and b are the same. */
+static void check_same_ledgers(ledger_t *a, ledger_t *b) {
+    CHECK_EQ(a->tx_count, b->tx_count);
+    CHECK_EQ(a->user_count, b->user_count);
+    CHECK(a->max_serial == b->max_serial);
+    for (uint32_t u = 0; u < a->user_count && u < b->user_count; u++) {
+        const ledger_user_t *x = &a->users[u];
+        char name[NAME_BYTES_MAX + 1];
+        memcpy(name, a->names + x->name_off, x->name_len);
+        name[x->name_len] = '\0';
+        ledger_totals_t ta = totals_of(a, name), tb = totals_of(b, name);
+        CHECK(memcmp(&ta, &tb, sizeof(ta)) == 0);
+        ledger_partner_t ra[ROWS_MAX], rb[ROWS_MAX];
+        uint32_t na = partners_all(a, name, ra, ROWS_MAX, 2);
+        uint32_t nb = partners_all(b, name, rb, ROWS_MAX, 3);
+        CHECK_EQ(na, nb);
+        for (uint32_t k = 0; k < na && k < nb; k++) {
+            CHECK(ra[k].name_len == rb[k].name_len &&
+                  memcmp(ra[k].name, rb[k].name, ra[k].name_len) == 0);
+            CHECK(ra[k].count == rb[k].count && ra[k].net == rb[k].net);
+        }
+    }
+    for (uint32_t i = 0; i < a->tx_count; i++)
+        CHECK_EQ(ledger_find_serial(b, a->txs[i].serial), (int64_t)i);
+}
+
+/* ledger_copy: the copy answers as the original, partner cache included, keeps answering so
+ * as both take the same transactions, and neither shares memory with the other. */
+TEST(test_copy) {
+    ledger_t a, b;
+    sample_load(&a);
+    ledger_partner_t rows[ROWS_MAX];
+    (void)partners_all(&a, "Rishil", rows, ROWS_MAX, 1); /* a cached user */
+    CHECK_EQ(ledger_copy(&b, &a), AC_OK);
+    check_same_ledgers(&a, &b);
+    CHECK(b.txs != a.txs && b.users != a.users && b.names != a.names && b.user_slots != a.user_slots);
+    CHECK_EQ(add_line(&a, "10 Rishil Newcomer 3"), AC_OK);
+    check_totals(&b, "Newcomer", 0, 0, 0, 0); /* the copy did not see it */
+    CHECK_EQ(add_line(&b, "10 Rishil Newcomer 3"), AC_OK);
+    check_same_ledgers(&a, &b);
+    ledger_free(&a);
+    check_totals(&b, "Rishil", 1, 43, 0, 3);
+    ledger_free(&b);
+    ledger_t e, f; /* and an empty one */
+    ledger_init(&e);
+    CHECK_EQ(ledger_copy(&f, &e), AC_OK);
+    check_totals(&f, "Ann", 0, 0, 0, 0);
+    ledger_free(&e);
+    ledger_free(&f);
+}
+
 int main(void) {
     RUN(test_empty);
     RUN(test_sample_totals);
@@ -714,5 +765,6 @@ int main(void) {
     RUN(test_insert_below_max);
     RUN(test_partner_cache_eviction);
     RUN(test_many_partners);
+    RUN(test_copy);
     return CHECK_DONE();
 }

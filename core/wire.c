@@ -20,7 +20,6 @@
 #define QUERY_TOTALS_BYTES (U8_BYTES + U64_BYTES + U64_BYTES)
 #define WRITE_REPLY_FIXED_BYTES (REPLY_HEAD_BYTES + U8_BYTES)
 #define WRITE_RESULT_BYTES (U64_BYTES + U8_BYTES)
-#define LIST_REQ_BYTES (WIRE_HEADER_BYTES + U32_BYTES + U16_BYTES)
 #define STATS_REQ_BYTES_MAX (WIRE_HEADER_BYTES + 1 + NAME_BYTES_MAX + U32_BYTES)
 #define TX_BYTES_MAX (U64_BYTES + 2 * (1 + NAME_BYTES_MAX) + U64_BYTES)
 #define ROW_BYTES_MAX (1 + NAME_BYTES_MAX + U32_BYTES + U64_BYTES)
@@ -30,7 +29,9 @@
 _Static_assert(WIRE_HEADER_BYTES == 4 * U8_BYTES + 2 * U64_BYTES, "header layout");
 _Static_assert(WIRE_QUERY_REQ_FIXED_BYTES == WIRE_HEADER_BYTES + U8_BYTES, "QUERY req");
 _Static_assert(WIRE_WRITE_REQ_FIXED_BYTES == WIRE_HEADER_BYTES + U64_BYTES + U8_BYTES, "WRITE req");
-_Static_assert(WIRE_LIST_REPLY_FIXED_BYTES == REPLY_HEAD_BYTES + U32_BYTES + 2 * U8_BYTES,
+_Static_assert(WIRE_LIST_REQ_BYTES == WIRE_HEADER_BYTES + U32_BYTES + U16_BYTES + U8_BYTES,
+               "LIST req");
+_Static_assert(WIRE_LIST_REPLY_FIXED_BYTES == REPLY_HEAD_BYTES + 2 * U32_BYTES + 2 * U8_BYTES,
                "LIST reply");
 _Static_assert(WIRE_STATS_REPLY_FIXED_BYTES == REPLY_HEAD_BYTES + U32_BYTES + 2 * U8_BYTES,
                "STATS reply");
@@ -157,8 +158,10 @@ size_t wire_req_encode(const wire_req_t *m, uint8_t *buf, size_t cap) {
         break;
     case WIRE_LIST:
         if (!count_ok(m->u.list.max, 1, WIRE_LIST_TXS_MAX)) return 0;
+        if (!count_ok(m->u.list.pages, 1, WIRE_LIST_PAGES_MAX)) return 0;
         bw_uint(&w, m->u.list.cursor, U32_BYTES);
         bw_uint(&w, m->u.list.max, U16_BYTES);
+        bw_uint(&w, m->u.list.pages, U8_BYTES);
         break;
     case WIRE_STATS:
         bw_name(&w, m->u.stats.user.s, m->u.stats.user.len);
@@ -204,6 +207,7 @@ size_t wire_reply_encode(const wire_reply_t *m, uint8_t *buf, size_t cap) {
         break;
     case WIRE_LIST | WIRE_REPLY:
         if (!count_ok(m->u.list.count, 0, WIRE_LIST_TXS_MAX) || m->u.list.done > 1) return 0;
+        bw_uint(&w, m->u.list.cursor, U32_BYTES);
         bw_uint(&w, m->u.list.next_cursor, U32_BYTES);
         bw_uint(&w, m->u.list.done, U8_BYTES);
         bw_uint(&w, m->u.list.count, U8_BYTES);
@@ -344,7 +348,8 @@ int wire_req_decode(const uint8_t *buf, size_t len, wire_req_t *m) {
     case WIRE_LIST:
         m->u.list.cursor = (uint32_t)br_uint(&r, U32_BYTES);
         m->u.list.max = (uint16_t)br_uint(&r, U16_BYTES);
-        if (!count_ok(m->u.list.max, 1, WIRE_LIST_TXS_MAX)) r.bad = 1;
+        m->u.list.pages = br_u8_max(&r, WIRE_LIST_PAGES_MAX);
+        if (!count_ok(m->u.list.max, 1, WIRE_LIST_TXS_MAX) || m->u.list.pages == 0) r.bad = 1;
         break;
     case WIRE_STATS:
         br_wire_name(&r, &m->u.stats.user);
@@ -387,6 +392,7 @@ int wire_reply_decode(const uint8_t *buf, size_t len, wire_reply_t *m) {
         }
         break;
     case WIRE_LIST | WIRE_REPLY:
+        m->u.list.cursor = (uint32_t)br_uint(&r, U32_BYTES);
         m->u.list.next_cursor = (uint32_t)br_uint(&r, U32_BYTES);
         m->u.list.done = br_u8_max(&r, 1);
         m->u.list.count = br_u8_max(&r, WIRE_LIST_TXS_MAX);

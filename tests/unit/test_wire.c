@@ -101,6 +101,7 @@ static void req_init(wire_req_t *m, uint8_t type) {
     m->type = type;
     m->incarnation = 1;
     m->request_id = 7;
+    if (type == WIRE_LIST) m->u.list.pages = 1; /* a window of one page */
 }
 
 static void reply_init(wire_reply_t *m, uint8_t type) {
@@ -126,7 +127,7 @@ static void lengths_spread(size_t *lens, size_t n, size_t total) {
 TEST(test_query_worked_example) {
     /* docs/PROTOCOL.md: a QUERY for "Chinmay", incarnation 1, request id 7 */
     static const uint8_t expect[] = {
-        0xA1, 0x02, 0x01, 0x00,                         /* magic version type flags */
+        0xA1, 0x03, 0x01, 0x00,                         /* magic version type flags */
         0, 0, 0, 0, 0, 0, 0, 1,                         /* incarnation 1 */
         0, 0, 0, 0, 0, 0, 0, 7,                         /* request id 7 */
         0x01,                                           /* count 1 */
@@ -153,7 +154,7 @@ TEST(test_reply_worked_example) {
     /* the answer of backend A (sample block1) to the QUERY above: fence 1, max serial 9,
      * 3 transactions, Chinmay exists, sent 129, received 0 */
     static const uint8_t expect[] = {
-        0xA1, 0x02, 0x81, 0x00,
+        0xA1, 0x03, 0x81, 0x00,
         0, 0, 0, 0, 0, 0, 0, 1,
         0, 0, 0, 0, 0, 0, 0, 7,
         0x00,                                           /* status OK */
@@ -221,14 +222,14 @@ TEST(test_doc_examples) {
 
     req_init(&q, WIRE_QUERY); /* hello */
     q.request_id = 12;
-    req_matches_hex(&q, "a1 02 01 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0c  00");
+    req_matches_hex(&q, "a1 03 01 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0c  00");
 
     req_init(&q, WIRE_WRITE);
     q.request_id = 8;
     q.u.write.count = 1;
     q.u.write.epoch = 0x2a;
     tx_set(&q.u.write.txs[0], 10, "Chinmay", 7, "Luke", 4, 20);
-    req_matches_hex(&q, "a1 02 02 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08"
+    req_matches_hex(&q, "a1 03 02 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08"
                         "00 00 00 00 00 00 00 2a  01"
                         "00 00 00 00 00 00 00 0a  07 43 68 69 6e 6d 61 79  04 4c 75 6b 65"
                         "00 00 00 00 00 00 00 14");
@@ -237,45 +238,59 @@ TEST(test_doc_examples) {
     r.u.write.count = 1;
     r.u.write.serials[0] = 10;
     r.u.write.results[0] = WIRE_TX_STORED;
-    reply_matches_hex(&r, "a1 02 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  00"
+    reply_matches_hex(&r, "a1 03 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "01  00 00 00 00 00 00 00 0a  00");
     reply_init(&r, WIRE_WRITE);
     r.request_id = 8;
     r.status = WIRE_ST_UNFENCED;
-    reply_matches_hex(&r, "a1 02 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  02"
+    reply_matches_hex(&r, "a1 03 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  02"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a  00");
 
     req_init(&q, WIRE_LIST);
     q.request_id = 9;
     q.u.list.max = 2;
-    req_matches_hex(&q, "a1 02 03 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09"
-                        "00 00 00 00  00 02");
+    q.u.list.pages = 2;
+    req_matches_hex(&q, "a1 03 03 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09"
+                        "00 00 00 00  00 02  02");
     reply_init(&r, WIRE_LIST);
     r.request_id = 9;
+    r.u.list.cursor = 0;
     r.u.list.next_cursor = 2;
     r.u.list.count = 2;
     tx_set(&r.u.list.txs[0], 4, "Ben", 3, "Victor", 6, 85); /* LIST ascends */
     tx_set(&r.u.list.txs[1], 6, "Racheal", 7, "Alice", 5, 49);
-    reply_matches_hex(&r, "a1 02 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
+    reply_matches_hex(&r, "a1 03 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
-                          "00 00 00 02  00  02"
+                          "00 00 00 00  00 00 00 02  00  02"
                           "00 00 00 00 00 00 00 04  03 42 65 6e  06 56 69 63 74 6f 72"
                           "00 00 00 00 00 00 00 55"
                           "00 00 00 00 00 00 00 06  07 52 61 63 68 65 61 6c  05 41 6c 69 63 65"
                           "00 00 00 00 00 00 00 31");
+    reply_init(&r, WIRE_LIST); /* the window's second page: the last */
+    r.request_id = 9;
+    r.u.list.cursor = 2;
+    r.u.list.next_cursor = 3;
+    r.u.list.done = 1;
+    r.u.list.count = 1;
+    tx_set(&r.u.list.txs[0], 7, "Martin", 6, "Luke", 4, 25);
+    reply_matches_hex(&r, "a1 03 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
+                          "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
+                          "00 00 00 02  00 00 00 03  01  01"
+                          "00 00 00 00 00 00 00 07  06 4d 61 72 74 69 6e  04 4c 75 6b 65"
+                          "00 00 00 00 00 00 00 19");
     reply_init(&r, WIRE_LIST); /* STALE */
     r.request_id = 9;
     r.status = WIRE_ST_STALE;
     r.fence = 5;
-    reply_matches_hex(&r, "a1 02 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  01"
+    reply_matches_hex(&r, "a1 03 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  01"
                           "00 00 00 00 00 00 00 05  00 00 00 00 00 00 00 2a"
-                          "00 00 00 00  00  00");
+                          "00 00 00 00  00 00 00 00  00  00");
 
     req_init(&q, WIRE_STATS);
     q.request_id = 11;
     name_set(&q.u.stats.user, "Chinmay");
-    req_matches_hex(&q, "a1 02 04 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b"
+    req_matches_hex(&q, "a1 03 04 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b"
                         "07 43 68 69 6e 6d 61 79  00 00 00 00");
     reply_init(&r, WIRE_STATS);
     r.request_id = 11;
@@ -285,7 +300,7 @@ TEST(test_doc_examples) {
     name_set(&r.u.stats.rows[0].partner, "Oliver");
     r.u.stats.rows[0].count = 1;
     r.u.stats.rows[0].net = -129;
-    reply_matches_hex(&r, "a1 02 84 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b  00"
+    reply_matches_hex(&r, "a1 03 84 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "00 00 00 01  01  01"
                           "06 4f 6c 69 76 65 72  00 00 00 01  ff ff ff ff ff ff ff 7f");
@@ -337,7 +352,8 @@ TEST(test_fixed_bytes_match_encodings) {
 
     req_init(&q, WIRE_LIST);
     q.u.list.max = 1;
-    CHECK_EQ(wire_req_encode(&q, buf, sizeof buf), WIRE_HEADER_BYTES + 4 + 2);
+    CHECK_EQ(wire_req_encode(&q, buf, sizeof buf), WIRE_HEADER_BYTES + 4 + 2 + 1);
+    CHECK_EQ(WIRE_LIST_REQ_BYTES, WIRE_HEADER_BYTES + 4 + 2 + 1);
 
     reply_init(&r, WIRE_LIST);
     CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf), WIRE_LIST_REPLY_FIXED_BYTES);
@@ -455,9 +471,11 @@ TEST(test_list_and_stats_req_roundtrip) {
     CHECK_EQ(d.u.list.max, 1);
     m.u.list.cursor = UINT32_MAX;
     m.u.list.max = WIRE_LIST_TXS_MAX;
+    m.u.list.pages = WIRE_LIST_PAGES_MAX;
     req_roundtrip(&m, &d);
     CHECK(d.u.list.cursor == UINT32_MAX);
     CHECK_EQ(d.u.list.max, WIRE_LIST_TXS_MAX);
+    CHECK_EQ(d.u.list.pages, WIRE_LIST_PAGES_MAX);
 
     req_init(&m, WIRE_STATS);
     wname_make(&m.u.stats.user, NAME_BYTES_MAX, 9);
@@ -530,9 +548,11 @@ TEST(test_list_reply_roundtrip) {
     wire_reply_t m, d;
     reply_init(&m, WIRE_LIST);
     m.u.list.done = 1;
+    m.u.list.cursor = UINT32_MAX - 1;
     m.u.list.next_cursor = UINT32_MAX;
     reply_roundtrip(&m, &d);
     CHECK_EQ(d.u.list.done, 1);
+    CHECK(d.u.list.cursor == UINT32_MAX - 1);
     CHECK(d.u.list.next_cursor == UINT32_MAX);
     CHECK_EQ(d.u.list.count, 0);
 
@@ -762,13 +782,14 @@ TEST(test_header_rejects) {
     q.u.list.max = 5;
     uint8_t buf[DGRAM_BYTES_MAX];
     size_t n = wire_req_encode(&q, buf, sizeof buf);
-    CHECK_EQ(n, 26);
+    CHECK_EQ(n, 27);
     CHECK_EQ(req_patched(buf, n, 0, WIRE_MAGIC), AC_OK);
     CHECK_EQ(req_patched(buf, n, 0, 0xA2), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 0, 0x00), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 1, 0), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 1, 1), AC_EINVAL); /* version 1: no epochs */
-    CHECK_EQ(req_patched(buf, n, 1, 3), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 1, 2), AC_EINVAL); /* version 2: a LIST of one page */
+    CHECK_EQ(req_patched(buf, n, 1, 4), AC_EINVAL);
     for (unsigned flags = 1; flags <= 0xFF; flags <<= 1) {
         CHECK_EQ(req_patched(buf, n, 3, (uint8_t)flags), AC_EINVAL);
     }
@@ -897,6 +918,10 @@ TEST(test_list_and_stats_req_rejects) {
     CHECK_EQ(req_patched(buf, n, 25, WIRE_LIST_TXS_MAX), AC_OK);
     CHECK_EQ(req_patched(buf, n, 25, WIRE_LIST_TXS_MAX + 1), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 24, 1), AC_EINVAL); /* 256 + 10 */
+    /* pages: byte 26 */
+    CHECK_EQ(req_patched(buf, n, 26, 0), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 26, WIRE_LIST_PAGES_MAX), AC_OK);
+    CHECK_EQ(req_patched(buf, n, 26, WIRE_LIST_PAGES_MAX + 1), AC_EINVAL);
 
     req_init(&q, WIRE_STATS);
     name_set(&q.u.stats.user, "Luke");
@@ -953,20 +978,21 @@ TEST(test_list_and_stats_reply_rejects) {
     r.u.list.count = 1;
     tx_set(&r.u.list.txs[0], 9, "Ali", 3, "Luke", 4, 155);
     size_t n = wire_reply_encode(&r, buf, sizeof buf);
-    /* 29-36 epoch, 37-40 next, 41 done, 42 count, 43-50 serial, 51 len, 52-54, 55 len,
-     * 56-59, 60-67 */
-    CHECK_EQ(n, 68);
+    /* 29-36 epoch, 37-40 cursor, 41-44 next, 45 done, 46 count, 47-54 serial, 55 len,
+     * 56-58, 59 len, 60-63, 64-71 */
+    CHECK_EQ(n, 72);
     CHECK(reply_refuses_truncations(buf, n));
-    CHECK_EQ(reply_patched(buf, n, 41, 1), AC_OK);
-    CHECK_EQ(reply_patched(buf, n, 41, 2), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 42, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 42, 65), AC_EINVAL);
-    CHECK_EQ(reply_patched_u64(buf, n, 43, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 52, '*'), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 55, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 59, 0x7F), AC_EINVAL);
-    CHECK_EQ(reply_patched_u64(buf, n, 60, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched_u64(buf, n, 60, AMOUNT_MAX + 1), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 40, 0xFF), AC_OK); /* any cursor */
+    CHECK_EQ(reply_patched(buf, n, 45, 1), AC_OK);
+    CHECK_EQ(reply_patched(buf, n, 45, 2), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 46, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 46, 65), AC_EINVAL);
+    CHECK_EQ(reply_patched_u64(buf, n, 47, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 56, '*'), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 59, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 63, 0x7F), AC_EINVAL);
+    CHECK_EQ(reply_patched_u64(buf, n, 64, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched_u64(buf, n, 64, AMOUNT_MAX + 1), AC_EINVAL);
 
     reply_init(&r, WIRE_STATS);
     r.u.stats.count = 1;

@@ -89,6 +89,8 @@ static void backend_list(backend_t *b, uint32_t cursor, uint16_t max, wire_reply
     size_t bytes = WIRE_LIST_REPLY_FIXED_BYTES;
     uint32_t i = cursor;
     uint8_t count = 0;
+    _Static_assert(WIRE_LIST_TXS_MAX <= LEDGER_PREFETCH_MAX, "a page is one hint");
+    ledger_prefetch(&b->ledger, cursor, max);
     while (i < b->ledger.tx_count && count < max) {
         tx_t *t = &rep->u.list.txs[count];
         ledger_get(&b->ledger, i, t);

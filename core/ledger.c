@@ -596,6 +596,23 @@ void ledger_get(const ledger_t *l, uint32_t i, tx_t *out) {
            r->name_len, x->amount);
 }
 
+void ledger_prefetch(const ledger_t *l, uint32_t i, uint32_t n) {
+    AC_ASSERT(l != NULL);
+    AC_ASSERT(n <= LEDGER_PREFETCH_MAX);
+    uint64_t count = l->tx_count;
+    /* the names of [i, i + n), whose user records the hint before this one fetched (a
+     * page follows the one before it) ... */
+    for (uint64_t k = i; k < (uint64_t)i + n && k < count; k++) {
+        __builtin_prefetch(l->names + l->users[l->txs[k].sender].name_off);
+        __builtin_prefetch(l->names + l->users[l->txs[k].receiver].name_off);
+    }
+    /* ... and the user records of the n after them, for the next hint */
+    for (uint64_t k = (uint64_t)i + n; k < (uint64_t)i + 2 * n && k < count; k++) {
+        __builtin_prefetch(&l->users[l->txs[k].sender]);
+        __builtin_prefetch(&l->users[l->txs[k].receiver]);
+    }
+}
+
 void ledger_totals(const ledger_t *l, const char *name, size_t name_len, ledger_totals_t *out) {
     AC_ASSERT(l != NULL);
     AC_ASSERT(out != NULL);

@@ -274,15 +274,18 @@ static void br_name(br_t *r, char *s, uint8_t *len_out) {
 
 static void br_wire_name(br_t *r, wire_name_t *n) { br_name(r, n->s, &n->len); }
 
+/* Reads one transaction into *t, which the decoder cleared (wire_req_clear,
+ * wire_reply_clear): the names go straight into it, checked once (br_name), so t is what
+ * tx_set would have made of them. */
 static void br_tx(br_t *r, tx_t *t) {
-    wire_name_t sender, receiver;
     uint64_t serial = br_uint(r, U64_BYTES);
-    br_wire_name(r, &sender);
-    br_wire_name(r, &receiver);
+    br_name(r, t->sender, &t->sender_len);
+    br_name(r, t->receiver, &t->receiver_len);
     uint64_t amount = br_uint(r, U64_BYTES);
     if (serial == 0 || amount < AMOUNT_MIN || amount > AMOUNT_MAX) r->bad = 1;
     if (r->bad) return;
-    tx_set(t, serial, sender.s, sender.len, receiver.s, receiver.len, (int64_t)amount);
+    t->serial = serial;
+    t->amount = (int64_t)amount;
 }
 
 /* Reads the header; returns its type, or 0 (and sets bad) when magic, version or flags

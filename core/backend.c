@@ -94,7 +94,7 @@ static void backend_list(backend_t *b, uint32_t cursor, uint16_t max, wire_reply
     while (i < b->ledger.tx_count && count < max) {
         tx_t *t = &rep->u.list.txs[count];
         ledger_get(&b->ledger, i, t);
-        size_t need = wire_tx_bytes(t);
+        size_t need = wire_list_tx_bytes(count > 0 ? rep->u.list.txs[count - 1].serial : 0, t);
         if (bytes + need > DGRAM_BYTES_MAX) break;
         bytes += need;
         count++;

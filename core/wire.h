@@ -10,7 +10,8 @@
 /* ================================ UDP ================================ */
 #define WIRE_MAGIC 0xA1
 #define WIRE_VERSION 3             /* 2: the backend's boot epoch in WRITEs and replies;
-                                      3: a LIST asks a window of pages, each reply its cursor */
+                                      3: a LIST asks a window of pages, each reply its cursor,
+                                         its transactions in varints */
 #define WIRE_HEADER_BYTES 20        /* magic, version, type, flags, incarnation, request id */
 
 enum {
@@ -144,6 +145,10 @@ int wire_write_set_epoch(uint8_t *buf, size_t len, uint64_t epoch);
 /* Sizes for packing pages greedily under DGRAM_BYTES_MAX. */
 size_t wire_name_bytes(size_t name_len);      /* 1 + name_len */
 size_t wire_tx_bytes(const tx_t *t);          /* encoded size of one transaction */
+/* Encoded size of one transaction of a LIST page (varints, PROTOCOL.md 1.5): its serial's
+ * difference from prev_serial (the page's transaction before it; 0 for the first, and
+ * t->serial > prev_serial), its names, its amount. */
+size_t wire_list_tx_bytes(uint64_t prev_serial, const tx_t *t);
 size_t wire_row_bytes(size_t partner_len);    /* encoded size of one stats row */
 #define WIRE_QUERY_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 1)
 #define WIRE_WRITE_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 8 + 1)

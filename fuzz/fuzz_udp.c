@@ -135,7 +135,8 @@ static size_t reply_predicted(const wire_reply_t *m) {
     if (m->status != WIRE_ST_OK) return 0;
     if (m->type == (WIRE_LIST | WIRE_REPLY)) {
         n = WIRE_LIST_REPLY_FIXED_BYTES;
-        for (size_t i = 0; i < m->u.list.count; i++) n += wire_tx_bytes(&m->u.list.txs[i]);
+        for (size_t i = 0; i < m->u.list.count; i++)
+            n += wire_list_tx_bytes(i ? m->u.list.txs[i - 1].serial : 0, &m->u.list.txs[i]);
     } else if (m->type == (WIRE_STATS | WIRE_REPLY)) {
         n = WIRE_STATS_REPLY_FIXED_BYTES;
         for (size_t i = 0; i < m->u.stats.count; i++)

@@ -419,7 +419,8 @@ static int txjob_merge(coord_t *c, outbox_t *out) {
         AC_ASSERT(x->serial <= t->snapshot || MUTANT(MUT_TXLIST_NO_SNAPSHOT));
         t->merged_last = x->serial;
         if (t->chunk_len + TX_LINE_BYTES_MAX > FILE_CHUNK_BYTES) txjob_flush(c, 0, out); /* <= 1 MiB */
-        if (grow_array(&t->chunk, &t->chunk_cap, t->chunk_len + TX_LINE_BYTES_MAX, 1) != AC_OK) {
+        if (t->chunk_cap < t->chunk_len + TX_LINE_BYTES_MAX && /* grows a few times a job */
+            grow_array(&t->chunk, &t->chunk_cap, t->chunk_len + TX_LINE_BYTES_MAX, 1) != AC_OK) {
             t->broken = 1;
             t->broken_text = "out of memory";
             return 1;

@@ -159,19 +159,27 @@ static size_t u64_format(uint64_t v, char *buf) {
                                 "8081828384858687888990919293949596979899";
     char tmp[SERIAL_DIGITS_MAX];
     size_t n = sizeof tmp; /* filled from the end */
-    while (v >= 100) {
+    while (v > UINT32_MAX) { /* 64-bit divisions only for the digits above 32 bits */
         size_t k = (size_t)(v % 100) * 2;
         v /= 100;
         AC_ASSERT(n >= 2);
         tmp[--n] = pairs[k + 1];
         tmp[--n] = pairs[k];
     }
+    uint32_t w = (uint32_t)v;
+    while (w >= 100) {
+        uint32_t k = (w % 100) * 2;
+        w /= 100;
+        AC_ASSERT(n >= 2);
+        tmp[--n] = pairs[k + 1];
+        tmp[--n] = pairs[k];
+    }
     AC_ASSERT(n >= 2);
-    if (v >= 10) {
-        tmp[--n] = pairs[v * 2 + 1];
-        tmp[--n] = pairs[v * 2];
+    if (w >= 10) {
+        tmp[--n] = pairs[w * 2 + 1];
+        tmp[--n] = pairs[w * 2];
     } else {
-        tmp[--n] = (char)('0' + v);
+        tmp[--n] = (char)('0' + w);
     }
     memcpy(buf, tmp + n, sizeof tmp - n);
     return sizeof tmp - n;

@@ -61,14 +61,20 @@ void backend_stop(backend_t *b, outbox_t *out) {
 
 void backend_set_auth(backend_t *b, const auth_t *auth) { b->auth = auth; }
 
-/* Every reply says which process of the backend answers (its epoch). */
-static void backend_send(backend_t *b, wire_reply_t *rep, outbox_t *out) {
+/* One reply datagram, sealed with the next sequence number; every reply says which process
+ * of the backend answers (its epoch). */
+static void backend_send_dgram(backend_t *b, wire_reply_t *rep, outbox_t *out) {
     uint8_t buf[AUTH_DGRAM_BYTES_MAX];
     rep->epoch = b->epoch;
     size_t n = wire_reply_encode(rep, buf, DGRAM_BYTES_MAX);
     AC_ASSERT(n > 0); /* replies are packed under the limit below */
     if (b->auth != NULL) n = auth_seal(b->auth, b->index, ++b->auth_seq, buf, n, buf, sizeof(buf));
     outbox_push(out, FX_DGRAM, 0, 0, buf, n);
+}
+
+/* The answer to one request (a LIST's is its window: backend_list_window). */
+static void backend_send(backend_t *b, wire_reply_t *rep, outbox_t *out) {
+    backend_send_dgram(b, rep, out);
     outbox_line(out, FX_STDOUT, MSG_BACKEND_SENT, backend_letter(b->index));
 }
 
@@ -86,24 +92,45 @@ static void backend_query(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     }
 }
 
-/* One page of transactions from the cursor (a position in ascending serial order), as
- * many as fit in a datagram: O(page). */
-static void backend_list(backend_t *b, const wire_req_t *req, wire_reply_t *rep) {
+/* One page of at most max transactions from cursor (a position in ascending serial order),
+ * as many as fit in a datagram: O(page). */
+static void backend_list(backend_t *b, uint32_t cursor, uint16_t max, wire_reply_t *rep) {
     size_t bytes = WIRE_LIST_REPLY_FIXED_BYTES;
-    uint32_t i = req->u.list.cursor;
+    uint32_t i = cursor;
     uint8_t count = 0;
-    while (i < b->ledger.tx_count && count < req->u.list.max) {
+    _Static_assert(WIRE_LIST_TXS_MAX <= LEDGER_PREFETCH_MAX, "a page is one hint");
+    ledger_prefetch(&b->ledger, cursor, max);
+    while (i < b->ledger.tx_count && count < max) {
         tx_t *t = &rep->u.list.txs[count];
         ledger_get(&b->ledger, i, t);
-        size_t need = wire_tx_bytes(t);
+        size_t need = wire_list_tx_bytes(count > 0 ? rep->u.list.txs[count - 1].serial : 0, t);
         if (bytes + need > DGRAM_BYTES_MAX) break;
         bytes += need;
         count++;
         i++;
     }
+    rep->u.list.cursor = cursor;
     rep->u.list.count = count;
-    rep->u.list.next_cursor = i > req->u.list.cursor ? i : req->u.list.cursor;
+    rep->u.list.next_cursor = i > cursor ? i : cursor;
     rep->u.list.done = (uint8_t)(i >= b->ledger.tx_count);
+}
+
+/* A LIST's window: up to `pages` pages, each from where the one before ended, one sealed
+ * datagram each (its own sequence number), stopping after the last transaction (done).
+ * O(pages * page), pages <= WIRE_LIST_PAGES_MAX. */
+static void backend_list_window(backend_t *b, const wire_req_t *req, wire_reply_t *rep,
+                                outbox_t *out) {
+    AC_ASSERT(req->u.list.pages >= 1);
+    AC_ASSERT(req->u.list.pages <= WIRE_LIST_PAGES_MAX);
+    uint32_t cursor = req->u.list.cursor;
+    for (uint8_t k = 0; k < req->u.list.pages; k++) {
+        backend_list(b, cursor, req->u.list.max, rep);
+        backend_send_dgram(b, rep, out);
+        if (rep->u.list.done) break;
+        AC_ASSERT(rep->u.list.next_cursor > cursor); /* not done: the page held one at least */
+        cursor = rep->u.list.next_cursor;
+    }
+    outbox_line(out, FX_STDOUT, MSG_BACKEND_SENT, backend_letter(b->index));
 }
 
 /* One page of the user's partner aggregates from the cursor: O(page) once the user's
@@ -376,7 +403,8 @@ static void backend_on_message(backend_t *b, uint64_t now_us, uint64_t seq, cons
         backend_query(b, req, rep);
         break;
     case WIRE_LIST:
-        backend_list(b, req, rep);
+        backend_list_window(b, req, rep, out);
+        reply_now = 0; /* sent: one datagram a page */
         break;
     case WIRE_STATS:
         if (backend_stats(b, req, rep) != AC_OK) {

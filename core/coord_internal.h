@@ -21,7 +21,9 @@
 #define OUT_SLOT_BITS 11
 #define OUT_MAX (1 << OUT_SLOT_BITS)      /* UDP requests in flight */
 #define LIST_PAGE_TXS WIRE_LIST_TXS_MAX
-#define TXJ_QUEUE_TXS (2 * LIST_PAGE_TXS) /* a backend's listed, unmerged transactions */
+#define TXJ_WINDOW_PAGES 16               /* LIST pages a backend sends the TXLIST job at once */
+#define TXJ_QUEUE_TXS (2 * TXJ_WINDOW_PAGES * LIST_PAGE_TXS) /* a backend's listed, unmerged
+                                             transactions (the job's ring, 0.9 MB in all) */
 #define STATS_JOBS_MAX 64                 /* stats requests served at once */
 #define FILE_CHUNK_BYTES (1u << 20)       /* the TXLIST file goes to the driver in chunks of at most this */
 #define CONN_INDEX_SLOTS (2 * CONNECTIONS_MAX) /* conn id -> conn: load <= 1/2 */
@@ -42,13 +44,15 @@ _Static_assert(CONNECTIONS_MAX < UINT16_MAX, "a conn index + 1 fits a uint16_t")
 /* The reply to a stats request is built in one buffer: head line plus its rows. */
 _Static_assert(COORD_STATS_ROW_BYTES_MAX >= 20 + 1 + NAME_BYTES_MAX + 1 + 20 + 1 + 20 + 1,
                "a stats row (rank, partner, count, net, newline) fits its bound");
-/* At most in flight at once: the jobs (a LIST or hello per backend for TXLIST, a STATS
+/* At most in flight at once: the jobs (a LIST window or hello per backend for TXLIST, a STATS
  * and a hello per stats job and backend), the batch's QUERYs or its writes (one datagram a transfer
  * at worst, each with a hello) and the earlier batch's in-doubt writes and hellos. */
 _Static_assert(BACKEND_COUNT * (1 + 2 * STATS_JOBS_MAX) + BATCH_USERS_MAX / WIRE_QUERY_NAMES_MAX * BACKEND_COUNT +
                    4 * BATCH_OPS_MAX <= OUT_MAX,
                "every datagram in flight fits in the out table");
-_Static_assert(TXJ_QUEUE_TXS >= 2 * LIST_PAGE_TXS, "a page is asked while one waits to merge");
+_Static_assert(TXJ_WINDOW_PAGES >= 1 && TXJ_WINDOW_PAGES <= WIRE_LIST_PAGES_MAX, "a window is one LIST");
+_Static_assert(TXJ_QUEUE_TXS >= 2 * TXJ_WINDOW_PAGES * LIST_PAGE_TXS,
+               "a window is asked while one waits to merge");
 
 /* Where a client request (an op) is in its life. */
 typedef enum {
@@ -178,7 +182,8 @@ typedef enum { TXJ_IDLE = 0, TXJ_HELLO, TXJ_PAGES, TXJ_FILE } txjob_phase_t;
 typedef struct {
     txjob_phase_t phase;
     int op_count;
-    int outstanding[BACKEND_COUNT];   /* 0 or 1 */
+    int outstanding[BACKEND_COUNT];   /* 0 or 1: a hello, or a LIST window */
+    uint8_t window_left[BACKEND_COUNT]; /* pages the backend's LIST window still owes */
     uint8_t active_mask;
     uint8_t failed_mask;
     uint8_t stale_mask;
@@ -186,6 +191,8 @@ typedef struct {
     uint64_t snapshot;                /* the listing holds the serials <= this (3.7) */
     uint32_t cursor[BACKEND_COUNT];
     uint64_t last_serial[BACKEND_COUNT]; /* the largest serial a backend listed so far */
+    tx_t *q;                          /* listed, not merged yet: a ring per backend,
+                                         q[be * TXJ_QUEUE_TXS ..] (malloc'd by the job) */
     uint32_t q_head[BACKEND_COUNT], q_len[BACKEND_COUNT];
     uint64_t merged_last;             /* serial of the last line written (0: none) */
     uint64_t line_count;
@@ -199,8 +206,7 @@ typedef struct {
     int file_open;                    /* chunks went out; an abort must follow a failure */
     char *chunk;
     size_t chunk_len, chunk_cap;
-    /* the large tables last: txjob_release clears what comes before them */
-    tx_t q[BACKEND_COUNT][TXJ_QUEUE_TXS]; /* listed, not merged yet: a ring per backend */
+    /* the large table last: txjob_release clears what comes before it */
     int ops[BATCH_OPS_MAX];
 } txjob_t;
 
@@ -372,6 +378,10 @@ void op_reply_kind(coord_t *c, op_t *o, crep_kind_t kind, const char *text, uint
 int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_req_t *req,
              outbox_t *out);
 void out_release(coord_t *c, int i);
+/* Entry i asks *req from now on, under the same request id: a LIST window that made
+ * progress re-asks only the pages it still lacks. Its backoff starts again, and its
+ * deadline is timeout_ms from now (a backend that answers is not late). */
+void out_renew(coord_t *c, uint64_t now_us, int i, wire_req_t *req);
 /* Entry i, copied and released: a handler may then send the next request into its slot. */
 out_t out_take(coord_t *c, int i);
 /* A WRITE past its deadline stays, retried until its backend answers (in doubt). */

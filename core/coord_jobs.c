@@ -291,7 +291,14 @@ uint8_t *stats_stale_mask(coord_t *c, const out_t *e) { return &c->sjobs[e->stat
 
 static void txjob_release(txjob_t *t) {
     free(t->chunk);
-    memset(t, 0, offsetof(txjob_t, q));
+    free(t->q);
+    memset(t, 0, offsetof(txjob_t, ops));
+}
+
+/* Backend be's ring: its k-th unmerged transaction (0 = the oldest). */
+static tx_t *txjob_queued(txjob_t *t, int be, uint32_t k) {
+    AC_ASSERT(k < TXJ_QUEUE_TXS);
+    return &t->q[(size_t)be * TXJ_QUEUE_TXS + (t->q_head[be] + k) % TXJ_QUEUE_TXS];
 }
 
 void coord_jobs_free(coord_t *c) {
@@ -301,35 +308,50 @@ void coord_jobs_free(coord_t *c) {
     txjob_release(&c->txjob);
 }
 
-/* One request (a hello, then pages) to backend be at a time. */
-static void txjob_send(coord_t *c, uint64_t now_us, int be, wire_req_t *req, outbox_t *out) {
+/* One request (a hello, then LIST windows) to backend be at a time. Returns 1 when it
+ * went out. */
+static int txjob_send(coord_t *c, uint64_t now_us, int be, wire_req_t *req, outbox_t *out) {
     txjob_t *t = &c->txjob;
     AC_ASSERT(t->phase == TXJ_HELLO || t->phase == TXJ_PAGES);
     AC_ASSERT(t->outstanding[be] == 0);
     if (ALWAYS(out_send(c, now_us, be, OWN_TXLIST, req, out) >= 0)) {
         note_sent(&t->active_mask, be, out);
         t->outstanding[be]++;
+        return 1;
     }
+    return 0;
 }
 
+/* The LIST of backend be's window: `pages` pages from its cursor. */
+static void txjob_list_req(const txjob_t *t, int be, uint8_t pages, wire_req_t *req) {
+    memset(req, 0, sizeof(*req));
+    req->type = WIRE_LIST;
+    req->u.list.cursor = t->cursor[be];
+    req->u.list.max = LIST_PAGE_TXS;
+    req->u.list.pages = pages;
+}
+
+/* Asks backend be for its next window of TXJ_WINDOW_PAGES pages, once its ring has room
+ * for all of them: the pages in flight never exceed the ring's free space, so serverM
+ * holds at most TXJ_QUEUE_TXS transactions of a backend however fast it answers. */
 static void txjob_list_ask(coord_t *c, uint64_t now_us, int be, outbox_t *out) {
     txjob_t *t = &c->txjob;
     if (t->outstanding[be] > 0 || (t->done_mask & (1u << be)) || t->failed_mask != 0 || t->broken ||
-        t->q_len[be] > TXJ_QUEUE_TXS - LIST_PAGE_TXS)
+        t->q_len[be] > TXJ_QUEUE_TXS - TXJ_WINDOW_PAGES * LIST_PAGE_TXS)
         return;
     wire_req_t req;
-    memset(&req, 0, sizeof(req));
-    req.type = WIRE_LIST;
-    req.u.list.cursor = t->cursor[be];
-    req.u.list.max = LIST_PAGE_TXS;
-    txjob_send(c, now_us, be, &req, out);
+    txjob_list_req(t, be, TXJ_WINDOW_PAGES, &req);
+    if (txjob_send(c, now_us, be, &req, out)) t->window_left[be] = TXJ_WINDOW_PAGES;
 }
+
+static void coord_txlist_check(coord_t *c, uint64_t now_us, outbox_t *out);
 
 /* Starts the TXLIST job for every waiting TXLIST: a hello to each backend. */
 void coord_txlist_start(coord_t *c, uint64_t now_us, outbox_t *out) {
     txjob_t *t = &c->txjob;
     if (t->phase != TXJ_IDLE || c->txq.len == 0) return;
     txjob_release(t);
+    t->q = malloc(sizeof(tx_t) * BACKEND_COUNT * TXJ_QUEUE_TXS);
     while (c->txq.len > 0 && t->op_count < BATCH_OPS_MAX) {
         int i = opq_pop(&c->txq);
         c->ops[i].state = OP_BATCH;
@@ -337,6 +359,12 @@ void coord_txlist_start(coord_t *c, uint64_t now_us, outbox_t *out) {
     }
     t->phase = TXJ_HELLO;
     serials_merge_init(&t->merge);
+    if (t->q == NULL) { /* answered at once: nothing asked */
+        t->broken = 1;
+        t->broken_text = "out of memory";
+        coord_txlist_check(c, now_us, out);
+        return;
+    }
     for (int be = 0; be < BACKEND_COUNT; be++) {
         wire_req_t hello;
         memset(&hello, 0, sizeof(hello));
@@ -371,11 +399,11 @@ static int txjob_merge(coord_t *c, outbox_t *out) {
                 if (t->done_mask & (1u << be)) continue; /* ended */
                 return 0; /* its next page decides what comes first */
             }
-            const tx_t *x = &t->q[be][t->q_head[be]];
-            if (best < 0 || x->serial < t->q[best][t->q_head[best]].serial) best = be;
+            const tx_t *x = txjob_queued(t, be, 0);
+            if (best < 0 || x->serial < txjob_queued(t, best, 0)->serial) best = be;
         }
         if (best < 0) return 1;
-        const tx_t *x = &t->q[best][t->q_head[best]];
+        const tx_t *x = txjob_queued(t, best, 0);
         uint64_t gap_first, gap_last;
         serials_dup_t dup;
         int rc = serials_merge_next(&t->merge, x->serial, best, &gap_first, &gap_last, &dup);
@@ -391,7 +419,8 @@ static int txjob_merge(coord_t *c, outbox_t *out) {
         AC_ASSERT(x->serial <= t->snapshot || MUTANT(MUT_TXLIST_NO_SNAPSHOT));
         t->merged_last = x->serial;
         if (t->chunk_len + TX_LINE_BYTES_MAX > FILE_CHUNK_BYTES) txjob_flush(c, 0, out); /* <= 1 MiB */
-        if (grow_array(&t->chunk, &t->chunk_cap, t->chunk_len + TX_LINE_BYTES_MAX, 1) != AC_OK) {
+        if (t->chunk_cap < t->chunk_len + TX_LINE_BYTES_MAX && /* grows a few times a job */
+            grow_array(&t->chunk, &t->chunk_cap, t->chunk_len + TX_LINE_BYTES_MAX, 1) != AC_OK) {
             t->broken = 1;
             t->broken_text = "out of memory";
             return 1;
@@ -490,34 +519,65 @@ static void coord_txlist_hello(coord_t *c, uint64_t now_us, const out_t *e, cons
     coord_txlist_check(c, now_us, out);
 }
 
-static void coord_list_reply(coord_t *c, uint64_t now_us, const out_t *e, const wire_reply_t *rep,
-                             outbox_t *out) {
+/* Takes one page of backend be's window into its ring. Returns 1 when the backend's chain
+ * has ended (its last transaction, or one past the snapshot), else 0; a serial that does
+ * not ascend breaks the job. */
+static int txjob_take_page(coord_t *c, int be, const wire_reply_t *rep, outbox_t *out) {
     txjob_t *t = &c->txjob;
-    int be = e->backend;
-    AC_ASSERT(t->phase == TXJ_PAGES);
-    AC_ASSERT(t->outstanding[be] == 1);
-    t->outstanding[be]--;
-    for (int k = 0; k < rep->u.list.count && !(t->done_mask & (1u << be)); k++) {
+    for (int k = 0; k < rep->u.list.count; k++) {
         const tx_t *x = &rep->u.list.txs[k];
         if (x->serial <= t->last_serial[be]) {
             outbox_line(out, FX_STDERR, "server %c listed serial %llu after %llu", backend_letter(be),
                         (unsigned long long)x->serial, (unsigned long long)t->last_serial[be]);
             t->broken = 1;
             t->broken_text = "a server listed its transactions out of order";
-            break;
+            return 1;
         }
         t->last_serial[be] = x->serial;
-        if (x->serial > t->snapshot && !MUTANT(MUT_TXLIST_NO_SNAPSHOT)) {
-            /* written after the listing's moment: the end */
-            t->done_mask |= (uint8_t)(1u << be);
-            break;
-        }
+        if (x->serial > t->snapshot && !MUTANT(MUT_TXLIST_NO_SNAPSHOT))
+            return 1; /* written after the listing's moment: the end */
+        /* the window asked no more pages than the ring had room for (txjob_list_ask) */
         AC_ASSERT(t->q_len[be] < TXJ_QUEUE_TXS);
-        t->q[be][(t->q_head[be] + t->q_len[be]) % TXJ_QUEUE_TXS] = *x;
         t->q_len[be]++;
+        *txjob_queued(t, be, t->q_len[be] - 1) = *x;
     }
     t->cursor[be] = rep->u.list.next_cursor;
-    if (rep->u.list.done || rep->u.list.count == 0) t->done_mask |= (uint8_t)(1u << be);
+    return rep->u.list.done || rep->u.list.count == 0;
+}
+
+/* One page of backend be's LIST window (entry ei, still in the table). Pages are taken in
+ * order only: a page that does not start at the backend's cursor (one before it was lost, or
+ * comes later: reordered; or a copy of a page taken already) is dropped, and the window's
+ * retransmission re-asks from the cursor. The entry goes when the window has sent its
+ * last page or the chain ended; until then it asks only the pages still owed. */
+static void coord_list_page(coord_t *c, uint64_t now_us, int ei, const wire_reply_t *rep,
+                            outbox_t *out) {
+    txjob_t *t = &c->txjob;
+    int be = c->out[ei].backend;
+    AC_ASSERT(t->phase == TXJ_PAGES);
+    AC_ASSERT(t->outstanding[be] == 1);
+    AC_ASSERT(t->window_left[be] > 0);
+    if (t->failed_mask != 0 || t->broken) { /* the job fails: the window is not needed */
+        out_release(c, ei);
+        t->outstanding[be]--;
+        coord_txlist_check(c, now_us, out);
+        return;
+    }
+    if (rep->u.list.cursor != t->cursor[be] && !MUTANT(MUT_TXLIST_PAGE_ORDER)) {
+        c->stats.pages_unordered++;
+        c->stats.datagrams_dropped++;
+        return;
+    }
+    int ended = txjob_take_page(c, be, rep, out);
+    if (ended) t->done_mask |= (uint8_t)(1u << be);
+    if (--t->window_left[be] == 0 || ended) {
+        out_release(c, ei);
+        t->outstanding[be]--;
+    } else {
+        wire_req_t req;
+        txjob_list_req(t, be, t->window_left[be], &req);
+        out_renew(c, now_us, ei, &req);
+    }
     coord_txlist_check(c, now_us, out);
 }
 
@@ -535,13 +595,13 @@ void coord_on_file_written(coord_t *c, uint64_t now_us, uint64_t token, int ok, 
 /* ---- the TXLIST job as an owner of out entries (out_owners) ----------------------- */
 
 void txlist_on_reply(coord_t *c, uint64_t now_us, int ei, const wire_reply_t *rep, outbox_t *out) {
-    out_t e = out_take(c, ei); /* first: the next page may take its slot */
-    if (e.type == WIRE_QUERY) {
-        coord_txlist_hello(c, now_us, &e, rep, out);
+    if (c->out[ei].type == WIRE_LIST) { /* a window: the entry stays until its last page */
+        coord_list_page(c, now_us, ei, rep, out);
         return;
     }
-    AC_ASSERT(e.type == WIRE_LIST);
-    coord_list_reply(c, now_us, &e, rep, out);
+    out_t e = out_take(c, ei);
+    AC_ASSERT(e.type == WIRE_QUERY);
+    coord_txlist_hello(c, now_us, &e, rep, out);
 }
 
 void txlist_on_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out) {
@@ -551,6 +611,7 @@ void txlist_on_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out) {
     AC_ASSERT(t->outstanding[e.backend] == 1);
     t->failed_mask |= (uint8_t)(1u << e.backend);
     t->outstanding[e.backend]--;
+    t->window_left[e.backend] = 0;
     coord_txlist_check(c, now_us, out);
 }
 

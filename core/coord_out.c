@@ -65,6 +65,21 @@ int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_r
     return i;
 }
 
+void out_renew(coord_t *c, uint64_t now_us, int i, wire_req_t *req) {
+    out_t *e = &c->out[i];
+    AC_ASSERT(e->used);
+    AC_ASSERT(req->type == e->type);
+    AC_ASSERT(e->type != WIRE_WRITE); /* a write is retransmitted unchanged (3.6) */
+    req->incarnation = c->cfg.incarnation;
+    req->request_id = e->request_id;
+    size_t n = wire_req_encode(req, e->payload, sizeof(e->payload));
+    AC_ASSERT(n > 0);
+    e->len = n;
+    e->deadline_us = now_us + (uint64_t)c->cfg.timeout_ms * 1000u;
+    e->rto_us = RETRANSMIT_US_INITIAL;
+    e->next_retx_us = now_us + e->rto_us;
+}
+
 /* Frees entry i. A WRITE's hello goes with it (no longer needed); a hello that goes
  * unpauses its WRITE's link to it. */
 void out_release(coord_t *c, int i) {

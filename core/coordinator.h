@@ -120,6 +120,8 @@ typedef struct {
     uint64_t retransmits;
     uint64_t datagrams_dropped;   /* malformed, stale, unexpected or unauthentic */
     uint64_t datagrams_unauthentic; /* of those: refused by auth_open (bad MAC, ...) */
+    uint64_t pages_unordered;     /* of those: LIST pages not at their backend's cursor (a
+                                     page before them lost, reordered, or a copy) */
     uint64_t in_doubt;            /* writes whose outcome was reported unknown */
     uint64_t busy;                /* connections refused at CONNECTIONS_MAX */
     uint64_t budget_stops;        /* times the unsent replies reached COORD_UNSENT_BYTES_BUDGET */

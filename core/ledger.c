@@ -106,6 +106,12 @@ static void name_head(const char *name, size_t len, char head[LEDGER_NAME_HEAD_B
     memcpy(head, name, len < LEDGER_NAME_HEAD_BYTES ? len : LEDGER_NAME_HEAD_BYTES);
 }
 
+/* User u's name: its head when the whole name fits there (no visit to the name arena, whose
+ * lines a LIST would otherwise fetch one per name), else the arena's copy. */
+static const char *user_name(const ledger_t *l, const ledger_user_t *u) {
+    return u->name_len <= LEDGER_NAME_HEAD_BYTES ? u->name_head : l->names + u->name_off;
+}
+
 /* 1 when user u is called name[0..len) (head: name_head of it). A short name is compared
  * within the user record alone: no access to the arena (a cache miss at load). */
 static int user_is(const ledger_t *l, const ledger_user_t *u, const char *name, size_t len,
@@ -637,8 +643,24 @@ void ledger_get(const ledger_t *l, uint32_t i, tx_t *out) {
     const ledger_tx_t *x = &l->txs[i];
     const ledger_user_t *s = &l->users[x->sender];
     const ledger_user_t *r = &l->users[x->receiver];
-    tx_set(out, x->serial, l->names + s->name_off, s->name_len, l->names + r->name_off,
-           r->name_len, x->amount);
+    tx_set(out, x->serial, user_name(l, s), s->name_len, user_name(l, r), r->name_len, x->amount);
+}
+
+void ledger_prefetch(const ledger_t *l, uint32_t i, uint32_t n) {
+    AC_ASSERT(l != NULL);
+    AC_ASSERT(n <= LEDGER_PREFETCH_MAX);
+    uint64_t count = l->tx_count;
+    /* the names of [i, i + n), whose user records the hint before this one fetched (a
+     * page follows the one before it) ... */
+    for (uint64_t k = i; k < (uint64_t)i + n && k < count; k++) {
+        __builtin_prefetch(user_name(l, &l->users[l->txs[k].sender]));
+        __builtin_prefetch(user_name(l, &l->users[l->txs[k].receiver]));
+    }
+    /* ... and the user records of the n after them, for the next hint */
+    for (uint64_t k = (uint64_t)i + n; k < (uint64_t)i + 2 * n && k < count; k++) {
+        __builtin_prefetch(&l->users[l->txs[k].sender]);
+        __builtin_prefetch(&l->users[l->txs[k].receiver]);
+    }
 }
 
 void ledger_totals(const ledger_t *l, const char *name, size_t name_len, ledger_totals_t *out) {

@@ -118,6 +118,12 @@ int64_t ledger_find_serial(const ledger_t *l, uint64_t serial);
 
 /* Copies transaction i (0 <= i < tx_count; ascending serial) out as a tx_t. */
 void ledger_get(const ledger_t *l, uint32_t i, tx_t *out);
+/* A hint before ledger_get of transactions [i, i + n) in order, n <= LEDGER_PREFETCH_MAX:
+ * their names, and the user records of [i + n, i + 2n), are fetched into the cache meanwhile
+ * (they are scattered: a LIST page would otherwise wait on memory for each transaction);
+ * hints for consecutive ranges thus find the records there. Changes nothing. */
+#define LEDGER_PREFETCH_MAX 64
+void ledger_prefetch(const ledger_t *l, uint32_t i, uint32_t n);
 
 /* A user exists when at least one transaction names it. */
 void ledger_totals(const ledger_t *l, const char *name, size_t name_len, ledger_totals_t *out);

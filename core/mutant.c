@@ -24,6 +24,7 @@ const char *const mutant_names[MUT_COUNT] = {
     "skip-mac",
     "disk-error-no-cut",
     "no-epoch-check",
+    "txlist-page-order",
     /* real programs only (MUT_SIM_COUNT ..) */
     "restart-forgets-last-line",
     "half-timeout",

@@ -5,13 +5,16 @@
 
 #include <string.h>
 
-/* 1 when c is a byte allowed in a name: ASCII letter, digit, '_', '-' or '.'. */
-static int name_byte_valid(unsigned char c) {
-    if (c >= 'a' && c <= 'z') return 1;
-    if (c >= 'A' && c <= 'Z') return 1;
-    if (c >= '0' && c <= '9') return 1;
-    return c == '_' || c == '-' || c == '.';
-}
+/* 1 for a byte allowed in a name: ASCII letter, digit, '_', '-' or '.'. A table: every
+ * name of every listed transaction is checked on its way in and out (tx_name_valid). */
+#define NAME_RUN_2(c) [c] = 1, [(c) + 1] = 1
+#define NAME_RUN_5(c) NAME_RUN_2(c), NAME_RUN_2((c) + 2), [(c) + 4] = 1
+#define NAME_RUN_10(c) NAME_RUN_5(c), NAME_RUN_5((c) + 5)
+#define NAME_RUN_26(c) NAME_RUN_10(c), NAME_RUN_10((c) + 10), NAME_RUN_5((c) + 20), [(c) + 25] = 1
+static const uint8_t name_byte_ok[256] = {
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, NAME_RUN_10('0'), NAME_RUN_26('A'), NAME_RUN_26('a'),
+};
+_Static_assert('9' == '0' + 9 && 'Z' == 'A' + 25 && 'z' == 'a' + 25, "ASCII runs");
 
 /* 1 when s[0..len) is one or more ASCII digits. */
 static int digits_only(const char *s, size_t len) {
@@ -27,10 +30,9 @@ static int blank_byte(char c) { return c == ' ' || c == '\t'; }
 int tx_name_valid(const char *s, size_t len) {
     if (len < 1 || len > NAME_BYTES_MAX) return 0;
     AC_ASSERT(s != NULL);
-    for (size_t i = 0; i < len; i++) {
-        if (!name_byte_valid((unsigned char)s[i])) return 0;
-    }
-    return 1;
+    unsigned ok = 1;
+    for (size_t i = 0; i < len; i++) ok &= name_byte_ok[(unsigned char)s[i]];
+    return (int)ok;
 }
 
 int tx_amount_parse(const char *s, size_t len, int64_t *out) {
@@ -149,16 +151,38 @@ int tx_parse_line(const char *line, size_t len, tx_t *out, char *err, size_t err
 }
 
 /* Writes v in decimal at buf (which has room for 20 digits); returns the digit count. */
+/* v in decimal into buf (no NUL); returns the digits written. Two digits a division: a
+ * TXLIST formats two numbers a line, millions of lines. */
 static size_t u64_format(uint64_t v, char *buf) {
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
     char tmp[SERIAL_DIGITS_MAX];
-    size_t n = 0;
-    do {
-        AC_ASSERT(n < sizeof tmp);
-        tmp[n++] = (char)('0' + (v % 10));
-        v /= 10;
-    } while (v != 0);
-    for (size_t k = 0; k < n; k++) buf[k] = tmp[n - 1 - k];
-    return n;
+    size_t n = sizeof tmp; /* filled from the end */
+    while (v > UINT32_MAX) { /* 64-bit divisions only for the digits above 32 bits */
+        size_t k = (size_t)(v % 100) * 2;
+        v /= 100;
+        AC_ASSERT(n >= 2);
+        tmp[--n] = pairs[k + 1];
+        tmp[--n] = pairs[k];
+    }
+    uint32_t w = (uint32_t)v;
+    while (w >= 100) {
+        uint32_t k = (w % 100) * 2;
+        w /= 100;
+        AC_ASSERT(n >= 2);
+        tmp[--n] = pairs[k + 1];
+        tmp[--n] = pairs[k];
+    }
+    AC_ASSERT(n >= 2);
+    if (w >= 10) {
+        tmp[--n] = pairs[w * 2 + 1];
+        tmp[--n] = pairs[w * 2];
+    } else {
+        tmp[--n] = (char)('0' + w);
+    }
+    memcpy(buf, tmp + n, sizeof tmp - n);
+    return sizeof tmp - n;
 }
 
 size_t tx_format(const tx_t *t, char *buf, size_t cap) {

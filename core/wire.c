@@ -20,7 +20,6 @@
 #define QUERY_TOTALS_BYTES (U8_BYTES + U64_BYTES + U64_BYTES)
 #define WRITE_REPLY_FIXED_BYTES (REPLY_HEAD_BYTES + U8_BYTES)
 #define WRITE_RESULT_BYTES (U64_BYTES + U8_BYTES)
-#define LIST_REQ_BYTES (WIRE_HEADER_BYTES + U32_BYTES + U16_BYTES)
 #define STATS_REQ_BYTES_MAX (WIRE_HEADER_BYTES + 1 + NAME_BYTES_MAX + U32_BYTES)
 #define TX_BYTES_MAX (U64_BYTES + 2 * (1 + NAME_BYTES_MAX) + U64_BYTES)
 #define ROW_BYTES_MAX (1 + NAME_BYTES_MAX + U32_BYTES + U64_BYTES)
@@ -30,7 +29,9 @@
 _Static_assert(WIRE_HEADER_BYTES == 4 * U8_BYTES + 2 * U64_BYTES, "header layout");
 _Static_assert(WIRE_QUERY_REQ_FIXED_BYTES == WIRE_HEADER_BYTES + U8_BYTES, "QUERY req");
 _Static_assert(WIRE_WRITE_REQ_FIXED_BYTES == WIRE_HEADER_BYTES + U64_BYTES + U8_BYTES, "WRITE req");
-_Static_assert(WIRE_LIST_REPLY_FIXED_BYTES == REPLY_HEAD_BYTES + U32_BYTES + 2 * U8_BYTES,
+_Static_assert(WIRE_LIST_REQ_BYTES == WIRE_HEADER_BYTES + U32_BYTES + U16_BYTES + U8_BYTES,
+               "LIST req");
+_Static_assert(WIRE_LIST_REPLY_FIXED_BYTES == REPLY_HEAD_BYTES + 2 * U32_BYTES + 2 * U8_BYTES,
                "LIST reply");
 _Static_assert(WIRE_STATS_REPLY_FIXED_BYTES == REPLY_HEAD_BYTES + U32_BYTES + 2 * U8_BYTES,
                "STATS reply");
@@ -45,7 +46,9 @@ _Static_assert(STATS_REQ_BYTES_MAX <= DGRAM_BYTES_MAX, "a STATS request fits a d
 /* ... and the packed ones always have room for at least one element, so paging and
  * splitting make progress. */
 _Static_assert(WIRE_WRITE_REQ_FIXED_BYTES + TX_BYTES_MAX <= DGRAM_BYTES_MAX, "1 tx per WRITE");
-_Static_assert(WIRE_LIST_REPLY_FIXED_BYTES + TX_BYTES_MAX <= DGRAM_BYTES_MAX, "1 tx per page");
+#define LIST_TX_BYTES_MAX (10 + 2 * (1 + NAME_BYTES_MAX) + 6) /* varints: a u64, an amount */
+_Static_assert(AMOUNT_MAX < (1ull << 42), "an amount is a varint of 6 bytes at most");
+_Static_assert(WIRE_LIST_REPLY_FIXED_BYTES + LIST_TX_BYTES_MAX <= DGRAM_BYTES_MAX, "1 tx per page");
 _Static_assert(WIRE_STATS_REPLY_FIXED_BYTES + ROW_BYTES_MAX <= DGRAM_BYTES_MAX, "1 row a page");
 _Static_assert(WIRE_LIST_TXS_MAX <= UINT8_MAX && WIRE_STATS_ROWS_MAX <= UINT8_MAX,
                "counts are u8 on the wire");
@@ -57,6 +60,25 @@ size_t wire_tx_bytes(const tx_t *t) {
     AC_ASSERT(t != NULL);
     return U64_BYTES + wire_name_bytes(t->sender_len) + wire_name_bytes(t->receiver_len) +
            U64_BYTES;
+}
+
+/* Bytes of v as a varint (LEB128: 7 bits a byte, the low ones first, the top bit set on
+ * every byte but the last): 1 for v < 128 ... 10 for v >= 2^63. */
+static size_t varint_bytes(uint64_t v) {
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+size_t wire_list_tx_bytes(uint64_t prev_serial, const tx_t *t) {
+    AC_ASSERT(t != NULL);
+    AC_ASSERT(t->serial > prev_serial);
+    AC_ASSERT(t->amount >= 0);
+    return varint_bytes(t->serial - prev_serial) + wire_name_bytes(t->sender_len) +
+           wire_name_bytes(t->receiver_len) + varint_bytes((uint64_t)t->amount);
 }
 
 size_t wire_row_bytes(size_t partner_len) {
@@ -90,6 +112,16 @@ static void bw_uint(bw_t *w, uint64_t v, size_t bytes) {
     w->len += bytes;
 }
 
+static void bw_varint(bw_t *w, uint64_t v) {
+    size_t n = varint_bytes(v);
+    if (w->bad || w->cap - w->len < n) {
+        w->bad = 1;
+        return;
+    }
+    for (size_t i = 0; i + 1 < n; i++, v >>= 7) w->p[w->len++] = (uint8_t)(0x80 | (v & 0x7F));
+    w->p[w->len++] = (uint8_t)v;
+}
+
 static void bw_name(bw_t *w, const char *s, size_t len) {
     if (!tx_name_valid(s, len)) w->bad = 1;
     bw_uint(w, len, U8_BYTES);
@@ -107,6 +139,19 @@ static void bw_tx(bw_t *w, const tx_t *t) {
     bw_name(w, t->sender, t->sender_len);
     bw_name(w, t->receiver, t->receiver_len);
     bw_uint(w, (uint64_t)t->amount, U64_BYTES);
+}
+
+/* A LIST page's transaction (1.5): its serial as the difference from the one before it in
+ * the page (*prev_serial: 0 before the first), so a page ascends strictly by its encoding,
+ * and its amount as a varint. */
+static void bw_list_tx(bw_t *w, const tx_t *t, uint64_t *prev_serial) {
+    if (t->serial <= *prev_serial || t->amount < AMOUNT_MIN || t->amount > AMOUNT_MAX) w->bad = 1;
+    if (w->bad) return;
+    bw_varint(w, t->serial - *prev_serial);
+    bw_name(w, t->sender, t->sender_len);
+    bw_name(w, t->receiver, t->receiver_len);
+    bw_varint(w, (uint64_t)t->amount);
+    *prev_serial = t->serial;
 }
 
 static void bw_header(bw_t *w, uint8_t type, uint64_t incarnation, uint64_t request_id) {
@@ -157,8 +202,10 @@ size_t wire_req_encode(const wire_req_t *m, uint8_t *buf, size_t cap) {
         break;
     case WIRE_LIST:
         if (!count_ok(m->u.list.max, 1, WIRE_LIST_TXS_MAX)) return 0;
+        if (!count_ok(m->u.list.pages, 1, WIRE_LIST_PAGES_MAX)) return 0;
         bw_uint(&w, m->u.list.cursor, U32_BYTES);
         bw_uint(&w, m->u.list.max, U16_BYTES);
+        bw_uint(&w, m->u.list.pages, U8_BYTES);
         break;
     case WIRE_STATS:
         bw_name(&w, m->u.stats.user.s, m->u.stats.user.len);
@@ -204,10 +251,12 @@ size_t wire_reply_encode(const wire_reply_t *m, uint8_t *buf, size_t cap) {
         break;
     case WIRE_LIST | WIRE_REPLY:
         if (!count_ok(m->u.list.count, 0, WIRE_LIST_TXS_MAX) || m->u.list.done > 1) return 0;
+        bw_uint(&w, m->u.list.cursor, U32_BYTES);
         bw_uint(&w, m->u.list.next_cursor, U32_BYTES);
         bw_uint(&w, m->u.list.done, U8_BYTES);
         bw_uint(&w, m->u.list.count, U8_BYTES);
-        for (unsigned i = 0; i < m->u.list.count; i++) bw_tx(&w, &m->u.list.txs[i]);
+        uint64_t prev = 0;
+        for (unsigned i = 0; i < m->u.list.count; i++) bw_list_tx(&w, &m->u.list.txs[i], &prev);
         break;
     case WIRE_STATS | WIRE_REPLY:
         if (!count_ok(m->u.stats.count, 0, WIRE_STATS_ROWS_MAX) || m->u.stats.done > 1) {
@@ -249,6 +298,27 @@ static uint64_t br_uint(br_t *r, size_t bytes) {
     return v;
 }
 
+/* Reads a varint written the one way bw_varint writes it: no byte after the one that ends
+ * it, no trailing zero group (a shorter spelling exists), nothing past 64 bits. */
+static uint64_t br_varint(br_t *r) {
+    uint64_t v = 0;
+    for (unsigned shift = 0; !r->bad; shift += 7) {
+        if (r->pos >= r->len || shift > 63) {
+            r->bad = 1;
+            break;
+        }
+        uint8_t b = r->p[r->pos++];
+        uint64_t group = b & 0x7F;
+        if ((shift == 63 && group > 1) || (shift > 0 && b == 0)) {
+            r->bad = 1; /* past 64 bits, or a zero last group: not the shortest spelling */
+            break;
+        }
+        v |= group << shift;
+        if (!(b & 0x80)) return v;
+    }
+    return 0;
+}
+
 /* Reads a u8 that must be <= max (a count, a flag, a status). */
 static uint8_t br_u8_max(br_t *r, unsigned max) {
     uint8_t v = (uint8_t)br_uint(r, U8_BYTES);
@@ -270,15 +340,33 @@ static void br_name(br_t *r, char *s, uint8_t *len_out) {
 
 static void br_wire_name(br_t *r, wire_name_t *n) { br_name(r, n->s, &n->len); }
 
+/* Reads one transaction into *t, which the decoder cleared (wire_req_clear,
+ * wire_reply_clear): the names go straight into it, checked once (br_name), so t is what
+ * tx_set would have made of them. */
 static void br_tx(br_t *r, tx_t *t) {
-    wire_name_t sender, receiver;
     uint64_t serial = br_uint(r, U64_BYTES);
-    br_wire_name(r, &sender);
-    br_wire_name(r, &receiver);
+    br_name(r, t->sender, &t->sender_len);
+    br_name(r, t->receiver, &t->receiver_len);
     uint64_t amount = br_uint(r, U64_BYTES);
     if (serial == 0 || amount < AMOUNT_MIN || amount > AMOUNT_MAX) r->bad = 1;
     if (r->bad) return;
-    tx_set(t, serial, sender.s, sender.len, receiver.s, receiver.len, (int64_t)amount);
+    t->serial = serial;
+    t->amount = (int64_t)amount;
+}
+
+/* Reads one LIST page transaction (bw_list_tx) into *t, which the decoder cleared: its
+ * serial must be above *prev_serial (a difference of 0, or one past 2^64, is refused). */
+static void br_list_tx(br_t *r, tx_t *t, uint64_t *prev_serial) {
+    uint64_t delta = br_varint(r);
+    br_name(r, t->sender, &t->sender_len);
+    br_name(r, t->receiver, &t->receiver_len);
+    uint64_t amount = br_varint(r);
+    if (delta == 0 || delta > UINT64_MAX - *prev_serial || amount < AMOUNT_MIN || amount > AMOUNT_MAX)
+        r->bad = 1;
+    if (r->bad) return;
+    t->serial = *prev_serial + delta;
+    t->amount = (int64_t)amount;
+    *prev_serial = t->serial;
 }
 
 /* Reads the header; returns its type, or 0 (and sets bad) when magic, version or flags
@@ -344,7 +432,8 @@ int wire_req_decode(const uint8_t *buf, size_t len, wire_req_t *m) {
     case WIRE_LIST:
         m->u.list.cursor = (uint32_t)br_uint(&r, U32_BYTES);
         m->u.list.max = (uint16_t)br_uint(&r, U16_BYTES);
-        if (!count_ok(m->u.list.max, 1, WIRE_LIST_TXS_MAX)) r.bad = 1;
+        m->u.list.pages = br_u8_max(&r, WIRE_LIST_PAGES_MAX);
+        if (!count_ok(m->u.list.max, 1, WIRE_LIST_TXS_MAX) || m->u.list.pages == 0) r.bad = 1;
         break;
     case WIRE_STATS:
         br_wire_name(&r, &m->u.stats.user);
@@ -387,11 +476,13 @@ int wire_reply_decode(const uint8_t *buf, size_t len, wire_reply_t *m) {
         }
         break;
     case WIRE_LIST | WIRE_REPLY:
+        m->u.list.cursor = (uint32_t)br_uint(&r, U32_BYTES);
         m->u.list.next_cursor = (uint32_t)br_uint(&r, U32_BYTES);
         m->u.list.done = br_u8_max(&r, 1);
         m->u.list.count = br_u8_max(&r, WIRE_LIST_TXS_MAX);
+        uint64_t prev = 0;
         for (unsigned i = 0; i < m->u.list.count && !r.bad; i++) {
-            br_tx(&r, &m->u.list.txs[i]);
+            br_list_tx(&r, &m->u.list.txs[i], &prev);
         }
         break;
     case WIRE_STATS | WIRE_REPLY:

@@ -9,13 +9,15 @@
 
 /* ================================ UDP ================================ */
 #define WIRE_MAGIC 0xA1
-#define WIRE_VERSION 2             /* 2: the backend's boot epoch in WRITEs and replies */
+#define WIRE_VERSION 3             /* 2: the backend's boot epoch in WRITEs and replies;
+                                      3: a LIST asks a window of pages, each reply its cursor,
+                                         its transactions in varints */
 #define WIRE_HEADER_BYTES 20        /* magic, version, type, flags, incarnation, request id */
 
 enum {
     WIRE_QUERY = 1,   /* totals of up to WIRE_QUERY_NAMES_MAX users, plus max serial */
     WIRE_WRITE = 2,   /* record transactions durably */
-    WIRE_LIST = 3,    /* one page of transactions, from a cursor */
+    WIRE_LIST = 3,    /* a window of pages of transactions, from a cursor: one reply a page */
     WIRE_STATS = 4,   /* one page of a user's partner aggregates, from a cursor */
     WIRE_REPLY = 0x80 /* reply type = request type | WIRE_REPLY */
 };
@@ -23,6 +25,7 @@ enum {
 #define WIRE_QUERY_NAMES_MAX 16
 #define WIRE_WRITE_TXS_MAX 32
 #define WIRE_LIST_TXS_MAX 64
+#define WIRE_LIST_PAGES_MAX 32      /* pages a LIST may ask at once (one datagram each) */
 #define WIRE_STATS_ROWS_MAX 96
 
 /* reply status */
@@ -60,7 +63,9 @@ typedef struct {
         /* epoch: the boot epoch of the backend process the WRITE is meant for, learned
          * from a reply of that process; any other process refuses it (WIRE_ST_EPOCH) */
         struct { uint64_t epoch; uint8_t count; tx_t txs[WIRE_WRITE_TXS_MAX]; } write;
-        struct { uint32_t cursor; uint16_t max; } list;
+        /* max: transactions a page; pages: how many pages, each from where the one before
+         * ended (PROTOCOL.md 3.4) */
+        struct { uint32_t cursor; uint16_t max; uint8_t pages; } list;
         struct { wire_name_t user; uint32_t cursor; } stats;
     } u;
 } wire_req_t;
@@ -97,6 +102,7 @@ typedef struct {
             uint8_t results[WIRE_WRITE_TXS_MAX];
         } write;
         struct {
+            uint32_t cursor;       /* where this page starts: serverM takes pages in order */
             uint32_t next_cursor;
             uint8_t done;
             uint8_t count;
@@ -139,10 +145,15 @@ int wire_write_set_epoch(uint8_t *buf, size_t len, uint64_t epoch);
 /* Sizes for packing pages greedily under DGRAM_BYTES_MAX. */
 size_t wire_name_bytes(size_t name_len);      /* 1 + name_len */
 size_t wire_tx_bytes(const tx_t *t);          /* encoded size of one transaction */
+/* Encoded size of one transaction of a LIST page (varints, PROTOCOL.md 1.5): its serial's
+ * difference from prev_serial (the page's transaction before it; 0 for the first, and
+ * t->serial > prev_serial), its names, its amount. */
+size_t wire_list_tx_bytes(uint64_t prev_serial, const tx_t *t);
 size_t wire_row_bytes(size_t partner_len);    /* encoded size of one stats row */
 #define WIRE_QUERY_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 1)
 #define WIRE_WRITE_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 8 + 1)
-#define WIRE_LIST_REPLY_FIXED_BYTES (WIRE_HEADER_BYTES + 1 + 8 + 8 + 4 + 1 + 1)
+#define WIRE_LIST_REQ_BYTES (WIRE_HEADER_BYTES + 4 + 2 + 1)
+#define WIRE_LIST_REPLY_FIXED_BYTES (WIRE_HEADER_BYTES + 1 + 8 + 8 + 4 + 4 + 1 + 1)
 #define WIRE_STATS_REPLY_FIXED_BYTES (WIRE_HEADER_BYTES + 1 + 8 + 8 + 4 + 1 + 1)
 
 /* ================================ TCP ================================ */

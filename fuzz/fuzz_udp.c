@@ -29,7 +29,8 @@ static int req_equal(const wire_req_t *a, const wire_req_t *b) {
             if (!tx_equal(&a->u.write.txs[i], &b->u.write.txs[i])) return 0;
         return 1;
     case WIRE_LIST:
-        return a->u.list.cursor == b->u.list.cursor && a->u.list.max == b->u.list.max;
+        return a->u.list.cursor == b->u.list.cursor && a->u.list.max == b->u.list.max &&
+               a->u.list.pages == b->u.list.pages;
     case WIRE_STATS:
         return name_equal(&a->u.stats.user, &b->u.stats.user) &&
                a->u.stats.cursor == b->u.stats.cursor;
@@ -58,7 +59,8 @@ static int reply_body_equal(const wire_reply_t *a, const wire_reply_t *b) {
                 return 0;
         return 1;
     case WIRE_LIST:
-        if (a->u.list.next_cursor != b->u.list.next_cursor || a->u.list.done != b->u.list.done ||
+        if (a->u.list.cursor != b->u.list.cursor || a->u.list.next_cursor != b->u.list.next_cursor ||
+            a->u.list.done != b->u.list.done ||
             a->u.list.count != b->u.list.count)
             return 0;
         for (size_t i = 0; i < a->u.list.count; i++)
@@ -133,7 +135,8 @@ static size_t reply_predicted(const wire_reply_t *m) {
     if (m->status != WIRE_ST_OK) return 0;
     if (m->type == (WIRE_LIST | WIRE_REPLY)) {
         n = WIRE_LIST_REPLY_FIXED_BYTES;
-        for (size_t i = 0; i < m->u.list.count; i++) n += wire_tx_bytes(&m->u.list.txs[i]);
+        for (size_t i = 0; i < m->u.list.count; i++)
+            n += wire_list_tx_bytes(i ? m->u.list.txs[i - 1].serial : 0, &m->u.list.txs[i]);
     } else if (m->type == (WIRE_STATS | WIRE_REPLY)) {
         n = WIRE_STATS_REPLY_FIXED_BYTES;
         for (size_t i = 0; i < m->u.stats.count; i++)

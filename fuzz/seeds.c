@@ -108,9 +108,9 @@ static void seeds_udp(void) {
 
     memset(&q, 0, sizeof q);
     q.type = WIRE_LIST, q.incarnation = 3, q.request_id = 9;
-    q.u.list.cursor = 0, q.u.list.max = WIRE_LIST_TXS_MAX;
+    q.u.list.cursor = 0, q.u.list.max = WIRE_LIST_TXS_MAX, q.u.list.pages = WIRE_LIST_PAGES_MAX;
     udp_req("req_list_first", &q);
-    q.u.list.cursor = UINT32_MAX, q.u.list.max = 1;
+    q.u.list.cursor = UINT32_MAX, q.u.list.max = 1, q.u.list.pages = 1;
     udp_req("req_list_last", &q);
 
     memset(&q, 0, sizeof q);
@@ -161,7 +161,8 @@ static void seeds_udp(void) {
     tx_fill(&p.u.list.txs[1], 5, "Chinmay", "Oliver", 129);
     tx_fill(&p.u.list.txs[2], 9, "Ali", "Luke", 155);
     udp_reply("reply_list_3", &p);
-    p.u.list.count = 44; /* as many short transactions as fit */
+    p.u.list.cursor = 3, p.u.list.next_cursor = 47; /* a window's next page */
+    p.u.list.count = 44;
     for (unsigned i = 0; i < 44; i++) tx_fill(&p.u.list.txs[i], i + 1, "ab", "cd", AMOUNT_MAX);
     udp_reply("reply_list_full", &p);
 

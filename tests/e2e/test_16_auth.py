@@ -31,7 +31,7 @@ FORGED = "10 Chinmay Eve 800"
 
 
 def header(typ, incarnation, request_id):
-    return bytes([0xA1, 2, typ, 0]) + incarnation.to_bytes(8, "big") + request_id.to_bytes(8, "big")
+    return bytes([0xA1, 3, typ, 0]) + incarnation.to_bytes(8, "big") + request_id.to_bytes(8, "big")
 
 
 def name(s):

@@ -164,6 +164,7 @@ static int list_pages(rig_t *r, uint32_t *cursor, uint16_t max, uint64_t *out, u
         req.type = WIRE_LIST;
         req.u.list.cursor = *cursor;
         req.u.list.max = max;
+        req.u.list.pages = 1;
         CHECK_EQ(rig_ask(r, &req, &rep), 0);
         pages++;
         for (uint8_t k = 0; k < rep.u.list.count; k++) {
@@ -222,6 +223,88 @@ TEST(test_list_ascending) {
     CHECK_EQ(n, N);
     CHECK_EQ(got[0], 1);
     CHECK_EQ(got[N - 1], N);
+    rig_free(r);
+}
+
+/* A LIST of a window of pages: one datagram a page, each starting where the one before
+ * ended (its own cursor, so serverM takes them in order), the whole listing across them in
+ * ascending order, and no page past the one that says done. One "finished sending" line
+ * for the request, however many pages. */
+TEST(test_list_window) {
+    enum { N = 100 };
+    static char img[N * 32];
+    size_t len = 0;
+    for (uint32_t i = 0; i < N; i++) { /* serials 1..N, scrambled */
+        uint32_t s = (i * 37) % N + 1;
+        len += (size_t)snprintf(img + len, sizeof img - len, "%u u%u v%u %u\n", s, s % 11, s % 13, s);
+    }
+    rig_t *r = rig_new(img);
+    wire_req_t req;
+    memset(&req, 0, sizeof req);
+    req.type = WIRE_LIST;
+    req.incarnation = INCARNATION;
+    req.request_id = 99;
+    req.u.list.cursor = 10;
+    req.u.list.max = 7;
+    req.u.list.pages = 4;
+    uint8_t buf[DGRAM_BYTES_MAX];
+    size_t n = wire_req_encode(&req, buf, sizeof buf);
+    CHECK(n > 0);
+    outbox_clear(&r->out);
+    backend_on_datagram(&r->b, 0, buf, n, &r->out);
+    uint32_t pages = 0, cursor = 10, sent_lines = 0;
+    uint64_t serial = 10;
+    for (size_t i = 0; i < r->out.fx_count; i++) {
+        const fx_t *f = &r->out.fx[i];
+        if (f->kind == FX_STDOUT && strstr((const char *)outbox_bytes(&r->out, f), "finished sending"))
+            sent_lines++;
+        if (f->kind != FX_DGRAM) continue;
+        static wire_reply_t rep;
+        CHECK_EQ(wire_reply_decode(outbox_bytes(&r->out, f), f->data_len, &rep), 0);
+        CHECK_EQ(rep.request_id, 99);
+        CHECK_EQ(rep.status, WIRE_ST_OK);
+        CHECK_EQ(rep.u.list.cursor, cursor);
+        CHECK_EQ(rep.u.list.count, 7);
+        CHECK_EQ(rep.u.list.next_cursor, cursor + 7);
+        CHECK_EQ(rep.u.list.done, 0);
+        for (uint8_t k = 0; k < rep.u.list.count; k++) CHECK_EQ(rep.u.list.txs[k].serial, ++serial);
+        cursor = rep.u.list.next_cursor;
+        pages++;
+    }
+    CHECK_EQ(pages, 4);
+    CHECK_EQ(sent_lines, 1);
+    /* near the end: the window stops after the page that says done */
+    req.u.list.cursor = N - 9;
+    req.u.list.pages = WIRE_LIST_PAGES_MAX;
+    n = wire_req_encode(&req, buf, sizeof buf);
+    outbox_clear(&r->out);
+    backend_on_datagram(&r->b, 0, buf, n, &r->out);
+    pages = 0;
+    uint32_t done = 0, txs = 0;
+    for (size_t i = 0; i < r->out.fx_count; i++) {
+        const fx_t *f = &r->out.fx[i];
+        if (f->kind != FX_DGRAM) continue;
+        static wire_reply_t rep;
+        CHECK_EQ(wire_reply_decode(outbox_bytes(&r->out, f), f->data_len, &rep), 0);
+        CHECK_EQ(done, 0); /* nothing after the last page */
+        done = rep.u.list.done;
+        txs += rep.u.list.count;
+        pages++;
+    }
+    CHECK_EQ(pages, 2);
+    CHECK_EQ(done, 1);
+    CHECK_EQ(txs, 9);
+    /* at the very end: one empty page, done */
+    req.u.list.cursor = N;
+    n = wire_req_encode(&req, buf, sizeof buf);
+    wire_reply_t end;
+    CHECK_EQ(rig_ask(r, &req, &end), 0);
+    CHECK_EQ(end.u.list.count, 0);
+    CHECK_EQ(end.u.list.done, 1);
+    CHECK_EQ(end.u.list.cursor, N);
+    size_t dgrams = 0;
+    for (size_t i = 0; i < r->out.fx_count; i++) dgrams += r->out.fx[i].kind == FX_DGRAM;
+    CHECK_EQ(dgrams, 1);
     rig_free(r);
 }
 
@@ -304,6 +387,7 @@ TEST(test_stats_pages) {
 
 int main(void) {
     RUN(test_list_ascending);
+    RUN(test_list_window);
     RUN(test_stats_pages);
     RUN(test_write_of_another_epoch);
     RUN(test_block_file_size_limit);

@@ -29,6 +29,8 @@ typedef struct {
     int pending_count;
     int dgrams;                                /* datagrams sent in all */
     int writes;                                /* WRITE requests among them */
+    char file[REPLY_BYTES_MAX];                /* the TXLIST file's chunks, concatenated */
+    uint64_t file_token;                       /* its token, once the last chunk came */
 } log_t;
 
 typedef struct {
@@ -71,6 +73,16 @@ static void rig_sweep(rig_t *r) {
             }
             r->log.dgrams++;
             break;
+        case FX_FILE_WRITE: {
+            size_t have = strlen(r->log.file);
+            CHECK(have + f->data_len < REPLY_BYTES_MAX);
+            if (have + f->data_len < REPLY_BYTES_MAX) {
+                memcpy(r->log.file + have, d, f->data_len);
+                r->log.file[have + f->data_len] = '\0';
+            }
+            if (f->arg == 0) r->log.file_token = f->token;
+            break;
+        }
         default:
             break;
         }
@@ -642,6 +654,101 @@ TEST(a_reset_coordinator_acts_as_a_new_one) {
     rig_free(&fresh);
 }
 
+/* The pending LIST to backend be, decoded and taken out of the log (0), or -1. */
+static int rig_take_list(rig_t *r, int be, wire_req_t *q) {
+    for (int i = 0; i < r->log.pending_count; i++) {
+        dgram_t *d = &r->log.pending[i];
+        if (d->backend != be || wire_req_decode(d->bytes, d->len, q) != 0 || q->type != WIRE_LIST) continue;
+        r->log.pending[i] = r->log.pending[--r->log.pending_count];
+        return 0;
+    }
+    return -1;
+}
+
+/* Delivers one page of backend be's window for request q: the serials from `cursor` on
+ * (positions in its listing), done after the last. */
+static void rig_page(rig_t *r, int be, const wire_req_t *q, const uint64_t *serials, uint32_t n,
+                     uint32_t cursor, uint32_t count) {
+    static wire_reply_t rep;
+    memset(&rep, 0, sizeof(rep));
+    rep.type = WIRE_LIST | WIRE_REPLY;
+    rep.incarnation = q->incarnation;
+    rep.request_id = q->request_id;
+    rep.fence = q->incarnation;
+    rep.epoch = fake_epoch[be];
+    rep.u.list.cursor = cursor;
+    rep.u.list.count = (uint8_t)count;
+    for (uint32_t k = 0; k < count; k++)
+        tx_set(&rep.u.list.txs[k], serials[cursor + k], "Ali", 3, "Luke", 4, 1);
+    rep.u.list.next_cursor = cursor + count;
+    rep.u.list.done = cursor + count >= n;
+    uint8_t buf[DGRAM_BYTES_MAX];
+    size_t len = wire_reply_encode(&rep, buf, sizeof(buf));
+    CHECK(len > 0);
+    r->now += 100;
+    coord_on_datagram(r->m, r->now, be, buf, len, &r->out);
+    rig_sweep(r);
+}
+
+/* A TXLIST asks each backend a window of pages in one LIST and takes them in order only:
+ * a page that does not start at the backend's cursor (one before it lost, or a copy of one
+ * taken) is dropped and counted; the window's retransmission asks only the pages it still
+ * lacks, from the cursor; the listing is whole and merged in serial order. */
+TEST(a_txlist_window_takes_its_pages_in_order) {
+    rig_t r;
+    rig_init(&r);
+    rig_open(&r, 1);
+    rig_data(&r, 1, "ALICHAIN/1 TXLIST\n");
+    /* the hellos (serverA's largest serial 9, B 8, C 7) */
+    int hellos = r.log.pending_count;
+    CHECK_EQ(hellos, BACKEND_COUNT);
+    dgram_t copy[BACKEND_COUNT];
+    memcpy(copy, r.log.pending, sizeof(copy));
+    r.log.pending_count = 0;
+    for (int i = 0; i < BACKEND_COUNT; i++) rig_answer(&r, copy[i].backend, copy[i].bytes, copy[i].len, 0);
+    static const uint64_t a[] = {1, 4, 9}, b[] = {2, 5, 8}, c[] = {3, 6, 7};
+    wire_req_t qa, qb, qc;
+    CHECK_EQ(rig_take_list(&r, 0, &qa), 0);
+    CHECK_EQ(rig_take_list(&r, 1, &qb), 0);
+    CHECK_EQ(rig_take_list(&r, 2, &qc), 0);
+    CHECK(qa.u.list.pages > 1); /* a window, not a page */
+    CHECK_EQ(qa.u.list.cursor, 0);
+    /* B and C: their whole listing in one page each */
+    rig_page(&r, 1, &qb, b, 3, 0, 3);
+    rig_page(&r, 2, &qc, c, 3, 0, 3);
+    /* A: one transaction a page; the second page comes first: dropped */
+    coord_stats_t st;
+    rig_page(&r, 0, &qa, a, 3, 1, 1);
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.pages_unordered, 1);
+    rig_page(&r, 0, &qa, a, 3, 0, 1);  /* in order: taken */
+    rig_page(&r, 0, &qa, a, 3, 0, 1);  /* a copy of it: dropped */
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.pages_unordered, 2);
+    CHECK_EQ(r.log.file_token, 0); /* serial 4 is not in yet */
+    /* the second page is lost: the retransmission asks from cursor 1, the pages still owed */
+    CHECK_EQ(r.log.pending_count, 0);
+    r.now += 25000;
+    coord_on_timer(r.m, r.now, &r.out);
+    rig_sweep(&r);
+    wire_req_t again;
+    CHECK_EQ(rig_take_list(&r, 0, &again), 0);
+    CHECK_EQ(again.request_id, qa.request_id); /* the same request, asking less */
+    CHECK_EQ(again.u.list.cursor, 1);
+    CHECK_EQ(again.u.list.pages, qa.u.list.pages - 1);
+    rig_page(&r, 0, &again, a, 3, 1, 1);
+    rig_page(&r, 0, &again, a, 3, 2, 1); /* done */
+    CHECK(r.log.file_token != 0);
+    CHECK_STR(r.log.file, "1 Ali Luke 1\n2 Ali Luke 1\n3 Ali Luke 1\n4 Ali Luke 1\n5 Ali Luke 1\n"
+                          "6 Ali Luke 1\n7 Ali Luke 1\n8 Ali Luke 1\n9 Ali Luke 1\n");
+    /* a page of the finished window, late: nothing is waiting for it */
+    rig_page(&r, 0, &again, a, 3, 2, 1);
+    coord_on_file_written(r.m, r.now, r.log.file_token, 1, &r.out);
+    rig_sweep(&r);
+    CHECK_STR(r.log.sent[1], "OK TXLIST 9 alichain.txt\n");
+    rig_free(&r);
+}
+
 int main(void) {
     RUN(eof_after_a_whole_request_still_gets_the_reply);
     RUN(a_write_is_settled_only_by_the_run_it_goes_to);
@@ -651,6 +758,7 @@ int main(void) {
     RUN(reset_before_a_request_is_forgotten);
     RUN(bytes_after_the_request_and_a_late_eof_are_ignored);
     RUN(a_reply_is_matched_by_its_whole_request_id);
+    RUN(a_txlist_window_takes_its_pages_in_order);
     RUN(every_connection_is_found_at_the_limit);
     RUN(keepalive_replies_leave_in_request_order);
     RUN(keepalive_busy_beyond_the_pipeline_limit);

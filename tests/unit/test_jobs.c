@@ -210,7 +210,8 @@ TEST(a_backend_lost_mid_listing_abandons_the_file) {
     big_free(blocks);
 }
 
-/* A LIST reply that goes back in serial order fails the TXLIST (INTERNAL), nothing written. */
+/* A backend's listing that goes back in serial order from one page to the next fails the
+ * TXLIST (INTERNAL), nothing written (within a page, the encoding cannot go back). */
 TEST(a_list_out_of_order_fails_the_txlist) {
     files_t fl;
     nodes_t *n = world_new(sample, &fl);
@@ -228,13 +229,19 @@ TEST(a_list_out_of_order_fails_the_txlist) {
         rep->incarnation = q.incarnation;
         rep->request_id = q.request_id;
         rep->fence = q.incarnation;
-        rep->u.list.count = 2;
-        rep->u.list.done = 1;
-        rep->u.list.next_cursor = 2;
+        CHECK(q.u.list.pages >= 2);
+        rep->u.list.count = 1; /* the window's first page: serial 5 */
+        rep->u.list.next_cursor = 1;
         tx_set(&rep->u.list.txs[0], 5, "Chinmay", 7, "Oliver", 6, 129);
-        tx_set(&rep->u.list.txs[1], 1, "Racheal", 7, "John", 4, 45);
         uint8_t buf[DGRAM_BYTES_MAX];
         size_t len = wire_reply_encode(rep, buf, sizeof(buf));
+        CHECK(len > 0);
+        nodes_deliver(n, 1, 0, buf, len);
+        rep->u.list.cursor = 1; /* its second: serial 1 */
+        rep->u.list.next_cursor = 2;
+        rep->u.list.done = 1;
+        tx_set(&rep->u.list.txs[0], 1, "Racheal", 7, "John", 4, 45);
+        len = wire_reply_encode(rep, buf, sizeof(buf));
         CHECK(len > 0);
         nodes_deliver(n, 1, 0, buf, len);
         free(rep);

@@ -32,6 +32,15 @@ TEST(test_name_valid) {
     CHECK_EQ(tx_name_valid(S("\xc3\xa9")), 0); /* UTF-8 e-acute */
     CHECK_EQ(tx_name_valid("ab\0c", 4), 0);   /* an embedded NUL */
     CHECK_EQ(tx_name_valid("abc", 2), 1);       /* only len bytes are looked at */
+    int allowed = 0; /* every byte value: exactly the 65 of [A-Za-z0-9_.-] */
+    for (int c = 0; c < 256; c++) {
+        char one = (char)c;
+        int want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '_' || c == '.' || c == '-';
+        CHECK_EQ(tx_name_valid(&one, 1), want);
+        allowed += want;
+    }
+    CHECK_EQ(allowed, 65);
 }
 
 TEST(test_amount_parse) {
@@ -218,6 +227,19 @@ TEST(test_format) {
     CHECK_EQ(tx_format(&t, buf, 9), 8);
     CHECK_STR(buf, "1 a b 1\n");
     CHECK_EQ(tx_format(&t, buf, 8), 0);
+    /* every number of digits, and each side of every power of ten, as printf writes them */
+    for (uint64_t p = 1, k = 0; k < 20; k++, p *= 10) {
+        const uint64_t vs[] = {p - 1, p, p + 1, p * 9 + p / 3};
+        for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
+            if (vs[i] == 0) continue;
+            char want_line[TX_LINE_BYTES_MAX + 8];
+            snprintf(want_line, sizeof want_line, "%llu a b %llu\n", (unsigned long long)vs[i],
+                     (unsigned long long)(vs[i] % AMOUNT_MAX + 1));
+            tx_set(&t, vs[i], S("a"), S("b"), (int64_t)(vs[i] % AMOUNT_MAX + 1));
+            CHECK_EQ(tx_format(&t, buf, sizeof buf), strlen(want_line));
+            CHECK_STR(buf, want_line);
+        }
+    }
 }
 
 TEST(test_roundtrip_and_equal) {

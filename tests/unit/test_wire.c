@@ -101,6 +101,7 @@ static void req_init(wire_req_t *m, uint8_t type) {
     m->type = type;
     m->incarnation = 1;
     m->request_id = 7;
+    if (type == WIRE_LIST) m->u.list.pages = 1; /* a window of one page */
 }
 
 static void reply_init(wire_reply_t *m, uint8_t type) {
@@ -126,7 +127,7 @@ static void lengths_spread(size_t *lens, size_t n, size_t total) {
 TEST(test_query_worked_example) {
     /* docs/PROTOCOL.md: a QUERY for "Chinmay", incarnation 1, request id 7 */
     static const uint8_t expect[] = {
-        0xA1, 0x02, 0x01, 0x00,                         /* magic version type flags */
+        0xA1, 0x03, 0x01, 0x00,                         /* magic version type flags */
         0, 0, 0, 0, 0, 0, 0, 1,                         /* incarnation 1 */
         0, 0, 0, 0, 0, 0, 0, 7,                         /* request id 7 */
         0x01,                                           /* count 1 */
@@ -153,7 +154,7 @@ TEST(test_reply_worked_example) {
     /* the answer of backend A (sample block1) to the QUERY above: fence 1, max serial 9,
      * 3 transactions, Chinmay exists, sent 129, received 0 */
     static const uint8_t expect[] = {
-        0xA1, 0x02, 0x81, 0x00,
+        0xA1, 0x03, 0x81, 0x00,
         0, 0, 0, 0, 0, 0, 0, 1,
         0, 0, 0, 0, 0, 0, 0, 7,
         0x00,                                           /* status OK */
@@ -221,14 +222,14 @@ TEST(test_doc_examples) {
 
     req_init(&q, WIRE_QUERY); /* hello */
     q.request_id = 12;
-    req_matches_hex(&q, "a1 02 01 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0c  00");
+    req_matches_hex(&q, "a1 03 01 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0c  00");
 
     req_init(&q, WIRE_WRITE);
     q.request_id = 8;
     q.u.write.count = 1;
     q.u.write.epoch = 0x2a;
     tx_set(&q.u.write.txs[0], 10, "Chinmay", 7, "Luke", 4, 20);
-    req_matches_hex(&q, "a1 02 02 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08"
+    req_matches_hex(&q, "a1 03 02 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08"
                         "00 00 00 00 00 00 00 2a  01"
                         "00 00 00 00 00 00 00 0a  07 43 68 69 6e 6d 61 79  04 4c 75 6b 65"
                         "00 00 00 00 00 00 00 14");
@@ -237,45 +238,56 @@ TEST(test_doc_examples) {
     r.u.write.count = 1;
     r.u.write.serials[0] = 10;
     r.u.write.results[0] = WIRE_TX_STORED;
-    reply_matches_hex(&r, "a1 02 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  00"
+    reply_matches_hex(&r, "a1 03 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "01  00 00 00 00 00 00 00 0a  00");
     reply_init(&r, WIRE_WRITE);
     r.request_id = 8;
     r.status = WIRE_ST_UNFENCED;
-    reply_matches_hex(&r, "a1 02 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  02"
+    reply_matches_hex(&r, "a1 03 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  02"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a  00");
 
     req_init(&q, WIRE_LIST);
     q.request_id = 9;
     q.u.list.max = 2;
-    req_matches_hex(&q, "a1 02 03 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09"
-                        "00 00 00 00  00 02");
+    q.u.list.pages = 2;
+    req_matches_hex(&q, "a1 03 03 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09"
+                        "00 00 00 00  00 02  02");
     reply_init(&r, WIRE_LIST);
     r.request_id = 9;
+    r.u.list.cursor = 0;
     r.u.list.next_cursor = 2;
     r.u.list.count = 2;
     tx_set(&r.u.list.txs[0], 4, "Ben", 3, "Victor", 6, 85); /* LIST ascends */
     tx_set(&r.u.list.txs[1], 6, "Racheal", 7, "Alice", 5, 49);
-    reply_matches_hex(&r, "a1 02 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
+    reply_matches_hex(&r, "a1 03 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
-                          "00 00 00 02  00  02"
-                          "00 00 00 00 00 00 00 04  03 42 65 6e  06 56 69 63 74 6f 72"
-                          "00 00 00 00 00 00 00 55"
-                          "00 00 00 00 00 00 00 06  07 52 61 63 68 65 61 6c  05 41 6c 69 63 65"
-                          "00 00 00 00 00 00 00 31");
+                          "00 00 00 00  00 00 00 02  00  02"
+                          "04  03 42 65 6e  06 56 69 63 74 6f 72  55"
+                          "02  07 52 61 63 68 65 61 6c  05 41 6c 69 63 65  31");
+    reply_init(&r, WIRE_LIST); /* the window's second page: the last */
+    r.request_id = 9;
+    r.u.list.cursor = 2;
+    r.u.list.next_cursor = 3;
+    r.u.list.done = 1;
+    r.u.list.count = 1;
+    tx_set(&r.u.list.txs[0], 7, "Martin", 6, "Luke", 4, 25);
+    reply_matches_hex(&r, "a1 03 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
+                          "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
+                          "00 00 00 02  00 00 00 03  01  01"
+                          "07  06 4d 61 72 74 69 6e  04 4c 75 6b 65  19");
     reply_init(&r, WIRE_LIST); /* STALE */
     r.request_id = 9;
     r.status = WIRE_ST_STALE;
     r.fence = 5;
-    reply_matches_hex(&r, "a1 02 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  01"
+    reply_matches_hex(&r, "a1 03 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  01"
                           "00 00 00 00 00 00 00 05  00 00 00 00 00 00 00 2a"
-                          "00 00 00 00  00  00");
+                          "00 00 00 00  00 00 00 00  00  00");
 
     req_init(&q, WIRE_STATS);
     q.request_id = 11;
     name_set(&q.u.stats.user, "Chinmay");
-    req_matches_hex(&q, "a1 02 04 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b"
+    req_matches_hex(&q, "a1 03 04 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b"
                         "07 43 68 69 6e 6d 61 79  00 00 00 00");
     reply_init(&r, WIRE_STATS);
     r.request_id = 11;
@@ -285,7 +297,7 @@ TEST(test_doc_examples) {
     name_set(&r.u.stats.rows[0].partner, "Oliver");
     r.u.stats.rows[0].count = 1;
     r.u.stats.rows[0].net = -129;
-    reply_matches_hex(&r, "a1 02 84 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b  00"
+    reply_matches_hex(&r, "a1 03 84 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "00 00 00 01  01  01"
                           "06 4f 6c 69 76 65 72  00 00 00 01  ff ff ff ff ff ff ff 7f");
@@ -337,7 +349,8 @@ TEST(test_fixed_bytes_match_encodings) {
 
     req_init(&q, WIRE_LIST);
     q.u.list.max = 1;
-    CHECK_EQ(wire_req_encode(&q, buf, sizeof buf), WIRE_HEADER_BYTES + 4 + 2);
+    CHECK_EQ(wire_req_encode(&q, buf, sizeof buf), WIRE_HEADER_BYTES + 4 + 2 + 1);
+    CHECK_EQ(WIRE_LIST_REQ_BYTES, WIRE_HEADER_BYTES + 4 + 2 + 1);
 
     reply_init(&r, WIRE_LIST);
     CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf), WIRE_LIST_REPLY_FIXED_BYTES);
@@ -379,7 +392,7 @@ TEST(test_size_helpers_match_encodings) {
         r.u.list.count = 1;
         r.u.list.txs[0] = t;
         CHECK_EQ(wire_reply_encode(&r, buf, sizeof buf),
-                 WIRE_LIST_REPLY_FIXED_BYTES + wire_tx_bytes(&t));
+                 WIRE_LIST_REPLY_FIXED_BYTES + wire_list_tx_bytes(0, &t));
 
         reply_init(&r, WIRE_STATS);
         r.u.stats.count = 1;
@@ -455,9 +468,11 @@ TEST(test_list_and_stats_req_roundtrip) {
     CHECK_EQ(d.u.list.max, 1);
     m.u.list.cursor = UINT32_MAX;
     m.u.list.max = WIRE_LIST_TXS_MAX;
+    m.u.list.pages = WIRE_LIST_PAGES_MAX;
     req_roundtrip(&m, &d);
     CHECK(d.u.list.cursor == UINT32_MAX);
     CHECK_EQ(d.u.list.max, WIRE_LIST_TXS_MAX);
+    CHECK_EQ(d.u.list.pages, WIRE_LIST_PAGES_MAX);
 
     req_init(&m, WIRE_STATS);
     wname_make(&m.u.stats.user, NAME_BYTES_MAX, 9);
@@ -530,28 +545,40 @@ TEST(test_list_reply_roundtrip) {
     wire_reply_t m, d;
     reply_init(&m, WIRE_LIST);
     m.u.list.done = 1;
+    m.u.list.cursor = UINT32_MAX - 1;
     m.u.list.next_cursor = UINT32_MAX;
     reply_roundtrip(&m, &d);
     CHECK_EQ(d.u.list.done, 1);
+    CHECK(d.u.list.cursor == UINT32_MAX - 1);
     CHECK(d.u.list.next_cursor == UINT32_MAX);
     CHECK_EQ(d.u.list.count, 0);
 
-    /* the most transactions a page can hold: the smallest ones (20 bytes) */
+    /* the most transactions a page holds: WIRE_LIST_TXS_MAX of the smallest (6 bytes: a
+     * serial 1 above the one before, one-byte names and amount), far under 1200 bytes */
     reply_init(&m, WIRE_LIST);
-    size_t room = DGRAM_BYTES_MAX - WIRE_LIST_REPLY_FIXED_BYTES;
-    unsigned most = (unsigned)(room / 20);
-    CHECK(most < WIRE_LIST_TXS_MAX);
+    unsigned most = WIRE_LIST_TXS_MAX;
     m.u.list.count = (uint8_t)most;
     for (unsigned i = 0; i < most; i++) tx_make(&m.u.list.txs[i], 1 + i, 1, 1, 1 + i, i);
-    CHECK_EQ(wire_tx_bytes(&m.u.list.txs[0]), 20);
+    CHECK_EQ(wire_list_tx_bytes(0, &m.u.list.txs[0]), 6);
+    CHECK(WIRE_LIST_REPLY_FIXED_BYTES + most * 6 < DGRAM_BYTES_MAX);
     reply_roundtrip(&m, &d);
     CHECK_EQ(d.u.list.count, most);
     CHECK_EQ(d.u.list.done, 0);
     for (unsigned i = 0; i < most; i++) CHECK(tx_equal(&d.u.list.txs[i], &m.u.list.txs[i]));
-    /* one more does not fit */
-    m.u.list.count = (uint8_t)(most + 1);
-    tx_make(&m.u.list.txs[most], 999, 1, 1, 1, 1);
+    /* the extremes of the varints: serial 2^64 - 1 (10 bytes, from 0), AMOUNT_MAX (6) */
+    reply_init(&m, WIRE_LIST);
+    m.u.list.count = 2;
+    tx_make(&m.u.list.txs[0], 127, 1, 1, 127, 0);        /* one byte each */
+    tx_make(&m.u.list.txs[1], UINT64_MAX, 1, 1, AMOUNT_MAX, 1);
+    CHECK_EQ(wire_list_tx_bytes(127, &m.u.list.txs[1]), 10 + 2 + 2 + 6);
+    reply_roundtrip(&m, &d);
+    CHECK(d.u.list.txs[1].serial == UINT64_MAX);
+    CHECK(d.u.list.txs[1].amount == AMOUNT_MAX);
+    /* a page that does not ascend, or repeats a serial, cannot be encoded */
     uint8_t buf[BIG_BYTES];
+    m.u.list.txs[1].serial = 127;
+    CHECK_EQ(wire_reply_encode(&m, buf, sizeof buf), 0);
+    m.u.list.txs[1].serial = 100;
     CHECK_EQ(wire_reply_encode(&m, buf, sizeof buf), 0);
 }
 
@@ -599,8 +626,9 @@ static unsigned list_pack(wire_reply_t *m, const tx_t *txs, unsigned n, size_t *
     reply_init(m, WIRE_LIST);
     *size = WIRE_LIST_REPLY_FIXED_BYTES;
     unsigned k = 0;
-    while (k < n && k < WIRE_LIST_TXS_MAX && *size + wire_tx_bytes(&txs[k]) <= DGRAM_BYTES_MAX) {
-        *size += wire_tx_bytes(&txs[k]);
+    while (k < n && k < WIRE_LIST_TXS_MAX &&
+           *size + wire_list_tx_bytes(k ? txs[k - 1].serial : 0, &txs[k]) <= DGRAM_BYTES_MAX) {
+        *size += wire_list_tx_bytes(k ? txs[k - 1].serial : 0, &txs[k]);
         m->u.list.txs[k] = txs[k];
         k++;
     }
@@ -629,7 +657,7 @@ TEST(test_greedy_packing_list) {
         CHECK_EQ(wire_reply_decode(buf, n, &d), AC_OK);
         CHECK_EQ(d.u.list.count, k);
         if (k < WIRE_LIST_TXS_MAX) { /* the next one would not have fitted */
-            CHECK(size + wire_tx_bytes(&txs[k]) > DGRAM_BYTES_MAX);
+            CHECK(size + wire_list_tx_bytes(txs[k - 1].serial, &txs[k]) > DGRAM_BYTES_MAX);
             m.u.list.txs[k] = txs[k];
             m.u.list.count = (uint8_t)(k + 1);
             CHECK_EQ(wire_reply_encode(&m, buf, sizeof buf), 0);
@@ -645,7 +673,7 @@ TEST(test_packing_reaches_exactly_1200) {
     /* LIST: 16 transactions whose names sum to the exact room left */
     {
         enum { N = 16 };
-        size_t room = DGRAM_BYTES_MAX - WIRE_LIST_REPLY_FIXED_BYTES - N * (8 + 1 + 1 + 8);
+        size_t room = DGRAM_BYTES_MAX - WIRE_LIST_REPLY_FIXED_BYTES - N * (1 + 1 + 1 + 1);
         size_t lens[2 * N];
         lengths_spread(lens, 2 * N, room);
         reply_init(&m, WIRE_LIST);
@@ -748,27 +776,20 @@ static int req_patched_u64(const uint8_t *buf, size_t len, size_t off, uint64_t 
     return wire_req_decode(copy, len, &m);
 }
 
-static int reply_patched_u64(const uint8_t *buf, size_t len, size_t off, uint64_t v) {
-    static wire_reply_t m;
-    uint8_t copy[DGRAM_BYTES_MAX];
-    memcpy(copy, buf, len);
-    put_be(copy + off, v, 8);
-    return wire_reply_decode(copy, len, &m);
-}
-
 TEST(test_header_rejects) {
     wire_req_t q;
     req_init(&q, WIRE_LIST);
     q.u.list.max = 5;
     uint8_t buf[DGRAM_BYTES_MAX];
     size_t n = wire_req_encode(&q, buf, sizeof buf);
-    CHECK_EQ(n, 26);
+    CHECK_EQ(n, 27);
     CHECK_EQ(req_patched(buf, n, 0, WIRE_MAGIC), AC_OK);
     CHECK_EQ(req_patched(buf, n, 0, 0xA2), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 0, 0x00), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 1, 0), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 1, 1), AC_EINVAL); /* version 1: no epochs */
-    CHECK_EQ(req_patched(buf, n, 1, 3), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 1, 2), AC_EINVAL); /* version 2: a LIST of one page */
+    CHECK_EQ(req_patched(buf, n, 1, 4), AC_EINVAL);
     for (unsigned flags = 1; flags <= 0xFF; flags <<= 1) {
         CHECK_EQ(req_patched(buf, n, 3, (uint8_t)flags), AC_EINVAL);
     }
@@ -897,6 +918,10 @@ TEST(test_list_and_stats_req_rejects) {
     CHECK_EQ(req_patched(buf, n, 25, WIRE_LIST_TXS_MAX), AC_OK);
     CHECK_EQ(req_patched(buf, n, 25, WIRE_LIST_TXS_MAX + 1), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 24, 1), AC_EINVAL); /* 256 + 10 */
+    /* pages: byte 26 */
+    CHECK_EQ(req_patched(buf, n, 26, 0), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 26, WIRE_LIST_PAGES_MAX), AC_OK);
+    CHECK_EQ(req_patched(buf, n, 26, WIRE_LIST_PAGES_MAX + 1), AC_EINVAL);
 
     req_init(&q, WIRE_STATS);
     name_set(&q.u.stats.user, "Luke");
@@ -946,6 +971,63 @@ TEST(test_query_and_write_reply_rejects) {
     CHECK_EQ(reply_patched(buf, n, 37, 3), AC_EINVAL);
 }
 
+/* A LIST page with the bytes of its transactions replaced by body[0..len) (count stays). */
+static int list_body_decodes(uint8_t count, const uint8_t *body, size_t len) {
+    static wire_reply_t r, d;
+    reply_init(&r, WIRE_LIST);
+    uint8_t buf[DGRAM_BYTES_MAX];
+    size_t n = wire_reply_encode(&r, buf, sizeof buf);
+    CHECK_EQ(n, WIRE_LIST_REPLY_FIXED_BYTES);
+    buf[n - 1] = count;
+    memcpy(buf + n, body, len);
+    return wire_reply_decode(buf, n + len, &d);
+}
+
+/* The varints of a LIST page are read one way only: the shortest spelling, 64 bits at
+ * most, serials strictly ascending within the page and never past 2^64 - 1. */
+TEST(test_list_reply_varints) {
+    /* serial 1, "a" -> "b", amount 1 */
+    static const uint8_t ok[] = {0x01, 1, 'a', 1, 'b', 0x01};
+    CHECK_EQ(list_body_decodes(1, ok, sizeof ok), AC_OK);
+    static const uint8_t long_serial[] = {0x81, 0x00, 1, 'a', 1, 'b', 0x01};  /* 1 in 2 bytes */
+    CHECK_EQ(list_body_decodes(1, long_serial, sizeof long_serial), AC_EINVAL);
+    static const uint8_t long_amount[] = {0x01, 1, 'a', 1, 'b', 0x80, 0x01};  /* 128: fine */
+    CHECK_EQ(list_body_decodes(1, long_amount, sizeof long_amount), AC_OK);
+    static const uint8_t zero_group[] = {0x01, 1, 'a', 1, 'b', 0x80, 0x80, 0x00};
+    CHECK_EQ(list_body_decodes(1, zero_group, sizeof zero_group), AC_EINVAL);
+    /* 2^64 - 1 in 10 bytes; then one more serial (past 2^64) */
+    static const uint8_t top[] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
+                                  1, 'a', 1, 'b', 0x01};
+    CHECK_EQ(list_body_decodes(1, top, sizeof top), AC_OK);
+    static const uint8_t past[] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02,
+                                   1, 'a', 1, 'b', 0x01};                  /* 2^64 + ... */
+    CHECK_EQ(list_body_decodes(1, past, sizeof past), AC_EINVAL);
+    static const uint8_t eleven[] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x81,
+                                     0x00, 1, 'a', 1, 'b', 0x01};
+    CHECK_EQ(list_body_decodes(1, eleven, sizeof eleven), AC_EINVAL);
+    static const uint8_t wraps[] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
+                                    1, 'a', 1, 'b', 0x01,  0x01, 1, 'a', 1, 'b', 0x01};
+    CHECK_EQ(list_body_decodes(2, wraps, sizeof wraps), AC_EINVAL);
+    /* two transactions: 5 then 5 + 3; a difference of 0 repeats a serial */
+    static const uint8_t two[] = {0x05, 1, 'a', 1, 'b', 0x01, 0x03, 1, 'c', 1, 'd', 0x02};
+    CHECK_EQ(list_body_decodes(2, two, sizeof two), AC_OK);
+    static const uint8_t repeat[] = {0x05, 1, 'a', 1, 'b', 0x01, 0x00, 1, 'c', 1, 'd', 0x02};
+    CHECK_EQ(list_body_decodes(2, repeat, sizeof repeat), AC_EINVAL);
+    /* amounts: AMOUNT_MAX (6 bytes) and one above */
+    uint8_t amt[6 + 6];
+    size_t k = 0;
+    amt[k++] = 0x01;
+    amt[k++] = 1, amt[k++] = 'a', amt[k++] = 1, amt[k++] = 'b';
+    for (uint64_t v = AMOUNT_MAX; ; v >>= 7) {
+        if (v < 0x80) { amt[k++] = (uint8_t)v; break; }
+        amt[k++] = (uint8_t)(0x80 | (v & 0x7F));
+    }
+    CHECK_EQ(k, 5 + 6);
+    CHECK_EQ(list_body_decodes(1, amt, k), AC_OK);
+    amt[5] = (uint8_t)(amt[5] + 1); /* AMOUNT_MAX + 1: its low group is not 0x7F */
+    CHECK_EQ(list_body_decodes(1, amt, k), AC_EINVAL);
+}
+
 TEST(test_list_and_stats_reply_rejects) {
     wire_reply_t r;
     uint8_t buf[DGRAM_BYTES_MAX];
@@ -953,20 +1035,25 @@ TEST(test_list_and_stats_reply_rejects) {
     r.u.list.count = 1;
     tx_set(&r.u.list.txs[0], 9, "Ali", 3, "Luke", 4, 155);
     size_t n = wire_reply_encode(&r, buf, sizeof buf);
-    /* 29-36 epoch, 37-40 next, 41 done, 42 count, 43-50 serial, 51 len, 52-54, 55 len,
-     * 56-59, 60-67 */
-    CHECK_EQ(n, 68);
+    /* 29-36 epoch, 37-40 cursor, 41-44 next, 45 done, 46 count, 47 serial (varint 9), 48 len,
+     * 49-51, 52 len, 53-56, 57-58 amount (varint 155: 9b 01) */
+    CHECK_EQ(n, 59);
+    CHECK_EQ(buf[57], 0x9B);
+    CHECK_EQ(buf[58], 0x01);
     CHECK(reply_refuses_truncations(buf, n));
-    CHECK_EQ(reply_patched(buf, n, 41, 1), AC_OK);
-    CHECK_EQ(reply_patched(buf, n, 41, 2), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 42, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 42, 65), AC_EINVAL);
-    CHECK_EQ(reply_patched_u64(buf, n, 43, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 52, '*'), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 55, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched(buf, n, 59, 0x7F), AC_EINVAL);
-    CHECK_EQ(reply_patched_u64(buf, n, 60, 0), AC_EINVAL);
-    CHECK_EQ(reply_patched_u64(buf, n, 60, AMOUNT_MAX + 1), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 40, 0xFF), AC_OK); /* any cursor */
+    CHECK_EQ(reply_patched(buf, n, 45, 1), AC_OK);
+    CHECK_EQ(reply_patched(buf, n, 45, 2), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 46, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 46, 65), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 47, 0), AC_EINVAL);    /* serial 0 */
+    CHECK_EQ(reply_patched(buf, n, 47, 0x7F), AC_OK);     /* serial 127 */
+    CHECK_EQ(reply_patched(buf, n, 47, 0x89), AC_EINVAL); /* a varint running into the name */
+    CHECK_EQ(reply_patched(buf, n, 49, '*'), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 52, 0), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 56, 0x7F), AC_EINVAL);
+    CHECK_EQ(reply_patched(buf, n, 58, 0x00), AC_EINVAL); /* 9b 00: 27 spelt too long */
+    CHECK_EQ(reply_patched(buf, n, 57, 0x00), AC_EINVAL); /* amount 0, a byte left over */
 
     reply_init(&r, WIRE_STATS);
     r.u.stats.count = 1;
@@ -2007,6 +2094,7 @@ int main(void) {
     RUN(test_list_and_stats_req_rejects);
     RUN(test_query_and_write_reply_rejects);
     RUN(test_list_and_stats_reply_rejects);
+    RUN(test_list_reply_varints);
     RUN(test_encoders_refuse_invalid_messages);
     RUN(test_encoders_respect_cap_at_every_length);
     RUN(test_random_bytes_are_safe);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "grow.h"
+#include "text.h"
 
 #define OUTBOX_LINE_BYTES 1024 /* outbox_line formats into this; longer lines are cut */
 #define OUTBOX_KEEP_BYTES (4u << 20) /* a payload arena kept across batches, at most */
@@ -72,9 +73,7 @@ static void outbox_vline(outbox_t *o, fx_kind_t kind, uint64_t arg, const char *
     size_t at = strlen(prefix);
     AC_ASSERT(at < sizeof buf);
     memcpy(buf, prefix, at);
-    int n = vsnprintf(buf + at, sizeof buf - at, fmt, ap);
-    if (n < 0) n = 0; /* an encoding error: push what there is rather than nothing */
-    size_t len = at + ((size_t)n < sizeof buf - at ? (size_t)n : sizeof buf - at - 1);
+    size_t len = at + text_vformat(buf + at, sizeof buf - at, fmt, ap);
     fx_t *f = outbox_push(o, kind, 0, 0, buf, len);
     if (f != NULL) f->arg = arg;
 }

@@ -204,20 +204,28 @@ static void tcp_seed(const char *name, int reply, creq_op_t op, uint8_t split, c
     seed_write("fuzz_tcp", name, buf, n + 2);
 }
 
+/* q's request line into line[cap] as a C string (the encoder writes no NUL: strlen on
+ * what it left read on into the stack, and the seeds got random trailing bytes). */
+static void creq_line(const wire_creq_t *q, char *line, size_t cap) {
+    size_t n = wire_creq_encode(q, line, cap - 1);
+    FUZZ_CHECK(n > 0);
+    line[n] = '\0';
+}
+
 static void seeds_tcp(void) {
     char line[TCP_LINE_BYTES_MAX + 1], big[NAME_BYTES_MAX + 1], other[NAME_BYTES_MAX + 1];
     wire_creq_t q;
     memset(&q, 0, sizeof q);
     q.op = CREQ_BALANCE;
     name_set(&q.user, "Chinmay");
-    FUZZ_CHECK(wire_creq_encode(&q, line, sizeof line) > 0);
+    creq_line(&q, line, sizeof line);
     tcp_seed("req_balance", 0, CREQ_BALANCE, 0, line);
     tcp_seed("req_balance_bytewise", 0, CREQ_BALANCE, 1, line);
     q.op = CREQ_STATS;
-    FUZZ_CHECK(wire_creq_encode(&q, line, sizeof line) > 0);
+    creq_line(&q, line, sizeof line);
     tcp_seed("req_stats", 0, CREQ_BALANCE, 7, line);
     q.op = CREQ_TXLIST;
-    FUZZ_CHECK(wire_creq_encode(&q, line, sizeof line) > 0);
+    creq_line(&q, line, sizeof line);
     tcp_seed("req_txlist", 0, CREQ_BALANCE, 3, line);
     q.op = CREQ_TRANSFER;
     name_long(big, NAME_BYTES_MAX, 1);
@@ -225,7 +233,7 @@ static void seeds_tcp(void) {
     name_set(&q.user, big);
     name_set(&q.receiver, other);
     q.amount = AMOUNT_MAX;
-    FUZZ_CHECK(wire_creq_encode(&q, line, sizeof line) > 0);
+    creq_line(&q, line, sizeof line);
     tcp_seed("req_transfer_longest", 0, CREQ_BALANCE, 63, line);
     tcp_seed("req_transfer_crlf", 0, CREQ_BALANCE, 5, "ALICHAIN/1 TRANSFER Chinmay Luke 20\r\n");
     tcp_seed("req_two_lines", 0, CREQ_BALANCE, 2,

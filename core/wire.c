@@ -106,8 +106,18 @@ static void bw_uint(bw_t *w, uint64_t v, size_t bytes) {
         w->bad = 1;
         return;
     }
-    for (size_t i = 0; i < bytes; i++) {
-        w->p[w->len + i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    uint8_t *p = w->p + w->len;
+    if (bytes == U64_BYTES) { /* most of them (serials, amounts, ids): unrolled */
+        p[0] = (uint8_t)(v >> 56);
+        p[1] = (uint8_t)(v >> 48);
+        p[2] = (uint8_t)(v >> 40);
+        p[3] = (uint8_t)(v >> 32);
+        p[4] = (uint8_t)(v >> 24);
+        p[5] = (uint8_t)(v >> 16);
+        p[6] = (uint8_t)(v >> 8);
+        p[7] = (uint8_t)v;
+    } else {
+        for (size_t i = 0; i < bytes; i++) p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
     }
     w->len += bytes;
 }

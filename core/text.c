@@ -1,5 +1,5 @@
-/* text.c — text_escape (text.h): control characters of a line written as \xHH; and
- * text_vformat, vsnprintf for the conversions the core's lines use. */
+/* text.c — text_escape (text.h): control characters of a line written as \xHH; text_u64,
+ * decimal digits; and text_vformat, vsnprintf for the conversions the core's lines use. */
 #include "text.h"
 
 #include <stdio.h> /* vsnprintf only, for the conversions text_vformat leaves to it */
@@ -29,6 +29,39 @@ size_t text_escape(const char *in, char *out, size_t cap) {
     return n;
 }
 
+/* text.h; moved here from tx.c so that tx_format and text_vformat share it. */
+size_t text_u64(uint64_t v, char *buf) {
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
+    char tmp[SERIAL_DIGITS_MAX];
+    size_t n = sizeof tmp; /* filled from the end */
+    while (v > UINT32_MAX) { /* 64-bit divisions only for the digits above 32 bits */
+        size_t k = (size_t)(v % 100) * 2;
+        v /= 100;
+        AC_ASSERT(n >= 2);
+        tmp[--n] = pairs[k + 1];
+        tmp[--n] = pairs[k];
+    }
+    uint32_t w = (uint32_t)v;
+    while (w >= 100) {
+        uint32_t k = (w % 100) * 2;
+        w /= 100;
+        AC_ASSERT(n >= 2);
+        tmp[--n] = pairs[k + 1];
+        tmp[--n] = pairs[k];
+    }
+    AC_ASSERT(n >= 2);
+    if (w >= 10) {
+        tmp[--n] = pairs[w * 2 + 1];
+        tmp[--n] = pairs[w * 2];
+    } else {
+        tmp[--n] = (char)('0' + w);
+    }
+    memcpy(buf, tmp + n, sizeof tmp - n);
+    return sizeof tmp - n;
+}
+
 /* The output so far: bytes past cap - 1 are counted as vsnprintf would, not written. */
 typedef struct {
     char *buf;
@@ -55,17 +88,6 @@ static void tf_field(tf_out_t *o, const char *s, size_t n, size_t width, int lef
     if (!left && width > n) tf_pad(o, width - n);
     tf_put(o, s, n);
     if (left && width > n) tf_pad(o, width - n);
-}
-
-/* v's digits (and a '-' when neg) at the end of d[24]; returns where they start. */
-static char *tf_digits(char *end, unsigned long long v, int neg) {
-    char *p = end;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    if (neg) *--p = '-';
-    return p;
 }
 
 size_t text_vformat(char *buf, size_t cap, const char *fmt, va_list ap) {
@@ -120,8 +142,7 @@ size_t text_vformat(char *buf, size_t cap, const char *fmt, va_list ap) {
             lng = 3;
             f++;
         }
-        char d[24];
-        char *end = d + sizeof(d);
+        char d[SERIAL_DIGITS_MAX + 1]; /* a u64's digits, or '-' and an i64's */
         switch (*f) {
         case 's': {
             if (lng != 0) goto fallback;
@@ -145,9 +166,10 @@ size_t text_vformat(char *buf, size_t cap, const char *fmt, va_list ap) {
         case 'i': {
             if (have_prec || lng == 3) goto fallback;
             long long v = lng == 2 ? va_arg(ap, long long) : lng == 1 ? va_arg(ap, long) : va_arg(ap, int);
-            unsigned long long mag = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-            char *p = tf_digits(end, mag, v < 0);
-            tf_field(&o, p, (size_t)(end - p), width, left);
+            uint64_t mag = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
+            d[0] = '-';
+            size_t n = (v < 0) + text_u64(mag, d + (v < 0));
+            tf_field(&o, d, n, width, left);
             break;
         }
         case 'u': {
@@ -156,8 +178,7 @@ size_t text_vformat(char *buf, size_t cap, const char *fmt, va_list ap) {
                                    : lng == 1 ? va_arg(ap, unsigned long)
                                    : lng == 3 ? va_arg(ap, size_t)
                                               : va_arg(ap, unsigned int);
-            char *p = tf_digits(end, v, 0);
-            tf_field(&o, p, (size_t)(end - p), width, left);
+            tf_field(&o, d, text_u64(v, d), width, left);
             break;
         }
         case '%':

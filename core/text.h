@@ -7,11 +7,17 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Copies in to out[cap] (cap >= 1; always NUL-terminated, cut at cap) with each byte below
  * 0x20 and 0x7F written as \xHH; other bytes (UTF-8 included) as they are. Returns the
  * length written. */
 size_t text_escape(const char *in, char *out, size_t cap);
+
+/* v in decimal at buf (room for SERIAL_DIGITS_MAX = 20 digits, no NUL written); returns the
+ * digits written. Two digits a division, 32-bit divisions below 2^32: a TXLIST formats two
+ * numbers a line, millions of lines (tx_format), and every screen line its numbers. */
+size_t text_u64(uint64_t v, char *buf);
 
 /* vsnprintf(buf, cap, fmt, ap) (cap >= 1), returning the length written (at most cap - 1),
  * not the length wanted. The conversions the core's lines use are done here, without

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "text.h"
+
 /* 1 for a byte allowed in a name: ASCII letter, digit, '_', '-' or '.'. A table: every
  * name of every listed transaction is checked on its way in and out (tx_name_valid). */
 #define NAME_RUN_2(c) [c] = 1, [(c) + 1] = 1
@@ -150,40 +152,6 @@ int tx_parse_line(const char *line, size_t len, tx_t *out, char *err, size_t err
     return AC_OK;
 }
 
-/* Writes v in decimal at buf (which has room for 20 digits); returns the digit count. */
-/* v in decimal into buf (no NUL); returns the digits written. Two digits a division: a
- * TXLIST formats two numbers a line, millions of lines. */
-static size_t u64_format(uint64_t v, char *buf) {
-    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-                                "8081828384858687888990919293949596979899";
-    char tmp[SERIAL_DIGITS_MAX];
-    size_t n = sizeof tmp; /* filled from the end */
-    while (v > UINT32_MAX) { /* 64-bit divisions only for the digits above 32 bits */
-        size_t k = (size_t)(v % 100) * 2;
-        v /= 100;
-        AC_ASSERT(n >= 2);
-        tmp[--n] = pairs[k + 1];
-        tmp[--n] = pairs[k];
-    }
-    uint32_t w = (uint32_t)v;
-    while (w >= 100) {
-        uint32_t k = (w % 100) * 2;
-        w /= 100;
-        AC_ASSERT(n >= 2);
-        tmp[--n] = pairs[k + 1];
-        tmp[--n] = pairs[k];
-    }
-    AC_ASSERT(n >= 2);
-    if (w >= 10) {
-        tmp[--n] = pairs[w * 2 + 1];
-        tmp[--n] = pairs[w * 2];
-    } else {
-        tmp[--n] = (char)('0' + w);
-    }
-    memcpy(buf, tmp + n, sizeof tmp - n);
-    return sizeof tmp - n;
-}
 
 size_t tx_format(const tx_t *t, char *buf, size_t cap) {
     AC_ASSERT(t != NULL);
@@ -192,7 +160,7 @@ size_t tx_format(const tx_t *t, char *buf, size_t cap) {
     AC_ASSERT(t->sender_len <= NAME_BYTES_MAX);
     AC_ASSERT(t->receiver_len <= NAME_BYTES_MAX);
     char line[TX_LINE_BYTES_MAX];
-    size_t n = u64_format(t->serial, line);
+    size_t n = text_u64(t->serial, line);
     line[n++] = ' ';
     memcpy(line + n, t->sender, t->sender_len);
     n += t->sender_len;
@@ -200,7 +168,7 @@ size_t tx_format(const tx_t *t, char *buf, size_t cap) {
     memcpy(line + n, t->receiver, t->receiver_len);
     n += t->receiver_len;
     line[n++] = ' ';
-    n += u64_format((uint64_t)t->amount, line + n);
+    n += text_u64((uint64_t)t->amount, line + n);
     line[n++] = '\n';
     AC_ASSERT(n < sizeof line);
     /* The caller gets a NUL too, so it needs one byte more than the line itself. */

@@ -501,9 +501,14 @@ def test_compare_checks_concurrent_answers_against_the_model(tmp_path):
     # judge checked what they printed against the model instead
     r = run("compare", SCN / "06_double_spend_burst.scn", "--net", "loopback")
     c = compared(r.stdout)
-    assert (c["ops"], c["text"], c["model"], c["exit only"], c["rejected"]) == (6, 1, 5, 0, 0), r.stdout
+    assert (c["ops"], c["exit only"], c["rejected"]) == (6, 0, 0), r.stdout
+    # the balance b after them is compared as text, unless real timing made it overlap the
+    # transfers (under ASan beside other work they took 0.25 s: "schedule: not kept"), when it
+    # is checked against the model too
+    assert c["text"] + c["model"] == 6 and c["text"] <= 1, r.stdout
     assert "violation:" not in r.stdout, r.stdout
-    assert re.search(r"^op t\d .*output checked against the model on both sides", r.stdout, re.M), r.stdout
+    for op in ("t1", "t2", "t3", "t4", "t5"):
+        assert re.search(rf"^op {op} .*output checked against the model on both sides", r.stdout, re.M), r.stdout
     # planted: clientA prints the sender's balance after each of its transfers as 1, a balance
     # Pay never has: the real judge rejects those answers although compare never compared
     # them as text

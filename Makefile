@@ -95,6 +95,12 @@ $(OUT)/tests/%: tests/%.c $(OUT)/sim.a $(OUT)/core.a
 	$(CC) $(CPPFLAGS) -Isim -Itests/unit $(CFLAGS) -MMD -MP -MF $@.d $< $(OUT)/sim.a $(OUT)/core.a \
 	  $(LDFLAGS) -o $@
 
+# test_key_mac checks net/key.c's MAC against libsodium's, so it links the drivers' library.
+$(OUT)/tests/unit/test_key_mac: tests/unit/test_key_mac.c $(OUT)/net.a $(OUT)/sim.a $(OUT)/core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Inet -Isim -Itests/unit $(CFLAGS) -MMD -MP -MF $@.d $< $(OUT)/net.a \
+	  $(OUT)/sim.a $(OUT)/core.a $(LDFLAGS) -o $@
+
 # Optional parts, each in its own fragment (sim/, fuzz/).
 -include sim/sim.mk
 -include fuzz/fuzz.mk

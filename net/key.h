@@ -28,6 +28,13 @@ typedef struct {
  * read or created. */
 int key_load(server_key_t *k, const config_t *c, char *err, size_t err_cap);
 
+/* libsodium's crypto_auth and crypto_auth_verify (HMAC-SHA-512-256), same tags, with the
+ * key's inner and outer hash states made once and reused (auth_mac_fn / auth_verify_fn). */
+int key_mac(unsigned char *tag, const unsigned char *in, unsigned long long inlen,
+            const unsigned char *key);
+int key_verify(const unsigned char *tag, const unsigned char *in, unsigned long long inlen,
+               const unsigned char *key);
+
 /* The lines a server prints on stderr at start: the loud one when insecure, the one
  * naming a key it created. */
 void key_announce(const server_key_t *k, const char *program);

@@ -1,8 +1,9 @@
 /* coord_batch.c — serverM's batches: a batch takes every balance and transfer waiting at
  * that moment and runs two phases:
- *   FETCH  one QUERY per backend (16 users a datagram) for the batch's users; balances are
- *          answered from this fetch, and transfers are validated in arrival order against
- *          running balances (the fetch plus the transfers accepted before in the batch);
+ *   FETCH  QUERYs to every backend for the batch's users (names while they fit a datagram,
+ *          64 at most); balances are answered from this fetch, and transfers are validated
+ *          in arrival order against running balances (the fetch plus the transfers
+ *          accepted before in the batch);
  *          a refusal that depends on those is left to the next batch;
  *   WRITE  accepted transfers get serial = max(max serial of the three) + 1, +1 each, and
  *          all go to one backend chosen at random, one WRITE datagram after the other,
@@ -145,14 +146,21 @@ static void coord_write_send(coord_t *c, uint64_t now_us, int be, wire_req_t *re
     req->u.write.count = 0;
 }
 
+/* The batch's users in QUERYs of as many names as fit (WIRE_QUERY_NAMES_MAX, fewer when
+ * the names are long), the same chunks for every backend. */
 static void coord_fetch_send(coord_t *c, uint64_t now_us, outbox_t *out) {
     batch_t *b = &c->batch;
     for (int be = 0; be < BACKEND_COUNT; be++) {
-        for (int first = 0; first < b->user_count; first += WIRE_QUERY_NAMES_MAX) {
-            int n = b->user_count - first;
-            if (n > WIRE_QUERY_NAMES_MAX) n = WIRE_QUERY_NAMES_MAX;
+        for (int first = 0, n; first < b->user_count; first += n) {
+            size_t bytes = WIRE_QUERY_REQ_FIXED_BYTES;
+            for (n = 0; first + n < b->user_count && n < WIRE_QUERY_NAMES_MAX; n++) {
+                size_t more = wire_name_bytes(b->users[first + n].name.len);
+                if (bytes + more > DGRAM_BYTES_MAX) break;
+                bytes += more;
+            }
+            AC_ASSERT(n >= 1);
             wire_req_t req;
-            memset(&req, 0, sizeof(req));
+            wire_req_clear(&req, WIRE_QUERY);
             req.type = WIRE_QUERY;
             req.u.query.count = (uint8_t)n;
             for (int k = 0; k < n; k++) req.u.query.names[k] = b->users[first + k].name;

@@ -47,7 +47,7 @@ _Static_assert(COORD_STATS_ROW_BYTES_MAX >= 20 + 1 + NAME_BYTES_MAX + 1 + 20 + 1
 /* At most in flight at once: the jobs (a LIST window or hello per backend for TXLIST, a STATS
  * and a hello per stats job and backend), the batch's QUERYs or its writes (one datagram a transfer
  * at worst, each with a hello) and the earlier batch's in-doubt writes and hellos. */
-_Static_assert(BACKEND_COUNT * (1 + 2 * STATS_JOBS_MAX) + BATCH_USERS_MAX / WIRE_QUERY_NAMES_MAX * BACKEND_COUNT +
+_Static_assert(BACKEND_COUNT * (1 + 2 * STATS_JOBS_MAX) + (BATCH_USERS_MAX + WIRE_QUERY_NAMES_FIT - 1) / WIRE_QUERY_NAMES_FIT * BACKEND_COUNT +
                    4 * BATCH_OPS_MAX <= OUT_MAX,
                "every datagram in flight fits in the out table");
 _Static_assert(TXJ_WINDOW_PAGES >= 1 && TXJ_WINDOW_PAGES <= WIRE_LIST_PAGES_MAX, "a window is one LIST");

@@ -36,8 +36,6 @@ _Static_assert(WIRE_LIST_REPLY_FIXED_BYTES == REPLY_HEAD_BYTES + 2 * U32_BYTES +
 _Static_assert(WIRE_STATS_REPLY_FIXED_BYTES == REPLY_HEAD_BYTES + U32_BYTES + 2 * U8_BYTES,
                "STATS reply");
 /* The messages without paging always fit one datagram, whatever their content ... */
-_Static_assert(WIRE_QUERY_REQ_FIXED_BYTES + WIRE_QUERY_NAMES_MAX * (1 + NAME_BYTES_MAX) <=
-               DGRAM_BYTES_MAX, "a full QUERY fits a datagram");
 _Static_assert(QUERY_REPLY_FIXED_BYTES + WIRE_QUERY_NAMES_MAX * QUERY_TOTALS_BYTES <=
                DGRAM_BYTES_MAX, "a full QUERY reply fits a datagram");
 _Static_assert(WRITE_REPLY_FIXED_BYTES + WIRE_WRITE_TXS_MAX * WRITE_RESULT_BYTES <=
@@ -46,6 +44,9 @@ _Static_assert(STATS_REQ_BYTES_MAX <= DGRAM_BYTES_MAX, "a STATS request fits a d
 /* ... and the packed ones always have room for at least one element, so paging and
  * splitting make progress. */
 _Static_assert(WIRE_WRITE_REQ_FIXED_BYTES + TX_BYTES_MAX <= DGRAM_BYTES_MAX, "1 tx per WRITE");
+_Static_assert(WIRE_QUERY_NAMES_FIT >= 1 && WIRE_QUERY_NAMES_FIT <= WIRE_QUERY_NAMES_MAX &&
+               WIRE_QUERY_REQ_FIXED_BYTES + WIRE_QUERY_NAMES_FIT * (1 + NAME_BYTES_MAX) <=
+                   DGRAM_BYTES_MAX, "a QUERY holds WIRE_QUERY_NAMES_FIT names of any length");
 #define LIST_TX_BYTES_MAX (10 + 2 * (1 + NAME_BYTES_MAX) + 6) /* varints: a u64, an amount */
 _Static_assert(AMOUNT_MAX < (1ull << 42), "an amount is a varint of 6 bytes at most");
 _Static_assert(WIRE_LIST_REPLY_FIXED_BYTES + LIST_TX_BYTES_MAX <= DGRAM_BYTES_MAX, "1 tx per page");

@@ -9,9 +9,10 @@
 
 /* ================================ UDP ================================ */
 #define WIRE_MAGIC 0xA1
-#define WIRE_VERSION 3             /* 2: the backend's boot epoch in WRITEs and replies;
+#define WIRE_VERSION 4             /* 2: the backend's boot epoch in WRITEs and replies;
                                       3: a LIST asks a window of pages, each reply its cursor,
-                                         its transactions in varints */
+                                         its transactions in varints;
+                                      4: a QUERY of up to 64 names, packed by size */
 #define WIRE_HEADER_BYTES 20        /* magic, version, type, flags, incarnation, request id */
 
 enum {
@@ -22,7 +23,7 @@ enum {
     WIRE_REPLY = 0x80 /* reply type = request type | WIRE_REPLY */
 };
 
-#define WIRE_QUERY_NAMES_MAX 16
+#define WIRE_QUERY_NAMES_MAX 64     /* as many totals as one reply holds (50 + 64 x 17 bytes) */
 #define WIRE_WRITE_TXS_MAX 32
 #define WIRE_LIST_TXS_MAX 64
 #define WIRE_LIST_PAGES_MAX 32      /* pages a LIST may ask at once (one datagram each) */
@@ -151,6 +152,9 @@ size_t wire_tx_bytes(const tx_t *t);          /* encoded size of one transaction
 size_t wire_list_tx_bytes(uint64_t prev_serial, const tx_t *t);
 size_t wire_row_bytes(size_t partner_len);    /* encoded size of one stats row */
 #define WIRE_QUERY_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 1)
+/* The names of any length a QUERY always has room for (18): a QUERY of longer names than the
+ * short ones of most ledgers is packed like a WRITE, names while they fit (PROTOCOL.md 1.6). */
+#define WIRE_QUERY_NAMES_FIT ((DGRAM_BYTES_MAX - WIRE_QUERY_REQ_FIXED_BYTES) / (1 + NAME_BYTES_MAX))
 #define WIRE_WRITE_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 8 + 1)
 #define WIRE_LIST_REQ_BYTES (WIRE_HEADER_BYTES + 4 + 2 + 1)
 #define WIRE_LIST_REPLY_FIXED_BYTES (WIRE_HEADER_BYTES + 1 + 8 + 8 + 4 + 4 + 1 + 1)

@@ -79,12 +79,18 @@ static void seeds_udp(void) {
     name_set(&q.u.query.names[0], "Chinmay");
     udp_req("req_query_1", &q);
     q.incarnation = UINT64_MAX, q.request_id = UINT64_MAX;
-    q.u.query.count = WIRE_QUERY_NAMES_MAX;
-    for (unsigned i = 0; i < WIRE_QUERY_NAMES_MAX; i++) {
+    q.u.query.count = WIRE_QUERY_NAMES_FIT;
+    for (unsigned i = 0; i < WIRE_QUERY_NAMES_FIT; i++) {
         name_long(big, NAME_BYTES_MAX, i);
         name_set(&q.u.query.names[i], big);
     }
-    udp_req("req_query_16_longest", &q);
+    udp_req("req_query_18_longest", &q);
+    q.u.query.count = WIRE_QUERY_NAMES_MAX;
+    for (unsigned i = 0; i < WIRE_QUERY_NAMES_MAX; i++) {
+        name_long(big, 17, i);
+        name_set(&q.u.query.names[i], big);
+    }
+    udp_req("req_query_64_short", &q);
 
     memset(&q, 0, sizeof q);
     q.type = WIRE_WRITE, q.incarnation = 2, q.request_id = 7;
@@ -133,7 +139,7 @@ static void seeds_udp(void) {
     p.u.query.count = WIRE_QUERY_NAMES_MAX;
     for (unsigned i = 0; i < WIRE_QUERY_NAMES_MAX; i++)
         p.u.query.totals[i] = (wire_totals_t){1, UINT64_MAX - i, i};
-    udp_reply("reply_query_16_extremes", &p);
+    udp_reply("reply_query_64_extremes", &p);
     p.status = WIRE_ST_STALE, p.fence = 5, p.u.query.count = 0;
     udp_reply("reply_query_stale", &p);
 

@@ -127,7 +127,7 @@ static void lengths_spread(size_t *lens, size_t n, size_t total) {
 TEST(test_query_worked_example) {
     /* docs/PROTOCOL.md: a QUERY for "Chinmay", incarnation 1, request id 7 */
     static const uint8_t expect[] = {
-        0xA1, 0x03, 0x01, 0x00,                         /* magic version type flags */
+        0xA1, 0x04, 0x01, 0x00,                         /* magic version type flags */
         0, 0, 0, 0, 0, 0, 0, 1,                         /* incarnation 1 */
         0, 0, 0, 0, 0, 0, 0, 7,                         /* request id 7 */
         0x01,                                           /* count 1 */
@@ -154,7 +154,7 @@ TEST(test_reply_worked_example) {
     /* the answer of backend A (sample block1) to the QUERY above: fence 1, max serial 9,
      * 3 transactions, Chinmay exists, sent 129, received 0 */
     static const uint8_t expect[] = {
-        0xA1, 0x03, 0x81, 0x00,
+        0xA1, 0x04, 0x81, 0x00,
         0, 0, 0, 0, 0, 0, 0, 1,
         0, 0, 0, 0, 0, 0, 0, 7,
         0x00,                                           /* status OK */
@@ -222,14 +222,14 @@ TEST(test_doc_examples) {
 
     req_init(&q, WIRE_QUERY); /* hello */
     q.request_id = 12;
-    req_matches_hex(&q, "a1 03 01 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0c  00");
+    req_matches_hex(&q, "a1 04 01 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0c  00");
 
     req_init(&q, WIRE_WRITE);
     q.request_id = 8;
     q.u.write.count = 1;
     q.u.write.epoch = 0x2a;
     tx_set(&q.u.write.txs[0], 10, "Chinmay", 7, "Luke", 4, 20);
-    req_matches_hex(&q, "a1 03 02 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08"
+    req_matches_hex(&q, "a1 04 02 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08"
                         "00 00 00 00 00 00 00 2a  01"
                         "00 00 00 00 00 00 00 0a  07 43 68 69 6e 6d 61 79  04 4c 75 6b 65"
                         "00 00 00 00 00 00 00 14");
@@ -238,20 +238,20 @@ TEST(test_doc_examples) {
     r.u.write.count = 1;
     r.u.write.serials[0] = 10;
     r.u.write.results[0] = WIRE_TX_STORED;
-    reply_matches_hex(&r, "a1 03 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  00"
+    reply_matches_hex(&r, "a1 04 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "01  00 00 00 00 00 00 00 0a  00");
     reply_init(&r, WIRE_WRITE);
     r.request_id = 8;
     r.status = WIRE_ST_UNFENCED;
-    reply_matches_hex(&r, "a1 03 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  02"
+    reply_matches_hex(&r, "a1 04 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  02"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a  00");
 
     req_init(&q, WIRE_LIST);
     q.request_id = 9;
     q.u.list.max = 2;
     q.u.list.pages = 2;
-    req_matches_hex(&q, "a1 03 03 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09"
+    req_matches_hex(&q, "a1 04 03 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09"
                         "00 00 00 00  00 02  02");
     reply_init(&r, WIRE_LIST);
     r.request_id = 9;
@@ -260,7 +260,7 @@ TEST(test_doc_examples) {
     r.u.list.count = 2;
     tx_set(&r.u.list.txs[0], 4, "Ben", 3, "Victor", 6, 85); /* LIST ascends */
     tx_set(&r.u.list.txs[1], 6, "Racheal", 7, "Alice", 5, 49);
-    reply_matches_hex(&r, "a1 03 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
+    reply_matches_hex(&r, "a1 04 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "00 00 00 00  00 00 00 02  00  02"
                           "04  03 42 65 6e  06 56 69 63 74 6f 72  55"
@@ -272,7 +272,7 @@ TEST(test_doc_examples) {
     r.u.list.done = 1;
     r.u.list.count = 1;
     tx_set(&r.u.list.txs[0], 7, "Martin", 6, "Luke", 4, 25);
-    reply_matches_hex(&r, "a1 03 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
+    reply_matches_hex(&r, "a1 04 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "00 00 00 02  00 00 00 03  01  01"
                           "07  06 4d 61 72 74 69 6e  04 4c 75 6b 65  19");
@@ -280,14 +280,14 @@ TEST(test_doc_examples) {
     r.request_id = 9;
     r.status = WIRE_ST_STALE;
     r.fence = 5;
-    reply_matches_hex(&r, "a1 03 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  01"
+    reply_matches_hex(&r, "a1 04 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  01"
                           "00 00 00 00 00 00 00 05  00 00 00 00 00 00 00 2a"
                           "00 00 00 00  00 00 00 00  00  00");
 
     req_init(&q, WIRE_STATS);
     q.request_id = 11;
     name_set(&q.u.stats.user, "Chinmay");
-    req_matches_hex(&q, "a1 03 04 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b"
+    req_matches_hex(&q, "a1 04 04 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b"
                         "07 43 68 69 6e 6d 61 79  00 00 00 00");
     reply_init(&r, WIRE_STATS);
     r.request_id = 11;
@@ -297,7 +297,7 @@ TEST(test_doc_examples) {
     name_set(&r.u.stats.rows[0].partner, "Oliver");
     r.u.stats.rows[0].count = 1;
     r.u.stats.rows[0].net = -129;
-    reply_matches_hex(&r, "a1 03 84 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b  00"
+    reply_matches_hex(&r, "a1 04 84 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "00 00 00 01  01  01"
                           "06 4f 6c 69 76 65 72  00 00 00 01  ff ff ff ff ff ff ff 7f");
@@ -418,20 +418,40 @@ TEST(test_query_req_roundtrip) {
     CHECK(d.incarnation == UINT64_MAX);
     CHECK_EQ(d.request_id, 0);
 
+    /* the most names of the longest length a QUERY holds (WIRE_QUERY_NAMES_FIT, 18) ... */
     req_init(&m, WIRE_QUERY);
     m.request_id = UINT64_MAX;
-    m.u.query.count = WIRE_QUERY_NAMES_MAX;
-    for (unsigned i = 0; i < WIRE_QUERY_NAMES_MAX; i++) {
+    m.u.query.count = WIRE_QUERY_NAMES_FIT;
+    for (unsigned i = 0; i < WIRE_QUERY_NAMES_FIT; i++) {
         wname_make(&m.u.query.names[i], NAME_BYTES_MAX, i);
     }
     size_t n = req_roundtrip(&m, &d);
-    CHECK_EQ(n, WIRE_QUERY_REQ_FIXED_BYTES + WIRE_QUERY_NAMES_MAX * (1 + NAME_BYTES_MAX));
-    CHECK_EQ(d.u.query.count, WIRE_QUERY_NAMES_MAX);
+    CHECK_EQ(WIRE_QUERY_NAMES_FIT, 18);
+    CHECK_EQ(n, WIRE_QUERY_REQ_FIXED_BYTES + WIRE_QUERY_NAMES_FIT * (1 + NAME_BYTES_MAX));
+    CHECK_EQ(d.u.query.count, WIRE_QUERY_NAMES_FIT);
     CHECK(d.request_id == UINT64_MAX);
-    for (unsigned i = 0; i < WIRE_QUERY_NAMES_MAX; i++) {
+    for (unsigned i = 0; i < WIRE_QUERY_NAMES_FIT; i++) {
         CHECK_EQ(d.u.query.names[i].len, NAME_BYTES_MAX);
         CHECK_STR(d.u.query.names[i].s, m.u.query.names[i].s);
     }
+    /* ... one more does not fit a datagram: the encoder refuses it (callers pack by size) */
+    uint8_t big[BIG_BYTES];
+    m.u.query.count = WIRE_QUERY_NAMES_FIT + 1;
+    wname_make(&m.u.query.names[WIRE_QUERY_NAMES_FIT], NAME_BYTES_MAX, WIRE_QUERY_NAMES_FIT);
+    CHECK_EQ(wire_req_encode(&m, big, sizeof big), 0);
+
+    /* the most names (64) fit when they are short: 64 of 17 bytes are 1,173 bytes */
+    req_init(&m, WIRE_QUERY);
+    m.u.query.count = WIRE_QUERY_NAMES_MAX;
+    for (unsigned i = 0; i < WIRE_QUERY_NAMES_MAX; i++) wname_make(&m.u.query.names[i], 17, i);
+    n = req_roundtrip(&m, &d);
+    CHECK_EQ(n, WIRE_QUERY_REQ_FIXED_BYTES + WIRE_QUERY_NAMES_MAX * (1 + 17));
+    CHECK(n <= DGRAM_BYTES_MAX);
+    CHECK_EQ(d.u.query.count, WIRE_QUERY_NAMES_MAX);
+    for (unsigned i = 0; i < WIRE_QUERY_NAMES_MAX; i++)
+        CHECK_STR(d.u.query.names[i].s, m.u.query.names[i].s);
+    wname_make(&m.u.query.names[0], 17 + (DGRAM_BYTES_MAX - n) + 1, 0); /* 1,201 bytes */
+    CHECK_EQ(wire_req_encode(&m, big, sizeof big), 0);
 }
 
 TEST(test_write_req_roundtrip) {
@@ -789,7 +809,8 @@ TEST(test_header_rejects) {
     CHECK_EQ(req_patched(buf, n, 1, 0), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 1, 1), AC_EINVAL); /* version 1: no epochs */
     CHECK_EQ(req_patched(buf, n, 1, 2), AC_EINVAL); /* version 2: a LIST of one page */
-    CHECK_EQ(req_patched(buf, n, 1, 4), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 1, 3), AC_EINVAL); /* version 3: a QUERY of 16 names */
+    CHECK_EQ(req_patched(buf, n, 1, 5), AC_EINVAL);
     for (unsigned flags = 1; flags <= 0xFF; flags <<= 1) {
         CHECK_EQ(req_patched(buf, n, 3, (uint8_t)flags), AC_EINVAL);
     }
@@ -835,7 +856,7 @@ TEST(test_query_req_rejects) {
     /* count: 20; names: 21 len, 22-23, 24 len, 25-26 */
     CHECK_EQ(req_patched(buf, n, 20, 3), AC_EINVAL);  /* says 3, has 2 */
     CHECK_EQ(req_patched(buf, n, 20, 1), AC_EINVAL);  /* says 1: trailing bytes */
-    CHECK_EQ(req_patched(buf, n, 20, 17), AC_EINVAL); /* over WIRE_QUERY_NAMES_MAX */
+    CHECK_EQ(req_patched(buf, n, 20, WIRE_QUERY_NAMES_MAX + 1), AC_EINVAL); /* over the maximum */
     CHECK_EQ(req_patched(buf, n, 21, 0), AC_EINVAL);  /* empty name */
     CHECK_EQ(req_patched(buf, n, 21, 3), AC_EINVAL);  /* length past the next */
     CHECK_EQ(req_patched(buf, n, 24, 65), AC_EINVAL); /* length past the end */
@@ -845,7 +866,7 @@ TEST(test_query_req_rejects) {
     CHECK_EQ(req_patched(buf, n, 26, '/'), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 26, '.'), AC_OK);
 
-    /* 17 names even of full size: a 65-byte name length refused as well */
+    /* 65 names even of full size: a 65-byte name length refused as well */
     req_init(&q, WIRE_QUERY);
     q.u.query.count = WIRE_QUERY_NAMES_MAX;
     for (unsigned i = 0; i < WIRE_QUERY_NAMES_MAX; i++) name_set(&q.u.query.names[i], "x");

@@ -332,7 +332,14 @@ def main():
             "block, per transaction (floor: the file's bytes per line). "
             "`startup-three-backends`: the three backends' start-up times added (started one after "
             "another). `backend-rss-growth-under-load`: the three backends' RSS growth over all "
-            "load phases. `sim-events-per-s`: `alichain-sim swarm`'s speed line.", ""]
+            "load phases. `sim-events-per-s`: `alichain-sim swarm`'s speed line. "
+            "`sim-seeds-per-core-s`, `sim-events-per-core-s`: its seeds and events over the CPU "
+            "seconds (user + sys) the swarm was charged; `sim-events-per-seed`: the work a seed "
+            "makes (it changes with the swarm's fault mix, not with speed). With "
+            "`SIM_BASELINE=PATH` (another commit's alichain-sim, run in pairs with this one: "
+            "`make bench-sim-baseline`), the `*-vs-base` rows give this commit's figure with the "
+            "baseline's as the floor (median of the pairs, and the best), so ÷ floor is "
+            "current ÷ baseline.", ""]
 
     doc += ["### Issue #9's targets today", "",
             "Measured in this run; what makes each figure: \"What makes the figures\" above.", "",

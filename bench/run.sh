@@ -6,6 +6,8 @@
 # and JSON lines, compared with the previous run's (`alichain-bench compare`). Nothing
 # tracked changes: `make bench-publish` copies the page and the plot to docs/.
 # BENCH_QUICK=1: small ledgers and short phases (a minute or so), same report.
+# SIM_BASELINE=PATH: another commit's alichain-sim, run in pairs with ours (--sim-baseline;
+# `make bench-sim-baseline` builds one and runs the simulator part alone).
 # Installs Debian's gnuplot (gnuplot-nox) when it is missing; `make test` never needs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +45,7 @@ fi
 modes=balance,transfer,mix,hot,stats,txlist,hol,p-balance,p-transfer,p-mix,p-hot,p-hol
 cmd=("$BIN/alichain-bench" --txs "$sizes" --conns 1,8,64 --modes "$modes" --depth "$DEPTH"
      --seconds "$secs" --sim-seeds "$sim_seeds" --tsv "$OUT/results.tsv" --json "$OUT/results.jsonl")
+[ -n "${SIM_BASELINE:-}" ] && cmd+=(--sim-baseline "$SIM_BASELINE")
 # the previous run's rows, for `alichain-bench compare` below
 [ -f "$OUT/results.tsv" ] && cp -f "$OUT/results.tsv" "$OUT/previous.tsv"
 echo "bench: ${cmd[*]}"
@@ -52,7 +55,7 @@ rc=${PIPESTATUS[0]}
 set -e
 /usr/bin/python3 bench/report.py --tsv "$OUT/results.tsv" --out "$OUT/BENCHMARKS.md" \
   --template docs/BENCHMARKS.md --data "$OUT" \
-  --command "make bench${BENCH_QUICK:+ BENCH_QUICK=$BENCH_QUICK}" \
+  --command "make bench${BENCH_QUICK:+ BENCH_QUICK=$BENCH_QUICK}${SIM_BASELINE:+ SIM_BASELINE=$SIM_BASELINE}" \
   --command "${cmd[*]}" --status "$rc"
 gnuplot -e "data='$OUT'" bench/plot.gp > "$OUT/benchmarks.svg"
 echo "bench: wrote $OUT/BENCHMARKS.md, $OUT/benchmarks.svg, $OUT/results.tsv and $OUT/results.jsonl" \

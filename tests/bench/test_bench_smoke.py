@@ -4,7 +4,9 @@
 # the bench itself is shown to fail on a ledger that differs from its model (a changed
 # amount: balances, stats and the TXLIST file; an extra transaction: transfer serials and
 # TXLIST counts); an interrupt stops its servers and removes its temp dir; bad arguments are
-# refused. Benchmarks proper are `make bench` (docs/BENCHMARKS.md).
+# refused; the simulator part alone (--txs 0) against a --sim-baseline prints its rows, and a
+# baseline that is missing or no simulator fails it. Benchmarks proper are `make bench`
+# (docs/BENCHMARKS.md).
 import json
 import os
 import signal
@@ -27,8 +29,13 @@ MODES = ("balance", "transfer", "mix", "hot", "stats", "txlist", "hol-balance", 
 P_MODES = ("p-balance", "p-transfer", "p-mix", "p-hot", "p-stats", "p-hol-balance",
            "p-hol-txlist")
 FLOORS = ("floor-tcp", "floor-ptcp", "floor-udp", "floor-sync")
-METRICS = ("startup-one-file", "backend-bytes-per-tx", "startup-three-backends",
-           "sim-events-per-s")
+SIM_METRICS = ("sim-events-per-s", "sim-seeds-per-core-s", "sim-events-per-core-s",
+               "sim-events-per-seed")
+METRICS = ("startup-one-file", "backend-bytes-per-tx", "startup-three-backends") + SIM_METRICS
+SIM_VS_BASE = ("sim-seeds-per-core-vs-base", "sim-seeds-per-core-best-vs-base",
+               "sim-events-per-core-vs-base", "sim-events-per-seed-vs-base")
+SIM_SEEDS = "50"
+SIM_PAIRS = 2
 
 
 @pytest.fixture
@@ -78,7 +85,8 @@ def test_every_mode_and_floor_answers_right(bench, tmp_path):
             assert r["wrong"] == 0 and r["errors"] == 0, f"{what}: {r}\n{p.stdout}"
     for m in METRICS:
         assert m in metrics, f"no {m} figure:\n{p.stdout}"
-    assert metrics["sim-events-per-s"] > 0
+    for m in SIM_METRICS:
+        assert metrics[m] > 0, f"{m}: {metrics[m]}\n{p.stdout}"
     # the same rows as JSON lines, each with its ratio to its floor
     rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert len(rows) == len(tsv.read_text().splitlines()), "a row missing from --json"
@@ -209,10 +217,73 @@ def _comm(proc_dir):
         return ""
 
 
+def test_the_simulator_against_a_baseline(bench, tmp_path):
+    """--txs 0: the simulator only; our own alichain-sim as the baseline, so both sides run
+    the same work: equal events a seed, every figure there (no timing is judged)."""
+    tsv = tmp_path / "sim.tsv"
+    p = run_bench(bench, ["--txs", "0", "--sim-seeds", SIM_SEEDS, "--sim-pairs", str(SIM_PAIRS),
+                          "--sim-baseline", str(bench.parent / "alichain-sim"), "--tsv", str(tsv)],
+                  tmp_path)
+    assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    assert "alichain-bench: the simulator only (--txs 0)" in p.stdout
+    for who in ("current ", "baseline"):
+        runs = [l for l in p.stdout.splitlines() if l.startswith(f"simulator {who} run ")]
+        assert len(runs) == SIM_PAIRS, p.stdout
+        assert all(f"{SIM_SEEDS} seeds" in l for l in runs), p.stdout
+    assert f"simulator pair {SIM_PAIRS}/{SIM_PAIRS}: current / baseline " in p.stdout
+    rows = {}
+    for line in tsv.read_text().splitlines():
+        f = line.split("\t")
+        assert f[0] == "metric", f"a ledger row in a simulator-only run: {line}"
+        rows[f[2]] = dict(value=float(f[3]), unit=f[4], floor=f[5], base=float(f[6]))
+    assert set(rows) == set(SIM_METRICS + SIM_VS_BASE), rows
+    for m in SIM_METRICS:
+        assert rows[m]["value"] > 0 and rows[m]["floor"] == "-", rows[m]
+    for m in SIM_VS_BASE:   # ours, with the baseline's figure where a floor would be
+        r = rows[m]
+        assert r["floor"] == "baseline" and r["value"] > 0 and r["base"] > 0, (m, r)
+        assert f"{m} " in p.stdout and "x baseline (" in p.stdout.split(m, 1)[1].splitlines()[0], p.stdout
+    assert rows["sim-seeds-per-core-vs-base"]["value"] == rows["sim-seeds-per-core-s"]["value"]
+    assert rows["sim-seeds-per-core-best-vs-base"]["value"] >= rows["sim-seeds-per-core-s"]["value"]
+    work = rows["sim-events-per-seed-vs-base"]
+    assert work["value"] == work["base"] == rows["sim-events-per-seed"]["value"], work
+    # the run compares with itself: no row regressed, and events a seed are not judged
+    c = subprocess.run([str(bench), "compare", str(tsv), str(tsv)], capture_output=True, text=True,
+                       timeout=SMOKE_TIMEOUT_S)
+    assert c.returncode == 0 and "0 regressions" in c.stdout, c.stdout + c.stderr
+    work_lines = [l for l in c.stdout.splitlines() if " sim-events-per-seed" in l]
+    assert len(work_lines) == 2 and all("(work, not judged)" in l for l in work_lines), c.stdout
+
+
+def test_a_missing_baseline_is_refused_before_anything_runs(bench, tmp_path):
+    missing = tmp_path / "no-such-alichain-sim"
+    p = run_bench(bench, ["--txs", "0", "--sim-seeds", SIM_SEEDS, "--sim-baseline", str(missing)],
+                  tmp_path)
+    assert p.returncode == 2, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    assert p.stderr.startswith(f"alichain-bench: --sim-baseline {missing}: No such file"), p.stderr
+    assert "[bench " not in p.stderr, "a run began before the baseline was checked"
+
+
+def test_a_baseline_that_is_no_simulator_fails_the_run(bench, tmp_path):
+    fake = tmp_path / "fake-sim"
+    fake.write_text("#!/bin/sh\necho 'fake-sim: not a simulator' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    p = run_bench(bench, ["--txs", "0", "--sim-seeds", SIM_SEEDS, "--sim-baseline", str(fake)],
+                  tmp_path)
+    assert p.returncode == 1, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    line = next(l for l in p.stdout.splitlines() if l.startswith("simulator: `"))
+    assert str(fake) in line and "exited with 1" in line and "fake-sim: not a simulator" in line, line
+    assert "alichain-bench: FAILED" in p.stdout
+
+
 @pytest.mark.parametrize("args", [["--conns", "0"], ["--modes", "nosuch"], ["--txs", "5"],
                                   ["--seconds", "-1"], ["--bogus"], ["gen", "--txs", "1000"],
                                   ["--depth", "0"], ["--depth", "65"], ["--modes", "p-txlist"],
-                                  ["--modes", "p-nosuch"], ["--persistent", "--modes", "txlist"]])
+                                  ["--modes", "p-nosuch"], ["--persistent", "--modes", "txlist"],
+                                  ["--txs", "0,1000"], ["--txs", "0", "--sim-seeds", "0"],
+                                  ["--sim-pairs", "0"], ["--sim-pairs", "100"],
+                                  ["--sim-baseline", "/", "--sim-seeds", "5"],
+                                  ["--sim-baseline", "/bin/sh", "--sim-seeds", "0"]])
 def test_bad_arguments_are_refused(bench, tmp_path, args):
     p = run_bench(bench, args, tmp_path)
     assert p.returncode == 2, f"{args}: exit {p.returncode}\n{p.stdout}\n{p.stderr}"

@@ -82,15 +82,18 @@ static void backend_query(backend_t *b, const wire_req_t *req, wire_reply_t *rep
     rep->u.query.max_serial = b->ledger.max_serial;
     rep->u.query.tx_count = b->ledger.tx_count;
     rep->u.query.count = req->u.query.count;
+    ledger_name_t names[WIRE_QUERY_NAMES_MAX];
+    ledger_totals_t t[WIRE_QUERY_NAMES_MAX];
+    for (uint8_t i = 0; i < req->u.query.count; i++)
+        names[i] = (ledger_name_t){.s = req->u.query.names[i].s, .len = req->u.query.names[i].len};
+    ledger_totals_many(&b->ledger, names, req->u.query.count, t);
     for (uint8_t i = 0; i < req->u.query.count; i++) {
-        ledger_totals_t t;
-        const wire_name_t *n = &req->u.query.names[i];
-        ledger_totals(&b->ledger, n->s, n->len, &t);
-        rep->u.query.totals[i].exists = (uint8_t)t.exists;
-        rep->u.query.totals[i].sent = t.sent;
-        rep->u.query.totals[i].received = t.received;
+        rep->u.query.totals[i].exists = (uint8_t)t[i].exists;
+        rep->u.query.totals[i].sent = t[i].sent;
+        rep->u.query.totals[i].received = t[i].received;
     }
 }
+_Static_assert(WIRE_QUERY_NAMES_MAX <= LEDGER_TOTALS_MANY_MAX, "a QUERY's names in one call");
 
 /* One page of at most max transactions from cursor (a position in ascending serial order),
  * as many as fit in a datagram: O(page). */

@@ -677,6 +677,36 @@ void ledger_totals(const ledger_t *l, const char *name, size_t name_len, ledger_
     out->tx_count = u->tx_count;
 }
 
+void ledger_totals_many(const ledger_t *l, const ledger_name_t *names, size_t n,
+                        ledger_totals_t *out) {
+    AC_ASSERT(l != NULL);
+    AC_ASSERT(n <= LEDGER_TOTALS_MANY_MAX);
+    uint32_t tag[LEDGER_TOTALS_MANY_MAX];
+    uint32_t mask = l->user_slot_cap - 1; /* unused when the table is empty */
+    for (size_t i = 0; i < n; i++) {
+        tag[i] = names[i].len == 0 || names[i].len > NAME_BYTES_MAX ? 0
+                                                                   : hash_name(names[i].s, names[i].len);
+        if (l->user_slot_cap > 0) __builtin_prefetch(&l->user_slots[tag[i] & mask]);
+    }
+    /* each name's first slot is in the cache or on its way: its user record next */
+    for (size_t i = 0; i < n && l->user_slot_cap > 0; i++) {
+        uint64_t v = l->user_slots[tag[i] & mask];
+        if (v != 0 && (uint32_t)(v >> 32) == tag[i]) __builtin_prefetch(&l->users[(uint32_t)v - 1u]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        if (names[i].len == 0 || names[i].len > NAME_BYTES_MAX) continue;
+        uint32_t v = user_find_tagged(l, names[i].s, names[i].len, tag[i]);
+        if (v == 0) continue;
+        const ledger_user_t *u = &l->users[v - 1];
+        if (NEVER(u->tx_count == 0)) continue; /* users are interned with their first tx */
+        out[i].exists = 1;
+        out[i].sent = u->sent;
+        out[i].received = u->received;
+        out[i].tx_count = u->tx_count;
+    }
+}
+
 /* ---- partner aggregates (the STATS cache) ---- */
 
 /* Adds one transaction's share to partner's aggregate of entry e. Returns 0 or AC_ENOMEM

@@ -128,6 +128,17 @@ void ledger_prefetch(const ledger_t *l, uint32_t i, uint32_t n);
 /* A user exists when at least one transaction names it. */
 void ledger_totals(const ledger_t *l, const char *name, size_t name_len, ledger_totals_t *out);
 
+/* ledger_totals of n <= LEDGER_TOTALS_MANY_MAX names at once (a QUERY's): the same answers,
+ * with the lookups' memory fetched side by side (hash slots, then user records) instead of
+ * one cache miss after the other. */
+#define LEDGER_TOTALS_MANY_MAX 64
+typedef struct {
+    const char *s;
+    size_t len;
+} ledger_name_t;
+void ledger_totals_many(const ledger_t *l, const ledger_name_t *names, size_t n,
+                        ledger_totals_t *out);
+
 /* Partner rows of a user in first-seen (serial) order, starting at *cursor (0 = first;
  * the number of rows before it). Writes at most max rows to out, advances *cursor, and
  * returns the number written; *done is set to 1 when no rows remain after these. An

@@ -752,8 +752,46 @@ TEST(test_copy) {
     ledger_free(&f);
 }
 
+/* ledger_totals_many answers what ledger_totals answers, name for name: on an empty ledger,
+ * and on one of 3,000 users queried 64 at a time (present, absent, long, a repeat). */
+TEST(test_totals_many_as_one_by_one) {
+    ledger_t l;
+    ledger_init(&l);
+    char names[LEDGER_TOTALS_MANY_MAX][NAME_BYTES_MAX + 1];
+    ledger_name_t refs[LEDGER_TOTALS_MANY_MAX];
+    ledger_totals_t many[LEDGER_TOTALS_MANY_MAX];
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {
+            char line[256];
+            for (unsigned i = 0; i < 3000; i++) {
+                snprintf(line, sizeof line, "%u u%u%s u%u %u", i + 1, i, i % 7 ? "" : "_a_long_name_past_the_head",
+                         (i * 7919u) % 3000u, 1 + i % 50);
+                CHECK_EQ(add_line(&l, line), AC_OK);
+            }
+        }
+        for (unsigned q = 0; q < 100; q++) {
+            for (unsigned k = 0; k < LEDGER_TOTALS_MANY_MAX; k++) {
+                unsigned u = (q * 131u + k * 37u) % 4000u; /* past 3,000: absent */
+                snprintf(names[k], sizeof names[k], "u%u%s", u, u % 7 ? "" : "_a_long_name_past_the_head");
+                if (k == 5) snprintf(names[k], sizeof names[k], "%s", names[4]); /* a repeat */
+                refs[k] = (ledger_name_t){.s = names[k], .len = strlen(names[k])};
+            }
+            ledger_totals_many(&l, refs, LEDGER_TOTALS_MANY_MAX, many);
+            for (unsigned k = 0; k < LEDGER_TOTALS_MANY_MAX; k++) {
+                ledger_totals_t one = totals_of(&l, names[k]);
+                CHECK_EQ(many[k].exists, one.exists);
+                CHECK(many[k].sent == one.sent && many[k].received == one.received);
+                CHECK_EQ(many[k].tx_count, one.tx_count);
+                if (round == 1 && q == 0 && k == 0) CHECK_EQ(one.exists, 1); /* u0 sent to u0 */
+            }
+        }
+    }
+    ledger_free(&l);
+}
+
 int main(void) {
     RUN(test_empty);
+    RUN(test_totals_many_as_one_by_one);
     RUN(test_sample_totals);
     RUN(test_sample_partners);
     RUN(test_partner_cursor);

@@ -257,6 +257,10 @@ static void conn_read(serverM_t *m, conn_t *c, int hangup) {
             coord_on_conn_data(m->coord, loop_now_us(), c->id, buf, (size_t)n, &m->out);
             drive_drain(&m->drive, &m->out);
         }
+        /* a short read emptied the socket (most likely): another recv would mostly say
+         * EAGAIN (a third of serverM's receives under persistent load); poll is
+         * level-triggered, so anything that came meanwhile is read next turn */
+        if ((size_t)n < sizeof(buf)) return;
     }
 }
 

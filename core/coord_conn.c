@@ -550,8 +550,7 @@ static void coord_accept_request(coord_t *c, uint64_t now_us, conn_t *k, const w
         o->state = OP_HELD; /* conn_admit_held, when the one it waits for is answered */
         return;
     }
-    op_admit(c, slot);
-    coord_schedule(c, now_us, out);
+    op_admit(c, slot); /* started by coord_on_conn_data's coord_schedule, with the chunk */
 }
 
 /* One whole request line of k. Returns 1 when k may read on (a persistent connection). */
@@ -586,17 +585,19 @@ void coord_on_conn_data(coord_t *c, uint64_t now_us, uint32_t conn_id, const uin
         size_t line_len = 0;
         int rc = wire_lines_take(&k->lines, data + off, len - off, &used, &line, &line_len);
         off += used;
-        if (rc == 0) return;
+        if (rc == 0) break;
         if (rc == AC_EFULL) {
             char why[64];
             snprintf(why, sizeof(why), "request longer than %d bytes", TCP_REQUEST_BYTES_MAX);
             conn_bad_line(c, k, why, out);
-            return;
+            break;
         }
-        if (!conn_take_line(c, now_us, k, line, line_len, out)) return;
-        k = conn_find(c, conn_id); /* defensive: the batch it started may have answered */
-        if (NEVER(k == NULL)) return;
+        if (!conn_take_line(c, now_us, k, line, line_len, out)) break;
     }
+    /* Every request of the chunk is queued before a batch or job starts: a pipeline that
+     * arrives whole goes into one batch, not its first line alone with the rest waiting a
+     * whole batch for the next. */
+    coord_schedule(c, now_us, out);
 }
 
 /* A half-close: the requests already whole are still answered; a partial one is dropped. */

@@ -810,9 +810,35 @@ TEST(a_batch_packs_its_names_into_queries_by_size) {
     rig_free(&r);
 }
 
+/* A pipeline that arrives whole, with nothing running, is one batch: one QUERY of its 10
+ * names a backend, not a batch of its first line with the other 9 waiting for the next. */
+TEST(a_pipeline_in_one_chunk_is_one_batch) {
+    rig_t r;
+    rig_init(&r);
+    rig_keepalive(&r, 1);
+    char text[10 * 40];
+    size_t len = 0;
+    for (int i = 0; i < 10; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "ALICHAIN/1 BALANCE user%d\n", i);
+    r.log.sent[1][0] = '\0';
+    rig_data(&r, 1, text);
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        int counts[4];
+        CHECK_EQ(rig_query_counts(&r, b, counts, 4), 1);
+        CHECK_EQ(counts[0], 10);
+    }
+    rig_backends_answer(&r);
+    CHECK_STR(r.log.sent[1], "OK BALANCE 1000\nOK BALANCE 1000\nOK BALANCE 1000\nOK BALANCE 1000\n"
+                             "OK BALANCE 1000\nOK BALANCE 1000\nOK BALANCE 1000\nOK BALANCE 1000\n"
+                             "OK BALANCE 1000\nOK BALANCE 1000\n");
+    CHECK(coord_idle(r.m));
+    rig_free(&r);
+}
+
 int main(void) {
     RUN(eof_after_a_whole_request_still_gets_the_reply);
     RUN(a_batch_packs_its_names_into_queries_by_size);
+    RUN(a_pipeline_in_one_chunk_is_one_batch);
     RUN(a_write_is_settled_only_by_the_run_it_goes_to);
     RUN(eof_after_a_transfer_in_pieces_gets_the_serial);
     RUN(eof_before_a_whole_request_closes_without_reply);

@@ -749,7 +749,8 @@ TEST(a_txlist_window_takes_its_pages_in_order) {
     rig_free(&r);
 }
 
-/* The QUERYs a batch sent to each backend, by their name counts in order of sending. */
+/* The QUERYs pending to a backend, by their name counts in order of sending (but those
+ * asking for "Chinmay" alone). */
 static int rig_query_counts(rig_t *r, int backend, int *counts, int cap) {
     int n = 0;
     for (int i = 0; i < r->log.pending_count; i++) {
@@ -757,6 +758,7 @@ static int rig_query_counts(rig_t *r, int backend, int *counts, int cap) {
         CHECK(r->log.pending[i].len <= DGRAM_BYTES_MAX);
         CHECK_EQ(wire_req_decode(r->log.pending[i].bytes, r->log.pending[i].len, &q), 0);
         if (r->log.pending[i].backend != backend || q.type != WIRE_QUERY) continue;
+        if (q.u.query.count == 1 && strcmp(q.u.query.names[0].s, "Chinmay") == 0) continue;
         CHECK(n < cap);
         if (n < cap) counts[n++] = q.u.query.count;
     }
@@ -789,13 +791,17 @@ TEST(a_batch_packs_its_names_into_queries_by_size) {
         rig_open(&r, one_shot);
         rig_data(&r, one_shot, "ALICHAIN/1 BALANCE Chinmay\n"); /* its batch starts */
         r.log.sent[1][0] = '\0';
-        rig_data(&r, 1, text); /* waits for the next */
-        CHECK_EQ(r.log.pending_count, BACKEND_COUNT);
-        dgram_t first[BACKEND_COUNT];
-        memcpy(first, r.log.pending, sizeof first);
-        r.log.pending_count = 0;
-        for (int b = 0; b < BACKEND_COUNT; b++) rig_answer(&r, first[b].backend, first[b].bytes, first[b].len, 0);
-        CHECK_STR(r.log.sent[one_shot], "OK BALANCE 1000\n");
+        rig_data(&r, 1, text); /* the next batch's */
+        int dummy[1];
+        if (rig_query_counts(&r, 0, dummy, 1) == 0) { /* it waits for the one-shot's batch */
+            CHECK_EQ(r.log.pending_count, BACKEND_COUNT);
+            dgram_t first[BACKEND_COUNT];
+            memcpy(first, r.log.pending, sizeof first);
+            r.log.pending_count = 0;
+            for (int b = 0; b < BACKEND_COUNT; b++)
+                rig_answer(&r, first[b].backend, first[b].bytes, first[b].len, 0);
+            CHECK_STR(r.log.sent[one_shot], "OK BALANCE 1000\n");
+        }
         static const int want_counts[2][3] = {{64, 0, 0}, {39, 18, 7}};
         for (int b = 0; b < BACKEND_COUNT; b++) {
             int counts[8];
@@ -805,6 +811,7 @@ TEST(a_batch_packs_its_names_into_queries_by_size) {
         }
         rig_backends_answer(&r);
         CHECK_STR(r.log.sent[1], want);
+        CHECK_STR(r.log.sent[one_shot], "OK BALANCE 1000\n");
     }
     CHECK(coord_idle(r.m));
     rig_free(&r);

@@ -792,8 +792,8 @@ TEST(a_batch_packs_its_names_into_queries_by_size) {
         rig_data(&r, one_shot, "ALICHAIN/1 BALANCE Chinmay\n"); /* its batch starts */
         r.log.sent[1][0] = '\0';
         rig_data(&r, 1, text); /* the next batch's */
-        int dummy[1];
-        if (rig_query_counts(&r, 0, dummy, 1) == 0) { /* it waits for the one-shot's batch */
+        int probe[8];
+        if (rig_query_counts(&r, 0, probe, 8) == 0) { /* it waits for the one-shot's batch */
             CHECK_EQ(r.log.pending_count, BACKEND_COUNT);
             dgram_t first[BACKEND_COUNT];
             memcpy(first, r.log.pending, sizeof first);

@@ -1,11 +1,11 @@
 /* sock.c — socket helpers (see sock.h): address parsing, UDP bind, TCP listen, accept and
  * non-blocking connect. Each returns 0 or -1 with the reason in the caller's err buffer,
  * so the mains can print one line and exit. */
+#define _GNU_SOURCE /* accept4 */
 #include "sock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -22,13 +22,6 @@ static int sock_fail(char *err, const char *fmt, ...) {
     vsnprintf(err, SOCK_ERR_BYTES, fmt, ap);
     va_end(ap);
     return -1;
-}
-
-static int sock_nonblock(char *err, int fd) {
-    int flags = fcntl(fd, F_GETFL, 0);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-        return sock_fail(err, "fcntl(O_NONBLOCK): %s", strerror(errno));
-    return 0;
 }
 
 int sock_addr(char *err, const char *host, uint16_t port, struct sockaddr_in *addr) {
@@ -81,6 +74,14 @@ int sock_udp_bind(char *err, const char *host, uint16_t port, int *fd_out) {
 int sock_tcp_listen(char *err, const char *host, uint16_t port, int *fd_out) {
     int fd;
     if (sock_bound(err, SOCK_STREAM, host, port, &fd) < 0) return -1;
+    /* TCP_NODELAY on the listener: Linux copies it into every connection accepted from it
+     * (tests/unit/test_sock.c checks), one call per server, not one per client */
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
+        sock_fail(err, "setsockopt(TCP_NODELAY): %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
     if (listen(fd, SOCK_BACKLOG) < 0) {
         sock_fail(err, "cannot listen on TCP %s:%u: %s", host, (unsigned)port, strerror(errno));
         close(fd);
@@ -92,23 +93,15 @@ int sock_tcp_listen(char *err, const char *host, uint16_t port, int *fd_out) {
 
 int sock_accept(char *err, int listen_fd, int *fd_out) {
     *fd_out = -1;
-    int fd = accept(listen_fd, NULL, NULL);
+    /* non-blocking and close-on-exec from the start: one call, not accept and three fcntl
+     * (a one-shot client costs serverM a connection each) */
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         /* nothing waiting, or a connection that died in the queue: not our error */
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED ||
             errno == EPROTO)
             return 0;
         return sock_fail(err, "accept: %s", strerror(errno));
-    }
-    if (sock_nonblock(err, fd) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
-        close(fd);
-        return -1;
-    }
-    int one = 1;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
-        sock_fail(err, "setsockopt(TCP_NODELAY): %s", strerror(errno));
-        close(fd);
-        return -1;
     }
     *fd_out = fd;
     return 0;

@@ -24,12 +24,13 @@ void sock_addr_text(const struct sockaddr_in *a, char *buf, size_t cap);
 /* A UDP socket bound to host:port. */
 int sock_udp_bind(char *err, const char *host, uint16_t port, int *fd_out);
 
-/* A TCP listener on host:port with SO_REUSEADDR (a server restarts at once). */
+/* A TCP listener on host:port with SO_REUSEADDR (a server restarts at once) and
+ * TCP_NODELAY, which the connections it accepts inherit. */
 int sock_tcp_listen(char *err, const char *host, uint16_t port, int *fd_out);
 
-/* Accepts one connection: non-blocking, close-on-exec, TCP_NODELAY (a reply leaves at
- * once even behind an unacknowledged one: on a persistent connection Nagle's rule would hold
- * it until the client's delayed ACK, ~40 ms). Returns 0 with *fd_out set, 0 with
+/* Accepts one connection: non-blocking, close-on-exec, TCP_NODELAY from its listener (a
+ * reply leaves at once even behind an unacknowledged one: on a persistent connection
+ * Nagle's rule would hold it until the client's delayed ACK, ~40 ms). Returns 0 with *fd_out set, 0 with
  * *fd_out = -1 when none is waiting (or the peer gave up before we got to it), or -1 on a
  * real error (e.g. EMFILE). */
 int sock_accept(char *err, int listen_fd, int *fd_out);

@@ -857,19 +857,6 @@ static const uint8_t sim_key[AUTH_KEY_BYTES] = "the simulated servers' shared k"
 #define SIM_MAC_WORDS (AUTH_TAG_BYTES / 8)
 #define SIM_MAC_MUL 0x9E3779B97F4A7C15ull
 
-static uint64_t sim_mac_load(const unsigned char *p, size_t n) { /* little-endian, n <= 8 */
-    uint64_t v = 0;
-    if (n == 8) {
-        memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-        v = __builtin_bswap64(v);
-#endif
-        return v;
-    }
-    for (size_t i = n; i > 0; i--) v = (v << 8) | p[i - 1];
-    return v;
-}
-
 static uint64_t sim_mac_mix(uint64_t h, uint64_t v) {
     h = (h ^ v) * SIM_MAC_MUL;
     return h ^ (h >> 29);
@@ -881,11 +868,12 @@ static int sim_mac(unsigned char *tag, const unsigned char *in, unsigned long lo
                    "a word of tag per 8 bytes of key");
     uint64_t key[SIM_MAC_WORDS], h = inlen;
     for (int j = 0; j < SIM_MAC_WORDS; j++) {
-        key[j] = sim_mac_load(k + 8 * j, 8);
+        key[j] = sim_load_le(k + 8 * j, 8);
         h = sim_mac_mix(h, key[j]);
     }
-    for (size_t i = 0; i < inlen; i += 8)
-        h = sim_mac_mix(h, sim_mac_load(in + i, inlen - i < 8 ? (size_t)(inlen - i) : 8));
+    size_t i = 0;
+    for (; i + 8 <= inlen; i += 8) h = sim_mac_mix(h, sim_load_le(in + i, 8));
+    if (i < inlen) h = sim_mac_mix(h, sim_load_le(in + i, (size_t)(inlen - i))); /* the last, short word */
     for (int j = 0; j < SIM_MAC_WORDS; j++) { /* each word of the tag keyed again */
         uint64_t w = sim_mac_mix(sim_mac_mix(h, key[j]), (uint64_t)(j + 1));
         for (int b = 0; b < 8; b++) tag[8 * j + b] = (unsigned char)(w >> (8 * b));

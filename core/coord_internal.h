@@ -221,7 +221,6 @@ typedef struct {
     int backend;
     uint8_t type;
     out_owner_t owner;
-    uint8_t payload[DGRAM_BYTES_MAX];
     size_t len;
     uint64_t deadline_us;   /* UINT64_MAX for an in-doubt write (retried until answered) */
     uint64_t next_retx_us;
@@ -238,6 +237,9 @@ typedef struct {
     int ops[WIRE_WRITE_TXS_MAX]; /* WRITE */
     int op_count;
     int stats_job;          /* STATS */
+    /* the payload last: out_clear clears what comes before it (its first len bytes are
+     * the datagram; nothing reads past them) */
+    uint8_t payload[DGRAM_BYTES_MAX];
 } out_t;
 
 typedef struct {

@@ -252,7 +252,7 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
     if (rehello && e->type == WIRE_WRITE) {
         if (e->hello >= 0) return;
         wire_req_t hello;
-        memset(&hello, 0, sizeof(hello));
+        wire_req_clear(&hello, WIRE_QUERY); /* no names */
         hello.type = WIRE_QUERY;
         int h = out_send(c, now_us, backend, OWN_BATCH, &hello, out);
         if (NEVER(h < 0)) return;

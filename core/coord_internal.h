@@ -384,7 +384,8 @@ void out_release(coord_t *c, int i);
  * progress re-asks only the pages it still lacks. Its backoff starts again, and its
  * deadline is timeout_ms from now (a backend that answers is not late). */
 void out_renew(coord_t *c, uint64_t now_us, int i, wire_req_t *req);
-/* Entry i, copied and released: a handler may then send the next request into its slot. */
+/* Entry i, copied but for its payload (no owner reads it) and released: a handler may then
+ * send the next request into its slot. */
 out_t out_take(coord_t *c, int i);
 /* A WRITE past its deadline stays, retried until its backend answers (in doubt). */
 void out_hold_in_doubt(coord_t *c, int i);

@@ -210,7 +210,7 @@ static int coord_write_next(coord_t *c, uint64_t now_us, outbox_t *out) {
     wire_req_t req;
     int owners[WIRE_WRITE_TXS_MAX];
     size_t bytes = WIRE_WRITE_REQ_FIXED_BYTES;
-    memset(&req, 0, sizeof(req));
+    wire_req_clear(&req, WIRE_WRITE); /* the txs are written as they are taken */
     req.type = WIRE_WRITE;
     for (; b->write_next < b->op_count; b->write_next++) {
         int i = b->ops[b->write_next];

@@ -221,7 +221,6 @@ typedef struct {
     int backend;
     uint8_t type;
     out_owner_t owner;
-    uint8_t payload[DGRAM_BYTES_MAX];
     size_t len;
     uint64_t deadline_us;   /* UINT64_MAX for an in-doubt write (retried until answered) */
     uint64_t next_retx_us;
@@ -238,6 +237,9 @@ typedef struct {
     int ops[WIRE_WRITE_TXS_MAX]; /* WRITE */
     int op_count;
     int stats_job;          /* STATS */
+    /* the payload last: out_clear clears what comes before it (its first len bytes are
+     * the datagram; nothing reads past them) */
+    uint8_t payload[DGRAM_BYTES_MAX];
 } out_t;
 
 typedef struct {
@@ -382,7 +384,8 @@ void out_release(coord_t *c, int i);
  * progress re-asks only the pages it still lacks. Its backoff starts again, and its
  * deadline is timeout_ms from now (a backend that answers is not late). */
 void out_renew(coord_t *c, uint64_t now_us, int i, wire_req_t *req);
-/* Entry i, copied and released: a handler may then send the next request into its slot. */
+/* Entry i, copied but for its payload (no owner reads it) and released: a handler may then
+ * send the next request into its slot. */
 out_t out_take(coord_t *c, int i);
 /* A WRITE past its deadline stays, retried until its backend answers (in doubt). */
 void out_hold_in_doubt(coord_t *c, int i);

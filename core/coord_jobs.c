@@ -42,7 +42,7 @@ static void stats_ask(coord_t *c, uint64_t now_us, int job, int be, outbox_t *ou
     AC_ASSERT(s->used);
     AC_ASSERT(s->outstanding[be] == 0);
     wire_req_t req;
-    memset(&req, 0, sizeof(req));
+    wire_req_clear(&req, WIRE_STATS);
     req.type = WIRE_STATS;
     req.u.stats.user = c->ops[s->op].req.user;
     req.u.stats.cursor = s->cursor[be];
@@ -77,7 +77,7 @@ void coord_stats_start(coord_t *c, uint64_t now_us, outbox_t *out) {
             /* beside the first page: the backend's largest serial and count, so a serial
              * stored twice is never counted in the rows (serials_check_maxima) */
             wire_req_t hello;
-            memset(&hello, 0, sizeof(hello));
+            wire_req_clear(&hello, WIRE_QUERY); /* no names */
             hello.type = WIRE_QUERY;
             int e = out_send(c, now_us, be, OWN_STATS, &hello, out);
             if (ALWAYS(e >= 0)) {
@@ -324,7 +324,7 @@ static int txjob_send(coord_t *c, uint64_t now_us, int be, wire_req_t *req, outb
 
 /* The LIST of backend be's window: `pages` pages from its cursor. */
 static void txjob_list_req(const txjob_t *t, int be, uint8_t pages, wire_req_t *req) {
-    memset(req, 0, sizeof(*req));
+    wire_req_clear(req, WIRE_LIST);
     req->type = WIRE_LIST;
     req->u.list.cursor = t->cursor[be];
     req->u.list.max = LIST_PAGE_TXS;
@@ -367,7 +367,7 @@ void coord_txlist_start(coord_t *c, uint64_t now_us, outbox_t *out) {
     }
     for (int be = 0; be < BACKEND_COUNT; be++) {
         wire_req_t hello;
-        memset(&hello, 0, sizeof(hello));
+        wire_req_clear(&hello, WIRE_QUERY); /* no names */
         hello.type = WIRE_QUERY;
         txjob_send(c, now_us, be, &hello, out);
     }

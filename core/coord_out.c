@@ -28,6 +28,9 @@ static void out_dgram(coord_t *c, int backend, const uint8_t *msg, size_t len, o
     outbox_push(out, FX_DGRAM, (uint32_t)backend, 0, buf, n);
 }
 
+/* Clears an entry but for its payload (1.2 kB that out_send encodes over). */
+static void out_clear(out_t *e) { memset(e, 0, offsetof(out_t, payload)); }
+
 /* The table is full only through a bug (batches and jobs are bounded to fit); the caller
  * then treats the request as one that missed its deadline. */
 int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_req_t *req,
@@ -40,7 +43,7 @@ int out_send(coord_t *c, uint64_t now_us, int backend, out_owner_t owner, wire_r
     if (NEVER(i < 0)) return -1;
     out_t *e = &c->out[i];
     AC_ASSERT(fresh || !e->used); /* a fresh one was never cleared (coord_new) */
-    memset(e, 0, sizeof(*e));
+    out_clear(e);
     req->incarnation = c->cfg.incarnation;
     req->request_id = (c->next_request_seq++ << OUT_SLOT_BITS) | (uint64_t)i;
     if (req->type == WIRE_WRITE) req->u.write.epoch = c->be_epoch[backend];
@@ -91,7 +94,7 @@ void out_release(coord_t *c, int i) {
         c->out[e->hello_for].hello = -1;
     }
     int hello = e->hello;
-    memset(e, 0, sizeof(*e));
+    out_clear(e);
     pool_put(c->out_free, &c->out_free_count, OUT_MAX, i);
     if (hello >= 0) {
         c->out[hello].hello_for = -1; /* already gone: nothing to unlink */
@@ -127,7 +130,8 @@ static void out_retransmit(coord_t *c, uint64_t now_us, out_t *e, outbox_t *out)
 }
 
 out_t out_take(coord_t *c, int i) {
-    out_t copy = c->out[i];
+    out_t copy;
+    memcpy(&copy, &c->out[i], offsetof(out_t, payload)); /* the owners read no payload */
     out_release(c, i);
     return copy;
 }
@@ -249,7 +253,7 @@ void coord_on_datagram(coord_t *c, uint64_t now_us, int backend, const uint8_t *
     if (rehello && e->type == WIRE_WRITE) {
         if (e->hello >= 0) return;
         wire_req_t hello;
-        memset(&hello, 0, sizeof(hello));
+        wire_req_clear(&hello, WIRE_QUERY); /* no names */
         hello.type = WIRE_QUERY;
         int h = out_send(c, now_us, backend, OWN_BATCH, &hello, out);
         if (NEVER(h < 0)) return;

@@ -349,12 +349,17 @@ static void br_name(br_t *r, char *s, uint8_t *len_out) {
     r->pos += len;
 }
 
-static void br_wire_name(br_t *r, wire_name_t *n) { br_name(r, n->s, &n->len); }
+/* Reads one name into *n, cleared first (the clears leave a message's arrays to their readers). */
+static void br_wire_name(br_t *r, wire_name_t *n) {
+    memset(n, 0, sizeof *n);
+    br_name(r, n->s, &n->len);
+}
 
-/* Reads one transaction into *t, which the decoder cleared (wire_req_clear,
- * wire_reply_clear): the names go straight into it, checked once (br_name), so t is what
- * tx_set would have made of them. */
+/* Reads one transaction into *t, cleared first (wire_req_clear leaves the array to its
+ * readers): the names go straight into it, checked once (br_name), so t is what tx_set
+ * would have made of them. */
 static void br_tx(br_t *r, tx_t *t) {
+    memset(t, 0, sizeof *t);
     uint64_t serial = br_uint(r, U64_BYTES);
     br_name(r, t->sender, &t->sender_len);
     br_name(r, t->receiver, &t->receiver_len);
@@ -365,9 +370,10 @@ static void br_tx(br_t *r, tx_t *t) {
     t->amount = (int64_t)amount;
 }
 
-/* Reads one LIST page transaction (bw_list_tx) into *t, which the decoder cleared: its
- * serial must be above *prev_serial (a difference of 0, or one past 2^64, is refused). */
+/* Reads one LIST page transaction (bw_list_tx) into *t, cleared first: its serial must be
+ * above *prev_serial (a difference of 0, or one past 2^64, is refused). */
 static void br_list_tx(br_t *r, tx_t *t, uint64_t *prev_serial) {
+    memset(t, 0, sizeof *t);
     uint64_t delta = br_varint(r);
     br_name(r, t->sender, &t->sender_len);
     br_name(r, t->receiver, &t->receiver_len);
@@ -396,25 +402,25 @@ static uint8_t br_header(br_t *r, uint64_t *incarnation, uint64_t *request_id) {
 /* The verdict once the body has been read: well-formed and nothing left over. */
 static int br_finish(const br_t *r) { return (r->bad || r->pos != r->len) ? AC_EINVAL : AC_OK; }
 
+/* Up to a type's array (the fixed fields, the member's own before it): the array's entries
+ * are written by whoever fills them, the decoders clearing each before reading it. */
 void wire_req_clear(wire_req_t *m, uint8_t type) {
-    memset(m, 0, offsetof(wire_req_t, u));
     switch (type) {
-    case WIRE_QUERY: memset(&m->u.query, 0, sizeof m->u.query); break;
-    case WIRE_WRITE: memset(&m->u.write, 0, sizeof m->u.write); break;
-    case WIRE_LIST: memset(&m->u.list, 0, sizeof m->u.list); break;
-    case WIRE_STATS: memset(&m->u.stats, 0, sizeof m->u.stats); break;
-    default: memset(&m->u, 0, sizeof m->u); break;
+    case WIRE_QUERY: memset(m, 0, offsetof(wire_req_t, u.query.names)); break;
+    case WIRE_WRITE: memset(m, 0, offsetof(wire_req_t, u.write.txs)); break;
+    case WIRE_LIST: memset(m, 0, offsetof(wire_req_t, u.list) + sizeof m->u.list); break;
+    case WIRE_STATS: memset(m, 0, offsetof(wire_req_t, u.stats) + sizeof m->u.stats); break;
+    default: memset(m, 0, sizeof *m); break;
     }
 }
 
 void wire_reply_clear(wire_reply_t *m, uint8_t type) {
-    memset(m, 0, offsetof(wire_reply_t, u));
     switch (type) {
-    case WIRE_QUERY | WIRE_REPLY: memset(&m->u.query, 0, sizeof m->u.query); break;
-    case WIRE_WRITE | WIRE_REPLY: memset(&m->u.write, 0, sizeof m->u.write); break;
-    case WIRE_LIST | WIRE_REPLY: memset(&m->u.list, 0, sizeof m->u.list); break;
-    case WIRE_STATS | WIRE_REPLY: memset(&m->u.stats, 0, sizeof m->u.stats); break;
-    default: memset(&m->u, 0, sizeof m->u); break;
+    case WIRE_QUERY | WIRE_REPLY: memset(m, 0, offsetof(wire_reply_t, u.query.totals)); break;
+    case WIRE_WRITE | WIRE_REPLY: memset(m, 0, offsetof(wire_reply_t, u.write.serials)); break;
+    case WIRE_LIST | WIRE_REPLY: memset(m, 0, offsetof(wire_reply_t, u.list.txs)); break;
+    case WIRE_STATS | WIRE_REPLY: memset(m, 0, offsetof(wire_reply_t, u.stats.rows)); break;
+    default: memset(m, 0, sizeof *m); break;
     }
 }
 
@@ -474,6 +480,7 @@ int wire_reply_decode(const uint8_t *buf, size_t len, wire_reply_t *m) {
         m->u.query.count = br_u8_max(&r, WIRE_QUERY_NAMES_MAX);
         for (unsigned i = 0; i < m->u.query.count && !r.bad; i++) {
             wire_totals_t *t = &m->u.query.totals[i];
+            memset(t, 0, sizeof *t); /* its padding too: entries are cleared as they are read */
             t->exists = br_u8_max(&r, 1);
             t->sent = br_uint(&r, U64_BYTES);
             t->received = br_uint(&r, U64_BYTES);
@@ -502,6 +509,7 @@ int wire_reply_decode(const uint8_t *buf, size_t len, wire_reply_t *m) {
         m->u.stats.count = br_u8_max(&r, WIRE_STATS_ROWS_MAX);
         for (unsigned i = 0; i < m->u.stats.count && !r.bad; i++) {
             wire_row_t *row = &m->u.stats.rows[i];
+            memset(row, 0, sizeof *row);
             br_wire_name(&r, &row->partner);
             row->count = (uint32_t)br_uint(&r, U32_BYTES);
             row->net = (int64_t)br_uint(&r, U64_BYTES); /* two's complement */

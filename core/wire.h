@@ -128,9 +128,12 @@ int wire_req_decode(const uint8_t *buf, size_t len, wire_req_t *m);
 size_t wire_reply_encode(const wire_reply_t *m, uint8_t *buf, size_t cap);
 int wire_reply_decode(const uint8_t *buf, size_t len, wire_reply_t *m);
 /* Clears m for a message of `type` (a request type; for a reply, with WIRE_REPLY): the
- * fixed fields and that type's member of the union, not the others (a LIST or STATS page
- * is 10 kB that a QUERY never touches; the decoders and a backend's replies clear per
- * message). Any other type: all of m. */
+ * fixed fields and that type's member of the union up to its array (names, txs, totals,
+ * serials and results, rows), not the array nor the other members: a LIST page is 10 kB,
+ * a QUERY's names 4 kB, of which a message uses its count. Entries [0, count) are the
+ * filler's to write (the decoders clear each before reading it, so a decoded entry is
+ * what it was when the clear took the whole array); entries past count are left as they
+ * were, and no reader looks at them. Any other type: all of m. */
 void wire_req_clear(wire_req_t *m, uint8_t type);
 void wire_reply_clear(wire_reply_t *m, uint8_t type);
 

@@ -1486,8 +1486,10 @@ static void print_set(FILE *f, const sim_set_t *s) {
     fputc('\n', f);
 }
 
-/* The statements that turn the default settings into f (every differing item, whole). */
-static void print_faults(FILE *f, const sim_faults_t *fs) {
+/* The statements that turn the default settings into fs (every differing item, whole),
+ * each handed to emit: print_faults prints them, one line each; scenario_number_lines
+ * counts them. */
+static void faults_sets(const sim_faults_t *fs, void (*emit)(void *ctx, const sim_set_t *s), void *ctx) {
     sim_faults_t d;
     sim_faults_default(&d);
     /* the used links are M<->A, M<->B, M<->C; one statement when all six agree */
@@ -1503,7 +1505,7 @@ static void print_faults(FILE *f, const sim_faults_t *fs) {
                        .min_us = first->delay_min_us, .max_us = first->delay_max_us,
                        .loss_ppm = first->loss_ppm, .dup_ppm = first->dup_ppm,
                        .reorder_ppm = first->reorder_ppm};
-        print_set(f, &s);
+        emit(ctx, &s);
     }
     for (int i = 0; i < SIM_SERVERS && !same; i++) {
         for (int j = 0; j < SIM_SERVERS; j++) {
@@ -1515,7 +1517,7 @@ static void print_faults(FILE *f, const sim_faults_t *fs) {
                            .min_us = u->delay_min_us, .max_us = u->delay_max_us,
                            .loss_ppm = u->loss_ppm, .dup_ppm = u->dup_ppm,
                            .reorder_ppm = u->reorder_ppm};
-            print_set(f, &s);
+            emit(ctx, &s);
         }
     }
     if (memcmp(&fs->tcp, &d.tcp, sizeof(d.tcp)) != 0) {
@@ -1523,7 +1525,7 @@ static void print_faults(FILE *f, const sim_faults_t *fs) {
                        .min_us = fs->tcp.delay_min_us, .max_us = fs->tcp.delay_max_us,
                        .seg_min = fs->tcp.seg_min, .seg_max = fs->tcp.seg_max,
                        .reset_ppm = fs->tcp.reset_ppm};
-        print_set(f, &s);
+        emit(ctx, &s);
     }
     for (int b = 0; b < BACKEND_COUNT; b++) {
         if (memcmp(&fs->disk[b], &d.disk[b], sizeof(d.disk[b])) == 0) continue;
@@ -1533,14 +1535,18 @@ static void print_faults(FILE *f, const sim_faults_t *fs) {
         sim_set_t s = {.what = SET_DISK, .from = (uint8_t)(b + 1), .mask = SETF_DELAY | SETF_TORN | errors,
                        .min_us = k->sync_min_us, .max_us = k->sync_max_us, .torn_ppm = k->torn_ppm,
                        .full = k->full, .eio_write_ppm = k->eio_write_ppm, .eio_sync_ppm = k->eio_sync_ppm};
-        print_set(f, &s);
+        emit(ctx, &s);
     }
     if (fs->file_min_us != d.file_min_us || fs->file_max_us != d.file_max_us) {
         sim_set_t s = {.what = SET_FILE, .mask = SETF_DELAY, .min_us = fs->file_min_us,
                        .max_us = fs->file_max_us};
-        print_set(f, &s);
+        emit(ctx, &s);
     }
 }
+
+static void print_set_to(void *f, const sim_set_t *s) { print_set(f, s); }
+
+static void print_faults(FILE *f, const sim_faults_t *fs) { faults_sets(fs, print_set_to, f); }
 
 /* A block image: plain "block X s a b n" lines where that reads back the same, else raw. */
 static void print_block(FILE *f, int b, const char *data, size_t len) {
@@ -1702,28 +1708,41 @@ int scenario_print(const scenario_t *s, FILE *f) {
     return ferror(f) ? AC_EINVAL : 0;
 }
 
+static void count_set(void *ctx, const sim_set_t *s) {
+    (void)s;
+    (*(uint32_t *)ctx)++;
+}
+
+/* The lines print_block writes for a block image: one for each piece between newlines. */
+static uint32_t block_lines(const char *data, size_t len) {
+    uint32_t n = 0;
+    for (size_t pos = 0; pos < len; n++) {
+        const char *nl = memchr(data + pos, '\n', len - pos);
+        pos = nl == NULL ? len : (size_t)(nl - data) + 1;
+    }
+    return n;
+}
+
+/* The lines scenario_print writes before the steps (seed, timeout, blocks, settings),
+ * counted the way it writes them, without formatting any. */
+static uint32_t header_lines(const scenario_t *s) {
+    uint32_t n = 1; /* seed */
+    n += s->timeout_ms != TIMEOUT_MS_DEFAULT;
+    n += s->client_timeout_ms != CLIENT_TIMEOUT_MS_DEFAULT;
+    n += s->liveness_us != 0;
+    for (int b = 0; b < BACKEND_COUNT; b++) {
+        if (s->block[b] != NULL) n += block_lines(s->block[b], s->block_len[b]);
+    }
+    faults_sets(&s->faults, count_set, &n);
+    return n;
+}
+
+/* Every step prints as one line beginning "at " or "on " (print_step: names, words and
+ * event texts are quoted or escaped, never a raw newline), in the order of s->steps, right
+ * after the header; so step k is on line header + 1 + k of scenario_print's text. */
 int scenario_number_lines(scenario_t *s) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (f == NULL) return AC_ENOMEM;
-    int rc = scenario_print(s, f);
-    if (fclose(f) != 0 || rc != 0 || text == NULL) {
-        free(text);
-        return AC_ENOMEM;
-    }
-    /* every step is one line beginning "at " or "on ", in the order of s->steps; nothing
-     * before them begins so (seed, timeout, blocks, settings) */
-    uint32_t line = 1;
-    size_t k = 0;
-    for (const char *p = text; p < text + len && k < s->step_count; line++) {
-        if (strncmp(p, "at ", 3) == 0 || strncmp(p, "on ", 3) == 0) s->steps[k++].line = line;
-        const char *nl = memchr(p, '\n', (size_t)(text + len - p));
-        if (nl == NULL) break;
-        p = nl + 1;
-    }
-    free(text);
-    AC_ASSERT(k == s->step_count);
+    uint32_t line = header_lines(s) + 1;
+    for (size_t k = 0; k < s->step_count; k++) s->steps[k].line = line++;
     return 0;
 }
 

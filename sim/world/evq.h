@@ -1,7 +1,8 @@
 /* evq.h — the simulator's event queue: a binary min-heap of events keyed by (time,
  * sequence number). The sequence number is assigned at push, so events of equal time
  * run in the order they were scheduled: the tie-break that makes every run replayable.
- * Events are small fixed-size records stored in the heap itself (no per-event malloc). */
+ * Events are small fixed-size records in a slot table that grows with the heap (no
+ * per-event malloc); the heap orders 16-byte keys that name their slots. */
 #ifndef ALICHAIN_SIM_EVQ_H
 #define ALICHAIN_SIM_EVQ_H
 
@@ -40,9 +41,21 @@ enum {
 };
 #define EV_NODE_CLIENT 0xfe   /* event.node for client-side events */
 
+/* A heap entry: the event's time and its sequence number with its slot below it (the
+ * event itself waits in slots[], so a sift moves 16 bytes, not 48). The sequence numbers
+ * are unique, so ordering by (at_us, key) is ordering by (at_us, seq). */
+#define EVQ_SLOT_BITS 26 /* slots < EVQ_EVENTS_MAX */
+#define EVQ_SEQ_MAX (1ull << (64 - EVQ_SLOT_BITS)) /* 2.7e11 events a run: never reached */
 typedef struct {
-    sim_event_t *heap;
-    size_t count, cap;
+    uint64_t at_us;
+    uint64_t key; /* seq << EVQ_SLOT_BITS | slot */
+} evq_entry_t;
+
+typedef struct {
+    evq_entry_t *heap;
+    sim_event_t *slots;  /* cap events; a pending event's slot is taken */
+    uint32_t *free;      /* slots given back, taken before slot_hw grows */
+    size_t count, heap_cap, slot_hw, slot_cap, free_count, free_cap;
     uint64_t next_seq;
 } evq_t;
 

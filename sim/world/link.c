@@ -67,7 +67,8 @@ static void trace(link_t *l, int track, const char *what, const void *data, size
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static void trace(link_t *l, int track, const char *what, const void *data, size_t len,
                   const char *fmt, ...) {
-    char text[LINK_TEXT_BYTES] = "";
+    char text[LINK_TEXT_BYTES];
+    text[0] = '\0'; /* not the whole array: the detail is formatted only for a trace file */
     if (l->hooks.trace_detail(l->hooks.ctx)) {
         va_list ap;
         va_start(ap, fmt);

@@ -6,6 +6,7 @@
 #define ALICHAIN_SIM_WORLD_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include "backend.h"
 #include "buf.h"
@@ -20,6 +21,36 @@
 #include "sim.h"
 #include "wire.h"
 
+
+/* The n <= 8 bytes at p as a little-endian number (the trace hash's and the model MAC's
+ * words: the same value on every host), in at most two loads, never past p + n. */
+static inline uint64_t sim_load_le(const void *data, size_t n) {
+    const uint8_t *p = data;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    uint64_t v = 0;
+    for (size_t i = n; i > 0; i--) v = (v << 8) | p[i - 1];
+    return v;
+#else
+    if (n == 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    if (n >= 4) { /* two overlapping halves; the overlap ORs a byte with itself */
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return (uint64_t)lo | ((uint64_t)hi << (8 * (n - 4)));
+    }
+    if (n >= 2) {
+        uint16_t lo, hi;
+        memcpy(&lo, p, 2);
+        memcpy(&hi, p + n - 2, 2);
+        return (uint64_t)lo | ((uint64_t)hi << (8 * (n - 2)));
+    }
+    return n ? p[0] : 0;
+#endif
+}
 
 /* ---- nodes ---- */
 typedef struct {

@@ -10,9 +10,18 @@
  *          the next only once the previous is stored whole (a WRITE is all or nothing),
  *          so a lost write never leaves a later serial stored without it.
  * Only one batch is in flight and a new one waits while any write is in doubt, so no two
- * transfers see the same balance and no serial is handed out twice. It is the OWN_BATCH
- * row of the out table's owners (batch_on_reply, batch_on_expire). */
+ * transfers see the same balance and no serial is handed out twice. Beside it, the
+ * balances that arrive while it runs go in read batches (READ_BATCHES_MAX at once): a
+ * FETCH phase only, answered from it. A read needs no order with the batch's writes: a
+ * backend answers a QUERY only once every write it accepted is durable, and the batch's
+ * writes all go to one backend in serial order, so a read sees the ledger after some
+ * prefix of them, a state that was (docs/PROTOCOL.md 2.4) — provided the next batch waits
+ * for them: its writes may go to another backend. Read batches start only while no
+ * write is in doubt (a request behind one waits, or hears UNAVAILABLE, as before). The
+ * batches are the OWN_BATCH row of the out table's owners (batch_on_reply,
+ * batch_on_expire); an out entry names its batch (out_t.batch). */
 #include <stdio.h> /* snprintf only: core never prints */
+#include <stdlib.h>
 #include <string.h>
 
 #include "coord_internal.h"
@@ -58,9 +67,25 @@ static void batch_phase_begin(batch_t *b, batch_phase_t phase) {
 }
 
 /* "sent a request to server X", once per backend for each phase or job (*mask: its own). */
-static void batch_note_sent(coord_t *c, int backend, outbox_t *out) {
-    note_sent(&c->batch.active_mask, backend, out);
-    c->batch.outstanding[backend]++;
+static void batch_note_sent(batch_t *b, int backend, outbox_t *out) {
+    note_sent(&b->active_mask, backend, out);
+    b->outstanding[backend]++;
+}
+
+/* The batch an out entry's QUERY or WRITE belongs to (out_t.batch), and back. */
+static batch_t *batch_of(coord_t *c, const out_t *e) {
+    if (e->batch == 0) return &c->batch;
+    AC_ASSERT(e->batch > 0 && e->batch <= READ_BATCHES_MAX);
+    AC_ASSERT(c->reads[e->batch - 1] != NULL);
+    return c->reads[e->batch - 1];
+}
+
+static int batch_id(const coord_t *c, const batch_t *b) {
+    if (b == &c->batch) return 0;
+    for (int k = 0; k < READ_BATCHES_MAX; k++)
+        if (c->reads[k] == b) return k + 1;
+    AC_ASSERT(0);
+    return -1;
 }
 
 static int names_equal(const wire_name_t *a, const wire_name_t *b) {
@@ -77,13 +102,17 @@ static int user_locked(const coord_t *c, const wire_name_t *n) {
     return 0;
 }
 
-static void coord_fetch_send(coord_t *c, uint64_t now_us, outbox_t *out);
-static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out);
-static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out);
+static void coord_fetch_send(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out);
+static void coord_fetch_done(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out);
+static void coord_write_done(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out);
 
 void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out) {
     batch_t *b = &c->batch;
     if (b->phase != PHASE_IDLE || c->queue.len == 0) return;
+    /* The read batches of the batch before end first: a read beside this batch's writes
+     * must not also have seen the ledger before the last batch's writes, on another
+     * backend (its answers would mix two states that never were one). */
+    if (coord_reads_running(c) > 0 && !MUTANT(MUT_READS_ACROSS_BATCHES)) return;
     /* a write in doubt may yet store its serials: the next batch's fetch would not see them */
     AC_ASSERT(c->in_doubt == 0 || MUTANT(MUT_SERIAL_REUSE_IN_DOUBT));
     batch_release(b);
@@ -106,13 +135,62 @@ void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out) {
     if (b->op_count == 0) return;
     c->stats.batches++;
     batch_phase_begin(b, PHASE_FETCH);
-    coord_fetch_send(c, now_us, out);
+    coord_fetch_send(c, b, now_us, out);
+}
+
+int coord_reads_running(const coord_t *c) {
+    int n = 0;
+    for (int k = 0; k < READ_BATCHES_MAX; k++) n += c->reads[k] != NULL && c->reads[k]->phase != PHASE_IDLE;
+    return n;
+}
+
+void coord_reads_free(coord_t *c) {
+    for (int k = 0; k < READ_BATCHES_MAX; k++) {
+        free(c->reads[k]);
+        c->reads[k] = NULL;
+    }
+}
+
+/* Moves the balances of the queue (up to BATCH_OPS_MAX, in order) into b; the rest keep
+ * their order. A balance in the queue is behind no unanswered transfer of its connection
+ * (conn_may_admit), so it may pass the transfers queued before it. */
+static void reads_take(coord_t *c, batch_t *b) {
+    int n = c->queue.len;
+    for (int k = 0; k < n; k++) {
+        int i = opq_pop(&c->queue);
+        op_t *o = &c->ops[i];
+        AC_ASSERT(o->state == OP_QUEUED);
+        if (o->req.op != CREQ_BALANCE || b->op_count == BATCH_OPS_MAX) {
+            opq_push(&c->queue, i);
+            continue;
+        }
+        o->state = OP_BATCH;
+        b->ops[b->op_count++] = i;
+        batch_user_index(b, &o->req.user);
+    }
+}
+
+void coord_reads_start(coord_t *c, uint64_t now_us, outbox_t *out) {
+    if (c->batch.phase == PHASE_IDLE || c->in_doubt > 0) return;
+    for (int k = 0; k < READ_BATCHES_MAX && c->queue.len > 0; k++) {
+        if (c->reads[k] != NULL && c->reads[k]->phase != PHASE_IDLE) continue;
+        if (c->reads[k] == NULL) {
+            c->reads[k] = calloc(1, sizeof(batch_t));
+            if (c->reads[k] == NULL) return; /* the balances wait for the batch */
+        }
+        batch_t *b = c->reads[k];
+        batch_release(b);
+        reads_take(c, b);
+        if (b->op_count == 0) return; /* no balance waits */
+        c->stats.batches++;
+        batch_phase_begin(b, PHASE_FETCH);
+        coord_fetch_send(c, b, now_us, out);
+    }
 }
 
 /* The batch is over: its ops are released (a transfer in doubt when its write settles),
  * then the next jobs and batch start. */
-static void coord_batch_end(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
+static void coord_batch_end(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out) {
     for (int k = 0; k < b->op_count; k++) {
         int i = b->ops[k];
         op_t *o = &c->ops[i];
@@ -127,8 +205,8 @@ static void coord_batch_end(coord_t *c, uint64_t now_us, outbox_t *out) {
     coord_schedule(c, now_us, out);
 }
 
-/* Sends one WRITE datagram owned by the ops in owners[], and empties req. */
-static void coord_write_send(coord_t *c, uint64_t now_us, int be, wire_req_t *req,
+/* Sends one WRITE datagram of b owned by the ops in owners[], and empties req. */
+static void coord_write_send(coord_t *c, batch_t *b, uint64_t now_us, int be, wire_req_t *req,
                              const int *owners, outbox_t *out) {
     uint8_t count = req->u.write.count;
     AC_ASSERT(count > 0);
@@ -141,15 +219,16 @@ static void coord_write_send(coord_t *c, uint64_t now_us, int be, wire_req_t *re
     if (ALWAYS(e >= 0)) {
         memcpy(c->out[e].ops, owners, sizeof(int) * req->u.write.count);
         c->out[e].op_count = req->u.write.count;
-        batch_note_sent(c, be, out);
+        c->out[e].batch = batch_id(c, b);
+        batch_note_sent(b, be, out);
     }
     req->u.write.count = 0;
 }
 
 /* The batch's users in QUERYs of as many names as fit (WIRE_QUERY_NAMES_MAX, fewer when
  * the names are long), the same chunks for every backend. */
-static void coord_fetch_send(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
+static void coord_fetch_send(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out) {
+    int id = batch_id(c, b);
     for (int be = 0; be < BACKEND_COUNT; be++) {
         for (int first = 0, n; first < b->user_count; first += n) {
             size_t bytes = WIRE_QUERY_REQ_FIXED_BYTES;
@@ -168,14 +247,15 @@ static void coord_fetch_send(coord_t *c, uint64_t now_us, outbox_t *out) {
             if (NEVER(e < 0)) continue;
             c->out[e].first_user = first;
             c->out[e].user_count = n;
-            batch_note_sent(c, be, out);
+            c->out[e].batch = id;
+            batch_note_sent(b, be, out);
         }
     }
 }
 
 static void coord_fetch_reply(coord_t *c, uint64_t now_us, const out_t *e, const wire_reply_t *rep,
                               outbox_t *out) {
-    batch_t *b = &c->batch;
+    batch_t *b = batch_of(c, e);
     int be = e->backend;
     for (int k = 0; k < e->user_count; k++) {
         buser_t *u = &b->users[e->first_user + k];
@@ -187,14 +267,16 @@ static void coord_fetch_reply(coord_t *c, uint64_t now_us, const out_t *e, const
         }
     }
     if (rep->u.query.max_serial > b->max_serial) b->max_serial = rep->u.query.max_serial;
-    /* every chunk's answer is the same: no write runs while the batch fetches */
+    /* every chunk's answer is the same while the batch fetches; a read batch's may
+     * differ (a write of the batch beside it between two chunks): each answer is a state
+     * of that backend, and each user's totals come from one answer a backend */
     b->largest[be] = rep->u.query.max_serial;
     b->count[be] = rep->u.query.tx_count;
     b->outstanding[be]--;
     if (b->outstanding[be] == 0) {
         outbox_line(out, FX_STDOUT, MSG_M_RECV_TXS, backend_letter(be), c->cfg.backend_port[be]);
     }
-    coord_fetch_done(c, now_us, out);
+    coord_fetch_done(c, b, now_us, out);
 }
 
 static int batch_outstanding(const batch_t *b) {
@@ -203,8 +285,7 @@ static int batch_outstanding(const batch_t *b) {
 
 /* Sends the batch's next WRITE: accepted transfers from write_next on, in serial order, as
  * many as fit one datagram. Returns 1 when one was sent, 0 when none is left. */
-static int coord_write_next(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
+static int coord_write_next(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out) {
     AC_ASSERT(b->phase == PHASE_WRITE);
     AC_ASSERT(b->acked == b->sent); /* one WRITE at a time: the one before is stored */
     wire_req_t req;
@@ -230,14 +311,13 @@ static int coord_write_next(coord_t *c, uint64_t now_us, outbox_t *out) {
     }
     AC_ASSERT(b->sent <= b->accepted);
     if (req.u.write.count == 0) return 0;
-    coord_write_send(c, now_us, b->write_backend, &req, owners, out);
+    coord_write_send(c, b, now_us, b->write_backend, &req, owners, out);
     return 1;
 }
 
 /* Transfer o from s to r passed every check: money moves between their running balances
  * (credited: r's after it) and o takes the next serial of the batch. */
-static void batch_accept(coord_t *c, op_t *o, buser_t *s, buser_t *r, int64_t credited) {
-    batch_t *b = &c->batch;
+static void batch_accept(coord_t *c, batch_t *b, op_t *o, buser_t *s, buser_t *r, int64_t credited) {
     AC_ASSERT(o->req.op == CREQ_TRANSFER);
     AC_ASSERT(o->write_state == W_NONE);
     AC_ASSERT(o->req.amount >= AMOUNT_MIN); /* wire_creq_decode refuses other amounts */
@@ -282,8 +362,7 @@ static void batch_assert_conserved(const batch_t *b) {
  * the batch's writes are stored in serial order or not at all after the first that is
  * not stored: one datagram after the other, each stored whole by its backend (a WRITE is
  * all or nothing), the next sent only once the previous one is stored. */
-static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
+static void coord_fetch_done(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out) {
     if (batch_outstanding(b) > 0) return;
     char letters[BACKEND_COUNT + 1];
     mask_letters(b->failed_mask, letters);
@@ -363,7 +442,7 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
             rep.kind = CREP_INTERNAL; /* a serial never wraps around to reuse 1 */
             snprintf(rep.text, sizeof(rep.text), "no serial left (the largest is 18446744073709551615)");
         } else {
-            batch_accept(c, o, s, r, credited);
+            batch_accept(c, b, o, s, r, credited);
             continue;
         }
         op_reply(c, o, &rep, out);
@@ -381,18 +460,18 @@ static void coord_fetch_done(coord_t *c, uint64_t now_us, outbox_t *out) {
         opq_prepend_all(&c->queue, &deferred);
     }
     if (b->accepted == 0) {
-        coord_batch_end(c, now_us, out);
+        coord_batch_end(c, b, now_us, out);
         return;
     }
     batch_phase_begin(b, PHASE_WRITE);
-    coord_write_next(c, now_us, out);
+    coord_write_next(c, b, now_us, out);
 }
 
 /* A WRITE reply (or a STALE refusal): settle its transfers. */
 static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_reply_t *rep,
                               outbox_t *out) {
     out_t *e = &c->out[ei];
-    batch_t *b = &c->batch;
+    batch_t *b = batch_of(c, e);
     int be = e->backend;
     int e_count = e->op_count; /* e is released before the next WRITE goes */
     int was_in_doubt = e->in_doubt;
@@ -445,13 +524,12 @@ static void coord_write_reply(coord_t *c, uint64_t now_us, int ei, const wire_re
     b->outstanding[be]--;
     if (all_stored) b->acked += e_count;
     /* the next datagram only after this one is stored whole, so serials stay contiguous */
-    if (all_stored && coord_write_next(c, now_us, out)) return;
+    if (all_stored && coord_write_next(c, b, now_us, out)) return;
     outbox_line(out, FX_STDOUT, MSG_M_RECV_FEEDBACK, backend_letter(be), c->cfg.backend_port[be]);
-    coord_write_done(c, now_us, out);
+    coord_write_done(c, b, now_us, out);
 }
 
-static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
+static void coord_write_done(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out) {
     if (batch_outstanding(b) > 0) return;
     int refused = 0; /* a backend answered one of the batch's transfers with a refusal */
     int stored = 0;
@@ -508,7 +586,7 @@ static void coord_write_done(coord_t *c, uint64_t now_us, outbox_t *out) {
         }
         op_reply(c, o, &rep, out);
     }
-    coord_batch_end(c, now_us, out);
+    coord_batch_end(c, b, now_us, out);
 }
 
 
@@ -540,24 +618,21 @@ void batch_on_reply(coord_t *c, uint64_t now_us, int ei, const wire_reply_t *rep
 /* A QUERY fails the fetch ("unavailable"); a WRITE goes in doubt: the client hears
  * "unknown" and the write stays, retried until the backend answers. */
 void batch_on_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out) {
-    batch_t *b = &c->batch;
     out_t *w = &c->out[ei];
+    batch_t *b = batch_of(c, w);
     int be = w->backend;
     if (w->type == WIRE_WRITE) {
         for (int k = 0; k < w->op_count; k++) c->ops[w->ops[k]].write_state = W_UNKNOWN;
         out_hold_in_doubt(c, ei);
         b->outstanding[be]--;
-        coord_write_done(c, now_us, out);
+        coord_write_done(c, b, now_us, out);
         return;
     }
     out_t e = out_take(c, ei);
     AC_ASSERT(e.type == WIRE_QUERY);
     b->failed_mask |= (uint8_t)(1u << be);
     b->outstanding[be]--;
-    coord_fetch_done(c, now_us, out);
+    coord_fetch_done(c, b, now_us, out);
 }
 
-uint8_t *batch_stale_mask(coord_t *c, const out_t *e) {
-    (void)e;
-    return &c->batch.stale_mask;
-}
+uint8_t *batch_stale_mask(coord_t *c, const out_t *e) { return &batch_of(c, e)->stale_mask; }

@@ -25,6 +25,7 @@
 #define TXJ_QUEUE_TXS (2 * TXJ_WINDOW_PAGES * LIST_PAGE_TXS) /* a backend's listed, unmerged
                                              transactions (the job's ring, 0.9 MB in all) */
 #define STATS_JOBS_MAX 64                 /* stats requests served at once */
+#define READ_BATCHES_MAX 3                /* batches of balances only, beside the batch */
 #define FILE_CHUNK_BYTES (1u << 20)       /* the TXLIST file goes to the driver in chunks of at most this */
 #define CONN_INDEX_SLOTS (2 * CONNECTIONS_MAX) /* conn id -> conn: load <= 1/2 */
 
@@ -48,6 +49,7 @@ _Static_assert(COORD_STATS_ROW_BYTES_MAX >= 20 + 1 + NAME_BYTES_MAX + 1 + 20 + 1
  * and a hello per stats job and backend), the batch's QUERYs or its writes (one datagram a transfer
  * at worst, each with a hello) and the earlier batch's in-doubt writes and hellos. */
 _Static_assert(BACKEND_COUNT * (1 + 2 * STATS_JOBS_MAX) + (BATCH_USERS_MAX + WIRE_QUERY_NAMES_FIT - 1) / WIRE_QUERY_NAMES_FIT * BACKEND_COUNT +
+                   READ_BATCHES_MAX * ((BATCH_OPS_MAX + WIRE_QUERY_NAMES_FIT - 1) / WIRE_QUERY_NAMES_FIT) * BACKEND_COUNT +
                    4 * BATCH_OPS_MAX <= OUT_MAX,
                "every datagram in flight fits in the out table");
 _Static_assert(TXJ_WINDOW_PAGES >= 1 && TXJ_WINDOW_PAGES <= WIRE_LIST_PAGES_MAX, "a window is one LIST");
@@ -237,6 +239,7 @@ typedef struct {
     int ops[WIRE_WRITE_TXS_MAX]; /* WRITE */
     int op_count;
     int stats_job;          /* STATS */
+    int batch;              /* a batch's QUERY or WRITE: 0, the batch; k > 0, read batch k - 1 */
     /* the payload last: out_clear clears what comes before it (its first len bytes are
      * the datagram; nothing reads past them) */
     uint8_t payload[DGRAM_BYTES_MAX];
@@ -300,6 +303,8 @@ struct coord {
     int out_hw;                       /* entries at or above this index are unused */
     int conn_hw;                      /* likewise for conns */
     int in_doubt;                     /* out entries that are in-doubt writes */
+    batch_t *reads[READ_BATCHES_MAX]; /* read batches (balances only) beside the batch:
+                                         allocated at first use, kept until coord_free */
     batch_t batch;
     txjob_t txjob;
     stats_job_t sjobs[STATS_JOBS_MAX];
@@ -410,6 +415,10 @@ typedef struct {
 
 /* Starts a batch of the queued balances and transfers when none is running. */
 void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out);
+/* While the batch runs, the balances waiting become read batches beside it. */
+void coord_reads_start(coord_t *c, uint64_t now_us, outbox_t *out);
+int coord_reads_running(const coord_t *c);
+void coord_reads_free(coord_t *c);
 /* Whether the running batch has a transfer naming this user. */
 int batch_names(const coord_t *c, const wire_name_t *n);
 void batch_on_reply(coord_t *c, uint64_t now_us, int ei, const wire_reply_t *rep, outbox_t *out);

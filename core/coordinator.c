@@ -179,6 +179,7 @@ int coord_reset(coord_t *c, const coord_config_t *cfg) {
     coord_conns_free(c);
     coord_jobs_free(c);
     coord_clear_used(c);
+    coord_reads_free(c);
     coord_init(c, cfg);
     return 0;
 }
@@ -187,6 +188,7 @@ void coord_free(coord_t *c) {
     if (c == NULL) return;
     coord_conns_free(c);
     coord_jobs_free(c);
+    coord_reads_free(c);
     free(c);
 }
 
@@ -252,6 +254,7 @@ void coord_schedule(coord_t *c, uint64_t now_us, outbox_t *out) {
     }
     if (c->in_doubt > 0 && !MUTANT(MUT_SERIAL_REUSE_IN_DOUBT)) return;
     coord_batch_start(c, now_us, out);
+    coord_reads_start(c, now_us, out);
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -334,7 +337,8 @@ uint64_t coord_deadline_us(const coord_t *c) {
 /* ------------------------------------------------------------------------------------ */
 
 int coord_idle(const coord_t *c) {
-    return c->batch.phase == PHASE_IDLE && c->txjob.phase == TXJ_IDLE && c->sjob_count == 0 &&
+    return c->batch.phase == PHASE_IDLE && coord_reads_running(c) == 0 && c->txjob.phase == TXJ_IDLE &&
+           c->sjob_count == 0 &&
            c->queue.len == 0 && c->txq.len == 0 && c->sq.len == 0 && c->parked.len == 0 &&
            pool_free(c->out_free_count, c->out_fresh, OUT_MAX) == OUT_MAX;
 }

@@ -4,7 +4,8 @@
  * served together as one batch: one QUERY per backend for all their users, transfers
  * validated in arrival order against running balances, WRITEs to one chosen backend one
  * after the other. Only one batch is in flight, so serials (max over all backends + 1)
- * never repeat. TXLIST and stats run as jobs beside the batches: a TXLIST lists the
+ * never repeat; the balances that arrive meanwhile are answered by read batches beside it
+ * (a fetch only). TXLIST and stats run as jobs beside the batches: a TXLIST lists the
  * serials up to the largest stored when it began, merged from the backends' ascending
  * pages and written in chunks; a stats job holds back transfers naming its user.
  * docs/PROTOCOL.md describes the retries, deadlines and fencing. */

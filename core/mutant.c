@@ -25,6 +25,7 @@ const char *const mutant_names[MUT_COUNT] = {
     "disk-error-no-cut",
     "no-epoch-check",
     "txlist-page-order",
+    "reads-across-batches",
     /* real programs only (MUT_SIM_COUNT ..) */
     "restart-forgets-last-line",
     "half-timeout",

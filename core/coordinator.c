@@ -178,8 +178,8 @@ int coord_reset(coord_t *c, const coord_config_t *cfg) {
     if (!coord_config_valid(cfg)) return AC_EINVAL;
     coord_conns_free(c);
     coord_jobs_free(c);
+    coord_reads_free(c); /* before the clearing, which forgets their pointers */
     coord_clear_used(c);
-    coord_reads_free(c);
     coord_init(c, cfg);
     return 0;
 }

@@ -300,7 +300,8 @@ static int coord_write_next(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *o
         tx_t t;
         tx_set(&t, o->serial, o->req.user.s, o->req.user.len, o->req.receiver.s,
                o->req.receiver.len, o->req.amount);
-        size_t need = wire_tx_bytes(&t);
+        uint64_t prev = req.u.write.count == 0 ? 0 : req.u.write.txs[req.u.write.count - 1].serial;
+        size_t need = wire_list_tx_bytes(prev, &t); /* page transactions (wire v5) */
         if (req.u.write.count == WIRE_WRITE_TXS_MAX || bytes + need > DGRAM_BYTES_MAX) break;
         owners[req.u.write.count] = i;
         req.u.write.txs[req.u.write.count++] = t;

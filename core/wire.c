@@ -21,7 +21,6 @@
 #define WRITE_REPLY_FIXED_BYTES (REPLY_HEAD_BYTES + U8_BYTES)
 #define WRITE_RESULT_BYTES (U64_BYTES + U8_BYTES)
 #define STATS_REQ_BYTES_MAX (WIRE_HEADER_BYTES + 1 + NAME_BYTES_MAX + U32_BYTES)
-#define TX_BYTES_MAX (U64_BYTES + 2 * (1 + NAME_BYTES_MAX) + U64_BYTES)
 #define ROW_BYTES_MAX (1 + NAME_BYTES_MAX + U32_BYTES + U64_BYTES)
 #define STATUS_MAX WIRE_ST_EPOCH
 #define RESULT_MAX WIRE_TX_IOERR
@@ -43,25 +42,19 @@ _Static_assert(WRITE_REPLY_FIXED_BYTES + WIRE_WRITE_TXS_MAX * WRITE_RESULT_BYTES
 _Static_assert(STATS_REQ_BYTES_MAX <= DGRAM_BYTES_MAX, "a STATS request fits a datagram");
 /* ... and the packed ones always have room for at least one element, so paging and
  * splitting make progress. */
-_Static_assert(WIRE_WRITE_REQ_FIXED_BYTES + TX_BYTES_MAX <= DGRAM_BYTES_MAX, "1 tx per WRITE");
 _Static_assert(WIRE_QUERY_NAMES_FIT >= 1 && WIRE_QUERY_NAMES_FIT <= WIRE_QUERY_NAMES_MAX &&
                WIRE_QUERY_REQ_FIXED_BYTES + WIRE_QUERY_NAMES_FIT * (1 + NAME_BYTES_MAX) <=
                    DGRAM_BYTES_MAX, "a QUERY holds WIRE_QUERY_NAMES_FIT names of any length");
 #define LIST_TX_BYTES_MAX (10 + 2 * (1 + NAME_BYTES_MAX) + 6) /* varints: a u64, an amount */
 _Static_assert(AMOUNT_MAX < (1ull << 42), "an amount is a varint of 6 bytes at most");
 _Static_assert(WIRE_LIST_REPLY_FIXED_BYTES + LIST_TX_BYTES_MAX <= DGRAM_BYTES_MAX, "1 tx per page");
+_Static_assert(WIRE_WRITE_REQ_FIXED_BYTES + LIST_TX_BYTES_MAX <= DGRAM_BYTES_MAX, "1 tx per WRITE");
 _Static_assert(WIRE_STATS_REPLY_FIXED_BYTES + ROW_BYTES_MAX <= DGRAM_BYTES_MAX, "1 row a page");
 _Static_assert(WIRE_LIST_TXS_MAX <= UINT8_MAX && WIRE_STATS_ROWS_MAX <= UINT8_MAX,
                "counts are u8 on the wire");
 _Static_assert(NAME_BYTES_MAX <= UINT8_MAX, "a name length is a u8 on the wire");
 
 size_t wire_name_bytes(size_t name_len) { return 1 + name_len; }
-
-size_t wire_tx_bytes(const tx_t *t) {
-    AC_ASSERT(t != NULL);
-    return U64_BYTES + wire_name_bytes(t->sender_len) + wire_name_bytes(t->receiver_len) +
-           U64_BYTES;
-}
 
 /* Bytes of v as a varint (LEB128: 7 bits a byte, the low ones first, the top bit set on
  * every byte but the last): 1 for v < 128 ... 10 for v >= 2^63. */
@@ -144,15 +137,7 @@ static void bw_name(bw_t *w, const char *s, size_t len) {
     w->len += len;
 }
 
-static void bw_tx(bw_t *w, const tx_t *t) {
-    if (t->serial == 0 || t->amount < AMOUNT_MIN || t->amount > AMOUNT_MAX) w->bad = 1;
-    bw_uint(w, t->serial, U64_BYTES);
-    bw_name(w, t->sender, t->sender_len);
-    bw_name(w, t->receiver, t->receiver_len);
-    bw_uint(w, (uint64_t)t->amount, U64_BYTES);
-}
-
-/* A LIST page's transaction (1.5): its serial as the difference from the one before it in
+/* A LIST page's or a WRITE's transaction (1.3): its serial as the difference from the one before it in
  * the page (*prev_serial: 0 before the first), so a page ascends strictly by its encoding,
  * and its amount as a varint. */
 static void bw_list_tx(bw_t *w, const tx_t *t, uint64_t *prev_serial) {
@@ -209,7 +194,8 @@ size_t wire_req_encode(const wire_req_t *m, uint8_t *buf, size_t cap) {
         if (!count_ok(m->u.write.count, 1, WIRE_WRITE_TXS_MAX)) return 0;
         bw_uint(&w, m->u.write.epoch, U64_BYTES);
         bw_uint(&w, m->u.write.count, U8_BYTES);
-        for (unsigned i = 0; i < m->u.write.count; i++) bw_tx(&w, &m->u.write.txs[i]);
+        uint64_t prev = 0;
+        for (unsigned i = 0; i < m->u.write.count; i++) bw_list_tx(&w, &m->u.write.txs[i], &prev);
         break;
     case WIRE_LIST:
         if (!count_ok(m->u.list.max, 1, WIRE_LIST_TXS_MAX)) return 0;
@@ -355,23 +341,8 @@ static void br_wire_name(br_t *r, wire_name_t *n) {
     br_name(r, n->s, &n->len);
 }
 
-/* Reads one transaction into *t, cleared first (wire_req_clear leaves the array to its
- * readers): the names go straight into it, checked once (br_name), so t is what tx_set
- * would have made of them. */
-static void br_tx(br_t *r, tx_t *t) {
-    memset(t, 0, sizeof *t);
-    uint64_t serial = br_uint(r, U64_BYTES);
-    br_name(r, t->sender, &t->sender_len);
-    br_name(r, t->receiver, &t->receiver_len);
-    uint64_t amount = br_uint(r, U64_BYTES);
-    if (serial == 0 || amount < AMOUNT_MIN || amount > AMOUNT_MAX) r->bad = 1;
-    if (r->bad) return;
-    t->serial = serial;
-    t->amount = (int64_t)amount;
-}
-
-/* Reads one LIST page transaction (bw_list_tx) into *t, cleared first: its serial must be
- * above *prev_serial (a difference of 0, or one past 2^64, is refused). */
+/* Reads one page transaction (bw_list_tx: a LIST page's or a WRITE's) into *t, cleared first:
+ * its serial must be above *prev_serial (a difference of 0, or one past 2^64, is refused). */
 static void br_list_tx(br_t *r, tx_t *t, uint64_t *prev_serial) {
     memset(t, 0, sizeof *t);
     uint64_t delta = br_varint(r);
@@ -442,8 +413,9 @@ int wire_req_decode(const uint8_t *buf, size_t len, wire_req_t *m) {
         m->u.write.epoch = br_uint(&r, U64_BYTES);
         m->u.write.count = br_u8_max(&r, WIRE_WRITE_TXS_MAX);
         if (m->u.write.count == 0) r.bad = 1;
+        uint64_t prev = 0;
         for (unsigned i = 0; i < m->u.write.count && !r.bad; i++) {
-            br_tx(&r, &m->u.write.txs[i]);
+            br_list_tx(&r, &m->u.write.txs[i], &prev);
         }
         break;
     case WIRE_LIST:

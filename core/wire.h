@@ -9,10 +9,11 @@
 
 /* ================================ UDP ================================ */
 #define WIRE_MAGIC 0xA1
-#define WIRE_VERSION 4             /* 2: the backend's boot epoch in WRITEs and replies;
+#define WIRE_VERSION 5             /* 2: the backend's boot epoch in WRITEs and replies;
                                       3: a LIST asks a window of pages, each reply its cursor,
                                          its transactions in varints;
-                                      4: a QUERY of up to 64 names, packed by size */
+                                      4: a QUERY of up to 64 names, packed by size;
+                                      5: a WRITE's transactions as a page's, up to 64 */
 #define WIRE_HEADER_BYTES 20        /* magic, version, type, flags, incarnation, request id */
 
 enum {
@@ -24,7 +25,7 @@ enum {
 };
 
 #define WIRE_QUERY_NAMES_MAX 64     /* as many totals as one reply holds (50 + 64 x 17 bytes) */
-#define WIRE_WRITE_TXS_MAX 32
+#define WIRE_WRITE_TXS_MAX 64
 #define WIRE_LIST_TXS_MAX 64
 #define WIRE_LIST_PAGES_MAX 32      /* pages a LIST may ask at once (one datagram each) */
 #define WIRE_STATS_ROWS_MAX 96
@@ -148,10 +149,9 @@ int wire_write_set_epoch(uint8_t *buf, size_t len, uint64_t epoch);
 
 /* Sizes for packing pages greedily under DGRAM_BYTES_MAX. */
 size_t wire_name_bytes(size_t name_len);      /* 1 + name_len */
-size_t wire_tx_bytes(const tx_t *t);          /* encoded size of one transaction */
-/* Encoded size of one transaction of a LIST page (varints, PROTOCOL.md 1.5): its serial's
- * difference from prev_serial (the page's transaction before it; 0 for the first, and
- * t->serial > prev_serial), its names, its amount. */
+/* Encoded size of one page transaction, of a LIST page or a WRITE (varints, PROTOCOL.md
+ * 1.3): its serial's difference from prev_serial (the transaction before it in the message;
+ * 0 for the first, and t->serial > prev_serial), its names, its amount. */
 size_t wire_list_tx_bytes(uint64_t prev_serial, const tx_t *t);
 size_t wire_row_bytes(size_t partner_len);    /* encoded size of one stats row */
 #define WIRE_QUERY_REQ_FIXED_BYTES (WIRE_HEADER_BYTES + 1)

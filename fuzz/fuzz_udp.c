@@ -125,7 +125,8 @@ static size_t req_predicted(const wire_req_t *m) {
         for (size_t i = 0; i < m->u.query.count; i++) n += wire_name_bytes(m->u.query.names[i].len);
     } else if (m->type == WIRE_WRITE) {
         n = WIRE_WRITE_REQ_FIXED_BYTES;
-        for (size_t i = 0; i < m->u.write.count; i++) n += wire_tx_bytes(&m->u.write.txs[i]);
+        for (size_t i = 0; i < m->u.write.count; i++)
+            n += wire_list_tx_bytes(i ? m->u.write.txs[i - 1].serial : 0, &m->u.write.txs[i]);
     }
     return n;
 }

@@ -102,13 +102,13 @@ static void seeds_udp(void) {
     for (unsigned i = 0; i < WIRE_WRITE_TXS_MAX; i++)
         tx_fill(&q.u.write.txs[i], 100 + i, "a", "b.c-d_E", 1 + i);
     q.u.write.epoch = UINT64_MAX;
-    udp_req("req_write_32", &q);
+    udp_req("req_write_64", &q);
     q.u.write.count = 8; /* as many longest transactions as fit a datagram */
     for (unsigned i = 0; i < 8; i++) {
         char other[NAME_BYTES_MAX + 1];
         name_long(big, NAME_BYTES_MAX, i);
         name_long(other, NAME_BYTES_MAX, i + 9);
-        tx_fill(&q.u.write.txs[i], UINT64_MAX - i, big, other, AMOUNT_MAX);
+        tx_fill(&q.u.write.txs[i], UINT64_MAX - 7 + i, big, other, AMOUNT_MAX); /* ascending */
     }
     udp_req("req_write_8_longest", &q);
 
@@ -156,7 +156,7 @@ static void seeds_udp(void) {
         p.u.write.serials[i] = 100 + i;
         p.u.write.results[i] = (uint8_t)(i % 3);
     }
-    udp_reply("reply_write_32_mixed", &p);
+    udp_reply("reply_write_64_mixed", &p);
 
     memset(&p, 0, sizeof p);
     p.type = WIRE_LIST | WIRE_REPLY, p.incarnation = 3, p.request_id = 9, p.fence = 3;

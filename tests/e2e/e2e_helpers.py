@@ -748,8 +748,8 @@ def wire_header(data):
 
 
 def wire_write_txs(data):
-    """The transactions [Tx] of a WRITE request (PROTOCOL.md 1.4); raises ValueError on a
-    datagram that is not one."""
+    """The transactions [Tx] of a WRITE request (PROTOCOL.md 1.4: page transactions, 1.3);
+    raises ValueError on a datagram that is not one."""
     if len(data) < WIRE_WRITE_FIXED_BYTES or data[2] != WIRE_WRITE:
         raise ValueError("not a WRITE request")
     pos = WIRE_WRITE_FIXED_BYTES
@@ -762,12 +762,22 @@ def wire_write_txs(data):
         pos += 1 + n
         return s
 
+    def varint():
+        nonlocal pos
+        v, shift = 0, 0
+        while True:
+            b = data[pos]
+            pos += 1
+            v |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return v
+
+    serial = 0
     for _ in range(data[WIRE_WRITE_FIXED_BYTES - 1]):
-        serial = int.from_bytes(data[pos:pos + 8], "big")
-        pos += 8
+        serial += varint()        # page transactions (1.3): the step from the one before
         sender, receiver = name(), name()
-        amount = int.from_bytes(data[pos:pos + 8], "big")
-        pos += 8
+        amount = varint()
         txs.append(Tx(serial, sender, receiver, amount))
     if pos != len(data) - AUTH_TRAILER_BYTES:
         raise ValueError("trailing bytes after a WRITE request")

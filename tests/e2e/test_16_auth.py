@@ -48,11 +48,21 @@ def hello(incarnation, request_id=1):
     return header(WIRE_QUERY, incarnation, request_id) + bytes([0])
 
 
+def varint(v):
+    """LEB128, the shortest spelling (PROTOCOL.md 1.3)."""
+    out = bytearray()
+    while True:
+        out.append((v & 0x7F) | (0x80 if v >= 0x80 else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
 def write(incarnation, request_id, serial, sender, receiver, amount, epoch=0):
-    """A WRITE for the backend run of boot epoch `epoch` (a forger has not heard one: 0)."""
+    """A WRITE of one page transaction for the backend run of boot epoch `epoch` (a forger
+    has not heard one: 0)."""
     return (header(WIRE_WRITE, incarnation, request_id) + epoch.to_bytes(8, "big") + bytes([1])
-            + serial.to_bytes(8, "big")
-            + name(sender) + name(receiver) + amount.to_bytes(8, "big"))
+            + varint(serial) + name(sender) + name(receiver) + varint(amount))
 
 
 def seal(msg, backend, seq, key):

@@ -127,7 +127,7 @@ static void lengths_spread(size_t *lens, size_t n, size_t total) {
 TEST(test_query_worked_example) {
     /* docs/PROTOCOL.md: a QUERY for "Chinmay", incarnation 1, request id 7 */
     static const uint8_t expect[] = {
-        0xA1, 0x04, 0x01, 0x00,                         /* magic version type flags */
+        0xA1, 0x05, 0x01, 0x00,                         /* magic version type flags */
         0, 0, 0, 0, 0, 0, 0, 1,                         /* incarnation 1 */
         0, 0, 0, 0, 0, 0, 0, 7,                         /* request id 7 */
         0x01,                                           /* count 1 */
@@ -154,7 +154,7 @@ TEST(test_reply_worked_example) {
     /* the answer of backend A (sample block1) to the QUERY above: fence 1, max serial 9,
      * 3 transactions, Chinmay exists, sent 129, received 0 */
     static const uint8_t expect[] = {
-        0xA1, 0x04, 0x81, 0x00,
+        0xA1, 0x05, 0x81, 0x00,
         0, 0, 0, 0, 0, 0, 0, 1,
         0, 0, 0, 0, 0, 0, 0, 7,
         0x00,                                           /* status OK */
@@ -222,36 +222,35 @@ TEST(test_doc_examples) {
 
     req_init(&q, WIRE_QUERY); /* hello */
     q.request_id = 12;
-    req_matches_hex(&q, "a1 04 01 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0c  00");
+    req_matches_hex(&q, "a1 05 01 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0c  00");
 
     req_init(&q, WIRE_WRITE);
     q.request_id = 8;
     q.u.write.count = 1;
     q.u.write.epoch = 0x2a;
     tx_set(&q.u.write.txs[0], 10, "Chinmay", 7, "Luke", 4, 20);
-    req_matches_hex(&q, "a1 04 02 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08"
+    req_matches_hex(&q, "a1 05 02 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08"
                         "00 00 00 00 00 00 00 2a  01"
-                        "00 00 00 00 00 00 00 0a  07 43 68 69 6e 6d 61 79  04 4c 75 6b 65"
-                        "00 00 00 00 00 00 00 14");
+                        "0a  07 43 68 69 6e 6d 61 79  04 4c 75 6b 65  14");
     reply_init(&r, WIRE_WRITE);
     r.request_id = 8;
     r.u.write.count = 1;
     r.u.write.serials[0] = 10;
     r.u.write.results[0] = WIRE_TX_STORED;
-    reply_matches_hex(&r, "a1 04 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  00"
+    reply_matches_hex(&r, "a1 05 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "01  00 00 00 00 00 00 00 0a  00");
     reply_init(&r, WIRE_WRITE);
     r.request_id = 8;
     r.status = WIRE_ST_UNFENCED;
-    reply_matches_hex(&r, "a1 04 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  02"
+    reply_matches_hex(&r, "a1 05 82 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 08  02"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a  00");
 
     req_init(&q, WIRE_LIST);
     q.request_id = 9;
     q.u.list.max = 2;
     q.u.list.pages = 2;
-    req_matches_hex(&q, "a1 04 03 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09"
+    req_matches_hex(&q, "a1 05 03 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09"
                         "00 00 00 00  00 02  02");
     reply_init(&r, WIRE_LIST);
     r.request_id = 9;
@@ -260,7 +259,7 @@ TEST(test_doc_examples) {
     r.u.list.count = 2;
     tx_set(&r.u.list.txs[0], 4, "Ben", 3, "Victor", 6, 85); /* LIST ascends */
     tx_set(&r.u.list.txs[1], 6, "Racheal", 7, "Alice", 5, 49);
-    reply_matches_hex(&r, "a1 04 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
+    reply_matches_hex(&r, "a1 05 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "00 00 00 00  00 00 00 02  00  02"
                           "04  03 42 65 6e  06 56 69 63 74 6f 72  55"
@@ -272,7 +271,7 @@ TEST(test_doc_examples) {
     r.u.list.done = 1;
     r.u.list.count = 1;
     tx_set(&r.u.list.txs[0], 7, "Martin", 6, "Luke", 4, 25);
-    reply_matches_hex(&r, "a1 04 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
+    reply_matches_hex(&r, "a1 05 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "00 00 00 02  00 00 00 03  01  01"
                           "07  06 4d 61 72 74 69 6e  04 4c 75 6b 65  19");
@@ -280,14 +279,14 @@ TEST(test_doc_examples) {
     r.request_id = 9;
     r.status = WIRE_ST_STALE;
     r.fence = 5;
-    reply_matches_hex(&r, "a1 04 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  01"
+    reply_matches_hex(&r, "a1 05 83 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 09  01"
                           "00 00 00 00 00 00 00 05  00 00 00 00 00 00 00 2a"
                           "00 00 00 00  00 00 00 00  00  00");
 
     req_init(&q, WIRE_STATS);
     q.request_id = 11;
     name_set(&q.u.stats.user, "Chinmay");
-    req_matches_hex(&q, "a1 04 04 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b"
+    req_matches_hex(&q, "a1 05 04 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b"
                         "07 43 68 69 6e 6d 61 79  00 00 00 00");
     reply_init(&r, WIRE_STATS);
     r.request_id = 11;
@@ -297,7 +296,7 @@ TEST(test_doc_examples) {
     name_set(&r.u.stats.rows[0].partner, "Oliver");
     r.u.stats.rows[0].count = 1;
     r.u.stats.rows[0].net = -129;
-    reply_matches_hex(&r, "a1 04 84 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b  00"
+    reply_matches_hex(&r, "a1 05 84 00  00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 0b  00"
                           "00 00 00 00 00 00 00 01  00 00 00 00 00 00 00 2a"
                           "00 00 00 01  01  01"
                           "06 4f 6c 69 76 65 72  00 00 00 01  ff ff ff ff ff ff ff 7f");
@@ -345,7 +344,7 @@ TEST(test_fixed_bytes_match_encodings) {
     q.u.write.count = 1;
     tx_make(&q.u.write.txs[0], 1, 1, 1, 1, 0);
     CHECK_EQ(wire_req_encode(&q, buf, sizeof buf),
-             WIRE_WRITE_REQ_FIXED_BYTES + wire_tx_bytes(&q.u.write.txs[0]));
+             WIRE_WRITE_REQ_FIXED_BYTES + wire_list_tx_bytes(0, &q.u.write.txs[0]));
 
     req_init(&q, WIRE_LIST);
     q.u.list.max = 1;
@@ -385,7 +384,7 @@ TEST(test_size_helpers_match_encodings) {
         q.u.write.count = 1;
         q.u.write.txs[0] = t;
         CHECK_EQ(wire_req_encode(&q, buf, sizeof buf),
-                 WIRE_WRITE_REQ_FIXED_BYTES + wire_tx_bytes(&t));
+                 WIRE_WRITE_REQ_FIXED_BYTES + wire_list_tx_bytes(0, &t));
 
         wire_reply_t r;
         reply_init(&r, WIRE_LIST);
@@ -402,7 +401,7 @@ TEST(test_size_helpers_match_encodings) {
     }
     tx_t t;
     tx_make(&t, 1, 3, 5, 1, 0);
-    CHECK_EQ(wire_tx_bytes(&t), 8 + 4 + 6 + 8);
+    CHECK_EQ(wire_list_tx_bytes(0, &t), 1 + 4 + 6 + 1);
     CHECK_EQ(wire_row_bytes(10), 1 + 10 + 4 + 8);
 }
 
@@ -728,10 +727,10 @@ TEST(test_packing_reaches_exactly_1200) {
         wname_make(&m.u.stats.rows[0].partner, lens[0] + 1, 0);
         CHECK_EQ(wire_reply_encode(&m, buf, sizeof buf), 0);
     }
-    /* WRITE: 9 transactions */
+    /* WRITE: 10 transactions */
     {
-        enum { N = 9 };
-        size_t room = DGRAM_BYTES_MAX - WIRE_WRITE_REQ_FIXED_BYTES - N * (8 + 1 + 1 + 8);
+        enum { N = 10 };
+        size_t room = DGRAM_BYTES_MAX - WIRE_WRITE_REQ_FIXED_BYTES - N * (1 + 1 + 1 + 1);
         size_t lens[2 * N];
         lengths_spread(lens, 2 * N, room);
         req_init(&q, WIRE_WRITE);
@@ -744,7 +743,7 @@ TEST(test_packing_reaches_exactly_1200) {
         CHECK_EQ(e.u.write.count, N);
         /* the same bytes plus one more well-formed transaction: refused for its size */
         static uint8_t over[BIG_BYTES];
-        size_t tx_bytes = wire_tx_bytes(&q.u.write.txs[0]);
+        size_t tx_bytes = wire_list_tx_bytes(0, &q.u.write.txs[0]); /* a step of 1: serial N + 1 */
         memcpy(over, buf, DGRAM_BYTES_MAX);
         over[WIRE_WRITE_REQ_FIXED_BYTES - 1] = N + 1; /* the count, after the epoch */
         memcpy(over + DGRAM_BYTES_MAX, buf + WIRE_WRITE_REQ_FIXED_BYTES, tx_bytes);
@@ -755,7 +754,7 @@ TEST(test_packing_reaches_exactly_1200) {
         tx_make(&q.u.write.txs[0], 1, lens[0] + 1, lens[1], 5, 0);
         CHECK_EQ(wire_req_encode(&q, buf, sizeof buf), 0);
     }
-    /* a WRITE of 32 transactions with 64-byte names never fits: split by the sender */
+    /* a WRITE of 64 transactions with 64-byte names never fits: split by the sender */
     req_init(&q, WIRE_WRITE);
     q.u.write.count = WIRE_WRITE_TXS_MAX;
     for (unsigned i = 0; i < WIRE_WRITE_TXS_MAX; i++) {
@@ -810,7 +809,8 @@ TEST(test_header_rejects) {
     CHECK_EQ(req_patched(buf, n, 1, 1), AC_EINVAL); /* version 1: no epochs */
     CHECK_EQ(req_patched(buf, n, 1, 2), AC_EINVAL); /* version 2: a LIST of one page */
     CHECK_EQ(req_patched(buf, n, 1, 3), AC_EINVAL); /* version 3: a QUERY of 16 names */
-    CHECK_EQ(req_patched(buf, n, 1, 5), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 1, 4), AC_EINVAL); /* version 4: WRITEs of fixed-width txs */
+    CHECK_EQ(req_patched(buf, n, 1, 6), AC_EINVAL);
     for (unsigned flags = 1; flags <= 0xFF; flags <<= 1) {
         CHECK_EQ(req_patched(buf, n, 3, (uint8_t)flags), AC_EINVAL);
     }
@@ -900,8 +900,9 @@ TEST(test_write_req_rejects) {
     tx_set(&q.u.write.txs[0], 5, "ab", 2, "cd", 2, 25);
     uint8_t buf[DGRAM_BYTES_MAX];
     size_t n = wire_req_encode(&q, buf, sizeof buf);
-    /* 20-27 epoch, 28 count, 29-36 serial, 37 len, 38-39, 40 len, 41-42, 43-50 amount */
-    CHECK_EQ(n, 51);
+    /* 20-27 epoch, 28 count, then a page transaction (1.3): 29 serial step (varint), 30 len,
+     * 31-32, 33 len, 34-35, 36 amount (varint) */
+    CHECK_EQ(n, 37);
     CHECK_EQ(req_patched_u64(buf, n, 20, UINT64_MAX), AC_OK); /* any epoch */
     CHECK(req_refuses_truncations(buf, n));
     CHECK_EQ(req_patched(buf, n, 28, 0), AC_EINVAL);   /* count 0 */
@@ -911,19 +912,35 @@ TEST(test_write_req_rejects) {
     empty[28] = 0; /* a WRITE of nothing, with nothing after it */
     CHECK_EQ(wire_req_decode(empty, sizeof empty, &m), AC_EINVAL);
     CHECK_EQ(req_patched(buf, n, 28, 2), AC_EINVAL);
-    CHECK_EQ(req_patched(buf, n, 28, 33), AC_EINVAL);  /* over WIRE_WRITE_TXS_MAX */
-    CHECK_EQ(req_patched_u64(buf, n, 29, 0), AC_EINVAL); /* serial 0 */
-    CHECK_EQ(req_patched_u64(buf, n, 29, UINT64_MAX), AC_OK);
-    CHECK_EQ(req_patched(buf, n, 37, 0), AC_EINVAL);
-    CHECK_EQ(req_patched(buf, n, 38, '!'), AC_EINVAL); /* sender */
-    CHECK_EQ(req_patched(buf, n, 40, 0), AC_EINVAL);
-    CHECK_EQ(req_patched(buf, n, 42, ' '), AC_EINVAL); /* receiver */
-    CHECK_EQ(req_patched_u64(buf, n, 43, 0), AC_EINVAL);
-    CHECK_EQ(req_patched_u64(buf, n, 43, AMOUNT_MIN), AC_OK);
-    CHECK_EQ(req_patched_u64(buf, n, 43, AMOUNT_MAX), AC_OK);
-    CHECK_EQ(req_patched_u64(buf, n, 43, AMOUNT_MAX + 1), AC_EINVAL);
-    CHECK_EQ(req_patched_u64(buf, n, 43, (uint64_t)1 << 63), AC_EINVAL);
-    CHECK_EQ(req_patched_u64(buf, n, 43, UINT64_MAX), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 28, WIRE_WRITE_TXS_MAX + 1), AC_EINVAL); /* over the maximum */
+    CHECK_EQ(req_patched(buf, n, 29, 0), AC_EINVAL);   /* a step of 0: serial 0 */
+    CHECK_EQ(req_patched(buf, n, 29, 0x7F), AC_OK);    /* serial 127 */
+    CHECK_EQ(req_patched(buf, n, 30, 0), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 31, '!'), AC_EINVAL); /* sender */
+    CHECK_EQ(req_patched(buf, n, 33, 0), AC_EINVAL);
+    CHECK_EQ(req_patched(buf, n, 35, ' '), AC_EINVAL); /* receiver */
+    CHECK_EQ(req_patched(buf, n, 36, 0), AC_EINVAL);   /* amount 0 */
+    CHECK_EQ(req_patched(buf, n, 36, AMOUNT_MIN), AC_OK);
+    /* the amount's varint: AMOUNT_MAX is taken, one more is refused, and so is a second
+     * transaction that does not ascend (a step of 0 after the first) */
+    uint8_t big[DGRAM_BYTES_MAX];
+    memcpy(big, buf, 36);
+    uint64_t amounts[2] = {AMOUNT_MAX, AMOUNT_MAX + 1};
+    for (int k = 0; k < 2; k++) {
+        size_t len = 36;
+        for (uint64_t v = amounts[k]; ; v >>= 7) {
+            big[len++] = (uint8_t)((v & 0x7F) | (v >= 0x80 ? 0x80 : 0));
+            if (v < 0x80) break;
+        }
+        CHECK_EQ(wire_req_decode(big, len, &m), k == 0 ? AC_OK : AC_EINVAL);
+    }
+    memcpy(big, buf, n);
+    big[28] = 2;
+    memcpy(big + n, buf + 29, n - 29); /* the same transaction again: a step of 5, serial 10 */
+    CHECK_EQ(wire_req_decode(big, n + (n - 29), &m), AC_OK);
+    CHECK_EQ(m.u.write.txs[1].serial, 10);
+    big[n] = 0; /* a step of 0: serial 5 again */
+    CHECK_EQ(wire_req_decode(big, n + (n - 29), &m), AC_EINVAL);
 }
 
 TEST(test_list_and_stats_req_rejects) {

@@ -176,7 +176,14 @@ def test_replayed_genuine_datagram_is_dropped(tapped_network):
     assert len(held) == 1, held
     w = held[0]
     assert len(w.data) > AUTH_TRAILER_BYTES
-    received = net.out(w.backend).count("received a request from the Main Server")
+    # the backend flushes its screen lines after its reply is sent (at its loop turn's end):
+    # the count is taken once it has stopped moving
+    def count():
+        return net.out(w.backend).count("received a request from the Main Server")
+    received, deadline = -1, time.monotonic() + REPORT_WAIT_S
+    while received != count() and time.monotonic() < deadline:
+        received = count()
+        time.sleep(0.2)
     line = "10 Chinmay Luke 20"
     # the WRITE serverM sent, replayed from the address the backend takes serverM's from
     tap._to_backends.sendto(w.data, ("127.0.0.1", net.ports[w.backend]))

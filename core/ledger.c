@@ -663,11 +663,9 @@ void ledger_prefetch(const ledger_t *l, uint32_t i, uint32_t n) {
     }
 }
 
-void ledger_totals(const ledger_t *l, const char *name, size_t name_len, ledger_totals_t *out) {
-    AC_ASSERT(l != NULL);
-    AC_ASSERT(out != NULL);
+/* The totals of user index+1 v (0: absent, all zero). */
+static void totals_of(const ledger_t *l, uint32_t v, ledger_totals_t *out) {
     memset(out, 0, sizeof *out);
-    uint32_t v = user_find(l, name, name_len);
     if (v == 0) return;
     const ledger_user_t *u = &l->users[v - 1];
     if (NEVER(u->tx_count == 0)) return; /* users are interned with their first tx */
@@ -675,6 +673,12 @@ void ledger_totals(const ledger_t *l, const char *name, size_t name_len, ledger_
     out->sent = u->sent;
     out->received = u->received;
     out->tx_count = u->tx_count;
+}
+
+void ledger_totals(const ledger_t *l, const char *name, size_t name_len, ledger_totals_t *out) {
+    AC_ASSERT(l != NULL);
+    AC_ASSERT(out != NULL);
+    totals_of(l, user_find(l, name, name_len), out);
 }
 
 void ledger_totals_many(const ledger_t *l, const ledger_name_t *names, size_t n,
@@ -694,16 +698,8 @@ void ledger_totals_many(const ledger_t *l, const ledger_name_t *names, size_t n,
         if (v != 0 && (uint32_t)(v >> 32) == tag[i]) __builtin_prefetch(&l->users[(uint32_t)v - 1u]);
     }
     for (size_t i = 0; i < n; i++) {
-        memset(&out[i], 0, sizeof out[i]);
-        if (names[i].len == 0 || names[i].len > NAME_BYTES_MAX) continue;
-        uint32_t v = user_find_tagged(l, names[i].s, names[i].len, tag[i]);
-        if (v == 0) continue;
-        const ledger_user_t *u = &l->users[v - 1];
-        if (NEVER(u->tx_count == 0)) continue; /* users are interned with their first tx */
-        out[i].exists = 1;
-        out[i].sent = u->sent;
-        out[i].received = u->received;
-        out[i].tx_count = u->tx_count;
+        int valid = names[i].len > 0 && names[i].len <= NAME_BYTES_MAX;
+        totals_of(l, valid ? user_find_tagged(l, names[i].s, names[i].len, tag[i]) : 0, &out[i]);
     }
 }
 

@@ -9,17 +9,26 @@
  *          all go to one backend chosen at random, one WRITE datagram after the other,
  *          the next only once the previous is stored whole (a WRITE is all or nothing),
  *          so a lost write never leaves a later serial stored without it.
- * Only one batch is in flight and a new one waits while any write is in doubt, so no two
- * transfers see the same balance and no serial is handed out twice. Beside it, the
- * balances that arrive while it runs go in read batches (READ_BATCHES_MAX at once): a
- * FETCH phase only, answered from it. A read needs no order with the batch's writes: a
- * backend answers a QUERY only once every write it accepted is durable, and the batch's
- * writes all go to one backend in serial order, so a read sees the ledger after some
- * prefix of them, a state that was (docs/PROTOCOL.md 2.4) — provided the next batch waits
- * for them: its writes may go to another backend. Read batches start only while no
+ * One batch decides and writes at a time, and none starts while any write is in doubt, so
+ * no two transfers see the same balance and no serial is handed out twice.
+ * Group commit: while the batch writes, the next one (the batch ahead, mains[cur ^ 1])
+ * already fetches; it decides only once the batch has ended. Its fetch saw a prefix of
+ * the batch's writes on their backend W (a backend answers a QUERY only once every write
+ * it accepted is durable, and the writes reach W in serial order) and none of them on the
+ * others: each user's answer from W says how far (its largest serial, buser_t.seen), so
+ * when the batch ends with every transfer stored, those W had not stored when it answered
+ * are added (prior[], batch_catch_up) and the batch ahead decides on the ledger after the
+ * batch, the state it would have fetched had it waited. If the batch ends any other way (a
+ * write refused or in doubt), the fetch is thrown away: the batch ahead's requests go back
+ * to the head of the queue (planted bug: ahead-no-catch-up).
+ * Beside them, the balances that arrive go in read batches (READ_BATCHES_MAX at once): a
+ * FETCH phase only, answered from it. A read needs no order with the batch's writes: it
+ * sees the ledger after some prefix of them, a state that was (docs/PROTOCOL.md 2.4) —
+ * provided the next batch writes only after it: its writes may go to another backend
+ * (batch_may_decide: planted bug reads-across-batches). Read batches start only while no
  * write is in doubt (a request behind one waits, or hears UNAVAILABLE, as before). The
  * batches are the OWN_BATCH row of the out table's owners (batch_on_reply,
- * batch_on_expire); an out entry names its batch (out_t.batch). */
+ * batch_on_expire); an out entry names its batch's slot (out_t.batch). */
 #include <stdio.h> /* snprintf only: core never prints */
 #include <stdlib.h>
 #include <string.h>
@@ -46,13 +55,25 @@ static void batch_release(batch_t *b) {
 }
 
 
-/* The batch's entry for a user (added when new): O(1) on average, by a hash of the name. */
-static int batch_user_index(batch_t *b, const wire_name_t *n) {
+/* The slot of user_slots a name hashes to: its entry's, or the empty one where it goes. */
+static uint32_t batch_user_slot(const batch_t *b, const wire_name_t *n) {
     uint32_t h = name_hash(n->s, n->len) & (BATCH_USER_SLOTS - 1);
     for (; b->user_slots[h] != 0; h = (h + 1) & (BATCH_USER_SLOTS - 1)) {
         const buser_t *x = &b->users[b->user_slots[h] - 1];
-        if (x->name.len == n->len && memcmp(x->name.s, n->s, n->len) == 0) return b->user_slots[h] - 1;
+        if (x->name.len == n->len && memcmp(x->name.s, n->s, n->len) == 0) break;
     }
+    return h;
+}
+
+/* The batch's entry for a user, or -1: O(1) on average, by a hash of the name. */
+static int batch_user_find(const batch_t *b, const wire_name_t *n) {
+    return b->user_slots[batch_user_slot(b, n)] - 1;
+}
+
+/* The batch's entry for a user, added when new. */
+static int batch_user_index(batch_t *b, const wire_name_t *n) {
+    uint32_t h = batch_user_slot(b, n);
+    if (b->user_slots[h] != 0) return b->user_slots[h] - 1;
     AC_ASSERT(b->user_count < BATCH_USERS_MAX);
     b->users[b->user_count].name = *n;
     b->user_slots[h] = (uint16_t)(b->user_count + 1);
@@ -74,14 +95,16 @@ static void batch_note_sent(batch_t *b, int backend, outbox_t *out) {
 
 /* The batch an out entry's QUERY or WRITE belongs to (out_t.batch), and back. */
 static batch_t *batch_of(coord_t *c, const out_t *e) {
-    if (e->batch == 0) return &c->batch;
+    if (e->batch == 0) return &c->mains[0];
+    if (e->batch == BATCH_ID_MAIN1) return &c->mains[1];
     AC_ASSERT(e->batch > 0 && e->batch <= READ_BATCHES_MAX);
     AC_ASSERT(c->reads[e->batch - 1] != NULL);
     return c->reads[e->batch - 1];
 }
 
 static int batch_id(const coord_t *c, const batch_t *b) {
-    if (b == &c->batch) return 0;
+    if (b == &c->mains[0]) return 0;
+    if (b == &c->mains[1]) return BATCH_ID_MAIN1;
     for (int k = 0; k < READ_BATCHES_MAX; k++)
         if (c->reads[k] == b) return k + 1;
     AC_ASSERT(0);
@@ -104,18 +127,25 @@ static int user_locked(const coord_t *c, const wire_name_t *n) {
 
 static void coord_fetch_send(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out);
 static void coord_fetch_done(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out);
+static void batch_decide(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out);
 static void coord_write_done(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out);
 
-void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out) {
-    batch_t *b = &c->batch;
-    if (b->phase != PHASE_IDLE || c->queue.len == 0) return;
-    /* The read batches of the batch before end first: a read beside this batch's writes
-     * must not also have seen the ledger before the last batch's writes, on another
-     * backend (its answers would mix two states that never were one). */
-    if (coord_reads_running(c) > 0 && !MUTANT(MUT_READS_ACROSS_BATCHES)) return;
-    /* a write in doubt may yet store its serials: the next batch's fetch would not see them */
-    AC_ASSERT(c->in_doubt == 0 || MUTANT(MUT_SERIAL_REUSE_IN_DOUBT));
-    batch_release(b);
+/* A batch decides (answers, validates, writes) only once no read batch that began before
+ * the last batch ended still runs: that read may have seen one backend before the last
+ * batch's writes, and must not see another after this one's (its answers would mix two
+ * states that never were one). Its fetch need not wait: a fetch writes nothing. */
+static int batch_may_decide(const coord_t *c) {
+    if (MUTANT(MUT_READS_ACROSS_BATCHES)) return 1;
+    for (int k = 0; k < READ_BATCHES_MAX; k++) {
+        const batch_t *r = c->reads[k];
+        if (r != NULL && r->phase != PHASE_IDLE && r->gen < c->gen) return 0;
+    }
+    return 1;
+}
+
+/* Moves the queue's requests into b, in order, up to BATCH_OPS_MAX; a transfer behind a
+ * parked one of its connection, or naming a user whose stats job runs, is parked. */
+static void batch_take(coord_t *c, batch_t *b) {
     while (c->queue.len > 0 && b->op_count < BATCH_OPS_MAX) {
         int i = opq_pop(&c->queue);
         op_t *o = &c->ops[i];
@@ -132,8 +162,30 @@ void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out) {
         batch_user_index(b, &o->req.user);
         if (o->req.op == CREQ_TRANSFER) batch_user_index(b, &o->req.receiver);
     }
+}
+
+void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out) {
+    batch_t *m = coord_main(c);
+    if (m->phase == PHASE_FETCH && m->fetched && batch_may_decide(c)) {
+        m->fetched = 0;
+        batch_decide(c, m, now_us, out);
+        coord_batch_start(c, now_us, out); /* it writes now: the batch ahead may start */
+        return;
+    }
+    batch_t *a = coord_ahead(c);
+    /* one batch ahead at most, and only beside the batch's writes (a batch that writes
+     * nothing has nothing to overlap); a discarded one gives its requests back first */
+    if (c->queue.len == 0 || a->phase != PHASE_IDLE) return;
+    batch_t *b = m->phase == PHASE_IDLE ? m : m->phase == PHASE_WRITE ? a : NULL;
+    if (b == NULL) return;
+    /* a write in doubt may yet store its serials: the next batch's fetch would not see them */
+    AC_ASSERT(c->in_doubt == 0 || MUTANT(MUT_SERIAL_REUSE_IN_DOUBT));
+    batch_release(b);
+    batch_take(c, b);
     if (b->op_count == 0) return;
     c->stats.batches++;
+    if (b == a) c->stats.batches_ahead++;
+    b->gen = c->gen;
     batch_phase_begin(b, PHASE_FETCH);
     coord_fetch_send(c, b, now_us, out);
 }
@@ -171,7 +223,7 @@ static void reads_take(coord_t *c, batch_t *b) {
 }
 
 void coord_reads_start(coord_t *c, uint64_t now_us, outbox_t *out) {
-    if (c->batch.phase == PHASE_IDLE || c->in_doubt > 0) return;
+    if (coord_main(c)->phase == PHASE_IDLE || c->in_doubt > 0) return;
     for (int k = 0; k < READ_BATCHES_MAX && c->queue.len > 0; k++) {
         if (c->reads[k] != NULL && c->reads[k]->phase != PHASE_IDLE) continue;
         if (c->reads[k] == NULL) {
@@ -183,14 +235,85 @@ void coord_reads_start(coord_t *c, uint64_t now_us, outbox_t *out) {
         reads_take(c, b);
         if (b->op_count == 0) return; /* no balance waits */
         c->stats.batches++;
+        b->gen = c->gen;
         batch_phase_begin(b, PHASE_FETCH);
         coord_fetch_send(c, b, now_us, out);
     }
 }
 
+/* The batch ahead's fetch is thrown away: its requests go back to the head of the queue,
+ * in their order, for a batch that fetches after the batch before's writes settle. */
+static void batch_requeue(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out) {
+    opq_t back;
+    back.head = back.len = 0;
+    for (int k = 0; k < b->op_count; k++) {
+        AC_ASSERT(c->ops[b->ops[k]].state == OP_BATCH);
+        AC_ASSERT(!c->ops[b->ops[k]].replied);
+        c->ops[b->ops[k]].state = OP_QUEUED;
+        opq_push(&back, b->ops[k]);
+    }
+    opq_prepend_all(&c->queue, &back);
+    c->stats.ahead_discarded++;
+    batch_release(b);
+    coord_schedule(c, now_us, out);
+}
+
+/* The batch n ends while the batch ahead a fetched: with every transfer of n stored, a
+ * keeps them (prior[]) to add those its answers did not hold yet when it decides; with any
+ * refused or in doubt, a's fetch is thrown away (it is not known what the ledger holds). */
+static void batch_hand_over(coord_t *c, const batch_t *n, batch_t *a) {
+    AC_ASSERT(n->accepted > 0); /* the batch ahead starts only beside writes */
+    if (n->acked != n->accepted) {
+        a->discard = 1;
+        return;
+    }
+    a->prior_backend = n->write_backend;
+    a->prior_count = 0;
+    for (int k = 0; k < n->op_count; k++) {
+        const op_t *o = &c->ops[n->ops[k]];
+        if (o->write_state != W_STORED) continue;
+        AC_ASSERT(o->backend == n->write_backend);
+        prior_t *p = &a->prior[a->prior_count++];
+        p->serial = o->serial;
+        p->amount = o->req.amount;
+        p->sender = batch_user_find(a, &o->req.user);
+        p->receiver = batch_user_find(a, &o->req.receiver);
+    }
+    AC_ASSERT(a->prior_count == n->accepted);
+}
+
+/* The batch ahead decides on the ledger after the batch before: its fetch, plus each of
+ * that batch's transfers the answer of their backend for that user did not hold yet (the
+ * answer's largest serial is below it). Its largest serial is at least theirs. */
+static void batch_catch_up(coord_t *c, batch_t *b) {
+    int w = b->prior_backend;
+    for (int k = 0; k < b->prior_count; k++) {
+        const prior_t *p = &b->prior[k];
+        if (p->serial > b->max_serial) b->max_serial = p->serial;
+        if (MUTANT(MUT_AHEAD_NO_CATCH_UP)) continue;
+        int added = 0;
+        if (p->sender >= 0 && p->serial > b->users[p->sender].seen[w]) {
+            buser_t *u = &b->users[p->sender];
+            if (add_u64(u->sent, p->amount, &u->sent)) u->overflow = 1;
+            added = 1;
+        }
+        if (p->receiver >= 0 && p->serial > b->users[p->receiver].seen[w]) {
+            buser_t *u = &b->users[p->receiver];
+            if (add_u64(u->received, p->amount, &u->received)) u->overflow = 1;
+            added = 1;
+        }
+        c->stats.ahead_caught_up += (uint64_t)added;
+    }
+    b->prior_count = 0;
+}
+
 /* The batch is over: its ops are released (a transfer in doubt when its write settles),
- * then the next jobs and batch start. */
+ * the batch ahead becomes the batch (or gives its requests back), then the next jobs and
+ * batch start. */
 static void coord_batch_end(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out) {
+    int is_main = b == coord_main(c);
+    batch_t *a = coord_ahead(c);
+    if (is_main && a->phase != PHASE_IDLE) batch_hand_over(c, b, a);
     for (int k = 0; k < b->op_count; k++) {
         int i = b->ops[k];
         op_t *o = &c->ops[i];
@@ -202,6 +325,15 @@ static void coord_batch_end(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *o
         op_release(c, i);
     }
     batch_release(b);
+    if (is_main) {
+        c->gen++;
+        if (a->phase != PHASE_IDLE && !a->discard) {
+            c->cur ^= 1; /* coord_schedule lets it decide once its fetch is done */
+        } else if (a->phase != PHASE_IDLE && a->fetched) {
+            batch_requeue(c, a, now_us, out);
+            return;
+        }
+    }
     coord_schedule(c, now_us, out);
 }
 
@@ -261,6 +393,7 @@ static void coord_fetch_reply(coord_t *c, uint64_t now_us, const out_t *e, const
         buser_t *u = &b->users[e->first_user + k];
         const wire_totals_t *t = &rep->u.query.totals[k];
         u->got_mask |= (uint8_t)(1u << be);
+        u->seen[be] = rep->u.query.max_serial;
         if (t->exists) u->exists = 1;
         if (add_u64(u->sent, t->sent, &u->sent) || add_u64(u->received, t->received, &u->received)) {
             u->overflow = 1;
@@ -356,15 +489,33 @@ static void batch_assert_conserved(const batch_t *b) {
     AC_ASSERT(moved == 0);
 }
 
-/* Balance and transfer ops, once every QUERY of the batch is answered or failed.
+/* Every QUERY of b is answered or failed: a read batch decides now, the batch once no
+ * earlier read batch runs (batch_may_decide), the batch ahead once it is the batch. */
+static void coord_fetch_done(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out) {
+    if (batch_outstanding(b) > 0) return;
+    if (b == coord_ahead(c)) {
+        if (b->discard) batch_requeue(c, b, now_us, out);
+        else b->fetched = 1;
+        return;
+    }
+    if (b == coord_main(c) && !batch_may_decide(c)) {
+        b->fetched = 1; /* coord_batch_start, once that read batch ends */
+        return;
+    }
+    batch_decide(c, b, now_us, out);
+}
+
+/* Balance and transfer ops, once the fetch is done (and caught up, batch_catch_up).
  * Balances are answered from the fetch (linearized before the batch's transfers).
  * Transfers are validated in arrival order against running balances: the fetched ones
  * plus the effect of every transfer accepted before in this batch. That is safe because
  * the batch's writes are stored in serial order or not at all after the first that is
  * not stored: one datagram after the other, each stored whole by its backend (a WRITE is
  * all or nothing), the next sent only once the previous one is stored. */
-static void coord_fetch_done(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out) {
-    if (batch_outstanding(b) > 0) return;
+static void batch_decide(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *out) {
+    AC_ASSERT(b->phase == PHASE_FETCH);
+    AC_ASSERT(batch_outstanding(b) == 0);
+    batch_catch_up(c, b);
     char letters[BACKEND_COUNT + 1];
     mask_letters(b->failed_mask, letters);
     int fetch_ok = b->failed_mask == 0 || MUTANT(MUT_PARTIAL_BALANCE);
@@ -593,12 +744,14 @@ static void coord_write_done(coord_t *c, batch_t *b, uint64_t now_us, outbox_t *
 
 /* Its transfers may still be written. */
 int batch_names(const coord_t *c, const wire_name_t *n) {
-    const batch_t *b = &c->batch;
-    if (b->phase == PHASE_IDLE) return 0;
-    for (int k = 0; k < b->op_count; k++) {
-        const op_t *o = &c->ops[b->ops[k]];
-        if (o->req.op == CREQ_TRANSFER && (names_equal(&o->req.user, n) || names_equal(&o->req.receiver, n)))
-            return 1;
+    for (int m = 0; m < 2; m++) {
+        const batch_t *b = &c->mains[m];
+        if (b->phase == PHASE_IDLE) continue;
+        for (int k = 0; k < b->op_count; k++) {
+            const op_t *o = &c->ops[b->ops[k]];
+            if (o->req.op == CREQ_TRANSFER && (names_equal(&o->req.user, n) || names_equal(&o->req.receiver, n)))
+                return 1;
+        }
     }
     return 0;
 }

@@ -26,6 +26,7 @@
                                              transactions (the job's ring, 0.9 MB in all) */
 #define STATS_JOBS_MAX 64                 /* stats requests served at once */
 #define READ_BATCHES_MAX 3                /* batches of balances only, beside the batch */
+#define BATCH_ID_MAIN1 (READ_BATCHES_MAX + 1) /* out_t.batch of mains[1] */
 #define FILE_CHUNK_BYTES (1u << 20)       /* the TXLIST file goes to the driver in chunks of at most this */
 #define CONN_INDEX_SLOTS (2 * CONNECTIONS_MAX) /* conn id -> conn: load <= 1/2 */
 
@@ -47,9 +48,11 @@ _Static_assert(COORD_STATS_ROW_BYTES_MAX >= 20 + 1 + NAME_BYTES_MAX + 1 + 20 + 1
                "a stats row (rank, partner, count, net, newline) fits its bound");
 /* At most in flight at once: the jobs (a LIST window or hello per backend for TXLIST, a STATS
  * and a hello per stats job and backend), the batch's QUERYs or its writes (one datagram a transfer
- * at worst, each with a hello) and the earlier batch's in-doubt writes and hellos. */
+ * at worst, each with a hello), the read batches' and the batch ahead's QUERYs and the earlier
+ * batch's in-doubt writes and hellos. */
 _Static_assert(BACKEND_COUNT * (1 + 2 * STATS_JOBS_MAX) + (BATCH_USERS_MAX + WIRE_QUERY_NAMES_FIT - 1) / WIRE_QUERY_NAMES_FIT * BACKEND_COUNT +
                    READ_BATCHES_MAX * ((BATCH_OPS_MAX + WIRE_QUERY_NAMES_FIT - 1) / WIRE_QUERY_NAMES_FIT) * BACKEND_COUNT +
+                   (BATCH_USERS_MAX + WIRE_QUERY_NAMES_FIT - 1) / WIRE_QUERY_NAMES_FIT * BACKEND_COUNT +
                    4 * BATCH_OPS_MAX <= OUT_MAX,
                "every datagram in flight fits in the out table");
 _Static_assert(TXJ_WINDOW_PAGES >= 1 && TXJ_WINDOW_PAGES <= WIRE_LIST_PAGES_MAX, "a window is one LIST");
@@ -148,7 +151,18 @@ typedef struct {
     uint64_t received;
     int64_t balance;       /* from the fetch: what a balance request of the batch hears */
     int64_t running;       /* after the transfers accepted so far in this batch */
+    uint64_t seen[BACKEND_COUNT]; /* the largest serial of the answer each backend gave for
+                              it: which of the batch before's writes its totals hold */
 } buser_t;
+
+/* A transfer the batch before this one stored after this one's fetch began (group commit,
+ * coord_batch.c): its users here (index into users[], -1: not in this batch). */
+typedef struct {
+    uint64_t serial;
+    uint64_t amount;
+    int sender;
+    int receiver;
+} prior_t;
 
 typedef struct {
     char name[NAME_BYTES_MAX + 1];
@@ -239,7 +253,8 @@ typedef struct {
     int ops[WIRE_WRITE_TXS_MAX]; /* WRITE */
     int op_count;
     int stats_job;          /* STATS */
-    int batch;              /* a batch's QUERY or WRITE: 0, the batch; k > 0, read batch k - 1 */
+    int batch;              /* a batch's QUERY or WRITE: 0, mains[0]; 1..READ_BATCHES_MAX,
+                               read batch k - 1; BATCH_ID_MAIN1, mains[1] */
     /* the payload last: out_clear clears what comes before it (its first len bytes are
      * the datagram; nothing reads past them) */
     uint8_t payload[DGRAM_BYTES_MAX];
@@ -265,9 +280,15 @@ typedef struct {
     uint64_t serial_first;
     int sent;
     int acked;
+    uint64_t gen;                     /* c->gen when it started (coord_batch.c: reads) */
+    int fetched;                      /* every QUERY answered or failed; the decision waits */
+    int discard;                      /* a batch ahead whose fetch the batch before spoilt */
+    int prior_count;                  /* prior[]: the batch before's transfers to add */
+    int prior_backend;                /* the backend they went to */
     uint16_t user_slots[BATCH_USER_SLOTS]; /* open addressing over users[] (batch_user_index) */
     /* the large tables last: batch_release clears only the entries in use */
     int ops[BATCH_OPS_MAX];
+    prior_t prior[BATCH_OPS_MAX];
     buser_t users[BATCH_USERS_MAX];
 } batch_t;
 
@@ -305,7 +326,12 @@ struct coord {
     int in_doubt;                     /* out entries that are in-doubt writes */
     batch_t *reads[READ_BATCHES_MAX]; /* read batches (balances only) beside the batch:
                                          allocated at first use, kept until coord_free */
-    batch_t batch;
+    /* The batch (mains[cur]) and the batch ahead (mains[cur ^ 1]): the next one, fetching
+     * while the batch writes (group commit); it becomes the batch when that one ends. An
+     * out entry names its slot, not its role (out_t.batch). */
+    batch_t mains[2];
+    int cur;
+    uint64_t gen;                     /* batches ended (the read rule, coord_batch.c) */
     txjob_t txjob;
     stats_job_t sjobs[STATS_JOBS_MAX];
     int sjob_count;                   /* stats jobs running */
@@ -413,13 +439,17 @@ typedef struct {
 
 /* ---- coord_batch.c: batches -------------------------------------------------------- */
 
-/* Starts a batch of the queued balances and transfers when none is running. */
+/* The batch (it decides and writes) and the batch ahead (fetching while it writes). */
+static inline batch_t *coord_main(coord_t *c) { return &c->mains[c->cur]; }
+static inline batch_t *coord_ahead(coord_t *c) { return &c->mains[c->cur ^ 1]; }
+/* Starts a batch of the queued balances and transfers when none is running, or the batch
+ * ahead while the batch writes; lets a batch whose fetch is done decide once it may. */
 void coord_batch_start(coord_t *c, uint64_t now_us, outbox_t *out);
 /* While the batch runs, the balances waiting become read batches beside it. */
 void coord_reads_start(coord_t *c, uint64_t now_us, outbox_t *out);
 int coord_reads_running(const coord_t *c);
 void coord_reads_free(coord_t *c);
-/* Whether the running batch has a transfer naming this user. */
+/* Whether the batch or the batch ahead has a transfer naming this user. */
 int batch_names(const coord_t *c, const wire_name_t *n);
 void batch_on_reply(coord_t *c, uint64_t now_us, int ei, const wire_reply_t *rep, outbox_t *out);
 void batch_on_expire(coord_t *c, uint64_t now_us, int ei, outbox_t *out);

@@ -122,11 +122,12 @@ static int coord_config_valid(const coord_config_t *cfg) {
     return 1;
 }
 
-/* coord_reset's clearing, cheaper than coord_new's 237 kB: c was in use, so the tables read
- * only below a count or inside a ring (the free lists, the op queues' rings, the batch's op
- * list) may keep what they hold, as the pools do, and the batch's users past user_count are
- * zero already (batch_release clears those it used); everything else before the pools is
- * cleared as coord_new clears it: about 85 kB a restart instead of 237 kB. */
+/* coord_reset's clearing, cheaper than coord_new's 276 kB: c was in use, so the tables read
+ * only below a count or inside a ring (the free lists, the op queues' rings, the batches'
+ * op and prior lists) may keep what they hold, as the pools do, and the batches' users past
+ * user_count are zero already (batch_release clears those it used); everything else before
+ * the pools is cleared as coord_new clears it: about 29 kB a restart (plus the users in
+ * use) instead of 276 kB. */
 static void coord_clear_used(coord_t *c) {
     static const struct {
         size_t off, len;
@@ -138,12 +139,19 @@ static void coord_clear_used(coord_t *c) {
         {offsetof(coord_t, sq.idx), sizeof(((coord_t *)0)->sq.idx)},
         {offsetof(coord_t, parked.idx), sizeof(((coord_t *)0)->parked.idx)},
         {offsetof(coord_t, out_free), sizeof(((coord_t *)0)->out_free)},
-        {offsetof(coord_t, batch.ops), sizeof(((coord_t *)0)->batch.ops)},
-        {offsetof(coord_t, batch.users), sizeof(((coord_t *)0)->batch.users)},
+        {offsetof(coord_t, mains[0].ops), sizeof(((coord_t *)0)->mains[0].ops)},
+        {offsetof(coord_t, mains[0].prior), sizeof(((coord_t *)0)->mains[0].prior)},
+        {offsetof(coord_t, mains[0].users), sizeof(((coord_t *)0)->mains[0].users)},
+        {offsetof(coord_t, mains[1].ops), sizeof(((coord_t *)0)->mains[1].ops)},
+        {offsetof(coord_t, mains[1].prior), sizeof(((coord_t *)0)->mains[1].prior)},
+        {offsetof(coord_t, mains[1].users), sizeof(((coord_t *)0)->mains[1].users)},
     };
-    AC_ASSERT(c->batch.user_count >= 0);
-    AC_ASSERT(c->batch.user_count <= BATCH_USERS_MAX);
-    memset(c->batch.users, 0, sizeof(c->batch.users[0]) * (size_t)c->batch.user_count);
+    for (int m = 0; m < 2; m++) {
+        batch_t *b = &c->mains[m];
+        AC_ASSERT(b->user_count >= 0);
+        AC_ASSERT(b->user_count <= BATCH_USERS_MAX);
+        memset(b->users, 0, sizeof(b->users[0]) * (size_t)b->user_count);
+    }
     size_t at = 0;
     for (size_t k = 0; k < sizeof(kept) / sizeof(kept[0]); k++) {
         AC_ASSERT(kept[k].off >= at); /* in member order, none overlapping */
@@ -298,7 +306,7 @@ static uint64_t coord_timers(coord_t *c, uint64_t now_us, outbox_t *out) {
         AC_ASSERT(doubt_mask != 0); /* c->in_doubt counts the entries walked above */
         char letters[BACKEND_COUNT + 1];
         mask_letters(doubt_mask, letters);
-        opq_t *stuck[3] = {&c->txq, &c->sq, c->batch.phase == PHASE_IDLE ? &c->queue : NULL};
+        opq_t *stuck[3] = {&c->txq, &c->sq, coord_main(c)->phase == PHASE_IDLE ? &c->queue : NULL};
         for (int q = 0; q < 3; q++) {
             while (stuck[q] != NULL && stuck[q]->len > 0) {
                 uint64_t due_us = stuck_deadline(c, stuck[q]);
@@ -337,7 +345,8 @@ uint64_t coord_deadline_us(const coord_t *c) {
 /* ------------------------------------------------------------------------------------ */
 
 int coord_idle(const coord_t *c) {
-    return c->batch.phase == PHASE_IDLE && coord_reads_running(c) == 0 && c->txjob.phase == TXJ_IDLE &&
+    return c->mains[0].phase == PHASE_IDLE && c->mains[1].phase == PHASE_IDLE && coord_reads_running(c) == 0 &&
+           c->txjob.phase == TXJ_IDLE &&
            c->sjob_count == 0 &&
            c->queue.len == 0 && c->txq.len == 0 && c->sq.len == 0 && c->parked.len == 0 &&
            pool_free(c->out_free_count, c->out_fresh, OUT_MAX) == OUT_MAX;

@@ -116,6 +116,10 @@ int coord_idle(const coord_t *c);
 
 typedef struct {
     uint64_t batches;
+    uint64_t batches_ahead;       /* of them, fetched while the batch before wrote (group commit) */
+    uint64_t ahead_caught_up;     /* transfers of a batch before added to one ahead's fetch */
+    uint64_t ahead_discarded;     /* batches ahead whose fetch was thrown away (a write of the
+                                     batch before refused or in doubt) */
     uint64_t requests;
     uint64_t transfers_ok;
     uint64_t retransmits;

@@ -26,6 +26,7 @@ const char *const mutant_names[MUT_COUNT] = {
     "no-epoch-check",
     "txlist-page-order",
     "reads-across-batches",
+    "ahead-no-catch-up",
     /* real programs only (MUT_SIM_COUNT ..) */
     "restart-forgets-last-line",
     "half-timeout",

@@ -30,7 +30,9 @@ typedef enum {
     MUT_NO_EPOCH_CHECK,         /* a backend applies a WRITE meant for an earlier run of it */
     MUT_TXLIST_PAGE_ORDER,      /* serverM takes a LIST page of a window that does not start
                                    at the backend's cursor (one before it was lost) */
-    MUT_READS_ACROSS_BATCHES,   /* the next batch starts while read batches of the last run */
+    MUT_READS_ACROSS_BATCHES,   /* the next batch writes while read batches of the last run */
+    MUT_AHEAD_NO_CATCH_UP,      /* the batch that fetched ahead decides on its fetch alone,
+                                   without the writes the batch before stored after it */
     MUT_SIM_COUNT,              /* the core bugs above: alichain-sim-mutants selects these */
     /* real programs only (net/; make real-mutants, make compare-mutants): */
     MUT_RESTART_FORGETS_LAST = MUT_SIM_COUNT, /* a backend restarted after a crash reads its

@@ -96,6 +96,22 @@ static uint64_t fake_epoch[BACKEND_COUNT] = {101, 102, 103};
 static uint64_t fake_last_write_epoch;
 static uint64_t fake_received; /* what every user has received, as QUERY answers say (0) */
 
+/* With fake_ledger on, the scripted backends keep the transfers their WRITEs stored, and a
+ * QUERY's totals and largest serial include them (a backend's state at its answer). */
+#define FAKE_TXS 64
+static int fake_ledger;
+static tx_t fake_txs[BACKEND_COUNT][FAKE_TXS];
+static int fake_tx_count[BACKEND_COUNT];
+
+static void fake_totals(int b, const wire_name_t *n, wire_totals_t *t, uint64_t *largest) {
+    for (int k = 0; k < fake_tx_count[b]; k++) {
+        const tx_t *x = &fake_txs[b][k];
+        if (x->sender_len == n->len && memcmp(x->sender, n->s, n->len) == 0) t->sent += (uint64_t)x->amount;
+        if (x->receiver_len == n->len && memcmp(x->receiver, n->s, n->len) == 0) t->received += (uint64_t)x->amount;
+        if (x->serial > *largest) *largest = x->serial;
+    }
+}
+
 /* Backend b's answer: every user exists with no history (but fake_received); largest
  * serial 9 for serverA (the sample's), 8 and 7 for the others, never one serial in two
  * backends (core/serials.c refuses that ledger); every write stored; listings and
@@ -123,11 +139,15 @@ static size_t backend_answer(int b, const wire_req_t *q, uint8_t *buf, size_t ca
         for (int k = 0; k < q->u.query.count; k++) {
             rep->u.query.totals[k].exists = 1;
             rep->u.query.totals[k].received = fake_received;
+            if (fake_ledger) fake_totals(b, &q->u.query.names[k], &rep->u.query.totals[k], &rep->u.query.max_serial);
         }
         break;
     case WIRE_WRITE:
         rep->u.write.count = q->u.write.count;
-        for (int k = 0; k < q->u.write.count; k++) rep->u.write.serials[k] = q->u.write.txs[k].serial;
+        for (int k = 0; k < q->u.write.count; k++) {
+            rep->u.write.serials[k] = q->u.write.txs[k].serial;
+            if (fake_ledger && fake_tx_count[b] < FAKE_TXS) fake_txs[b][fake_tx_count[b]++] = q->u.write.txs[k];
+        }
         break;
     case WIRE_LIST:
         rep->u.list.done = 1;
@@ -174,6 +194,8 @@ static void rig_backends_answer(rig_t *r) {
 
 static void rig_init(rig_t *r) {
     memset(r, 0, sizeof(*r));
+    fake_ledger = 0;
+    memset(fake_tx_count, 0, sizeof(fake_tx_count));
     for (int b = 0; b < BACKEND_COUNT; b++) fake_epoch[b] = 101 + (uint64_t)b;
     coord_config_t cfg = {.incarnation = 7, .seed = 1, .timeout_ms = 2000,
                           .client_port = {25000, 26000}, .txlist_path = "alichain.txt"};
@@ -842,11 +864,101 @@ TEST(a_pipeline_in_one_chunk_is_one_batch) {
     rig_free(&r);
 }
 
+/* Answers the pending datagrams of one type (to backend `backend`, or any with -1); what
+ * the answers make the coordinator send stays pending. Returns how many were answered. */
+static int rig_answer_only(rig_t *r, uint8_t type, int backend) {
+    static dgram_t keep[PENDING_MAX], now[PENDING_MAX];
+    int nk = 0, nn = 0;
+    for (int i = 0; i < r->log.pending_count; i++) {
+        wire_req_t q;
+        CHECK_EQ(wire_req_decode(r->log.pending[i].bytes, r->log.pending[i].len, &q), 0);
+        if (q.type == type && (backend < 0 || r->log.pending[i].backend == backend))
+            now[nn++] = r->log.pending[i];
+        else
+            keep[nk++] = r->log.pending[i];
+    }
+    memcpy(r->log.pending, keep, sizeof(keep[0]) * (size_t)nk);
+    r->log.pending_count = nk;
+    for (int i = 0; i < nn; i++) rig_answer(r, now[i].backend, now[i].bytes, now[i].len, 0);
+    return nn;
+}
+
+/* The backend the one pending WRITE goes to (-1: none, or more than one). */
+static int rig_write_backend(rig_t *r) {
+    int be = -1, n = 0;
+    for (int i = 0; i < r->log.pending_count; i++) {
+        wire_req_t q;
+        CHECK_EQ(wire_req_decode(r->log.pending[i].bytes, r->log.pending[i].len, &q), 0);
+        if (q.type == WIRE_WRITE) {
+            be = r->log.pending[i].backend;
+            n++;
+        }
+    }
+    return n == 1 ? be : -1;
+}
+
+/* Group commit: requests that arrive while the batch writes are a batch ahead that fetches
+ * at once, and decides on the ledger after the batch's transfers, whatever its answers saw.
+ * Round 1: the write backend answers the batch ahead before the WRITE is stored, so
+ * Chinmay's 600 must be added: his second 600 is refused (400 left). (A balance that comes
+ * next is a read batch beside the write: it may hear the ledger before it.)
+ * Round 2: it answers after the WRITE, holding it already: nothing is added twice, so
+ * Luke's 1500 (1600 - 100) passes, to 0, with the next serial. */
+TEST(a_batch_ahead_decides_on_the_ledger_after_the_batch_before) {
+    rig_t r;
+    rig_init(&r);
+    fake_ledger = 1;
+    rig_keepalive(&r, 1);
+    rig_keepalive(&r, 2);
+    rig_keepalive(&r, 3);
+    rig_data(&r, 1, "ALICHAIN/1 TRANSFER Chinmay Luke 600\n");
+    CHECK_EQ(rig_answer_only(&r, WIRE_QUERY, -1), BACKEND_COUNT);
+    int w = rig_write_backend(&r);
+    CHECK(w >= 0);
+    rig_data(&r, 2, "ALICHAIN/1 TRANSFER Chinmay Luke 600\n");
+    rig_data(&r, 3, "ALICHAIN/1 BALANCE Luke\n");
+    coord_stats_t st;
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.batches_ahead, 1);
+    CHECK_EQ(r.log.pending_count, 1 + 2 * BACKEND_COUNT); /* the WRITE, the fetches ahead and read */
+    CHECK_EQ(rig_answer_only(&r, WIRE_QUERY, -1), 2 * BACKEND_COUNT); /* none holds the write yet */
+    CHECK_STR(r.log.sent[3], "OK KEEPALIVE\nOK BALANCE 1000\n");
+    CHECK_STR(r.log.sent[2], "OK KEEPALIVE\n"); /* it waits for the batch before */
+    CHECK_EQ(rig_answer_only(&r, WIRE_WRITE, -1), 1);
+    CHECK_STR(r.log.sent[1], "OK KEEPALIVE\nOK TRANSFER 400 10\n");
+    CHECK_STR(r.log.sent[2], "OK KEEPALIVE\nREFUSED INSUFFICIENT 400\n");
+    rig_data(&r, 3, "ALICHAIN/1 BALANCE Luke\n");
+    rig_backends_answer(&r);
+    CHECK_STR(r.log.sent[3], "OK KEEPALIVE\nOK BALANCE 1000\nOK BALANCE 1600\n");
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.ahead_caught_up, 1);
+    CHECK(coord_idle(r.m));
+
+    rig_data(&r, 1, "ALICHAIN/1 TRANSFER Luke Chinmay 100\n");
+    CHECK_EQ(rig_answer_only(&r, WIRE_QUERY, -1), BACKEND_COUNT);
+    w = rig_write_backend(&r);
+    CHECK(w >= 0);
+    rig_data(&r, 2, "ALICHAIN/1 TRANSFER Luke Chinmay 1500\n");
+    for (int b = 0; b < BACKEND_COUNT; b++) /* w's waits */
+        if (b != w) CHECK_EQ(rig_answer_only(&r, WIRE_QUERY, b), 1);
+    CHECK_EQ(rig_answer_only(&r, WIRE_WRITE, -1), 1); /* the batch ends; the one ahead waits for w */
+    CHECK_STR(r.log.sent[1], "OK KEEPALIVE\nOK TRANSFER 400 10\nOK TRANSFER 1500 11\n");
+    CHECK_EQ(rig_answer_only(&r, WIRE_QUERY, w), 1); /* holds serial 11 already */
+    rig_backends_answer(&r);
+    CHECK_STR(r.log.sent[2], "OK KEEPALIVE\nREFUSED INSUFFICIENT 400\nOK TRANSFER 0 12\n");
+    coord_get_stats(r.m, &st);
+    CHECK_EQ(st.batches_ahead, 2);
+    CHECK_EQ(st.ahead_caught_up, 1); /* nothing added in round 2 */
+    CHECK(coord_idle(r.m));
+    rig_free(&r);
+}
+
 int main(void) {
     RUN(eof_after_a_whole_request_still_gets_the_reply);
     RUN(a_batch_packs_its_names_into_queries_by_size);
     RUN(a_pipeline_in_one_chunk_is_one_batch);
     RUN(a_write_is_settled_only_by_the_run_it_goes_to);
+    RUN(a_batch_ahead_decides_on_the_ledger_after_the_batch_before);
     RUN(eof_after_a_transfer_in_pieces_gets_the_serial);
     RUN(eof_before_a_whole_request_closes_without_reply);
     RUN(reset_after_the_request_completes_the_operation_without_reply);

@@ -33,7 +33,7 @@ size_t auth_seal(const auth_t *a, int peer, uint64_t seq, const uint8_t *msg, si
     AC_ASSERT(cap >= len + AUTH_TRAILER_BYTES);
     if (out != msg) memmove(out, msg, len);
     uint8_t *t = out + len;
-    t[0] = a->key != NULL ? AUTH_SCHEME_HMAC : AUTH_SCHEME_NONE;
+    t[0] = a->key != NULL ? AUTH_SCHEME_MAC : AUTH_SCHEME_NONE;
     t[1] = (uint8_t)peer;
     put_u64(t + 2, seq);
     uint8_t *tag = t + 10;
@@ -41,7 +41,7 @@ size_t auth_seal(const auth_t *a, int peer, uint64_t seq, const uint8_t *msg, si
         memset(tag, 0, AUTH_TAG_BYTES);
     } else {
         int rc = a->mac(tag, out, (unsigned long long)(len + 10), a->key);
-        AC_ASSERT(rc == 0); /* crypto_auth cannot fail */
+        AC_ASSERT(rc == 0); /* the MAC cannot fail */
     }
     return len + AUTH_TRAILER_BYTES;
 }
@@ -53,7 +53,7 @@ int auth_open(const auth_t *a, int peer, const uint8_t *dgram, size_t len, size_
     if (len <= AUTH_TRAILER_BYTES || len > AUTH_DGRAM_BYTES_MAX) return AUTH_ESIZE;
     size_t m = len - AUTH_TRAILER_BYTES;
     const uint8_t *t = dgram + m;
-    if (t[0] != AUTH_SCHEME_NONE && t[0] != AUTH_SCHEME_HMAC) return AUTH_ESCHEME;
+    if (t[0] != AUTH_SCHEME_NONE && t[0] != AUTH_SCHEME_MAC) return AUTH_ESCHEME;
     if (a->key != NULL) {
         if (t[0] == AUTH_SCHEME_NONE) return AUTH_EUNSIGNED;
         /* the MAC first: nothing else of an unverified datagram means anything */

@@ -1,8 +1,8 @@
 /* auth.h — the authenticated datagram between serverM and the backends (docs/PROTOCOL.md
  * 1.10): a wire message (wire.h) followed by a trailer naming the scheme, the backend, a
  * per-sender sequence number and a MAC over everything before it. Core never computes a
- * MAC: the driver hands in the functions (libsodium's crypto_auth and crypto_auth_verify,
- * whose signatures these are) and the key, so core stays free of crypto and of I/O. The
+ * MAC: the driver hands in the functions (keyed BLAKE2b-256: net/key.c's key_mac and
+ * key_verify, with the signatures of libsodium's crypto_auth) and the key, so core stays free of crypto and of I/O. The
  * replay window (which sequence numbers a backend has taken) is protocol logic and lives
  * here too. */
 #ifndef ALICHAIN_AUTH_H
@@ -13,8 +13,8 @@
 
 #include "common.h"
 
-#define AUTH_TAG_BYTES 32        /* crypto_auth_BYTES: HMAC-SHA-512-256 */
-#define AUTH_KEY_BYTES 32        /* crypto_auth_KEYBYTES */
+#define AUTH_TAG_BYTES 32        /* BLAKE2b-256's output */
+#define AUTH_KEY_BYTES 32        /* its key (crypto_generichash_KEYBYTES) */
 #define AUTH_TRAILER_BYTES (1 + 1 + 8 + AUTH_TAG_BYTES) /* scheme, peer, seq, tag */
 #define AUTH_DGRAM_BYTES_MAX (DGRAM_BYTES_MAX + AUTH_TRAILER_BYTES) /* on the wire */
 #define AUTH_WINDOW_BITS 64      /* sequence numbers a backend remembers below the highest */
@@ -22,7 +22,9 @@
 /* trailer scheme byte */
 enum {
     AUTH_SCHEME_NONE = 0,        /* an unauthenticated sender (insecure mode): tag all zero */
-    AUTH_SCHEME_HMAC = 1,        /* tag = HMAC-SHA-512-256(key, message || scheme..seq) */
+    AUTH_SCHEME_MAC = 2,         /* tag = BLAKE2b-256 keyed with the key (RFC 7693, libsodium's
+                                    crypto_generichash) of message || scheme..seq. Scheme 1,
+                                    HMAC-SHA-512-256 until wire v5, is refused (ESCHEME) */
 };
 
 /* auth_open's refusals (negative, apart from common.h's AC_E*) */
@@ -36,7 +38,7 @@ enum {
                                     too far below the highest one */
 };
 
-/* libsodium's crypto_auth / crypto_auth_verify: 0 on success (verify: the tag matches). */
+/* The MAC and its check (crypto_auth's signatures): 0 on success (verify: the tag matches). */
 typedef int (*auth_mac_fn)(unsigned char *tag, const unsigned char *in, unsigned long long inlen,
                            const unsigned char *key);
 typedef int (*auth_verify_fn)(const unsigned char *tag, const unsigned char *in,

@@ -8,8 +8,9 @@
 #    and core/tx.c (fuzz/coverage.sh).
 
 FUZZ_ALL := $(patsubst fuzz/%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
-# Targets that drive the simulator also link $(OUT)/sim.a (sim/sim.mk builds it).
-FUZZ_SIM_NAMES := fuzz_scenario fuzz_sim fuzz_nodes fuzz_block
+# Targets that drive the simulator (and fuzz_auth, for the real MAC: sim/hosts/mac.h) also
+# link $(OUT)/sim.a (sim/sim.mk builds it).
+FUZZ_SIM_NAMES := fuzz_scenario fuzz_sim fuzz_nodes fuzz_block fuzz_auth
 FUZZ_SIM := $(filter $(FUZZ_SIM_NAMES),$(FUZZ_ALL))
 FUZZ_CORE := $(filter-out $(FUZZ_SIM_NAMES),$(FUZZ_ALL))
 

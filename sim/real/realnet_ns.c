@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "ports.h"
+#include "hosts/mac.h"
 #include "hosts/netns.h"
 #include "hosts/relay.h"
 #include "hosts/tcpproxy.h"
@@ -226,9 +227,9 @@ static int relay_start(ns_ctx_t *c, int b, char *err, size_t cap) {
     relay_init(&sh->relay, NS_SEED_BASE ^ ((uint64_t)c->offset << 8) ^ (uint64_t)b, sh->ctl.wanted);
     const uint8_t backend = (uint8_t)(SIM_NODE_A + b);
     relay_anchors_bind(&sh->relay, c->anchors, c->anchors_fd, &backend, 1);
-    /* the forger seals with the real programs' MAC (net/key.c's libsodium crypto_auth) and
-     * a key that is not the servers': its datagrams are well-formed but for the MAC */
-    const auth_t forger = {.mac = crypto_auth, .verify = crypto_auth_verify, .key = forge_key};
+    /* the forger seals with the real programs' MAC (keyed BLAKE2b, hosts/mac.h) and a key
+     * that is not the servers': its datagrams are well-formed but for the MAC */
+    const auth_t forger = hosts_mac_auth(forge_key);
     relay_forger_bind(&sh->relay, &forger, &backend, 1);
     c->wake_fd[b] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (c->wake_fd[b] < 0) return ns_fail(err, cap, "eventfd", strerror(errno));

@@ -3,7 +3,7 @@
  * queue, one seed giving one plan; the simulator's distribution (scenario/udp_fate.h: loss,
  * holds of 0 .. 2 x max + 1 ms, the same draw for the same seed); and the control block (a
  * new setting applies to the very next datagram and is acknowledged); the forger on serverM's
- * address (scenario/forge.h's datagrams, sealed with libsodium's MAC of the wrong key). No
+ * address (scenario/forge.h's datagrams, sealed with the real MAC, hosts/mac.h, of the wrong key). No
  * socket, no clock: the tests pass the time. */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "check.h"
+#include "hosts/mac.h"
 #include "hosts/relay.h"
 #include "scenario/forge.h"
 #include "scenario/udp_fate.h"
@@ -334,7 +335,7 @@ static const uint8_t servers_key[AUTH_KEY_BYTES] = "the servers' key of a unit t
 static size_t m_dgram(int peer, uint64_t incarnation, uint64_t seq, uint8_t *out) {
     static wire_req_t req; /* large */
     uint8_t msg[DGRAM_BYTES_MAX];
-    const auth_t a = {.mac = crypto_auth, .verify = crypto_auth_verify, .key = servers_key};
+    const auth_t a = hosts_mac_auth(servers_key);
     memset(&req, 0, sizeof(req));
     req.type = WIRE_QUERY;
     req.incarnation = incarnation;
@@ -350,8 +351,8 @@ static size_t m_dgram(int peer, uint64_t incarnation, uint64_t seq, uint8_t *out
 static int forged_open(relay_t *r, uint64_t now_us, int peer, wire_req_t *req, uint64_t *seq) {
     relay_item_t it;
     size_t m = 0;
-    const auth_t servers = {.mac = crypto_auth, .verify = crypto_auth_verify, .key = servers_key};
-    const auth_t forger = {.mac = crypto_auth, .verify = crypto_auth_verify, .key = forge_key};
+    const auth_t servers = hosts_mac_auth(servers_key);
+    const auth_t forger = hosts_mac_auth(forge_key);
     if (relay_pop(r, now_us, &it) != 1 || it.dir != RELAY_DOWN) return -1;
     if (auth_open(&servers, peer, it.data, it.len, &m, seq) != AUTH_EMAC) return -2;
     if (auth_open(&forger, peer, it.data, it.len, &m, seq) != 0) return -3;
@@ -372,7 +373,7 @@ TEST(forger_forges_under_the_wrong_key_and_replays) {
     uint32_t sent = 99;
     CHECK(sodium_init() >= 0);
     relay_t *r = relay_new(11, "none", "none");
-    const auth_t forger = {.mac = crypto_auth, .verify = crypto_auth_verify, .key = forge_key};
+    const auth_t forger = hosts_mac_auth(forge_key);
     const uint8_t backend = SIM_NODE_B;
     CHECK_EQ(relay_forge(r, 0, 0, FORGE_WRITE, 0), RELAY_ERR_ARG); /* no forger bound yet */
     relay_forger_bind(r, &forger, &backend, 1);

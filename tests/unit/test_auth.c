@@ -1,4 +1,5 @@
-/* test_auth.c — unit tests of core/auth.c with libsodium's real MAC: the trailer's layout,
+/* test_auth.c — unit tests of core/auth.c with the real programs' MAC (net/key.c's keyed
+ * BLAKE2b): the trailer's layout,
  * every refusal of auth_open, the replay window, and a keyed backend (core/backend.c)
  * behind it: sealed replies, replays and forgeries dropped, the fence moved only by a
  * QUERY and never more than BACKEND_INCARNATION_AHEAD_MAX_US past the backend's clock. */
@@ -9,6 +10,7 @@
 #include "auth.h"
 #include "backend.h"
 #include "check.h"
+#include "key.h"
 
 static const uint8_t key[AUTH_KEY_BYTES] = "test_auth: the servers' key ...";
 static const uint8_t other_key[AUTH_KEY_BYTES] = "test_auth: another key ........";
@@ -31,11 +33,12 @@ TEST(test_seal_layout_and_open) {
     CHECK_EQ(n, 21);
     size_t len = auth_seal(&keyed, 1, 3, d, n, d, sizeof d);
     CHECK_EQ(len, 63);
-    CHECK_EQ(d[21], AUTH_SCHEME_HMAC);
+    CHECK_EQ(d[21], AUTH_SCHEME_MAC);
     CHECK_EQ(d[22], 1);
     CHECK_EQ(d[30], 3); /* seq, big-endian, in bytes 23..30 */
     uint8_t tag[AUTH_TAG_BYTES];
-    crypto_auth(tag, d, 31, key); /* the MAC covers the message and scheme, backend, seq */
+    /* the MAC, keyed BLAKE2b-256, covers the message and scheme, backend, seq */
+    crypto_generichash(tag, AUTH_TAG_BYTES, d, 31, key, AUTH_KEY_BYTES);
     CHECK(memcmp(tag, d + 31, AUTH_TAG_BYTES) == 0);
     size_t m = 0;
     uint64_t seq = 0;
@@ -196,9 +199,9 @@ TEST(test_backend_fence_rules) {
 
 int main(void) {
     CHECK(sodium_init() >= 0);
-    keyed = (auth_t){.mac = crypto_auth, .verify = crypto_auth_verify, .key = key};
-    other = (auth_t){.mac = crypto_auth, .verify = crypto_auth_verify, .key = other_key};
-    insecure = (auth_t){.mac = crypto_auth, .verify = crypto_auth_verify, .key = NULL};
+    keyed = (auth_t){.mac = key_mac, .verify = key_verify, .key = key};
+    other = (auth_t){.mac = key_mac, .verify = key_verify, .key = other_key};
+    insecure = (auth_t){.mac = key_mac, .verify = key_verify, .key = NULL};
     RUN(test_seal_layout_and_open);
     RUN(test_open_refusals);
     RUN(test_window);

@@ -184,12 +184,19 @@ void tx_set(tx_t *t, uint64_t serial, const char *sender, size_t sender_len,
     AC_ASSERT(tx_name_valid(sender, sender_len));
     AC_ASSERT(tx_name_valid(receiver, receiver_len));
     memset(t, 0, sizeof *t);
+    tx_fill(t, serial, sender, sender_len, receiver, receiver_len, amount);
+}
+
+void tx_fill(tx_t *t, uint64_t serial, const char *sender, size_t sender_len,
+             const char *receiver, size_t receiver_len, int64_t amount) {
     t->serial = serial;
     t->amount = amount;
     t->sender_len = (uint8_t)sender_len;
     t->receiver_len = (uint8_t)receiver_len;
     memcpy(t->sender, sender, sender_len);
+    t->sender[sender_len] = '\0';
     memcpy(t->receiver, receiver, receiver_len);
+    t->receiver[receiver_len] = '\0';
 }
 
 int tx_equal(const tx_t *a, const tx_t *b) {

@@ -1,6 +1,10 @@
 /* txfile.c — the TXLIST writer thread (txfile.h): a queue of chunks under a mutex, one
  * temporary file per token (disk_tmp_create: an unpredictable name, held under its lock),
- * fsync + rename + directory sync at the last chunk, results back through a pipe. */
+ * fsync + rename + directory sync at the last chunk, results back through a pipe. Each
+ * chunk's writeback starts as soon as it is written (sync_file_range, a hint: the fsync
+ * is what counts), so the fsync at the end waits for the last chunks only, not for the
+ * whole file: 300 MB at 10^7 transactions, about 0.3 s of disk here when left to it. */
+#define _GNU_SOURCE /* sync_file_range */
 #include "txfile.h"
 
 #include <errno.h>
@@ -38,6 +42,7 @@ struct txfile {
     size_t done_count;
     /* the thread's own */
     int fd;                   /* the open temporary file, or -1 */
+    off_t written;            /* its bytes so far */
     uint64_t token;           /* its token */
     int failed;               /* a write failed: the file fails at its last chunk */
     char why[TXFILE_ERR_BYTES];
@@ -69,6 +74,7 @@ static void drop_tmp(txfile_t *t) {
         close(t->fd);
     }
     t->fd = -1;
+    t->written = 0;
     t->token = 0;
     t->failed = 0;
 }
@@ -78,6 +84,7 @@ static void carry_out(txfile_t *t, const chunk_t *k) {
     if (k->token != t->token) { /* a new file: whatever was open is abandoned */
         drop_tmp(t);
         t->token = k->token;
+        t->written = 0;
         char err[TXFILE_ERR_BYTES];
         if (disk_tmp_create(err, sizeof(err), t->path, t->tmp, sizeof(t->tmp), &t->fd) < 0 && !t->failed) {
             t->failed = 1;
@@ -89,6 +96,10 @@ static void carry_out(txfile_t *t, const chunk_t *k) {
         return;
     }
     if (!t->failed && disk_write_full(t->fd, k->data, k->len) < 0) fail(t, "write", errno);
+    if (!t->failed && k->len > 0) { /* its writeback begins now; an error is fsync's to report */
+        (void)sync_file_range(t->fd, t->written, (off_t)k->len, SYNC_FILE_RANGE_WRITE);
+        t->written += (off_t)k->len;
+    }
     if (k->arg == FX_FILE_MORE) return;
     if (!t->failed && fsync(t->fd) < 0) fail(t, "fsync", errno);
     if (!t->failed) { /* renamed while its lock is held: no sweep removes it first */

@@ -1746,6 +1746,12 @@ int scenario_number_lines(scenario_t *s) {
     return 0;
 }
 
+void sim_group_commit_format(const uint64_t group_commit[3], char *buf, size_t cap) {
+    snprintf(buf, cap, "batches ahead=%llu, transfers caught up=%llu, discarded=%llu",
+             (unsigned long long)group_commit[0], (unsigned long long)group_commit[1],
+             (unsigned long long)group_commit[2]);
+}
+
 void sim_faults_format(const uint64_t *faults, char *buf, size_t cap) {
     size_t len = 0;
     buf[0] = '\0';

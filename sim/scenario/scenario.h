@@ -259,6 +259,9 @@ typedef struct {
     uint64_t virtual_us;          /* virtual time at the end */
     uint64_t wall_us;             /* wall clock of the run (the speed report only) */
     uint64_t faults[FAULT_COUNT];
+    uint64_t group_commit[3];     /* serverM's batches ahead, the transfers they caught up,
+                                     the ones thrown away (coord_stats_t, every incarnation):
+                                     group commit reached, not a fault */
     uint32_t ops, ops_ok, ops_refused, ops_usage, ops_failed, ops_pending;
     uint32_t expects_failed;
     uint32_t violation_count;     /* may exceed the ones kept below */
@@ -309,6 +312,8 @@ int scenario_number_lines(scenario_t *s);
 
 /* "lost=3 duplicated=1 ..." of the non-zero fault counters (DGRAMS excluded). */
 void sim_faults_format(const uint64_t *faults, char *buf, size_t cap);
+/* sim_result_t.group_commit as "batches ahead=A, transfers caught up=C, discarded=D". */
+void sim_group_commit_format(const uint64_t group_commit[3], char *buf, size_t cap);
 
 
 #endif

@@ -971,6 +971,15 @@ static coord_t *m_coord_take(const coord_config_t *cfg) {
     return NULL;
 }
 
+/* What serverM's core counted of group commit, into the result (at a crash, at the end). */
+static void m_stats_collect(world_t *w) {
+    coord_stats_t st;
+    coord_get_stats(w->coord, &st);
+    w->res->group_commit[0] += st.batches_ahead;
+    w->res->group_commit[1] += st.ahead_caught_up;
+    w->res->group_commit[2] += st.ahead_discarded;
+}
+
 static void m_coord_give(coord_t *c) {
     if (spare_coord == NULL) spare_coord = c;
     else coord_free(c);
@@ -1063,6 +1072,7 @@ static void node_crash(world_t *w, int node) {
     node_drop_parked(w, node);
     trace_event(w, node, "crash", "crash", 5, "crash");
     if (node == SIM_NODE_M) {
+        m_stats_collect(w);
         m_coord_give(w->coord);
         w->coord = NULL;
         w->files.partial.len = 0; /* a temporary file, never renamed */
@@ -1532,6 +1542,7 @@ int sim_run(const scenario_t *s, const sim_options_t *opts_in, sim_result_t *res
         }
         world_check_final(w);
     }
+    if (w->coord != NULL) m_stats_collect(w);
     res->events = w->events;
     res->virtual_us = w->now_us;
     res->trace_hash = w->trace.hash;

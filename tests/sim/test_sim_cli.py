@@ -167,6 +167,20 @@ def test_short_swarm_passes():
     assert re.search(r"faults fired: .*crashes=\d+", r.stdout)
 
 
+def test_swarm_reaches_group_commit():
+    """The swarm's faults reach both ends of group commit (PROTOCOL.md 3.3): batches that
+    fetched ahead and caught up with the batch before, and ones thrown away because a write
+    of that batch was refused or in doubt; a feature the swarm never reaches, it never
+    checks."""
+    r = run_sim("swarm", "--seeds", 1000, "--first", 1, "--out", "build/sim-failures")
+    assert r.returncode == 0, r.stdout
+    m = re.search(r"group commit: batches ahead=(\d+), transfers caught up=(\d+), discarded=(\d+)",
+                  r.stdout)
+    assert m, r.stdout
+    ahead, caught_up, discarded = (int(x) for x in m.groups())
+    assert ahead > 0 and caught_up > 0 and discarded > 0, m.group(0)
+
+
 def test_swarm_needs_seeds():
     assert run_sim("swarm").returncode == 2
 

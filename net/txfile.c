@@ -84,7 +84,6 @@ static void carry_out(txfile_t *t, const chunk_t *k) {
     if (k->token != t->token) { /* a new file: whatever was open is abandoned */
         drop_tmp(t);
         t->token = k->token;
-        t->written = 0;
         char err[TXFILE_ERR_BYTES];
         if (disk_tmp_create(err, sizeof(err), t->path, t->tmp, sizeof(t->tmp), &t->fd) < 0 && !t->failed) {
             t->failed = 1;

@@ -769,7 +769,7 @@ static int cmd_swarm(const args_t *a) {
     sim_faults_format(r.faults, faults, sizeof(faults));
     printf("faults fired: %s\n", faults);
     char gc[160];
-    sim_group_commit_format(r.group_commit, gc, sizeof(gc));
+    sim_group_commit_format(&r.group_commit, gc, sizeof(gc));
     printf("group commit: %s\n", gc);
     if (r.failed && a->mutant != NULL)
         printf("mutant %s: caught by seed %llu (%s)\n", a->mutant, (unsigned long long)r.first_failed_seed,

@@ -1746,10 +1746,16 @@ int scenario_number_lines(scenario_t *s) {
     return 0;
 }
 
-void sim_group_commit_format(const uint64_t group_commit[3], char *buf, size_t cap) {
+void sim_group_commit_format(const sim_group_commit_t *g, char *buf, size_t cap) {
     snprintf(buf, cap, "batches ahead=%llu, transfers caught up=%llu, discarded=%llu",
-             (unsigned long long)group_commit[0], (unsigned long long)group_commit[1],
-             (unsigned long long)group_commit[2]);
+             (unsigned long long)g->ahead, (unsigned long long)g->caught_up,
+             (unsigned long long)g->discarded);
+}
+
+void sim_group_commit_add(sim_group_commit_t *sum, const sim_group_commit_t *add) {
+    sum->ahead += add->ahead;
+    sum->caught_up += add->caught_up;
+    sum->discarded += add->discarded;
 }
 
 void sim_faults_format(const uint64_t *faults, char *buf, size_t cap) {

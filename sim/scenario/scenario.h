@@ -244,6 +244,14 @@ typedef struct {
     uint64_t at_us[SCN_ANCHORS_MAX];
 } scn_fired_t;
 
+/* How often a run reached serverM's group commit (coord_stats_t, every incarnation
+ * summed): not a fault, a path the faults must reach to check it. */
+typedef struct {
+    uint64_t ahead;               /* batches that fetched while the batch before wrote */
+    uint64_t caught_up;           /* transfers of a batch before added to their fetch */
+    uint64_t discarded;           /* their fetches thrown away (a write refused or in doubt) */
+} sim_group_commit_t;
+
 typedef struct {
     char checker[32];
     uint64_t at_us;
@@ -259,9 +267,7 @@ typedef struct {
     uint64_t virtual_us;          /* virtual time at the end */
     uint64_t wall_us;             /* wall clock of the run (the speed report only) */
     uint64_t faults[FAULT_COUNT];
-    uint64_t group_commit[3];     /* serverM's batches ahead, the transfers they caught up,
-                                     the ones thrown away (coord_stats_t, every incarnation):
-                                     group commit reached, not a fault */
+    sim_group_commit_t group_commit;
     uint32_t ops, ops_ok, ops_refused, ops_usage, ops_failed, ops_pending;
     uint32_t expects_failed;
     uint32_t violation_count;     /* may exceed the ones kept below */
@@ -312,8 +318,10 @@ int scenario_number_lines(scenario_t *s);
 
 /* "lost=3 duplicated=1 ..." of the non-zero fault counters (DGRAMS excluded). */
 void sim_faults_format(const uint64_t *faults, char *buf, size_t cap);
-/* sim_result_t.group_commit as "batches ahead=A, transfers caught up=C, discarded=D". */
-void sim_group_commit_format(const uint64_t group_commit[3], char *buf, size_t cap);
+/* "batches ahead=A, transfers caught up=C, discarded=D". */
+void sim_group_commit_format(const sim_group_commit_t *g, char *buf, size_t cap);
+/* *sum += add, counter by counter. */
+void sim_group_commit_add(sim_group_commit_t *sum, const sim_group_commit_t *add);
 
 
 #endif

@@ -89,7 +89,7 @@ int suite_run(const suite_options_t *o) {
         sim_faults_format(sr.faults, faults, sizeof(faults));
         fprintf(o->report, "swarm faults fired: %s\n", faults);
         char gc[160];
-        sim_group_commit_format(sr.group_commit, gc, sizeof(gc));
+        sim_group_commit_format(&sr.group_commit, gc, sizeof(gc));
         fprintf(o->report, "swarm group commit: %s\n", gc);
     }
     if (bad) return 2;

@@ -232,7 +232,7 @@ int swarm_run(const swarm_options_t *o, swarm_result_t *r) {
         r->virtual_us += res.virtual_us;
         r->wall_us += res.wall_us;
         for (int k = 0; k < FAULT_COUNT; k++) r->faults[k] += res.faults[k];
-        for (int k = 0; k < 3; k++) r->group_commit[k] += res.group_commit[k];
+        sim_group_commit_add(&r->group_commit, &res.group_commit);
         if (rc < 0) {
             scenario_free(&s);
             return rc;

@@ -39,7 +39,7 @@ typedef struct {
     uint64_t virtual_us;
     uint64_t wall_us;          /* of the runs themselves (shrinking excluded) */
     uint64_t faults[FAULT_COUNT];
-    uint64_t group_commit[3];     /* sim_result_t.group_commit, summed */
+    sim_group_commit_t group_commit; /* sim_result_t.group_commit, summed */
 } swarm_result_t;
 
 /* swarm_run's error when the JSON lines could not be written (out of core's error range). */

@@ -975,9 +975,9 @@ static coord_t *m_coord_take(const coord_config_t *cfg) {
 static void m_stats_collect(world_t *w) {
     coord_stats_t st;
     coord_get_stats(w->coord, &st);
-    w->res->group_commit[0] += st.batches_ahead;
-    w->res->group_commit[1] += st.ahead_caught_up;
-    w->res->group_commit[2] += st.ahead_discarded;
+    const sim_group_commit_t g = {.ahead = st.batches_ahead, .caught_up = st.ahead_caught_up,
+                                  .discarded = st.ahead_discarded};
+    sim_group_commit_add(&w->res->group_commit, &g);
 }
 
 static void m_coord_give(coord_t *c) {

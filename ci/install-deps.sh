@@ -3,7 +3,7 @@
 # `make fuzz`: clang and
 # its libFuzzer runtime; `make swarm-parallel`: GNU parallel; .clusterfuzzlite/build.sh:
 # zip; tests/real: iproute2, nftables and libfuse3; the engine tests of tests/engines: Slurm
-# with munge, sshd and rsync; tests/engines/test_k8s_job.py: Node.js and npm) needs and is
+# with munge and sshd; tests/engines/test_k8s_job.py: Node.js and npm) needs and is
 # missing, then the npm package kubernetes-models (the Kubernetes API schemas, which validate
 # the Job manifest offline) into build/k8s-validator/, project-local, never global.
 # Idempotent and quick when everything is present (no apt-get or npm call at all then).
@@ -39,8 +39,8 @@ have_cmd ip || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need+=(iproute2)
 have_cmd nft || [ -x /usr/sbin/nft ] || need+=(nftables)
 have_cmd setpriv || need+=(util-linux)
 # tests/engines: a private single-node Slurm (slurmctld, slurmd, munged) runs the shipped
-# deploy/slurm-swarm.sh; namespace hosts run sshd for the GNU parallel recipe, whose --return
-# needs rsync on both ends (docs/SCALING.md). Debian's policy-rc.d, where present, keeps the
+# deploy/slurm-swarm.sh; namespace hosts run sshd for the GNU parallel recipe
+# (docs/SCALING.md). Debian's policy-rc.d, where present, keeps the
 # packages' own services from starting; the tests start private ones and stop them by pid.
 [ -x /usr/sbin/slurmctld ] || need+=(slurmctld)
 [ -x /usr/sbin/slurmd ] || need+=(slurmd)
@@ -48,7 +48,6 @@ have_cmd sbatch || need+=(slurm-client)
 [ -x /usr/sbin/munged ] || need+=(munge)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 have_cmd ssh || need+=(openssh-client)
-have_cmd rsync || need+=(rsync)
 # the disk fault file system of real mode (sim/hosts/faultfs.c): libfuse3 to build, fuse3
 # (the /dev/fuse helpers, fusermount3) to run; pkg-config finds the library
 have_pkg libfuse3-dev || need+=(libfuse3-dev)

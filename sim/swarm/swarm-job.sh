@@ -14,6 +14,12 @@
 #   ALICHAIN_ATTEMPT      the run line's "attempt" (default: the engine's name for this try:
 #                         Slurm's job id and restart count, the Kubernetes pod, else the time and
 #                         pid), so the report names where and in which try each failure ran
+#   ALICHAIN_JOB_STDOUT   1: once the block is whole, its JSON lines are also copied to stdout
+#                         (the summary line goes to stderr), for an engine that carries a job's
+#                         output back with its exit status (GNU parallel over ssh): a host that
+#                         dies before the last byte arrived fails the job, which is retried,
+#                         where a file fetched after the job (--return) would just be missing.
+#                         0 or unset: the file only
 # Exit: 0 every seed passed, 1 a seed failed (the block's file is kept: a result, not to be
 # retried), 2 cancelled or the run could not be done (nothing published: retry the block).
 # The JSON lines and the log are written under names of this attempt's own,
@@ -68,6 +74,8 @@ block_seeds=${ALICHAIN_BLOCK_SEEDS:-$BLOCK_SEEDS_DEFAULT}
 [[ $block_seeds =~ ^[1-9][0-9]{0,18}$ ]] || fail "ALICHAIN_BLOCK_SEEDS is not a whole number >= 1: \"$(shown "$block_seeds")\""
 results=${ALICHAIN_RESULTS:-results}
 mode=${ALICHAIN_JOB_MODE:-swarm}
+to_stdout=${ALICHAIN_JOB_STDOUT:-0}
+[[ $to_stdout == [01] ]] || fail "ALICHAIN_JOB_STDOUT is neither 0 nor 1: \"$(shown "$to_stdout")\""
 case $mode in
     swarm) run=(swarm) ;;
     compare) run=(compare --generated) ;;
@@ -140,5 +148,12 @@ else
     cat "$log" >&2
     exit 2
 fi
-echo "swarm-job: block $index of $block_seeds seeds (index from $from) on $ALICHAIN_HOST, attempt $ALICHAIN_ATTEMPT: $(grep -E "^$mode: [0-9]+ seeds" "$log" | tail -n 1) -> $out"
+summary="swarm-job: block $index of $block_seeds seeds (index from $from) on $ALICHAIN_HOST, attempt $ALICHAIN_ATTEMPT: $(grep -E "^$mode: [0-9]+ seeds" "$log" | tail -n 1) -> $out"
+if [ "$to_stdout" = 1 ]; then
+    # exit 2 when the copy fails (a full pipe's reader gone): the engine tries the block again
+    cat -- "$out" || fail "block $index: cannot copy $out to stdout"
+    echo "$summary" >&2
+else
+    echo "$summary"
+fi
 exit $rc

@@ -3,11 +3,13 @@
 # alichain-hosts (198.18.0.0/15), three of them each running Debian's sshd with a host key and
 # an authorized user key of this test's own (private config; the machine's ssh setup is not
 # touched: each sshd has its own mount and UTS namespace, its own /run and /srv, and its host
-# name), the recipe driven from the clients' host. Results come back by --return (rsync on both
-# ends), one host is killed mid-run, and its blocks are rerun elsewhere (--retries).
+# name), the recipe driven from the clients' host. Results come back on each job's standard
+# output (ALICHAIN_JOB_STDOUT=1), one host is killed mid-block, and the block is rerun
+# elsewhere (--retries).
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -69,7 +71,7 @@ def recipe():
 
 @pytest.fixture(scope="module")
 def tool():
-    need_root_and("/usr/sbin/sshd", "ssh", "ssh-keygen", "rsync", "parallel", "unshare")
+    need_root_and("/usr/sbin/sshd", "ssh", "ssh-keygen", "parallel", "unshare")
     path = BIN_DIR / "alichain-hosts"
     assert path.exists(), "%s is missing: build it with make" % path
     r = subprocess.run([str(path), "check"], capture_output=True, text=True, timeout=30)
@@ -128,18 +130,45 @@ def netns_pids(hosts, h):
     return [int(p) for p in r.stdout.split()]
 
 
-def sim_running_in(hosts, h):
+def freeze_a_block(hosts, h):
+    """The block index of an alichain-sim running on host h, stopped (SIGSTOP) mid-run, or
+    None when none runs there now: a block caught running cannot end before the host dies."""
     for pid in netns_pids(hosts, h):
         try:
-            if Path("/proc/%d/comm" % pid).read_text().strip() == "alichain-sim":
-                return True
+            if Path("/proc/%d/comm" % pid).read_text().strip() != "alichain-sim":
+                continue
+            os.kill(pid, signal.SIGSTOP)
+            args = Path("/proc/%d/cmdline" % pid).read_bytes().split(b"\0")
+            wait_for("alichain-sim %d stopped" % pid, lambda: Path("/proc/%d/stat" % pid).read_text()
+                     .rsplit(")", 1)[1].split()[0] == "T", START_TIMEOUT_S, 0.01)
         except OSError:
-            pass
-    return False
+            continue              # it ended (and its pid is gone) before the stop reached it
+        return int(args[args.index(b"--block") + 1])
+    return None
 
 
-def test_recipe_returns_the_results_and_reruns_a_killed_hosts_blocks(ssh_hosts):
-    hosts, tree = ssh_hosts
+def blocks_of(path):
+    """{block: (run line, seed lines)} of a file of several blocks' JSON lines."""
+    out = {}
+    for x in jsonl(path):
+        if x["type"] == "run":
+            assert x["block"] not in out, "block %d came back twice" % x["block"]
+            cur = out[x["block"]] = (x, [])
+        else:
+            cur[1].append(x)
+    return out
+
+
+def whole_block_on(tree, h):
+    """A block host h has finished (its block-K.jsonl renamed into place), or None."""
+    done = sorted((tree / ("host-" + h) / "alichain" / "results").glob("block-*.jsonl"))
+    return int(done[0].name[len("block-"):-len(".jsonl")]) if done else None
+
+
+def run_recipe(hosts, tree, catch):
+    """Runs the recipe from host K; kills host B, every process in it, its sshd included,
+    once catch() names a block of B's. Returns (that block, the recipe's output, its
+    results directory)."""
     local = tree / "local"
     (local / "home").mkdir(parents=True)
     os.symlink(SIM, local / "alichain-sim")
@@ -152,11 +181,17 @@ def test_recipe_returns_the_results_and_reruns_a_killed_hosts_blocks(ssh_hosts):
     p = subprocess.Popen(hosts.exec_argv("K", env + ["bash", str(script)]), cwd=local, stdout=log,
                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()
+    caught = []
     try:
-        # host B dies while it runs a block: every process in it, its sshd included
-        wait_for("a block running on host %s" % KILLED, lambda: sim_running_in(hosts, KILLED) or p.poll() is not None,
-                 RUN_TIMEOUT_S, 0.02)
-        assert p.poll() is None, "the recipe ended before host %s ran a block:\n%s" % (
+        def seen():
+            if p.poll() is not None:
+                return True
+            k = catch()
+            if k is not None:
+                caught.append(k)
+            return k is not None
+        wait_for("host %s's moment" % KILLED, seen, RUN_TIMEOUT_S, 0.01)
+        assert caught, "the recipe ended before host %s's moment came:\n%s" % (
             KILLED, (tree / "recipe.out").read_text())
         kill_pids(netns_pids(hosts, KILLED))
         p.wait(timeout=RUN_TIMEOUT_S)
@@ -166,16 +201,40 @@ def test_recipe_returns_the_results_and_reruns_a_killed_hosts_blocks(ssh_hosts):
             p.wait(timeout=30)
     out = (tree / "recipe.out").read_text()
     assert p.returncode == 0, out
+    return caught[0], out, local / "results"
+
+
+def check_whole(out, res):
+    """Every block came back exactly once, whole, and the joblog (one row per block, its
+    last try) names the host each block's run line names. Returns {block: host}."""
     assert "report: PASS" in out and "seeds run: %d seeds in 1 range: 0..%d" % (
         BLOCKS * BLOCK_SEEDS, BLOCKS * BLOCK_SEEDS - 1) in out, out
-    res = local / "results"
-    assert sorted(res.glob("block-*.jsonl")) == sorted(res / ("block-%d.jsonl" % k) for k in range(BLOCKS))
-    # host B died in its first block: every block came back from A or C (--retries ran B's
-    # elsewhere), and the joblog, one row per block (its last try), names them
-    hosts_seen = {k: jsonl(res / ("block-%d.jsonl" % k))[0]["host"] for k in range(BLOCKS)}
-    assert set(hosts_seen.values()) == {"sshhost-A", "sshhost-C"}, hosts_seen
+    blocks = blocks_of(res / "blocks.jsonl")
+    assert sorted(blocks) == list(range(BLOCKS))
+    assert all(len(seeds) == BLOCK_SEEDS for _, seeds in blocks.values())
+    hosts_seen = {k: run["host"] for k, (run, _) in blocks.items()}
     rows = [line.split("\t") for line in (res / "joblog").read_text().splitlines()[1:]]
     assert len(rows) == BLOCKS and all(r[6] == "0" and r[7] == "0" for r in rows), rows
     by_block = {int(r[-1].split()[-1]): r[1] for r in rows}
     addr = {"sshhost-%s" % h: "root@%s" % HOST_ADDR[h] for h in SSH_HOSTS}
     assert by_block == {k: addr[h] for k, h in hosts_seen.items()}
+    return hosts_seen
+
+
+def test_recipe_reruns_elsewhere_the_block_a_host_died_in(ssh_hosts):
+    hosts, tree = ssh_hosts
+    # the block is stopped first, so that it cannot end (and be sent back) before B dies
+    frozen, out, res = run_recipe(hosts, tree, lambda: freeze_a_block(hosts, KILLED))
+    hosts_seen = check_whole(out, res)
+    # it came back from A or C (--retries ran it elsewhere); B may have finished blocks before
+    assert hosts_seen[frozen] in ("sshhost-A", "sshhost-C"), (frozen, hosts_seen)
+    assert {"sshhost-A", "sshhost-C"} <= set(hosts_seen.values())
+
+
+def test_recipe_loses_nothing_when_a_host_dies_as_its_block_ends(ssh_hosts):
+    """B dies as soon as a block of its is whole on its disk: before, while or after its lines
+    travel back. Whichever it was, the block comes back once: from B when its job ended
+    well, else from a rerun (a result fetched after the job, --return, would be missing)."""
+    hosts, tree = ssh_hosts
+    _, out, res = run_recipe(hosts, tree, lambda: whole_block_on(tree, KILLED))
+    check_whole(out, res)

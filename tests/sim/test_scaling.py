@@ -377,6 +377,7 @@ def test_job_script_cancelled_by_the_engine_leaves_no_partial_file(tmp_path):
     (["18446744073709551615"], {}, "from argument is out of range"),          # 2^64 - 1
     (["1\x1b[2J"], {}, 'not a whole number: "1\\x1b[2J"'),                  # escaped
     (["0"], {"ALICHAIN_SIM": "/"}, 'ALICHAIN_SIM is not an executable file: "/"'),  # a directory
+    (["0"], {"ALICHAIN_JOB_STDOUT": "yes"}, 'ALICHAIN_JOB_STDOUT is neither 0 nor 1: "yes"'),
 ])
 def test_job_script_refuses_with_exit_2(tmp_path, args, env, needle):
     r = run_job(tmp_path, args, **env)
@@ -400,6 +401,26 @@ def test_job_script_exit_1_on_a_failing_seed_keeps_the_results(tmp_path, mutant_
     assert r.returncode == 1, r.stdout + r.stderr
     lines = jsonl(tmp_path / "results" / "block-0.jsonl")
     assert any(x["verdict"] == "fail" for x in lines[1:]) and len(lines) == 11
+    # ALICHAIN_JOB_STDOUT=1 (the ssh recipe): the same lines on stdout, failing seeds too
+    r = run_job(tmp_path, ["0"], ALICHAIN_SIM=mutant_sim, ALICHAIN_BLOCK_SEEDS=10, ALICHAIN_JOB_STDOUT=1,
+                ALICHAIN_SWARM_ARGS="--mutant %s --no-shrink" % MUTANT)
+    assert r.returncode == 1 and r.stdout == (tmp_path / "results" / "block-0.jsonl").read_text(), r.stderr
+    assert [x["seed"] for x in map(json.loads, r.stdout.splitlines()[1:])] == [x["seed"] for x in lines[1:]]
+
+
+def test_job_script_copies_a_whole_block_to_stdout_and_the_blocks_merge(tmp_path):
+    out = b""
+    for k in range(3):
+        r = run_job(tmp_path, [k], ALICHAIN_JOB_STDOUT=1)
+        assert r.returncode == 0 and r.stderr.startswith("swarm-job: block %d of 3 seeds" % k), r.stderr
+        assert r.stdout == (tmp_path / "results" / ("block-%d.jsonl" % k)).read_text()
+        out += r.stdout.encode()
+    (tmp_path / "blocks.jsonl").write_bytes(out)         # what GNU parallel prints, one job after another
+    rep = report(tmp_path / "blocks.jsonl", "--first", 0, "--seeds", 9)
+    assert rep.returncode == 0 and "seeds run: 9 seeds in 1 range: 0..8" in rep.stdout, rep.stdout
+    # a job that could not run prints nothing on stdout
+    r = run_job(tmp_path, ["9999999999999999999"], ALICHAIN_JOB_STDOUT=1)
+    assert r.returncode == 2 and r.stdout == "", r.stdout
 
 
 # ---------------------------------------------------------------- the shipped deploy files

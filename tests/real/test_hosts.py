@@ -137,15 +137,24 @@ def test_full_loss_one_way_gives_unavailable_and_counts(make_net, hosts):
     assert r.rc == 0, r
 
 
+PARTIAL_LOSS_QUERIES_MAX = 40    # at 50 % a query's datagram survives: 2^-40 that none is lost
+
+
 def test_partial_loss_draws_and_counts(make_net, hosts):
     net = make_net()
     hosts.op("loss", "M", "B", "50")           # half of serverM's datagrams to serverB
-    results = [net.client("A", u) for u in ("Chinmay", "Oliver", "Ben", "Luke", "Alice")]
     txs = sample_txs()
-    for r, u in zip(results, ("Chinmay", "Oliver", "Ben", "Luke", "Alice")):
-        assert r.rc == 0, r                    # retries carry the reads through
+    users = ("Chinmay", "Oliver", "Ben", "Luke", "Alice")
+    # queries until the kernel has dropped one (each is a draw: five alone pass untouched
+    # once in 32), every answer right all the same: retries carry the reads through
+    for k in range(PARTIAL_LOSS_QUERIES_MAX):
+        u = users[k % len(users)]
+        r = net.client("A", u)
+        assert r.rc == 0, r
         assert r.lines[-1].endswith(f"{balance_of(txs, u)} alicoins."), r
-    assert hosts.counters().get("loss_M_B", 0) > 0
+        if k + 1 >= len(users) and hosts.counters().get("loss_M_B", 0) > 0:
+            break
+    assert hosts.counters().get("loss_M_B", 0) > 0, "no datagram lost in %d queries" % PARTIAL_LOSS_QUERIES_MAX
 
 
 def test_partition_both_ways_one_way_isolate_and_heal(make_net, hosts):

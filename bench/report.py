@@ -164,7 +164,7 @@ def targets(loads, metrics, sizes):
                      "no persistent phase in this run", "not measured"))
     rows += sync_target_rows(loads, sizes, "transfer", TARGET_TRANSFER_RATIO, "durable transfers, 64 connections")
     rows += sync_target_rows(loads, sizes, "hot", TARGET_HOT_RATIO, "hot sender (64 connections, 8 senders)")
-    lo, hi = min(sizes), max(sizes)
+    lo, hi = (min(sizes), max(sizes)) if sizes else (0, 0)   # 0: a run without a ledger (the simulator's rows only)
     grew = False
     for what, label in (("balance", "one-shot"), ("p-balance", "persistent")):
         b_lo, b_hi = find(loads, what, lo, 1), find(loads, what, hi, 1)

@@ -3,6 +3,7 @@
 # band is a REGRESSION (exit 1), within it nothing (exit 0), unreadable input exit 2. Built
 # from hand-made rows, so the verdicts are known: nothing here times anything.
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,18 @@ def test_unreadable_input_is_refused(bench_exe, tmp_path):
     r = subprocess.run([str(bench_exe), "compare", str(empty), str(empty), "--noise", "x"], capture_output=True,
                        text=True, timeout=TIMEOUT_S)
     assert r.returncode == 2 and "--noise" in r.stderr, r.stderr
+
+
+def test_the_report_of_a_run_without_a_ledger(tmp_path):
+    # bench/report.py on the simulator's rows alone (no ledger size): the page is written, the
+    # size-bound targets say "not measured" (it used to stop on min() of no sizes)
+    repo = Path(__file__).resolve().parents[2]
+    tsv = tmp_path / "results.tsv"
+    tsv.write_text(metric("sim-seeds-per-core-s", 894.8, "seeds/s", 0, txs=0) + "\n")
+    r = subprocess.run(["/usr/bin/python3", str(repo / "bench" / "report.py"), "--tsv", str(tsv),
+                        "--out", str(tmp_path / "B.md"), "--data", str(tmp_path)],
+                       capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "B.md").read_text()
+    assert "| — | sim-seeds-per-core-s | 894.800 seeds/s |" in page, page
+    assert "| balance latency at 10^7 within 1.5× of 10^3 | no 10^7 ledger in this run | not measured |" in page

@@ -46,8 +46,10 @@ modes=balance,transfer,mix,hot,stats,txlist,hol,p-balance,p-transfer,p-mix,p-hot
 cmd=("$BIN/alichain-bench" --txs "$sizes" --conns 1,8,64 --modes "$modes" --depth "$DEPTH"
      --seconds "$secs" --sim-seeds "$sim_seeds" --tsv "$OUT/results.tsv" --json "$OUT/results.jsonl")
 [ -n "${SIM_BASELINE:-}" ] && cmd+=(--sim-baseline "$SIM_BASELINE")
-# the previous run's rows, for `alichain-bench compare` below
-[ -f "$OUT/results.tsv" ] && cp -f "$OUT/results.tsv" "$OUT/previous.tsv"
+# the previous run's rows, for `alichain-bench compare` below; one older than this many hours
+# is said to be another day's (its flags are leads, not verdicts)
+COMPARE_SAME_DAY_H=12
+[ -f "$OUT/results.tsv" ] && cp -pf "$OUT/results.tsv" "$OUT/previous.tsv"   # -p: its time, for its age below
 echo "bench: ${cmd[*]}"
 set +e
 "${cmd[@]}" | tee "$OUT/output.txt"
@@ -61,7 +63,13 @@ gnuplot -e "data='$OUT'" bench/plot.gp > "$OUT/benchmarks.svg"
 echo "bench: wrote $OUT/BENCHMARKS.md, $OUT/benchmarks.svg, $OUT/results.tsv and $OUT/results.jsonl" \
      "(alichain-bench exit $rc); \`make bench-publish\` copies the page and the plot to docs/"
 if [ -f "$OUT/previous.tsv" ]; then
-  echo "bench: against the previous run (ratios to floors; a regression past the noise band is flagged):"
+  age_h=$(( ($(date +%s) - $(date -r "$OUT/previous.tsv" +%s)) / 3600 ))
+  echo "bench: against the previous run, of $(date -u -r "$OUT/previous.tsv" '+%Y-%m-%d %H:%M UTC') ($age_h h ago)" \
+       "(ratios to floors; a regression past the noise band is flagged):"
+  if [ "$age_h" -ge "$COMPARE_SAME_DAY_H" ]; then
+    echo "bench: that run is $age_h h old: the machine and its neighbours' load may have changed since," \
+         "and floors do not cancel all of that; read its REGRESSION flags as leads, and run make bench twice to judge"
+  fi
   "$BIN/alichain-bench" compare "$OUT/previous.tsv" "$OUT/results.tsv" || true
 fi
 exit "$rc"

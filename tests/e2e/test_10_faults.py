@@ -30,8 +30,14 @@ TRANSFERS_PAUSED = 90    # amounts 1..90: 4095 of Rich's 11000
 UNKNOWN = "the outcome of the transfer is unknown"
 
 
+# serverM's backend deadline where a test waits for "unavailable" or "unknown" and then needs
+# the same servers to work again: short enough to wait for, long enough that a slow
+# fdatasync or a descheduled backend on a loaded CI machine is not taken for a fault
+RECOVERING_TIMEOUT_MS = 1500
+
+
 def test_paused_backend_means_unavailable_then_recovers(make_network):
-    net = make_network(env={"ALICHAIN_TIMEOUT_MS": 500})
+    net = make_network(env={"ALICHAIN_TIMEOUT_MS": RECOVERING_TIMEOUT_MS})
     net.pause("B")
     ops = (("Chinmay",), ("Chinmay", "Luke", "5"), ("TXLIST",), ("Chinmay", "stats"))
     results = communicate_all([net.popen_client("A", *args) for args in ops], timeout=5)
@@ -286,7 +292,7 @@ def test_write_lost_on_the_wire_stays_in_doubt_and_lands_once(tapped_network):
     # the client is told "outcome unknown"; no batch starts while that write is in doubt
     # (a new request is "unavailable", and no serial is handed out twice); once the link
     # heals the retried write lands, once, and the next transfer gets the next serial
-    net, tap = tapped_network(env={"ALICHAIN_TIMEOUT_MS": 500, "ALICHAIN_SEED": 7})
+    net, tap = tapped_network(env={"ALICHAIN_TIMEOUT_MS": RECOVERING_TIMEOUT_MS, "ALICHAIN_SEED": 7})
     before = net.block_bytes()
     tap.drop_next_writes()
     p = net.popen_client("A", "Chinmay", "Luke", "20")

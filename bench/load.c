@@ -532,7 +532,11 @@ static int keep_starting(const phase_t *ph, unsigned slot, uint64_t now_ns) {
         return ph->aux_inflight > 0 && !(time_up && ph->aux_done > 0);
     }
     if (cfg->ops_max && ph->started >= cfg->ops_max) return 0;
-    return cfg->ops_max ? 1 : now_ns < end_ns;
+    if (cfg->ops_max) return 1;
+    /* --seconds, and past them only until the first operation has ended (a phase shorter
+     * than one slow operation, say a STATS under sanitizers, would measure nothing) */
+    const bench_result_t *r = ph->r;
+    return now_ns < end_ns || r->ops + r->wrong + r->errors == 0;
 }
 
 /* ---- persistent connections ---- */

@@ -102,6 +102,23 @@ def test_every_mode_and_floor_answers_right(bench, tmp_path):
     assert not list(tmp_path.glob("alichain-bench.*")), "the bench left its temp dir behind"
 
 
+def test_a_phase_shorter_than_its_first_operation_still_measures_one(bench, tmp_path):
+    # a microsecond phase: over before a persistent connection has said its hello (as a
+    # 0.3 s one was, once, under sanitizers on a loaded machine): it runs on until its
+    # first operation has ended, and then stops starting new ones
+    tsv = tmp_path / "r.tsv"
+    p = run_bench(bench, ["--txs", str(TXS), "--conns", "1,8", "--modes", "p-stats,p-balance,balance",
+                          "--seconds", "0.000001", "--sim-seeds", "0", "--no-floors", "--tsv", str(tsv)],
+                  tmp_path)
+    assert p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}"
+    loads, _ = tsv_rows(tsv)
+    for what in ("p-stats", "p-balance", "balance"):
+        for r in loads[what]:
+            assert r["ops"] > 0 and r["wrong"] == 0 and r["errors"] == 0, f"{what}: {r}\n{p.stdout}"
+    # and not many more: a request per connection slot (depth 16) at most beyond the first
+    assert all(r["ops"] <= 8 * 16 for rows in loads.values() for r in rows), loads
+
+
 def generated_blocks(bench, tmp_path):
     d = tmp_path / "gen"
     d.mkdir()

@@ -854,7 +854,7 @@ class UdpTap:
 
     # ---- rules (each fires once; wait() returns what it caught)
     def hold_next_write_ack(self):
-        """The next OK reply to a WRITE is not delivered: the write is durable on its backend
+        """The next WRITE's first OK reply is not delivered: the write is durable on its backend
         but serverM never hears it, and from then on that backend's link drops everything
         until heal(). wait() returns the HeldWrite."""
         with self.lock:
@@ -990,9 +990,14 @@ class UdpTap:
         if h is None or len(data) <= WIRE_HEADER_BYTES:
             return True
         typ, inc, rid = h
+        before = self.reply_status.get((inc, rid))
         self.reply_status[(inc, rid)] = data[WIRE_HEADER_BYTES]
+        # the first OK of a WRITE: a repeat (the backend answering serverM's retransmission
+        # of a write it already acknowledged, when a slow sync outlasted the resend timer)
+        # tells serverM nothing new, so holding it would open no window
         if (self.rule == "hold-ack" and typ == WIRE_REPLY | WIRE_WRITE
-                and data[WIRE_HEADER_BYTES] == WIRE_ST_OK and (inc, rid) in self.writes):
+                and data[WIRE_HEADER_BYTES] == WIRE_ST_OK and before != WIRE_ST_OK
+                and (inc, rid) in self.writes):
             self.rule = None
             self.held = self.writes[(inc, rid)]
             self.cut = b

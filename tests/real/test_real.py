@@ -118,7 +118,7 @@ if not DISK:
 
 # ... and, on the disk fault file system (sim/hosts/faultfs.h), those whose faults are a
 # backend's sync delay, torn appends, power cuts (on namespace hosts: 17 partitions too, 10
-# the TCP proxy's resets, 12 and 28 crash the backends a few ms after serverM's first WRITE,
+# the TCP proxy's resets, 12 and 28 crash the backends 50 ms after serverM's first WRITE,
 # a step on a protocol event that only the hosts' relays see).
 COMPARED_DISK = ["20_slow_disk", "25_write_in_doubt", "29_hand_written_last_line", "37_disk_full",
                  "38_disk_eio"]

@@ -60,7 +60,7 @@ static const char usage[] =
     "             [--plant drop-confirmed|torn-confirmed|copy-confirmed]\n"
     "real plays the scenario on the six real programs (docs/REAL.md); compare runs it both ways;\n"
     "  real and compare exit 0 pass, 1 fail, 2 refused, 3 inconclusive: a timed fault landed later\n"
-    "  than its tolerance (10 ms; the report's landed:/landing: lines say which step, how late):\n"
+    "  than its tolerance (25 ms; the report's landed:/landing: lines say which step, how late):\n"
     "  neither pass nor fail, the run proves nothing either way;\n"
     "soak: N transfers, C at a time, a random server killed (-9) and restarted every K ms, then\n"
     "  the block files checked (docs/REAL.md \"Durability soak\"); exit 0 pass, 1 fail, 2 refused.\n"

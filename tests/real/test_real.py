@@ -336,7 +336,7 @@ def test_a_session_reset_is_the_runners_and_counted():
     r = run_kept("real", SCN / "32_keepalive_half_close_reset.scn")
     assert r.returncode == 0, r.stdout + r.stderr
     assert faults(r.stdout)["resets"] == 1 and tcp_proxy(r.stdout)["resets"] == 0, r.stdout
-    assert re.search(r"^landed: line 24 reset at 0\.008s ", r.stdout, re.M), r.stdout
+    assert re.search(r"^landed: line 26 reset at 0\.100s ", r.stdout, re.M), r.stdout
     assert re.search(r"^op q: clientB  \[.*\] exit 3", r.stdout, re.M), r.stdout
 
 

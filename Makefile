@@ -97,7 +97,8 @@ $(OUT)/tests/%: tests/%.c $(OUT)/sim.a $(OUT)/core.a
 
 # test_key_mac (net/key.c's MAC against libsodium's) and test_sock (what an accepted
 # connection inherits) test the drivers' library, so they link it.
-NET_UNIT_TESTS := $(OUT)/tests/unit/test_key_mac $(OUT)/tests/unit/test_sock $(OUT)/tests/unit/test_auth
+NET_UNIT_TESTS := $(OUT)/tests/unit/test_key_mac $(OUT)/tests/unit/test_sock $(OUT)/tests/unit/test_auth \
+  $(OUT)/tests/unit/test_loop
 $(NET_UNIT_TESTS): $(OUT)/tests/unit/%: tests/unit/%.c $(OUT)/net.a $(OUT)/sim.a $(OUT)/core.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Inet -Isim -Itests/unit $(CFLAGS) -MMD -MP -MF $@.d $< $(OUT)/net.a \

@@ -250,9 +250,10 @@ static void backend_open(backend_main_t *m) {
     if (sock_addr(err, m->cfg.host[CONFIG_HOST_M], config_port_m_udp(&m->cfg), &m->m_addr) < 0 ||
         sock_udp_bind(err, m->cfg.host[m->cfg.index], port, &m->udp_fd) < 0)
         drive_die(prog, EXIT_RUNTIME, "%s", err);
-    if (loop_catch_signals(&m->loop, err, sizeof(err)) < 0 ||
-        loop_add(&m->loop, m->udp_fd, POLLIN, backend_on_readable, m) < 0)
+    if (loop_catch_signals(&m->loop, err, sizeof(err)) < 0)
         drive_die(prog, EXIT_RUNTIME, "cannot start the event loop: %s", err);
+    if (loop_add(&m->loop, m->udp_fd, POLLIN, backend_on_readable, m) < 0)
+        drive_die(prog, EXIT_RUNTIME, "cannot start the event loop: epoll_ctl: %s", strerror(errno));
     backend_start(&m->node, data, &res, m->cfg.block_path, port, &m->out);
     /* The outbox holds copies of what the effects need: the image (as large as the file)
      * goes before "up and running", so a running backend holds only its index. */
@@ -275,7 +276,7 @@ int main(int argc, char **argv) {
     outbox_init(&m->out);
     m->drive = (drive_t){.program = m->cfg.program, .fatal_exit_code = EXIT_RUNTIME, .on_fx = backend_fx, .ctx = m,
                          .drops = &m->drops};
-    loop_init(&m->loop);
+    if (loop_init(&m->loop, err, sizeof(err)) < 0) drive_die(m->cfg.program, EXIT_RUNTIME, "%s", err);
     backend_open(m);
     /* every turn ends with its group sync, so a stop never leaves an ack unsent */
     while (!m->loop.stop || m->sync_count > 0) {

@@ -171,7 +171,7 @@ static void client_connect(client_main_t *m) {
     }
     m->connecting = !established;
     m->slot = loop_add(&m->loop, m->fd, POLLOUT, client_on_event, m);
-    AC_ASSERT(m->slot >= 0);
+    if (m->slot < 0) drive_die(m->cfg.program, CLIENT_EXIT_FAILED, "epoll_ctl: %s", strerror(errno));
     if (established) {
         client_on_connected(m->client, loop_now_us(), &m->out);
         client_pump(m);
@@ -219,7 +219,7 @@ int main(int argc, char **argv) {
     outbox_init(&m->out);
     m->drive = (drive_t){.program = m->cfg.program, .fatal_exit_code = CLIENT_EXIT_FAILED,
                          .on_fx = client_fx, .ctx = m};
-    loop_init(&m->loop);
+    if (loop_init(&m->loop, err, sizeof(err)) < 0) drive_die(m->cfg.program, CLIENT_EXIT_FAILED, "%s", err);
     m->fd = -1;
     client_start(m->client, loop_now_us(), &m->out);
     client_pump(m);

@@ -283,8 +283,15 @@ static void conn_accept(serverM_t *m, int j, int fd) {
         close(fd);
         return;
     }
-    uint32_t s = m->free_slots[--m->free_count];
+    uint32_t s = m->free_slots[m->free_count - 1];
     conn_t *c = &m->conns[s];
+    int slot = loop_add(&m->loop, fd, POLLIN, conn_on_event, c);
+    if (slot < 0) { /* the kernel's epoll watches ran out: the client sees its connection closed */
+        drive_warn(m->cfg.program, "cannot watch a new connection: %s", strerror(errno));
+        close(fd);
+        return;
+    }
+    m->free_count--;
     int touched = c->touched;
     uint32_t generation = c->generation + 1;
     memset(c, 0, sizeof(*c));
@@ -294,8 +301,7 @@ static void conn_accept(serverM_t *m, int j, int fd) {
     c->fd = fd;
     c->client_index = j;
     c->state = CONN_OPEN;
-    c->slot = loop_add(&m->loop, fd, POLLIN, conn_on_event, c);
-    AC_ASSERT(c->slot >= 0);
+    c->slot = slot;
     m->conn_count++;
     (void)coord_on_conn_open(m->coord, loop_now_us(), c->id, j, &m->out); /* EFULL: BUSY queued */
     drive_drain(&m->drive, &m->out);
@@ -498,14 +504,16 @@ static void serverM_open(serverM_t *m) {
     if (m->coord == NULL) drive_die(cfg->program, EXIT_RUNTIME, "cannot start the coordinator");
     if (loop_catch_signals(&m->loop, err, sizeof(err)) < 0)
         drive_die(cfg->program, EXIT_RUNTIME, "%s", err);
-    if (loop_add(&m->loop, m->udp_fd, POLLIN, udp_on_event, m) < 0) AC_ASSERT(0);
+    if (loop_add(&m->loop, m->udp_fd, POLLIN, udp_on_event, m) < 0)
+        drive_die(cfg->program, EXIT_RUNTIME, "epoll_ctl: %s", strerror(errno));
     m->txfile = txfile_new(cfg->txlist_path, err, sizeof(err));
     if (m->txfile == NULL) drive_die(cfg->program, EXIT_RUNTIME, "%s", err);
-    if (loop_add(&m->loop, txfile_fd(m->txfile), POLLIN, txfile_on_event, m) < 0) AC_ASSERT(0);
+    if (loop_add(&m->loop, txfile_fd(m->txfile), POLLIN, txfile_on_event, m) < 0)
+        drive_die(cfg->program, EXIT_RUNTIME, "epoll_ctl: %s", strerror(errno));
     for (int j = 0; j < 2; j++) {
         m->listen_slot[j] = loop_add(&m->loop, m->listen_fd[j], POLLIN, listen_on_event,
                                      (void *)(intptr_t)j);
-        AC_ASSERT(m->listen_slot[j] >= 0);
+        if (m->listen_slot[j] < 0) drive_die(cfg->program, EXIT_RUNTIME, "epoll_ctl: %s", strerror(errno));
     }
     m->free_count = CONN_SLOTS;
     for (uint32_t s = 0; s < CONN_SLOTS; s++) m->free_slots[s] = CONN_SLOTS - 1 - s;
@@ -590,7 +598,7 @@ int main(int argc, char **argv) {
     outbox_init(&m->out);
     m->drive = (drive_t){.program = m->cfg.program, .fatal_exit_code = EXIT_RUNTIME, .on_fx = serverM_fx, .ctx = m,
                          .drops = &m->drops};
-    loop_init(&m->loop);
+    if (loop_init(&m->loop, err, sizeof(err)) < 0) drive_die(m->cfg.program, EXIT_RUNTIME, "%s", err);
     m->listen_slot[0] = m->listen_slot[1] = -1;
     serverM_open(m);
     while (!serverM_stopped(m)) {

@@ -95,8 +95,9 @@ $(OUT)/tests/%: tests/%.c $(OUT)/sim.a $(OUT)/core.a
 	$(CC) $(CPPFLAGS) -Isim -Itests/unit $(CFLAGS) -MMD -MP -MF $@.d $< $(OUT)/sim.a $(OUT)/core.a \
 	  $(LDFLAGS) -o $@
 
-# test_key_mac (net/key.c's MAC against libsodium's) and test_sock (what an accepted
-# connection inherits) test the drivers' library, so they link it.
+# test_key_mac (net/key.c's MAC against libsodium's), test_sock (what an accepted connection
+# inherits), test_auth and test_loop (net/loop.c's rules) test the drivers' library, so they
+# link it.
 NET_UNIT_TESTS := $(OUT)/tests/unit/test_key_mac $(OUT)/tests/unit/test_sock $(OUT)/tests/unit/test_auth \
   $(OUT)/tests/unit/test_loop
 $(NET_UNIT_TESTS): $(OUT)/tests/unit/%: tests/unit/%.c $(OUT)/net.a $(OUT)/sim.a $(OUT)/core.a
